@@ -1,0 +1,353 @@
+//! What `clearance inspect` reports about an image: a stable, documented
+//! shape (`docs/inspect-json.md`, schema `clearance.inspect/v1`).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::Arc;
+
+use futures_util::StreamExt as _;
+use serde::Serialize;
+
+use crate::digest::Digest;
+use crate::layer::{Compression, LayerEntry, LayerLimits, LayerVisitor, LayerWarning, read_layer};
+use crate::platform::Platform;
+use crate::source::{ImageSource, ResolvedImage, SourceError};
+
+pub const SCHEMA: &str = "clearance.inspect/v1";
+
+/// Called with the number of compressed bytes read, as layers stream.
+pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    pub schema: &'static str,
+    pub reference: String,
+    pub index_digest: Option<Digest>,
+    pub manifest: ManifestInfo,
+    pub platform: Platform,
+    pub config: ConfigInfo,
+    pub layers: Vec<LayerInfo>,
+    pub totals: Totals,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestInfo {
+    pub digest: Digest,
+    pub media_type: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigInfo {
+    pub digest: Digest,
+    pub created: Option<String>,
+    pub author: Option<String>,
+    /// `None` when the image sets no user: it runs as root.
+    pub user: Option<String>,
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub working_dir: Option<String>,
+    pub env: Vec<EnvVar>,
+    pub exposed_ports: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: String,
+    /// The value, or `"****"` when it looks like a secret.
+    pub value: String,
+    pub masked: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerInfo {
+    pub index: usize,
+    pub digest: Digest,
+    pub media_type: String,
+    pub compressed_size: u64,
+    /// Filled when the layers were read (`None` with `--skip-layers`).
+    pub compression: Option<Compression>,
+    pub uncompressed_size: Option<u64>,
+    pub diff_id: Option<Digest>,
+    pub entries: Option<u64>,
+    pub created_by: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Totals {
+    pub compressed_size: u64,
+    pub uncompressed_size: Option<u64>,
+}
+
+/// Whether to stream every layer (for uncompressed sizes) or only describe them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerDepth {
+    Read,
+    Skip,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("layer {digest}: {source}")]
+    Layer {
+        digest: Digest,
+        source: crate::layer::LayerError,
+    },
+    #[error("reading layer {digest}: worker failed: {message}")]
+    Worker { digest: Digest, message: String },
+}
+
+/// Describe a resolved image, streaming its layers (up to `parallel` at once)
+/// unless told to skip them.
+pub async fn inspect(
+    source: &ImageSource,
+    image: &ResolvedImage,
+    depth: LayerDepth,
+    limits: &LayerLimits,
+    parallel: usize,
+    progress: Option<Progress>,
+) -> Result<Inspection, InspectError> {
+    let mut layers = describe_layers(image);
+    if depth == LayerDepth::Read {
+        let results: Vec<_> = futures_util::stream::iter(image.layers.iter().cloned())
+            .map(|layer| {
+                let limits = limits.clone();
+                let progress = progress.clone();
+                async move {
+                    let digest = layer.blob.digest.clone();
+                    let blob = source.open_blob(&layer.blob).await?;
+                    let blob: Box<dyn Read + Send> = match progress {
+                        Some(p) => Box::new(Reporting {
+                            inner: blob,
+                            progress: p,
+                        }),
+                        None => blob,
+                    };
+                    let worker_digest = digest.clone();
+                    tokio::task::spawn_blocking(move || {
+                        read_layer(blob, &limits, layer.diff_id.as_ref(), &mut Count)
+                    })
+                    .await
+                    .map_err(|e| InspectError::Worker {
+                        digest: worker_digest,
+                        message: e.to_string(),
+                    })?
+                    .map_err(|source| InspectError::Layer { digest, source })
+                }
+            })
+            .buffered(parallel.max(1))
+            .collect()
+            .await;
+        for (info, stats) in layers.iter_mut().zip(results) {
+            let stats = stats?;
+            info.compression = Some(stats.compression);
+            info.uncompressed_size = Some(stats.uncompressed_bytes);
+            info.diff_id = Some(stats.diff_id);
+            info.entries = Some(stats.entries);
+            info.warnings = stats.warnings.iter().map(describe_warning).collect();
+        }
+    }
+    let totals = Totals {
+        compressed_size: layers.iter().map(|l| l.compressed_size).sum(),
+        uncompressed_size: layers.iter().map(|l| l.uncompressed_size).sum(),
+    };
+    Ok(Inspection {
+        schema: SCHEMA,
+        reference: image.reference.clone(),
+        index_digest: image.index_digest.clone(),
+        manifest: ManifestInfo {
+            digest: image.manifest_digest.clone(),
+            media_type: image.manifest_media_type.clone(),
+            size: image.manifest_bytes.len() as u64,
+        },
+        platform: image.platform.clone(),
+        config: config_info(image),
+        layers,
+        totals,
+    })
+}
+
+fn describe_layers(image: &ResolvedImage) -> Vec<LayerInfo> {
+    // History entries marked empty_layer made no layer; the rest pair up in order.
+    let mut created_by = image
+        .config
+        .history()
+        .iter()
+        .flatten()
+        .filter(|h| !h.empty_layer().unwrap_or(false))
+        .map(|h| h.created_by().clone());
+    image
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(index, l)| LayerInfo {
+            index,
+            digest: l.blob.digest.clone(),
+            media_type: l.blob.media_type.clone(),
+            compressed_size: l.blob.size,
+            compression: None,
+            uncompressed_size: None,
+            diff_id: l.diff_id.clone(),
+            entries: None,
+            created_by: created_by.next().flatten(),
+            warnings: Vec::new(),
+        })
+        .collect()
+}
+
+fn config_info(image: &ResolvedImage) -> ConfigInfo {
+    let c = image.config.config().clone().unwrap_or_default();
+    let env = c
+        .env()
+        .iter()
+        .flatten()
+        .map(|e| {
+            let (name, value) = e.split_once('=').unwrap_or((e, ""));
+            let masked = looks_secret(name, value);
+            EnvVar {
+                name: name.to_owned(),
+                value: if masked {
+                    "****".into()
+                } else {
+                    value.to_owned()
+                },
+                masked,
+            }
+        })
+        .collect();
+    ConfigInfo {
+        digest: image.config_blob.digest.clone(),
+        created: image.config.created().clone(),
+        author: image.config.author().clone(),
+        user: c.user().clone().filter(|u| !u.is_empty()),
+        entrypoint: c.entrypoint().clone().unwrap_or_default(),
+        cmd: c.cmd().clone().unwrap_or_default(),
+        working_dir: c.working_dir().clone().filter(|w| !w.is_empty()),
+        env,
+        exposed_ports: c.exposed_ports().clone().unwrap_or_default(),
+        labels: c.labels().clone().unwrap_or_default().into_iter().collect(),
+    }
+}
+
+/// Whether an environment variable probably holds a secret, by its name or
+/// by the shape of its value.
+pub fn looks_secret(name: &str, value: &str) -> bool {
+    const NAME_HINTS: &[&str] = &[
+        "SECRET",
+        "TOKEN",
+        "PASSWORD",
+        "PASSWD",
+        "PASSPHRASE",
+        "PRIVATE",
+        "CREDENTIAL",
+        "API_KEY",
+        "APIKEY",
+        "ACCESS_KEY",
+        "AUTH",
+        "CERT_KEY",
+        "SESSION",
+    ];
+    const VALUE_PREFIXES: &[&str] = &[
+        "AKIA",
+        "ASIA",
+        "ghp_",
+        "gho_",
+        "ghs_",
+        "ghu_",
+        "github_pat_",
+        "glpat-",
+        "xoxb-",
+        "xoxp-",
+        "sk_live_",
+        "sk-",
+        "-----BEGIN",
+    ];
+    if value.is_empty() {
+        return false;
+    }
+    let upper = name.to_ascii_uppercase();
+    if NAME_HINTS.iter().any(|h| upper.contains(h)) || upper.ends_with("_KEY") || upper == "KEY" {
+        return true;
+    }
+    if VALUE_PREFIXES.iter().any(|p| value.starts_with(p)) {
+        return true;
+    }
+    // URLs with a password: scheme://user:pass@host
+    if let Some((_, rest)) = value.split_once("://")
+        && rest
+            .split('/')
+            .next()
+            .is_some_and(|auth| auth.contains(':') && auth.contains('@'))
+    {
+        return true;
+    }
+    false
+}
+
+fn describe_warning(w: &LayerWarning) -> String {
+    match w {
+        LayerWarning::PathEscaped { raw, clamped } => {
+            format!("path {raw:?} climbs above the root; read as {clamped}")
+        }
+        LayerWarning::LinkEscapes { path, target } => {
+            format!("link {path} -> {target:?} points above the root; resolved inside the image")
+        }
+        LayerWarning::SpecialFileIgnored { path } => format!("device or FIFO {path} ignored"),
+        LayerWarning::NotCaptured { path, size } => {
+            format!("{path} ({size} bytes) too large to examine")
+        }
+    }
+}
+
+/// A visitor that looks at nothing: the reader still counts and verifies.
+struct Count;
+
+impl LayerVisitor for Count {
+    fn entry(&mut self, _entry: LayerEntry, _content: Option<Vec<u8>>) {}
+}
+
+struct Reporting {
+    inner: Box<dyn Read + Send>,
+    progress: Progress,
+}
+
+impl Read for Reporting {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.progress)(n as u64);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_secret;
+
+    #[test]
+    fn masks_secret_names_and_values_but_not_ordinary_ones() {
+        for (n, v) in [
+            ("API_TOKEN", "x"),
+            ("DB_PASSWORD", "hunter2"),
+            ("AWS_SECRET_ACCESS_KEY", "abc"),
+            ("SIGNING_KEY", "abc"),
+            ("HELPER", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+            ("DATABASE_URL", "postgres://app:pw@db:5432/app"),
+        ] {
+            assert!(looks_secret(n, v), "{n}={v}");
+        }
+        for (n, v) in [
+            ("PATH", "/usr/bin:/bin"),
+            ("LANG", "C.UTF-8"),
+            ("HOME", "/root"),
+            ("API_TOKEN", ""),
+            ("KEYBOARD", "us"),
+            ("URL", "https://example.com/x"),
+        ] {
+            assert!(!looks_secret(n, v), "{n}={v}");
+        }
+    }
+}

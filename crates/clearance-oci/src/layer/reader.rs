@@ -1,0 +1,463 @@
+//! Streaming a layer once: sniff the compression, walk the tar, enforce
+//! limits, hash the uncompressed bytes, and hand chosen files to a visitor.
+
+use std::io::{self, BufRead, BufReader, Cursor, Read};
+
+use crate::digest::{Algorithm, Digest, Hasher};
+use crate::layer::path::{ImagePath, Normalised};
+use crate::verify::VerifyError;
+
+/// Bounds that keep a hostile layer from exhausting memory, disk or time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerLimits {
+    /// Total bytes after decompression (tar headers and padding included).
+    pub max_uncompressed_bytes: u64,
+    /// Entries in the tar.
+    pub max_entries: u64,
+    /// Any single entry's size.
+    pub max_file_bytes: u64,
+    /// Largest file handed to a visitor in memory; bigger ones are skipped
+    /// with a warning.
+    pub max_captured_file_bytes: u64,
+}
+
+impl Default for LayerLimits {
+    fn default() -> Self {
+        LayerLimits {
+            max_uncompressed_bytes: 64 << 30,
+            max_entries: 4_000_000,
+            max_file_bytes: 32 << 30,
+            max_captured_file_bytes: 64 << 20,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LayerError {
+    #[error(
+        "layer expands to more than {limit} bytes (decompression bomb?); raise the limit if this image is genuine"
+    )]
+    TooLarge { limit: u64 },
+    #[error("layer has more than {limit} entries")]
+    TooManyEntries { limit: u64 },
+    #[error("layer entry {path} is {size} bytes, over the single-file limit of {limit}")]
+    FileTooLarge {
+        path: ImagePath,
+        size: u64,
+        limit: u64,
+    },
+    #[error(transparent)]
+    Verify(VerifyError),
+    #[error(
+        "uncompressed layer digest mismatch: the config promises {expected}, the layer gives {actual}"
+    )]
+    DiffIdMismatch { expected: Digest, actual: Digest },
+    #[error("corrupt layer ({compression:?}): {message}")]
+    Corrupt {
+        compression: Compression,
+        message: String,
+    },
+}
+
+/// How a layer blob is compressed, found from its first bytes (media types lie).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// What a tar entry is, once whiteouts are recognised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Directory,
+    /// The target as written in the archive; resolve with [`ImagePath::link_target`].
+    Symlink {
+        target: String,
+    },
+    Hardlink {
+        target: ImagePath,
+    },
+    /// `.wh.NAME`: the entry's path is the one hidden.
+    Whiteout,
+    /// `.wh..wh..opq`: the entry's path is the directory emptied.
+    OpaqueWhiteout,
+}
+
+/// One entry of a layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerEntry {
+    pub path: ImagePath,
+    pub kind: EntryKind,
+    pub size: u64,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+}
+
+/// Something odd in a layer that was handled safely rather than refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LayerWarning {
+    /// A path climbed above the root and was clamped to it.
+    PathEscaped { raw: String, clamped: ImagePath },
+    /// A link points above the root; it resolves inside the image only.
+    LinkEscapes { path: ImagePath, target: String },
+    /// A device node or FIFO, ignored.
+    SpecialFileIgnored { path: ImagePath },
+    /// A file the visitor wanted was too large to hand over in memory.
+    NotCaptured { path: ImagePath, size: u64 },
+}
+
+/// Receives a layer's entries in archive order.
+pub trait LayerVisitor {
+    /// Whether the visitor wants this entry's content (regular files only).
+    fn wants_content(&mut self, _entry: &LayerEntry) -> bool {
+        false
+    }
+    /// An entry, with its content when it was wanted and small enough.
+    fn entry(&mut self, entry: LayerEntry, content: Option<Vec<u8>>);
+}
+
+/// What reading a layer measured.
+#[derive(Debug, Clone)]
+pub struct LayerStats {
+    pub compression: Compression,
+    pub compressed_bytes: u64,
+    pub uncompressed_bytes: u64,
+    /// sha256 of the uncompressed tar: the layer's `diff_id`.
+    pub diff_id: Digest,
+    pub entries: u64,
+    pub warnings: Vec<LayerWarning>,
+}
+
+const MAX_WARNINGS: usize = 100;
+const BUFFER: usize = 256 << 10;
+
+/// Read one layer blob to its end. The blob should already verify its own
+/// digest (see [`crate::verify::VerifyingReader`]); this checks `diff_id`
+/// when `expected_diff_id` is given.
+pub fn read_layer(
+    blob: impl Read,
+    limits: &LayerLimits,
+    expected_diff_id: Option<&Digest>,
+    visitor: &mut dyn LayerVisitor,
+) -> Result<LayerStats, LayerError> {
+    let mut counted = Counting {
+        inner: blob,
+        count: 0,
+    };
+    let mut head = [0u8; 4];
+    let n = read_up_to(&mut counted, &mut head).map_err(|e| io_error(e, Compression::None))?;
+    let compression = match head[..n] {
+        [0x1f, 0x8b, ..] => Compression::Gzip,
+        [0x28, 0xb5, 0x2f, 0xfd] => Compression::Zstd,
+        _ => Compression::None,
+    };
+    let input = BufReader::with_capacity(BUFFER, Cursor::new(head[..n].to_vec()).chain(counted));
+    let decoded = Decoded::new(input, compression).map_err(|e| io_error(e, compression))?;
+    let mut walker = Walker {
+        limits,
+        visitor,
+        entries: 0,
+        warnings: Vec::new(),
+    };
+    let mut unpacked = Unpacked {
+        inner: decoded,
+        hasher: Hasher::new(Algorithm::Sha256),
+        count: 0,
+        limit: limits.max_uncompressed_bytes,
+    };
+    walker
+        .walk(&mut unpacked)
+        .map_err(|e| e.into_layer_error(compression))?;
+    // Read both streams to their ends: the rest of the tar counts toward the
+    // limits, and the blob's digest is only checked at its end.
+    io::copy(&mut unpacked, &mut io::sink()).map_err(|e| io_error(e, compression))?;
+    let Unpacked {
+        inner,
+        hasher,
+        count,
+        ..
+    } = unpacked;
+    let mut rest = inner.into_inner();
+    io::copy(&mut rest, &mut io::sink()).map_err(|e| io_error(e, compression))?;
+    let (_, counted) = rest.into_inner().into_inner();
+    let compressed_bytes = counted.count;
+    let diff_id = hasher.finish();
+    if let Some(expected) = expected_diff_id
+        && *expected != diff_id
+    {
+        return Err(LayerError::DiffIdMismatch {
+            expected: expected.clone(),
+            actual: diff_id,
+        });
+    }
+    Ok(LayerStats {
+        compression,
+        compressed_bytes,
+        uncompressed_bytes: count,
+        diff_id,
+        entries: walker.entries,
+        warnings: walker.warnings,
+    })
+}
+
+struct Walker<'a> {
+    limits: &'a LayerLimits,
+    visitor: &'a mut dyn LayerVisitor,
+    entries: u64,
+    warnings: Vec<LayerWarning>,
+}
+
+enum WalkError {
+    Layer(LayerError),
+    Io(io::Error),
+}
+
+impl WalkError {
+    fn into_layer_error(self, compression: Compression) -> LayerError {
+        match self {
+            WalkError::Layer(e) => e,
+            WalkError::Io(e) => io_error(e, compression),
+        }
+    }
+}
+
+impl From<io::Error> for WalkError {
+    fn from(e: io::Error) -> Self {
+        WalkError::Io(e)
+    }
+}
+
+impl Walker<'_> {
+    fn walk<R: Read>(&mut self, unpacked: &mut R) -> Result<(), WalkError> {
+        let mut archive = tar::Archive::new(unpacked);
+        for entry in archive.entries()? {
+            let mut entry = entry?;
+            self.entries += 1;
+            if self.entries > self.limits.max_entries {
+                return Err(WalkError::Layer(LayerError::TooManyEntries {
+                    limit: self.limits.max_entries,
+                }));
+            }
+            let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let (path, how) = ImagePath::normalise(&raw);
+            if how == Normalised::Escaped {
+                self.warn(LayerWarning::PathEscaped {
+                    raw: raw.clone(),
+                    clamped: path.clone(),
+                });
+            }
+            let size = entry.size();
+            if size > self.limits.max_file_bytes {
+                return Err(WalkError::Layer(LayerError::FileTooLarge {
+                    path,
+                    size,
+                    limit: self.limits.max_file_bytes,
+                }));
+            }
+            let Some(kind) = self.kind(&entry, &path)? else {
+                continue;
+            };
+            let (path, kind) = whiteout(path, kind);
+            let header = entry.header();
+            let entry_meta = LayerEntry {
+                path,
+                kind,
+                size,
+                mode: header.mode()?,
+                uid: header.uid()?,
+                gid: header.gid()?,
+            };
+            let wanted =
+                entry_meta.kind == EntryKind::File && self.visitor.wants_content(&entry_meta);
+            let content = if !wanted {
+                None
+            } else if size > self.limits.max_captured_file_bytes {
+                self.warn(LayerWarning::NotCaptured {
+                    path: entry_meta.path.clone(),
+                    size,
+                });
+                None
+            } else {
+                let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+                entry.read_to_end(&mut buf)?;
+                Some(buf)
+            };
+            self.visitor.entry(entry_meta, content);
+        }
+        Ok(())
+    }
+
+    fn kind<R: Read>(
+        &mut self,
+        entry: &tar::Entry<'_, R>,
+        path: &ImagePath,
+    ) -> io::Result<Option<EntryKind>> {
+        use tar::EntryType as T;
+        let link = || {
+            entry
+                .link_name_bytes()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default()
+        };
+        Ok(Some(match entry.header().entry_type() {
+            T::Regular | T::Continuous | T::GNUSparse => EntryKind::File,
+            T::Directory => EntryKind::Directory,
+            T::Symlink => {
+                let target = link();
+                if path.link_target(&target).1 == Normalised::Escaped {
+                    self.warn(LayerWarning::LinkEscapes {
+                        path: path.clone(),
+                        target: target.clone(),
+                    });
+                }
+                EntryKind::Symlink { target }
+            }
+            T::Link => {
+                let raw = link();
+                let (target, how) = ImagePath::normalise(&raw);
+                if how == Normalised::Escaped {
+                    self.warn(LayerWarning::LinkEscapes {
+                        path: path.clone(),
+                        target: raw,
+                    });
+                }
+                EntryKind::Hardlink { target }
+            }
+            T::Char | T::Block | T::Fifo => {
+                self.warn(LayerWarning::SpecialFileIgnored { path: path.clone() });
+                return Ok(None);
+            }
+            _ => return Ok(None), // PAX global headers and other metadata
+        }))
+    }
+
+    fn warn(&mut self, w: LayerWarning) {
+        if self.warnings.len() < MAX_WARNINGS {
+            self.warnings.push(w);
+        }
+    }
+}
+
+/// Turn `.wh.` entries into whiteouts of the path they name.
+fn whiteout(path: ImagePath, kind: EntryKind) -> (ImagePath, EntryKind) {
+    let name = path.file_name();
+    let Some(hidden) = name.strip_prefix(".wh.") else {
+        return (path, kind);
+    };
+    let parent = path.parent().unwrap_or(ImagePath::ROOT);
+    if hidden == ".wh..opq" {
+        (parent, EntryKind::OpaqueWhiteout)
+    } else if hidden.starts_with(".wh.") || hidden.is_empty() {
+        // AUFS metadata (`.wh..wh.plnk` and friends): not part of the image.
+        (path, EntryKind::Directory)
+    } else {
+        (parent.join(hidden), EntryKind::Whiteout)
+    }
+}
+
+fn io_error(e: io::Error, compression: Compression) -> LayerError {
+    if let Some(v) = VerifyError::from_io(&e) {
+        return LayerError::Verify(v.clone());
+    }
+    if let Some(limit) = e.get_ref().and_then(|i| i.downcast_ref::<LimitExceeded>()) {
+        return LayerError::TooLarge { limit: limit.0 };
+    }
+    let message = match e.kind() {
+        io::ErrorKind::UnexpectedEof => format!("truncated stream: {e}"),
+        _ => e.to_string(),
+    };
+    LayerError::Corrupt {
+        compression,
+        message,
+    }
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+struct Counting<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("uncompressed size limit of {0} bytes exceeded")]
+struct LimitExceeded(u64);
+
+/// The decompressed stream: hashed for `diff_id`, counted against the limit.
+struct Unpacked<R> {
+    inner: R,
+    hasher: Hasher,
+    count: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for Unpacked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        if self.count > self.limit {
+            return Err(io::Error::other(LimitExceeded(self.limit)));
+        }
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+enum Decoded<B: BufRead> {
+    Plain(B),
+    Gzip(Box<flate2::bufread::MultiGzDecoder<B>>),
+    Zstd(zstd::stream::read::Decoder<'static, B>),
+}
+
+impl<B: BufRead> Decoded<B> {
+    fn new(input: B, compression: Compression) -> io::Result<Self> {
+        Ok(match compression {
+            Compression::None => Decoded::Plain(input),
+            Compression::Gzip => {
+                Decoded::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(input)))
+            }
+            Compression::Zstd => Decoded::Zstd(zstd::stream::read::Decoder::with_buffer(input)?),
+        })
+    }
+
+    fn into_inner(self) -> B {
+        match self {
+            Decoded::Plain(b) => b,
+            Decoded::Gzip(d) => d.into_inner(),
+            Decoded::Zstd(d) => d.finish(),
+        }
+    }
+}
+
+impl<B: BufRead> Read for Decoded<B> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoded::Plain(b) => b.read(buf),
+            Decoded::Gzip(d) => d.read(buf),
+            Decoded::Zstd(d) => d.read(buf),
+        }
+    }
+}

@@ -1,0 +1,55 @@
+use crate::verify::VerifyError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("{method} {url}: HTTP {status}{}: {message}", code.as_ref().map(|c| format!(" {c}")).unwrap_or_default())]
+    Http {
+        method: &'static str,
+        url: String,
+        status: u16,
+        /// The OCI error envelope's code (`MANIFEST_UNKNOWN`, `DENIED`, …).
+        code: Option<String>,
+        message: String,
+    },
+    #[error("{url}: authentication required{}", hint.as_ref().map(|h| format!("; {h}")).unwrap_or_default())]
+    Unauthorized { url: String, hint: Option<String> },
+    #[error("{url}: {message}")]
+    Transport { url: String, message: String },
+    #[error("getting a token from {realm}: {message}")]
+    Token { realm: String, message: String },
+    #[error("{url}: response larger than the limit of {limit} bytes")]
+    TooLarge { url: String, limit: u64 },
+    #[error(
+        "refusing plain HTTP to {host}: only loopback hosts and hosts named with --insecure-registry may use it"
+    )]
+    InsecureRefused { host: String },
+    #[error("TLS setup: {0}")]
+    Tls(String),
+    #[error("docker config: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+}
+
+impl RegistryError {
+    /// The HTTP status, where the registry answered with one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            RegistryError::Http { status, .. } => Some(*status),
+            RegistryError::Unauthorized { .. } => Some(401),
+            _ => None,
+        }
+    }
+}
+
+/// The OCI distribution error envelope.
+#[derive(serde::Deserialize)]
+pub(crate) struct Envelope {
+    pub errors: Vec<EnvelopeError>,
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct EnvelopeError {
+    pub code: Option<String>,
+    pub message: Option<String>,
+}

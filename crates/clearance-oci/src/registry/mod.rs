@@ -1,0 +1,15 @@
+//! A client for registries that speak the OCI Distribution Spec v1.1.
+//!
+//! Anonymous, basic and bearer-token auth; credentials from flags,
+//! environment and `~/.docker/config.json`; TLS with an extra CA bundle;
+//! plain HTTP only for loopback hosts or hosts named as insecure; retries
+//! with backoff on 429 and 5xx; every body bounded and verified.
+
+mod auth;
+mod client;
+mod error;
+mod tls;
+
+pub use auth::{Challenge, Credential, DockerConfig, parse_challenge};
+pub use client::{RegistryClient, RegistrySettings};
+pub use error::RegistryError;

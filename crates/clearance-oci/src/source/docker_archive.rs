@@ -1,0 +1,203 @@
+//! `docker save` archives: `manifest.json` naming a config and layer tars.
+
+use std::io::Read;
+
+use crate::digest::Digest;
+use crate::manifest::{BlobRef, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES};
+use crate::media_type::{DOCKER_CONFIG, DOCKER_MANIFEST};
+use crate::reference::{ArchiveSelector, RegistryRef};
+use crate::source::files::Files;
+use crate::source::{ManifestFetch, ResolvedImage, SourceError, resolve_manifest};
+use crate::verify::{VerifyingReader, read_verified};
+
+const DOCKER_LAYER_TAR: &str = "application/vnd.docker.image.rootfs.diff.tar";
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Entry {
+    config: String,
+    #[serde(default)]
+    repo_tags: Option<Vec<String>>,
+    layers: Vec<String>,
+}
+
+/// One image of a docker archive, with the files its blobs live in.
+#[derive(Debug)]
+pub struct DockerArchive {
+    files: Files,
+    entry: Entry,
+    label: String,
+    config_bytes: Vec<u8>,
+    diff_ids: Vec<String>,
+}
+
+impl DockerArchive {
+    pub fn open(
+        files: Files,
+        select: &ArchiveSelector,
+        label: String,
+    ) -> Result<DockerArchive, SourceError> {
+        let what = files.describe("manifest.json");
+        let bytes = files.read_small("manifest.json", MAX_MANIFEST_BYTES)?;
+        let mut entries: Vec<Entry> =
+            serde_json::from_slice(&bytes).map_err(|e| SourceError::Layout {
+                what: what.clone(),
+                message: format!("not a docker-archive manifest: {e}"),
+            })?;
+        let tags = |e: &Entry| e.repo_tags.clone().unwrap_or_default();
+        let all_tags: Vec<String> = entries.iter().flat_map(tags).collect();
+        let position = match select {
+            ArchiveSelector::Only if entries.len() == 1 => Some(0),
+            ArchiveSelector::Only => {
+                return Err(SourceError::Layout {
+                    what,
+                    message: format!(
+                        "{} images in the archive; name one with :REPO:TAG or :@INDEX (tags: {})",
+                        entries.len(),
+                        all_tags.join(", ")
+                    ),
+                });
+            }
+            ArchiveSelector::Index(n) => (*n < entries.len()).then_some(*n),
+            ArchiveSelector::Tag(wanted) => entries.iter().position(|e| {
+                tags(e)
+                    .iter()
+                    .any(|t| RegistryRef::parse(t).is_ok_and(|r| &r == wanted))
+            }),
+        };
+        let Some(position) = position else {
+            return Err(SourceError::Layout {
+                what,
+                message: format!(
+                    "no image matches {}; {} images, tags: {}",
+                    match select {
+                        ArchiveSelector::Index(n) => format!("@{n}"),
+                        ArchiveSelector::Tag(t) => t.to_string(),
+                        ArchiveSelector::Only => String::new(),
+                    },
+                    entries.len(),
+                    all_tags.join(", ")
+                ),
+            });
+        };
+        let entry = entries.swap_remove(position);
+        let config_bytes = files.read_small(&entry.config, MAX_CONFIG_BYTES)?;
+        let config = crate::manifest::parse_config(&config_bytes, &files.describe(&entry.config))?;
+        let diff_ids = config.rootfs().diff_ids().clone();
+        if diff_ids.len() != entry.layers.len() {
+            return Err(SourceError::Layout {
+                what: files.describe("manifest.json"),
+                message: format!(
+                    "{} layers but the config lists {} diff_ids",
+                    entry.layers.len(),
+                    diff_ids.len()
+                ),
+            });
+        }
+        Ok(DockerArchive {
+            files,
+            entry,
+            label,
+            config_bytes,
+            diff_ids,
+        })
+    }
+
+    /// Build the schema 2 manifest `docker save` implies, then resolve it.
+    pub async fn resolve(&self) -> Result<ResolvedImage, SourceError> {
+        let config_path = &self.entry.config;
+        let config_bytes = &self.config_bytes;
+        let config_digest = Digest::sha256_of(config_bytes);
+        if let Some(named) = digest_in_name(config_path)
+            && named != config_digest
+        {
+            return Err(crate::verify::VerifyError::DigestMismatch {
+                what: self.files.describe(config_path),
+                expected: named,
+                actual: config_digest,
+            }
+            .into());
+        }
+        let mut layers = Vec::new();
+        for (path, diff_id) in self.entry.layers.iter().zip(&self.diff_ids) {
+            let (_, size) = self.files.open(path)?;
+            layers.push(
+                serde_json::json!({"mediaType": DOCKER_LAYER_TAR, "size": size, "digest": diff_id}),
+            );
+        }
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": DOCKER_MANIFEST,
+            "config": {"mediaType": DOCKER_CONFIG, "size": config_bytes.len(), "digest": config_digest.to_string()},
+            "layers": layers,
+        });
+        let bytes = serde_json::to_vec(&manifest).map_err(|e| SourceError::Layout {
+            what: self.label.clone(),
+            message: e.to_string(),
+        })?;
+        let fetch = ArchiveFetch { archive: self };
+        let digest = Digest::sha256_of(&bytes);
+        let platform = crate::platform::Platform::default();
+        resolve_manifest(
+            &fetch,
+            &bytes,
+            digest,
+            Some(DOCKER_MANIFEST),
+            &platform,
+            &self.label,
+        )
+        .await
+    }
+
+    /// Layers of a docker archive are uncompressed tars: their blob digest is
+    /// their `diff_id`, checked as they stream.
+    pub fn open_blob(&self, blob: &BlobRef) -> Result<Box<dyn Read + Send>, SourceError> {
+        let index = self.layer_index(blob)?;
+        let path = &self.entry.layers[index];
+        let (reader, _) = self.files.open(path)?;
+        Ok(Box::new(VerifyingReader::new(
+            reader,
+            self.files.describe(path),
+            blob.digest.clone(),
+            Some(blob.size),
+        )))
+    }
+
+    fn layer_index(&self, blob: &BlobRef) -> Result<usize, SourceError> {
+        // The synthesised manifest lists layers in archive order by diff_id.
+        let wanted = blob.digest.to_string();
+        self.diff_ids
+            .iter()
+            .position(|d| *d == wanted)
+            .ok_or_else(|| SourceError::NotFound {
+                what: format!("layer {} in {}", blob.digest, self.label),
+            })
+    }
+}
+
+struct ArchiveFetch<'a> {
+    archive: &'a DockerArchive,
+}
+
+impl ManifestFetch for ArchiveFetch<'_> {
+    async fn fetch_blob(&self, blob: &BlobRef, limit: u64) -> Result<Vec<u8>, SourceError> {
+        let what = self.archive.files.describe(&self.archive.entry.config);
+        read_verified(
+            &self.archive.config_bytes[..],
+            &what,
+            &blob.digest,
+            Some(blob.size),
+            limit,
+        )
+        .map_err(|e| SourceError::from_io(e, &what))
+    }
+}
+
+/// `blobs/sha256/<hex>` (Docker 25+) or `<hex>.json` (older): the name is a promise.
+fn digest_in_name(path: &str) -> Option<Digest> {
+    if let Some(hex) = path.strip_prefix("blobs/sha256/") {
+        return format!("sha256:{hex}").parse().ok();
+    }
+    let hex = path.strip_suffix(".json")?;
+    format!("sha256:{hex}").parse().ok()
+}

@@ -1,0 +1,95 @@
+//! Command-line arguments: parsed here, turned into library settings by the
+//! command that uses them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use clearance_oci::SourceSettings;
+use clearance_oci::registry::{Credential, RegistrySettings};
+
+/// Decide which container images may run in production, and prove why.
+///
+/// Exit codes: 0 success; 1 a gate said no (findings, denial, untrusted);
+/// 2 usage or input error.
+#[derive(Debug, Parser)]
+#[command(name = "clearance", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); CLEARANCE_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Output format for structured results.
+    #[arg(long, value_enum, default_value_t = Format::Table, global = true, env = "CLEARANCE_FORMAT")]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Coloured text and tables for people.
+    Table,
+    /// JSON for machines (shapes documented in docs/).
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show an image's manifest, platform, config and layers.
+    ///
+    /// IMAGE is oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG|:@N],
+    /// docker://HOST/REPO[:TAG][@DIGEST] or REPO[:TAG] (Docker Hub naming).
+    Inspect(crate::commands::inspect::InspectArgs),
+}
+
+/// How to reach registries; shared by every command that reads images.
+#[derive(Debug, Clone, Args)]
+pub struct RegistryArgs {
+    /// Registry login as USER:PASSWORD (else ~/.docker/config.json is used).
+    #[arg(long, env = "CLEARANCE_REGISTRY_CREDS", hide_env_values = true)]
+    pub creds: Option<String>,
+    /// Docker config file to read `auths` from.
+    #[arg(long, env = "DOCKER_CONFIG_FILE")]
+    pub docker_config: Option<PathBuf>,
+    /// Extra PEM CA certificates to trust for registries.
+    #[arg(long, env = "CLEARANCE_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Allow plain HTTP to this registry host (repeatable); loopback hosts always may.
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
+    /// Retries after 429, 5xx or a failed connection.
+    #[arg(long, default_value_t = 3)]
+    pub retries: u32,
+    /// Connect timeout and longest stall of a response, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+}
+
+impl RegistryArgs {
+    pub fn settings(&self) -> anyhow::Result<SourceSettings> {
+        let credentials = self
+            .creds
+            .as_deref()
+            .map(|c| Credential::parse_user_pass(c).context("--creds must be USER:PASSWORD"))
+            .transpose()?;
+        let defaults = RegistrySettings::default();
+        Ok(SourceSettings {
+            registry: RegistrySettings {
+                credentials,
+                docker_config: self.docker_config.clone().or(defaults.docker_config),
+                extra_ca_file: self.ca_file.clone(),
+                insecure_registries: self.insecure_registries.clone(),
+                retries: self.retries,
+                timeout: Duration::from_secs(self.timeout.max(1)),
+                backoff: defaults.backoff,
+            },
+        })
+    }
+}

@@ -1,0 +1,178 @@
+//! `clearance inspect IMAGE`
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Args;
+use clearance_oci::inspect::{self, Inspection, LayerDepth};
+use clearance_oci::layer::LayerLimits;
+use clearance_oci::{ImageRef, ImageSource, Platform};
+
+use crate::cli::{Format, RegistryArgs};
+use crate::exit::Exit;
+use crate::output::{self, Page, bold, dim, size, warn};
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The image (see `clearance inspect --help` for the accepted forms).
+    pub image: String,
+    /// Platform to choose from a multi-platform image.
+    #[arg(long, default_value = "linux/amd64", value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: String,
+    /// Do not stream the layers: no uncompressed sizes or diff_id checks, but fast.
+    #[arg(long)]
+    pub skip_layers: bool,
+    /// Layers read at once.
+    #[arg(long, default_value_t = 4)]
+    pub parallel: usize,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
+    let reference: ImageRef = args.image.parse()?;
+    let platform: Platform = args.platform.parse()?;
+    let settings = args.registry.settings()?;
+    let source = ImageSource::open(&reference, &settings)
+        .await
+        .with_context(|| format!("opening {reference}"))?;
+    let image = source
+        .resolve(&platform)
+        .await
+        .with_context(|| format!("resolving {reference}"))?;
+    let depth = if args.skip_layers {
+        LayerDepth::Skip
+    } else {
+        LayerDepth::Read
+    };
+    let total: u64 = image.layers.iter().map(|l| l.blob.size).sum();
+    let bar = (depth == LayerDepth::Read).then(|| output::byte_progress(total, "reading layers"));
+    let progress = bar
+        .clone()
+        .map(|b| Arc::new(move |n| b.inc(n)) as inspect::Progress);
+    let report = inspect::inspect(
+        &source,
+        &image,
+        depth,
+        &LayerLimits::default(),
+        args.parallel,
+        progress,
+    )
+    .await
+    .with_context(|| format!("reading the layers of {reference}"))?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let mut page = Page::default();
+    match format {
+        Format::Json => page.line(serde_json::to_string_pretty(&report)?),
+        Format::Table => render(&report, &mut page),
+    }
+    page.emit()?;
+    Ok(Exit::Ok)
+}
+
+fn render(r: &Inspection, page: &mut Page) {
+    page.field("Image", &r.reference);
+    page.field("Digest", &r.manifest.digest);
+    page.field("Media type", &r.manifest.media_type);
+    if let Some(index) = &r.index_digest {
+        page.field("Index", index);
+    }
+    page.field("Platform", &r.platform);
+    let c = &r.config;
+    page.field("Config", &c.digest);
+    if let Some(created) = &c.created {
+        page.field("Created", created);
+    }
+    match &c.user {
+        Some(user) => page.field("User", user),
+        None => page.field("User", warn("(none: runs as root)")),
+    }
+    if !c.entrypoint.is_empty() {
+        page.field("Entrypoint", shell_words(&c.entrypoint));
+    }
+    if !c.cmd.is_empty() {
+        page.field("Cmd", shell_words(&c.cmd));
+    }
+    if let Some(dir) = &c.working_dir {
+        page.field("Workdir", dir);
+    }
+    if !c.exposed_ports.is_empty() {
+        page.field("Ports", c.exposed_ports.join(", "));
+    }
+    for (i, e) in c.env.iter().enumerate() {
+        let value = if e.masked {
+            warn("**** (looks like a secret)")
+        } else {
+            e.value.clone()
+        };
+        page.field(
+            if i == 0 { "Env" } else { "" },
+            format!("{}={value}", e.name),
+        );
+    }
+    for (i, (k, v)) in c.labels.iter().enumerate() {
+        page.field(if i == 0 { "Labels" } else { "" }, format!("{k}={v}"));
+    }
+    page.line("");
+    let mut t = output::table(&[
+        "#",
+        "Digest",
+        "Compressed",
+        "Uncompressed",
+        "Files",
+        "Created by",
+    ]);
+    for l in &r.layers {
+        let created_by = l.created_by.clone().unwrap_or_default();
+        t.add_row(vec![
+            l.index.to_string(),
+            l.digest.short().to_owned(),
+            size(l.compressed_size),
+            l.uncompressed_size.map(size).unwrap_or_else(|| dim("-")),
+            l.entries.map(|e| e.to_string()).unwrap_or_else(|| dim("-")),
+            truncate(&created_by, 80),
+        ]);
+    }
+    t.add_row(vec![
+        String::new(),
+        bold("total"),
+        bold(&size(r.totals.compressed_size)),
+        r.totals
+            .uncompressed_size
+            .map(|s| bold(&size(s)))
+            .unwrap_or_else(|| dim("-")),
+        String::new(),
+        String::new(),
+    ]);
+    page.line(t);
+    for l in &r.layers {
+        for w in &l.warnings {
+            page.line(format!("{} layer {}: {w}", warn("warning:"), l.index));
+        }
+    }
+}
+
+fn shell_words(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| {
+            if w.is_empty() || w.contains(|c: char| c.is_whitespace() || "\"'$`\\".contains(c)) {
+                format!("{w:?}")
+            } else {
+                w.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    let s = s.trim();
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(max - 1).collect::<String>())
+    }
+}

@@ -1,0 +1,12 @@
+//! One file per subcommand.
+
+pub mod inspect;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Exit;
+
+pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    match cli.command {
+        Command::Inspect(args) => inspect::run(args, cli.global.format).await,
+    }
+}

@@ -1,0 +1,37 @@
+//! Exit codes, documented in the README:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | a gate said no: findings over the threshold, a policy denial, an untrusted image |
+//! | 2 | usage or input error: bad flags, a malformed reference, an unreadable or tampered image |
+
+use std::process::ExitCode;
+
+use owo_colors::{OwoColorize as _, Stream};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok,
+    #[allow(dead_code)] // used by gating commands (check, trust verify)
+    Denied,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        match e {
+            Exit::Ok => ExitCode::SUCCESS,
+            Exit::Denied => ExitCode::from(1),
+        }
+    }
+}
+
+/// Print an error chain and return the input-error code.
+pub fn report(e: &anyhow::Error) -> ExitCode {
+    let label = "error:".if_supports_color(Stream::Stderr, |t| t.red().bold().to_string());
+    eprintln!("{label} {e}");
+    for cause in e.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    ExitCode::from(2)
+}
