@@ -169,12 +169,13 @@ pub fn read_layer(
         count: 0,
         limit: limits.max_uncompressed_bytes,
     };
-    walker
+    let walked = walker
         .walk(&mut unpacked)
-        .map_err(|e| e.into_layer_error(compression))?;
-    // Read both streams to their ends: the rest of the tar counts toward the
-    // limits, and the blob's digest is only checked at its end.
-    io::copy(&mut unpacked, &mut io::sink()).map_err(|e| io_error(e, compression))?;
+        .map_err(|e| e.into_layer_error(compression))
+        // The rest of the tar (padding) counts toward the limits too.
+        .and_then(|()| {
+            io::copy(&mut unpacked, &mut io::sink()).map_err(|e| io_error(e, compression))
+        });
     let Unpacked {
         inner,
         hasher,
@@ -182,6 +183,21 @@ pub fn read_layer(
         ..
     } = unpacked;
     let mut rest = inner.into_inner();
+    match walked {
+        Ok(_) => {}
+        // A corrupt stream may be a tampered blob: read it to its end so the
+        // digest check can name the real cause. Limit breaches stop at once.
+        Err(e @ LayerError::Corrupt { .. }) => {
+            return Err(
+                match io::copy(&mut rest, &mut io::sink()).map_err(|e| io_error(e, compression)) {
+                    Err(verify @ LayerError::Verify(_)) => verify,
+                    _ => e,
+                },
+            );
+        }
+        Err(e) => return Err(e),
+    }
+    // The blob's digest is checked when its last byte has been read.
     io::copy(&mut rest, &mut io::sink()).map_err(|e| io_error(e, compression))?;
     let (_, counted) = rest.into_inner().into_inner();
     let compressed_bytes = counted.count;

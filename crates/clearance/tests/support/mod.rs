@@ -1,0 +1,200 @@
+//! Shared test support: images built with umoci and skopeo, a real
+//! Distribution registry on 127.0.0.1, and the `clearance` binary.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Fail with the fix when a peer tool is missing.
+pub fn require(tool: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        found,
+        "{tool} is not installed: run scripts/install-test-deps.sh (scripts/test.sh does this)"
+    );
+}
+
+/// The three-layer test image in `oci/` (tag v1), `image.oci.tar`,
+/// `image.docker.tar` and `multi.docker.tar`, built fresh with umoci and skopeo.
+pub struct TestImage {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestImage {
+    pub fn build() -> TestImage {
+        require("umoci");
+        require("skopeo");
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("img");
+        let status = Command::new("bash")
+            .arg(repo_root().join("scripts/build-test-image.sh"))
+            .arg(&out)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "scripts/build-test-image.sh failed");
+        TestImage { dir }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join("img").join(rel)
+    }
+
+    pub fn oci_ref(&self) -> String {
+        format!("oci:{}:v1", self.path("oci").display())
+    }
+}
+
+/// Run the real binary with a clean environment (no user config, no colour).
+pub fn clearance(args: &[&str]) -> Output {
+    let home = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_clearance"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `clearance --format json inspect …`, parsed; panics with stderr on failure.
+pub fn inspect_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["inspect", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = clearance(&all);
+    assert!(
+        out.status.success(),
+        "inspect {args:?} failed: {}",
+        stderr(&out)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A skopeo policy that accepts anything, so tests do not depend on /etc/containers.
+pub fn skopeo_copy(src: &str, dest: &str, dest_creds: Option<&str>) {
+    require("skopeo");
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+    )
+    .unwrap();
+    let mut cmd = Command::new("skopeo");
+    cmd.arg("--policy")
+        .arg(&policy)
+        .args(["copy", "--quiet", "--dest-tls-verify=false"]);
+    if let Some(c) = dest_creds {
+        cmd.args(["--dest-creds", c]);
+    }
+    let out = cmd.args([src, dest]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo copy {src} {dest}: {}",
+        stderr(&out)
+    );
+}
+
+/// Debian's `docker-registry` (CNCF Distribution 2.8) on 127.0.0.1.
+pub struct Registry {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    /// Start a registry; with `htpasswd_user` it requires basic auth.
+    pub fn start(htpasswd_user: Option<(&str, &str)>) -> Registry {
+        require("docker-registry");
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        if let Some((user, pass)) = htpasswd_user {
+            require("htpasswd");
+            let out = Command::new("htpasswd")
+                .args(["-Bbn", user, pass])
+                .output()
+                .unwrap();
+            assert!(out.status.success());
+            let file = dir.path().join("htpasswd");
+            std::fs::write(&file, &out.stdout).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: clearance-test\n    path: {}\n",
+                file.display()
+            ));
+        }
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let registry = Registry {
+            child,
+            port,
+            _dir: dir,
+        };
+        registry.wait_ready();
+        registry
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = s.write_all(b"GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+                let mut buf = [0u8; 12];
+                if s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.") {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("docker-registry did not start on port {}", self.port);
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
