@@ -41,7 +41,8 @@ pub struct RegistrySettings {
     pub insecure_registries: Vec<String>,
     /// Retries after a 429, a 5xx or a failed connection.
     pub retries: u32,
-    /// Connect timeout, and the longest a response may stall.
+    /// Connect timeout, the longest a response may stall, and the longest a
+    /// manifest, config, token or error body may take to arrive whole.
     pub timeout: Duration,
     /// The first retry's delay; each later one doubles it.
     pub backoff: Duration,
@@ -86,7 +87,7 @@ impl RegistryClient {
             .user_agent(concat!("clearance/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(settings.timeout)
             .read_timeout(settings.timeout)
-            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+            .redirect(redirect_policy(settings.insecure_registries.clone()))
             .build()
             .map_err(|e| RegistryError::Tls(e.to_string()))?;
         let docker_config = match &settings.docker_config {
@@ -132,7 +133,7 @@ impl RegistryClient {
             resp.headers(),
             reqwest::header::HeaderName::from_static("docker-content-digest"),
         );
-        let bytes = read_limited(resp, MAX_MANIFEST_BYTES, &url).await?;
+        let bytes = read_limited(resp, MAX_MANIFEST_BYTES, &url, self.settings.timeout).await?;
         let digest = match reference.parse::<Digest>() {
             Ok(expected) => {
                 let actual = digest_with(expected.algorithm(), &bytes);
@@ -176,7 +177,7 @@ impl RegistryClient {
             .send(r, Method::GET, &format!("blobs/{}", blob.digest), None)
             .await?;
         let url = resp.url().to_string();
-        let bytes = read_limited(resp, limit, &url).await?;
+        let bytes = read_limited(resp, limit, &url, self.settings.timeout).await?;
         read_verified(&bytes[..], &url, &blob.digest, Some(blob.size), limit).map_err(|e| {
             match VerifyError::from_io(&e) {
                 Some(v) => RegistryError::Verify(v.clone()),
@@ -265,7 +266,7 @@ impl RegistryClient {
                 });
             }
             if !resp.status().is_success() {
-                return Err(http_error(method_name(&method), resp).await);
+                return Err(http_error(method_name(&method), resp, self.settings.timeout).await);
             }
             return Ok(resp);
         }
@@ -371,9 +372,9 @@ impl RegistryClient {
             });
         }
         if !resp.status().is_success() {
-            return Err(http_error("GET", resp).await);
+            return Err(http_error("GET", resp, self.settings.timeout).await);
         }
-        let body = read_limited(resp, MAX_TOKEN_RESPONSE, realm).await?;
+        let body = read_limited(resp, MAX_TOKEN_RESPONSE, realm, self.settings.timeout).await?;
         #[derive(serde::Deserialize)]
         struct TokenResponse {
             token: Option<String>,
@@ -439,22 +440,7 @@ impl RegistryClient {
     }
 
     fn http_allowed(&self, authority: &str) -> bool {
-        let host = match authority.rsplit_once(':') {
-            Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') => h,
-            _ => authority,
-        };
-        let loopback = host == "localhost"
-            || host == "[::1]"
-            || host == "::1"
-            || host
-                .parse::<std::net::Ipv4Addr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        loopback
-            || self
-                .settings
-                .insecure_registries
-                .iter()
-                .any(|i| i == authority || i == host)
+        http_allowed(authority, &self.settings.insecure_registries)
     }
 
     fn credential(&self, r: &RegistryRef) -> Option<Credential> {
@@ -469,6 +455,48 @@ impl RegistryClient {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Plain HTTP may go to loopback hosts and to hosts named insecure.
+fn http_allowed(authority: &str, insecure: &[String]) -> bool {
+    let host = match authority.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') => h,
+        _ => authority,
+    };
+    let loopback = host == "localhost"
+        || host == "[::1]"
+        || host == "::1"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    loopback || insecure.iter().any(|i| i == authority || i == host)
+}
+
+/// A redirect to plain HTTP must obey the same rule as the first request.
+#[derive(Debug, thiserror::Error)]
+#[error("redirect to plain HTTP on {host} refused")]
+struct InsecureRedirect {
+    host: String,
+}
+
+fn redirect_policy(insecure: Vec<String>) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error(format!("too many redirects (more than {MAX_REDIRECTS})"));
+        }
+        let url = attempt.url();
+        let authority = match url.port() {
+            Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_owned(),
+        };
+        let scheme = url.scheme().to_owned();
+        match scheme.as_str() {
+            "https" => attempt.follow(),
+            "http" if http_allowed(&authority, &insecure) => attempt.follow(),
+            "http" => attempt.error(InsecureRedirect { host: authority }),
+            _ => attempt.error(format!("redirect to unsupported scheme {scheme:?}")),
+        }
+    })
 }
 
 fn digest_with(algorithm: crate::digest::Algorithm, bytes: &[u8]) -> Digest {
@@ -513,8 +541,14 @@ fn transport_error(url: &str, e: &reqwest::Error) -> RegistryError {
         message = format!("{message}: {s}");
         source = s.source();
     }
-    if e.is_redirect() {
-        message = format!("too many redirects (more than {MAX_REDIRECTS}): {message}");
+    let mut source = e.source();
+    while let Some(s) = source {
+        if let Some(refused) = s.downcast_ref::<InsecureRedirect>() {
+            return RegistryError::InsecureRefused {
+                host: refused.host.clone(),
+            };
+        }
+        source = s.source();
     }
     RegistryError::Transport {
         url: url.to_owned(),
@@ -522,8 +556,28 @@ fn transport_error(url: &str, e: &reqwest::Error) -> RegistryError {
     }
 }
 
-/// Read a whole body, refusing more than `limit` bytes.
-async fn read_limited(mut resp: Response, limit: u64, url: &str) -> Result<Vec<u8>, RegistryError> {
+/// Read a whole body, refusing more than `limit` bytes or taking longer than
+/// `deadline` (a slow drip never trips the per-read timeout).
+async fn read_limited(
+    resp: Response,
+    limit: u64,
+    url: &str,
+    deadline: Duration,
+) -> Result<Vec<u8>, RegistryError> {
+    tokio::time::timeout(deadline, read_body(resp, limit, url))
+        .await
+        .unwrap_or_else(|_| {
+            Err(RegistryError::Transport {
+                url: url.to_owned(),
+                message: format!(
+                    "timed out reading the body (allowed {} s)",
+                    deadline.as_secs_f64()
+                ),
+            })
+        })
+}
+
+async fn read_body(mut resp: Response, limit: u64, url: &str) -> Result<Vec<u8>, RegistryError> {
     if resp.content_length().is_some_and(|n| n > limit) {
         return Err(RegistryError::TooLarge {
             url: url.to_owned(),
@@ -543,10 +597,10 @@ async fn read_limited(mut resp: Response, limit: u64, url: &str) -> Result<Vec<u
     Ok(out)
 }
 
-async fn http_error(method: &'static str, resp: Response) -> RegistryError {
+async fn http_error(method: &'static str, resp: Response, deadline: Duration) -> RegistryError {
     let status = resp.status().as_u16();
     let url = resp.url().to_string();
-    let body = read_limited(resp, MAX_ERROR_BODY, &url)
+    let body = read_limited(resp, MAX_ERROR_BODY, &url, deadline)
         .await
         .unwrap_or_default();
     let (code, message) = match serde_json::from_slice::<Envelope>(&body) {
