@@ -18,9 +18,10 @@ declare -A pkg_for=(
   [htpasswd]=apache2-utils
   [zstd]=zstd
   [gzip]=gzip
+  [openssl]=openssl
 )
 # fixed order for stable output
-cmds=(umoci skopeo docker-registry debootstrap htpasswd zstd gzip)
+cmds=(umoci skopeo docker-registry debootstrap htpasswd zstd gzip openssl)
 
 missing_pkgs=()
 missing_cmds=()

@@ -289,3 +289,76 @@ fn a_platform_is_chosen_from_an_index() {
         stderr(&out)
     );
 }
+
+/// skopeo 1.9 cannot write two different images into one archive, so build
+/// one the way `docker save a b` does: shared layers, two configs.
+fn two_image_archive(img: &TestImage) -> std::path::PathBuf {
+    let source = std::fs::File::open(img.path("image.docker.tar")).unwrap();
+    let mut archive = tar::Archive::new(source);
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            continue;
+        }
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
+        files.insert(name, data);
+    }
+    let manifest: Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    let first = manifest[0].clone();
+    let config_name = first["Config"].as_str().unwrap();
+    let mut config: Value = serde_json::from_slice(&files[config_name]).unwrap();
+    config["author"] = Value::from("second image");
+    let config_bytes = serde_json::to_vec(&config).unwrap();
+    let second_name = format!(
+        "{}.json",
+        clearance_oci::Digest::sha256_of(&config_bytes).hex()
+    );
+    let mut second = first.clone();
+    second["Config"] = Value::from(second_name.clone());
+    second["RepoTags"] = serde_json::json!(["example/second:v9"]);
+    files.insert(second_name, config_bytes);
+    files.insert(
+        "manifest.json".into(),
+        serde_json::to_vec(&serde_json::json!([first, second])).unwrap(),
+    );
+    let out = img.dir.path().join("two.docker.tar");
+    let mut builder = tar::Builder::new(std::fs::File::create(&out).unwrap());
+    for (name, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        builder.append_data(&mut h, name, &data[..]).unwrap();
+    }
+    builder.finish().unwrap();
+    out
+}
+
+#[test]
+fn multi_image_docker_archives_need_a_choice() {
+    let img = TestImage::build();
+    let two = two_image_archive(&img);
+    let first = inspect_json(&[&format!("docker-archive:{}:example/app:v1", two.display())]);
+    let second = inspect_json(&[&format!(
+        "docker-archive:{}:example/second:v9",
+        two.display()
+    )]);
+    let by_index = inspect_json(&[
+        "--skip-layers",
+        &format!("docker-archive:{}:@1", two.display()),
+    ]);
+    assert_eq!(first["config"]["author"], "clearance tests");
+    assert_eq!(second["config"]["author"], "second image");
+    assert_eq!(by_index["config"]["digest"], second["config"]["digest"]);
+    assert_eq!(first["layers"], second["layers"]);
+    let out = clearance(&["inspect", &format!("docker-archive:{}", two.display())]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("2 images in the archive") && err.contains("example/second:v9"),
+        "{err}"
+    );
+}

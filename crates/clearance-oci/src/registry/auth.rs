@@ -48,16 +48,23 @@ impl Credential {
     }
 }
 
-/// Logins found in a Docker `config.json` (`auths` section), by registry.
+/// Logins from a Docker `config.json`: `auths`, and the credential helpers
+/// named by `credHelpers` (per registry) and `credsStore` (for all).
 #[derive(Debug, Clone, Default)]
 pub struct DockerConfig {
     auths: HashMap<String, Credential>,
+    creds_store: Option<String>,
+    cred_helpers: HashMap<String, String>,
 }
 
 #[derive(serde::Deserialize)]
 struct ConfigFile {
     #[serde(default)]
     auths: HashMap<String, AuthEntry>,
+    #[serde(default, rename = "credsStore")]
+    creds_store: Option<String>,
+    #[serde(default, rename = "credHelpers")]
+    cred_helpers: HashMap<String, String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -118,13 +125,101 @@ impl DockerConfig {
                 auths.insert(normalise_key(&key), c);
             }
         }
-        Ok(DockerConfig { auths })
+        let cred_helpers = parsed
+            .cred_helpers
+            .into_iter()
+            .map(|(k, v)| (normalise_key(&k), v))
+            .collect();
+        Ok(DockerConfig {
+            auths,
+            creds_store: parsed.creds_store.filter(|s| !s.is_empty()),
+            cred_helpers,
+        })
     }
 
     /// The login for a registry as users name it (`docker.io`, `host:port`).
-    pub fn get(&self, registry: &str) -> Option<&Credential> {
-        self.auths.get(registry)
+    /// A configured credential helper is asked first, as Docker does; it is
+    /// a program the user installed, run as `docker-credential-NAME get`.
+    pub fn get(&self, registry: &str) -> Result<Option<Credential>, String> {
+        let helper = self
+            .cred_helpers
+            .get(registry)
+            .or(self.creds_store.as_ref());
+        if let Some(helper) = helper {
+            let server = if registry == "docker.io" {
+                "https://index.docker.io/v1/"
+            } else {
+                registry
+            };
+            if let Some(found) = run_helper(helper, server)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(self.auths.get(registry).cloned())
     }
+}
+
+const MAX_HELPER_OUTPUT: u64 = 64 << 10;
+
+/// `docker-credential-NAME get` with the server on stdin; `None` when the
+/// helper knows no login for it.
+fn run_helper(name: &str, server: &str) -> Result<Option<Credential>, String> {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        return Err(format!(
+            "credential helper name {name:?} is not a plain name"
+        ));
+    }
+    let program = format!("docker-credential-{name}");
+    let mut child = Command::new(&program)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("running {program} (named in the docker config): {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(server.as_bytes());
+    }
+    let mut out = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        stdout
+            .take(MAX_HELPER_OUTPUT)
+            .read_to_end(&mut out)
+            .map_err(|e| format!("reading from {program}: {e}"))?;
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("waiting for {program}: {e}"))?;
+    if !status.success() {
+        // Docker's helpers say "credentials not found in native keychain".
+        if String::from_utf8_lossy(&out).contains("credentials not found") {
+            return Ok(None);
+        }
+        return Err(format!("{program} get failed for {server} ({status})"));
+    }
+    #[derive(serde::Deserialize)]
+    struct HelperOutput {
+        #[serde(rename = "Username", default)]
+        username: String,
+        #[serde(rename = "Secret", default)]
+        secret: String,
+    }
+    let parsed: HelperOutput = serde_json::from_slice(&out)
+        .map_err(|e| format!("{program} printed something that is not a login: {e}"))?;
+    Ok(match (parsed.username.as_str(), parsed.secret) {
+        (_, secret) if secret.is_empty() => None,
+        ("<token>", secret) => Some(Credential::IdentityToken(secret)),
+        (user, secret) => Some(Credential::Basic {
+            username: user.to_owned(),
+            password: secret,
+        }),
+    })
 }
 
 /// `https://index.docker.io/v1/` → `docker.io`; `https://host:5000/` → `host:5000`.
@@ -248,24 +343,31 @@ mod tests {
         .unwrap();
         let config = DockerConfig::load(&path).unwrap();
         assert_eq!(
-            config.get("docker.io"),
-            Some(&Credential::Basic {
+            config.get("docker.io").unwrap(),
+            Some(Credential::Basic {
                 username: "user".into(),
                 password: "pass:with:colons".into()
             })
         );
         assert_eq!(
-            config.get("localhost:5000"),
-            Some(&Credential::IdentityToken("tok".into()))
+            config.get("localhost:5000").unwrap(),
+            Some(Credential::IdentityToken("tok".into()))
         );
-        assert_eq!(config.get("empty.example"), None);
+        assert_eq!(config.get("empty.example").unwrap(), None);
         assert!(!format!("{:?}", config).contains("pass:with"));
         assert!(
             DockerConfig::load(&dir.path().join("missing.json"))
                 .unwrap()
                 .get("x")
+                .unwrap()
                 .is_none()
         );
+        std::fs::write(&path, r#"{"credHelpers":{"h.example":"../../bin/sh"}}"#).unwrap();
+        let err = DockerConfig::load(&path)
+            .unwrap()
+            .get("h.example")
+            .unwrap_err();
+        assert!(err.contains("not a plain name"), "{err}");
         std::fs::write(&path, "{").unwrap();
         assert!(
             DockerConfig::load(&path)

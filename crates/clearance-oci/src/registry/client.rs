@@ -77,6 +77,8 @@ struct State {
     auth: HashMap<(String, String), String>,
     /// `http` or `https`, by host.
     schemes: HashMap<String, &'static str>,
+    /// Logins from the Docker config, by registry.
+    credentials: HashMap<String, Option<Credential>>,
 }
 
 impl RegistryClient {
@@ -259,7 +261,7 @@ impl RegistryClient {
             if resp.status() == StatusCode::UNAUTHORIZED {
                 return Err(RegistryError::Unauthorized {
                     url,
-                    hint: Some(match self.credential(r) {
+                    hint: Some(match self.credential(r)? {
                         Some(_) => "the registry refused the credentials given".into(),
                         None => "pass --creds USER:PASSWORD or log in with `docker login`".into(),
                     }),
@@ -280,7 +282,7 @@ impl RegistryClient {
         challenge: Option<Challenge>,
         scope: &str,
     ) -> Result<String, RegistryError> {
-        let credential = self.credential(r);
+        let credential = self.credential(r)?;
         let unauthorized = |hint: &str| RegistryError::Unauthorized {
             url: url.to_owned(),
             hint: Some(hint.to_owned()),
@@ -432,7 +434,12 @@ impl RegistryClient {
                 .timeout(Duration::from_secs(5))
                 .send()
                 .await;
-            if probe.is_ok() { "https" } else { "http" }
+            match probe {
+                Ok(_) => "https",
+                // It speaks TLS but we do not trust it: say so rather than fall back.
+                Err(e) if error_chain(&e).contains("certificate") => "https",
+                Err(_) => "http",
+            }
         };
         tracing::debug!(host, scheme, "registry scheme");
         self.lock().schemes.insert(host.to_owned(), scheme);
@@ -443,11 +450,23 @@ impl RegistryClient {
         http_allowed(authority, &self.settings.insecure_registries)
     }
 
-    fn credential(&self, r: &RegistryRef) -> Option<Credential> {
-        self.settings
+    /// The login for `r`'s registry: flags and environment first, then the
+    /// Docker config (asked once per registry; helpers are programs).
+    fn credential(&self, r: &RegistryRef) -> Result<Option<Credential>, RegistryError> {
+        if let Some(c) = &self.settings.credentials {
+            return Ok(Some(c.clone()));
+        }
+        if let Some(known) = self.lock().credentials.get(r.registry()) {
+            return Ok(known.clone());
+        }
+        let found = self
+            .docker_config
+            .get(r.registry())
+            .map_err(RegistryError::Config)?;
+        self.lock()
             .credentials
-            .clone()
-            .or_else(|| self.docker_config.get(r.registry()).cloned())
+            .insert(r.registry().to_owned(), found.clone());
+        Ok(found)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -535,11 +554,9 @@ fn method_name(m: &Method) -> &'static str {
 
 fn transport_error(url: &str, e: &reqwest::Error) -> RegistryError {
     use std::error::Error as _;
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message = format!("{message}: {s}");
-        source = s.source();
+    let mut message = error_chain(e);
+    if message.contains("certificate") {
+        message.push_str("; if the registry uses a private CA, pass --ca-file CA.pem");
     }
     let mut source = e.source();
     while let Some(s) = source {
@@ -554,6 +571,18 @@ fn transport_error(url: &str, e: &reqwest::Error) -> RegistryError {
         url: url.to_owned(),
         message,
     }
+}
+
+/// An error with all its causes, `a: b: c`.
+fn error_chain(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    message
 }
 
 /// Read a whole body, refusing more than `limit` bytes or taking longer than

@@ -58,11 +58,22 @@ impl TestImage {
 
 /// Run the real binary with a clean environment (no user config, no colour).
 pub fn clearance(args: &[&str]) -> Output {
+    clearance_with_path(args, None)
+}
+
+/// As [`clearance`], with `extra` put first on `PATH` (for credential helpers).
+pub fn clearance_with_path(args: &[&str], extra: Option<&Path>) -> Output {
     let home = tempfile::tempdir().unwrap();
+    let mut path = std::ffi::OsString::new();
+    if let Some(dir) = extra {
+        path.push(dir);
+        path.push(":");
+    }
+    path.push(std::env::var_os("PATH").unwrap_or_default());
     Command::new(env!("CARGO_BIN_EXE_clearance"))
         .args(args)
         .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PATH", path)
         .env("HOME", home.path())
         .env("NO_COLOR", "1")
         .output()
@@ -125,6 +136,15 @@ pub struct Registry {
 impl Registry {
     /// Start a registry; with `htpasswd_user` it requires basic auth.
     pub fn start(htpasswd_user: Option<(&str, &str)>) -> Registry {
+        Registry::start_with(htpasswd_user, None)
+    }
+
+    /// Start a registry serving TLS with this certificate and key.
+    pub fn start_tls(tls: &TestCa) -> Registry {
+        Registry::start_with(None, Some(tls))
+    }
+
+    fn start_with(htpasswd_user: Option<(&str, &str)>, tls: Option<&TestCa>) -> Registry {
         require("docker-registry");
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -132,6 +152,7 @@ impl Registry {
             "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
             dir.path().join("data").display()
         );
+        let mut auth = String::new();
         if let Some((user, pass)) = htpasswd_user {
             require("htpasswd");
             let out = Command::new("htpasswd")
@@ -141,11 +162,19 @@ impl Registry {
             assert!(out.status.success());
             let file = dir.path().join("htpasswd");
             std::fs::write(&file, &out.stdout).unwrap();
-            config.push_str(&format!(
+            auth = format!(
                 "auth:\n  htpasswd:\n    realm: clearance-test\n    path: {}\n",
                 file.display()
+            );
+        }
+        if let Some(ca) = tls {
+            config.push_str(&format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                ca.leaf_cert.display(),
+                ca.leaf_key.display()
             ));
         }
+        config.push_str(&auth);
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).unwrap();
         let child = Command::new("docker-registry")
@@ -197,4 +226,95 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A private CA and a server certificate for 127.0.0.1 and localhost, made
+/// with the openssl command.
+pub struct TestCa {
+    pub ca_cert: PathBuf,
+    pub leaf_cert: PathBuf,
+    pub leaf_key: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TestCa {
+    pub fn new() -> TestCa {
+        require("openssl");
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let run = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(d)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ];
+        let mut ca = vec![
+            "req",
+            "-x509",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=clearance test CA",
+        ];
+        ca.extend(ec);
+        ca.extend([
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+        ]);
+        run(&ca);
+        let mut csr = vec![
+            "req",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+        ];
+        csr.extend(ec);
+        run(&csr);
+        std::fs::write(
+            d.join("leaf.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            "leaf.pem",
+            "-extfile",
+            "leaf.ext",
+        ]);
+        TestCa {
+            ca_cert: d.join("ca.pem"),
+            leaf_cert: d.join("leaf.pem"),
+            leaf_key: d.join("leaf.key"),
+            _dir: dir,
+        }
+    }
 }
