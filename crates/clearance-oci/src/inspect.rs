@@ -144,6 +144,13 @@ pub async fn inspect(
             .await;
         for (info, stats) in layers.iter_mut().zip(results) {
             let stats = stats?;
+            tracing::debug!(
+                layer = %info.digest,
+                compression = ?stats.compression,
+                uncompressed = stats.uncompressed_bytes,
+                entries = stats.entries,
+                "layer read"
+            );
             info.compression = Some(stats.compression);
             info.uncompressed_size = Some(stats.uncompressed_bytes);
             info.diff_id = Some(stats.diff_id);

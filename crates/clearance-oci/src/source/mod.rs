@@ -237,6 +237,13 @@ pub(crate) async fn resolve_manifest(
         &format!("config {} of {label}", config_blob.digest),
     )?;
     let layers = layer_refs(&manifest, &config, &what)?;
+    tracing::info!(
+        image = label,
+        manifest = %manifest_digest,
+        config = %config_blob.digest,
+        layers = layers.len(),
+        "resolved"
+    );
     let platform = Platform {
         os: config.os().to_string(),
         architecture: config.architecture().to_string(),
