@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh — Clearance's test command: installs the peers the tests start
 # (umoci, skopeo, Distribution's docker-registry, htpasswd, …) when missing,
-# then runs every test of the workspace with cargo-nextest, and the doc tests.
+# then compiles the doc examples and runs every test of the workspace with
+# cargo-nextest.
 #
 # Usage: scripts/test.sh [extra nextest arguments]
 set -euo pipefail
@@ -12,5 +13,6 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   echo "installing cargo-nextest"
   cargo install cargo-nextest --locked
 fi
-cargo nextest run --workspace --no-fail-fast "$@"
+# Doc examples first (compile checks), so nextest's summary is the last word.
 cargo test --workspace --doc --quiet
+cargo nextest run --workspace --no-fail-fast "$@"

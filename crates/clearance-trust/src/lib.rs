@@ -1,4 +1,27 @@
-//! Content trust on TUF (issue [2]): metadata schema, canonical JSON, keys,
-//! the client updater, the repository editor and the trust service. Nothing
-//! is here yet; the crate exists so the workspace boundaries are in place.
+//! Content trust on The Update Framework (TUF 1.0): metadata with unknown
+//! fields preserved, OLPC canonical JSON, ed25519 / ECDSA / RSA-PSS keys,
+//! threshold verification, and the client updater of the specification's
+//! detailed workflow (root rotation, rollback and freeze protection,
+//! consistent snapshots, delegation search, verified target download).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use clearance_trust::client::{DirStore, HttpTransport, Updater, UpdaterSettings};
+//!
+//! let store = DirStore::new("/var/lib/clearance/tuf/app")?; // holds a trusted root.json
+//! let transport = HttpTransport::new(std::time::Duration::from_secs(30), None)?;
+//! let mut updater = Updater::new(store, transport, "https://trust.example.com/app/", UpdaterSettings::default())?;
+//! updater.refresh().await?;
+//! if let Some(target) = updater.target_info("v1.4").await? {
+//!     println!("v1.4 is {} bytes, sha256 {:?}", target.length, target.hashes.get("sha256"));
+//! }
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
+
+pub mod cjson;
+pub mod client;
+pub mod keys;
+pub mod metadata;
+pub mod schema;
+pub mod time;

@@ -47,6 +47,9 @@ pub enum Command {
     /// IMAGE is oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG|:@N],
     /// docker://HOST/REPO[:TAG][@DIGEST] or REPO[:TAG] (Docker Hub naming).
     Inspect(crate::commands::inspect::InspectArgs),
+    /// Content trust: sign and verify tags with TUF.
+    #[command(subcommand)]
+    Trust(crate::commands::trust::TrustCommand),
 }
 
 /// How to reach registries; shared by every command that reads images.

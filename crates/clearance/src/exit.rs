@@ -13,7 +13,6 @@ use owo_colors::{OwoColorize as _, Stream};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Ok,
-    #[allow(dead_code)] // used by gating commands (check, trust verify)
     Denied,
 }
 

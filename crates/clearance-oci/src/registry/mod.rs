@@ -13,3 +13,4 @@ mod tls;
 pub use auth::{Challenge, Credential, DockerConfig, parse_challenge};
 pub use client::{RegistryClient, RegistrySettings};
 pub use error::RegistryError;
+pub use tls::client_config as tls_config;

@@ -8,6 +8,8 @@ use rustls::pki_types::pem::PemObject;
 
 use crate::registry::RegistryError;
 
+/// rustls client configuration: the system's roots, plus the PEM
+/// certificates in `extra_ca` when given; ring as the crypto provider.
 pub fn client_config(extra_ca: Option<&Path>) -> Result<rustls::ClientConfig, RegistryError> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_native_certs::load_native_certs().certs {

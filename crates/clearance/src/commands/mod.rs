@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 pub mod inspect;
+pub mod trust;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
@@ -8,5 +9,6 @@ use crate::exit::Exit;
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Inspect(args) => inspect::run(args, cli.global.format).await,
+        Command::Trust(command) => trust::run(command).await,
     }
 }

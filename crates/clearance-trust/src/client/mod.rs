@@ -1,0 +1,339 @@
+//! The TUF client (specification §5, "detailed client workflow"): update
+//! root through its rotation chain, then timestamp, snapshot and targets,
+//! search delegations for a target, and download it with its length and
+//! hashes checked. Only verified metadata reaches the store, written
+//! atomically, bytes exactly as received.
+
+mod store;
+mod transport;
+mod trusted;
+
+use std::collections::BTreeSet;
+
+pub use store::DirStore;
+pub use transport::{FetchError, HttpTransport, Transport};
+pub use trusted::{TrustedSet, check_hashes, check_length_and_hashes};
+
+use crate::metadata::MetadataError;
+use crate::schema::TargetFile;
+use crate::time::UtcTime;
+
+/// Bounds on what a repository can make the client do.
+#[derive(Debug, Clone)]
+pub struct UpdaterSettings {
+    pub max_root_rotations: u64,
+    pub max_delegations: usize,
+    pub root_max_bytes: u64,
+    pub timestamp_max_bytes: u64,
+    pub snapshot_max_bytes: u64,
+    pub targets_max_bytes: u64,
+}
+
+impl Default for UpdaterSettings {
+    fn default() -> Self {
+        UpdaterSettings {
+            max_root_rotations: 256,
+            max_delegations: 32,
+            root_max_bytes: 512_000,
+            timestamp_max_bytes: 16_384,
+            snapshot_max_bytes: 2_000_000,
+            targets_max_bytes: 5_000_000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
+    #[error("{role}: expected version {expected}, got {got}")]
+    Version {
+        role: String,
+        expected: u64,
+        got: u64,
+    },
+    #[error("rollback refused: {role} is at version {trusted}, the repository offers {got}")]
+    Rollback {
+        role: String,
+        trusted: u64,
+        got: u64,
+    },
+    #[error("{role} metadata expired at {expired} (a frozen or stale repository)")]
+    Expired { role: String, expired: UtcTime },
+    #[error("{what}: length or hash mismatch: {message}")]
+    LengthOrHash { what: String, message: String },
+    #[error("snapshot does not list {role}")]
+    NotInSnapshot { role: String },
+    #[error("{delegator} does not delegate to {role}")]
+    NotDelegated { role: String, delegator: String },
+    #[error("{0}")]
+    Order(&'static str),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("metadata store {path}: {source}")]
+    Store {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("target {0:?} is not in the repository")]
+    TargetNotFound(String),
+}
+
+/// A TUF client bound to one repository.
+#[derive(Debug)]
+pub struct Updater<T> {
+    store: DirStore,
+    transport: T,
+    metadata_url: String,
+    settings: UpdaterSettings,
+    trusted: TrustedSet,
+    refreshed: bool,
+}
+
+impl<T: Transport> Updater<T> {
+    /// Load the trusted root from the store (it must verify by itself).
+    pub fn new(
+        store: DirStore,
+        transport: T,
+        metadata_url: &str,
+        settings: UpdaterSettings,
+    ) -> Result<Self, UpdateError> {
+        let root = store.load("root")?.ok_or_else(|| UpdateError::Store {
+            path: store.path_of("root"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no trusted root: initialise first",
+            ),
+        })?;
+        let trusted = TrustedSet::new(&root, UtcTime::now())?;
+        Ok(Updater {
+            store,
+            transport,
+            metadata_url: with_slash(metadata_url),
+            settings,
+            trusted,
+            refreshed: false,
+        })
+    }
+
+    pub fn trusted(&self) -> &TrustedSet {
+        &self.trusted
+    }
+
+    /// Update root, timestamp, snapshot and top-level targets (§5.3–5.6).
+    pub async fn refresh(&mut self) -> Result<(), UpdateError> {
+        // 5.1: one reference time for the whole update.
+        let root = self.trusted.root().raw.clone();
+        self.trusted = TrustedSet::new(&root, UtcTime::now())?;
+        self.load_root().await?;
+        self.load_timestamp().await?;
+        self.load_snapshot().await?;
+        self.load_targets("targets", "root").await?;
+        self.refreshed = true;
+        Ok(())
+    }
+
+    /// Search the delegation graph for `target` (§5.6.7, pre-order depth-first).
+    pub async fn target_info(&mut self, target: &str) -> Result<Option<TargetFile>, UpdateError> {
+        if !self.refreshed {
+            self.refresh().await?;
+        }
+        let mut to_visit = vec![("targets".to_owned(), "root".to_owned())];
+        let mut visited: BTreeSet<(String, String)> = BTreeSet::new();
+        while let Some((role, delegator)) = to_visit.pop() {
+            if visited.len() > self.settings.max_delegations {
+                tracing::debug!(
+                    target,
+                    "delegation search stopped at {} roles",
+                    visited.len()
+                );
+                break;
+            }
+            if !visited.insert((role.clone(), delegator.clone())) {
+                continue; // a cycle
+            }
+            self.load_targets(&role, &delegator).await?;
+            let Some(targets) = self.trusted.targets(&role, &delegator) else {
+                continue;
+            };
+            if let Some(found) = targets.signed.targets.get(target) {
+                return Ok(Some(found.clone()));
+            }
+            let Some(delegations) = &targets.signed.delegations else {
+                continue;
+            };
+            let mut children = Vec::new();
+            for child in delegations.roles_for(target) {
+                let terminating = child.terminating;
+                children.push((child.name, role.clone()));
+                if terminating {
+                    to_visit.clear();
+                    break;
+                }
+            }
+            to_visit.extend(children.into_iter().rev());
+        }
+        Ok(None)
+    }
+
+    /// Download a target to `dir`, unless a verified copy is already there.
+    /// Returns the file's path.
+    pub async fn download_target(
+        &self,
+        name: &str,
+        info: &TargetFile,
+        dir: &std::path::Path,
+        base_url: &str,
+    ) -> Result<std::path::PathBuf, UpdateError> {
+        let path = dir.join(store::quote(name));
+        if let Ok(existing) = std::fs::read(&path)
+            && existing.len() as u64 == info.length
+            && check_hashes(&existing, &info.hashes, name).is_ok()
+        {
+            return Ok(path);
+        }
+        let mut remote = name.to_owned();
+        if self.trusted.root().signed.consistent_snapshot
+            && let Some(hash) = info.hashes.values().next()
+        {
+            remote = match name.rsplit_once('/') {
+                Some((dir, base)) => format!("{dir}/{hash}.{base}"),
+                None => format!("{hash}.{name}"),
+            };
+        }
+        let url = format!("{}{remote}", with_slash(base_url));
+        let bytes = self
+            .transport
+            .fetch(&url, info.length)
+            .await?
+            .ok_or_else(|| UpdateError::TargetNotFound(name.to_owned()))?;
+        if bytes.len() as u64 != info.length {
+            return Err(UpdateError::LengthOrHash {
+                what: name.to_owned(),
+                message: format!("expected {} bytes, got {}", info.length, bytes.len()),
+            });
+        }
+        check_hashes(&bytes, &info.hashes, name)?;
+        store::write_atomic(&path, &bytes).map_err(|source| UpdateError::Store {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(path)
+    }
+
+    /// 5.3: walk the root chain, N+1, N+2, … until the repository has no more.
+    async fn load_root(&mut self) -> Result<(), UpdateError> {
+        let first = self.trusted.root().version() + 1;
+        for version in first..first + self.settings.max_root_rotations {
+            let url = format!("{}{version}.root.json", self.metadata_url);
+            let Some(bytes) = self
+                .transport
+                .fetch(&url, self.settings.root_max_bytes)
+                .await?
+            else {
+                break;
+            };
+            self.trusted.update_root(&bytes)?;
+            self.save("root", &bytes)?;
+        }
+        Ok(())
+    }
+
+    /// 5.4: the local timestamp (if it still verifies) guards the remote one.
+    async fn load_timestamp(&mut self) -> Result<(), UpdateError> {
+        if let Some(local) = self.store.load("timestamp")?
+            && let Err(e) = self.trusted.update_timestamp(&local)
+        {
+            tracing::debug!(error = %e, "local timestamp is not usable as final");
+        }
+        let url = format!("{}timestamp.json", self.metadata_url);
+        let bytes = self
+            .transport
+            .fetch(&url, self.settings.timestamp_max_bytes)
+            .await?
+            .ok_or_else(|| FetchError::NotFound { url: url.clone() })?;
+        if self.trusted.update_timestamp(&bytes)? {
+            self.save("timestamp", &bytes)?;
+        }
+        Ok(())
+    }
+
+    /// 5.5: a valid local snapshot at the right version saves a download.
+    async fn load_snapshot(&mut self) -> Result<(), UpdateError> {
+        if let Some(local) = self.store.load("snapshot")? {
+            match self.trusted.update_snapshot(&local, true) {
+                Ok(()) => return Ok(()),
+                Err(e) => tracing::debug!(error = %e, "local snapshot is not usable as final"),
+            }
+        }
+        let meta = self
+            .trusted
+            .timestamp()
+            .and_then(|t| t.signed.snapshot_meta())
+            .ok_or(UpdateError::Order("timestamp lacks snapshot.json"))?
+            .clone();
+        let name = if self.trusted.root().signed.consistent_snapshot {
+            format!("{}.snapshot.json", meta.version)
+        } else {
+            "snapshot.json".to_owned()
+        };
+        let url = format!("{}{name}", self.metadata_url);
+        let max = meta.length.unwrap_or(self.settings.snapshot_max_bytes);
+        let bytes = self
+            .transport
+            .fetch(&url, max)
+            .await?
+            .ok_or_else(|| FetchError::NotFound { url: url.clone() })?;
+        self.trusted.update_snapshot(&bytes, false)?;
+        self.save("snapshot", &bytes)
+    }
+
+    /// 5.6 / 5.7: a targets role, from the store if it is still the version
+    /// snapshot names, else from the repository.
+    async fn load_targets(&mut self, role: &str, delegator: &str) -> Result<(), UpdateError> {
+        if self.trusted.targets(role, delegator).is_some() {
+            return Ok(());
+        }
+        if let Some(local) = self.store.load(role)? {
+            match self.trusted.update_targets(&local, role, delegator) {
+                Ok(()) => return Ok(()),
+                Err(e) => tracing::debug!(role, error = %e, "local metadata is not usable"),
+            }
+        }
+        let meta = self
+            .trusted
+            .snapshot()
+            .and_then(|s| s.signed.meta.get(&format!("{role}.json")))
+            .ok_or_else(|| UpdateError::NotInSnapshot {
+                role: role.to_owned(),
+            })?
+            .clone();
+        let quoted = store::quote(role);
+        let name = if self.trusted.root().signed.consistent_snapshot {
+            format!("{}.{quoted}.json", meta.version)
+        } else {
+            format!("{quoted}.json")
+        };
+        let url = format!("{}{name}", self.metadata_url);
+        let max = meta.length.unwrap_or(self.settings.targets_max_bytes);
+        let bytes = self
+            .transport
+            .fetch(&url, max)
+            .await?
+            .ok_or_else(|| FetchError::NotFound { url: url.clone() })?;
+        self.trusted.update_targets(&bytes, role, delegator)?;
+        self.save(role, &bytes)
+    }
+
+    fn save(&self, role: &str, bytes: &[u8]) -> Result<(), UpdateError> {
+        self.store.save(role, bytes)
+    }
+}
+
+fn with_slash(url: &str) -> String {
+    if url.ends_with('/') {
+        url.to_owned()
+    } else {
+        format!("{url}/")
+    }
+}

@@ -1,0 +1,106 @@
+//! Trusted metadata on disk: `ROLE.json` files (role names percent-encoded),
+//! written atomically so a crash leaves the previous version.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::client::UpdateError;
+
+/// Most bytes read back from a stored file (the largest role limit).
+const MAX_STORED: u64 = 16 << 20;
+
+#[derive(Debug, Clone)]
+pub struct DirStore {
+    dir: PathBuf,
+}
+
+impl DirStore {
+    pub fn new(dir: impl Into<PathBuf>) -> std::io::Result<DirStore> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir)?;
+        Ok(DirStore { dir })
+    }
+
+    pub fn path_of(&self, role: &str) -> String {
+        self.file(role).display().to_string()
+    }
+
+    fn file(&self, role: &str) -> PathBuf {
+        self.dir.join(format!("{}.json", quote(role)))
+    }
+
+    pub fn load(&self, role: &str) -> Result<Option<Vec<u8>>, UpdateError> {
+        use std::io::Read as _;
+        let path = self.file(role);
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(UpdateError::Store {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
+        };
+        let mut bytes = Vec::new();
+        file.take(MAX_STORED)
+            .read_to_end(&mut bytes)
+            .map_err(|source| UpdateError::Store {
+                path: path.display().to_string(),
+                source,
+            })?;
+        Ok(Some(bytes))
+    }
+
+    pub fn save(&self, role: &str, bytes: &[u8]) -> Result<(), UpdateError> {
+        let path = self.file(role);
+        write_atomic(&path, bytes).map_err(|source| UpdateError::Store {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+}
+
+/// Write to a temporary file beside `path`, sync it, then rename over.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp, path)?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Percent-encode everything but unreserved characters, as Python's
+/// `urllib.parse.quote(name, "")` does: role and target names become safe
+/// single file names and URL segments.
+pub fn quote(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quoting_leaves_no_separators() {
+        assert_eq!(super::quote("a/b c"), "a%2Fb%20c");
+        assert_eq!(super::quote("../../etc"), "..%2F..%2Fetc");
+        assert_eq!(super::quote("role-1_x.y~"), "role-1_x.y~");
+    }
+}

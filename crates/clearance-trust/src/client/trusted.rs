@@ -1,0 +1,340 @@
+//! The set of metadata the client currently trusts, and the checks of the
+//! TUF client workflow (specification §5) that admit new metadata into it.
+//! Pure logic over bytes: no I/O, so every rule is testable directly.
+
+use std::collections::HashMap;
+
+use sha2::{Digest as _, Sha256, Sha512};
+
+use crate::client::UpdateError;
+use crate::metadata::Signed;
+use crate::schema::{MetaFile, Root, Snapshot, Targets, Timestamp};
+use crate::time::UtcTime;
+
+/// Trusted metadata. Root is always there; the rest arrive in order.
+#[derive(Debug)]
+pub struct TrustedSet {
+    root: Signed<Root>,
+    timestamp: Option<Signed<Timestamp>>,
+    snapshot: Option<Signed<Snapshot>>,
+    /// Targets roles by (role, delegator): a role reached through another
+    /// delegator is verified again against that delegator's keys.
+    targets: HashMap<(String, String), Signed<Targets>>,
+    reference_time: UtcTime,
+}
+
+impl TrustedSet {
+    /// Start from a root the user trusts: it must be signed by itself.
+    pub fn new(root_bytes: &[u8], reference_time: UtcTime) -> Result<TrustedSet, UpdateError> {
+        let root = Signed::<Root>::parse(root_bytes, "root")?;
+        let keys = role_keys(&root.signed, "root")?;
+        root.verify(&root.signed.keys, &keys.keyids, keys.threshold, "root")?;
+        Ok(TrustedSet {
+            root,
+            timestamp: None,
+            snapshot: None,
+            targets: HashMap::new(),
+            reference_time,
+        })
+    }
+
+    pub fn root(&self) -> &Signed<Root> {
+        &self.root
+    }
+
+    pub fn timestamp(&self) -> Option<&Signed<Timestamp>> {
+        self.timestamp.as_ref()
+    }
+
+    pub fn snapshot(&self) -> Option<&Signed<Snapshot>> {
+        self.snapshot.as_ref()
+    }
+
+    pub fn targets(&self, role: &str, delegator: &str) -> Option<&Signed<Targets>> {
+        self.targets.get(&(role.to_owned(), delegator.to_owned()))
+    }
+
+    /// 5.3.4–5.3.9: the next root must be signed by a threshold of the
+    /// current root's root keys and of its own, and be exactly one version on.
+    pub fn update_root(&mut self, bytes: &[u8]) -> Result<(), UpdateError> {
+        if self.timestamp.is_some() {
+            return Err(UpdateError::Order(
+                "root cannot change once timestamp is loaded",
+            ));
+        }
+        let new = Signed::<Root>::parse(bytes, "root")?;
+        let old_keys = role_keys(&self.root.signed, "root")?;
+        new.verify(
+            &self.root.signed.keys,
+            &old_keys.keyids,
+            old_keys.threshold,
+            "root",
+        )?;
+        let expected = self.root.version() + 1;
+        if new.version() != expected {
+            return Err(UpdateError::Version {
+                role: "root".into(),
+                expected,
+                got: new.version(),
+            });
+        }
+        let new_keys = role_keys(&new.signed, "root")?;
+        new.verify(
+            &new.signed.keys,
+            &new_keys.keyids,
+            new_keys.threshold,
+            "root",
+        )?;
+        self.root = new;
+        Ok(())
+    }
+
+    /// 5.4: a timestamp signed by root's timestamp keys, never older than the
+    /// trusted one, never pointing at an older snapshot. Returns `false` when
+    /// it is the same version as the trusted one (keep the old one).
+    pub fn update_timestamp(&mut self, bytes: &[u8]) -> Result<bool, UpdateError> {
+        if self.snapshot.is_some() {
+            return Err(UpdateError::Order(
+                "timestamp cannot change once snapshot is loaded",
+            ));
+        }
+        // 5.3.10: the final root must not have expired (a freeze attack).
+        self.check_expiry("root", self.root.signed.common.expires)?;
+        let new = Signed::<Timestamp>::parse(bytes, "timestamp")?;
+        let keys = role_keys(&self.root.signed, "timestamp")?;
+        new.verify(
+            &self.root.signed.keys,
+            &keys.keyids,
+            keys.threshold,
+            "timestamp",
+        )?;
+        if let Some(old) = &self.timestamp {
+            // 5.4.3.1 rollback of timestamp
+            if new.version() < old.version() {
+                return Err(UpdateError::Rollback {
+                    role: "timestamp".into(),
+                    trusted: old.version(),
+                    got: new.version(),
+                });
+            }
+            if new.version() == old.version() {
+                return Ok(false);
+            }
+            // 5.4.3.2 rollback of the snapshot it points at
+            let (old_snap, new_snap) = (snapshot_meta(old)?.version, snapshot_meta(&new)?.version);
+            if new_snap < old_snap {
+                return Err(UpdateError::Rollback {
+                    role: "snapshot (per timestamp)".into(),
+                    trusted: old_snap,
+                    got: new_snap,
+                });
+            }
+        }
+        // Kept even if expired: it still guards against rollback of the next one.
+        self.timestamp = Some(new);
+        self.check_final_timestamp()?;
+        Ok(true)
+    }
+
+    /// 5.5: a snapshot matching the timestamp's hashes and length (unless it
+    /// comes from the local store), signed by root's snapshot keys, and never
+    /// dropping or rolling back a role the trusted snapshot lists.
+    pub fn update_snapshot(&mut self, bytes: &[u8], from_store: bool) -> Result<(), UpdateError> {
+        let Some(timestamp) = &self.timestamp else {
+            return Err(UpdateError::Order("snapshot needs a timestamp first"));
+        };
+        if self.targets.values().next().is_some() {
+            return Err(UpdateError::Order(
+                "snapshot cannot change once targets are loaded",
+            ));
+        }
+        self.check_final_timestamp()?;
+        let meta = snapshot_meta(timestamp)?.clone();
+        if !from_store {
+            check_length_and_hashes(bytes, &meta, "snapshot")?;
+        }
+        let new = Signed::<Snapshot>::parse(bytes, "snapshot")?;
+        let keys = role_keys(&self.root.signed, "snapshot")?;
+        new.verify(
+            &self.root.signed.keys,
+            &keys.keyids,
+            keys.threshold,
+            "snapshot",
+        )?;
+        if let Some(old) = &self.snapshot {
+            for (name, old_meta) in &old.signed.meta {
+                let Some(new_meta) = new.signed.meta.get(name) else {
+                    return Err(UpdateError::Rollback {
+                        role: format!("{name} (dropped from snapshot)"),
+                        trusted: old_meta.version,
+                        got: 0,
+                    });
+                };
+                if new_meta.version < old_meta.version {
+                    return Err(UpdateError::Rollback {
+                        role: format!("{name} (per snapshot)"),
+                        trusted: old_meta.version,
+                        got: new_meta.version,
+                    });
+                }
+            }
+        }
+        self.snapshot = Some(new);
+        self.check_final_snapshot()
+    }
+
+    /// 5.6 and 5.7.x: a targets role listed in snapshot with matching version,
+    /// length and hashes, signed by the keys its delegator gives it.
+    pub fn update_targets(
+        &mut self,
+        bytes: &[u8],
+        role: &str,
+        delegator: &str,
+    ) -> Result<(), UpdateError> {
+        self.check_final_snapshot()?;
+        let Some(snapshot) = &self.snapshot else {
+            return Err(UpdateError::Order("targets need a snapshot first"));
+        };
+        let meta = snapshot
+            .signed
+            .meta
+            .get(&format!("{role}.json"))
+            .ok_or_else(|| UpdateError::NotInSnapshot {
+                role: role.to_owned(),
+            })?
+            .clone();
+        check_length_and_hashes(bytes, &meta, role)?;
+        let new = Signed::<Targets>::parse(bytes, role)?;
+        let (keys, keyids, threshold) =
+            if delegator == "root" {
+                let k = role_keys(&self.root.signed, "targets")?;
+                (&self.root.signed.keys, k.keyids.clone(), k.threshold)
+            } else {
+                let parent = self
+                    .targets
+                    .iter()
+                    .find(|((r, _), _)| r == delegator)
+                    .map(|(_, t)| t)
+                    .ok_or(UpdateError::Order(
+                        "a delegated role needs its delegator first",
+                    ))?;
+                let delegations = parent.signed.delegations.as_ref().ok_or_else(|| {
+                    UpdateError::NotDelegated {
+                        role: role.to_owned(),
+                        delegator: delegator.to_owned(),
+                    }
+                })?;
+                let granted = delegations
+                    .role(role)
+                    .ok_or_else(|| UpdateError::NotDelegated {
+                        role: role.to_owned(),
+                        delegator: delegator.to_owned(),
+                    })?;
+                (&delegations.keys, granted.keyids, granted.threshold)
+            };
+        new.verify(keys, &keyids, threshold, role)?;
+        if new.version() != meta.version {
+            return Err(UpdateError::Version {
+                role: role.to_owned(),
+                expected: meta.version,
+                got: new.version(),
+            });
+        }
+        self.check_expiry(role, new.signed.common.expires)?;
+        self.targets
+            .insert((role.to_owned(), delegator.to_owned()), new);
+        Ok(())
+    }
+
+    fn check_final_timestamp(&self) -> Result<(), UpdateError> {
+        match &self.timestamp {
+            Some(t) => self.check_expiry("timestamp", t.signed.common.expires),
+            None => Err(UpdateError::Order("no timestamp")),
+        }
+    }
+
+    /// The snapshot in use must be unexpired and the version timestamp names.
+    fn check_final_snapshot(&self) -> Result<(), UpdateError> {
+        let (Some(snapshot), Some(timestamp)) = (&self.snapshot, &self.timestamp) else {
+            return Err(UpdateError::Order("no snapshot"));
+        };
+        self.check_expiry("snapshot", snapshot.signed.common.expires)?;
+        let expected = snapshot_meta(timestamp)?.version;
+        if snapshot.version() != expected {
+            return Err(UpdateError::Version {
+                role: "snapshot".into(),
+                expected,
+                got: snapshot.version(),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_expiry(&self, role: &str, expires: UtcTime) -> Result<(), UpdateError> {
+        if self.reference_time >= expires {
+            return Err(UpdateError::Expired {
+                role: role.to_owned(),
+                expired: expires,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn role_keys<'a>(root: &'a Root, role: &str) -> Result<&'a crate::schema::RoleKeys, UpdateError> {
+    root.roles
+        .get(role)
+        .ok_or(UpdateError::Order("root lacks a top-level role"))
+}
+
+fn snapshot_meta(t: &Signed<Timestamp>) -> Result<&MetaFile, UpdateError> {
+    t.signed
+        .snapshot_meta()
+        .ok_or(UpdateError::Order("timestamp lacks snapshot.json"))
+}
+
+/// Length and every listed hash must match; an unknown hash algorithm fails.
+pub fn check_length_and_hashes(
+    bytes: &[u8],
+    meta: &MetaFile,
+    role: &str,
+) -> Result<(), UpdateError> {
+    if let Some(length) = meta.length
+        && bytes.len() as u64 != length
+    {
+        return Err(UpdateError::LengthOrHash {
+            what: role.to_owned(),
+            message: format!("expected {length} bytes, got {}", bytes.len()),
+        });
+    }
+    if let Some(hashes) = &meta.hashes {
+        check_hashes(bytes, hashes, role)?;
+    }
+    Ok(())
+}
+
+pub fn check_hashes(
+    bytes: &[u8],
+    hashes: &std::collections::BTreeMap<String, String>,
+    what: &str,
+) -> Result<(), UpdateError> {
+    for (algorithm, expected) in hashes {
+        let actual = match algorithm.as_str() {
+            "sha256" => crate::keys::hex_encode(&Sha256::digest(bytes)),
+            "sha512" => crate::keys::hex_encode(&Sha512::digest(bytes)),
+            other => {
+                return Err(UpdateError::LengthOrHash {
+                    what: what.to_owned(),
+                    message: format!("unsupported hash algorithm {other:?}"),
+                });
+            }
+        };
+        if !actual.eq_ignore_ascii_case(expected) {
+            return Err(UpdateError::LengthOrHash {
+                what: what.to_owned(),
+                message: format!("{algorithm} is {actual}, expected {expected}"),
+            });
+        }
+    }
+    Ok(())
+}

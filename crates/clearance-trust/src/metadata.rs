@@ -1,0 +1,138 @@
+//! Signed metadata documents: parsing the envelope, the canonical bytes the
+//! signatures cover, and checking a threshold of distinct keys.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::keys::{Key, hex_decode};
+use crate::schema::{Role, Validate};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MetadataError {
+    #[error("{role} metadata is not valid JSON: {message}")]
+    Json { role: String, message: String },
+    #[error("{role} metadata is malformed: {message}")]
+    Malformed { role: String, message: String },
+    #[error("{role} metadata has two signatures with keyid {keyid}")]
+    DuplicateSignature { role: String, keyid: String },
+    #[error("{role} metadata is signed by {valid} of the {threshold} keys it needs")]
+    ThresholdNotMet {
+        role: String,
+        valid: usize,
+        threshold: u64,
+    },
+}
+
+/// One entry of `signatures`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    pub keyid: String,
+    pub sig: String,
+}
+
+/// A parsed document: the typed role, the canonical bytes of `signed`, the
+/// signatures and the bytes exactly as received (what gets persisted).
+#[derive(Debug, Clone)]
+pub struct Signed<T> {
+    pub signed: T,
+    pub canonical: Vec<u8>,
+    pub signatures: Vec<Signature>,
+    pub raw: Vec<u8>,
+}
+
+impl<T: Role + Validate> Signed<T> {
+    /// Parse and structurally check a document of role type `T`; `role`
+    /// names it in errors (a delegated role's name, or the top-level name).
+    pub fn parse(raw: &[u8], role: &str) -> Result<Signed<T>, MetadataError> {
+        let malformed = |message: String| MetadataError::Malformed {
+            role: role.to_owned(),
+            message,
+        };
+        let doc: Value = serde_json::from_slice(raw).map_err(|e| MetadataError::Json {
+            role: role.to_owned(),
+            message: e.to_string(),
+        })?;
+        let Value::Object(mut doc) = doc else {
+            return Err(malformed("not a JSON object".into()));
+        };
+        let signed_value = doc
+            .remove("signed")
+            .ok_or_else(|| malformed("no \"signed\"".into()))?;
+        let Some(Value::Array(sigs)) = doc.remove("signatures") else {
+            return Err(malformed("no \"signatures\" array".into()));
+        };
+        let mut signatures = Vec::with_capacity(sigs.len());
+        let mut seen = BTreeSet::new();
+        for s in sigs {
+            let keyid = s.get("keyid").and_then(Value::as_str);
+            let sig = s.get("sig").and_then(Value::as_str);
+            let (Some(keyid), Some(sig)) = (keyid, sig) else {
+                return Err(malformed("a signature lacks keyid or sig".into()));
+            };
+            if !seen.insert(keyid.to_owned()) {
+                return Err(MetadataError::DuplicateSignature {
+                    role: role.to_owned(),
+                    keyid: keyid.to_owned(),
+                });
+            }
+            signatures.push(Signature {
+                keyid: keyid.to_owned(),
+                sig: sig.to_owned(),
+            });
+        }
+        if !matches!(signed_value.get("_type"), Some(Value::String(t)) if t == T::TYPE) {
+            return Err(malformed(format!("_type is not {:?}", T::TYPE)));
+        }
+        let canonical =
+            crate::cjson::to_canonical(&signed_value).map_err(|e| malformed(e.to_string()))?;
+        let signed: T =
+            serde_json::from_value(signed_value).map_err(|e| malformed(e.to_string()))?;
+        signed.validate().map_err(malformed)?;
+        Ok(Signed {
+            signed,
+            canonical,
+            signatures,
+            raw: raw.to_vec(),
+        })
+    }
+
+    /// Check that a threshold of distinct keys among `keyids` signed this.
+    /// A key signing twice, or listed under two ids, counts once; bad or
+    /// unverifiable signatures simply do not count.
+    pub fn verify(
+        &self,
+        keys: &BTreeMap<String, Key>,
+        keyids: &[String],
+        threshold: u64,
+        role: &str,
+    ) -> Result<(), MetadataError> {
+        let mut signers: BTreeSet<Vec<u8>> = BTreeSet::new();
+        for keyid in keyids {
+            let Some(key) = keys.get(keyid) else { continue };
+            let Some(sig) = self.signatures.iter().find(|s| &s.keyid == keyid) else {
+                continue;
+            };
+            let (Ok(verifier), Some(bytes)) = (key.verifier(), hex_decode(&sig.sig)) else {
+                continue;
+            };
+            if verifier.verify(&self.canonical, &bytes) {
+                signers.insert(verifier.public_bytes().to_vec());
+            } else {
+                tracing::debug!(role, keyid, "signature does not verify");
+            }
+        }
+        if (signers.len() as u64) < threshold {
+            return Err(MetadataError::ThresholdNotMet {
+                role: role.to_owned(),
+                valid: signers.len(),
+                threshold,
+            });
+        }
+        Ok(())
+    }
+
+    pub fn version(&self) -> u64 {
+        self.signed.common().version
+    }
+}

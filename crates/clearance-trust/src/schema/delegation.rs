@@ -1,0 +1,315 @@
+//! Delegations: which role may sign which target paths (`paths` patterns,
+//! `path_hash_prefixes`, or TAP 15 succinct hash bins).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+use crate::keys::Key;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delegations {
+    pub keys: BTreeMap<String, Key>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<DelegatedRole>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub succinct_roles: Option<SuccinctRoles>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegatedRole {
+    pub name: String,
+    pub keyids: Vec<String>,
+    pub threshold: u64,
+    pub terminating: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_hash_prefixes: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// TAP 15: `2^bit_length` bins named `{name_prefix}-{bin in hex}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuccinctRoles {
+    pub keyids: Vec<String>,
+    pub threshold: u64,
+    pub bit_length: u32,
+    pub name_prefix: String,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// A delegated role that may sign a given target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleMatch {
+    pub name: String,
+    pub keyids: Vec<String>,
+    pub threshold: u64,
+    pub terminating: bool,
+}
+
+impl Delegations {
+    pub fn validate(&self) -> Result<(), String> {
+        match (&self.roles, &self.succinct_roles) {
+            (Some(_), Some(_)) => {
+                return Err("delegations have both roles and succinct_roles".into());
+            }
+            (None, None) => return Err("delegations have neither roles nor succinct_roles".into()),
+            _ => {}
+        }
+        if let Some(roles) = &self.roles {
+            let mut names = std::collections::BTreeSet::new();
+            for r in roles {
+                if !names.insert(r.name.as_str()) {
+                    return Err(format!("delegated role {:?} appears twice", r.name));
+                }
+                if crate::schema::TopRole::ALL
+                    .iter()
+                    .any(|t| t.name() == r.name)
+                {
+                    return Err(format!("a delegated role may not be called {:?}", r.name));
+                }
+                if r.paths.is_some() && r.path_hash_prefixes.is_some() {
+                    return Err(format!(
+                        "delegated role {:?} has both paths and path_hash_prefixes",
+                        r.name
+                    ));
+                }
+                crate::schema::check_role_keys(&r.keyids, r.threshold, &r.name)?;
+            }
+        }
+        if let Some(s) = &self.succinct_roles {
+            if !(1..=32).contains(&s.bit_length) {
+                return Err(format!(
+                    "succinct_roles bit_length {} is not in 1..=32",
+                    s.bit_length
+                ));
+            }
+            crate::schema::check_role_keys(&s.keyids, s.threshold, &s.name_prefix)?;
+        }
+        Ok(())
+    }
+
+    /// The delegated roles that may sign `target`, in order.
+    pub fn roles_for(&self, target: &str) -> Vec<RoleMatch> {
+        if let Some(s) = &self.succinct_roles {
+            return vec![RoleMatch {
+                name: s.bin_for(target),
+                keyids: s.keyids.clone(),
+                threshold: s.threshold,
+                terminating: true,
+            }];
+        }
+        self.roles
+            .iter()
+            .flatten()
+            .filter(|r| r.delegates(target))
+            .map(|r| RoleMatch {
+                name: r.name.clone(),
+                keyids: r.keyids.clone(),
+                threshold: r.threshold,
+                terminating: r.terminating,
+            })
+            .collect()
+    }
+
+    /// The keys and threshold this delegator gives `role`, if it delegates it.
+    pub fn role(&self, name: &str) -> Option<RoleMatch> {
+        if let Some(s) = &self.succinct_roles {
+            return s.is_bin(name).then(|| RoleMatch {
+                name: name.to_owned(),
+                keyids: s.keyids.clone(),
+                threshold: s.threshold,
+                terminating: true,
+            });
+        }
+        self.roles
+            .iter()
+            .flatten()
+            .find(|r| r.name == name)
+            .map(|r| RoleMatch {
+                name: r.name.clone(),
+                keyids: r.keyids.clone(),
+                threshold: r.threshold,
+                terminating: r.terminating,
+            })
+    }
+}
+
+impl DelegatedRole {
+    /// Whether this role's `paths` or `path_hash_prefixes` cover `target`.
+    pub fn delegates(&self, target: &str) -> bool {
+        if let Some(patterns) = &self.paths {
+            return patterns.iter().any(|p| path_matches(p, target));
+        }
+        if let Some(prefixes) = &self.path_hash_prefixes {
+            let hash = hex(&Sha256::digest(target.as_bytes()));
+            return prefixes.iter().any(|p| hash.starts_with(p.as_str()));
+        }
+        false
+    }
+}
+
+impl SuccinctRoles {
+    fn hex_width(&self) -> usize {
+        (self.bit_length as usize).div_ceil(4)
+    }
+
+    /// The bin a target falls in: the first `bit_length` bits of sha256(target).
+    pub fn bin_for(&self, target: &str) -> String {
+        let hash = Sha256::digest(target.as_bytes());
+        let first = u32::from_be_bytes([hash[0], hash[1], hash[2], hash[3]]);
+        let bin = first >> (32 - self.bit_length);
+        format!(
+            "{}-{:0width$x}",
+            self.name_prefix,
+            bin,
+            width = self.hex_width()
+        )
+    }
+
+    /// Whether `name` is one of this delegation's bins.
+    pub fn is_bin(&self, name: &str) -> bool {
+        let Some(suffix) = name
+            .strip_prefix(&self.name_prefix)
+            .and_then(|s| s.strip_prefix('-'))
+        else {
+            return false;
+        };
+        suffix.len() == self.hex_width()
+            && u64::from_str_radix(suffix, 16).is_ok_and(|bin| bin < (1u64 << self.bit_length))
+    }
+}
+
+/// TUF's path patterns: shell-style per component (`*` never crosses `/`),
+/// and pattern and target must have the same number of components.
+pub fn path_matches(pattern: &str, target: &str) -> bool {
+    let p: Vec<&str> = pattern.split('/').collect();
+    let t: Vec<&str> = target.split('/').collect();
+    p.len() == t.len()
+        && p.iter()
+            .zip(&t)
+            .all(|(p, t)| glob(p.as_bytes(), t.as_bytes()))
+}
+
+/// fnmatch: `*`, `?`, `[seq]`, `[!seq]`.
+fn glob(p: &[u8], t: &[u8]) -> bool {
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() {
+            match p[pi] {
+                b'*' => {
+                    star = Some(pi);
+                    mark = ti;
+                    pi += 1;
+                    continue;
+                }
+                b'?' => {
+                    pi += 1;
+                    ti += 1;
+                    continue;
+                }
+                b'[' => {
+                    if let Some((matched, next)) = class(&p[pi..], t[ti]) {
+                        if matched {
+                            pi += next;
+                            ti += 1;
+                            continue;
+                        }
+                    } else if t[ti] == b'[' {
+                        pi += 1;
+                        ti += 1;
+                        continue;
+                    }
+                }
+                c if c == t[ti] => {
+                    pi += 1;
+                    ti += 1;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        match star {
+            Some(s) => {
+                pi = s + 1;
+                mark += 1;
+                ti = mark;
+            }
+            None => return false,
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+/// A `[...]` class at the start of `p`: (whether `c` matches, its length).
+fn class(p: &[u8], c: u8) -> Option<(bool, usize)> {
+    let mut i = 1;
+    let negate = matches!(p.get(i), Some(b'!'));
+    if negate {
+        i += 1;
+    }
+    let start = i;
+    let mut matched = false;
+    while i < p.len() && (p[i] != b']' || i == start) {
+        if p.get(i + 1) == Some(&b'-') && p.get(i + 2).is_some_and(|&e| e != b']') {
+            matched |= p[i] <= c && c <= p[i + 2];
+            i += 3;
+        } else {
+            matched |= p[i] == c;
+            i += 1;
+        }
+    }
+    (i < p.len()).then_some((matched != negate, i + 1))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    crate::keys::hex_encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_per_component() {
+        assert!(path_matches("*", "file.txt"));
+        assert!(!path_matches("*", "dir/file.txt"));
+        assert!(path_matches("dir/*.txt", "dir/file.txt"));
+        assert!(path_matches("dir/*", "dir/x"));
+        assert!(!path_matches("dir/*", "dir/x/y"));
+        assert!(path_matches("release-?.tgz", "release-1.tgz"));
+        assert!(path_matches("v[0-9]/*", "v3/app"));
+        assert!(!path_matches("v[!0-9]/*", "v3/app"));
+        assert!(path_matches("a*b*c", "aXXbYYc"));
+        assert!(!path_matches("a*b*c", "aXXbYY"));
+    }
+
+    #[test]
+    fn succinct_bins_cover_every_target_once() {
+        let s = SuccinctRoles {
+            keyids: vec!["k".into()],
+            threshold: 1,
+            bit_length: 6,
+            name_prefix: "bin".into(),
+            extra: BTreeMap::new(),
+        };
+        for target in ["a", "b", "library/app:v1", "x/y/z"] {
+            let bin = s.bin_for(target);
+            assert!(s.is_bin(&bin), "{bin}");
+            assert_eq!(bin.len(), "bin-".len() + 2);
+        }
+        assert!(!s.is_bin("bin-40"));
+        assert!(!s.is_bin("bin-3f0"));
+        assert!(!s.is_bin("other-00"));
+        // sha256("a") starts ca978112…: the first 6 bits of 0xca are 0b110010 = 0x32.
+        assert_eq!(s.bin_for("a"), "bin-32");
+    }
+}

@@ -1,0 +1,269 @@
+//! TUF 1.0 metadata: root, timestamp, snapshot, targets and delegations.
+//!
+//! Every object keeps the fields it does not know (`extra`), so metadata
+//! written by other implementations re-serialises to the same canonical
+//! bytes and its signatures still verify.
+
+mod delegation;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use delegation::{DelegatedRole, Delegations, RoleMatch, SuccinctRoles};
+
+use crate::keys::Key;
+use crate::time::UtcTime;
+
+/// The major version of the TUF specification this implements.
+pub const SPEC_MAJOR: &str = "1";
+pub const SPEC_VERSION: &str = "1.0.31";
+
+/// The four top-level roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TopRole {
+    Root,
+    Timestamp,
+    Snapshot,
+    Targets,
+}
+
+impl TopRole {
+    pub const ALL: [TopRole; 4] = [
+        TopRole::Root,
+        TopRole::Timestamp,
+        TopRole::Snapshot,
+        TopRole::Targets,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TopRole::Root => "root",
+            TopRole::Timestamp => "timestamp",
+            TopRole::Snapshot => "snapshot",
+            TopRole::Targets => "targets",
+        }
+    }
+}
+
+/// What every signed role has in common.
+pub trait Role: for<'de> Deserialize<'de> + Serialize {
+    /// The `_type` value.
+    const TYPE: &'static str;
+    fn common(&self) -> &Common;
+}
+
+/// Fields every role shares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Common {
+    #[serde(rename = "_type")]
+    pub type_: String,
+    pub spec_version: String,
+    pub version: u64,
+    pub expires: UtcTime,
+}
+
+/// `keyids` and `threshold` of a role in root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleKeys {
+    pub keyids: Vec<String>,
+    pub threshold: u64,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Root {
+    #[serde(flatten)]
+    pub common: Common,
+    #[serde(default)]
+    pub consistent_snapshot: bool,
+    pub keys: BTreeMap<String, Key>,
+    pub roles: BTreeMap<String, RoleKeys>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// `meta` entries of timestamp and snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaFile {
+    pub version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hashes: Option<BTreeMap<String, String>>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timestamp {
+    #[serde(flatten)]
+    pub common: Common,
+    pub meta: BTreeMap<String, MetaFile>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    #[serde(flatten)]
+    pub common: Common,
+    pub meta: BTreeMap<String, MetaFile>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// A target: its length, hashes and optional custom data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetFile {
+    pub length: u64,
+    pub hashes: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<Value>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Targets {
+    #[serde(flatten)]
+    pub common: Common,
+    pub targets: BTreeMap<String, TargetFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegations: Option<Delegations>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl Role for Root {
+    const TYPE: &'static str = "root";
+    fn common(&self) -> &Common {
+        &self.common
+    }
+}
+
+impl Role for Timestamp {
+    const TYPE: &'static str = "timestamp";
+    fn common(&self) -> &Common {
+        &self.common
+    }
+}
+
+impl Role for Snapshot {
+    const TYPE: &'static str = "snapshot";
+    fn common(&self) -> &Common {
+        &self.common
+    }
+}
+
+impl Role for Targets {
+    const TYPE: &'static str = "targets";
+    fn common(&self) -> &Common {
+        &self.common
+    }
+}
+
+impl Timestamp {
+    /// The `snapshot.json` entry every timestamp must have.
+    pub fn snapshot_meta(&self) -> Option<&MetaFile> {
+        self.meta.get("snapshot.json")
+    }
+}
+
+/// Structural rules serde cannot express, checked after parsing.
+pub trait Validate {
+    fn validate(&self) -> Result<(), String>;
+}
+
+fn check_common(c: &Common, expected: &str) -> Result<(), String> {
+    if c.type_ != expected {
+        return Err(format!("_type is {:?}, expected {expected:?}", c.type_));
+    }
+    if c.spec_version.split('.').next() != Some(SPEC_MAJOR) || c.spec_version.split('.').count() < 2
+    {
+        return Err(format!("unsupported spec_version {:?}", c.spec_version));
+    }
+    if c.version == 0 {
+        return Err("version must be at least 1".into());
+    }
+    Ok(())
+}
+
+fn check_hashes(hashes: &BTreeMap<String, String>, what: &str) -> Result<(), String> {
+    if hashes.is_empty() {
+        return Err(format!("{what}: hashes are empty"));
+    }
+    Ok(())
+}
+
+impl Validate for Root {
+    fn validate(&self) -> Result<(), String> {
+        check_common(&self.common, Root::TYPE)?;
+        for role in TopRole::ALL {
+            let keys = self
+                .roles
+                .get(role.name())
+                .ok_or_else(|| format!("root has no {} role", role.name()))?;
+            check_role_keys(&keys.keyids, keys.threshold, role.name())?;
+        }
+        if self.roles.len() != TopRole::ALL.len() {
+            return Err("root lists roles other than root, timestamp, snapshot and targets".into());
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn check_role_keys(keyids: &[String], threshold: u64, name: &str) -> Result<(), String> {
+    if threshold == 0 {
+        return Err(format!("role {name}: threshold must be at least 1"));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    if !keyids.iter().all(|k| seen.insert(k)) {
+        return Err(format!("role {name}: duplicate keyids"));
+    }
+    Ok(())
+}
+
+impl Validate for Timestamp {
+    fn validate(&self) -> Result<(), String> {
+        check_common(&self.common, Timestamp::TYPE)?;
+        let meta = self
+            .snapshot_meta()
+            .ok_or("timestamp has no snapshot.json entry")?;
+        check_meta(meta, "snapshot.json")
+    }
+}
+
+fn check_meta(meta: &MetaFile, name: &str) -> Result<(), String> {
+    if meta.version == 0 {
+        return Err(format!("meta {name}: version must be at least 1"));
+    }
+    if let Some(h) = &meta.hashes {
+        check_hashes(h, name)?;
+    }
+    Ok(())
+}
+
+impl Validate for Snapshot {
+    fn validate(&self) -> Result<(), String> {
+        check_common(&self.common, Snapshot::TYPE)?;
+        self.meta
+            .iter()
+            .try_for_each(|(name, m)| check_meta(m, name))
+    }
+}
+
+impl Validate for Targets {
+    fn validate(&self) -> Result<(), String> {
+        check_common(&self.common, Targets::TYPE)?;
+        for (name, t) in &self.targets {
+            check_hashes(&t.hashes, name)?;
+        }
+        if let Some(d) = &self.delegations {
+            d.validate()?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,176 @@
+//! UTC times in TUF's one format, `YYYY-MM-DDTHH:MM:SSZ`, as seconds since
+//! the Unix epoch. In-house: a few lines, no calendar crate.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A point in time, to the second, UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UtcTime(i64);
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid time {0:?}: expected YYYY-MM-DDTHH:MM:SSZ")]
+pub struct TimeError(pub String);
+
+impl UtcTime {
+    pub fn now() -> UtcTime {
+        let secs = match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+        };
+        UtcTime(secs)
+    }
+
+    pub fn from_unix(secs: i64) -> UtcTime {
+        UtcTime(secs)
+    }
+
+    pub fn unix(self) -> i64 {
+        self.0
+    }
+
+    pub fn plus_seconds(self, secs: i64) -> UtcTime {
+        UtcTime(self.0.saturating_add(secs))
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+impl FromStr for UtcTime {
+    type Err = TimeError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let fail = || TimeError(s.chars().take(64).collect());
+        let b = s.as_bytes();
+        if b.len() != 20
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || b[10] != b'T'
+            || b[13] != b':'
+            || b[16] != b':'
+            || b[19] != b'Z'
+        {
+            return Err(fail());
+        }
+        let num = |r: std::ops::Range<usize>| -> Result<i64, TimeError> {
+            let part = &s[r];
+            if !part.bytes().all(|c| c.is_ascii_digit()) {
+                return Err(fail());
+            }
+            part.parse().map_err(|_| fail())
+        };
+        let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let days_in_month = [
+            31,
+            if leap { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        if !(1..=12).contains(&mo)
+            || d < 1
+            || d > days_in_month[(mo - 1) as usize]
+            || h > 23
+            || mi > 59
+            || se > 60
+        {
+            return Err(fail());
+        }
+        Ok(UtcTime(
+            days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se,
+        ))
+    }
+}
+
+impl fmt::Display for UtcTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let days = self.0.div_euclid(86_400);
+        let secs = self.0.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+            secs / 3600,
+            secs % 3600 / 60,
+            secs % 60
+        )
+    }
+}
+
+impl serde::Serialize for UtcTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UtcTime {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_known_instants() {
+        for (s, unix) in [
+            ("1970-01-01T00:00:00Z", 0),
+            ("2030-01-01T00:00:00Z", 1_893_456_000),
+            ("2024-02-29T12:34:56Z", 1_709_210_096),
+        ] {
+            let t: UtcTime = s.parse().unwrap();
+            assert_eq!(t.unix(), unix, "{s}");
+            assert_eq!(t.to_string(), s);
+        }
+    }
+
+    #[test]
+    fn refuses_other_formats_and_impossible_dates() {
+        for s in [
+            "2030-01-01",
+            "2030-01-01T00:00:00+00:00",
+            "2030-01-01T00:00:00.5Z",
+            "2023-02-29T00:00:00Z",
+            "2030-13-01T00:00:00Z",
+            "2030-01-01T24:00:00Z",
+            "203a-01-01T00:00:00Z",
+        ] {
+            assert!(s.parse::<UtcTime>().is_err(), "{s}");
+        }
+    }
+}
