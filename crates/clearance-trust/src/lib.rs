@@ -21,7 +21,9 @@
 
 pub mod cjson;
 pub mod client;
+pub mod editor;
 pub mod keys;
 pub mod metadata;
 pub mod schema;
+pub mod signer;
 pub mod time;
