@@ -22,8 +22,11 @@
 pub mod cjson;
 pub mod client;
 pub mod editor;
+pub mod image;
 pub mod keys;
+pub mod keystore;
 pub mod metadata;
+pub mod publish;
 pub mod schema;
 pub mod signer;
 pub mod time;

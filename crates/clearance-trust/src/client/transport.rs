@@ -55,6 +55,9 @@ impl HttpTransport {
 
 impl Transport for HttpTransport {
     async fn fetch(&self, url: &str, max_len: u64) -> Result<Option<Vec<u8>>, FetchError> {
+        if let Some(path) = url.strip_prefix("file://") {
+            return read_file(url, std::path::Path::new(path), max_len);
+        }
         let transport = |e: reqwest::Error| FetchError::Transport {
             url: url.to_owned(),
             message: e.to_string(),
@@ -88,4 +91,37 @@ impl Transport for HttpTransport {
         }
         Ok(Some(out))
     }
+}
+
+/// `file://` URLs: a repository in a local directory (offline use, tests).
+fn read_file(
+    url: &str,
+    path: &std::path::Path,
+    max_len: u64,
+) -> Result<Option<Vec<u8>>, FetchError> {
+    use std::io::Read as _;
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(FetchError::Transport {
+                url: url.to_owned(),
+                message: e.to_string(),
+            });
+        }
+    };
+    let mut out = Vec::new();
+    file.take(max_len + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| FetchError::Transport {
+            url: url.to_owned(),
+            message: e.to_string(),
+        })?;
+    if out.len() as u64 > max_len {
+        return Err(FetchError::TooLong {
+            url: url.to_owned(),
+            limit: max_len,
+        });
+    }
+    Ok(Some(out))
 }

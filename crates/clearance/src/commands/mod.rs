@@ -9,6 +9,6 @@ use crate::exit::Exit;
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Inspect(args) => inspect::run(args, cli.global.format).await,
-        Command::Trust(command) => trust::run(command).await,
+        Command::Trust(command) => trust::run(command, cli.global.format).await,
     }
 }

@@ -1,21 +1,36 @@
 //! `clearance trust …`: content trust on TUF.
 
+mod common;
+mod init;
+mod sign;
 mod tuf_client;
+mod verify;
 
 use clap::Subcommand;
 
+use crate::cli::Format;
 use crate::exit::Exit;
 
 #[derive(Debug, Subcommand)]
 pub enum TrustCommand {
+    /// Create keys and the first signed metadata for an image repository.
+    Init(init::InitArgs),
+    /// Sign a tag: pin IMAGE:TAG to the digest of its manifest.
+    Sign(sign::SignArgs),
+    /// Verify a tag through TUF and fetch its manifest by the signed digest
+    /// (exit 1 if it is not trusted).
+    Verify(verify::VerifyArgs),
     /// A bare TUF client speaking the tuf-conformance CLI protocol
     /// (init, refresh, download); used to run the conformance suite.
     #[command(hide = true)]
     TufClient(tuf_client::TufClientArgs),
 }
 
-pub async fn run(command: TrustCommand) -> anyhow::Result<Exit> {
+pub async fn run(command: TrustCommand, format: Format) -> anyhow::Result<Exit> {
     match command {
+        TrustCommand::Init(args) => init::run(args),
+        TrustCommand::Sign(args) => sign::run(args).await,
+        TrustCommand::Verify(args) => verify::run(args, format).await,
         TrustCommand::TufClient(args) => tuf_client::run(args).await,
     }
 }

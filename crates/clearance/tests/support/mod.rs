@@ -197,6 +197,11 @@ impl Registry {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// Where the registry keeps its data (its filesystem storage driver).
+    pub fn storage(&self) -> PathBuf {
+        self._dir.path().join("data")
+    }
+
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
@@ -317,4 +322,99 @@ impl TestCa {
             _dir: dir,
         }
     }
+}
+
+/// A man in the middle on 127.0.0.1: forwards GET/HEAD requests to
+/// `upstream` and, once `tamper` is on, alters one byte of every manifest
+/// fetched by digest.
+pub struct MitmProxy {
+    pub port: u16,
+    pub tamper: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MitmProxy {
+    pub fn start(upstream: u16) -> MitmProxy {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let tamper = std::sync::Arc::new(AtomicBool::new(false));
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (t, s) = (tamper.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !s.load(Ordering::SeqCst) && Instant::now() < deadline {
+                match listener.accept() {
+                    Ok((conn, _)) => {
+                        let _ = proxy_one(conn, upstream, t.load(Ordering::SeqCst));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        MitmProxy {
+            port,
+            tamper,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for MitmProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// One request per connection: read the head, forward it with
+/// `Connection: close`, read the whole answer, maybe alter it, send it back.
+fn proxy_one(mut conn: TcpStream, upstream: u16, tamper: bool) -> std::io::Result<()> {
+    conn.set_nonblocking(false)?;
+    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 << 10 {
+        if conn.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        if head.is_empty() && !byte[0].is_ascii_uppercase() {
+            return Ok(()); // a TLS handshake (the client probing https): hang up
+        }
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head).into_owned();
+    let path = text.split(' ').nth(1).unwrap_or("").to_owned();
+    let forwarded: String = text
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .filter(|l| !l.is_empty())
+        .map(|l| format!("{l}\r\n"))
+        .collect::<String>()
+        + "Connection: close\r\n\r\n";
+    let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
+    up.set_read_timeout(Some(Duration::from_secs(10)))?;
+    up.write_all(forwarded.as_bytes())?;
+    let mut answer = Vec::new();
+    up.read_to_end(&mut answer)?;
+    if tamper
+        && path.contains("/manifests/sha256:")
+        && let Some(split) = answer.windows(4).position(|w| w == b"\r\n\r\n")
+    {
+        let body_start = split + 4;
+        if let Some(i) = answer[body_start..].iter().position(|b| *b == b'2') {
+            answer[body_start + i] = b'3'; // same length, different bytes
+        }
+    }
+    conn.write_all(&answer)?;
+    Ok(())
 }

@@ -1,0 +1,68 @@
+//! Image trust on TUF, as Docker Content Trust shaped it: the target name
+//! is the tag, its length and hashes are the manifest's, and `custom`
+//! carries the manifest's media type. Repositories are named like images
+//! (`registry/repository`, the "GUN").
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest as _, Sha256, Sha512};
+
+use crate::keys::hex_encode;
+use crate::schema::TargetFile;
+
+/// The target for a manifest.
+pub fn target_for_manifest(manifest: &[u8], media_type: Option<&str>) -> TargetFile {
+    let hashes = BTreeMap::from([
+        ("sha256".to_owned(), hex_encode(&Sha256::digest(manifest))),
+        ("sha512".to_owned(), hex_encode(&Sha512::digest(manifest))),
+    ]);
+    TargetFile {
+        length: manifest.len() as u64,
+        hashes,
+        custom: media_type.map(|m| serde_json::json!({ "mediaType": m })),
+        extra: BTreeMap::new(),
+    }
+}
+
+/// The manifest digest a target pins (`sha256:…`), if it has one.
+pub fn manifest_digest(target: &TargetFile) -> Option<String> {
+    let hex = target.hashes.get("sha256")?;
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| format!("sha256:{}", hex.to_ascii_lowercase()))
+}
+
+/// The media type recorded when the tag was signed.
+pub fn media_type(target: &TargetFile) -> Option<&str> {
+    target.custom.as_ref()?.get("mediaType")?.as_str()
+}
+
+/// Where a repository's metadata lives under a trust server's base URL
+/// (Notary's layout: `/v2/<gun>/_trust/tuf/`).
+pub fn metadata_url(server: &str, gun: &str) -> String {
+    format!("{}/v2/{gun}/_trust/tuf/", server.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manifest_target_pins_its_digest_and_media_type() {
+        let m = br#"{"schemaVersion":2}"#;
+        let t = target_for_manifest(m, Some("application/vnd.oci.image.manifest.v1+json"));
+        assert_eq!(t.length, m.len() as u64);
+        assert_eq!(
+            manifest_digest(&t).unwrap(),
+            format!("sha256:{}", hex_encode(&Sha256::digest(m)))
+        );
+        assert_eq!(
+            media_type(&t),
+            Some("application/vnd.oci.image.manifest.v1+json")
+        );
+        assert_eq!(t.hashes["sha512"].len(), 128);
+        assert_eq!(
+            metadata_url("file:///srv/trust/", "r:5000/a/b"),
+            "file:///srv/trust/v2/r:5000/a/b/_trust/tuf/"
+        );
+    }
+}

@@ -1,0 +1,358 @@
+//! Private keys at rest: each key in its own file, sealed with
+//! ChaCha20-Poly1305 under a key derived from a passphrase by Argon2id.
+//! The key id is bound in as associated data, so a sealed key cannot be
+//! passed off under another id. Public parts are stored in the clear.
+
+use std::path::{Path, PathBuf};
+
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+
+use crate::keys::{Key, hex_decode, hex_encode};
+use crate::signer::{KeyKind, LocalSigner, Signer};
+
+/// Argon2id cost: 64 MiB, 3 passes (OWASP's recommendation for Argon2id).
+const M_COST_KIB: u32 = 64 * 1024;
+const T_COST: u32 = 3;
+const FORMAT: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeystoreError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a Clearance key file: {message}")]
+    Format { path: PathBuf, message: String },
+    #[error("wrong passphrase for key {keyid} (or the key file was altered)")]
+    Decrypt { keyid: String },
+    #[error("no private key {keyid} in {dir}")]
+    NotFound { keyid: String, dir: PathBuf },
+    #[error("key derivation failed: {0}")]
+    Kdf(String),
+    #[error(transparent)]
+    Sign(#[from] crate::signer::SignError),
+}
+
+/// A sealed private key as written to disk.
+#[derive(Debug, Serialize, Deserialize)]
+struct KeyFile {
+    clearance_key: u32,
+    /// What the key is for, as the user named it (`root`, `targets`, …).
+    role: String,
+    kind: String,
+    keyid: String,
+    public: Key,
+    kdf: Kdf,
+    nonce: String,
+    ciphertext: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Kdf {
+    name: String,
+    m_cost: u32,
+    t_cost: u32,
+    p_cost: u32,
+    salt: String,
+}
+
+/// A summary of a stored key, without secrets.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredKey {
+    pub keyid: String,
+    pub role: String,
+    pub kind: String,
+    pub path: PathBuf,
+}
+
+/// A directory of sealed keys (`KEYID.key`, mode 0600).
+#[derive(Debug, Clone)]
+pub struct Keystore {
+    dir: PathBuf,
+}
+
+impl Keystore {
+    pub fn open(dir: impl Into<PathBuf>) -> Result<Keystore, KeystoreError> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir).map_err(|source| KeystoreError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        restrict(&dir, 0o700)?;
+        Ok(Keystore { dir })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Seal and store a key; returns its id.
+    pub fn save(
+        &self,
+        signer: &LocalSigner,
+        role: &str,
+        passphrase: &str,
+    ) -> Result<String, KeystoreError> {
+        let keyid = signer.key_id();
+        let rng = SystemRandom::new();
+        let mut salt = [0u8; 16];
+        let mut nonce = [0u8; 12];
+        rng.fill(&mut salt)
+            .map_err(|_| KeystoreError::Kdf("no randomness".into()))?;
+        rng.fill(&mut nonce)
+            .map_err(|_| KeystoreError::Kdf("no randomness".into()))?;
+        let sealing = derive(passphrase, &salt, M_COST_KIB, T_COST, 1)?;
+        let mut data = signer.pkcs8().to_vec();
+        sealing
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(keyid.as_bytes()),
+                &mut data,
+            )
+            .map_err(|_| KeystoreError::Kdf("sealing failed".into()))?;
+        let file = KeyFile {
+            clearance_key: FORMAT,
+            role: role.to_owned(),
+            kind: signer.kind().name().to_owned(),
+            keyid: keyid.clone(),
+            public: signer.public_key().clone(),
+            kdf: Kdf {
+                name: "argon2id".into(),
+                m_cost: M_COST_KIB,
+                t_cost: T_COST,
+                p_cost: 1,
+                salt: hex_encode(&salt),
+            },
+            nonce: hex_encode(&nonce),
+            ciphertext: hex_encode(&data),
+        };
+        let path = self.path(&keyid);
+        let json = serde_json::to_vec_pretty(&file).map_err(|e| KeystoreError::Format {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        crate::client::write_private(&path, &json).map_err(|source| KeystoreError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(keyid)
+    }
+
+    /// Unseal a key with its passphrase.
+    pub fn load(&self, keyid: &str, passphrase: &str) -> Result<LocalSigner, KeystoreError> {
+        let path = self.path(keyid);
+        let file = self.read(&path)?;
+        let format = |message: &str| KeystoreError::Format {
+            path: path.clone(),
+            message: message.to_owned(),
+        };
+        if file.keyid != keyid {
+            return Err(format("it names another key id"));
+        }
+        if file.kdf.name != "argon2id" {
+            return Err(format("unknown key derivation"));
+        }
+        let kind = match file.kind.as_str() {
+            "ed25519" => KeyKind::Ed25519,
+            "ecdsa-sha2-nistp256" => KeyKind::EcdsaP256,
+            _ => return Err(format("unknown key kind")),
+        };
+        let salt = hex_decode(&file.kdf.salt).ok_or_else(|| format("bad salt"))?;
+        let nonce: [u8; 12] = hex_decode(&file.nonce)
+            .and_then(|n| n.try_into().ok())
+            .ok_or_else(|| format("bad nonce"))?;
+        let mut data = hex_decode(&file.ciphertext).ok_or_else(|| format("bad ciphertext"))?;
+        // Bound the cost an altered file can make us pay.
+        if file.kdf.m_cost > 1 << 20 || file.kdf.t_cost > 16 || file.kdf.p_cost > 8 {
+            return Err(format("key derivation cost out of range"));
+        }
+        let opening = derive(
+            passphrase,
+            &salt,
+            file.kdf.m_cost,
+            file.kdf.t_cost,
+            file.kdf.p_cost,
+        )?;
+        let pkcs8 = opening
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(keyid.as_bytes()),
+                &mut data,
+            )
+            .map_err(|_| KeystoreError::Decrypt {
+                keyid: keyid.to_owned(),
+            })?;
+        let signer = LocalSigner::from_pkcs8(kind, pkcs8)?;
+        if signer.key_id() != keyid {
+            return Err(format("the private key does not match its key id"));
+        }
+        Ok(signer)
+    }
+
+    /// The public key of a stored key (no passphrase needed).
+    pub fn public(&self, keyid: &str) -> Result<Key, KeystoreError> {
+        Ok(self.read(&self.path(keyid))?.public)
+    }
+
+    /// Every stored key, by id.
+    pub fn list(&self) -> Result<Vec<StoredKey>, KeystoreError> {
+        let entries = std::fs::read_dir(&self.dir).map_err(|source| KeystoreError::Io {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let mut keys = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "key") {
+                let file = self.read(&path)?;
+                keys.push(StoredKey {
+                    keyid: file.keyid,
+                    role: file.role,
+                    kind: file.kind,
+                    path,
+                });
+            }
+        }
+        keys.sort_by(|a, b| (&a.role, &a.keyid).cmp(&(&b.role, &b.keyid)));
+        Ok(keys)
+    }
+
+    fn path(&self, keyid: &str) -> PathBuf {
+        // Key ids are hex; anything else must not become a path.
+        let safe: String = keyid.chars().filter(char::is_ascii_hexdigit).collect();
+        self.dir.join(format!("{safe}.key"))
+    }
+
+    fn read(&self, path: &Path) -> Result<KeyFile, KeystoreError> {
+        let bytes = std::fs::read(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => KeystoreError::NotFound {
+                keyid: path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                dir: self.dir.clone(),
+            },
+            _ => KeystoreError::Io {
+                path: path.to_owned(),
+                source,
+            },
+        })?;
+        let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| KeystoreError::Format {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        if file.clearance_key != FORMAT {
+            return Err(KeystoreError::Format {
+                path: path.to_owned(),
+                message: format!("format version {} is not supported", file.clearance_key),
+            });
+        }
+        Ok(file)
+    }
+}
+
+fn derive(
+    passphrase: &str,
+    salt: &[u8],
+    m: u32,
+    t: u32,
+    p: u32,
+) -> Result<LessSafeKey, KeystoreError> {
+    let params =
+        argon2::Params::new(m, t, p, Some(32)).map_err(|e| KeystoreError::Kdf(e.to_string()))?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut key = [0u8; 32];
+    argon
+        .hash_password_into(passphrase.as_bytes(), salt, &mut key)
+        .map_err(|e| KeystoreError::Kdf(e.to_string()))?;
+    let unbound = UnboundKey::new(&CHACHA20_POLY1305, &key)
+        .map_err(|_| KeystoreError::Kdf("bad key".into()))?;
+    Ok(LessSafeKey::new(unbound))
+}
+
+#[cfg(unix)]
+fn restrict(path: &Path, mode: u32) -> Result<(), KeystoreError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|source| {
+        KeystoreError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    })
+}
+
+#[cfg(not(unix))]
+fn restrict(_: &Path, _: u32) -> Result<(), KeystoreError> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seals_and_unseals_and_refuses_the_wrong_passphrase() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Keystore::open(dir.path().join("keys")).unwrap();
+        let signer = LocalSigner::generate(KeyKind::EcdsaP256).unwrap();
+        let keyid = store.save(&signer, "targets", "correct horse").unwrap();
+        let text = std::fs::read_to_string(store.path(&keyid)).unwrap();
+        assert!(
+            !text.contains(&hex_encode(signer.pkcs8())),
+            "private key stored in the clear"
+        );
+        let back = store.load(&keyid, "correct horse").unwrap();
+        assert_eq!(back.key_id(), keyid);
+        assert!(matches!(
+            store.load(&keyid, "wrong"),
+            Err(KeystoreError::Decrypt { .. })
+        ));
+        assert_eq!(store.public(&keyid).unwrap(), *signer.public_key());
+        let listed = store.list().unwrap();
+        assert_eq!(
+            (listed[0].keyid.as_str(), listed[0].role.as_str()),
+            (keyid.as_str(), "targets")
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(store.path(&keyid))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn an_altered_key_file_does_not_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Keystore::open(dir.path()).unwrap();
+        let signer = LocalSigner::generate(KeyKind::Ed25519).unwrap();
+        let keyid = store.save(&signer, "root", "pw").unwrap();
+        let path = store.path(&keyid);
+        let mut file: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let ct = file["ciphertext"].as_str().unwrap().to_owned();
+        let flipped = format!("{}{}", if &ct[..1] == "0" { "1" } else { "0" }, &ct[1..]);
+        file["ciphertext"] = flipped.into();
+        std::fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+        assert!(matches!(
+            store.load(&keyid, "pw"),
+            Err(KeystoreError::Decrypt { .. })
+        ));
+        file["kdf"]["m_cost"] = (1u64 << 30).into();
+        std::fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+        assert!(matches!(
+            store.load(&keyid, "pw"),
+            Err(KeystoreError::Format { .. })
+        ));
+        assert!(matches!(
+            store.load("00ff", "pw"),
+            Err(KeystoreError::NotFound { .. })
+        ));
+    }
+}

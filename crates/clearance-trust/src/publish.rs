@@ -1,0 +1,260 @@
+//! The publisher's side: create a repository's metadata, change targets,
+//! and publish new signed versions of the roles that changed, with
+//! snapshot and timestamp following.
+
+use std::collections::BTreeMap;
+
+use crate::editor::{self, EditError, common, meta_for};
+use crate::keys::Key;
+use crate::metadata::Signed;
+use crate::schema::{RoleKeys, Root, Snapshot, TargetFile, Targets, Timestamp};
+use crate::signer::Signer;
+use crate::time::UtcTime;
+
+/// How long each role's signatures last. Notary's defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct Expiries {
+    pub root_days: i64,
+    pub targets_days: i64,
+    pub snapshot_days: i64,
+    pub timestamp_days: i64,
+}
+
+impl Default for Expiries {
+    fn default() -> Self {
+        Expiries {
+            root_days: 3650,
+            targets_days: 3 * 365,
+            snapshot_days: 3 * 365,
+            timestamp_days: 14,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Edit(#[from] EditError),
+    #[error("{role}: current metadata is unreadable: {message}")]
+    Load { role: String, message: String },
+    #[error("no signing key for {role}: need {threshold} of {keyids:?}")]
+    MissingKey {
+        role: String,
+        threshold: u64,
+        keyids: Vec<String>,
+    },
+}
+
+/// The signers the publisher holds, by role.
+#[derive(Default)]
+pub struct RoleSigners<'a> {
+    pub root: Vec<&'a dyn Signer>,
+    pub targets: Vec<&'a dyn Signer>,
+    pub snapshot: Vec<&'a dyn Signer>,
+    pub timestamp: Vec<&'a dyn Signer>,
+}
+
+impl std::fmt::Debug for RoleSigners<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids = |v: &Vec<&dyn Signer>| v.iter().map(|s| s.key_id()).collect::<Vec<_>>();
+        f.debug_struct("RoleSigners")
+            .field("root", &ids(&self.root))
+            .field("targets", &ids(&self.targets))
+            .field("snapshot", &ids(&self.snapshot))
+            .field("timestamp", &ids(&self.timestamp))
+            .finish()
+    }
+}
+
+/// Which roles a publish re-signs (snapshot and timestamp always follow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Changed {
+    Targets,
+    RootAndTargets,
+    /// Only refresh snapshot and timestamp (re-sign before they expire).
+    Nothing,
+}
+
+/// One repository's current metadata, as its publisher edits it.
+#[derive(Debug, Clone)]
+pub struct Repository {
+    pub root: Root,
+    pub targets: Targets,
+    pub snapshot: Snapshot,
+    pub timestamp: Timestamp,
+    pub expiries: Expiries,
+}
+
+impl Repository {
+    /// A new repository: one key per role, threshold 1, consistent snapshots.
+    pub fn create(keys: [&Key; 4], expiries: Expiries) -> Repository {
+        let now = UtcTime::now();
+        let day = |d: i64| now.plus_seconds(d * 86_400);
+        let names = ["root", "targets", "snapshot", "timestamp"];
+        let mut all = BTreeMap::new();
+        let mut roles = BTreeMap::new();
+        for (name, key) in names.iter().zip(keys) {
+            let id = key.key_id();
+            all.insert(id.clone(), key.clone());
+            roles.insert(
+                (*name).to_owned(),
+                RoleKeys {
+                    keyids: vec![id],
+                    threshold: 1,
+                    extra: BTreeMap::new(),
+                },
+            );
+        }
+        Repository {
+            root: Root {
+                common: common("root", 1, day(expiries.root_days)),
+                consistent_snapshot: true,
+                keys: all,
+                roles,
+                extra: BTreeMap::new(),
+            },
+            targets: Targets {
+                common: common("targets", 1, day(expiries.targets_days)),
+                targets: BTreeMap::new(),
+                delegations: None,
+                extra: BTreeMap::new(),
+            },
+            snapshot: Snapshot {
+                common: common("snapshot", 1, day(expiries.snapshot_days)),
+                meta: BTreeMap::new(),
+                extra: BTreeMap::new(),
+            },
+            timestamp: Timestamp {
+                common: common("timestamp", 1, day(expiries.timestamp_days)),
+                meta: BTreeMap::new(),
+                extra: BTreeMap::new(),
+            },
+            expiries,
+        }
+    }
+
+    /// Load the current (already published) versions of the four roles.
+    pub fn load(
+        root: &[u8],
+        targets: &[u8],
+        snapshot: &[u8],
+        timestamp: &[u8],
+        expiries: Expiries,
+    ) -> Result<Repository, PublishError> {
+        let load = |role: &str, e: crate::metadata::MetadataError| PublishError::Load {
+            role: role.to_owned(),
+            message: e.to_string(),
+        };
+        Ok(Repository {
+            root: Signed::<Root>::parse(root, "root")
+                .map_err(|e| load("root", e))?
+                .signed,
+            targets: Signed::<Targets>::parse(targets, "targets")
+                .map_err(|e| load("targets", e))?
+                .signed,
+            snapshot: Signed::<Snapshot>::parse(snapshot, "snapshot")
+                .map_err(|e| load("snapshot", e))?
+                .signed,
+            timestamp: Signed::<Timestamp>::parse(timestamp, "timestamp")
+                .map_err(|e| load("timestamp", e))?
+                .signed,
+            expiries,
+        })
+    }
+
+    pub fn set_target(&mut self, name: &str, target: TargetFile) {
+        self.targets.targets.insert(name.to_owned(), target);
+    }
+
+    pub fn remove_target(&mut self, name: &str) -> bool {
+        self.targets.targets.remove(name).is_some()
+    }
+
+    /// Sign the changed roles (at their next versions) and then snapshot and
+    /// timestamp. Returns the files to publish, by name: versioned names for
+    /// consistent snapshots, and the unversioned current names.
+    pub fn publish(
+        &mut self,
+        changed: Changed,
+        signers: &RoleSigners<'_>,
+        first: bool,
+    ) -> Result<Vec<(String, Vec<u8>)>, PublishError> {
+        let now = UtcTime::now();
+        let day = |d: i64| now.plus_seconds(d * 86_400);
+        let mut files = Vec::new();
+        if matches!(changed, Changed::RootAndTargets) || first {
+            if !first {
+                self.root.common.version += 1;
+                self.root.common.expires = day(self.expiries.root_days);
+            }
+            self.require("root", &signers.root)?;
+            let bytes = editor::sign(&self.root, &signers.root)?;
+            files.push((
+                format!("{}.root.json", self.root.common.version),
+                bytes.clone(),
+            ));
+            files.push(("root.json".to_owned(), bytes));
+        }
+        if !matches!(changed, Changed::Nothing) || first {
+            if !first {
+                self.targets.common.version += 1;
+                self.targets.common.expires = day(self.expiries.targets_days);
+            }
+            self.require("targets", &signers.targets)?;
+            let bytes = editor::sign(&self.targets, &signers.targets)?;
+            self.snapshot.meta.insert(
+                "targets.json".into(),
+                meta_for(self.targets.common.version, &bytes),
+            );
+            files.push((
+                format!("{}.targets.json", self.targets.common.version),
+                bytes.clone(),
+            ));
+            files.push(("targets.json".to_owned(), bytes));
+        }
+        if !first {
+            self.snapshot.common.version += 1;
+            self.timestamp.common.version += 1;
+        }
+        self.snapshot.common.expires = day(self.expiries.snapshot_days);
+        self.require("snapshot", &signers.snapshot)?;
+        let snapshot = editor::sign(&self.snapshot, &signers.snapshot)?;
+        self.timestamp.meta.insert(
+            "snapshot.json".into(),
+            meta_for(self.snapshot.common.version, &snapshot),
+        );
+        files.push((
+            format!("{}.snapshot.json", self.snapshot.common.version),
+            snapshot.clone(),
+        ));
+        files.push(("snapshot.json".to_owned(), snapshot));
+        self.timestamp.common.expires = day(self.expiries.timestamp_days);
+        self.require("timestamp", &signers.timestamp)?;
+        let timestamp = editor::sign(&self.timestamp, &signers.timestamp)?;
+        files.push(("timestamp.json".to_owned(), timestamp));
+        Ok(files)
+    }
+
+    /// Refuse to publish what would not meet its threshold.
+    fn require(&self, role: &str, signers: &[&dyn Signer]) -> Result<(), PublishError> {
+        let Some(keys) = self.root.roles.get(role) else {
+            return Err(PublishError::MissingKey {
+                role: role.to_owned(),
+                threshold: 1,
+                keyids: Vec::new(),
+            });
+        };
+        let held = signers
+            .iter()
+            .filter(|s| keys.keyids.contains(&s.key_id()))
+            .count() as u64;
+        if held < keys.threshold {
+            return Err(PublishError::MissingKey {
+                role: role.to_owned(),
+                threshold: keys.threshold,
+                keyids: keys.keyids.clone(),
+            });
+        }
+        Ok(())
+    }
+}

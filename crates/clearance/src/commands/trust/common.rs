@@ -1,0 +1,109 @@
+//! What the trust commands share: where keys and trusted metadata live, the
+//! trust server, passphrases, and publishing files.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use clearance_oci::RegistryRef;
+use clearance_trust::client::{DirStore, write_atomic};
+use clearance_trust::keystore::Keystore;
+
+/// Where trust data lives.
+#[derive(Debug, Clone, Args)]
+pub struct TrustArgs {
+    /// The trust server: an HTTP(S) URL, or file:///DIR for a repository
+    /// kept in a directory.
+    #[arg(long, env = "CLEARANCE_TRUST_SERVER")]
+    pub server: String,
+    /// Clearance's own directory (keys, trusted metadata).
+    #[arg(long, env = "CLEARANCE_HOME")]
+    pub home: Option<PathBuf>,
+}
+
+impl TrustArgs {
+    pub fn home(&self) -> anyhow::Result<PathBuf> {
+        match &self.home {
+            Some(h) => Ok(h.clone()),
+            None => std::env::var_os("HOME")
+                .map(|h| PathBuf::from(h).join(".clearance"))
+                .context("no home directory: set CLEARANCE_HOME or pass --home"),
+        }
+    }
+
+    pub fn keystore(&self) -> anyhow::Result<Keystore> {
+        let dir = self.home()?.join("trust/private");
+        Keystore::open(&dir).with_context(|| format!("opening the keystore at {}", dir.display()))
+    }
+
+    /// The client's trusted metadata for one repository.
+    pub fn client_store(&self, gun: &str) -> anyhow::Result<DirStore> {
+        let dir = self
+            .home()?
+            .join("trust/tuf")
+            .join(clearance_trust_quote(gun));
+        DirStore::new(&dir).with_context(|| format!("creating {}", dir.display()))
+    }
+
+    pub fn metadata_url(&self, gun: &str) -> String {
+        clearance_trust::image::metadata_url(&self.server, gun)
+    }
+
+    /// Write published files to the server (a file:// directory for now).
+    pub fn publish(&self, gun: &str, files: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
+        let Some(dir) = self.server.strip_prefix("file://") else {
+            bail!(
+                "publishing to {} needs the trust service (`clearance serve --trust`), which is not built yet; \
+                 use --server file:///DIR",
+                self.server
+            );
+        };
+        let dir = PathBuf::from(dir).join("v2").join(gun).join("_trust/tuf");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        // In order: timestamp last, so readers never see it ahead of what it names.
+        for (name, bytes) in files {
+            let path = dir.join(name);
+            write_atomic(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// The repository name (GUN) for a reference: `registry/repository`.
+pub fn gun(reference: &RegistryRef) -> String {
+    format!("{}/{}", reference.registry(), reference.repository())
+}
+
+fn clearance_trust_quote(gun: &str) -> String {
+    gun.replace('/', "%2F").replace(':', "%3A")
+}
+
+/// A passphrase for a role's key: `CLEARANCE_PASSPHRASE_<ROLE>`, else a
+/// prompt on the terminal (twice for a new key).
+pub fn passphrase(role: &str, keyid: &str, new: bool) -> anyhow::Result<String> {
+    let var = format!(
+        "CLEARANCE_PASSPHRASE_{}",
+        role.to_ascii_uppercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    );
+    if let Ok(p) = std::env::var(&var) {
+        return Ok(p);
+    }
+    use std::io::IsTerminal as _;
+    if !std::io::stdin().is_terminal() {
+        bail!("no passphrase for the {role} key: set {var} or run in a terminal");
+    }
+    let short = &keyid[..keyid.len().min(12)];
+    let first = rpassword::prompt_password(format!("Passphrase for {role} key {short}: "))?;
+    if new {
+        if first.len() < 8 {
+            bail!("use a passphrase of at least 8 characters for the {role} key");
+        }
+        let again =
+            rpassword::prompt_password(format!("Repeat passphrase for {role} key {short}: "))?;
+        if again != first {
+            bail!("the passphrases for the {role} key do not match");
+        }
+    }
+    Ok(first)
+}

@@ -1,0 +1,269 @@
+//! `clearance trust init | sign | verify` end to end: a real registry
+//! (Distribution 2.8) on 127.0.0.1, an image copied by skopeo, metadata in a
+//! file:// trust repository, and attacks on both.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use support::{Registry, TestImage, skopeo_copy, stderr, stdout};
+
+/// The binary with a private home, a file:// trust server and passphrases.
+struct Trust {
+    dir: tempfile::TempDir,
+}
+
+impl Trust {
+    fn new() -> Trust {
+        Trust {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn server_dir(&self) -> PathBuf {
+        self.dir.path().join("server")
+    }
+
+    fn run(&self, home: &str, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_clearance"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("CLEARANCE_HOME", self.dir.path().join(home))
+            .env(
+                "CLEARANCE_TRUST_SERVER",
+                format!("file://{}", self.server_dir().display()),
+            )
+            .env("CLEARANCE_PASSPHRASE_ROOT", "root passphrase")
+            .env("CLEARANCE_PASSPHRASE_TARGETS", "targets passphrase")
+            .env("CLEARANCE_PASSPHRASE_SNAPSHOT", "snapshot passphrase")
+            .env("CLEARANCE_PASSPHRASE_TIMESTAMP", "timestamp passphrase")
+            .output()
+            .unwrap()
+    }
+
+    fn metadata(&self, gun: &str, file: &str) -> PathBuf {
+        self.server_dir()
+            .join("v2")
+            .join(gun)
+            .join("_trust/tuf")
+            .join(file)
+    }
+}
+
+fn verify_json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(out), stderr(out)))
+}
+
+struct Setup {
+    _img: TestImage,
+    _registry: Registry,
+    trust: Trust,
+    gun: String,
+    digest: String,
+}
+
+fn signed_image() -> Setup {
+    let img = TestImage::build();
+    let registry = Registry::start(None);
+    let gun = format!("{}/team/app", registry.host());
+    skopeo_copy(&img.oci_ref(), &format!("docker://{gun}:v1"), None);
+    let trust = Trust::new();
+    let out = trust.run("publisher", &["trust", "init", &gun]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = trust.run("publisher", &["trust", "sign", &format!("{gun}:v1")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let digest = stdout(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("Digest"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    Setup {
+        _img: img,
+        _registry: registry,
+        trust,
+        gun,
+        digest,
+    }
+}
+
+#[test]
+fn a_signed_tag_verifies_and_an_unsigned_one_does_not() {
+    let s = signed_image();
+    let out = s.trust.run(
+        "publisher",
+        &[
+            "--format",
+            "json",
+            "trust",
+            "verify",
+            &format!("{}:v1", s.gun),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = verify_json(&out);
+    assert_eq!(v["trusted"], true);
+    assert_eq!(v["digest"], s.digest.as_str());
+    assert_eq!(
+        v["media_type"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    assert_eq!(v["targets_version"], 2);
+
+    let out = s.trust.run(
+        "publisher",
+        &[
+            "--format",
+            "json",
+            "trust",
+            "verify",
+            &format!("{}:v9", s.gun),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        verify_json(&out)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("is not signed")
+    );
+}
+
+#[test]
+fn a_consumer_must_pin_a_root_or_choose_trust_on_first_use() {
+    let s = signed_image();
+    let image = format!("{}:v1", s.gun);
+    let out = s.trust.run("consumer", &["trust", "verify", &image]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--root"), "{}", stderr(&out));
+
+    let root = s.trust.metadata(&s.gun, "1.root.json");
+    let out = s.trust.run(
+        "consumer",
+        &["trust", "verify", "--root", root.to_str().unwrap(), &image],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("✔ trusted"), "{}", stdout(&out));
+
+    let out = s
+        .trust
+        .run("tofu", &["trust", "verify", "--trust-on-first-use", &image]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+#[test]
+fn tampered_trust_metadata_is_not_trusted() {
+    let s = signed_image();
+    // Point the signed tag at another digest without re-signing.
+    let path = s.trust.metadata(&s.gun, "targets.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let hex = s.digest.trim_start_matches("sha256:");
+    std::fs::write(&path, text.replace(hex, &"0".repeat(64))).unwrap();
+    std::fs::write(
+        s.trust.metadata(&s.gun, "2.targets.json"),
+        text.replace(hex, &"0".repeat(64)),
+    )
+    .unwrap();
+    let out = s.trust.run(
+        "publisher",
+        &[
+            "--format",
+            "json",
+            "trust",
+            "verify",
+            &format!("{}:v1", s.gun),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let reason = verify_json(&out)["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("targets"), "{reason}");
+}
+
+#[test]
+fn a_man_in_the_middle_altering_the_manifest_is_caught() {
+    let img = TestImage::build();
+    let registry = Registry::start(None);
+    skopeo_copy(
+        &img.oci_ref(),
+        &format!("docker://{}/team/app:v1", registry.host()),
+        None,
+    );
+    // Clearance reaches the registry only through the proxy.
+    let proxy = support::MitmProxy::start(registry.port);
+    let gun = format!("{}/team/app", proxy.host());
+    let trust = Trust::new();
+    assert!(trust.run("p", &["trust", "init", &gun]).status.success());
+    let out = trust.run("p", &["trust", "sign", &format!("{gun}:v1")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = trust.run("p", &["trust", "verify", &format!("{gun}:v1")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+
+    proxy
+        .tamper
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let out = trust.run(
+        "p",
+        &["--format", "json", "trust", "verify", &format!("{gun}:v1")],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let reason = verify_json(&out)["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("digest mismatch"), "{reason}");
+}
+
+#[test]
+fn signing_needs_the_right_passphrase() {
+    let s = signed_image();
+    let out = Command::new(env!("CARGO_BIN_EXE_clearance"))
+        .args(["trust", "sign", &format!("{}:v1", s.gun)])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("CLEARANCE_HOME", s.trust.dir.path().join("publisher"))
+        .env(
+            "CLEARANCE_TRUST_SERVER",
+            format!("file://{}", s.trust.server_dir().display()),
+        )
+        .env("CLEARANCE_PASSPHRASE_TARGETS", "not the passphrase")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("wrong passphrase"),
+        "{}",
+        stderr(&out)
+    );
+    let v = std::fs::read(s.trust.metadata(&s.gun, "targets.json")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&v).contains("\"version\":2"),
+        "metadata changed after a failed sign"
+    );
+}
