@@ -7,7 +7,37 @@
 # Idempotent: when every tool is already on PATH it prints a single line
 # ("test dependencies present") and exits 0. Otherwise it runs
 # `apt-get update` once and installs only the missing packages (needs root).
+# It also makes sure the Python virtualenv target/test-venv holds python-tuf
+# (pinned, see below) for the python-tuf interop tests.
 set -euo pipefail
+
+# --- Python test environment (python-tuf interop tests) ---------------------
+# crates/clearance-trust/tests/interop_python_tuf.rs runs python-tuf from a
+# virtualenv at target/test-venv (relative to the repository root). Create it,
+# or repair it, whenever it cannot import tuf and securesystemslib. Runs before
+# the apt section below, which may exit early.
+tuf_pin="tuf==7.0.0"
+sslib_pin="securesystemslib[crypto]==1.4.0"
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$repo_root/target/test-venv"
+if ! "$venv/bin/python" -c 'import tuf, securesystemslib' >/dev/null 2>&1; then
+  py="${PYTHON:-python3}"
+  if ! command -v "$py" >/dev/null 2>&1; then
+    echo "error: $py not found; install Python 3 (apt-get install python3 python3-venv)" >&2
+    exit 1
+  fi
+  echo "creating python test venv at $venv ($tuf_pin, $sslib_pin)"
+  mkdir -p "$repo_root/target"
+  if ! "$py" -m venv --clear "$venv"; then
+    echo "error: '$py -m venv' failed; on Debian install python3-venv" >&2
+    exit 1
+  fi
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$tuf_pin" "$sslib_pin"
+  if ! "$venv/bin/python" -c 'import tuf, securesystemslib' >/dev/null 2>&1; then
+    echo "error: $venv still cannot import tuf and securesystemslib" >&2
+    exit 1
+  fi
+fi
 
 # command -> Debian package providing it
 declare -A pkg_for=(
