@@ -5,17 +5,15 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest as _, Sha256, Sha512};
+use sha2::{Digest as _, Sha256};
 
 use crate::keys::hex_encode;
 use crate::schema::TargetFile;
 
-/// The target for a manifest.
+/// The target for a manifest. One hash, sha256: it is the manifest's
+/// digest, what the registry is asked for.
 pub fn target_for_manifest(manifest: &[u8], media_type: Option<&str>) -> TargetFile {
-    let hashes = BTreeMap::from([
-        ("sha256".to_owned(), hex_encode(&Sha256::digest(manifest))),
-        ("sha512".to_owned(), hex_encode(&Sha512::digest(manifest))),
-    ]);
+    let hashes = BTreeMap::from([("sha256".to_owned(), hex_encode(&Sha256::digest(manifest)))]);
     TargetFile {
         length: manifest.len() as u64,
         hashes,
@@ -59,7 +57,7 @@ mod tests {
             media_type(&t),
             Some("application/vnd.oci.image.manifest.v1+json")
         );
-        assert_eq!(t.hashes["sha512"].len(), 128);
+        assert_eq!(t.hashes.len(), 1);
         assert_eq!(
             metadata_url("file:///srv/trust/", "r:5000/a/b"),
             "file:///srv/trust/v2/r:5000/a/b/_trust/tuf/"

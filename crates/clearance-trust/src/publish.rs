@@ -4,10 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::editor::{self, EditError, common, meta_for};
+use std::collections::BTreeSet;
+
+use crate::editor::{self, EditError, common, meta_for, meta_version};
 use crate::keys::Key;
 use crate::metadata::Signed;
-use crate::schema::{RoleKeys, Root, Snapshot, TargetFile, Targets, Timestamp};
+use crate::schema::{
+    Delegations, RoleKeys, Root, Snapshot, SuccinctRoles, TargetFile, Targets, Timestamp,
+};
 use crate::signer::Signer;
 use crate::time::UtcTime;
 
@@ -75,6 +79,12 @@ pub enum Changed {
     Nothing,
 }
 
+/// Past this many targets a repository moves them into hash bins.
+pub const BIN_THRESHOLD: usize = 2048;
+/// About this many targets per bin when bins are made.
+const TARGETS_PER_BIN: usize = 32;
+const BIN_PREFIX: &str = "bins";
+
 /// One repository's current metadata, as its publisher edits it.
 #[derive(Debug, Clone)]
 pub struct Repository {
@@ -82,7 +92,11 @@ pub struct Repository {
     pub targets: Targets,
     pub snapshot: Snapshot,
     pub timestamp: Timestamp,
+    /// Hash-bin roles (TAP 15), by name, when targets delegates to bins.
+    pub bins: BTreeMap<String, Targets>,
     pub expiries: Expiries,
+    dirty_bins: BTreeSet<String>,
+    targets_dirty: bool,
 }
 
 impl Repository {
@@ -129,45 +143,162 @@ impl Repository {
                 meta: BTreeMap::new(),
                 extra: BTreeMap::new(),
             },
+            bins: BTreeMap::new(),
             expiries,
+            dirty_bins: BTreeSet::new(),
+            targets_dirty: true,
         }
     }
 
-    /// Load the current (already published) versions of the four roles.
+    /// Load the current (already published) versions of the four roles;
+    /// `fetch_bin` gives the current bytes of a hash-bin role by name.
     pub fn load(
         root: &[u8],
         targets: &[u8],
         snapshot: &[u8],
         timestamp: &[u8],
         expiries: Expiries,
+        mut fetch_bin: impl FnMut(&str) -> Option<Vec<u8>>,
     ) -> Result<Repository, PublishError> {
         let load = |role: &str, e: crate::metadata::MetadataError| PublishError::Load {
             role: role.to_owned(),
             message: e.to_string(),
         };
+        let targets = Signed::<Targets>::parse(targets, "targets")
+            .map_err(|e| load("targets", e))?
+            .signed;
+        let mut bins = BTreeMap::new();
+        if let Some(s) = targets
+            .delegations
+            .as_ref()
+            .and_then(|d| d.succinct_roles.as_ref())
+        {
+            for bin in bin_names(s) {
+                let bytes = fetch_bin(&bin).ok_or_else(|| PublishError::Load {
+                    role: bin.clone(),
+                    message: "missing".into(),
+                })?;
+                let role = Signed::<Targets>::parse(&bytes, &bin)
+                    .map_err(|e| load(&bin, e))?
+                    .signed;
+                bins.insert(bin, role);
+            }
+        }
         Ok(Repository {
             root: Signed::<Root>::parse(root, "root")
                 .map_err(|e| load("root", e))?
                 .signed,
-            targets: Signed::<Targets>::parse(targets, "targets")
-                .map_err(|e| load("targets", e))?
-                .signed,
+            targets,
             snapshot: Signed::<Snapshot>::parse(snapshot, "snapshot")
                 .map_err(|e| load("snapshot", e))?
                 .signed,
             timestamp: Signed::<Timestamp>::parse(timestamp, "timestamp")
                 .map_err(|e| load("timestamp", e))?
                 .signed,
+            bins,
             expiries,
+            dirty_bins: BTreeSet::new(),
+            targets_dirty: false,
         })
     }
 
+    /// The succinct hash-bin delegation, if targets uses one.
+    fn succinct(&self) -> Option<&SuccinctRoles> {
+        self.targets.delegations.as_ref()?.succinct_roles.as_ref()
+    }
+
+    /// Move every target into `2^bit_length` hash bins signed with the
+    /// targets keys: from then on a change re-signs one small bin.
+    pub fn use_bins(&mut self, bit_length: u32) {
+        if self.succinct().is_some() {
+            return;
+        }
+        let keys = self.root.roles.get("targets").cloned();
+        let keyids = keys.as_ref().map(|k| k.keyids.clone()).unwrap_or_default();
+        let delegation_keys: BTreeMap<String, Key> = keyids
+            .iter()
+            .filter_map(|id| Some((id.clone(), self.root.keys.get(id)?.clone())))
+            .collect();
+        let succinct = SuccinctRoles {
+            keyids,
+            threshold: keys.map_or(1, |k| k.threshold),
+            bit_length,
+            name_prefix: BIN_PREFIX.to_owned(),
+            extra: BTreeMap::new(),
+        };
+        let expires = UtcTime::now().plus_seconds(self.expiries.targets_days * 86_400);
+        for name in bin_names(&succinct) {
+            self.bins.insert(
+                name.clone(),
+                Targets {
+                    common: common("targets", 1, expires),
+                    targets: BTreeMap::new(),
+                    delegations: None,
+                    extra: BTreeMap::new(),
+                },
+            );
+            self.dirty_bins.insert(name);
+        }
+        for (name, target) in std::mem::take(&mut self.targets.targets) {
+            let bin = succinct.bin_for(&name);
+            if let Some(role) = self.bins.get_mut(&bin) {
+                role.targets.insert(name, target);
+            }
+        }
+        self.targets.delegations = Some(Delegations {
+            keys: delegation_keys,
+            roles: None,
+            succinct_roles: Some(succinct),
+            extra: BTreeMap::new(),
+        });
+        self.targets_dirty = true;
+    }
+
     pub fn set_target(&mut self, name: &str, target: TargetFile) {
-        self.targets.targets.insert(name.to_owned(), target);
+        match self.succinct().map(|s| s.bin_for(name)) {
+            Some(bin) => {
+                if let Some(role) = self.bins.get_mut(&bin) {
+                    role.targets.insert(name.to_owned(), target);
+                    self.dirty_bins.insert(bin);
+                }
+            }
+            None => {
+                self.targets.targets.insert(name.to_owned(), target);
+                self.targets_dirty = true;
+                if self.targets.targets.len() > BIN_THRESHOLD {
+                    let bins = (self.targets.targets.len() / TARGETS_PER_BIN).next_power_of_two();
+                    self.use_bins(bins.trailing_zeros().clamp(4, 16));
+                }
+            }
+        }
     }
 
     pub fn remove_target(&mut self, name: &str) -> bool {
-        self.targets.targets.remove(name).is_some()
+        match self.succinct().map(|s| s.bin_for(name)) {
+            Some(bin) => {
+                let removed = self
+                    .bins
+                    .get_mut(&bin)
+                    .is_some_and(|r| r.targets.remove(name).is_some());
+                if removed {
+                    self.dirty_bins.insert(bin);
+                }
+                removed
+            }
+            None => {
+                let removed = self.targets.targets.remove(name).is_some();
+                self.targets_dirty |= removed;
+                removed
+            }
+        }
+    }
+
+    /// Every target and its current entry, wherever it is kept.
+    pub fn all_targets(&self) -> impl Iterator<Item = (&String, &TargetFile)> {
+        self.targets
+            .targets
+            .iter()
+            .chain(self.bins.values().flat_map(|b| b.targets.iter()))
     }
 
     /// Sign the changed roles (at their next versions) and then snapshot and
@@ -195,7 +326,29 @@ impl Repository {
             ));
             files.push(("root.json".to_owned(), bytes));
         }
-        if !matches!(changed, Changed::Nothing) || first {
+        let targets_changed =
+            self.targets_dirty || matches!(changed, Changed::RootAndTargets) || first;
+        let dirty: Vec<String> = std::mem::take(&mut self.dirty_bins).into_iter().collect();
+        if !dirty.is_empty() {
+            self.require("targets", &signers.targets)?;
+        }
+        for name in dirty {
+            let Some(bin) = self.bins.get_mut(&name) else {
+                continue;
+            };
+            if self.snapshot.meta.contains_key(&format!("{name}.json")) {
+                bin.common.version += 1;
+            }
+            bin.common.expires = day(self.expiries.targets_days);
+            let bytes = editor::sign(&*bin, &signers.targets)?;
+            let version = bin.common.version;
+            self.snapshot
+                .meta
+                .insert(format!("{name}.json"), meta_version(version));
+            files.push((format!("{version}.{name}.json"), bytes.clone()));
+            files.push((format!("{name}.json"), bytes));
+        }
+        if targets_changed {
             if !first {
                 self.targets.common.version += 1;
                 self.targets.common.expires = day(self.expiries.targets_days);
@@ -211,6 +364,7 @@ impl Repository {
                 bytes.clone(),
             ));
             files.push(("targets.json".to_owned(), bytes));
+            self.targets_dirty = false;
         }
         if !first {
             self.snapshot.common.version += 1;
@@ -257,4 +411,12 @@ impl Repository {
         }
         Ok(())
     }
+}
+
+/// Every bin name of a succinct delegation.
+pub fn bin_names(s: &SuccinctRoles) -> Vec<String> {
+    let width = (s.bit_length as usize).div_ceil(4);
+    (0..1u64 << s.bit_length)
+        .map(|bin| format!("{}-{:0width$x}", s.name_prefix, bin))
+        .collect()
 }

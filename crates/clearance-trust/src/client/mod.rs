@@ -79,6 +79,17 @@ pub enum UpdateError {
     TargetNotFound(String),
 }
 
+/// A target found by the delegation search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundTarget {
+    pub target: TargetFile,
+    /// The role whose metadata lists it.
+    pub role: String,
+    pub delegator: String,
+    /// When that role's signature expires.
+    pub expires: UtcTime,
+}
+
 /// A TUF client bound to one repository.
 #[derive(Debug)]
 pub struct Updater<T> {
@@ -135,6 +146,12 @@ impl<T: Transport> Updater<T> {
 
     /// Search the delegation graph for `target` (§5.6.7, pre-order depth-first).
     pub async fn target_info(&mut self, target: &str) -> Result<Option<TargetFile>, UpdateError> {
+        Ok(self.find_target(target).await?.map(|found| found.target))
+    }
+
+    /// As [`Updater::target_info`], also naming the role that signed it and
+    /// the delegator that vouched for that role.
+    pub async fn find_target(&mut self, target: &str) -> Result<Option<FoundTarget>, UpdateError> {
         if !self.refreshed {
             self.refresh().await?;
         }
@@ -157,7 +174,12 @@ impl<T: Transport> Updater<T> {
                 continue;
             };
             if let Some(found) = targets.signed.targets.get(target) {
-                return Ok(Some(found.clone()));
+                return Ok(Some(FoundTarget {
+                    target: found.clone(),
+                    expires: targets.signed.common.expires,
+                    role,
+                    delegator,
+                }));
             }
             let Some(delegations) = &targets.signed.delegations else {
                 continue;

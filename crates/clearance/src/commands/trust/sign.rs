@@ -48,6 +48,7 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
         &fetch("snapshot")?,
         &fetch("timestamp")?,
         Expiries::default(),
+        |bin| fetch(bin).ok(),
     )?;
     let keystore = args.trust.keystore()?;
     let mut held: Vec<(&str, LocalSigner)> = Vec::new();

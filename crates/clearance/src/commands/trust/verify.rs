@@ -88,10 +88,11 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
     };
     let outcome: anyhow::Result<()> = async {
         updater.refresh().await.context("updating trust metadata")?;
-        let target = updater
-            .target_info(&tag)
+        let found = updater
+            .find_target(&tag)
             .await?
             .with_context(|| format!("{gun}:{tag} is not signed"))?;
+        let target = found.target;
         let digest = manifest_digest(&target).context("the signed target has no sha256")?;
         let client = RegistryClient::new(&args.registry.settings()?.registry)?;
         let (bytes, _, _) = client

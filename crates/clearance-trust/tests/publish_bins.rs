@@ -1,0 +1,103 @@
+//! A repository past the bin threshold moves its targets into TAP 15 hash
+//! bins; a change then re-signs one bin, and clients find targets through
+//! the succinct delegation.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use clearance_trust::client::{DirStore, HttpTransport, Updater, UpdaterSettings};
+use clearance_trust::image::target_for_manifest;
+use clearance_trust::publish::{BIN_THRESHOLD, Changed, Expiries, Repository, RoleSigners};
+use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
+
+#[tokio::test]
+async fn large_repositories_use_hash_bins_and_one_change_signs_one_bin() {
+    let keys: Vec<LocalSigner> = (0..4)
+        .map(|_| LocalSigner::generate(KeyKind::Ed25519).unwrap())
+        .collect();
+    let signers = RoleSigners {
+        root: vec![&keys[0]],
+        targets: vec![&keys[1]],
+        snapshot: vec![&keys[2]],
+        timestamp: vec![&keys[3]],
+    };
+    let mut repo = Repository::create(
+        [
+            keys[0].public_key(),
+            keys[1].public_key(),
+            keys[2].public_key(),
+            keys[3].public_key(),
+        ],
+        Expiries::default(),
+    );
+    let count = BIN_THRESHOLD + 500;
+    for i in 0..count {
+        repo.set_target(
+            &format!("v{i}"),
+            target_for_manifest(format!("m{i}").as_bytes(), None),
+        );
+    }
+    assert!(repo.targets.targets.is_empty(), "targets moved into bins");
+    // Made when the count first passed the threshold: 2049 / 32, rounded up to a power of two.
+    assert_eq!(repo.bins.len(), 64);
+    assert_eq!(repo.all_targets().count(), count);
+    let dir = tempfile::tempdir().unwrap();
+    let write = |files: &[(String, Vec<u8>)]| {
+        for (name, bytes) in files {
+            std::fs::write(dir.path().join(name), bytes).unwrap();
+        }
+    };
+    let first = repo
+        .publish(Changed::RootAndTargets, &signers, true)
+        .unwrap();
+    write(&first);
+
+    repo.set_target("one-more", target_for_manifest(b"new", None));
+    let second = repo.publish(Changed::Targets, &signers, false).unwrap();
+    write(&second);
+    let names: Vec<&str> = second.iter().map(|(n, _)| n.as_str()).collect();
+    let bins: Vec<&&str> = names.iter().filter(|n| n.starts_with("bins-")).collect();
+    assert_eq!(bins.len(), 1, "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("2.bins-")), "{names:?}");
+    assert!(
+        !names.contains(&"targets.json"),
+        "top-level targets unchanged: {names:?}"
+    );
+
+    // A client finds targets through the bins.
+    let client = tempfile::tempdir().unwrap();
+    let store = DirStore::new(client.path()).unwrap();
+    store
+        .save(
+            "root",
+            &first.iter().find(|(n, _)| n == "1.root.json").unwrap().1,
+        )
+        .unwrap();
+    let transport = HttpTransport::new(Duration::from_secs(5), None).unwrap();
+    let url = format!("file://{}/", dir.path().display());
+    let mut updater = Updater::new(store, transport, &url, UpdaterSettings::default()).unwrap();
+    let found = updater.find_target("one-more").await.unwrap().unwrap();
+    assert!(found.role.starts_with("bins-"), "{}", found.role);
+    assert_eq!(found.delegator, "targets");
+    assert!(updater.target_info("v7").await.unwrap().is_some());
+    assert!(updater.target_info("v999999").await.unwrap().is_none());
+
+    // Reload from what was published, then edit again: still one bin.
+    let read = |n: &str| std::fs::read(dir.path().join(format!("{n}.json"))).ok();
+    let mut again = Repository::load(
+        &read("root").unwrap(),
+        &read("targets").unwrap(),
+        &read("snapshot").unwrap(),
+        &read("timestamp").unwrap(),
+        Expiries::default(),
+        read,
+    )
+    .unwrap();
+    assert_eq!(again.all_targets().count(), count + 1);
+    again.remove_target("v7");
+    let third = again.publish(Changed::Targets, &signers, false).unwrap();
+    assert_eq!(
+        third.iter().filter(|(n, _)| n.starts_with("bins-")).count(),
+        1
+    );
+}
