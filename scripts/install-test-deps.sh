@@ -49,9 +49,10 @@ declare -A pkg_for=(
   [zstd]=zstd
   [gzip]=gzip
   [openssl]=openssl
+  [softhsm2-util]=softhsm2
 )
 # fixed order for stable output
-cmds=(umoci skopeo docker-registry debootstrap htpasswd zstd gzip openssl)
+cmds=(umoci skopeo docker-registry debootstrap htpasswd zstd gzip openssl softhsm2-util)
 
 missing_pkgs=()
 missing_cmds=()

@@ -267,3 +267,115 @@ fn signing_needs_the_right_passphrase() {
         "metadata changed after a failed sign"
     );
 }
+
+#[test]
+fn a_root_key_on_a_token_signs_root_and_never_leaves_it() {
+    support::require("softhsm2-util");
+    let module = "/usr/lib/softhsm/libsofthsm2.so";
+    let img = TestImage::build();
+    let registry = Registry::start(None);
+    let gun = format!("{}/team/app", registry.host());
+    skopeo_copy(&img.oci_ref(), &format!("docker://{gun}:v1"), None);
+    let trust = Trust::new();
+    // A SoftHSM2 token of the test's own.
+    let hsm = trust.dir.path().join("hsm");
+    std::fs::create_dir_all(hsm.join("tokens")).unwrap();
+    let conf = hsm.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            hsm.join("tokens").display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new("softhsm2-util")
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            "clearance",
+            "--pin",
+            "1234",
+            "--so-pin",
+            "5678",
+        ])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let with_hsm = |args: &[&str]| -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_clearance"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("NO_COLOR", "1")
+            .env("SOFTHSM2_CONF", &conf)
+            .env("CLEARANCE_PKCS11_MODULE", module)
+            .env("CLEARANCE_HOME", trust.dir.path().join("publisher"))
+            .env(
+                "CLEARANCE_TRUST_SERVER",
+                format!("file://{}", trust.server_dir().display()),
+            );
+        for role in ["TARGETS", "SNAPSHOT", "TIMESTAMP"] {
+            cmd.env(format!("CLEARANCE_PASSPHRASE_{role}"), "a passphrase");
+        }
+        cmd.output().unwrap()
+    };
+    let uri = "pkcs11:token=clearance;object=root-key?pin-value=1234";
+    let out = with_hsm(&["trust", "init", &gun, "--root-key", uri]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("not extractable"), "{}", stdout(&out));
+
+    // The root role's only key is the token's P-256 key, and no private
+    // root key exists on disk.
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(trust.metadata(&gun, "1.root.json")).unwrap())
+            .unwrap();
+    let root_keyid = root["signed"]["roles"]["root"]["keyids"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        root["signed"]["keys"][&root_keyid]["scheme"],
+        "ecdsa-sha2-nistp256"
+    );
+    assert_eq!(root["signatures"][0]["keyid"], root_keyid.as_str());
+    let keys = std::fs::read_dir(trust.dir.path().join("publisher/trust/private"))
+        .unwrap()
+        .count();
+    assert_eq!(keys, 3, "targets, snapshot and timestamp only");
+
+    // The token-signed root anchors a normal sign and verify.
+    let out = with_hsm(&["trust", "sign", &format!("{gun}:v1")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = trust.run(
+        "consumer",
+        &[
+            "trust",
+            "verify",
+            "--root",
+            trust.metadata(&gun, "1.root.json").to_str().unwrap(),
+            &format!("{gun}:v1"),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+
+    // A wrong PIN is refused by the token.
+    let out = with_hsm(&[
+        "trust",
+        "init",
+        &format!("{gun}-2"),
+        "--root-key",
+        "pkcs11:token=clearance;object=root-key?pin-value=0000",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("PIN"), "{}", stderr(&out));
+}

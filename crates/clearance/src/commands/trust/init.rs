@@ -4,6 +4,7 @@
 use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
+use clearance_trust::pkcs11::{HsmSigner, IfMissing, Pkcs11Uri};
 use clearance_trust::publish::{Changed, Expiries, Repository, RoleSigners};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
@@ -29,6 +30,59 @@ pub struct InitArgs {
     /// Days until timestamp expires.
     #[arg(long, default_value_t = Expiries::default().timestamp_days)]
     pub timestamp_expires_days: i64,
+    /// Keep the root key on a hardware token: a pkcs11: URI such as
+    /// "pkcs11:token=YubiKey PIV #123;object=root". The key is generated on
+    /// the token if it has none by that name; it never leaves the token.
+    #[arg(long, value_name = "PKCS11_URI")]
+    pub root_key: Option<String>,
+    /// The PKCS#11 module (else the URI's module-path).
+    #[arg(long, env = "CLEARANCE_PKCS11_MODULE")]
+    pub pkcs11_module: Option<std::path::PathBuf>,
+}
+
+/// The root signer: on a token when asked, else a new local key.
+enum RootKey {
+    Token(HsmSigner),
+    Local(Box<LocalSigner>),
+}
+
+impl RootKey {
+    fn signer(&self) -> &dyn Signer {
+        match self {
+            RootKey::Token(s) => s,
+            RootKey::Local(s) => s.as_ref(),
+        }
+    }
+}
+
+fn root_key(args: &InitArgs) -> anyhow::Result<RootKey> {
+    let Some(uri) = &args.root_key else {
+        return Ok(RootKey::Local(Box::new(LocalSigner::generate(
+            KeyKind::EcdsaP256,
+        )?)));
+    };
+    let uri: Pkcs11Uri = uri.parse()?;
+    let module = args
+        .pkcs11_module
+        .clone()
+        .or_else(|| uri.module_path.clone())
+        .context("name the PKCS#11 module: --pkcs11-module PATH (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so, YubiKey: libykcs11.so)")?;
+    let pin = match uri.pin()? {
+        Some(pin) => pin,
+        None => match std::env::var("CLEARANCE_PKCS11_PIN") {
+            Ok(pin) => pin,
+            Err(_) => rpassword::prompt_password(format!("PIN for token {}: ", uri.token))?,
+        },
+    };
+    let signer = HsmSigner::open(&uri, &module, &pin, IfMissing::Generate)?;
+    if !signer.is_protected() {
+        anyhow::bail!(
+            "the key {} on token {} can leave the token (not sensitive, or extractable); refusing it as a root key",
+            uri.object,
+            uri.token
+        );
+    }
+    Ok(RootKey::Token(signer))
 }
 
 pub fn run(args: InitArgs) -> anyhow::Result<Exit> {
@@ -42,16 +96,20 @@ pub fn run(args: InitArgs) -> anyhow::Result<Exit> {
     }
     let keystore = args.trust.keystore()?;
     // Root on P-256 (what hardware tokens hold); the online roles on ed25519.
-    let root = LocalSigner::generate(KeyKind::EcdsaP256)?;
+    let root_key = root_key(&args)?;
+    let root = root_key.signer();
     let targets = LocalSigner::generate(KeyKind::Ed25519)?;
     let snapshot = LocalSigner::generate(KeyKind::Ed25519)?;
     let timestamp = LocalSigner::generate(KeyKind::Ed25519)?;
-    for (role, key) in [
-        ("root", &root),
+    let mut local = vec![
         ("targets", &targets),
         ("snapshot", &snapshot),
         ("timestamp", &timestamp),
-    ] {
+    ];
+    if let RootKey::Local(root) = &root_key {
+        local.insert(0, ("root", root.as_ref()));
+    }
+    for (role, key) in local {
         let pass = passphrase(role, &key.key_id(), true)?;
         keystore
             .save(key, role, &pass)
@@ -73,7 +131,7 @@ pub fn run(args: InitArgs) -> anyhow::Result<Exit> {
         expiries,
     );
     let signers = RoleSigners {
-        root: vec![&root],
+        root: vec![root],
         targets: vec![&targets],
         snapshot: vec![&snapshot],
         timestamp: vec![&timestamp],
@@ -88,7 +146,16 @@ pub fn run(args: InitArgs) -> anyhow::Result<Exit> {
     store.save("root", root_bytes)?;
     let mut page = Page::default();
     page.field("Repository", &gun);
-    page.field("Root key", root.key_id());
+    match &root_key {
+        RootKey::Token(hsm) => page.field(
+            "Root key",
+            format!("{} ({hsm:?}, not extractable)", root.key_id()),
+        ),
+        RootKey::Local(_) => page.field(
+            "Root key",
+            format!("{} (sealed in {})", root.key_id(), keystore.dir().display()),
+        ),
+    }
     page.field("Targets key", targets.key_id());
     page.field("Trusted root", store.path_of("root"));
     page.line("Give consumers that root.json (clearance trust verify --root FILE) to pin it.");
