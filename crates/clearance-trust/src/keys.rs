@@ -213,17 +213,7 @@ mod tests {
     use super::*;
     use ring::signature::KeyPair as _;
 
-    fn key(keytype: &str, scheme: &str, public: String) -> Key {
-        Key {
-            keytype: keytype.into(),
-            scheme: scheme.into(),
-            keyval: KeyVal {
-                public,
-                extra: BTreeMap::new(),
-            },
-            extra: BTreeMap::new(),
-        }
-    }
+    use crate::signer::key;
 
     #[test]
     fn verifies_ed25519_and_refuses_a_changed_message() {

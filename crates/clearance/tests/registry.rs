@@ -133,28 +133,7 @@ fn docker_schema_2_manifests_pull_like_oci_ones() {
     let img = TestImage::build();
     let registry = Registry::start(None);
     let remote = format!("docker://{}/team/app:v2s2", registry.host());
-    let dir = tempfile::tempdir().unwrap();
-    let policy = dir.path().join("policy.json");
-    std::fs::write(
-        &policy,
-        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
-    )
-    .unwrap();
-    let out = std::process::Command::new("skopeo")
-        .arg("--policy")
-        .arg(&policy)
-        .args([
-            "copy",
-            "--quiet",
-            "--dest-tls-verify=false",
-            "--format",
-            "v2s2",
-            &img.oci_ref(),
-            &remote,
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    support::skopeo_copy_with(&img.oci_ref(), &remote, None, &["--format", "v2s2"]);
     let pulled = inspect_json(&[&remote]);
     assert_eq!(
         pulled["manifest"]["media_type"],

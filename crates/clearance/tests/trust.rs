@@ -26,9 +26,10 @@ impl Trust {
         self.dir.path().join("server")
     }
 
-    fn run(&self, home: &str, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_clearance"))
-            .args(args)
+    /// The binary with this home and server, and no passphrases yet.
+    fn command(&self, home: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_clearance"));
+        cmd.args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
@@ -37,13 +38,20 @@ impl Trust {
             .env(
                 "CLEARANCE_TRUST_SERVER",
                 format!("file://{}", self.server_dir().display()),
-            )
-            .env("CLEARANCE_PASSPHRASE_ROOT", "root passphrase")
-            .env("CLEARANCE_PASSPHRASE_TARGETS", "targets passphrase")
-            .env("CLEARANCE_PASSPHRASE_SNAPSHOT", "snapshot passphrase")
-            .env("CLEARANCE_PASSPHRASE_TIMESTAMP", "timestamp passphrase")
-            .output()
-            .unwrap()
+            );
+        cmd
+    }
+
+    /// Run with every role's passphrase set.
+    fn run(&self, home: &str, args: &[&str]) -> Output {
+        let mut cmd = self.command(home, args);
+        for role in ["ROOT", "TARGETS", "SNAPSHOT", "TIMESTAMP"] {
+            cmd.env(
+                format!("CLEARANCE_PASSPHRASE_{role}"),
+                format!("{role} passphrase"),
+            );
+        }
+        cmd.output().unwrap()
     }
 
     fn metadata(&self, gun: &str, file: &str) -> PathBuf {
@@ -243,15 +251,9 @@ fn a_man_in_the_middle_altering_the_manifest_is_caught() {
 #[test]
 fn signing_needs_the_right_passphrase() {
     let s = signed_image();
-    let out = Command::new(env!("CARGO_BIN_EXE_clearance"))
-        .args(["trust", "sign", &format!("{}:v1", s.gun)])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("CLEARANCE_HOME", s.trust.dir.path().join("publisher"))
-        .env(
-            "CLEARANCE_TRUST_SERVER",
-            format!("file://{}", s.trust.server_dir().display()),
-        )
+    let out = s
+        .trust
+        .command("publisher", &["trust", "sign", &format!("{}:v1", s.gun)])
         .env("CLEARANCE_PASSPHRASE_TARGETS", "not the passphrase")
         .output()
         .unwrap();
@@ -306,18 +308,9 @@ fn a_root_key_on_a_token_signs_root_and_never_leaves_it() {
     assert!(out.status.success(), "{}", stderr(&out));
 
     let with_hsm = |args: &[&str]| -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_clearance"));
-        cmd.args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("NO_COLOR", "1")
-            .env("SOFTHSM2_CONF", &conf)
-            .env("CLEARANCE_PKCS11_MODULE", module)
-            .env("CLEARANCE_HOME", trust.dir.path().join("publisher"))
-            .env(
-                "CLEARANCE_TRUST_SERVER",
-                format!("file://{}", trust.server_dir().display()),
-            );
+        let mut cmd = trust.command("publisher", args);
+        cmd.env("SOFTHSM2_CONF", &conf)
+            .env("CLEARANCE_PKCS11_MODULE", module);
         for role in ["TARGETS", "SNAPSHOT", "TIMESTAMP"] {
             cmd.env(format!("CLEARANCE_PASSPHRASE_{role}"), "a passphrase");
         }

@@ -110,12 +110,7 @@ impl Delegations {
             .iter()
             .flatten()
             .filter(|r| r.delegates(target))
-            .map(|r| RoleMatch {
-                name: r.name.clone(),
-                keyids: r.keyids.clone(),
-                threshold: r.threshold,
-                terminating: r.terminating,
-            })
+            .map(RoleMatch::from)
             .collect()
     }
 
@@ -139,6 +134,17 @@ impl Delegations {
                 threshold: r.threshold,
                 terminating: r.terminating,
             })
+    }
+}
+
+impl From<&DelegatedRole> for RoleMatch {
+    fn from(r: &DelegatedRole) -> Self {
+        RoleMatch {
+            name: r.name.clone(),
+            keyids: r.keyids.clone(),
+            threshold: r.threshold,
+            terminating: r.terminating,
+        }
     }
 }
 

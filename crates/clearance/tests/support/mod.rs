@@ -101,8 +101,14 @@ pub fn inspect_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// A skopeo policy that accepts anything, so tests do not depend on /etc/containers.
+/// `skopeo copy` with a policy that accepts anything, so tests do not
+/// depend on /etc/containers.
 pub fn skopeo_copy(src: &str, dest: &str, dest_creds: Option<&str>) {
+    skopeo_copy_with(src, dest, dest_creds, &[]);
+}
+
+/// As [`skopeo_copy`], with extra `skopeo copy` flags (`--format v2s2`).
+pub fn skopeo_copy_with(src: &str, dest: &str, dest_creds: Option<&str>, extra: &[&str]) {
     require("skopeo");
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("policy.json");
@@ -118,6 +124,7 @@ pub fn skopeo_copy(src: &str, dest: &str, dest_creds: Option<&str>) {
     if let Some(c) = dest_creds {
         cmd.args(["--dest-creds", c]);
     }
+    cmd.args(extra);
     let out = cmd.args([src, dest]).output().unwrap();
     assert!(
         out.status.success(),
