@@ -657,3 +657,40 @@ async fn http_error(method: &'static str, resp: Response, deadline: Duration) ->
         message,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::http_allowed;
+
+    #[test]
+    fn plain_http_only_for_loopback_and_named_hosts() {
+        let none: Vec<String> = Vec::new();
+        for ok in [
+            "localhost",
+            "localhost:5000",
+            "127.0.0.1:5000",
+            "127.9.9.9",
+            "[::1]:5000",
+        ] {
+            assert!(http_allowed(ok, &none), "{ok}");
+        }
+        for refused in [
+            "registry.example.com",
+            "10.0.0.5:5000",
+            "[::2]:5000",
+            "localhost.evil.com",
+        ] {
+            assert!(!http_allowed(refused, &none), "{refused}");
+        }
+        let named = vec!["cache.lan:5000".to_owned(), "mirror.lan".to_owned()];
+        assert!(http_allowed("cache.lan:5000", &named));
+        assert!(
+            !http_allowed("cache.lan:6000", &named),
+            "a named host:port allows only that port"
+        );
+        assert!(
+            http_allowed("mirror.lan:8080", &named),
+            "a bare host allows every port"
+        );
+    }
+}
