@@ -126,6 +126,26 @@ fn a_signed_tag_verifies_and_an_unsigned_one_does_not() {
 
     let out = s.trust.run(
         "publisher",
+        &["--format", "json", "trust", "inspect", &s.gun],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let view = verify_json(&out);
+    let roles: Vec<&str> = view["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["root", "targets", "snapshot", "timestamp"]);
+    assert_eq!(view["roles"][1]["version"], 2);
+    assert!(
+        view["roles"][3]["expires_in_days"].as_i64().unwrap() >= 13,
+        "timestamp lasts 14 days"
+    );
+    assert_eq!(view["targets"], 1);
+
+    let out = s.trust.run(
+        "publisher",
         &[
             "--format",
             "json",

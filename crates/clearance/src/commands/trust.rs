@@ -2,6 +2,7 @@
 
 mod common;
 mod init;
+mod inspect;
 mod sign;
 mod tuf_client;
 mod verify;
@@ -17,6 +18,8 @@ pub enum TrustCommand {
     Init(init::InitArgs),
     /// Sign a tag: pin IMAGE:TAG to the digest of its manifest.
     Sign(sign::SignArgs),
+    /// Show who may sign what in a repository, and when each role expires.
+    Inspect(inspect::InspectArgs),
     /// Verify a tag through TUF and fetch its manifest by the signed digest
     /// (exit 1 if it is not trusted).
     Verify(verify::VerifyArgs),
@@ -30,6 +33,7 @@ pub async fn run(command: TrustCommand, format: Format) -> anyhow::Result<Exit> 
     match command {
         TrustCommand::Init(args) => init::run(args),
         TrustCommand::Sign(args) => sign::run(args).await,
+        TrustCommand::Inspect(args) => inspect::run(args, format).await,
         TrustCommand::Verify(args) => verify::run(args, format).await,
         TrustCommand::TufClient(args) => tuf_client::run(args).await,
     }

@@ -1,0 +1,181 @@
+//! `clearance trust inspect REPO`: who may sign what, and when it expires.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+use clearance_oci::RegistryRef;
+use clearance_trust::client::{HttpTransport, Updater, UpdaterSettings};
+use clearance_trust::time::UtcTime;
+use serde::Serialize;
+
+use super::common::{TrustArgs, gun};
+use crate::cli::Format;
+use crate::exit::Exit;
+use crate::output::{self, Page, warn};
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The image repository, e.g. registry.example.com/team/app.
+    pub repository: String,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
+#[derive(Debug, Serialize)]
+struct RoleView {
+    role: String,
+    signed_by: String,
+    keyids: Vec<String>,
+    threshold: u64,
+    version: Option<u64>,
+    expires: Option<String>,
+    expires_in_days: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct RepoView {
+    repository: String,
+    consistent_snapshot: bool,
+    roles: Vec<RoleView>,
+    targets: usize,
+}
+
+pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
+    let reference = RegistryRef::parse(&args.repository)?;
+    let gun = gun(&reference);
+    let store = args.trust.client_store(&gun)?;
+    if store.load("root")?.is_none() {
+        anyhow::bail!(
+            "no trusted root for {gun} here: run `clearance trust verify --root ROOT.json {gun}:TAG` first"
+        );
+    }
+    let transport = HttpTransport::new(Duration::from_secs(30), None)?;
+    let mut updater = Updater::new(
+        store,
+        transport,
+        &args.trust.metadata_url(&gun),
+        UpdaterSettings::default(),
+    )?;
+    updater.refresh().await.context("updating trust metadata")?;
+    let trusted = updater.trusted();
+    let root = &trusted.root().signed;
+    let now = UtcTime::now();
+    let days = |t: UtcTime| (t.unix() - now.unix()) / 86_400;
+    let version_of = |role: &str| -> Option<(u64, UtcTime)> {
+        match role {
+            "root" => Some((root.common.version, root.common.expires)),
+            "timestamp" => trusted
+                .timestamp()
+                .map(|t| (t.signed.common.version, t.signed.common.expires)),
+            "snapshot" => trusted
+                .snapshot()
+                .map(|t| (t.signed.common.version, t.signed.common.expires)),
+            _ => trusted
+                .targets(role, "root")
+                .map(|t| (t.signed.common.version, t.signed.common.expires)),
+        }
+    };
+    let mut roles = Vec::new();
+    for name in ["root", "targets", "snapshot", "timestamp"] {
+        let keys = root
+            .roles
+            .get(name)
+            .context("root lacks a top-level role")?;
+        let v = version_of(name);
+        roles.push(RoleView {
+            role: name.to_owned(),
+            signed_by: "root".into(),
+            keyids: keys.keyids.clone(),
+            threshold: keys.threshold,
+            version: v.map(|v| v.0),
+            expires: v.map(|v| v.1.to_string()),
+            expires_in_days: v.map(|v| days(v.1)),
+        });
+    }
+    let targets = trusted
+        .targets("targets", "root")
+        .context("targets not loaded")?;
+    let mut count = targets.signed.targets.len();
+    if let Some(d) = &targets.signed.delegations {
+        for r in d.roles.iter().flatten() {
+            roles.push(RoleView {
+                role: format!(
+                    "{} ({})",
+                    r.name,
+                    r.paths.clone().unwrap_or_default().join(", ")
+                ),
+                signed_by: "targets".into(),
+                keyids: r.keyids.clone(),
+                threshold: r.threshold,
+                version: None,
+                expires: None,
+                expires_in_days: None,
+            });
+        }
+        if let Some(s) = &d.succinct_roles {
+            roles.push(RoleView {
+                role: format!("{}-* ({} hash bins)", s.name_prefix, 1u64 << s.bit_length),
+                signed_by: "targets".into(),
+                keyids: s.keyids.clone(),
+                threshold: s.threshold,
+                version: None,
+                expires: None,
+                expires_in_days: None,
+            });
+            let bins = trusted.snapshot().map_or(0, |s| {
+                s.signed
+                    .meta
+                    .keys()
+                    .filter(|k| k.starts_with("bins-"))
+                    .count()
+            });
+            count = count.max(bins); // tag counts in bins need each bin loaded
+        }
+    }
+    let view = RepoView {
+        repository: gun,
+        consistent_snapshot: root.consistent_snapshot,
+        roles,
+        targets: count,
+    };
+    let mut page = Page::default();
+    match format {
+        Format::Json => page.line(serde_json::to_string_pretty(&view)?),
+        Format::Table => {
+            page.field("Repository", &view.repository);
+            let mut t = output::table(&[
+                "Role",
+                "Signed by",
+                "Keys",
+                "Threshold",
+                "Version",
+                "Expires",
+            ]);
+            for r in &view.roles {
+                let expires = match (&r.expires, r.expires_in_days) {
+                    (Some(e), Some(d)) if d < 30 => warn(&format!("{e} (in {d} days)")),
+                    (Some(e), Some(d)) => format!("{e} (in {d} days)"),
+                    _ => String::new(),
+                };
+                let keys = r
+                    .keyids
+                    .iter()
+                    .map(|k| k[..k.len().min(12)].to_owned())
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                t.add_row(vec![
+                    r.role.clone(),
+                    r.signed_by.clone(),
+                    keys,
+                    r.threshold.to_string(),
+                    r.version.map(|v| v.to_string()).unwrap_or_default(),
+                    expires,
+                ]);
+            }
+            page.line(t);
+        }
+    }
+    page.emit()?;
+    Ok(Exit::Ok)
+}
