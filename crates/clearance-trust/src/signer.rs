@@ -84,7 +84,10 @@ impl LocalSigner {
         let bad = SignError::BadKey { kind: kind.name() };
         let (pair, public) = match kind {
             KeyKind::Ed25519 => {
-                let pair = Ed25519KeyPair::from_pkcs8(pkcs8).map_err(|_| bad)?;
+                // v2 PKCS#8 carries the public key; v1 (what openssl writes) does not.
+                let pair = Ed25519KeyPair::from_pkcs8(pkcs8)
+                    .or_else(|_| Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8))
+                    .map_err(|_| bad)?;
                 let public = key("ed25519", "ed25519", hex_encode(pair.public_key().as_ref()));
                 (Pair::Ed25519(pair), public)
             }

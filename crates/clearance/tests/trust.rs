@@ -392,3 +392,258 @@ fn a_root_key_on_a_token_signs_root_and_never_leaves_it() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("PIN"), "{}", stderr(&out));
 }
+
+fn root_version(trust: &Trust, gun: &str) -> u64 {
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(trust.metadata(gun, "root.json")).unwrap()).unwrap();
+    root["signed"]["version"].as_u64().unwrap()
+}
+
+fn keyids(trust: &Trust, gun: &str, role: &str) -> Vec<String> {
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(trust.metadata(gun, "root.json")).unwrap()).unwrap();
+    serde_json::from_value(root["signed"]["roles"][role]["keyids"].clone()).unwrap()
+}
+
+#[test]
+fn rotation_and_revocation_keep_a_pinned_consumer_verifying() {
+    let s = signed_image();
+    let image = format!("{}:v1", s.gun);
+    let pinned = s.trust.metadata(&s.gun, "1.root.json");
+    let verify = |t: &Trust| {
+        let out = t.run(
+            "consumer",
+            &[
+                "trust",
+                "verify",
+                "--root",
+                pinned.to_str().unwrap(),
+                &image,
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    };
+    verify(&s.trust);
+
+    // A new targets key: targets re-signed, root v2 signed by the root key.
+    let old_targets = keyids(&s.trust, &s.gun, "targets");
+    let out = s
+        .trust
+        .run("publisher", &["trust", "rotate", &s.gun, "targets"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(root_version(&s.trust, &s.gun), 2);
+    assert_ne!(keyids(&s.trust, &s.gun, "targets"), old_targets);
+    verify(&s.trust);
+
+    // A new root key: root v3 cross-signed; the consumer follows the chain.
+    let old_root = keyids(&s.trust, &s.gun, "root");
+    let out = s
+        .trust
+        .run("publisher", &["trust", "rotate", &s.gun, "root"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v3: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.trust.metadata(&s.gun, "3.root.json")).unwrap())
+            .unwrap();
+    let signed_by: Vec<&str> = v3["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["keyid"].as_str().unwrap())
+        .collect();
+    assert!(
+        signed_by.contains(&old_root[0].as_str()) && signed_by.len() == 2,
+        "{signed_by:?}"
+    );
+    verify(&s.trust);
+
+    // Gradual rotation: add a snapshot key, then revoke the old one.
+    let old_snapshot = keyids(&s.trust, &s.gun, "snapshot")[0].clone();
+    let out = s.trust.run(
+        "publisher",
+        &["trust", "rotate", &s.gun, "snapshot", "--keep-old"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(keyids(&s.trust, &s.gun, "snapshot").len(), 2);
+    let out = s
+        .trust
+        .run("publisher", &["trust", "revoke", &s.gun, &old_snapshot]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(keyids(&s.trust, &s.gun, "snapshot").len(), 1);
+    assert_eq!(root_version(&s.trust, &s.gun), 5);
+    verify(&s.trust);
+
+    // The only timestamp key cannot be revoked.
+    let only = keyids(&s.trust, &s.gun, "timestamp")[0].clone();
+    let out = s
+        .trust
+        .run("publisher", &["trust", "revoke", &s.gun, &only]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("below its threshold"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(root_version(&s.trust, &s.gun), 5, "nothing published");
+}
+
+#[test]
+fn refresh_re_signs_what_expires_soon() {
+    let img = TestImage::build();
+    let registry = Registry::start(None);
+    let gun = format!("{}/team/app", registry.host());
+    skopeo_copy(&img.oci_ref(), &format!("docker://{gun}:v1"), None);
+    let trust = Trust::new();
+    let out = trust.run(
+        "p",
+        &[
+            "trust",
+            "init",
+            &gun,
+            "--timestamp-expires-days",
+            "1",
+            "--snapshot-expires-days",
+            "3",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let version = |role: &str| -> u64 {
+        let v: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(trust.metadata(&gun, &format!("{role}.json"))).unwrap(),
+        )
+        .unwrap();
+        v["signed"]["version"].as_u64().unwrap()
+    };
+    let out = trust.run("p", &["trust", "refresh", &gun, "--within-days", "7"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("snapshot, timestamp"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        (
+            version("timestamp"),
+            version("snapshot"),
+            version("targets")
+        ),
+        (2, 2, 1)
+    );
+    let out = trust.run("p", &["trust", "refresh", &gun, "--within-days", "100000"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        (version("root"), version("targets"), version("timestamp")),
+        (2, 2, 3)
+    );
+    let out = trust.run("p", &["trust", "sign", &format!("{gun}:v1")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = trust.run("p", &["trust", "verify", &format!("{gun}:v1")]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+#[test]
+fn keys_are_listed_exported_and_imported() {
+    support::require("openssl");
+    let trust = Trust::new();
+    let out = trust.run("p", &["trust", "init", "registry.example/team/app"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = trust.run("p", &["--format", "json", "trust", "key", "list"]);
+    let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let roles: std::collections::BTreeSet<&str> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        roles.into_iter().collect::<Vec<_>>(),
+        ["root", "snapshot", "targets", "timestamp"]
+    );
+    assert!(!stdout(&out).contains("ciphertext"));
+
+    let root_id = keyids(&trust, "registry.example/team/app", "root")[0].clone();
+    let out = trust.run("p", &["trust", "key", "export", &root_id]);
+    let exported: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let root: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(trust.metadata("registry.example/team/app", "root.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(exported["key"], root["signed"]["keys"][&root_id]);
+
+    for (name, args) in [
+        ("ed.pem", vec!["genpkey", "-algorithm", "ed25519"]),
+        (
+            "p256.pem",
+            vec![
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ],
+        ),
+    ] {
+        let path = trust.dir.path().join(name);
+        let mut all = args.clone();
+        all.extend(["-out", path.to_str().unwrap()]);
+        assert!(
+            Command::new("openssl")
+                .args(&all)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let mut cmd = trust.command(
+            "p",
+            &[
+                "trust",
+                "key",
+                "import",
+                path.to_str().unwrap(),
+                "--role",
+                "releases",
+            ],
+        );
+        let out = cmd
+            .env("CLEARANCE_PASSPHRASE_RELEASES", "releases passphrase")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+    }
+    let out = trust.run("p", &["--format", "json", "trust", "key", "list"]);
+    let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["role"] == "releases")
+            .count(),
+        2
+    );
+    let bad = trust.dir.path().join("bad.pem");
+    std::fs::write(&bad, "not a key").unwrap();
+    let out = trust.run(
+        "p",
+        &[
+            "trust",
+            "key",
+            "import",
+            bad.to_str().unwrap(),
+            "--role",
+            "x",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("PKCS#8"), "{}", stderr(&out));
+}

@@ -3,6 +3,10 @@
 mod common;
 mod init;
 mod inspect;
+mod key;
+mod refresh;
+mod revoke;
+mod rotate;
 mod sign;
 mod tuf_client;
 mod verify;
@@ -18,6 +22,15 @@ pub enum TrustCommand {
     Init(init::InitArgs),
     /// Sign a tag: pin IMAGE:TAG to the digest of its manifest.
     Sign(sign::SignArgs),
+    /// Give a role a new key (root is re-signed by the old and new keys).
+    Rotate(rotate::RotateArgs),
+    /// Remove a key from every role that lists it.
+    Revoke(revoke::RevokeArgs),
+    /// Re-sign what expires soon (timestamp always).
+    Refresh(refresh::RefreshArgs),
+    /// Manage the keystore.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
     /// Show who may sign what in a repository, and when each role expires.
     Inspect(inspect::InspectArgs),
     /// Verify a tag through TUF and fetch its manifest by the signed digest
@@ -34,6 +47,10 @@ pub async fn run(command: TrustCommand, format: Format) -> anyhow::Result<Exit> 
         TrustCommand::Init(args) => init::run(args),
         TrustCommand::Sign(args) => sign::run(args).await,
         TrustCommand::Inspect(args) => inspect::run(args, format).await,
+        TrustCommand::Rotate(args) => rotate::run(args),
+        TrustCommand::Revoke(args) => revoke::run(args),
+        TrustCommand::Refresh(args) => refresh::run(args),
+        TrustCommand::Key(command) => key::run(command, format),
         TrustCommand::Verify(args) => verify::run(args, format).await,
         TrustCommand::TufClient(args) => tuf_client::run(args).await,
     }

@@ -107,3 +107,125 @@ pub fn passphrase(role: &str, keyid: &str, new: bool) -> anyhow::Result<String> 
     }
     Ok(first)
 }
+
+use clearance_trust::pkcs11::{HsmSigner, IfMissing, Pkcs11Uri};
+use clearance_trust::publish::{Expiries, Repository};
+use clearance_trust::signer::{LocalSigner, Signer};
+
+/// Where the root key is, for commands that change root.
+#[derive(Debug, Clone, Args)]
+pub struct RootKeyArgs {
+    /// The root key on a hardware token (pkcs11: URI); else the keystore.
+    #[arg(long, value_name = "PKCS11_URI")]
+    pub root_key: Option<String>,
+    /// The PKCS#11 module (else the URI's module-path).
+    #[arg(long, env = "CLEARANCE_PKCS11_MODULE")]
+    pub pkcs11_module: Option<PathBuf>,
+}
+
+/// A signing key the publisher holds: sealed on disk or on a token.
+pub enum Held {
+    Local(Box<LocalSigner>),
+    Token(HsmSigner),
+}
+
+impl Held {
+    pub fn signer(&self) -> &dyn Signer {
+        match self {
+            Held::Local(s) => s.as_ref(),
+            Held::Token(s) => s,
+        }
+    }
+}
+
+/// Open (or, at init, create) a key on a PKCS#11 token; refuse one that can
+/// leave the token.
+pub fn token_key(
+    uri: &str,
+    module: Option<&PathBuf>,
+    if_missing: IfMissing,
+) -> anyhow::Result<HsmSigner> {
+    let uri: Pkcs11Uri = uri.parse()?;
+    let module = module.cloned().or_else(|| uri.module_path.clone()).context(
+        "name the PKCS#11 module: --pkcs11-module PATH (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so, YubiKey: libykcs11.so)",
+    )?;
+    let pin = match uri.pin()? {
+        Some(pin) => pin,
+        None => match std::env::var("CLEARANCE_PKCS11_PIN") {
+            Ok(pin) => pin,
+            Err(_) => rpassword::prompt_password(format!("PIN for token {}: ", uri.token))?,
+        },
+    };
+    let signer = HsmSigner::open(&uri, &module, &pin, if_missing)?;
+    if !signer.is_protected() {
+        bail!(
+            "the key {} on token {} can leave the token (not sensitive, or extractable); refusing it",
+            uri.object,
+            uri.token
+        );
+    }
+    Ok(signer)
+}
+
+/// The current metadata of a repository (on a file:// trust server).
+pub fn load_repository(trust: &TrustArgs, gun: &str) -> anyhow::Result<Repository> {
+    let url = trust.metadata_url(gun);
+    let dir = url
+        .strip_prefix("file://")
+        .context("editing trust metadata needs a file:// trust server for now")?
+        .to_owned();
+    let fetch = |role: &str| -> anyhow::Result<Vec<u8>> {
+        std::fs::read(format!("{dir}{role}.json"))
+            .with_context(|| format!("reading the current {role} of {gun}"))
+    };
+    Ok(Repository::load(
+        &fetch("root")?,
+        &fetch("targets")?,
+        &fetch("snapshot")?,
+        &fetch("timestamp")?,
+        Expiries::default(),
+        |bin| fetch(bin).ok(),
+    )?)
+}
+
+/// The publisher's sealed key for a top-level role of `repo`.
+pub fn role_key(
+    keystore: &Keystore,
+    repo: &Repository,
+    gun: &str,
+    role: &str,
+) -> anyhow::Result<LocalSigner> {
+    let keyids = &repo
+        .root
+        .roles
+        .get(role)
+        .context("root lacks a role")?
+        .keyids;
+    let Some(keyid) = keyids.iter().find(|k| keystore.public(k).is_ok()) else {
+        bail!(
+            "none of the {role} keys of {gun} is in {}",
+            keystore.dir().display()
+        );
+    };
+    let pass = passphrase(role, keyid, false)?;
+    Ok(keystore.load(keyid, &pass)?)
+}
+
+/// The current root key: on a token when --root-key says so, else sealed.
+pub fn root_key(
+    args: &RootKeyArgs,
+    keystore: &Keystore,
+    repo: &Repository,
+    gun: &str,
+) -> anyhow::Result<Held> {
+    match &args.root_key {
+        Some(uri) => Ok(Held::Token(token_key(
+            uri,
+            args.pkcs11_module.as_ref(),
+            IfMissing::Fail,
+        )?)),
+        None => Ok(Held::Local(Box::new(role_key(
+            keystore, repo, gun, "root",
+        )?))),
+    }
+}

@@ -4,11 +4,11 @@
 use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
-use clearance_trust::pkcs11::{HsmSigner, IfMissing, Pkcs11Uri};
+use clearance_trust::pkcs11::IfMissing;
 use clearance_trust::publish::{Changed, Expiries, Repository, RoleSigners};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
-use super::common::{TrustArgs, gun, passphrase};
+use super::common::{Held, TrustArgs, gun, passphrase, token_key};
 use crate::exit::Exit;
 use crate::output::Page;
 
@@ -40,49 +40,17 @@ pub struct InitArgs {
     pub pkcs11_module: Option<std::path::PathBuf>,
 }
 
-/// The root signer: on a token when asked, else a new local key.
-enum RootKey {
-    Token(HsmSigner),
-    Local(Box<LocalSigner>),
-}
-
-impl RootKey {
-    fn signer(&self) -> &dyn Signer {
-        match self {
-            RootKey::Token(s) => s,
-            RootKey::Local(s) => s.as_ref(),
-        }
-    }
-}
-
-fn root_key(args: &InitArgs) -> anyhow::Result<RootKey> {
-    let Some(uri) = &args.root_key else {
-        return Ok(RootKey::Local(Box::new(LocalSigner::generate(
+fn root_key(args: &InitArgs) -> anyhow::Result<Held> {
+    match &args.root_key {
+        Some(uri) => Ok(Held::Token(token_key(
+            uri,
+            args.pkcs11_module.as_ref(),
+            IfMissing::Generate,
+        )?)),
+        None => Ok(Held::Local(Box::new(LocalSigner::generate(
             KeyKind::EcdsaP256,
-        )?)));
-    };
-    let uri: Pkcs11Uri = uri.parse()?;
-    let module = args
-        .pkcs11_module
-        .clone()
-        .or_else(|| uri.module_path.clone())
-        .context("name the PKCS#11 module: --pkcs11-module PATH (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so, YubiKey: libykcs11.so)")?;
-    let pin = match uri.pin()? {
-        Some(pin) => pin,
-        None => match std::env::var("CLEARANCE_PKCS11_PIN") {
-            Ok(pin) => pin,
-            Err(_) => rpassword::prompt_password(format!("PIN for token {}: ", uri.token))?,
-        },
-    };
-    let signer = HsmSigner::open(&uri, &module, &pin, IfMissing::Generate)?;
-    if !signer.is_protected() {
-        anyhow::bail!(
-            "the key {} on token {} can leave the token (not sensitive, or extractable); refusing it as a root key",
-            uri.object,
-            uri.token
-        );
+        )?))),
     }
-    Ok(RootKey::Token(signer))
 }
 
 pub fn run(args: InitArgs) -> anyhow::Result<Exit> {
@@ -106,7 +74,7 @@ pub fn run(args: InitArgs) -> anyhow::Result<Exit> {
         ("snapshot", &snapshot),
         ("timestamp", &timestamp),
     ];
-    if let RootKey::Local(root) = &root_key {
+    if let Held::Local(root) = &root_key {
         local.insert(0, ("root", root.as_ref()));
     }
     for (role, key) in local {
@@ -147,11 +115,11 @@ pub fn run(args: InitArgs) -> anyhow::Result<Exit> {
     let mut page = Page::default();
     page.field("Repository", &gun);
     match &root_key {
-        RootKey::Token(hsm) => page.field(
+        Held::Token(hsm) => page.field(
             "Root key",
             format!("{} ({hsm:?}, not extractable)", root.key_id()),
         ),
-        RootKey::Local(_) => page.field(
+        Held::Local(_) => page.field(
             "Root key",
             format!("{} (sealed in {})", root.key_id(), keystore.dir().display()),
         ),

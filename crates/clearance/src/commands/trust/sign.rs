@@ -5,10 +5,9 @@ use clap::Args;
 use clearance_oci::registry::RegistryClient;
 use clearance_oci::{ImageRef, RegistryRef};
 use clearance_trust::image::target_for_manifest;
-use clearance_trust::publish::{Changed, Expiries, Repository, RoleSigners};
-use clearance_trust::signer::{LocalSigner, Signer};
+use clearance_trust::publish::{Changed, RoleSigners};
 
-use super::common::{TrustArgs, gun, passphrase};
+use super::common::{TrustArgs, gun, load_repository, role_key};
 use crate::cli::RegistryArgs;
 use crate::exit::Exit;
 use crate::output::Page;
@@ -34,51 +33,16 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
         .with_context(|| format!("fetching the manifest of {reference}"))?;
     let target = target_for_manifest(&manifest, media_type.as_deref());
 
-    let url = args.trust.metadata_url(&gun);
-    let fetch = |role: &str| -> anyhow::Result<Vec<u8>> {
-        let path = url
-            .strip_prefix("file://")
-            .context("signing needs a file:// trust server for now")?;
-        std::fs::read(format!("{path}{role}.json"))
-            .with_context(|| format!("reading the current {role} of {gun}"))
-    };
-    let mut repo = Repository::load(
-        &fetch("root")?,
-        &fetch("targets")?,
-        &fetch("snapshot")?,
-        &fetch("timestamp")?,
-        Expiries::default(),
-        |bin| fetch(bin).ok(),
-    )?;
+    let mut repo = load_repository(&args.trust, &gun)?;
     let keystore = args.trust.keystore()?;
-    let mut held: Vec<(&str, LocalSigner)> = Vec::new();
-    for role in ["targets", "snapshot", "timestamp"] {
-        let keyids = &repo
-            .root
-            .roles
-            .get(role)
-            .context("root lacks a role")?
-            .keyids;
-        let Some(keyid) = keyids.iter().find(|k| keystore.public(k).is_ok()) else {
-            bail!(
-                "none of the {role} keys of {gun} is in {}",
-                keystore.dir().display()
-            );
-        };
-        let pass = passphrase(role, keyid, false)?;
-        held.push((role, keystore.load(keyid, &pass)?));
-    }
-    let pick = |role: &str| -> Vec<&dyn Signer> {
-        held.iter()
-            .filter(|(r, _)| *r == role)
-            .map(|(_, s)| s as &dyn Signer)
-            .collect()
-    };
+    let targets = role_key(&keystore, &repo, &gun, "targets")?;
+    let snapshot = role_key(&keystore, &repo, &gun, "snapshot")?;
+    let timestamp = role_key(&keystore, &repo, &gun, "timestamp")?;
     let signers = RoleSigners {
         root: Vec::new(),
-        targets: pick("targets"),
-        snapshot: pick("snapshot"),
-        timestamp: pick("timestamp"),
+        targets: vec![&targets],
+        snapshot: vec![&snapshot],
+        timestamp: vec![&timestamp],
     };
     repo.set_target(&tag, target);
     let files = repo.publish(Changed::Targets, &signers, false)?;

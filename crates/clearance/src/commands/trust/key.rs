@@ -1,0 +1,107 @@
+//! `clearance trust key list | export | import`.
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use clap::{Args, Subcommand};
+use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
+
+use super::common::{TrustArgs, passphrase};
+use crate::cli::Format;
+use crate::exit::Exit;
+use crate::output::{self, Page};
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// The keys in the keystore (no secrets shown).
+    List(KeyArgs),
+    /// Print a key's public part as TUF metadata lists it.
+    Export {
+        keyid: String,
+        #[command(flatten)]
+        args: KeyArgs,
+    },
+    /// Seal a PKCS#8 private key (PEM; ed25519 or P-256) into the keystore.
+    Import {
+        file: std::path::PathBuf,
+        /// What the key is for (root, targets, a delegation's name, …).
+        #[arg(long)]
+        role: String,
+        #[command(flatten)]
+        args: KeyArgs,
+    },
+}
+
+/// Key commands need only the home directory.
+#[derive(Debug, Clone, Args)]
+pub struct KeyArgs {
+    /// Clearance's own directory (keys, trusted metadata).
+    #[arg(long, env = "CLEARANCE_HOME")]
+    pub home: Option<std::path::PathBuf>,
+}
+
+impl KeyArgs {
+    fn trust(&self) -> TrustArgs {
+        TrustArgs {
+            server: String::new(),
+            home: self.home.clone(),
+        }
+    }
+}
+
+pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
+    let mut page = Page::default();
+    match command {
+        KeyCommand::List(args) => {
+            let keys = args.trust().keystore()?.list()?;
+            match format {
+                Format::Json => page.line(serde_json::to_string_pretty(&keys)?),
+                Format::Table => {
+                    let mut t = output::table(&["Key id", "Role", "Kind", "File"]);
+                    for k in &keys {
+                        t.add_row(vec![
+                            k.keyid.clone(),
+                            k.role.clone(),
+                            k.kind.clone(),
+                            k.path.display().to_string(),
+                        ]);
+                    }
+                    page.line(t);
+                }
+            }
+        }
+        KeyCommand::Export { keyid, args } => {
+            let key = args.trust().keystore()?.public(&keyid)?;
+            page.line(serde_json::to_string_pretty(
+                &serde_json::json!({ "keyid": keyid, "key": key }),
+            )?);
+        }
+        KeyCommand::Import { file, role, args } => {
+            let pem = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+            if !pem.contains("BEGIN PRIVATE KEY") {
+                anyhow::bail!(
+                    "{} is not a PKCS#8 private key (-----BEGIN PRIVATE KEY-----)",
+                    file.display()
+                );
+            }
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(body.trim())
+                .with_context(|| format!("{} is not valid PEM", file.display()))?;
+            let signer = LocalSigner::from_pkcs8(KeyKind::Ed25519, &der)
+                .or_else(|_| LocalSigner::from_pkcs8(KeyKind::EcdsaP256, &der))
+                .with_context(|| {
+                    format!(
+                        "{}: only ed25519 and P-256 keys are supported",
+                        file.display()
+                    )
+                })?;
+            let pass = passphrase(&role, &signer.key_id(), true)?;
+            let keyid = args.trust().keystore()?.save(&signer, &role, &pass)?;
+            page.field("Imported", &keyid);
+            page.field("Role", &role);
+        }
+    }
+    page.emit()?;
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,63 @@
+//! `clearance trust refresh REPO`: re-sign what expires soon (timestamp
+//! always), so clients never see stale metadata.
+
+use clap::Args;
+use clearance_oci::RegistryRef;
+use clearance_trust::publish::{Changed, RoleSigners};
+use clearance_trust::signer::Signer;
+
+use super::common::{RootKeyArgs, TrustArgs, gun, load_repository, role_key, root_key};
+use crate::exit::Exit;
+use crate::output::Page;
+
+#[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// The image repository, e.g. registry.example.com/team/app.
+    pub repository: String,
+    /// Re-sign every role that expires within this many days.
+    #[arg(long, default_value_t = 7)]
+    pub within_days: i64,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    #[command(flatten)]
+    pub root: RootKeyArgs,
+}
+
+pub fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
+    let reference = RegistryRef::parse(&args.repository)?;
+    let gun = gun(&reference);
+    let mut repo = load_repository(&args.trust, &gun)?;
+    let keystore = args.trust.keystore()?;
+    let expiring = repo.expiring(args.within_days);
+    let changed = repo.refresh(args.within_days);
+    let root = match changed {
+        Changed::RootAndTargets => Some(root_key(&args.root, &keystore, &repo, &gun)?),
+        _ => None,
+    };
+    let targets = match changed {
+        Changed::Nothing => None,
+        _ => Some(role_key(&keystore, &repo, &gun, "targets")?),
+    };
+    let snapshot = role_key(&keystore, &repo, &gun, "snapshot")?;
+    let timestamp = role_key(&keystore, &repo, &gun, "timestamp")?;
+    let signers = RoleSigners {
+        root: root.iter().map(|r| r.signer()).collect(),
+        targets: targets.iter().map(|t| t as &dyn Signer).collect(),
+        snapshot: vec![&snapshot],
+        timestamp: vec![&timestamp],
+    };
+    let files = repo.publish(changed, &signers, false)?;
+    args.trust.publish(&gun, &files)?;
+    let mut page = Page::default();
+    page.field("Refreshed", &gun);
+    page.field("Re-signed", expiring.join(", "));
+    page.field(
+        "Timestamp",
+        format!(
+            "v{}, expires {}",
+            repo.timestamp.common.version, repo.timestamp.common.expires
+        ),
+    );
+    page.emit()?;
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,61 @@
+//! `clearance trust revoke REPO KEYID`: take a key out of every role that
+//! lists it (refused when a role would fall below its threshold).
+
+use clap::Args;
+use clearance_oci::RegistryRef;
+use clearance_trust::publish::{Changed, RoleSigners};
+use clearance_trust::signer::Signer;
+
+use super::common::{Held, RootKeyArgs, TrustArgs, gun, load_repository, role_key, root_key};
+use crate::exit::Exit;
+use crate::output::Page;
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The image repository, e.g. registry.example.com/team/app.
+    pub repository: String,
+    /// The key id to revoke (see `trust inspect`).
+    pub keyid: String,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    #[command(flatten)]
+    pub root: RootKeyArgs,
+}
+
+pub fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
+    let reference = RegistryRef::parse(&args.repository)?;
+    let gun = gun(&reference);
+    let mut repo = load_repository(&args.trust, &gun)?;
+    let keystore = args.trust.keystore()?;
+    let old_root = root_key(&args.root, &keystore, &repo, &gun)?;
+    let affected = repo.revoke(&args.keyid)?;
+    // A revoked root key: the new root must also meet its own threshold.
+    let new_root = if affected.iter().any(|r| r == "root") {
+        Some(Held::Local(Box::new(role_key(
+            &keystore, &repo, &gun, "root",
+        )?)))
+    } else {
+        None
+    };
+    let targets = role_key(&keystore, &repo, &gun, "targets")?;
+    let snapshot = role_key(&keystore, &repo, &gun, "snapshot")?;
+    let timestamp = role_key(&keystore, &repo, &gun, "timestamp")?;
+    let mut root: Vec<&dyn Signer> = vec![old_root.signer()];
+    if let Some(n) = &new_root {
+        root.push(n.signer());
+    }
+    let signers = RoleSigners {
+        root,
+        targets: vec![&targets],
+        snapshot: vec![&snapshot],
+        timestamp: vec![&timestamp],
+    };
+    let files = repo.publish(Changed::RootAndTargets, &signers, false)?;
+    args.trust.publish(&gun, &files)?;
+    let mut page = Page::default();
+    page.field("Revoked", &args.keyid);
+    page.field("From roles", affected.join(", "));
+    page.field("Root", format!("v{}", repo.root.common.version));
+    page.emit()?;
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,102 @@
+//! `clearance trust rotate REPO ROLE`: a new key for a top-level role.
+//! Root is re-signed by the old root key (and the new one when root itself
+//! rotates), so clients follow the change through the root chain.
+
+use anyhow::Context as _;
+use clap::Args;
+use clearance_oci::RegistryRef;
+use clearance_trust::pkcs11::IfMissing;
+use clearance_trust::publish::{Changed, OldKeys, RoleSigners};
+use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
+
+use super::common::{
+    Held, RootKeyArgs, TrustArgs, gun, load_repository, passphrase, role_key, root_key, token_key,
+};
+use crate::exit::Exit;
+use crate::output::Page;
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The image repository, e.g. registry.example.com/team/app.
+    pub repository: String,
+    /// The role to give a new key.
+    #[arg(value_parser = ["root", "targets", "snapshot", "timestamp"])]
+    pub role: String,
+    /// Add the new key beside the current ones instead of replacing them
+    /// (revoke the old ones later with `trust revoke`).
+    #[arg(long)]
+    pub keep_old: bool,
+    /// For root: put the new root key on a token (pkcs11: URI).
+    #[arg(long, value_name = "PKCS11_URI")]
+    pub new_root_key: Option<String>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    #[command(flatten)]
+    pub root: RootKeyArgs,
+}
+
+pub fn run(args: RotateArgs) -> anyhow::Result<Exit> {
+    let reference = RegistryRef::parse(&args.repository)?;
+    let gun = gun(&reference);
+    let mut repo = load_repository(&args.trust, &gun)?;
+    let keystore = args.trust.keystore()?;
+    let old_root = root_key(&args.root, &keystore, &repo, &gun)
+        .context("the current root key signs the rotation")?;
+    let role = args.role.as_str();
+    let new = match (role, &args.new_root_key) {
+        ("root", Some(uri)) => Held::Token(token_key(
+            uri,
+            args.root.pkcs11_module.as_ref(),
+            IfMissing::Generate,
+        )?),
+        ("root", None) => Held::Local(Box::new(LocalSigner::generate(KeyKind::EcdsaP256)?)),
+        _ => Held::Local(Box::new(LocalSigner::generate(KeyKind::Ed25519)?)),
+    };
+    if let Held::Local(key) = &new {
+        let pass = passphrase(role, &key.key_id(), true)?;
+        keystore.save(key, role, &pass)?;
+    }
+    let mode = if args.keep_old {
+        OldKeys::Keep
+    } else {
+        OldKeys::Replace
+    };
+    repo.rotate(role, new.signer().public_key(), mode)?;
+    let mut held: Vec<(&str, Held)> = Vec::new();
+    for other in ["targets", "snapshot", "timestamp"] {
+        if other != role {
+            held.push((
+                other,
+                Held::Local(Box::new(role_key(&keystore, &repo, &gun, other)?)),
+            ));
+        }
+    }
+    let pick = |r: &str| -> Vec<&dyn Signer> {
+        if r == role {
+            return vec![new.signer()];
+        }
+        held.iter()
+            .filter(|(n, _)| *n == r)
+            .map(|(_, h)| h.signer())
+            .collect()
+    };
+    let mut root_signers = vec![old_root.signer()];
+    if role == "root" {
+        root_signers.push(new.signer());
+    }
+    let signers = RoleSigners {
+        root: root_signers,
+        targets: pick("targets"),
+        snapshot: pick("snapshot"),
+        timestamp: pick("timestamp"),
+    };
+    let files = repo.publish(Changed::RootAndTargets, &signers, false)?;
+    args.trust.publish(&gun, &files)?;
+    let mut page = Page::default();
+    page.field("Rotated", format!("{role} of {gun}"));
+    page.field("New key", new.signer().key_id());
+    page.field("Keys now", repo.root.roles[role].keyids.join(", "));
+    page.field("Root", format!("v{}", repo.root.common.version));
+    page.emit()?;
+    Ok(Exit::Ok)
+}
