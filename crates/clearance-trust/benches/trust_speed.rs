@@ -38,6 +38,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         targets: vec![&keys[1]],
         snapshot: vec![&keys[2]],
         timestamp: vec![&keys[3]],
+        ..Default::default()
     };
     let dir = tempfile::tempdir()?;
     let write = |files: &[(String, Vec<u8>)]| -> std::io::Result<()> {

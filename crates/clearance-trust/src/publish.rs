@@ -47,6 +47,8 @@ pub enum PublishError {
         threshold: u64,
         keyids: Vec<String>,
     },
+    #[error("{0}")]
+    Delegation(String),
     #[error("{role} is not a top-level role (root, targets, snapshot, timestamp)")]
     UnknownRole { role: String },
     #[error("key {keyid} is not used by any role of this repository")]
@@ -76,6 +78,8 @@ pub struct RoleSigners<'a> {
     pub targets: Vec<&'a dyn Signer>,
     pub snapshot: Vec<&'a dyn Signer>,
     pub timestamp: Vec<&'a dyn Signer>,
+    /// Keys of delegated roles, by role name.
+    pub delegated: BTreeMap<String, Vec<&'a dyn Signer>>,
 }
 
 impl std::fmt::Debug for RoleSigners<'_> {
@@ -114,6 +118,9 @@ pub struct Repository {
     pub timestamp: Timestamp,
     /// Hash-bin roles (TAP 15), by name, when targets delegates to bins.
     pub bins: BTreeMap<String, Targets>,
+    /// Named delegated roles (teams, releases), by name.
+    pub delegated: BTreeMap<String, Targets>,
+    dirty_delegated: BTreeSet<String>,
     pub expiries: Expiries,
     dirty_bins: BTreeSet<String>,
     targets_dirty: bool,
@@ -164,6 +171,8 @@ impl Repository {
                 extra: BTreeMap::new(),
             },
             bins: BTreeMap::new(),
+            delegated: BTreeMap::new(),
+            dirty_delegated: BTreeSet::new(),
             expiries,
             dirty_bins: BTreeSet::new(),
             targets_dirty: true,
@@ -187,6 +196,21 @@ impl Repository {
         let targets = Signed::<Targets>::parse(targets, "targets")
             .map_err(|e| load("targets", e))?
             .signed;
+        let mut delegated = BTreeMap::new();
+        for r in targets
+            .delegations
+            .iter()
+            .flat_map(|d| d.roles.iter().flatten())
+        {
+            let bytes = fetch_bin(&r.name).ok_or_else(|| PublishError::Load {
+                role: r.name.clone(),
+                message: "missing".into(),
+            })?;
+            let role = Signed::<Targets>::parse(&bytes, &r.name)
+                .map_err(|e| load(&r.name, e))?
+                .signed;
+            delegated.insert(r.name.clone(), role);
+        }
         let mut bins = BTreeMap::new();
         if let Some(s) = targets
             .delegations
@@ -216,6 +240,8 @@ impl Repository {
                 .map_err(|e| load("timestamp", e))?
                 .signed,
             bins,
+            delegated,
+            dirty_delegated: BTreeSet::new(),
             expiries,
             dirty_bins: BTreeSet::new(),
             targets_dirty: false,
@@ -230,7 +256,7 @@ impl Repository {
     /// Move every target into `2^bit_length` hash bins signed with the
     /// targets keys: from then on a change re-signs one small bin.
     pub fn use_bins(&mut self, bit_length: u32) {
-        if self.succinct().is_some() {
+        if self.succinct().is_some() || !self.delegated.is_empty() {
             return;
         }
         let keys = self.root.roles.get("targets").cloned();
@@ -285,7 +311,7 @@ impl Repository {
             None => {
                 self.targets.targets.insert(name.to_owned(), target);
                 self.targets_dirty = true;
-                if self.targets.targets.len() > BIN_THRESHOLD {
+                if self.targets.targets.len() > BIN_THRESHOLD && self.delegated.is_empty() {
                     let bins = (self.targets.targets.len() / TARGETS_PER_BIN).next_power_of_two();
                     self.use_bins(bins.trailing_zeros().clamp(4, 16));
                 }
@@ -319,6 +345,157 @@ impl Repository {
             .targets
             .iter()
             .chain(self.bins.values().flat_map(|b| b.targets.iter()))
+            .chain(self.delegated.values().flat_map(|b| b.targets.iter()))
+    }
+
+    /// Delegate `paths` to a new (or changed) role with its own keys. The
+    /// role's first, empty version is signed by its keys at the next publish.
+    pub fn add_delegation(
+        &mut self,
+        name: &str,
+        keys: &[Key],
+        threshold: u64,
+        paths: Vec<String>,
+        terminating: bool,
+    ) -> Result<(), PublishError> {
+        if self.succinct().is_some() {
+            return Err(PublishError::Delegation(
+                "this repository keeps its targets in hash bins; named delegations cannot be added"
+                    .into(),
+            ));
+        }
+        if crate::schema::TopRole::ALL.iter().any(|t| t.name() == name)
+            || name.starts_with(BIN_PREFIX)
+        {
+            return Err(PublishError::Delegation(format!(
+                "{name:?} is a reserved role name"
+            )));
+        }
+        if keys.is_empty() || threshold == 0 || threshold > keys.len() as u64 {
+            return Err(PublishError::Delegation(format!(
+                "a threshold of {threshold} cannot be met by {} keys",
+                keys.len()
+            )));
+        }
+        if paths.is_empty() {
+            return Err(PublishError::Delegation(
+                "name at least one path pattern (--paths)".into(),
+            ));
+        }
+        let d = self.targets.delegations.get_or_insert_with(|| Delegations {
+            keys: BTreeMap::new(),
+            roles: Some(Vec::new()),
+            succinct_roles: None,
+            extra: BTreeMap::new(),
+        });
+        for k in keys {
+            d.keys.insert(k.key_id(), k.clone());
+        }
+        let role = crate::schema::DelegatedRole {
+            name: name.to_owned(),
+            keyids: keys.iter().map(Key::key_id).collect(),
+            threshold,
+            terminating,
+            paths: Some(paths),
+            path_hash_prefixes: None,
+            extra: BTreeMap::new(),
+        };
+        let roles = d.roles.get_or_insert_with(Vec::new);
+        roles.retain(|r| r.name != name);
+        roles.push(role);
+        if !self.delegated.contains_key(name) {
+            let expires = UtcTime::now().plus_seconds(self.expiries.targets_days * 86_400);
+            self.delegated.insert(
+                name.to_owned(),
+                Targets {
+                    common: common("targets", 1, expires),
+                    targets: BTreeMap::new(),
+                    delegations: None,
+                    extra: BTreeMap::new(),
+                },
+            );
+            self.dirty_delegated.insert(name.to_owned());
+        }
+        self.prune_delegation_keys();
+        self.targets_dirty = true;
+        Ok(())
+    }
+
+    /// Stop delegating to `name`. Its snapshot entry stays (clients refuse a
+    /// snapshot that drops a role), but nothing delegates to it any more.
+    pub fn remove_delegation(&mut self, name: &str) -> Result<(), PublishError> {
+        let removed = self
+            .targets
+            .delegations
+            .as_mut()
+            .and_then(|d| d.roles.as_mut())
+            .map(|roles| {
+                let before = roles.len();
+                roles.retain(|r| r.name != name);
+                before != roles.len()
+            })
+            .unwrap_or(false);
+        if !removed {
+            return Err(PublishError::Delegation(format!(
+                "targets does not delegate to {name:?}"
+            )));
+        }
+        self.delegated.remove(name);
+        self.dirty_delegated.remove(name);
+        self.prune_delegation_keys();
+        self.targets_dirty = true;
+        Ok(())
+    }
+
+    /// The keys and paths targets gives a named delegated role.
+    pub fn delegation(&self, name: &str) -> Option<&crate::schema::DelegatedRole> {
+        self.targets
+            .delegations
+            .as_ref()?
+            .roles
+            .as_ref()?
+            .iter()
+            .find(|r| r.name == name)
+    }
+
+    /// Put a target in a delegated role, which must be allowed to sign it.
+    pub fn set_delegated_target(
+        &mut self,
+        role: &str,
+        name: &str,
+        target: TargetFile,
+    ) -> Result<(), PublishError> {
+        let delegation = self.delegation(role).ok_or_else(|| {
+            PublishError::Delegation(format!("targets does not delegate to {role:?}"))
+        })?;
+        if !delegation.delegates(name) {
+            return Err(PublishError::Delegation(format!(
+                "{role} may not sign {name:?}: its paths are {:?}",
+                delegation.paths.clone().unwrap_or_default()
+            )));
+        }
+        if let Some(r) = self.delegated.get_mut(role) {
+            r.targets.insert(name.to_owned(), target);
+            self.dirty_delegated.insert(role.to_owned());
+        }
+        Ok(())
+    }
+
+    fn prune_delegation_keys(&mut self) {
+        if let Some(d) = self.targets.delegations.as_mut() {
+            let used: BTreeSet<String> = d
+                .roles
+                .iter()
+                .flatten()
+                .flat_map(|r| r.keyids.iter().cloned())
+                .collect();
+            if d.succinct_roles.is_none() {
+                d.keys.retain(|id, _| used.contains(id));
+            }
+            if d.roles.as_ref().is_some_and(Vec::is_empty) && d.succinct_roles.is_none() {
+                self.targets.delegations = None;
+            }
+        }
     }
 
     /// Roles whose signatures expire within `days` (timestamp always counts:
@@ -478,6 +655,43 @@ impl Repository {
                 bytes.clone(),
             ));
             files.push(("root.json".to_owned(), bytes));
+        }
+        let delegated: Vec<String> = std::mem::take(&mut self.dirty_delegated)
+            .into_iter()
+            .collect();
+        for name in delegated {
+            let signers_for = signers.delegated.get(&name).cloned().unwrap_or_default();
+            let (keyids, threshold) = self
+                .delegation(&name)
+                .map(|r| (r.keyids.clone(), r.threshold))
+                .unwrap_or_default();
+            let held = signers_for
+                .iter()
+                .filter(|s| keyids.contains(&s.key_id()))
+                .count() as u64;
+            if held < threshold {
+                return Err(PublishError::MissingKey {
+                    role: name.clone(),
+                    threshold,
+                    keyids,
+                });
+            }
+            let listed = self.snapshot.meta.contains_key(&format!("{name}.json"));
+            let Some(role) = self.delegated.get_mut(&name) else {
+                continue;
+            };
+            if listed {
+                role.common.version += 1;
+            }
+            role.common.expires = day(self.expiries.targets_days);
+            let bytes = editor::sign(&*role, &signers_for)?;
+            let version = role.common.version;
+            self.snapshot
+                .meta
+                .insert(format!("{name}.json"), meta_version(version));
+            let quoted = crate::client::quote(&name);
+            files.push((format!("{version}.{quoted}.json"), bytes.clone()));
+            files.push((format!("{quoted}.json"), bytes));
         }
         let targets_changed =
             self.targets_dirty || matches!(changed, Changed::RootAndTargets) || first;

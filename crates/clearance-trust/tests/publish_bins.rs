@@ -20,6 +20,7 @@ async fn large_repositories_use_hash_bins_and_one_change_signs_one_bin() {
         targets: vec![&keys[1]],
         snapshot: vec![&keys[2]],
         timestamp: vec![&keys[3]],
+        ..Default::default()
     };
     let mut repo = Repository::create(
         [

@@ -647,3 +647,110 @@ fn keys_are_listed_exported_and_imported() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("PKCS#8"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_delegated_role_signs_only_its_paths_and_can_be_removed() {
+    let s = signed_image();
+    skopeo_copy(&s._img.oci_ref(), &format!("docker://{}:v2", s.gun), None);
+    skopeo_copy(
+        &s._img.oci_ref(),
+        &format!("docker://{}:latest", s.gun),
+        None,
+    );
+    let run = |args: &[&str]| -> Output {
+        let mut cmd = s.trust.command("publisher", args);
+        for role in ["ROOT", "TARGETS", "SNAPSHOT", "TIMESTAMP"] {
+            cmd.env(
+                format!("CLEARANCE_PASSPHRASE_{role}"),
+                format!("{role} passphrase"),
+            );
+        }
+        cmd.env("CLEARANCE_PASSPHRASE_RELEASES", "releases passphrase")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["trust", "key", "generate", "--role", "releases"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let keyid = stdout(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("Generated"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let out = run(&[
+        "trust",
+        "delegate",
+        "add",
+        &s.gun,
+        "releases",
+        "--key",
+        &keyid,
+        "--paths",
+        "v*",
+        "--terminating",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let out = run(&[
+        "trust",
+        "sign",
+        &format!("{}:v2", s.gun),
+        "--role",
+        "releases",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = s.trust.run(
+        "publisher",
+        &[
+            "--format",
+            "json",
+            "trust",
+            "verify",
+            &format!("{}:v2", s.gun),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(verify_json(&out)["signed_by"], "releases");
+
+    // Outside its paths the role may not sign.
+    let out = run(&[
+        "trust",
+        "sign",
+        &format!("{}:latest", s.gun),
+        "--role",
+        "releases",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("may not sign"), "{}", stderr(&out));
+
+    // Without the delegation, v2 is no longer signed; v1 (top-level) still is.
+    let out = run(&["trust", "delegate", "remove", &s.gun, "releases"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = s.trust.run(
+        "publisher",
+        &[
+            "--format",
+            "json",
+            "trust",
+            "verify",
+            &format!("{}:v2", s.gun),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let out = s
+        .trust
+        .run("publisher", &["trust", "verify", &format!("{}:v1", s.gun)]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}

@@ -1,6 +1,7 @@
 //! `clearance trust …`: content trust on TUF.
 
 mod common;
+mod delegate;
 mod init;
 mod inspect;
 mod key;
@@ -22,6 +23,9 @@ pub enum TrustCommand {
     Init(init::InitArgs),
     /// Sign a tag: pin IMAGE:TAG to the digest of its manifest.
     Sign(sign::SignArgs),
+    /// Let another key sign some tags (a team, a release pipeline).
+    #[command(subcommand)]
+    Delegate(delegate::DelegateCommand),
     /// Give a role a new key (root is re-signed by the old and new keys).
     Rotate(rotate::RotateArgs),
     /// Remove a key from every role that lists it.
@@ -48,6 +52,7 @@ pub async fn run(command: TrustCommand, format: Format) -> anyhow::Result<Exit> 
         TrustCommand::Sign(args) => sign::run(args).await,
         TrustCommand::Inspect(args) => inspect::run(args, format).await,
         TrustCommand::Rotate(args) => rotate::run(args),
+        TrustCommand::Delegate(command) => delegate::run(command),
         TrustCommand::Revoke(args) => revoke::run(args),
         TrustCommand::Refresh(args) => refresh::run(args),
         TrustCommand::Key(command) => key::run(command, format),

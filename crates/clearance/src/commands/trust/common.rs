@@ -229,3 +229,31 @@ pub fn root_key(
         )?))),
     }
 }
+
+/// The publisher's sealed keys for a delegated role (as many as it holds).
+pub fn delegated_keys(
+    keystore: &Keystore,
+    repo: &Repository,
+    role: &str,
+) -> anyhow::Result<Vec<LocalSigner>> {
+    let delegation = repo
+        .delegation(role)
+        .with_context(|| format!("targets does not delegate to {role:?}"))?;
+    let mut keys = Vec::new();
+    for keyid in &delegation.keyids {
+        if keystore.public(keyid).is_ok() {
+            let pass = passphrase(role, keyid, false)?;
+            keys.push(keystore.load(keyid, &pass)?);
+        }
+    }
+    if (keys.len() as u64) < delegation.threshold {
+        bail!(
+            "{role} needs {} of its keys {:?}; {} of them are in {}",
+            delegation.threshold,
+            delegation.keyids,
+            keys.len(),
+            keystore.dir().display()
+        );
+    }
+    Ok(keys)
+}

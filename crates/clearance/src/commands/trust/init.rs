@@ -103,6 +103,7 @@ pub fn run(args: InitArgs) -> anyhow::Result<Exit> {
         targets: vec![&targets],
         snapshot: vec![&snapshot],
         timestamp: vec![&timestamp],
+        ..Default::default()
     };
     let files = repo.publish(Changed::RootAndTargets, &signers, true)?;
     args.trust.publish(&gun, &files)?;

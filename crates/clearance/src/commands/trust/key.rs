@@ -14,6 +14,17 @@ use crate::output::{self, Page};
 pub enum KeyCommand {
     /// The keys in the keystore (no secrets shown).
     List(KeyArgs),
+    /// Make a new key and seal it in the keystore.
+    Generate {
+        /// What the key is for (a delegation's name, a role).
+        #[arg(long)]
+        role: String,
+        /// ed25519 or p256.
+        #[arg(long, default_value = "ed25519", value_parser = ["ed25519", "p256"])]
+        kind: String,
+        #[command(flatten)]
+        args: KeyArgs,
+    },
     /// Print a key's public part as TUF metadata lists it.
     Export {
         keyid: String,
@@ -68,6 +79,18 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
                     page.line(t);
                 }
             }
+        }
+        KeyCommand::Generate { role, kind, args } => {
+            let kind = if kind == "p256" {
+                KeyKind::EcdsaP256
+            } else {
+                KeyKind::Ed25519
+            };
+            let signer = LocalSigner::generate(kind)?;
+            let pass = passphrase(&role, &signer.key_id(), true)?;
+            let keyid = args.trust().keystore()?.save(&signer, &role, &pass)?;
+            page.field("Generated", &keyid);
+            page.field("Role", &role);
         }
         KeyCommand::Export { keyid, args } => {
             let key = args.trust().keystore()?.public(&keyid)?;

@@ -45,6 +45,7 @@ pub fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
         targets: targets.iter().map(|t| t as &dyn Signer).collect(),
         snapshot: vec![&snapshot],
         timestamp: vec![&timestamp],
+        ..Default::default()
     };
     let files = repo.publish(changed, &signers, false)?;
     args.trust.publish(&gun, &files)?;

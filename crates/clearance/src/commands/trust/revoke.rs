@@ -49,6 +49,7 @@ pub fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
         targets: vec![&targets],
         snapshot: vec![&snapshot],
         timestamp: vec![&timestamp],
+        ..Default::default()
     };
     let files = repo.publish(Changed::RootAndTargets, &signers, false)?;
     args.trust.publish(&gun, &files)?;

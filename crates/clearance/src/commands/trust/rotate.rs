@@ -89,6 +89,7 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Exit> {
         targets: pick("targets"),
         snapshot: pick("snapshot"),
         timestamp: pick("timestamp"),
+        ..Default::default()
     };
     let files = repo.publish(Changed::RootAndTargets, &signers, false)?;
     args.trust.publish(&gun, &files)?;

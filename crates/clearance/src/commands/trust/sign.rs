@@ -6,8 +6,9 @@ use clearance_oci::registry::RegistryClient;
 use clearance_oci::{ImageRef, RegistryRef};
 use clearance_trust::image::target_for_manifest;
 use clearance_trust::publish::{Changed, RoleSigners};
+use clearance_trust::signer::Signer;
 
-use super::common::{TrustArgs, gun, load_repository, role_key};
+use super::common::{TrustArgs, delegated_keys, gun, load_repository, role_key};
 use crate::cli::RegistryArgs;
 use crate::exit::Exit;
 use crate::output::Page;
@@ -16,6 +17,9 @@ use crate::output::Page;
 pub struct SignArgs {
     /// The image to sign, by tag: [docker://]HOST/REPO:TAG.
     pub image: String,
+    /// Sign into this delegated role instead of top-level targets.
+    #[arg(long)]
+    pub role: Option<String>,
     #[command(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
@@ -35,25 +39,45 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
 
     let mut repo = load_repository(&args.trust, &gun)?;
     let keystore = args.trust.keystore()?;
-    let targets = role_key(&keystore, &repo, &gun, "targets")?;
+    let (targets, delegated) = match &args.role {
+        Some(role) => {
+            repo.set_delegated_target(role, &tag, target)?;
+            (None, delegated_keys(&keystore, &repo, role)?)
+        }
+        None => {
+            repo.set_target(&tag, target);
+            (
+                Some(role_key(&keystore, &repo, &gun, "targets")?),
+                Vec::new(),
+            )
+        }
+    };
     let snapshot = role_key(&keystore, &repo, &gun, "snapshot")?;
     let timestamp = role_key(&keystore, &repo, &gun, "timestamp")?;
-    let signers = RoleSigners {
-        root: Vec::new(),
-        targets: vec![&targets],
+    let mut signers = RoleSigners {
+        targets: targets.iter().map(|t| t as &dyn Signer).collect(),
         snapshot: vec![&snapshot],
         timestamp: vec![&timestamp],
+        ..Default::default()
     };
-    repo.set_target(&tag, target);
+    if let Some(role) = &args.role {
+        signers.delegated.insert(
+            role.clone(),
+            delegated.iter().map(|s| s as &dyn Signer).collect(),
+        );
+    }
     let files = repo.publish(Changed::Targets, &signers, false)?;
     args.trust.publish(&gun, &files)?;
     let mut page = Page::default();
     page.field("Signed", format!("{gun}:{tag}"));
     page.field("Digest", &digest);
-    page.field(
-        "Version",
-        format!("targets v{}", repo.targets.common.version),
-    );
+    match &args.role {
+        Some(role) => page.field("Role", role),
+        None => page.field(
+            "Version",
+            format!("targets v{}", repo.targets.common.version),
+        ),
+    }
     page.emit()?;
     Ok(Exit::Ok)
 }

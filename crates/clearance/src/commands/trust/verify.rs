@@ -92,7 +92,7 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
             .find_target(&tag)
             .await?
             .with_context(|| format!("{gun}:{tag} is not signed"))?;
-        let target = found.target;
+        let target = found.target.clone();
         let digest = manifest_digest(&target).context("the signed target has no sha256")?;
         let client = RegistryClient::new(&args.registry.settings()?.registry)?;
         let (bytes, _, _) = client
@@ -112,8 +112,8 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
             .context("targets not loaded")?
             .signed;
         verdict.targets_version = Some(targets.common.version);
-        verdict.expires = Some(targets.common.expires.to_string());
-        verdict.signed_by = Some("targets".into());
+        verdict.expires = Some(found.expires.to_string());
+        verdict.signed_by = Some(found.role.clone());
         verdict.media_type = media_type(&target).map(str::to_owned);
         verdict.digest = Some(digest);
         Ok(())

@@ -1,0 +1,124 @@
+//! `clearance trust delegate add | remove`: let another key sign some tags
+//! (a team, a release pipeline), limited to path patterns.
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use clearance_oci::RegistryRef;
+use clearance_trust::keys::Key;
+use clearance_trust::publish::{Changed, RoleSigners};
+use clearance_trust::signer::Signer;
+
+use super::common::{TrustArgs, delegated_keys, gun, load_repository, role_key};
+use crate::exit::Exit;
+use crate::output::Page;
+
+#[derive(Debug, Subcommand)]
+pub enum DelegateCommand {
+    /// Delegate tags matching --paths to ROLE, signed by --key.
+    Add(AddArgs),
+    /// Stop delegating to ROLE.
+    Remove(RemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    pub repository: String,
+    pub role: String,
+    /// A key id in the keystore, or a file from `trust key export` (repeatable).
+    #[arg(long = "key", required = true)]
+    pub keys: Vec<String>,
+    /// Tag patterns the role may sign (`*` within a path component), comma-separated.
+    #[arg(long, required = true, value_delimiter = ',')]
+    pub paths: Vec<String>,
+    /// Signatures needed.
+    #[arg(long, default_value_t = 1)]
+    pub threshold: u64,
+    /// Stop the search at this role for the tags it covers.
+    #[arg(long)]
+    pub terminating: bool,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    pub repository: String,
+    pub role: String,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+}
+
+pub fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
+    let (repository, trust) = match &command {
+        DelegateCommand::Add(a) => (&a.repository, &a.trust),
+        DelegateCommand::Remove(r) => (&r.repository, &r.trust),
+    };
+    let gun = gun(&RegistryRef::parse(repository)?);
+    let mut repo = load_repository(trust, &gun)?;
+    let keystore = trust.keystore()?;
+    let (role, added) = match &command {
+        DelegateCommand::Add(a) => {
+            let keys = a
+                .keys
+                .iter()
+                .map(|k| public_key(k, &keystore))
+                .collect::<anyhow::Result<Vec<Key>>>()?;
+            repo.add_delegation(&a.role, &keys, a.threshold, a.paths.clone(), a.terminating)?;
+            (a.role.clone(), true)
+        }
+        DelegateCommand::Remove(r) => {
+            repo.remove_delegation(&r.role)?;
+            (r.role.clone(), false)
+        }
+    };
+    let targets = role_key(&keystore, &repo, &gun, "targets")?;
+    let snapshot = role_key(&keystore, &repo, &gun, "snapshot")?;
+    let timestamp = role_key(&keystore, &repo, &gun, "timestamp")?;
+    let delegated = if added {
+        delegated_keys(&keystore, &repo, &role)?
+    } else {
+        Vec::new()
+    };
+    let mut signers = RoleSigners {
+        targets: vec![&targets],
+        snapshot: vec![&snapshot],
+        timestamp: vec![&timestamp],
+        ..Default::default()
+    };
+    signers.delegated.insert(
+        role.clone(),
+        delegated.iter().map(|s| s as &dyn Signer).collect(),
+    );
+    let files = repo.publish(Changed::Targets, &signers, false)?;
+    trust.publish(&gun, &files)?;
+    let mut page = Page::default();
+    page.field(
+        if added { "Delegated" } else { "Removed" },
+        format!("{role} in {gun}"),
+    );
+    if let Some(d) = repo.delegation(&role) {
+        page.field("Paths", d.paths.clone().unwrap_or_default().join(", "));
+        page.field(
+            "Keys",
+            format!("{} of {}", d.threshold, d.keyids.join(", ")),
+        );
+    }
+    page.emit()?;
+    Ok(Exit::Ok)
+}
+
+/// A key id in the keystore, or an exported `{"keyid", "key"}` file.
+fn public_key(spec: &str, keystore: &clearance_trust::keystore::Keystore) -> anyhow::Result<Key> {
+    let path = std::path::Path::new(spec);
+    if path.is_file() {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {spec}"))?;
+        let doc: serde_json::Value =
+            serde_json::from_slice(&bytes).with_context(|| format!("{spec} is not JSON"))?;
+        return serde_json::from_value(doc.get("key").cloned().unwrap_or(doc)).with_context(|| {
+            format!("{spec} holds no public key (export one with `trust key export`)")
+        });
+    }
+    keystore
+        .public(spec)
+        .with_context(|| format!("{spec} is neither a key file nor a key id in the keystore"))
+}
