@@ -54,6 +54,11 @@ impl Trust {
         cmd.output().unwrap()
     }
 
+    /// `trust verify --format json IMAGE` as `home`.
+    fn verify(&self, home: &str, image: &str) -> Output {
+        self.run(home, &["--format", "json", "trust", "verify", image])
+    }
+
     fn metadata(&self, gun: &str, file: &str) -> PathBuf {
         self.server_dir()
             .join("v2")
@@ -104,16 +109,7 @@ fn signed_image() -> Setup {
 #[test]
 fn a_signed_tag_verifies_and_an_unsigned_one_does_not() {
     let s = signed_image();
-    let out = s.trust.run(
-        "publisher",
-        &[
-            "--format",
-            "json",
-            "trust",
-            "verify",
-            &format!("{}:v1", s.gun),
-        ],
-    );
+    let out = s.trust.verify("publisher", &format!("{}:v1", s.gun));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v = verify_json(&out);
     assert_eq!(v["trusted"], true);
@@ -144,16 +140,7 @@ fn a_signed_tag_verifies_and_an_unsigned_one_does_not() {
     );
     assert_eq!(view["targets"], 1);
 
-    let out = s.trust.run(
-        "publisher",
-        &[
-            "--format",
-            "json",
-            "trust",
-            "verify",
-            &format!("{}:v9", s.gun),
-        ],
-    );
+    let out = s.trust.verify("publisher", &format!("{}:v9", s.gun));
     assert_eq!(out.status.code(), Some(1));
     assert!(
         verify_json(&out)["reason"]
@@ -210,16 +197,7 @@ fn tampered_trust_metadata_is_not_trusted() {
         text.replace(hex, &"0".repeat(64)),
     )
     .unwrap();
-    let out = s.trust.run(
-        "publisher",
-        &[
-            "--format",
-            "json",
-            "trust",
-            "verify",
-            &format!("{}:v1", s.gun),
-        ],
-    );
+    let out = s.trust.verify("publisher", &format!("{}:v1", s.gun));
     assert_eq!(out.status.code(), Some(1));
     let reason = verify_json(&out)["reason"].as_str().unwrap().to_owned();
     assert!(reason.contains("targets"), "{reason}");
@@ -699,16 +677,7 @@ fn a_delegated_role_signs_only_its_paths_and_can_be_removed() {
         "releases",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = s.trust.run(
-        "publisher",
-        &[
-            "--format",
-            "json",
-            "trust",
-            "verify",
-            &format!("{}:v2", s.gun),
-        ],
-    );
+    let out = s.trust.verify("publisher", &format!("{}:v2", s.gun));
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -732,16 +701,7 @@ fn a_delegated_role_signs_only_its_paths_and_can_be_removed() {
     // Without the delegation, v2 is no longer signed; v1 (top-level) still is.
     let out = run(&["trust", "delegate", "remove", &s.gun, "releases"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = s.trust.run(
-        "publisher",
-        &[
-            "--format",
-            "json",
-            "trust",
-            "verify",
-            &format!("{}:v2", s.gun),
-        ],
-    );
+    let out = s.trust.verify("publisher", &format!("{}:v2", s.gun));
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let out = s
         .trust

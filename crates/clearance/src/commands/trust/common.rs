@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use clap::Args;
 use clearance_oci::RegistryRef;
-use clearance_trust::client::{DirStore, write_atomic};
+use clearance_trust::client::{DirStore, HttpTransport, Updater, UpdaterSettings, write_atomic};
 use clearance_trust::keystore::Keystore;
 
 /// Where trust data lives.
@@ -47,6 +47,22 @@ impl TrustArgs {
 
     pub fn metadata_url(&self, gun: &str) -> String {
         clearance_trust::image::metadata_url(&self.server, gun)
+    }
+
+    /// A TUF client for `gun`, starting from the trusted metadata in `store`.
+    pub fn updater(
+        &self,
+        gun: &str,
+        store: DirStore,
+        extra_ca: Option<&std::path::Path>,
+    ) -> anyhow::Result<Updater<HttpTransport>> {
+        let transport = HttpTransport::new(std::time::Duration::from_secs(30), extra_ca)?;
+        Ok(Updater::new(
+            store,
+            transport,
+            &self.metadata_url(gun),
+            UpdaterSettings::default(),
+        )?)
     }
 
     /// Write published files to the server (a file:// directory for now).

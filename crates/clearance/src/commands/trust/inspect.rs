@@ -1,11 +1,8 @@
 //! `clearance trust inspect REPO`: who may sign what, and when it expires.
 
-use std::time::Duration;
-
 use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
-use clearance_trust::client::{HttpTransport, Updater, UpdaterSettings};
 use clearance_trust::time::UtcTime;
 use serde::Serialize;
 
@@ -50,13 +47,7 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
             "no trusted root for {gun} here: run `clearance trust verify --root ROOT.json {gun}:TAG` first"
         );
     }
-    let transport = HttpTransport::new(Duration::from_secs(30), None)?;
-    let mut updater = Updater::new(
-        store,
-        transport,
-        &args.trust.metadata_url(&gun),
-        UpdaterSettings::default(),
-    )?;
+    let mut updater = args.trust.updater(&gun, store, None)?;
     updater.refresh().await.context("updating trust metadata")?;
     let trusted = updater.trusted();
     let root = &trusted.root().signed;

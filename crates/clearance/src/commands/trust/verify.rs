@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::registry::RegistryClient;
-use clearance_trust::client::{HttpTransport, Updater, UpdaterSettings};
+use clearance_trust::client::HttpTransport;
 use clearance_trust::image::{manifest_digest, media_type};
 use owo_colors::{OwoColorize as _, Stream};
 use serde::Serialize;
@@ -69,13 +69,9 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
         };
         store.save("root", &root)?;
     }
-    let transport = HttpTransport::new(Duration::from_secs(30), args.registry.ca_file.as_deref())?;
-    let mut updater = Updater::new(
-        store,
-        transport,
-        &args.trust.metadata_url(&gun),
-        UpdaterSettings::default(),
-    )?;
+    let mut updater = args
+        .trust
+        .updater(&gun, store, args.registry.ca_file.as_deref())?;
     let mut verdict = Verdict {
         image: format!("{gun}:{tag}"),
         trusted: false,
