@@ -714,3 +714,68 @@ fn a_delegated_role_signs_only_its_paths_and_can_be_removed() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_man_in_the_middle_replaying_old_trust_metadata_is_refused() {
+    let s = signed_image();
+    let old_timestamp = std::fs::read(s.trust.metadata(&s.gun, "timestamp.json")).unwrap();
+    let old_targets = std::fs::read(s.trust.metadata(&s.gun, "2.targets.json")).unwrap();
+    // A newer signing: timestamp v3, snapshot v3, targets v3.
+    let out = s
+        .trust
+        .run("publisher", &["trust", "sign", &format!("{}:v1", s.gun)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // The consumer reads trust metadata over HTTP, through the proxy.
+    let server = support::StaticServer::start(&s.trust.server_dir());
+    let proxy = support::MitmProxy::start(server.port);
+    let over_http = |home: &str| -> Output {
+        let mut cmd = s.trust.command(
+            home,
+            &[
+                "--format",
+                "json",
+                "trust",
+                "verify",
+                "--trust-on-first-use",
+                &format!("{}:v1", s.gun),
+            ],
+        );
+        cmd.env("CLEARANCE_TRUST_SERVER", format!("http://{}", proxy.host()));
+        cmd.output().unwrap()
+    };
+    let out = over_http("consumer");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+
+    // Replaying yesterday's timestamp: a rollback.
+    *proxy.replay.lock().unwrap() = Some(("/timestamp.json".into(), old_timestamp));
+    let out = over_http("consumer");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        verify_json(&out)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("rollback refused"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Serving old targets under the name snapshot gives: a mix-and-match.
+    *proxy.replay.lock().unwrap() = Some(("/3.targets.json".into(), old_targets));
+    let out = over_http("fresh-consumer");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let reason = verify_json(&out)["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("length or hash mismatch"), "{reason}");
+
+    // With the proxy honest again, both consumers verify.
+    *proxy.replay.lock().unwrap() = None;
+    for home in ["consumer", "fresh-consumer"] {
+        assert_eq!(over_http(home).status.code(), Some(0));
+    }
+}

@@ -331,12 +331,18 @@ impl TestCa {
     }
 }
 
+/// A path suffix and the bytes to answer it with.
+pub type Replay = std::sync::Arc<std::sync::Mutex<Option<(String, Vec<u8>)>>>;
+
 /// A man in the middle on 127.0.0.1: forwards GET/HEAD requests to
 /// `upstream` and, once `tamper` is on, alters one byte of every manifest
 /// fetched by digest.
 pub struct MitmProxy {
     pub port: u16,
     pub tamper: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// When set, a request whose path ends with the first part is answered
+    /// with the second, instead of being forwarded (a replay).
+    pub replay: Replay,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -349,13 +355,15 @@ impl MitmProxy {
         let port = listener.local_addr().unwrap().port();
         let tamper = std::sync::Arc::new(AtomicBool::new(false));
         let stop = std::sync::Arc::new(AtomicBool::new(false));
-        let (t, s) = (tamper.clone(), stop.clone());
+        let replay: Replay = Default::default();
+        let (t, s, r) = (tamper.clone(), stop.clone(), replay.clone());
         let thread = std::thread::spawn(move || {
             let deadline = Instant::now() + Duration::from_secs(120);
             while !s.load(Ordering::SeqCst) && Instant::now() < deadline {
                 match listener.accept() {
                     Ok((conn, _)) => {
-                        let _ = proxy_one(conn, upstream, t.load(Ordering::SeqCst));
+                        let replay = r.lock().unwrap().clone();
+                        let _ = proxy_one(conn, upstream, t.load(Ordering::SeqCst), replay);
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -364,6 +372,7 @@ impl MitmProxy {
         MitmProxy {
             port,
             tamper,
+            replay,
             stop,
             thread: Some(thread),
         }
@@ -385,7 +394,12 @@ impl Drop for MitmProxy {
 
 /// One request per connection: read the head, forward it with
 /// `Connection: close`, read the whole answer, maybe alter it, send it back.
-fn proxy_one(mut conn: TcpStream, upstream: u16, tamper: bool) -> std::io::Result<()> {
+fn proxy_one(
+    mut conn: TcpStream,
+    upstream: u16,
+    tamper: bool,
+    replay: Option<(String, Vec<u8>)>,
+) -> std::io::Result<()> {
     conn.set_nonblocking(false)?;
     conn.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut head = Vec::new();
@@ -401,6 +415,17 @@ fn proxy_one(mut conn: TcpStream, upstream: u16, tamper: bool) -> std::io::Resul
     }
     let text = String::from_utf8_lossy(&head).into_owned();
     let path = text.split(' ').nth(1).unwrap_or("").to_owned();
+    if let Some((suffix, body)) = replay
+        && path.ends_with(&suffix)
+    {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        conn.write_all(head.as_bytes())?;
+        conn.write_all(&body)?;
+        return Ok(());
+    }
     let forwarded: String = text
         .split("\r\n")
         .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
@@ -424,4 +449,44 @@ fn proxy_one(mut conn: TcpStream, upstream: u16, tamper: bool) -> std::io::Resul
     }
     conn.write_all(&answer)?;
     Ok(())
+}
+
+/// `python3 -m http.server` serving a directory on 127.0.0.1 (stopped on drop).
+pub struct StaticServer {
+    child: Child,
+    pub port: u16,
+}
+
+impl StaticServer {
+    pub fn start(dir: &Path) -> StaticServer {
+        require("python3");
+        let port = free_port();
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                &port.to_string(),
+                "--directory",
+            ])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "http.server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        StaticServer { child, port }
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
