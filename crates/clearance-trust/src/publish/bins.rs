@@ -1,0 +1,89 @@
+//! TAP 15 hash bins: large repositories keep their targets in 2^k bins
+//! signed by the targets keys, so a change re-signs one small bin.
+
+use std::collections::BTreeMap;
+
+use super::*;
+
+impl Repository {
+    /// The succinct hash-bin delegation, if targets uses one.
+    pub(super) fn succinct(&self) -> Option<&SuccinctRoles> {
+        self.targets.delegations.as_ref()?.succinct_roles.as_ref()
+    }
+
+    /// Move every target into `2^bit_length` hash bins signed with the
+    /// targets keys: from then on a change re-signs one small bin.
+    pub fn use_bins(&mut self, bit_length: u32) {
+        if self.succinct().is_some() || !self.delegated.is_empty() {
+            return;
+        }
+        let keys = self.root.roles.get("targets").cloned();
+        let keyids = keys.as_ref().map(|k| k.keyids.clone()).unwrap_or_default();
+        let delegation_keys: BTreeMap<String, Key> = keyids
+            .iter()
+            .filter_map(|id| Some((id.clone(), self.root.keys.get(id)?.clone())))
+            .collect();
+        let succinct = SuccinctRoles {
+            keyids,
+            threshold: keys.map_or(1, |k| k.threshold),
+            bit_length,
+            name_prefix: BIN_PREFIX.to_owned(),
+            extra: BTreeMap::new(),
+        };
+        let expires = UtcTime::now().plus_seconds(self.expiries.targets_days * 86_400);
+        for name in bin_names(&succinct) {
+            self.bins.insert(
+                name.clone(),
+                Targets {
+                    common: common("targets", 1, expires),
+                    targets: BTreeMap::new(),
+                    delegations: None,
+                    extra: BTreeMap::new(),
+                },
+            );
+            self.dirty_bins.insert(name);
+        }
+        for (name, target) in std::mem::take(&mut self.targets.targets) {
+            let bin = succinct.bin_for(&name);
+            if let Some(role) = self.bins.get_mut(&bin) {
+                role.targets.insert(name, target);
+            }
+        }
+        self.targets.delegations = Some(Delegations {
+            keys: delegation_keys,
+            roles: None,
+            succinct_roles: Some(succinct),
+            extra: BTreeMap::new(),
+        });
+        self.targets_dirty = true;
+    }
+
+    /// Hash bins are signed by the targets keys: keep their delegation in step.
+    pub(super) fn sync_bin_keys(&mut self) {
+        let Some(targets) = self.root.roles.get("targets").cloned() else {
+            return;
+        };
+        let keys: BTreeMap<String, Key> = targets
+            .keyids
+            .iter()
+            .filter_map(|id| Some((id.clone(), self.root.keys.get(id)?.clone())))
+            .collect();
+        if let Some(d) = self.targets.delegations.as_mut()
+            && let Some(s) = d.succinct_roles.as_mut()
+        {
+            s.keyids = targets.keyids.clone();
+            s.threshold = targets.threshold;
+            d.keys = keys;
+            let names: Vec<String> = self.bins.keys().cloned().collect();
+            self.dirty_bins.extend(names);
+        }
+    }
+}
+
+/// Every bin name of a succinct delegation.
+pub fn bin_names(s: &SuccinctRoles) -> Vec<String> {
+    let width = (s.bit_length as usize).div_ceil(4);
+    (0..1u64 << s.bit_length)
+        .map(|bin| format!("{}-{:0width$x}", s.name_prefix, bin))
+        .collect()
+}

@@ -1,0 +1,157 @@
+//! Named delegations: roles with their own keys, limited to path patterns.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::*;
+
+impl Repository {
+    /// Delegate `paths` to a new (or changed) role with its own keys. The
+    /// role's first, empty version is signed by its keys at the next publish.
+    pub fn add_delegation(
+        &mut self,
+        name: &str,
+        keys: &[Key],
+        threshold: u64,
+        paths: Vec<String>,
+        terminating: bool,
+    ) -> Result<(), PublishError> {
+        if self.succinct().is_some() {
+            return Err(PublishError::Delegation(
+                "this repository keeps its targets in hash bins; named delegations cannot be added"
+                    .into(),
+            ));
+        }
+        if crate::schema::TopRole::ALL.iter().any(|t| t.name() == name)
+            || name.starts_with(BIN_PREFIX)
+        {
+            return Err(PublishError::Delegation(format!(
+                "{name:?} is a reserved role name"
+            )));
+        }
+        if keys.is_empty() || threshold == 0 || threshold > keys.len() as u64 {
+            return Err(PublishError::Delegation(format!(
+                "a threshold of {threshold} cannot be met by {} keys",
+                keys.len()
+            )));
+        }
+        if paths.is_empty() {
+            return Err(PublishError::Delegation(
+                "name at least one path pattern (--paths)".into(),
+            ));
+        }
+        let d = self.targets.delegations.get_or_insert_with(|| Delegations {
+            keys: BTreeMap::new(),
+            roles: Some(Vec::new()),
+            succinct_roles: None,
+            extra: BTreeMap::new(),
+        });
+        for k in keys {
+            d.keys.insert(k.key_id(), k.clone());
+        }
+        let role = crate::schema::DelegatedRole {
+            name: name.to_owned(),
+            keyids: keys.iter().map(Key::key_id).collect(),
+            threshold,
+            terminating,
+            paths: Some(paths),
+            path_hash_prefixes: None,
+            extra: BTreeMap::new(),
+        };
+        let roles = d.roles.get_or_insert_with(Vec::new);
+        roles.retain(|r| r.name != name);
+        roles.push(role);
+        if !self.delegated.contains_key(name) {
+            let expires = UtcTime::now().plus_seconds(self.expiries.targets_days * 86_400);
+            self.delegated.insert(
+                name.to_owned(),
+                Targets {
+                    common: common("targets", 1, expires),
+                    targets: BTreeMap::new(),
+                    delegations: None,
+                    extra: BTreeMap::new(),
+                },
+            );
+            self.dirty_delegated.insert(name.to_owned());
+        }
+        self.prune_delegation_keys();
+        self.targets_dirty = true;
+        Ok(())
+    }
+
+    /// Stop delegating to `name`. Its snapshot entry stays (clients refuse a
+    /// snapshot that drops a role), but nothing delegates to it any more.
+    pub fn remove_delegation(&mut self, name: &str) -> Result<(), PublishError> {
+        let removed = self
+            .targets
+            .delegations
+            .as_mut()
+            .and_then(|d| d.roles.as_mut())
+            .map(|roles| {
+                let before = roles.len();
+                roles.retain(|r| r.name != name);
+                before != roles.len()
+            })
+            .unwrap_or(false);
+        if !removed {
+            return Err(PublishError::Delegation(format!(
+                "targets does not delegate to {name:?}"
+            )));
+        }
+        self.delegated.remove(name);
+        self.dirty_delegated.remove(name);
+        self.prune_delegation_keys();
+        self.targets_dirty = true;
+        Ok(())
+    }
+
+    /// The keys and paths targets gives a named delegated role.
+    pub fn delegation(&self, name: &str) -> Option<&crate::schema::DelegatedRole> {
+        self.targets
+            .delegations
+            .as_ref()?
+            .roles
+            .as_ref()?
+            .iter()
+            .find(|r| r.name == name)
+    }
+
+    /// Put a target in a delegated role, which must be allowed to sign it.
+    pub fn set_delegated_target(
+        &mut self,
+        role: &str,
+        name: &str,
+        target: TargetFile,
+    ) -> Result<(), PublishError> {
+        let delegation = self.delegation(role).ok_or_else(|| {
+            PublishError::Delegation(format!("targets does not delegate to {role:?}"))
+        })?;
+        if !delegation.delegates(name) {
+            return Err(PublishError::Delegation(format!(
+                "{role} may not sign {name:?}: its paths are {:?}",
+                delegation.paths.clone().unwrap_or_default()
+            )));
+        }
+        if let Some(r) = self.delegated.get_mut(role) {
+            r.targets.insert(name.to_owned(), target);
+            self.dirty_delegated.insert(role.to_owned());
+        }
+        Ok(())
+    }
+
+    pub(super) fn prune_delegation_keys(&mut self) {
+        if let Some(d) = self.targets.delegations.as_mut() {
+            let used: BTreeSet<String> = d
+                .roles
+                .iter()
+                .flatten()
+                .flat_map(|r| r.keyids.iter().cloned())
+                .collect();
+            if d.succinct_roles.is_none() {
+                d.keys.retain(|id, _| used.contains(id));
+            }
+            if d.roles.as_ref().is_some_and(Vec::is_empty) && d.succinct_roles.is_none() {
+                self.targets.delegations = None;
+            }
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Key changes and upkeep: rotate, revoke, and refresh what expires.
+
+use std::collections::BTreeSet;
+
+use super::*;
+
+impl Repository {
+    /// Roles whose signatures expire within `days` (timestamp always counts:
+    /// it is meant to be re-signed often).
+    pub fn expiring(&self, days: i64) -> Vec<String> {
+        let limit = UtcTime::now().plus_seconds(days * 86_400);
+        let mut roles: Vec<String> = [
+            ("root", self.root.common.expires),
+            ("targets", self.targets.common.expires),
+            ("snapshot", self.snapshot.common.expires),
+        ]
+        .into_iter()
+        .filter(|(_, e)| *e <= limit)
+        .map(|(r, _)| r.to_owned())
+        .collect();
+        roles.extend(
+            self.bins
+                .iter()
+                .filter(|(_, b)| b.common.expires <= limit)
+                .map(|(n, _)| n.clone()),
+        );
+        roles.push("timestamp".to_owned());
+        roles
+    }
+
+    /// Mark what expires within `days` for re-signing; returns what the next
+    /// [`Repository::publish`] must be told (root needs its keys).
+    pub fn refresh(&mut self, days: i64) -> Changed {
+        let expiring = self.expiring(days);
+        for role in &expiring {
+            if role == "targets" {
+                self.targets_dirty = true;
+            } else if self.bins.contains_key(role) {
+                self.dirty_bins.insert(role.clone());
+            }
+        }
+        if expiring.iter().any(|r| r == "root") {
+            Changed::RootAndTargets
+        } else if self.targets_dirty || !self.dirty_bins.is_empty() {
+            Changed::Targets
+        } else {
+            Changed::Nothing
+        }
+    }
+
+    /// Give a top-level role a new key, replacing its keys or beside them.
+    /// Root changes: publish with [`Changed::RootAndTargets`], root signed by
+    /// the old root keys and (when root rotates) the new one.
+    pub fn rotate(&mut self, role: &str, key: &Key, old: OldKeys) -> Result<(), PublishError> {
+        let keyid = key.key_id();
+        let entry = self
+            .root
+            .roles
+            .get_mut(role)
+            .ok_or_else(|| PublishError::UnknownRole {
+                role: role.to_owned(),
+            })?;
+        if old == OldKeys::Replace {
+            entry.keyids.clear();
+        }
+        if !entry.keyids.contains(&keyid) {
+            entry.keyids.push(keyid.clone());
+        }
+        self.root.keys.insert(keyid, key.clone());
+        self.sync_bin_keys();
+        self.forget_unused_keys();
+        self.targets_dirty = true;
+        Ok(())
+    }
+
+    /// Remove a key from every role that lists it. Refused when a role
+    /// would be left below its threshold.
+    pub fn revoke(&mut self, keyid: &str) -> Result<Vec<String>, PublishError> {
+        let mut affected = Vec::new();
+        for (role, keys) in &self.root.roles {
+            if keys.keyids.iter().any(|k| k == keyid) {
+                let left = keys.keyids.len() - 1;
+                if (left as u64) < keys.threshold {
+                    return Err(PublishError::BelowThreshold {
+                        keyid: keyid.to_owned(),
+                        role: role.clone(),
+                        left,
+                        threshold: keys.threshold,
+                    });
+                }
+                affected.push(role.clone());
+            }
+        }
+        if affected.is_empty() {
+            return Err(PublishError::UnknownKey {
+                keyid: keyid.to_owned(),
+            });
+        }
+        for role in &affected {
+            if let Some(keys) = self.root.roles.get_mut(role) {
+                keys.keyids.retain(|k| k != keyid);
+            }
+        }
+        self.sync_bin_keys();
+        self.forget_unused_keys();
+        self.targets_dirty = true;
+        Ok(affected)
+    }
+
+    pub(super) fn forget_unused_keys(&mut self) {
+        let used: BTreeSet<String> = self
+            .root
+            .roles
+            .values()
+            .flat_map(|r| r.keyids.iter().cloned())
+            .collect();
+        self.root.keys.retain(|id, _| used.contains(id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signer::{KeyKind, LocalSigner};
+
+    fn repo() -> (Repository, Vec<LocalSigner>) {
+        let keys: Vec<LocalSigner> = (0..4)
+            .map(|_| LocalSigner::generate(KeyKind::Ed25519).unwrap())
+            .collect();
+        let repo = Repository::create(
+            [
+                keys[0].public_key(),
+                keys[1].public_key(),
+                keys[2].public_key(),
+                keys[3].public_key(),
+            ],
+            Expiries::default(),
+        );
+        (repo, keys)
+    }
+
+    #[test]
+    fn rotation_replaces_or_adds_keys_and_forgets_unused_ones() {
+        let (mut repo, keys) = repo();
+        let fresh = LocalSigner::generate(KeyKind::Ed25519).unwrap();
+        repo.rotate("targets", fresh.public_key(), OldKeys::Keep)
+            .unwrap();
+        assert_eq!(
+            repo.root.roles["targets"].keyids,
+            [keys[1].key_id(), fresh.key_id()]
+        );
+        repo.revoke(&keys[1].key_id()).unwrap();
+        assert_eq!(repo.root.roles["targets"].keyids, [fresh.key_id()]);
+        assert!(
+            !repo.root.keys.contains_key(&keys[1].key_id()),
+            "an unused key is dropped from root"
+        );
+        let other = LocalSigner::generate(KeyKind::Ed25519).unwrap();
+        repo.rotate("snapshot", other.public_key(), OldKeys::Replace)
+            .unwrap();
+        assert_eq!(repo.root.roles["snapshot"].keyids, [other.key_id()]);
+        assert!(matches!(
+            repo.rotate("bogus", other.public_key(), OldKeys::Keep),
+            Err(PublishError::UnknownRole { .. })
+        ));
+    }
+
+    #[test]
+    fn revoking_below_a_threshold_or_an_unknown_key_is_refused() {
+        let (mut repo, keys) = repo();
+        let err = repo.revoke(&keys[2].key_id()).unwrap_err();
+        assert!(
+            matches!(&err, PublishError::BelowThreshold { role, left: 0, threshold: 1, .. } if role == "snapshot"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("--keep-old"), "{err}");
+        assert!(matches!(
+            repo.revoke("00ff"),
+            Err(PublishError::UnknownKey { .. })
+        ));
+    }
+
+    #[test]
+    fn refresh_picks_what_expires_soon() {
+        let (mut repo, _) = repo();
+        repo.targets_dirty = false; // as after its first publish
+        assert_eq!(repo.expiring(30), ["timestamp"]);
+        assert_eq!(repo.refresh(30), Changed::Nothing);
+        repo.targets.common.expires = UtcTime::now().plus_seconds(86_400);
+        assert_eq!(repo.expiring(30), ["targets", "timestamp"]);
+        repo.targets_dirty = false;
+        assert_eq!(repo.refresh(30), Changed::Targets);
+        repo.root.common.expires = UtcTime::now();
+        assert_eq!(repo.refresh(30), Changed::RootAndTargets);
+    }
+}
