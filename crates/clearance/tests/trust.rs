@@ -8,7 +8,7 @@ mod support;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use support::{Registry, TestImage, skopeo_copy, stderr, stdout};
+use support::{Registry, TestImage, assert_success, skopeo_copy, stderr, stdout};
 
 /// The binary with a private home, a file:// trust server and passphrases.
 struct Trust {
@@ -59,6 +59,11 @@ impl Trust {
         self.run(home, &["--format", "json", "trust", "verify", image])
     }
 
+    /// A metadata file on the trust server, parsed.
+    fn json(&self, gun: &str, file: &str) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.metadata(gun, file)).unwrap()).unwrap()
+    }
+
     fn metadata(&self, gun: &str, file: &str) -> PathBuf {
         self.server_dir()
             .join("v2")
@@ -81,16 +86,22 @@ struct Setup {
     digest: String,
 }
 
-fn signed_image() -> Setup {
+/// The test image pushed to a fresh registry as `team/app:v1`.
+fn pushed_image() -> (TestImage, Registry, String) {
     let img = TestImage::build();
     let registry = Registry::start(None);
     let gun = format!("{}/team/app", registry.host());
     skopeo_copy(&img.oci_ref(), &format!("docker://{gun}:v1"), None);
+    (img, registry, gun)
+}
+
+fn signed_image() -> Setup {
+    let (img, registry, gun) = pushed_image();
     let trust = Trust::new();
     let out = trust.run("publisher", &["trust", "init", &gun]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     let out = trust.run("publisher", &["trust", "sign", &format!("{gun}:v1")]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     let digest = stdout(&out)
         .lines()
         .find_map(|l| l.strip_prefix("Digest"))
@@ -110,7 +121,7 @@ fn signed_image() -> Setup {
 fn a_signed_tag_verifies_and_an_unsigned_one_does_not() {
     let s = signed_image();
     let out = s.trust.verify("publisher", &format!("{}:v1", s.gun));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_success(&out);
     let v = verify_json(&out);
     assert_eq!(v["trusted"], true);
     assert_eq!(v["digest"], s.digest.as_str());
@@ -124,7 +135,7 @@ fn a_signed_tag_verifies_and_an_unsigned_one_does_not() {
         "publisher",
         &["--format", "json", "trust", "inspect", &s.gun],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     let view = verify_json(&out);
     let roles: Vec<&str> = view["roles"]
         .as_array()
@@ -139,6 +150,7 @@ fn a_signed_tag_verifies_and_an_unsigned_one_does_not() {
         "timestamp lasts 14 days"
     );
     assert_eq!(view["targets"], 1);
+    assert_eq!(view["hash_bins"], 0);
 
     let out = s.trust.verify("publisher", &format!("{}:v9", s.gun));
     assert_eq!(out.status.code(), Some(1));
@@ -163,25 +175,13 @@ fn a_consumer_must_pin_a_root_or_choose_trust_on_first_use() {
         "consumer",
         &["trust", "verify", "--root", root.to_str().unwrap(), &image],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_success(&out);
     assert!(stdout(&out).contains("✔ trusted"), "{}", stdout(&out));
 
     let out = s
         .trust
         .run("tofu", &["trust", "verify", "--trust-on-first-use", &image]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_success(&out);
 }
 
 #[test]
@@ -205,28 +205,16 @@ fn tampered_trust_metadata_is_not_trusted() {
 
 #[test]
 fn a_man_in_the_middle_altering_the_manifest_is_caught() {
-    let img = TestImage::build();
-    let registry = Registry::start(None);
-    skopeo_copy(
-        &img.oci_ref(),
-        &format!("docker://{}/team/app:v1", registry.host()),
-        None,
-    );
+    let (_img, registry, _) = pushed_image();
     // Clearance reaches the registry only through the proxy.
     let proxy = support::MitmProxy::start(registry.port);
     let gun = format!("{}/team/app", proxy.host());
     let trust = Trust::new();
     assert!(trust.run("p", &["trust", "init", &gun]).status.success());
     let out = trust.run("p", &["trust", "sign", &format!("{gun}:v1")]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     let out = trust.run("p", &["trust", "verify", &format!("{gun}:v1")]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_success(&out);
 
     proxy
         .tamper
@@ -272,10 +260,7 @@ fn signing_needs_the_right_passphrase() {
 fn a_root_key_on_a_token_signs_root_and_never_leaves_it() {
     support::require("softhsm2-util");
     let module = "/usr/lib/softhsm/libsofthsm2.so";
-    let img = TestImage::build();
-    let registry = Registry::start(None);
-    let gun = format!("{}/team/app", registry.host());
-    skopeo_copy(&img.oci_ref(), &format!("docker://{gun}:v1"), None);
+    let (_img, _registry, gun) = pushed_image();
     let trust = Trust::new();
     // A SoftHSM2 token of the test's own.
     let hsm = trust.dir.path().join("hsm");
@@ -303,7 +288,7 @@ fn a_root_key_on_a_token_signs_root_and_never_leaves_it() {
         .env("SOFTHSM2_CONF", &conf)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
 
     let with_hsm = |args: &[&str]| -> Output {
         let mut cmd = trust.command("publisher", args);
@@ -316,14 +301,12 @@ fn a_root_key_on_a_token_signs_root_and_never_leaves_it() {
     };
     let uri = "pkcs11:token=clearance;object=root-key?pin-value=1234";
     let out = with_hsm(&["trust", "init", &gun, "--root-key", uri]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     assert!(stdout(&out).contains("not extractable"), "{}", stdout(&out));
 
     // The root role's only key is the token's P-256 key, and no private
     // root key exists on disk.
-    let root: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(trust.metadata(&gun, "1.root.json")).unwrap())
-            .unwrap();
+    let root: serde_json::Value = trust.json(&gun, "1.root.json");
     let root_keyid = root["signed"]["roles"]["root"]["keyids"][0]
         .as_str()
         .unwrap()
@@ -340,7 +323,7 @@ fn a_root_key_on_a_token_signs_root_and_never_leaves_it() {
 
     // The token-signed root anchors a normal sign and verify.
     let out = with_hsm(&["trust", "sign", &format!("{gun}:v1")]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     let out = trust.run(
         "consumer",
         &[
@@ -351,13 +334,7 @@ fn a_root_key_on_a_token_signs_root_and_never_leaves_it() {
             &format!("{gun}:v1"),
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_success(&out);
 
     // A wrong PIN is refused by the token.
     let out = with_hsm(&[
@@ -372,14 +349,12 @@ fn a_root_key_on_a_token_signs_root_and_never_leaves_it() {
 }
 
 fn root_version(trust: &Trust, gun: &str) -> u64 {
-    let root: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(trust.metadata(gun, "root.json")).unwrap()).unwrap();
+    let root: serde_json::Value = trust.json(gun, "root.json");
     root["signed"]["version"].as_u64().unwrap()
 }
 
 fn keyids(trust: &Trust, gun: &str, role: &str) -> Vec<String> {
-    let root: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(trust.metadata(gun, "root.json")).unwrap()).unwrap();
+    let root: serde_json::Value = trust.json(gun, "root.json");
     serde_json::from_value(root["signed"]["roles"][role]["keyids"].clone()).unwrap()
 }
 
@@ -399,13 +374,7 @@ fn rotation_and_revocation_keep_a_pinned_consumer_verifying() {
                 &image,
             ],
         );
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}{}",
-            stdout(&out),
-            stderr(&out)
-        );
+        assert_success(&out);
     };
     verify(&s.trust);
 
@@ -414,7 +383,7 @@ fn rotation_and_revocation_keep_a_pinned_consumer_verifying() {
     let out = s
         .trust
         .run("publisher", &["trust", "rotate", &s.gun, "targets"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     assert_eq!(root_version(&s.trust, &s.gun), 2);
     assert_ne!(keyids(&s.trust, &s.gun, "targets"), old_targets);
     verify(&s.trust);
@@ -424,10 +393,8 @@ fn rotation_and_revocation_keep_a_pinned_consumer_verifying() {
     let out = s
         .trust
         .run("publisher", &["trust", "rotate", &s.gun, "root"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let v3: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(s.trust.metadata(&s.gun, "3.root.json")).unwrap())
-            .unwrap();
+    assert_success(&out);
+    let v3: serde_json::Value = s.trust.json(&s.gun, "3.root.json");
     let signed_by: Vec<&str> = v3["signatures"]
         .as_array()
         .unwrap()
@@ -446,12 +413,12 @@ fn rotation_and_revocation_keep_a_pinned_consumer_verifying() {
         "publisher",
         &["trust", "rotate", &s.gun, "snapshot", "--keep-old"],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     assert_eq!(keyids(&s.trust, &s.gun, "snapshot").len(), 2);
     let out = s
         .trust
         .run("publisher", &["trust", "revoke", &s.gun, &old_snapshot]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     assert_eq!(keyids(&s.trust, &s.gun, "snapshot").len(), 1);
     assert_eq!(root_version(&s.trust, &s.gun), 5);
     verify(&s.trust);
@@ -472,10 +439,7 @@ fn rotation_and_revocation_keep_a_pinned_consumer_verifying() {
 
 #[test]
 fn refresh_re_signs_what_expires_soon() {
-    let img = TestImage::build();
-    let registry = Registry::start(None);
-    let gun = format!("{}/team/app", registry.host());
-    skopeo_copy(&img.oci_ref(), &format!("docker://{gun}:v1"), None);
+    let (_img, _registry, gun) = pushed_image();
     let trust = Trust::new();
     let out = trust.run(
         "p",
@@ -489,7 +453,7 @@ fn refresh_re_signs_what_expires_soon() {
             "3",
         ],
     );
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     let version = |role: &str| -> u64 {
         let v: serde_json::Value = serde_json::from_slice(
             &std::fs::read(trust.metadata(&gun, &format!("{role}.json"))).unwrap(),
@@ -498,7 +462,7 @@ fn refresh_re_signs_what_expires_soon() {
         v["signed"]["version"].as_u64().unwrap()
     };
     let out = trust.run("p", &["trust", "refresh", &gun, "--within-days", "7"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     assert!(
         stdout(&out).contains("snapshot, timestamp"),
         "{}",
@@ -513,21 +477,15 @@ fn refresh_re_signs_what_expires_soon() {
         (2, 2, 1)
     );
     let out = trust.run("p", &["trust", "refresh", &gun, "--within-days", "100000"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     assert_eq!(
         (version("root"), version("targets"), version("timestamp")),
         (2, 2, 3)
     );
     let out = trust.run("p", &["trust", "sign", &format!("{gun}:v1")]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     let out = trust.run("p", &["trust", "verify", &format!("{gun}:v1")]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_success(&out);
 }
 
 #[test]
@@ -535,7 +493,7 @@ fn keys_are_listed_exported_and_imported() {
     support::require("openssl");
     let trust = Trust::new();
     let out = trust.run("p", &["trust", "init", "registry.example/team/app"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     let out = trust.run("p", &["--format", "json", "trust", "key", "list"]);
     let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let roles: std::collections::BTreeSet<&str> = keys
@@ -553,10 +511,7 @@ fn keys_are_listed_exported_and_imported() {
     let root_id = keyids(&trust, "registry.example/team/app", "root")[0].clone();
     let out = trust.run("p", &["trust", "key", "export", &root_id]);
     let exported: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let root: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(trust.metadata("registry.example/team/app", "root.json")).unwrap(),
-    )
-    .unwrap();
+    let root: serde_json::Value = trust.json("registry.example/team/app", "root.json");
     assert_eq!(exported["key"], root["signed"]["keys"][&root_id]);
 
     for (name, args) in [
@@ -648,7 +603,7 @@ fn a_delegated_role_signs_only_its_paths_and_can_be_removed() {
             .unwrap()
     };
     let out = run(&["trust", "key", "generate", "--role", "releases"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     let keyid = stdout(&out)
         .lines()
         .find_map(|l| l.strip_prefix("Generated"))
@@ -667,7 +622,7 @@ fn a_delegated_role_signs_only_its_paths_and_can_be_removed() {
         "v*",
         "--terminating",
     ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
 
     let out = run(&[
         "trust",
@@ -676,15 +631,9 @@ fn a_delegated_role_signs_only_its_paths_and_can_be_removed() {
         "--role",
         "releases",
     ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     let out = s.trust.verify("publisher", &format!("{}:v2", s.gun));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_success(&out);
     assert_eq!(verify_json(&out)["signed_by"], "releases");
 
     // Outside its paths the role may not sign.
@@ -700,19 +649,13 @@ fn a_delegated_role_signs_only_its_paths_and_can_be_removed() {
 
     // Without the delegation, v2 is no longer signed; v1 (top-level) still is.
     let out = run(&["trust", "delegate", "remove", &s.gun, "releases"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     let out = s.trust.verify("publisher", &format!("{}:v2", s.gun));
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let out = s
         .trust
         .run("publisher", &["trust", "verify", &format!("{}:v1", s.gun)]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_success(&out);
 }
 
 #[test]
@@ -724,7 +667,7 @@ fn a_man_in_the_middle_replaying_old_trust_metadata_is_refused() {
     let out = s
         .trust
         .run("publisher", &["trust", "sign", &format!("{}:v1", s.gun)]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
 
     // The consumer reads trust metadata over HTTP, through the proxy.
     let server = support::StaticServer::start(&s.trust.server_dir());
@@ -745,13 +688,7 @@ fn a_man_in_the_middle_replaying_old_trust_metadata_is_refused() {
         cmd.output().unwrap()
     };
     let out = over_http("consumer");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_success(&out);
 
     // Replaying yesterday's timestamp: a rollback.
     *proxy.replay.lock().unwrap() = Some(("/timestamp.json".into(), old_timestamp));

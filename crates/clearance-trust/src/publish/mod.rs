@@ -184,14 +184,15 @@ impl Repository {
     }
 
     /// Load the current (already published) versions of the four roles;
-    /// `fetch_bin` gives the current bytes of a hash-bin role by name.
+    /// `fetch_role` gives the current bytes of a delegated role (a named
+    /// delegation or a hash bin) by name.
     pub fn load(
         root: &[u8],
         targets: &[u8],
         snapshot: &[u8],
         timestamp: &[u8],
         expiries: Expiries,
-        mut fetch_bin: impl FnMut(&str) -> Option<Vec<u8>>,
+        mut fetch_role: impl FnMut(&str) -> Option<Vec<u8>>,
     ) -> Result<Repository, PublishError> {
         let load = |role: &str, e: crate::metadata::MetadataError| PublishError::Load {
             role: role.to_owned(),
@@ -206,7 +207,7 @@ impl Repository {
             .iter()
             .flat_map(|d| d.roles.iter().flatten())
         {
-            let bytes = fetch_bin(&r.name).ok_or_else(|| PublishError::Load {
+            let bytes = fetch_role(&r.name).ok_or_else(|| PublishError::Load {
                 role: r.name.clone(),
                 message: "missing".into(),
             })?;
@@ -222,7 +223,7 @@ impl Repository {
             .and_then(|d| d.succinct_roles.as_ref())
         {
             for bin in bin_names(s) {
-                let bytes = fetch_bin(&bin).ok_or_else(|| PublishError::Load {
+                let bytes = fetch_role(&bin).ok_or_else(|| PublishError::Load {
                     role: bin.clone(),
                     message: "missing".into(),
                 })?;

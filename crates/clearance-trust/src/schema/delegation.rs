@@ -99,12 +99,7 @@ impl Delegations {
     /// The delegated roles that may sign `target`, in order.
     pub fn roles_for(&self, target: &str) -> Vec<RoleMatch> {
         if let Some(s) = &self.succinct_roles {
-            return vec![RoleMatch {
-                name: s.bin_for(target),
-                keyids: s.keyids.clone(),
-                threshold: s.threshold,
-                terminating: true,
-            }];
+            return vec![s.role_match(s.bin_for(target))];
         }
         self.roles
             .iter()
@@ -117,23 +112,13 @@ impl Delegations {
     /// The keys and threshold this delegator gives `role`, if it delegates it.
     pub fn role(&self, name: &str) -> Option<RoleMatch> {
         if let Some(s) = &self.succinct_roles {
-            return s.is_bin(name).then(|| RoleMatch {
-                name: name.to_owned(),
-                keyids: s.keyids.clone(),
-                threshold: s.threshold,
-                terminating: true,
-            });
+            return s.is_bin(name).then(|| s.role_match(name.to_owned()));
         }
         self.roles
             .iter()
             .flatten()
             .find(|r| r.name == name)
-            .map(|r| RoleMatch {
-                name: r.name.clone(),
-                keyids: r.keyids.clone(),
-                threshold: r.threshold,
-                terminating: r.terminating,
-            })
+            .map(RoleMatch::from)
     }
 }
 
@@ -163,6 +148,16 @@ impl DelegatedRole {
 }
 
 impl SuccinctRoles {
+    /// A bin as a delegated role: the bins' keys, always terminating.
+    fn role_match(&self, name: String) -> RoleMatch {
+        RoleMatch {
+            name,
+            keyids: self.keyids.clone(),
+            threshold: self.threshold,
+            terminating: true,
+        }
+    }
+
     fn hex_width(&self) -> usize {
         (self.bit_length as usize).div_ceil(4)
     }

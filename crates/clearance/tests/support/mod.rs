@@ -88,6 +88,17 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Assert a run succeeded, showing everything it printed when it did not.
+pub fn assert_success(o: &Output) {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+}
+
 /// `clearance --format json inspect …`, parsed; panics with stderr on failure.
 pub fn inspect_json(args: &[&str]) -> serde_json::Value {
     let mut all = vec!["inspect", "--format", "json"];

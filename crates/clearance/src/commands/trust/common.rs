@@ -41,7 +41,7 @@ impl TrustArgs {
         let dir = self
             .home()?
             .join("trust/tuf")
-            .join(clearance_trust_quote(gun));
+            .join(clearance_trust::client::quote(gun));
         DirStore::new(&dir).with_context(|| format!("creating {}", dir.display()))
     }
 
@@ -90,8 +90,12 @@ pub fn gun(reference: &RegistryRef) -> String {
     format!("{}/{}", reference.registry(), reference.repository())
 }
 
-fn clearance_trust_quote(gun: &str) -> String {
-    gun.replace('/', "%2F").replace(':', "%3A")
+/// A registry reference from `IMAGE:TAG` or `docker://IMAGE:TAG`.
+pub fn registry_ref(image: &str) -> anyhow::Result<RegistryRef> {
+    match image.parse::<clearance_oci::ImageRef>()? {
+        clearance_oci::ImageRef::Registry(r) => Ok(r),
+        other => bail!("{other} is not in a registry; content trust covers registry images"),
+    }
 }
 
 /// A passphrase for a role's key: `CLEARANCE_PASSPHRASE_<ROLE>`, else a

@@ -35,7 +35,10 @@ struct RepoView {
     repository: String,
     consistent_snapshot: bool,
     roles: Vec<RoleView>,
+    /// Targets listed in top-level targets.
     targets: usize,
+    /// Hash bins holding the rest (each bin is loaded only when searched).
+    hash_bins: usize,
 }
 
 pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
@@ -87,7 +90,8 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
     let targets = trusted
         .targets("targets", "root")
         .context("targets not loaded")?;
-    let mut count = targets.signed.targets.len();
+    let count = targets.signed.targets.len();
+    let mut hash_bins = 0;
     if let Some(d) = &targets.signed.delegations {
         for r in d.roles.iter().flatten() {
             roles.push(RoleView {
@@ -114,14 +118,7 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
                 expires: None,
                 expires_in_days: None,
             });
-            let bins = trusted.snapshot().map_or(0, |s| {
-                s.signed
-                    .meta
-                    .keys()
-                    .filter(|k| k.starts_with("bins-"))
-                    .count()
-            });
-            count = count.max(bins); // tag counts in bins need each bin loaded
+            hash_bins = 1usize << s.bit_length;
         }
     }
     let view = RepoView {
@@ -129,6 +126,7 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
         consistent_snapshot: root.consistent_snapshot,
         roles,
         targets: count,
+        hash_bins,
     };
     let mut page = Page::default();
     match format {

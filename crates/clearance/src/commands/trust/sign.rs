@@ -1,14 +1,13 @@
 //! `clearance trust sign IMAGE:TAG`: pin the tag to its manifest.
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::registry::RegistryClient;
-use clearance_oci::{ImageRef, RegistryRef};
 use clearance_trust::image::target_for_manifest;
 use clearance_trust::publish::{Changed, RoleSigners};
 use clearance_trust::signer::Signer;
 
-use super::common::{TrustArgs, delegated_keys, gun, load_repository, role_key};
+use super::common::{TrustArgs, delegated_keys, gun, load_repository, registry_ref, role_key};
 use crate::cli::RegistryArgs;
 use crate::exit::Exit;
 use crate::output::Page;
@@ -80,12 +79,4 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
     }
     page.emit()?;
     Ok(Exit::Ok)
-}
-
-/// A registry reference from `IMAGE:TAG` or `docker://IMAGE:TAG`.
-pub fn registry_ref(image: &str) -> anyhow::Result<RegistryRef> {
-    match image.parse::<ImageRef>()? {
-        ImageRef::Registry(r) => Ok(r),
-        other => bail!("{other} is not in a registry; content trust covers registry images"),
-    }
 }

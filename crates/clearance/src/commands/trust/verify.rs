@@ -11,8 +11,7 @@ use clearance_trust::image::{manifest_digest, media_type};
 use owo_colors::{OwoColorize as _, Stream};
 use serde::Serialize;
 
-use super::common::{TrustArgs, gun};
-use super::sign::registry_ref;
+use super::common::{TrustArgs, gun, registry_ref};
 use crate::cli::{Format, RegistryArgs};
 use crate::exit::Exit;
 use crate::output::Page;
@@ -61,7 +60,7 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
             }
             (None, true) => {
                 let url = format!("{}1.root.json", args.trust.metadata_url(&gun));
-                fetch_once(&url).await?
+                fetch_once(&url, args.registry.ca_file.as_deref()).await?
             }
             (None, false) => anyhow::bail!(
                 "no trusted root for {gun} yet: pass --root ROOT.json from its publisher, or --trust-on-first-use"
@@ -154,9 +153,9 @@ fn render(v: &Verdict, page: &mut Page) {
     }
 }
 
-async fn fetch_once(url: &str) -> anyhow::Result<Vec<u8>> {
+async fn fetch_once(url: &str, extra_ca: Option<&std::path::Path>) -> anyhow::Result<Vec<u8>> {
     use clearance_trust::client::Transport as _;
-    let transport = HttpTransport::new(Duration::from_secs(30), None)?;
+    let transport = HttpTransport::new(Duration::from_secs(30), extra_ca)?;
     transport
         .fetch(url, 512_000)
         .await?
