@@ -50,9 +50,11 @@ declare -A pkg_for=(
   [gzip]=gzip
   [openssl]=openssl
   [softhsm2-util]=softhsm2
+  [curl]=curl
+  [pg_ctlcluster]=postgresql
 )
 # fixed order for stable output
-cmds=(umoci skopeo docker-registry debootstrap htpasswd zstd gzip openssl softhsm2-util)
+cmds=(umoci skopeo docker-registry debootstrap htpasswd zstd gzip openssl softhsm2-util curl pg_ctlcluster)
 
 missing_pkgs=()
 missing_cmds=()

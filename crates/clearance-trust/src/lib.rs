@@ -29,5 +29,7 @@ pub mod metadata;
 pub mod pkcs11;
 pub mod publish;
 pub mod schema;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod signer;
 pub mod time;

@@ -50,6 +50,8 @@ pub enum Command {
     /// Content trust: sign and verify tags with TUF.
     #[command(subcommand)]
     Trust(crate::commands::trust::TrustCommand),
+    /// Run Clearance's servers: `--trust` for the trust service.
+    Serve(crate::commands::serve::ServeArgs),
 }
 
 /// How to reach registries; shared by every command that reads images.

@@ -8,9 +8,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use futures_util::TryStreamExt as _;
-use reqwest::header::{
-    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE,
-};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::{Method, Response, StatusCode};
 
 use crate::digest::{Digest, Hasher};
@@ -18,14 +16,14 @@ use crate::manifest::{BlobRef, MAX_MANIFEST_BYTES};
 use crate::media_type;
 use crate::reference::RegistryRef;
 use crate::registry::auth::{Challenge, Credential, DockerConfig, parse_challenge};
-use crate::registry::error::{Envelope, RegistryError};
+use crate::registry::error::RegistryError;
 use crate::registry::tls;
+use crate::registry::token::{TokenRequest, fetch_token};
+use crate::registry::transport::{
+    Retry, error_chain, header, http_allowed, http_error, method_name, read_limited,
+    redirect_policy, send_with_retry,
+};
 use crate::verify::{VerifyError, VerifyingReader, read_verified};
-
-const MAX_TOKEN_RESPONSE: u64 = 1 << 20;
-const MAX_ERROR_BODY: u64 = 64 << 10;
-const MAX_REDIRECTS: usize = 5;
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 
 /// How to reach registries.
 #[derive(Debug, Clone)]
@@ -310,85 +308,27 @@ impl RegistryClient {
         scope: &str,
         credential: Option<&Credential>,
     ) -> Result<String, RegistryError> {
-        let token_err = |message: String| RegistryError::Token {
-            realm: realm.to_owned(),
-            message,
+        let request = TokenRequest {
+            realm,
+            service,
+            scope,
+            credential,
         };
-        let mut url =
-            reqwest::Url::parse(realm).map_err(|e| token_err(format!("bad realm URL: {e}")))?;
-        let realm_host = url.host_str().unwrap_or_default().to_owned();
-        let realm_authority = match url.port() {
-            Some(p) => format!("{realm_host}:{p}"),
-            None => realm_host.clone(),
-        };
-        match url.scheme() {
-            "https" => {}
-            "http" if self.http_allowed(&realm_authority) => {}
-            _ => {
-                return Err(RegistryError::InsecureRefused {
-                    host: realm_authority,
-                });
-            }
+        fetch_token(
+            &self.http,
+            request,
+            |authority| self.http_allowed(authority),
+            self.retry(),
+            self.settings.timeout,
+        )
+        .await
+    }
+
+    fn retry(&self) -> Retry {
+        Retry {
+            retries: self.settings.retries,
+            backoff: self.settings.backoff,
         }
-        let resp = match credential {
-            Some(Credential::IdentityToken(refresh)) => {
-                let mut form = reqwest::Url::parse("x:/").map_err(|e| token_err(e.to_string()))?;
-                form.query_pairs_mut()
-                    .append_pair("grant_type", "refresh_token")
-                    .append_pair("refresh_token", refresh)
-                    .append_pair("client_id", "clearance")
-                    .append_pair("scope", scope)
-                    .append_pair("service", service.unwrap_or_default());
-                let body = form.query().unwrap_or_default().to_owned();
-                self.send_with_retry(realm, || {
-                    self.http
-                        .post(url.clone())
-                        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                        .body(body.clone())
-                })
-                .await?
-            }
-            _ => {
-                {
-                    let mut q = url.query_pairs_mut();
-                    if let Some(s) = service {
-                        q.append_pair("service", s);
-                    }
-                    q.append_pair("scope", scope);
-                }
-                let basic = credential.and_then(Credential::basic_header);
-                self.send_with_retry(realm, || {
-                    let req = self.http.get(url.clone());
-                    match &basic {
-                        Some(b) => req.header(AUTHORIZATION, b),
-                        None => req,
-                    }
-                })
-                .await?
-            }
-        };
-        if resp.status() == StatusCode::UNAUTHORIZED || resp.status() == StatusCode::FORBIDDEN {
-            return Err(RegistryError::Unauthorized {
-                url: realm.to_owned(),
-                hint: Some("the token service refused the credentials".into()),
-            });
-        }
-        if !resp.status().is_success() {
-            return Err(http_error("GET", resp, self.settings.timeout).await);
-        }
-        let body = read_limited(resp, MAX_TOKEN_RESPONSE, realm, self.settings.timeout).await?;
-        #[derive(serde::Deserialize)]
-        struct TokenResponse {
-            token: Option<String>,
-            access_token: Option<String>,
-        }
-        let parsed: TokenResponse = serde_json::from_slice(&body)
-            .map_err(|e| token_err(format!("not a token response: {e}")))?;
-        parsed
-            .token
-            .or(parsed.access_token)
-            .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_graphic()))
-            .ok_or_else(|| token_err("the response holds no usable token".into()))
     }
 
     async fn send_with_retry(
@@ -396,27 +336,7 @@ impl RegistryClient {
         url: &str,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<Response, RegistryError> {
-        let mut attempt = 0;
-        loop {
-            let retryable = attempt < self.settings.retries;
-            let delay = self.settings.backoff * 2u32.saturating_pow(attempt);
-            attempt += 1;
-            match build().send().await {
-                Ok(resp) if retryable && retry_status(resp.status()) => {
-                    let wait = retry_after(resp.headers())
-                        .unwrap_or(delay)
-                        .min(MAX_RETRY_AFTER);
-                    tracing::debug!(url, status = resp.status().as_u16(), ?wait, "retrying");
-                    tokio::time::sleep(wait).await;
-                }
-                Ok(resp) => return Ok(resp),
-                Err(e) if retryable && (e.is_connect() || e.is_timeout()) => {
-                    tracing::debug!(url, error = %e, ?delay, "retrying");
-                    tokio::time::sleep(delay).await;
-                }
-                Err(e) => return Err(transport_error(url, &e)),
-            }
-        }
+        send_with_retry(self.retry(), url, build).await
     }
 
     /// `https://host`, or `http://host` for hosts allowed plain HTTP that do
@@ -476,221 +396,8 @@ impl RegistryClient {
     }
 }
 
-/// Plain HTTP may go to loopback hosts and to hosts named insecure.
-fn http_allowed(authority: &str, insecure: &[String]) -> bool {
-    let host = match authority.rsplit_once(':') {
-        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') => h,
-        _ => authority,
-    };
-    let loopback = host == "localhost"
-        || host == "[::1]"
-        || host == "::1"
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    loopback || insecure.iter().any(|i| i == authority || i == host)
-}
-
-/// A redirect to plain HTTP must obey the same rule as the first request.
-#[derive(Debug, thiserror::Error)]
-#[error("redirect to plain HTTP on {host} refused")]
-struct InsecureRedirect {
-    host: String,
-}
-
-fn redirect_policy(insecure: Vec<String>) -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(move |attempt| {
-        if attempt.previous().len() > MAX_REDIRECTS {
-            return attempt.error(format!("too many redirects (more than {MAX_REDIRECTS})"));
-        }
-        let url = attempt.url();
-        let authority = match url.port() {
-            Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_owned(),
-        };
-        let scheme = url.scheme().to_owned();
-        match scheme.as_str() {
-            "https" => attempt.follow(),
-            "http" if http_allowed(&authority, &insecure) => attempt.follow(),
-            "http" => attempt.error(InsecureRedirect { host: authority }),
-            _ => attempt.error(format!("redirect to unsupported scheme {scheme:?}")),
-        }
-    })
-}
-
 fn digest_with(algorithm: crate::digest::Algorithm, bytes: &[u8]) -> Digest {
     let mut h = Hasher::new(algorithm);
     h.update(bytes);
     h.finish()
-}
-
-fn retry_status(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS || matches!(status.as_u16(), 500 | 502 | 503 | 504)
-}
-
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers
-        .get(RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(secs))
-}
-
-fn header(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<String> {
-    headers.get(name)?.to_str().ok().map(str::to_owned)
-}
-
-fn method_name(m: &Method) -> &'static str {
-    match *m {
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        _ => "GET",
-    }
-}
-
-fn transport_error(url: &str, e: &reqwest::Error) -> RegistryError {
-    use std::error::Error as _;
-    let mut message = error_chain(e);
-    if message.contains("certificate") {
-        message.push_str("; if the registry uses a private CA, pass --ca-file CA.pem");
-    }
-    let mut source = e.source();
-    while let Some(s) = source {
-        if let Some(refused) = s.downcast_ref::<InsecureRedirect>() {
-            return RegistryError::InsecureRefused {
-                host: refused.host.clone(),
-            };
-        }
-        source = s.source();
-    }
-    RegistryError::Transport {
-        url: url.to_owned(),
-        message,
-    }
-}
-
-/// An error with all its causes, `a: b: c`.
-fn error_chain(e: &reqwest::Error) -> String {
-    use std::error::Error as _;
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message = format!("{message}: {s}");
-        source = s.source();
-    }
-    message
-}
-
-/// Read a whole body, refusing more than `limit` bytes or taking longer than
-/// `deadline` (a slow drip never trips the per-read timeout).
-async fn read_limited(
-    resp: Response,
-    limit: u64,
-    url: &str,
-    deadline: Duration,
-) -> Result<Vec<u8>, RegistryError> {
-    tokio::time::timeout(deadline, read_body(resp, limit, url))
-        .await
-        .unwrap_or_else(|_| {
-            Err(RegistryError::Transport {
-                url: url.to_owned(),
-                message: format!(
-                    "timed out reading the body (allowed {} s)",
-                    deadline.as_secs_f64()
-                ),
-            })
-        })
-}
-
-async fn read_body(mut resp: Response, limit: u64, url: &str) -> Result<Vec<u8>, RegistryError> {
-    if resp.content_length().is_some_and(|n| n > limit) {
-        return Err(RegistryError::TooLarge {
-            url: url.to_owned(),
-            limit,
-        });
-    }
-    let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(url, &e))? {
-        if (out.len() + chunk.len()) as u64 > limit {
-            return Err(RegistryError::TooLarge {
-                url: url.to_owned(),
-                limit,
-            });
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
-}
-
-async fn http_error(method: &'static str, resp: Response, deadline: Duration) -> RegistryError {
-    let status = resp.status().as_u16();
-    let url = resp.url().to_string();
-    let body = read_limited(resp, MAX_ERROR_BODY, &url, deadline)
-        .await
-        .unwrap_or_default();
-    let (code, message) = match serde_json::from_slice::<Envelope>(&body) {
-        Ok(env) if !env.errors.is_empty() => {
-            let first = &env.errors[0];
-            (
-                first.code.clone(),
-                first.message.clone().unwrap_or_default(),
-            )
-        }
-        _ => (
-            None,
-            StatusCode::from_u16(status)
-                .ok()
-                .and_then(|s| s.canonical_reason())
-                .unwrap_or("error")
-                .to_lowercase(),
-        ),
-    };
-    RegistryError::Http {
-        method,
-        url,
-        status,
-        code,
-        message,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::http_allowed;
-
-    #[test]
-    fn plain_http_only_for_loopback_and_named_hosts() {
-        let none: Vec<String> = Vec::new();
-        for ok in [
-            "localhost",
-            "localhost:5000",
-            "127.0.0.1:5000",
-            "127.9.9.9",
-            "[::1]:5000",
-        ] {
-            assert!(http_allowed(ok, &none), "{ok}");
-        }
-        for refused in [
-            "registry.example.com",
-            "10.0.0.5:5000",
-            "[::2]:5000",
-            "localhost.evil.com",
-        ] {
-            assert!(!http_allowed(refused, &none), "{refused}");
-        }
-        let named = vec!["cache.lan:5000".to_owned(), "mirror.lan".to_owned()];
-        assert!(http_allowed("cache.lan:5000", &named));
-        assert!(
-            !http_allowed("cache.lan:6000", &named),
-            "a named host:port allows only that port"
-        );
-        assert!(
-            http_allowed("mirror.lan:8080", &named),
-            "a bare host allows every port"
-        );
-    }
 }

@@ -9,8 +9,12 @@ mod auth;
 mod client;
 mod error;
 mod tls;
+mod token;
+mod transport;
 
 pub use auth::{Challenge, Credential, DockerConfig, parse_challenge};
 pub use client::{RegistryClient, RegistrySettings};
 pub use error::RegistryError;
 pub use tls::client_config as tls_config;
+pub use token::{TokenRequest, fetch_token};
+pub use transport::{Retry, http_allowed};

@@ -11,7 +11,7 @@ mod trusted;
 use std::collections::BTreeSet;
 
 pub use store::{DirStore, quote, write_atomic, write_private};
-pub use transport::{FetchError, HttpTransport, Transport};
+pub use transport::{FetchError, HttpTransport, PublishOutcome, Transport};
 pub use trusted::{TrustedSet, check_hashes, check_length_and_hashes};
 
 use crate::metadata::MetadataError;
@@ -196,6 +196,23 @@ impl<T: Transport> Updater<T> {
             to_visit.extend(children.into_iter().rev());
         }
         Ok(None)
+    }
+
+    /// The verified bytes of a delegated role (loaded as the search would
+    /// load it), or `None` when snapshot does not list it.
+    pub async fn role_bytes(
+        &mut self,
+        role: &str,
+        delegator: &str,
+    ) -> Result<Option<Vec<u8>>, UpdateError> {
+        if !self.refreshed {
+            self.refresh().await?;
+        }
+        match self.load_targets(role, delegator).await {
+            Ok(()) => Ok(self.trusted.targets(role, delegator).map(|t| t.raw.clone())),
+            Err(UpdateError::NotInSnapshot { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Download a target to `dir`, unless a verified copy is already there.

@@ -1,6 +1,14 @@
-//! Fetching metadata and targets with a hard length limit.
+//! Fetching metadata and targets with a hard length limit, and sending a
+//! publish to a trust service; both answer a Docker-style `Bearer`
+//! challenge with a token from the realm it names.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use clearance_oci::registry::{Challenge, Credential, Retry, TokenRequest, parse_challenge};
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -10,6 +18,12 @@ pub enum FetchError {
     TooLong { url: String, limit: u64 },
     #[error("{url}: HTTP {status}")]
     Status { url: String, status: u16 },
+    #[error("{url}: the trust service refused the publish (HTTP {status}): {message}")]
+    Refused {
+        url: String,
+        status: u16,
+        message: String,
+    },
     #[error("{url}: {message}")]
     Transport { url: String, message: String },
 }
@@ -28,6 +42,18 @@ pub trait Transport {
 #[derive(Debug, Clone)]
 pub struct HttpTransport {
     http: reqwest::Client,
+    timeout: Duration,
+    credential: Option<Credential>,
+    /// `Authorization` values by the challenge's scope.
+    tokens: Arc<Mutex<HashMap<String, String>>>,
+}
+
+/// What a trust service said to a publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishOutcome {
+    Stored,
+    /// Someone published first (HTTP 409): fetch again and redo the change.
+    Stale(String),
 }
 
 impl HttpTransport {
@@ -49,7 +75,155 @@ impl HttpTransport {
             .timeout(timeout)
             .build()
             .map_err(|e| setup(e.to_string()))?;
-        Ok(HttpTransport { http })
+        Ok(HttpTransport {
+            http,
+            timeout,
+            credential: None,
+            tokens: Arc::default(),
+        })
+    }
+
+    /// Log in to the trust service's token realm with this credential.
+    pub fn with_credential(mut self, credential: Option<Credential>) -> HttpTransport {
+        self.credential = credential;
+        self
+    }
+
+    /// Send a request, answering one `Bearer` challenge with a token.
+    async fn send(
+        &self,
+        url: &str,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, FetchError> {
+        let transport = |e: reqwest::Error| FetchError::Transport {
+            url: url.to_owned(),
+            message: e.to_string(),
+        };
+        let cached = self.lock().values().next().cloned();
+        let with_auth = |auth: &Option<String>| match auth {
+            Some(a) => build().header(AUTHORIZATION, a),
+            None => build(),
+        };
+        let resp = with_auth(&cached).send().await.map_err(transport)?;
+        if resp.status() != StatusCode::UNAUTHORIZED {
+            return Ok(resp);
+        }
+        let challenge = resp
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|h| h.to_str().ok())
+            .and_then(parse_challenge);
+        let auth = match challenge {
+            Some(Challenge::Bearer {
+                realm,
+                service,
+                scope,
+            }) => {
+                let scope = scope.unwrap_or_default();
+                let request = TokenRequest {
+                    realm: &realm,
+                    service: service.as_deref(),
+                    scope: &scope,
+                    credential: self.credential.as_ref(),
+                };
+                let retry = Retry {
+                    retries: 2,
+                    backoff: Duration::from_millis(250),
+                };
+                // A plain-HTTP realm only on loopback or the server's own host.
+                let server = reqwest::Url::parse(url)
+                    .ok()
+                    .filter(|u| u.scheme() == "http")
+                    .and_then(|u| u.host_str().map(str::to_owned))
+                    .into_iter()
+                    .collect::<Vec<_>>();
+                let token = clearance_oci::registry::fetch_token(
+                    &self.http,
+                    request,
+                    |authority| clearance_oci::registry::http_allowed(authority, &server),
+                    retry,
+                    self.timeout,
+                )
+                .await
+                .map_err(|e| FetchError::Transport {
+                    url: url.to_owned(),
+                    message: e.to_string(),
+                })?;
+                let value = format!("Bearer {token}");
+                self.lock().insert(scope, value.clone());
+                value
+            }
+            Some(Challenge::Basic) => {
+                match self.credential.as_ref().and_then(Credential::basic_header) {
+                    Some(b) => b,
+                    None => return Ok(resp),
+                }
+            }
+            None => return Ok(resp),
+        };
+        with_auth(&Some(auth)).send().await.map_err(transport)
+    }
+
+    /// POST a publish to a trust service (`metadata_url` is the repository's
+    /// `…/_trust/tuf/` URL): one multipart part per file, named by role.
+    pub async fn publish(
+        &self,
+        metadata_url: &str,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<PublishOutcome, FetchError> {
+        let build = || {
+            let mut form = reqwest::multipart::Form::new();
+            for (role, bytes) in files {
+                let part = reqwest::multipart::Part::bytes(bytes.clone())
+                    .file_name(format!("{role}.json"))
+                    .mime_str("application/json")
+                    .unwrap_or_else(|_| reqwest::multipart::Part::bytes(bytes.clone()));
+                form = form.part("files", part);
+            }
+            self.http.post(metadata_url).multipart(form)
+        };
+        let resp = self.send(metadata_url, build).await?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(PublishOutcome::Stored);
+        }
+        let body = resp.text().await.unwrap_or_default();
+        let message = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["errors"][0]["message"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| body.chars().take(500).collect());
+        if status == StatusCode::CONFLICT {
+            return Ok(PublishOutcome::Stale(message));
+        }
+        Err(FetchError::Refused {
+            url: metadata_url.to_owned(),
+            status: status.as_u16(),
+            message,
+        })
+    }
+
+    /// The public key the trust service holds for `role` (`timestamp` or
+    /// `snapshot`) of the repository at `metadata_url`, made on first request.
+    pub async fn server_key(
+        &self,
+        metadata_url: &str,
+        role: &str,
+    ) -> Result<crate::keys::Key, FetchError> {
+        let url = format!("{metadata_url}{role}.key");
+        let bytes = self
+            .fetch(&url, 64 << 10)
+            .await?
+            .ok_or_else(|| FetchError::NotFound { url: url.clone() })?;
+        serde_json::from_slice(&bytes).map_err(|e| FetchError::Transport {
+            url,
+            message: format!("not a TUF public key: {e}"),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -62,7 +236,7 @@ impl Transport for HttpTransport {
             url: url.to_owned(),
             message: e.to_string(),
         };
-        let mut resp = self.http.get(url).send().await.map_err(transport)?;
+        let mut resp = self.send(url, || self.http.get(url)).await?;
         match resp.status().as_u16() {
             200 => {}
             403 | 404 => return Ok(None),

@@ -84,6 +84,19 @@ pub struct RoleSigners<'a> {
     pub timestamp: Vec<&'a dyn Signer>,
     /// Keys of delegated roles, by role name.
     pub delegated: BTreeMap<String, Vec<&'a dyn Signer>>,
+    /// Roles a trust service signs instead of the publisher.
+    pub server: ServerSigned,
+}
+
+/// Which of snapshot and timestamp the trust service signs (with keys it
+/// holds) rather than the publisher.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ServerSigned {
+    /// The publisher signs both (a file:// repository, or keys kept).
+    #[default]
+    Neither,
+    Timestamp,
+    SnapshotAndTimestamp,
 }
 
 impl std::fmt::Debug for RoleSigners<'_> {
@@ -403,6 +416,9 @@ impl Repository {
             files.push(("targets.json".to_owned(), bytes));
             self.targets_dirty = false;
         }
+        if signers.server == ServerSigned::SnapshotAndTimestamp {
+            return Ok(files);
+        }
         if !first {
             self.snapshot.common.version += 1;
             self.timestamp.common.version += 1;
@@ -419,6 +435,9 @@ impl Repository {
             snapshot.clone(),
         ));
         files.push(("snapshot.json".to_owned(), snapshot));
+        if signers.server == ServerSigned::Timestamp {
+            return Ok(files);
+        }
         self.timestamp.common.expires = day(self.expiries.timestamp_days);
         self.require("timestamp", &signers.timestamp)?;
         let timestamp = editor::sign(&self.timestamp, &signers.timestamp)?;

@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 pub mod inspect;
+pub mod serve;
 pub mod trust;
 
 use crate::cli::{Cli, Command};
@@ -10,5 +11,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Inspect(args) => inspect::run(args, cli.global.format).await,
         Command::Trust(command) => trust::run(command, cli.global.format).await,
+        Command::Serve(args) => serve::run(args).await,
     }
 }

@@ -48,13 +48,13 @@ pub enum TrustCommand {
 
 pub async fn run(command: TrustCommand, format: Format) -> anyhow::Result<Exit> {
     match command {
-        TrustCommand::Init(args) => init::run(args),
+        TrustCommand::Init(args) => init::run(args).await,
         TrustCommand::Sign(args) => sign::run(args).await,
         TrustCommand::Inspect(args) => inspect::run(args, format).await,
-        TrustCommand::Rotate(args) => rotate::run(args),
-        TrustCommand::Delegate(command) => delegate::run(command),
-        TrustCommand::Revoke(args) => revoke::run(args),
-        TrustCommand::Refresh(args) => refresh::run(args),
+        TrustCommand::Rotate(args) => rotate::run(args).await,
+        TrustCommand::Delegate(command) => delegate::run(command).await,
+        TrustCommand::Revoke(args) => revoke::run(args).await,
+        TrustCommand::Refresh(args) => refresh::run(args).await,
         TrustCommand::Key(command) => key::run(command, format),
         TrustCommand::Verify(args) => verify::run(args, format).await,
         TrustCommand::TufClient(args) => tuf_client::run(args).await,

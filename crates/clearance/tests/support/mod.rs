@@ -501,3 +501,83 @@ impl Drop for StaticServer {
         let _ = self.child.wait();
     }
 }
+
+/// `clearance serve --trust` on 127.0.0.1 with its data in `data_dir`
+/// (stopped on drop). Its log is `data_dir/serve.log`.
+pub struct TrustServer {
+    child: Child,
+    pub url: String,
+    pub data_dir: PathBuf,
+}
+
+impl TrustServer {
+    /// Start with an optional TOML configuration and extra flags.
+    pub fn start(data_dir: &Path, config: Option<&str>, extra: &[&str]) -> TrustServer {
+        std::fs::create_dir_all(data_dir).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_clearance"));
+        cmd.args([
+            "serve",
+            "--trust",
+            "--listen",
+            "127.0.0.1:0",
+            "--print-address",
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(extra)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("CLEARANCE_LOG", "info")
+        .env("NO_COLOR", "1");
+        if let Some(text) = config {
+            let path = data_dir.join("clearance.toml");
+            std::fs::write(&path, text).unwrap();
+            cmd.arg("--config").arg(path);
+        }
+        let log = std::fs::File::create(data_dir.join("serve.log")).unwrap();
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = Vec::new();
+            let mut byte = [0u8; 1];
+            while stdout.read(&mut byte).is_ok_and(|n| n == 1) && byte[0] != b'\n' {
+                line.push(byte[0]);
+            }
+            let _ = tx.send(String::from_utf8_lossy(&line).into_owned());
+            // Keep draining so the server never blocks on a full pipe.
+            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+        });
+        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+        let Some(addr) = line.strip_prefix("listening on ") else {
+            let _ = child.kill();
+            let log = std::fs::read_to_string(data_dir.join("serve.log")).unwrap_or_default();
+            panic!("the trust service did not start: {line:?}\n{log}");
+        };
+        TrustServer {
+            child,
+            url: format!("http://{}", addr.trim()),
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
+    /// Stop it at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("serve.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for TrustServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

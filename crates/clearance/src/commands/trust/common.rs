@@ -6,20 +6,32 @@ use std::path::PathBuf;
 use anyhow::{Context as _, bail};
 use clap::Args;
 use clearance_oci::RegistryRef;
-use clearance_trust::client::{DirStore, HttpTransport, Updater, UpdaterSettings, write_atomic};
+use clearance_oci::registry::Credential;
+use clearance_trust::client::{
+    DirStore, HttpTransport, PublishOutcome, Updater, UpdaterSettings, write_atomic,
+};
 use clearance_trust::keystore::Keystore;
 
 /// Where trust data lives.
 #[derive(Debug, Clone, Args)]
 pub struct TrustArgs {
-    /// The trust server: an HTTP(S) URL, or file:///DIR for a repository
-    /// kept in a directory.
+    /// The trust server: the URL of `clearance serve --trust` (or a Notary-
+    /// compatible server), or file:///DIR for a repository kept in a directory.
     #[arg(long, env = "CLEARANCE_TRUST_SERVER")]
     pub server: String,
     /// Clearance's own directory (keys, trusted metadata).
     #[arg(long, env = "CLEARANCE_HOME")]
     pub home: Option<PathBuf>,
+    /// Login for the trust server's token service, USER:PASSWORD.
+    #[arg(long, env = "CLEARANCE_TRUST_CREDS", hide_env_values = true)]
+    pub trust_creds: Option<String>,
+    /// Extra PEM CA certificates for the trust server.
+    #[arg(long, env = "CLEARANCE_TRUST_CA_FILE")]
+    pub trust_ca_file: Option<PathBuf>,
 }
+
+/// Most attempts at a publish that others keep overtaking.
+const PUBLISH_ATTEMPTS: u32 = 8;
 
 impl TrustArgs {
     pub fn home(&self) -> anyhow::Result<PathBuf> {
@@ -49,6 +61,23 @@ impl TrustArgs {
         clearance_trust::image::metadata_url(&self.server, gun)
     }
 
+    /// Whether the server is a trust service (not a file:// directory).
+    pub fn is_service(&self) -> bool {
+        !self.server.starts_with("file://")
+    }
+
+    /// HTTP to the trust server, with its login and CA.
+    pub fn transport(&self, extra_ca: Option<&std::path::Path>) -> anyhow::Result<HttpTransport> {
+        let credential = match &self.trust_creds {
+            Some(c) => {
+                Some(Credential::parse_user_pass(c).context("--trust-creds takes USER:PASSWORD")?)
+            }
+            None => None,
+        };
+        let ca = extra_ca.or(self.trust_ca_file.as_deref());
+        Ok(HttpTransport::new(std::time::Duration::from_secs(30), ca)?.with_credential(credential))
+    }
+
     /// A TUF client for `gun`, starting from the trusted metadata in `store`.
     pub fn updater(
         &self,
@@ -56,23 +85,37 @@ impl TrustArgs {
         store: DirStore,
         extra_ca: Option<&std::path::Path>,
     ) -> anyhow::Result<Updater<HttpTransport>> {
-        let transport = HttpTransport::new(std::time::Duration::from_secs(30), extra_ca)?;
         Ok(Updater::new(
             store,
-            transport,
+            self.transport(extra_ca)?,
             &self.metadata_url(gun),
             UpdaterSettings::default(),
         )?)
     }
 
-    /// Write published files to the server (a file:// directory for now).
-    pub fn publish(&self, gun: &str, files: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
+    /// Send published files to the trust service, or write them into a
+    /// file:// directory.
+    pub async fn publish(
+        &self,
+        gun: &str,
+        files: &[(String, Vec<u8>)],
+    ) -> anyhow::Result<PublishOutcome> {
         let Some(dir) = self.server.strip_prefix("file://") else {
-            bail!(
-                "publishing to {} needs the trust service (`clearance serve --trust`), which is not built yet; \
-                 use --server file:///DIR",
-                self.server
-            );
+            // The service keeps every version itself: send the current names only.
+            let current: Vec<(String, Vec<u8>)> = files
+                .iter()
+                .filter(|(name, _)| !name.starts_with(|c: char| c.is_ascii_digit()))
+                .map(|(name, bytes)| {
+                    let role = name.strip_suffix(".json").unwrap_or(name);
+                    (unquote(role), bytes.clone())
+                })
+                .collect();
+            let url = self.metadata_url(gun);
+            return self
+                .transport(None)?
+                .publish(&url, &current)
+                .await
+                .with_context(|| format!("publishing to {url}"));
         };
         let dir = PathBuf::from(dir).join("v2").join(gun).join("_trust/tuf");
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -81,8 +124,86 @@ impl TrustArgs {
             let path = dir.join(name);
             write_atomic(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
         }
-        Ok(())
+        Ok(PublishOutcome::Stored)
     }
+
+    /// Load, change and publish, again from the top when another publisher
+    /// got there first (the service answers 409).
+    pub async fn edit<T>(
+        &self,
+        gun: &str,
+        mut change: impl FnMut(&mut Repository) -> anyhow::Result<(Vec<(String, Vec<u8>)>, T)>,
+    ) -> anyhow::Result<(Repository, T)> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut repo = load_repository(self, gun).await?;
+            let (files, out) = change(&mut repo)?;
+            match self.publish(gun, &files).await? {
+                PublishOutcome::Stored => return Ok((repo, out)),
+                PublishOutcome::Stale(why) if attempt < PUBLISH_ATTEMPTS => {
+                    tracing::info!(attempt, %why, "another publish landed first; trying again");
+                    let pause = 50 * u64::from(attempt) + u64::from(std::process::id() % 50);
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                }
+                PublishOutcome::Stale(why) => {
+                    bail!("gave up after {attempt} attempts, others kept publishing first: {why}")
+                }
+            }
+        }
+    }
+
+    /// Which of snapshot and timestamp the trust service signs for `repo`:
+    /// those whose keys are not in the publisher's keystore.
+    pub fn server_signed(&self, repo: &Repository) -> anyhow::Result<ServerSigned> {
+        if !self.is_service() {
+            return Ok(ServerSigned::Neither);
+        }
+        let keystore = self.keystore()?;
+        let held = |role: &str| {
+            repo.root
+                .roles
+                .get(role)
+                .is_some_and(|r| r.keyids.iter().any(|k| keystore.public(k).is_ok()))
+        };
+        Ok(match (held("snapshot"), held("timestamp")) {
+            (_, true) => ServerSigned::Neither,
+            (true, false) => ServerSigned::Timestamp,
+            (false, false) => ServerSigned::SnapshotAndTimestamp,
+        })
+    }
+}
+
+/// A publish that must land first time (root changes are not retried:
+/// the keys that sign them may be on a token).
+pub fn published(outcome: PublishOutcome) -> anyhow::Result<()> {
+    match outcome {
+        PublishOutcome::Stored => Ok(()),
+        PublishOutcome::Stale(why) => {
+            bail!("another publish landed first ({why}); run the command again")
+        }
+    }
+}
+
+/// Undo [`clearance_trust::client::quote`] on a role's file name.
+fn unquote(name: &str) -> String {
+    let bytes = name.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = name.get(i + 1..i + 3).filter(|_| bytes[i] == b'%');
+        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The repository name (GUN) for a reference: `registry/repository`.
@@ -129,7 +250,7 @@ pub fn passphrase(role: &str, keyid: &str, new: bool) -> anyhow::Result<String> 
 }
 
 use clearance_trust::pkcs11::{HsmSigner, IfMissing, Pkcs11Uri};
-use clearance_trust::publish::{Expiries, Repository};
+use clearance_trust::publish::{Expiries, Repository, ServerSigned};
 use clearance_trust::signer::{LocalSigner, Signer};
 
 /// Where the root key is, for commands that change root.
@@ -187,13 +308,49 @@ pub fn token_key(
     Ok(signer)
 }
 
-/// The current metadata of a repository (on a file:// trust server).
-pub fn load_repository(trust: &TrustArgs, gun: &str) -> anyhow::Result<Repository> {
+/// The current metadata of a repository. From a trust service it is
+/// verified first, as a consumer would, from the root pinned at `trust init`:
+/// a publisher never re-signs what a tampering server fed it.
+pub async fn load_repository(trust: &TrustArgs, gun: &str) -> anyhow::Result<Repository> {
     let url = trust.metadata_url(gun);
-    let dir = url
-        .strip_prefix("file://")
-        .context("editing trust metadata needs a file:// trust server for now")?
-        .to_owned();
+    let Some(dir) = url.strip_prefix("file://").map(str::to_owned) else {
+        let store = trust.client_store(gun)?;
+        let mut updater = trust.updater(gun, store, None)?;
+        updater
+            .refresh()
+            .await
+            .with_context(|| format!("verifying the current trust data of {gun} from {url}"))?;
+        let trusted = updater.trusted();
+        let raw =
+            |m: Option<Vec<u8>>, role: &str| m.with_context(|| format!("{gun} has no {role}"));
+        let root = trusted.root().raw.clone();
+        let timestamp = raw(trusted.timestamp().map(|t| t.raw.clone()), "timestamp")?;
+        let snapshot = raw(trusted.snapshot().map(|t| t.raw.clone()), "snapshot")?;
+        let targets_signed = trusted
+            .targets("targets", "root")
+            .context("no targets")?
+            .clone();
+        let mut delegated = std::collections::HashMap::new();
+        if let Some(d) = &targets_signed.signed.delegations {
+            let mut names: Vec<String> = d.roles.iter().flatten().map(|r| r.name.clone()).collect();
+            if let Some(s) = &d.succinct_roles {
+                names.extend(clearance_trust::publish::bin_names(s));
+            }
+            for name in names {
+                if let Some(bytes) = updater.role_bytes(&name, "targets").await? {
+                    delegated.insert(name, bytes);
+                }
+            }
+        }
+        return Ok(Repository::load(
+            &root,
+            &targets_signed.raw,
+            &snapshot,
+            &timestamp,
+            Expiries::default(),
+            |name| delegated.remove(name),
+        )?);
+    };
     let fetch = |role: &str| -> anyhow::Result<Vec<u8>> {
         std::fs::read(format!("{dir}{role}.json"))
             .with_context(|| format!("reading the current {role} of {gun}"))
@@ -247,6 +404,46 @@ pub fn root_key(
         None => Ok(Held::Local(Box::new(role_key(
             keystore, repo, gun, "root",
         )?))),
+    }
+}
+
+/// The snapshot and timestamp keys the publisher holds; the trust service
+/// signs the others.
+pub struct OnlineKeys {
+    pub snapshot: Option<LocalSigner>,
+    pub timestamp: Option<LocalSigner>,
+    pub server: ServerSigned,
+}
+
+impl OnlineKeys {
+    pub fn load(
+        trust: &TrustArgs,
+        keystore: &Keystore,
+        repo: &Repository,
+        gun: &str,
+    ) -> anyhow::Result<OnlineKeys> {
+        let server = trust.server_signed(repo)?;
+        let snapshot = match server {
+            ServerSigned::SnapshotAndTimestamp => None,
+            _ => Some(role_key(keystore, repo, gun, "snapshot")?),
+        };
+        let timestamp = match server {
+            ServerSigned::Neither => Some(role_key(keystore, repo, gun, "timestamp")?),
+            _ => None,
+        };
+        Ok(OnlineKeys {
+            snapshot,
+            timestamp,
+            server,
+        })
+    }
+
+    pub fn snapshot(&self) -> Vec<&dyn Signer> {
+        self.snapshot.iter().map(|s| s as &dyn Signer).collect()
+    }
+
+    pub fn timestamp(&self) -> Vec<&dyn Signer> {
+        self.timestamp.iter().map(|s| s as &dyn Signer).collect()
     }
 }
 

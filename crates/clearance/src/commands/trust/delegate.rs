@@ -8,7 +8,7 @@ use clearance_trust::keys::Key;
 use clearance_trust::publish::{Changed, RoleSigners};
 use clearance_trust::signer::Signer;
 
-use super::common::{TrustArgs, delegated_keys, gun, load_repository, role_key};
+use super::common::{OnlineKeys, TrustArgs, delegated_keys, gun, load_repository, role_key};
 use crate::exit::Exit;
 use crate::output::Page;
 
@@ -48,49 +48,61 @@ pub struct RemoveArgs {
     pub trust: TrustArgs,
 }
 
-pub fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
+pub async fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
     let (repository, trust) = match &command {
         DelegateCommand::Add(a) => (&a.repository, &a.trust),
         DelegateCommand::Remove(r) => (&r.repository, &r.trust),
     };
     let gun = gun(&RegistryRef::parse(repository)?);
-    let mut repo = load_repository(trust, &gun)?;
+    let first = load_repository(trust, &gun).await?;
     let keystore = trust.keystore()?;
-    let (role, added) = match &command {
-        DelegateCommand::Add(a) => {
-            let keys = a
-                .keys
-                .iter()
-                .map(|k| public_key(k, &keystore))
-                .collect::<anyhow::Result<Vec<Key>>>()?;
-            repo.add_delegation(&a.role, &keys, a.threshold, a.paths.clone(), a.terminating)?;
-            (a.role.clone(), true)
-        }
-        DelegateCommand::Remove(r) => {
-            repo.remove_delegation(&r.role)?;
-            (r.role.clone(), false)
-        }
+    let added = matches!(command, DelegateCommand::Add(_));
+    let role = match &command {
+        DelegateCommand::Add(a) => a.role.clone(),
+        DelegateCommand::Remove(r) => r.role.clone(),
     };
-    let targets = role_key(&keystore, &repo, &gun, "targets")?;
-    let snapshot = role_key(&keystore, &repo, &gun, "snapshot")?;
-    let timestamp = role_key(&keystore, &repo, &gun, "timestamp")?;
-    let delegated = if added {
-        delegated_keys(&keystore, &repo, &role)?
-    } else {
-        Vec::new()
+    let new_keys = match &command {
+        DelegateCommand::Add(a) => a
+            .keys
+            .iter()
+            .map(|k| public_key(k, &keystore))
+            .collect::<anyhow::Result<Vec<Key>>>()?,
+        DelegateCommand::Remove(_) => Vec::new(),
     };
-    let mut signers = RoleSigners {
-        targets: vec![&targets],
-        snapshot: vec![&snapshot],
-        timestamp: vec![&timestamp],
-        ..Default::default()
-    };
-    signers.delegated.insert(
-        role.clone(),
-        delegated.iter().map(|s| s as &dyn Signer).collect(),
-    );
-    let files = repo.publish(Changed::Targets, &signers, false)?;
-    trust.publish(&gun, &files)?;
+    let targets = role_key(&keystore, &first, &gun, "targets")?;
+    let online = OnlineKeys::load(trust, &keystore, &first, &gun)?;
+    let mut delegated = Vec::new();
+    let (repo, ()) = trust
+        .edit(&gun, |repo| {
+            match &command {
+                DelegateCommand::Add(a) => {
+                    repo.add_delegation(
+                        &a.role,
+                        &new_keys,
+                        a.threshold,
+                        a.paths.clone(),
+                        a.terminating,
+                    )?;
+                    if delegated.is_empty() {
+                        delegated = delegated_keys(&keystore, repo, &role)?;
+                    }
+                }
+                DelegateCommand::Remove(r) => repo.remove_delegation(&r.role)?,
+            }
+            let mut signers = RoleSigners {
+                targets: vec![&targets],
+                snapshot: online.snapshot(),
+                timestamp: online.timestamp(),
+                server: online.server,
+                ..Default::default()
+            };
+            signers.delegated.insert(
+                role.clone(),
+                delegated.iter().map(|s| s as &dyn Signer).collect(),
+            );
+            Ok((repo.publish(Changed::Targets, &signers, false)?, ()))
+        })
+        .await?;
     let mut page = Page::default();
     page.field(
         if added { "Delegated" } else { "Removed" },

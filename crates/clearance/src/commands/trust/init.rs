@@ -5,10 +5,10 @@ use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_trust::pkcs11::IfMissing;
-use clearance_trust::publish::{Changed, Expiries, Repository, RoleSigners};
+use clearance_trust::publish::{Changed, Expiries, Repository, RoleSigners, ServerSigned};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
-use super::common::{Held, TrustArgs, gun, passphrase, token_key};
+use super::common::{Held, TrustArgs, gun, passphrase, published, token_key};
 use crate::exit::Exit;
 use crate::output::Page;
 
@@ -38,6 +38,11 @@ pub struct InitArgs {
     /// The PKCS#11 module (else the URI's module-path).
     #[arg(long, env = "CLEARANCE_PKCS11_MODULE")]
     pub pkcs11_module: Option<std::path::PathBuf>,
+    /// Hand snapshot to the trust service too (its key made and kept there),
+    /// so publishers need only the targets key. Timestamp is always the
+    /// service's when publishing to one.
+    #[arg(long)]
+    pub server_snapshot: bool,
 }
 
 fn root_key(args: &InitArgs) -> anyhow::Result<Held> {
@@ -53,7 +58,7 @@ fn root_key(args: &InitArgs) -> anyhow::Result<Held> {
     }
 }
 
-pub fn run(args: InitArgs) -> anyhow::Result<Exit> {
+pub async fn run(args: InitArgs) -> anyhow::Result<Exit> {
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference);
     let store = args.trust.client_store(&gun)?;
@@ -67,13 +72,36 @@ pub fn run(args: InitArgs) -> anyhow::Result<Exit> {
     let root_key = root_key(&args)?;
     let root = root_key.signer();
     let targets = LocalSigner::generate(KeyKind::Ed25519)?;
-    let snapshot = LocalSigner::generate(KeyKind::Ed25519)?;
-    let timestamp = LocalSigner::generate(KeyKind::Ed25519)?;
-    let mut local = vec![
-        ("targets", &targets),
-        ("snapshot", &snapshot),
-        ("timestamp", &timestamp),
-    ];
+    let service = args.trust.is_service();
+    if args.server_snapshot && !service {
+        anyhow::bail!(
+            "--server-snapshot needs a trust service as --server, not a file:// directory"
+        );
+    }
+    let url = args.trust.metadata_url(&gun);
+    let transport = args.trust.transport(None)?;
+    let server_key = |role: &'static str| {
+        let (transport, url) = (&transport, &url);
+        async move {
+            transport
+                .server_key(url, role)
+                .await
+                .with_context(|| format!("asking {url} for its {role} key"))
+        }
+    };
+    let (snapshot, server_snapshot) = if args.server_snapshot {
+        (None, Some(server_key("snapshot").await?))
+    } else {
+        (Some(LocalSigner::generate(KeyKind::Ed25519)?), None)
+    };
+    let (timestamp, server_timestamp) = if service {
+        (None, Some(server_key("timestamp").await?))
+    } else {
+        (Some(LocalSigner::generate(KeyKind::Ed25519)?), None)
+    };
+    let mut local = vec![("targets", &targets)];
+    local.extend(snapshot.iter().map(|k| ("snapshot", k)));
+    local.extend(timestamp.iter().map(|k| ("timestamp", k)));
     if let Held::Local(root) = &root_key {
         local.insert(0, ("root", root.as_ref()));
     }
@@ -93,20 +121,33 @@ pub fn run(args: InitArgs) -> anyhow::Result<Exit> {
         [
             root.public_key(),
             targets.public_key(),
-            snapshot.public_key(),
-            timestamp.public_key(),
+            snapshot
+                .as_ref()
+                .map(|k| k.public_key())
+                .or(server_snapshot.as_ref())
+                .context("no snapshot key")?,
+            timestamp
+                .as_ref()
+                .map(|k| k.public_key())
+                .or(server_timestamp.as_ref())
+                .context("no timestamp key")?,
         ],
         expiries,
     );
     let signers = RoleSigners {
         root: vec![root],
         targets: vec![&targets],
-        snapshot: vec![&snapshot],
-        timestamp: vec![&timestamp],
+        snapshot: snapshot.iter().map(|k| k as &dyn Signer).collect(),
+        timestamp: timestamp.iter().map(|k| k as &dyn Signer).collect(),
+        server: match (server_snapshot.is_some(), server_timestamp.is_some()) {
+            (true, _) => ServerSigned::SnapshotAndTimestamp,
+            (false, true) => ServerSigned::Timestamp,
+            (false, false) => ServerSigned::Neither,
+        },
         ..Default::default()
     };
     let files = repo.publish(Changed::RootAndTargets, &signers, true)?;
-    args.trust.publish(&gun, &files)?;
+    published(args.trust.publish(&gun, &files).await?)?;
     let root_bytes = &files
         .iter()
         .find(|(n, _)| n == "root.json")

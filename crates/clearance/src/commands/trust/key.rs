@@ -55,6 +55,8 @@ impl KeyArgs {
         TrustArgs {
             server: String::new(),
             home: self.home.clone(),
+            trust_creds: None,
+            trust_ca_file: None,
         }
     }
 }

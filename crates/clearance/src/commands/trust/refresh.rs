@@ -6,7 +6,9 @@ use clearance_oci::RegistryRef;
 use clearance_trust::publish::{Changed, RoleSigners};
 use clearance_trust::signer::Signer;
 
-use super::common::{RootKeyArgs, TrustArgs, gun, load_repository, role_key, root_key};
+use super::common::{
+    OnlineKeys, RootKeyArgs, TrustArgs, gun, load_repository, published, role_key, root_key,
+};
 use crate::exit::Exit;
 use crate::output::Page;
 
@@ -23,10 +25,10 @@ pub struct RefreshArgs {
     pub root: RootKeyArgs,
 }
 
-pub fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
+pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference);
-    let mut repo = load_repository(&args.trust, &gun)?;
+    let mut repo = load_repository(&args.trust, &gun).await?;
     let keystore = args.trust.keystore()?;
     let expiring = repo.expiring(args.within_days);
     let changed = repo.refresh(args.within_days);
@@ -38,17 +40,17 @@ pub fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
         Changed::Nothing => None,
         _ => Some(role_key(&keystore, &repo, &gun, "targets")?),
     };
-    let snapshot = role_key(&keystore, &repo, &gun, "snapshot")?;
-    let timestamp = role_key(&keystore, &repo, &gun, "timestamp")?;
+    let online = OnlineKeys::load(&args.trust, &keystore, &repo, &gun)?;
     let signers = RoleSigners {
         root: root.iter().map(|r| r.signer()).collect(),
         targets: targets.iter().map(|t| t as &dyn Signer).collect(),
-        snapshot: vec![&snapshot],
-        timestamp: vec![&timestamp],
+        snapshot: online.snapshot(),
+        timestamp: online.timestamp(),
+        server: online.server,
         ..Default::default()
     };
     let files = repo.publish(changed, &signers, false)?;
-    args.trust.publish(&gun, &files)?;
+    published(args.trust.publish(&gun, &files).await?)?;
     let mut page = Page::default();
     page.field("Refreshed", &gun);
     page.field("Re-signed", expiring.join(", "));

@@ -6,7 +6,9 @@ use clearance_oci::RegistryRef;
 use clearance_trust::publish::{Changed, RoleSigners};
 use clearance_trust::signer::Signer;
 
-use super::common::{Held, RootKeyArgs, TrustArgs, gun, load_repository, role_key, root_key};
+use super::common::{
+    Held, OnlineKeys, RootKeyArgs, TrustArgs, gun, load_repository, published, role_key, root_key,
+};
 use crate::exit::Exit;
 use crate::output::Page;
 
@@ -22,10 +24,10 @@ pub struct RevokeArgs {
     pub root: RootKeyArgs,
 }
 
-pub fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
+pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference);
-    let mut repo = load_repository(&args.trust, &gun)?;
+    let mut repo = load_repository(&args.trust, &gun).await?;
     let keystore = args.trust.keystore()?;
     let old_root = root_key(&args.root, &keystore, &repo, &gun)?;
     let affected = repo.revoke(&args.keyid)?;
@@ -38,8 +40,7 @@ pub fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
         None
     };
     let targets = role_key(&keystore, &repo, &gun, "targets")?;
-    let snapshot = role_key(&keystore, &repo, &gun, "snapshot")?;
-    let timestamp = role_key(&keystore, &repo, &gun, "timestamp")?;
+    let online = OnlineKeys::load(&args.trust, &keystore, &repo, &gun)?;
     let mut root: Vec<&dyn Signer> = vec![old_root.signer()];
     if let Some(n) = &new_root {
         root.push(n.signer());
@@ -47,12 +48,13 @@ pub fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
     let signers = RoleSigners {
         root,
         targets: vec![&targets],
-        snapshot: vec![&snapshot],
-        timestamp: vec![&timestamp],
+        snapshot: online.snapshot(),
+        timestamp: online.timestamp(),
+        server: online.server,
         ..Default::default()
     };
     let files = repo.publish(Changed::RootAndTargets, &signers, false)?;
-    args.trust.publish(&gun, &files)?;
+    published(args.trust.publish(&gun, &files).await?)?;
     let mut page = Page::default();
     page.field("Revoked", &args.keyid);
     page.field("From roles", affected.join(", "));

@@ -10,7 +10,8 @@ use clearance_trust::publish::{Changed, OldKeys, RoleSigners};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
 use super::common::{
-    Held, RootKeyArgs, TrustArgs, gun, load_repository, passphrase, role_key, root_key, token_key,
+    Held, OnlineKeys, RootKeyArgs, TrustArgs, gun, load_repository, passphrase, published,
+    role_key, root_key, token_key,
 };
 use crate::exit::Exit;
 use crate::output::Page;
@@ -35,10 +36,10 @@ pub struct RotateArgs {
     pub root: RootKeyArgs,
 }
 
-pub fn run(args: RotateArgs) -> anyhow::Result<Exit> {
+pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference);
-    let mut repo = load_repository(&args.trust, &gun)?;
+    let mut repo = load_repository(&args.trust, &gun).await?;
     let keystore = args.trust.keystore()?;
     let old_root = root_key(&args.root, &keystore, &repo, &gun)
         .context("the current root key signs the rotation")?;
@@ -62,9 +63,14 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Exit> {
         OldKeys::Replace
     };
     repo.rotate(role, new.signer().public_key(), mode)?;
+    let online = OnlineKeys::load(&args.trust, &keystore, &repo, &gun)?;
     let mut held: Vec<(&str, Held)> = Vec::new();
-    for other in ["targets", "snapshot", "timestamp"] {
-        if other != role {
+    for (other, kept) in [
+        ("targets", true),
+        ("snapshot", online.snapshot.is_some()),
+        ("timestamp", online.timestamp.is_some()),
+    ] {
+        if other != role && kept {
             held.push((
                 other,
                 Held::Local(Box::new(role_key(&keystore, &repo, &gun, other)?)),
@@ -89,10 +95,11 @@ pub fn run(args: RotateArgs) -> anyhow::Result<Exit> {
         targets: pick("targets"),
         snapshot: pick("snapshot"),
         timestamp: pick("timestamp"),
+        server: online.server,
         ..Default::default()
     };
     let files = repo.publish(Changed::RootAndTargets, &signers, false)?;
-    args.trust.publish(&gun, &files)?;
+    published(args.trust.publish(&gun, &files).await?)?;
     let mut page = Page::default();
     page.field("Rotated", format!("{role} of {gun}"));
     page.field("New key", new.signer().key_id());

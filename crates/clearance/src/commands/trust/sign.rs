@@ -7,7 +7,9 @@ use clearance_trust::image::target_for_manifest;
 use clearance_trust::publish::{Changed, RoleSigners};
 use clearance_trust::signer::Signer;
 
-use super::common::{TrustArgs, delegated_keys, gun, load_repository, registry_ref, role_key};
+use super::common::{
+    OnlineKeys, TrustArgs, delegated_keys, gun, load_repository, registry_ref, role_key,
+};
 use crate::cli::RegistryArgs;
 use crate::exit::Exit;
 use crate::output::Page;
@@ -36,37 +38,39 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
         .with_context(|| format!("fetching the manifest of {reference}"))?;
     let target = target_for_manifest(&manifest, media_type.as_deref());
 
-    let mut repo = load_repository(&args.trust, &gun)?;
+    let first = load_repository(&args.trust, &gun).await?;
     let keystore = args.trust.keystore()?;
     let (targets, delegated) = match &args.role {
-        Some(role) => {
-            repo.set_delegated_target(role, &tag, target)?;
-            (None, delegated_keys(&keystore, &repo, role)?)
-        }
-        None => {
-            repo.set_target(&tag, target);
-            (
-                Some(role_key(&keystore, &repo, &gun, "targets")?),
-                Vec::new(),
-            )
-        }
+        Some(role) => (None, delegated_keys(&keystore, &first, role)?),
+        None => (
+            Some(role_key(&keystore, &first, &gun, "targets")?),
+            Vec::new(),
+        ),
     };
-    let snapshot = role_key(&keystore, &repo, &gun, "snapshot")?;
-    let timestamp = role_key(&keystore, &repo, &gun, "timestamp")?;
-    let mut signers = RoleSigners {
-        targets: targets.iter().map(|t| t as &dyn Signer).collect(),
-        snapshot: vec![&snapshot],
-        timestamp: vec![&timestamp],
-        ..Default::default()
-    };
-    if let Some(role) = &args.role {
-        signers.delegated.insert(
-            role.clone(),
-            delegated.iter().map(|s| s as &dyn Signer).collect(),
-        );
-    }
-    let files = repo.publish(Changed::Targets, &signers, false)?;
-    args.trust.publish(&gun, &files)?;
+    let online = OnlineKeys::load(&args.trust, &keystore, &first, &gun)?;
+    let (repo, ()) = args
+        .trust
+        .edit(&gun, |repo| {
+            match &args.role {
+                Some(role) => repo.set_delegated_target(role, &tag, target.clone())?,
+                None => repo.set_target(&tag, target.clone()),
+            }
+            let mut signers = RoleSigners {
+                targets: targets.iter().map(|t| t as &dyn Signer).collect(),
+                snapshot: online.snapshot(),
+                timestamp: online.timestamp(),
+                server: online.server,
+                ..Default::default()
+            };
+            if let Some(role) = &args.role {
+                signers.delegated.insert(
+                    role.clone(),
+                    delegated.iter().map(|s| s as &dyn Signer).collect(),
+                );
+            }
+            Ok((repo.publish(Changed::Targets, &signers, false)?, ()))
+        })
+        .await?;
     let mut page = Page::default();
     page.field("Signed", format!("{gun}:{tag}"));
     page.field("Digest", &digest);

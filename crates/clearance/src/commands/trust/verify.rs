@@ -1,12 +1,9 @@
 //! `clearance trust verify IMAGE:TAG`: resolve the tag through TUF, fetch
 //! the manifest by the signed digest, and check it. Exit 1 if not trusted.
 
-use std::time::Duration;
-
 use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::registry::RegistryClient;
-use clearance_trust::client::HttpTransport;
 use clearance_trust::image::{manifest_digest, media_type};
 use owo_colors::{OwoColorize as _, Stream};
 use serde::Serialize;
@@ -60,7 +57,7 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
             }
             (None, true) => {
                 let url = format!("{}1.root.json", args.trust.metadata_url(&gun));
-                fetch_once(&url, args.registry.ca_file.as_deref()).await?
+                fetch_once(&args.trust, &url, args.registry.ca_file.as_deref()).await?
             }
             (None, false) => anyhow::bail!(
                 "no trusted root for {gun} yet: pass --root ROOT.json from its publisher, or --trust-on-first-use"
@@ -153,10 +150,14 @@ fn render(v: &Verdict, page: &mut Page) {
     }
 }
 
-async fn fetch_once(url: &str, extra_ca: Option<&std::path::Path>) -> anyhow::Result<Vec<u8>> {
+async fn fetch_once(
+    trust: &super::common::TrustArgs,
+    url: &str,
+    extra_ca: Option<&std::path::Path>,
+) -> anyhow::Result<Vec<u8>> {
     use clearance_trust::client::Transport as _;
-    let transport = HttpTransport::new(Duration::from_secs(30), extra_ca)?;
-    transport
+    trust
+        .transport(extra_ca)?
         .fetch(url, 512_000)
         .await?
         .with_context(|| format!("{url} not found"))

@@ -1,0 +1,215 @@
+//! Repository names, validated against the OCI distribution name grammar.
+//!
+//! OCI distribution spec, "Pulling manifests": `<name>` MUST match
+//! `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`.
+//! Trust repositories are named like Notary's GUNs, with the registry host
+//! in front (`registry.example.com:5000/team/app`): the first component of a
+//! name with more than one may be a host with an optional port.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Longest repository name accepted, as Distribution enforces.
+pub const MAX_NAME_LEN: usize = 255;
+
+/// A repository name such as `team/app`, checked when built.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RepositoryName(String);
+
+/// Why a repository name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid repository name {name:?}: {reason}")]
+pub struct NameError {
+    /// The refused name, shortened when very long.
+    pub name: String,
+    /// What rule it broke.
+    pub reason: &'static str,
+}
+
+impl RepositoryName {
+    /// Checks `name` against the OCI name grammar and the 255-character limit.
+    pub fn parse(name: &str) -> Result<RepositoryName, NameError> {
+        let refuse = |reason| NameError {
+            name: excerpt(name),
+            reason,
+        };
+        if name.is_empty() {
+            return Err(refuse("the name is empty"));
+        }
+        if name.len() > MAX_NAME_LEN {
+            return Err(refuse("the name is longer than 255 characters"));
+        }
+        let mut components = name.split('/').peekable();
+        if let Some(first) = components.next() {
+            let host_allowed = components.peek().is_some();
+            if !(host_allowed && is_host(first)) {
+                check_component(first).map_err(refuse)?;
+            }
+        }
+        for component in components {
+            check_component(component).map_err(refuse)?;
+        }
+        Ok(RepositoryName(name.to_owned()))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RepositoryName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for RepositoryName {
+    type Err = NameError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RepositoryName::parse(s)
+    }
+}
+
+impl AsRef<str> for RepositoryName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for RepositoryName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for RepositoryName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+/// A registry host: DNS labels or an IPv4 address, with an optional port.
+fn is_host(component: &str) -> bool {
+    let (host, port) = match component.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (component, None),
+    };
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let labels_ok = !host.is_empty()
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    port_ok && labels_ok
+}
+
+/// One path component: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
+fn check_component(component: &str) -> Result<(), &'static str> {
+    let bytes = component.as_bytes();
+    let (Some(first), Some(last)) = (bytes.first(), bytes.last()) else {
+        return Err("a path component is empty");
+    };
+    if !is_alnum(*first) || !is_alnum(*last) {
+        return Err("a path component must start and end with a lower-case letter or digit");
+    }
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let run = rest.iter().take_while(|b| !is_alnum(**b)).count();
+        let (separator, tail) = rest.split_at(run);
+        if !matches!(separator, b"" | b"." | b"_" | b"__") && !separator.iter().all(|b| *b == b'-')
+        {
+            return Err(
+                "only lower-case letters, digits and the separators '.', '_', '__', '-' are allowed",
+            );
+        }
+        let word = tail.iter().take_while(|b| is_alnum(**b)).count();
+        rest = &tail[word..];
+    }
+    Ok(())
+}
+
+fn is_alnum(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit()
+}
+
+/// Shortens untrusted text before it goes into an error message.
+pub(crate) fn excerpt(text: &str) -> String {
+    const MAX: usize = 80;
+    match text.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_grammar_names() {
+        for name in [
+            "a",
+            "library/alpine",
+            "a/b/c",
+            "team.x/app_1",
+            "a__b",
+            "a---b",
+            "0/9",
+            "my-org/my.app/v2",
+            "127.0.0.1:5000/team/app",
+            "registry.example.com/app",
+        ] {
+            assert!(RepositoryName::parse(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn refuses_names_outside_the_grammar() {
+        for name in [
+            "",
+            "Upper",
+            "a//b",
+            "/a",
+            "a/",
+            "-a",
+            "a-",
+            "a___b",
+            "a..b",
+            "a._b",
+            "host:5000",
+            "a/host:5000/x",
+            "host:5x/x",
+            "a b",
+            "a/../b",
+            "é",
+        ] {
+            assert!(RepositoryName::parse(name).is_err(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn bounds_the_length() {
+        let ok = "a".repeat(MAX_NAME_LEN);
+        assert!(RepositoryName::parse(&ok).is_ok());
+        let err = RepositoryName::parse(&"a".repeat(MAX_NAME_LEN + 1)).unwrap_err();
+        assert!(err.to_string().contains("longer than 255"));
+        assert!(err.name.chars().count() <= 81);
+    }
+
+    #[test]
+    fn error_names_the_repository() {
+        let err = RepositoryName::parse("Bad/Name").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("invalid repository name \"Bad/Name\"")
+        );
+    }
+}

@@ -1,0 +1,203 @@
+//! Repository patterns of access rules: `team/*`, `mirror/**`, `library/alpine`.
+//!
+//! `*` matches within one path segment (never a `/`), `**` matches across
+//! segments, every other character is literal. Matching is a dynamic programme
+//! over pattern and name, so no pattern can make it exponential.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+use crate::name::{MAX_NAME_LEN, excerpt};
+
+/// A glob over repository names, checked when built.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Pattern {
+    source: String,
+    tokens: Vec<Token>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Token {
+    Byte(u8),
+    /// `*`: any run of characters without `/`.
+    Star,
+    /// `**`: any run of characters.
+    Globstar,
+}
+
+/// Why a repository pattern was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid repository pattern {pattern:?}: {reason}")]
+pub struct PatternError {
+    /// The refused pattern, shortened when long.
+    pub pattern: String,
+    /// What rule it broke.
+    pub reason: &'static str,
+}
+
+impl Pattern {
+    /// Parses a pattern made of lower-case letters, digits, `.`, `_`, `-`,
+    /// `/` and the wildcards `*` and `**`.
+    pub fn parse(text: &str) -> Result<Pattern, PatternError> {
+        let refuse = |reason| PatternError {
+            pattern: excerpt(text),
+            reason,
+        };
+        if text.is_empty() {
+            return Err(refuse("the pattern is empty"));
+        }
+        if text.len() > MAX_NAME_LEN {
+            return Err(refuse("the pattern is longer than 255 characters"));
+        }
+        if text.contains("***") {
+            return Err(refuse("use '*' or '**', not three stars or more"));
+        }
+        let bytes = text.as_bytes();
+        let mut tokens = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'*' if bytes.get(i + 1) == Some(&b'*') => {
+                    tokens.push(Token::Globstar);
+                    i += 2;
+                    continue;
+                }
+                b'*' => tokens.push(Token::Star),
+                b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' | b'/' => {
+                    tokens.push(Token::Byte(b))
+                }
+                _ => {
+                    return Err(refuse(
+                        "only lower-case letters, digits, '.', '_', '-', '/' and '*' are allowed",
+                    ));
+                }
+            }
+            i += 1;
+        }
+        Ok(Pattern {
+            source: text.to_owned(),
+            tokens,
+        })
+    }
+
+    /// Whether `name` matches the whole pattern.
+    pub fn matches(&self, name: &str) -> bool {
+        let name = name.as_bytes();
+        // row[j]: the tokens seen so far match name[..j].
+        let mut row = vec![false; name.len() + 1];
+        row[0] = true;
+        for token in &self.tokens {
+            let mut next = vec![false; name.len() + 1];
+            match *token {
+                Token::Byte(b) => {
+                    for (j, &c) in name.iter().enumerate() {
+                        next[j + 1] = row[j] && c == b;
+                    }
+                }
+                Token::Star | Token::Globstar => {
+                    let crosses = *token == Token::Globstar;
+                    next[0] = row[0];
+                    for (j, &c) in name.iter().enumerate() {
+                        next[j + 1] = row[j + 1] || (next[j] && (crosses || c != b'/'));
+                    }
+                }
+            }
+            row = next;
+        }
+        row[name.len()]
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+}
+
+impl TryFrom<String> for Pattern {
+    type Error = PatternError;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Pattern::parse(&text)
+    }
+}
+
+impl FromStr for Pattern {
+    type Err = PatternError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Pattern::parse(s)
+    }
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(pattern: &str, name: &str) -> bool {
+        Pattern::parse(pattern).unwrap().matches(name)
+    }
+
+    #[test]
+    fn literal_patterns_match_only_themselves() {
+        assert!(matches("library/alpine", "library/alpine"));
+        assert!(!matches("library/alpine", "library/alpine2"));
+        assert!(!matches("library/alpine", "library"));
+        assert!(!matches("a.b", "axb"));
+    }
+
+    #[test]
+    fn star_stays_within_one_segment() {
+        assert!(matches("team/*", "team/app"));
+        assert!(!matches("team/*", "team/app/sub"));
+        assert!(!matches("team/*", "other/app"));
+        assert!(matches("team/*-dev", "team/app-dev"));
+        assert!(!matches("team/*-dev", "team/app/x-dev"));
+        assert!(matches("*/app", "team/app"));
+        assert!(!matches("*", "a/b"));
+        assert!(matches("*", "a"));
+    }
+
+    #[test]
+    fn globstar_crosses_segments() {
+        assert!(matches("team/**", "team/app"));
+        assert!(matches("team/**", "team/app/sub/deep"));
+        assert!(!matches("team/**", "teams/app"));
+        assert!(matches("**", "anything/at/all"));
+        assert!(matches("**/base", "org/images/base"));
+        assert!(!matches("**/base", "org/images/base2"));
+    }
+
+    #[test]
+    fn many_stars_stay_fast() {
+        let pattern = "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*ab";
+        assert!(!matches(pattern, &"a".repeat(250)));
+    }
+
+    #[test]
+    fn refuses_bad_patterns() {
+        for text in ["", "Team/*", "team/***", "a b", "team/?"] {
+            assert!(Pattern::parse(text).is_err(), "{text:?}");
+        }
+        let err = Pattern::parse("Team").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("invalid repository pattern \"Team\"")
+        );
+    }
+
+    #[test]
+    fn deserializes_from_a_string() {
+        let p: Pattern = serde_json::from_str("\"team/*\"").unwrap();
+        assert_eq!(p.as_str(), "team/*");
+        assert!(serde_json::from_str::<Pattern>("\"Team\"").is_err());
+    }
+}

@@ -1,0 +1,503 @@
+//! Accepting a publish: new metadata is checked against what the service
+//! already trusts for the repository, and the service signs snapshot and
+//! timestamp when it holds their keys. Nothing is stored here; the result is
+//! the list of files to store in one transaction.
+//!
+//! The checks, in order:
+//! 1. a new root is signed by a threshold of the trusted root's root keys
+//!    and of its own, one version on (TUF 5.3.4–5.3.9); a new repository's
+//!    root is signed by itself;
+//! 2. every uploaded targets role is at a higher version than the stored
+//!    one and is delegated by the role that will verify it; a stored role
+//!    whose delegator now gives it other keys is verified again;
+//! 3. snapshot lists every targets role at the version now current (never
+//!    dropping or lowering what the previous snapshot listed), timestamp
+//!    names that snapshot, and both are at higher versions;
+//! 4. the whole result passes the client's own checks ([`TrustedSet`]),
+//!    so what the service stores is exactly what clients will accept.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use super::store::{NewFile, Store, StoreError};
+use crate::client::{TrustedSet, UpdateError};
+use crate::editor::{self, common, meta_for};
+use crate::metadata::Signed;
+use crate::schema::{Delegations, Root, Snapshot, Targets, Timestamp};
+use crate::signer::{LocalSigner, Signer as _};
+use crate::time::UtcTime;
+
+/// Most delegated roles one publish may walk through.
+const MAX_ROLES_VISITED: usize = 70_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error("{role}: {source}")]
+    Invalid {
+        role: String,
+        #[source]
+        source: UpdateError,
+    },
+    #[error(
+        "{role}: version {got} is not newer than the stored version {stored}; fetch the current metadata and publish again"
+    )]
+    Stale { role: String, stored: u64, got: u64 },
+    #[error("{role}: {message}")]
+    Missing { role: String, message: String },
+    #[error("{role} is not delegated by any role of this repository")]
+    NotDelegated { role: String },
+    #[error("snapshot: {0}")]
+    Snapshot(String),
+    #[error("nothing to publish")]
+    Empty,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Refused {
+    fn invalid(role: &str) -> impl FnOnce(UpdateError) -> Refused + '_ {
+        move |source| Refused::Invalid {
+            role: role.to_owned(),
+            source,
+        }
+    }
+}
+
+/// The keys the service holds for one repository (already unsealed).
+#[derive(Debug, Default)]
+pub struct ServerSigners {
+    pub snapshot: Option<LocalSigner>,
+    pub timestamp: Option<LocalSigner>,
+}
+
+/// How long the signatures the service makes last.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub snapshot_secs: i64,
+    pub timestamp_secs: i64,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Lifetimes {
+            snapshot_secs: 3 * 365 * 86_400,
+            timestamp_secs: 14 * 86_400,
+        }
+    }
+}
+
+/// What a publish asks for: uploaded files by role name. An empty upload
+/// with `resign` set re-signs timestamp (and snapshot with it when asked).
+#[derive(Debug, Default)]
+pub struct Upload {
+    pub files: BTreeMap<String, Vec<u8>>,
+    pub resign_snapshot: bool,
+}
+
+/// Check an upload against the stored repository and return what to store.
+pub async fn accept(
+    store: &Store,
+    gun: &str,
+    mut upload: Upload,
+    signers: &ServerSigners,
+    lifetimes: Lifetimes,
+) -> Result<Vec<NewFile>, Refused> {
+    let now = UtcTime::now();
+    let resign_only = upload.files.is_empty();
+    let current: HashMap<String, u64> = store
+        .current(gun)
+        .await?
+        .into_iter()
+        .map(|f| (f.role, f.version))
+        .collect();
+    if resign_only && !current.contains_key("timestamp") {
+        return Err(Refused::Empty);
+    }
+    let mut out = Vec::new();
+
+    // 1. root
+    let old_root = store.latest(gun, "root").await?;
+    let root_bytes = match (upload.files.remove("root"), &old_root) {
+        (Some(new), Some(old)) => {
+            let mut set = TrustedSet::new(old, now).map_err(Refused::invalid("root"))?;
+            set.update_root(&new).map_err(Refused::invalid("root"))?;
+            out.push(file("root", &new)?);
+            new
+        }
+        (Some(new), None) => {
+            TrustedSet::new(&new, now).map_err(Refused::invalid("root"))?;
+            out.push(file("root", &new)?);
+            new
+        }
+        (None, Some(old)) => old.clone(),
+        (None, None) => {
+            return Err(Refused::Missing {
+                role: "root".into(),
+                message: "a new repository starts with root.json".into(),
+            });
+        }
+    };
+    let root_changed = !out.is_empty();
+    let root = parse::<Root>(&root_bytes, "root")?;
+
+    // 2. targets and delegated roles
+    let old_targets = store.latest(gun, "targets").await?;
+    let new_targets = upload.files.remove("targets");
+    let targets_bytes = match (&new_targets, &old_targets) {
+        (Some(b), _) | (None, Some(b)) => b.clone(),
+        (None, None) => {
+            return Err(Refused::Missing {
+                role: "targets".into(),
+                message: "a new repository needs targets.json".into(),
+            });
+        }
+    };
+    let targets = parse::<Targets>(&targets_bytes, "targets")?;
+    if new_targets.is_some() {
+        check_newer(&current, "targets", targets.common.version)?;
+        // Signed by root's targets keys? Said now, before anything else is missing.
+        let keys = root.roles.get("targets").ok_or_else(|| Refused::Missing {
+            role: "root".into(),
+            message: "root names no targets keys".into(),
+        })?;
+        Signed::<Targets>::parse(&targets_bytes, "targets")
+            .and_then(|t| t.verify(&root.keys, &keys.keyids, keys.threshold, "targets"))
+            .map_err(|e| Refused::invalid("targets")(e.into()))?;
+        out.push(file("targets", &targets_bytes)?);
+    }
+    let uploaded_snapshot = upload.files.remove("snapshot");
+    let uploaded_timestamp = upload.files.remove("timestamp");
+    let old_targets_parsed = match &old_targets {
+        Some(b) => Some(parse::<Targets>(b, "targets")?),
+        None => None,
+    };
+    let walk = walk_delegations(
+        store,
+        gun,
+        &targets,
+        old_targets_parsed.as_ref(),
+        new_targets.is_some(),
+        &mut upload.files,
+    )
+    .await?;
+    if let Some(extra) = upload.files.keys().next() {
+        return Err(Refused::NotDelegated {
+            role: extra.clone(),
+        });
+    }
+    for (role, bytes, version) in &walk.uploaded {
+        check_newer(&current, role, *version)?;
+        out.push(NewFile {
+            role: role.clone(),
+            version: *version,
+            bytes: bytes.clone(),
+        });
+    }
+
+    // 3. snapshot
+    let old_snapshot = match store.latest(gun, "snapshot").await? {
+        Some(b) => Some(parse::<Snapshot>(&b, "snapshot")?),
+        None => None,
+    };
+    let mut meta = old_snapshot
+        .as_ref()
+        .map(|s| s.meta.clone())
+        .unwrap_or_default();
+    if new_targets.is_some() || !meta.contains_key("targets.json") {
+        meta.insert(
+            "targets.json".into(),
+            meta_for(targets.common.version, &targets_bytes),
+        );
+    }
+    for (role, bytes, version) in &walk.uploaded {
+        meta.insert(format!("{role}.json"), meta_for(*version, bytes));
+    }
+    let snapshot_bytes = match uploaded_snapshot {
+        Some(bytes) => {
+            let s = parse::<Snapshot>(&bytes, "snapshot")?;
+            check_newer(&current, "snapshot", s.common.version)?;
+            check_snapshot_lists(&s, &meta)?;
+            bytes
+        }
+        None if !resign_only || upload.resign_snapshot || root_changed => {
+            let signer = server_signer(&root, "snapshot", signers.snapshot.as_ref())?;
+            let version = current.get("snapshot").map_or(1, |v| v + 1);
+            let snapshot = Snapshot {
+                common: common(
+                    "snapshot",
+                    version,
+                    now.plus_seconds(lifetimes.snapshot_secs),
+                ),
+                meta,
+                extra: BTreeMap::new(),
+            };
+            editor::sign(&snapshot, &[signer]).map_err(|e| Refused::Snapshot(e.to_string()))?
+        }
+        None => store
+            .latest(gun, "snapshot")
+            .await?
+            .ok_or_else(|| Refused::Snapshot("no stored snapshot to re-sign over".into()))?,
+    };
+    let snapshot = parse::<Snapshot>(&snapshot_bytes, "snapshot")?;
+    if current.get("snapshot") != Some(&snapshot.common.version) {
+        out.push(file("snapshot", &snapshot_bytes)?);
+    }
+
+    // timestamp
+    let timestamp_bytes = match uploaded_timestamp {
+        Some(bytes) => {
+            let t = parse::<Timestamp>(&bytes, "timestamp")?;
+            check_newer(&current, "timestamp", t.common.version)?;
+            bytes
+        }
+        None => {
+            let signer = server_signer(&root, "timestamp", signers.timestamp.as_ref())?;
+            let version = current.get("timestamp").map_or(1, |v| v + 1);
+            let timestamp = Timestamp {
+                common: common(
+                    "timestamp",
+                    version,
+                    now.plus_seconds(lifetimes.timestamp_secs),
+                ),
+                meta: BTreeMap::from([(
+                    "snapshot.json".to_owned(),
+                    meta_for(snapshot.common.version, &snapshot_bytes),
+                )]),
+                extra: BTreeMap::new(),
+            };
+            editor::sign(&timestamp, &[signer]).map_err(|e| Refused::Snapshot(e.to_string()))?
+        }
+    };
+    out.push(file("timestamp", &timestamp_bytes)?);
+
+    // 4. everything as a client will see it
+    let mut set = TrustedSet::new(&root_bytes, now).map_err(Refused::invalid("root"))?;
+    set.update_timestamp(&timestamp_bytes)
+        .map_err(Refused::invalid("timestamp"))?;
+    set.update_snapshot(&snapshot_bytes, false)
+        .map_err(Refused::invalid("snapshot"))?;
+    set.update_targets(&targets_bytes, "targets", "root")
+        .map_err(Refused::invalid("targets"))?;
+    for (role, delegator, bytes) in &walk.to_verify {
+        set.update_targets(bytes, role, delegator)
+            .map_err(Refused::invalid(role))?;
+    }
+    if let Some(old) = &old_snapshot {
+        for (name, was) in &old.meta {
+            match snapshot.meta.get(name) {
+                Some(now) if now.version >= was.version => {}
+                Some(now) => {
+                    return Err(Refused::Snapshot(format!(
+                        "lists {name} at version {}, below the {} already published",
+                        now.version, was.version
+                    )));
+                }
+                None => {
+                    return Err(Refused::Snapshot(format!(
+                        "drops {name}, which the previous snapshot listed"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What the delegation walk found.
+#[derive(Debug, Default)]
+struct Walk {
+    /// Uploaded delegated roles: name, bytes, version.
+    uploaded: Vec<(String, Vec<u8>, u64)>,
+    /// Roles the final check must verify, delegators first: (role, delegator, bytes).
+    to_verify: Vec<(String, String, Vec<u8>)>,
+}
+
+/// Walk delegations from targets, breadth first, taking each uploaded role
+/// from `uploads` (so what remains there was delegated by nobody). Stored
+/// roles are read only on the way to an uploaded one, or when their
+/// delegator now gives them different keys.
+async fn walk_delegations(
+    store: &Store,
+    gun: &str,
+    targets: &Targets,
+    old_targets: Option<&Targets>,
+    targets_uploaded: bool,
+    uploads: &mut BTreeMap<String, Vec<u8>>,
+) -> Result<Walk, Refused> {
+    let mut walk = Walk::default();
+    let mut queue: VecDeque<(String, Targets, Option<Targets>, bool)> = VecDeque::new();
+    queue.push_back((
+        "targets".into(),
+        targets.clone(),
+        old_targets.cloned(),
+        targets_uploaded,
+    ));
+    let mut visited = BTreeSet::from(["targets".to_owned()]);
+    while let Some((name, role, old_role, changed)) = queue.pop_front() {
+        let Some(delegations) = &role.delegations else {
+            continue;
+        };
+        let old_delegations = old_role.as_ref().and_then(|r| r.delegations.as_ref());
+        for child in children(delegations, uploads) {
+            if !visited.insert(child.clone()) {
+                continue;
+            }
+            if visited.len() > MAX_ROLES_VISITED {
+                return Err(Refused::Snapshot(format!(
+                    "more than {MAX_ROLES_VISITED} delegated roles"
+                )));
+            }
+            let regrant = changed
+                && grant(delegations, &child) != old_delegations.and_then(|d| grant(d, &child));
+            let (bytes, uploaded) = match uploads.remove(&child) {
+                Some(b) => (b, true),
+                None if regrant || !uploads.is_empty() => match store.latest(gun, &child).await? {
+                    Some(b) => (b, false),
+                    None => continue,
+                },
+                None => continue,
+            };
+            let parsed = parse::<Targets>(&bytes, &child)?;
+            let old_child = if uploaded {
+                match store.latest(gun, &child).await? {
+                    Some(b) => Some(parse::<Targets>(&b, &child)?),
+                    None => None,
+                }
+            } else {
+                Some(parsed.clone())
+            };
+            if uploaded {
+                walk.uploaded
+                    .push((child.clone(), bytes.clone(), parsed.common.version));
+            }
+            walk.to_verify.push((child.clone(), name.clone(), bytes));
+            queue.push_back((child, parsed, old_child, uploaded));
+        }
+    }
+    Ok(walk)
+}
+
+/// The roles a delegator names that the walk may need: every named role,
+/// and those hash bins that were uploaded (a delegator of 2^16 bins is not
+/// walked bin by bin).
+fn children(delegations: &Delegations, uploads: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    if let Some(s) = &delegations.succinct_roles {
+        return uploads.keys().filter(|n| s.is_bin(n)).cloned().collect();
+    }
+    delegations
+        .roles
+        .iter()
+        .flatten()
+        .map(|r| r.name.clone())
+        .collect()
+}
+
+/// The keys (with their public values) and threshold a delegator gives a role.
+fn grant(
+    delegations: &Delegations,
+    role: &str,
+) -> Option<(BTreeMap<String, Option<crate::keys::Key>>, u64)> {
+    let m = delegations.role(role)?;
+    let keys = m
+        .keyids
+        .iter()
+        .map(|id| (id.clone(), delegations.keys.get(id).cloned()))
+        .collect();
+    Some((keys, m.threshold))
+}
+
+/// An uploaded snapshot must list exactly what is now current.
+fn check_snapshot_lists(
+    snapshot: &Snapshot,
+    expected: &BTreeMap<String, crate::schema::MetaFile>,
+) -> Result<(), Refused> {
+    for (name, want) in expected {
+        let Some(got) = snapshot.meta.get(name) else {
+            return Err(Refused::Snapshot(format!("does not list {name}")));
+        };
+        if got.version != want.version {
+            return Err(Refused::Snapshot(format!(
+                "lists {name} at version {}, but version {} is current",
+                got.version, want.version
+            )));
+        }
+        if let (Some(l), Some(w)) = (got.length, want.length)
+            && l != w
+        {
+            return Err(Refused::Snapshot(format!(
+                "gives {name} a length of {l}, but it is {w} bytes"
+            )));
+        }
+        if let (Some(h), Some(w)) = (&got.hashes, &want.hashes) {
+            for (algorithm, value) in h {
+                if w.get(algorithm)
+                    .is_some_and(|v| !v.eq_ignore_ascii_case(value))
+                {
+                    return Err(Refused::Snapshot(format!(
+                        "gives {name} a {algorithm} that is not the file's"
+                    )));
+                }
+            }
+        }
+    }
+    if let Some(extra) = snapshot.meta.keys().find(|k| !expected.contains_key(*k)) {
+        return Err(Refused::Snapshot(format!(
+            "lists {extra}, which this repository does not have"
+        )));
+    }
+    Ok(())
+}
+
+/// The server's key for `role` if root names it (threshold 1).
+fn server_signer<'a>(
+    root: &Root,
+    role: &str,
+    signer: Option<&'a LocalSigner>,
+) -> Result<&'a dyn crate::signer::Signer, Refused> {
+    let keys = root.roles.get(role);
+    match (signer, keys) {
+        (Some(s), Some(k)) if k.threshold == 1 && k.keyids.contains(&s.key_id()) => Ok(s),
+        _ => Err(Refused::Missing {
+            role: role.to_owned(),
+            message: format!(
+                "this trust service does not hold the {role} key that root names, so {role}.json must be published with the rest"
+            ),
+        }),
+    }
+}
+
+fn check_newer(current: &HashMap<String, u64>, role: &str, got: u64) -> Result<(), Refused> {
+    match current.get(role) {
+        Some(&stored) if got <= stored => Err(Refused::Stale {
+            role: role.to_owned(),
+            stored,
+            got,
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn parse<T: crate::schema::Role + crate::schema::Validate>(
+    bytes: &[u8],
+    role: &str,
+) -> Result<T, Refused> {
+    Signed::<T>::parse(bytes, role)
+        .map(|s| s.signed)
+        .map_err(|e| Refused::Invalid {
+            role: role.to_owned(),
+            source: e.into(),
+        })
+}
+
+fn file(role: &str, bytes: &[u8]) -> Result<NewFile, Refused> {
+    let version = match role {
+        "root" => parse::<Root>(bytes, role)?.common.version,
+        "snapshot" => parse::<Snapshot>(bytes, role)?.common.version,
+        "timestamp" => parse::<Timestamp>(bytes, role)?.common.version,
+        _ => parse::<Targets>(bytes, role)?.common.version,
+    };
+    Ok(NewFile {
+        role: role.to_owned(),
+        version,
+        bytes: bytes.to_vec(),
+    })
+}

@@ -1,0 +1,182 @@
+//! Keys the trust service holds for its repositories (timestamp, and
+//! snapshot when the publisher hands it over). Each is generated on the
+//! server, never leaves it, and is stored sealed with ChaCha20-Poly1305
+//! under a master key kept in a file (mode 0600) beside the configuration,
+//! not in the database: a database dump alone reveals no private key. The
+//! repository, role and key id are bound in as associated data, so a sealed
+//! key cannot be moved to another repository or role.
+
+use std::io::Write as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::rand::{SecureRandom, SystemRandom};
+
+use super::store::StoredServerKey;
+use crate::signer::{KeyKind, LocalSigner, Signer};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{path}: {message}")]
+    MasterKey { path: PathBuf, message: String },
+    #[error("server key {keyid} of {gun} {role} does not unseal with this master key")]
+    Unseal {
+        gun: String,
+        role: String,
+        keyid: String,
+    },
+    #[error("server key: {0}")]
+    Crypto(String),
+}
+
+/// The master key that seals server-held signing keys.
+pub struct MasterKey {
+    key: LessSafeKey,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(..)")
+    }
+}
+
+impl MasterKey {
+    /// Read the key file, creating it (32 random bytes, mode 0600) when it
+    /// does not exist. A file others may read is refused.
+    pub fn load_or_create(path: &Path) -> Result<MasterKey, KeyError> {
+        let err = |message: String| KeyError::MasterKey {
+            path: path.to_owned(),
+            message,
+        };
+        let bytes = match std::fs::metadata(path) {
+            Ok(meta) => {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    return Err(err(
+                        "readable by group or others; run `chmod 600` on it".into()
+                    ));
+                }
+                std::fs::read(path).map_err(|e| err(e.to_string()))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut fresh = vec![0u8; 32];
+                SystemRandom::new()
+                    .fill(&mut fresh)
+                    .map_err(|_| err("no randomness".into()))?;
+                let mut f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)
+                    .map_err(|e| err(format!("cannot create: {e}")))?;
+                f.write_all(&fresh)
+                    .and_then(|()| f.sync_all())
+                    .map_err(|e| err(e.to_string()))?;
+                fresh
+            }
+            Err(e) => return Err(err(e.to_string())),
+        };
+        if bytes.len() != 32 {
+            return Err(err(format!("holds {} bytes, expected 32", bytes.len())));
+        }
+        let key = UnboundKey::new(&CHACHA20_POLY1305, &bytes)
+            .map_err(|_| err("not a usable key".into()))?;
+        Ok(MasterKey {
+            key: LessSafeKey::new(key),
+        })
+    }
+
+    /// A new ECDSA P-256 signing key for `gun`'s `role`, sealed for storage.
+    pub fn generate(&self, gun: &str, role: &str) -> Result<StoredServerKey, KeyError> {
+        let signer = LocalSigner::generate(KeyKind::EcdsaP256)
+            .map_err(|e| KeyError::Crypto(e.to_string()))?;
+        let keyid = signer.key_id();
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| KeyError::Crypto("no randomness".into()))?;
+        let mut sealed = signer.pkcs8().to_vec();
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad(gun, role, &keyid)),
+                &mut sealed,
+            )
+            .map_err(|_| KeyError::Crypto("sealing failed".into()))?;
+        let mut stored = nonce.to_vec();
+        stored.extend_from_slice(&sealed);
+        let public = serde_json::to_string(signer.public_key())
+            .map_err(|e| KeyError::Crypto(e.to_string()))?;
+        Ok(StoredServerKey {
+            keyid,
+            public,
+            sealed: stored,
+        })
+    }
+
+    /// Unseal a stored key into a signer, checking it is the key it claims.
+    pub fn unseal(
+        &self,
+        gun: &str,
+        role: &str,
+        stored: &StoredServerKey,
+    ) -> Result<LocalSigner, KeyError> {
+        let refused = || KeyError::Unseal {
+            gun: gun.to_owned(),
+            role: role.to_owned(),
+            keyid: stored.keyid.clone(),
+        };
+        if stored.sealed.len() < NONCE_LEN {
+            return Err(refused());
+        }
+        let (nonce, sealed) = stored.sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| refused())?;
+        let mut buf = sealed.to_vec();
+        let pkcs8 = self
+            .key
+            .open_in_place(nonce, Aad::from(aad(gun, role, &stored.keyid)), &mut buf)
+            .map_err(|_| refused())?;
+        let signer = LocalSigner::from_pkcs8(KeyKind::EcdsaP256, pkcs8).map_err(|_| refused())?;
+        if signer.key_id() != stored.keyid {
+            return Err(refused());
+        }
+        Ok(signer)
+    }
+}
+
+fn aad(gun: &str, role: &str, keyid: &str) -> Vec<u8> {
+    format!("clearance-server-key\0{gun}\0{role}\0{keyid}").into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_keys_open_only_for_their_repository_and_role() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        let master = MasterKey::load_or_create(&path).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let stored = master.generate("r/app", "timestamp").unwrap();
+        let again = MasterKey::load_or_create(&path).unwrap();
+        let signer = again.unseal("r/app", "timestamp", &stored).unwrap();
+        assert_eq!(signer.key_id(), stored.keyid);
+        assert!(matches!(
+            master.unseal("r/other", "timestamp", &stored),
+            Err(KeyError::Unseal { .. })
+        ));
+        assert!(master.unseal("r/app", "snapshot", &stored).is_err());
+        let mut tampered = stored.clone();
+        let last = tampered.sealed.len() - 1;
+        tampered.sealed[last] ^= 1;
+        assert!(master.unseal("r/app", "timestamp", &tampered).is_err());
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = MasterKey::load_or_create(&path).unwrap_err().to_string();
+        assert!(err.contains("chmod 600"), "{err}");
+    }
+}

@@ -1,0 +1,176 @@
+//! The trust service (`clearance serve --trust`): stores every version of
+//! each repository's TUF metadata, serves it the way Notary's server did
+//! (`/v2/<gun>/_trust/tuf/<role>.json`, `<N>.<role>.json`,
+//! `<role>.<sha256>.json`), accepts a publish only when it verifies against
+//! what is already trusted, and signs timestamp (and snapshot, when the
+//! publisher hands that role over) with keys that never leave it,
+//! re-signing timestamp before it expires.
+
+mod accept;
+mod keys;
+mod router;
+mod store;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub use accept::{Lifetimes, Refused, ServerSigners, Upload};
+pub use keys::{KeyError, MasterKey};
+pub use router::router;
+pub use store::{FileInfo, NewFile, Store, StoreError, redact};
+
+use crate::keys::Key;
+use crate::metadata::Signed;
+use crate::schema::{Snapshot, Timestamp};
+use crate::time::UtcTime;
+
+/// Roles whose keys the service may hold.
+pub const SERVER_ROLES: [&str; 2] = ["timestamp", "snapshot"];
+
+/// The service's state, shared by every request.
+pub struct TrustService {
+    store: Store,
+    master: MasterKey,
+    lifetimes: Lifetimes,
+    guard: Option<clearance_auth::BearerGuard>,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl std::fmt::Debug for TrustService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustService")
+            .field("lifetimes", &self.lifetimes)
+            .field("auth", &self.guard.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Something the service could not do.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("{role} keys are not held by the trust service (only timestamp and snapshot)")]
+    NotServerRole { role: String },
+}
+
+impl TrustService {
+    /// `guard`: `None` serves without authentication (loopback use only;
+    /// the binary enforces that).
+    pub fn new(
+        store: Store,
+        master: MasterKey,
+        lifetimes: Lifetimes,
+        guard: Option<clearance_auth::BearerGuard>,
+    ) -> TrustService {
+        TrustService {
+            store,
+            master,
+            lifetimes,
+            guard,
+            locks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Check and store a publish. Publishes to one repository run one at a
+    /// time; each is checked against the versions the previous one stored.
+    pub async fn publish(&self, gun: &str, upload: Upload) -> Result<Vec<NewFile>, ServiceError> {
+        let lock = self.lock_for(gun);
+        let _held = lock.lock().await;
+        let signers = self.signers(gun).await?;
+        let files = accept::accept(&self.store, gun, upload, &signers, self.lifetimes).await?;
+        self.store.insert(gun, &files).await?;
+        Ok(files)
+    }
+
+    /// The public key the service holds for `gun`'s `role`, made on first
+    /// request when `create` is set.
+    pub async fn server_key(
+        &self,
+        gun: &str,
+        role: &str,
+        create: bool,
+    ) -> Result<Option<Key>, ServiceError> {
+        if !SERVER_ROLES.contains(&role) {
+            return Err(ServiceError::NotServerRole {
+                role: role.to_owned(),
+            });
+        }
+        let stored = match self.store.server_key(gun, role).await? {
+            Some(k) => k,
+            None if create => {
+                let fresh = self.master.generate(gun, role)?;
+                self.store.put_server_key(gun, role, &fresh).await?
+            }
+            None => return Ok(None),
+        };
+        let key: Key = serde_json::from_str(&stored.public)
+            .map_err(|e| StoreError::Query(format!("stored public key: {e}")))?;
+        Ok(Some(key))
+    }
+
+    /// Re-sign timestamp for every repository whose timestamp the service
+    /// signs and that expires within `within_secs` (snapshot too, when the
+    /// service signs it and it expires as soon). Returns the repositories
+    /// re-signed; a failure for one does not stop the others.
+    pub async fn resign_due(&self, within_secs: i64) -> Result<Vec<String>, ServiceError> {
+        let deadline = UtcTime::now().plus_seconds(within_secs);
+        let mut done = Vec::new();
+        for gun in self.store.guns_with_server_key("timestamp").await? {
+            let Some(ts) = self.store.latest(&gun, "timestamp").await? else {
+                continue;
+            };
+            let Ok(ts) = Signed::<Timestamp>::parse(&ts, "timestamp") else {
+                continue;
+            };
+            if ts.signed.common.expires > deadline {
+                continue;
+            }
+            let resign_snapshot = match self.store.latest(&gun, "snapshot").await? {
+                Some(b) => Signed::<Snapshot>::parse(&b, "snapshot")
+                    .map(|s| s.signed.common.expires <= deadline)
+                    .unwrap_or(false),
+                None => false,
+            };
+            let upload = Upload {
+                files: Default::default(),
+                resign_snapshot,
+            };
+            match self.publish(&gun, upload).await {
+                Ok(_) => done.push(gun),
+                Err(e) => tracing::warn!(%gun, error = %e, "re-signing timestamp failed"),
+            }
+        }
+        Ok(done)
+    }
+
+    async fn signers(&self, gun: &str) -> Result<ServerSigners, ServiceError> {
+        let mut signers = ServerSigners::default();
+        for role in SERVER_ROLES {
+            if let Some(stored) = self.store.server_key(gun, role).await? {
+                let signer = self.master.unseal(gun, role, &stored)?;
+                match role {
+                    "timestamp" => signers.timestamp = Some(signer),
+                    _ => signers.snapshot = Some(signer),
+                }
+            }
+        }
+        Ok(signers)
+    }
+
+    fn lock_for(&self, gun: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = match self.locks.lock() {
+            Ok(l) => l,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        locks.entry(gun.to_owned()).or_default().clone()
+    }
+}

@@ -1,0 +1,453 @@
+//! Where the trust service keeps metadata: every version of every role of
+//! every repository, in SQLite (the default) or PostgreSQL (by URL). The
+//! queries are the same for both; only the table definitions differ.
+//!
+//! A publish is one transaction: either every new file is stored or none
+//! is, so a crash mid-publish leaves the previous versions served. Each
+//! `(repository, role, version)` is stored once (primary key), so two
+//! publishes built on the same versions cannot both land.
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Row as _};
+
+use crate::keys::hex_encode;
+use sha2::{Digest as _, Sha256};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {url}: {message}")]
+    Open { url: String, message: String },
+    #[error("database: {0}")]
+    Query(String),
+    #[error("{gun}: {role} version {version} was stored by another publish meanwhile")]
+    Conflict {
+        gun: String,
+        role: String,
+        version: u64,
+    },
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Query(e.to_string())
+    }
+}
+
+/// Which database engine a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A stored metadata file's identity, without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInfo {
+    pub role: String,
+    pub version: u64,
+    pub sha256: String,
+    pub length: u64,
+}
+
+/// A new file to store.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub role: String,
+    pub version: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// A server-held private key, sealed (see `server::keys`).
+#[derive(Debug, Clone)]
+pub struct StoredServerKey {
+    pub keyid: String,
+    pub public: String,
+    pub sealed: Vec<u8>,
+}
+
+/// The metadata database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+impl Store {
+    /// Open (creating tables as needed) `sqlite:///path/to/trust.db` or
+    /// `postgres://user@host/db`. A bare path means SQLite.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        install_default_drivers();
+        let (url, engine) = normalise(url)?;
+        let open_err = |e: sqlx::Error| StoreError::Open {
+            url: redact(&url),
+            message: e.to_string(),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if engine == Engine::Sqlite { 4 } else { 16 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if engine == Engine::Sqlite {
+                        use sqlx::Executor as _;
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(open_err)?;
+        let store = Store { pool };
+        store.migrate(engine).await.map_err(|e| StoreError::Open {
+            url: redact(&url),
+            message: e.to_string(),
+        })?;
+        Ok(store)
+    }
+
+    async fn migrate(&self, engine: Engine) -> Result<(), sqlx::Error> {
+        let blob = match engine {
+            Engine::Sqlite => "BLOB",
+            Engine::Postgres => "BYTEA",
+        };
+        let statements = [
+            format!(
+                "CREATE TABLE IF NOT EXISTS tuf_files (
+                    gun TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    version BIGINT NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    length BIGINT NOT NULL,
+                    data {blob} NOT NULL,
+                    published_at BIGINT NOT NULL,
+                    PRIMARY KEY (gun, role, version))"
+            ),
+            "CREATE INDEX IF NOT EXISTS tuf_files_by_hash ON tuf_files (gun, role, sha256)".into(),
+            format!(
+                "CREATE TABLE IF NOT EXISTS tuf_server_keys (
+                    gun TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    keyid TEXT NOT NULL,
+                    public TEXT NOT NULL,
+                    sealed {blob} NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    PRIMARY KEY (gun, role))"
+            ),
+        ];
+        for s in statements {
+            sqlx::query(&s).execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
+    /// The newest version of each role of a repository.
+    pub async fn current(&self, gun: &str) -> Result<Vec<FileInfo>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT f.role, f.version, f.sha256, f.length FROM tuf_files f
+             JOIN (SELECT role, MAX(version) AS v FROM tuf_files WHERE gun = $1 GROUP BY role) m
+               ON f.role = m.role AND f.version = m.v
+             WHERE f.gun = $2",
+        )
+        .bind(gun)
+        .bind(gun)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FileInfo {
+                    role: r.try_get(0)?,
+                    version: r.try_get::<i64, _>(1)? as u64,
+                    sha256: r.try_get(2)?,
+                    length: r.try_get::<i64, _>(3)? as u64,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// The newest version of one role.
+    pub async fn latest(&self, gun: &str, role: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query(
+            "SELECT data FROM tuf_files WHERE gun = $1 AND role = $2 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(gun)
+        .bind(role)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    pub async fn by_version(
+        &self,
+        gun: &str,
+        role: &str,
+        version: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let row =
+            sqlx::query("SELECT data FROM tuf_files WHERE gun = $1 AND role = $2 AND version = $3")
+                .bind(gun)
+                .bind(role)
+                .bind(version as i64)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    pub async fn by_hash(
+        &self,
+        gun: &str,
+        role: &str,
+        sha256: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query(
+            "SELECT data FROM tuf_files WHERE gun = $1 AND role = $2 AND sha256 = $3 LIMIT 1",
+        )
+        .bind(gun)
+        .bind(role)
+        .bind(sha256.to_ascii_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Store a publish's files in one transaction. A version someone else
+    /// stored first is a [`StoreError::Conflict`] and nothing is stored.
+    pub async fn insert(&self, gun: &str, files: &[NewFile]) -> Result<(), StoreError> {
+        let now = crate::time::UtcTime::now().unix();
+        let mut tx = self.pool.begin().await?;
+        for f in files {
+            let sha256 = hex_encode(&Sha256::digest(&f.bytes));
+            let result = sqlx::query(
+                "INSERT INTO tuf_files (gun, role, version, sha256, length, data, published_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(gun)
+            .bind(&f.role)
+            .bind(f.version as i64)
+            .bind(sha256)
+            .bind(f.bytes.len() as i64)
+            .bind(f.bytes.clone())
+            .bind(now)
+            .execute(&mut *tx)
+            .await;
+            if let Err(e) = result {
+                if is_unique_violation(&e) {
+                    return Err(StoreError::Conflict {
+                        gun: gun.to_owned(),
+                        role: f.role.clone(),
+                        version: f.version,
+                    });
+                }
+                return Err(e.into());
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every repository that has a server-held key for `role`.
+    pub async fn guns_with_server_key(&self, role: &str) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT gun FROM tuf_server_keys WHERE role = $1 ORDER BY gun")
+            .bind(role)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?)
+    }
+
+    pub async fn server_key(
+        &self,
+        gun: &str,
+        role: &str,
+    ) -> Result<Option<StoredServerKey>, StoreError> {
+        let row = sqlx::query(
+            "SELECT keyid, public, sealed FROM tuf_server_keys WHERE gun = $1 AND role = $2",
+        )
+        .bind(gun)
+        .bind(role)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(StoredServerKey {
+                keyid: r.try_get(0)?,
+                public: r.try_get(1)?,
+                sealed: r.try_get(2)?,
+            })
+        })
+        .transpose()
+        .map_err(|e: sqlx::Error| e.into())
+    }
+
+    /// Store a new server key unless one exists; returns the one stored
+    /// (the existing key when two requests raced).
+    pub async fn put_server_key(
+        &self,
+        gun: &str,
+        role: &str,
+        key: &StoredServerKey,
+    ) -> Result<StoredServerKey, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO tuf_server_keys (gun, role, keyid, public, sealed, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(gun)
+        .bind(role)
+        .bind(&key.keyid)
+        .bind(&key.public)
+        .bind(key.sealed.clone())
+        .bind(crate::time::UtcTime::now().unix())
+        .execute(&self.pool)
+        .await;
+        match inserted {
+            Ok(_) => Ok(key.clone()),
+            Err(e) if is_unique_violation(&e) => self
+                .server_key(gun, role)
+                .await?
+                .ok_or_else(|| StoreError::Query("server key vanished".into())),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            d.is_unique_violation() || {
+                // The Any driver does not always map the kind; fall back to the codes.
+                let code = d.code().unwrap_or_default();
+                code == "23505" || code == "2067" || code == "1555"
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Accept `sqlite://…`, `postgres://…` / `postgresql://…`, or a bare path
+/// (SQLite, created if missing).
+fn normalise(url: &str) -> Result<(String, Engine), StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((url.to_owned(), Engine::Postgres));
+    }
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let mut u = format!("sqlite:{rest}");
+        if !rest.contains("mode=") && !rest.contains(":memory:") {
+            u.push_str(if rest.contains('?') { "&" } else { "?" });
+            u.push_str("mode=rwc");
+        }
+        return Ok((u, Engine::Sqlite));
+    }
+    if url.contains("://") {
+        return Err(StoreError::Open {
+            url: redact(url),
+            message: "unsupported database; use sqlite://PATH or postgres://USER@HOST/DB".into(),
+        });
+    }
+    Ok((format!("sqlite://{url}?mode=rwc"), Engine::Sqlite))
+}
+
+/// A URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}/{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_recognised_and_passwords_hidden() {
+        assert_eq!(normalise("/tmp/t.db").unwrap().1, Engine::Sqlite);
+        assert_eq!(
+            normalise("sqlite:///tmp/t.db").unwrap().0,
+            "sqlite:///tmp/t.db?mode=rwc"
+        );
+        assert_eq!(normalise("postgres://u@h/db").unwrap().1, Engine::Postgres);
+        assert!(normalise("mysql://h/db").is_err());
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/trust"),
+            "postgres://app:***@db:5432/trust"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_publish_is_all_or_nothing_and_versions_are_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("t.db").to_str().unwrap())
+            .await
+            .unwrap();
+        let file = |role: &str, version: u64, b: &[u8]| NewFile {
+            role: role.into(),
+            version,
+            bytes: b.to_vec(),
+        };
+        store
+            .insert(
+                "r/a",
+                &[file("targets", 1, b"t1"), file("timestamp", 1, b"ts1")],
+            )
+            .await
+            .unwrap();
+        // A second publish reusing timestamp version 1 lands nothing at all.
+        let err = store
+            .insert(
+                "r/a",
+                &[file("targets", 2, b"t2"), file("timestamp", 1, b"ts1b")],
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict { version: 1, .. }),
+            "{err}"
+        );
+        assert_eq!(
+            store.latest("r/a", "targets").await.unwrap().unwrap(),
+            b"t1"
+        );
+        assert_eq!(store.by_version("r/a", "targets", 2).await.unwrap(), None);
+        store
+            .insert(
+                "r/a",
+                &[file("targets", 2, b"t2"), file("timestamp", 2, b"ts2")],
+            )
+            .await
+            .unwrap();
+        let mut current = store.current("r/a").await.unwrap();
+        current.sort_by(|a, b| a.role.cmp(&b.role));
+        assert_eq!(current.len(), 2);
+        assert_eq!(
+            (current[0].role.as_str(), current[0].version),
+            ("targets", 2)
+        );
+        assert_eq!(current[0].length, 2);
+        let hash = current[0].sha256.clone();
+        assert_eq!(
+            store
+                .by_hash("r/a", "targets", &hash)
+                .await
+                .unwrap()
+                .unwrap(),
+            b"t2"
+        );
+        assert_eq!(
+            store
+                .by_version("r/a", "targets", 1)
+                .await
+                .unwrap()
+                .unwrap(),
+            b"t1"
+        );
+        assert!(store.current("r/other").await.unwrap().is_empty());
+    }
+}

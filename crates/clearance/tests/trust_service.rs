@@ -1,0 +1,493 @@
+//! The trust service (`clearance serve --trust`) end to end: publishers
+//! sign through it, consumers verify from it, it holds the timestamp key and
+//! re-signs it, it refuses what does not verify, serialises concurrent
+//! publishes, survives a crash, and keeps private repositories private.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use support::{
+    Registry, TestImage, TrustServer, assert_success, require, skopeo_copy, stderr, stdout,
+};
+
+/// The binary with a private home per person, pointed at a trust service.
+struct Trust {
+    dir: tempfile::TempDir,
+    url: String,
+}
+
+impl Trust {
+    fn new(server: &TrustServer) -> Trust {
+        Trust {
+            dir: tempfile::tempdir().unwrap(),
+            url: server.url.clone(),
+        }
+    }
+
+    fn command(&self, home: &str, args: &[&str], creds: Option<&str>) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_clearance"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("CLEARANCE_HOME", self.dir.path().join(home))
+            .env("CLEARANCE_TRUST_SERVER", &self.url);
+        for role in ["ROOT", "TARGETS", "SNAPSHOT", "TIMESTAMP"] {
+            cmd.env(
+                format!("CLEARANCE_PASSPHRASE_{role}"),
+                format!("{role} passphrase"),
+            );
+        }
+        if let Some(c) = creds {
+            cmd.env("CLEARANCE_TRUST_CREDS", c);
+        }
+        cmd
+    }
+
+    fn run(&self, home: &str, args: &[&str]) -> Output {
+        self.command(home, args, None).output().unwrap()
+    }
+
+    fn run_as(&self, home: &str, creds: &str, args: &[&str]) -> Output {
+        self.command(home, args, Some(creds)).output().unwrap()
+    }
+
+    /// The publisher's root, for consumers to pin.
+    fn root_file(&self) -> PathBuf {
+        let path = self.dir.path().join("pinned-root.json");
+        let gun_dirs = std::fs::read_dir(self.dir.path().join("publisher/trust/tuf")).unwrap();
+        let dir = gun_dirs.map(|d| d.unwrap().path()).next().unwrap();
+        std::fs::copy(dir.join("root.json"), &path).unwrap();
+        path
+    }
+}
+
+/// GET a file from the service with curl: (status, body).
+fn get(url: &str) -> (u16, Vec<u8>) {
+    curl(&["-s", "-o", "-", "-w", "\n%{http_code}", url])
+}
+
+/// POST files as a publish (multipart parts named by role): (status, body).
+fn post(url: &str, files: &[(&str, &Path)]) -> (u16, Vec<u8>) {
+    let mut args = vec!["-s".to_owned(), "-o".into(), "-".into()];
+    args.extend(["-w".into(), "\n%{http_code}".into()]);
+    for (role, path) in files {
+        args.push("-F".into());
+        args.push(format!("files=@{};filename={role}", path.display()));
+    }
+    args.push(url.to_owned());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    curl(&refs)
+}
+
+fn curl(args: &[&str]) -> (u16, Vec<u8>) {
+    require("curl");
+    let out = Command::new("curl").args(args).output().unwrap();
+    let text = out.stdout;
+    let split = text.iter().rposition(|b| *b == b'\n').unwrap();
+    let status = String::from_utf8_lossy(&text[split + 1..]).parse().unwrap();
+    (status, text[..split].to_vec())
+}
+
+fn json(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(bytes)))
+}
+
+fn verify_json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(out), stderr(out)))
+}
+
+/// The test image pushed to a fresh registry under `repo` with these tags.
+fn pushed(repo: &str, tags: &[&str]) -> (TestImage, Registry, String) {
+    let img = TestImage::build();
+    let registry = Registry::start(None);
+    let gun = format!("{}/{repo}", registry.host());
+    for tag in tags {
+        skopeo_copy(&img.oci_ref(), &format!("docker://{gun}:{tag}"), None);
+    }
+    (img, registry, gun)
+}
+
+fn metadata_url(server: &TrustServer, gun: &str) -> String {
+    format!("{}/v2/{gun}/_trust/tuf/", server.url)
+}
+
+#[test]
+fn tags_signed_through_the_service_verify_and_the_service_holds_the_timestamp_key() {
+    let (_img, _registry, gun) = pushed("team/app", &["v1"]);
+    let data = tempfile::tempdir().unwrap();
+    let server = TrustServer::start(data.path(), None, &[]);
+    let trust = Trust::new(&server);
+    assert_success(&trust.run("publisher", &["trust", "init", &gun]));
+    assert_success(&trust.run("publisher", &["trust", "sign", &format!("{gun}:v1")]));
+
+    // A consumer pinning the publisher's root verifies through the service.
+    let root = trust.root_file();
+    let out = trust.run(
+        "consumer",
+        &[
+            "--format",
+            "json",
+            "trust",
+            "verify",
+            "--root",
+            root.to_str().unwrap(),
+            &format!("{gun}:v1"),
+        ],
+    );
+    assert_success(&out);
+    assert_eq!(verify_json(&out)["trusted"], true);
+
+    // Timestamp is signed by the service's key, which root names and the
+    // publisher never had.
+    let base = metadata_url(&server, &gun);
+    let (status, root_bytes) = get(&format!("{base}root.json"));
+    assert_eq!(status, 200);
+    let root_doc = json(&root_bytes);
+    let ts_keyid = root_doc["signed"]["roles"]["timestamp"]["keyids"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, ts) = get(&format!("{base}timestamp.json"));
+    let ts = json(&ts);
+    assert_eq!(ts["signatures"][0]["keyid"], ts_keyid.as_str());
+    let (status, key) = get(&format!("{base}timestamp.key"));
+    assert_eq!(status, 200);
+    assert_eq!(
+        json(&key)["keyval"]["public"],
+        root_doc["signed"]["keys"][&ts_keyid]["keyval"]["public"]
+    );
+    let out = trust.run("publisher", &["--format", "json", "trust", "key", "list"]);
+    assert_success(&out);
+    assert!(
+        !stdout(&out).contains(&ts_keyid),
+        "the timestamp key must stay on the service"
+    );
+
+    // Every version is kept and served by version and by hash.
+    let (status, v1) = get(&format!("{base}1.targets.json"));
+    assert_eq!(status, 200);
+    let (status, v2) = get(&format!("{base}2.targets.json"));
+    assert_eq!(status, 200);
+    assert_ne!(v1, v2);
+    let (_, current) = get(&format!("{base}targets.json"));
+    assert_eq!(current, v2);
+    let hash = {
+        use std::io::Write as _;
+        let mut child = Command::new("sha256sum")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&v1).unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8(out.stdout).unwrap()[..64].to_owned()
+    };
+    let (status, by_hash) = get(&format!("{base}targets.{hash}.json"));
+    assert_eq!(status, 200);
+    assert_eq!(by_hash, v1);
+    let (status, _) = get(&format!("{base}9.targets.json"));
+    assert_eq!(status, 404);
+    let (status, _) = get(&format!("{}/v2/{gun}/_trust/tuf/root.key", server.url));
+    assert_eq!(status, 404, "the service never holds a root key");
+}
+
+#[test]
+fn a_refused_publish_leaves_the_repository_exactly_as_it_was() {
+    let (_img, _registry, gun) = pushed("team/app", &["v1"]);
+    let data = tempfile::tempdir().unwrap();
+    let server = TrustServer::start(data.path(), None, &[]);
+    let trust = Trust::new(&server);
+    assert_success(&trust.run("publisher", &["trust", "init", &gun]));
+    assert_success(&trust.run("publisher", &["trust", "sign", &format!("{gun}:v1")]));
+    let base = metadata_url(&server, &gun);
+    let before: Vec<Vec<u8>> = ["root", "targets", "snapshot", "timestamp"]
+        .iter()
+        .map(|r| get(&format!("{base}{r}.json")).1)
+        .collect();
+    let work = tempfile::tempdir().unwrap();
+
+    // Targets with a tag repointed and the version raised, not re-signed.
+    let mut doc = json(&before[1]);
+    let version = doc["signed"]["version"].as_u64().unwrap();
+    doc["signed"]["version"] = (version + 1).into();
+    doc["signed"]["targets"]["v1"]["hashes"]["sha256"] = "00".repeat(32).into();
+    let tampered = work.path().join("tampered.json");
+    std::fs::write(&tampered, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let (status, body) = post(&base, &[("targets", &tampered)]);
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    let message = json(&body)["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("targets"), "{message}");
+    assert!(message.contains("signed by 0 of the 1 keys"), "{message}");
+
+    // The current targets again: not newer, so refused as stale (409).
+    let same = work.path().join("same.json");
+    std::fs::write(&same, &before[1]).unwrap();
+    let (status, body) = post(&base, &[("targets", &same)]);
+    assert_eq!(status, 409, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("not newer"));
+
+    // A role nobody delegated.
+    let (status, body) = post(&base, &[("targets/evil", &same)]);
+    assert_eq!(status, 400);
+    assert!(
+        String::from_utf8_lossy(&body).contains("not delegated"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+
+    // Not JSON at all, and a root that is not signed by the current root.
+    let junk = work.path().join("junk.json");
+    std::fs::write(&junk, b"{not json").unwrap();
+    assert_eq!(post(&base, &[("targets", &junk)]).0, 400);
+    let mut root = json(&before[0]);
+    root["signed"]["version"] = 2.into();
+    let forged = work.path().join("root.json");
+    std::fs::write(&forged, serde_json::to_vec(&root).unwrap()).unwrap();
+    assert_eq!(post(&base, &[("root", &forged)]).0, 400);
+
+    let after: Vec<Vec<u8>> = ["root", "targets", "snapshot", "timestamp"]
+        .iter()
+        .map(|r| get(&format!("{base}{r}.json")).1)
+        .collect();
+    assert!(before == after, "a refused publish changed stored metadata");
+    let out = trust.run("publisher", &["trust", "verify", &format!("{gun}:v1")]);
+    assert_success(&out);
+}
+
+#[test]
+fn concurrent_signers_are_serialised_and_every_tag_lands() {
+    let tags = ["v1", "v2", "v3", "v4"];
+    let (_img, _registry, gun) = pushed("team/app", &tags);
+    let data = tempfile::tempdir().unwrap();
+    let server = TrustServer::start(data.path(), None, &[]);
+    let trust = Trust::new(&server);
+    assert_success(&trust.run("publisher", &["trust", "init", &gun]));
+    let children: Vec<_> = tags
+        .iter()
+        .map(|tag| {
+            trust
+                .command(
+                    "publisher",
+                    &["trust", "sign", &format!("{gun}:{tag}")],
+                    None,
+                )
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        assert_success(&child.wait_with_output().unwrap());
+    }
+    for tag in tags {
+        let out = trust.run("publisher", &["trust", "verify", &format!("{gun}:{tag}")]);
+        assert_success(&out);
+    }
+    let (_, targets) = get(&format!("{}targets.json", metadata_url(&server, &gun)));
+    let targets = json(&targets);
+    assert_eq!(targets["signed"]["version"], 1 + tags.len() as u64);
+    assert_eq!(
+        targets["signed"]["targets"].as_object().unwrap().len(),
+        tags.len()
+    );
+}
+
+fn auth_config(dir: &Path) -> String {
+    require("htpasswd");
+    let users = dir.join("users");
+    let out = Command::new("htpasswd")
+        .args(["-Bbn", "alice", "alice-secret"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::fs::write(&users, &out.stdout).unwrap();
+    format!(
+        r#"
+[auth]
+users = "{}"
+
+[[auth.access]]
+repositories = "**"
+users = ["alice"]
+actions = ["pull", "push"]
+
+[[auth.access]]
+repositories = "*/public/**"
+anonymous = ["pull"]
+"#,
+        users.display()
+    )
+}
+
+#[test]
+fn without_a_token_nothing_is_published_and_private_repositories_are_not_read() {
+    let (_img, _registry, gun) = pushed("team/app", &["v1"]);
+    let registry_host = gun.split('/').next().unwrap().to_owned();
+    let public = format!("{registry_host}/public/app");
+    skopeo_copy(&_img.oci_ref(), &format!("docker://{public}:v1"), None);
+    let data = tempfile::tempdir().unwrap();
+    let server = TrustServer::start(data.path(), Some(&auth_config(data.path())), &[]);
+    let trust = Trust::new(&server);
+
+    let out = trust.run("publisher", &["trust", "init", &gun]);
+    assert!(!out.status.success(), "init without a login must fail");
+    assert!(stderr(&out).contains("401"), "{}", stderr(&out));
+    let out = trust.run_as("publisher", "alice:wrong", &["trust", "init", &gun]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("refused the credentials"),
+        "{}",
+        stderr(&out)
+    );
+
+    let alice = "alice:alice-secret";
+    assert_success(&trust.run_as("publisher", alice, &["trust", "init", &gun]));
+    assert_success(&trust.run_as("publisher", alice, &["trust", "sign", &format!("{gun}:v1")]));
+
+    // Reading the private repository needs a login too.
+    let (status, body) = get(&format!("{}timestamp.json", metadata_url(&server, &gun)));
+    assert_eq!(status, 401, "{}", String::from_utf8_lossy(&body));
+    let headers = Command::new("curl")
+        .args(["-s", "-D", "-", "-o", "/dev/null"])
+        .arg(format!("{}timestamp.json", metadata_url(&server, &gun)))
+        .output()
+        .unwrap();
+    let headers = String::from_utf8_lossy(&headers.stdout).to_ascii_lowercase();
+    assert!(
+        headers.contains(&format!(
+            "www-authenticate: bearer realm=\"{}/token\",service=\"clearance\",scope=\"repository:{gun}:pull\"",
+            server.url
+        )),
+        "{headers}"
+    );
+    let tofu = ["trust", "verify", "--trust-on-first-use"];
+    let image = format!("{gun}:v1");
+    let out = trust.run("stranger", &[&tofu[..], &[image.as_str()]].concat());
+    assert!(
+        !out.status.success(),
+        "a private repository was read anonymously"
+    );
+    assert_success(&trust.run_as("reader", alice, &[&tofu[..], &[image.as_str()]].concat()));
+
+    // A public repository: alice publishes, anyone verifies.
+    assert_success(&trust.run_as("publisher", alice, &["trust", "init", &public]));
+    assert_success(&trust.run_as(
+        "publisher",
+        alice,
+        &["trust", "sign", &format!("{public}:v1")],
+    ));
+    let public_image = format!("{public}:v1");
+    assert_success(&trust.run("stranger", &[&tofu[..], &[public_image.as_str()]].concat()));
+    // …but cannot publish to it.
+    let (status, _) = post(
+        &metadata_url(&server, &public),
+        &[("targets", &data.path().join("users"))],
+    );
+    assert_eq!(status, 401);
+}
+
+#[test]
+fn the_service_re_signs_timestamps_before_they_expire() {
+    let (_img, _registry, gun) = pushed("team/app", &["v1"]);
+    let data = tempfile::tempdir().unwrap();
+    let config = r#"
+[trust]
+timestamp_expiry = "4s"
+resign_before = "3s"
+resign_interval = "1s"
+"#;
+    let server = TrustServer::start(data.path(), Some(config), &[]);
+    let trust = Trust::new(&server);
+    assert_success(&trust.run("publisher", &["trust", "init", &gun]));
+    assert_success(&trust.run("publisher", &["trust", "sign", &format!("{gun}:v1")]));
+    let url = format!("{}timestamp.json", metadata_url(&server, &gun));
+    let first = json(&get(&url).1)["signed"]["version"].as_u64().unwrap();
+    // Past the first timestamp's expiry: only a re-signed one still verifies.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let now = json(&get(&url).1);
+    assert!(
+        now["signed"]["version"].as_u64().unwrap() > first,
+        "timestamp was not re-signed: {now}\n{}",
+        server.log()
+    );
+    assert_success(&trust.run("publisher", &["trust", "verify", &format!("{gun}:v1")]));
+}
+
+#[test]
+fn a_crash_mid_publish_leaves_the_previous_version_served() {
+    let tags: Vec<String> = (1..=12).map(|i| format!("v{i}")).collect();
+    let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
+    let (_img, _registry, gun) = pushed("team/app", &tag_refs);
+    let data = tempfile::tempdir().unwrap();
+    let mut server = TrustServer::start(data.path(), None, &[]);
+    let trust = Trust::new(&server);
+    assert_success(&trust.run("publisher", &["trust", "init", &gun]));
+    // Sign tags one after another while the server is killed under them.
+    let signer = {
+        let trust_url = trust.url.clone();
+        let home = trust.dir.path().to_owned();
+        let gun = gun.clone();
+        let tags = tags.clone();
+        std::thread::spawn(move || {
+            let mut signed = Vec::new();
+            for tag in tags {
+                let out = Command::new(env!("CARGO_BIN_EXE_clearance"))
+                    .args(["trust", "sign", &format!("{gun}:{tag}")])
+                    .env_clear()
+                    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                    .env("CLEARANCE_HOME", home.join("publisher"))
+                    .env("CLEARANCE_TRUST_SERVER", &trust_url)
+                    .env("CLEARANCE_PASSPHRASE_TARGETS", "TARGETS passphrase")
+                    .env("CLEARANCE_PASSPHRASE_SNAPSHOT", "SNAPSHOT passphrase")
+                    .output()
+                    .unwrap();
+                if out.status.success() {
+                    signed.push(tag);
+                }
+            }
+            signed
+        })
+    };
+    // Once two signs have landed, kill it: the third is then in flight.
+    let url = format!("{}targets.json", metadata_url(&server, &gun));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while json(&get(&url).1)["signed"]["version"].as_u64().unwrap() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "signing made no progress"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    server.kill();
+    let signed = signer.join().unwrap();
+    assert!(signed.len() >= 2, "{signed:?}");
+    assert!(
+        signed.len() < tags.len(),
+        "the server was killed after every sign finished; the test proves nothing"
+    );
+
+    // Restarted on the same database: every acknowledged tag verifies, and
+    // publishing goes on from where it stopped.
+    let server = TrustServer::start(data.path(), None, &[]);
+    let trust = Trust {
+        dir: trust.dir,
+        url: server.url.clone(),
+    };
+    for tag in &signed {
+        assert_success(&trust.run("publisher", &["trust", "verify", &format!("{gun}:{tag}")]));
+    }
+    let last = tags.last().unwrap();
+    assert_success(&trust.run("publisher", &["trust", "sign", &format!("{gun}:{last}")]));
+    assert_success(&trust.run("publisher", &["trust", "verify", &format!("{gun}:{last}")]));
+}
