@@ -6,116 +6,15 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use support::{
-    Registry, TestImage, TrustServer, assert_success, require, skopeo_copy, stderr, stdout,
-};
-
-/// The binary with a private home per person, pointed at a trust service.
-struct Trust {
-    dir: tempfile::TempDir,
-    url: String,
-}
-
-impl Trust {
-    fn new(server: &TrustServer) -> Trust {
-        Trust {
-            dir: tempfile::tempdir().unwrap(),
-            url: server.url.clone(),
-        }
-    }
-
-    fn command(&self, home: &str, args: &[&str], creds: Option<&str>) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_clearance"));
-        cmd.args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("NO_COLOR", "1")
-            .env("CLEARANCE_HOME", self.dir.path().join(home))
-            .env("CLEARANCE_TRUST_SERVER", &self.url);
-        for role in ["ROOT", "TARGETS", "SNAPSHOT", "TIMESTAMP"] {
-            cmd.env(
-                format!("CLEARANCE_PASSPHRASE_{role}"),
-                format!("{role} passphrase"),
-            );
-        }
-        if let Some(c) = creds {
-            cmd.env("CLEARANCE_TRUST_CREDS", c);
-        }
-        cmd
-    }
-
-    fn run(&self, home: &str, args: &[&str]) -> Output {
-        self.command(home, args, None).output().unwrap()
-    }
-
-    fn run_as(&self, home: &str, creds: &str, args: &[&str]) -> Output {
-        self.command(home, args, Some(creds)).output().unwrap()
-    }
-
-    /// The publisher's root, for consumers to pin.
-    fn root_file(&self) -> PathBuf {
-        let path = self.dir.path().join("pinned-root.json");
-        let gun_dirs = std::fs::read_dir(self.dir.path().join("publisher/trust/tuf")).unwrap();
-        let dir = gun_dirs.map(|d| d.unwrap().path()).next().unwrap();
-        std::fs::copy(dir.join("root.json"), &path).unwrap();
-        path
-    }
-}
-
-/// GET a file from the service with curl: (status, body).
-fn get(url: &str) -> (u16, Vec<u8>) {
-    curl(&["-s", "-o", "-", "-w", "\n%{http_code}", url])
-}
-
-/// POST files as a publish (multipart parts named by role): (status, body).
-fn post(url: &str, files: &[(&str, &Path)]) -> (u16, Vec<u8>) {
-    let mut args = vec!["-s".to_owned(), "-o".into(), "-".into()];
-    args.extend(["-w".into(), "\n%{http_code}".into()]);
-    for (role, path) in files {
-        args.push("-F".into());
-        args.push(format!("files=@{};filename={role}", path.display()));
-    }
-    args.push(url.to_owned());
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    curl(&refs)
-}
-
-fn curl(args: &[&str]) -> (u16, Vec<u8>) {
-    require("curl");
-    let out = Command::new("curl").args(args).output().unwrap();
-    let text = out.stdout;
-    let split = text.iter().rposition(|b| *b == b'\n').unwrap();
-    let status = String::from_utf8_lossy(&text[split + 1..]).parse().unwrap();
-    (status, text[..split].to_vec())
-}
-
-fn json(bytes: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(bytes)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(bytes)))
-}
+use support::service::{Trust, get, json, metadata_url, post, pushed};
+use support::{TrustServer, assert_success, require, skopeo_copy, stderr, stdout};
 
 fn verify_json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(out), stderr(out)))
-}
-
-/// The test image pushed to a fresh registry under `repo` with these tags.
-fn pushed(repo: &str, tags: &[&str]) -> (TestImage, Registry, String) {
-    let img = TestImage::build();
-    let registry = Registry::start(None);
-    let gun = format!("{}/{repo}", registry.host());
-    for tag in tags {
-        skopeo_copy(&img.oci_ref(), &format!("docker://{gun}:{tag}"), None);
-    }
-    (img, registry, gun)
-}
-
-fn metadata_url(server: &TrustServer, gun: &str) -> String {
-    format!("{}/v2/{gun}/_trust/tuf/", server.url)
 }
 
 #[test]
@@ -128,7 +27,7 @@ fn tags_signed_through_the_service_verify_and_the_service_holds_the_timestamp_ke
     assert_success(&trust.run("publisher", &["trust", "sign", &format!("{gun}:v1")]));
 
     // A consumer pinning the publisher's root verifies through the service.
-    let root = trust.root_file();
+    let root = trust.trusted_root("publisher", &gun);
     let out = trust.run(
         "consumer",
         &[
@@ -146,7 +45,7 @@ fn tags_signed_through_the_service_verify_and_the_service_holds_the_timestamp_ke
 
     // Timestamp is signed by the service's key, which root names and the
     // publisher never had.
-    let base = metadata_url(&server, &gun);
+    let base = metadata_url(&server.url, &gun);
     let (status, root_bytes) = get(&format!("{base}root.json"));
     assert_eq!(status, 200);
     let root_doc = json(&root_bytes);
@@ -206,7 +105,7 @@ fn a_refused_publish_leaves_the_repository_exactly_as_it_was() {
     let trust = Trust::new(&server);
     assert_success(&trust.run("publisher", &["trust", "init", &gun]));
     assert_success(&trust.run("publisher", &["trust", "sign", &format!("{gun}:v1")]));
-    let base = metadata_url(&server, &gun);
+    let base = metadata_url(&server.url, &gun);
     let before: Vec<Vec<u8>> = ["root", "targets", "snapshot", "timestamp"]
         .iter()
         .map(|r| get(&format!("{base}{r}.json")).1)
@@ -294,7 +193,7 @@ fn concurrent_signers_are_serialised_and_every_tag_lands() {
         let out = trust.run("publisher", &["trust", "verify", &format!("{gun}:{tag}")]);
         assert_success(&out);
     }
-    let (_, targets) = get(&format!("{}targets.json", metadata_url(&server, &gun)));
+    let (_, targets) = get(&format!("{}targets.json", metadata_url(&server.url, &gun)));
     let targets = json(&targets);
     assert_eq!(targets["signed"]["version"], 1 + tags.len() as u64);
     assert_eq!(
@@ -356,11 +255,14 @@ fn without_a_token_nothing_is_published_and_private_repositories_are_not_read() 
     assert_success(&trust.run_as("publisher", alice, &["trust", "sign", &format!("{gun}:v1")]));
 
     // Reading the private repository needs a login too.
-    let (status, body) = get(&format!("{}timestamp.json", metadata_url(&server, &gun)));
+    let (status, body) = get(&format!(
+        "{}timestamp.json",
+        metadata_url(&server.url, &gun)
+    ));
     assert_eq!(status, 401, "{}", String::from_utf8_lossy(&body));
     let headers = Command::new("curl")
         .args(["-s", "-D", "-", "-o", "/dev/null"])
-        .arg(format!("{}timestamp.json", metadata_url(&server, &gun)))
+        .arg(format!("{}timestamp.json", metadata_url(&server.url, &gun)))
         .output()
         .unwrap();
     let headers = String::from_utf8_lossy(&headers.stdout).to_ascii_lowercase();
@@ -391,7 +293,7 @@ fn without_a_token_nothing_is_published_and_private_repositories_are_not_read() 
     assert_success(&trust.run("stranger", &[&tofu[..], &[public_image.as_str()]].concat()));
     // …but cannot publish to it.
     let (status, _) = post(
-        &metadata_url(&server, &public),
+        &metadata_url(&server.url, &public),
         &[("targets", &data.path().join("users"))],
     );
     assert_eq!(status, 401);
@@ -411,7 +313,7 @@ resign_interval = "1s"
     let trust = Trust::new(&server);
     assert_success(&trust.run("publisher", &["trust", "init", &gun]));
     assert_success(&trust.run("publisher", &["trust", "sign", &format!("{gun}:v1")]));
-    let url = format!("{}timestamp.json", metadata_url(&server, &gun));
+    let url = format!("{}timestamp.json", metadata_url(&server.url, &gun));
     let first = json(&get(&url).1)["signed"]["version"].as_u64().unwrap();
     // Past the first timestamp's expiry: only a re-signed one still verifies.
     std::thread::sleep(std::time::Duration::from_secs(6));
@@ -460,7 +362,7 @@ fn a_crash_mid_publish_leaves_the_previous_version_served() {
         })
     };
     // Once two signs have landed, kill it: the third is then in flight.
-    let url = format!("{}targets.json", metadata_url(&server, &gun));
+    let url = format!("{}targets.json", metadata_url(&server.url, &gun));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while json(&get(&url).1)["signed"]["version"].as_u64().unwrap() < 3 {
         assert!(

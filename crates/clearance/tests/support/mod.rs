@@ -2,6 +2,8 @@
 //! Distribution registry on 127.0.0.1, and the `clearance` binary.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod service;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -1,0 +1,142 @@
+//! Clients of the trust service in tests: the binary with a private home per
+//! person, and plain HTTP (curl) for looking at what the service serves.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use super::{Registry, TestImage, TrustServer, assert_success, require, skopeo_copy, stdout};
+
+/// The binary with a private home per person, pointed at a trust service,
+/// with every role's passphrase set.
+pub struct Trust {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+}
+
+impl Trust {
+    pub fn new(server: &TrustServer) -> Trust {
+        Trust {
+            dir: tempfile::tempdir().unwrap(),
+            url: server.url.clone(),
+        }
+    }
+
+    pub fn command(&self, home: &str, args: &[&str], creds: Option<&str>) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_clearance"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("CLEARANCE_HOME", self.dir.path().join(home))
+            .env("CLEARANCE_TRUST_SERVER", &self.url);
+        for role in ["ROOT", "TARGETS", "SNAPSHOT", "TIMESTAMP"] {
+            cmd.env(
+                format!("CLEARANCE_PASSPHRASE_{role}"),
+                format!("{role} passphrase"),
+            );
+        }
+        if let Some(c) = creds {
+            cmd.env("CLEARANCE_TRUST_CREDS", c);
+        }
+        cmd
+    }
+
+    pub fn run(&self, home: &str, args: &[&str]) -> Output {
+        self.command(home, args, None).output().unwrap()
+    }
+
+    /// Run with a login for the service's token endpoint.
+    pub fn run_as(&self, home: &str, creds: &str, args: &[&str]) -> Output {
+        self.command(home, args, Some(creds)).output().unwrap()
+    }
+
+    /// The root `trust init` pinned for `gun` in `home`.
+    pub fn trusted_root(&self, home: &str, gun: &str) -> PathBuf {
+        let path = self
+            .dir
+            .path()
+            .join(home)
+            .join("trust/tuf")
+            .join(clearance_trust::client::quote(gun))
+            .join("root.json");
+        assert!(path.is_file(), "{} does not exist", path.display());
+        path
+    }
+
+    /// `trust sign GUN:TAG` as the publisher, returning the `Digest` it prints.
+    pub fn sign(&self, gun: &str, tag: &str) -> String {
+        let out = self.run("publisher", &["trust", "sign", &format!("{gun}:{tag}")]);
+        assert_success(&out);
+        let text = stdout(&out);
+        text.lines()
+            .find_map(|l| l.strip_prefix("Digest"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no Digest line in:\n{text}"))
+            .to_owned()
+    }
+}
+
+/// The test image pushed to a fresh registry under `repo` with these tags.
+pub fn pushed(repo: &str, tags: &[&str]) -> (TestImage, Registry, String) {
+    let img = TestImage::build();
+    let registry = Registry::start(None);
+    let gun = format!("{}/{repo}", registry.host());
+    for tag in tags {
+        skopeo_copy(&img.oci_ref(), &format!("docker://{gun}:{tag}"), None);
+    }
+    (img, registry, gun)
+}
+
+/// A repository's metadata URL on a service (or a proxy in front of one).
+pub fn metadata_url(server_url: &str, gun: &str) -> String {
+    format!("{server_url}/v2/{gun}/_trust/tuf/")
+}
+
+/// GET with curl: (status, body).
+pub fn get(url: &str) -> (u16, Vec<u8>) {
+    curl(&["-o", "-", "-w", "\n%{http_code}", url])
+}
+
+/// GET a file that must exist, parsed.
+pub fn get_json(url: &str) -> serde_json::Value {
+    let (status, body) = get(url);
+    assert_eq!(status, 200, "{url}: {}", String::from_utf8_lossy(&body));
+    json(&body)
+}
+
+/// POST files as a publish (multipart parts named by role): (status, body).
+pub fn post(url: &str, files: &[(&str, &Path)]) -> (u16, Vec<u8>) {
+    let mut args = vec![
+        "-o".to_owned(),
+        "-".into(),
+        "-w".into(),
+        "\n%{http_code}".into(),
+    ];
+    for (role, path) in files {
+        args.push("-F".into());
+        args.push(format!("files=@{};filename={role}", path.display()));
+    }
+    args.push(url.to_owned());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    curl(&refs)
+}
+
+/// curl with its output ending in `\n<status>`, never through a proxy.
+fn curl(args: &[&str]) -> (u16, Vec<u8>) {
+    require("curl");
+    let out = Command::new("curl")
+        .args(["-s", "--noproxy", "*"])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = out.stdout;
+    let split = text.iter().rposition(|b| *b == b'\n').unwrap();
+    let status = String::from_utf8_lossy(&text[split + 1..]).parse().unwrap();
+    (status, text[..split].to_vec())
+}
+
+pub fn json(bytes: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(bytes)))
+}
