@@ -393,3 +393,44 @@ fn a_crash_mid_publish_leaves_the_previous_version_served() {
     assert_success(&trust.run("publisher", &["trust", "sign", &format!("{gun}:{last}")]));
     assert_success(&trust.run("publisher", &["trust", "verify", &format!("{gun}:{last}")]));
 }
+
+#[test]
+fn a_frozen_service_serving_an_expired_timestamp_is_refused() {
+    let (_img, _registry, gun) = pushed("team/app", &["v1"]);
+    let data = tempfile::tempdir().unwrap();
+    // Timestamps last 3 s and are never re-signed in time: the service is frozen.
+    let config = r#"
+[trust]
+timestamp_expiry = "3s"
+resign_before = "1s"
+resign_interval = "1h"
+"#;
+    let server = TrustServer::start(data.path(), Some(config), &[]);
+    let trust = Trust::new(&server);
+    assert_success(&trust.run("publisher", &["trust", "init", &gun]));
+    assert_success(&trust.run("publisher", &["trust", "sign", &format!("{gun}:v1")]));
+    let image = format!("{gun}:v1");
+    assert_success(&trust.run("publisher", &["trust", "verify", &image]));
+    let stored = trust.dir.path().join("publisher/trust/tuf");
+    let store = std::fs::read_dir(&stored)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let before = std::fs::read(store.join("timestamp.json")).unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let out = trust.run("publisher", &["trust", "verify", &image]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(said.contains("timestamp metadata expired"), "{said}");
+    assert!(said.contains("frozen or stale"), "{said}");
+    // Nothing untrusted was stored.
+    assert_eq!(std::fs::read(store.join("timestamp.json")).unwrap(), before);
+}
