@@ -151,7 +151,9 @@ mod service {
         DirStore, HttpTransport, PublishOutcome, Updater, UpdaterSettings,
     };
     use clearance_trust::image::target_for_manifest;
-    use clearance_trust::publish::{Changed, Expiries, Repository, RoleSigners, ServerSigned};
+    use clearance_trust::publish::{
+        Changed, Expiries, Repository, RoleSigners, ServerSigned, current_files,
+    };
     use clearance_trust::server::{Lifetimes, MasterKey, Store, TrustService};
     use clearance_trust::signer::{LocalSigner, Signer};
 
@@ -192,11 +194,7 @@ mod service {
         let send = |files: Vec<(String, Vec<u8>)>| {
             let (http, url) = (&http, &url);
             async move {
-                let current: Vec<_> = files
-                    .into_iter()
-                    .filter(|(n, _)| !n.starts_with(|c: char| c.is_ascii_digit()))
-                    .map(|(n, b)| (n.trim_end_matches(".json").to_owned(), b))
-                    .collect();
+                let current = current_files(&files);
                 match http.publish(url, &current).await? {
                     PublishOutcome::Stored => Ok::<usize, Error>(current.len()),
                     PublishOutcome::Stale(why) => Err(why.into()),

@@ -82,7 +82,7 @@ impl FromStr for Pkcs11Uri {
                 .ok_or_else(|| fail("attributes are name=value"))?;
             attrs.insert(
                 k.to_owned(),
-                percent_decode(v).ok_or_else(|| fail("bad percent-encoding"))?,
+                crate::client::unquote(v).ok_or_else(|| fail("bad percent-encoding"))?,
             );
         }
         Ok(Pkcs11Uri {
@@ -111,23 +111,6 @@ impl Pkcs11Uri {
             None => Ok(None),
         }
     }
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// One initialised context per module for the whole process: PKCS#11

@@ -17,14 +17,39 @@ fn verify_json(out: &Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(out), stderr(out)))
 }
 
-#[test]
-fn tags_signed_through_the_service_verify_and_the_service_holds_the_timestamp_key() {
-    let (_img, _registry, gun) = pushed("team/app", &["v1"]);
+/// `team/app:v1` pushed, a service started (with this configuration), and
+/// the tag initialised and signed through it by "publisher".
+struct SignedV1 {
+    _img: support::TestImage,
+    _registry: support::Registry,
+    _data: tempfile::TempDir,
+    server: TrustServer,
+    trust: Trust,
+    gun: String,
+}
+
+fn signed_v1(config: Option<&str>) -> SignedV1 {
+    let (img, registry, gun) = pushed("team/app", &["v1"]);
     let data = tempfile::tempdir().unwrap();
-    let server = TrustServer::start(data.path(), None, &[]);
+    let server = TrustServer::start(data.path(), config, &[]);
     let trust = Trust::new(&server);
     assert_success(&trust.run("publisher", &["trust", "init", &gun]));
     assert_success(&trust.run("publisher", &["trust", "sign", &format!("{gun}:v1")]));
+    SignedV1 {
+        _img: img,
+        _registry: registry,
+        _data: data,
+        server,
+        trust,
+        gun,
+    }
+}
+
+#[test]
+fn tags_signed_through_the_service_verify_and_the_service_holds_the_timestamp_key() {
+    // Kept whole: its registry and data directory live as long as it does.
+    let setup = signed_v1(None);
+    let (server, trust, gun) = (&setup.server, &setup.trust, setup.gun.clone());
 
     // A consumer pinning the publisher's root verifies through the service.
     let root = trust.trusted_root("publisher", &gun);
@@ -99,13 +124,19 @@ fn tags_signed_through_the_service_verify_and_the_service_holds_the_timestamp_ke
 
 #[test]
 fn a_refused_publish_leaves_the_repository_exactly_as_it_was() {
-    let (_img, _registry, gun) = pushed("team/app", &["v1"]);
-    let data = tempfile::tempdir().unwrap();
-    let server = TrustServer::start(data.path(), None, &[]);
-    let trust = Trust::new(&server);
-    assert_success(&trust.run("publisher", &["trust", "init", &gun]));
-    assert_success(&trust.run("publisher", &["trust", "sign", &format!("{gun}:v1")]));
+    // Kept whole: its registry and data directory live as long as it does.
+    let setup = signed_v1(None);
+    let (server, trust, gun) = (&setup.server, &setup.trust, setup.gun.clone());
     let base = metadata_url(&server.url, &gun);
+    // Names outside the OCI grammar never reach the store.
+    for bad in ["Team/App", "team/%2E%2E/app", "team//app"] {
+        let (status, body) = get(&format!("{}/v2/{bad}/_trust/tuf/root.json", server.url));
+        assert_eq!(status, 400, "{bad}");
+        assert!(
+            String::from_utf8_lossy(&body).contains("NAME_INVALID"),
+            "{bad}"
+        );
+    }
     let before: Vec<Vec<u8>> = ["root", "targets", "snapshot", "timestamp"]
         .iter()
         .map(|r| get(&format!("{base}{r}.json")).1)
@@ -301,18 +332,15 @@ fn without_a_token_nothing_is_published_and_private_repositories_are_not_read() 
 
 #[test]
 fn the_service_re_signs_timestamps_before_they_expire() {
-    let (_img, _registry, gun) = pushed("team/app", &["v1"]);
-    let data = tempfile::tempdir().unwrap();
     let config = r#"
 [trust]
 timestamp_expiry = "4s"
 resign_before = "3s"
 resign_interval = "1s"
 "#;
-    let server = TrustServer::start(data.path(), Some(config), &[]);
-    let trust = Trust::new(&server);
-    assert_success(&trust.run("publisher", &["trust", "init", &gun]));
-    assert_success(&trust.run("publisher", &["trust", "sign", &format!("{gun}:v1")]));
+    // Kept whole: its registry and data directory live as long as it does.
+    let setup = signed_v1(Some(config));
+    let (server, trust, gun) = (&setup.server, &setup.trust, setup.gun.clone());
     let url = format!("{}timestamp.json", metadata_url(&server.url, &gun));
     let first = json(&get(&url).1)["signed"]["version"].as_u64().unwrap();
     // Past the first timestamp's expiry: only a re-signed one still verifies.
@@ -396,8 +424,6 @@ fn a_crash_mid_publish_leaves_the_previous_version_served() {
 
 #[test]
 fn a_frozen_service_serving_an_expired_timestamp_is_refused() {
-    let (_img, _registry, gun) = pushed("team/app", &["v1"]);
-    let data = tempfile::tempdir().unwrap();
     // Timestamps last 3 s and are never re-signed in time: the service is frozen.
     let config = r#"
 [trust]
@@ -405,20 +431,15 @@ timestamp_expiry = "3s"
 resign_before = "1s"
 resign_interval = "1h"
 "#;
-    let server = TrustServer::start(data.path(), Some(config), &[]);
-    let trust = Trust::new(&server);
-    assert_success(&trust.run("publisher", &["trust", "init", &gun]));
-    assert_success(&trust.run("publisher", &["trust", "sign", &format!("{gun}:v1")]));
+    // Kept whole: its registry and data directory live as long as it does.
+    let setup = signed_v1(Some(config));
+    let (trust, gun) = (&setup.trust, setup.gun.clone());
     let image = format!("{gun}:v1");
     assert_success(&trust.run("publisher", &["trust", "verify", &image]));
-    let stored = trust.dir.path().join("publisher/trust/tuf");
-    let store = std::fs::read_dir(&stored)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let before = std::fs::read(store.join("timestamp.json")).unwrap();
+    let stored = trust
+        .trusted_root("publisher", &gun)
+        .with_file_name("timestamp.json");
+    let before = std::fs::read(&stored).unwrap();
     std::thread::sleep(std::time::Duration::from_secs(4));
     let out = trust.run("publisher", &["trust", "verify", &image]);
     assert_eq!(
@@ -432,5 +453,5 @@ resign_interval = "1h"
     assert!(said.contains("timestamp metadata expired"), "{said}");
     assert!(said.contains("frozen or stale"), "{said}");
     // Nothing untrusted was stored.
-    assert_eq!(std::fs::read(store.join("timestamp.json")).unwrap(), before);
+    assert_eq!(std::fs::read(&stored).unwrap(), before);
 }

@@ -10,24 +10,21 @@
 //! `scripts/install-test-deps.sh` creates. All traffic is on 127.0.0.1.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../../clearance-trust/tests/python_tuf/mod.rs"]
+mod python_tuf;
 mod support;
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
+use python_tuf::{PyOutput, python, run};
 use serde_json::{Value, json};
 use support::service::{Trust, get, get_json, json, metadata_url, pushed};
 use support::{
     MitmProxy, StaticServer, TrustServer, assert_success, require, skopeo_copy_with, stderr, stdout,
 };
 
-const PYTHON: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../target/test-venv/bin/python"
-);
 /// Longest a Python script may run.
 const SCRIPT_LIMIT: Duration = Duration::from_secs(120);
 
@@ -128,100 +125,6 @@ if __name__ == "__main__":
 // ---------------------------------------------------------------------------
 // Running python-tuf
 // ---------------------------------------------------------------------------
-
-/// The venv interpreter, checked once: it must exist and import python-tuf.
-fn python() -> &'static Path {
-    static CHECKED: OnceLock<Result<(), String>> = OnceLock::new();
-    let checked = CHECKED.get_or_init(|| {
-        if !Path::new(PYTHON).exists() {
-            return Err(format!("{PYTHON} does not exist"));
-        }
-        let out = run(
-            Command::new(PYTHON).args(["-c", "import tuf, securesystemslib"]),
-            Duration::from_secs(60),
-        );
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!("it cannot import tuf: {}", out.stderr.trim()))
-        }
-    });
-    if let Err(why) = checked {
-        panic!(
-            "the python-tuf test environment is missing ({why}); \
-             run scripts/install-test-deps.sh from the repository root"
-        );
-    }
-    Path::new(PYTHON)
-}
-
-struct PyOutput {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl PyOutput {
-    /// The JSON object the script prints as its last line.
-    fn json(&self) -> Value {
-        let line = self.stdout.lines().last().unwrap_or_default();
-        serde_json::from_str(line).unwrap_or_else(|e| {
-            panic!(
-                "script output is not JSON ({e}); status {}\nstdout:\n{}\nstderr:\n{}",
-                self.status, self.stdout, self.stderr
-            )
-        })
-    }
-}
-
-/// Run a command to completion with a deadline, capturing its output; a
-/// command still running at the deadline is killed and the test fails.
-fn run(cmd: &mut Command, limit: Duration) -> PyOutput {
-    // Only 127.0.0.1 is ever contacted: no proxy may intercept it.
-    for var in [
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("NO_PROXY", "127.0.0.1,localhost")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let described = format!("{cmd:?}");
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{described}: {e}"));
-    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{described} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    PyOutput {
-        status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
-}
 
 /// A python-tuf client with its own metadata and target directories.
 struct PyClient {

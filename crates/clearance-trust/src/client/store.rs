@@ -113,10 +113,34 @@ pub fn quote(name: &str) -> String {
     out
 }
 
+/// Undo [`quote`] (or any percent-encoding); `None` for a bad escape or
+/// bytes that are not UTF-8.
+pub fn unquote(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn quoting_leaves_no_separators() {
+        for name in ["a/b c", "targets/releases", "x%y", "plain"] {
+            assert_eq!(super::unquote(&super::quote(name)).as_deref(), Some(name));
+        }
+        assert_eq!(super::unquote("%zz"), None);
+        assert_eq!(super::unquote("%4"), None);
         assert_eq!(super::quote("a/b c"), "a%2Fb%20c");
         assert_eq!(super::quote("../../etc"), "..%2F..%2Fetc");
         assert_eq!(super::quote("role-1_x.y~"), "role-1_x.y~");

@@ -44,7 +44,7 @@ pub struct HttpTransport {
     http: reqwest::Client,
     timeout: Duration,
     credential: Option<Credential>,
-    /// `Authorization` values by the challenge's scope.
+    /// `Authorization` values by access and repository URL.
     tokens: Arc<Mutex<HashMap<String, String>>>,
 }
 
@@ -90,16 +90,21 @@ impl HttpTransport {
     }
 
     /// Send a request, answering one `Bearer` challenge with a token.
+    /// `access` says what the request does (`pull`, `push`): tokens are kept
+    /// per repository and access, the way a challenge's scope asks for them.
     async fn send(
         &self,
         url: &str,
+        access: &str,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, FetchError> {
         let transport = |e: reqwest::Error| FetchError::Transport {
             url: url.to_owned(),
             message: e.to_string(),
         };
-        let cached = self.lock().values().next().cloned();
+        let repository = url.split_once("/_trust/tuf/").map_or(url, |(r, _)| r);
+        let key = format!("{access} {repository}");
+        let cached = self.lock().get(&key).cloned();
         let with_auth = |auth: &Option<String>| match auth {
             Some(a) => build().header(AUTHORIZATION, a),
             None => build(),
@@ -150,7 +155,7 @@ impl HttpTransport {
                     message: e.to_string(),
                 })?;
                 let value = format!("Bearer {token}");
-                self.lock().insert(scope, value.clone());
+                self.lock().insert(key, value.clone());
                 value
             }
             Some(Challenge::Basic) => {
@@ -182,7 +187,7 @@ impl HttpTransport {
             }
             self.http.post(metadata_url).multipart(form)
         };
-        let resp = self.send(metadata_url, build).await?;
+        let resp = self.send(metadata_url, "push", build).await?;
         let status = resp.status();
         if status.is_success() {
             return Ok(PublishOutcome::Stored);
@@ -210,8 +215,9 @@ impl HttpTransport {
         role: &str,
     ) -> Result<crate::keys::Key, FetchError> {
         let url = format!("{metadata_url}{role}.key");
+        // Making the key needs push.
         let bytes = self
-            .fetch(&url, 64 << 10)
+            .get(&url, "push", 64 << 10)
             .await?
             .ok_or_else(|| FetchError::NotFound { url: url.clone() })?;
         serde_json::from_slice(&bytes).map_err(|e| FetchError::Transport {
@@ -232,11 +238,23 @@ impl Transport for HttpTransport {
         if let Some(path) = url.strip_prefix("file://") {
             return read_file(url, std::path::Path::new(path), max_len);
         }
+        self.get(url, "pull", max_len).await
+    }
+}
+
+impl HttpTransport {
+    /// GET with a length limit; 403 and 404 are `None`.
+    async fn get(
+        &self,
+        url: &str,
+        access: &str,
+        max_len: u64,
+    ) -> Result<Option<Vec<u8>>, FetchError> {
         let transport = |e: reqwest::Error| FetchError::Transport {
             url: url.to_owned(),
             message: e.to_string(),
         };
-        let mut resp = self.send(url, || self.http.get(url)).await?;
+        let mut resp = self.send(url, access, || self.http.get(url)).await?;
         match resp.status().as_u16() {
             200 => {}
             403 | 404 => return Ok(None),

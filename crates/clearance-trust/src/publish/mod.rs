@@ -120,6 +120,27 @@ pub enum Changed {
     Nothing,
 }
 
+/// What a trust service takes from [`Repository::publish`]'s files: the
+/// current name of each role (it keeps every version itself), as
+/// `(role, bytes)` with the role name unquoted (`targets/releases`).
+pub fn current_files(files: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
+    let names: BTreeSet<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    let versioned = |name: &str| {
+        name.split_once('.').is_some_and(|(n, rest)| {
+            !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && names.contains(rest)
+        })
+    };
+    files
+        .iter()
+        .filter(|(name, _)| !versioned(name))
+        .map(|(name, bytes)| {
+            let quoted = name.strip_suffix(".json").unwrap_or(name);
+            let role = crate::client::unquote(quoted).unwrap_or_else(|| quoted.to_owned());
+            (role, bytes.clone())
+        })
+        .collect()
+}
+
 /// Past this many targets a repository moves them into hash bins.
 pub const BIN_THRESHOLD: usize = 2048;
 /// About this many targets per bin when bins are made.
@@ -466,5 +487,30 @@ impl Repository {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_service_gets_each_role_once_by_its_current_name() {
+        let file = |n: &str| (n.to_owned(), n.as_bytes().to_vec());
+        let files = [
+            file("2.root.json"),
+            file("root.json"),
+            file("3.targets%2Freleases.json"),
+            file("targets%2Freleases.json"),
+            // A role whose own name starts with digits is not a version of anything.
+            file("2024.json"),
+            file("timestamp.json"),
+        ];
+        let roles: Vec<String> = super::current_files(&files)
+            .into_iter()
+            .map(|(role, bytes)| {
+                assert!(!bytes.starts_with(b"2.") && !bytes.starts_with(b"3."));
+                role
+            })
+            .collect();
+        assert_eq!(roles, ["root", "targets/releases", "2024", "timestamp"]);
     }
 }

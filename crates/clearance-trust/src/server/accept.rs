@@ -116,17 +116,16 @@ pub async fn accept(
 
     // 1. root
     let old_root = store.latest(gun, "root").await?;
-    let root_bytes = match (upload.files.remove("root"), &old_root) {
+    let new_root = upload.files.remove("root");
+    let root_bytes = match (&new_root, &old_root) {
         (Some(new), Some(old)) => {
             let mut set = TrustedSet::new(old, now).map_err(Refused::invalid("root"))?;
-            set.update_root(&new).map_err(Refused::invalid("root"))?;
-            out.push(file("root", &new)?);
-            new
+            set.update_root(new).map_err(Refused::invalid("root"))?;
+            new.clone()
         }
         (Some(new), None) => {
-            TrustedSet::new(&new, now).map_err(Refused::invalid("root"))?;
-            out.push(file("root", &new)?);
-            new
+            TrustedSet::new(new, now).map_err(Refused::invalid("root"))?;
+            new.clone()
         }
         (None, Some(old)) => old.clone(),
         (None, None) => {
@@ -136,8 +135,10 @@ pub async fn accept(
             });
         }
     };
-    let root_changed = !out.is_empty();
     let root = parse::<Root>(&root_bytes, "root")?;
+    if new_root.is_some() {
+        out.push(new_file("root", root.common.version, &root_bytes));
+    }
 
     // 2. targets and delegated roles
     let old_targets = store.latest(gun, "targets").await?;
@@ -151,19 +152,21 @@ pub async fn accept(
             });
         }
     };
-    let targets = parse::<Targets>(&targets_bytes, "targets")?;
+    let targets = Signed::<Targets>::parse(&targets_bytes, "targets")
+        .map_err(|e| Refused::invalid("targets")(e.into()))?;
     if new_targets.is_some() {
-        check_newer(&current, "targets", targets.common.version)?;
+        check_newer(&current, "targets", targets.version())?;
         // Signed by root's targets keys? Said now, before anything else is missing.
         let keys = root.roles.get("targets").ok_or_else(|| Refused::Missing {
             role: "root".into(),
             message: "root names no targets keys".into(),
         })?;
-        Signed::<Targets>::parse(&targets_bytes, "targets")
-            .and_then(|t| t.verify(&root.keys, &keys.keyids, keys.threshold, "targets"))
+        targets
+            .verify(&root.keys, &keys.keyids, keys.threshold, "targets")
             .map_err(|e| Refused::invalid("targets")(e.into()))?;
-        out.push(file("targets", &targets_bytes)?);
+        out.push(new_file("targets", targets.version(), &targets_bytes));
     }
+    let targets = targets.signed;
     let uploaded_snapshot = upload.files.remove("snapshot");
     let uploaded_timestamp = upload.files.remove("timestamp");
     let old_targets_parsed = match &old_targets {
@@ -186,22 +189,17 @@ pub async fn accept(
     }
     for (role, bytes, version) in &walk.uploaded {
         check_newer(&current, role, *version)?;
-        out.push(NewFile {
-            role: role.clone(),
-            version: *version,
-            bytes: bytes.clone(),
-        });
+        out.push(new_file(role, *version, bytes));
     }
 
-    // 3. snapshot
-    let old_snapshot = match store.latest(gun, "snapshot").await? {
-        Some(b) => Some(parse::<Snapshot>(&b, "snapshot")?),
-        None => None,
+    // 3. snapshot: every role at its current version. Built from the previous
+    // snapshot's entries, raised only by uploads that passed `check_newer`, so
+    // it never drops or lowers one; an uploaded snapshot must list exactly that.
+    let old_snapshot = store.latest(gun, "snapshot").await?;
+    let mut meta = match &old_snapshot {
+        Some(b) => parse::<Snapshot>(b, "snapshot")?.meta,
+        None => BTreeMap::new(),
     };
-    let mut meta = old_snapshot
-        .as_ref()
-        .map(|s| s.meta.clone())
-        .unwrap_or_default();
     if new_targets.is_some() || !meta.contains_key("targets.json") {
         meta.insert(
             "targets.json".into(),
@@ -211,20 +209,20 @@ pub async fn accept(
     for (role, bytes, version) in &walk.uploaded {
         meta.insert(format!("{role}.json"), meta_for(*version, bytes));
     }
-    let snapshot_bytes = match uploaded_snapshot {
-        Some(bytes) => {
+    let snapshot_bytes = match (uploaded_snapshot, old_snapshot) {
+        (Some(bytes), _) => {
             let s = parse::<Snapshot>(&bytes, "snapshot")?;
             check_newer(&current, "snapshot", s.common.version)?;
             check_snapshot_lists(&s, &meta)?;
             bytes
         }
-        None if !resign_only || upload.resign_snapshot || root_changed => {
+        (None, Some(old)) if resign_only && !upload.resign_snapshot => old,
+        (None, _) => {
             let signer = server_signer(&root, "snapshot", signers.snapshot.as_ref())?;
-            let version = current.get("snapshot").map_or(1, |v| v + 1);
             let snapshot = Snapshot {
                 common: common(
                     "snapshot",
-                    version,
+                    next_version(&current, "snapshot"),
                     now.plus_seconds(lifetimes.snapshot_secs),
                 ),
                 meta,
@@ -232,26 +230,24 @@ pub async fn accept(
             };
             editor::sign(&snapshot, &[signer]).map_err(|e| Refused::Snapshot(e.to_string()))?
         }
-        None => store
-            .latest(gun, "snapshot")
-            .await?
-            .ok_or_else(|| Refused::Snapshot("no stored snapshot to re-sign over".into()))?,
     };
-    let snapshot = parse::<Snapshot>(&snapshot_bytes, "snapshot")?;
-    if current.get("snapshot") != Some(&snapshot.common.version) {
-        out.push(file("snapshot", &snapshot_bytes)?);
+    let snapshot_version = parse::<Snapshot>(&snapshot_bytes, "snapshot")?
+        .common
+        .version;
+    if current.get("snapshot") != Some(&snapshot_version) {
+        out.push(new_file("snapshot", snapshot_version, &snapshot_bytes));
     }
 
     // timestamp
-    let timestamp_bytes = match uploaded_timestamp {
+    let (timestamp_version, timestamp_bytes) = match uploaded_timestamp {
         Some(bytes) => {
-            let t = parse::<Timestamp>(&bytes, "timestamp")?;
-            check_newer(&current, "timestamp", t.common.version)?;
-            bytes
+            let version = parse::<Timestamp>(&bytes, "timestamp")?.common.version;
+            check_newer(&current, "timestamp", version)?;
+            (version, bytes)
         }
         None => {
             let signer = server_signer(&root, "timestamp", signers.timestamp.as_ref())?;
-            let version = current.get("timestamp").map_or(1, |v| v + 1);
+            let version = next_version(&current, "timestamp");
             let timestamp = Timestamp {
                 common: common(
                     "timestamp",
@@ -260,14 +256,16 @@ pub async fn accept(
                 ),
                 meta: BTreeMap::from([(
                     "snapshot.json".to_owned(),
-                    meta_for(snapshot.common.version, &snapshot_bytes),
+                    meta_for(snapshot_version, &snapshot_bytes),
                 )]),
                 extra: BTreeMap::new(),
             };
-            editor::sign(&timestamp, &[signer]).map_err(|e| Refused::Snapshot(e.to_string()))?
+            let bytes = editor::sign(&timestamp, &[signer])
+                .map_err(|e| Refused::Snapshot(e.to_string()))?;
+            (version, bytes)
         }
     };
-    out.push(file("timestamp", &timestamp_bytes)?);
+    out.push(new_file("timestamp", timestamp_version, &timestamp_bytes));
 
     // 4. everything as a client will see it
     let mut set = TrustedSet::new(&root_bytes, now).map_err(Refused::invalid("root"))?;
@@ -280,24 +278,6 @@ pub async fn accept(
     for (role, delegator, bytes) in &walk.to_verify {
         set.update_targets(bytes, role, delegator)
             .map_err(Refused::invalid(role))?;
-    }
-    if let Some(old) = &old_snapshot {
-        for (name, was) in &old.meta {
-            match snapshot.meta.get(name) {
-                Some(now) if now.version >= was.version => {}
-                Some(now) => {
-                    return Err(Refused::Snapshot(format!(
-                        "lists {name} at version {}, below the {} already published",
-                        now.version, was.version
-                    )));
-                }
-                None => {
-                    return Err(Refused::Snapshot(format!(
-                        "drops {name}, which the previous snapshot listed"
-                    )));
-                }
-            }
-        }
     }
     Ok(out)
 }
@@ -488,16 +468,14 @@ fn parse<T: crate::schema::Role + crate::schema::Validate>(
         })
 }
 
-fn file(role: &str, bytes: &[u8]) -> Result<NewFile, Refused> {
-    let version = match role {
-        "root" => parse::<Root>(bytes, role)?.common.version,
-        "snapshot" => parse::<Snapshot>(bytes, role)?.common.version,
-        "timestamp" => parse::<Timestamp>(bytes, role)?.common.version,
-        _ => parse::<Targets>(bytes, role)?.common.version,
-    };
-    Ok(NewFile {
+fn new_file(role: &str, version: u64, bytes: &[u8]) -> NewFile {
+    NewFile {
         role: role.to_owned(),
         version,
         bytes: bytes.to_vec(),
-    })
+    }
+}
+
+fn next_version(current: &HashMap<String, u64>, role: &str) -> u64 {
+    current.get(role).map_or(1, |v| v + 1)
 }

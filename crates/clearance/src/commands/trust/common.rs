@@ -101,15 +101,7 @@ impl TrustArgs {
         files: &[(String, Vec<u8>)],
     ) -> anyhow::Result<PublishOutcome> {
         let Some(dir) = self.server.strip_prefix("file://") else {
-            // The service keeps every version itself: send the current names only.
-            let current: Vec<(String, Vec<u8>)> = files
-                .iter()
-                .filter(|(name, _)| !name.starts_with(|c: char| c.is_ascii_digit()))
-                .map(|(name, bytes)| {
-                    let role = name.strip_suffix(".json").unwrap_or(name);
-                    (unquote(role), bytes.clone())
-                })
-                .collect();
+            let current = clearance_trust::publish::current_files(files);
             let url = self.metadata_url(gun);
             return self
                 .transport(None)?
@@ -127,20 +119,23 @@ impl TrustArgs {
         Ok(PublishOutcome::Stored)
     }
 
-    /// Load, change and publish, again from the top when another publisher
-    /// got there first (the service answers 409).
-    pub async fn edit<T>(
+    /// Change `repo` (freshly loaded) and publish; when another publisher
+    /// got there first (the service answers 409), load again and redo it.
+    pub async fn edit(
         &self,
         gun: &str,
-        mut change: impl FnMut(&mut Repository) -> anyhow::Result<(Vec<(String, Vec<u8>)>, T)>,
-    ) -> anyhow::Result<(Repository, T)> {
+        mut repo: Repository,
+        mut change: impl FnMut(&mut Repository) -> anyhow::Result<Vec<(String, Vec<u8>)>>,
+    ) -> anyhow::Result<Repository> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut repo = load_repository(self, gun).await?;
-            let (files, out) = change(&mut repo)?;
+            if attempt > 1 {
+                repo = load_repository(self, gun).await?;
+            }
+            let files = change(&mut repo)?;
             match self.publish(gun, &files).await? {
-                PublishOutcome::Stored => return Ok((repo, out)),
+                PublishOutcome::Stored => return Ok(repo),
                 PublishOutcome::Stale(why) if attempt < PUBLISH_ATTEMPTS => {
                     tracing::info!(attempt, %why, "another publish landed first; trying again");
                     let pause = 50 * u64::from(attempt) + u64::from(std::process::id() % 50);
@@ -183,27 +178,6 @@ pub fn published(outcome: PublishOutcome) -> anyhow::Result<()> {
             bail!("another publish landed first ({why}); run the command again")
         }
     }
-}
-
-/// Undo [`clearance_trust::client::quote`] on a role's file name.
-fn unquote(name: &str) -> String {
-    let bytes = name.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = name.get(i + 1..i + 3).filter(|_| bytes[i] == b'%');
-        match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-            Some(b) => {
-                out.push(b);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The repository name (GUN) for a reference: `registry/repository`.
@@ -250,7 +224,7 @@ pub fn passphrase(role: &str, keyid: &str, new: bool) -> anyhow::Result<String> 
 }
 
 use clearance_trust::pkcs11::{HsmSigner, IfMissing, Pkcs11Uri};
-use clearance_trust::publish::{Expiries, Repository, ServerSigned};
+use clearance_trust::publish::{Expiries, Repository, RoleSigners, ServerSigned};
 use clearance_trust::signer::{LocalSigner, Signer};
 
 /// Where the root key is, for commands that change root.
@@ -438,12 +412,16 @@ impl OnlineKeys {
         })
     }
 
-    pub fn snapshot(&self) -> Vec<&dyn Signer> {
-        self.snapshot.iter().map(|s| s as &dyn Signer).collect()
-    }
-
-    pub fn timestamp(&self) -> Vec<&dyn Signer> {
-        self.timestamp.iter().map(|s| s as &dyn Signer).collect()
+    /// Signers for a publish: these keys for snapshot and timestamp (the
+    /// service signing the others), `targets` for targets.
+    pub fn signers<'a>(&'a self, targets: Vec<&'a dyn Signer>) -> RoleSigners<'a> {
+        RoleSigners {
+            targets,
+            snapshot: self.snapshot.iter().map(|s| s as &dyn Signer).collect(),
+            timestamp: self.timestamp.iter().map(|s| s as &dyn Signer).collect(),
+            server: self.server,
+            ..Default::default()
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use clearance_oci::RegistryRef;
 use clearance_trust::keys::Key;
-use clearance_trust::publish::{Changed, RoleSigners};
+use clearance_trust::publish::Changed;
 use clearance_trust::signer::Signer;
 
 use super::common::{OnlineKeys, TrustArgs, delegated_keys, gun, load_repository, role_key};
@@ -72,8 +72,8 @@ pub async fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
     let targets = role_key(&keystore, &first, &gun, "targets")?;
     let online = OnlineKeys::load(trust, &keystore, &first, &gun)?;
     let mut delegated = Vec::new();
-    let (repo, ()) = trust
-        .edit(&gun, |repo| {
+    let repo = trust
+        .edit(&gun, first, |repo| {
             match &command {
                 DelegateCommand::Add(a) => {
                     repo.add_delegation(
@@ -89,18 +89,12 @@ pub async fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
                 }
                 DelegateCommand::Remove(r) => repo.remove_delegation(&r.role)?,
             }
-            let mut signers = RoleSigners {
-                targets: vec![&targets],
-                snapshot: online.snapshot(),
-                timestamp: online.timestamp(),
-                server: online.server,
-                ..Default::default()
-            };
+            let mut signers = online.signers(vec![&targets]);
             signers.delegated.insert(
                 role.clone(),
                 delegated.iter().map(|s| s as &dyn Signer).collect(),
             );
-            Ok((repo.publish(Changed::Targets, &signers, false)?, ()))
+            Ok(repo.publish(Changed::Targets, &signers, false)?)
         })
         .await?;
     let mut page = Page::default();

@@ -43,11 +43,7 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
     let online = OnlineKeys::load(&args.trust, &keystore, &repo, &gun)?;
     let signers = RoleSigners {
         root: root.iter().map(|r| r.signer()).collect(),
-        targets: targets.iter().map(|t| t as &dyn Signer).collect(),
-        snapshot: online.snapshot(),
-        timestamp: online.timestamp(),
-        server: online.server,
-        ..Default::default()
+        ..online.signers(targets.iter().map(|t| t as &dyn Signer).collect())
     };
     let files = repo.publish(changed, &signers, false)?;
     published(args.trust.publish(&gun, &files).await?)?;

@@ -47,11 +47,7 @@ pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
     }
     let signers = RoleSigners {
         root,
-        targets: vec![&targets],
-        snapshot: online.snapshot(),
-        timestamp: online.timestamp(),
-        server: online.server,
-        ..Default::default()
+        ..online.signers(vec![&targets])
     };
     let files = repo.publish(Changed::RootAndTargets, &signers, false)?;
     published(args.trust.publish(&gun, &files).await?)?;

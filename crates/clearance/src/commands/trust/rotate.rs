@@ -6,12 +6,12 @@ use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_trust::pkcs11::IfMissing;
-use clearance_trust::publish::{Changed, OldKeys, RoleSigners};
+use clearance_trust::publish::{Changed, OldKeys, RoleSigners, ServerSigned};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
 use super::common::{
-    Held, OnlineKeys, RootKeyArgs, TrustArgs, gun, load_repository, passphrase, published,
-    role_key, root_key, token_key,
+    Held, RootKeyArgs, TrustArgs, gun, load_repository, passphrase, published, role_key, root_key,
+    token_key,
 };
 use crate::exit::Exit;
 use crate::output::Page;
@@ -63,12 +63,13 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
         OldKeys::Replace
     };
     repo.rotate(role, new.signer().public_key(), mode)?;
-    let online = OnlineKeys::load(&args.trust, &keystore, &repo, &gun)?;
+    // The publisher signs what the trust service does not; each key unlocked once.
+    let server = args.trust.server_signed(&repo)?;
     let mut held: Vec<(&str, Held)> = Vec::new();
     for (other, kept) in [
         ("targets", true),
-        ("snapshot", online.snapshot.is_some()),
-        ("timestamp", online.timestamp.is_some()),
+        ("snapshot", server != ServerSigned::SnapshotAndTimestamp),
+        ("timestamp", server == ServerSigned::Neither),
     ] {
         if other != role && kept {
             held.push((
@@ -95,7 +96,7 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
         targets: pick("targets"),
         snapshot: pick("snapshot"),
         timestamp: pick("timestamp"),
-        server: online.server,
+        server,
         ..Default::default()
     };
     let files = repo.publish(Changed::RootAndTargets, &signers, false)?;

@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::registry::RegistryClient;
 use clearance_trust::image::target_for_manifest;
-use clearance_trust::publish::{Changed, RoleSigners};
+use clearance_trust::publish::Changed;
 use clearance_trust::signer::Signer;
 
 use super::common::{
@@ -48,27 +48,21 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
         ),
     };
     let online = OnlineKeys::load(&args.trust, &keystore, &first, &gun)?;
-    let (repo, ()) = args
+    let repo = args
         .trust
-        .edit(&gun, |repo| {
+        .edit(&gun, first, |repo| {
             match &args.role {
                 Some(role) => repo.set_delegated_target(role, &tag, target.clone())?,
                 None => repo.set_target(&tag, target.clone()),
             }
-            let mut signers = RoleSigners {
-                targets: targets.iter().map(|t| t as &dyn Signer).collect(),
-                snapshot: online.snapshot(),
-                timestamp: online.timestamp(),
-                server: online.server,
-                ..Default::default()
-            };
+            let mut signers = online.signers(targets.iter().map(|t| t as &dyn Signer).collect());
             if let Some(role) = &args.role {
                 signers.delegated.insert(
                     role.clone(),
                     delegated.iter().map(|s| s as &dyn Signer).collect(),
                 );
             }
-            Ok((repo.publish(Changed::Targets, &signers, false)?, ()))
+            Ok(repo.publish(Changed::Targets, &signers, false)?)
         })
         .await?;
     let mut page = Page::default();
