@@ -52,9 +52,10 @@ declare -A pkg_for=(
   [softhsm2-util]=softhsm2
   [curl]=curl
   [pg_ctlcluster]=postgresql
+  [notary-server]=notary
 )
 # fixed order for stable output
-cmds=(umoci skopeo docker-registry debootstrap htpasswd zstd gzip openssl softhsm2-util curl pg_ctlcluster)
+cmds=(umoci skopeo docker-registry debootstrap htpasswd zstd gzip openssl softhsm2-util curl pg_ctlcluster notary-server)
 
 missing_pkgs=()
 missing_cmds=()

@@ -64,7 +64,7 @@ struct Document<'a, T> {
 /// A `meta` entry describing signed bytes: version, length and sha256.
 pub fn meta_for(version: u64, bytes: &[u8]) -> MetaFile {
     MetaFile {
-        version,
+        version: Some(version),
         length: Some(bytes.len() as u64),
         hashes: Some(BTreeMap::from([(
             "sha256".to_owned(),
@@ -78,7 +78,7 @@ pub fn meta_for(version: u64, bytes: &[u8]) -> MetaFile {
 /// roles unless hashes are wanted).
 pub fn meta_version(version: u64) -> MetaFile {
     MetaFile {
-        version,
+        version: Some(version),
         length: None,
         hashes: None,
         extra: BTreeMap::new(),

@@ -60,8 +60,8 @@ impl Verifier {
 }
 
 const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
-const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
+pub(crate) const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+pub(crate) const OID_P384: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x22];
 const OID_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 
 impl Key {
@@ -124,7 +124,7 @@ impl Key {
 fn ec_point(public: &str, curve: &[u8], len: usize) -> Option<Vec<u8>> {
     let point = if public.starts_with("-----BEGIN") {
         let der = pem_decode(public)?;
-        let (alg, params, key) = spki(&der)?;
+        let (alg, params, key) = spki_parts(&der)?;
         if alg != OID_EC_PUBLIC_KEY || params != curve {
             return None;
         }
@@ -138,11 +138,11 @@ fn ec_point(public: &str, curve: &[u8], len: usize) -> Option<Vec<u8>> {
 /// The PKCS#1 `RSAPublicKey` inside a PEM SubjectPublicKeyInfo.
 fn rsa_public(public: &str) -> Option<Vec<u8>> {
     let der = pem_decode(public)?;
-    let (alg, _, key) = spki(&der)?;
+    let (alg, _, key) = spki_parts(&der)?;
     (alg == OID_RSA).then(|| key.to_vec())
 }
 
-fn pem_decode(pem: &str) -> Option<Vec<u8>> {
+pub(crate) fn pem_decode(pem: &str) -> Option<Vec<u8>> {
     let body: String = pem
         .lines()
         .map(str::trim)
@@ -152,7 +152,7 @@ fn pem_decode(pem: &str) -> Option<Vec<u8>> {
 }
 
 /// `SEQUENCE { SEQUENCE { OID alg, params }, BIT STRING key }` → (alg, params OID or empty, key).
-fn spki(der: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+pub(crate) fn spki_parts(der: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
     let (0x30, outer, _) = tlv(der)? else {
         return None;
     };
@@ -174,7 +174,7 @@ fn spki(der: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
 }
 
 /// One DER tag-length-value: (tag, content, rest).
-fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+pub(crate) fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let (&tag, rest) = input.split_first()?;
     let (&first, mut rest) = rest.split_first()?;
     let len = if first < 0x80 {

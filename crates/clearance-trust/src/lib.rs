@@ -26,6 +26,7 @@ pub mod image;
 pub mod keys;
 pub mod keystore;
 pub mod metadata;
+pub mod notary;
 pub mod pkcs11;
 pub mod publish;
 pub mod schema;

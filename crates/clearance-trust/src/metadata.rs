@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use crate::keys::{Key, hex_decode};
+use crate::notary::{self, Dialect};
 use crate::schema::{Role, Validate};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,6 +17,10 @@ pub enum MetadataError {
     Malformed { role: String, message: String },
     #[error("{role} metadata has two signatures with keyid {keyid}")]
     DuplicateSignature { role: String, keyid: String },
+    #[error(
+        "{role} metadata is in Notary's form: Clearance verifies Notary repositories but writes TUF 1.0 only; start a Clearance repository with `clearance trust init`"
+    )]
+    NotaryForm { role: String },
     #[error("{role} metadata is signed by {valid} of the {threshold} keys it needs")]
     ThresholdNotMet {
         role: String,
@@ -39,6 +44,8 @@ pub struct Signed<T> {
     pub canonical: Vec<u8>,
     pub signatures: Vec<Signature>,
     pub raw: Vec<u8>,
+    /// TUF 1.0, or Notary's older form (translated on parsing).
+    pub dialect: Dialect,
 }
 
 impl<T: Role + Validate> Signed<T> {
@@ -62,6 +69,11 @@ impl<T: Role + Validate> Signed<T> {
         let Some(Value::Array(sigs)) = doc.remove("signatures") else {
             return Err(malformed("no \"signatures\" array".into()));
         };
+        let dialect = signed_value
+            .get("_type")
+            .and_then(Value::as_str)
+            .and_then(|t| Dialect::of(t, T::TYPE))
+            .ok_or_else(|| malformed(format!("_type is not {:?}", T::TYPE)))?;
         let mut signatures = Vec::with_capacity(sigs.len());
         let mut seen = BTreeSet::new();
         for s in sigs {
@@ -76,25 +88,48 @@ impl<T: Role + Validate> Signed<T> {
                     keyid: keyid.to_owned(),
                 });
             }
-            signatures.push(Signature {
-                keyid: keyid.to_owned(),
-                sig: sig.to_owned(),
+            signatures.push(match dialect {
+                Dialect::Tuf1 => Signature {
+                    keyid: keyid.to_owned(),
+                    sig: sig.to_owned(),
+                },
+                Dialect::Notary => {
+                    notary::translate_signature(keyid, s.get("method").and_then(Value::as_str), sig)
+                }
             });
         }
-        if !matches!(signed_value.get("_type"), Some(Value::String(t)) if t == T::TYPE) {
-            return Err(malformed(format!("_type is not {:?}", T::TYPE)));
-        }
+        // The signatures cover the document as written, in either dialect.
         let canonical =
             crate::cjson::to_canonical(&signed_value).map_err(|e| malformed(e.to_string()))?;
+        let signed_value = match (dialect, signed_value) {
+            (Dialect::Tuf1, v) => v,
+            (Dialect::Notary, Value::Object(map)) => {
+                notary::translate_signed(map, T::TYPE).map_err(malformed)?
+            }
+            (Dialect::Notary, _) => return Err(malformed("\"signed\" is not an object".into())),
+        };
         let signed: T =
             serde_json::from_value(signed_value).map_err(|e| malformed(e.to_string()))?;
-        signed.validate().map_err(malformed)?;
+        signed.validate(dialect).map_err(malformed)?;
         Ok(Signed {
             signed,
             canonical,
             signatures,
             raw: raw.to_vec(),
+            dialect,
         })
+    }
+
+    /// As [`Signed::parse`], for metadata Clearance will sign again or
+    /// store as its own: TUF 1.0 only.
+    pub fn parse_tuf1(raw: &[u8], role: &str) -> Result<Signed<T>, MetadataError> {
+        let parsed = Self::parse(raw, role)?;
+        match parsed.dialect {
+            Dialect::Tuf1 => Ok(parsed),
+            Dialect::Notary => Err(MetadataError::NotaryForm {
+                role: role.to_owned(),
+            }),
+        }
     }
 
     /// Check that a threshold of distinct keys among `keyids` signed this.

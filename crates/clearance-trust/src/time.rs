@@ -33,6 +33,39 @@ impl UtcTime {
     pub fn plus_seconds(self, secs: i64) -> UtcTime {
         UtcTime(self.0.saturating_add(secs))
     }
+
+    /// RFC 3339 as Go writes it (Notary): fractional seconds (dropped, so
+    /// an expiry is never later than written) and `Z` or a `±HH:MM` offset.
+    pub fn parse_rfc3339(s: &str) -> Result<UtcTime, TimeError> {
+        let fail = || TimeError(s.chars().take(64).collect());
+        let (Some(base), Some(mut rest)) = (s.get(..19), s.get(19..)) else {
+            return Err(fail());
+        };
+        let base: UtcTime = format!("{base}Z").parse().map_err(|_| fail())?;
+        if let Some(fraction) = rest.strip_prefix('.') {
+            let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 || digits > 9 {
+                return Err(fail());
+            }
+            rest = &fraction[digits..];
+        }
+        let offset = match rest.as_bytes() {
+            b"Z" => 0,
+            [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2]
+                if [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit()) =>
+            {
+                let hours = i64::from((h1 - b'0') * 10 + (h2 - b'0'));
+                let minutes = i64::from((m1 - b'0') * 10 + (m2 - b'0'));
+                if hours > 23 || minutes > 59 {
+                    return Err(fail());
+                }
+                let secs = hours * 3600 + minutes * 60;
+                if *sign == b'+' { secs } else { -secs }
+            }
+            _ => return Err(fail()),
+        };
+        Ok(UtcTime(base.0 - offset))
+    }
 }
 
 /// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).

@@ -116,7 +116,7 @@ async fn rollback_of_each_role_is_refused() {
         .meta
         .get_mut("snapshot.json")
         .unwrap()
-        .version = 1;
+        .version = Some(1);
     repo.publish_timestamp(true);
     let err = client.refused(&repo, "timestamp").await;
     assert!(

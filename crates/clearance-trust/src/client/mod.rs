@@ -15,6 +15,7 @@ pub use transport::{FetchError, HttpTransport, PublishOutcome, Transport};
 pub use trusted::{TrustedSet, check_hashes, check_length_and_hashes};
 
 use crate::metadata::MetadataError;
+use crate::notary::{self, Dialect};
 use crate::schema::TargetFile;
 use crate::time::UtcTime;
 
@@ -74,6 +75,14 @@ pub enum UpdateError {
     Store {
         path: String,
         source: std::io::Error,
+    },
+    #[error(
+        "{role} metadata is in {got:?} form but the trusted root is in {trusted:?} form (mixed repositories are refused)"
+    )]
+    Dialect {
+        role: String,
+        got: crate::notary::Dialect,
+        trusted: crate::notary::Dialect,
     },
     #[error("target {0:?} is not in the repository")]
     TargetNotFound(String),
@@ -304,6 +313,7 @@ impl<T: Transport> Updater<T> {
                 Ok(()) => return Ok(()),
                 Err(e) => tracing::debug!(error = %e, "local snapshot is not usable as final"),
             }
+            self.floor_from::<crate::schema::Snapshot>("snapshot", &local);
         }
         let meta = self
             .trusted
@@ -311,10 +321,11 @@ impl<T: Transport> Updater<T> {
             .and_then(|t| t.signed.snapshot_meta())
             .ok_or(UpdateError::Order("timestamp lacks snapshot.json"))?
             .clone();
-        let name = if self.trusted.root().signed.consistent_snapshot {
-            format!("{}.snapshot.json", meta.version)
-        } else {
-            "snapshot.json".to_owned()
+        let name = match meta.version {
+            Some(version) if self.trusted.root().signed.consistent_snapshot => {
+                format!("{version}.snapshot.json")
+            }
+            _ => "snapshot.json".to_owned(),
         };
         let url = format!("{}{name}", self.metadata_url);
         let max = meta.length.unwrap_or(self.settings.snapshot_max_bytes);
@@ -338,6 +349,7 @@ impl<T: Transport> Updater<T> {
                 Ok(()) => return Ok(()),
                 Err(e) => tracing::debug!(role, error = %e, "local metadata is not usable"),
             }
+            self.floor_from::<crate::schema::Targets>(role, &local);
         }
         let meta = self
             .trusted
@@ -347,11 +359,20 @@ impl<T: Transport> Updater<T> {
                 role: role.to_owned(),
             })?
             .clone();
-        let quoted = store::quote(role);
-        let name = if self.trusted.root().signed.consistent_snapshot {
-            format!("{}.{quoted}.json", meta.version)
-        } else {
-            format!("{quoted}.json")
+        let quoted = match self.trusted.dialect() {
+            Dialect::Tuf1 => store::quote(role),
+            Dialect::Notary => {
+                notary::role_path(role).ok_or_else(|| UpdateError::NotDelegated {
+                    role: role.to_owned(),
+                    delegator: delegator.to_owned(),
+                })?
+            }
+        };
+        let name = match meta.version {
+            Some(version) if self.trusted.root().signed.consistent_snapshot => {
+                format!("{version}.{quoted}.json")
+            }
+            _ => format!("{quoted}.json"),
         };
         let url = format!("{}{name}", self.metadata_url);
         let max = meta.length.unwrap_or(self.settings.targets_max_bytes);
@@ -362,6 +383,20 @@ impl<T: Transport> Updater<T> {
             .ok_or_else(|| FetchError::NotFound { url: url.clone() })?;
         self.trusted.update_targets(&bytes, role, delegator)?;
         self.save(role, &bytes)
+    }
+
+    /// Where metadata names files by hash alone (Notary), the version last
+    /// trusted locally is the floor for the next one.
+    fn floor_from<R: crate::schema::Role + crate::schema::Validate>(
+        &mut self,
+        role: &str,
+        local: &[u8],
+    ) {
+        if self.trusted.dialect() == Dialect::Notary
+            && let Ok(local) = crate::metadata::Signed::<R>::parse(local, role)
+        {
+            self.trusted.set_floor(role, local.signed.common().version);
+        }
     }
 
     fn save(&self, role: &str, bytes: &[u8]) -> Result<(), UpdateError> {

@@ -8,7 +8,8 @@ use sha2::{Digest as _, Sha256, Sha512};
 
 use crate::client::UpdateError;
 use crate::metadata::Signed;
-use crate::schema::{MetaFile, Root, Snapshot, Targets, Timestamp};
+use crate::notary::Dialect;
+use crate::schema::{MetaFile, Role, Root, Snapshot, Targets, Timestamp, Validate};
 use crate::time::UtcTime;
 
 /// Trusted metadata. Root is always there; the rest arrive in order.
@@ -20,6 +21,10 @@ pub struct TrustedSet {
     /// Targets roles by (role, delegator): a role reached through another
     /// delegator is verified again against that delegator's keys.
     targets: HashMap<(String, String), Signed<Targets>>,
+    /// Notary names files by hash only, so rollback of snapshot and targets
+    /// is checked against the versions last trusted here (set by the updater
+    /// from its store).
+    floors: HashMap<String, u64>,
     reference_time: UtcTime,
 }
 
@@ -34,8 +39,48 @@ impl TrustedSet {
             timestamp: None,
             snapshot: None,
             targets: HashMap::new(),
+            floors: HashMap::new(),
             reference_time,
         })
+    }
+
+    /// The form of the trusted root, which every other document must share:
+    /// a Notary document in a TUF 1.0 repository (or the reverse) is refused.
+    pub fn dialect(&self) -> Dialect {
+        self.root.dialect
+    }
+
+    /// The lowest version of `role` (snapshot or a targets role) to accept
+    /// where metadata does not name versions.
+    pub fn set_floor(&mut self, role: &str, version: u64) {
+        self.floors.insert(role.to_owned(), version);
+    }
+
+    fn parse<T: Role + Validate>(
+        &self,
+        bytes: &[u8],
+        role: &str,
+    ) -> Result<Signed<T>, UpdateError> {
+        let new = Signed::<T>::parse(bytes, role)?;
+        if new.dialect != self.dialect() {
+            return Err(UpdateError::Dialect {
+                role: role.to_owned(),
+                got: new.dialect,
+                trusted: self.dialect(),
+            });
+        }
+        Ok(new)
+    }
+
+    fn check_floor(&self, role: &str, got: u64) -> Result<(), UpdateError> {
+        match self.floors.get(role) {
+            Some(&trusted) if got < trusted => Err(UpdateError::Rollback {
+                role: role.to_owned(),
+                trusted,
+                got,
+            }),
+            _ => Ok(()),
+        }
     }
 
     pub fn root(&self) -> &Signed<Root> {
@@ -62,7 +107,7 @@ impl TrustedSet {
                 "root cannot change once timestamp is loaded",
             ));
         }
-        let new = Signed::<Root>::parse(bytes, "root")?;
+        let new = self.parse::<Root>(bytes, "root")?;
         let old_keys = role_keys(&self.root.signed, "root")?;
         new.verify(
             &self.root.signed.keys,
@@ -100,7 +145,7 @@ impl TrustedSet {
         }
         // 5.3.10: the final root must not have expired (a freeze attack).
         self.check_expiry("root", self.root.signed.common.expires)?;
-        let new = Signed::<Timestamp>::parse(bytes, "timestamp")?;
+        let new = self.parse::<Timestamp>(bytes, "timestamp")?;
         let keys = role_keys(&self.root.signed, "timestamp")?;
         new.verify(
             &self.root.signed.keys,
@@ -121,8 +166,10 @@ impl TrustedSet {
                 return Ok(false);
             }
             // 5.4.3.2 rollback of the snapshot it points at
-            let (old_snap, new_snap) = (snapshot_meta(old)?.version, snapshot_meta(&new)?.version);
-            if new_snap < old_snap {
+            if let (Some(old_snap), Some(new_snap)) =
+                (snapshot_meta(old)?.version, snapshot_meta(&new)?.version)
+                && new_snap < old_snap
+            {
                 return Err(UpdateError::Rollback {
                     role: "snapshot (per timestamp)".into(),
                     trusted: old_snap,
@@ -150,10 +197,12 @@ impl TrustedSet {
         }
         self.check_final_timestamp()?;
         let meta = snapshot_meta(timestamp)?.clone();
-        if !from_store {
+        // A stored snapshot is bound to the timestamp by version (below);
+        // without a version, only its hashes can bind it.
+        if !from_store || meta.version.is_none() {
             check_length_and_hashes(bytes, &meta, "snapshot")?;
         }
-        let new = Signed::<Snapshot>::parse(bytes, "snapshot")?;
+        let new = self.parse::<Snapshot>(bytes, "snapshot")?;
         let keys = role_keys(&self.root.signed, "snapshot")?;
         new.verify(
             &self.root.signed.keys,
@@ -161,20 +210,23 @@ impl TrustedSet {
             keys.threshold,
             "snapshot",
         )?;
+        self.check_floor("snapshot", new.version())?;
         if let Some(old) = &self.snapshot {
             for (name, old_meta) in &old.signed.meta {
                 let Some(new_meta) = new.signed.meta.get(name) else {
                     return Err(UpdateError::Rollback {
                         role: format!("{name} (dropped from snapshot)"),
-                        trusted: old_meta.version,
+                        trusted: old_meta.version.unwrap_or_default(),
                         got: 0,
                     });
                 };
-                if new_meta.version < old_meta.version {
+                if let (Some(old_version), Some(new_version)) = (old_meta.version, new_meta.version)
+                    && new_version < old_version
+                {
                     return Err(UpdateError::Rollback {
                         role: format!("{name} (per snapshot)"),
-                        trusted: old_meta.version,
-                        got: new_meta.version,
+                        trusted: old_version,
+                        got: new_version,
                     });
                 }
             }
@@ -204,7 +256,7 @@ impl TrustedSet {
             })?
             .clone();
         check_length_and_hashes(bytes, &meta, role)?;
-        let new = Signed::<Targets>::parse(bytes, role)?;
+        let new = self.parse::<Targets>(bytes, role)?;
         let (keys, keyids, threshold) =
             if delegator == "root" {
                 let k = role_keys(&self.root.signed, "targets")?;
@@ -233,12 +285,16 @@ impl TrustedSet {
                 (&delegations.keys, granted.keyids, granted.threshold)
             };
         new.verify(keys, &keyids, threshold, role)?;
-        if new.version() != meta.version {
-            return Err(UpdateError::Version {
-                role: role.to_owned(),
-                expected: meta.version,
-                got: new.version(),
-            });
+        match meta.version {
+            Some(expected) if new.version() != expected => {
+                return Err(UpdateError::Version {
+                    role: role.to_owned(),
+                    expected,
+                    got: new.version(),
+                });
+            }
+            Some(_) => {}
+            None => self.check_floor(role, new.version())?,
         }
         self.check_expiry(role, new.signed.common.expires)?;
         self.targets
@@ -259,8 +315,10 @@ impl TrustedSet {
             return Err(UpdateError::Order("no snapshot"));
         };
         self.check_expiry("snapshot", snapshot.signed.common.expires)?;
-        let expected = snapshot_meta(timestamp)?.version;
-        if snapshot.version() != expected {
+        // Without a version the snapshot was bound by hash when admitted.
+        if let Some(expected) = snapshot_meta(timestamp)?.version
+            && snapshot.version() != expected
+        {
             return Err(UpdateError::Version {
                 role: "snapshot".into(),
                 expected,

@@ -55,6 +55,7 @@ impl Repository {
             terminating,
             paths: Some(paths),
             path_hash_prefixes: None,
+            path_prefixes: None,
             extra: BTreeMap::new(),
         };
         let roles = d.roles.get_or_insert_with(Vec::new);

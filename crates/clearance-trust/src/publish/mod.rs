@@ -232,7 +232,7 @@ impl Repository {
             role: role.to_owned(),
             message: e.to_string(),
         };
-        let targets = Signed::<Targets>::parse(targets, "targets")
+        let targets = Signed::<Targets>::parse_tuf1(targets, "targets")
             .map_err(|e| load("targets", e))?
             .signed;
         let mut delegated = BTreeMap::new();
@@ -245,7 +245,7 @@ impl Repository {
                 role: r.name.clone(),
                 message: "missing".into(),
             })?;
-            let role = Signed::<Targets>::parse(&bytes, &r.name)
+            let role = Signed::<Targets>::parse_tuf1(&bytes, &r.name)
                 .map_err(|e| load(&r.name, e))?
                 .signed;
             delegated.insert(r.name.clone(), role);
@@ -261,21 +261,21 @@ impl Repository {
                     role: bin.clone(),
                     message: "missing".into(),
                 })?;
-                let role = Signed::<Targets>::parse(&bytes, &bin)
+                let role = Signed::<Targets>::parse_tuf1(&bytes, &bin)
                     .map_err(|e| load(&bin, e))?
                     .signed;
                 bins.insert(bin, role);
             }
         }
         Ok(Repository {
-            root: Signed::<Root>::parse(root, "root")
+            root: Signed::<Root>::parse_tuf1(root, "root")
                 .map_err(|e| load("root", e))?
                 .signed,
             targets,
-            snapshot: Signed::<Snapshot>::parse(snapshot, "snapshot")
+            snapshot: Signed::<Snapshot>::parse_tuf1(snapshot, "snapshot")
                 .map_err(|e| load("snapshot", e))?
                 .signed,
-            timestamp: Signed::<Timestamp>::parse(timestamp, "timestamp")
+            timestamp: Signed::<Timestamp>::parse_tuf1(timestamp, "timestamp")
                 .map_err(|e| load("timestamp", e))?
                 .signed,
             bins,

@@ -8,6 +8,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use crate::keys::Key;
+use crate::notary::Dialect;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delegations {
@@ -30,6 +31,10 @@ pub struct DelegatedRole {
     pub paths: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_hash_prefixes: Option<Vec<String>>,
+    /// Notary's `paths`: plain prefixes, `""` for everything (translated
+    /// from Notary metadata only; refused in TUF 1.0 documents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_prefixes: Option<Vec<String>>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
@@ -55,7 +60,7 @@ pub struct RoleMatch {
 }
 
 impl Delegations {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self, dialect: Dialect) -> Result<(), String> {
         match (&self.roles, &self.succinct_roles) {
             (Some(_), Some(_)) => {
                 return Err("delegations have both roles and succinct_roles".into());
@@ -75,9 +80,20 @@ impl Delegations {
                 {
                     return Err(format!("a delegated role may not be called {:?}", r.name));
                 }
-                if r.paths.is_some() && r.path_hash_prefixes.is_some() {
+                if dialect == Dialect::Tuf1 && r.path_prefixes.is_some() {
                     return Err(format!(
-                        "delegated role {:?} has both paths and path_hash_prefixes",
+                        "delegated role {:?} has path_prefixes, which only Notary metadata has",
+                        r.name
+                    ));
+                }
+                let kinds = [
+                    r.paths.is_some(),
+                    r.path_hash_prefixes.is_some(),
+                    r.path_prefixes.is_some(),
+                ];
+                if kinds.iter().filter(|&&k| k).count() > 1 {
+                    return Err(format!(
+                        "delegated role {:?} has more than one of paths and path_hash_prefixes",
                         r.name
                     ));
                 }
@@ -142,6 +158,9 @@ impl DelegatedRole {
         if let Some(prefixes) = &self.path_hash_prefixes {
             let hash = hex(&Sha256::digest(target.as_bytes()));
             return prefixes.iter().any(|p| hash.starts_with(p.as_str()));
+        }
+        if let Some(prefixes) = &self.path_prefixes {
+            return prefixes.iter().any(|p| target.starts_with(p.as_str()));
         }
         false
     }

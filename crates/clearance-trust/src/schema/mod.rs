@@ -14,6 +14,7 @@ use serde_json::Value;
 pub use delegation::{DelegatedRole, Delegations, RoleMatch, SuccinctRoles};
 
 use crate::keys::Key;
+use crate::notary::Dialect;
 use crate::time::UtcTime;
 
 /// The major version of the TUF specification this implements.
@@ -88,7 +89,9 @@ pub struct Root {
 /// `meta` entries of timestamp and snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MetaFile {
-    pub version: u64,
+    /// Always present in TUF 1.0; Notary binds files by hash alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -174,7 +177,7 @@ impl Timestamp {
 
 /// Structural rules serde cannot express, checked after parsing.
 pub trait Validate {
-    fn validate(&self) -> Result<(), String>;
+    fn validate(&self, dialect: Dialect) -> Result<(), String>;
 }
 
 fn check_common(c: &Common, expected: &str) -> Result<(), String> {
@@ -199,7 +202,7 @@ fn check_hashes(hashes: &BTreeMap<String, String>, what: &str) -> Result<(), Str
 }
 
 impl Validate for Root {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self, _: Dialect) -> Result<(), String> {
         check_common(&self.common, Root::TYPE)?;
         for role in TopRole::ALL {
             let keys = self
@@ -227,18 +230,25 @@ pub(crate) fn check_role_keys(keyids: &[String], threshold: u64, name: &str) -> 
 }
 
 impl Validate for Timestamp {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self, dialect: Dialect) -> Result<(), String> {
         check_common(&self.common, Timestamp::TYPE)?;
         let meta = self
             .snapshot_meta()
             .ok_or("timestamp has no snapshot.json entry")?;
-        check_meta(meta, "snapshot.json")
+        check_meta(meta, "snapshot.json", dialect)
     }
 }
 
-fn check_meta(meta: &MetaFile, name: &str) -> Result<(), String> {
-    if meta.version == 0 {
-        return Err(format!("meta {name}: version must be at least 1"));
+/// TUF 1.0 names every file by version; Notary by length and hashes, so
+/// there both must be present.
+fn check_meta(meta: &MetaFile, name: &str, dialect: Dialect) -> Result<(), String> {
+    match (dialect, meta.version) {
+        (_, Some(0)) => return Err(format!("meta {name}: version must be at least 1")),
+        (Dialect::Tuf1, None) => return Err(format!("meta {name}: no version")),
+        (Dialect::Notary, None) if meta.length.is_none() || meta.hashes.is_none() => {
+            return Err(format!("meta {name}: no version, length or hashes"));
+        }
+        _ => {}
     }
     if let Some(h) = &meta.hashes {
         check_hashes(h, name)?;
@@ -247,22 +257,22 @@ fn check_meta(meta: &MetaFile, name: &str) -> Result<(), String> {
 }
 
 impl Validate for Snapshot {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self, dialect: Dialect) -> Result<(), String> {
         check_common(&self.common, Snapshot::TYPE)?;
         self.meta
             .iter()
-            .try_for_each(|(name, m)| check_meta(m, name))
+            .try_for_each(|(name, m)| check_meta(m, name, dialect))
     }
 }
 
 impl Validate for Targets {
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self, dialect: Dialect) -> Result<(), String> {
         check_common(&self.common, Targets::TYPE)?;
         for (name, t) in &self.targets {
             check_hashes(&t.hashes, name)?;
         }
         if let Some(d) = &self.delegations {
-            d.validate()?;
+            d.validate(dialect)?;
         }
         Ok(())
     }

@@ -152,7 +152,7 @@ pub async fn accept(
             });
         }
     };
-    let targets = Signed::<Targets>::parse(&targets_bytes, "targets")
+    let targets = Signed::<Targets>::parse_tuf1(&targets_bytes, "targets")
         .map_err(|e| Refused::invalid("targets")(e.into()))?;
     if new_targets.is_some() {
         check_newer(&current, "targets", targets.version())?;
@@ -397,7 +397,8 @@ fn check_snapshot_lists(
         if got.version != want.version {
             return Err(Refused::Snapshot(format!(
                 "lists {name} at version {}, but version {} is current",
-                got.version, want.version
+                got.version.unwrap_or_default(),
+                want.version.unwrap_or_default()
             )));
         }
         if let (Some(l), Some(w)) = (got.length, want.length)
@@ -460,7 +461,7 @@ fn parse<T: crate::schema::Role + crate::schema::Validate>(
     bytes: &[u8],
     role: &str,
 ) -> Result<T, Refused> {
-    Signed::<T>::parse(bytes, role)
+    Signed::<T>::parse_tuf1(bytes, role)
         .map(|s| s.signed)
         .map_err(|e| Refused::Invalid {
             role: role.to_owned(),

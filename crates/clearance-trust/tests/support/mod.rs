@@ -240,6 +240,7 @@ impl TestRepo {
             terminating,
             paths: Some(paths.iter().map(|p| (*p).to_owned()).collect()),
             path_hash_prefixes: None,
+            path_prefixes: None,
             extra: BTreeMap::new(),
         });
         let role = Targets {

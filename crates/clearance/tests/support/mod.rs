@@ -2,6 +2,7 @@
 //! Distribution registry on 127.0.0.1, and the `clearance` binary.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod notary;
 pub mod service;
 
 use std::io::{Read, Write};
@@ -245,7 +246,7 @@ impl Drop for Registry {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
