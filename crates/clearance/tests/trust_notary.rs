@@ -9,10 +9,10 @@ mod support;
 use std::process::{Command, Output};
 
 use support::notary::{NotaryClient, NotaryServer};
-use support::{MitmProxy, Registry, TestImage, skopeo_copy, stderr, stdout};
+use support::{MitmProxy, Registry, TestImage, skopeo_copy, skopeo_copy_with, stderr, stdout};
 
 struct Setup {
-    _img: TestImage,
+    img: TestImage,
     _registry: Registry,
     notary: NotaryServer,
     publisher: NotaryClient,
@@ -32,21 +32,15 @@ fn notary_signed_image() -> Setup {
     skopeo_copy(&img.oci_ref(), &format!("docker://{gun}:v1"), None);
     skopeo_copy(&img.oci_ref(), &format!("docker://{gun}:v2"), None);
     let dir = tempfile::tempdir().unwrap();
-    let raw = Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false"])
-        .arg(format!("docker://{gun}:v1"))
-        .output()
-        .unwrap();
-    assert!(raw.status.success(), "{}", stderr(&raw));
     let manifest = dir.path().join("manifest.json");
-    std::fs::write(&manifest, &raw.stdout).unwrap();
+    std::fs::write(&manifest, raw_manifest(&format!("{gun}:v1"))).unwrap();
 
     let notary = NotaryServer::start();
     let publisher = NotaryClient::new(&dir.path().join("notary"), &notary);
     publisher.run(&["init", &gun, "-p"]);
     publisher.run(&["add", &gun, "v1", manifest.to_str().unwrap(), "-p"]);
     Setup {
-        _img: img,
+        img,
         _registry: registry,
         notary,
         publisher,
@@ -54,6 +48,17 @@ fn notary_signed_image() -> Setup {
         gun,
         manifest,
     }
+}
+
+/// A manifest exactly as the registry serves it.
+fn raw_manifest(image: &str) -> Vec<u8> {
+    let raw = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{image}"))
+        .output()
+        .unwrap();
+    assert!(raw.status.success(), "{}", stderr(&raw));
+    raw.stdout
 }
 
 impl Setup {
@@ -186,6 +191,39 @@ fn a_notary_delegation_signs_and_replayed_or_forged_metadata_is_refused() {
         "targets/releases",
         "-p",
     ]);
+
+    // v1 is in targets (OCI manifest); the release team signs v1 as the
+    // Docker-format manifest of the same image. As with Docker Content
+    // Trust, targets/releases wins.
+    skopeo_copy_with(
+        &s.img.oci_ref(),
+        &format!("docker://{gun}:docker"),
+        None,
+        &["--format", "v2s2"],
+    );
+    let docker_manifest = s.dir.path().join("docker-manifest.json");
+    std::fs::write(&docker_manifest, raw_manifest(&format!("{gun}:docker"))).unwrap();
+    s.publisher.run(&[
+        "add",
+        gun,
+        "v1",
+        docker_manifest.to_str().unwrap(),
+        "--roles",
+        "targets/releases",
+        "-p",
+    ]);
+    let out = s.verify(
+        &s.notary.url,
+        &format!("{gun}:v1"),
+        &["--trust-on-first-use"],
+    );
+    let v = verdict(&out);
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(v["signed_by"], "targets/releases", "{v}");
+    let docker_digest =
+        clearance_oci::Digest::sha256_of(&std::fs::read(&docker_manifest).unwrap()).to_string();
+    assert_eq!(v["digest"], docker_digest, "{v}");
+    assert_eq!(v["media_type"], serde_json::Value::Null, "{v}");
 
     // The publisher moves on after the timestamp an attacker keeps.
     let old_timestamp = s.notary.get(gun, "timestamp.json");

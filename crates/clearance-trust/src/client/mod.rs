@@ -159,10 +159,16 @@ impl<T: Transport> Updater<T> {
     }
 
     /// As [`Updater::target_info`], also naming the role that signed it and
-    /// the delegator that vouched for that role.
+    /// the delegator that vouched for that role. In a Notary repository,
+    /// `targets/releases` is asked first, as Docker Content Trust does.
     pub async fn find_target(&mut self, target: &str) -> Result<Option<FoundTarget>, UpdateError> {
         if !self.refreshed {
             self.refresh().await?;
+        }
+        if self.trusted.dialect() == Dialect::Notary
+            && let Some(found) = self.find_in_releases(target).await?
+        {
+            return Ok(Some(found));
         }
         let mut to_visit = vec![("targets".to_owned(), "root".to_owned())];
         let mut visited: BTreeSet<(String, String)> = BTreeSet::new();
@@ -205,6 +211,33 @@ impl<T: Transport> Updater<T> {
             to_visit.extend(children.into_iter().rev());
         }
         Ok(None)
+    }
+
+    /// Docker Content Trust's rule for Notary repositories: a tag signed by
+    /// the `targets/releases` delegation wins over the same tag in targets.
+    async fn find_in_releases(&mut self, target: &str) -> Result<Option<FoundTarget>, UpdateError> {
+        const RELEASES: &str = "targets/releases";
+        let delegated = self
+            .trusted
+            .targets("targets", "root")
+            .and_then(|t| t.signed.delegations.as_ref())
+            .is_some_and(|d| d.roles_for(target).iter().any(|r| r.name == RELEASES));
+        if !delegated {
+            return Ok(None);
+        }
+        match self.load_targets(RELEASES, "targets").await {
+            Ok(()) => {}
+            Err(UpdateError::NotInSnapshot { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        Ok(self.trusted.targets(RELEASES, "targets").and_then(|t| {
+            t.signed.targets.get(target).map(|found| FoundTarget {
+                target: found.clone(),
+                role: RELEASES.to_owned(),
+                delegator: "targets".to_owned(),
+                expires: t.signed.common.expires,
+            })
+        }))
     }
 
     /// The verified bytes of a delegated role (loaded as the search would
