@@ -225,6 +225,27 @@ fn a_notary_delegation_signs_and_replayed_or_forged_metadata_is_refused() {
     assert_eq!(v["digest"], docker_digest, "{v}");
     assert_eq!(v["media_type"], serde_json::Value::Null, "{v}");
 
+    // inspect shows Notary's delegation as it is.
+    let out = Command::new(env!("CARGO_BIN_EXE_clearance"))
+        .args(["--format", "json", "trust", "inspect", gun])
+        .env_clear()
+        .env("CLEARANCE_HOME", s.dir.path().join("consumer"))
+        .env("CLEARANCE_TRUST_SERVER", &s.notary.url)
+        .output()
+        .unwrap();
+    let view = verdict(&out);
+    assert_eq!(view["metadata_format"], "notary", "{view}");
+    let roles: Vec<&str> = view["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["role"].as_str().unwrap())
+        .collect();
+    assert!(
+        roles.contains(&"targets/releases (everything)"),
+        "{roles:?}"
+    );
+
     // The publisher moves on after the timestamp an attacker keeps.
     let old_timestamp = s.notary.get(gun, "timestamp.json");
     s.publisher.run(&["add", gun, "v3", manifest, "-p"]);

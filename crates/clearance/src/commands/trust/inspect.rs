@@ -3,6 +3,8 @@
 use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
+use clearance_trust::notary::Dialect;
+use clearance_trust::schema::DelegatedRole;
 use clearance_trust::time::UtcTime;
 use serde::Serialize;
 
@@ -33,6 +35,8 @@ struct RoleView {
 #[derive(Debug, Serialize)]
 struct RepoView {
     repository: String,
+    /// `tuf-1.0`, or `notary` for a repository Notary 0.x wrote.
+    metadata_format: &'static str,
     consistent_snapshot: bool,
     roles: Vec<RoleView>,
     /// Targets listed in top-level targets.
@@ -95,11 +99,7 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
     if let Some(d) = &targets.signed.delegations {
         for r in d.roles.iter().flatten() {
             roles.push(RoleView {
-                role: format!(
-                    "{} ({})",
-                    r.name,
-                    r.paths.clone().unwrap_or_default().join(", ")
-                ),
+                role: format!("{} ({})", r.name, paths_of(r)),
                 signed_by: "targets".into(),
                 keyids: r.keyids.clone(),
                 threshold: r.threshold,
@@ -123,6 +123,10 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
     }
     let view = RepoView {
         repository: gun,
+        metadata_format: match trusted.dialect() {
+            Dialect::Tuf1 => "tuf-1.0",
+            Dialect::Notary => "notary",
+        },
         consistent_snapshot: root.consistent_snapshot,
         roles,
         targets: count,
@@ -133,6 +137,7 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
         Format::Json => page.line(serde_json::to_string_pretty(&view)?),
         Format::Table => {
             page.field("Repository", &view.repository);
+            page.field("Format", view.metadata_format);
             let mut t = output::table(&[
                 "Role",
                 "Signed by",
@@ -167,4 +172,26 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
     }
     page.emit()?;
     Ok(Exit::Ok)
+}
+
+/// What a delegation covers, in words: TUF patterns as written, Notary's
+/// prefixes with an ellipsis (`""` is everything), or hash prefixes.
+fn paths_of(r: &DelegatedRole) -> String {
+    if let Some(patterns) = &r.paths {
+        return patterns.join(", ");
+    }
+    if let Some(prefixes) = &r.path_prefixes {
+        if prefixes.iter().any(String::is_empty) {
+            return "everything".into();
+        }
+        return prefixes
+            .iter()
+            .map(|p| format!("{p}…"))
+            .collect::<Vec<_>>()
+            .join(", ");
+    }
+    match &r.path_hash_prefixes {
+        Some(h) => format!("hash prefixes {}", h.join(", ")),
+        None => "nothing".into(),
+    }
 }
