@@ -455,3 +455,105 @@ resign_interval = "1h"
     // Nothing untrusted was stored.
     assert_eq!(std::fs::read(&stored).unwrap(), before);
 }
+
+#[test]
+fn the_service_serves_https_and_refuses_plain_http_off_loopback() {
+    let (_img, _registry, gun) = pushed("team/app", &["v1"]);
+    let data = tempfile::tempdir().unwrap();
+    let ca = support::TestCa::new();
+    let config = format!(
+        "[trust]\ntls_cert = \"{}\"\ntls_key = \"{}\"\n{}",
+        ca.leaf_cert.display(),
+        ca.leaf_key.display(),
+        auth_config(data.path())
+    );
+    let server = TrustServer::start(data.path(), Some(&config), &[]);
+    let https = server.url.replacen("http://", "https://", 1);
+    let trust = Trust {
+        dir: tempfile::tempdir().unwrap(),
+        url: https.clone(),
+    };
+    let alice = "alice:alice-secret";
+    let ca_file = ca.ca_cert.to_str().unwrap();
+
+    // Without the CA, the service's certificate is not trusted: no login is sent.
+    let out = trust.run_as("publisher", alice, &["trust", "init", &gun]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).to_lowercase().contains("certificate"),
+        "{}",
+        stderr(&out)
+    );
+    let with_ca = |args: &[&str]| -> Vec<String> {
+        args.iter()
+            .chain(&["--trust-ca-file", ca_file])
+            .map(|a| (*a).to_owned())
+            .collect()
+    };
+    assert_success(&trust.run_as(
+        "publisher",
+        alice,
+        &refs(&with_ca(&["trust", "init", &gun])),
+    ));
+    assert_success(&trust.run_as(
+        "publisher",
+        alice,
+        &refs(&with_ca(&["trust", "sign", &format!("{gun}:v1")])),
+    ));
+    let image = format!("{gun}:v1");
+    let out = trust.run_as(
+        "consumer",
+        alice,
+        &refs(&with_ca(&[
+            "--format",
+            "json",
+            "trust",
+            "verify",
+            "--trust-on-first-use",
+            &image,
+        ])),
+    );
+    assert_success(&out);
+    assert_eq!(verify_json(&out)["trusted"], true);
+
+    // The token challenge names the https realm; plain HTTP gets no answer.
+    let headers = Command::new("curl")
+        .args([
+            "-s",
+            "--noproxy",
+            "*",
+            "--cacert",
+            ca_file,
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+        ])
+        .arg(format!("{}timestamp.json", metadata_url(&https, &gun)))
+        .output()
+        .unwrap();
+    let headers = String::from_utf8_lossy(&headers.stdout).to_ascii_lowercase();
+    assert!(
+        headers.contains(&format!("bearer realm=\"{https}/token\"")),
+        "{headers}"
+    );
+    let (status, _) = get(&format!("{}/v2/", server.url));
+    assert_eq!(status, 0, "plain HTTP was answered on the HTTPS port");
+
+    // Off loopback, plain HTTP is refused before anything listens.
+    let out = Command::new(env!("CARGO_BIN_EXE_clearance"))
+        .args(["serve", "--trust", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(data.path().join("other"))
+        .arg("--users")
+        .arg(data.path().join("users"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--tls-cert"), "{}", stderr(&out));
+}
+
+fn refs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}

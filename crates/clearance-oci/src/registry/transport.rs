@@ -144,7 +144,7 @@ pub(crate) fn transport_error(url: &str, e: &reqwest::Error) -> RegistryError {
 }
 
 /// An error with all its causes, `a: b: c`.
-pub(crate) fn error_chain(e: &reqwest::Error) -> String {
+pub fn error_chain(e: &reqwest::Error) -> String {
     use std::error::Error as _;
     let mut message = e.to_string();
     let mut source = e.source();

@@ -100,7 +100,7 @@ impl HttpTransport {
     ) -> Result<reqwest::Response, FetchError> {
         let transport = |e: reqwest::Error| FetchError::Transport {
             url: url.to_owned(),
-            message: e.to_string(),
+            message: clearance_oci::registry::error_chain(&e),
         };
         let repository = url.split_once("/_trust/tuf/").map_or(url, |(r, _)| r);
         let key = format!("{access} {repository}");
@@ -252,7 +252,7 @@ impl HttpTransport {
     ) -> Result<Option<Vec<u8>>, FetchError> {
         let transport = |e: reqwest::Error| FetchError::Transport {
             url: url.to_owned(),
-            message: e.to_string(),
+            message: clearance_oci::registry::error_chain(&e),
         };
         let mut resp = self.send(url, access, || self.http.get(url)).await?;
         match resp.status().as_u16() {

@@ -2,7 +2,10 @@
 //!
 //! Settings come from a TOML file (`--config`, every key optional) and are
 //! overridden by flags. Without a users file the service runs without
-//! authentication, which it allows only on a loopback address.
+//! authentication, which it allows only on a loopback address; and it
+//! serves plain HTTP only on loopback or when told it sits behind a TLS proxy.
+
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -41,6 +44,16 @@ pub struct ServeArgs {
     /// Users allowed to sign in: an htpasswd file of bcrypt or argon2 hashes.
     #[arg(long)]
     pub users: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (leaf first).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address because a TLS proxy in
+    /// front of the service terminates TLS.
+    #[arg(long)]
+    pub plain_http_behind_proxy: bool,
     /// Print the address once listening, as `listening on ADDR` on stdout.
     #[arg(long, hide = true)]
     pub print_address: bool,
@@ -70,6 +83,22 @@ struct TrustConfig {
     resign_before: Option<String>,
     /// How often to look for timestamps to re-sign.
     resign_interval: Option<String>,
+    /// HTTPS: a PEM certificate chain and its key.
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    /// Where plain HTTP is allowed (without tls_cert).
+    #[serde(default)]
+    plain_http: PlainHttp,
+}
+
+/// Where the service may speak plain HTTP: passwords and tokens cross it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum PlainHttp {
+    #[default]
+    LoopbackOnly,
+    /// A TLS proxy in front terminates TLS; any address.
+    BehindProxy,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -127,6 +156,26 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Exit> {
         lifetimes.timestamp_secs / 2,
     )?;
     let resign_every = seconds(config.trust.resign_interval.as_deref(), 3600)?;
+    let acceptor = match (
+        args.tls_cert.as_ref().or(config.trust.tls_cert.as_ref()),
+        args.tls_key.as_ref().or(config.trust.tls_key.as_ref()),
+    ) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        (None, None) => None,
+        _ => bail!("HTTPS needs both tls_cert and tls_key"),
+    };
+    let plain_http = if args.plain_http_behind_proxy {
+        PlainHttp::BehindProxy
+    } else {
+        config.trust.plain_http
+    };
+    if acceptor.is_none() && !listen.ip().is_loopback() && plain_http != PlainHttp::BehindProxy {
+        bail!(
+            "serving plain HTTP on {listen} is refused (logins and tokens would cross the network in clear): \
+             pass --tls-cert and --tls-key, or --plain-http-behind-proxy if a TLS proxy fronts the service, or listen on 127.0.0.1"
+        );
+    }
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -135,7 +184,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Exit> {
     let users_file = args.users.clone().or(config.auth.users.clone());
     let (guard, tokens) = match &users_file {
         Some(path) => {
-            let (guard, tokens) = auth(&config.auth, path, &data_dir, local)?;
+            let realm = format!("{scheme}://{local}/token");
+            let (guard, tokens) = auth(&config.auth, path, &data_dir, realm)?;
             (Some(guard), Some(tokens))
         }
         None if local.ip().is_loopback() => {
@@ -164,19 +214,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Exit> {
         println!("listening on {local}");
     }
     eprintln!(
-        "clearance trust service on http://{local} (database {})",
+        "clearance trust service on {scheme}://{local} (database {})",
         redact(&database)
     );
     let mut stop = shutdown_rx.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                _ = shutdown_signal() => {}
-                _ = stop.changed() => {}
-            }
-        })
-        .await
-        .context("serving")?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = shutdown_signal() => {}
+            _ = stop.changed() => {}
+        }
+    };
+    match acceptor {
+        Some(acceptor) => tls::serve(listener, acceptor, app, shutdown).await?,
+        None => axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving")?,
+    }
     let _ = shutdown_tx.send(true);
     let _ = resigner.await;
     Ok(Exit::Ok)
@@ -187,7 +241,7 @@ fn auth(
     config: &AuthConfig,
     users: &Path,
     data_dir: &Path,
-    local: SocketAddr,
+    default_realm: String,
 ) -> anyhow::Result<(BearerGuard, TokenService)> {
     let users = Users::load(users)?;
     let key_path = config
@@ -196,10 +250,7 @@ fn auth(
         .unwrap_or_else(|| data_dir.join("token-key.p8"));
     let key = TokenKey::load_or_create(&key_path)?;
     let service = config.service.clone().unwrap_or_else(|| "clearance".into());
-    let realm = config
-        .realm
-        .clone()
-        .unwrap_or_else(|| format!("http://{local}/token"));
+    let realm = config.realm.clone().unwrap_or(default_realm);
     let ttl = Duration::from_secs(seconds(config.token_ttl.as_deref(), 300)? as u64);
     let verifier = TokenVerifier::for_key(&key, "clearance", &service);
     let issuer = TokenIssuer::new(key, "clearance", service.clone(), ttl);
