@@ -557,3 +557,82 @@ fn the_service_serves_https_and_refuses_plain_http_off_loopback() {
 fn refs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }
+
+#[test]
+fn the_service_rotates_the_timestamp_key_it_holds_and_consumers_follow() {
+    let setup = signed_v1(None);
+    let (server, trust, gun) = (&setup.server, &setup.trust, setup.gun.clone());
+    let base = metadata_url(&server.url, &gun);
+    let root = trust.trusted_root("publisher", &gun);
+    let verify = |home: &str| {
+        trust.run(
+            home,
+            &[
+                "trust",
+                "verify",
+                "--root",
+                root.to_str().unwrap(),
+                &format!("{gun}:v1"),
+            ],
+        )
+    };
+    assert_success(&verify("consumer"));
+    let timestamp_keys = || -> Vec<String> {
+        let root = json(&get(&format!("{base}root.json")).1);
+        serde_json::from_value(root["signed"]["roles"]["timestamp"]["keyids"].clone()).unwrap()
+    };
+    let signed_by =
+        || json(&get(&format!("{base}timestamp.json")).1)["signatures"][0]["keyid"].clone();
+    let old = timestamp_keys();
+
+    // A rotation started but not published changes nothing that is served.
+    let (status, pending) = post(&format!("{base}timestamp.key"), &[]);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&pending));
+    let (_, served) = get(&format!("{base}timestamp.key"));
+    assert_ne!(json(&served), json(&pending));
+    assert_success(&trust.run("publisher", &["trust", "sign", &format!("{gun}:v1")]));
+    assert_eq!(signed_by(), old[0].as_str());
+
+    // `trust rotate … timestamp`: the service makes the key, root names it,
+    // the service signs with it from that publish on.
+    let out = trust.run("publisher", &["trust", "rotate", &gun, "timestamp"]);
+    assert_success(&out);
+    assert!(
+        stdout(&out).contains("the trust service"),
+        "{}",
+        stdout(&out)
+    );
+    let new = timestamp_keys();
+    assert_eq!(new.len(), 1);
+    assert_ne!(new, old);
+    assert_eq!(signed_by(), new[0].as_str());
+    let root_doc = json(&get(&format!("{base}root.json")).1);
+    let (_, served) = get(&format!("{base}timestamp.key"));
+    assert_eq!(
+        json(&served)["keyval"]["public"],
+        root_doc["signed"]["keys"][&new[0]]["keyval"]["public"]
+    );
+    let out = trust.run("publisher", &["--format", "json", "trust", "key", "list"]);
+    assert!(
+        !stdout(&out).contains(&new[0]),
+        "the new key stays on the service"
+    );
+
+    // The consumer who trusted the old root follows the rotation.
+    assert_success(&verify("consumer"));
+    assert_success(&trust.run("publisher", &["trust", "sign", &format!("{gun}:v1")]));
+    assert_success(&verify("consumer"));
+
+    // Only the roles it holds, and only once it holds them.
+    let (status, _) = post(&format!("{base}targets.key"), &[]);
+    assert_eq!(status, 404);
+    let (status, body) = post(
+        &metadata_url(
+            &server.url,
+            &format!("{}/team/other", gun.split('/').next().unwrap()),
+        )
+        .replace("/_trust/tuf/", "/_trust/tuf/timestamp.key"),
+        &[],
+    );
+    assert_eq!(status, 404, "{}", String::from_utf8_lossy(&body));
+}

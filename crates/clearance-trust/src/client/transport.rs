@@ -216,14 +216,22 @@ impl HttpTransport {
     ) -> Result<crate::keys::Key, FetchError> {
         let url = format!("{metadata_url}{role}.key");
         // Making the key needs push.
+        let bytes = self.get(&url, "push", 64 << 10).await?;
+        public_key(url, bytes)
+    }
+
+    /// Ask the trust service for a new key for `role`, which it will use
+    /// once a published root names it.
+    pub async fn rotate_server_key(
+        &self,
+        metadata_url: &str,
+        role: &str,
+    ) -> Result<crate::keys::Key, FetchError> {
+        let url = format!("{metadata_url}{role}.key");
         let bytes = self
-            .get(&url, "push", 64 << 10)
-            .await?
-            .ok_or_else(|| FetchError::NotFound { url: url.clone() })?;
-        serde_json::from_slice(&bytes).map_err(|e| FetchError::Transport {
-            url,
-            message: format!("not a TUF public key: {e}"),
-        })
+            .call(&url, "push", 64 << 10, || self.http.post(&url))
+            .await?;
+        public_key(url, bytes)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
@@ -250,11 +258,23 @@ impl HttpTransport {
         access: &str,
         max_len: u64,
     ) -> Result<Option<Vec<u8>>, FetchError> {
+        self.call(url, access, max_len, || self.http.get(url)).await
+    }
+
+    /// A request and its answer's body, up to `max_len` bytes; 403 and 404
+    /// are `None`.
+    async fn call(
+        &self,
+        url: &str,
+        access: &str,
+        max_len: u64,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<Option<Vec<u8>>, FetchError> {
         let transport = |e: reqwest::Error| FetchError::Transport {
             url: url.to_owned(),
             message: clearance_oci::registry::error_chain(&e),
         };
-        let mut resp = self.send(url, access, || self.http.get(url)).await?;
+        let mut resp = self.send(url, access, build).await?;
         match resp.status().as_u16() {
             200 => {}
             403 | 404 => return Ok(None),
@@ -283,6 +303,14 @@ impl HttpTransport {
         }
         Ok(Some(out))
     }
+}
+
+fn public_key(url: String, bytes: Option<Vec<u8>>) -> Result<crate::keys::Key, FetchError> {
+    let bytes = bytes.ok_or_else(|| FetchError::NotFound { url: url.clone() })?;
+    serde_json::from_slice(&bytes).map_err(|e| FetchError::Transport {
+        url,
+        message: format!("not a TUF public key: {e}"),
+    })
 }
 
 /// `file://` URLs: a repository in a local directory (offline use, tests).

@@ -62,11 +62,13 @@ impl Refused {
     }
 }
 
-/// The keys the service holds for one repository (already unsealed).
+/// The keys the service holds for one repository (already unsealed): for
+/// each role, a key made for a rotation first, then the current one. The
+/// first that root names signs.
 #[derive(Debug, Default)]
 pub struct ServerSigners {
-    pub snapshot: Option<LocalSigner>,
-    pub timestamp: Option<LocalSigner>,
+    pub snapshot: Vec<LocalSigner>,
+    pub timestamp: Vec<LocalSigner>,
 }
 
 /// How long the signatures the service makes last.
@@ -218,7 +220,7 @@ pub async fn accept(
         }
         (None, Some(old)) if resign_only && !upload.resign_snapshot => old,
         (None, _) => {
-            let signer = server_signer(&root, "snapshot", signers.snapshot.as_ref())?;
+            let signer = server_signer(&root, "snapshot", &signers.snapshot)?;
             let snapshot = Snapshot {
                 common: common(
                     "snapshot",
@@ -246,7 +248,7 @@ pub async fn accept(
             (version, bytes)
         }
         None => {
-            let signer = server_signer(&root, "timestamp", signers.timestamp.as_ref())?;
+            let signer = server_signer(&root, "timestamp", &signers.timestamp)?;
             let version = next_version(&current, "timestamp");
             let timestamp = Timestamp {
                 common: common(
@@ -432,12 +434,16 @@ fn check_snapshot_lists(
 fn server_signer<'a>(
     root: &Root,
     role: &str,
-    signer: Option<&'a LocalSigner>,
+    candidates: &'a [LocalSigner],
 ) -> Result<&'a dyn crate::signer::Signer, Refused> {
-    let keys = root.roles.get(role);
-    match (signer, keys) {
-        (Some(s), Some(k)) if k.threshold == 1 && k.keyids.contains(&s.key_id()) => Ok(s),
-        _ => Err(Refused::Missing {
+    let named = root
+        .roles
+        .get(role)
+        .filter(|k| k.threshold == 1)
+        .and_then(|k| candidates.iter().find(|s| k.keyids.contains(&s.key_id())));
+    match named {
+        Some(s) => Ok(s),
+        None => Err(Refused::Missing {
             role: role.to_owned(),
             message: format!(
                 "this trust service does not hold the {role} key that root names, so {role}.json must be published with the rest"

@@ -21,7 +21,7 @@ pub use store::{FileInfo, NewFile, Store, StoreError, redact};
 
 use crate::keys::Key;
 use crate::metadata::Signed;
-use crate::schema::{Snapshot, Timestamp};
+use crate::schema::{Root, Snapshot, Timestamp};
 use crate::time::UtcTime;
 
 /// Roles whose keys the service may hold.
@@ -56,6 +56,10 @@ pub enum ServiceError {
     Key(#[from] KeyError),
     #[error("{role} keys are not held by the trust service (only timestamp and snapshot)")]
     NotServerRole { role: String },
+    #[error(
+        "the trust service holds no {role} key for this repository yet, so there is none to rotate"
+    )]
+    NoServerKey { role: String },
 }
 
 impl TrustService {
@@ -88,7 +92,53 @@ impl TrustService {
         let signers = self.signers(gun).await?;
         let files = accept::accept(&self.store, gun, upload, &signers, self.lifetimes).await?;
         self.store.insert(gun, &files).await?;
+        if let Some(root) = files.iter().find(|f| f.role == "root") {
+            self.promote_named_keys(gun, &root.bytes).await?;
+        }
         Ok(files)
+    }
+
+    /// Start a rotation of the key the service holds for `gun`'s `role`:
+    /// make a new key and return its public part. The service goes on
+    /// signing with the current key until a published root names the new
+    /// one (as `notary key rotate … -r` does with Notary's server).
+    pub async fn rotate_server_key(&self, gun: &str, role: &str) -> Result<Key, ServiceError> {
+        if !SERVER_ROLES.contains(&role) {
+            return Err(ServiceError::NotServerRole {
+                role: role.to_owned(),
+            });
+        }
+        let lock = self.lock_for(gun);
+        let _held = lock.lock().await;
+        if self.store.server_key(gun, role).await?.is_none() {
+            return Err(ServiceError::NoServerKey {
+                role: role.to_owned(),
+            });
+        }
+        let fresh = self.master.generate(gun, role)?;
+        self.store.set_next_server_key(gun, role, &fresh).await?;
+        serde_json::from_str(&fresh.public)
+            .map_err(|e| StoreError::Query(format!("new public key: {e}")).into())
+    }
+
+    /// Once a stored root names a rotation's key, it is the key.
+    async fn promote_named_keys(&self, gun: &str, root: &[u8]) -> Result<(), ServiceError> {
+        let Ok(root) = Signed::<Root>::parse(root, "root") else {
+            return Ok(());
+        };
+        for role in SERVER_ROLES {
+            if let Some(next) = self.store.next_server_key(gun, role).await?
+                && root
+                    .signed
+                    .roles
+                    .get(role)
+                    .is_some_and(|k| k.keyids.contains(&next.keyid))
+            {
+                self.store.promote_server_key(gun, role).await?;
+                tracing::info!(gun, role, keyid = %next.keyid, "rotated the service's key");
+            }
+        }
+        Ok(())
     }
 
     /// The public key the service holds for `gun`'s `role`, made on first
@@ -155,11 +205,13 @@ impl TrustService {
     async fn signers(&self, gun: &str) -> Result<ServerSigners, ServiceError> {
         let mut signers = ServerSigners::default();
         for role in SERVER_ROLES {
-            if let Some(stored) = self.store.server_key(gun, role).await? {
-                let signer = self.master.unseal(gun, role, &stored)?;
+            let next = self.store.next_server_key(gun, role).await?;
+            let current = self.store.server_key(gun, role).await?;
+            for stored in next.iter().chain(current.iter()) {
+                let signer = self.master.unseal(gun, role, stored)?;
                 match role {
-                    "timestamp" => signers.timestamp = Some(signer),
-                    _ => signers.snapshot = Some(signer),
+                    "timestamp" => signers.timestamp.push(signer),
+                    _ => signers.snapshot.push(signer),
                 }
             }
         }

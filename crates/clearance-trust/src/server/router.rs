@@ -5,6 +5,8 @@
 //!   snapshots, Notary's checksum names);
 //! - `GET …/<timestamp|snapshot>.key` the key the service holds for that
 //!   role, made on first request by someone allowed to push;
+//! - `POST …/<timestamp|snapshot>.key` a new key for that role, used once a
+//!   published root names it (Notary's server-managed key rotation);
 //! - `POST …/` a publish: `multipart/form-data`, one part per file, the
 //!   part's file name being the role (`targets`, `targets.json`,
 //!   `targets/releases`), as Notary's client sends it.
@@ -71,6 +73,7 @@ async fn dispatch(State(service): State<Shared>, request: Request) -> Response {
             }
         }
         (&Method::POST, "") => Action::Push,
+        (&Method::POST, f) if f.ends_with(".key") => Action::Push,
         _ => {
             return error(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -85,7 +88,10 @@ async fn dispatch(State(service): State<Shared>, request: Request) -> Response {
         return denied.into_response();
     }
     if method == Method::POST {
-        return publish(&service, &gun, request).await;
+        return match file.strip_suffix(".key") {
+            Some(role) => rotate_key(&service, &gun, role).await,
+            None => publish(&service, &gun, request).await,
+        };
     }
     if let Some(role) = file.strip_suffix(".key") {
         return server_key(&service, &gun, role).await;
@@ -143,6 +149,13 @@ async fn server_key(service: &TrustService, gun: &str, role: &str) -> Response {
             "NOT_FOUND",
             format!("the trust service holds only timestamp and snapshot keys, not {role}"),
         ),
+        Err(e) => service_error(e),
+    }
+}
+
+async fn rotate_key(service: &TrustService, gun: &str, role: &str) -> Response {
+    match service.rotate_server_key(gun, role).await {
+        Ok(key) => axum::Json(key).into_response(),
         Err(e) => service_error(e),
     }
 }
@@ -302,7 +315,7 @@ fn service_error(e: ServiceError) -> Response {
                 "server key unavailable".into(),
             )
         }
-        ServiceError::NotServerRole { .. } => {
+        ServiceError::NotServerRole { .. } | ServiceError::NoServerKey { .. } => {
             error(StatusCode::NOT_FOUND, "NOT_FOUND", e.to_string())
         }
     }

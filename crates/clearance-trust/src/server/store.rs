@@ -133,6 +133,17 @@ impl Store {
                     created_at BIGINT NOT NULL,
                     PRIMARY KEY (gun, role))"
             ),
+            // A key made for a rotation, used once a published root names it.
+            format!(
+                "CREATE TABLE IF NOT EXISTS tuf_server_keys_next (
+                    gun TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    keyid TEXT NOT NULL,
+                    public TEXT NOT NULL,
+                    sealed {blob} NOT NULL,
+                    created_at BIGINT NOT NULL,
+                    PRIMARY KEY (gun, role))"
+            ),
         ];
         for s in statements {
             sqlx::query(&s).execute(&self.pool).await?;
@@ -262,9 +273,84 @@ impl Store {
         gun: &str,
         role: &str,
     ) -> Result<Option<StoredServerKey>, StoreError> {
-        let row = sqlx::query(
-            "SELECT keyid, public, sealed FROM tuf_server_keys WHERE gun = $1 AND role = $2",
+        self.key_in("tuf_server_keys", gun, role).await
+    }
+
+    /// The key a rotation made for `role`, not yet named by a published root.
+    pub async fn next_server_key(
+        &self,
+        gun: &str,
+        role: &str,
+    ) -> Result<Option<StoredServerKey>, StoreError> {
+        self.key_in("tuf_server_keys_next", gun, role).await
+    }
+
+    /// Keep `key` as the next key of `role`, replacing an unused one.
+    pub async fn set_next_server_key(
+        &self,
+        gun: &str,
+        role: &str,
+        key: &StoredServerKey,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM tuf_server_keys_next WHERE gun = $1 AND role = $2")
+            .bind(gun)
+            .bind(role)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO tuf_server_keys_next (gun, role, keyid, public, sealed, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
+        .bind(gun)
+        .bind(role)
+        .bind(&key.keyid)
+        .bind(&key.public)
+        .bind(key.sealed.clone())
+        .bind(crate::time::UtcTime::now().unix())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The next key of `role` becomes its key (once root names it).
+    pub async fn promote_server_key(&self, gun: &str, role: &str) -> Result<(), StoreError> {
+        let Some(next) = self.next_server_key(gun, role).await? else {
+            return Ok(());
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE tuf_server_keys SET keyid = $3, public = $4, sealed = $5, created_at = $6
+             WHERE gun = $1 AND role = $2",
+        )
+        .bind(gun)
+        .bind(role)
+        .bind(&next.keyid)
+        .bind(&next.public)
+        .bind(next.sealed.clone())
+        .bind(crate::time::UtcTime::now().unix())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM tuf_server_keys_next WHERE gun = $1 AND role = $2 AND keyid = $3")
+            .bind(gun)
+            .bind(role)
+            .bind(&next.keyid)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn key_in(
+        &self,
+        table: &'static str,
+        gun: &str,
+        role: &str,
+    ) -> Result<Option<StoredServerKey>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT keyid, public, sealed FROM {table} WHERE gun = $1 AND role = $2"
+        ))
         .bind(gun)
         .bind(role)
         .fetch_optional(&self.pool)

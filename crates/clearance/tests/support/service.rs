@@ -108,7 +108,9 @@ pub fn get_json(url: &str) -> serde_json::Value {
 /// POST files as a publish (multipart parts named by role): (status, body).
 pub fn post(url: &str, files: &[(&str, &Path)]) -> (u16, Vec<u8>) {
     let mut args = vec![
-        "-o".to_owned(),
+        "-X".to_owned(),
+        "POST".into(),
+        "-o".into(),
         "-".into(),
         "-w".into(),
         "\n%{http_code}".into(),

@@ -44,27 +44,52 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
     let old_root = root_key(&args.root, &keystore, &repo, &gun)
         .context("the current root key signs the rotation")?;
     let role = args.role.as_str();
-    let new = match (role, &args.new_root_key) {
-        ("root", Some(uri)) => Held::Token(token_key(
-            uri,
-            args.root.pkcs11_module.as_ref(),
-            IfMissing::Generate,
-        )?),
-        ("root", None) => Held::Local(Box::new(LocalSigner::generate(KeyKind::EcdsaP256)?)),
-        _ => Held::Local(Box::new(LocalSigner::generate(KeyKind::Ed25519)?)),
+    let server = args.trust.server_signed(&repo)?;
+    let on_service = matches!(
+        (role, server),
+        (
+            "timestamp",
+            ServerSigned::Timestamp | ServerSigned::SnapshotAndTimestamp
+        ) | ("snapshot", ServerSigned::SnapshotAndTimestamp)
+    );
+    // A key the service holds is rotated by the service: it makes the new
+    // key, and signs with it once the root published below names it.
+    let new = if on_service {
+        let url = args.trust.metadata_url(&gun);
+        let key = args
+            .trust
+            .transport(None)?
+            .rotate_server_key(&url, role)
+            .await
+            .with_context(|| format!("asking {url} for a new {role} key"))?;
+        New::OnService(key)
+    } else {
+        let held = match (role, &args.new_root_key) {
+            ("root", Some(uri)) => Held::Token(token_key(
+                uri,
+                args.root.pkcs11_module.as_ref(),
+                IfMissing::Generate,
+            )?),
+            ("root", None) => Held::Local(Box::new(LocalSigner::generate(KeyKind::EcdsaP256)?)),
+            _ => Held::Local(Box::new(LocalSigner::generate(KeyKind::Ed25519)?)),
+        };
+        if let Held::Local(key) = &held {
+            let pass = passphrase(role, &key.key_id(), true)?;
+            keystore.save(key, role, &pass)?;
+        }
+        New::Held(held)
     };
-    if let Held::Local(key) = &new {
-        let pass = passphrase(role, &key.key_id(), true)?;
-        keystore.save(key, role, &pass)?;
-    }
     let mode = if args.keep_old {
         OldKeys::Keep
     } else {
         OldKeys::Replace
     };
-    repo.rotate(role, new.signer().public_key(), mode)?;
+    let new_public = match &new {
+        New::OnService(key) => key.clone(),
+        New::Held(held) => held.signer().public_key().clone(),
+    };
+    repo.rotate(role, &new_public, mode)?;
     // The publisher signs what the trust service does not; each key unlocked once.
-    let server = args.trust.server_signed(&repo)?;
     let mut held: Vec<(&str, Held)> = Vec::new();
     for (other, kept) in [
         ("targets", true),
@@ -80,7 +105,10 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
     }
     let pick = |r: &str| -> Vec<&dyn Signer> {
         if r == role {
-            return vec![new.signer()];
+            return match &new {
+                New::Held(held) => vec![held.signer()],
+                New::OnService(_) => Vec::new(),
+            };
         }
         held.iter()
             .filter(|(n, _)| *n == r)
@@ -88,8 +116,8 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
             .collect()
     };
     let mut root_signers = vec![old_root.signer()];
-    if role == "root" {
-        root_signers.push(new.signer());
+    if let ("root", New::Held(held)) = (role, &new) {
+        root_signers.push(held.signer());
     }
     let signers = RoleSigners {
         root: root_signers,
@@ -103,9 +131,20 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
     published(args.trust.publish(&gun, &files).await?)?;
     let mut page = Page::default();
     page.field("Rotated", format!("{role} of {gun}"));
-    page.field("New key", new.signer().key_id());
+    page.field("New key", new_public.key_id());
+    if on_service {
+        page.field("Held by", "the trust service");
+    }
     page.field("Keys now", repo.root.roles[role].keyids.join(", "));
     page.field("Root", format!("v{}", repo.root.common.version));
     page.emit()?;
     Ok(Exit::Ok)
+}
+
+/// Where the new key lives.
+enum New {
+    /// With the publisher: a key file or a token.
+    Held(Held),
+    /// On the trust service, which signs with it.
+    OnService(clearance_trust::keys::Key),
 }
