@@ -102,3 +102,114 @@ async fn large_repositories_use_hash_bins_and_one_change_signs_one_bin() {
         1
     );
 }
+
+#[tokio::test]
+async fn crowded_bins_are_split_and_clients_follow_without_a_rollback() {
+    // 32 bins (bins-00 … bins-1f) → 256: every old name is reused, a version up.
+    split_scenario(5, 8193, 8).await;
+    // 16 bins (bins-0 … bins-f) → 128 (bins-00 …): the old names stay listed.
+    split_scenario(4, 4097, 7).await;
+}
+
+/// Past 256 targets per bin on average, bins split to about 32 per bin.
+async fn split_scenario(start_bits: u32, total: usize, split_bits: u32) {
+    let keys: Vec<LocalSigner> = (0..4)
+        .map(|_| LocalSigner::generate(KeyKind::Ed25519).unwrap())
+        .collect();
+    let signers = RoleSigners {
+        root: vec![&keys[0]],
+        targets: vec![&keys[1]],
+        snapshot: vec![&keys[2]],
+        timestamp: vec![&keys[3]],
+        ..Default::default()
+    };
+    let mut repo = Repository::create(
+        [
+            keys[0].public_key(),
+            keys[1].public_key(),
+            keys[2].public_key(),
+            keys[3].public_key(),
+        ],
+        Expiries::default(),
+    );
+    repo.use_bins(start_bits);
+    for i in 0..100 {
+        repo.set_target(&format!("v{i}"), target_for_manifest(&[i as u8], None));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let write = |files: &[(String, Vec<u8>)]| {
+        for (name, bytes) in files {
+            std::fs::write(dir.path().join(name), bytes).unwrap();
+        }
+    };
+    let first = repo
+        .publish(Changed::RootAndTargets, &signers, true)
+        .unwrap();
+    write(&first);
+    let old_bins: Vec<String> = repo.bins.keys().cloned().collect();
+
+    // A client trusts the repository with its first bins.
+    let client = tempfile::tempdir().unwrap();
+    let root = first
+        .iter()
+        .find(|(n, _)| n == "1.root.json")
+        .unwrap()
+        .1
+        .clone();
+    let url = format!("file://{}/", dir.path().display());
+    let updater = || {
+        let store = DirStore::new(client.path()).unwrap();
+        if store.load("root").unwrap().is_none() {
+            store.save("root", &root).unwrap();
+        }
+        let transport = HttpTransport::new(Duration::from_secs(5), None).unwrap();
+        Updater::new(store, transport, &url, UpdaterSettings::default()).unwrap()
+    };
+    assert!(updater().target_info("v50").await.unwrap().is_some());
+
+    for i in 100..total {
+        repo.set_target(
+            &format!("v{i}"),
+            target_for_manifest(format!("m{i}").as_bytes(), None),
+        );
+    }
+    let split = repo.publish(Changed::Targets, &signers, false).unwrap();
+    write(&split);
+    let bins = repo
+        .targets
+        .delegations
+        .as_ref()
+        .unwrap()
+        .succinct_roles
+        .clone()
+        .unwrap();
+    assert_eq!(bins.bit_length, split_bits);
+    assert_eq!(repo.bins.len(), 1 << split_bits);
+    assert_eq!(repo.all_targets().count(), total);
+    for old in &old_bins {
+        // Still listed: a name the new set shares went up a version.
+        let listed = repo.snapshot.meta[&format!("{old}.json")].version;
+        let reused = repo.bins.contains_key(old);
+        assert_eq!(listed, Some(if reused { 2 } else { 1 }), "{old}");
+    }
+    let newest = format!("bins-{:02x}", (1u32 << split_bits) - 1);
+    assert_eq!(
+        repo.snapshot.meta[&format!("{newest}.json")].version,
+        Some(1)
+    );
+
+    // The client that trusted the old bins follows: no role dropped or rolled back.
+    let mut after = updater();
+    let last = format!("v{}", total - 1);
+    let found = after.find_target(&last).await.unwrap().unwrap();
+    assert_eq!(found.role, bins.bin_for(&last));
+    assert!(after.target_info("v50").await.unwrap().is_some());
+
+    // From then on a change signs one bin again.
+    repo.set_target("one-more", target_for_manifest(b"new", None));
+    let next = repo.publish(Changed::Targets, &signers, false).unwrap();
+    assert_eq!(
+        next.iter().filter(|(n, _)| n.starts_with("bins-")).count(),
+        1
+    );
+}

@@ -58,6 +58,63 @@ impl Repository {
         self.targets_dirty = true;
     }
 
+    /// A repository that grew far past its bins (more than `CROWDED_BIN`
+    /// targets per bin on average) gets more: about `TARGETS_PER_BIN` each
+    /// again. Every target moves to its new bin; names the new set shares
+    /// with the old go up a version, and bins no longer delegated stay listed
+    /// in snapshot at their last version, so no client sees a role dropped or
+    /// rolled back. One large publish, then single-bin changes again.
+    pub(super) fn split_crowded_bins(&mut self) {
+        let Some(old) = self.succinct().cloned() else {
+            return;
+        };
+        let total: usize = self.bins.values().map(|b| b.targets.len()).sum();
+        if total <= CROWDED_BIN << old.bit_length || old.bit_length >= MAX_BIN_BITS {
+            return;
+        }
+        let bit_length = (total / TARGETS_PER_BIN)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(old.bit_length + 1, MAX_BIN_BITS);
+        let new = SuccinctRoles { bit_length, ..old };
+        let expires = UtcTime::now().plus_seconds(self.expiries.targets_days * 86_400);
+        let old_bins = std::mem::take(&mut self.bins);
+        self.dirty_bins.clear();
+        for name in bin_names(&new) {
+            // A name a former bin had keeps counting up from its last version.
+            let version = self
+                .snapshot
+                .meta
+                .get(&format!("{name}.json"))
+                .and_then(|m| m.version)
+                .unwrap_or(1);
+            self.bins.insert(
+                name.clone(),
+                Targets {
+                    common: common("targets", version, expires),
+                    targets: BTreeMap::new(),
+                    delegations: None,
+                    extra: BTreeMap::new(),
+                },
+            );
+            self.dirty_bins.insert(name);
+        }
+        for (name, target) in old_bins.into_values().flat_map(|b| b.targets) {
+            if let Some(role) = self.bins.get_mut(&new.bin_for(&name)) {
+                role.targets.insert(name, target);
+            }
+        }
+        if let Some(s) = self
+            .targets
+            .delegations
+            .as_mut()
+            .and_then(|d| d.succinct_roles.as_mut())
+        {
+            s.bit_length = bit_length;
+        }
+        self.targets_dirty = true;
+    }
+
     /// Hash bins are signed by the targets keys: keep their delegation in step.
     pub(super) fn sync_bin_keys(&mut self) {
         let Some(targets) = self.root.roles.get("targets").cloned() else {

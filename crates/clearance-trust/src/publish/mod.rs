@@ -145,6 +145,10 @@ pub fn current_files(files: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
 pub const BIN_THRESHOLD: usize = 2048;
 /// About this many targets per bin when bins are made.
 const TARGETS_PER_BIN: usize = 32;
+/// Past this many targets per bin on average, bins are split.
+const CROWDED_BIN: usize = 8 * TARGETS_PER_BIN;
+/// The most bins a repository is given (2^16).
+const MAX_BIN_BITS: u32 = 16;
 const BIN_PREFIX: &str = "bins";
 
 /// One repository's current metadata, as its publisher edits it.
@@ -300,7 +304,7 @@ impl Repository {
                 self.targets_dirty = true;
                 if self.targets.targets.len() > BIN_THRESHOLD && self.delegated.is_empty() {
                     let bins = (self.targets.targets.len() / TARGETS_PER_BIN).next_power_of_two();
-                    self.use_bins(bins.trailing_zeros().clamp(4, 16));
+                    self.use_bins(bins.trailing_zeros().clamp(4, MAX_BIN_BITS));
                 }
             }
         }
@@ -347,6 +351,7 @@ impl Repository {
         let now = UtcTime::now();
         let day = |d: i64| now.plus_seconds(d * 86_400);
         let mut files = Vec::new();
+        self.split_crowded_bins();
         if matches!(changed, Changed::RootAndTargets) || first {
             if !first {
                 self.root.common.version += 1;
