@@ -57,6 +57,11 @@ const STD: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 
 /// Translate a Notary `signed` object into TUF 1.0 form.
 pub fn translate_signed(mut signed: Map<String, Value>, type_: &str) -> Result<Value, String> {
+    // Fields Notary never writes would keep a TUF 1.0 meaning here that
+    // Notary does not give them: refused rather than read two ways.
+    if signed.contains_key("spec_version") {
+        return Err("spec_version in a Notary document".into());
+    }
     signed.insert("_type".into(), Value::String(type_.to_owned()));
     signed.insert("spec_version".into(), Value::String("1.0.0".into()));
     let expires = signed
@@ -129,6 +134,9 @@ fn translate_file(entry: Value, name: &str) -> Result<Value, String> {
 }
 
 fn translate_delegations(delegations: &mut Map<String, Value>) -> Result<(), String> {
+    if delegations.contains_key("succinct_roles") {
+        return Err("succinct_roles in a Notary document".into());
+    }
     if let Some(Value::Object(keys)) = delegations.get_mut("keys") {
         translate_keys(keys);
     }
@@ -137,10 +145,15 @@ fn translate_delegations(delegations: &mut Map<String, Value>) -> Result<(), Str
             let Value::Object(role) = role else {
                 return Err("a delegated role is not an object".into());
             };
+            for field in ["terminating", "path_prefixes", "path_hash_prefixes"] {
+                if role.contains_key(field) {
+                    return Err(format!("{field} in a Notary delegation"));
+                }
+            }
             if let Some(paths) = role.remove("paths") {
                 role.insert("path_prefixes".into(), paths);
             }
-            role.entry("terminating").or_insert(Value::Bool(false));
+            role.insert("terminating".into(), Value::Bool(false));
         }
     }
     Ok(())

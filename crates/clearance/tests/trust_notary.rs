@@ -50,6 +50,51 @@ fn notary_signed_image() -> Setup {
     }
 }
 
+impl Setup {
+    /// A delegation with a new key, as `docker trust signer add` makes one:
+    /// an ECDSA key with a self-signed certificate, every path; the key is
+    /// imported into the publisher's notary so it can sign as that role.
+    fn delegate(&self, role: &str) {
+        let name = role.replace('/', "-");
+        let key = self.dir.path().join(format!("{name}.key"));
+        let cert = self.dir.path().join(format!("{name}.crt"));
+        let ok = Command::new("openssl")
+            .args([
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+            ])
+            .arg(&key)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let ok = Command::new("openssl")
+            .args(["req", "-new", "-x509", "-days", "30", "-subj"])
+            .arg(format!("/CN={name}"))
+            .arg("-key")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let (key, cert) = (key.to_str().unwrap(), cert.to_str().unwrap());
+        self.publisher.run(&[
+            "delegation",
+            "add",
+            &self.gun,
+            role,
+            cert,
+            "--all-paths",
+            "-p",
+        ]);
+        self.publisher.run(&["key", "import", key, "--role", role]);
+    }
+}
+
 /// A manifest exactly as the registry serves it.
 fn raw_manifest(image: &str) -> Vec<u8> {
     let raw = Command::new("skopeo")
@@ -130,57 +175,9 @@ fn a_tag_signed_with_notary_verifies_and_an_unsigned_one_does_not() {
 #[test]
 fn a_notary_delegation_signs_and_replayed_or_forged_metadata_is_refused() {
     let s = notary_signed_image();
-    // A release team's key, as `docker trust signer add` makes one: an
-    // ECDSA key with a self-signed certificate, delegated every path.
-    let key = s.dir.path().join("releases.key");
-    let cert = s.dir.path().join("releases.crt");
-    let ok = Command::new("openssl")
-        .args([
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-        ])
-        .arg(&key)
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let ok = Command::new("openssl")
-        .args([
-            "req",
-            "-new",
-            "-x509",
-            "-days",
-            "30",
-            "-subj",
-            "/CN=releases",
-            "-key",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    // A release team's key, as `docker trust signer add` makes one.
     let gun = s.gun.as_str();
-    s.publisher.run(&[
-        "delegation",
-        "add",
-        gun,
-        "targets/releases",
-        cert.to_str().unwrap(),
-        "--all-paths",
-        "-p",
-    ]);
-    s.publisher.run(&[
-        "key",
-        "import",
-        key.to_str().unwrap(),
-        "--role",
-        "targets/releases",
-    ]);
+    s.delegate("targets/releases");
     let manifest = s.manifest.to_str().unwrap();
     s.publisher.run(&[
         "add",
@@ -244,6 +241,21 @@ fn a_notary_delegation_signs_and_replayed_or_forged_metadata_is_refused() {
     assert!(
         roles.contains(&"targets/releases (everything)"),
         "{roles:?}"
+    );
+
+    // Docker trusts only targets/releases and targets: a tag another
+    // delegation signed is not trusted, though notary lists it.
+    s.delegate("targets/ci");
+    s.publisher
+        .run(&["add", gun, "v5", manifest, "--roles", "targets/ci", "-p"]);
+    let listed = s.publisher.output(&["list", gun, "--roles", "targets/ci"]);
+    assert!(stdout(&listed).contains("v5"), "{}", stdout(&listed));
+    let out = s.verify(&s.notary.url, &format!("{gun}:v5"), &[]);
+    let v = verdict(&out);
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("is not signed"),
+        "{v}"
     );
 
     // The publisher moves on after the timestamp an attacker keeps.

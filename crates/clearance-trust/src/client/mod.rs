@@ -160,15 +160,13 @@ impl<T: Transport> Updater<T> {
 
     /// As [`Updater::target_info`], also naming the role that signed it and
     /// the delegator that vouched for that role. In a Notary repository,
-    /// `targets/releases` is asked first, as Docker Content Trust does.
+    /// only `targets/releases`, then targets, as Docker Content Trust does.
     pub async fn find_target(&mut self, target: &str) -> Result<Option<FoundTarget>, UpdateError> {
         if !self.refreshed {
             self.refresh().await?;
         }
-        if self.trusted.dialect() == Dialect::Notary
-            && let Some(found) = self.find_in_releases(target).await?
-        {
-            return Ok(Some(found));
+        if self.trusted.dialect() == Dialect::Notary {
+            return self.find_as_docker(target).await;
         }
         let mut to_visit = vec![("targets".to_owned(), "root".to_owned())];
         let mut visited: BTreeSet<(String, String)> = BTreeSet::new();
@@ -213,31 +211,35 @@ impl<T: Transport> Updater<T> {
         Ok(None)
     }
 
-    /// Docker Content Trust's rule for Notary repositories: a tag signed by
-    /// the `targets/releases` delegation wins over the same tag in targets.
-    async fn find_in_releases(&mut self, target: &str) -> Result<Option<FoundTarget>, UpdateError> {
+    /// Docker Content Trust's rule for Notary repositories: a tag counts
+    /// only if `targets/releases` signs it or, failing that, targets itself;
+    /// other delegations (`targets/ci`, …) do not make a tag trusted.
+    async fn find_as_docker(&mut self, target: &str) -> Result<Option<FoundTarget>, UpdateError> {
         const RELEASES: &str = "targets/releases";
         let delegated = self
             .trusted
             .targets("targets", "root")
             .and_then(|t| t.signed.delegations.as_ref())
             .is_some_and(|d| d.roles_for(target).iter().any(|r| r.name == RELEASES));
-        if !delegated {
-            return Ok(None);
+        if delegated {
+            match self.load_targets(RELEASES, "targets").await {
+                // Never listed (a dropped listing is refused with the snapshot).
+                Ok(()) | Err(UpdateError::NotInSnapshot { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
-        match self.load_targets(RELEASES, "targets").await {
-            Ok(()) => {}
-            Err(UpdateError::NotInSnapshot { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        }
-        Ok(self.trusted.targets(RELEASES, "targets").and_then(|t| {
-            t.signed.targets.get(target).map(|found| FoundTarget {
-                target: found.clone(),
-                role: RELEASES.to_owned(),
-                delegator: "targets".to_owned(),
-                expires: t.signed.common.expires,
-            })
-        }))
+        let found = [(RELEASES, "targets"), ("targets", "root")]
+            .into_iter()
+            .find_map(|(role, delegator)| {
+                let t = self.trusted.targets(role, delegator)?;
+                t.signed.targets.get(target).map(|found| FoundTarget {
+                    target: found.clone(),
+                    role: role.to_owned(),
+                    delegator: delegator.to_owned(),
+                    expires: t.signed.common.expires,
+                })
+            });
+        Ok(found)
     }
 
     /// The verified bytes of a delegated role (loaded as the search would
@@ -347,6 +349,11 @@ impl<T: Transport> Updater<T> {
                 Err(e) => tracing::debug!(error = %e, "local snapshot is not usable as final"),
             }
             self.floor_from::<crate::schema::Snapshot>("snapshot", &local);
+            if self.trusted.dialect() == Dialect::Notary {
+                // Not final (another hash), but still what was last trusted:
+                // the new snapshot may not drop a role it lists.
+                self.trusted.remember_snapshot(&local);
+            }
         }
         let meta = self
             .trusted
@@ -361,7 +368,10 @@ impl<T: Transport> Updater<T> {
             _ => "snapshot.json".to_owned(),
         };
         let url = format!("{}{name}", self.metadata_url);
-        let max = meta.length.unwrap_or(self.settings.snapshot_max_bytes);
+        // A signed length never lifts the client's own bound.
+        let max = meta.length.map_or(self.settings.snapshot_max_bytes, |l| {
+            l.min(self.settings.snapshot_max_bytes)
+        });
         let bytes = self
             .transport
             .fetch(&url, max)
@@ -408,7 +418,9 @@ impl<T: Transport> Updater<T> {
             _ => format!("{quoted}.json"),
         };
         let url = format!("{}{name}", self.metadata_url);
-        let max = meta.length.unwrap_or(self.settings.targets_max_bytes);
+        let max = meta.length.map_or(self.settings.targets_max_bytes, |l| {
+            l.min(self.settings.targets_max_bytes)
+        });
         let bytes = self
             .transport
             .fetch(&url, max)

@@ -18,6 +18,9 @@ pub struct TrustedSet {
     root: Signed<Root>,
     timestamp: Option<Signed<Timestamp>>,
     snapshot: Option<Signed<Snapshot>>,
+    /// The snapshot last trusted, when it cannot be the final one (Notary,
+    /// after the timestamp moved on): what a new snapshot is compared with.
+    previous_snapshot: Option<Signed<Snapshot>>,
     /// Targets roles by (role, delegator): a role reached through another
     /// delegator is verified again against that delegator's keys.
     targets: HashMap<(String, String), Signed<Targets>>,
@@ -38,6 +41,7 @@ impl TrustedSet {
             root,
             timestamp: None,
             snapshot: None,
+            previous_snapshot: None,
             targets: HashMap::new(),
             floors: HashMap::new(),
             reference_time,
@@ -70,6 +74,28 @@ impl TrustedSet {
             });
         }
         Ok(new)
+    }
+
+    /// Keep a snapshot from the store that is no longer final but still
+    /// verifies, so the next one is checked against it. Ignored otherwise.
+    pub fn remember_snapshot(&mut self, bytes: &[u8]) {
+        let Ok(old) = self.parse::<Snapshot>(bytes, "snapshot") else {
+            return;
+        };
+        let Ok(keys) = role_keys(&self.root.signed, "snapshot") else {
+            return;
+        };
+        if old
+            .verify(
+                &self.root.signed.keys,
+                &keys.keyids,
+                keys.threshold,
+                "snapshot",
+            )
+            .is_ok()
+        {
+            self.previous_snapshot = Some(old);
+        }
     }
 
     fn check_floor(&self, role: &str, got: u64) -> Result<(), UpdateError> {
@@ -211,7 +237,7 @@ impl TrustedSet {
             "snapshot",
         )?;
         self.check_floor("snapshot", new.version())?;
-        if let Some(old) = &self.snapshot {
+        if let Some(old) = self.snapshot.as_ref().or(self.previous_snapshot.as_ref()) {
             for (name, old_meta) in &old.signed.meta {
                 let Some(new_meta) = new.signed.meta.get(name) else {
                     return Err(UpdateError::Rollback {

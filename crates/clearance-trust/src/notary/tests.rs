@@ -298,3 +298,52 @@ fn dialect_is_read_from_the_type() {
     assert_eq!(Dialect::of("ROOT", "root"), None);
     assert_eq!(Dialect::of("Targets", "root"), None);
 }
+
+#[test]
+fn a_snapshot_may_not_drop_a_role_the_last_trusted_one_listed() {
+    // The client last trusted snapshot v5 (it lists targets/releases); an
+    // old timestamp and snapshot v2 (without it) are served. With no floor
+    // set, the dropped role alone refuses it.
+    let mut set = TrustedSet::new(ROOT, made()).unwrap();
+    set.remember_snapshot(SNAPSHOT);
+    set.update_timestamp(OLD_TIMESTAMP).unwrap();
+    let err = set.update_snapshot(OLD_SNAPSHOT, false).unwrap_err();
+    assert!(err.to_string().contains("dropped from snapshot"), "{err}");
+    // A snapshot that does not verify is not remembered.
+    let mut set = TrustedSet::new(ROOT, made()).unwrap();
+    let forged = String::from_utf8(SNAPSHOT.to_vec())
+        .unwrap()
+        .replace("\"version\":5", "\"version\":6");
+    set.remember_snapshot(forged.as_bytes());
+    set.update_timestamp(OLD_TIMESTAMP).unwrap();
+    set.update_snapshot(OLD_SNAPSHOT, false).unwrap();
+}
+
+#[test]
+fn fields_notary_never_writes_are_refused() {
+    let with = |from: &str, to: &str| {
+        let text = String::from_utf8(TARGETS.to_vec()).unwrap();
+        assert!(text.contains(from), "{from}");
+        text.replacen(from, to, 1)
+    };
+    for doc in [
+        with(
+            "\"_type\":\"Targets\"",
+            "\"_type\":\"Targets\",\"spec_version\":\"1.0.0\"",
+        ),
+        with(
+            "\"name\":\"targets/releases\"",
+            "\"name\":\"targets/releases\",\"terminating\":true",
+        ),
+        with(
+            "\"paths\":[\"\"]",
+            "\"paths\":[\"\"],\"path_prefixes\":[\"x\"]",
+        ),
+        with("\"roles\":[", "\"succinct_roles\":{},\"roles\":["),
+    ] {
+        assert!(
+            Signed::<Targets>::parse(doc.as_bytes(), "targets").is_err(),
+            "{doc}"
+        );
+    }
+}

@@ -155,7 +155,7 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
                 let keys = r
                     .keyids
                     .iter()
-                    .map(|k| k[..k.len().min(12)].to_owned())
+                    .map(|k| k.chars().take(12).collect::<String>())
                     .collect::<Vec<_>>()
                     .join("\n");
                 t.add_row(vec![
