@@ -121,16 +121,6 @@ impl Rule {
 }
 
 impl AccessRules {
-    /// Rules in the order written.
-    pub fn new(rules: Vec<Rule>) -> AccessRules {
-        AccessRules { rules }
-    }
-
-    /// The rules in the order written.
-    pub fn rules(&self) -> &[Rule] {
-        &self.rules
-    }
-
     /// What `user` (anonymous when `None`) gets of what `scope` asks for: the
     /// union over matching rules, intersected with the request.
     pub fn granted(&self, user: Option<&str>, scope: &Scope) -> BTreeSet<Action> {

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 /// `{"errors":[{"code":...,"message":...,"detail":null}]}` with `status`, and
 /// a `WWW-Authenticate` challenge when one is given and fits in a header.
-pub(crate) fn error_response(
+pub fn error_response(
     status: StatusCode,
     code: &str,
     message: &str,

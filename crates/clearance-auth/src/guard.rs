@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::access::AccessRules;
 use crate::envelope::{error_response, quoted};
-use crate::name::RepositoryName;
+use crate::name::{NameError, RepositoryName};
 use crate::scope::Action;
 use crate::time::now_unix;
 use crate::verify::TokenVerifier;
@@ -72,7 +72,7 @@ impl BearerGuard {
     pub fn check(
         &self,
         headers: &HeaderMap,
-        repository: &str,
+        repository: &RepositoryName,
         action: Action,
     ) -> Result<Option<String>, Denied> {
         self.check_at(headers, repository, action, now_unix())
@@ -82,20 +82,15 @@ impl BearerGuard {
     pub fn check_at(
         &self,
         headers: &HeaderMap,
-        repository: &str,
+        name: &RepositoryName,
         action: Action,
         now: u64,
     ) -> Result<Option<String>, Denied> {
-        let name = RepositoryName::parse(repository).map_err(|err| Denied {
-            kind: DeniedKind::InvalidName,
-            message: err.to_string(),
-            challenge: None,
-        })?;
         let public = self.rules.is_public(name.as_str(), action);
         let deny = |kind, message: String| Denied {
             kind,
             message,
-            challenge: Some(self.challenge(&name, action, kind)),
+            challenge: Some(self.challenge(name, action, kind)),
         };
         let Some(token) = bearer_token(headers) else {
             if public {
@@ -185,6 +180,17 @@ impl Denied {
     }
 }
 
+/// A repository name that breaks the grammar: 400 `NAME_INVALID`, no challenge.
+impl From<NameError> for Denied {
+    fn from(err: NameError) -> Denied {
+        Denied {
+            kind: DeniedKind::InvalidName,
+            message: err.to_string(),
+            challenge: None,
+        }
+    }
+}
+
 impl IntoResponse for Denied {
     fn into_response(self) -> Response {
         error_response(self.status(), self.code(), &self.message, self.challenge())
@@ -204,6 +210,10 @@ mod tests {
 
     fn guard(issuer: &TokenIssuer) -> BearerGuard {
         BearerGuard::new(issuer.verifier(), sample_rules(), REALM, "registry.example")
+    }
+
+    fn name(repo: &str) -> RepositoryName {
+        RepositoryName::parse(repo).unwrap()
     }
 
     fn bearer(token: &str) -> HeaderMap {
@@ -233,19 +243,22 @@ mod tests {
         let issuer = sample_issuer();
         let guard = guard(&issuer);
         assert_eq!(
-            guard.check(&HeaderMap::new(), "public/tools", Action::Pull),
+            guard.check(&HeaderMap::new(), &name("public/tools"), Action::Pull),
             Ok(None)
         );
         let mut basic = HeaderMap::new();
         basic.insert(AUTHORIZATION, HeaderValue::from_static("Basic YTpi"));
-        assert_eq!(guard.check(&basic, "public/tools", Action::Pull), Ok(None));
+        assert_eq!(
+            guard.check(&basic, &name("public/tools"), Action::Pull),
+            Ok(None)
+        );
     }
 
     #[tokio::test]
     async fn push_without_token_gets_the_exact_challenge() {
         let issuer = sample_issuer();
         let denied = guard(&issuer)
-            .check(&HeaderMap::new(), "public/tools", Action::Push)
+            .check(&HeaderMap::new(), &name("public/tools"), Action::Push)
             .unwrap_err();
         assert_eq!(denied.kind(), DeniedKind::MissingToken);
         let response = denied.into_response();
@@ -270,10 +283,12 @@ mod tests {
         let guard = guard(&issuer);
         let headers = bearer(&token(&issuer, "carol", "team/app", &[Action::Pull]));
         assert_eq!(
-            guard.check(&headers, "team/app", Action::Pull),
+            guard.check(&headers, &name("team/app"), Action::Pull),
             Ok(Some("carol".to_owned()))
         );
-        let denied = guard.check(&headers, "team/app", Action::Push).unwrap_err();
+        let denied = guard
+            .check(&headers, &name("team/app"), Action::Push)
+            .unwrap_err();
         assert_eq!(denied.kind(), DeniedKind::InsufficientScope);
         let response = denied.into_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -292,7 +307,9 @@ mod tests {
         let stranger = sample_issuer();
         let foreign = token(&stranger, "alice", "team/app", &[Action::Push]);
         for headers in [bearer(&foreign), bearer("garbage")] {
-            let denied = guard.check(&headers, "team/app", Action::Push).unwrap_err();
+            let denied = guard
+                .check(&headers, &name("team/app"), Action::Push)
+                .unwrap_err();
             assert_eq!(denied.kind(), DeniedKind::InvalidToken);
             assert!(
                 denied
@@ -305,7 +322,7 @@ mod tests {
         let good = bearer(&token(&issuer, "alice", "team/app", &[Action::Push]));
         let late = now_unix() + 3600;
         let denied = guard
-            .check_at(&good, "team/app", Action::Push, late)
+            .check_at(&good, &name("team/app"), Action::Push, late)
             .unwrap_err();
         assert_eq!(denied.kind(), DeniedKind::InvalidToken);
         assert!(denied.to_string().contains("expired"), "{denied}");
@@ -322,11 +339,16 @@ mod tests {
             &[Action::Pull, Action::Push],
         ));
         assert_eq!(
-            guard.check(&headers, "team/app", Action::Push),
+            guard.check(&headers, &name("team/app"), Action::Push),
             Ok(Some("alice".to_owned()))
         );
-        assert!(guard.check(&headers, "team/other", Action::Push).is_err());
-        let denied = guard.check(&headers, "Team/App", Action::Pull).unwrap_err();
+        assert!(
+            guard
+                .check(&headers, &name("team/other"), Action::Push)
+                .is_err()
+        );
+        let denied = Denied::from(RepositoryName::parse("Team/App").unwrap_err());
+        assert_eq!(denied.kind(), DeniedKind::InvalidName);
         assert_eq!(
             (denied.status(), denied.code()),
             (StatusCode::BAD_REQUEST, "NAME_INVALID")

@@ -233,7 +233,7 @@ fn unpem(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::TempDir;
+    use tempfile::TempDir;
 
     #[test]
     fn pkcs8_round_trip_keeps_the_key_id() {
@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn load_or_create_writes_0600_and_reloads_the_same_key() {
-        let dir = TempDir::new("key-create");
+        let dir = TempDir::new().unwrap();
         let path = dir.path().join("token.key");
         let created = TokenKey::load_or_create(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn reads_der_files_too() {
-        let dir = TempDir::new("key-der");
+        let dir = TempDir::new().unwrap();
         let path = dir.path().join("token.der");
         let key = TokenKey::generate().unwrap();
         std::fs::write(&path, key.pkcs8()).unwrap();
@@ -271,7 +271,7 @@ mod tests {
 
     #[test]
     fn refuses_a_key_readable_by_others() {
-        let dir = TempDir::new("key-perms");
+        let dir = TempDir::new().unwrap();
         let path = dir.path().join("token.key");
         TokenKey::load_or_create(&path).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -285,7 +285,7 @@ mod tests {
 
     #[test]
     fn refuses_garbage_and_missing_directories() {
-        let dir = TempDir::new("key-garbage");
+        let dir = TempDir::new().unwrap();
         let path = dir.path().join("token.key");
         std::fs::write(&path, format!("{PEM_BEGIN}\nAAAA\n{PEM_END}\n")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();

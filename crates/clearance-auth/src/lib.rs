@@ -53,6 +53,7 @@ mod testutil;
 
 pub use access::{AccessRules, Rule};
 pub use endpoint::{TokenService, token_router};
+pub use envelope::error_response;
 pub use guard::{BearerGuard, Denied, DeniedKind};
 pub use key::{KeyError, TokenKey};
 pub use name::{NameError, RepositoryName};
@@ -62,29 +63,3 @@ pub use scope::{Action, GrantedScope, Scope, ScopeError};
 pub use token::{Claims, IssuedToken, ResourceAccess, TokenError, TokenIssuer};
 pub use users::{Users, UsersError};
 pub use verify::TokenVerifier;
-
-/// Any error of this crate, for callers that do not tell them apart.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Reading the users file.
-    #[error(transparent)]
-    Users(#[from] UsersError),
-    /// Hashing a password.
-    #[error(transparent)]
-    Password(#[from] PasswordError),
-    /// A repository name.
-    #[error(transparent)]
-    Name(#[from] NameError),
-    /// A requested scope.
-    #[error(transparent)]
-    Scope(#[from] ScopeError),
-    /// A repository pattern.
-    #[error(transparent)]
-    Pattern(#[from] PatternError),
-    /// The signing key.
-    #[error(transparent)]
-    Key(#[from] KeyError),
-    /// Issuing or verifying a token.
-    #[error(transparent)]
-    Token(#[from] TokenError),
-}

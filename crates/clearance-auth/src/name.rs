@@ -9,6 +9,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use clearance_oci::reference::{check_domain, component_ok};
+
 /// Longest repository name accepted, as Distribution enforces.
 pub const MAX_NAME_LEN: usize = 255;
 
@@ -90,54 +92,21 @@ impl PartialEq<&str> for RepositoryName {
     }
 }
 
-/// A registry host: DNS labels or an IPv4 address, with an optional port.
+/// A registry host as clearance-oci's references accept it, so every
+/// `registry/repository` name a client builds is accepted here.
 fn is_host(component: &str) -> bool {
-    let (host, port) = match component.rsplit_once(':') {
-        Some((h, p)) => (h, Some(p)),
-        None => (component, None),
-    };
-    let port_ok =
-        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
-    let labels_ok = !host.is_empty()
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        });
-    port_ok && labels_ok
+    check_domain(component).is_ok()
 }
 
 /// One path component: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
 fn check_component(component: &str) -> Result<(), &'static str> {
-    let bytes = component.as_bytes();
-    let (Some(first), Some(last)) = (bytes.first(), bytes.last()) else {
-        return Err("a path component is empty");
-    };
-    if !is_alnum(*first) || !is_alnum(*last) {
-        return Err("a path component must start and end with a lower-case letter or digit");
+    if component.is_empty() {
+        Err("a path component is empty")
+    } else if component_ok(component) {
+        Ok(())
+    } else {
+        Err("use lower-case letters, digits and single '.', '_', '__' or '-' runs between them")
     }
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let run = rest.iter().take_while(|b| !is_alnum(**b)).count();
-        let (separator, tail) = rest.split_at(run);
-        if !matches!(separator, b"" | b"." | b"_" | b"__") && !separator.iter().all(|b| *b == b'-')
-        {
-            return Err(
-                "only lower-case letters, digits and the separators '.', '_', '__', '-' are allowed",
-            );
-        }
-        let word = tail.iter().take_while(|b| is_alnum(**b)).count();
-        rest = &tail[word..];
-    }
-    Ok(())
-}
-
-fn is_alnum(b: u8) -> bool {
-    b.is_ascii_lowercase() || b.is_ascii_digit()
 }
 
 /// Shortens untrusted text before it goes into an error message.
@@ -166,6 +135,10 @@ mod tests {
             "my-org/my.app/v2",
             "127.0.0.1:5000/team/app",
             "registry.example.com/app",
+            "[::1]:5000/team/app",
+            "[::1]/team/app",
+            "Registry.Example.com:443/team/app",
+            "LOCALHOST/app",
         ] {
             assert!(RepositoryName::parse(name).is_ok(), "{name}");
         }
@@ -187,11 +160,34 @@ mod tests {
             "host:5000",
             "a/host:5000/x",
             "host:5x/x",
+            "host:0/x",
+            "host:65536/x",
+            "[::1]:5000",
+            "[::1/x",
+            "[::g]/x",
+            "[::1]\"x/app",
+            "[::1]:5000/Team/app",
             "a b",
             "a/../b",
             "é",
         ] {
             assert!(RepositoryName::parse(name).is_err(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn accepts_every_registry_name_a_client_builds() {
+        for image in [
+            "[::1]:5000/team/app:v1",
+            "REGISTRY.example.com/team/app",
+            "localhost:5000/team/app",
+            "alpine",
+        ] {
+            let clearance_oci::ImageRef::Registry(r) = image.parse().unwrap() else {
+                panic!("{image} is not a registry reference");
+            };
+            let gun = format!("{}/{}", r.registry(), r.repository());
+            assert_eq!(RepositoryName::parse(&gun).unwrap(), gun.as_str());
         }
     }
 

@@ -40,7 +40,7 @@ pub struct PatternError {
 
 impl Pattern {
     /// Parses a pattern made of lower-case letters, digits, `.`, `_`, `-`,
-    /// `/` and the wildcards `*` and `**`.
+    /// `:` (for a registry's port), `/` and the wildcards `*` and `**`.
     pub fn parse(text: &str) -> Result<Pattern, PatternError> {
         let refuse = |reason| PatternError {
             pattern: excerpt(text),
@@ -66,12 +66,12 @@ impl Pattern {
                     continue;
                 }
                 b'*' => tokens.push(Token::Star),
-                b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' | b'/' => {
+                b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-' | b':' | b'/' => {
                     tokens.push(Token::Byte(b))
                 }
                 _ => {
                     return Err(refuse(
-                        "only lower-case letters, digits, '.', '_', '-', '/' and '*' are allowed",
+                        "only lower-case letters, digits, '.', '_', '-', ':', '/' and '*' are allowed",
                     ));
                 }
             }
@@ -174,6 +174,14 @@ mod tests {
         assert!(matches("**", "anything/at/all"));
         assert!(matches("**/base", "org/images/base"));
         assert!(!matches("**/base", "org/images/base2"));
+    }
+
+    #[test]
+    fn patterns_may_name_a_registry_port() {
+        assert!(matches("localhost:5000/team/*", "localhost:5000/team/app"));
+        assert!(!matches("localhost:5000/team/*", "localhost:5001/team/app"));
+        assert!(!matches("localhost:5000/team/*", "localhost/team/app"));
+        assert!(matches("*/team/app", "localhost:5000/team/app"));
     }
 
     #[test]

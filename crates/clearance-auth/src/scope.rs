@@ -199,12 +199,20 @@ mod tests {
             .unwrap();
         assert_eq!(s.repository, "127.0.0.1:5000/team/x");
         assert_eq!(s.actions, BTreeSet::from([Action::Pull]));
-        // Only in front, only one, and never alone.
+        // Hosts as clients name them: any case, IPv6 in brackets.
+        for (text, name) in [
+            ("repository:Host:5000/x:pull", "Host:5000/x"),
+            ("repository:[::1]:5000/team/x:push", "[::1]:5000/team/x"),
+        ] {
+            assert_eq!(scope(text).repository, name);
+        }
+        // Only in front, only one, never alone, and with a port in range.
         for bad in [
             "repository:team/host:5000/x:pull",
             "repository:host:5000:pull",
             "repository:host:50a0/x:pull",
-            "repository:Host:5000/x:pull",
+            "repository:host:65536/x:pull",
+            "repository:Host:5000/X:pull",
         ] {
             let err = Scope::parse(bad).unwrap_err();
             assert!(

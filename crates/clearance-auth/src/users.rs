@@ -198,23 +198,8 @@ impl Users {
         }
     }
 
-    /// Whether a user of that name exists.
-    pub fn contains(&self, name: &str) -> bool {
-        self.entries.contains_key(name)
-    }
-
-    /// How many users there are.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether there are no users.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// The user names, sorted.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
+    fn names(&self) -> impl Iterator<Item = &str> {
         self.entries.keys().map(String::as_str)
     }
 }
@@ -223,7 +208,7 @@ impl fmt::Debug for Users {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Hashes stay out of logs.
         f.debug_struct("Users")
-            .field("names", &self.entries.keys().collect::<Vec<_>>())
+            .field("names", &self.names().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -232,7 +217,7 @@ impl fmt::Debug for Users {
 mod tests {
     use super::*;
     use crate::password::hash_password;
-    use crate::testutil::TempDir;
+    use tempfile::TempDir;
 
     fn sample() -> Users {
         let text = format!(
@@ -266,7 +251,7 @@ mod tests {
     fn refuses_apr1_naming_file_line_and_user_but_not_hash() {
         let text = "# users\nalice:$2y$05$Rv2QFapDwVmj.wL4Nq9ijezEk2cZR8Q2LhJcE2abm4cOLL/HwCdS.\n\
                     bob:$apr1$hPFFgGtc$xP6NqIVv2CVACXWnBLXUP1\n";
-        let dir = TempDir::new("users-apr1");
+        let dir = TempDir::new().unwrap();
         let path = dir.path().join("htpasswd");
         std::fs::write(&path, text).unwrap();
         let err = Users::load(&path).unwrap_err();
@@ -312,7 +297,7 @@ mod tests {
 
     #[test]
     fn bounds_the_file_size() {
-        let dir = TempDir::new("users-large");
+        let dir = TempDir::new().unwrap();
         let path = dir.path().join("htpasswd");
         std::fs::write(&path, vec![b'#'; MAX_USERS_FILE as usize + 1]).unwrap();
         assert!(matches!(

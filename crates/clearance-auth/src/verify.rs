@@ -73,11 +73,6 @@ impl TokenVerifier {
         &self.inner.key_id
     }
 
-    /// The service tokens must be for.
-    pub fn service(&self) -> &str {
-        &self.inner.service
-    }
-
     /// Checks `token` against the current time.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         self.verify_at(token, now_unix())

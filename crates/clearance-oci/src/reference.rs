@@ -318,7 +318,9 @@ fn check_tag(tag: &str) -> Result<(), String> {
     }
 }
 
-fn check_domain(domain: &str) -> Result<(), String> {
+/// A registry host: DNS labels (either case) or a bracketed IPv6 address,
+/// with an optional port in 1-65535.
+pub fn check_domain(domain: &str) -> Result<(), String> {
     let (host, port) = if let Some(v6) = domain.strip_prefix('[') {
         let (addr, after) = v6
             .split_once(']')
@@ -326,7 +328,13 @@ fn check_domain(domain: &str) -> Result<(), String> {
         if addr.is_empty() || !addr.chars().all(|c| c.is_ascii_hexdigit() || c == ':') {
             return Err(format!("invalid registry {domain:?}: bad IPv6 address"));
         }
-        (None, after.strip_prefix(':'))
+        let port = match after {
+            "" => None,
+            _ => Some(after.strip_prefix(':').ok_or_else(|| {
+                format!("invalid registry {domain:?}: only :PORT may follow ']'")
+            })?),
+        };
+        (None, port)
     } else {
         match domain.split_once(':') {
             Some((h, p)) => (Some(h), Some(p)),
@@ -368,7 +376,8 @@ fn check_path(path: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn component_ok(c: &str) -> bool {
+/// Whether `c` is one repository path component: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
+pub fn component_ok(c: &str) -> bool {
     let bytes = c.as_bytes();
     if bytes.is_empty() {
         return false;
@@ -444,6 +453,10 @@ mod tests {
         let r = registry("[::1]:5000/app:1");
         assert_eq!((r.registry(), r.repository()), ("[::1]:5000", "app"));
         assert_eq!(registry("localhost/app").registry(), "localhost");
+        for bad in ["[::1]\"x", "[::1]x:5000", "[::1]:0", "[::1]:99999"] {
+            assert!(check_domain(bad).is_err(), "{bad}");
+        }
+        assert!(check_domain("[::1]").is_ok());
     }
 
     #[test]

@@ -70,7 +70,10 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     enc.finish().unwrap()
 }
 
-fn read(blob: &[u8], limits: &LayerLimits) -> Result<(LayerStats, Vec<LayerEntry>), LayerError> {
+fn read(
+    blob: impl Read,
+    limits: &LayerLimits,
+) -> Result<(LayerStats, Vec<LayerEntry>), LayerError> {
     let mut collect = Collect::new(|_: &ImagePath| false);
     let stats = read_layer(blob, limits, None, &mut collect)?;
     Ok((stats, collect.entries))
@@ -88,7 +91,7 @@ fn dotdot_and_absolute_paths_stay_inside_the_root() {
         file("./a/./b", b"z"),
         file("a/../../../../root/.ssh/authorized_keys", b"k"),
     ]);
-    let (stats, entries) = read(&layer, &LayerLimits::default()).unwrap();
+    let (stats, entries) = read(&layer[..], &LayerLimits::default()).unwrap();
     let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(
         paths,
@@ -132,10 +135,9 @@ fn links_never_resolve_outside_the_image() {
         link("loop-b", tar::EntryType::Symlink, "loop-a"),
         link("dangling", tar::EntryType::Symlink, "/nowhere"),
     ]);
-    let mut collect = Collect::new(|_: &ImagePath| false);
-    let stats = read_layer(&layer[..], &LayerLimits::default(), None, &mut collect).unwrap();
+    let (stats, entries) = read(&layer[..], &LayerLimits::default()).unwrap();
     let mut fs = MergedFs::new();
-    fs.apply_layer(collect.entries);
+    fs.apply_layer(entries);
     for name in ["relative", "absolute", "hard"] {
         let resolved = fs.resolve(&p(name)).unwrap();
         assert_eq!(resolved.entry.path, p("etc/passwd"), "{name}");
@@ -171,13 +173,7 @@ fn a_gzip_bomb_stops_at_the_limit_without_reading_it_all() {
         data: &bomb,
         consumed: &mut consumed,
     };
-    let err = read_layer(
-        &mut counting,
-        &limits,
-        None,
-        &mut Collect::new(|_: &ImagePath| false),
-    )
-    .unwrap_err();
+    let err = read(&mut counting, &limits).unwrap_err();
     assert!(
         matches!(err, LayerError::TooLarge { limit } if limit == 8 << 20),
         "{err}"
@@ -223,14 +219,14 @@ fn entry_count_and_single_file_limits_are_enforced() {
         ..LayerLimits::default()
     };
     assert!(matches!(
-        read(&tar_of(&entries), &limits),
+        read(&tar_of(&entries)[..], &limits),
         Err(LayerError::TooManyEntries { limit: 10 })
     ));
     let limits = LayerLimits {
         max_file_bytes: 100,
         ..LayerLimits::default()
     };
-    let err = read(&tar_of(&[file("big/file", &[1u8; 101])]), &limits).unwrap_err();
+    let err = read(&tar_of(&[file("big/file", &[1u8; 101])])[..], &limits).unwrap_err();
     assert!(
         matches!(&err, LayerError::FileTooLarge { path, size: 101, .. } if path.as_str() == "big/file")
     );
@@ -254,7 +250,7 @@ fn device_files_are_ignored_with_a_warning() {
         },
         file("ok", b"1"),
     ]);
-    let (stats, entries) = read(&layer, &LayerLimits::default()).unwrap();
+    let (stats, entries) = read(&layer[..], &LayerLimits::default()).unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(
         stats.warnings,
@@ -316,13 +312,7 @@ fn a_wrong_diff_id_or_blob_digest_is_refused() {
     let blob = gzip(&tar);
     let verifying =
         VerifyingReader::new(&blob[..], "layer", wrong.clone(), Some(blob.len() as u64));
-    let err = read_layer(
-        verifying,
-        &LayerLimits::default(),
-        None,
-        &mut Collect::new(|_: &ImagePath| false),
-    )
-    .unwrap_err();
+    let err = read(verifying, &LayerLimits::default()).unwrap_err();
     assert!(matches!(err, LayerError::Verify(_)), "{err}");
     assert!(err.to_string().contains(&wrong.to_string()), "{err}");
 }
@@ -345,7 +335,7 @@ fn whiteouts_delete_lower_layers_and_history_says_which_layer_did_what() {
     ]);
     let mut fs = MergedFs::new();
     for layer in [&base, &upper] {
-        let (_, entries) = read(layer, &LayerLimits::default()).unwrap();
+        let (_, entries) = read(&layer[..], &LayerLimits::default()).unwrap();
         fs.apply_layer(entries);
     }
     let live: Vec<&str> = fs.entries().map(|e| e.entry.path.as_str()).collect();
@@ -375,7 +365,7 @@ fn a_file_over_a_directory_hides_what_was_below_it() {
     let upper = tar_of(&[file("d", b"now a file")]);
     let mut fs = MergedFs::new();
     for layer in [&base, &upper] {
-        fs.apply_layer(read(layer, &LayerLimits::default()).unwrap().1);
+        fs.apply_layer(read(&layer[..], &LayerLimits::default()).unwrap().1);
     }
     assert!(fs.get(&p("d/inner")).is_none());
     assert_eq!(fs.get(&p("d")).unwrap().entry.kind, EntryKind::File);
@@ -403,12 +393,13 @@ fn big_files_are_not_captured_but_reported() {
 #[test]
 fn garbage_is_a_clear_error() {
     let err = read(
-        b"this is not a tar archive, not even close, but it is long enough to have a header block",
+        b"this is not a tar archive, not even close, but it is long enough to have a header block"
+            .as_slice(),
         &LayerLimits::default(),
     );
     // Fewer than 512 bytes: tar sees a short header block.
     assert!(matches!(err, Err(LayerError::Corrupt { .. })), "{err:?}");
-    let err = read(&[0x1f, 0x8b, 0, 1, 2, 3, 4, 5], &LayerLimits::default()).unwrap_err();
+    let err = read(&[0x1f, 0x8b, 0, 1, 2, 3, 4, 5][..], &LayerLimits::default()).unwrap_err();
     assert!(
         matches!(
             err,
@@ -434,16 +425,10 @@ fn a_tampered_gzip_blob_reports_the_digest_not_the_corruption() {
         promised.clone(),
         Some(blob.len() as u64),
     );
-    let err = read_layer(
-        verifying,
-        &LayerLimits::default(),
-        None,
-        &mut Collect::new(|_: &ImagePath| false),
-    )
-    .unwrap_err();
+    let err = read(verifying, &LayerLimits::default()).unwrap_err();
     assert!(matches!(err, LayerError::Verify(_)), "{err}");
     assert!(err.to_string().contains(&promised.to_string()), "{err}");
     // Without a digest to check, the corruption itself is reported.
-    let err = read(&tampered, &LayerLimits::default()).unwrap_err();
+    let err = read(&tampered[..], &LayerLimits::default()).unwrap_err();
     assert!(matches!(err, LayerError::Corrupt { .. }), "{err}");
 }

@@ -91,9 +91,11 @@ impl RegistryArgs {
                 docker_config: self.docker_config.clone().or(defaults.docker_config),
                 extra_ca_file: self.ca_file.clone(),
                 insecure_registries: self.insecure_registries.clone(),
-                retries: self.retries,
+                retry: clearance_oci::registry::Retry {
+                    retries: self.retries,
+                    ..defaults.retry
+                },
                 timeout: Duration::from_secs(self.timeout.max(1)),
-                backoff: defaults.backoff,
             },
         })
     }

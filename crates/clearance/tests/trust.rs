@@ -8,50 +8,37 @@ mod support;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use support::{Registry, TestImage, assert_success, skopeo_copy, stderr, stdout};
+use support::{Registry, TestImage, assert_success, service, skopeo_copy, stderr, stdout};
 
-/// The binary with a private home, a file:// trust server and passphrases.
-struct Trust {
-    dir: tempfile::TempDir,
+/// The shared test client (a private home per person, every passphrase
+/// set), pointed at a file:// trust repository in its own directory.
+struct Trust(service::Trust);
+
+impl std::ops::Deref for Trust {
+    type Target = service::Trust;
+    fn deref(&self) -> &service::Trust {
+        &self.0
+    }
 }
 
 impl Trust {
     fn new() -> Trust {
-        Trust {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("file://{}", dir.path().join("server").display());
+        Trust(service::Trust { dir, url })
     }
 
     fn server_dir(&self) -> PathBuf {
         self.dir.path().join("server")
     }
 
-    /// The binary with this home and server, and no passphrases yet.
+    /// The binary with this home and server, and no passphrases.
     fn command(&self, home: &str, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_clearance"));
-        cmd.args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("NO_COLOR", "1")
-            .env("CLEARANCE_HOME", self.dir.path().join(home))
-            .env(
-                "CLEARANCE_TRUST_SERVER",
-                format!("file://{}", self.server_dir().display()),
-            );
-        cmd
-    }
-
-    /// Run with every role's passphrase set.
-    fn run(&self, home: &str, args: &[&str]) -> Output {
-        let mut cmd = self.command(home, args);
+        let mut cmd = self.0.command(home, args, None);
         for role in ["ROOT", "TARGETS", "SNAPSHOT", "TIMESTAMP"] {
-            cmd.env(
-                format!("CLEARANCE_PASSPHRASE_{role}"),
-                format!("{role} passphrase"),
-            );
+            cmd.env_remove(format!("CLEARANCE_PASSPHRASE_{role}"));
         }
-        cmd.output().unwrap()
+        cmd
     }
 
     /// `trust verify --format json IMAGE` as `home`.
@@ -590,19 +577,14 @@ fn a_delegated_role_signs_only_its_paths_and_can_be_removed() {
         &format!("docker://{}:latest", s.gun),
         None,
     );
+    // A role name with a `/`, as Notary's are: stored percent-quoted.
     let run = |args: &[&str]| -> Output {
-        let mut cmd = s.trust.command("publisher", args);
-        for role in ["ROOT", "TARGETS", "SNAPSHOT", "TIMESTAMP"] {
-            cmd.env(
-                format!("CLEARANCE_PASSPHRASE_{role}"),
-                format!("{role} passphrase"),
-            );
-        }
-        cmd.env("CLEARANCE_PASSPHRASE_RELEASES", "releases passphrase")
+        service::Trust::command(&s.trust, "publisher", args, None)
+            .env("CLEARANCE_PASSPHRASE_TEAM_RELEASES", "releases passphrase")
             .output()
             .unwrap()
     };
-    let out = run(&["trust", "key", "generate", "--role", "releases"]);
+    let out = run(&["trust", "key", "generate", "--role", "team/releases"]);
     assert_success(&out);
     let keyid = stdout(&out)
         .lines()
@@ -615,7 +597,7 @@ fn a_delegated_role_signs_only_its_paths_and_can_be_removed() {
         "delegate",
         "add",
         &s.gun,
-        "releases",
+        "team/releases",
         "--key",
         &keyid,
         "--paths",
@@ -629,12 +611,12 @@ fn a_delegated_role_signs_only_its_paths_and_can_be_removed() {
         "sign",
         &format!("{}:v2", s.gun),
         "--role",
-        "releases",
+        "team/releases",
     ]);
     assert_success(&out);
     let out = s.trust.verify("publisher", &format!("{}:v2", s.gun));
     assert_success(&out);
-    assert_eq!(verify_json(&out)["signed_by"], "releases");
+    assert_eq!(verify_json(&out)["signed_by"], "team/releases");
 
     // Outside its paths the role may not sign.
     let out = run(&[
@@ -642,13 +624,13 @@ fn a_delegated_role_signs_only_its_paths_and_can_be_removed() {
         "sign",
         &format!("{}:latest", s.gun),
         "--role",
-        "releases",
+        "team/releases",
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("may not sign"), "{}", stderr(&out));
 
     // Without the delegation, v2 is no longer signed; v1 (top-level) still is.
-    let out = run(&["trust", "delegate", "remove", &s.gun, "releases"]);
+    let out = run(&["trust", "delegate", "remove", &s.gun, "team/releases"]);
     assert_success(&out);
     let out = s.trust.verify("publisher", &format!("{}:v2", s.gun));
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));

@@ -9,7 +9,9 @@ mod support;
 use std::process::{Command, Output};
 
 use support::notary::{NotaryClient, NotaryServer};
-use support::{MitmProxy, Registry, TestImage, skopeo_copy, skopeo_copy_with, stderr, stdout};
+use support::{
+    MitmProxy, Registry, TestImage, service, skopeo_copy, skopeo_copy_with, stderr, stdout,
+};
 
 struct Setup {
     img: TestImage,
@@ -17,6 +19,8 @@ struct Setup {
     notary: NotaryServer,
     publisher: NotaryClient,
     dir: tempfile::TempDir,
+    /// Clearance, as a consumer with its own home.
+    consumer: service::Trust,
     gun: String,
     /// The manifest of `gun:v1` exactly as the registry serves it.
     manifest: std::path::PathBuf,
@@ -39,12 +43,17 @@ fn notary_signed_image() -> Setup {
     let publisher = NotaryClient::new(&dir.path().join("notary"), &notary);
     publisher.run(&["init", &gun, "-p"]);
     publisher.run(&["add", &gun, "v1", manifest.to_str().unwrap(), "-p"]);
+    let consumer = service::Trust {
+        dir: tempfile::tempdir().unwrap(),
+        url: notary.url.clone(),
+    };
     Setup {
         img,
         _registry: registry,
         notary,
         publisher,
         dir,
+        consumer,
         gun,
         manifest,
     }
@@ -110,14 +119,9 @@ impl Setup {
     /// `clearance --format json trust verify` as a consumer with its own
     /// home, against `server` (notary-server, or a proxy in front of it).
     fn verify(&self, server: &str, image: &str, extra: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_clearance"))
-            .args(["--format", "json", "trust", "verify", image])
-            .args(extra)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
-            .env("NO_COLOR", "1")
-            .env("CLEARANCE_HOME", self.dir.path().join("consumer"))
+        let args = [&["--format", "json", "trust", "verify", image], extra].concat();
+        self.consumer
+            .command("consumer", &args, None)
             .env("CLEARANCE_TRUST_SERVER", server)
             .output()
             .unwrap()
@@ -223,13 +227,9 @@ fn a_notary_delegation_signs_and_replayed_or_forged_metadata_is_refused() {
     assert_eq!(v["media_type"], serde_json::Value::Null, "{v}");
 
     // inspect shows Notary's delegation as it is.
-    let out = Command::new(env!("CARGO_BIN_EXE_clearance"))
-        .args(["--format", "json", "trust", "inspect", gun])
-        .env_clear()
-        .env("CLEARANCE_HOME", s.dir.path().join("consumer"))
-        .env("CLEARANCE_TRUST_SERVER", &s.notary.url)
-        .output()
-        .unwrap();
+    let out = s
+        .consumer
+        .run("consumer", &["--format", "json", "trust", "inspect", gun]);
     let view = verdict(&out);
     assert_eq!(view["metadata_format"], "notary", "{view}");
     let roles: Vec<&str> = view["roles"]

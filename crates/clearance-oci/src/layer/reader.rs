@@ -169,13 +169,17 @@ pub fn read_layer(
         count: 0,
         limit: limits.max_uncompressed_bytes,
     };
+    // Reads to the end; the blob's digest is checked when its last byte has
+    // been read, and the rest of the tar (padding) counts toward the limits.
+    let drain = |r: &mut dyn Read| {
+        io::copy(r, &mut io::sink())
+            .map(drop)
+            .map_err(|e| io_error(e, compression))
+    };
     let walked = walker
         .walk(&mut unpacked)
         .map_err(|e| e.into_layer_error(compression))
-        // The rest of the tar (padding) counts toward the limits too.
-        .and_then(|()| {
-            io::copy(&mut unpacked, &mut io::sink()).map_err(|e| io_error(e, compression))
-        });
+        .and_then(|()| drain(&mut unpacked));
     let Unpacked {
         inner,
         hasher,
@@ -184,21 +188,17 @@ pub fn read_layer(
     } = unpacked;
     let mut rest = inner.into_inner();
     match walked {
-        Ok(_) => {}
+        Ok(()) => drain(&mut rest)?,
         // A corrupt stream may be a tampered blob: read it to its end so the
         // digest check can name the real cause. Limit breaches stop at once.
         Err(e @ LayerError::Corrupt { .. }) => {
-            return Err(
-                match io::copy(&mut rest, &mut io::sink()).map_err(|e| io_error(e, compression)) {
-                    Err(verify @ LayerError::Verify(_)) => verify,
-                    _ => e,
-                },
-            );
+            return Err(match drain(&mut rest) {
+                Err(verify @ LayerError::Verify(_)) => verify,
+                _ => e,
+            });
         }
         Err(e) => return Err(e),
     }
-    // The blob's digest is checked when its last byte has been read.
-    io::copy(&mut rest, &mut io::sink()).map_err(|e| io_error(e, compression))?;
     let (_, counted) = rest.into_inner().into_inner();
     let compressed_bytes = counted.count;
     let diff_id = hasher.finish();

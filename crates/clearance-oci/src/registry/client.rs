@@ -20,7 +20,7 @@ use crate::registry::error::RegistryError;
 use crate::registry::tls;
 use crate::registry::token::{TokenRequest, fetch_token};
 use crate::registry::transport::{
-    Retry, error_chain, header, http_allowed, http_error, method_name, read_limited,
+    Retry, header, http_allowed, http_error, is_certificate_error, method_name, read_limited,
     redirect_policy, send_with_retry,
 };
 use crate::verify::{VerifyError, VerifyingReader, read_verified};
@@ -37,13 +37,11 @@ pub struct RegistrySettings {
     pub extra_ca_file: Option<PathBuf>,
     /// Hosts (`host` or `host:port`) that may be reached over plain HTTP.
     pub insecure_registries: Vec<String>,
-    /// Retries after a 429, a 5xx or a failed connection.
-    pub retries: u32,
+    /// Retries after a 429, a 5xx or a failed connection, and their delays.
+    pub retry: Retry,
     /// Connect timeout, the longest a response may stall, and the longest a
     /// manifest, config, token or error body may take to arrive whole.
     pub timeout: Duration,
-    /// The first retry's delay; each later one doubles it.
-    pub backoff: Duration,
 }
 
 impl Default for RegistrySettings {
@@ -53,9 +51,11 @@ impl Default for RegistrySettings {
             docker_config: DockerConfig::default_path(),
             extra_ca_file: None,
             insecure_registries: Vec::new(),
-            retries: 3,
+            retry: Retry {
+                retries: 3,
+                backoff: Duration::from_millis(250),
+            },
             timeout: Duration::from_secs(30),
-            backoff: Duration::from_millis(250),
         }
     }
 }
@@ -65,8 +65,10 @@ impl Default for RegistrySettings {
 pub struct RegistryClient {
     http: reqwest::Client,
     settings: RegistrySettings,
-    docker_config: DockerConfig,
+    docker_config: std::sync::Arc<DockerConfig>,
     state: Mutex<State>,
+    /// One credential-helper run at a time, so two requests never both ask.
+    helper_runs: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug, Default)]
@@ -97,8 +99,9 @@ impl RegistryClient {
         Ok(RegistryClient {
             http,
             settings: settings.clone(),
-            docker_config,
+            docker_config: std::sync::Arc::new(docker_config),
             state: Mutex::new(State::default()),
+            helper_runs: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -236,18 +239,17 @@ impl RegistryClient {
         let mut authenticated = false;
         loop {
             let auth = self.lock().auth.get(&key).cloned();
-            let resp = self
-                .send_with_retry(&url, || {
-                    let mut req = self.http.request(method.clone(), &url);
-                    if let Some(a) = &accept {
-                        req = req.header(ACCEPT, *a);
-                    }
-                    if let Some(auth) = &auth {
-                        req = req.header(AUTHORIZATION, auth);
-                    }
-                    req
-                })
-                .await?;
+            let resp = send_with_retry(self.settings.retry, &url, || {
+                let mut req = self.http.request(method.clone(), &url);
+                if let Some(a) = &accept {
+                    req = req.header(ACCEPT, *a);
+                }
+                if let Some(auth) = &auth {
+                    req = req.header(AUTHORIZATION, auth);
+                }
+                req
+            })
+            .await?;
             if resp.status() == StatusCode::UNAUTHORIZED && !authenticated {
                 authenticated = true;
                 let challenge =
@@ -259,7 +261,7 @@ impl RegistryClient {
             if resp.status() == StatusCode::UNAUTHORIZED {
                 return Err(RegistryError::Unauthorized {
                     url,
-                    hint: Some(match self.credential(r)? {
+                    hint: Some(match self.credential(r).await? {
                         Some(_) => "the registry refused the credentials given".into(),
                         None => "pass --creds USER:PASSWORD or log in with `docker login`".into(),
                     }),
@@ -280,7 +282,7 @@ impl RegistryClient {
         challenge: Option<Challenge>,
         scope: &str,
     ) -> Result<String, RegistryError> {
-        let credential = self.credential(r)?;
+        let credential = self.credential(r).await?;
         let unauthorized = |hint: &str| RegistryError::Unauthorized {
             url: url.to_owned(),
             hint: Some(hint.to_owned()),
@@ -318,25 +320,10 @@ impl RegistryClient {
             &self.http,
             request,
             |authority| self.http_allowed(authority),
-            self.retry(),
+            self.settings.retry,
             self.settings.timeout,
         )
         .await
-    }
-
-    fn retry(&self) -> Retry {
-        Retry {
-            retries: self.settings.retries,
-            backoff: self.settings.backoff,
-        }
-    }
-
-    async fn send_with_retry(
-        &self,
-        url: &str,
-        build: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<Response, RegistryError> {
-        send_with_retry(self.retry(), url, build).await
     }
 
     /// `https://host`, or `http://host` for hosts allowed plain HTTP that do
@@ -357,7 +344,7 @@ impl RegistryClient {
             match probe {
                 Ok(_) => "https",
                 // It speaks TLS but we do not trust it: say so rather than fall back.
-                Err(e) if error_chain(&e).contains("certificate") => "https",
+                Err(e) if is_certificate_error(&e) => "https",
                 Err(_) => "http",
             }
         };
@@ -371,17 +358,20 @@ impl RegistryClient {
     }
 
     /// The login for `r`'s registry: flags and environment first, then the
-    /// Docker config (asked once per registry; helpers are programs).
-    fn credential(&self, r: &RegistryRef) -> Result<Option<Credential>, RegistryError> {
+    /// Docker config (asked once per registry). Helpers are programs that
+    /// may wait on a person, so they run off the async workers.
+    async fn credential(&self, r: &RegistryRef) -> Result<Option<Credential>, RegistryError> {
         if let Some(c) = &self.settings.credentials {
             return Ok(Some(c.clone()));
         }
+        let _one_at_a_time = self.helper_runs.lock().await;
         if let Some(known) = self.lock().credentials.get(r.registry()) {
             return Ok(known.clone());
         }
-        let found = self
-            .docker_config
-            .get(r.registry())
+        let (config, registry) = (self.docker_config.clone(), r.registry().to_owned());
+        let found = tokio::task::spawn_blocking(move || config.get(&registry))
+            .await
+            .map_err(|e| RegistryError::Config(format!("credential helper: {e}")))?
             .map_err(RegistryError::Config)?;
         self.lock()
             .credentials

@@ -17,4 +17,4 @@ pub use client::{RegistryClient, RegistrySettings};
 pub use error::RegistryError;
 pub use tls::client_config as tls_config;
 pub use token::{TokenRequest, fetch_token};
-pub use transport::{Retry, error_chain, http_allowed};
+pub use transport::{Retry, error_chain, http_allowed, read_body, redirect_policy};

@@ -9,7 +9,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 
 use crate::registry::auth::Credential;
 use crate::registry::error::RegistryError;
-use crate::registry::transport::{Retry, http_error, read_limited, send_with_retry};
+use crate::registry::transport::{Retry, authority, http_error, read_limited, send_with_retry};
 
 const MAX_TOKEN_RESPONSE: u64 = 1 << 20;
 
@@ -43,11 +43,7 @@ pub async fn fetch_token(
     };
     let mut url =
         reqwest::Url::parse(realm).map_err(|e| token_err(format!("bad realm URL: {e}")))?;
-    let realm_host = url.host_str().unwrap_or_default().to_owned();
-    let realm_authority = match url.port() {
-        Some(p) => format!("{realm_host}:{p}"),
-        None => realm_host.clone(),
-    };
+    let realm_authority = authority(&url);
     match url.scheme() {
         "https" => {}
         "http" if http_allowed(&realm_authority) => {}
@@ -57,6 +53,10 @@ pub async fn fetch_token(
             });
         }
     }
+    let method = match credential {
+        Some(Credential::IdentityToken(_)) => "POST",
+        _ => "GET",
+    };
     let resp = match credential {
         Some(Credential::IdentityToken(refresh)) => {
             let mut form = reqwest::Url::parse("x:/").map_err(|e| token_err(e.to_string()))?;
@@ -100,7 +100,7 @@ pub async fn fetch_token(
         });
     }
     if !resp.status().is_success() {
-        return Err(http_error("GET", resp, timeout).await);
+        return Err(http_error(method, resp, timeout).await);
     }
     let body = read_limited(resp, MAX_TOKEN_RESPONSE, realm, timeout).await?;
     #[derive(serde::Deserialize)]

@@ -67,6 +67,20 @@ pub fn http_allowed(authority: &str, insecure: &[String]) -> bool {
     loopback || insecure.iter().any(|i| i == authority || i == host)
 }
 
+/// `host` or `host:port` of a URL, as `http_allowed` takes it.
+pub(crate) fn authority(url: &reqwest::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    }
+}
+
+/// Whether a request failed on the peer's TLS certificate.
+pub(crate) fn is_certificate_error(e: &reqwest::Error) -> bool {
+    error_chain(e).contains("certificate")
+}
+
 /// A redirect to plain HTTP must obey the same rule as the first request.
 #[derive(Debug, thiserror::Error)]
 #[error("redirect to plain HTTP on {host} refused")]
@@ -74,16 +88,14 @@ struct InsecureRedirect {
     host: String,
 }
 
-pub(crate) fn redirect_policy(insecure: Vec<String>) -> reqwest::redirect::Policy {
+/// At most 5 redirects, and plain HTTP only where `http_allowed` says so.
+pub fn redirect_policy(insecure: Vec<String>) -> reqwest::redirect::Policy {
     reqwest::redirect::Policy::custom(move |attempt| {
         if attempt.previous().len() > MAX_REDIRECTS {
             return attempt.error(format!("too many redirects (more than {MAX_REDIRECTS})"));
         }
         let url = attempt.url();
-        let authority = match url.port() {
-            Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_owned(),
-        };
+        let authority = authority(url);
         let scheme = url.scheme().to_owned();
         match scheme.as_str() {
             "https" => attempt.follow(),
@@ -125,7 +137,7 @@ pub(crate) fn method_name(m: &Method) -> &'static str {
 pub(crate) fn transport_error(url: &str, e: &reqwest::Error) -> RegistryError {
     use std::error::Error as _;
     let mut message = error_chain(e);
-    if message.contains("certificate") {
+    if is_certificate_error(e) {
         message.push_str("; if the registry uses a private CA, pass --ca-file CA.pem");
     }
     let mut source = e.source();
@@ -176,7 +188,9 @@ pub(crate) async fn read_limited(
         })
 }
 
-pub(crate) async fn read_body(
+/// A whole body, refusing more than `limit` bytes (by `Content-Length`
+/// before reading, and while reading).
+pub async fn read_body(
     mut resp: Response,
     limit: u64,
     url: &str,

@@ -67,31 +67,10 @@ impl Request {
 
 /// A parameter of an `application/x-www-form-urlencoded` string.
 pub fn form_param(form: &str, name: &str) -> Option<String> {
-    form.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(k) == name).then(|| percent_decode(v))
-    })
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = s
-            .get(i + 1..i + 3)
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'+', _) => out.push(b' '),
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 2;
-            }
-            (b, _) => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    reqwest::Url::parse(&format!("x:/?{form}"))
+        .ok()?
+        .query_pairs()
+        .find_map(|(k, v)| (k == name).then(|| v.into_owned()))
 }
 
 /// How an endless body is framed.

@@ -59,8 +59,8 @@ async fn dispatch(State(service): State<Shared>, request: Request) -> Response {
     };
     // The OCI name grammar, with a registry host (and port) in front, as
     // Notary's GUNs are: the rule the tokens' scopes follow.
-    let gun = match clearance_auth::RepositoryName::parse(&gun) {
-        Ok(g) => g.as_str().to_owned(),
+    let name = match clearance_auth::RepositoryName::parse(&gun) {
+        Ok(name) => name,
         Err(e) => return error(StatusCode::BAD_REQUEST, "NAME_INVALID", e.to_string()),
     };
     let method = request.method().clone();
@@ -83,7 +83,7 @@ async fn dispatch(State(service): State<Shared>, request: Request) -> Response {
         }
     };
     if let Some(guard) = &service.guard
-        && let Err(denied) = guard.check(request.headers(), &gun, action)
+        && let Err(denied) = guard.check(request.headers(), &name, action)
     {
         return denied.into_response();
     }
@@ -332,12 +332,7 @@ fn store_error(e: StoreError) -> Response {
 
 /// The OCI error envelope.
 fn error(status: StatusCode, code: &str, message: String) -> Response {
-    let mut resp = axum::Json(json!({
-        "errors": [{"code": code, "message": message, "detail": null}]
-    }))
-    .into_response();
-    *resp.status_mut() = status;
-    resp
+    clearance_auth::error_response(status, code, &message, None)
 }
 
 #[cfg(test)]

@@ -224,18 +224,7 @@ impl Registry {
     }
 
     fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
-                let _ = s.write_all(b"GET /v2/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-                let mut buf = [0u8; 12];
-                if s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.") {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("docker-registry did not start on port {}", self.port);
+        wait_for_http(self.port, "/v2/", "docker-registry");
     }
 }
 
@@ -244,6 +233,23 @@ impl Drop for Registry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Wait (15 s at most) until something answers HTTP on 127.0.0.1:`port`.
+pub fn wait_for_http(port: u16, path: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    while Instant::now() < deadline {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(request.as_bytes());
+            let mut buf = [0u8; 7];
+            if s.read_exact(&mut buf).is_ok() && &buf == b"HTTP/1." {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what} did not start on port {port}");
 }
 
 pub fn free_port() -> u16 {
@@ -489,11 +495,7 @@ impl StaticServer {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "http.server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_http(port, "/", "python3 -m http.server");
         StaticServer { child, port }
     }
 }

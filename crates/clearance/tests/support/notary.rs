@@ -2,11 +2,8 @@
 //! store and local timestamp signer, and the `notary` client publishing to it
 //! the way Docker Content Trust did.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use super::{assert_success, free_port, require};
 
@@ -51,33 +48,15 @@ impl NotaryServer {
     }
 
     fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
-                let _ =
-                    s.write_all(b"GET /_notary_server/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-                let mut buf = [0u8; 12];
-                if s.read_exact(&mut buf).is_ok()
-                    && buf.starts_with(b"HTTP/1.")
-                    && buf.ends_with(b"200")
-                {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("notary-server did not start on port {}", self.port);
+        super::wait_for_http(self.port, "/_notary_server/health", "notary-server");
     }
 
     /// The bytes the server serves for `file` of `gun` (`timestamp.json`).
     pub fn get(&self, gun: &str, file: &str) -> Vec<u8> {
-        let out = Command::new("curl")
-            .args(["-sf", "--noproxy", "*"])
-            .arg(format!("{}/v2/{gun}/_trust/tuf/{file}", self.url))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "GET {file} from notary-server failed");
-        out.stdout
+        let url = format!("{}{file}", super::service::metadata_url(&self.url, gun));
+        let (status, body) = super::service::get(&url);
+        assert_eq!(status, 200, "GET {url}: {}", String::from_utf8_lossy(&body));
+        body
     }
 }
 

@@ -15,8 +15,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::Args;
 use clearance_auth::{
-    AccessRules, BearerGuard, TokenIssuer, TokenKey, TokenService, TokenVerifier, Users,
-    token_router,
+    AccessRules, BearerGuard, TokenIssuer, TokenKey, TokenService, Users, token_router,
 };
 use clearance_trust::server::{Lifetimes, MasterKey, Store, TrustService, redact};
 use serde::Deserialize;
@@ -252,9 +251,8 @@ fn auth(
     let service = config.service.clone().unwrap_or_else(|| "clearance".into());
     let realm = config.realm.clone().unwrap_or(default_realm);
     let ttl = Duration::from_secs(seconds(config.token_ttl.as_deref(), 300)? as u64);
-    let verifier = TokenVerifier::for_key(&key, "clearance", &service);
     let issuer = TokenIssuer::new(key, "clearance", service.clone(), ttl);
-    let guard = BearerGuard::new(verifier, config.access.clone(), realm, service);
+    let guard = BearerGuard::new(issuer.verifier(), config.access.clone(), realm, service);
     let tokens = TokenService {
         users,
         rules: config.access.clone(),
