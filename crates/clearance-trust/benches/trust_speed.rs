@@ -1,5 +1,7 @@
 //! Trust speed: sign 10,000 tags in one publish, add one tag to that
-//! repository, and verify one tag from a cold client (file:// repository).
+//! repository as `trust sign` does (load it, with the one hash bin the tag
+//! falls in, change it, publish), and verify one tag from a cold client
+//! (file:// repository).
 //! Prints times, metadata bytes per target, and ratios to Notary 0.7's
 //! figures measured on this machine (issue [2]): 4.29 s to publish 10,000
 //! tags, 0.63 s to add one more, 94 bytes per tag.
@@ -14,7 +16,7 @@ use std::time::Instant;
 
 use clearance_trust::client::{DirStore, HttpTransport, Updater, UpdaterSettings};
 use clearance_trust::image::target_for_manifest;
-use clearance_trust::publish::{Changed, Expiries, Repository, RoleSigners};
+use clearance_trust::publish::{Bins, Changed, Expiries, Repository, RoleSigners};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
 const NOTARY_PUBLISH_S: f64 = 4.29;
@@ -73,7 +75,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         repo.set_target(
             &format!("v{i}"),
             target_for_manifest(manifest(i).as_bytes(), media),
-        );
+        )?;
     }
     let files = repo.publish(Changed::RootAndTargets, &signers, true)?;
     write(&files)?;
@@ -87,9 +89,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bins = files.iter().filter(|(n, _)| n.starts_with("bins-")).count();
     let per_tag = targets_bytes as f64 / tags as f64;
 
-    // 2. Add one tag.
+    // 2. Add one tag, as `trust sign` does: load the published repository
+    // (top-level roles and the one bin the tag falls in), change it, publish.
+    drop(repo);
     let t = Instant::now();
-    repo.set_target("one-more", target_for_manifest(b"{}", media));
+    let read = |name: &str| {
+        std::fs::read(
+            dir.path()
+                .join(format!("{}.json", clearance_trust::client::quote(name))),
+        )
+    };
+    let mut repo = Repository::load_bins(
+        &read("root")?,
+        &read("targets")?,
+        &read("snapshot")?,
+        &read("timestamp")?,
+        Expiries::default(),
+        Bins::For(&["one-more"]),
+        |name| read(name).ok(),
+    )?;
+    repo.set_target("one-more", target_for_manifest(b"{}", media))?;
     let files2 = repo.publish(Changed::Targets, &signers, false)?;
     write(&files2)?;
     let add = t.elapsed().as_secs_f64();
@@ -152,7 +171,7 @@ mod service {
     };
     use clearance_trust::image::target_for_manifest;
     use clearance_trust::publish::{
-        Changed, Expiries, Repository, RoleSigners, ServerSigned, current_files,
+        Bins, Changed, Expiries, Repository, RoleSigners, ServerSigned, current_files,
     };
     use clearance_trust::server::{Lifetimes, MasterKey, Store, TrustService};
     use clearance_trust::signer::{LocalSigner, Signer};
@@ -214,7 +233,7 @@ mod service {
         );
         for i in 0..tags {
             let m = format!(r#"{{"schemaVersion":2,"n":{i}}}"#);
-            repo.set_target(&format!("v{i}"), target_for_manifest(m.as_bytes(), media));
+            repo.set_target(&format!("v{i}"), target_for_manifest(m.as_bytes(), media))?;
         }
         let files = repo.publish(Changed::RootAndTargets, &signers, true)?;
         let root = files
@@ -225,8 +244,20 @@ mod service {
         let sent = send(files).await?;
         let publish = t.elapsed().as_secs_f64();
 
+        // Add one, as `trust sign` does with a publisher's client store
+        // (warmed by signing another tag): verify the current metadata from
+        // the pinned root, fetch and verify the tag's bin, change it, publish.
+        drop(repo);
+        let publisher = tempfile::tempdir()?;
+        let store = DirStore::new(publisher.path())?;
+        store.save("root", &root)?;
+        let mut updater = Updater::new(store, http.clone(), &url, UpdaterSettings::default())?;
+        Repository::load_verified(&mut updater, Expiries::default(), Bins::For(&["v0"])).await?;
         let t = Instant::now();
-        repo.set_target("one-more", target_for_manifest(b"{}", media));
+        let mut repo =
+            Repository::load_verified(&mut updater, Expiries::default(), Bins::For(&["one-more"]))
+                .await?;
+        repo.set_target("one-more", target_for_manifest(b"{}", media))?;
         send(repo.publish(Changed::Targets, &signers, false)?).await?;
         let add = t.elapsed().as_secs_f64();
 

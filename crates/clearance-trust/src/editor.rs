@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use sha2::{Digest as _, Sha256};
 
 use crate::keys::hex_encode;
 use crate::schema::{Common, MetaFile, Role, SPEC_VERSION};
@@ -68,7 +67,7 @@ pub fn meta_for(version: u64, bytes: &[u8]) -> MetaFile {
         length: Some(bytes.len() as u64),
         hashes: Some(BTreeMap::from([(
             "sha256".to_owned(),
-            hex_encode(&Sha256::digest(bytes)),
+            clearance_oci::Digest::sha256_of(bytes).hex().to_owned(),
         )])),
         extra: BTreeMap::new(),
     }

@@ -5,15 +5,15 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest as _, Sha256};
+use clearance_oci::Digest;
 
-use crate::keys::hex_encode;
 use crate::schema::TargetFile;
 
 /// The target for a manifest. One hash, sha256: it is the manifest's
 /// digest, what the registry is asked for.
 pub fn target_for_manifest(manifest: &[u8], media_type: Option<&str>) -> TargetFile {
-    let hashes = BTreeMap::from([("sha256".to_owned(), hex_encode(&Sha256::digest(manifest)))]);
+    let digest = Digest::sha256_of(manifest);
+    let hashes = BTreeMap::from([("sha256".to_owned(), digest.hex().to_owned())]);
     TargetFile {
         length: manifest.len() as u64,
         hashes,
@@ -25,8 +25,10 @@ pub fn target_for_manifest(manifest: &[u8], media_type: Option<&str>) -> TargetF
 /// The manifest digest a target pins (`sha256:…`), if it has one.
 pub fn manifest_digest(target: &TargetFile) -> Option<String> {
     let hex = target.hashes.get("sha256")?;
-    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| format!("sha256:{}", hex.to_ascii_lowercase()))
+    let digest: Digest = format!("sha256:{}", hex.to_ascii_lowercase())
+        .parse()
+        .ok()?;
+    Some(digest.to_string())
 }
 
 /// The media type recorded when the tag was signed.
@@ -49,9 +51,10 @@ mod tests {
         let m = br#"{"schemaVersion":2}"#;
         let t = target_for_manifest(m, Some("application/vnd.oci.image.manifest.v1+json"));
         assert_eq!(t.length, m.len() as u64);
+        // sha256sum of the same bytes
         assert_eq!(
             manifest_digest(&t).unwrap(),
-            format!("sha256:{}", hex_encode(&Sha256::digest(m)))
+            "sha256:bafebd36189ad3688b7b3915ea55d461e0bfcfbdde11e54b0a123999fb6be50f"
         );
         assert_eq!(
             media_type(&t),

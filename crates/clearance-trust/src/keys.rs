@@ -142,7 +142,8 @@ fn rsa_public(public: &str) -> Option<Vec<u8>> {
     (alg == OID_RSA).then(|| key.to_vec())
 }
 
-pub(crate) fn pem_decode(pem: &str) -> Option<Vec<u8>> {
+/// The DER in a PEM block (header and footer lines dropped).
+pub fn pem_decode(pem: &str) -> Option<Vec<u8>> {
     let body: String = pem
         .lines()
         .map(str::trim)
@@ -192,6 +193,47 @@ pub(crate) fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         len
     };
     (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
+}
+
+/// Raw `r ‖ s` (as Go's crypto and PKCS#11 produce) → ASN.1 `ECDSA-Sig-Value`.
+pub fn ecdsa_fixed_to_der(raw: &[u8]) -> Option<Vec<u8>> {
+    if raw.is_empty() || !raw.len().is_multiple_of(2) || raw.len() > 132 {
+        return None;
+    }
+    let (r, s) = raw.split_at(raw.len() / 2);
+    let mut body = Vec::with_capacity(raw.len() + 6);
+    for int in [r, s] {
+        let trimmed = match int.iter().position(|&b| b != 0) {
+            Some(first) => &int[first..],
+            None => &int[int.len() - 1..],
+        };
+        let pad = trimmed[0] & 0x80 != 0;
+        body.push(0x02);
+        body.push((trimmed.len() + usize::from(pad)) as u8);
+        if pad {
+            body.push(0);
+        }
+        body.extend_from_slice(trimmed);
+    }
+    let mut der = vec![0x30];
+    if body.len() >= 0x80 {
+        der.push(0x81);
+    }
+    der.push(body.len() as u8);
+    der.extend_from_slice(&body);
+    Some(der)
+}
+
+/// A DER SubjectPublicKeyInfo as PEM, 64 columns.
+pub fn spki_pem(der: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END PUBLIC KEY-----\n");
+    pem
 }
 
 pub(crate) fn hex_decode(s: &str) -> Option<Vec<u8>> {

@@ -23,7 +23,7 @@
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use crate::keys::{hex_encode, pem_decode, spki_parts, tlv};
+use crate::keys::{ecdsa_fixed_to_der, hex_encode, pem_decode, spki_parts, spki_pem, tlv};
 use crate::metadata::Signature;
 use crate::time::UtcTime;
 
@@ -207,14 +207,10 @@ fn translate_key(keytype: &str, public: &[u8]) -> Option<Value> {
         ("ecdsa", crate::keys::OID_P384) => "ecdsa-sha2-nistp384",
         _ => return None,
     };
-    let pem = format!(
-        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-        STD.encode(&public)
-    );
     Some(serde_json::json!({
         "keytype": keytype,
         "scheme": scheme,
-        "keyval": {"public": pem},
+        "keyval": {"public": spki_pem(&public)},
     }))
 }
 
@@ -273,35 +269,6 @@ pub fn certificate_spki(der: &[u8]) -> Option<&[u8]> {
         return None;
     };
     Some(&tbs[..tbs.len() - rest.len()])
-}
-
-/// Raw `r ‖ s` (as Go's crypto and PKCS#11 produce) → ASN.1 `ECDSA-Sig-Value`.
-pub fn ecdsa_fixed_to_der(raw: &[u8]) -> Option<Vec<u8>> {
-    if raw.is_empty() || !raw.len().is_multiple_of(2) || raw.len() > 132 {
-        return None;
-    }
-    let (r, s) = raw.split_at(raw.len() / 2);
-    let mut body = Vec::with_capacity(raw.len() + 6);
-    for int in [r, s] {
-        let trimmed = match int.iter().position(|&b| b != 0) {
-            Some(first) => &int[first..],
-            None => &int[int.len() - 1..],
-        };
-        let pad = trimmed[0] & 0x80 != 0;
-        body.push(0x02);
-        body.push((trimmed.len() + usize::from(pad)) as u8);
-        if pad {
-            body.push(0);
-        }
-        body.extend_from_slice(trimmed);
-    }
-    let mut der = vec![0x30];
-    if body.len() >= 0x80 {
-        der.push(0x81);
-    }
-    der.push(body.len() as u8);
-    der.extend_from_slice(&body);
-    Some(der)
 }
 
 #[cfg(test)]

@@ -143,6 +143,7 @@ pub struct HsmSigner {
     session: Mutex<Session>,
     private: ObjectHandle,
     public: Key,
+    key_id: String,
     uri: String,
 }
 
@@ -245,10 +246,12 @@ impl HsmSigner {
                 });
             }
         };
+        let public = key("ecdsa", "ecdsa-sha2-nistp256", p256_pem(&raw));
         Ok(HsmSigner {
             session: Mutex::new(session),
             private,
-            public: key("ecdsa", "ecdsa-sha2-nistp256", p256_pem(&raw)),
+            key_id: public.key_id(),
+            public,
             uri: format!("pkcs11:token={};object={}", uri.token, uri.object),
         })
     }
@@ -305,6 +308,10 @@ impl Signer for HsmSigner {
         &self.public
     }
 
+    fn key_id(&self) -> String {
+        self.key_id.clone()
+    }
+
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
         let digest = Sha256::digest(message);
         let session = self
@@ -324,28 +331,11 @@ impl Signer for HsmSigner {
     }
 }
 
-/// PKCS#11 gives `r || s`; TUF and ring want DER `SEQUENCE { r, s }`.
-pub fn ecdsa_der(raw: &[u8]) -> Option<Vec<u8>> {
-    if raw.len() != 64 {
-        return None;
-    }
-    let int = |x: &[u8]| {
-        let x = &x[x.iter().position(|b| *b != 0).unwrap_or(x.len() - 1)..];
-        let mut v = vec![0x02];
-        if x[0] & 0x80 != 0 {
-            v.push((x.len() + 1) as u8);
-            v.push(0);
-        } else {
-            v.push(x.len() as u8);
-        }
-        v.extend_from_slice(x);
-        v
-    };
-    let (r, s) = (int(&raw[..32]), int(&raw[32..]));
-    let mut der = vec![0x30, (r.len() + s.len()) as u8];
-    der.extend(r);
-    der.extend(s);
-    Some(der)
+/// PKCS#11 gives `r || s` (64 bytes for P-256); TUF and ring want DER.
+fn ecdsa_der(raw: &[u8]) -> Option<Vec<u8>> {
+    (raw.len() == 64)
+        .then(|| crate::keys::ecdsa_fixed_to_der(raw))
+        .flatten()
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _};
 
@@ -52,6 +51,8 @@ pub struct LocalSigner {
     pkcs8: Vec<u8>,
     pair: Pair,
     public: Key,
+    /// Worked out once: every signature names it.
+    key_id: String,
 }
 
 enum Pair {
@@ -110,6 +111,7 @@ impl LocalSigner {
             kind,
             pkcs8: pkcs8.to_vec(),
             pair,
+            key_id: public.key_id(),
             public,
         })
     }
@@ -127,6 +129,10 @@ impl LocalSigner {
 impl Signer for LocalSigner {
     fn public_key(&self) -> &Key {
         &self.public
+    }
+
+    fn key_id(&self) -> String {
+        self.key_id.clone()
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
@@ -161,14 +167,7 @@ pub fn p256_pem(point: &[u8]) -> String {
     ];
     let mut der = SPKI_PREFIX.to_vec();
     der.extend_from_slice(point);
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut pem = String::from("-----BEGIN PUBLIC KEY-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        pem.push_str(&String::from_utf8_lossy(line));
-        pem.push('\n');
-    }
-    pem.push_str("-----END PUBLIC KEY-----\n");
-    pem
+    crate::keys::spki_pem(&der)
 }
 
 #[cfg(test)]

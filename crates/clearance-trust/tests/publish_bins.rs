@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use clearance_trust::client::{DirStore, HttpTransport, Updater, UpdaterSettings};
 use clearance_trust::image::target_for_manifest;
-use clearance_trust::publish::{BIN_THRESHOLD, Changed, Expiries, Repository, RoleSigners};
+use clearance_trust::publish::{
+    BIN_THRESHOLD, Bins, Changed, Expiries, OldKeys, Repository, RoleSigners,
+};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
 #[tokio::test]
@@ -36,7 +38,8 @@ async fn large_repositories_use_hash_bins_and_one_change_signs_one_bin() {
         repo.set_target(
             &format!("v{i}"),
             target_for_manifest(format!("m{i}").as_bytes(), None),
-        );
+        )
+        .unwrap();
     }
     assert!(repo.targets.targets.is_empty(), "targets moved into bins");
     // Made when the count first passed the threshold: 2049 / 32, rounded up to a power of two.
@@ -53,7 +56,8 @@ async fn large_repositories_use_hash_bins_and_one_change_signs_one_bin() {
         .unwrap();
     write(&first);
 
-    repo.set_target("one-more", target_for_manifest(b"new", None));
+    repo.set_target("one-more", target_for_manifest(b"new", None))
+        .unwrap();
     let second = repo.publish(Changed::Targets, &signers, false).unwrap();
     write(&second);
     let names: Vec<&str> = second.iter().map(|(n, _)| n.as_str()).collect();
@@ -95,12 +99,89 @@ async fn large_repositories_use_hash_bins_and_one_change_signs_one_bin() {
     )
     .unwrap();
     assert_eq!(again.all_targets().count(), count + 1);
-    again.remove_target("v7");
+
+    // Loaded for one tag, as `trust sign` loads: that tag's bin only. A
+    // change elsewhere, or a key rotation (which re-signs every bin), is an
+    // error rather than a lost change.
+    let mut one = Repository::load_bins(
+        &read("root").unwrap(),
+        &read("targets").unwrap(),
+        &read("snapshot").unwrap(),
+        &read("timestamp").unwrap(),
+        Expiries::default(),
+        Bins::For(&["v7"]),
+        read,
+    )
+    .unwrap();
+    assert_eq!(one.bins.len(), 1);
+    assert!(!one.needs_every_bin());
+    let bins = one
+        .targets
+        .delegations
+        .clone()
+        .unwrap()
+        .succinct_roles
+        .unwrap();
+    let elsewhere = (0..)
+        .map(|i| format!("v{i}"))
+        .find(|t| bins.bin_for(t) != bins.bin_for("v7"))
+        .unwrap();
+    let err = one
+        .set_target(&elsewhere, target_for_manifest(b"x", None))
+        .unwrap_err();
+    assert!(err.to_string().contains("was not loaded"), "{err}");
+    let other = LocalSigner::generate(KeyKind::Ed25519).unwrap();
+    assert!(
+        one.rotate("timestamp", other.public_key(), OldKeys::Replace)
+            .is_err()
+    );
+    assert!(one.remove_target("v7").unwrap());
+    let partial = one.publish(Changed::Targets, &signers, false).unwrap();
+    assert_eq!(
+        partial
+            .iter()
+            .filter(|(n, _)| n.starts_with("bins-"))
+            .count(),
+        1
+    );
+
+    again.remove_target("v7").unwrap();
     let third = again.publish(Changed::Targets, &signers, false).unwrap();
     assert_eq!(
         third.iter().filter(|(n, _)| n.starts_with("bins-")).count(),
         1
     );
+
+    // A new timestamp key leaves the bins alone; a new targets key re-signs them all.
+    let bins_in =
+        |files: &[(String, Vec<u8>)]| files.iter().filter(|(n, _)| n.starts_with("bins-")).count();
+    let new_timestamp = LocalSigner::generate(KeyKind::Ed25519).unwrap();
+    again
+        .rotate("timestamp", new_timestamp.public_key(), OldKeys::Replace)
+        .unwrap();
+    let rotated = RoleSigners {
+        root: vec![&keys[0]],
+        targets: vec![&keys[1]],
+        snapshot: vec![&keys[2]],
+        timestamp: vec![&new_timestamp],
+        ..Default::default()
+    };
+    let files = again
+        .publish(Changed::RootAndTargets, &rotated, false)
+        .unwrap();
+    assert_eq!(bins_in(&files), 0);
+    let new_targets = LocalSigner::generate(KeyKind::Ed25519).unwrap();
+    again
+        .rotate("targets", new_targets.public_key(), OldKeys::Replace)
+        .unwrap();
+    let rotated = RoleSigners {
+        targets: vec![&new_targets],
+        ..rotated
+    };
+    let files = again
+        .publish(Changed::RootAndTargets, &rotated, false)
+        .unwrap();
+    assert_eq!(bins_in(&files), 64);
 }
 
 #[tokio::test]
@@ -134,7 +215,8 @@ async fn split_scenario(start_bits: u32, total: usize, split_bits: u32) {
     );
     repo.use_bins(start_bits);
     for i in 0..100 {
-        repo.set_target(&format!("v{i}"), target_for_manifest(&[i as u8], None));
+        repo.set_target(&format!("v{i}"), target_for_manifest(&[i as u8], None))
+            .unwrap();
     }
     let dir = tempfile::tempdir().unwrap();
     let write = |files: &[(String, Vec<u8>)]| {
@@ -171,7 +253,8 @@ async fn split_scenario(start_bits: u32, total: usize, split_bits: u32) {
         repo.set_target(
             &format!("v{i}"),
             target_for_manifest(format!("m{i}").as_bytes(), None),
-        );
+        )
+        .unwrap();
     }
     let split = repo.publish(Changed::Targets, &signers, false).unwrap();
     write(&split);
@@ -206,7 +289,8 @@ async fn split_scenario(start_bits: u32, total: usize, split_bits: u32) {
     assert!(after.target_info("v50").await.unwrap().is_some());
 
     // From then on a change signs one bin again.
-    repo.set_target("one-more", target_for_manifest(b"new", None));
+    repo.set_target("one-more", target_for_manifest(b"new", None))
+        .unwrap();
     let next = repo.publish(Changed::Targets, &signers, false).unwrap();
     assert_eq!(
         next.iter().filter(|(n, _)| n.starts_with("bins-")).count(),

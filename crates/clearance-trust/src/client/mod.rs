@@ -16,7 +16,7 @@ pub use trusted::{TrustedSet, check_hashes, check_length_and_hashes};
 
 use crate::metadata::MetadataError;
 use crate::notary::{self, Dialect};
-use crate::schema::TargetFile;
+use crate::schema::{TargetFile, Targets};
 use crate::time::UtcTime;
 
 /// Bounds on what a repository can make the client do.
@@ -143,8 +143,7 @@ impl<T: Transport> Updater<T> {
     /// Update root, timestamp, snapshot and top-level targets (§5.3–5.6).
     pub async fn refresh(&mut self) -> Result<(), UpdateError> {
         // 5.1: one reference time for the whole update.
-        let root = self.trusted.root().raw.clone();
-        self.trusted = TrustedSet::new(&root, UtcTime::now())?;
+        self.trusted.restart(UtcTime::now());
         self.load_root().await?;
         self.load_timestamp().await?;
         self.load_snapshot().await?;
@@ -348,10 +347,9 @@ impl<T: Transport> Updater<T> {
                 Ok(()) => return Ok(()),
                 Err(e) => tracing::debug!(error = %e, "local snapshot is not usable as final"),
             }
-            self.floor_from::<crate::schema::Snapshot>("snapshot", &local);
             if self.trusted.dialect() == Dialect::Notary {
                 // Not final (another hash), but still what was last trusted:
-                // the new snapshot may not drop a role it lists.
+                // the new snapshot may not go below it or drop a role it lists.
                 self.trusted.remember_snapshot(&local);
             }
         }
@@ -361,22 +359,9 @@ impl<T: Transport> Updater<T> {
             .and_then(|t| t.signed.snapshot_meta())
             .ok_or(UpdateError::Order("timestamp lacks snapshot.json"))?
             .clone();
-        let name = match meta.version {
-            Some(version) if self.trusted.root().signed.consistent_snapshot => {
-                format!("{version}.snapshot.json")
-            }
-            _ => "snapshot.json".to_owned(),
-        };
-        let url = format!("{}{name}", self.metadata_url);
-        // A signed length never lifts the client's own bound.
-        let max = meta.length.map_or(self.settings.snapshot_max_bytes, |l| {
-            l.min(self.settings.snapshot_max_bytes)
-        });
         let bytes = self
-            .transport
-            .fetch(&url, max)
-            .await?
-            .ok_or_else(|| FetchError::NotFound { url: url.clone() })?;
+            .fetch_listed("snapshot", &meta, self.settings.snapshot_max_bytes)
+            .await?;
         self.trusted.update_snapshot(&bytes, false)?;
         self.save("snapshot", &bytes)
     }
@@ -392,7 +377,13 @@ impl<T: Transport> Updater<T> {
                 Ok(()) => return Ok(()),
                 Err(e) => tracing::debug!(role, error = %e, "local metadata is not usable"),
             }
-            self.floor_from::<crate::schema::Targets>(role, &local);
+            if self.trusted.dialect() == Dialect::Notary
+                && let Ok(local) = crate::metadata::Signed::<Targets>::parse(&local, role)
+            {
+                // Notary names files by hash alone: the version last trusted
+                // here is the floor for the next one.
+                self.trusted.set_floor(role, local.version());
+            }
         }
         let meta = self
             .trusted
@@ -411,37 +402,35 @@ impl<T: Transport> Updater<T> {
                 })?
             }
         };
-        let name = match meta.version {
-            Some(version) if self.trusted.root().signed.consistent_snapshot => {
-                format!("{version}.{quoted}.json")
-            }
-            _ => format!("{quoted}.json"),
-        };
-        let url = format!("{}{name}", self.metadata_url);
-        let max = meta.length.map_or(self.settings.targets_max_bytes, |l| {
-            l.min(self.settings.targets_max_bytes)
-        });
         let bytes = self
-            .transport
-            .fetch(&url, max)
-            .await?
-            .ok_or_else(|| FetchError::NotFound { url: url.clone() })?;
+            .fetch_listed(&quoted, &meta, self.settings.targets_max_bytes)
+            .await?;
         self.trusted.update_targets(&bytes, role, delegator)?;
         self.save(role, &bytes)
     }
 
-    /// Where metadata names files by hash alone (Notary), the version last
-    /// trusted locally is the floor for the next one.
-    fn floor_from<R: crate::schema::Role + crate::schema::Validate>(
-        &mut self,
-        role: &str,
-        local: &[u8],
-    ) {
-        if self.trusted.dialect() == Dialect::Notary
-            && let Ok(local) = crate::metadata::Signed::<R>::parse(local, role)
-        {
-            self.trusted.set_floor(role, local.signed.common().version);
-        }
+    /// The file `meta` describes, at `<version>.<path>.json` with consistent
+    /// snapshots, else `<path>.json`; never more than `cap` bytes, whatever
+    /// length the metadata signs.
+    async fn fetch_listed(
+        &self,
+        path: &str,
+        meta: &crate::schema::MetaFile,
+        cap: u64,
+    ) -> Result<Vec<u8>, UpdateError> {
+        let name = match meta.version {
+            Some(version) if self.trusted.root().signed.consistent_snapshot => {
+                format!("{version}.{path}.json")
+            }
+            _ => format!("{path}.json"),
+        };
+        let url = format!("{}{name}", self.metadata_url);
+        let max = meta.length.map_or(cap, |l| l.min(cap));
+        Ok(self
+            .transport
+            .fetch(&url, max)
+            .await?
+            .ok_or(FetchError::NotFound { url })?)
     }
 
     fn save(&self, role: &str, bytes: &[u8]) -> Result<(), UpdateError> {

@@ -70,6 +70,8 @@ impl HttpTransport {
             clearance_oci::registry::tls_config(extra_ca).map_err(|e| setup(e.to_string()))?;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
+            // Redirects follow the registry client's rule: plain HTTP on loopback only.
+            .redirect(clearance_oci::registry::redirect_policy(Vec::new()))
             .user_agent(concat!("clearance/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(timeout)
             .timeout(timeout)
@@ -270,11 +272,7 @@ impl HttpTransport {
         max_len: u64,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<Option<Vec<u8>>, FetchError> {
-        let transport = |e: reqwest::Error| FetchError::Transport {
-            url: url.to_owned(),
-            message: clearance_oci::registry::error_chain(&e),
-        };
-        let mut resp = self.send(url, access, build).await?;
+        let resp = self.send(url, access, build).await?;
         match resp.status().as_u16() {
             200 => {}
             403 | 404 => return Ok(None),
@@ -285,23 +283,19 @@ impl HttpTransport {
                 });
             }
         }
-        if resp.content_length().is_some_and(|n| n > max_len) {
-            return Err(FetchError::TooLong {
-                url: url.to_owned(),
-                limit: max_len,
-            });
-        }
-        let mut out = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(transport)? {
-            if (out.len() + chunk.len()) as u64 > max_len {
-                return Err(FetchError::TooLong {
+        match clearance_oci::registry::read_body(resp, max_len, url).await {
+            Ok(body) => Ok(Some(body)),
+            Err(clearance_oci::registry::RegistryError::TooLarge { limit, .. }) => {
+                Err(FetchError::TooLong {
                     url: url.to_owned(),
-                    limit: max_len,
-                });
+                    limit,
+                })
             }
-            out.extend_from_slice(&chunk);
+            Err(e) => Err(FetchError::Transport {
+                url: url.to_owned(),
+                message: e.to_string(),
+            }),
         }
-        Ok(Some(out))
     }
 }
 
@@ -344,4 +338,54 @@ fn read_file(
         });
     }
     Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    /// A server on 127.0.0.1 answering every request with `answer`.
+    async fn serve(answer: &'static str) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf).await;
+                let _ = conn.write_all(answer.as_bytes()).await;
+            }
+        });
+        format!("http://{addr}/")
+    }
+
+    #[tokio::test]
+    async fn a_redirect_to_plain_http_off_loopback_is_refused() {
+        let url = serve(
+            "HTTP/1.1 302 Found\r\nLocation: http://trust.example.invalid/root.json\r\nContent-Length: 0\r\n\r\n",
+        )
+        .await;
+        let transport = HttpTransport::new(Duration::from_secs(5), None).unwrap();
+        let err = transport
+            .fetch(&format!("{url}root.json"), 1000)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("redirect to plain HTTP on trust.example.invalid"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_longer_than_allowed_is_refused() {
+        let url = serve("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789").await;
+        let transport = HttpTransport::new(Duration::from_secs(5), None).unwrap();
+        let err = transport.fetch(&url, 9).await.unwrap_err();
+        assert!(matches!(err, FetchError::TooLong { limit: 9, .. }), "{err}");
+        assert_eq!(
+            transport.fetch(&url, 10).await.unwrap().unwrap(),
+            b"0123456789"
+        );
+    }
 }

@@ -4,7 +4,8 @@
 
 use std::collections::HashMap;
 
-use sha2::{Digest as _, Sha256, Sha512};
+use clearance_oci::Digest;
+use clearance_oci::digest::Algorithm;
 
 use crate::client::UpdateError;
 use crate::metadata::Signed;
@@ -76,8 +77,20 @@ impl TrustedSet {
         Ok(new)
     }
 
+    /// Start an update afresh from the trusted root (5.1): one reference
+    /// time, and nothing but root trusted yet.
+    pub fn restart(&mut self, reference_time: UtcTime) {
+        self.timestamp = None;
+        self.snapshot = None;
+        self.previous_snapshot = None;
+        self.targets.clear();
+        self.floors.clear();
+        self.reference_time = reference_time;
+    }
+
     /// Keep a snapshot from the store that is no longer final but still
-    /// verifies, so the next one is checked against it. Ignored otherwise.
+    /// verifies, so the next one may neither go below its version nor drop
+    /// a role it lists. Ignored otherwise.
     pub fn remember_snapshot(&mut self, bytes: &[u8]) {
         let Ok(old) = self.parse::<Snapshot>(bytes, "snapshot") else {
             return;
@@ -94,6 +107,7 @@ impl TrustedSet {
             )
             .is_ok()
         {
+            self.set_floor("snapshot", old.version());
             self.previous_snapshot = Some(old);
         }
     }
@@ -236,7 +250,6 @@ impl TrustedSet {
             keys.threshold,
             "snapshot",
         )?;
-        self.check_floor("snapshot", new.version())?;
         if let Some(old) = self.snapshot.as_ref().or(self.previous_snapshot.as_ref()) {
             for (name, old_meta) in &old.signed.meta {
                 let Some(new_meta) = new.signed.meta.get(name) else {
@@ -257,6 +270,7 @@ impl TrustedSet {
                 }
             }
         }
+        self.check_floor("snapshot", new.version())?;
         self.snapshot = Some(new);
         self.check_final_snapshot()
     }
@@ -404,8 +418,8 @@ pub fn check_hashes(
 ) -> Result<(), UpdateError> {
     for (algorithm, expected) in hashes {
         let actual = match algorithm.as_str() {
-            "sha256" => crate::keys::hex_encode(&Sha256::digest(bytes)),
-            "sha512" => crate::keys::hex_encode(&Sha512::digest(bytes)),
+            "sha256" => Digest::of(Algorithm::Sha256, bytes),
+            "sha512" => Digest::of(Algorithm::Sha512, bytes),
             other => {
                 return Err(UpdateError::LengthOrHash {
                     what: what.to_owned(),
@@ -413,6 +427,7 @@ pub fn check_hashes(
                 });
             }
         };
+        let actual = actual.hex();
         if !actual.eq_ignore_ascii_case(expected) {
             return Err(UpdateError::LengthOrHash {
                 what: what.to_owned(),

@@ -99,10 +99,22 @@ fn a_changed_byte_breaks_the_signature() {
 
 #[test]
 fn a_delegation_signed_by_the_wrong_key_is_refused() {
-    // targets/releases's document offered as if it were top-level targets:
-    // snapshot lists targets with another hash, and the keys differ.
+    // targets/releases's document offered as top-level targets: its
+    // certificate key is not root's targets key, so no signature counts…
+    let root = Signed::<Root>::parse(ROOT, "root").unwrap().signed;
+    let keys = &root.roles["targets"];
+    let releases = Signed::<Targets>::parse(RELEASES, "targets").unwrap();
+    let err = releases
+        .verify(&root.keys, &keys.keyids, keys.threshold, "targets")
+        .unwrap_err();
+    assert!(
+        matches!(err, MetadataError::ThresholdNotMet { valid: 0, .. }),
+        "{err}"
+    );
+    // …and the trusted set refuses it already by snapshot's hash.
     let mut set = trusted_through_snapshot();
-    assert!(set.update_targets(RELEASES, "targets", "root").is_err());
+    let err = set.update_targets(RELEASES, "targets", "root").unwrap_err();
+    assert!(matches!(err, UpdateError::LengthOrHash { .. }), "{err}");
     assert!(set.targets("targets", "root").is_none());
 }
 

@@ -68,6 +68,9 @@ impl Repository {
         let Some(old) = self.succinct().cloned() else {
             return;
         };
+        if !self.unloaded_bins.is_empty() {
+            return; // loaded for one tag; `needs_every_bin` loads all when crowded
+        }
         let total: usize = self.bins.values().map(|b| b.targets.len()).sum();
         if total <= CROWDED_BIN << old.bit_length || old.bit_length >= MAX_BIN_BITS {
             return;
@@ -127,7 +130,10 @@ impl Repository {
             .collect();
         if let Some(d) = self.targets.delegations.as_mut()
             && let Some(s) = d.succinct_roles.as_mut()
+            && (s.keyids != targets.keyids || s.threshold != targets.threshold)
         {
+            // Re-signed by the new targets keys (rotating another role
+            // leaves the bins alone).
             s.keyids = targets.keyids.clone();
             s.threshold = targets.threshold;
             d.keys = keys;

@@ -52,6 +52,7 @@ impl Repository {
     /// Root changes: publish with [`Changed::RootAndTargets`], root signed by
     /// the old root keys and (when root rotates) the new one.
     pub fn rotate(&mut self, role: &str, key: &Key, old: OldKeys) -> Result<(), PublishError> {
+        self.require_every_bin()?;
         let keyid = key.key_id();
         let entry = self
             .root
@@ -76,6 +77,7 @@ impl Repository {
     /// Remove a key from every role that lists it. Refused when a role
     /// would be left below its threshold.
     pub fn revoke(&mut self, keyid: &str) -> Result<Vec<String>, PublishError> {
+        self.require_every_bin()?;
         let mut affected = Vec::new();
         for (role, keys) in &self.root.roles {
             if keys.keyids.iter().any(|k| k == keyid) {
@@ -137,6 +139,34 @@ mod tests {
             Expiries::default(),
         );
         (repo, keys)
+    }
+
+    #[test]
+    fn a_crowded_bin_loaded_alone_asks_for_every_bin_and_never_splits_partly() {
+        let (mut repo, _) = repo();
+        repo.use_bins(4);
+        for i in 0..5000 {
+            repo.set_target(
+                &format!("v{i}"),
+                crate::image::target_for_manifest(b"m", None),
+            )
+            .unwrap();
+        }
+        // As if loaded for one tag: the other fifteen bins left out.
+        let keep = repo.bins.keys().next().unwrap().clone();
+        let others: Vec<String> = repo.bins.keys().filter(|b| **b != keep).cloned().collect();
+        for bin in others {
+            repo.bins.remove(&bin);
+            repo.unloaded_bins.insert(bin);
+        }
+        assert!(repo.bins[&keep].targets.len() > CROWDED_BIN);
+        assert!(repo.needs_every_bin());
+        repo.split_crowded_bins();
+        assert_eq!(
+            repo.succinct().unwrap().bit_length,
+            4,
+            "no split from one bin"
+        );
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub enum PublishError {
     Edit(#[from] EditError),
     #[error("{role}: current metadata is unreadable: {message}")]
     Load { role: String, message: String },
+    #[error(transparent)]
+    Update(#[from] crate::client::UpdateError),
     #[error("no signing key for {role}: need {threshold} of {keyids:?}")]
     MissingKey {
         role: String,
@@ -141,6 +143,22 @@ pub fn current_files(files: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// The bins `selection` asks for.
+fn wanted_bins(s: &SuccinctRoles, selection: Bins<'_>) -> Vec<String> {
+    match selection {
+        Bins::All => bin_names(s),
+        Bins::For(targets) => targets.iter().map(|t| s.bin_for(t)).collect(),
+    }
+}
+
+/// A role as published: `N.<role>.json` (consistent snapshots) and the
+/// current `<role>.json`, the role name percent-quoted.
+fn push_versioned(files: &mut Vec<(String, Vec<u8>)>, role: &str, version: u64, bytes: Vec<u8>) {
+    let quoted = crate::client::quote(role);
+    files.push((format!("{version}.{quoted}.json"), bytes.clone()));
+    files.push((format!("{quoted}.json"), bytes));
+}
+
 /// Past this many targets a repository moves them into hash bins.
 pub const BIN_THRESHOLD: usize = 2048;
 /// About this many targets per bin when bins are made.
@@ -151,6 +169,15 @@ const CROWDED_BIN: usize = 8 * TARGETS_PER_BIN;
 const MAX_BIN_BITS: u32 = 16;
 const BIN_PREFIX: &str = "bins";
 
+/// Which hash bins a publisher loads: all of them, or those holding these
+/// targets (what signing a tag needs; a crowded bin still loads them all,
+/// since splitting moves every target).
+#[derive(Debug, Clone, Copy)]
+pub enum Bins<'a> {
+    All,
+    For(&'a [&'a str]),
+}
+
 /// One repository's current metadata, as its publisher edits it.
 #[derive(Debug, Clone)]
 pub struct Repository {
@@ -158,8 +185,11 @@ pub struct Repository {
     pub targets: Targets,
     pub snapshot: Snapshot,
     pub timestamp: Timestamp,
-    /// Hash-bin roles (TAP 15), by name, when targets delegates to bins.
+    /// Hash-bin roles (TAP 15), by name, when targets delegates to bins:
+    /// those loaded (see [`Bins`]).
     pub bins: BTreeMap<String, Targets>,
+    /// Bins the delegation names that were not loaded.
+    unloaded_bins: BTreeSet<String>,
     /// Named delegated roles (teams, releases), by name.
     pub delegated: BTreeMap<String, Targets>,
     dirty_delegated: BTreeSet<String>,
@@ -216,22 +246,114 @@ impl Repository {
             delegated: BTreeMap::new(),
             dirty_delegated: BTreeSet::new(),
             expiries,
+            unloaded_bins: BTreeSet::new(),
             dirty_bins: BTreeSet::new(),
             targets_dirty: true,
         }
     }
 
-    /// Load the current (already published) versions of the four roles;
-    /// `fetch_role` gives the current bytes of a delegated role (a named
-    /// delegation or a hash bin) by name.
+    /// The repository a trust service serves, verified first from the
+    /// updater's trusted root as a consumer verifies it (so a publisher never
+    /// re-signs what a tampering server fed it), every delegated role and
+    /// hash bin included.
+    pub async fn load_verified<T: crate::client::Transport>(
+        updater: &mut crate::client::Updater<T>,
+        expiries: Expiries,
+        bins: Bins<'_>,
+    ) -> Result<Repository, PublishError> {
+        updater.refresh().await?;
+        let missing = |role: &str| PublishError::Load {
+            role: role.to_owned(),
+            message: "missing".into(),
+        };
+        let trusted = updater.trusted();
+        let root = trusted.root().raw.clone();
+        let timestamp = trusted
+            .timestamp()
+            .ok_or_else(|| missing("timestamp"))?
+            .raw
+            .clone();
+        let snapshot = trusted
+            .snapshot()
+            .ok_or_else(|| missing("snapshot"))?
+            .raw
+            .clone();
+        let targets = trusted
+            .targets("targets", "root")
+            .ok_or_else(|| missing("targets"))?
+            .clone();
+        let mut fetched = std::collections::HashMap::new();
+        let mut selection = bins;
+        loop {
+            if let Some(d) = &targets.signed.delegations {
+                let mut names: Vec<String> =
+                    d.roles.iter().flatten().map(|r| r.name.clone()).collect();
+                if let Some(s) = &d.succinct_roles {
+                    names.extend(wanted_bins(s, selection));
+                }
+                for name in names {
+                    if !fetched.contains_key(&name)
+                        && let Some(bytes) = updater.role_bytes(&name, "targets").await?
+                    {
+                        fetched.insert(name, bytes);
+                    }
+                }
+            }
+            let repo = Repository::load_bins(
+                &root,
+                &targets.raw,
+                &snapshot,
+                &timestamp,
+                expiries,
+                selection,
+                |name| fetched.get(name).cloned(),
+            )?;
+            if !repo.needs_every_bin() {
+                return Ok(repo);
+            }
+            selection = Bins::All;
+        }
+    }
+
+    /// Load the current versions of the four roles, every named delegation
+    /// and every hash bin; `fetch_role` gives the current bytes of a
+    /// delegated role (a named delegation or a hash bin) by name.
     pub fn load(
         root: &[u8],
         targets: &[u8],
         snapshot: &[u8],
         timestamp: &[u8],
         expiries: Expiries,
+        fetch_role: impl FnMut(&str) -> Option<Vec<u8>>,
+    ) -> Result<Repository, PublishError> {
+        Repository::load_bins(
+            root,
+            targets,
+            snapshot,
+            timestamp,
+            expiries,
+            Bins::All,
+            fetch_role,
+        )
+    }
+
+    /// Loaded for some bins only, but one of them is crowded: splitting
+    /// needs every target.
+    pub fn needs_every_bin(&self) -> bool {
+        !self.unloaded_bins.is_empty() && self.bins.values().any(|b| b.targets.len() > CROWDED_BIN)
+    }
+
+    /// As [`Repository::load`], loading only the hash bins `bins` selects.
+    pub fn load_bins(
+        root: &[u8],
+        targets: &[u8],
+        snapshot: &[u8],
+        timestamp: &[u8],
+        expiries: Expiries,
+        bins: Bins<'_>,
         mut fetch_role: impl FnMut(&str) -> Option<Vec<u8>>,
     ) -> Result<Repository, PublishError> {
+        let selection = bins;
         let load = |role: &str, e: crate::metadata::MetadataError| PublishError::Load {
             role: role.to_owned(),
             message: e.to_string(),
@@ -255,12 +377,18 @@ impl Repository {
             delegated.insert(r.name.clone(), role);
         }
         let mut bins = BTreeMap::new();
+        let mut unloaded_bins = BTreeSet::new();
         if let Some(s) = targets
             .delegations
             .as_ref()
             .and_then(|d| d.succinct_roles.as_ref())
         {
+            let wanted: BTreeSet<String> = wanted_bins(s, selection).into_iter().collect();
             for bin in bin_names(s) {
+                if !wanted.contains(&bin) {
+                    unloaded_bins.insert(bin);
+                    continue;
+                }
                 let bytes = fetch_role(&bin).ok_or_else(|| PublishError::Load {
                     role: bin.clone(),
                     message: "missing".into(),
@@ -283,6 +411,7 @@ impl Repository {
                 .map_err(|e| load("timestamp", e))?
                 .signed,
             bins,
+            unloaded_bins,
             delegated,
             dirty_delegated: BTreeSet::new(),
             expiries,
@@ -291,9 +420,30 @@ impl Repository {
         })
     }
 
-    pub fn set_target(&mut self, name: &str, target: TargetFile) {
+    /// A bin `name` falls in that was not loaded: an error, never a lost change.
+    fn check_loaded(&self, bin: &str) -> Result<(), PublishError> {
+        if self.unloaded_bins.contains(bin) {
+            return Err(PublishError::Load {
+                role: bin.to_owned(),
+                message: "this hash bin was not loaded (load the repository for this target)"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Every hash bin is loaded (what re-signing them all needs).
+    pub(super) fn require_every_bin(&self) -> Result<(), PublishError> {
+        match self.unloaded_bins.first() {
+            Some(bin) => self.check_loaded(bin),
+            None => Ok(()),
+        }
+    }
+
+    pub fn set_target(&mut self, name: &str, target: TargetFile) -> Result<(), PublishError> {
         match self.succinct().map(|s| s.bin_for(name)) {
             Some(bin) => {
+                self.check_loaded(&bin)?;
                 if let Some(role) = self.bins.get_mut(&bin) {
                     role.targets.insert(name.to_owned(), target);
                     self.dirty_bins.insert(bin);
@@ -308,11 +458,13 @@ impl Repository {
                 }
             }
         }
+        Ok(())
     }
 
-    pub fn remove_target(&mut self, name: &str) -> bool {
-        match self.succinct().map(|s| s.bin_for(name)) {
+    pub fn remove_target(&mut self, name: &str) -> Result<bool, PublishError> {
+        Ok(match self.succinct().map(|s| s.bin_for(name)) {
             Some(bin) => {
+                self.check_loaded(&bin)?;
                 let removed = self
                     .bins
                     .get_mut(&bin)
@@ -327,10 +479,11 @@ impl Repository {
                 self.targets_dirty |= removed;
                 removed
             }
-        }
+        })
     }
 
-    /// Every target and its current entry, wherever it is kept.
+    /// Every target and its current entry, wherever it is kept (in the
+    /// hash bins loaded).
     pub fn all_targets(&self) -> impl Iterator<Item = (&String, &TargetFile)> {
         self.targets
             .targets
@@ -359,11 +512,7 @@ impl Repository {
             }
             self.require("root", &signers.root)?;
             let bytes = editor::sign(&self.root, &signers.root)?;
-            files.push((
-                format!("{}.root.json", self.root.common.version),
-                bytes.clone(),
-            ));
-            files.push(("root.json".to_owned(), bytes));
+            push_versioned(&mut files, "root", self.root.common.version, bytes);
         }
         let delegated: Vec<String> = std::mem::take(&mut self.dirty_delegated)
             .into_iter()
@@ -398,9 +547,7 @@ impl Repository {
             self.snapshot
                 .meta
                 .insert(format!("{name}.json"), meta_version(version));
-            let quoted = crate::client::quote(&name);
-            files.push((format!("{version}.{quoted}.json"), bytes.clone()));
-            files.push((format!("{quoted}.json"), bytes));
+            push_versioned(&mut files, &name, version, bytes);
         }
         let targets_changed =
             self.targets_dirty || matches!(changed, Changed::RootAndTargets) || first;
@@ -421,8 +568,7 @@ impl Repository {
             self.snapshot
                 .meta
                 .insert(format!("{name}.json"), meta_version(version));
-            files.push((format!("{version}.{name}.json"), bytes.clone()));
-            files.push((format!("{name}.json"), bytes));
+            push_versioned(&mut files, &name, version, bytes);
         }
         if targets_changed {
             if !first {
@@ -435,11 +581,7 @@ impl Repository {
                 "targets.json".into(),
                 meta_for(self.targets.common.version, &bytes),
             );
-            files.push((
-                format!("{}.targets.json", self.targets.common.version),
-                bytes.clone(),
-            ));
-            files.push(("targets.json".to_owned(), bytes));
+            push_versioned(&mut files, "targets", self.targets.common.version, bytes);
             self.targets_dirty = false;
         }
         if signers.server == ServerSigned::SnapshotAndTimestamp {
@@ -456,11 +598,12 @@ impl Repository {
             "snapshot.json".into(),
             meta_for(self.snapshot.common.version, &snapshot),
         );
-        files.push((
-            format!("{}.snapshot.json", self.snapshot.common.version),
-            snapshot.clone(),
-        ));
-        files.push(("snapshot.json".to_owned(), snapshot));
+        push_versioned(
+            &mut files,
+            "snapshot",
+            self.snapshot.common.version,
+            snapshot,
+        );
         if signers.server == ServerSigned::Timestamp {
             return Ok(files);
         }

@@ -156,7 +156,8 @@ impl DelegatedRole {
             return patterns.iter().any(|p| path_matches(p, target));
         }
         if let Some(prefixes) = &self.path_hash_prefixes {
-            let hash = hex(&Sha256::digest(target.as_bytes()));
+            let digest = clearance_oci::Digest::sha256_of(target.as_bytes());
+            let hash = digest.hex();
             return prefixes.iter().any(|p| hash.starts_with(p.as_str()));
         }
         if let Some(prefixes) = &self.path_prefixes {
@@ -288,10 +289,6 @@ fn class(p: &[u8], c: u8) -> Option<(bool, usize)> {
         }
     }
     (i < p.len()).then_some((matched != negate, i + 1))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    crate::keys::hex_encode(bytes)
 }
 
 #[cfg(test)]

@@ -339,13 +339,15 @@ async fn walk_delegations(
                 None => continue,
             };
             let parsed = parse::<Targets>(&bytes, &child)?;
-            let old_child = if uploaded {
-                match store.latest(gun, &child).await? {
+            // The stored copy only matters to compare what the role grants
+            // its own children: none for a bin, so no read per uploaded bin.
+            let old_child = match (uploaded, &parsed.delegations) {
+                (_, None) => None,
+                (true, Some(_)) => match store.latest(gun, &child).await? {
                     Some(b) => Some(parse::<Targets>(&b, &child)?),
                     None => None,
-                }
-            } else {
-                Some(parsed.clone())
+                },
+                (false, Some(_)) => Some(parsed.clone()),
             };
             if uploaded {
                 walk.uploaded

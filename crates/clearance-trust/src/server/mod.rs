@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 pub use accept::{Lifetimes, Refused, ServerSigners, Upload};
 pub use keys::{KeyError, MasterKey};
 pub use router::router;
-pub use store::{FileInfo, NewFile, Store, StoreError, redact};
+pub use store::{FileInfo, NewFile, Store, StoreError, StoredServerKey, redact};
 
 use crate::keys::Key;
 use crate::metadata::Signed;
@@ -89,11 +89,29 @@ impl TrustService {
     pub async fn publish(&self, gun: &str, upload: Upload) -> Result<Vec<NewFile>, ServiceError> {
         let lock = self.lock_for(gun);
         let _held = lock.lock().await;
-        let signers = self.signers(gun).await?;
+        let (signers, next) = self.signers(gun).await?;
         let files = accept::accept(&self.store, gun, upload, &signers, self.lifetimes).await?;
-        self.store.insert(gun, &files).await?;
-        if let Some(root) = files.iter().find(|f| f.role == "root") {
-            self.promote_named_keys(gun, &root.bytes).await?;
+        // A rotation's key that the new root names is the role's key from
+        // this publish on, stored in the same transaction.
+        let root = files
+            .iter()
+            .find(|f| f.role == "root")
+            .and_then(|f| Signed::<Root>::parse(&f.bytes, "root").ok());
+        let promote: Vec<(&str, &StoredServerKey)> = next
+            .iter()
+            .filter(|(role, key)| {
+                root.as_ref().is_some_and(|r| {
+                    r.signed
+                        .roles
+                        .get(*role)
+                        .is_some_and(|k| k.keyids.contains(&key.keyid))
+                })
+            })
+            .map(|(role, key)| (*role, key))
+            .collect();
+        self.store.insert(gun, &files, &promote).await?;
+        for (role, key) in promote {
+            tracing::info!(gun, role, keyid = %key.keyid, "rotated the service's key");
         }
         Ok(files)
     }
@@ -119,26 +137,6 @@ impl TrustService {
         self.store.set_next_server_key(gun, role, &fresh).await?;
         serde_json::from_str(&fresh.public)
             .map_err(|e| StoreError::Query(format!("new public key: {e}")).into())
-    }
-
-    /// Once a stored root names a rotation's key, it is the key.
-    async fn promote_named_keys(&self, gun: &str, root: &[u8]) -> Result<(), ServiceError> {
-        let Ok(root) = Signed::<Root>::parse(root, "root") else {
-            return Ok(());
-        };
-        for role in SERVER_ROLES {
-            if let Some(next) = self.store.next_server_key(gun, role).await?
-                && root
-                    .signed
-                    .roles
-                    .get(role)
-                    .is_some_and(|k| k.keyids.contains(&next.keyid))
-            {
-                self.store.promote_server_key(gun, role).await?;
-                tracing::info!(gun, role, keyid = %next.keyid, "rotated the service's key");
-            }
-        }
-        Ok(())
     }
 
     /// The public key the service holds for `gun`'s `role`, made on first
@@ -202,8 +200,14 @@ impl TrustService {
         Ok(done)
     }
 
-    async fn signers(&self, gun: &str) -> Result<ServerSigners, ServiceError> {
+    /// The keys the service holds for `gun`, unsealed, and the rotation
+    /// keys among them (by role).
+    async fn signers(
+        &self,
+        gun: &str,
+    ) -> Result<(ServerSigners, Vec<(&'static str, StoredServerKey)>), ServiceError> {
         let mut signers = ServerSigners::default();
+        let mut rotations = Vec::new();
         for role in SERVER_ROLES {
             let next = self.store.next_server_key(gun, role).await?;
             let current = self.store.server_key(gun, role).await?;
@@ -214,8 +218,9 @@ impl TrustService {
                     _ => signers.snapshot.push(signer),
                 }
             }
+            rotations.extend(next.map(|key| (role, key)));
         }
-        Ok(signers)
+        Ok((signers, rotations))
     }
 
     fn lock_for(&self, gun: &str) -> Arc<tokio::sync::Mutex<()>> {

@@ -10,9 +10,6 @@
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row as _};
 
-use crate::keys::hex_encode;
-use sha2::{Digest as _, Sha256};
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database {url}: {message}")]
@@ -223,11 +220,18 @@ impl Store {
 
     /// Store a publish's files in one transaction. A version someone else
     /// stored first is a [`StoreError::Conflict`] and nothing is stored.
-    pub async fn insert(&self, gun: &str, files: &[NewFile]) -> Result<(), StoreError> {
+    /// `promote`: rotation keys the published root names, which become the
+    /// keys of their roles in the same transaction.
+    pub async fn insert(
+        &self,
+        gun: &str,
+        files: &[NewFile],
+        promote: &[(&str, &StoredServerKey)],
+    ) -> Result<(), StoreError> {
         let now = crate::time::UtcTime::now().unix();
         let mut tx = self.pool.begin().await?;
         for f in files {
-            let sha256 = hex_encode(&Sha256::digest(&f.bytes));
+            let sha256 = clearance_oci::Digest::sha256_of(&f.bytes).hex().to_owned();
             let result = sqlx::query(
                 "INSERT INTO tuf_files (gun, role, version, sha256, length, data, published_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -251,6 +255,28 @@ impl Store {
                 }
                 return Err(e.into());
             }
+        }
+        for (role, next) in promote {
+            sqlx::query(
+                "UPDATE tuf_server_keys SET keyid = $3, public = $4, sealed = $5, created_at = $6
+                 WHERE gun = $1 AND role = $2",
+            )
+            .bind(gun)
+            .bind(*role)
+            .bind(&next.keyid)
+            .bind(&next.public)
+            .bind(next.sealed.clone())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "DELETE FROM tuf_server_keys_next WHERE gun = $1 AND role = $2 AND keyid = $3",
+            )
+            .bind(gun)
+            .bind(*role)
+            .bind(&next.keyid)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -310,34 +336,6 @@ impl Store {
         .bind(crate::time::UtcTime::now().unix())
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// The next key of `role` becomes its key (once root names it).
-    pub async fn promote_server_key(&self, gun: &str, role: &str) -> Result<(), StoreError> {
-        let Some(next) = self.next_server_key(gun, role).await? else {
-            return Ok(());
-        };
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE tuf_server_keys SET keyid = $3, public = $4, sealed = $5, created_at = $6
-             WHERE gun = $1 AND role = $2",
-        )
-        .bind(gun)
-        .bind(role)
-        .bind(&next.keyid)
-        .bind(&next.public)
-        .bind(next.sealed.clone())
-        .bind(crate::time::UtcTime::now().unix())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM tuf_server_keys_next WHERE gun = $1 AND role = $2 AND keyid = $3")
-            .bind(gun)
-            .bind(role)
-            .bind(&next.keyid)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -482,6 +480,7 @@ mod tests {
             .insert(
                 "r/a",
                 &[file("targets", 1, b"t1"), file("timestamp", 1, b"ts1")],
+                &[],
             )
             .await
             .unwrap();
@@ -490,6 +489,7 @@ mod tests {
             .insert(
                 "r/a",
                 &[file("targets", 2, b"t2"), file("timestamp", 1, b"ts1b")],
+                &[],
             )
             .await
             .unwrap_err();
@@ -506,6 +506,7 @@ mod tests {
             .insert(
                 "r/a",
                 &[file("targets", 2, b"t2"), file("timestamp", 2, b"ts2")],
+                &[],
             )
             .await
             .unwrap();

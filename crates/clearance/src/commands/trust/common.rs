@@ -125,13 +125,14 @@ impl TrustArgs {
         &self,
         gun: &str,
         mut repo: Repository,
+        bins: Bins<'_>,
         mut change: impl FnMut(&mut Repository) -> anyhow::Result<Vec<(String, Vec<u8>)>>,
     ) -> anyhow::Result<Repository> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             if attempt > 1 {
-                repo = load_repository(self, gun).await?;
+                repo = load_repository_for(self, gun, bins).await?;
             }
             let files = change(&mut repo)?;
             match self.publish(gun, &files).await? {
@@ -224,7 +225,7 @@ pub fn passphrase(role: &str, keyid: &str, new: bool) -> anyhow::Result<String> 
 }
 
 use clearance_trust::pkcs11::{HsmSigner, IfMissing, Pkcs11Uri};
-use clearance_trust::publish::{Expiries, Repository, RoleSigners, ServerSigned};
+use clearance_trust::publish::{Bins, Expiries, Repository, RoleSigners, ServerSigned};
 use clearance_trust::signer::{LocalSigner, Signer};
 
 /// Where the root key is, for commands that change root.
@@ -286,57 +287,47 @@ pub fn token_key(
 /// verified first, as a consumer would, from the root pinned at `trust init`:
 /// a publisher never re-signs what a tampering server fed it.
 pub async fn load_repository(trust: &TrustArgs, gun: &str) -> anyhow::Result<Repository> {
+    load_repository_for(trust, gun, Bins::All).await
+}
+
+/// As [`load_repository`], with only the hash bins `bins` selects.
+pub async fn load_repository_for(
+    trust: &TrustArgs,
+    gun: &str,
+    bins: Bins<'_>,
+) -> anyhow::Result<Repository> {
     let url = trust.metadata_url(gun);
     let Some(dir) = url.strip_prefix("file://").map(str::to_owned) else {
         let store = trust.client_store(gun)?;
         let mut updater = trust.updater(gun, store, None)?;
-        updater
-            .refresh()
+        return Repository::load_verified(&mut updater, Expiries::default(), bins)
             .await
-            .with_context(|| format!("verifying the current trust data of {gun} from {url}"))?;
-        let trusted = updater.trusted();
-        let raw =
-            |m: Option<Vec<u8>>, role: &str| m.with_context(|| format!("{gun} has no {role}"));
-        let root = trusted.root().raw.clone();
-        let timestamp = raw(trusted.timestamp().map(|t| t.raw.clone()), "timestamp")?;
-        let snapshot = raw(trusted.snapshot().map(|t| t.raw.clone()), "snapshot")?;
-        let targets_signed = trusted
-            .targets("targets", "root")
-            .context("no targets")?
-            .clone();
-        let mut delegated = std::collections::HashMap::new();
-        if let Some(d) = &targets_signed.signed.delegations {
-            let mut names: Vec<String> = d.roles.iter().flatten().map(|r| r.name.clone()).collect();
-            if let Some(s) = &d.succinct_roles {
-                names.extend(clearance_trust::publish::bin_names(s));
-            }
-            for name in names {
-                if let Some(bytes) = updater.role_bytes(&name, "targets").await? {
-                    delegated.insert(name, bytes);
-                }
-            }
-        }
-        return Ok(Repository::load(
-            &root,
-            &targets_signed.raw,
-            &snapshot,
-            &timestamp,
-            Expiries::default(),
-            |name| delegated.remove(name),
-        )?);
+            .with_context(|| format!("verifying the current trust data of {gun} from {url}"));
     };
     let fetch = |role: &str| -> anyhow::Result<Vec<u8>> {
-        std::fs::read(format!("{dir}{role}.json"))
-            .with_context(|| format!("reading the current {role} of {gun}"))
+        // Written as the publisher names files: role names percent-quoted.
+        std::fs::read(format!(
+            "{dir}{}.json",
+            clearance_trust::client::quote(role)
+        ))
+        .with_context(|| format!("reading the current {role} of {gun}"))
     };
-    Ok(Repository::load(
-        &fetch("root")?,
-        &fetch("targets")?,
-        &fetch("snapshot")?,
-        &fetch("timestamp")?,
-        Expiries::default(),
-        |bin| fetch(bin).ok(),
-    )?)
+    let load = |bins| -> anyhow::Result<Repository> {
+        Ok(Repository::load_bins(
+            &fetch("root")?,
+            &fetch("targets")?,
+            &fetch("snapshot")?,
+            &fetch("timestamp")?,
+            Expiries::default(),
+            bins,
+            |bin| fetch(bin).ok(),
+        )?)
+    };
+    let repo = load(bins)?;
+    if repo.needs_every_bin() {
+        return load(Bins::All);
+    }
+    Ok(repo)
 }
 
 /// The publisher's sealed key for a top-level role of `repo`.

@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use clearance_oci::RegistryRef;
 use clearance_trust::keys::Key;
-use clearance_trust::publish::Changed;
+use clearance_trust::publish::{Bins, Changed};
 use clearance_trust::signer::Signer;
 
 use super::common::{OnlineKeys, TrustArgs, delegated_keys, gun, load_repository, role_key};
@@ -73,7 +73,7 @@ pub async fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
     let online = OnlineKeys::load(trust, &keystore, &first, &gun)?;
     let mut delegated = Vec::new();
     let repo = trust
-        .edit(&gun, first, |repo| {
+        .edit(&gun, first, Bins::All, |repo| {
             match &command {
                 DelegateCommand::Add(a) => {
                     repo.add_delegation(

@@ -1,7 +1,6 @@
 //! `clearance trust key list | export | import`.
 
 use anyhow::Context as _;
-use base64::Engine as _;
 use clap::{Args, Subcommand};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
@@ -103,15 +102,13 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
         KeyCommand::Import { file, role, args } => {
             let pem = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
             if !pem.contains("BEGIN PRIVATE KEY") {
                 anyhow::bail!(
                     "{} is not a PKCS#8 private key (-----BEGIN PRIVATE KEY-----)",
                     file.display()
                 );
             }
-            let der = base64::engine::general_purpose::STANDARD
-                .decode(body.trim())
+            let der = clearance_trust::keys::pem_decode(&pem)
                 .with_context(|| format!("{} is not valid PEM", file.display()))?;
             let signer = LocalSigner::from_pkcs8(KeyKind::Ed25519, &der)
                 .or_else(|_| LocalSigner::from_pkcs8(KeyKind::EcdsaP256, &der))

@@ -4,11 +4,11 @@ use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::registry::RegistryClient;
 use clearance_trust::image::target_for_manifest;
-use clearance_trust::publish::Changed;
+use clearance_trust::publish::{Bins, Changed};
 use clearance_trust::signer::Signer;
 
 use super::common::{
-    OnlineKeys, TrustArgs, delegated_keys, gun, load_repository, registry_ref, role_key,
+    OnlineKeys, TrustArgs, delegated_keys, gun, load_repository_for, registry_ref, role_key,
 };
 use crate::cli::RegistryArgs;
 use crate::exit::Exit;
@@ -38,7 +38,9 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
         .with_context(|| format!("fetching the manifest of {reference}"))?;
     let target = target_for_manifest(&manifest, media_type.as_deref());
 
-    let first = load_repository(&args.trust, &gun).await?;
+    // Only the hash bin this tag falls in (a 10,000-tag repository has 64).
+    let tags = [tag.as_str()];
+    let first = load_repository_for(&args.trust, &gun, Bins::For(&tags)).await?;
     let keystore = args.trust.keystore()?;
     let (targets, delegated) = match &args.role {
         Some(role) => (None, delegated_keys(&keystore, &first, role)?),
@@ -50,10 +52,10 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
     let online = OnlineKeys::load(&args.trust, &keystore, &first, &gun)?;
     let repo = args
         .trust
-        .edit(&gun, first, |repo| {
+        .edit(&gun, first, Bins::For(&tags), |repo| {
             match &args.role {
                 Some(role) => repo.set_delegated_target(role, &tag, target.clone())?,
-                None => repo.set_target(&tag, target.clone()),
+                None => repo.set_target(&tag, target.clone())?,
             }
             let mut signers = online.signers(targets.iter().map(|t| t as &dyn Signer).collect());
             if let Some(role) = &args.role {
