@@ -53,9 +53,10 @@ declare -A pkg_for=(
   [curl]=curl
   [pg_ctlcluster]=postgresql
   [notary-server]=notary
+  [/usr/bin/time]=time
 )
 # fixed order for stable output
-cmds=(umoci skopeo docker-registry debootstrap htpasswd zstd gzip openssl softhsm2-util curl pg_ctlcluster notary-server)
+cmds=(umoci skopeo docker-registry debootstrap htpasswd zstd gzip openssl softhsm2-util curl pg_ctlcluster notary-server /usr/bin/time)
 
 missing_pkgs=()
 missing_cmds=()

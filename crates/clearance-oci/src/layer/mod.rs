@@ -4,6 +4,7 @@
 mod merge;
 mod path;
 mod reader;
+pub mod tarstream;
 
 pub use merge::{Change, MergedEntry, MergedFs, PathEvent, ResolveError};
 pub use path::{ImagePath, Normalised};

@@ -5,20 +5,34 @@ use std::io::{self, BufRead, BufReader, Cursor, Read};
 
 use crate::digest::{Algorithm, Digest, Hasher};
 use crate::layer::path::{ImagePath, Normalised};
+use crate::layer::tarstream::{
+    DEFAULT_MAX_HEADER_BYTES, Sequential, TarError, TarHeader, TarStream,
+};
 use crate::verify::VerifyError;
 
 /// Bounds that keep a hostile layer from exhausting memory, disk or time.
+/// With the defaults, reading one layer holds at most a few MiB besides
+/// the content a visitor asks for (`max_captured_file_bytes`) and the zstd
+/// window (`max_zstd_window_bytes`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerLimits {
     /// Total bytes after decompression (tar headers and padding included).
     pub max_uncompressed_bytes: u64,
     /// Entries in the tar.
     pub max_entries: u64,
-    /// Any single entry's size.
+    /// Any single entry's size (a sparse file's real size).
     pub max_file_bytes: u64,
     /// Largest file handed to a visitor in memory; bigger ones are skipped
     /// with a warning.
     pub max_captured_file_bytes: u64,
+    /// Largest GNU long name or link, PAX extended header or sparse map of
+    /// one entry, in bytes (Go's `archive/tar`, which runtimes use, stops
+    /// at 1 MiB too).
+    pub max_header_bytes: u64,
+    /// Largest zstd window a layer may use, in bytes: the decoder holds one
+    /// window per layer. 8 MiB covers what Docker, BuildKit, containerd
+    /// and podman write, and `zstd -19`; `--long` and `--ultra` need more.
+    pub max_zstd_window_bytes: u64,
 }
 
 impl Default for LayerLimits {
@@ -28,6 +42,8 @@ impl Default for LayerLimits {
             max_entries: 4_000_000,
             max_file_bytes: 32 << 30,
             max_captured_file_bytes: 64 << 20,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            max_zstd_window_bytes: 8 << 20,
         }
     }
 }
@@ -40,6 +56,19 @@ pub enum LayerError {
     TooLarge { limit: u64 },
     #[error("layer has more than {limit} entries")]
     TooManyEntries { limit: u64 },
+    #[error(
+        "layer has a {kind} of {size} bytes at offset {offset}, over the limit of {limit} bytes (a runtime would refuse it too)"
+    )]
+    HeaderTooLarge {
+        kind: &'static str,
+        size: u64,
+        limit: u64,
+        offset: u64,
+    },
+    #[error(
+        "layer needs a zstd window over the limit of {limit} bytes (compressed with `zstd --long` or `--ultra`?); recompress it, or raise the limit"
+    )]
+    ZstdWindowTooLarge { limit: u64 },
     #[error("layer entry {path} is {size} bytes, over the single-file limit of {limit}")]
     FileTooLarge {
         path: ImagePath,
@@ -156,7 +185,8 @@ pub fn read_layer(
         _ => Compression::None,
     };
     let input = BufReader::with_capacity(BUFFER, Cursor::new(head[..n].to_vec()).chain(counted));
-    let decoded = Decoded::new(input, compression).map_err(|e| io_error(e, compression))?;
+    let decoded = Decoded::new(input, compression, limits.max_zstd_window_bytes)
+        .map_err(|e| io_error(e, compression))?;
     let mut walker = Walker {
         limits,
         visitor,
@@ -230,13 +260,29 @@ struct Walker<'a> {
 enum WalkError {
     Layer(LayerError),
     Io(io::Error),
+    Tar(TarError),
 }
 
 impl WalkError {
     fn into_layer_error(self, compression: Compression) -> LayerError {
         match self {
             WalkError::Layer(e) => e,
-            WalkError::Io(e) => io_error(e, compression),
+            WalkError::Io(e) | WalkError::Tar(TarError::Io(e)) => io_error(e, compression),
+            WalkError::Tar(TarError::HeaderTooLarge {
+                kind,
+                size,
+                limit,
+                offset,
+            }) => LayerError::HeaderTooLarge {
+                kind,
+                size,
+                limit,
+                offset,
+            },
+            WalkError::Tar(e) => LayerError::Corrupt {
+                compression,
+                message: e.to_string(),
+            },
         }
     }
 }
@@ -249,16 +295,15 @@ impl From<io::Error> for WalkError {
 
 impl Walker<'_> {
     fn walk<R: Read>(&mut self, unpacked: &mut R) -> Result<(), WalkError> {
-        let mut archive = tar::Archive::new(unpacked);
-        for entry in archive.entries()? {
-            let mut entry = entry?;
+        let mut stream = TarStream::new(Sequential(unpacked), self.limits.max_header_bytes);
+        while let Some(header) = stream.next_entry().map_err(WalkError::Tar)? {
             self.entries += 1;
             if self.entries > self.limits.max_entries {
                 return Err(WalkError::Layer(LayerError::TooManyEntries {
                     limit: self.limits.max_entries,
                 }));
             }
-            let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let raw = String::from_utf8_lossy(&header.path).into_owned();
             let (path, how) = ImagePath::normalise(&raw);
             if how == Normalised::Escaped {
                 self.warn(LayerWarning::PathEscaped {
@@ -266,7 +311,7 @@ impl Walker<'_> {
                     clamped: path.clone(),
                 });
             }
-            let size = entry.size();
+            let size = header.size;
             if size > self.limits.max_file_bytes {
                 return Err(WalkError::Layer(LayerError::FileTooLarge {
                     path,
@@ -274,18 +319,17 @@ impl Walker<'_> {
                     limit: self.limits.max_file_bytes,
                 }));
             }
-            let Some(kind) = self.kind(&entry, &path)? else {
+            let Some(kind) = self.kind(&header, &path) else {
                 continue;
             };
             let (path, kind) = whiteout(path, kind);
-            let header = entry.header();
             let entry_meta = LayerEntry {
                 path,
                 kind,
                 size,
-                mode: header.mode()?,
-                uid: header.uid()?,
-                gid: header.gid()?,
+                mode: header.mode,
+                uid: header.uid,
+                gid: header.gid,
             };
             let wanted =
                 entry_meta.kind == EntryKind::File && self.visitor.wants_content(&entry_meta);
@@ -299,7 +343,7 @@ impl Walker<'_> {
                 None
             } else {
                 let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-                entry.read_to_end(&mut buf)?;
+                stream.content().read_to_end(&mut buf)?;
                 Some(buf)
             };
             self.visitor.entry(entry_meta, content);
@@ -307,19 +351,10 @@ impl Walker<'_> {
         Ok(())
     }
 
-    fn kind<R: Read>(
-        &mut self,
-        entry: &tar::Entry<'_, R>,
-        path: &ImagePath,
-    ) -> io::Result<Option<EntryKind>> {
+    fn kind(&mut self, header: &TarHeader, path: &ImagePath) -> Option<EntryKind> {
         use tar::EntryType as T;
-        let link = || {
-            entry
-                .link_name_bytes()
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default()
-        };
-        Ok(Some(match entry.header().entry_type() {
+        let link = || String::from_utf8_lossy(&header.link).into_owned();
+        Some(match header.entry_type {
             T::Regular | T::Continuous | T::GNUSparse => EntryKind::File,
             T::Directory => EntryKind::Directory,
             T::Symlink => {
@@ -345,10 +380,10 @@ impl Walker<'_> {
             }
             T::Char | T::Block | T::Fifo => {
                 self.warn(LayerWarning::SpecialFileIgnored { path: path.clone() });
-                return Ok(None);
+                return None;
             }
-            _ => return Ok(None), // PAX global headers and other metadata
-        }))
+            _ => return None, // PAX global headers and other metadata
+        })
     }
 
     fn warn(&mut self, w: LayerWarning) {
@@ -381,6 +416,9 @@ fn io_error(e: io::Error, compression: Compression) -> LayerError {
     }
     if let Some(limit) = e.get_ref().and_then(|i| i.downcast_ref::<LimitExceeded>()) {
         return LayerError::TooLarge { limit: limit.0 };
+    }
+    if let Some(window) = e.get_ref().and_then(|i| i.downcast_ref::<ZstdWindow>()) {
+        return LayerError::ZstdWindowTooLarge { limit: window.0 };
     }
     let message = match e.kind() {
         io::ErrorKind::UnexpectedEof => format!("truncated stream: {e}"),
@@ -445,17 +483,28 @@ impl<R: Read> Read for Unpacked<R> {
 enum Decoded<B: BufRead> {
     Plain(B),
     Gzip(Box<flate2::bufread::MultiGzDecoder<B>>),
-    Zstd(zstd::stream::read::Decoder<'static, B>),
+    Zstd(zstd::stream::read::Decoder<'static, B>, u64),
 }
 
+/// The zstd decoder refused a frame's window as larger than the limit.
+#[derive(Debug, thiserror::Error)]
+#[error("zstd window over the limit of {0} bytes")]
+struct ZstdWindow(u64);
+
 impl<B: BufRead> Decoded<B> {
-    fn new(input: B, compression: Compression) -> io::Result<Self> {
+    fn new(input: B, compression: Compression, max_window: u64) -> io::Result<Self> {
         Ok(match compression {
             Compression::None => Decoded::Plain(input),
             Compression::Gzip => {
                 Decoded::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(input)))
             }
-            Compression::Zstd => Decoded::Zstd(zstd::stream::read::Decoder::with_buffer(input)?),
+            Compression::Zstd => {
+                let mut d = zstd::stream::read::Decoder::with_buffer(input)?;
+                // zstd windows are powers of two (plus eighths): the limit's
+                // floor log2, at least zstd's minimum of 2^10.
+                d.window_log_max(max_window.max(1 << 10).ilog2())?;
+                Decoded::Zstd(d, max_window)
+            }
         })
     }
 
@@ -463,7 +512,7 @@ impl<B: BufRead> Decoded<B> {
         match self {
             Decoded::Plain(b) => b,
             Decoded::Gzip(d) => d.into_inner(),
-            Decoded::Zstd(d) => d.finish(),
+            Decoded::Zstd(d, _) => d.finish(),
         }
     }
 }
@@ -473,7 +522,15 @@ impl<B: BufRead> Read for Decoded<B> {
         match self {
             Decoded::Plain(b) => b.read(buf),
             Decoded::Gzip(d) => d.read(buf),
-            Decoded::Zstd(d) => d.read(buf),
+            // libzstd's one error for a window over `window_log_max`
+            // (ZSTD_error_frameParameter_windowTooLarge).
+            Decoded::Zstd(d, limit) => d.read(buf).map_err(|e| {
+                if e.to_string().contains("requires too much memory") {
+                    io::Error::other(ZstdWindow(*limit))
+                } else {
+                    e
+                }
+            }),
         }
     }
 }

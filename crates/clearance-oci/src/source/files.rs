@@ -7,26 +7,119 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::layer::ImagePath;
+use crate::layer::tarstream::{DEFAULT_MAX_HEADER_BYTES, Seekable, TarError, TarStream};
 use crate::source::SourceError;
 
-/// Most entries indexed in an archive, and symlinks followed to open one.
-const MAX_ARCHIVE_ENTRIES: usize = 1_000_000;
+/// Most members indexed in an archive (an image archive holds a few per
+/// blob), the most bytes of member names kept, and symlinks followed to
+/// open one: together they bound the index's memory.
+const MAX_ARCHIVE_ENTRIES: usize = 100_000;
+const MAX_ARCHIVE_NAME_BYTES: usize = 16 << 20;
 const MAX_LINK_HOPS: usize = 8;
 
 /// Where a local image's files live.
 #[derive(Debug)]
 pub enum Files {
     Dir(PathBuf),
-    Tar {
-        path: PathBuf,
-        index: HashMap<String, TarItem>,
-    },
+    Tar { path: PathBuf, index: ArchiveIndex },
 }
 
+/// A member of an indexed archive.
 #[derive(Debug, Clone)]
 pub enum TarItem {
+    /// A regular file's data: `size` bytes at `offset` in the archive.
     File { offset: u64, size: u64 },
+    /// A hard or symbolic link, its target normalised inside the archive.
     Link(String),
+    /// A sparse file (no image tool writes one into an archive).
+    Sparse,
+}
+
+/// The members of an uncompressed tar archive by normalised name, found in
+/// one pass that seeks over their data; nothing is extracted. Bounded in
+/// members ([`MAX_ARCHIVE_ENTRIES`]), name bytes and per-member metadata.
+#[derive(Debug, Default)]
+pub struct ArchiveIndex {
+    items: HashMap<String, TarItem>,
+}
+
+/// Why an archive could not be indexed.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("not a readable tar archive: {0}")]
+    Tar(#[from] TarError),
+    #[error("more than {limit} members")]
+    TooManyMembers { limit: usize },
+    #[error("member names add up to more than {limit} bytes")]
+    NamesTooLong { limit: usize },
+}
+
+impl ArchiveIndex {
+    /// Index a tar archive from its start; later members of the same name
+    /// replace earlier ones, as extraction would.
+    pub fn read<R: Read + Seek>(reader: R) -> Result<ArchiveIndex, ArchiveError> {
+        let mut stream = TarStream::new(
+            Seekable::new(reader).map_err(TarError::Io)?,
+            DEFAULT_MAX_HEADER_BYTES,
+        );
+        let mut items = HashMap::new();
+        let mut name_bytes = 0usize;
+        while let Some(h) = stream.next_entry()? {
+            let name = ImagePath::normalise(&String::from_utf8_lossy(&h.path)).0;
+            let link = || String::from_utf8_lossy(&h.link).into_owned();
+            let item = match h.entry_type {
+                _ if h.sparse => TarItem::Sparse,
+                tar::EntryType::Regular | tar::EntryType::Continuous => TarItem::File {
+                    offset: h.data_offset,
+                    size: h.size,
+                },
+                tar::EntryType::Symlink => {
+                    TarItem::Link(name.link_target(&link()).0.as_str().to_owned())
+                }
+                tar::EntryType::Link => {
+                    TarItem::Link(ImagePath::normalise(&link()).0.as_str().to_owned())
+                }
+                _ => continue,
+            };
+            if items.len() >= MAX_ARCHIVE_ENTRIES {
+                return Err(ArchiveError::TooManyMembers {
+                    limit: MAX_ARCHIVE_ENTRIES,
+                });
+            }
+            name_bytes += name.as_str().len()
+                + if let TarItem::Link(t) = &item {
+                    t.len()
+                } else {
+                    0
+                };
+            if name_bytes > MAX_ARCHIVE_NAME_BYTES {
+                return Err(ArchiveError::NamesTooLong {
+                    limit: MAX_ARCHIVE_NAME_BYTES,
+                });
+            }
+            items.insert(name.as_str().to_owned(), item);
+        }
+        Ok(ArchiveIndex { items })
+    }
+
+    /// Members indexed.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Every member.
+    pub fn items(&self) -> impl Iterator<Item = &TarItem> {
+        self.items.values()
+    }
+
+    /// The member a normalised name refers to.
+    pub fn get(&self, name: &str) -> Option<&TarItem> {
+        self.items.get(name)
+    }
 }
 
 impl Files {
@@ -56,42 +149,11 @@ impl Files {
             });
         }
         file.seek(SeekFrom::Start(0)).map_err(io_err)?;
-        let mut archive = tar::Archive::new(file);
-        let mut index = HashMap::new();
-        let bad = |e: io::Error| SourceError::Archive {
-            path: path.to_owned(),
-            message: format!("not a readable tar archive: {e}"),
-        };
-        for entry in archive.entries_with_seek().map_err(bad)? {
-            let entry = entry.map_err(bad)?;
-            if index.len() >= MAX_ARCHIVE_ENTRIES {
-                return Err(SourceError::Archive {
-                    path: path.to_owned(),
-                    message: format!("more than {MAX_ARCHIVE_ENTRIES} entries"),
-                });
-            }
-            let name = ImagePath::normalise(&String::from_utf8_lossy(&entry.path_bytes())).0;
-            let item = match entry.header().entry_type() {
-                tar::EntryType::Regular | tar::EntryType::Continuous => TarItem::File {
-                    offset: entry.raw_file_position(),
-                    size: entry.size(),
-                },
-                tar::EntryType::Symlink => {
-                    let target =
-                        String::from_utf8_lossy(&entry.link_name_bytes().unwrap_or_default())
-                            .into_owned();
-                    TarItem::Link(name.link_target(&target).0.as_str().to_owned())
-                }
-                tar::EntryType::Link => {
-                    let target =
-                        String::from_utf8_lossy(&entry.link_name_bytes().unwrap_or_default())
-                            .into_owned();
-                    TarItem::Link(ImagePath::normalise(&target).0.as_str().to_owned())
-                }
-                _ => continue,
-            };
-            index.insert(name.as_str().to_owned(), item);
-        }
+        let index =
+            ArchiveIndex::read(io::BufReader::new(file)).map_err(|e| SourceError::Archive {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
         Ok(Files::Tar {
             path: path.to_owned(),
             index,
@@ -145,6 +207,14 @@ impl Files {
                             return Ok((Box::new(file.take(*size)), *size));
                         }
                         Some(TarItem::Link(target)) => name = target.clone(),
+                        Some(TarItem::Sparse) => {
+                            return Err(SourceError::Archive {
+                                path: path.clone(),
+                                message: format!(
+                                    "member {name} is a sparse file, which image archives never hold"
+                                ),
+                            });
+                        }
                         None => break,
                     }
                 }

@@ -23,6 +23,7 @@ use crate::registry::{RegistryClient, RegistryError, RegistrySettings};
 use crate::verify::VerifyError;
 
 pub use docker_archive::DockerArchive;
+pub use files::{ArchiveError, ArchiveIndex, TarItem};
 pub use layout::Layout;
 
 #[derive(Debug, thiserror::Error)]
