@@ -100,3 +100,6 @@ impl RegistryArgs {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,6 +10,8 @@ use std::process::ExitCode;
 
 use owo_colors::{OwoColorize as _, Stream};
 
+use crate::output::clean;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Ok,
@@ -25,12 +27,13 @@ impl From<Exit> for ExitCode {
     }
 }
 
-/// Print an error chain and return the input-error code.
+/// Print an error chain and return the input-error code. Messages carry
+/// text from images and servers, so each is escaped for the terminal.
 pub fn report(e: &anyhow::Error) -> ExitCode {
     let label = "error:".if_supports_color(Stream::Stderr, |t| t.red().bold().to_string());
-    eprintln!("{label} {e}");
+    eprintln!("{label} {}", clean(&e.to_string()));
     for cause in e.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+        eprintln!("  caused by: {}", clean(&cause.to_string()));
     }
     ExitCode::from(2)
 }

@@ -56,6 +56,34 @@ impl Page {
     }
 }
 
+/// Text from an image, a registry or a server, made safe to print on a
+/// terminal: C0 and C1 control characters and DEL (which start escape
+/// sequences, move the cursor, change the window title, or break a line
+/// in a table) are shown as `\n`, `\r`, `\t` or `\xNN`, and the Unicode
+/// bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069,
+/// which reorder what a reader sees) as `\u{NNNN}`. Everything else,
+/// including non-ASCII text, is kept. JSON output needs none of this:
+/// serde escapes control characters itself.
+pub fn clean(s: &str) -> std::borrow::Cow<'_, str> {
+    let needs_escape =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !s.chars().any(needs_escape) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c if needs_escape(c) => out.push_str(&format!("\\u{{{:04x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Human sizes in binary units: 1.5 MiB.
 pub fn size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -86,6 +114,19 @@ pub fn byte_progress(total: u64, message: &'static str) -> ProgressBar {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn control_characters_and_bidi_overrides_are_escaped() {
+        use super::clean;
+        assert_eq!(clean("plain ünïcode"), "plain ünïcode");
+        assert_eq!(
+            clean("\u{1b}]0;pwned\u{7}\u{1b}[2Jclean"),
+            "\\x1b]0;pwned\\x07\\x1b[2Jclean"
+        );
+        assert_eq!(clean("a\nb\r\tc\u{7f}"), "a\\nb\\r\\tc\\x7f");
+        assert_eq!(clean("\u{9b}31m"), "\\x9b31m"); // C1 CSI
+        assert_eq!(clean("abc\u{202e}txt.exe"), "abc\\u{202e}txt.exe");
+    }
+
     #[test]
     fn sizes_read_naturally() {
         assert_eq!(super::size(512), "512 B");

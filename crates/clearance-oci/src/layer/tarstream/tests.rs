@@ -376,6 +376,9 @@ fn numbers_are_read_as_go_reads_them() {
     assert!(numeric(&huge, 0, "size").is_err());
     assert!(matches!(
         numeric(b"12 34\0", 7, "size"),
-        Err(TarError::Field { offset: 7, field: "size" })
+        Err(TarError::Field {
+            offset: 7,
+            field: "size"
+        })
     ));
 }
