@@ -1,16 +1,18 @@
-//! `docker save` archives: `manifest.json` naming a config and layer tars.
+//! Docker archives: `manifest.json` naming a config and layer files, as
+//! `docker save` and other image tools write them (the shapes are listed in
+//! `archive_layers.rs`).
 
+use std::collections::HashMap;
 use std::io::Read;
 
 use crate::digest::Digest;
 use crate::manifest::{BlobRef, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES};
 use crate::media_type::{DOCKER_CONFIG, DOCKER_MANIFEST};
 use crate::reference::{ArchiveSelector, RegistryRef};
+use crate::source::archive_layers::{ArchiveLayer, LayerSource, digest_in_name, plan_layers};
 use crate::source::files::Files;
 use crate::source::{ManifestFetch, ResolvedImage, SourceError, resolve_manifest};
 use crate::verify::{VerifyingReader, read_verified};
-
-const DOCKER_LAYER_TAR: &str = "application/vnd.docker.image.rootfs.diff.tar";
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -19,6 +21,8 @@ struct Entry {
     #[serde(default)]
     repo_tags: Option<Vec<String>>,
     layers: Vec<String>,
+    #[serde(default)]
+    layer_sources: HashMap<String, LayerSource>,
 }
 
 /// One image of a docker archive, with the files its blobs live in.
@@ -28,7 +32,7 @@ pub struct DockerArchive {
     entry: Entry,
     label: String,
     config_bytes: Vec<u8>,
-    diff_ids: Vec<String>,
+    layers: Vec<ArchiveLayer>,
 }
 
 impl DockerArchive {
@@ -83,7 +87,16 @@ impl DockerArchive {
         let entry = entries.swap_remove(position);
         let config_bytes = files.read_small(&entry.config, MAX_CONFIG_BYTES)?;
         let config = crate::manifest::parse_config(&config_bytes, &files.describe(&entry.config))?;
-        let diff_ids = config.rootfs().diff_ids().clone();
+        let diff_ids = config
+            .rootfs()
+            .diff_ids()
+            .iter()
+            .map(|d| d.parse::<Digest>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| SourceError::Layout {
+                what: files.describe(&entry.config),
+                message: format!("a diff_id is not a digest: {e}"),
+            })?;
         if diff_ids.len() != entry.layers.len() {
             return Err(SourceError::Layout {
                 what: files.describe("manifest.json"),
@@ -94,16 +107,25 @@ impl DockerArchive {
                 ),
             });
         }
+        let config_digest = Digest::sha256_of(&config_bytes);
+        let layers = plan_layers(
+            &files,
+            &entry.layers,
+            &diff_ids,
+            &entry.layer_sources,
+            &config_digest,
+        )?;
         Ok(DockerArchive {
             files,
             entry,
             label,
             config_bytes,
-            diff_ids,
+            layers,
         })
     }
 
-    /// Build the schema 2 manifest `docker save` implies, then resolve it.
+    /// Build the schema 2 manifest the archive implies, then resolve it.
+    /// Each layer's descriptor says what its file is (see `archive_layers`).
     pub async fn resolve(&self) -> Result<ResolvedImage, SourceError> {
         let config_path = &self.entry.config;
         let config_bytes = &self.config_bytes;
@@ -118,13 +140,7 @@ impl DockerArchive {
             }
             .into());
         }
-        let mut layers = Vec::new();
-        for (path, diff_id) in self.entry.layers.iter().zip(&self.diff_ids) {
-            let (_, size) = self.files.open(path)?;
-            layers.push(
-                serde_json::json!({"mediaType": DOCKER_LAYER_TAR, "size": size, "digest": diff_id}),
-            );
-        }
+        let layers: Vec<_> = self.layers.iter().map(descriptor).collect();
         let manifest = serde_json::json!({
             "schemaVersion": 2,
             "mediaType": DOCKER_MANIFEST,
@@ -149,30 +165,34 @@ impl DockerArchive {
         .await
     }
 
-    /// Layers of a docker archive are uncompressed tars: their blob digest is
-    /// their `diff_id`, checked as they stream.
+    /// Open a layer file; the reader checks it against the blob digest
+    /// worked out for it (its name's, the archive manifest's, or its
+    /// `diff_id` when it is a plain tar) as it streams.
     pub fn open_blob(&self, blob: &BlobRef) -> Result<Box<dyn Read + Send>, SourceError> {
-        let index = self.layer_index(blob)?;
-        let path = &self.entry.layers[index];
-        let (reader, _) = self.files.open(path)?;
+        let layer = self
+            .layers
+            .iter()
+            .find(|l| l.blob == *blob)
+            .ok_or_else(|| SourceError::NotFound {
+                what: format!("layer {} in {}", blob.digest, self.label),
+            })?;
+        let (reader, _) = self.files.open(&layer.path)?;
         Ok(Box::new(VerifyingReader::new(
             reader,
-            self.files.describe(path),
+            self.files.describe(&layer.path),
             blob.digest.clone(),
             Some(blob.size),
         )))
     }
+}
 
-    fn layer_index(&self, blob: &BlobRef) -> Result<usize, SourceError> {
-        // The synthesised manifest lists layers in archive order by diff_id.
-        let wanted = blob.digest.to_string();
-        self.diff_ids
-            .iter()
-            .position(|d| *d == wanted)
-            .ok_or_else(|| SourceError::NotFound {
-                what: format!("layer {} in {}", blob.digest, self.label),
-            })
+fn descriptor(layer: &ArchiveLayer) -> serde_json::Value {
+    let b = &layer.blob;
+    let mut d = serde_json::json!({"mediaType": b.media_type, "size": b.size, "digest": b.digest.to_string()});
+    if !layer.urls.is_empty() {
+        d["urls"] = serde_json::json!(layer.urls);
     }
+    d
 }
 
 struct ArchiveFetch<'a> {
@@ -191,13 +211,4 @@ impl ManifestFetch for ArchiveFetch<'_> {
         )
         .map_err(|e| SourceError::from_io(e, &what))
     }
-}
-
-/// `blobs/sha256/<hex>` (Docker 25+) or `<hex>.json` (older): the name is a promise.
-fn digest_in_name(path: &str) -> Option<Digest> {
-    if let Some(hex) = path.strip_prefix("blobs/sha256/") {
-        return format!("sha256:{hex}").parse().ok();
-    }
-    let hex = path.strip_suffix(".json")?;
-    format!("sha256:{hex}").parse().ok()
 }

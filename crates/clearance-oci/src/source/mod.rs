@@ -4,6 +4,7 @@
 //! while streaming; manifests and configs are read whole under size limits.
 //! Layer readers block: read them on a blocking thread (`spawn_blocking`).
 
+mod archive_layers;
 mod docker_archive;
 mod files;
 mod layout;
