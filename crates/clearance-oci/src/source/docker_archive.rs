@@ -36,6 +36,8 @@ pub struct DockerArchive {
 }
 
 impl DockerArchive {
+    /// Read `manifest.json`, pick the image `select` names, read and check
+    /// its config, and work out what each of its layer files is.
     pub fn open(
         files: Files,
         select: &ArchiveSelector,
@@ -43,71 +45,25 @@ impl DockerArchive {
     ) -> Result<DockerArchive, SourceError> {
         let what = files.describe("manifest.json");
         let bytes = files.read_small("manifest.json", MAX_MANIFEST_BYTES)?;
-        let mut entries: Vec<Entry> =
+        let entries: Vec<Entry> =
             serde_json::from_slice(&bytes).map_err(|e| SourceError::Layout {
                 what: what.clone(),
                 message: format!("not a docker-archive manifest: {e}"),
             })?;
-        let tags = |e: &Entry| e.repo_tags.clone().unwrap_or_default();
-        let all_tags: Vec<String> = entries.iter().flat_map(tags).collect();
-        let position = match select {
-            ArchiveSelector::Only if entries.len() == 1 => Some(0),
-            ArchiveSelector::Only => {
-                return Err(SourceError::Layout {
-                    what,
-                    message: format!(
-                        "{} images in the archive; name one with :REPO:TAG or :@INDEX (tags: {})",
-                        entries.len(),
-                        all_tags.join(", ")
-                    ),
-                });
-            }
-            ArchiveSelector::Index(n) => (*n < entries.len()).then_some(*n),
-            ArchiveSelector::Tag(wanted) => entries.iter().position(|e| {
-                tags(e)
-                    .iter()
-                    .any(|t| RegistryRef::parse(t).is_ok_and(|r| &r == wanted))
-            }),
-        };
-        let Some(position) = position else {
-            return Err(SourceError::Layout {
-                what,
-                message: format!(
-                    "no image matches {}; {} images, tags: {}",
-                    match select {
-                        ArchiveSelector::Index(n) => format!("@{n}"),
-                        ArchiveSelector::Tag(t) => t.to_string(),
-                        ArchiveSelector::Only => String::new(),
-                    },
-                    entries.len(),
-                    all_tags.join(", ")
-                ),
-            });
-        };
-        let entry = entries.swap_remove(position);
+        let entry = select_entry(entries, select, what)?;
         let config_bytes = files.read_small(&entry.config, MAX_CONFIG_BYTES)?;
-        let config = crate::manifest::parse_config(&config_bytes, &files.describe(&entry.config))?;
-        let diff_ids = config
-            .rootfs()
-            .diff_ids()
-            .iter()
-            .map(|d| d.parse::<Digest>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| SourceError::Layout {
-                what: files.describe(&entry.config),
-                message: format!("a diff_id is not a digest: {e}"),
-            })?;
-        if diff_ids.len() != entry.layers.len() {
-            return Err(SourceError::Layout {
-                what: files.describe("manifest.json"),
-                message: format!(
-                    "{} layers but the config lists {} diff_ids",
-                    entry.layers.len(),
-                    diff_ids.len()
-                ),
-            });
-        }
         let config_digest = Digest::sha256_of(&config_bytes);
+        if let Some(named) = digest_in_name(&entry.config)
+            && named != config_digest
+        {
+            return Err(crate::verify::VerifyError::DigestMismatch {
+                what: files.describe(&entry.config),
+                expected: named,
+                actual: config_digest,
+            }
+            .into());
+        }
+        let diff_ids = diff_ids_of(&files, &entry, &config_bytes)?;
         let layers = plan_layers(
             &files,
             &entry.layers,
@@ -127,19 +83,8 @@ impl DockerArchive {
     /// Build the schema 2 manifest the archive implies, then resolve it.
     /// Each layer's descriptor says what its file is (see `archive_layers`).
     pub async fn resolve(&self) -> Result<ResolvedImage, SourceError> {
-        let config_path = &self.entry.config;
         let config_bytes = &self.config_bytes;
         let config_digest = Digest::sha256_of(config_bytes);
-        if let Some(named) = digest_in_name(config_path)
-            && named != config_digest
-        {
-            return Err(crate::verify::VerifyError::DigestMismatch {
-                what: self.files.describe(config_path),
-                expected: named,
-                actual: config_digest,
-            }
-            .into());
-        }
         let layers: Vec<_> = self.layers.iter().map(descriptor).collect();
         let manifest = serde_json::json!({
             "schemaVersion": 2,
@@ -184,6 +129,81 @@ impl DockerArchive {
             Some(blob.size),
         )))
     }
+}
+
+/// The entry `select` names: the only one, the Nth, or the one tagged so.
+fn select_entry(
+    mut entries: Vec<Entry>,
+    select: &ArchiveSelector,
+    what: String,
+) -> Result<Entry, SourceError> {
+    let tags = |e: &Entry| e.repo_tags.clone().unwrap_or_default();
+    let all_tags: Vec<String> = entries.iter().flat_map(tags).collect();
+    let position = match select {
+        ArchiveSelector::Only if entries.len() == 1 => Some(0),
+        ArchiveSelector::Only => {
+            return Err(SourceError::Layout {
+                what,
+                message: format!(
+                    "{} images in the archive; name one with :REPO:TAG or :@INDEX (tags: {})",
+                    entries.len(),
+                    all_tags.join(", ")
+                ),
+            });
+        }
+        ArchiveSelector::Index(n) => (*n < entries.len()).then_some(*n),
+        ArchiveSelector::Tag(wanted) => entries.iter().position(|e| {
+            tags(e)
+                .iter()
+                .any(|t| RegistryRef::parse(t).is_ok_and(|r| &r == wanted))
+        }),
+    };
+    match position {
+        Some(position) => Ok(entries.swap_remove(position)),
+        None => Err(SourceError::Layout {
+            what,
+            message: format!(
+                "no image matches {}; {} images, tags: {}",
+                match select {
+                    ArchiveSelector::Index(n) => format!("@{n}"),
+                    ArchiveSelector::Tag(t) => t.to_string(),
+                    ArchiveSelector::Only => String::new(),
+                },
+                entries.len(),
+                all_tags.join(", ")
+            ),
+        }),
+    }
+}
+
+/// The config's `diff_ids`, one per layer file.
+fn diff_ids_of(
+    files: &Files,
+    entry: &Entry,
+    config_bytes: &[u8],
+) -> Result<Vec<Digest>, SourceError> {
+    let config = crate::manifest::parse_config(config_bytes, &files.describe(&entry.config))?;
+    let diff_ids = config
+        .rootfs()
+        .diff_ids()
+        .iter()
+        .map(|d| d.parse::<Digest>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| SourceError::Layout {
+            what: files.describe(&entry.config),
+            message: format!("a diff_id is not a digest: {e}"),
+        })?;
+    if diff_ids.len() != entry.layers.len() {
+        return Err(SourceError::Layout {
+            what: files.describe("manifest.json"),
+            message: format!(
+                "{} layers but the config lists {} diff_ids",
+                entry.layers.len(),
+                diff_ids.len()
+            ),
+        });
+    }
+    Ok(diff_ids)
 }
 
 fn descriptor(layer: &ArchiveLayer) -> serde_json::Value {
