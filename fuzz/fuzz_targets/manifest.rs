@@ -1,7 +1,7 @@
 //! Manifest, index and config parsing, and platform selection: never panic.
 #![no_main]
 
-use clearance_oci::manifest::{Manifest, image_config_ref, parse_config, parse_manifest, select_platform};
+use clearance_oci::manifest::{Manifest, classify_entry, image_config_ref, parse_config, parse_manifest};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -11,7 +11,9 @@ fuzz_target!(|data: &[u8]| {
                 let _ = image_config_ref(&m, "fuzz");
             }
             Manifest::Index(i) => {
-                let _ = select_platform(&i, &clearance_oci::Platform::default(), "fuzz");
+                for d in i.manifests() {
+                    let _ = classify_entry(d, "fuzz");
+                }
             }
         }
     }

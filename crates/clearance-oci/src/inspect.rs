@@ -9,9 +9,11 @@ use futures_util::StreamExt as _;
 use serde::Serialize;
 
 use crate::digest::Digest;
-use crate::layer::{Compression, LayerEntry, LayerLimits, LayerVisitor, LayerWarning, read_layer};
+use crate::layer::{
+    Compression, LayerEntry, LayerLimits, LayerStats, LayerVisitor, LayerWarning, read_layer,
+};
 use crate::platform::Platform;
-use crate::source::{ImageSource, ResolvedImage, SourceError};
+use crate::source::{ImageSource, LayerRef, ResolvedImage, SourceError};
 
 pub const SCHEMA: &str = "clearance.inspect/v1";
 
@@ -66,7 +68,14 @@ pub struct LayerInfo {
     pub digest: Digest,
     pub media_type: String,
     pub compressed_size: u64,
-    /// Filled when the layers were read (`None` with `--skip-layers`).
+    /// Whether the layer was streamed: `false` with `--skip-layers`, and for
+    /// foreign layers with `--skip-foreign-layers`.
+    pub read: bool,
+    /// A foreign (non-distributable) layer: the manifest says its blob is
+    /// kept at `urls`, which Clearance never fetches.
+    pub foreign: bool,
+    pub urls: Vec<String>,
+    /// Filled when the layer was read (`None` with `--skip-layers`).
     pub compression: Option<Compression>,
     pub uncompressed_size: Option<u64>,
     pub diff_id: Option<Digest>,
@@ -81,11 +90,27 @@ pub struct Totals {
     pub uncompressed_size: Option<u64>,
 }
 
-/// Whether to stream every layer (for uncompressed sizes) or only describe them.
+/// Which layers to stream (for uncompressed sizes and `diff_id` checks);
+/// the others are only described.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LayerDepth {
+    /// Every layer; a foreign layer whose blob is absent is an error.
     Read,
+    /// Every layer but foreign (non-distributable) ones.
+    ReadSkippingForeign,
+    /// None.
     Skip,
+}
+
+impl LayerDepth {
+    /// Whether this layer is to be streamed.
+    pub fn reads(self, layer: &LayerRef) -> bool {
+        match self {
+            LayerDepth::Read => true,
+            LayerDepth::ReadSkippingForeign => !layer.is_foreign(),
+            LayerDepth::Skip => false,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -99,10 +124,24 @@ pub enum InspectError {
     },
     #[error("reading layer {digest}: worker failed: {message}")]
     Worker { digest: Digest, message: String },
+    #[error(
+        "layer {index} ({digest}) is a foreign (non-distributable) layer of type {media_type} \
+         kept at {}, and its blob is not here; Clearance never fetches a layer from a URL a \
+         manifest names: skip foreign layers with `clearance inspect --skip-foreign-layers` \
+         (their content is then not inspected)",
+        if urls.is_empty() { "no URL given".to_owned() } else { urls.join(", ") }
+    )]
+    ForeignLayerAbsent {
+        index: usize,
+        digest: Digest,
+        media_type: String,
+        urls: Vec<String>,
+        source: SourceError,
+    },
 }
 
-/// Describe a resolved image, streaming its layers (up to `parallel` at once)
-/// unless told to skip them.
+/// Describe a resolved image, streaming the layers `depth` asks for (up to
+/// `parallel` at once).
 pub async fn inspect(
     source: &ImageSource,
     image: &ResolvedImage,
@@ -112,51 +151,34 @@ pub async fn inspect(
     progress: Option<Progress>,
 ) -> Result<Inspection, InspectError> {
     let mut layers = describe_layers(image);
-    if depth == LayerDepth::Read {
-        let results: Vec<_> = futures_util::stream::iter(image.layers.iter().cloned())
-            .map(|layer| {
-                let limits = limits.clone();
-                let progress = progress.clone();
-                async move {
-                    let digest = layer.blob.digest.clone();
-                    let blob = source.open_blob(&layer.blob).await?;
-                    let blob: Box<dyn Read + Send> = match progress {
-                        Some(p) => Box::new(Reporting {
-                            inner: blob,
-                            progress: p,
-                        }),
-                        None => blob,
-                    };
-                    let worker_digest = digest.clone();
-                    tokio::task::spawn_blocking(move || {
-                        read_layer(blob, &limits, layer.diff_id.as_ref(), &mut Count)
-                    })
-                    .await
-                    .map_err(|e| InspectError::Worker {
-                        digest: worker_digest,
-                        message: e.to_string(),
-                    })?
-                    .map_err(|source| InspectError::Layer { digest, source })
-                }
-            })
-            .buffered(parallel.max(1))
-            .collect()
-            .await;
-        for (info, stats) in layers.iter_mut().zip(results) {
-            let stats = stats?;
-            tracing::debug!(
-                layer = %info.digest,
-                compression = ?stats.compression,
-                uncompressed = stats.uncompressed_bytes,
-                entries = stats.entries,
-                "layer read"
-            );
-            info.compression = Some(stats.compression);
-            info.uncompressed_size = Some(stats.uncompressed_bytes);
-            info.diff_id = Some(stats.diff_id);
-            info.entries = Some(stats.entries);
-            info.warnings = stats.warnings.iter().map(describe_warning).collect();
-        }
+    let wanted: Vec<_> = image
+        .layers
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| depth.reads(l))
+        .map(|(i, l)| (i, l.clone()))
+        .collect();
+    let results: Vec<_> = futures_util::stream::iter(wanted)
+        .map(|(index, layer)| read_one(source, index, layer, limits.clone(), progress.clone()))
+        .buffered(parallel.max(1))
+        .collect()
+        .await;
+    for result in results {
+        let (index, stats) = result?;
+        let info = &mut layers[index];
+        tracing::debug!(
+            layer = %info.digest,
+            compression = ?stats.compression,
+            uncompressed = stats.uncompressed_bytes,
+            entries = stats.entries,
+            "layer read"
+        );
+        info.read = true;
+        info.compression = Some(stats.compression);
+        info.uncompressed_size = Some(stats.uncompressed_bytes);
+        info.diff_id = Some(stats.diff_id);
+        info.entries = Some(stats.entries);
+        info.warnings = stats.warnings.iter().map(describe_warning).collect();
     }
     let totals = Totals {
         compressed_size: layers.iter().map(|l| l.compressed_size).sum(),
@@ -178,6 +200,48 @@ pub async fn inspect(
     })
 }
 
+/// Stream one layer on a blocking thread, checking its blob digest and `diff_id`.
+async fn read_one(
+    source: &ImageSource,
+    index: usize,
+    layer: LayerRef,
+    limits: LayerLimits,
+    progress: Option<Progress>,
+) -> Result<(usize, LayerStats), InspectError> {
+    let digest = layer.blob.digest.clone();
+    let blob = match source.open_blob(&layer.blob).await {
+        Ok(blob) => blob,
+        Err(e) if layer.is_foreign() && e.is_not_found() => {
+            return Err(InspectError::ForeignLayerAbsent {
+                index,
+                digest,
+                media_type: layer.blob.media_type,
+                urls: layer.urls,
+                source: e,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let blob: Box<dyn Read + Send> = match progress {
+        Some(p) => Box::new(Reporting {
+            inner: blob,
+            progress: p,
+        }),
+        None => blob,
+    };
+    let worker_digest = digest.clone();
+    let stats = tokio::task::spawn_blocking(move || {
+        read_layer(blob, &limits, layer.diff_id.as_ref(), &mut Count)
+    })
+    .await
+    .map_err(|e| InspectError::Worker {
+        digest: worker_digest,
+        message: e.to_string(),
+    })?
+    .map_err(|source| InspectError::Layer { digest, source })?;
+    Ok((index, stats))
+}
+
 fn describe_layers(image: &ResolvedImage) -> Vec<LayerInfo> {
     // History entries marked empty_layer made no layer; the rest pair up in order.
     let mut created_by = image
@@ -196,6 +260,9 @@ fn describe_layers(image: &ResolvedImage) -> Vec<LayerInfo> {
             digest: l.blob.digest.clone(),
             media_type: l.blob.media_type.clone(),
             compressed_size: l.blob.size,
+            read: false,
+            foreign: l.is_foreign(),
+            urls: l.urls.clone(),
             compression: None,
             uncompressed_size: None,
             diff_id: l.diff_id.clone(),

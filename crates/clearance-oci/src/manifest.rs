@@ -32,12 +32,39 @@ pub enum ManifestError {
         "{what}: config media type {media_type:?} is not a container image config (an artifact?)"
     )]
     NotAnImage { what: String, media_type: String },
-    #[error("{what} has no image for platform {wanted}; available: {}", available.join(", "))]
+    #[error(
+        "{what} has no image for platform {wanted}; available: {}{}{}",
+        list_or_none(available),
+        labelled("; could not tell the platform of", undecided),
+        labelled("; skipped (not images)", skipped)
+    )]
     NoPlatform {
         what: String,
-        wanted: Platform,
+        wanted: Box<Platform>,
+        /// Platforms the index offers, from descriptors or, for entries
+        /// without one, from the child's config.
         available: Vec<String>,
+        /// Entries whose platform could not be decided, each with the reason.
+        undecided: Vec<String>,
+        /// Entries that are not images (attestations, artifacts), each with why.
+        skipped: Vec<String>,
     },
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn labelled(label: &str, items: &[String]) -> String {
+    if items.is_empty() {
+        String::new()
+    } else {
+        format!("{label}: {}", items.join(", "))
+    }
 }
 
 /// A parsed manifest document.
@@ -151,32 +178,92 @@ pub fn image_config_ref(m: &ImageManifest, what: &str) -> Result<BlobRef, Manife
     Ok(config)
 }
 
-/// Pick the manifest for `wanted` out of an index.
-pub fn select_platform(
-    index: &ImageIndex,
-    wanted: &Platform,
-    what: &str,
-) -> Result<BlobRef, ManifestError> {
-    let mut available = Vec::new();
-    for d in index.manifests() {
-        let Some(p) = d.platform() else { continue };
-        let (os, arch) = (p.os().to_string(), p.architecture().to_string());
-        if os == "unknown" {
-            continue; // build attestations
+/// Docker BuildKit's annotation on an attestation manifest in an index.
+pub const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
+
+/// What one entry of an image index points at, as far as its descriptor
+/// says. Image-spec image-index.md: `platform` "SHOULD be present if its
+/// target is platform-specific", so it may be missing; `manifests` may
+/// hold indexes and artifacts as well as images.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexEntry {
+    /// An image manifest for the platform its descriptor names.
+    Image { blob: BlobRef, platform: Platform },
+    /// An image manifest whose descriptor names no platform: its config decides.
+    Unlabelled(BlobRef),
+    /// An index inside the index, with the platform its descriptor names, if any.
+    Index {
+        blob: BlobRef,
+        platform: Option<Platform>,
+    },
+    /// Never chosen: an attestation manifest, an artifact, or something
+    /// that is not a manifest at all.
+    Skipped { digest: String, reason: SkipReason },
+}
+
+/// Why an index entry is not an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// BuildKit's attestation manifest (`unknown/unknown`, or annotated
+    /// `vnd.docker.reference.type: attestation-manifest`).
+    Attestation,
+    /// An artifact: its `artifactType` or config media type is not an image config.
+    Artifact { media_type: String },
+    /// A descriptor whose media type is neither a manifest nor an index.
+    NotAManifest { media_type: String },
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::Attestation => f.write_str("attestation manifest"),
+            SkipReason::Artifact { media_type } => write!(f, "artifact of type {media_type}"),
+            SkipReason::NotAManifest { media_type } => write!(f, "media type {media_type}"),
         }
-        let variant = p.variant().as_deref();
-        if wanted.matches(&os, &arch, variant) {
-            return BlobRef::from_descriptor(d, what);
-        }
-        available.push(match variant {
-            Some(v) => format!("{os}/{arch}/{v}"),
-            None => format!("{os}/{arch}"),
-        });
     }
-    Err(ManifestError::NoPlatform {
-        what: what.to_owned(),
-        wanted: wanted.clone(),
-        available,
+}
+
+/// Say what an index entry is without fetching it.
+pub fn classify_entry(d: &Descriptor, what: &str) -> Result<IndexEntry, ManifestError> {
+    let skipped = |reason| IndexEntry::Skipped {
+        digest: d.digest().to_string(),
+        reason,
+    };
+    let platform = d.platform().as_ref().map(|p| Platform {
+        os: p.os().to_string(),
+        architecture: p.architecture().to_string(),
+        variant: p.variant().clone(),
+    });
+    let attestation = d
+        .annotations()
+        .as_ref()
+        .and_then(|a| a.get(REFERENCE_TYPE))
+        .is_some_and(|t| t == "attestation-manifest")
+        || platform
+            .as_ref()
+            .is_some_and(|p| p.os == "unknown" && p.architecture == "unknown");
+    if attestation {
+        return Ok(skipped(SkipReason::Attestation));
+    }
+    if let Some(t) = d.artifact_type()
+        && !media_type::is_image_config(t.as_ref())
+    {
+        return Ok(skipped(SkipReason::Artifact {
+            media_type: t.to_string(),
+        }));
+    }
+    let media_type = d.media_type().to_string();
+    Ok(match (media_type::manifest_kind(&media_type), platform) {
+        (ManifestKind::Image, Some(platform)) => IndexEntry::Image {
+            blob: BlobRef::from_descriptor(d, what)?,
+            platform,
+        },
+        (ManifestKind::Image, None) => IndexEntry::Unlabelled(BlobRef::from_descriptor(d, what)?),
+        (ManifestKind::Index, platform) => IndexEntry::Index {
+            blob: BlobRef::from_descriptor(d, what)?,
+            platform,
+        },
+        _ => skipped(SkipReason::NotAManifest { media_type }),
     })
 }
 
@@ -195,34 +282,78 @@ mod tests {
 
     const D: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-    fn index_json() -> String {
-        let entry = |arch: &str, variant: &str| {
-            format!(
-                r#"{{"mediaType":"{}","digest":"{D}","size":1,"platform":{{"os":"linux","architecture":"{arch}"{variant}}}}}"#,
-                media_type::OCI_MANIFEST
-            )
-        };
-        format!(
-            r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[{},{}]}}"#,
-            media_type::OCI_INDEX,
-            entry("arm64", r#","variant":"v8""#),
-            entry("amd64", "")
-        )
+    fn descriptor(json: serde_json::Value) -> Descriptor {
+        let mut d =
+            serde_json::json!({"mediaType": media_type::OCI_MANIFEST, "digest": D, "size": 1});
+        for (k, v) in json.as_object().unwrap() {
+            d[k] = v.clone();
+        }
+        serde_json::from_value(d).unwrap()
     }
 
     #[test]
-    fn selects_a_platform_or_lists_the_ones_there_are() {
-        let (Manifest::Index(index), _) =
-            parse_manifest(index_json().as_bytes(), None, "idx").unwrap()
-        else {
-            panic!()
+    fn index_entries_say_what_they_are_without_a_fetch() {
+        let platform = |os: &str, arch: &str| serde_json::json!({"os": os, "architecture": arch});
+        let classify = |d| classify_entry(&descriptor(d), "idx").unwrap();
+        assert!(matches!(
+            classify(serde_json::json!({"platform": platform("linux", "arm64")})),
+            IndexEntry::Image { platform, .. } if platform.to_string() == "linux/arm64"
+        ));
+        assert!(matches!(
+            classify(serde_json::json!({})),
+            IndexEntry::Unlabelled(_)
+        ));
+        assert!(matches!(
+            classify(serde_json::json!({"mediaType": media_type::OCI_INDEX})),
+            IndexEntry::Index { platform: None, .. }
+        ));
+        let attestations = [
+            serde_json::json!({"platform": platform("unknown", "unknown")}),
+            serde_json::json!({"annotations": {REFERENCE_TYPE: "attestation-manifest"},
+                               "platform": platform("linux", "amd64")}),
+        ];
+        for a in attestations {
+            assert!(matches!(
+                classify(a),
+                IndexEntry::Skipped {
+                    reason: SkipReason::Attestation,
+                    ..
+                }
+            ));
+        }
+        assert!(matches!(
+            classify(
+                serde_json::json!({"artifactType": "application/vnd.example.sbom+json",
+                                        "platform": platform("linux", "amd64")})
+            ),
+            IndexEntry::Skipped {
+                reason: SkipReason::Artifact { .. },
+                ..
+            }
+        ));
+        assert!(matches!(
+            classify(serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar"})),
+            IndexEntry::Skipped {
+                reason: SkipReason::NotAManifest { .. },
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn the_no_platform_error_lists_what_there_is() {
+        let err = ManifestError::NoPlatform {
+            what: "idx".into(),
+            wanted: Box::new("linux/s390x".parse().unwrap()),
+            available: vec![],
+            undecided: vec!["sha256:ab (not read: gone)".into()],
+            skipped: vec!["sha256:cd (attestation manifest)".into()],
         };
-        let chosen = select_platform(&index, &"linux/arm64".parse().unwrap(), "idx").unwrap();
-        assert_eq!(chosen.digest.to_string(), D);
-        let err = select_platform(&index, &"linux/s390x".parse().unwrap(), "idx").unwrap_err();
-        assert!(
-            err.to_string().contains("linux/arm64/v8, linux/amd64"),
-            "{err}"
+        assert_eq!(
+            err.to_string(),
+            "idx has no image for platform linux/s390x; available: none; could not tell the \
+             platform of: sha256:ab (not read: gone); skipped (not images): sha256:cd \
+             (attestation manifest)"
         );
     }
 

@@ -8,7 +8,18 @@ pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.mani
 pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
 pub const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
+pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
 pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+/// Docker's non-distributable layer: the manifest names URLs to fetch it from.
+pub const DOCKER_FOREIGN_LAYER_GZIP: &str =
+    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+/// OCI's non-distributable layer types (deprecated in image-spec 1.1, still written):
+/// this one, `+gzip` and `+zstd`.
+pub const OCI_NONDISTRIBUTABLE_LAYER: &str =
+    "application/vnd.oci.image.layer.nondistributable.v1.tar";
 
 /// Every manifest type we can read, for `Accept` headers (most preferred first).
 pub const ACCEPTED_MANIFESTS: &[&str] = &[
@@ -41,6 +52,16 @@ pub fn is_image_config(media_type: &str) -> bool {
     matches!(base(media_type), OCI_CONFIG | DOCKER_CONFIG)
 }
 
+/// Whether a layer media type marks a foreign (non-distributable) layer: one
+/// whose blob the manifest says is kept at `urls` rather than beside it
+/// (image-spec layer.md "Non-distributable layers"; Docker's
+/// `rootfs.foreign.diff.tar.gzip`). Clearance never fetches from those URLs.
+pub fn is_foreign_layer(media_type: &str) -> bool {
+    let base = base(media_type);
+    base.starts_with(OCI_NONDISTRIBUTABLE_LAYER)
+        || base.starts_with("application/vnd.docker.image.rootfs.foreign.diff.tar")
+}
+
 /// The media type without parameters (`; charset=utf-8`) and surrounding space.
 pub fn base(media_type: &str) -> &str {
     media_type.split(';').next().unwrap_or("").trim()
@@ -61,5 +82,20 @@ mod tests {
         assert_eq!(manifest_kind("text/html"), ManifestKind::Unknown);
         assert!(is_image_config(DOCKER_CONFIG));
         assert!(!is_image_config("application/vnd.cncf.helm.config.v1+json"));
+    }
+
+    #[test]
+    fn foreign_layer_types_are_recognised() {
+        for t in [
+            DOCKER_FOREIGN_LAYER_GZIP,
+            OCI_NONDISTRIBUTABLE_LAYER,
+            "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+            "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+        ] {
+            assert!(is_foreign_layer(t), "{t}");
+        }
+        for t in [DOCKER_LAYER_GZIP, OCI_LAYER, OCI_LAYER_ZSTD, DOCKER_LAYER] {
+            assert!(!is_foreign_layer(t), "{t}");
+        }
     }
 }

@@ -46,6 +46,17 @@ impl Platform {
     }
 }
 
+impl Platform {
+    /// Whether this request accepts a platform some image declares.
+    pub fn accepts(&self, offered: &Platform) -> bool {
+        self.matches(
+            &offered.os,
+            &offered.architecture,
+            offered.variant.as_deref(),
+        )
+    }
+}
+
 impl FromStr for Platform {
     type Err = PlatformError;
 

@@ -1,16 +1,18 @@
-//! `docker save` archives: `manifest.json` naming a config and layer tars.
+//! Docker archives: `manifest.json` naming a config and layer files, as
+//! `docker save` and other image tools write them (the shapes are listed in
+//! `archive_layers.rs`).
 
+use std::collections::HashMap;
 use std::io::Read;
 
 use crate::digest::Digest;
 use crate::manifest::{BlobRef, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES};
 use crate::media_type::{DOCKER_CONFIG, DOCKER_MANIFEST};
 use crate::reference::{ArchiveSelector, RegistryRef};
+use crate::source::archive_layers::{ArchiveLayer, LayerSource, digest_in_name, plan_layers};
 use crate::source::files::Files;
 use crate::source::{ManifestFetch, ResolvedImage, SourceError, resolve_manifest};
 use crate::verify::{VerifyingReader, read_verified};
-
-const DOCKER_LAYER_TAR: &str = "application/vnd.docker.image.rootfs.diff.tar";
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -19,6 +21,8 @@ struct Entry {
     #[serde(default)]
     repo_tags: Option<Vec<String>>,
     layers: Vec<String>,
+    #[serde(default)]
+    layer_sources: HashMap<String, LayerSource>,
 }
 
 /// One image of a docker archive, with the files its blobs live in.
@@ -28,10 +32,12 @@ pub struct DockerArchive {
     entry: Entry,
     label: String,
     config_bytes: Vec<u8>,
-    diff_ids: Vec<String>,
+    layers: Vec<ArchiveLayer>,
 }
 
 impl DockerArchive {
+    /// Read `manifest.json`, pick the image `select` names, read and check
+    /// its config, and work out what each of its layer files is.
     pub fn open(
         files: Files,
         select: &ArchiveSelector,
@@ -39,92 +45,47 @@ impl DockerArchive {
     ) -> Result<DockerArchive, SourceError> {
         let what = files.describe("manifest.json");
         let bytes = files.read_small("manifest.json", MAX_MANIFEST_BYTES)?;
-        let mut entries: Vec<Entry> =
+        let entries: Vec<Entry> =
             serde_json::from_slice(&bytes).map_err(|e| SourceError::Layout {
                 what: what.clone(),
                 message: format!("not a docker-archive manifest: {e}"),
             })?;
-        let tags = |e: &Entry| e.repo_tags.clone().unwrap_or_default();
-        let all_tags: Vec<String> = entries.iter().flat_map(tags).collect();
-        let position = match select {
-            ArchiveSelector::Only if entries.len() == 1 => Some(0),
-            ArchiveSelector::Only => {
-                return Err(SourceError::Layout {
-                    what,
-                    message: format!(
-                        "{} images in the archive; name one with :REPO:TAG or :@INDEX (tags: {})",
-                        entries.len(),
-                        all_tags.join(", ")
-                    ),
-                });
-            }
-            ArchiveSelector::Index(n) => (*n < entries.len()).then_some(*n),
-            ArchiveSelector::Tag(wanted) => entries.iter().position(|e| {
-                tags(e)
-                    .iter()
-                    .any(|t| RegistryRef::parse(t).is_ok_and(|r| &r == wanted))
-            }),
-        };
-        let Some(position) = position else {
-            return Err(SourceError::Layout {
-                what,
-                message: format!(
-                    "no image matches {}; {} images, tags: {}",
-                    match select {
-                        ArchiveSelector::Index(n) => format!("@{n}"),
-                        ArchiveSelector::Tag(t) => t.to_string(),
-                        ArchiveSelector::Only => String::new(),
-                    },
-                    entries.len(),
-                    all_tags.join(", ")
-                ),
-            });
-        };
-        let entry = entries.swap_remove(position);
+        let entry = select_entry(entries, select, what)?;
         let config_bytes = files.read_small(&entry.config, MAX_CONFIG_BYTES)?;
-        let config = crate::manifest::parse_config(&config_bytes, &files.describe(&entry.config))?;
-        let diff_ids = config.rootfs().diff_ids().clone();
-        if diff_ids.len() != entry.layers.len() {
-            return Err(SourceError::Layout {
-                what: files.describe("manifest.json"),
-                message: format!(
-                    "{} layers but the config lists {} diff_ids",
-                    entry.layers.len(),
-                    diff_ids.len()
-                ),
-            });
-        }
-        Ok(DockerArchive {
-            files,
-            entry,
-            label,
-            config_bytes,
-            diff_ids,
-        })
-    }
-
-    /// Build the schema 2 manifest `docker save` implies, then resolve it.
-    pub async fn resolve(&self) -> Result<ResolvedImage, SourceError> {
-        let config_path = &self.entry.config;
-        let config_bytes = &self.config_bytes;
-        let config_digest = Digest::sha256_of(config_bytes);
-        if let Some(named) = digest_in_name(config_path)
+        let config_digest = Digest::sha256_of(&config_bytes);
+        if let Some(named) = digest_in_name(&entry.config)
             && named != config_digest
         {
             return Err(crate::verify::VerifyError::DigestMismatch {
-                what: self.files.describe(config_path),
+                what: files.describe(&entry.config),
                 expected: named,
                 actual: config_digest,
             }
             .into());
         }
-        let mut layers = Vec::new();
-        for (path, diff_id) in self.entry.layers.iter().zip(&self.diff_ids) {
-            let (_, size) = self.files.open(path)?;
-            layers.push(
-                serde_json::json!({"mediaType": DOCKER_LAYER_TAR, "size": size, "digest": diff_id}),
-            );
-        }
+        let diff_ids = diff_ids_of(&files, &entry, &config_bytes)?;
+        let layers = plan_layers(
+            &files,
+            &entry.layers,
+            &diff_ids,
+            &entry.layer_sources,
+            &config_digest,
+        )?;
+        Ok(DockerArchive {
+            files,
+            entry,
+            label,
+            config_bytes,
+            layers,
+        })
+    }
+
+    /// Build the schema 2 manifest the archive implies, then resolve it.
+    /// Each layer's descriptor says what its file is (see `archive_layers`).
+    pub async fn resolve(&self) -> Result<ResolvedImage, SourceError> {
+        let config_bytes = &self.config_bytes;
+        let config_digest = Digest::sha256_of(config_bytes);
+        let layers: Vec<_> = self.layers.iter().map(descriptor).collect();
         let manifest = serde_json::json!({
             "schemaVersion": 2,
             "mediaType": DOCKER_MANIFEST,
@@ -149,30 +110,109 @@ impl DockerArchive {
         .await
     }
 
-    /// Layers of a docker archive are uncompressed tars: their blob digest is
-    /// their `diff_id`, checked as they stream.
+    /// Open a layer file; the reader checks it against the blob digest
+    /// worked out for it (its name's, the archive manifest's, or its
+    /// `diff_id` when it is a plain tar) as it streams.
     pub fn open_blob(&self, blob: &BlobRef) -> Result<Box<dyn Read + Send>, SourceError> {
-        let index = self.layer_index(blob)?;
-        let path = &self.entry.layers[index];
-        let (reader, _) = self.files.open(path)?;
+        let layer = self
+            .layers
+            .iter()
+            .find(|l| l.blob == *blob)
+            .ok_or_else(|| SourceError::NotFound {
+                what: format!("layer {} in {}", blob.digest, self.label),
+            })?;
+        let (reader, _) = self.files.open(&layer.path)?;
         Ok(Box::new(VerifyingReader::new(
             reader,
-            self.files.describe(path),
+            self.files.describe(&layer.path),
             blob.digest.clone(),
             Some(blob.size),
         )))
     }
+}
 
-    fn layer_index(&self, blob: &BlobRef) -> Result<usize, SourceError> {
-        // The synthesised manifest lists layers in archive order by diff_id.
-        let wanted = blob.digest.to_string();
-        self.diff_ids
-            .iter()
-            .position(|d| *d == wanted)
-            .ok_or_else(|| SourceError::NotFound {
-                what: format!("layer {} in {}", blob.digest, self.label),
-            })
+/// The entry `select` names: the only one, the Nth, or the one tagged so.
+fn select_entry(
+    mut entries: Vec<Entry>,
+    select: &ArchiveSelector,
+    what: String,
+) -> Result<Entry, SourceError> {
+    let tags = |e: &Entry| e.repo_tags.clone().unwrap_or_default();
+    let all_tags: Vec<String> = entries.iter().flat_map(tags).collect();
+    let position = match select {
+        ArchiveSelector::Only if entries.len() == 1 => Some(0),
+        ArchiveSelector::Only => {
+            return Err(SourceError::Layout {
+                what,
+                message: format!(
+                    "{} images in the archive; name one with :REPO:TAG or :@INDEX (tags: {})",
+                    entries.len(),
+                    all_tags.join(", ")
+                ),
+            });
+        }
+        ArchiveSelector::Index(n) => (*n < entries.len()).then_some(*n),
+        ArchiveSelector::Tag(wanted) => entries.iter().position(|e| {
+            tags(e)
+                .iter()
+                .any(|t| RegistryRef::parse(t).is_ok_and(|r| &r == wanted))
+        }),
+    };
+    match position {
+        Some(position) => Ok(entries.swap_remove(position)),
+        None => Err(SourceError::Layout {
+            what,
+            message: format!(
+                "no image matches {}; {} images, tags: {}",
+                match select {
+                    ArchiveSelector::Index(n) => format!("@{n}"),
+                    ArchiveSelector::Tag(t) => t.to_string(),
+                    ArchiveSelector::Only => String::new(),
+                },
+                entries.len(),
+                all_tags.join(", ")
+            ),
+        }),
     }
+}
+
+/// The config's `diff_ids`, one per layer file.
+fn diff_ids_of(
+    files: &Files,
+    entry: &Entry,
+    config_bytes: &[u8],
+) -> Result<Vec<Digest>, SourceError> {
+    let config = crate::manifest::parse_config(config_bytes, &files.describe(&entry.config))?;
+    let diff_ids = config
+        .rootfs()
+        .diff_ids()
+        .iter()
+        .map(|d| d.parse::<Digest>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| SourceError::Layout {
+            what: files.describe(&entry.config),
+            message: format!("a diff_id is not a digest: {e}"),
+        })?;
+    if diff_ids.len() != entry.layers.len() {
+        return Err(SourceError::Layout {
+            what: files.describe("manifest.json"),
+            message: format!(
+                "{} layers but the config lists {} diff_ids",
+                entry.layers.len(),
+                diff_ids.len()
+            ),
+        });
+    }
+    Ok(diff_ids)
+}
+
+fn descriptor(layer: &ArchiveLayer) -> serde_json::Value {
+    let b = &layer.blob;
+    let mut d = serde_json::json!({"mediaType": b.media_type, "size": b.size, "digest": b.digest.to_string()});
+    if !layer.urls.is_empty() {
+        d["urls"] = serde_json::json!(layer.urls);
+    }
+    d
 }
 
 struct ArchiveFetch<'a> {
@@ -191,13 +231,4 @@ impl ManifestFetch for ArchiveFetch<'_> {
         )
         .map_err(|e| SourceError::from_io(e, &what))
     }
-}
-
-/// `blobs/sha256/<hex>` (Docker 25+) or `<hex>.json` (older): the name is a promise.
-fn digest_in_name(path: &str) -> Option<Digest> {
-    if let Some(hex) = path.strip_prefix("blobs/sha256/") {
-        return format!("sha256:{hex}").parse().ok();
-    }
-    let hex = path.strip_suffix(".json")?;
-    format!("sha256:{hex}").parse().ok()
 }

@@ -109,12 +109,18 @@ impl ManifestFetch for Layout {
 
 impl Layout {
     fn fetch(&self, blob: &BlobRef, limit: u64) -> Result<Vec<u8>, SourceError> {
-        let rel = blob_path(&blob.digest);
-        let (reader, _) = self.files.open(&rel)?;
-        let what = self.files.describe(&rel);
-        read_verified(reader, &what, &blob.digest, Some(blob.size), limit)
-            .map_err(|e| SourceError::from_io(e, &what))
+        read_blob(&self.files, blob, limit)
     }
+}
+
+/// Read a small blob of a layout (`blobs/<alg>/<hex>`) whole, verified
+/// against its digest and size, refusing more than `limit` bytes.
+pub(crate) fn read_blob(files: &Files, blob: &BlobRef, limit: u64) -> Result<Vec<u8>, SourceError> {
+    let rel = blob_path(&blob.digest);
+    let (reader, _) = files.open(&rel)?;
+    let what = files.describe(&rel);
+    read_verified(reader, &what, &blob.digest, Some(blob.size), limit)
+        .map_err(|e| SourceError::from_io(e, &what))
 }
 
 pub fn blob_path(digest: &Digest) -> String {

@@ -4,9 +4,11 @@
 //! while streaming; manifests and configs are read whole under size limits.
 //! Layer readers block: read them on a blocking thread (`spawn_blocking`).
 
+mod archive_layers;
 mod docker_archive;
 mod files;
 mod layout;
+mod resolve;
 
 use std::io::{self, Read};
 use std::path::PathBuf;
@@ -14,9 +16,7 @@ use std::path::PathBuf;
 use oci_spec::image::{ImageConfiguration, ImageManifest};
 
 use crate::digest::Digest;
-use crate::manifest::{
-    self, BlobRef, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, Manifest, ManifestError,
-};
+use crate::manifest::{BlobRef, ManifestError};
 use crate::platform::Platform;
 use crate::reference::ImageRef;
 use crate::registry::{RegistryClient, RegistryError, RegistrySettings};
@@ -25,6 +25,8 @@ use crate::verify::VerifyError;
 pub use docker_archive::DockerArchive;
 pub use files::{ArchiveError, ArchiveIndex, TarItem};
 pub use layout::Layout;
+pub(crate) use resolve::resolve_manifest;
+pub use resolve::{MAX_INDEX_DEPTH, MAX_SEARCH_FETCHES};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -60,6 +62,15 @@ impl SourceError {
             },
         }
     }
+
+    /// Whether the blob asked for is not there (a missing file, HTTP 404).
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            SourceError::NotFound { .. } => true,
+            SourceError::Registry(e) => e.status() == Some(404),
+            _ => false,
+        }
+    }
 }
 
 /// How to reach images: registry settings; local sources need none.
@@ -73,6 +84,17 @@ pub struct SourceSettings {
 pub struct LayerRef {
     pub blob: BlobRef,
     pub diff_id: Option<Digest>,
+    /// Where the manifest says a foreign (non-distributable) layer is kept.
+    /// Never fetched: Clearance reads blobs only from the image's source.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
+}
+
+impl LayerRef {
+    /// Whether this is a foreign (non-distributable) layer, by its media type.
+    pub fn is_foreign(&self) -> bool {
+        crate::media_type::is_foreign_layer(&self.blob.media_type)
+    }
 }
 
 /// An image resolved down to one platform's manifest and config, all verified.
@@ -196,110 +218,4 @@ impl ManifestFetch for RegistryFetch<'_> {
             .get_small_blob(self.reference, blob, limit)
             .await?)
     }
-}
-
-/// From a top-level manifest (already verified against `digest`) down to
-/// one image: choose the platform in an index, then read the config.
-pub(crate) async fn resolve_manifest(
-    src: &impl ManifestFetch,
-    bytes: &[u8],
-    digest: Digest,
-    declared: Option<&str>,
-    platform: &Platform,
-    label: &str,
-) -> Result<ResolvedImage, SourceError> {
-    let what = format!("manifest {digest} of {label}");
-    let (parsed, media_type) = manifest::parse_manifest(bytes, declared, &what)?;
-    let (index_digest, manifest_digest, manifest_media_type, manifest_bytes, manifest) =
-        match parsed {
-            Manifest::Image(m) => (None, digest, media_type, bytes.to_vec(), *m),
-            Manifest::Index(index) => {
-                let chosen = manifest::select_platform(&index, platform, &what)?;
-                let child = src.fetch_blob(&chosen, MAX_MANIFEST_BYTES).await?;
-                let child_what = format!("manifest {} of {label}", chosen.digest);
-                match manifest::parse_manifest(&child, Some(&chosen.media_type), &child_what)? {
-                    (Manifest::Image(m), mt) => (Some(digest), chosen.digest, mt, child, *m),
-                    (Manifest::Index(_), _) => {
-                        return Err(ManifestError::Invalid {
-                            what: child_what,
-                            kind: "image manifest",
-                            message: "an index inside an index is not supported".into(),
-                        }
-                        .into());
-                    }
-                }
-            }
-        };
-    let what = format!("manifest {manifest_digest} of {label}");
-    let config_blob = manifest::image_config_ref(&manifest, &what)?;
-    let config_bytes = src.fetch_blob(&config_blob, MAX_CONFIG_BYTES).await?;
-    let config = manifest::parse_config(
-        &config_bytes,
-        &format!("config {} of {label}", config_blob.digest),
-    )?;
-    let layers = layer_refs(&manifest, &config, &what)?;
-    tracing::info!(
-        image = label,
-        manifest = %manifest_digest,
-        config = %config_blob.digest,
-        layers = layers.len(),
-        "resolved"
-    );
-    let platform = Platform {
-        os: config.os().to_string(),
-        architecture: config.architecture().to_string(),
-        variant: config.variant().clone(),
-    };
-    Ok(ResolvedImage {
-        reference: label.to_owned(),
-        index_digest,
-        manifest_digest,
-        manifest_media_type,
-        manifest_bytes,
-        manifest,
-        config_blob,
-        config_bytes,
-        config,
-        platform,
-        layers,
-    })
-}
-
-/// Pair each layer with its `diff_id`; their counts must agree.
-fn layer_refs(
-    manifest: &ImageManifest,
-    config: &ImageConfiguration,
-    what: &str,
-) -> Result<Vec<LayerRef>, SourceError> {
-    let diff_ids = config.rootfs().diff_ids();
-    if diff_ids.len() != manifest.layers().len() {
-        return Err(ManifestError::Invalid {
-            what: what.to_owned(),
-            kind: "image",
-            message: format!(
-                "{} layers but the config lists {} diff_ids",
-                manifest.layers().len(),
-                diff_ids.len()
-            ),
-        }
-        .into());
-    }
-    manifest
-        .layers()
-        .iter()
-        .zip(diff_ids)
-        .map(|(d, diff_id)| {
-            let diff_id = diff_id
-                .parse::<Digest>()
-                .map_err(|e| ManifestError::Invalid {
-                    what: what.to_owned(),
-                    kind: "image config",
-                    message: e.to_string(),
-                })?;
-            Ok(LayerRef {
-                blob: BlobRef::from_descriptor(d, what)?,
-                diff_id: Some(diff_id),
-            })
-        })
-        .collect()
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
-use clearance_oci::inspect::{self, Inspection, LayerDepth};
+use clearance_oci::inspect::{self, Inspection, LayerDepth, LayerInfo};
 use clearance_oci::layer::LayerLimits;
 use clearance_oci::{ImageRef, ImageSource, Platform};
 
@@ -22,6 +22,10 @@ pub struct InspectArgs {
     /// Do not stream the layers: no uncompressed sizes or diff_id checks, but fast.
     #[arg(long)]
     pub skip_layers: bool,
+    /// Do not stream foreign (non-distributable) layers, whose blobs are kept
+    /// at URLs the manifest names (never fetched); they are reported as not read.
+    #[arg(long)]
+    pub skip_foreign_layers: bool,
     /// Layers read at once.
     #[arg(long, default_value_t = 4)]
     pub parallel: usize,
@@ -40,13 +44,14 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
         .resolve(&platform)
         .await
         .with_context(|| format!("resolving {reference}"))?;
-    let depth = if args.skip_layers {
-        LayerDepth::Skip
-    } else {
-        LayerDepth::Read
+    let depth = match (args.skip_layers, args.skip_foreign_layers) {
+        (true, _) => LayerDepth::Skip,
+        (false, true) => LayerDepth::ReadSkippingForeign,
+        (false, false) => LayerDepth::Read,
     };
-    let total: u64 = image.layers.iter().map(|l| l.blob.size).sum();
-    let bar = (depth == LayerDepth::Read).then(|| output::byte_progress(total, "reading layers"));
+    let reading = image.layers.iter().filter(|l| depth.reads(l));
+    let total: u64 = reading.map(|l| l.blob.size).sum();
+    let bar = (depth != LayerDepth::Skip).then(|| output::byte_progress(total, "reading layers"));
     let progress = bar
         .clone()
         .map(|b| Arc::new(move |n| b.inc(n)) as inspect::Progress);
@@ -126,9 +131,14 @@ fn render(r: &Inspection, page: &mut Page) {
     ]);
     for l in &r.layers {
         let created_by = l.created_by.clone().unwrap_or_default();
+        let digest = if l.foreign {
+            format!("{} {}", l.digest.short(), warn("(foreign)"))
+        } else {
+            l.digest.short().to_owned()
+        };
         t.add_row(vec![
             l.index.to_string(),
-            l.digest.short().to_owned(),
+            digest,
             size(l.compressed_size),
             l.uncompressed_size.map(size).unwrap_or_else(|| dim("-")),
             l.entries.map(|e| e.to_string()).unwrap_or_else(|| dim("-")),
@@ -147,11 +157,34 @@ fn render(r: &Inspection, page: &mut Page) {
         String::new(),
     ]);
     page.line(t);
+    for l in r.layers.iter().filter(|l| l.foreign) {
+        page.line(foreign_note(l));
+    }
     for l in &r.layers {
         for w in &l.warnings {
             page.line(format!("{} layer {}: {w}", warn("warning:"), l.index));
         }
     }
+}
+
+fn foreign_note(l: &LayerInfo) -> String {
+    let urls = if l.urls.is_empty() {
+        "no URL given".to_owned()
+    } else {
+        l.urls.join(", ")
+    };
+    let read = if l.read {
+        "read from this source"
+    } else {
+        "not read"
+    };
+    format!(
+        "{} layer {} is a foreign (non-distributable) layer ({}), kept at {urls} \
+         (never fetched from there); {read}",
+        dim("note:"),
+        l.index,
+        l.media_type
+    )
 }
 
 fn shell_words(words: &[String]) -> String {
