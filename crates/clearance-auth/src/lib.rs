@@ -53,7 +53,7 @@ mod testutil;
 
 pub use access::{AccessRules, Rule};
 pub use endpoint::{TokenService, token_router};
-pub use envelope::error_response;
+pub use envelope::{ErrorCode, error_response};
 pub use guard::{BearerGuard, Denied, DeniedKind};
 pub use key::{KeyError, TokenKey};
 pub use name::{NameError, RepositoryName};

@@ -7,6 +7,7 @@
 //! re-signing timestamp before it expires.
 
 mod accept;
+mod error;
 mod keys;
 mod router;
 mod store;
@@ -15,6 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use accept::{Lifetimes, Refused, ServerSigners, Upload};
+pub use error::ServiceError;
 pub use keys::{KeyError, MasterKey};
 pub use router::router;
 pub use store::{FileInfo, NewFile, Store, StoreError, StoredServerKey, redact};
@@ -43,23 +45,6 @@ impl std::fmt::Debug for TrustService {
             .field("auth", &self.guard.is_some())
             .finish_non_exhaustive()
     }
-}
-
-/// Something the service could not do.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    #[error(transparent)]
-    Refused(#[from] Refused),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Key(#[from] KeyError),
-    #[error("{role} keys are not held by the trust service (only timestamp and snapshot)")]
-    NotServerRole { role: String },
-    #[error(
-        "the trust service holds no {role} key for this repository yet, so there is none to rotate"
-    )]
-    NoServerKey { role: String },
 }
 
 impl TrustService {
@@ -135,8 +120,11 @@ impl TrustService {
         }
         let fresh = self.master.generate(gun, role)?;
         self.store.set_next_server_key(gun, role, &fresh).await?;
-        serde_json::from_str(&fresh.public)
-            .map_err(|e| StoreError::Query(format!("new public key: {e}")).into())
+        serde_json::from_str(&fresh.public).map_err(|source| ServiceError::CorruptKey {
+            gun: gun.to_owned(),
+            role: role.to_owned(),
+            source,
+        })
     }
 
     /// The public key the service holds for `gun`'s `role`, made on first
@@ -160,8 +148,12 @@ impl TrustService {
             }
             None => return Ok(None),
         };
-        let key: Key = serde_json::from_str(&stored.public)
-            .map_err(|e| StoreError::Query(format!("stored public key: {e}")))?;
+        let key: Key =
+            serde_json::from_str(&stored.public).map_err(|source| ServiceError::CorruptKey {
+                gun: gun.to_owned(),
+                role: role.to_owned(),
+                source,
+            })?;
         Ok(Some(key))
     }
 
