@@ -33,6 +33,13 @@ pub enum ServiceError {
         #[source]
         source: serde_json::Error,
     },
+    /// The blocking task that checks a publish stopped before it finished.
+    #[error("checking the publish to {gun} stopped: {source}")]
+    Interrupted {
+        gun: String,
+        #[source]
+        source: tokio::task::JoinError,
+    },
     #[error("{role} keys are not held by the trust service (only timestamp and snapshot)")]
     NotServerRole { role: String },
     #[error(
@@ -68,9 +75,9 @@ impl ServiceError {
             ServiceError::NotServerRole { .. } | ServiceError::NoServerKey { .. } => {
                 StatusCode::NOT_FOUND
             }
-            ServiceError::Key(_) | ServiceError::CorruptKey { .. } => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            ServiceError::Key(_)
+            | ServiceError::CorruptKey { .. }
+            | ServiceError::Interrupted { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -85,7 +92,9 @@ impl ServiceError {
             ServiceError::NotServerRole { .. } | ServiceError::NoServerKey { .. } => {
                 ErrorCode::NotFound
             }
-            ServiceError::Key(_) | ServiceError::CorruptKey { .. } => ErrorCode::Unknown,
+            ServiceError::Key(_)
+            | ServiceError::CorruptKey { .. }
+            | ServiceError::Interrupted { .. } => ErrorCode::Unknown,
         }
     }
 

@@ -9,11 +9,9 @@
 mod accept;
 mod error;
 mod keys;
+mod locks;
 mod router;
 mod store;
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 pub use accept::{Lifetimes, Refused, ServerSigners, Upload};
 pub use error::ServiceError;
@@ -35,7 +33,7 @@ pub struct TrustService {
     master: MasterKey,
     lifetimes: Lifetimes,
     guard: Option<clearance_auth::BearerGuard>,
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    locks: locks::RepoLocks,
 }
 
 impl std::fmt::Debug for TrustService {
@@ -61,7 +59,7 @@ impl TrustService {
             master,
             lifetimes,
             guard,
-            locks: Mutex::new(HashMap::new()),
+            locks: locks::RepoLocks::default(),
         }
     }
 
@@ -71,11 +69,24 @@ impl TrustService {
 
     /// Check and store a publish. Publishes to one repository run one at a
     /// time; each is checked against the versions the previous one stored.
+    /// The checks (up to 70,000 roles' signatures) run on a blocking thread,
+    /// not on the workers that answer requests.
     pub async fn publish(&self, gun: &str, upload: Upload) -> Result<Vec<NewFile>, ServiceError> {
-        let lock = self.lock_for(gun);
-        let _held = lock.lock().await;
+        let claim = self.locks.claim(gun);
+        let _held = claim.lock().await;
         let (signers, next) = self.signers(gun).await?;
-        let files = accept::accept(&self.store, gun, upload, &signers, self.lifetimes).await?;
+        let (store, owned_gun, lifetimes) = (self.store.clone(), gun.to_owned(), self.lifetimes);
+        let runtime = tokio::runtime::Handle::current();
+        let files = tokio::task::spawn_blocking(move || {
+            runtime.block_on(accept::accept(
+                &store, &owned_gun, upload, &signers, lifetimes,
+            ))
+        })
+        .await
+        .map_err(|source| ServiceError::Interrupted {
+            gun: gun.to_owned(),
+            source,
+        })??;
         // A rotation's key that the new root names is the role's key from
         // this publish on, stored in the same transaction.
         let root = files
@@ -111,8 +122,8 @@ impl TrustService {
                 role: role.to_owned(),
             });
         }
-        let lock = self.lock_for(gun);
-        let _held = lock.lock().await;
+        let claim = self.locks.claim(gun);
+        let _held = claim.lock().await;
         if self.store.server_key(gun, role).await?.is_none() {
             return Err(ServiceError::NoServerKey {
                 role: role.to_owned(),
@@ -213,13 +224,5 @@ impl TrustService {
             rotations.extend(next.map(|key| (role, key)));
         }
         Ok((signers, rotations))
-    }
-
-    fn lock_for(&self, gun: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = match self.locks.lock() {
-            Ok(l) => l,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        locks.entry(gun.to_owned()).or_default().clone()
     }
 }
