@@ -7,6 +7,7 @@
 //! re-signing timestamp before it expires.
 
 mod accept;
+mod database_url;
 mod error;
 mod keys;
 mod locks;
@@ -14,10 +15,11 @@ mod router;
 mod store;
 
 pub use accept::{Lifetimes, Refused, ServerSigners, Upload};
+pub use database_url::{DatabaseUrl, redact};
 pub use error::ServiceError;
 pub use keys::{KeyError, MasterKey};
 pub use router::router;
-pub use store::{FileInfo, NewFile, Store, StoreError, StoredServerKey, redact};
+pub use store::{FileInfo, NewFile, Store, StoreError, StoredServerKey};
 
 use crate::keys::Key;
 use crate::metadata::Signed;
