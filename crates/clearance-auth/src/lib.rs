@@ -47,6 +47,7 @@ pub mod time;
 pub mod token;
 pub mod users;
 pub mod verify;
+pub mod warnings;
 
 #[cfg(test)]
 mod testutil;
@@ -63,3 +64,4 @@ pub use scope::{Action, GrantedScope, Scope, ScopeError};
 pub use token::{Claims, IssuedToken, ResourceAccess, TokenError, TokenIssuer};
 pub use users::{Users, UsersError};
 pub use verify::TokenVerifier;
+pub use warnings::RuleWarning;

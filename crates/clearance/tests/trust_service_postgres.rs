@@ -191,7 +191,7 @@ fn the_service_keeps_metadata_in_postgresql_and_two_nodes_share_it() {
     }
     let url = pg.url();
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let node_a = TrustServer::start(a_dir.path(), None, &["--database", &url]);
+    let node_a = TrustServer::start(a_dir.path(), None, &["--no-auth", "--database", &url]);
     // A second node: same database, and the same master key (the sealed
     // server keys in the database open only with it).
     std::fs::create_dir_all(b_dir.path()).unwrap();
@@ -200,7 +200,7 @@ fn the_service_keeps_metadata_in_postgresql_and_two_nodes_share_it() {
         b_dir.path().join("trust-master.key"),
     )
     .unwrap();
-    let node_b = TrustServer::start(b_dir.path(), None, &["--database", &url]);
+    let node_b = TrustServer::start(b_dir.path(), None, &["--no-auth", "--database", &url]);
     let home = tempfile::tempdir().unwrap();
 
     assert_success(&clearance(
@@ -254,7 +254,14 @@ fn the_service_keeps_metadata_in_postgresql_and_two_nodes_share_it() {
     // A wrong password is a clear error at start, naming the database without the password.
     let c_dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_clearance"))
-        .args(["serve", "--trust", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "serve",
+            "--trust",
+            "--no-auth",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(c_dir.path())
         .args(["--database", &url.replace(PASSWORD, "wrong")])
         .env_clear()
