@@ -4,7 +4,10 @@
 //! pattern ([`AccessRules`]), a token endpoint that signs short-lived ES256
 //! tokens ([`token_router`]), and the per-request check resource servers run
 //! ([`BearerGuard`]), whose refusals carry the challenge that sends clients
-//! back to the endpoint.
+//! back to the endpoint. Errors go out in the OCI error envelope
+//! ([`error_response`], codes as [`ErrorCode`]); [`AccessRules::warnings`]
+//! tells a server at start-up when its rules let nobody do anything, or
+//! anyone push.
 //!
 //! ```
 //! use std::time::Duration;
