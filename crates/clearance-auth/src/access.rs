@@ -141,6 +141,11 @@ impl AccessRules {
         }
     }
 
+    /// The rules, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter()
+    }
+
     /// Whether anyone, without signing in, may do `action` on `repository`.
     pub fn is_public(&self, repository: &str, action: Action) -> bool {
         self.rules

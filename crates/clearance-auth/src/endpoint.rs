@@ -23,7 +23,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::access::AccessRules;
-use crate::envelope::error_response;
+use crate::envelope::{ErrorCode, error_response};
 use crate::name::{RepositoryName, excerpt};
 use crate::scope::{Action, GrantedScope, Scope, ScopeError};
 use crate::time::rfc3339;
@@ -79,7 +79,7 @@ enum Credentials {
 
 /// A refusal, in the OCI error envelope.
 enum EndpointError {
-    BadRequest { code: &'static str, message: String },
+    BadRequest { code: ErrorCode, message: String },
     Unauthorized,
     Internal(&'static str),
 }
@@ -92,7 +92,7 @@ impl IntoResponse for EndpointError {
             }
             EndpointError::Unauthorized => error_response(
                 StatusCode::UNAUTHORIZED,
-                "UNAUTHORIZED",
+                ErrorCode::Unauthorized,
                 "invalid username or password",
                 Some(&format!("Basic realm=\"{BASIC_REALM}\"")),
             ),
@@ -100,7 +100,7 @@ impl IntoResponse for EndpointError {
                 tracing::error!(message, "token endpoint failed");
                 error_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "UNKNOWN",
+                    ErrorCode::Unknown,
                     "could not issue a token",
                     None,
                 )
@@ -109,7 +109,7 @@ impl IntoResponse for EndpointError {
     }
 }
 
-fn bad_request(code: &'static str, message: impl Into<String>) -> EndpointError {
+fn bad_request(code: ErrorCode, message: impl Into<String>) -> EndpointError {
     EndpointError::BadRequest {
         code,
         message: message.into(),
@@ -121,8 +121,8 @@ async fn get_token(
     headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<TokenResponse>, EndpointError> {
-    let Query(params) =
-        query.map_err(|_| bad_request("UNSUPPORTED", "query string is not url-encoded"))?;
+    let Query(params) = query
+        .map_err(|_| bad_request(ErrorCode::Unsupported, "query string is not url-encoded"))?;
     let scopes = requested_scopes(&service, &params)?;
     let credentials = basic_credentials(&headers)?;
     respond(service, scopes, credentials).await
@@ -134,7 +134,7 @@ async fn post_token(
 ) -> Result<Json<TokenResponse>, EndpointError> {
     let Form(params) = form.map_err(|_| {
         bad_request(
-            "UNSUPPORTED",
+            ErrorCode::Unsupported,
             "expected an application/x-www-form-urlencoded body",
         )
     })?;
@@ -143,7 +143,7 @@ async fn post_token(
         Some("password") => {}
         _ => {
             return Err(bad_request(
-                "UNSUPPORTED",
+                ErrorCode::Unsupported,
                 "only grant_type=password is supported",
             ));
         }
@@ -151,7 +151,7 @@ async fn post_token(
     let scopes = requested_scopes(&service, &params)?;
     let (Some(user), Some(password)) = (field("username")?, field("password")?) else {
         return Err(bad_request(
-            "UNSUPPORTED",
+            ErrorCode::Unsupported,
             "the password grant needs username and password",
         ));
     };
@@ -229,10 +229,15 @@ fn requested_scopes(
 ) -> Result<Vec<Scope>, EndpointError> {
     let ours = &service.issuer.service;
     match single(params, "service")? {
-        None => return Err(bad_request("UNSUPPORTED", "missing service parameter")),
+        None => {
+            return Err(bad_request(
+                ErrorCode::Unsupported,
+                "missing service parameter",
+            ));
+        }
         Some(asked) if asked != ours => {
             return Err(bad_request(
-                "UNSUPPORTED",
+                ErrorCode::Unsupported,
                 format!(
                     "service {:?} is not served here; expected {ours:?}",
                     excerpt(asked)
@@ -248,7 +253,7 @@ fn requested_scopes(
         .collect();
     if texts.len() > MAX_SCOPES {
         return Err(bad_request(
-            "UNSUPPORTED",
+            ErrorCode::Unsupported,
             format!("at most {MAX_SCOPES} scopes may be requested at once"),
         ));
     }
@@ -261,9 +266,9 @@ fn requested_scopes(
                 .extend(scope.actions),
             Ok(None) => {}
             Err(err @ ScopeError::InvalidName { .. }) => {
-                return Err(bad_request("NAME_INVALID", err.to_string()));
+                return Err(bad_request(ErrorCode::NameInvalid, err.to_string()));
             }
-            Err(err) => return Err(bad_request("UNSUPPORTED", err.to_string())),
+            Err(err) => return Err(bad_request(ErrorCode::Unsupported, err.to_string())),
         }
     }
     Ok(merged
@@ -281,7 +286,7 @@ fn single<'a>(
     let first = values.next().map(|(_, value)| value.as_str());
     if values.next().is_some() {
         return Err(bad_request(
-            "UNSUPPORTED",
+            ErrorCode::Unsupported,
             format!("parameter {name} given more than once"),
         ));
     }

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::access::AccessRules;
-use crate::envelope::{error_response, quoted};
+use crate::envelope::{ErrorCode, error_response, quoted};
 use crate::name::{NameError, RepositoryName};
 use crate::scope::Action;
 use crate::time::now_unix;
@@ -171,11 +171,11 @@ impl Denied {
     }
 
     /// The OCI error code: `UNAUTHORIZED`, `DENIED` or `NAME_INVALID`.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self.kind {
-            DeniedKind::MissingToken | DeniedKind::InvalidToken => "UNAUTHORIZED",
-            DeniedKind::InsufficientScope => "DENIED",
-            DeniedKind::InvalidName => "NAME_INVALID",
+            DeniedKind::MissingToken | DeniedKind::InvalidToken => ErrorCode::Unauthorized,
+            DeniedKind::InsufficientScope => ErrorCode::Denied,
+            DeniedKind::InvalidName => ErrorCode::NameInvalid,
         }
     }
 }
@@ -351,7 +351,7 @@ mod tests {
         assert_eq!(denied.kind(), DeniedKind::InvalidName);
         assert_eq!(
             (denied.status(), denied.code()),
-            (StatusCode::BAD_REQUEST, "NAME_INVALID")
+            (StatusCode::BAD_REQUEST, ErrorCode::NameInvalid)
         );
         assert_eq!(denied.challenge(), None);
     }

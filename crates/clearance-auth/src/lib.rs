@@ -4,7 +4,10 @@
 //! pattern ([`AccessRules`]), a token endpoint that signs short-lived ES256
 //! tokens ([`token_router`]), and the per-request check resource servers run
 //! ([`BearerGuard`]), whose refusals carry the challenge that sends clients
-//! back to the endpoint.
+//! back to the endpoint. Errors go out in the OCI error envelope
+//! ([`error_response`], codes as [`ErrorCode`]); [`AccessRules::warnings`]
+//! tells a server at start-up when its rules let nobody do anything, or
+//! anyone push.
 //!
 //! ```
 //! use std::time::Duration;
@@ -47,13 +50,14 @@ pub mod time;
 pub mod token;
 pub mod users;
 pub mod verify;
+pub mod warnings;
 
 #[cfg(test)]
 mod testutil;
 
 pub use access::{AccessRules, Rule};
 pub use endpoint::{TokenService, token_router};
-pub use envelope::error_response;
+pub use envelope::{ErrorCode, error_response};
 pub use guard::{BearerGuard, Denied, DeniedKind};
 pub use key::{KeyError, TokenKey};
 pub use name::{NameError, RepositoryName};
@@ -63,3 +67,4 @@ pub use scope::{Action, GrantedScope, Scope, ScopeError};
 pub use token::{Claims, IssuedToken, ResourceAccess, TokenError, TokenIssuer};
 pub use users::{Users, UsersError};
 pub use verify::TokenVerifier;
+pub use warnings::RuleWarning;

@@ -198,6 +198,16 @@ impl Users {
         }
     }
 
+    /// Whether the file defines `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
+    /// Whether the file defines no user at all (then nobody can sign in).
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// The user names, sorted.
     fn names(&self) -> impl Iterator<Item = &str> {
         self.entries.keys().map(String::as_str)

@@ -31,7 +31,7 @@ struct SignedV1 {
 fn signed_v1(config: Option<&str>) -> SignedV1 {
     let (img, registry, gun) = pushed("team/app", &["v1"]);
     let data = tempfile::tempdir().unwrap();
-    let server = TrustServer::start(data.path(), config, &[]);
+    let server = TrustServer::start(data.path(), config, &["--no-auth"]);
     let trust = Trust::new(&server);
     assert_success(&trust.run("publisher", &["trust", "init", &gun]));
     assert_success(&trust.run("publisher", &["trust", "sign", &format!("{gun}:v1")]));
@@ -199,7 +199,7 @@ fn concurrent_signers_are_serialised_and_every_tag_lands() {
     let tags = ["v1", "v2", "v3", "v4"];
     let (_img, _registry, gun) = pushed("team/app", &tags);
     let data = tempfile::tempdir().unwrap();
-    let server = TrustServer::start(data.path(), None, &[]);
+    let server = TrustServer::start(data.path(), None, &["--no-auth"]);
     let trust = Trust::new(&server);
     assert_success(&trust.run("publisher", &["trust", "init", &gun]));
     let children: Vec<_> = tags
@@ -360,7 +360,7 @@ fn a_crash_mid_publish_leaves_the_previous_version_served() {
     let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
     let (_img, _registry, gun) = pushed("team/app", &tag_refs);
     let data = tempfile::tempdir().unwrap();
-    let mut server = TrustServer::start(data.path(), None, &[]);
+    let mut server = TrustServer::start(data.path(), None, &["--no-auth"]);
     let trust = Trust::new(&server);
     assert_success(&trust.run("publisher", &["trust", "init", &gun]));
     // Sign tags one after another while the server is killed under them.
@@ -409,7 +409,7 @@ fn a_crash_mid_publish_leaves_the_previous_version_served() {
 
     // Restarted on the same database: every acknowledged tag verifies, and
     // publishing goes on from where it stopped.
-    let server = TrustServer::start(data.path(), None, &[]);
+    let server = TrustServer::start(data.path(), None, &["--no-auth"]);
     let trust = Trust {
         dir: trust.dir,
         url: server.url.clone(),

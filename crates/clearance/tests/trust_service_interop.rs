@@ -274,7 +274,7 @@ fn python_tuf_refreshes_and_downloads_from_a_service_repository() {
         &v2_args,
     );
     let data = tempfile::tempdir().unwrap();
-    let server = TrustServer::start(data.path(), None, &[]);
+    let server = TrustServer::start(data.path(), None, &["--no-auth"]);
     let trust = Trust::new(&server);
     assert_success(&trust.run("publisher", &["trust", "init", &gun]));
     let digest = trust.sign(&gun, "v1");
@@ -368,7 +368,7 @@ fn python_tuf_refreshes_and_downloads_from_a_service_repository() {
 fn python_tuf_refuses_a_service_timestamp_signed_by_another_key() {
     let (_img, _registry, gun) = pushed("team/app", &["v1"]);
     let data = tempfile::tempdir().unwrap();
-    let server = TrustServer::start(data.path(), None, &[]);
+    let server = TrustServer::start(data.path(), None, &["--no-auth"]);
     let trust = Trust::new(&server);
     assert_success(&trust.run("publisher", &["trust", "init", &gun]));
     trust.sign(&gun, "v1");
@@ -457,7 +457,7 @@ fn python_tuf_refuses_a_service_timestamp_signed_by_another_key() {
 fn a_publisher_can_hand_snapshot_to_the_service() {
     let (_img, _registry, gun) = pushed("team/app", &["v1"]);
     let data = tempfile::tempdir().unwrap();
-    let server = TrustServer::start(data.path(), None, &[]);
+    let server = TrustServer::start(data.path(), None, &["--no-auth"]);
     let trust = Trust::new(&server);
     assert_success(&trust.run("publisher", &["trust", "init", "--server-snapshot", &gun]));
     let digest = trust.sign(&gun, "v1");

@@ -191,7 +191,7 @@ fn the_service_keeps_metadata_in_postgresql_and_two_nodes_share_it() {
     }
     let url = pg.url();
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let node_a = TrustServer::start(a_dir.path(), None, &["--database", &url]);
+    let node_a = TrustServer::start(a_dir.path(), None, &["--no-auth", "--database", &url]);
     // A second node: same database, and the same master key (the sealed
     // server keys in the database open only with it).
     std::fs::create_dir_all(b_dir.path()).unwrap();
@@ -200,7 +200,7 @@ fn the_service_keeps_metadata_in_postgresql_and_two_nodes_share_it() {
         b_dir.path().join("trust-master.key"),
     )
     .unwrap();
-    let node_b = TrustServer::start(b_dir.path(), None, &["--database", &url]);
+    let node_b = TrustServer::start(b_dir.path(), None, &["--no-auth", "--database", &url]);
     let home = tempfile::tempdir().unwrap();
 
     assert_success(&clearance(
@@ -254,7 +254,14 @@ fn the_service_keeps_metadata_in_postgresql_and_two_nodes_share_it() {
     // A wrong password is a clear error at start, naming the database without the password.
     let c_dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_clearance"))
-        .args(["serve", "--trust", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "serve",
+            "--trust",
+            "--no-auth",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(c_dir.path())
         .args(["--database", &url.replace(PASSWORD, "wrong")])
         .env_clear()
@@ -265,4 +272,119 @@ fn the_service_keeps_metadata_in_postgresql_and_two_nodes_share_it() {
     let err = stderr(&out);
     assert!(err.contains("postgres://clearance:***@127.0.0.1"), "{err}");
     assert!(err.contains("password authentication failed"), "{err}");
+}
+
+/// Every password in the B-5 cases holds this, raw or percent-encoded.
+const MARK: &str = "s3cret";
+
+/// `serve --trust --no-auth --database URL` that must refuse to start: its stderr.
+fn refused_with(database: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_clearance"))
+        .args([
+            "serve",
+            "--trust",
+            "--no-auth",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .args(["--database", database])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("CLEARANCE_LOG", "trace")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{database}: {}", stderr(&out));
+    stderr(&out)
+}
+
+#[test]
+fn b5_database_passwords_are_redacted_in_every_url_form() {
+    let pg = Postgres::start();
+    // Passwords with every character that breaks a URL, and one with only '@'.
+    let odd = format!("{MARK}/@:?#%x");
+    let at = format!("pg@{MARK}");
+    pg.psql(
+        "postgres",
+        &format!("CREATE ROLE odd LOGIN SUPERUSER PASSWORD '{odd}'"),
+    );
+    pg.psql(
+        "postgres",
+        &format!("CREATE ROLE atuser LOGIN SUPERUSER PASSWORD '{at}'"),
+    );
+    let host = format!("127.0.0.1:{}", pg.port);
+    let encoded: String = url::form_urlencoded::byte_serialize(odd.as_bytes()).collect();
+    let encoded = encoded.replace('+', "%20");
+
+    // Forms that connect: the banner and every log line (at trace) hide the password.
+    for (url, shown) in [
+        (
+            format!("postgres://odd:{encoded}@{host}/trust"),
+            format!("postgres://odd:***@{host}/trust"),
+        ),
+        (
+            format!("postgresql://odd:{encoded}@{host}/trust"),
+            format!("postgresql://odd:***@{host}/trust"),
+        ),
+        (
+            format!("postgres://{host}/trust?user=odd&password={encoded}"),
+            format!("postgres://{host}/trust?user=odd&password=***"),
+        ),
+        // A raw '@' in the password: the last '@' ends the user-info, as sqlx reads it.
+        (
+            format!("postgres://atuser:{at}@{host}/trust"),
+            format!("postgres://atuser:***@{host}/trust"),
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let node = TrustServer::start(dir.path(), None, &["--no-auth", "--database", &url]);
+        let log = node.log();
+        assert!(log.contains(&shown), "{url}:\n{log}");
+        assert!(
+            !log.contains(MARK),
+            "{url}: the password was logged:\n{log}"
+        );
+    }
+
+    // Forms that cannot connect: the error names the database, never the password.
+    for (url, says) in [
+        // A raw '/' (and '?', '#') in the password: not a URL at all.
+        (
+            format!("postgres://odd:{odd}@{host}/trust"),
+            "percent-encode",
+        ),
+        // A numeric start makes it parse with the password in the path.
+        (
+            format!("postgres://odd:12/{MARK}@{host}/trust"),
+            "percent-encode",
+        ),
+        (
+            format!("postgres://{host}/trust?user=odd&password=wrong{MARK}"),
+            "password authentication failed",
+        ),
+        (
+            format!("postgres://odd:wrong{MARK}@{host}/trust"),
+            "password authentication failed",
+        ),
+        (
+            format!("postgres://odd@{host}/trust?sslpassword={MARK}"),
+            "unsupported connection parameter(s) sslpassword",
+        ),
+        (
+            format!(
+                "host=127.0.0.1 port={} user=odd password={MARK} dbname=trust",
+                pg.port
+            ),
+            "key=value connection strings are not supported",
+        ),
+    ] {
+        let err = refused_with(&url);
+        assert!(err.contains(says), "{url}:\n{err}");
+        assert!(
+            !err.contains(MARK),
+            "{url}: the password was printed:\n{err}"
+        );
+    }
 }

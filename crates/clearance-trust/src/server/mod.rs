@@ -7,17 +7,19 @@
 //! re-signing timestamp before it expires.
 
 mod accept;
+mod database_url;
+mod error;
 mod keys;
+mod locks;
 mod router;
 mod store;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 pub use accept::{Lifetimes, Refused, ServerSigners, Upload};
+pub use database_url::{DatabaseUrl, redact};
+pub use error::ServiceError;
 pub use keys::{KeyError, MasterKey};
 pub use router::router;
-pub use store::{FileInfo, NewFile, Store, StoreError, StoredServerKey, redact};
+pub use store::{FileInfo, NewFile, Store, StoreError, StoredServerKey};
 
 use crate::keys::Key;
 use crate::metadata::Signed;
@@ -33,7 +35,7 @@ pub struct TrustService {
     master: MasterKey,
     lifetimes: Lifetimes,
     guard: Option<clearance_auth::BearerGuard>,
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    locks: locks::RepoLocks,
 }
 
 impl std::fmt::Debug for TrustService {
@@ -43,23 +45,6 @@ impl std::fmt::Debug for TrustService {
             .field("auth", &self.guard.is_some())
             .finish_non_exhaustive()
     }
-}
-
-/// Something the service could not do.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    #[error(transparent)]
-    Refused(#[from] Refused),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Key(#[from] KeyError),
-    #[error("{role} keys are not held by the trust service (only timestamp and snapshot)")]
-    NotServerRole { role: String },
-    #[error(
-        "the trust service holds no {role} key for this repository yet, so there is none to rotate"
-    )]
-    NoServerKey { role: String },
 }
 
 impl TrustService {
@@ -76,7 +61,7 @@ impl TrustService {
             master,
             lifetimes,
             guard,
-            locks: Mutex::new(HashMap::new()),
+            locks: locks::RepoLocks::default(),
         }
     }
 
@@ -86,11 +71,24 @@ impl TrustService {
 
     /// Check and store a publish. Publishes to one repository run one at a
     /// time; each is checked against the versions the previous one stored.
+    /// The checks (up to 70,000 roles' signatures) run on a blocking thread,
+    /// not on the workers that answer requests.
     pub async fn publish(&self, gun: &str, upload: Upload) -> Result<Vec<NewFile>, ServiceError> {
-        let lock = self.lock_for(gun);
-        let _held = lock.lock().await;
+        let claim = self.locks.claim(gun);
+        let _held = claim.lock().await;
         let (signers, next) = self.signers(gun).await?;
-        let files = accept::accept(&self.store, gun, upload, &signers, self.lifetimes).await?;
+        let (store, owned_gun, lifetimes) = (self.store.clone(), gun.to_owned(), self.lifetimes);
+        let runtime = tokio::runtime::Handle::current();
+        let files = tokio::task::spawn_blocking(move || {
+            runtime.block_on(accept::accept(
+                &store, &owned_gun, upload, &signers, lifetimes,
+            ))
+        })
+        .await
+        .map_err(|source| ServiceError::Interrupted {
+            gun: gun.to_owned(),
+            source,
+        })??;
         // A rotation's key that the new root names is the role's key from
         // this publish on, stored in the same transaction.
         let root = files
@@ -126,8 +124,8 @@ impl TrustService {
                 role: role.to_owned(),
             });
         }
-        let lock = self.lock_for(gun);
-        let _held = lock.lock().await;
+        let claim = self.locks.claim(gun);
+        let _held = claim.lock().await;
         if self.store.server_key(gun, role).await?.is_none() {
             return Err(ServiceError::NoServerKey {
                 role: role.to_owned(),
@@ -135,8 +133,11 @@ impl TrustService {
         }
         let fresh = self.master.generate(gun, role)?;
         self.store.set_next_server_key(gun, role, &fresh).await?;
-        serde_json::from_str(&fresh.public)
-            .map_err(|e| StoreError::Query(format!("new public key: {e}")).into())
+        serde_json::from_str(&fresh.public).map_err(|source| ServiceError::CorruptKey {
+            gun: gun.to_owned(),
+            role: role.to_owned(),
+            source,
+        })
     }
 
     /// The public key the service holds for `gun`'s `role`, made on first
@@ -160,8 +161,12 @@ impl TrustService {
             }
             None => return Ok(None),
         };
-        let key: Key = serde_json::from_str(&stored.public)
-            .map_err(|e| StoreError::Query(format!("stored public key: {e}")))?;
+        let key: Key =
+            serde_json::from_str(&stored.public).map_err(|source| ServiceError::CorruptKey {
+                gun: gun.to_owned(),
+                role: role.to_owned(),
+                source,
+            })?;
         Ok(Some(key))
     }
 
@@ -221,13 +226,5 @@ impl TrustService {
             rotations.extend(next.map(|key| (role, key)));
         }
         Ok((signers, rotations))
-    }
-
-    fn lock_for(&self, gun: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = match self.locks.lock() {
-            Ok(l) => l,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        locks.entry(gun.to_owned()).or_default().clone()
     }
 }

@@ -19,14 +19,15 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, FromRequest as _, Multipart, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use clearance_auth::Action;
+use clearance_auth::{Action, ErrorCode, NameError};
 use serde_json::json;
 
-use super::{Refused, ServiceError, StoreError, TrustService, Upload};
+use super::{ServiceError, TrustService, Upload};
 
 /// Largest file accepted in a publish.
 const MAX_FILE: usize = 16 << 20;
@@ -36,6 +37,105 @@ const MAX_BODY: usize = 256 << 20;
 const MAX_FILES: usize = 70_000;
 
 type Shared = Arc<TrustService>;
+
+/// A request the router refuses, or the service's own failure.
+#[derive(Debug, thiserror::Error)]
+enum RequestError {
+    #[error("no such route")]
+    NoRoute,
+    #[error(transparent)]
+    Name(#[from] NameError),
+    #[error("{method} {path} is not supported")]
+    Method { method: Method, path: String },
+    #[error("{file}: not metadata")]
+    NotMetadata { file: String },
+    #[error("{gun} has no {file}")]
+    NoFile { gun: String, file: String },
+    #[error("no {role} key")]
+    NoKey { role: String },
+    #[error("a publish is multipart/form-data with one part per metadata file: {0}")]
+    NotMultipart(#[from] MultipartRejection),
+    #[error("reading the upload: {}", .0.body_text())]
+    Upload(#[from] MultipartError),
+    #[error("each part needs a file name naming its role")]
+    UnnamedPart,
+    #[error("bad role name {0:?}")]
+    RoleName(String),
+    #[error("{role}: larger than {MAX_FILE} bytes")]
+    FileTooLarge { role: String },
+    #[error("{role} appears twice")]
+    Twice { role: String },
+    #[error("more than {MAX_FILES} files")]
+    TooManyFiles,
+    #[error("the upload holds no files")]
+    NoFiles,
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl RequestError {
+    /// The HTTP status of the refusal.
+    fn status(&self) -> StatusCode {
+        match self {
+            RequestError::NoRoute
+            | RequestError::NotMetadata { .. }
+            | RequestError::NoFile { .. }
+            | RequestError::NoKey { .. } => StatusCode::NOT_FOUND,
+            RequestError::Method { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            RequestError::Upload(e) => e.status(),
+            RequestError::FileTooLarge { .. } | RequestError::TooManyFiles => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            RequestError::Name(_)
+            | RequestError::NotMultipart(_)
+            | RequestError::UnnamedPart
+            | RequestError::RoleName(_)
+            | RequestError::Twice { .. }
+            | RequestError::NoFiles => StatusCode::BAD_REQUEST,
+            RequestError::Service(e) => e.status(),
+        }
+    }
+
+    /// The code in the OCI error envelope.
+    fn code(&self) -> ErrorCode {
+        match self {
+            RequestError::NoRoute | RequestError::NoKey { .. } => ErrorCode::NotFound,
+            RequestError::NotMetadata { .. } | RequestError::NoFile { .. } => {
+                ErrorCode::MetadataNotFound
+            }
+            RequestError::Name(_) => ErrorCode::NameInvalid,
+            RequestError::Method { .. } => ErrorCode::Unsupported,
+            RequestError::Upload(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ErrorCode::SizeInvalid
+            }
+            RequestError::FileTooLarge { .. } | RequestError::TooManyFiles => {
+                ErrorCode::SizeInvalid
+            }
+            RequestError::Upload(_)
+            | RequestError::NotMultipart(_)
+            | RequestError::UnnamedPart
+            | RequestError::RoleName(_)
+            | RequestError::Twice { .. }
+            | RequestError::NoFiles => ErrorCode::MetadataInvalid,
+            RequestError::Service(e) => e.code(),
+        }
+    }
+}
+
+/// The OCI error envelope. A failure of the service itself answers 500
+/// "see the server log", and the detail goes to that log.
+impl IntoResponse for RequestError {
+    fn into_response(self) -> Response {
+        let (status, code) = (self.status(), self.code());
+        let message = if status.is_server_error() {
+            tracing::error!(error = %self, "trust service");
+            "the trust service failed; see the server log".to_owned()
+        } else {
+            self.to_string()
+        };
+        clearance_auth::error_response(status, code, &message, None)
+    }
+}
 
 /// The trust service's routes (the token endpoint is mounted beside them by
 /// the binary).
@@ -53,212 +153,153 @@ pub fn router(service: Shared) -> Router {
 }
 
 async fn dispatch(State(service): State<Shared>, request: Request) -> Response {
+    match route(&service, request).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn route(service: &TrustService, request: Request) -> Result<Response, RequestError> {
     let path = request.uri().path().to_owned();
-    let Some((gun, file)) = split_path(&path) else {
-        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "no such route".into());
-    };
+    let (gun, file) = split_path(&path).ok_or(RequestError::NoRoute)?;
     // The OCI name grammar, with a registry host (and port) in front, as
     // Notary's GUNs are: the rule the tokens' scopes follow.
-    let name = match clearance_auth::RepositoryName::parse(&gun) {
-        Ok(name) => name,
-        Err(e) => return error(StatusCode::BAD_REQUEST, "NAME_INVALID", e.to_string()),
-    };
+    let name = clearance_auth::RepositoryName::parse(&gun)?;
     let method = request.method().clone();
     let action = match (&method, file.as_str()) {
-        (&Method::GET | &Method::HEAD, f) if !f.is_empty() => {
-            if f.ends_with(".key") {
-                Action::Push
-            } else {
-                Action::Pull
-            }
-        }
+        // Reading a server key makes one when there is none: push only, so
+        // a puller cannot have keys made for names of its choosing.
+        (&Method::GET | &Method::HEAD, f) if f.ends_with(".key") => Action::Push,
+        (&Method::GET | &Method::HEAD, f) if !f.is_empty() => Action::Pull,
         (&Method::POST, "") => Action::Push,
         (&Method::POST, f) if f.ends_with(".key") => Action::Push,
-        _ => {
-            return error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "UNSUPPORTED",
-                format!("{method} {path} is not supported"),
-            );
-        }
+        _ => return Err(RequestError::Method { method, path }),
     };
     if let Some(guard) = &service.guard
         && let Err(denied) = guard.check(request.headers(), &name, action)
     {
-        return denied.into_response();
+        return Ok(denied.into_response());
     }
     if method == Method::POST {
         return match file.strip_suffix(".key") {
-            Some(role) => rotate_key(&service, &gun, role).await,
-            None => publish(&service, &gun, request).await,
+            Some(role) => {
+                Ok(axum::Json(service.rotate_server_key(&gun, role).await?).into_response())
+            }
+            None => publish(service, &gun, request).await,
         };
     }
     if let Some(role) = file.strip_suffix(".key") {
-        return server_key(&service, &gun, role).await;
+        return match service.server_key(&gun, role, true).await? {
+            Some(key) => Ok(axum::Json(key).into_response()),
+            None => Err(RequestError::NoKey {
+                role: role.to_owned(),
+            }),
+        };
     }
-    serve_file(&service, &gun, &file).await
+    serve_file(service, &gun, &file).await
 }
 
-async fn serve_file(service: &TrustService, gun: &str, file: &str) -> Response {
-    let Some(stem) = file.strip_suffix(".json") else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "METADATA_NOT_FOUND",
-            format!("{file}: not metadata"),
-        );
-    };
+async fn serve_file(
+    service: &TrustService,
+    gun: &str,
+    file: &str,
+) -> Result<Response, RequestError> {
+    let stem = file
+        .strip_suffix(".json")
+        .ok_or_else(|| RequestError::NotMetadata {
+            file: file.to_owned(),
+        })?;
     let store = service.store();
     let (found, immutable) = match parse_name(stem) {
         Name::Version(v, role) => (store.by_version(gun, &role, v).await, true),
         Name::Hash(role, hash) => (store.by_hash(gun, &role, &hash).await, true),
         Name::Current(role) => (store.latest(gun, &role).await, false),
     };
-    match found {
-        Ok(Some(bytes)) => {
-            let mut resp = Response::new(Body::from(bytes));
-            let headers = resp.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            headers.insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static(if immutable {
-                    "private, max-age=31536000, immutable"
-                } else {
-                    "no-store"
-                }),
-            );
-            resp
-        }
-        Ok(None) => error(
-            StatusCode::NOT_FOUND,
-            "METADATA_NOT_FOUND",
-            format!("{gun} has no {file}"),
-        ),
-        Err(e) => store_error(e),
-    }
+    let bytes = found
+        .map_err(ServiceError::from)?
+        .ok_or_else(|| RequestError::NoFile {
+            gun: gun.to_owned(),
+            file: file.to_owned(),
+        })?;
+    let mut resp = Response::new(Body::from(bytes));
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if immutable {
+            "private, max-age=31536000, immutable"
+        } else {
+            "no-store"
+        }),
+    );
+    Ok(resp)
 }
 
-async fn server_key(service: &TrustService, gun: &str, role: &str) -> Response {
-    match service.server_key(gun, role, true).await {
-        Ok(Some(key)) => axum::Json(key).into_response(),
-        Ok(None) => error(StatusCode::NOT_FOUND, "NOT_FOUND", format!("no {role} key")),
-        Err(ServiceError::NotServerRole { role }) => error(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            format!("the trust service holds only timestamp and snapshot keys, not {role}"),
-        ),
-        Err(e) => service_error(e),
-    }
-}
-
-async fn rotate_key(service: &TrustService, gun: &str, role: &str) -> Response {
-    match service.rotate_server_key(gun, role).await {
-        Ok(key) => axum::Json(key).into_response(),
-        Err(e) => service_error(e),
-    }
-}
-
-async fn publish(service: &TrustService, gun: &str, request: Request) -> Response {
-    let mut multipart = match Multipart::from_request(request, &()).await {
-        Ok(m) => m,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "METADATA_INVALID",
-                format!("a publish is multipart/form-data with one part per metadata file: {e}"),
-            );
-        }
-    };
-    let mut files = BTreeMap::new();
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(e) => {
-                return error(
-                    e.status(),
-                    "METADATA_INVALID",
-                    format!("reading the upload: {e}"),
-                );
-            }
-        };
-        let Some(role) = field
-            .file_name()
-            .map(|n| n.strip_suffix(".json").unwrap_or(n).to_owned())
-        else {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "METADATA_INVALID",
-                "each part needs a file name naming its role".into(),
-            );
-        };
-        if role.is_empty() || role.len() > 255 || role.chars().any(char::is_control) {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "METADATA_INVALID",
-                format!("bad role name {role:?}"),
-            );
-        }
-        let bytes = match read_field(field).await {
-            Ok(b) => b,
-            Err(message) => {
-                return error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "SIZE_INVALID",
-                    format!("{role}: {message}"),
-                );
-            }
-        };
-        if files.insert(role.clone(), bytes).is_some() {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "METADATA_INVALID",
-                format!("{role} appears twice"),
-            );
-        }
-        if files.len() > MAX_FILES {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "SIZE_INVALID",
-                format!("more than {MAX_FILES} files"),
-            );
-        }
-    }
-    if files.is_empty() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "METADATA_INVALID",
-            "the upload holds no files".into(),
-        );
-    }
-    let roles: Vec<String> = files.keys().cloned().collect();
+async fn publish(
+    service: &TrustService,
+    gun: &str,
+    request: Request,
+) -> Result<Response, RequestError> {
     let upload = Upload {
-        files,
+        files: read_upload(request).await?,
         resign_snapshot: false,
     };
+    // A count, not the names: a publish may hold 70,000 roles.
+    let roles = upload.files.len();
     match service.publish(gun, upload).await {
         Ok(stored) => {
-            tracing::info!(%gun, ?roles, "published");
+            tracing::info!(%gun, roles, stored = stored.len(), "published");
             let stored: Vec<_> = stored
                 .iter()
                 .map(|f| json!({"role": f.role, "version": f.version}))
                 .collect();
-            axum::Json(json!({ "published": stored })).into_response()
+            Ok(axum::Json(json!({ "published": stored })).into_response())
         }
         Err(e) => {
-            tracing::info!(%gun, ?roles, error = %e, "publish refused");
-            service_error(e)
+            if !e.is_internal() {
+                tracing::info!(%gun, roles, error = %e, "publish refused");
+            }
+            Err(e.into())
         }
     }
 }
 
-async fn read_field(mut field: axum::extract::multipart::Field<'_>) -> Result<Vec<u8>, String> {
+/// The files of a publish by role name.
+async fn read_upload(request: Request) -> Result<BTreeMap<String, Vec<u8>>, RequestError> {
+    let mut multipart = Multipart::from_request(request, &()).await?;
+    let mut files = BTreeMap::new();
+    while let Some(field) = multipart.next_field().await? {
+        let role = field
+            .file_name()
+            .map(|n| n.strip_suffix(".json").unwrap_or(n).to_owned())
+            .ok_or(RequestError::UnnamedPart)?;
+        if role.is_empty() || role.len() > 255 || role.chars().any(char::is_control) {
+            return Err(RequestError::RoleName(role));
+        }
+        let bytes = read_field(field, &role).await?;
+        if files.insert(role.clone(), bytes).is_some() {
+            return Err(RequestError::Twice { role });
+        }
+        if files.len() > MAX_FILES {
+            return Err(RequestError::TooManyFiles);
+        }
+    }
+    if files.is_empty() {
+        return Err(RequestError::NoFiles);
+    }
+    Ok(files)
+}
+
+async fn read_field(mut field: Field<'_>, role: &str) -> Result<Vec<u8>, RequestError> {
     let mut out = Vec::new();
-    while let Some(chunk) = field.chunk().await.map_err(|e| e.to_string())? {
+    while let Some(chunk) = field.chunk().await? {
         if out.len() + chunk.len() > MAX_FILE {
-            return Err(format!("larger than {MAX_FILE} bytes"));
+            return Err(RequestError::FileTooLarge {
+                role: role.to_owned(),
+            });
         }
         out.extend_from_slice(&chunk);
     }
@@ -294,45 +335,6 @@ fn parse_name(stem: &str) -> Name {
         return Name::Hash(role.to_owned(), hash.to_ascii_lowercase());
     }
     Name::Current(stem.to_owned())
-}
-
-fn service_error(e: ServiceError) -> Response {
-    match e {
-        ServiceError::Refused(Refused::Stale { .. })
-        | ServiceError::Refused(Refused::Store(StoreError::Conflict { .. }))
-        | ServiceError::Store(StoreError::Conflict { .. }) => {
-            error(StatusCode::CONFLICT, "METADATA_STALE", e.to_string())
-        }
-        ServiceError::Refused(Refused::Store(e)) | ServiceError::Store(e) => store_error(e),
-        ServiceError::Refused(r) => {
-            error(StatusCode::BAD_REQUEST, "METADATA_INVALID", r.to_string())
-        }
-        ServiceError::Key(k) => {
-            tracing::error!(error = %k, "server key");
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "UNKNOWN",
-                "server key unavailable".into(),
-            )
-        }
-        ServiceError::NotServerRole { .. } | ServiceError::NoServerKey { .. } => {
-            error(StatusCode::NOT_FOUND, "NOT_FOUND", e.to_string())
-        }
-    }
-}
-
-fn store_error(e: StoreError) -> Response {
-    tracing::error!(error = %e, "metadata store");
-    error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "UNKNOWN",
-        "the metadata store failed; see the server log".into(),
-    )
-}
-
-/// The OCI error envelope.
-fn error(status: StatusCode, code: &str, message: String) -> Response {
-    clearance_auth::error_response(status, code, &message, None)
 }
 
 #[cfg(test)]

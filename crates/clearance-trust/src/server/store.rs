@@ -10,6 +10,8 @@
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row as _};
 
+use super::database_url::{DatabaseUrl, Engine};
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database {url}: {message}")]
@@ -28,13 +30,6 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         StoreError::Query(e.to_string())
     }
-}
-
-/// Which database engine a URL names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Engine {
-    Sqlite,
-    Postgres,
 }
 
 /// A stored metadata file's identity, without its bytes.
@@ -72,10 +67,17 @@ impl Store {
     /// Open (creating tables as needed) `sqlite:///path/to/trust.db` or
     /// `postgres://user@host/db`. A bare path means SQLite.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Store::connect(&DatabaseUrl::parse(url)?).await
+    }
+
+    /// Open a checked URL (creating tables as needed; a new SQLite file is
+    /// made mode 0600). Errors show the URL without its password.
+    pub async fn connect(url: &DatabaseUrl) -> Result<Store, StoreError> {
         install_default_drivers();
-        let (url, engine) = normalise(url)?;
+        url.create_private_file()?;
+        let engine = url.engine();
         let open_err = |e: sqlx::Error| StoreError::Open {
-            url: redact(&url),
+            url: url.to_string(),
             message: e.to_string(),
         };
         let pool = AnyPoolOptions::new()
@@ -91,14 +93,11 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect(&url)
+            .connect(url.secret())
             .await
             .map_err(open_err)?;
         let store = Store { pool };
-        store.migrate(engine).await.map_err(|e| StoreError::Open {
-            url: redact(&url),
-            message: e.to_string(),
-        })?;
+        store.migrate(engine).await.map_err(open_err)?;
         Ok(store)
     }
 
@@ -408,62 +407,9 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     }
 }
 
-/// Accept `sqlite://…`, `postgres://…` / `postgresql://…`, or a bare path
-/// (SQLite, created if missing).
-fn normalise(url: &str) -> Result<(String, Engine), StoreError> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok((url.to_owned(), Engine::Postgres));
-    }
-    if let Some(rest) = url.strip_prefix("sqlite:") {
-        let mut u = format!("sqlite:{rest}");
-        if !rest.contains("mode=") && !rest.contains(":memory:") {
-            u.push_str(if rest.contains('?') { "&" } else { "?" });
-            u.push_str("mode=rwc");
-        }
-        return Ok((u, Engine::Sqlite));
-    }
-    if url.contains("://") {
-        return Err(StoreError::Open {
-            url: redact(url),
-            message: "unsupported database; use sqlite://PATH or postgres://USER@HOST/DB".into(),
-        });
-    }
-    Ok((format!("sqlite://{url}?mode=rwc"), Engine::Sqlite))
-}
-
-/// A URL without its password, for messages and logs.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{host}/{path}")
-        }
-        None => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_are_recognised_and_passwords_hidden() {
-        assert_eq!(normalise("/tmp/t.db").unwrap().1, Engine::Sqlite);
-        assert_eq!(
-            normalise("sqlite:///tmp/t.db").unwrap().0,
-            "sqlite:///tmp/t.db?mode=rwc"
-        );
-        assert_eq!(normalise("postgres://u@h/db").unwrap().1, Engine::Postgres);
-        assert!(normalise("mysql://h/db").is_err());
-        assert_eq!(
-            redact("postgres://app:s3cret@db:5432/trust"),
-            "postgres://app:***@db:5432/trust"
-        );
-    }
 
     #[tokio::test]
     async fn a_publish_is_all_or_nothing_and_versions_are_stored_once() {
