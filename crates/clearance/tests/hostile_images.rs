@@ -7,163 +7,28 @@
 //! another build of the binary.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../../clearance-oci/tests/support/hostile.rs"]
+mod hostile;
+#[path = "../../clearance-oci/tests/support/images.rs"]
+mod images;
 mod support;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
 use clearance_oci::Digest;
+use hostile::*;
 
 const RSS_LIMIT_KIB: u64 = 64 << 10;
 
-/// One tar header block (GNU format).
-fn header(name: &str, typeflag: u8, size: u64) -> Vec<u8> {
-    let mut h = tar::Header::new_gnu();
-    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
-    h.as_old_mut().linkflag = [typeflag];
-    h.set_size(size);
-    h.set_mode(0o644);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_cksum();
-    h.as_bytes().to_vec()
-}
-
-fn pad(tar: &mut Vec<u8>) {
-    tar.resize(tar.len().div_ceil(512) * 512, 0);
-}
-
-fn end(mut tar: Vec<u8>) -> Vec<u8> {
-    tar.extend([0u8; 1024]);
-    tar
-}
-
-/// An extended header (`L`, `K`, `x`, `g`) declaring `n` bytes, then a file.
-fn extended_header_bomb(typeflag: u8, n: usize) -> Vec<u8> {
-    let mut tar = header("././@LongLink", typeflag, n as u64);
-    tar.extend(std::iter::repeat_n(b'a', n));
-    pad(&mut tar);
-    tar.extend(header("x", b'0', 0));
-    end(tar)
-}
-
-/// An old GNU sparse header followed by 8 MiB of "one more block" maps.
-fn sparse_map_bomb() -> Vec<u8> {
-    let mut h = tar::Header::new_gnu();
-    h.as_old_mut().name[..1].copy_from_slice(b"s");
-    h.set_entry_type(tar::EntryType::GNUSparse);
-    h.set_size(0);
-    h.as_gnu_mut().unwrap().set_is_extended(true);
-    h.set_cksum();
-    let mut tar = h.as_bytes().to_vec();
-    let mut ext = tar::GnuExtSparseHeader::new();
-    ext.set_is_extended(true);
-    for _ in 0..(8 << 20) / 512 {
-        tar.extend_from_slice(ext.as_bytes());
-    }
-    end(tar)
-}
-
-fn pax_record(key: &str, value: &str) -> String {
-    let body = format!(" {key}={value}\n");
-    let mut n = body.len() + 1;
-    while n.to_string().len() + body.len() != n {
-        n += 1;
-    }
-    format!("{n}{body}")
-}
-
-/// A PAX sparse file whose real size is 30 GiB with nothing stored.
-fn sparse_real_size_bomb() -> Vec<u8> {
-    let records = [
-        pax_record("GNU.sparse.major", "0"),
-        pax_record("GNU.sparse.minor", "1"),
-        pax_record("GNU.sparse.name", "huge"),
-        pax_record("GNU.sparse.size", &(30u64 << 30).to_string()),
-        pax_record("GNU.sparse.numblocks", "0"),
-        pax_record("GNU.sparse.map", ""),
-    ]
-    .concat();
-    let mut tar = header("PaxHeader", b'x', records.len() as u64);
-    tar.extend(records.as_bytes());
-    pad(&mut tar);
-    tar.extend(header("GNUSparseFile.0/huge", b'0', 0));
-    end(tar)
-}
-
-/// `n` empty files.
-fn many_entries(n: usize) -> Vec<u8> {
-    let mut tar = Vec::with_capacity(n * 512 + 1024);
-    for i in 0..n {
-        tar.extend(header(&format!("d{}/f{i}", i % 1000), b'0', 0));
-    }
-    end(tar)
-}
-
-/// `n` files whose names are long paths of about `len` bytes.
-fn long_paths(n: usize, len: usize) -> Vec<u8> {
-    let mut tar = Vec::new();
-    for i in 0..n {
-        let name = format!("{}{i}", "deep/".repeat(len / 5));
-        tar.extend(header("././@LongLink", b'L', name.len() as u64));
-        tar.extend(name.as_bytes());
-        pad(&mut tar);
-        tar.extend(header("x", b'0', 0));
-    }
-    end(tar)
-}
-
-/// One file of `n` zero bytes.
-fn zeros(n: usize) -> Vec<u8> {
-    let mut tar = header("zeros", b'0', n as u64);
-    tar.resize(tar.len() + n, 0);
-    end(tar)
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap()
-}
-
-/// zstd with a 128 MiB window (`zstd --long=27`), no content size.
-fn zstd_long(data: &[u8]) -> Vec<u8> {
-    let mut enc = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
-    enc.window_log(27).unwrap();
-    enc.long_distance_matching(true).unwrap();
-    enc.include_contentsize(false).unwrap();
-    enc.write_all(data).unwrap();
-    enc.finish().unwrap()
-}
-
 /// An OCI layout at `dir` with one image `v1` of one layer.
 fn layout(dir: &Path, tar: &[u8], blob: &[u8], media_type: &str) {
-    let put = |bytes: &[u8]| {
-        let digest = Digest::sha256_of(bytes);
-        let path = dir.join("blobs/sha256").join(digest.hex());
-        std::fs::write(path, bytes).unwrap();
-        serde_json::json!({"digest": digest.to_string(), "size": bytes.len()})
-    };
-    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
-    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    let config = serde_json::json!({
-        "architecture": "amd64", "os": "linux",
-        "rootfs": {"type": "layers", "diff_ids": [Digest::sha256_of(tar).to_string()]},
-    });
-    let mut config_desc = put(&serde_json::to_vec(&config).unwrap());
-    config_desc["mediaType"] = "application/vnd.oci.image.config.v1+json".into();
-    let mut layer_desc = put(blob);
-    layer_desc["mediaType"] = media_type.into();
-    let manifest = serde_json::json!({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": config_desc, "layers": [layer_desc],
-    });
-    let mut manifest_desc = put(&serde_json::to_vec(&manifest).unwrap());
-    manifest_desc["mediaType"] = "application/vnd.oci.image.manifest.v1+json".into();
-    manifest_desc["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": "v1"});
-    let index = serde_json::json!({"schemaVersion": 2, "manifests": [manifest_desc]});
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    let mut l = images::LayoutBuilder::new(dir);
+    let layer = l.put(media_type, blob);
+    let config = images::config(&[Digest::sha256_of(tar)], "linux/amd64");
+    let manifest = l.manifest(vec![layer], &config, images::OCI_CONFIG);
+    l.tag(manifest, "v1");
+    l.finish();
 }
 
 /// Run `clearance inspect --format json IMAGE` under GNU time: (success,
@@ -255,10 +120,14 @@ fn b1_hostile_layers_are_refused_or_read_in_bounded_memory() {
             Ok(1_000_000),
         ),
         gz_case("100 paths of 900 KiB", long_paths(100, 900 << 10), Ok(100)),
-        gz_case("one file of 256 MiB of zeros", zeros(256 << 20), Ok(1)),
+        gz_case(
+            "one file of 256 MiB of zeros",
+            one_file(256 << 20, 0),
+            Ok(1),
+        ),
         {
-            let tar = zeros(64 << 20);
-            let blob = zstd_long(&tar);
+            let tar = one_file(64 << 20, 0);
+            let blob = zstd_long_window(&tar);
             Case {
                 name: "zstd with a 128 MiB window",
                 tar,
