@@ -634,7 +634,7 @@ async fn python_tuf_follows_a_clearance_root_rotation_to_consistent_snapshots() 
         .insert(new_root_key.key_id(), new_root_key.public_key().clone());
     repo.root.roles.get_mut("root").unwrap().keyids = vec![new_root_key.key_id()];
     repo.root.consistent_snapshot = true;
-    repo.root.common.version = 2;
+    repo.root.common.version = support::v(2);
     let old = std::mem::replace(&mut repo.root_signers, vec![new_root_key]);
     repo.publish_root(&[&old[0]]);
     repo.publish_targets_chain(true);

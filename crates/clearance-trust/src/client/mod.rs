@@ -16,7 +16,7 @@ pub use trusted::{TrustedSet, check_hashes, check_length_and_hashes};
 
 use crate::metadata::MetadataError;
 use crate::notary::{self, Dialect};
-use crate::schema::{TargetFile, Targets};
+use crate::schema::{TargetFile, Targets, Version};
 use crate::time::UtcTime;
 
 /// Bounds on what a repository can make the client do.
@@ -50,15 +50,26 @@ pub enum UpdateError {
     #[error("{role}: expected version {expected}, got {got}")]
     Version {
         role: String,
-        expected: u64,
-        got: u64,
+        expected: Version,
+        got: Version,
     },
     #[error("rollback refused: {role} is at version {trusted}, the repository offers {got}")]
     Rollback {
         role: String,
-        trusted: u64,
-        got: u64,
+        trusted: Version,
+        got: Version,
     },
+    #[error("rollback refused: {role} was dropped from snapshot, which listed it before")]
+    Dropped { role: String },
+    #[error(
+        "{role} is at version {}, the largest there is; no later version can follow",
+        Version::MAX
+    )]
+    Exhausted { role: String },
+    #[error("root has no {role} role")]
+    RootLacksRole { role: String },
+    #[error("timestamp lists no snapshot.json")]
+    NoSnapshotMeta,
     #[error("{role} metadata expired at {expired} (a frozen or stale repository)")]
     Expired { role: String, expired: UtcTime },
     #[error("{what}: length or hash mismatch: {message}")]
@@ -305,8 +316,10 @@ impl<T: Transport> Updater<T> {
 
     /// 5.3: walk the root chain, N+1, N+2, … until the repository has no more.
     async fn load_root(&mut self) -> Result<(), UpdateError> {
-        let first = self.trusted.root().version() + 1;
-        for version in first..first + self.settings.max_root_rotations {
+        // No overflow: versions are at most i64::MAX, and past that the
+        // chain ends (update_root refuses a version it cannot follow).
+        let first = self.trusted.root().version().get().saturating_add(1);
+        for version in first..first.saturating_add(self.settings.max_root_rotations) {
             let url = format!("{}{version}.root.json", self.metadata_url);
             let Some(bytes) = self
                 .transport
@@ -357,7 +370,7 @@ impl<T: Transport> Updater<T> {
             .trusted
             .timestamp()
             .and_then(|t| t.signed.snapshot_meta())
-            .ok_or(UpdateError::Order("timestamp lacks snapshot.json"))?
+            .ok_or(UpdateError::NoSnapshotMeta)?
             .clone();
         let bytes = self
             .fetch_listed("snapshot", &meta, self.settings.snapshot_max_bytes)

@@ -10,7 +10,7 @@ use clearance_oci::digest::Algorithm;
 use crate::client::UpdateError;
 use crate::metadata::Signed;
 use crate::notary::Dialect;
-use crate::schema::{MetaFile, Role, Root, Snapshot, Targets, Timestamp, Validate};
+use crate::schema::{MetaFile, Role, Root, Snapshot, Targets, Timestamp, Validate, Version};
 use crate::time::UtcTime;
 
 /// Trusted metadata. Root is always there; the rest arrive in order.
@@ -28,7 +28,7 @@ pub struct TrustedSet {
     /// Notary names files by hash only, so rollback of snapshot and targets
     /// is checked against the versions last trusted here (set by the updater
     /// from its store).
-    floors: HashMap<String, u64>,
+    floors: HashMap<String, Version>,
     reference_time: UtcTime,
 }
 
@@ -57,7 +57,7 @@ impl TrustedSet {
 
     /// The lowest version of `role` (snapshot or a targets role) to accept
     /// where metadata does not name versions.
-    pub fn set_floor(&mut self, role: &str, version: u64) {
+    pub fn set_floor(&mut self, role: &str, version: Version) {
         self.floors.insert(role.to_owned(), version);
     }
 
@@ -112,7 +112,7 @@ impl TrustedSet {
         }
     }
 
-    fn check_floor(&self, role: &str, got: u64) -> Result<(), UpdateError> {
+    fn check_floor(&self, role: &str, got: Version) -> Result<(), UpdateError> {
         match self.floors.get(role) {
             Some(&trusted) if got < trusted => Err(UpdateError::Rollback {
                 role: role.to_owned(),
@@ -155,7 +155,15 @@ impl TrustedSet {
             old_keys.threshold,
             "root",
         )?;
-        let expected = self.root.version() + 1;
+        // 5.3.5: version N+1 exactly (checked: a root at the largest
+        // version has no successor).
+        let expected = self
+            .root
+            .version()
+            .next()
+            .map_err(|_| UpdateError::Exhausted {
+                role: "root".into(),
+            })?;
         if new.version() != expected {
             return Err(UpdateError::Version {
                 role: "root".into(),
@@ -253,11 +261,7 @@ impl TrustedSet {
         if let Some(old) = self.snapshot.as_ref().or(self.previous_snapshot.as_ref()) {
             for (name, old_meta) in &old.signed.meta {
                 let Some(new_meta) = new.signed.meta.get(name) else {
-                    return Err(UpdateError::Rollback {
-                        role: format!("{name} (dropped from snapshot)"),
-                        trusted: old_meta.version.unwrap_or_default(),
-                        got: 0,
-                    });
+                    return Err(UpdateError::Dropped { role: name.clone() });
                 };
                 if let (Some(old_version), Some(new_version)) = (old_meta.version, new_meta.version)
                     && new_version < old_version
@@ -382,13 +386,13 @@ impl TrustedSet {
 fn role_keys<'a>(root: &'a Root, role: &str) -> Result<&'a crate::schema::RoleKeys, UpdateError> {
     root.roles
         .get(role)
-        .ok_or(UpdateError::Order("root lacks a top-level role"))
+        .ok_or_else(|| UpdateError::RootLacksRole {
+            role: role.to_owned(),
+        })
 }
 
 fn snapshot_meta(t: &Signed<Timestamp>) -> Result<&MetaFile, UpdateError> {
-    t.signed
-        .snapshot_meta()
-        .ok_or(UpdateError::Order("timestamp lacks snapshot.json"))
+    t.signed.snapshot_meta().ok_or(UpdateError::NoSnapshotMeta)
 }
 
 /// Length and every listed hash must match; an unknown hash algorithm fails.

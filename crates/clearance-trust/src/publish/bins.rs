@@ -35,7 +35,7 @@ impl Repository {
             self.bins.insert(
                 name.clone(),
                 Targets {
-                    common: common("targets", 1, expires),
+                    common: common("targets", Version::FIRST, expires),
                     targets: BTreeMap::new(),
                     delegations: None,
                     extra: BTreeMap::new(),
@@ -90,7 +90,7 @@ impl Repository {
                 .meta
                 .get(&format!("{name}.json"))
                 .and_then(|m| m.version)
-                .unwrap_or(1);
+                .unwrap_or(Version::FIRST);
             self.bins.insert(
                 name.clone(),
                 Targets {

@@ -66,7 +66,7 @@ impl Repository {
             self.delegated.insert(
                 name.to_owned(),
                 Targets {
-                    common: common("targets", 1, expires),
+                    common: common("targets", Version::FIRST, expires),
                     targets: BTreeMap::new(),
                     delegations: None,
                     extra: BTreeMap::new(),

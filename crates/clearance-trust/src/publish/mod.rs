@@ -14,7 +14,8 @@ use crate::editor::{self, EditError, common, meta_for, meta_version};
 use crate::keys::Key;
 use crate::metadata::Signed;
 use crate::schema::{
-    Delegations, RoleKeys, Root, Snapshot, SuccinctRoles, TargetFile, Targets, Timestamp,
+    Delegations, RoleKeys, Root, Snapshot, SuccinctRoles, TargetFile, Targets, Timestamp, Version,
+    VersionError,
 };
 use crate::signer::Signer;
 use crate::time::UtcTime;
@@ -55,6 +56,12 @@ pub enum PublishError {
     },
     #[error("{0}")]
     Delegation(String),
+    #[error("{role}: {source}")]
+    Version {
+        role: String,
+        #[source]
+        source: VersionError,
+    },
     #[error("{role} is not a top-level role (root, targets, snapshot, timestamp)")]
     UnknownRole { role: String },
     #[error("key {keyid} is not used by any role of this repository")]
@@ -153,10 +160,24 @@ fn wanted_bins(s: &SuccinctRoles, selection: Bins<'_>) -> Vec<String> {
 
 /// A role as published: `N.<role>.json` (consistent snapshots) and the
 /// current `<role>.json`, the role name percent-quoted.
-fn push_versioned(files: &mut Vec<(String, Vec<u8>)>, role: &str, version: u64, bytes: Vec<u8>) {
+fn push_versioned(
+    files: &mut Vec<(String, Vec<u8>)>,
+    role: &str,
+    version: Version,
+    bytes: Vec<u8>,
+) {
     let quoted = crate::client::quote(role);
     files.push((format!("{version}.{quoted}.json"), bytes.clone()));
     files.push((format!("{quoted}.json"), bytes));
+}
+
+/// Move `version` to the next one; an error past [`Version::MAX`].
+fn bump(role: &str, version: &mut Version) -> Result<(), PublishError> {
+    *version = version.next().map_err(|source| PublishError::Version {
+        role: role.to_owned(),
+        source,
+    })?;
+    Ok(())
 }
 
 /// Past this many targets a repository moves them into hash bins.
@@ -220,25 +241,25 @@ impl Repository {
         }
         Repository {
             root: Root {
-                common: common("root", 1, day(expiries.root_days)),
+                common: common("root", Version::FIRST, day(expiries.root_days)),
                 consistent_snapshot: true,
                 keys: all,
                 roles,
                 extra: BTreeMap::new(),
             },
             targets: Targets {
-                common: common("targets", 1, day(expiries.targets_days)),
+                common: common("targets", Version::FIRST, day(expiries.targets_days)),
                 targets: BTreeMap::new(),
                 delegations: None,
                 extra: BTreeMap::new(),
             },
             snapshot: Snapshot {
-                common: common("snapshot", 1, day(expiries.snapshot_days)),
+                common: common("snapshot", Version::FIRST, day(expiries.snapshot_days)),
                 meta: BTreeMap::new(),
                 extra: BTreeMap::new(),
             },
             timestamp: Timestamp {
-                common: common("timestamp", 1, day(expiries.timestamp_days)),
+                common: common("timestamp", Version::FIRST, day(expiries.timestamp_days)),
                 meta: BTreeMap::new(),
                 extra: BTreeMap::new(),
             },
@@ -507,7 +528,7 @@ impl Repository {
         self.split_crowded_bins();
         if matches!(changed, Changed::RootAndTargets) || first {
             if !first {
-                self.root.common.version += 1;
+                bump("root", &mut self.root.common.version)?;
                 self.root.common.expires = day(self.expiries.root_days);
             }
             self.require("root", &signers.root)?;
@@ -539,7 +560,7 @@ impl Repository {
                 continue;
             };
             if listed {
-                role.common.version += 1;
+                bump(&name, &mut role.common.version)?;
             }
             role.common.expires = day(self.expiries.targets_days);
             let bytes = editor::sign(&*role, &signers_for)?;
@@ -560,7 +581,7 @@ impl Repository {
                 continue;
             };
             if self.snapshot.meta.contains_key(&format!("{name}.json")) {
-                bin.common.version += 1;
+                bump(&name, &mut bin.common.version)?;
             }
             bin.common.expires = day(self.expiries.targets_days);
             let bytes = editor::sign(&*bin, &signers.targets)?;
@@ -572,7 +593,7 @@ impl Repository {
         }
         if targets_changed {
             if !first {
-                self.targets.common.version += 1;
+                bump("targets", &mut self.targets.common.version)?;
                 self.targets.common.expires = day(self.expiries.targets_days);
             }
             self.require("targets", &signers.targets)?;
@@ -588,8 +609,8 @@ impl Repository {
             return Ok(files);
         }
         if !first {
-            self.snapshot.common.version += 1;
-            self.timestamp.common.version += 1;
+            bump("snapshot", &mut self.snapshot.common.version)?;
+            bump("timestamp", &mut self.timestamp.common.version)?;
         }
         self.snapshot.common.expires = day(self.expiries.snapshot_days);
         self.require("snapshot", &signers.snapshot)?;

@@ -37,7 +37,7 @@ struct Verdict {
     digest: Option<String>,
     media_type: Option<String>,
     signed_by: Option<String>,
-    targets_version: Option<u64>,
+    targets_version: Option<clearance_trust::schema::Version>,
     expires: Option<String>,
     reason: Option<String>,
 }
@@ -138,7 +138,9 @@ fn render(v: &Verdict, page: &mut Page) {
         page.field("Signed by", v.signed_by.as_deref().unwrap_or_default());
         page.field(
             "Version",
-            format!("targets v{}", v.targets_version.unwrap_or_default()),
+            v.targets_version
+                .map(|v| format!("targets v{v}"))
+                .unwrap_or_default(),
         );
         page.field("Expires", v.expires.as_deref().unwrap_or_default());
     } else {

@@ -1,0 +1,234 @@
+//! The trust service against the review's findings (2026-11, part B): each
+//! test is named after the finding it guards. The service runs in process
+//! on a temporary SQLite store; clients reach it over HTTP on 127.0.0.1.
+#![cfg(feature = "server")]
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use clearance_trust::client::{DirStore, HttpTransport, UpdateError, Updater, UpdaterSettings};
+use clearance_trust::image::target_for_manifest;
+use clearance_trust::keys::Key;
+use clearance_trust::metadata::MetadataError;
+use clearance_trust::publish::{
+    Changed, Expiries, Repository, RoleSigners, ServerSigned, current_files,
+};
+use clearance_trust::schema::Version;
+use clearance_trust::server::{
+    Lifetimes, MasterKey, NewFile, Refused, ServiceError, Store, TrustService, Upload,
+};
+use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
+use serde_json::Value;
+
+const GUN: &str = "127.0.0.1:5000/team/app";
+
+/// A service, its publisher (root, targets and snapshot keys; the service
+/// signs timestamp, and snapshot too when asked), and a delegate's key.
+struct Setup {
+    _dir: tempfile::TempDir,
+    service: Arc<TrustService>,
+    url: String,
+    root_key: LocalSigner,
+    targets_key: LocalSigner,
+    snapshot_key: LocalSigner,
+    server: ServerSigned,
+    repo: Repository,
+}
+
+async fn setup(server: ServerSigned) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("trust.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let master = MasterKey::load_or_create(&dir.path().join("master.key")).unwrap();
+    let service = Arc::new(TrustService::new(store, master, Lifetimes::default(), None));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = clearance_trust::server::router(service.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let key = |kind| LocalSigner::generate(kind).unwrap();
+    let (root_key, targets_key, snapshot_key) = (
+        key(KeyKind::EcdsaP256),
+        key(KeyKind::Ed25519),
+        key(KeyKind::Ed25519),
+    );
+    let server_key = |role| {
+        let service = service.clone();
+        async move { service.server_key(GUN, role, true).await.unwrap().unwrap() }
+    };
+    let timestamp = server_key("timestamp").await;
+    let snapshot = match server {
+        ServerSigned::SnapshotAndTimestamp => server_key("snapshot").await,
+        _ => snapshot_key.public_key().clone(),
+    };
+    let repo = Repository::create(
+        [
+            root_key.public_key(),
+            targets_key.public_key(),
+            &snapshot,
+            &timestamp,
+        ],
+        Expiries::default(),
+    );
+    let mut setup = Setup {
+        _dir: dir,
+        service,
+        url: format!("http://{addr}/v2/{GUN}/_trust/tuf/"),
+        root_key,
+        targets_key,
+        snapshot_key,
+        server,
+        repo,
+    };
+    let files = setup.sign(Changed::RootAndTargets, &[], true);
+    setup.publish(&files).await.unwrap();
+    setup
+}
+
+impl Setup {
+    /// Sign what changed with the publisher's keys (and `delegated`'s for
+    /// the delegated role `releases`).
+    fn sign(
+        &mut self,
+        changed: Changed,
+        delegated: &[&LocalSigner],
+        first: bool,
+    ) -> Vec<(String, Vec<u8>)> {
+        let mut signers = RoleSigners {
+            root: vec![&self.root_key],
+            targets: vec![&self.targets_key],
+            server: self.server,
+            ..Default::default()
+        };
+        if self.server != ServerSigned::SnapshotAndTimestamp {
+            signers.snapshot = vec![&self.snapshot_key];
+        }
+        signers.delegated.insert(
+            "releases".into(),
+            delegated.iter().map(|s| *s as &dyn Signer).collect(),
+        );
+        self.repo.publish(changed, &signers, first).unwrap()
+    }
+
+    async fn publish(&self, files: &[(String, Vec<u8>)]) -> Result<Vec<NewFile>, ServiceError> {
+        let upload = Upload {
+            files: current_files(files).into_iter().collect(),
+            resign_snapshot: false,
+        };
+        self.service.publish(GUN, upload).await
+    }
+
+    /// The root the publisher would hand its consumers.
+    async fn root(&self) -> Vec<u8> {
+        self.service
+            .store()
+            .by_version(GUN, "root", Version::FIRST)
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    /// A consumer pinning that root, with its own store.
+    async fn client(&self, dir: &std::path::Path) -> Updater<HttpTransport> {
+        let store = DirStore::new(dir).unwrap();
+        if store.load("root").unwrap().is_none() {
+            store.save("root", &self.root().await).unwrap();
+        }
+        let http = HttpTransport::new(std::time::Duration::from_secs(10), None).unwrap();
+        Updater::new(store, http, &self.url, UpdaterSettings::default()).unwrap()
+    }
+}
+
+fn manifest(n: u32) -> clearance_trust::schema::TargetFile {
+    target_for_manifest(format!(r#"{{"schemaVersion":2,"n":{n}}}"#).as_bytes(), None)
+}
+
+/// Sign a `signed` body given as JSON (so it may hold what the typed
+/// schema refuses to build) with `signer`.
+fn sign_json(signed: &Value, signer: &LocalSigner) -> Vec<u8> {
+    let canonical = clearance_trust::cjson::to_canonical(signed).unwrap();
+    let sig: String = signer
+        .sign(&canonical)
+        .unwrap()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    serde_json::to_vec(&serde_json::json!({
+        "signatures": [{"keyid": signer.key_id(), "sig": sig}],
+        "signed": signed,
+    }))
+    .unwrap()
+}
+
+/// `releases` delegated (all tags) to a new key, published.
+async fn delegate_releases(setup: &mut Setup) -> LocalSigner {
+    let releases = LocalSigner::generate(KeyKind::Ed25519).unwrap();
+    let public: Key = releases.public_key().clone();
+    setup
+        .repo
+        .add_delegation("releases", &[public], 1, vec!["*".into()], false)
+        .unwrap();
+    let files = setup.sign(Changed::Targets, &[&releases], false);
+    setup.publish(&files).await.unwrap();
+    releases
+}
+
+#[tokio::test]
+async fn b3_a_delegated_signer_cannot_publish_a_version_the_store_would_wrap() {
+    let mut setup = setup(ServerSigned::SnapshotAndTimestamp).await;
+    let releases = delegate_releases(&mut setup).await;
+    let body = |version: u64| {
+        let mut role = serde_json::to_value(&setup.repo.delegated["releases"]).unwrap();
+        role["version"] = version.into();
+        sign_json(&role, &releases)
+    };
+    let upload = |bytes: Vec<u8>| Upload {
+        files: [("releases".to_owned(), bytes)].into(),
+        resign_snapshot: false,
+    };
+
+    // 2^63 would be stored as -2^63 and sort below every honest version.
+    let err = setup
+        .service
+        .publish(GUN, upload(body(1 << 63)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            ServiceError::Refused(Refused::Invalid {
+                role,
+                source: UpdateError::Metadata(MetadataError::Malformed { .. }),
+            }) if role == "releases"
+        ),
+        "{err}"
+    );
+
+    // The largest storable version is the newest, so nothing lower follows it.
+    setup
+        .service
+        .publish(GUN, upload(body(Version::MAX)))
+        .await
+        .unwrap();
+    let err = setup
+        .service
+        .publish(GUN, upload(body(5)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ServiceError::Refused(Refused::Stale { stored, got, .. })
+            if *stored == Version::MAX && *got == 5),
+        "{err}"
+    );
+
+    // A client follows: releases is at the top, and the repository still verifies.
+    let dir = tempfile::tempdir().unwrap();
+    let mut client = setup.client(dir.path()).await;
+    client.refresh().await.unwrap();
+    assert_eq!(
+        client.trusted().snapshot().unwrap().signed.meta["releases.json"].version,
+        Version::new(Version::MAX).ok()
+    );
+    assert!(client.target_info("v1").await.unwrap().is_none());
+    let _ = manifest(1);
+}
