@@ -230,5 +230,50 @@ async fn b3_a_delegated_signer_cannot_publish_a_version_the_store_would_wrap() {
         Version::new(Version::MAX).ok()
     );
     assert!(client.target_info("v1").await.unwrap().is_none());
-    let _ = manifest(1);
+}
+
+#[tokio::test]
+async fn b9_readded_delegation_continues_its_version_on_the_service() {
+    let mut setup = setup(ServerSigned::Timestamp).await;
+    let releases = delegate_releases(&mut setup).await;
+    for n in 1..=2 {
+        setup
+            .repo
+            .set_delegated_target("releases", &format!("v{n}"), manifest(n))
+            .unwrap();
+        let files = setup.sign(Changed::Targets, &[&releases], false);
+        setup.publish(&files).await.unwrap();
+    }
+    // A consumer trusts releases at version 3.
+    let dir = tempfile::tempdir().unwrap();
+    let mut client = setup.client(dir.path()).await;
+    assert!(client.target_info("v2").await.unwrap().is_some());
+
+    setup.repo.remove_delegation("releases").unwrap();
+    let files = setup.sign(Changed::Targets, &[], false);
+    setup.publish(&files).await.unwrap();
+    let again = LocalSigner::generate(KeyKind::Ed25519).unwrap();
+    setup
+        .repo
+        .add_delegation(
+            "releases",
+            &[again.public_key().clone()],
+            1,
+            vec!["*".into()],
+            false,
+        )
+        .unwrap();
+    setup
+        .repo
+        .set_delegated_target("releases", "v3", manifest(3))
+        .unwrap();
+    let files = setup.sign(Changed::Targets, &[&again], false);
+    let stored = setup.publish(&files).await.unwrap();
+    let releases = stored.iter().find(|f| f.role == "releases").unwrap();
+    assert_eq!(releases.version, 4, "listed at 3, so the new role is 4");
+
+    let mut client = setup.client(dir.path()).await;
+    client.refresh().await.unwrap();
+    assert!(client.target_info("v3").await.unwrap().is_some());
+    assert!(client.target_info("v2").await.unwrap().is_none());
 }

@@ -6,7 +6,9 @@ use super::*;
 
 impl Repository {
     /// Delegate `paths` to a new (or changed) role with its own keys. The
-    /// role's first, empty version is signed by its keys at the next publish.
+    /// role's first, empty version is signed by its keys at the next publish:
+    /// version 1, or one past the version snapshot still lists for a role of
+    /// that name that was removed.
     pub fn add_delegation(
         &mut self,
         name: &str,
@@ -63,10 +65,19 @@ impl Repository {
         roles.push(role);
         if !self.delegated.contains_key(name) {
             let expires = UtcTime::now().plus_seconds(self.expiries.targets_days * 86_400);
+            // A role removed earlier is still listed in snapshot (clients
+            // refuse a snapshot that drops one): continue from that version,
+            // which publish raises by one, never back to 1 (B-9).
+            let listed = self
+                .snapshot
+                .meta
+                .get(&format!("{name}.json"))
+                .and_then(|m| m.version)
+                .unwrap_or(Version::FIRST);
             self.delegated.insert(
                 name.to_owned(),
                 Targets {
-                    common: common("targets", Version::FIRST, expires),
+                    common: common("targets", listed, expires),
                     targets: BTreeMap::new(),
                     delegations: None,
                     extra: BTreeMap::new(),

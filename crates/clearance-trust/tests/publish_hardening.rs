@@ -1,0 +1,133 @@
+//! The publisher against the review's findings (2026-11, part B) on a
+//! `file://` repository: a directory the publisher writes and the client
+//! reads through its `file://` transport. Each test is named after the
+//! finding it guards.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+
+use clearance_trust::client::{DirStore, HttpTransport, Updater, UpdaterSettings, write_atomic};
+use clearance_trust::image::target_for_manifest;
+use clearance_trust::publish::{Changed, Expiries, Repository, RoleSigners};
+use clearance_trust::schema::TargetFile;
+use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
+
+/// A repository published into a directory, with its four keys.
+struct DirRepo {
+    dir: tempfile::TempDir,
+    keys: [LocalSigner; 4],
+    repo: Repository,
+}
+
+impl DirRepo {
+    fn new() -> DirRepo {
+        let keys = [
+            LocalSigner::generate(KeyKind::EcdsaP256).unwrap(),
+            LocalSigner::generate(KeyKind::Ed25519).unwrap(),
+            LocalSigner::generate(KeyKind::Ed25519).unwrap(),
+            LocalSigner::generate(KeyKind::Ed25519).unwrap(),
+        ];
+        let repo = Repository::create(
+            [
+                keys[0].public_key(),
+                keys[1].public_key(),
+                keys[2].public_key(),
+                keys[3].public_key(),
+            ],
+            Expiries::default(),
+        );
+        let mut dir = DirRepo {
+            dir: tempfile::tempdir().unwrap(),
+            keys,
+            repo,
+        };
+        dir.publish(Changed::RootAndTargets, &[], true);
+        dir
+    }
+
+    fn metadata(&self) -> PathBuf {
+        self.dir.path().join("metadata")
+    }
+
+    /// Sign what changed (`delegated` signs the role `releases`) and write
+    /// it, as `trust` writes a file:// repository.
+    fn publish(&mut self, changed: Changed, delegated: &[&LocalSigner], first: bool) {
+        let mut signers = RoleSigners {
+            root: vec![&self.keys[0]],
+            targets: vec![&self.keys[1]],
+            snapshot: vec![&self.keys[2]],
+            timestamp: vec![&self.keys[3]],
+            ..Default::default()
+        };
+        signers.delegated.insert(
+            "releases".into(),
+            delegated.iter().map(|s| *s as &dyn Signer).collect(),
+        );
+        let files = self.repo.publish(changed, &signers, first).unwrap();
+        std::fs::create_dir_all(self.metadata()).unwrap();
+        for (name, bytes) in files {
+            write_atomic(&self.metadata().join(name), &bytes).unwrap();
+        }
+    }
+
+    fn client(&self, store: &Path) -> Updater<HttpTransport> {
+        let store = DirStore::new(store).unwrap();
+        if store.load("root").unwrap().is_none() {
+            let root = std::fs::read(self.metadata().join("1.root.json")).unwrap();
+            store.save("root", &root).unwrap();
+        }
+        let http = HttpTransport::new(std::time::Duration::from_secs(5), None).unwrap();
+        let url = format!("file://{}/", self.metadata().display());
+        Updater::new(store, http, &url, UpdaterSettings::default()).unwrap()
+    }
+}
+
+fn manifest(n: u32) -> TargetFile {
+    target_for_manifest(format!(r#"{{"schemaVersion":2,"n":{n}}}"#).as_bytes(), None)
+}
+
+fn delegate(repo: &mut Repository, key: &LocalSigner) {
+    repo.add_delegation(
+        "releases",
+        &[key.public_key().clone()],
+        1,
+        vec!["*".into()],
+        false,
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn b9_readded_delegation_continues_its_version_on_file_repositories() {
+    let mut repo = DirRepo::new();
+    let first = LocalSigner::generate(KeyKind::Ed25519).unwrap();
+    delegate(&mut repo.repo, &first);
+    repo.publish(Changed::Targets, &[&first], false);
+    for n in 1..=2 {
+        repo.repo
+            .set_delegated_target("releases", &format!("v{n}"), manifest(n))
+            .unwrap();
+        repo.publish(Changed::Targets, &[&first], false);
+    }
+    let store = tempfile::tempdir().unwrap();
+    let mut client = repo.client(store.path());
+    assert!(client.target_info("v2").await.unwrap().is_some());
+
+    repo.repo.remove_delegation("releases").unwrap();
+    repo.publish(Changed::Targets, &[], false);
+    let second = LocalSigner::generate(KeyKind::Ed25519).unwrap();
+    delegate(&mut repo.repo, &second);
+    repo.repo
+        .set_delegated_target("releases", "v3", manifest(3))
+        .unwrap();
+    repo.publish(Changed::Targets, &[&second], false);
+    assert_eq!(
+        repo.repo.delegated["releases"].common.version, 4,
+        "snapshot listed releases at 3"
+    );
+
+    // The client that trusted releases at 3 follows; no rollback.
+    let mut client = repo.client(store.path());
+    client.refresh().await.unwrap();
+    assert!(client.target_info("v3").await.unwrap().is_some());
+}
