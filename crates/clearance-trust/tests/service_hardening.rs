@@ -277,3 +277,86 @@ async fn b9_readded_delegation_continues_its_version_on_the_service() {
     assert!(client.target_info("v3").await.unwrap().is_some());
     assert!(client.target_info("v2").await.unwrap().is_none());
 }
+
+/// A repository whose tags live in 16 hash bins, `v0` … `v39` signed.
+async fn binned() -> Setup {
+    let mut setup = setup(ServerSigned::Timestamp).await;
+    setup.repo.use_bins(4);
+    for n in 0..40 {
+        setup
+            .repo
+            .set_target(&format!("v{n}"), manifest(n))
+            .unwrap();
+    }
+    let files = setup.sign(Changed::Targets, &[], false);
+    setup.publish(&files).await.unwrap();
+    setup
+}
+
+#[tokio::test]
+async fn b11_a_new_succinct_grant_needs_every_hash_bin_in_the_upload() {
+    let mut setup = binned().await;
+    // Another publisher's targets gives the bins a new key but re-signs one bin.
+    let rogue = LocalSigner::generate(KeyKind::Ed25519).unwrap();
+    let d = setup.repo.targets.delegations.as_mut().unwrap();
+    d.keys.insert(rogue.key_id(), rogue.public_key().clone());
+    let s = d.succinct_roles.as_mut().unwrap();
+    s.keyids = vec![rogue.key_id()];
+    let one = s.bin_for("v40");
+    setup.repo.set_target("v40", manifest(40)).unwrap();
+    let signers = RoleSigners {
+        root: vec![&setup.root_key],
+        targets: vec![&setup.targets_key, &rogue],
+        snapshot: vec![&setup.snapshot_key],
+        server: ServerSigned::Timestamp,
+        ..Default::default()
+    };
+    // (Root goes along only because the editor re-signs targets with it.)
+    let files = setup
+        .repo
+        .publish(Changed::RootAndTargets, &signers, false)
+        .unwrap();
+    let uploaded: Vec<String> = current_files(&files).into_iter().map(|(r, _)| r).collect();
+    assert!(
+        uploaded.contains(&one) && uploaded.contains(&"targets".to_owned()) && uploaded.len() == 4,
+        "{uploaded:?}"
+    );
+    let err = setup.publish(&files).await.unwrap_err();
+    assert!(
+        matches!(&err, ServiceError::Refused(Refused::MissingBin { delegator, .. }) if delegator == "targets"),
+        "{err}"
+    );
+
+    // Rotating the targets key the publisher's way re-signs every bin: accepted,
+    // and every tag still verifies.
+    let mut setup = binned().await;
+    let fresh = LocalSigner::generate(KeyKind::Ed25519).unwrap();
+    setup
+        .repo
+        .rotate(
+            "targets",
+            fresh.public_key(),
+            clearance_trust::publish::OldKeys::Replace,
+        )
+        .unwrap();
+    setup.targets_key = fresh;
+    let files = setup.sign(Changed::RootAndTargets, &[], false);
+    assert_eq!(
+        current_files(&files).len(),
+        16 + 3,
+        "root, targets, snapshot and every bin"
+    );
+    setup.publish(&files).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut client = setup.client(dir.path()).await;
+    for n in [0, 17, 39] {
+        assert!(
+            client
+                .target_info(&format!("v{n}"))
+                .await
+                .unwrap()
+                .is_some(),
+            "v{n}"
+        );
+    }
+}

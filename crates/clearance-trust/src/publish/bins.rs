@@ -145,8 +145,7 @@ impl Repository {
 
 /// Every bin name of a succinct delegation.
 pub fn bin_names(s: &SuccinctRoles) -> Vec<String> {
-    let width = (s.bit_length as usize).div_ceil(4);
     (0..1u64 << s.bit_length)
-        .map(|bin| format!("{}-{:0width$x}", s.name_prefix, bin))
+        .map(|bin| s.bin_name(bin))
         .collect()
 }

@@ -186,7 +186,12 @@ impl SuccinctRoles {
     pub fn bin_for(&self, target: &str) -> String {
         let hash = Sha256::digest(target.as_bytes());
         let first = u32::from_be_bytes([hash[0], hash[1], hash[2], hash[3]]);
-        let bin = first >> (32 - self.bit_length);
+        self.bin_name(u64::from(first >> (32 - self.bit_length)))
+    }
+
+    /// The name of bin number `bin` (TAP 15): the prefix, `-`, and the
+    /// number in lower-case hex padded to `ceil(bit_length / 4)` digits.
+    pub fn bin_name(&self, bin: u64) -> String {
         format!(
             "{}-{:0width$x}",
             self.name_prefix,

@@ -9,7 +9,9 @@
 //!    root is signed by itself;
 //! 2. every uploaded targets role is at a higher version than the stored
 //!    one and is delegated by the role that will verify it; a stored role
-//!    whose delegator now gives it other keys is verified again;
+//!    whose delegator now gives it other keys is verified again, and when a
+//!    delegator changes its hash bins' grant (keys, threshold, bit length)
+//!    every bin must be in the upload;
 //! 3. snapshot lists every targets role at the version now current (never
 //!    dropping or lowering what the previous snapshot listed), timestamp
 //!    names that snapshot, and both are at higher versions;
@@ -21,6 +23,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use super::store::{NewFile, Store, StoreError};
 use crate::client::{TrustedSet, UpdateError};
 use crate::editor::{self, common, meta_for};
+use crate::keys::Key;
 use crate::metadata::Signed;
 use crate::schema::{Delegations, MetaFile, Root, Snapshot, Targets, Timestamp, Version};
 use crate::signer::{LocalSigner, Signer as _};
@@ -52,6 +55,10 @@ pub enum Refused {
     Exhausted { role: String },
     #[error("more than {limit} delegated roles")]
     TooManyRoles { limit: usize },
+    #[error(
+        "{delegator} gives its hash bins other keys, threshold or bit length, so every bin must be signed again and published with it; {bin} is missing"
+    )]
+    MissingBin { delegator: String, bin: String },
     #[error("signing {role}: {message}")]
     Sign { role: String, message: String },
     #[error("{role}: {message}")]
@@ -346,6 +353,9 @@ async fn walk_delegations(
             continue;
         };
         let old_delegations = old_role.as_ref().and_then(|r| r.delegations.as_ref());
+        if changed {
+            require_every_regranted_bin(&name, delegations, old_delegations, uploads)?;
+        }
         for child in children(delegations, uploads) {
             if !visited.insert(child.clone()) {
                 continue;
@@ -400,6 +410,52 @@ fn children(delegations: &Delegations, uploads: &BTreeMap<String, Vec<u8>>) -> V
         .flatten()
         .map(|r| r.name.clone())
         .collect()
+}
+
+/// TAP 15 bins are walked only where uploaded, so stored bins are never
+/// checked against a new grant: when a delegator changes what its succinct
+/// delegation grants (keys and their values, threshold, bit length, name
+/// prefix), every bin must come with it (B-11), or the stored ones would no
+/// longer verify and every tag in them would be lost to clients.
+fn require_every_regranted_bin(
+    delegator: &str,
+    delegations: &Delegations,
+    old: Option<&Delegations>,
+    uploads: &BTreeMap<String, Vec<u8>>,
+) -> Result<(), Refused> {
+    let Some(succinct) = &delegations.succinct_roles else {
+        return Ok(());
+    };
+    if old.and_then(succinct_grant) == succinct_grant(delegations) {
+        return Ok(());
+    }
+    // 1..=32 bits (validated); more bins than a publish may hold cannot all come.
+    let count = 1u64 << succinct.bit_length;
+    if count > MAX_ROLES_VISITED as u64 {
+        return Err(Refused::TooManyRoles {
+            limit: MAX_ROLES_VISITED,
+        });
+    }
+    match (0..count)
+        .map(|bin| succinct.bin_name(bin))
+        .find(|bin| !uploads.contains_key(bin))
+    {
+        Some(bin) => Err(Refused::MissingBin {
+            delegator: delegator.to_owned(),
+            bin,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// What a succinct delegation grants its bins: keys with their public
+/// values, threshold, bit length and name prefix.
+type SuccinctGrant<'a> = (Vec<(&'a String, Option<&'a Key>)>, u64, u32, &'a str);
+
+fn succinct_grant(d: &Delegations) -> Option<SuccinctGrant<'_>> {
+    let s = d.succinct_roles.as_ref()?;
+    let keys = s.keyids.iter().map(|id| (id, d.keys.get(id))).collect();
+    Some((keys, s.threshold, s.bit_length, s.name_prefix.as_str()))
 }
 
 /// The keys (with their public values) and threshold a delegator gives a role.
