@@ -360,3 +360,27 @@ async fn b11_a_new_succinct_grant_needs_every_hash_bin_in_the_upload() {
         );
     }
 }
+
+#[tokio::test]
+async fn b17_the_service_refuses_a_hash_bin_under_an_alias() {
+    let setup = binned().await;
+    // `bins-A` parses as bin 10, but clients only ever read `bins-a`.
+    let mut bin = setup.repo.bins["bins-a"].clone();
+    bin.common.version = bin.common.version.next().unwrap();
+    let bytes = clearance_trust::editor::sign(&bin, &[&setup.targets_key]).unwrap();
+    let err = setup
+        .service
+        .publish(
+            GUN,
+            Upload {
+                files: [("bins-A".to_owned(), bytes)].into(),
+                resign_snapshot: false,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ServiceError::Refused(Refused::NotDelegated { role }) if role == "bins-A"),
+        "{err}"
+    );
+}
