@@ -10,6 +10,9 @@ use clearance_oci::registry::{Challenge, Credential, Retry, TokenRequest, parse_
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 
+/// Most bytes of a trust service's answer to a refused publish that are read.
+const MAX_ERROR_BODY: u64 = 64 << 10;
+
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error("{url}: not found")]
@@ -194,11 +197,19 @@ impl HttpTransport {
         if status.is_success() {
             return Ok(PublishOutcome::Stored);
         }
-        let body = resp.text().await.unwrap_or_default();
-        let message = serde_json::from_str::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v["errors"][0]["message"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| body.chars().take(500).collect());
+        // Bounded like every other body (B-14): a hostile or broken service
+        // cannot fill memory with its refusal.
+        let message =
+            match clearance_oci::registry::read_body(resp, MAX_ERROR_BODY, metadata_url).await {
+                Ok(body) => {
+                    let body = String::from_utf8_lossy(&body);
+                    serde_json::from_str::<serde_json::Value>(&body)
+                        .ok()
+                        .and_then(|v| v["errors"][0]["message"].as_str().map(str::to_owned))
+                        .unwrap_or_else(|| body.chars().take(500).collect())
+                }
+                Err(e) => format!("its answer could not be read: {e}"),
+            };
         if status == StatusCode::CONFLICT {
             return Ok(PublishOutcome::Stale(message));
         }
@@ -373,6 +384,37 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("redirect to plain HTTP on trust.example.invalid"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn b14_a_refused_publish_reads_a_bounded_answer() {
+        // 8 MiB of refusal, without a length: read until 64 KiB, then stop.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf).await;
+            let head = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
+            let _ = conn.write_all(head.as_bytes()).await;
+            let chunk = vec![b'x'; 64 << 10];
+            for _ in 0..128 {
+                if conn.write_all(&chunk).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let transport = HttpTransport::new(Duration::from_secs(10), None).unwrap();
+        let url = format!("http://{addr}/v2/r/a/_trust/tuf/");
+        let err = transport
+            .publish(&url, &[("targets".into(), b"{}".to_vec())])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, FetchError::Refused { status: 400, message, .. }
+                if message.contains("larger than the limit of 65536 bytes")),
             "{err}"
         );
     }
