@@ -1,8 +1,9 @@
 //! Trusted metadata on disk: `ROLE.json` files (role names percent-encoded),
 //! written atomically so a crash leaves the previous version.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+use crate::files::{Access, Existing, write_file};
 
 use crate::client::UpdateError;
 
@@ -61,41 +62,15 @@ impl DirStore {
     }
 }
 
-/// As [`write_atomic`], readable by the owner only (mode 0600).
+/// As [`write_atomic`], readable by the owner only (mode 0600 from creation).
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_with_mode(path, bytes, Some(0o600))
+    write_file(path, bytes, Access::OwnerOnly, Existing::Replace)
 }
 
-/// Write to a temporary file beside `path`, sync it, then rename over.
+/// Write through an exclusive, randomly named temporary file beside
+/// `path`, sync it, then rename it over (see [`crate::files`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_with_mode(path, bytes, None)
-}
-
-fn write_with_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    if let Some(mode) = mode {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    let mut file = options.open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    write_file(path, bytes, Access::Readable, Existing::Replace)
 }
 
 /// Percent-encode everything but unreserved characters, as Python's
