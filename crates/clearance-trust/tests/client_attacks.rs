@@ -64,7 +64,7 @@ async fn a_fresh_client_refreshes_and_downloads_a_verified_target() {
     assert_eq!(info.length, 14);
     let out = tempfile::tempdir().unwrap();
     let path = updater
-        .download_target("app/v1", &info, out.path(), TARGETS_BASE)
+        .download_target(&"app/v1".parse().unwrap(), &info, out.path(), TARGETS_BASE)
         .await
         .unwrap();
     assert_eq!(std::fs::read(path).unwrap(), b"manifest bytes");
@@ -85,7 +85,7 @@ async fn a_target_whose_bytes_were_swapped_is_not_written() {
     let info = updater.target_info("app/v1").await.unwrap().unwrap();
     let out = tempfile::tempdir().unwrap();
     let err = updater
-        .download_target("app/v1", &info, out.path(), TARGETS_BASE)
+        .download_target(&"app/v1".parse().unwrap(), &info, out.path(), TARGETS_BASE)
         .await
         .unwrap_err();
     assert!(matches!(err, UpdateError::LengthOrHash { .. }), "{err}");

@@ -236,7 +236,7 @@ async fn clearance_trusts_a_python_tuf_repository() {
         assert_eq!(info.length, content.len() as u64, "{name}");
         assert!(info.hashes.contains_key("sha512"), "{name}");
         let path = updater
-            .download_target(name, &info, out.path(), DISK_TARGETS)
+            .download_target(&name.parse().unwrap(), &info, out.path(), DISK_TARGETS)
             .await
             .unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), content, "{name}");
@@ -690,7 +690,12 @@ async fn python_tuf_follows_a_clearance_root_rotation_to_consistent_snapshots() 
         .unwrap()
         .unwrap();
     let path = updater
-        .download_target("release/app-v2.tar", &info, out_dir.path(), DISK_TARGETS)
+        .download_target(
+            &"release/app-v2.tar".parse().unwrap(),
+            &info,
+            out_dir.path(),
+            DISK_TARGETS,
+        )
         .await
         .unwrap();
     assert_eq!(std::fs::read(path).unwrap(), vec![7u8; 300]);

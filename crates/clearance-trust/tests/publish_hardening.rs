@@ -131,3 +131,25 @@ async fn b9_readded_delegation_continues_its_version_on_file_repositories() {
     client.refresh().await.unwrap();
     assert!(client.target_info("v3").await.unwrap().is_some());
 }
+
+#[test]
+fn b18_the_publisher_refuses_target_names_unsafe_as_paths() {
+    let mut repo = DirRepo::new();
+    for bad in ["..", ".", "a/../b", "v1\u{1b}[2J"] {
+        assert!(
+            matches!(
+                repo.repo.set_target(bad, manifest(1)),
+                Err(clearance_trust::publish::PublishError::TargetName(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    let key = LocalSigner::generate(KeyKind::Ed25519).unwrap();
+    delegate(&mut repo.repo, &key);
+    assert!(matches!(
+        repo.repo
+            .set_delegated_target("releases", "..", manifest(1)),
+        Err(clearance_trust::publish::PublishError::TargetName(_))
+    ));
+    repo.repo.set_target("v1", manifest(1)).unwrap();
+}

@@ -16,7 +16,7 @@ pub use trusted::{TrustedSet, check_hashes, check_length_and_hashes};
 
 use crate::metadata::MetadataError;
 use crate::notary::{self, Dialect};
-use crate::schema::{TargetFile, Targets, Version};
+use crate::schema::{TargetFile, TargetName, Targets, Version};
 use crate::time::UtcTime;
 
 /// Bounds on what a repository can make the client do.
@@ -270,14 +270,16 @@ impl<T: Transport> Updater<T> {
     }
 
     /// Download a target to `dir`, unless a verified copy is already there.
-    /// Returns the file's path.
+    /// Returns the file's path: `dir` joined with the percent-quoted name, a
+    /// single file name that a [`TargetName`] keeps from being `.` or `..`.
     pub async fn download_target(
         &self,
-        name: &str,
+        target: &TargetName,
         info: &TargetFile,
         dir: &std::path::Path,
         base_url: &str,
     ) -> Result<std::path::PathBuf, UpdateError> {
+        let name = target.as_str();
         let path = dir.join(store::quote(name));
         if let Ok(existing) = std::fs::read(&path)
             && existing.len() as u64 == info.length

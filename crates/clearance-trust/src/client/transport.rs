@@ -336,7 +336,9 @@ fn read_file(
         }
     };
     let mut out = Vec::new();
-    file.take(max_len + 1)
+    // One byte past the limit tells a longer file; saturating, since a
+    // target's signed length may be u64::MAX (B-18).
+    file.take(max_len.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| FetchError::Transport {
             url: url.to_owned(),
@@ -416,6 +418,19 @@ mod tests {
             matches!(&err, FetchError::Refused { status: 400, message, .. }
                 if message.contains("larger than the limit of 65536 bytes")),
             "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn b18_a_limit_of_u64_max_does_not_overflow() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t");
+        std::fs::write(&path, b"abc").unwrap();
+        let transport = HttpTransport::new(Duration::from_secs(5), None).unwrap();
+        let url = format!("file://{}", path.display());
+        assert_eq!(
+            transport.fetch(&url, u64::MAX).await.unwrap().unwrap(),
+            b"abc"
         );
     }
 

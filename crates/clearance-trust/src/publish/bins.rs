@@ -30,7 +30,7 @@ impl Repository {
             name_prefix: BIN_PREFIX.to_owned(),
             extra: BTreeMap::new(),
         };
-        let expires = UtcTime::now().plus_seconds(self.expiries.targets_days * 86_400);
+        let expires = self.expiries.targets_days.after(UtcTime::now());
         for name in bin_names(&succinct) {
             self.bins.insert(
                 name.clone(),
@@ -80,7 +80,7 @@ impl Repository {
             .trailing_zeros()
             .clamp(old.bit_length + 1, MAX_BIN_BITS);
         let new = SuccinctRoles { bit_length, ..old };
-        let expires = UtcTime::now().plus_seconds(self.expiries.targets_days * 86_400);
+        let expires = self.expiries.targets_days.after(UtcTime::now());
         let old_bins = std::mem::take(&mut self.bins);
         self.dirty_bins.clear();
         for name in bin_names(&new) {

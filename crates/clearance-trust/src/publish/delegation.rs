@@ -64,7 +64,7 @@ impl Repository {
         roles.retain(|r| r.name != name);
         roles.push(role);
         if !self.delegated.contains_key(name) {
-            let expires = UtcTime::now().plus_seconds(self.expiries.targets_days * 86_400);
+            let expires = self.expiries.targets_days.after(UtcTime::now());
             // A role removed earlier is still listed in snapshot (clients
             // refuse a snapshot that drops one): continue from that version,
             // which publish raises by one, never back to 1 (B-9).
@@ -134,6 +134,7 @@ impl Repository {
         name: &str,
         target: TargetFile,
     ) -> Result<(), PublishError> {
+        crate::schema::TargetName::new(name)?;
         let delegation = self.delegation(role).ok_or_else(|| {
             PublishError::Delegation(format!("targets does not delegate to {role:?}"))
         })?;

@@ -7,8 +7,8 @@ use super::*;
 impl Repository {
     /// Roles whose signatures expire within `days` (timestamp always counts:
     /// it is meant to be re-signed often).
-    pub fn expiring(&self, days: i64) -> Vec<String> {
-        let limit = UtcTime::now().plus_seconds(days * 86_400);
+    pub fn expiring(&self, days: u32) -> Vec<String> {
+        let limit = UtcTime::now().plus_seconds(i64::from(days) * 86_400);
         let mut roles: Vec<String> = [
             ("root", self.root.common.expires),
             ("targets", self.targets.common.expires),
@@ -30,7 +30,7 @@ impl Repository {
 
     /// Mark what expires within `days` for re-signing; returns what the next
     /// [`Repository::publish`] must be told (root needs its keys).
-    pub fn refresh(&mut self, days: i64) -> Changed {
+    pub fn refresh(&mut self, days: u32) -> Changed {
         let expiring = self.expiring(days);
         for role in &expiring {
             if role == "targets" {

@@ -4,9 +4,11 @@
 
 mod bins;
 mod delegation;
+mod expiry;
 mod keys;
 
 pub use bins::bin_names;
+pub use expiry::{Days, DaysError, Expiries, MAX_DAYS};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,31 +16,11 @@ use crate::editor::{self, EditError, common, meta_for, meta_version};
 use crate::keys::Key;
 use crate::metadata::Signed;
 use crate::schema::{
-    Delegations, RoleKeys, Root, Snapshot, SuccinctRoles, TargetFile, Targets, Timestamp, Version,
-    VersionError,
+    Delegations, RoleKeys, Root, Snapshot, SuccinctRoles, TargetFile, TargetName, TargetNameError,
+    Targets, Timestamp, Version, VersionError,
 };
 use crate::signer::Signer;
 use crate::time::UtcTime;
-
-/// How long each role's signatures last. Notary's defaults.
-#[derive(Debug, Clone, Copy)]
-pub struct Expiries {
-    pub root_days: i64,
-    pub targets_days: i64,
-    pub snapshot_days: i64,
-    pub timestamp_days: i64,
-}
-
-impl Default for Expiries {
-    fn default() -> Self {
-        Expiries {
-            root_days: 3650,
-            targets_days: 3 * 365,
-            snapshot_days: 3 * 365,
-            timestamp_days: 14,
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -56,6 +38,8 @@ pub enum PublishError {
     },
     #[error("{0}")]
     Delegation(String),
+    #[error(transparent)]
+    TargetName(#[from] TargetNameError),
     #[error("{role}: {source}")]
     Version {
         role: String,
@@ -223,7 +207,7 @@ impl Repository {
     /// A new repository: one key per role, threshold 1, consistent snapshots.
     pub fn create(keys: [&Key; 4], expiries: Expiries) -> Repository {
         let now = UtcTime::now();
-        let day = |d: i64| now.plus_seconds(d * 86_400);
+        let day = |d: Days| d.after(now);
         let names = ["root", "targets", "snapshot", "timestamp"];
         let mut all = BTreeMap::new();
         let mut roles = BTreeMap::new();
@@ -461,7 +445,10 @@ impl Repository {
         }
     }
 
+    /// Sign `name` (a safe [`TargetName`]) as `target` at the next publish,
+    /// in its hash bin when the repository has them.
     pub fn set_target(&mut self, name: &str, target: TargetFile) -> Result<(), PublishError> {
+        TargetName::new(name)?;
         match self.succinct().map(|s| s.bin_for(name)) {
             Some(bin) => {
                 self.check_loaded(&bin)?;
@@ -523,7 +510,7 @@ impl Repository {
         first: bool,
     ) -> Result<Vec<(String, Vec<u8>)>, PublishError> {
         let now = UtcTime::now();
-        let day = |d: i64| now.plus_seconds(d * 86_400);
+        let day = |d: Days| d.after(now);
         let mut files = Vec::new();
         self.split_crowded_bins();
         if matches!(changed, Changed::RootAndTargets) || first {

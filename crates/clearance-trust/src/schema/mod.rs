@@ -5,6 +5,7 @@
 //! bytes and its signatures still verify.
 
 mod delegation;
+mod target_name;
 mod version;
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use delegation::{DelegatedRole, Delegations, RoleMatch, SuccinctRoles};
+pub use target_name::{MAX_TARGET_NAME, TargetName, TargetNameError};
 pub use version::{Version, VersionError};
 
 use crate::keys::Key;

@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_trust::pkcs11::IfMissing;
-use clearance_trust::publish::{Changed, Expiries, Repository, RoleSigners, ServerSigned};
+use clearance_trust::publish::{Changed, Days, Expiries, Repository, RoleSigners, ServerSigned};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
 use super::common::{Held, TrustArgs, gun, passphrase, published, token_key};
@@ -18,18 +18,18 @@ pub struct InitArgs {
     pub repository: String,
     #[command(flatten)]
     pub trust: TrustArgs,
-    /// Days until root expires.
+    /// Days until root expires (1 to 36500).
     #[arg(long, default_value_t = Expiries::default().root_days)]
-    pub root_expires_days: i64,
-    /// Days until targets expire.
+    pub root_expires_days: Days,
+    /// Days until targets expire (1 to 36500).
     #[arg(long, default_value_t = Expiries::default().targets_days)]
-    pub targets_expires_days: i64,
-    /// Days until snapshot expires.
+    pub targets_expires_days: Days,
+    /// Days until snapshot expires (1 to 36500).
     #[arg(long, default_value_t = Expiries::default().snapshot_days)]
-    pub snapshot_expires_days: i64,
-    /// Days until timestamp expires.
+    pub snapshot_expires_days: Days,
+    /// Days until timestamp expires (1 to 36500).
     #[arg(long, default_value_t = Expiries::default().timestamp_days)]
-    pub timestamp_expires_days: i64,
+    pub timestamp_expires_days: Days,
     /// Keep the root key on a hardware token: a pkcs11: URI such as
     /// "pkcs11:token=YubiKey PIV #123;object=root". The key is generated on
     /// the token if it has none by that name; it never leaves the token.

@@ -18,7 +18,7 @@ pub struct RefreshArgs {
     pub repository: String,
     /// Re-sign every role that expires within this many days.
     #[arg(long, default_value_t = 7)]
-    pub within_days: i64,
+    pub within_days: u32,
     #[command(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]

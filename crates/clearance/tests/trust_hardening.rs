@@ -1,0 +1,41 @@
+//! The trust commands against the review's findings (2026-11, part B), end
+//! to end with the real binary: each test is named after the finding it
+//! guards. Peers (Distribution, the trust service, SoftHSM2) run on
+//! 127.0.0.1 as in the other trust tests.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use support::{clearance, stderr};
+
+#[test]
+fn b18_expiry_days_must_be_between_1_and_36500() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = format!("file://{}", dir.path().display());
+    for (flag, value) in [
+        ("--root-expires-days", "-1"),
+        ("--timestamp-expires-days", "0"),
+        ("--targets-expires-days", "36501"),
+        ("--snapshot-expires-days", "99999999999999999999"),
+    ] {
+        let out = clearance(&[
+            "trust",
+            "init",
+            "--server",
+            &server,
+            &format!("{flag}={value}"),
+            "127.0.0.1:5000/team/app",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{flag} {value}: {}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains("1 to 36500"),
+            "{flag} {value}: {}",
+            stderr(&out)
+        );
+    }
+}
