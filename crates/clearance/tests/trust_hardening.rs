@@ -39,3 +39,31 @@ fn b18_expiry_days_must_be_between_1_and_36500() {
         );
     }
 }
+
+#[test]
+fn b2_the_trust_login_is_never_sent_over_plain_http_off_loopback() {
+    // Refused before any connection: nothing here reaches the network.
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clearance"))
+        .args([
+            "trust",
+            "verify",
+            "--server",
+            "http://trust.example.invalid:4443",
+            "--trust-on-first-use",
+            "trust.example.invalid/team/app:v1",
+        ])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("CLEARANCE_HOME", home.path())
+        .env("CLEARANCE_TRUST_CREDS", "alice:s3cret-pass")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("refusing plain HTTP to trust.example.invalid:4443")
+            && stderr(&out).contains("--insecure-trust-server"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -28,6 +28,10 @@ pub struct TrustArgs {
     /// Extra PEM CA certificates for the trust server.
     #[arg(long, env = "CLEARANCE_TRUST_CA_FILE")]
     pub trust_ca_file: Option<PathBuf>,
+    /// Allow plain HTTP to this trust server host (repeatable; loopback hosts
+    /// always may). A login is never sent over plain HTTP off loopback.
+    #[arg(long = "insecure-trust-server", value_name = "HOST[:PORT]")]
+    pub insecure_trust_servers: Vec<String>,
 }
 
 /// Most attempts at a publish that others keep overtaking.
@@ -75,7 +79,12 @@ impl TrustArgs {
             None => None,
         };
         let ca = extra_ca.or(self.trust_ca_file.as_deref());
-        Ok(HttpTransport::new(std::time::Duration::from_secs(30), ca)?.with_credential(credential))
+        Ok(HttpTransport::allowing_http(
+            std::time::Duration::from_secs(30),
+            ca,
+            self.insecure_trust_servers.clone(),
+        )?
+        .with_credential(credential))
     }
 
     /// A TUF client for `gun`, starting from the trusted metadata in `store`.
