@@ -6,7 +6,9 @@
 
 mod support;
 
-use support::{clearance, stderr};
+use std::process::Output;
+
+use support::{assert_success, clearance, service, stderr, stdout};
 
 #[test]
 fn b18_expiry_days_must_be_between_1_and_36500() {
@@ -66,4 +68,144 @@ fn b2_the_trust_login_is_never_sent_over_plain_http_off_loopback() {
         "{}",
         stderr(&out)
     );
+}
+
+/// Two file:// repositories initialised by "publisher": (trust, gun A, gun B).
+fn two_repositories() -> (service::Trust, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("server").display());
+    let trust = service::Trust { dir, url };
+    let (a, b) = (
+        "127.0.0.1:5000/team/a".to_owned(),
+        "127.0.0.1:5000/team/b".to_owned(),
+    );
+    for gun in [&a, &b] {
+        assert_success(&trust.run("publisher", &["trust", "init", gun]));
+    }
+    (trust, a, b)
+}
+
+/// `trust verify` of an unsigned tag of `gun` as `home` with these flags:
+/// exit 1 ("not signed") once the repository verifies; nothing is fetched
+/// from a registry.
+fn verify(trust: &service::Trust, home: &str, gun: &str, flags: &[&str]) -> Output {
+    let image = format!("{gun}:v1");
+    let mut args = vec!["trust", "verify"];
+    args.extend_from_slice(flags);
+    args.push(&image);
+    trust.run(home, &args)
+}
+
+fn pinned(trust: &service::Trust, home: &str, gun: &str) -> Option<Vec<u8>> {
+    let path = trust
+        .dir
+        .path()
+        .join(home)
+        .join("trust/tuf")
+        .join(clearance_trust::client::quote(gun))
+        .join("root.json");
+    std::fs::read(path).ok()
+}
+
+#[test]
+fn b4_a_root_is_pinned_only_after_the_repository_verifies_from_it() {
+    let (trust, a, b) = two_repositories();
+    let root_a = trust.trusted_root("publisher", &a);
+    let root_b = trust.trusted_root("publisher", &b);
+
+    // A's root for B: B's metadata does not verify from it, nothing is pinned.
+    let out = verify(
+        &trust,
+        "consumer",
+        &b,
+        &["--root", root_a.to_str().unwrap()],
+    );
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("not trusted"), "{}", stdout(&out));
+    assert!(
+        pinned(&trust, "consumer", &b).is_none(),
+        "a root that failed is pinned"
+    );
+
+    // B's own root: the repository verifies (the tag is just not signed), pinned.
+    let out = verify(
+        &trust,
+        "consumer",
+        &b,
+        &["--root", root_b.to_str().unwrap()],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("is not signed"), "{}", stdout(&out));
+    assert!(pinned(&trust, "consumer", &b) == Some(std::fs::read(&root_b).unwrap()));
+}
+
+#[test]
+fn b4_a_different_root_while_one_is_pinned_is_an_error_until_repinned() {
+    let (trust, a, b) = two_repositories();
+    let root_a = trust.trusted_root("publisher", &a);
+    let root_b = trust.trusted_root("publisher", &b);
+    let key_of = |path: &std::path::Path| {
+        let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        doc["signed"]["roles"]["root"]["keyids"][0]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // Pinned on first use (as a CI job on a network someone else controlled might).
+    let out = verify(&trust, "ci", &b, &["--trust-on-first-use"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let before = pinned(&trust, "ci", &b).unwrap();
+
+    // Later the team adds --root with another root: refused, naming both keys.
+    let out = verify(&trust, "ci", &b, &["--root", root_a.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&key_of(&root_a)) && err.contains(&key_of(&root_b)) && err.contains("--repin"),
+        "{err}"
+    );
+    assert!(
+        pinned(&trust, "ci", &b).unwrap() == before,
+        "the pin changed"
+    );
+
+    // --repin with a root B does not verify from: refused, the old pin kept.
+    let out = verify(
+        &trust,
+        "ci",
+        &b,
+        &["--repin", "--root", root_a.to_str().unwrap()],
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        pinned(&trust, "ci", &b).unwrap() == before,
+        "the pin changed"
+    );
+
+    // The same root again is fine; a missing --root file is always an error.
+    let out = verify(&trust, "ci", &b, &["--root", root_b.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let out = verify(&trust, "ci", &b, &["--root", "/nonexistent/root.json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/nonexistent/root.json"),
+        "{}",
+        stderr(&out)
+    );
+
+    // --repin with a root the repository verifies from replaces the pin.
+    let out = verify(
+        &trust,
+        "ci",
+        &b,
+        &["--repin", "--root", root_b.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(pinned(&trust, "ci", &b) == Some(std::fs::read(&root_b).unwrap()));
 }

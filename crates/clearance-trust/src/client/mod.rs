@@ -10,7 +10,7 @@ mod trusted;
 
 use std::collections::BTreeSet;
 
-pub use store::{DirStore, quote, unquote, write_atomic, write_private};
+pub use store::{DirStore, StagedStore, quote, unquote, write_atomic, write_private};
 pub use transport::{FetchError, HttpTransport, PublishOutcome, Transport};
 pub use trusted::{TrustedSet, check_hashes, check_length_and_hashes};
 
