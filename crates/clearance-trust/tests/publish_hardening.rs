@@ -153,3 +153,34 @@ fn b18_the_publisher_refuses_target_names_unsafe_as_paths() {
     ));
     repo.repo.set_target("v1", manifest(1)).unwrap();
 }
+
+#[test]
+fn b12_a_publisher_verifies_expired_metadata_to_sign_it_again_and_a_consumer_refuses_it() {
+    use clearance_trust::client::{Expiration, TrustedSet, UpdateError};
+    let repo = DirRepo::new();
+    let read = |name: &str| std::fs::read(repo.metadata().join(name)).unwrap();
+    // A month on, the 14-day timestamp has expired.
+    let later = clearance_trust::time::UtcTime::now().plus_seconds(30 * 86_400);
+    let mut consumer = TrustedSet::new(&read("1.root.json"), later).unwrap();
+    assert!(matches!(
+        consumer.update_timestamp(&read("timestamp.json")),
+        Err(UpdateError::Expired { .. })
+    ));
+    let mut publisher = TrustedSet::new(&read("1.root.json"), later).unwrap();
+    publisher.set_expiration(Expiration::NotEnforcedToRepublish);
+    publisher.update_timestamp(&read("timestamp.json")).unwrap();
+    publisher
+        .update_snapshot(&read("1.snapshot.json"), false)
+        .unwrap();
+    // Everything but expiry still holds: a tampered targets is refused.
+    let mut tampered = read("1.targets.json");
+    let at = tampered.len() / 2;
+    tampered[at] ^= 1;
+    assert!(matches!(
+        publisher.update_targets(&tampered, "targets", "root"),
+        Err(UpdateError::LengthOrHash { .. })
+    ));
+    publisher
+        .update_targets(&read("1.targets.json"), "targets", "root")
+        .unwrap();
+}

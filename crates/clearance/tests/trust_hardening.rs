@@ -209,3 +209,60 @@ fn b4_a_different_root_while_one_is_pinned_is_an_error_until_repinned() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(pinned(&trust, "ci", &b) == Some(std::fs::read(&root_b).unwrap()));
 }
+
+#[test]
+fn b12_file_repositories_are_verified_before_anything_is_signed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("server").display());
+    let trust = service::Trust { dir, url };
+    let gun = "127.0.0.1:5000/team/app";
+    assert_success(&trust.run("publisher", &["trust", "init", gun]));
+    let tuf = trust
+        .dir
+        .path()
+        .join("server/v2")
+        .join(gun)
+        .join("_trust/tuf");
+    // Someone who can write to the shared directory slips a target in.
+    for name in ["targets.json", "1.targets.json"] {
+        let path = tuf.join(name);
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        doc["signed"]["targets"]["evil"] = serde_json::json!({
+            "length": 2,
+            "hashes": {"sha256": "a".repeat(64)},
+        });
+        std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+    }
+    // Re-signing everything (targets included) must not launder it.
+    let out = trust.run(
+        "publisher",
+        &["trust", "refresh", gun, "--within-days", "100000"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("verifying the current trust data"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !tuf.join("2.targets.json").exists(),
+        "targets was signed again"
+    );
+
+    // Untampered, the same refresh goes through.
+    let fresh = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", fresh.path().join("server").display());
+    let trust = service::Trust { dir: fresh, url };
+    assert_success(&trust.run("publisher", &["trust", "init", gun]));
+    assert_success(&trust.run(
+        "publisher",
+        &["trust", "refresh", gun, "--within-days", "100000"],
+    ));
+}

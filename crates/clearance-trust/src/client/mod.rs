@@ -28,6 +28,21 @@ pub struct UpdaterSettings {
     pub timestamp_max_bytes: u64,
     pub snapshot_max_bytes: u64,
     pub targets_max_bytes: u64,
+    /// Whether expired metadata is refused (always, for consumers).
+    pub expiration: Expiration,
+}
+
+/// Whether the client refuses expired metadata (TUF 5.3.10, 5.4.4, 5.5.6,
+/// 5.6.6: a freeze attack). A publisher that loads its repository to
+/// re-sign what expired must read it anyway, as tough's editor does
+/// (`ExpirationEnforcement::Unsafe`); every other check still holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Expiration {
+    #[default]
+    Enforced,
+    /// For publishers only: expired metadata is loaded, so that it can be
+    /// signed again.
+    NotEnforcedToRepublish,
 }
 
 impl Default for UpdaterSettings {
@@ -39,6 +54,7 @@ impl Default for UpdaterSettings {
             timestamp_max_bytes: 16_384,
             snapshot_max_bytes: 2_000_000,
             targets_max_bytes: 5_000_000,
+            expiration: Expiration::Enforced,
         }
     }
 }
@@ -136,7 +152,8 @@ impl<T: Transport> Updater<T> {
                 "no trusted root: initialise first",
             ),
         })?;
-        let trusted = TrustedSet::new(&root, UtcTime::now())?;
+        let mut trusted = TrustedSet::new(&root, UtcTime::now())?;
+        trusted.set_expiration(settings.expiration);
         Ok(Updater {
             store,
             transport,

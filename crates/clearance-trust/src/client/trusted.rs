@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use clearance_oci::Digest;
 use clearance_oci::digest::Algorithm;
 
-use crate::client::UpdateError;
+use crate::client::{Expiration, UpdateError};
 use crate::metadata::Signed;
 use crate::notary::Dialect;
 use crate::schema::{MetaFile, Role, Root, Snapshot, Targets, Timestamp, Validate, Version};
@@ -30,6 +30,7 @@ pub struct TrustedSet {
     /// from its store).
     floors: HashMap<String, Version>,
     reference_time: UtcTime,
+    expiration: Expiration,
 }
 
 impl TrustedSet {
@@ -46,7 +47,14 @@ impl TrustedSet {
             targets: HashMap::new(),
             floors: HashMap::new(),
             reference_time,
+            expiration: Expiration::Enforced,
         })
+    }
+
+    /// Whether expired metadata is refused ([`Expiration::Enforced`] unless
+    /// a publisher loads its own repository to re-sign it).
+    pub fn set_expiration(&mut self, expiration: Expiration) {
+        self.expiration = expiration;
     }
 
     /// The form of the trusted root, which every other document must share:
@@ -373,7 +381,7 @@ impl TrustedSet {
     }
 
     fn check_expiry(&self, role: &str, expires: UtcTime) -> Result<(), UpdateError> {
-        if self.reference_time >= expires {
+        if self.expiration == Expiration::Enforced && self.reference_time >= expires {
             return Err(UpdateError::Expired {
                 role: role.to_owned(),
                 expired: expires,

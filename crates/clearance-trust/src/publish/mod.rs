@@ -257,10 +257,13 @@ impl Repository {
         }
     }
 
-    /// The repository a trust service serves, verified first from the
-    /// updater's trusted root as a consumer verifies it (so a publisher never
-    /// re-signs what a tampering server fed it), every delegated role and
-    /// hash bin included.
+    /// A repository as a trust service or a `file://` directory holds it,
+    /// verified first from the updater's trusted root as a consumer verifies
+    /// it (so a publisher never re-signs what a tampering server, or anyone
+    /// who can write to the directory, put there: review B-12), every
+    /// delegated role and hash bin included. Give the updater
+    /// [`crate::client::Expiration::NotEnforcedToRepublish`] to load
+    /// metadata that expired in order to sign it again.
     pub async fn load_verified<T: crate::client::Transport>(
         updater: &mut crate::client::Updater<T>,
         expiries: Expiries,
@@ -322,7 +325,9 @@ impl Repository {
 
     /// Load the current versions of the four roles, every named delegation
     /// and every hash bin; `fetch_role` gives the current bytes of a
-    /// delegated role (a named delegation or a hash bin) by name.
+    /// delegated role (a named delegation or a hash bin) by name. Nothing is
+    /// verified here: for bytes already verified (or made by this process);
+    /// metadata from elsewhere goes through [`Repository::load_verified`].
     pub fn load(
         root: &[u8],
         targets: &[u8],

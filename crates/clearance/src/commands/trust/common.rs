@@ -8,7 +8,7 @@ use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_oci::registry::Credential;
 use clearance_trust::client::{
-    DirStore, HttpTransport, PublishOutcome, Updater, UpdaterSettings, write_atomic,
+    DirStore, Expiration, HttpTransport, PublishOutcome, Updater, UpdaterSettings, write_atomic,
 };
 use clearance_trust::keystore::Keystore;
 
@@ -292,9 +292,11 @@ pub fn token_key(
     Ok(signer)
 }
 
-/// The current metadata of a repository. From a trust service it is
-/// verified first, as a consumer would, from the root pinned at `trust init`:
-/// a publisher never re-signs what a tampering server fed it.
+/// The current metadata of a repository, verified first as a consumer
+/// verifies it, from the root pinned at `trust init` (or by `trust verify
+/// --root`), whether it comes from a trust service or a file:// directory:
+/// a publisher never re-signs what a tampering server, or whoever else can
+/// write to the directory, put there (review B-12).
 pub async fn load_repository(trust: &TrustArgs, gun: &str) -> anyhow::Result<Repository> {
     load_repository_for(trust, gun, Bins::All).await
 }
@@ -306,37 +308,21 @@ pub async fn load_repository_for(
     bins: Bins<'_>,
 ) -> anyhow::Result<Repository> {
     let url = trust.metadata_url(gun);
-    let Some(dir) = url.strip_prefix("file://").map(str::to_owned) else {
-        let store = trust.client_store(gun)?;
-        let mut updater = trust.updater(gun, store, None)?;
-        return Repository::load_verified(&mut updater, Expiries::default(), bins)
-            .await
-            .with_context(|| format!("verifying the current trust data of {gun} from {url}"));
-    };
-    let fetch = |role: &str| -> anyhow::Result<Vec<u8>> {
-        // Written as the publisher names files: role names percent-quoted.
-        std::fs::read(format!(
-            "{dir}{}.json",
-            clearance_trust::client::quote(role)
-        ))
-        .with_context(|| format!("reading the current {role} of {gun}"))
-    };
-    let load = |bins| -> anyhow::Result<Repository> {
-        Ok(Repository::load_bins(
-            &fetch("root")?,
-            &fetch("targets")?,
-            &fetch("snapshot")?,
-            &fetch("timestamp")?,
-            Expiries::default(),
-            bins,
-            |bin| fetch(bin).ok(),
-        )?)
-    };
-    let repo = load(bins)?;
-    if repo.needs_every_bin() {
-        return load(Bins::All);
+    let store = trust.client_store(gun)?;
+    if store.load("root")?.is_none() {
+        bail!(
+            "no pinned root for {gun} here, so its trust data cannot be verified before it is signed again: pin the repository's root.json first (clearance trust verify --root ROOT.json {gun}:TAG)"
+        );
     }
-    Ok(repo)
+    let settings = UpdaterSettings {
+        // Loaded to be signed again: what expired is re-signed, not refused.
+        expiration: Expiration::NotEnforcedToRepublish,
+        ..UpdaterSettings::default()
+    };
+    let mut updater = Updater::new(store, trust.transport(None)?, &url, settings)?;
+    Repository::load_verified(&mut updater, Expiries::default(), bins)
+        .await
+        .with_context(|| format!("verifying the current trust data of {gun} from {url}"))
 }
 
 /// The publisher's sealed key for a top-level role of `repo`.
