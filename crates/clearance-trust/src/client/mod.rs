@@ -470,6 +470,39 @@ impl<T: Transport> Updater<T> {
     }
 }
 
+/// Whether the root `newer` descends from the root `older` through the
+/// repository's root chain (TUF 5.3: each version signed by the one before
+/// and by itself): the versions between are fetched from `metadata_url`
+/// and checked in turn, and the last must be `newer` (same signed bytes).
+/// What a consumer that pinned `older` would reach; used to tell a later
+/// version of a pinned root from another root.
+pub async fn root_descends<T: Transport>(
+    transport: &T,
+    metadata_url: &str,
+    older: &[u8],
+    newer: &[u8],
+    settings: &UpdaterSettings,
+) -> Result<bool, UpdateError> {
+    let mut set = TrustedSet::new(older, UtcTime::now())?;
+    let target = crate::metadata::Signed::<crate::schema::Root>::parse(newer, "root")?;
+    let base = with_slash(metadata_url);
+    let first = set.root().version().get().saturating_add(1);
+    let last = target.version().get();
+    if last.saturating_sub(first) >= settings.max_root_rotations {
+        return Ok(false);
+    }
+    for version in first..=last {
+        let url = format!("{base}{version}.root.json");
+        let Some(bytes) = transport.fetch(&url, settings.root_max_bytes).await? else {
+            return Ok(false);
+        };
+        if set.update_root(&bytes).is_err() {
+            return Ok(false);
+        }
+    }
+    Ok(set.root().canonical == target.canonical)
+}
+
 fn with_slash(url: &str) -> String {
     if url.ends_with('/') {
         url.to_owned()

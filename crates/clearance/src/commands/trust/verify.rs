@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::registry::RegistryClient;
-use clearance_trust::client::{DirStore, StagedStore};
+use clearance_trust::client::{DirStore, StagedStore, UpdaterSettings, root_descends};
 use clearance_trust::image::{manifest_digest, media_type};
 use clearance_trust::metadata::Signed;
 use clearance_trust::schema::Root;
@@ -22,8 +22,8 @@ pub struct VerifyArgs {
     pub image: String,
     /// A root.json to trust for this repository (from its publisher). Needed
     /// the first time, unless --trust-on-first-use; pinned only once the
-    /// repository verifies from it. Given again later, it must name the
-    /// pinned root's keys (else the command fails; see --repin).
+    /// repository verifies from it. Given again later, it must be the pinned
+    /// root or a version of its chain (else the command fails; see --repin).
     #[arg(long)]
     pub root: Option<std::path::PathBuf>,
     /// Trust whatever root the server offers the first time (as Notary did).
@@ -179,7 +179,7 @@ async fn pin(
     let root = match (store.load("root")?, given) {
         (Some(pinned), Some(given)) if !args.repin => {
             let path = args.root.as_deref().unwrap_or(std::path::Path::new(""));
-            check_same_root(gun, &pinned, &given, path, store)?;
+            check_same_root(args, gun, &pinned, &given, path, store).await?;
             return Ok(None);
         }
         (Some(_), None) => return Ok(None),
@@ -195,42 +195,61 @@ async fn pin(
     Ok(Some(StagedStore::new(store, &root)?))
 }
 
-/// A `--root` given while a root is pinned must name the same root keys
-/// (it may be an older or newer version of the same chain).
-fn check_same_root(
+/// A `--root` given while a root is pinned must be that root, or another
+/// version of its chain (the root the consumer first pinned, after the
+/// publisher rotated root keys): checked through the repository's root
+/// chain. Anything else is an error naming both roots' keys.
+async fn check_same_root(
+    args: &VerifyArgs,
     gun: &str,
     pinned: &[u8],
     given: &[u8],
     path: &std::path::Path,
     store: &DirStore,
 ) -> anyhow::Result<()> {
-    let keys = |bytes: &[u8], what: &str| -> anyhow::Result<Vec<String>> {
-        let root = Signed::<Root>::parse(bytes, "root")
-            .with_context(|| format!("{what} is not a root.json"))?;
-        let mut ids = root
-            .signed
+    let parse = |bytes: &[u8], what: &str| -> anyhow::Result<Signed<Root>> {
+        Signed::<Root>::parse(bytes, "root").with_context(|| format!("{what} is not a root.json"))
+    };
+    let pinned_root = parse(pinned, &store.path_of("root"))?;
+    let given_root = parse(given, &format!("--root {}", path.display()))?;
+    if pinned_root.canonical == given_root.canonical {
+        return Ok(());
+    }
+    let (older, newer) = if given_root.version() <= pinned_root.version() {
+        (given, pinned)
+    } else {
+        (pinned, given)
+    };
+    let transport = args.trust.transport(args.registry.ca_file.as_deref())?;
+    let url = args.trust.metadata_url(gun);
+    let linked = root_descends(&transport, &url, older, newer, &UpdaterSettings::default())
+        .await
+        .with_context(|| {
+            format!(
+                "checking --root {} against the root pinned for {gun}",
+                path.display()
+            )
+        })?;
+    if linked {
+        return Ok(());
+    }
+    let keys = |root: &Signed<Root>| {
+        root.signed
             .roles
             .get("root")
-            .map(|r| r.keyids.clone())
-            .unwrap_or_default();
-        ids.sort();
-        Ok(ids)
+            .map(|r| r.keyids.join(", "))
+            .unwrap_or_default()
     };
-    let (pinned_keys, given_keys) = (
-        keys(pinned, &store.path_of("root"))?,
-        keys(given, &format!("--root {}", path.display()))?,
-    );
-    if pinned_keys != given_keys {
-        anyhow::bail!(
-            "--root {} names root key {} but the root pinned for {gun} ({}) names root key {}; nothing was changed. \
-             If --root is the root to trust, re-pin: add --repin (the new root is pinned once the repository verifies from it)",
-            path.display(),
-            given_keys.join(", "),
-            store.path_of("root"),
-            pinned_keys.join(", "),
-        );
-    }
-    Ok(())
+    anyhow::bail!(
+        "--root {} (root v{}, root key {}) is not the root pinned for {gun} (root v{} in {}, root key {}) nor a version of its chain; nothing was changed. \
+         If --root is the root to trust, re-pin: add --repin (the new root is pinned once the repository verifies from it)",
+        path.display(),
+        given_root.version(),
+        keys(&given_root),
+        pinned_root.version(),
+        store.path_of("root"),
+        keys(&pinned_root),
+    )
 }
 
 async fn fetch_once(
