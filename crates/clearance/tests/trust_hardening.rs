@@ -266,3 +266,67 @@ fn b12_file_repositories_are_verified_before_anything_is_signed_again() {
         &["trust", "refresh", gun, "--within-days", "100000"],
     ));
 }
+
+#[test]
+fn b6_sign_pins_the_built_digest_and_refuses_a_re_pointed_tag() {
+    let (img, _registry, gun) = service::pushed("team/app", &["v1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("server").display());
+    let trust = service::Trust { dir, url };
+    assert_success(&trust.run("p", &["trust", "init", &gun]));
+    let image = format!("{gun}:v1");
+
+    // By tag alone: signed, with a warning naming the digest to pin.
+    let out = trust.run("p", &["trust", "sign", &image]);
+    assert_success(&out);
+    let built = stdout(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("Digest"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(
+        stderr(&out).contains("warning: signing") && stderr(&out).contains(&format!("@{built}")),
+        "{}",
+        stderr(&out)
+    );
+
+    // The tag is re-pointed (here: the same image as Docker schema 2).
+    support::skopeo_copy_with(
+        &img.oci_ref(),
+        &format!("docker://{image}"),
+        None,
+        &["--format", "v2s2"],
+    );
+    let out = trust.run("p", &["trust", "sign", &format!("{image}@{built}")]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains(&format!("not at {built}"))
+            && stderr(&out).contains("refusing to sign"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The digest the tag now has, pinned with --digest: signed, no warning.
+    let out = trust.run("p", &["trust", "sign", &image]);
+    let now = stdout(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("Digest"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_ne!(now, built);
+    let out = trust.run("p", &["trust", "sign", &image, "--digest", &now]);
+    assert_success(&out);
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    let out = trust.run("p", &["--format", "json", "trust", "verify", &image]);
+    assert_success(&out);
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdict["digest"], now.as_str());
+}
