@@ -184,3 +184,44 @@ fn b12_a_publisher_verifies_expired_metadata_to_sign_it_again_and_a_consumer_ref
         .update_targets(&read("1.targets.json"), "targets", "root")
         .unwrap();
 }
+
+#[tokio::test]
+async fn b7_a_client_refuses_roots_for_another_repository_and_old_roots_still_verify() {
+    use clearance_trust::client::UpdateError;
+    let mut repo = DirRepo::new();
+    // Root v1 was written before roots named their repository: still fine.
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let bound = |store: &Path, gun: &str| repo.client(store).bind_repository(gun);
+    bound(a.path(), "r/app").unwrap().refresh().await.unwrap();
+
+    // Root v2 names r/app: its consumers follow, another repository's refuse.
+    repo.repo.name_repository("r/app");
+    repo.publish(Changed::RootAndTargets, &[], false);
+    let bound = |store: &Path, gun: &str| repo.client(store).bind_repository(gun);
+    bound(a.path(), "r/app").unwrap().refresh().await.unwrap();
+    let err = bound(b.path(), "r/other")
+        .unwrap()
+        .refresh()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, UpdateError::WrongRepository { named, expected, .. }
+            if named == "r/app" && expected == "r/other"),
+        "{err}"
+    );
+
+    // A later root may not drop the name (nor change it).
+    repo.repo.root.repository = None;
+    repo.publish(Changed::RootAndTargets, &[], false);
+    let err = repo
+        .client(a.path())
+        .bind_repository("r/app")
+        .unwrap()
+        .refresh()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, UpdateError::RepositoryDropped { .. }),
+        "{err}"
+    );
+}

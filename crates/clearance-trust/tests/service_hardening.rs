@@ -25,8 +25,9 @@ const GUN: &str = "127.0.0.1:5000/team/app";
 /// A service, its publisher (root, targets and snapshot keys; the service
 /// signs timestamp, and snapshot too when asked), and a delegate's key.
 struct Setup {
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     service: Arc<TrustService>,
+    gun: String,
     url: String,
     root_key: LocalSigner,
     targets_key: LocalSigner,
@@ -46,22 +47,33 @@ async fn setup(server: ServerSigned) -> Setup {
     let addr = listener.local_addr().unwrap();
     let app = clearance_trust::server::router(service.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
+    let root_key = LocalSigner::generate(KeyKind::EcdsaP256).unwrap();
+    let mut setup = repository(&service, &format!("http://{addr}"), GUN, server, root_key).await;
+    setup._dir = Some(dir);
+    setup
+}
+
+/// A repository `gun` on `service`, rooted by `root_key`, its root naming it.
+async fn repository(
+    service: &Arc<TrustService>,
+    base: &str,
+    gun: &str,
+    server: ServerSigned,
+    root_key: LocalSigner,
+) -> Setup {
     let key = |kind| LocalSigner::generate(kind).unwrap();
-    let (root_key, targets_key, snapshot_key) = (
-        key(KeyKind::EcdsaP256),
-        key(KeyKind::Ed25519),
-        key(KeyKind::Ed25519),
-    );
+    let (targets_key, snapshot_key) = (key(KeyKind::Ed25519), key(KeyKind::Ed25519));
     let server_key = |role| {
         let service = service.clone();
-        async move { service.server_key(GUN, role, true).await.unwrap().unwrap() }
+        let gun = gun.to_owned();
+        async move { service.server_key(&gun, role, true).await.unwrap().unwrap() }
     };
     let timestamp = server_key("timestamp").await;
     let snapshot = match server {
         ServerSigned::SnapshotAndTimestamp => server_key("snapshot").await,
         _ => snapshot_key.public_key().clone(),
     };
-    let repo = Repository::create(
+    let mut repo = Repository::create(
         [
             root_key.public_key(),
             targets_key.public_key(),
@@ -70,10 +82,12 @@ async fn setup(server: ServerSigned) -> Setup {
         ],
         Expiries::default(),
     );
+    repo.name_repository(gun);
     let mut setup = Setup {
-        _dir: dir,
-        service,
-        url: format!("http://{addr}/v2/{GUN}/_trust/tuf/"),
+        _dir: None,
+        service: service.clone(),
+        gun: gun.to_owned(),
+        url: format!("{base}/v2/{gun}/_trust/tuf/"),
         root_key,
         targets_key,
         snapshot_key,
@@ -115,14 +129,14 @@ impl Setup {
             files: current_files(files).into_iter().collect(),
             resign_snapshot: false,
         };
-        self.service.publish(GUN, upload).await
+        self.service.publish(&self.gun, upload).await
     }
 
     /// The root the publisher would hand its consumers.
     async fn root(&self) -> Vec<u8> {
         self.service
             .store()
-            .by_version(GUN, "root", Version::FIRST)
+            .by_version(&self.gun, "root", Version::FIRST)
             .await
             .unwrap()
             .unwrap()
@@ -135,7 +149,10 @@ impl Setup {
             store.save("root", &self.root().await).unwrap();
         }
         let http = HttpTransport::new(std::time::Duration::from_secs(10), None).unwrap();
-        Updater::new(store, http, &self.url, UpdaterSettings::default()).unwrap()
+        Updater::new(store, http, &self.url, UpdaterSettings::default())
+            .unwrap()
+            .bind_repository(&self.gun)
+            .unwrap()
     }
 }
 
@@ -383,4 +400,83 @@ async fn b17_the_service_refuses_a_hash_bin_under_an_alias() {
         matches!(&err, ServiceError::Refused(Refused::NotDelegated { role }) if role == "bins-A"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn b7_a_root_for_another_repository_is_refused_even_when_the_root_key_is_shared() {
+    let mut a = setup(ServerSigned::SnapshotAndTimestamp).await;
+    let base = a.url.split("/v2/").next().unwrap().to_owned();
+    let shared = LocalSigner::from_pkcs8(KeyKind::EcdsaP256, a.root_key.pkcs8()).unwrap();
+    let gun_b = "127.0.0.1:5000/team/other";
+    let b = repository(
+        &a.service,
+        &base,
+        gun_b,
+        ServerSigned::SnapshotAndTimestamp,
+        shared,
+    )
+    .await;
+
+    // A moves on (root v2); someone with push on B replays A's whole set there.
+    let fresh = LocalSigner::generate(KeyKind::Ed25519).unwrap();
+    a.repo
+        .rotate(
+            "targets",
+            fresh.public_key(),
+            clearance_trust::publish::OldKeys::Replace,
+        )
+        .unwrap();
+    a.targets_key = fresh;
+    let files = a.sign(Changed::RootAndTargets, &[], false);
+    a.publish(&files).await.unwrap();
+    let store = a.service.store();
+    let mut replay = std::collections::BTreeMap::new();
+    for role in ["root", "targets", "snapshot", "timestamp"] {
+        replay.insert(
+            role.to_owned(),
+            store.latest(GUN, role).await.unwrap().unwrap(),
+        );
+    }
+    let err = b
+        .service
+        .publish(
+            gun_b,
+            Upload {
+                files: replay,
+                resign_snapshot: false,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            ServiceError::Refused(Refused::Invalid {
+                source: UpdateError::WrongRepository { named, expected, .. },
+                ..
+            }) if named == GUN && expected == gun_b
+        ),
+        "{err}"
+    );
+
+    // A consumer of B bound to B refuses A's root too.
+    let dir = tempfile::tempdir().unwrap();
+    let store = DirStore::new(dir.path()).unwrap();
+    store
+        .save(
+            "root",
+            &a.service
+                .store()
+                .latest(GUN, "root")
+                .await
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
+    let http = HttpTransport::new(std::time::Duration::from_secs(10), None).unwrap();
+    let err = Updater::new(store, http, &b.url, UpdaterSettings::default())
+        .unwrap()
+        .bind_repository(gun_b)
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::WrongRepository { .. }), "{err}");
 }

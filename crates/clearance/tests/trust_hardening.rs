@@ -330,3 +330,122 @@ fn b6_sign_pins_the_built_digest_and_refuses_a_re_pointed_tag() {
     let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(verdict["digest"], now.as_str());
 }
+
+/// A SoftHSM2 token of the test's own, labelled `clearance`, PIN 1234:
+/// returns its configuration file.
+fn softhsm(dir: &std::path::Path) -> std::path::PathBuf {
+    support::require("softhsm2-util");
+    std::fs::create_dir_all(dir.join("tokens")).unwrap();
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            dir.join("tokens").display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new("softhsm2-util")
+        .args(["--init-token", "--free", "--label", "clearance"])
+        .args(["--pin", "1234", "--so-pin", "5678"])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    conf
+}
+
+const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+#[test]
+fn b7_token_root_keys_are_per_repository_and_a_rotation_needs_a_new_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("server").display());
+    let trust = service::Trust { dir, url };
+    let conf = softhsm(&trust.dir.path().join("hsm"));
+    let with_hsm = |args: &[&str]| -> Output {
+        trust
+            .command("publisher", args, None)
+            .env("SOFTHSM2_CONF", &conf)
+            .env("CLEARANCE_PKCS11_MODULE", SOFTHSM_MODULE)
+            .output()
+            .unwrap()
+    };
+    let root_key = |gun: &str| -> String {
+        let path = trust.trusted_root("publisher", gun);
+        let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        assert_eq!(
+            doc["signed"]["clearance_repository"], gun,
+            "root names its repository"
+        );
+        doc["signed"]["roles"]["root"]["keyids"][0]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let token = "pkcs11:token=clearance?pin-value=1234";
+    let (a, b) = ("127.0.0.1:5000/team/a", "127.0.0.1:5000/team/b");
+
+    // Without object=, each repository gets its own key on the token.
+    for gun in [a, b] {
+        let out = with_hsm(&["trust", "init", gun, "--root-key", token]);
+        assert_success(&out);
+        assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    }
+    assert_ne!(root_key(a), root_key(b));
+
+    // A label shared on purpose works, with a warning the second time.
+    let shared = "pkcs11:token=clearance;object=shared?pin-value=1234";
+    let (c, d) = ("127.0.0.1:5000/team/c", "127.0.0.1:5000/team/d");
+    assert_success(&with_hsm(&["trust", "init", c, "--root-key", shared]));
+    let out = with_hsm(&["trust", "init", d, "--root-key", shared]);
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("warning: token clearance already holds the key shared"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(root_key(c), root_key(d));
+
+    // Rotating A's root to the key it already has is refused, nothing published.
+    let hash = clearance_oci::Digest::sha256_of(a.as_bytes());
+    let current = format!(
+        "pkcs11:token=clearance;object=clearance-root-{}?pin-value=1234",
+        &hash.hex()[..16]
+    );
+    let rotate = |new: &str| {
+        with_hsm(&[
+            "trust",
+            "rotate",
+            a,
+            "root",
+            "--root-key",
+            token,
+            "--new-root-key",
+            new,
+        ])
+    };
+    let out = rotate(&current);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("root already has key"),
+        "{}",
+        stderr(&out)
+    );
+    let tuf = trust
+        .dir
+        .path()
+        .join("server/v2")
+        .join(a)
+        .join("_trust/tuf");
+    assert!(!tuf.join("2.root.json").exists());
+
+    // Without object=, the rotation brings in a new key labelled for root v2.
+    let before = root_key(a);
+    let out = rotate(token);
+    assert_success(&out);
+    assert!(tuf.join("2.root.json").exists());
+    let v2: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tuf.join("2.root.json")).unwrap()).unwrap();
+    assert_ne!(v2["signed"]["roles"]["root"]["keyids"][0], before.as_str());
+}

@@ -86,6 +86,18 @@ pub enum UpdateError {
     RootLacksRole { role: String },
     #[error("timestamp lists no snapshot.json")]
     NoSnapshotMeta,
+    #[error(
+        "root version {version} is for the repository {named}, not {expected} (a root key shared between repositories, or metadata replayed from another)"
+    )]
+    WrongRepository {
+        expected: String,
+        named: String,
+        version: Version,
+    },
+    #[error(
+        "root version {version} names no repository, but the root before it named {expected}; a root chain never drops its repository"
+    )]
+    RepositoryDropped { expected: String, version: Version },
     #[error("{role} metadata expired at {expired} (a frozen or stale repository)")]
     Expired { role: String, expired: UtcTime },
     #[error("{what}: length or hash mismatch: {message}")]
@@ -166,6 +178,14 @@ impl<T: Transport> Updater<T> {
 
     pub fn trusted(&self) -> &TrustedSet {
         &self.trusted
+    }
+
+    /// Accept only roots for the repository `gun` (those naming another are
+    /// refused; roots that name none, written before roots named theirs,
+    /// are accepted): see [`TrustedSet::bind_repository`].
+    pub fn bind_repository(mut self, gun: &str) -> Result<Self, UpdateError> {
+        self.trusted.bind_repository(gun)?;
+        Ok(self)
     }
 
     /// Update root, timestamp, snapshot and top-level targets (§5.3–5.6).

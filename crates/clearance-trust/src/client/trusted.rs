@@ -31,6 +31,8 @@ pub struct TrustedSet {
     floors: HashMap<String, Version>,
     reference_time: UtcTime,
     expiration: Expiration,
+    /// The repository every root must be for, when known.
+    repository: Option<String>,
 }
 
 impl TrustedSet {
@@ -48,7 +50,17 @@ impl TrustedSet {
             floors: HashMap::new(),
             reference_time,
             expiration: Expiration::Enforced,
+            repository: None,
         })
+    }
+
+    /// From now on, every root must be for the repository `gun` (B-7): the
+    /// trusted root is checked now, each new root as it comes. A root that
+    /// names no repository is accepted (roots written before Clearance named
+    /// them), unless the root before it named one.
+    pub fn bind_repository(&mut self, gun: &str) -> Result<(), UpdateError> {
+        self.repository = Some(gun.to_owned());
+        check_repository(Some(gun), None, &self.root)
     }
 
     /// Whether expired metadata is refused ([`Expiration::Enforced`] unless
@@ -186,6 +198,7 @@ impl TrustedSet {
             new_keys.threshold,
             "root",
         )?;
+        check_repository(self.repository.as_deref(), Some(&self.root), &new)?;
         self.root = new;
         Ok(())
     }
@@ -388,6 +401,37 @@ impl TrustedSet {
             });
         }
         Ok(())
+    }
+}
+
+/// `root` must be for `bound` when it names a repository, and must name the
+/// repository the root before it named, if that one named any.
+fn check_repository(
+    bound: Option<&str>,
+    before: Option<&Signed<Root>>,
+    root: &Signed<Root>,
+) -> Result<(), UpdateError> {
+    let named = root.signed.repository.as_deref();
+    if let (Some(gun), Some(named)) = (bound, named)
+        && named != gun
+    {
+        return Err(UpdateError::WrongRepository {
+            expected: gun.to_owned(),
+            named: named.to_owned(),
+            version: root.version(),
+        });
+    }
+    match (before.and_then(|b| b.signed.repository.as_deref()), named) {
+        (Some(previous), None) => Err(UpdateError::RepositoryDropped {
+            expected: previous.to_owned(),
+            version: root.version(),
+        }),
+        (Some(previous), Some(named)) if previous != named => Err(UpdateError::WrongRepository {
+            expected: previous.to_owned(),
+            named: named.to_owned(),
+            version: root.version(),
+        }),
+        _ => Ok(()),
     }
 }
 

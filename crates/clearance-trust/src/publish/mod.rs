@@ -51,6 +51,10 @@ pub enum PublishError {
     #[error("key {keyid} is not used by any role of this repository")]
     UnknownKey { keyid: String },
     #[error(
+        "{role} already has key {keyid}: a rotation needs a new key (on a token, another object label)"
+    )]
+    KeyAlreadyInRole { role: String, keyid: String },
+    #[error(
         "revoking {keyid} would leave {role} with {left} keys, below its threshold of {threshold}; rotate in a new key first (trust rotate {role} --keep-old)"
     )]
     BelowThreshold {
@@ -229,6 +233,7 @@ impl Repository {
                 consistent_snapshot: true,
                 keys: all,
                 roles,
+                repository: None,
                 extra: BTreeMap::new(),
             },
             targets: Targets {

@@ -87,6 +87,17 @@ pub struct Root {
     pub consistent_snapshot: bool,
     pub keys: BTreeMap<String, Key>,
     pub roles: BTreeMap<String, RoleKeys>,
+    /// The repository (GUN, `registry/repository`) this root is for, a
+    /// Clearance extension field inside `signed` (other TUF clients keep it
+    /// as an unknown field). TUF metadata names no repository, so without it
+    /// one root key shared by two repositories lets one's metadata pass as
+    /// the other's (review B-7). Roots written before it have none.
+    #[serde(
+        rename = "clearance_repository",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub repository: Option<String>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }

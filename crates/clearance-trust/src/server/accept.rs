@@ -6,7 +6,8 @@
 //! The checks, in order:
 //! 1. a new root is signed by a threshold of the trusted root's root keys
 //!    and of its own, one version on (TUF 5.3.4–5.3.9); a new repository's
-//!    root is signed by itself;
+//!    root is signed by itself; a root that names a repository names this
+//!    one (`clearance_repository`, review B-7);
 //! 2. every uploaded targets role is at a higher version than the stored
 //!    one and is delegated by the role that will verify it; a stored role
 //!    whose delegator now gives it other keys is verified again, and when a
@@ -147,13 +148,18 @@ pub async fn accept(
     let old_root = store.latest(gun, "root").await?;
     let new_root = upload.files.remove("root");
     let root_bytes = match (&new_root, &old_root) {
+        // A root naming a repository must name this one (B-7), and a chain
+        // that named it keeps naming it.
         (Some(new), Some(old)) => {
             let mut set = TrustedSet::new(old, now).map_err(Refused::invalid("root"))?;
+            set.bind_repository(gun).map_err(Refused::invalid("root"))?;
             set.update_root(new).map_err(Refused::invalid("root"))?;
             new.clone()
         }
         (Some(new), None) => {
-            TrustedSet::new(new, now).map_err(Refused::invalid("root"))?;
+            TrustedSet::new(new, now)
+                .and_then(|mut set| set.bind_repository(gun))
+                .map_err(Refused::invalid("root"))?;
             new.clone()
         }
         (None, Some(old)) => old.clone(),
@@ -300,6 +306,7 @@ pub async fn accept(
 
     // 4. everything as a client will see it
     let mut set = TrustedSet::new(&root_bytes, now).map_err(Refused::invalid("root"))?;
+    set.bind_repository(gun).map_err(Refused::invalid("root"))?;
     // The previous snapshot, as a client that trusted it holds it: the new
     // one may neither drop nor lower a role it lists (5.5.5).
     if let Some(old) = &old_snapshot {

@@ -102,6 +102,7 @@ impl TestRepo {
             consistent_snapshot: false,
             keys,
             roles,
+            repository: None,
             extra: BTreeMap::new(),
         };
         let mut repo = TestRepo {

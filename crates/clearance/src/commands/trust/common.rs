@@ -99,7 +99,8 @@ impl TrustArgs {
             self.transport(extra_ca)?,
             &self.metadata_url(gun),
             UpdaterSettings::default(),
-        )?)
+        )?
+        .bind_repository(gun)?)
     }
 
     /// Send published files to the trust service, or write them into a
@@ -233,7 +234,7 @@ pub fn passphrase(role: &str, keyid: &str, new: bool) -> anyhow::Result<String> 
     Ok(first)
 }
 
-use clearance_trust::pkcs11::{HsmSigner, IfMissing, Pkcs11Uri};
+use clearance_trust::pkcs11::{HsmSigner, IfMissing, KeyOrigin, Pkcs11Uri};
 use clearance_trust::publish::{Bins, Expiries, Repository, RoleSigners, ServerSigned};
 use clearance_trust::signer::{LocalSigner, Signer};
 
@@ -251,26 +252,34 @@ pub struct RootKeyArgs {
 /// A signing key the publisher holds: sealed on disk or on a token.
 pub enum Held {
     Local(Box<LocalSigner>),
-    Token(HsmSigner),
+    Token(Box<HsmSigner>),
 }
 
 impl Held {
     pub fn signer(&self) -> &dyn Signer {
         match self {
             Held::Local(s) => s.as_ref(),
-            Held::Token(s) => s,
+            Held::Token(s) => s.as_ref(),
         }
     }
 }
 
-/// Open (or, at init, create) a key on a PKCS#11 token; refuse one that can
-/// leave the token.
+/// Open (or, at init and root rotations, create) a key on a PKCS#11 token;
+/// refuse one that can leave the token. A URI without `object=` names the
+/// label `default_label` (a label per repository: review B-7); a key that
+/// was to be created but was found already is warned about, since one key
+/// rooting several repositories is one compromise away from all of them.
 pub fn token_key(
     uri: &str,
     module: Option<&PathBuf>,
     if_missing: IfMissing,
+    default_label: &str,
 ) -> anyhow::Result<HsmSigner> {
-    let uri: Pkcs11Uri = uri.parse()?;
+    let mut uri: Pkcs11Uri = uri.parse()?;
+    let label = uri
+        .object
+        .get_or_insert_with(|| default_label.to_owned())
+        .clone();
     let module = module.cloned().or_else(|| uri.module_path.clone()).context(
         "name the PKCS#11 module: --pkcs11-module PATH (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so, YubiKey: libykcs11.so)",
     )?;
@@ -284,12 +293,30 @@ pub fn token_key(
     let signer = HsmSigner::open(&uri, &module, &pin, if_missing)?;
     if !signer.is_protected() {
         bail!(
-            "the key {} on token {} can leave the token (not sensitive, or extractable); refusing it",
-            uri.object,
+            "the key {label} on token {} can leave the token (not sensitive, or extractable); refusing it",
             uri.token
         );
     }
+    if if_missing == IfMissing::Generate && signer.origin() == KeyOrigin::Found {
+        eprintln!(
+            "warning: token {} already holds the key {label} ({}); using it. If it roots other repositories, one compromise reaches all of them (each root names its repository, so their metadata cannot be swapped); leave object= out for a key per repository",
+            uri.token,
+            signer.key_id()
+        );
+    }
     Ok(signer)
+}
+
+/// The token label `trust` gives a repository's root key when the URI
+/// names none: `clearance-root-<first 16 hex digits of sha256(gun)>`, and
+/// `…-v<N>` for the key a root rotation brings in at root version N.
+pub fn root_key_label(gun: &str, version: Option<u64>) -> String {
+    let hash = clearance_oci::Digest::sha256_of(gun.as_bytes());
+    let short = &hash.hex()[..16];
+    match version {
+        Some(v) => format!("clearance-root-{short}-v{v}"),
+        None => format!("clearance-root-{short}"),
+    }
 }
 
 /// The current metadata of a repository, verified first as a consumer
@@ -319,7 +346,8 @@ pub async fn load_repository_for(
         expiration: Expiration::NotEnforcedToRepublish,
         ..UpdaterSettings::default()
     };
-    let mut updater = Updater::new(store, trust.transport(None)?, &url, settings)?;
+    let mut updater =
+        Updater::new(store, trust.transport(None)?, &url, settings)?.bind_repository(gun)?;
     Repository::load_verified(&mut updater, Expiries::default(), bins)
         .await
         .with_context(|| format!("verifying the current trust data of {gun} from {url}"))
@@ -356,11 +384,12 @@ pub fn root_key(
     gun: &str,
 ) -> anyhow::Result<Held> {
     match &args.root_key {
-        Some(uri) => Ok(Held::Token(token_key(
+        Some(uri) => Ok(Held::Token(Box::new(token_key(
             uri,
             args.pkcs11_module.as_ref(),
             IfMissing::Fail,
-        )?)),
+            &root_key_label(gun, None),
+        )?))),
         None => Ok(Held::Local(Box::new(role_key(
             keystore, repo, gun, "root",
         )?))),

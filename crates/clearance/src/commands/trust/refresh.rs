@@ -45,6 +45,7 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
         root: root.iter().map(|r| r.signer()).collect(),
         ..online.signers(targets.iter().map(|t| t as &dyn Signer).collect())
     };
+    repo.name_repository(&gun); // written if root is re-signed
     let files = repo.publish(changed, &signers, false)?;
     published(args.trust.publish(&gun, &files).await?)?;
     let mut page = Page::default();
