@@ -113,19 +113,50 @@ fn b4_a_root_is_pinned_only_after_the_repository_verifies_from_it() {
     let root_a = trust.trusted_root("publisher", &a);
     let root_b = trust.trusted_root("publisher", &b);
 
-    // A's root for B: B's metadata does not verify from it, nothing is pinned.
+    // A's root for B (it names A, and B's metadata does not verify from it):
+    // refused, nothing is pinned.
     let out = verify(
         &trust,
         "consumer",
         &b,
         &["--root", root_a.to_str().unwrap()],
     );
-    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("not trusted"), "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("is for the repository {a}, not {b}")),
+        "{}",
+        stderr(&out)
+    );
     assert!(
         pinned(&trust, "consumer", &b).is_none(),
         "a root that failed is pinned"
     );
+
+    // B's own root, but B's timestamp tampered with: the update fails, nothing
+    // is pinned.
+    let timestamp = trust
+        .dir
+        .path()
+        .join("server/v2")
+        .join(&b)
+        .join("_trust/tuf/timestamp.json");
+    let good = std::fs::read(&timestamp).unwrap();
+    let bad = String::from_utf8(good.clone())
+        .unwrap()
+        .replace("\"version\":1", "\"version\":7");
+    std::fs::write(&timestamp, bad).unwrap();
+    let out = verify(
+        &trust,
+        "consumer",
+        &b,
+        &["--root", root_b.to_str().unwrap()],
+    );
+    assert!(stdout(&out).contains("not trusted"), "{}", stdout(&out));
+    assert!(
+        pinned(&trust, "consumer", &b).is_none(),
+        "pinned before it verified"
+    );
+    std::fs::write(&timestamp, good).unwrap();
 
     // B's own root: the repository verifies (the tag is just not signed), pinned.
     let out = verify(
