@@ -36,8 +36,31 @@ pub enum Pkcs11Error {
     NoKey { object: String, token: String },
     #[error("the pkcs11 URI for token {token:?} names no object (key label): add ;object=LABEL")]
     NoObject { token: String },
+    #[error("key {object:?} on token {token:?} is refused: {problem}")]
+    Key {
+        object: String,
+        token: String,
+        problem: KeyProblem,
+    },
     #[error("token {token:?}: {message}")]
     Token { token: String, message: String },
+}
+
+/// Why a key found on a token is not used (review B-8).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyProblem {
+    #[error("{0} private keys carry that label; give each key its own label")]
+    Ambiguous(usize),
+    #[error("no public key has the private key's CKA_ID")]
+    NoPublicKey,
+    #[error("{0} public keys share the private key's CKA_ID")]
+    AmbiguousPublic(usize),
+    #[error("it is not an ECDSA P-256 key")]
+    NotP256,
+    #[error("it may have left the token: {0} (a key imported or once extractable is refused)")]
+    MayLeaveToken(&'static str),
+    #[error("its public key does not verify what the private key signs")]
+    PairMismatch,
 }
 
 /// A parsed `pkcs11:` URI: `token` and `object` in the path, and
@@ -136,7 +159,8 @@ fn context(module: &Path) -> Result<Pkcs11, Pkcs11Error> {
     let ctx = Pkcs11::new(module).map_err(err)?;
     match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
         Ok(()) => {}
-        Err(e) if e.to_string().contains("AlreadyInitialized") => {}
+        // Initialised by someone else in this process: usable as it is.
+        Err(cryptoki::error::Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
         Err(e) => return Err(err(e)),
     }
     map.insert(module.to_owned(), ctx.clone());
@@ -224,59 +248,50 @@ impl HsmSigner {
             token: uri.token.clone(),
         })?;
         let label = object.as_bytes().to_vec();
-        let find = |class| {
-            session
-                .find_objects(&[Attribute::Class(class), Attribute::Label(label.clone())])
-                .map_err(token_err)
+        let refused = |problem| Pkcs11Error::Key {
+            object: object.clone(),
+            token: uri.token.clone(),
+            problem,
         };
-        let (public_handle, private, origin) = match (
-            find(ObjectClass::PUBLIC_KEY)?.first(),
-            find(ObjectClass::PRIVATE_KEY)?.first(),
-        ) {
-            (Some(p), Some(k)) => (*p, *k, KeyOrigin::Found),
-            _ if if_missing == IfMissing::Generate => {
-                let (p, k) = generate(&session, &label).map_err(token_err)?;
-                (p, k, KeyOrigin::Generated)
-            }
-            _ => {
-                return Err(Pkcs11Error::NoKey {
-                    object,
-                    token: uri.token.clone(),
-                });
-            }
-        };
-        let point = session
-            .get_attributes(public_handle, &[AttributeType::EcPoint])
+        let (public_handle, private, origin) =
+            match find_pair(&session, &label).map_err(token_err)? {
+                Ok(Some((p, k))) => (p, k, KeyOrigin::Found),
+                Ok(None) if if_missing == IfMissing::Generate => {
+                    let (p, k) = generate(&session, &label).map_err(token_err)?;
+                    (p, k, KeyOrigin::Generated)
+                }
+                Ok(None) => {
+                    return Err(Pkcs11Error::NoKey {
+                        object,
+                        token: uri.token.clone(),
+                    });
+                }
+                Err(problem) => return Err(refused(problem)),
+            };
+        let raw = check_key(&session, public_handle, private)
             .map_err(token_err)?
-            .into_iter()
-            .find_map(|a| match a {
-                Attribute::EcPoint(p) => Some(p),
-                _ => None,
-            })
-            .ok_or_else(|| Pkcs11Error::Token {
-                token: uri.token.clone(),
-                message: "the public key has no EC point".into(),
-            })?;
-        // CKA_EC_POINT is a DER OCTET STRING; some modules give the raw point.
-        let raw = match point.as_slice() {
-            [0x04, 0x41, rest @ ..] if rest.len() == 65 => rest.to_vec(),
-            p if p.len() == 65 && p[0] == 0x04 => p.to_vec(),
-            _ => {
-                return Err(Pkcs11Error::Token {
-                    token: uri.token.clone(),
-                    message: "the key is not a P-256 key".into(),
-                });
-            }
-        };
+            .map_err(refused)?;
         let public = key("ecdsa", "ecdsa-sha2-nistp256", p256_pem(&raw));
-        Ok(HsmSigner {
+        let signer = HsmSigner {
             session: Mutex::new(session),
             private,
             key_id: public.key_id(),
             public,
             uri: format!("pkcs11:token={};object={object}", uri.token),
             origin,
-        })
+        };
+        // The pair proven on the token: what it signs, its public key verifies.
+        let challenge = b"clearance: does this private key match its public key?";
+        let verifies = signer.sign(challenge).ok().is_some_and(|sig| {
+            signer
+                .public
+                .verifier()
+                .is_ok_and(|v| v.verify(challenge, &sig))
+        });
+        if !verifies {
+            return Err(refused(KeyProblem::PairMismatch));
+        }
+        Ok(signer)
     }
 
     /// Whether the key was on the token already or generated by [`HsmSigner::open`].
@@ -284,34 +299,162 @@ impl HsmSigner {
         self.origin
     }
 
-    /// Whether the private key is marked sensitive and never extractable.
+    /// Whether the private key is sensitive and not extractable, and always
+    /// was (`CKA_ALWAYS_SENSITIVE`, `CKA_NEVER_EXTRACTABLE`): it was made on
+    /// the token and has never left it. [`HsmSigner::open`] refuses others.
     pub fn is_protected(&self) -> bool {
         let session = self
             .session
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let attrs = session
-            .get_attributes(
-                self.private,
-                &[AttributeType::Sensitive, AttributeType::Extractable],
-            )
-            .unwrap_or_default();
-        let flag = |want: fn(&Attribute) -> Option<bool>| attrs.iter().find_map(want);
-        flag(|a| match a {
-            Attribute::Sensitive(b) => Some(*b),
+        protection(&session, self.private).is_ok_and(|p| p.is_none())
+    }
+}
+
+/// The private key labelled `label` and the public key with its `CKA_ID`
+/// (B-8: never the first public key that happens to carry the label).
+/// `Ok(None)` when no private key has the label.
+fn find_pair(
+    session: &Session,
+    label: &[u8],
+) -> cryptoki::error::Result<Result<Option<(ObjectHandle, ObjectHandle)>, KeyProblem>> {
+    let privates = session.find_objects(&[
+        Attribute::Class(ObjectClass::PRIVATE_KEY),
+        Attribute::Label(label.to_vec()),
+    ])?;
+    let private = match privates.as_slice() {
+        [] => return Ok(Ok(None)),
+        [one] => *one,
+        many => return Ok(Err(KeyProblem::Ambiguous(many.len()))),
+    };
+    let id = session
+        .get_attributes(private, &[AttributeType::Id])?
+        .into_iter()
+        .find_map(|a| match a {
+            Attribute::Id(id) => Some(id),
             _ => None,
-        }) == Some(true)
-            && flag(|a| match a {
+        })
+        .unwrap_or_default();
+    let mut template = vec![
+        Attribute::Class(ObjectClass::PUBLIC_KEY),
+        Attribute::Id(id.clone()),
+    ];
+    if id.is_empty() {
+        // A pair made without an id (as Clearance once did): the label too.
+        template.push(Attribute::Label(label.to_vec()));
+    }
+    Ok(match session.find_objects(&template)?.as_slice() {
+        [] => Err(KeyProblem::NoPublicKey),
+        [public] => Ok(Some((*public, private))),
+        many => Err(KeyProblem::AmbiguousPublic(many.len())),
+    })
+}
+
+/// Both halves ECDSA P-256, the private one never out of the token; the
+/// public key's raw point (`04 || x || y`).
+fn check_key(
+    session: &Session,
+    public: ObjectHandle,
+    private: ObjectHandle,
+) -> cryptoki::error::Result<Result<Vec<u8>, KeyProblem>> {
+    let attrs = session.get_attributes(
+        public,
+        &[
+            AttributeType::KeyType,
+            AttributeType::EcParams,
+            AttributeType::EcPoint,
+        ],
+    )?;
+    let private_type = session.get_attributes(private, &[AttributeType::KeyType])?;
+    let is_ec = |attrs: &[Attribute]| {
+        attrs
+            .iter()
+            .any(|a| matches!(a, Attribute::KeyType(t) if *t == KeyType::EC))
+    };
+    let p256 = attrs
+        .iter()
+        .any(|a| matches!(a, Attribute::EcParams(p) if p.as_slice() == P256_PARAMS));
+    if !(is_ec(&attrs) && is_ec(&private_type) && p256) {
+        return Ok(Err(KeyProblem::NotP256));
+    }
+    if let Some(problem) = protection(session, private)? {
+        return Ok(Err(problem));
+    }
+    let point = attrs.into_iter().find_map(|a| match a {
+        Attribute::EcPoint(p) => Some(p),
+        _ => None,
+    });
+    // CKA_EC_POINT is a DER OCTET STRING; some modules give the raw point.
+    Ok(match point.as_deref() {
+        Some([0x04, 0x41, rest @ ..]) if rest.len() == 65 => Ok(rest.to_vec()),
+        Some(p) if p.len() == 65 && p[0] == 0x04 => Ok(p.to_vec()),
+        _ => Err(KeyProblem::NotP256),
+    })
+}
+
+/// What, if anything, lets a private key leave (or have left) the token.
+fn protection(
+    session: &Session,
+    private: ObjectHandle,
+) -> cryptoki::error::Result<Option<KeyProblem>> {
+    let attrs = session.get_attributes(
+        private,
+        &[
+            AttributeType::Sensitive,
+            AttributeType::Extractable,
+            AttributeType::AlwaysSensitive,
+            AttributeType::NeverExtractable,
+        ],
+    )?;
+    let flag = |want: fn(&Attribute) -> Option<bool>| attrs.iter().find_map(want);
+    let checks: [(Option<bool>, bool, &'static str); 4] = [
+        (
+            flag(|a| match a {
+                Attribute::Sensitive(b) => Some(*b),
+                _ => None,
+            }),
+            true,
+            "not sensitive",
+        ),
+        (
+            flag(|a| match a {
                 Attribute::Extractable(b) => Some(*b),
                 _ => None,
-            }) == Some(false)
-    }
+            }),
+            false,
+            "extractable",
+        ),
+        (
+            flag(|a| match a {
+                Attribute::AlwaysSensitive(b) => Some(*b),
+                _ => None,
+            }),
+            true,
+            "not always sensitive (CKA_ALWAYS_SENSITIVE)",
+        ),
+        (
+            flag(|a| match a {
+                Attribute::NeverExtractable(b) => Some(*b),
+                _ => None,
+            }),
+            true,
+            "once extractable (CKA_NEVER_EXTRACTABLE)",
+        ),
+    ];
+    Ok(checks
+        .into_iter()
+        .find(|(got, want, _)| *got != Some(*want))
+        .map(|(_, _, why)| KeyProblem::MayLeaveToken(why)))
 }
 
 fn generate(
     session: &Session,
     label: &[u8],
 ) -> cryptoki::error::Result<(ObjectHandle, ObjectHandle)> {
+    // A random CKA_ID on both halves pairs them (B-8).
+    let mut id = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut id)
+        .map_err(|_| cryptoki::error::Error::InvalidValue)?;
     let public = [
         Attribute::Token(true),
         Attribute::Private(false),
@@ -319,6 +462,7 @@ fn generate(
         Attribute::EcParams(P256_PARAMS.to_vec()),
         Attribute::Verify(true),
         Attribute::Label(label.to_vec()),
+        Attribute::Id(id.to_vec()),
     ];
     let private = [
         Attribute::Token(true),
@@ -327,6 +471,7 @@ fn generate(
         Attribute::Extractable(false),
         Attribute::Sign(true),
         Attribute::Label(label.to_vec()),
+        Attribute::Id(id.to_vec()),
     ];
     session.generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private)
 }

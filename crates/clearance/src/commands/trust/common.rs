@@ -265,7 +265,7 @@ impl Held {
 }
 
 /// Open (or, at init and root rotations, create) a key on a PKCS#11 token;
-/// refuse one that can leave the token. A URI without `object=` names the
+/// `HsmSigner::open` refuses one that can leave the token. A URI without `object=` names the
 /// label `default_label` (a label per repository: review B-7); a key that
 /// was to be created but was found already is warned about, since one key
 /// rooting several repositories is one compromise away from all of them.
@@ -290,13 +290,8 @@ pub fn token_key(
             Err(_) => rpassword::prompt_password(format!("PIN for token {}: ", uri.token))?,
         },
     };
+    // Refuses a key that may have left the token, or whose halves do not pair.
     let signer = HsmSigner::open(&uri, &module, &pin, if_missing)?;
-    if !signer.is_protected() {
-        bail!(
-            "the key {label} on token {} can leave the token (not sensitive, or extractable); refusing it",
-            uri.token
-        );
-    }
     if if_missing == IfMissing::Generate && signer.origin() == KeyOrigin::Found {
         eprintln!(
             "warning: token {} already holds the key {label} ({}); using it. If it roots other repositories, one compromise reaches all of them (each root names its repository, so their metadata cannot be swapped); leave object= out for a key per repository",
