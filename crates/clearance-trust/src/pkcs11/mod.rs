@@ -5,19 +5,24 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::{Mutex, OnceLock};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::RvError;
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::object::{Attribute, KeyType, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use sha2::{Digest as _, Sha256};
 
 use crate::keys::Key;
 use crate::signer::{SignError, Signer, key, p256_pem};
+
+mod pair;
+mod uri;
+
+use pair::{check_key, find_pair, protection};
+pub use uri::Pkcs11Uri;
 
 /// DER of the prime256v1 OID, as CKA_EC_PARAMS wants it.
 const P256_PARAMS: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
@@ -61,84 +66,6 @@ pub enum KeyProblem {
     MayLeaveToken(&'static str),
     #[error("its public key does not verify what the private key signs")]
     PairMismatch,
-}
-
-/// A parsed `pkcs11:` URI: `token` and `object` in the path, and
-/// `module-path`, `pin-value` or `pin-source` in the query. `object` (the
-/// key's label) may be left out for the caller to choose one, as `trust`
-/// does: a label per repository (review B-7).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Pkcs11Uri {
-    pub token: String,
-    pub object: Option<String>,
-    pub module_path: Option<PathBuf>,
-    pin_value: Option<String>,
-    pub pin_source: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for Pkcs11Uri {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pkcs11Uri")
-            .field("token", &self.token)
-            .field("object", &self.object)
-            .field("module_path", &self.module_path)
-            .field("pin_value", &self.pin_value.as_ref().map(|_| "****"))
-            .finish()
-    }
-}
-
-impl FromStr for Pkcs11Uri {
-    type Err = Pkcs11Error;
-
-    fn from_str(uri: &str) -> Result<Self, Self::Err> {
-        let fail = |reason: &str| Pkcs11Error::Uri {
-            uri: uri.split('?').next().unwrap_or("").to_owned(),
-            reason: reason.to_owned(),
-        };
-        let rest = uri
-            .strip_prefix("pkcs11:")
-            .ok_or_else(|| fail("must start with pkcs11:"))?;
-        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let mut attrs = HashMap::new();
-        for pair in path
-            .split(';')
-            .chain(query.split('&'))
-            .filter(|p| !p.is_empty())
-        {
-            let (k, v) = pair
-                .split_once('=')
-                .ok_or_else(|| fail("attributes are name=value"))?;
-            attrs.insert(
-                k.to_owned(),
-                crate::client::unquote(v).ok_or_else(|| fail("bad percent-encoding"))?,
-            );
-        }
-        Ok(Pkcs11Uri {
-            token: attrs.remove("token").ok_or_else(|| fail("no token="))?,
-            object: attrs.remove("object"),
-            module_path: attrs.remove("module-path").map(PathBuf::from),
-            pin_value: attrs.remove("pin-value"),
-            pin_source: attrs.remove("pin-source").map(PathBuf::from),
-        })
-    }
-}
-
-impl Pkcs11Uri {
-    /// The user PIN: `pin-value`, else the file named by `pin-source`.
-    pub fn pin(&self) -> Result<Option<String>, Pkcs11Error> {
-        if let Some(p) = &self.pin_value {
-            return Ok(Some(p.clone()));
-        }
-        match &self.pin_source {
-            Some(path) => std::fs::read_to_string(path)
-                .map(|s| Some(s.trim_end_matches(['\n', '\r']).to_owned()))
-                .map_err(|e| Pkcs11Error::Token {
-                    token: self.token.clone(),
-                    message: format!("reading pin-source {}: {e}", path.display()),
-                }),
-            None => Ok(None),
-        }
-    }
 }
 
 /// One initialised context per module for the whole process: PKCS#11
@@ -309,142 +236,6 @@ impl HsmSigner {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         protection(&session, self.private).is_ok_and(|p| p.is_none())
     }
-}
-
-/// The private key labelled `label` and the public key with its `CKA_ID`
-/// (B-8: never the first public key that happens to carry the label).
-/// `Ok(None)` when no private key has the label.
-fn find_pair(
-    session: &Session,
-    label: &[u8],
-) -> cryptoki::error::Result<Result<Option<(ObjectHandle, ObjectHandle)>, KeyProblem>> {
-    let privates = session.find_objects(&[
-        Attribute::Class(ObjectClass::PRIVATE_KEY),
-        Attribute::Label(label.to_vec()),
-    ])?;
-    let private = match privates.as_slice() {
-        [] => return Ok(Ok(None)),
-        [one] => *one,
-        many => return Ok(Err(KeyProblem::Ambiguous(many.len()))),
-    };
-    let id = session
-        .get_attributes(private, &[AttributeType::Id])?
-        .into_iter()
-        .find_map(|a| match a {
-            Attribute::Id(id) => Some(id),
-            _ => None,
-        })
-        .unwrap_or_default();
-    let mut template = vec![
-        Attribute::Class(ObjectClass::PUBLIC_KEY),
-        Attribute::Id(id.clone()),
-    ];
-    if id.is_empty() {
-        // A pair made without an id (as Clearance once did): the label too.
-        template.push(Attribute::Label(label.to_vec()));
-    }
-    Ok(match session.find_objects(&template)?.as_slice() {
-        [] => Err(KeyProblem::NoPublicKey),
-        [public] => Ok(Some((*public, private))),
-        many => Err(KeyProblem::AmbiguousPublic(many.len())),
-    })
-}
-
-/// Both halves ECDSA P-256, the private one never out of the token; the
-/// public key's raw point (`04 || x || y`).
-fn check_key(
-    session: &Session,
-    public: ObjectHandle,
-    private: ObjectHandle,
-) -> cryptoki::error::Result<Result<Vec<u8>, KeyProblem>> {
-    let attrs = session.get_attributes(
-        public,
-        &[
-            AttributeType::KeyType,
-            AttributeType::EcParams,
-            AttributeType::EcPoint,
-        ],
-    )?;
-    let private_type = session.get_attributes(private, &[AttributeType::KeyType])?;
-    let is_ec = |attrs: &[Attribute]| {
-        attrs
-            .iter()
-            .any(|a| matches!(a, Attribute::KeyType(t) if *t == KeyType::EC))
-    };
-    let p256 = attrs
-        .iter()
-        .any(|a| matches!(a, Attribute::EcParams(p) if p.as_slice() == P256_PARAMS));
-    if !(is_ec(&attrs) && is_ec(&private_type) && p256) {
-        return Ok(Err(KeyProblem::NotP256));
-    }
-    if let Some(problem) = protection(session, private)? {
-        return Ok(Err(problem));
-    }
-    let point = attrs.into_iter().find_map(|a| match a {
-        Attribute::EcPoint(p) => Some(p),
-        _ => None,
-    });
-    // CKA_EC_POINT is a DER OCTET STRING; some modules give the raw point.
-    Ok(match point.as_deref() {
-        Some([0x04, 0x41, rest @ ..]) if rest.len() == 65 => Ok(rest.to_vec()),
-        Some(p) if p.len() == 65 && p[0] == 0x04 => Ok(p.to_vec()),
-        _ => Err(KeyProblem::NotP256),
-    })
-}
-
-/// What, if anything, lets a private key leave (or have left) the token.
-fn protection(
-    session: &Session,
-    private: ObjectHandle,
-) -> cryptoki::error::Result<Option<KeyProblem>> {
-    let attrs = session.get_attributes(
-        private,
-        &[
-            AttributeType::Sensitive,
-            AttributeType::Extractable,
-            AttributeType::AlwaysSensitive,
-            AttributeType::NeverExtractable,
-        ],
-    )?;
-    let flag = |want: fn(&Attribute) -> Option<bool>| attrs.iter().find_map(want);
-    let checks: [(Option<bool>, bool, &'static str); 4] = [
-        (
-            flag(|a| match a {
-                Attribute::Sensitive(b) => Some(*b),
-                _ => None,
-            }),
-            true,
-            "not sensitive",
-        ),
-        (
-            flag(|a| match a {
-                Attribute::Extractable(b) => Some(*b),
-                _ => None,
-            }),
-            false,
-            "extractable",
-        ),
-        (
-            flag(|a| match a {
-                Attribute::AlwaysSensitive(b) => Some(*b),
-                _ => None,
-            }),
-            true,
-            "not always sensitive (CKA_ALWAYS_SENSITIVE)",
-        ),
-        (
-            flag(|a| match a {
-                Attribute::NeverExtractable(b) => Some(*b),
-                _ => None,
-            }),
-            true,
-            "once extractable (CKA_NEVER_EXTRACTABLE)",
-        ),
-    ];
-    Ok(checks
-        .into_iter()
-        .find(|(got, want, _)| *got != Some(*want))
-        .map(|(_, _, why)| KeyProblem::MayLeaveToken(why)))
 }
 
 fn generate(
