@@ -10,6 +10,7 @@ mod accept;
 mod keys;
 mod router;
 mod store;
+mod walk;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
