@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::keys::hex_encode;
-use crate::schema::{Common, MetaFile, Role, SPEC_VERSION};
+use crate::schema::{Common, MetaFile, Role, SPEC_VERSION, Version};
 use crate::signer::{SignError, Signer};
 use crate::time::UtcTime;
 
@@ -20,7 +20,7 @@ pub enum EditError {
 }
 
 /// The common fields of a new role version.
-pub fn common(type_: &str, version: u64, expires: UtcTime) -> Common {
+pub fn common(type_: &str, version: Version, expires: UtcTime) -> Common {
     Common {
         type_: type_.to_owned(),
         spec_version: SPEC_VERSION.to_owned(),
@@ -61,7 +61,7 @@ struct Document<'a, T> {
 }
 
 /// A `meta` entry describing signed bytes: version, length and sha256.
-pub fn meta_for(version: u64, bytes: &[u8]) -> MetaFile {
+pub fn meta_for(version: Version, bytes: &[u8]) -> MetaFile {
     MetaFile {
         version: Some(version),
         length: Some(bytes.len() as u64),
@@ -75,7 +75,7 @@ pub fn meta_for(version: u64, bytes: &[u8]) -> MetaFile {
 
 /// A `meta` entry with the version only (what snapshot lists for targets
 /// roles unless hashes are wanted).
-pub fn meta_version(version: u64) -> MetaFile {
+pub fn meta_version(version: Version) -> MetaFile {
     MetaFile {
         version: Some(version),
         length: None,

@@ -22,6 +22,7 @@
 pub mod cjson;
 pub mod client;
 pub mod editor;
+pub mod files;
 pub mod image;
 pub mod keys;
 pub mod keystore;

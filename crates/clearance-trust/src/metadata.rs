@@ -167,7 +167,7 @@ impl<T: Role + Validate> Signed<T> {
         Ok(())
     }
 
-    pub fn version(&self) -> u64 {
+    pub fn version(&self) -> crate::schema::Version {
         self.signed.common().version
     }
 }

@@ -236,7 +236,7 @@ async fn clearance_trusts_a_python_tuf_repository() {
         assert_eq!(info.length, content.len() as u64, "{name}");
         assert!(info.hashes.contains_key("sha512"), "{name}");
         let path = updater
-            .download_target(name, &info, out.path(), DISK_TARGETS)
+            .download_target(&name.parse().unwrap(), &info, out.path(), DISK_TARGETS)
             .await
             .unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), content, "{name}");
@@ -634,7 +634,7 @@ async fn python_tuf_follows_a_clearance_root_rotation_to_consistent_snapshots() 
         .insert(new_root_key.key_id(), new_root_key.public_key().clone());
     repo.root.roles.get_mut("root").unwrap().keyids = vec![new_root_key.key_id()];
     repo.root.consistent_snapshot = true;
-    repo.root.common.version = 2;
+    repo.root.common.version = support::v(2);
     let old = std::mem::replace(&mut repo.root_signers, vec![new_root_key]);
     repo.publish_root(&[&old[0]]);
     repo.publish_targets_chain(true);
@@ -690,7 +690,12 @@ async fn python_tuf_follows_a_clearance_root_rotation_to_consistent_snapshots() 
         .unwrap()
         .unwrap();
     let path = updater
-        .download_target("release/app-v2.tar", &info, out_dir.path(), DISK_TARGETS)
+        .download_target(
+            &"release/app-v2.tar".parse().unwrap(),
+            &info,
+            out_dir.path(),
+            DISK_TARGETS,
+        )
         .await
         .unwrap();
     assert_eq!(std::fs::read(path).unwrap(), vec![7u8; 300]);

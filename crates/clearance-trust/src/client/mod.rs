@@ -10,13 +10,13 @@ mod trusted;
 
 use std::collections::BTreeSet;
 
-pub use store::{DirStore, quote, unquote, write_atomic, write_private};
+pub use store::{DirStore, StagedStore, quote, unquote, write_atomic, write_private};
 pub use transport::{FetchError, HttpTransport, PublishOutcome, Transport};
 pub use trusted::{TrustedSet, check_hashes, check_length_and_hashes};
 
 use crate::metadata::MetadataError;
 use crate::notary::{self, Dialect};
-use crate::schema::{TargetFile, Targets};
+use crate::schema::{TargetFile, TargetName, Targets, Version};
 use crate::time::UtcTime;
 
 /// Bounds on what a repository can make the client do.
@@ -28,6 +28,21 @@ pub struct UpdaterSettings {
     pub timestamp_max_bytes: u64,
     pub snapshot_max_bytes: u64,
     pub targets_max_bytes: u64,
+    /// Whether expired metadata is refused (always, for consumers).
+    pub expiration: Expiration,
+}
+
+/// Whether the client refuses expired metadata (TUF 5.3.10, 5.4.4, 5.5.6,
+/// 5.6.6: a freeze attack). A publisher that loads its repository to
+/// re-sign what expired must read it anyway, as tough's editor does
+/// (`ExpirationEnforcement::Unsafe`); every other check still holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Expiration {
+    #[default]
+    Enforced,
+    /// For publishers only: expired metadata is loaded, so that it can be
+    /// signed again.
+    NotEnforcedToRepublish,
 }
 
 impl Default for UpdaterSettings {
@@ -39,6 +54,7 @@ impl Default for UpdaterSettings {
             timestamp_max_bytes: 16_384,
             snapshot_max_bytes: 2_000_000,
             targets_max_bytes: 5_000_000,
+            expiration: Expiration::Enforced,
         }
     }
 }
@@ -50,15 +66,38 @@ pub enum UpdateError {
     #[error("{role}: expected version {expected}, got {got}")]
     Version {
         role: String,
-        expected: u64,
-        got: u64,
+        expected: Version,
+        got: Version,
     },
     #[error("rollback refused: {role} is at version {trusted}, the repository offers {got}")]
     Rollback {
         role: String,
-        trusted: u64,
-        got: u64,
+        trusted: Version,
+        got: Version,
     },
+    #[error("rollback refused: {role} was dropped from snapshot, which listed it before")]
+    Dropped { role: String },
+    #[error(
+        "{role} is at version {}, the largest there is; no later version can follow",
+        Version::MAX
+    )]
+    Exhausted { role: String },
+    #[error("root has no {role} role")]
+    RootLacksRole { role: String },
+    #[error("timestamp lists no snapshot.json")]
+    NoSnapshotMeta,
+    #[error(
+        "root version {version} is for the repository {named}, not {expected} (a root key shared between repositories, or metadata replayed from another)"
+    )]
+    WrongRepository {
+        expected: String,
+        named: String,
+        version: Version,
+    },
+    #[error(
+        "root version {version} names no repository, but the root before it named {expected}; a root chain never drops its repository"
+    )]
+    RepositoryDropped { expected: String, version: Version },
     #[error("{role} metadata expired at {expired} (a frozen or stale repository)")]
     Expired { role: String, expired: UtcTime },
     #[error("{what}: length or hash mismatch: {message}")]
@@ -125,7 +164,8 @@ impl<T: Transport> Updater<T> {
                 "no trusted root: initialise first",
             ),
         })?;
-        let trusted = TrustedSet::new(&root, UtcTime::now())?;
+        let mut trusted = TrustedSet::new(&root, UtcTime::now())?;
+        trusted.set_expiration(settings.expiration);
         Ok(Updater {
             store,
             transport,
@@ -138,6 +178,14 @@ impl<T: Transport> Updater<T> {
 
     pub fn trusted(&self) -> &TrustedSet {
         &self.trusted
+    }
+
+    /// Accept only roots for the repository `gun` (those naming another are
+    /// refused; roots that name none, written before roots named theirs,
+    /// are accepted): see [`TrustedSet::bind_repository`].
+    pub fn bind_repository(mut self, gun: &str) -> Result<Self, UpdateError> {
+        self.trusted.bind_repository(gun)?;
+        Ok(self)
     }
 
     /// Update root, timestamp, snapshot and top-level targets (§5.3–5.6).
@@ -259,14 +307,16 @@ impl<T: Transport> Updater<T> {
     }
 
     /// Download a target to `dir`, unless a verified copy is already there.
-    /// Returns the file's path.
+    /// Returns the file's path: `dir` joined with the percent-quoted name, a
+    /// single file name that a [`TargetName`] keeps from being `.` or `..`.
     pub async fn download_target(
         &self,
-        name: &str,
+        target: &TargetName,
         info: &TargetFile,
         dir: &std::path::Path,
         base_url: &str,
     ) -> Result<std::path::PathBuf, UpdateError> {
+        let name = target.as_str();
         let path = dir.join(store::quote(name));
         if let Ok(existing) = std::fs::read(&path)
             && existing.len() as u64 == info.length
@@ -305,8 +355,10 @@ impl<T: Transport> Updater<T> {
 
     /// 5.3: walk the root chain, N+1, N+2, … until the repository has no more.
     async fn load_root(&mut self) -> Result<(), UpdateError> {
-        let first = self.trusted.root().version() + 1;
-        for version in first..first + self.settings.max_root_rotations {
+        // No overflow: versions are at most i64::MAX, and past that the
+        // chain ends (update_root refuses a version it cannot follow).
+        let first = self.trusted.root().version().get().saturating_add(1);
+        for version in first..first.saturating_add(self.settings.max_root_rotations) {
             let url = format!("{}{version}.root.json", self.metadata_url);
             let Some(bytes) = self
                 .transport
@@ -357,7 +409,7 @@ impl<T: Transport> Updater<T> {
             .trusted
             .timestamp()
             .and_then(|t| t.signed.snapshot_meta())
-            .ok_or(UpdateError::Order("timestamp lacks snapshot.json"))?
+            .ok_or(UpdateError::NoSnapshotMeta)?
             .clone();
         let bytes = self
             .fetch_listed("snapshot", &meta, self.settings.snapshot_max_bytes)
@@ -436,6 +488,39 @@ impl<T: Transport> Updater<T> {
     fn save(&self, role: &str, bytes: &[u8]) -> Result<(), UpdateError> {
         self.store.save(role, bytes)
     }
+}
+
+/// Whether the root `newer` descends from the root `older` through the
+/// repository's root chain (TUF 5.3: each version signed by the one before
+/// and by itself): the versions between are fetched from `metadata_url`
+/// and checked in turn, and the last must be `newer` (same signed bytes).
+/// What a consumer that pinned `older` would reach; used to tell a later
+/// version of a pinned root from another root.
+pub async fn root_descends<T: Transport>(
+    transport: &T,
+    metadata_url: &str,
+    older: &[u8],
+    newer: &[u8],
+    settings: &UpdaterSettings,
+) -> Result<bool, UpdateError> {
+    let mut set = TrustedSet::new(older, UtcTime::now())?;
+    let target = crate::metadata::Signed::<crate::schema::Root>::parse(newer, "root")?;
+    let base = with_slash(metadata_url);
+    let first = set.root().version().get().saturating_add(1);
+    let last = target.version().get();
+    if last.saturating_sub(first) >= settings.max_root_rotations {
+        return Ok(false);
+    }
+    for version in first..=last {
+        let url = format!("{base}{version}.root.json");
+        let Some(bytes) = transport.fetch(&url, settings.root_max_bytes).await? else {
+            return Ok(false);
+        };
+        if set.update_root(&bytes).is_err() {
+            return Ok(false);
+        }
+    }
+    Ok(set.root().canonical == target.canonical)
 }
 
 fn with_slash(url: &str) -> String {

@@ -1,8 +1,9 @@
 //! Trusted metadata on disk: `ROLE.json` files (role names percent-encoded),
 //! written atomically so a crash leaves the previous version.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
+
+use crate::files::{Access, Existing, write_file};
 
 use crate::client::UpdateError;
 
@@ -19,6 +20,11 @@ impl DirStore {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
         Ok(DirStore { dir })
+    }
+
+    /// The directory the store keeps its files in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     pub fn path_of(&self, role: &str) -> String {
@@ -61,41 +67,92 @@ impl DirStore {
     }
 }
 
-/// As [`write_atomic`], readable by the owner only (mode 0600).
+/// A store that pins nothing until the update it serves has succeeded: the
+/// files go to a temporary directory beside the real store, and
+/// [`StagedStore::commit`] replaces the real store's files with them (root
+/// last). Dropped without a commit, it leaves the real store as it was.
+#[derive(Debug)]
+pub struct StagedStore {
+    staging: tempfile::TempDir,
+    store: DirStore,
+    dest: DirStore,
+}
+
+impl StagedStore {
+    /// Stage `root` (checked when an `Updater` starts from the staged store)
+    /// for `dest`.
+    pub fn new(dest: &DirStore, root: &[u8]) -> Result<StagedStore, UpdateError> {
+        let io = |source| UpdateError::Store {
+            path: dest.dir.display().to_string(),
+            source,
+        };
+        let parent = dest.dir.parent().unwrap_or(Path::new("."));
+        let staging = tempfile::Builder::new()
+            .prefix(".staging-")
+            .tempdir_in(parent)
+            .map_err(io)?;
+        let store = DirStore::new(staging.path()).map_err(io)?;
+        store.save("root", root)?;
+        Ok(StagedStore {
+            staging,
+            store,
+            dest: dest.clone(),
+        })
+    }
+
+    /// The staged store, for the `Updater`.
+    pub fn store(&self) -> DirStore {
+        self.store.clone()
+    }
+
+    /// Pin what was staged: the real store's files are replaced by the
+    /// staged ones, root written last.
+    pub fn commit(self) -> Result<(), UpdateError> {
+        let files = |dir: &Path| -> Result<Vec<PathBuf>, UpdateError> {
+            let mut out = Vec::new();
+            let entries = std::fs::read_dir(dir).map_err(|source| UpdateError::Store {
+                path: dir.display().to_string(),
+                source,
+            })?;
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "json") && path.is_file() {
+                    out.push(path);
+                }
+            }
+            Ok(out)
+        };
+        let err = |path: &Path, source| UpdateError::Store {
+            path: path.display().to_string(),
+            source,
+        };
+        let root = self.dest.file("root");
+        // The old root first, so a crash midway leaves nothing pinned.
+        let mut old = files(&self.dest.dir)?;
+        old.sort_by_key(|p| *p != root);
+        for path in old {
+            std::fs::remove_file(&path).map_err(|e| err(&path, e))?;
+        }
+        let mut staged = files(self.staging.path())?;
+        staged.sort_by_key(|p| p.file_name() == root.file_name());
+        for path in staged {
+            let bytes = std::fs::read(&path).map_err(|e| err(&path, e))?;
+            let target = self.dest.dir.join(path.file_name().unwrap_or_default());
+            write_atomic(&target, &bytes).map_err(|e| err(&target, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// As [`write_atomic`], readable by the owner only (mode 0600 from creation).
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_with_mode(path, bytes, Some(0o600))
+    write_file(path, bytes, Access::OwnerOnly, Existing::Replace)
 }
 
-/// Write to a temporary file beside `path`, sync it, then rename over.
+/// Write through an exclusive, randomly named temporary file beside
+/// `path`, sync it, then rename it over (see [`crate::files`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_with_mode(path, bytes, None)
-}
-
-fn write_with_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    if let Some(mode) = mode {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(mode);
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    let mut file = options.open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path)?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    write_file(path, bytes, Access::Readable, Existing::Replace)
 }
 
 /// Percent-encode everything but unreserved characters, as Python's

@@ -1,6 +1,12 @@
 //! Fetching metadata and targets with a hard length limit, and sending a
 //! publish to a trust service; both answer a Docker-style `Bearer`
 //! challenge with a token from the realm it names.
+//!
+//! Plain HTTP follows the registry client's rule (`clearance_oci::registry::
+//! http_allowed`): the trust server, its redirects and its token realm may
+//! use it only on loopback or on hosts named insecure. A login never goes
+//! over plain HTTP off loopback, not even to a host named insecure: it is
+//! the login the token endpoint turns into push tokens (review B-2).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,6 +15,9 @@ use std::time::Duration;
 use clearance_oci::registry::{Challenge, Credential, Retry, TokenRequest, parse_challenge};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+
+/// Most bytes of a trust service's answer to a refused publish that are read.
+const MAX_ERROR_BODY: u64 = 64 << 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -26,6 +35,14 @@ pub enum FetchError {
     },
     #[error("{url}: {message}")]
     Transport { url: String, message: String },
+    #[error(
+        "refusing plain HTTP to {host}: only loopback hosts and hosts named with --insecure-trust-server may use it; use https://"
+    )]
+    Insecure { host: String },
+    #[error(
+        "refusing to send the trust server login to {host} over plain HTTP (it earns push tokens); use https://, or no login for public reads"
+    )]
+    CredentialsOverHttp { host: String },
 }
 
 /// Where the client gets bytes from. `Ok(None)` means the file is not there
@@ -44,6 +61,8 @@ pub struct HttpTransport {
     http: reqwest::Client,
     timeout: Duration,
     credential: Option<Credential>,
+    /// Hosts (`host` or `host:port`) allowed plain HTTP besides loopback.
+    insecure: Vec<String>,
     /// `Authorization` values by access and repository URL.
     tokens: Arc<Mutex<HashMap<String, String>>>,
 }
@@ -57,10 +76,22 @@ pub enum PublishOutcome {
 }
 
 impl HttpTransport {
-    /// `extra_ca`: PEM certificates to trust besides the system's.
+    /// `extra_ca`: PEM certificates to trust besides the system's. Plain
+    /// HTTP only to loopback hosts.
     pub fn new(
         timeout: Duration,
         extra_ca: Option<&std::path::Path>,
+    ) -> Result<HttpTransport, FetchError> {
+        HttpTransport::allowing_http(timeout, extra_ca, Vec::new())
+    }
+
+    /// As [`HttpTransport::new`], also allowing plain HTTP (without a
+    /// login) to `insecure` hosts (`host` or `host:port`), the way
+    /// `--insecure-registry` does for registries.
+    pub fn allowing_http(
+        timeout: Duration,
+        extra_ca: Option<&std::path::Path>,
+        insecure: Vec<String>,
     ) -> Result<HttpTransport, FetchError> {
         let setup = |message: String| FetchError::Transport {
             url: String::new(),
@@ -71,7 +102,7 @@ impl HttpTransport {
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             // Redirects follow the registry client's rule: plain HTTP on loopback only.
-            .redirect(clearance_oci::registry::redirect_policy(Vec::new()))
+            .redirect(clearance_oci::registry::redirect_policy(insecure.clone()))
             .user_agent(concat!("clearance/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(timeout)
             .timeout(timeout)
@@ -81,6 +112,7 @@ impl HttpTransport {
             http,
             timeout,
             credential: None,
+            insecure,
             tokens: Arc::default(),
         })
     }
@@ -104,6 +136,8 @@ impl HttpTransport {
             url: url.to_owned(),
             message: clearance_oci::registry::error_chain(&e),
         };
+        // The server URL itself obeys the plain-HTTP rule, before anything is sent.
+        let plain_http = self.check_scheme(url)?;
         let repository = url.split_once("/_trust/tuf/").map_or(url, |(r, _)| r);
         let key = format!("{access} {repository}");
         let cached = self.lock().get(&key).cloned();
@@ -137,24 +171,29 @@ impl HttpTransport {
                     retries: 2,
                     backoff: Duration::from_millis(250),
                 };
-                // A plain-HTTP realm only on loopback or the server's own host.
-                let server = reqwest::Url::parse(url)
-                    .ok()
-                    .filter(|u| u.scheme() == "http")
-                    .and_then(|u| u.host_str().map(str::to_owned))
-                    .into_iter()
-                    .collect::<Vec<_>>();
+                // The realm obeys the same rule as the server, and gets the
+                // login over plain HTTP only on loopback.
+                if self.credential.is_some()
+                    && let Some(host) = plain_http_off_loopback(&realm)
+                {
+                    return Err(FetchError::CredentialsOverHttp { host });
+                }
                 let token = clearance_oci::registry::fetch_token(
                     &self.http,
                     request,
-                    |authority| clearance_oci::registry::http_allowed(authority, &server),
+                    |authority| clearance_oci::registry::http_allowed(authority, &self.insecure),
                     retry,
                     self.timeout,
                 )
                 .await
-                .map_err(|e| FetchError::Transport {
-                    url: url.to_owned(),
-                    message: e.to_string(),
+                .map_err(|e| match e {
+                    clearance_oci::registry::RegistryError::InsecureRefused { host } => {
+                        FetchError::Insecure { host }
+                    }
+                    e => FetchError::Transport {
+                        url: url.to_owned(),
+                        message: e.to_string(),
+                    },
                 })?;
                 let value = format!("Bearer {token}");
                 self.lock().insert(key, value.clone());
@@ -162,6 +201,11 @@ impl HttpTransport {
             }
             Some(Challenge::Basic) => {
                 match self.credential.as_ref().and_then(Credential::basic_header) {
+                    Some(_) if plain_http == PlainHttp::OffLoopback => {
+                        return Err(FetchError::CredentialsOverHttp {
+                            host: plain_http_off_loopback(url).unwrap_or_default(),
+                        });
+                    }
                     Some(b) => b,
                     None => return Ok(resp),
                 }
@@ -194,11 +238,19 @@ impl HttpTransport {
         if status.is_success() {
             return Ok(PublishOutcome::Stored);
         }
-        let body = resp.text().await.unwrap_or_default();
-        let message = serde_json::from_str::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v["errors"][0]["message"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| body.chars().take(500).collect());
+        // Bounded like every other body (B-14): a hostile or broken service
+        // cannot fill memory with its refusal.
+        let message =
+            match clearance_oci::registry::read_body(resp, MAX_ERROR_BODY, metadata_url).await {
+                Ok(body) => {
+                    let body = String::from_utf8_lossy(&body);
+                    serde_json::from_str::<serde_json::Value>(&body)
+                        .ok()
+                        .and_then(|v| v["errors"][0]["message"].as_str().map(str::to_owned))
+                        .unwrap_or_else(|| body.chars().take(500).collect())
+                }
+                Err(e) => format!("its answer could not be read: {e}"),
+            };
         if status == StatusCode::CONFLICT {
             return Ok(PublishOutcome::Stale(message));
         }
@@ -234,6 +286,25 @@ impl HttpTransport {
             .call(&url, "push", 64 << 10, || self.http.post(&url))
             .await?;
         public_key(url, bytes)
+    }
+
+    /// Whether `url` is plain HTTP, and where; refused unless the host is
+    /// loopback or named insecure.
+    fn check_scheme(&self, url: &str) -> Result<PlainHttp, FetchError> {
+        let Ok(parsed) = reqwest::Url::parse(url) else {
+            return Ok(PlainHttp::No); // reqwest reports the bad URL
+        };
+        if parsed.scheme() != "http" {
+            return Ok(PlainHttp::No);
+        }
+        let host = authority(&parsed);
+        if clearance_oci::registry::http_allowed(&host, &[]) {
+            Ok(PlainHttp::Loopback)
+        } else if clearance_oci::registry::http_allowed(&host, &self.insecure) {
+            Ok(PlainHttp::OffLoopback)
+        } else {
+            Err(FetchError::Insecure { host })
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
@@ -299,6 +370,31 @@ impl HttpTransport {
     }
 }
 
+/// Whether a request goes over plain HTTP, and whether off loopback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PlainHttp {
+    No,
+    Loopback,
+    OffLoopback,
+}
+
+/// `host[:port]` of a URL, as `http_allowed` takes it.
+fn authority(url: &reqwest::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    }
+}
+
+/// The host of `url` when it is plain HTTP to a host that is not loopback.
+fn plain_http_off_loopback(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    let host = authority(&parsed);
+    (parsed.scheme() == "http" && !clearance_oci::registry::http_allowed(&host, &[]))
+        .then_some(host)
+}
+
 fn public_key(url: String, bytes: Option<Vec<u8>>) -> Result<crate::keys::Key, FetchError> {
     let bytes = bytes.ok_or_else(|| FetchError::NotFound { url: url.clone() })?;
     serde_json::from_slice(&bytes).map_err(|e| FetchError::Transport {
@@ -325,7 +421,9 @@ fn read_file(
         }
     };
     let mut out = Vec::new();
-    file.take(max_len + 1)
+    // One byte past the limit tells a longer file; saturating, since a
+    // target's signed length may be u64::MAX (B-18).
+    file.take(max_len.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| FetchError::Transport {
             url: url.to_owned(),
@@ -359,6 +457,105 @@ mod tests {
         format!("http://{addr}/")
     }
 
+    /// A server on 127.0.0.1 that answers every request with `answer` and
+    /// counts the requests that carried an `Authorization` header.
+    async fn recording(answer: String) -> (std::net::SocketAddr, Arc<Mutex<u32>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(0));
+        let count = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                if String::from_utf8_lossy(&head)
+                    .to_ascii_lowercase()
+                    .contains("\r\nauthorization:")
+                {
+                    *count.lock().unwrap() += 1;
+                }
+                let _ = conn.write_all(answer.as_bytes()).await;
+            }
+        });
+        (addr, seen)
+    }
+
+    /// A transport with a login that resolves `name` to `addr` (so a
+    /// non-loopback host name reaches a server on 127.0.0.1).
+    fn resolving(name: &str, addr: std::net::SocketAddr, insecure: Vec<String>) -> HttpTransport {
+        let mut t = HttpTransport::allowing_http(Duration::from_secs(5), None, insecure.clone())
+            .unwrap()
+            .with_credential(Credential::parse_user_pass("alice:s3cret-pass"));
+        t.http = reqwest::Client::builder()
+            .use_preconfigured_tls(clearance_oci::registry::tls_config(None).unwrap())
+            .redirect(clearance_oci::registry::redirect_policy(insecure))
+            .resolve(name, addr)
+            .build()
+            .unwrap();
+        t
+    }
+
+    #[tokio::test]
+    async fn b2_no_login_goes_over_plain_http_to_a_host_that_is_not_loopback() {
+        let basic = "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"trust\"\r\nContent-Length: 0\r\n\r\n";
+        let (addr, seen) = recording(basic.to_owned()).await;
+        let name = "trust.example.test";
+        let url = format!("http://{name}:{}/v2/r/a/_trust/tuf/root.json", addr.port());
+
+        // Not named insecure: refused before anything is sent.
+        let err = resolving(name, addr, Vec::new())
+            .fetch(&url, 1000)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, FetchError::Insecure { host } if host.starts_with(name)),
+            "{err}"
+        );
+        assert!(err.to_string().contains("--insecure-trust-server"), "{err}");
+
+        // Named insecure: plain HTTP is allowed, the login is not.
+        let err = resolving(name, addr, vec![name.to_owned()])
+            .fetch(&url, 1000)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, FetchError::CredentialsOverHttp { .. }),
+            "{err}"
+        );
+        assert_eq!(*seen.lock().unwrap(), 0, "the login reached the server");
+
+        // A Bearer realm over plain HTTP off loopback does not get it either.
+        let bearer = format!(
+            "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"http://{name}:{}/token\",service=\"trust\"\r\nContent-Length: 0\r\n\r\n",
+            addr.port()
+        );
+        let (addr, seen) = recording(bearer).await;
+        let url = format!("http://{name}:{}/v2/r/a/_trust/tuf/root.json", addr.port());
+        let err = resolving(name, addr, vec![name.to_owned()])
+            .fetch(&url, 1000)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, FetchError::CredentialsOverHttp { .. }),
+            "{err}"
+        );
+        assert_eq!(*seen.lock().unwrap(), 0);
+
+        // On loopback the login is answered as before.
+        let (addr, seen) = recording(basic.to_owned()).await;
+        let url = format!("http://{addr}/v2/r/a/_trust/tuf/root.json");
+        let _ = resolving("unused.test", addr, Vec::new())
+            .fetch(&url, 1000)
+            .await;
+        assert_eq!(*seen.lock().unwrap(), 1);
+    }
+
     #[tokio::test]
     async fn a_redirect_to_plain_http_off_loopback_is_refused() {
         let url = serve(
@@ -374,6 +571,50 @@ mod tests {
             err.to_string()
                 .contains("redirect to plain HTTP on trust.example.invalid"),
             "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn b14_a_refused_publish_reads_a_bounded_answer() {
+        // 8 MiB of refusal, without a length: read until 64 KiB, then stop.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf).await;
+            let head = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
+            let _ = conn.write_all(head.as_bytes()).await;
+            let chunk = vec![b'x'; 64 << 10];
+            for _ in 0..128 {
+                if conn.write_all(&chunk).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let transport = HttpTransport::new(Duration::from_secs(10), None).unwrap();
+        let url = format!("http://{addr}/v2/r/a/_trust/tuf/");
+        let err = transport
+            .publish(&url, &[("targets".into(), b"{}".to_vec())])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, FetchError::Refused { status: 400, message, .. }
+                if message.contains("larger than the limit of 65536 bytes")),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn b18_a_limit_of_u64_max_does_not_overflow() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t");
+        std::fs::write(&path, b"abc").unwrap();
+        let transport = HttpTransport::new(Duration::from_secs(5), None).unwrap();
+        let url = format!("file://{}", path.display());
+        assert_eq!(
+            transport.fetch(&url, u64::MAX).await.unwrap().unwrap(),
+            b"abc"
         );
     }
 

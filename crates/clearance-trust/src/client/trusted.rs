@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use clearance_oci::Digest;
 use clearance_oci::digest::Algorithm;
 
-use crate::client::UpdateError;
+use crate::client::{Expiration, UpdateError};
 use crate::metadata::Signed;
 use crate::notary::Dialect;
-use crate::schema::{MetaFile, Role, Root, Snapshot, Targets, Timestamp, Validate};
+use crate::schema::{MetaFile, Role, Root, Snapshot, Targets, Timestamp, Validate, Version};
 use crate::time::UtcTime;
 
 /// Trusted metadata. Root is always there; the rest arrive in order.
@@ -28,8 +28,11 @@ pub struct TrustedSet {
     /// Notary names files by hash only, so rollback of snapshot and targets
     /// is checked against the versions last trusted here (set by the updater
     /// from its store).
-    floors: HashMap<String, u64>,
+    floors: HashMap<String, Version>,
     reference_time: UtcTime,
+    expiration: Expiration,
+    /// The repository every root must be for, when known.
+    repository: Option<String>,
 }
 
 impl TrustedSet {
@@ -46,7 +49,24 @@ impl TrustedSet {
             targets: HashMap::new(),
             floors: HashMap::new(),
             reference_time,
+            expiration: Expiration::Enforced,
+            repository: None,
         })
+    }
+
+    /// From now on, every root must be for the repository `gun` (B-7): the
+    /// trusted root is checked now, each new root as it comes. A root that
+    /// names no repository is accepted (roots written before Clearance named
+    /// them), unless the root before it named one.
+    pub fn bind_repository(&mut self, gun: &str) -> Result<(), UpdateError> {
+        self.repository = Some(gun.to_owned());
+        check_repository(Some(gun), None, &self.root)
+    }
+
+    /// Whether expired metadata is refused ([`Expiration::Enforced`] unless
+    /// a publisher loads its own repository to re-sign it).
+    pub fn set_expiration(&mut self, expiration: Expiration) {
+        self.expiration = expiration;
     }
 
     /// The form of the trusted root, which every other document must share:
@@ -57,7 +77,7 @@ impl TrustedSet {
 
     /// The lowest version of `role` (snapshot or a targets role) to accept
     /// where metadata does not name versions.
-    pub fn set_floor(&mut self, role: &str, version: u64) {
+    pub fn set_floor(&mut self, role: &str, version: Version) {
         self.floors.insert(role.to_owned(), version);
     }
 
@@ -112,7 +132,7 @@ impl TrustedSet {
         }
     }
 
-    fn check_floor(&self, role: &str, got: u64) -> Result<(), UpdateError> {
+    fn check_floor(&self, role: &str, got: Version) -> Result<(), UpdateError> {
         match self.floors.get(role) {
             Some(&trusted) if got < trusted => Err(UpdateError::Rollback {
                 role: role.to_owned(),
@@ -155,7 +175,15 @@ impl TrustedSet {
             old_keys.threshold,
             "root",
         )?;
-        let expected = self.root.version() + 1;
+        // 5.3.5: version N+1 exactly (checked: a root at the largest
+        // version has no successor).
+        let expected = self
+            .root
+            .version()
+            .next()
+            .map_err(|_| UpdateError::Exhausted {
+                role: "root".into(),
+            })?;
         if new.version() != expected {
             return Err(UpdateError::Version {
                 role: "root".into(),
@@ -170,6 +198,7 @@ impl TrustedSet {
             new_keys.threshold,
             "root",
         )?;
+        check_repository(self.repository.as_deref(), Some(&self.root), &new)?;
         self.root = new;
         Ok(())
     }
@@ -253,11 +282,7 @@ impl TrustedSet {
         if let Some(old) = self.snapshot.as_ref().or(self.previous_snapshot.as_ref()) {
             for (name, old_meta) in &old.signed.meta {
                 let Some(new_meta) = new.signed.meta.get(name) else {
-                    return Err(UpdateError::Rollback {
-                        role: format!("{name} (dropped from snapshot)"),
-                        trusted: old_meta.version.unwrap_or_default(),
-                        got: 0,
-                    });
+                    return Err(UpdateError::Dropped { role: name.clone() });
                 };
                 if let (Some(old_version), Some(new_version)) = (old_meta.version, new_meta.version)
                     && new_version < old_version
@@ -369,7 +394,7 @@ impl TrustedSet {
     }
 
     fn check_expiry(&self, role: &str, expires: UtcTime) -> Result<(), UpdateError> {
-        if self.reference_time >= expires {
+        if self.expiration == Expiration::Enforced && self.reference_time >= expires {
             return Err(UpdateError::Expired {
                 role: role.to_owned(),
                 expired: expires,
@@ -379,16 +404,47 @@ impl TrustedSet {
     }
 }
 
+/// `root` must be for `bound` when it names a repository, and must name the
+/// repository the root before it named, if that one named any.
+fn check_repository(
+    bound: Option<&str>,
+    before: Option<&Signed<Root>>,
+    root: &Signed<Root>,
+) -> Result<(), UpdateError> {
+    let named = root.signed.repository.as_deref();
+    if let (Some(gun), Some(named)) = (bound, named)
+        && named != gun
+    {
+        return Err(UpdateError::WrongRepository {
+            expected: gun.to_owned(),
+            named: named.to_owned(),
+            version: root.version(),
+        });
+    }
+    match (before.and_then(|b| b.signed.repository.as_deref()), named) {
+        (Some(previous), None) => Err(UpdateError::RepositoryDropped {
+            expected: previous.to_owned(),
+            version: root.version(),
+        }),
+        (Some(previous), Some(named)) if previous != named => Err(UpdateError::WrongRepository {
+            expected: previous.to_owned(),
+            named: named.to_owned(),
+            version: root.version(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn role_keys<'a>(root: &'a Root, role: &str) -> Result<&'a crate::schema::RoleKeys, UpdateError> {
     root.roles
         .get(role)
-        .ok_or(UpdateError::Order("root lacks a top-level role"))
+        .ok_or_else(|| UpdateError::RootLacksRole {
+            role: role.to_owned(),
+        })
 }
 
 fn snapshot_meta(t: &Signed<Timestamp>) -> Result<&MetaFile, UpdateError> {
-    t.signed
-        .snapshot_meta()
-        .ok_or(UpdateError::Order("timestamp lacks snapshot.json"))
+    t.signed.snapshot_meta().ok_or(UpdateError::NoSnapshotMeta)
 }
 
 /// Length and every listed hash must match; an unknown hash algorithm fails.

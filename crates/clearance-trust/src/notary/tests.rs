@@ -127,27 +127,27 @@ fn rollback_of_timestamp_and_snapshot_is_refused() {
         matches!(
             err,
             UpdateError::Rollback {
-                trusted: 4,
-                got: 1,
+                trusted,
+                got,
                 ..
-            }
+            } if trusted == 4 && got == 1
         ),
         "{err}"
     );
 
     // An old timestamp and its snapshot, when version 5 was trusted before.
     let mut set = TrustedSet::new(ROOT, made()).unwrap();
-    set.set_floor("snapshot", 5);
+    set.set_floor("snapshot", crate::schema::Version::new(5).unwrap());
     set.update_timestamp(OLD_TIMESTAMP).unwrap();
     let err = set.update_snapshot(OLD_SNAPSHOT, false).unwrap_err();
     assert!(
         matches!(
             err,
             UpdateError::Rollback {
-                trusted: 5,
-                got: 2,
+                trusted,
+                got,
                 ..
-            }
+            } if trusted == 5 && got == 2
         ),
         "{err}"
     );

@@ -30,12 +30,12 @@ impl Repository {
             name_prefix: BIN_PREFIX.to_owned(),
             extra: BTreeMap::new(),
         };
-        let expires = UtcTime::now().plus_seconds(self.expiries.targets_days * 86_400);
+        let expires = self.expiries.targets_days.after(UtcTime::now());
         for name in bin_names(&succinct) {
             self.bins.insert(
                 name.clone(),
                 Targets {
-                    common: common("targets", 1, expires),
+                    common: common("targets", Version::FIRST, expires),
                     targets: BTreeMap::new(),
                     delegations: None,
                     extra: BTreeMap::new(),
@@ -80,7 +80,7 @@ impl Repository {
             .trailing_zeros()
             .clamp(old.bit_length + 1, MAX_BIN_BITS);
         let new = SuccinctRoles { bit_length, ..old };
-        let expires = UtcTime::now().plus_seconds(self.expiries.targets_days * 86_400);
+        let expires = self.expiries.targets_days.after(UtcTime::now());
         let old_bins = std::mem::take(&mut self.bins);
         self.dirty_bins.clear();
         for name in bin_names(&new) {
@@ -90,7 +90,7 @@ impl Repository {
                 .meta
                 .get(&format!("{name}.json"))
                 .and_then(|m| m.version)
-                .unwrap_or(1);
+                .unwrap_or(Version::FIRST);
             self.bins.insert(
                 name.clone(),
                 Targets {
@@ -145,8 +145,7 @@ impl Repository {
 
 /// Every bin name of a succinct delegation.
 pub fn bin_names(s: &SuccinctRoles) -> Vec<String> {
-    let width = (s.bit_length as usize).div_ceil(4);
     (0..1u64 << s.bit_length)
-        .map(|bin| format!("{}-{:0width$x}", s.name_prefix, bin))
+        .map(|bin| s.bin_name(bin))
         .collect()
 }

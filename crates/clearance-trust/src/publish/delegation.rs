@@ -6,7 +6,9 @@ use super::*;
 
 impl Repository {
     /// Delegate `paths` to a new (or changed) role with its own keys. The
-    /// role's first, empty version is signed by its keys at the next publish.
+    /// role's first, empty version is signed by its keys at the next publish:
+    /// version 1, or one past the version snapshot still lists for a role of
+    /// that name that was removed.
     pub fn add_delegation(
         &mut self,
         name: &str,
@@ -62,11 +64,20 @@ impl Repository {
         roles.retain(|r| r.name != name);
         roles.push(role);
         if !self.delegated.contains_key(name) {
-            let expires = UtcTime::now().plus_seconds(self.expiries.targets_days * 86_400);
+            let expires = self.expiries.targets_days.after(UtcTime::now());
+            // A role removed earlier is still listed in snapshot (clients
+            // refuse a snapshot that drops one): continue from that version,
+            // which publish raises by one, never back to 1 (B-9).
+            let listed = self
+                .snapshot
+                .meta
+                .get(&format!("{name}.json"))
+                .and_then(|m| m.version)
+                .unwrap_or(Version::FIRST);
             self.delegated.insert(
                 name.to_owned(),
                 Targets {
-                    common: common("targets", 1, expires),
+                    common: common("targets", listed, expires),
                     targets: BTreeMap::new(),
                     delegations: None,
                     extra: BTreeMap::new(),
@@ -123,6 +134,7 @@ impl Repository {
         name: &str,
         target: TargetFile,
     ) -> Result<(), PublishError> {
+        crate::schema::TargetName::new(name)?;
         let delegation = self.delegation(role).ok_or_else(|| {
             PublishError::Delegation(format!("targets does not delegate to {role:?}"))
         })?;

@@ -7,8 +7,8 @@ use super::*;
 impl Repository {
     /// Roles whose signatures expire within `days` (timestamp always counts:
     /// it is meant to be re-signed often).
-    pub fn expiring(&self, days: i64) -> Vec<String> {
-        let limit = UtcTime::now().plus_seconds(days * 86_400);
+    pub fn expiring(&self, days: u32) -> Vec<String> {
+        let limit = UtcTime::now().plus_seconds(i64::from(days) * 86_400);
         let mut roles: Vec<String> = [
             ("root", self.root.common.expires),
             ("targets", self.targets.common.expires),
@@ -30,7 +30,7 @@ impl Repository {
 
     /// Mark what expires within `days` for re-signing; returns what the next
     /// [`Repository::publish`] must be told (root needs its keys).
-    pub fn refresh(&mut self, days: i64) -> Changed {
+    pub fn refresh(&mut self, days: u32) -> Changed {
         let expiring = self.expiring(days);
         for role in &expiring {
             if role == "targets" {
@@ -61,17 +61,30 @@ impl Repository {
             .ok_or_else(|| PublishError::UnknownRole {
                 role: role.to_owned(),
             })?;
+        // Rotating to a key the role already has would change nothing but
+        // root's version (B-7): refused, so "rotated" always means a new key.
+        if entry.keyids.contains(&keyid) {
+            return Err(PublishError::KeyAlreadyInRole {
+                role: role.to_owned(),
+                keyid,
+            });
+        }
         if old == OldKeys::Replace {
             entry.keyids.clear();
         }
-        if !entry.keyids.contains(&keyid) {
-            entry.keyids.push(keyid.clone());
-        }
+        entry.keyids.push(keyid.clone());
         self.root.keys.insert(keyid, key.clone());
         self.sync_bin_keys();
         self.forget_unused_keys();
         self.targets_dirty = true;
         Ok(())
+    }
+
+    /// Name the repository (GUN) in root, so that clients and the trust
+    /// service refuse this root, and everything it signs for, anywhere else
+    /// (review B-7). Written when root is next published.
+    pub fn name_repository(&mut self, gun: &str) {
+        self.root.repository = Some(gun.to_owned());
     }
 
     /// Remove a key from every role that lists it. Refused when a role
@@ -193,6 +206,19 @@ mod tests {
             repo.rotate("bogus", other.public_key(), OldKeys::Keep),
             Err(PublishError::UnknownRole { .. })
         ));
+    }
+
+    #[test]
+    fn b7_a_rotation_to_a_key_the_role_already_has_is_refused() {
+        let (mut repo, keys) = repo();
+        for mode in [OldKeys::Replace, OldKeys::Keep] {
+            assert!(matches!(
+                repo.rotate("root", keys[0].public_key(), mode),
+                Err(PublishError::KeyAlreadyInRole { role, keyid })
+                    if role == "root" && keyid == keys[0].key_id()
+            ));
+        }
+        assert_eq!(repo.root.roles["root"].keyids, [keys[0].key_id()]);
     }
 
     #[test]

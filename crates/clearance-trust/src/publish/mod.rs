@@ -4,9 +4,11 @@
 
 mod bins;
 mod delegation;
+mod expiry;
 mod keys;
 
 pub use bins::bin_names;
+pub use expiry::{Days, DaysError, Expiries, MAX_DAYS};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,30 +16,11 @@ use crate::editor::{self, EditError, common, meta_for, meta_version};
 use crate::keys::Key;
 use crate::metadata::Signed;
 use crate::schema::{
-    Delegations, RoleKeys, Root, Snapshot, SuccinctRoles, TargetFile, Targets, Timestamp,
+    Delegations, RoleKeys, Root, Snapshot, SuccinctRoles, TargetFile, TargetName, TargetNameError,
+    Targets, Timestamp, Version, VersionError,
 };
 use crate::signer::Signer;
 use crate::time::UtcTime;
-
-/// How long each role's signatures last. Notary's defaults.
-#[derive(Debug, Clone, Copy)]
-pub struct Expiries {
-    pub root_days: i64,
-    pub targets_days: i64,
-    pub snapshot_days: i64,
-    pub timestamp_days: i64,
-}
-
-impl Default for Expiries {
-    fn default() -> Self {
-        Expiries {
-            root_days: 3650,
-            targets_days: 3 * 365,
-            snapshot_days: 3 * 365,
-            timestamp_days: 14,
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -55,10 +38,22 @@ pub enum PublishError {
     },
     #[error("{0}")]
     Delegation(String),
+    #[error(transparent)]
+    TargetName(#[from] TargetNameError),
+    #[error("{role}: {source}")]
+    Version {
+        role: String,
+        #[source]
+        source: VersionError,
+    },
     #[error("{role} is not a top-level role (root, targets, snapshot, timestamp)")]
     UnknownRole { role: String },
     #[error("key {keyid} is not used by any role of this repository")]
     UnknownKey { keyid: String },
+    #[error(
+        "{role} already has key {keyid}: a rotation needs a new key (on a token, another object label)"
+    )]
+    KeyAlreadyInRole { role: String, keyid: String },
     #[error(
         "revoking {keyid} would leave {role} with {left} keys, below its threshold of {threshold}; rotate in a new key first (trust rotate {role} --keep-old)"
     )]
@@ -153,10 +148,24 @@ fn wanted_bins(s: &SuccinctRoles, selection: Bins<'_>) -> Vec<String> {
 
 /// A role as published: `N.<role>.json` (consistent snapshots) and the
 /// current `<role>.json`, the role name percent-quoted.
-fn push_versioned(files: &mut Vec<(String, Vec<u8>)>, role: &str, version: u64, bytes: Vec<u8>) {
+fn push_versioned(
+    files: &mut Vec<(String, Vec<u8>)>,
+    role: &str,
+    version: Version,
+    bytes: Vec<u8>,
+) {
     let quoted = crate::client::quote(role);
     files.push((format!("{version}.{quoted}.json"), bytes.clone()));
     files.push((format!("{quoted}.json"), bytes));
+}
+
+/// Move `version` to the next one; an error past [`Version::MAX`].
+fn bump(role: &str, version: &mut Version) -> Result<(), PublishError> {
+    *version = version.next().map_err(|source| PublishError::Version {
+        role: role.to_owned(),
+        source,
+    })?;
+    Ok(())
 }
 
 /// Past this many targets a repository moves them into hash bins.
@@ -202,7 +211,7 @@ impl Repository {
     /// A new repository: one key per role, threshold 1, consistent snapshots.
     pub fn create(keys: [&Key; 4], expiries: Expiries) -> Repository {
         let now = UtcTime::now();
-        let day = |d: i64| now.plus_seconds(d * 86_400);
+        let day = |d: Days| d.after(now);
         let names = ["root", "targets", "snapshot", "timestamp"];
         let mut all = BTreeMap::new();
         let mut roles = BTreeMap::new();
@@ -220,25 +229,26 @@ impl Repository {
         }
         Repository {
             root: Root {
-                common: common("root", 1, day(expiries.root_days)),
+                common: common("root", Version::FIRST, day(expiries.root_days)),
                 consistent_snapshot: true,
                 keys: all,
                 roles,
+                repository: None,
                 extra: BTreeMap::new(),
             },
             targets: Targets {
-                common: common("targets", 1, day(expiries.targets_days)),
+                common: common("targets", Version::FIRST, day(expiries.targets_days)),
                 targets: BTreeMap::new(),
                 delegations: None,
                 extra: BTreeMap::new(),
             },
             snapshot: Snapshot {
-                common: common("snapshot", 1, day(expiries.snapshot_days)),
+                common: common("snapshot", Version::FIRST, day(expiries.snapshot_days)),
                 meta: BTreeMap::new(),
                 extra: BTreeMap::new(),
             },
             timestamp: Timestamp {
-                common: common("timestamp", 1, day(expiries.timestamp_days)),
+                common: common("timestamp", Version::FIRST, day(expiries.timestamp_days)),
                 meta: BTreeMap::new(),
                 extra: BTreeMap::new(),
             },
@@ -252,10 +262,13 @@ impl Repository {
         }
     }
 
-    /// The repository a trust service serves, verified first from the
-    /// updater's trusted root as a consumer verifies it (so a publisher never
-    /// re-signs what a tampering server fed it), every delegated role and
-    /// hash bin included.
+    /// A repository as a trust service or a `file://` directory holds it,
+    /// verified first from the updater's trusted root as a consumer verifies
+    /// it (so a publisher never re-signs what a tampering server, or anyone
+    /// who can write to the directory, put there: review B-12), every
+    /// delegated role and hash bin included. Give the updater
+    /// [`crate::client::Expiration::NotEnforcedToRepublish`] to load
+    /// metadata that expired in order to sign it again.
     pub async fn load_verified<T: crate::client::Transport>(
         updater: &mut crate::client::Updater<T>,
         expiries: Expiries,
@@ -317,7 +330,9 @@ impl Repository {
 
     /// Load the current versions of the four roles, every named delegation
     /// and every hash bin; `fetch_role` gives the current bytes of a
-    /// delegated role (a named delegation or a hash bin) by name.
+    /// delegated role (a named delegation or a hash bin) by name. Nothing is
+    /// verified here: for bytes already verified (or made by this process);
+    /// metadata from elsewhere goes through [`Repository::load_verified`].
     pub fn load(
         root: &[u8],
         targets: &[u8],
@@ -440,7 +455,10 @@ impl Repository {
         }
     }
 
+    /// Sign `name` (a safe [`TargetName`]) as `target` at the next publish,
+    /// in its hash bin when the repository has them.
     pub fn set_target(&mut self, name: &str, target: TargetFile) -> Result<(), PublishError> {
+        TargetName::new(name)?;
         match self.succinct().map(|s| s.bin_for(name)) {
             Some(bin) => {
                 self.check_loaded(&bin)?;
@@ -502,12 +520,12 @@ impl Repository {
         first: bool,
     ) -> Result<Vec<(String, Vec<u8>)>, PublishError> {
         let now = UtcTime::now();
-        let day = |d: i64| now.plus_seconds(d * 86_400);
+        let day = |d: Days| d.after(now);
         let mut files = Vec::new();
         self.split_crowded_bins();
         if matches!(changed, Changed::RootAndTargets) || first {
             if !first {
-                self.root.common.version += 1;
+                bump("root", &mut self.root.common.version)?;
                 self.root.common.expires = day(self.expiries.root_days);
             }
             self.require("root", &signers.root)?;
@@ -539,7 +557,7 @@ impl Repository {
                 continue;
             };
             if listed {
-                role.common.version += 1;
+                bump(&name, &mut role.common.version)?;
             }
             role.common.expires = day(self.expiries.targets_days);
             let bytes = editor::sign(&*role, &signers_for)?;
@@ -560,7 +578,7 @@ impl Repository {
                 continue;
             };
             if self.snapshot.meta.contains_key(&format!("{name}.json")) {
-                bin.common.version += 1;
+                bump(&name, &mut bin.common.version)?;
             }
             bin.common.expires = day(self.expiries.targets_days);
             let bytes = editor::sign(&*bin, &signers.targets)?;
@@ -572,7 +590,7 @@ impl Repository {
         }
         if targets_changed {
             if !first {
-                self.targets.common.version += 1;
+                bump("targets", &mut self.targets.common.version)?;
                 self.targets.common.expires = day(self.expiries.targets_days);
             }
             self.require("targets", &signers.targets)?;
@@ -588,8 +606,8 @@ impl Repository {
             return Ok(files);
         }
         if !first {
-            self.snapshot.common.version += 1;
-            self.timestamp.common.version += 1;
+            bump("snapshot", &mut self.snapshot.common.version)?;
+            bump("timestamp", &mut self.timestamp.common.version)?;
         }
         self.snapshot.common.expires = day(self.expiries.snapshot_days);
         self.require("snapshot", &signers.snapshot)?;

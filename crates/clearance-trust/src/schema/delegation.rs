@@ -186,7 +186,12 @@ impl SuccinctRoles {
     pub fn bin_for(&self, target: &str) -> String {
         let hash = Sha256::digest(target.as_bytes());
         let first = u32::from_be_bytes([hash[0], hash[1], hash[2], hash[3]]);
-        let bin = first >> (32 - self.bit_length);
+        self.bin_name(u64::from(first >> (32 - self.bit_length)))
+    }
+
+    /// The name of bin number `bin` (TAP 15): the prefix, `-`, and the
+    /// number in lower-case hex padded to `ceil(bit_length / 4)` digits.
+    pub fn bin_name(&self, bin: u64) -> String {
         format!(
             "{}-{:0width$x}",
             self.name_prefix,
@@ -195,7 +200,9 @@ impl SuccinctRoles {
         )
     }
 
-    /// Whether `name` is one of this delegation's bins.
+    /// Whether `name` is one of this delegation's bins, by its one canonical
+    /// name: `bins-0a`, never an alias such as `bins-0A` or `bins-+a` that
+    /// parses to the same number but that no client ever looks up (B-17).
     pub fn is_bin(&self, name: &str) -> bool {
         let Some(suffix) = name
             .strip_prefix(&self.name_prefix)
@@ -203,8 +210,8 @@ impl SuccinctRoles {
         else {
             return false;
         };
-        suffix.len() == self.hex_width()
-            && u64::from_str_radix(suffix, 16).is_ok_and(|bin| bin < (1u64 << self.bit_length))
+        u64::from_str_radix(suffix, 16)
+            .is_ok_and(|bin| bin < (1u64 << self.bit_length) && self.bin_name(bin) == name)
     }
 }
 
@@ -328,5 +335,30 @@ mod tests {
         assert!(!s.is_bin("other-00"));
         // sha256("a") starts ca978112…: the first 6 bits of 0xca are 0b110010 = 0x32.
         assert_eq!(s.bin_for("a"), "bin-32");
+    }
+
+    #[test]
+    fn b17_hash_bin_names_have_no_aliases() {
+        let s = SuccinctRoles {
+            keyids: vec!["k".into()],
+            threshold: 1,
+            bit_length: 8,
+            name_prefix: "bins".into(),
+            extra: BTreeMap::new(),
+        };
+        assert!(s.is_bin("bins-0a") && s.is_bin("bins-ff") && s.is_bin("bins-01"));
+        for alias in [
+            "bins-0A", "bins-+1", "bins-FF", "bins-1", "bins-001", "bins- 1",
+        ] {
+            assert!(!s.is_bin(alias), "{alias}");
+        }
+        let d = Delegations {
+            keys: BTreeMap::new(),
+            roles: None,
+            succinct_roles: Some(s),
+            extra: BTreeMap::new(),
+        };
+        assert!(d.role("bins-0a").is_some());
+        assert!(d.role("bins-0A").is_none());
     }
 }

@@ -5,6 +5,8 @@
 //! bytes and its signatures still verify.
 
 mod delegation;
+mod target_name;
+mod version;
 
 use std::collections::BTreeMap;
 
@@ -12,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use delegation::{DelegatedRole, Delegations, RoleMatch, SuccinctRoles};
+pub use target_name::{MAX_TARGET_NAME, TargetName, TargetNameError};
+pub use version::{Version, VersionError};
 
 use crate::keys::Key;
 use crate::notary::Dialect;
@@ -61,7 +65,8 @@ pub struct Common {
     #[serde(rename = "_type")]
     pub type_: String,
     pub spec_version: String,
-    pub version: u64,
+    /// At least 1, at most `i64::MAX` (refused when parsed otherwise).
+    pub version: Version,
     pub expires: UtcTime,
 }
 
@@ -82,6 +87,17 @@ pub struct Root {
     pub consistent_snapshot: bool,
     pub keys: BTreeMap<String, Key>,
     pub roles: BTreeMap<String, RoleKeys>,
+    /// The repository (GUN, `registry/repository`) this root is for, a
+    /// Clearance extension field inside `signed` (other TUF clients keep it
+    /// as an unknown field). TUF metadata names no repository, so without it
+    /// one root key shared by two repositories lets one's metadata pass as
+    /// the other's (review B-7). Roots written before it have none.
+    #[serde(
+        rename = "clearance_repository",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub repository: Option<String>,
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
@@ -91,7 +107,7 @@ pub struct Root {
 pub struct MetaFile {
     /// Always present in TUF 1.0; Notary binds files by hash alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<u64>,
+    pub version: Option<Version>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -188,9 +204,6 @@ fn check_common(c: &Common, expected: &str) -> Result<(), String> {
     {
         return Err(format!("unsupported spec_version {:?}", c.spec_version));
     }
-    if c.version == 0 {
-        return Err("version must be at least 1".into());
-    }
     Ok(())
 }
 
@@ -243,7 +256,6 @@ impl Validate for Timestamp {
 /// there both must be present.
 fn check_meta(meta: &MetaFile, name: &str, dialect: Dialect) -> Result<(), String> {
     match (dialect, meta.version) {
-        (_, Some(0)) => return Err(format!("meta {name}: version must be at least 1")),
         (Dialect::Tuf1, None) => return Err(format!("meta {name}: no version")),
         (Dialect::Notary, None) if meta.length.is_none() || meta.hashes.is_none() => {
             return Err(format!("meta {name}: no version, length or hashes"));

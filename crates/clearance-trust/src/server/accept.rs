@@ -6,28 +6,29 @@
 //! The checks, in order:
 //! 1. a new root is signed by a threshold of the trusted root's root keys
 //!    and of its own, one version on (TUF 5.3.4–5.3.9); a new repository's
-//!    root is signed by itself;
+//!    root is signed by itself; a root that names a repository names this
+//!    one (`clearance_repository`, review B-7);
 //! 2. every uploaded targets role is at a higher version than the stored
 //!    one and is delegated by the role that will verify it; a stored role
-//!    whose delegator now gives it other keys is verified again;
+//!    whose delegator now gives it other keys is verified again, and when a
+//!    delegator changes its hash bins' grant (keys, threshold, bit length)
+//!    every bin must be in the upload;
 //! 3. snapshot lists every targets role at the version now current (never
 //!    dropping or lowering what the previous snapshot listed), timestamp
 //!    names that snapshot, and both are at higher versions;
 //! 4. the whole result passes the client's own checks ([`TrustedSet`]),
 //!    so what the service stores is exactly what clients will accept.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
 use super::store::{NewFile, Store, StoreError};
+use super::walk::walk_delegations;
 use crate::client::{TrustedSet, UpdateError};
 use crate::editor::{self, common, meta_for};
 use crate::metadata::Signed;
-use crate::schema::{Delegations, Root, Snapshot, Targets, Timestamp};
+use crate::schema::{MetaFile, Root, Snapshot, Targets, Timestamp, Version};
 use crate::signer::{LocalSigner, Signer as _};
 use crate::time::UtcTime;
-
-/// Most delegated roles one publish may walk through.
-const MAX_ROLES_VISITED: usize = 70_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Refused {
@@ -40,7 +41,24 @@ pub enum Refused {
     #[error(
         "{role}: version {got} is not newer than the stored version {stored}; fetch the current metadata and publish again"
     )]
-    Stale { role: String, stored: u64, got: u64 },
+    Stale {
+        role: String,
+        stored: Version,
+        got: Version,
+    },
+    #[error(
+        "{role} is at version {}, the largest there is; no later version can follow",
+        Version::MAX
+    )]
+    Exhausted { role: String },
+    #[error("more than {limit} delegated roles")]
+    TooManyRoles { limit: usize },
+    #[error(
+        "{delegator} gives its hash bins other keys, threshold or bit length, so every bin must be signed again and published with it; {bin} is missing"
+    )]
+    MissingBin { delegator: String, bin: String },
+    #[error("signing {role}: {message}")]
+    Sign { role: String, message: String },
     #[error("{role}: {message}")]
     Missing { role: String, message: String },
     #[error("{role} is not delegated by any role of this repository")]
@@ -105,13 +123,20 @@ pub async fn accept(
 ) -> Result<Vec<NewFile>, Refused> {
     let now = UtcTime::now();
     let resign_only = upload.files.is_empty();
-    let current: HashMap<String, u64> = store
-        .current(gun)
-        .await?
-        .into_iter()
-        .map(|f| (f.role, f.version))
-        .collect();
-    if resign_only && !current.contains_key("timestamp") {
+    let old_snapshot = store.latest(gun, "snapshot").await?;
+    let floors = Floors {
+        stored: store
+            .current(gun)
+            .await?
+            .into_iter()
+            .map(|f| (f.role, f.version))
+            .collect(),
+        listed: match &old_snapshot {
+            Some(b) => parse::<Snapshot>(b, "snapshot")?.meta,
+            None => BTreeMap::new(),
+        },
+    };
+    if resign_only && !floors.stored.contains_key("timestamp") {
         return Err(Refused::Empty);
     }
     let mut out = Vec::new();
@@ -120,13 +145,18 @@ pub async fn accept(
     let old_root = store.latest(gun, "root").await?;
     let new_root = upload.files.remove("root");
     let root_bytes = match (&new_root, &old_root) {
+        // A root naming a repository must name this one (B-7), and a chain
+        // that named it keeps naming it.
         (Some(new), Some(old)) => {
             let mut set = TrustedSet::new(old, now).map_err(Refused::invalid("root"))?;
+            set.bind_repository(gun).map_err(Refused::invalid("root"))?;
             set.update_root(new).map_err(Refused::invalid("root"))?;
             new.clone()
         }
         (Some(new), None) => {
-            TrustedSet::new(new, now).map_err(Refused::invalid("root"))?;
+            TrustedSet::new(new, now)
+                .and_then(|mut set| set.bind_repository(gun))
+                .map_err(Refused::invalid("root"))?;
             new.clone()
         }
         (None, Some(old)) => old.clone(),
@@ -157,7 +187,7 @@ pub async fn accept(
     let targets = Signed::<Targets>::parse_tuf1(&targets_bytes, "targets")
         .map_err(|e| Refused::invalid("targets")(e.into()))?;
     if new_targets.is_some() {
-        check_newer(&current, "targets", targets.version())?;
+        floors.check_newer("targets", targets.version())?;
         // Signed by root's targets keys? Said now, before anything else is missing.
         let keys = root.roles.get("targets").ok_or_else(|| Refused::Missing {
             role: "root".into(),
@@ -190,18 +220,15 @@ pub async fn accept(
         });
     }
     for (role, bytes, version) in &walk.uploaded {
-        check_newer(&current, role, *version)?;
+        floors.check_newer(role, *version)?;
         out.push(new_file(role, *version, bytes));
     }
 
     // 3. snapshot: every role at its current version. Built from the previous
-    // snapshot's entries, raised only by uploads that passed `check_newer`, so
-    // it never drops or lowers one; an uploaded snapshot must list exactly that.
-    let old_snapshot = store.latest(gun, "snapshot").await?;
-    let mut meta = match &old_snapshot {
-        Some(b) => parse::<Snapshot>(b, "snapshot")?.meta,
-        None => BTreeMap::new(),
-    };
+    // snapshot's entries, raised only by uploads that passed `check_newer`
+    // (newer than both the stored and the listed version), so it never drops
+    // or lowers one; an uploaded snapshot must list exactly that.
+    let mut meta = floors.listed.clone();
     if new_targets.is_some() || !meta.contains_key("targets.json") {
         meta.insert(
             "targets.json".into(),
@@ -211,32 +238,35 @@ pub async fn accept(
     for (role, bytes, version) in &walk.uploaded {
         meta.insert(format!("{role}.json"), meta_for(*version, bytes));
     }
-    let snapshot_bytes = match (uploaded_snapshot, old_snapshot) {
+    let snapshot_bytes = match (uploaded_snapshot, &old_snapshot) {
         (Some(bytes), _) => {
             let s = parse::<Snapshot>(&bytes, "snapshot")?;
-            check_newer(&current, "snapshot", s.common.version)?;
+            floors.check_newer("snapshot", s.common.version)?;
             check_snapshot_lists(&s, &meta)?;
             bytes
         }
-        (None, Some(old)) if resign_only && !upload.resign_snapshot => old,
+        (None, Some(old)) if resign_only && !upload.resign_snapshot => old.clone(),
         (None, _) => {
             let signer = server_signer(&root, "snapshot", &signers.snapshot)?;
             let snapshot = Snapshot {
                 common: common(
                     "snapshot",
-                    next_version(&current, "snapshot"),
+                    floors.next("snapshot")?,
                     now.plus_seconds(lifetimes.snapshot_secs),
                 ),
                 meta,
                 extra: BTreeMap::new(),
             };
-            editor::sign(&snapshot, &[signer]).map_err(|e| Refused::Snapshot(e.to_string()))?
+            editor::sign(&snapshot, &[signer]).map_err(|e| Refused::Sign {
+                role: "snapshot".into(),
+                message: e.to_string(),
+            })?
         }
     };
     let snapshot_version = parse::<Snapshot>(&snapshot_bytes, "snapshot")?
         .common
         .version;
-    if current.get("snapshot") != Some(&snapshot_version) {
+    if floors.stored.get("snapshot") != Some(&snapshot_version) {
         out.push(new_file("snapshot", snapshot_version, &snapshot_bytes));
     }
 
@@ -244,12 +274,12 @@ pub async fn accept(
     let (timestamp_version, timestamp_bytes) = match uploaded_timestamp {
         Some(bytes) => {
             let version = parse::<Timestamp>(&bytes, "timestamp")?.common.version;
-            check_newer(&current, "timestamp", version)?;
+            floors.check_newer("timestamp", version)?;
             (version, bytes)
         }
         None => {
             let signer = server_signer(&root, "timestamp", &signers.timestamp)?;
-            let version = next_version(&current, "timestamp");
+            let version = floors.next("timestamp")?;
             let timestamp = Timestamp {
                 common: common(
                     "timestamp",
@@ -262,8 +292,10 @@ pub async fn accept(
                 )]),
                 extra: BTreeMap::new(),
             };
-            let bytes = editor::sign(&timestamp, &[signer])
-                .map_err(|e| Refused::Snapshot(e.to_string()))?;
+            let bytes = editor::sign(&timestamp, &[signer]).map_err(|e| Refused::Sign {
+                role: "timestamp".into(),
+                message: e.to_string(),
+            })?;
             (version, bytes)
         }
     };
@@ -271,6 +303,12 @@ pub async fn accept(
 
     // 4. everything as a client will see it
     let mut set = TrustedSet::new(&root_bytes, now).map_err(Refused::invalid("root"))?;
+    set.bind_repository(gun).map_err(Refused::invalid("root"))?;
+    // The previous snapshot, as a client that trusted it holds it: the new
+    // one may neither drop nor lower a role it lists (5.5.5).
+    if let Some(old) = &old_snapshot {
+        set.remember_snapshot(old);
+    }
     set.update_timestamp(&timestamp_bytes)
         .map_err(Refused::invalid("timestamp"))?;
     set.update_snapshot(&snapshot_bytes, false)
@@ -284,111 +322,6 @@ pub async fn accept(
     Ok(out)
 }
 
-/// What the delegation walk found.
-#[derive(Debug, Default)]
-struct Walk {
-    /// Uploaded delegated roles: name, bytes, version.
-    uploaded: Vec<(String, Vec<u8>, u64)>,
-    /// Roles the final check must verify, delegators first: (role, delegator, bytes).
-    to_verify: Vec<(String, String, Vec<u8>)>,
-}
-
-/// Walk delegations from targets, breadth first, taking each uploaded role
-/// from `uploads` (so what remains there was delegated by nobody). Stored
-/// roles are read only on the way to an uploaded one, or when their
-/// delegator now gives them different keys.
-async fn walk_delegations(
-    store: &Store,
-    gun: &str,
-    targets: &Targets,
-    old_targets: Option<&Targets>,
-    targets_uploaded: bool,
-    uploads: &mut BTreeMap<String, Vec<u8>>,
-) -> Result<Walk, Refused> {
-    let mut walk = Walk::default();
-    let mut queue: VecDeque<(String, Targets, Option<Targets>, bool)> = VecDeque::new();
-    queue.push_back((
-        "targets".into(),
-        targets.clone(),
-        old_targets.cloned(),
-        targets_uploaded,
-    ));
-    let mut visited = BTreeSet::from(["targets".to_owned()]);
-    while let Some((name, role, old_role, changed)) = queue.pop_front() {
-        let Some(delegations) = &role.delegations else {
-            continue;
-        };
-        let old_delegations = old_role.as_ref().and_then(|r| r.delegations.as_ref());
-        for child in children(delegations, uploads) {
-            if !visited.insert(child.clone()) {
-                continue;
-            }
-            if visited.len() > MAX_ROLES_VISITED {
-                return Err(Refused::Snapshot(format!(
-                    "more than {MAX_ROLES_VISITED} delegated roles"
-                )));
-            }
-            let regrant = changed
-                && grant(delegations, &child) != old_delegations.and_then(|d| grant(d, &child));
-            let (bytes, uploaded) = match uploads.remove(&child) {
-                Some(b) => (b, true),
-                None if regrant || !uploads.is_empty() => match store.latest(gun, &child).await? {
-                    Some(b) => (b, false),
-                    None => continue,
-                },
-                None => continue,
-            };
-            let parsed = parse::<Targets>(&bytes, &child)?;
-            // The stored copy only matters to compare what the role grants
-            // its own children: none for a bin, so no read per uploaded bin.
-            let old_child = match (uploaded, &parsed.delegations) {
-                (_, None) => None,
-                (true, Some(_)) => match store.latest(gun, &child).await? {
-                    Some(b) => Some(parse::<Targets>(&b, &child)?),
-                    None => None,
-                },
-                (false, Some(_)) => Some(parsed.clone()),
-            };
-            if uploaded {
-                walk.uploaded
-                    .push((child.clone(), bytes.clone(), parsed.common.version));
-            }
-            walk.to_verify.push((child.clone(), name.clone(), bytes));
-            queue.push_back((child, parsed, old_child, uploaded));
-        }
-    }
-    Ok(walk)
-}
-
-/// The roles a delegator names that the walk may need: every named role,
-/// and those hash bins that were uploaded (a delegator of 2^16 bins is not
-/// walked bin by bin).
-fn children(delegations: &Delegations, uploads: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
-    if let Some(s) = &delegations.succinct_roles {
-        return uploads.keys().filter(|n| s.is_bin(n)).cloned().collect();
-    }
-    delegations
-        .roles
-        .iter()
-        .flatten()
-        .map(|r| r.name.clone())
-        .collect()
-}
-
-/// The keys (with their public values) and threshold a delegator gives a role.
-fn grant(
-    delegations: &Delegations,
-    role: &str,
-) -> Option<(BTreeMap<String, Option<crate::keys::Key>>, u64)> {
-    let m = delegations.role(role)?;
-    let keys = m
-        .keyids
-        .iter()
-        .map(|id| (id.clone(), delegations.keys.get(id).cloned()))
-        .collect();
-    Some((keys, m.threshold))
-}
-
 /// An uploaded snapshot must list exactly what is now current.
 fn check_snapshot_lists(
     snapshot: &Snapshot,
@@ -399,10 +332,11 @@ fn check_snapshot_lists(
             return Err(Refused::Snapshot(format!("does not list {name}")));
         };
         if got.version != want.version {
+            let shown = |v: Option<Version>| v.map_or_else(|| "none".to_owned(), |v| v.to_string());
             return Err(Refused::Snapshot(format!(
                 "lists {name} at version {}, but version {} is current",
-                got.version.unwrap_or_default(),
-                want.version.unwrap_or_default()
+                shown(got.version),
+                shown(want.version)
             )));
         }
         if let (Some(l), Some(w)) = (got.length, want.length)
@@ -454,18 +388,50 @@ fn server_signer<'a>(
     }
 }
 
-fn check_newer(current: &HashMap<String, u64>, role: &str, got: u64) -> Result<(), Refused> {
-    match current.get(role) {
-        Some(&stored) if got <= stored => Err(Refused::Stale {
-            role: role.to_owned(),
-            stored,
-            got,
-        }),
-        _ => Ok(()),
+/// The versions an upload must go beyond: each role's newest stored
+/// version, and the version the previous snapshot lists for it (B-3: the
+/// snapshot is what clients hold, so a role the store lost track of, or a
+/// delegation removed and added again, can still never go below it).
+struct Floors {
+    stored: HashMap<String, Version>,
+    listed: BTreeMap<String, MetaFile>,
+}
+
+impl Floors {
+    /// The highest version `role` has had, stored or listed.
+    fn highest(&self, role: &str) -> Option<Version> {
+        let listed = self
+            .listed
+            .get(&format!("{role}.json"))
+            .and_then(|m| m.version);
+        self.stored.get(role).copied().max(listed)
+    }
+
+    /// TUF 5.4.3 / 5.5.5 / 5.6.4, from the repository's side: a new version
+    /// of a role must be higher than every version clients may have seen.
+    fn check_newer(&self, role: &str, got: Version) -> Result<(), Refused> {
+        match self.highest(role) {
+            Some(stored) if got <= stored => Err(Refused::Stale {
+                role: role.to_owned(),
+                stored,
+                got,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The version the service gives a role it signs: one past the highest.
+    fn next(&self, role: &str) -> Result<Version, Refused> {
+        match self.highest(role) {
+            None => Ok(Version::FIRST),
+            Some(v) => v.next().map_err(|_| Refused::Exhausted {
+                role: role.to_owned(),
+            }),
+        }
     }
 }
 
-fn parse<T: crate::schema::Role + crate::schema::Validate>(
+pub(super) fn parse<T: crate::schema::Role + crate::schema::Validate>(
     bytes: &[u8],
     role: &str,
 ) -> Result<T, Refused> {
@@ -477,7 +443,7 @@ fn parse<T: crate::schema::Role + crate::schema::Validate>(
         })
 }
 
-fn new_file(role: &str, version: u64, bytes: &[u8]) -> NewFile {
+fn new_file(role: &str, version: Version, bytes: &[u8]) -> NewFile {
     NewFile {
         role: role.to_owned(),
         version,
@@ -485,6 +451,36 @@ fn new_file(role: &str, version: u64, bytes: &[u8]) -> NewFile {
     }
 }
 
-fn next_version(current: &HashMap<String, u64>, role: &str) -> u64 {
-    current.get(role).map_or(1, |v| v + 1)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(n: u64) -> Version {
+        Version::new(n).unwrap()
+    }
+
+    #[test]
+    fn b3_a_role_never_goes_below_the_version_the_previous_snapshot_lists() {
+        // The store's newest releases row says 4, the snapshot clients hold says 10.
+        let floors = Floors {
+            stored: HashMap::from([("releases".to_owned(), v(4)), ("snapshot".to_owned(), v(7))]),
+            listed: BTreeMap::from([("releases.json".to_owned(), editor::meta_version(v(10)))]),
+        };
+        assert!(matches!(
+            floors.check_newer("releases", v(5)),
+            Err(Refused::Stale { stored, .. }) if stored == 10
+        ));
+        assert!(floors.check_newer("releases", v(11)).is_ok());
+        assert_eq!(floors.next("releases").unwrap(), 11);
+        assert_eq!(floors.next("snapshot").unwrap(), 8);
+        assert_eq!(floors.next("timestamp").unwrap(), 1);
+        let top = Floors {
+            stored: HashMap::from([("timestamp".to_owned(), v(Version::MAX))]),
+            listed: BTreeMap::new(),
+        };
+        assert!(matches!(
+            top.next("timestamp"),
+            Err(Refused::Exhausted { role }) if role == "timestamp"
+        ));
+    }
 }

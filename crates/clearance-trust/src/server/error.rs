@@ -69,6 +69,8 @@ impl ServiceError {
             | ServiceError::Store(StoreError::Conflict { .. }) => StatusCode::CONFLICT,
             // Never built (see `From<Refused>`); answered as the store failure it is.
             ServiceError::Refused(Refused::Store(e)) => store_status(e),
+            // The service failed to sign what it holds the keys for.
+            ServiceError::Refused(Refused::Sign { .. }) => StatusCode::INTERNAL_SERVER_ERROR,
             // Every other refusal is about the publisher's metadata.
             ServiceError::Refused(_) => StatusCode::BAD_REQUEST,
             ServiceError::Store(e) => store_status(e),
@@ -87,6 +89,7 @@ impl ServiceError {
             ServiceError::Refused(Refused::Stale { .. })
             | ServiceError::Store(StoreError::Conflict { .. }) => ErrorCode::MetadataStale,
             ServiceError::Refused(Refused::Store(e)) => store_code(e),
+            ServiceError::Refused(Refused::Sign { .. }) => ErrorCode::Unknown,
             ServiceError::Refused(_) => ErrorCode::MetadataInvalid,
             ServiceError::Store(e) => store_code(e),
             ServiceError::NotServerRole { .. } | ServiceError::NoServerKey { .. } => {
@@ -108,26 +111,31 @@ impl ServiceError {
 fn store_status(e: &StoreError) -> StatusCode {
     match e {
         StoreError::Conflict { .. } => StatusCode::CONFLICT,
-        StoreError::Open { .. } | StoreError::Query(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        StoreError::Open { .. } | StoreError::Query(_) | StoreError::BadVersion { .. } => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     }
 }
 
 fn store_code(e: &StoreError) -> ErrorCode {
     match e {
         StoreError::Conflict { .. } => ErrorCode::MetadataStale,
-        StoreError::Open { .. } | StoreError::Query(_) => ErrorCode::Unknown,
+        StoreError::Open { .. } | StoreError::Query(_) | StoreError::BadVersion { .. } => {
+            ErrorCode::Unknown
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::Version;
 
     fn conflict() -> StoreError {
         StoreError::Conflict {
             gun: "r/a".into(),
             role: "timestamp".into(),
-            version: 3,
+            version: Version::new(3).unwrap(),
         }
     }
 
@@ -152,8 +160,8 @@ mod tests {
             (
                 ServiceError::from(Refused::Stale {
                     role: "targets".into(),
-                    stored: 4,
-                    got: 4,
+                    stored: Version::new(4).unwrap(),
+                    got: Version::new(4).unwrap(),
                 }),
                 StatusCode::CONFLICT,
                 ErrorCode::MetadataStale,
@@ -167,6 +175,14 @@ mod tests {
                 ServiceError::from(Refused::Empty),
                 StatusCode::BAD_REQUEST,
                 ErrorCode::MetadataInvalid,
+            ),
+            (
+                ServiceError::from(Refused::Sign {
+                    role: "timestamp".into(),
+                    message: "token removed".into(),
+                }),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Unknown,
             ),
             (
                 ServiceError::from(Refused::NotDelegated {

@@ -6,14 +6,14 @@
 //! repository, role and key id are bound in as associated data, so a sealed
 //! key cannot be moved to another repository or role.
 
-use std::io::Write as _;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
 
 use super::store::StoredServerKey;
+use crate::files::{Access, Existing, write_file};
 use crate::signer::{KeyKind, LocalSigner, Signer};
 
 #[derive(Debug, thiserror::Error)]
@@ -63,16 +63,15 @@ impl MasterKey {
                 SystemRandom::new()
                     .fill(&mut fresh)
                     .map_err(|_| err("no randomness".into()))?;
-                let mut f = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(path)
-                    .map_err(|e| err(format!("cannot create: {e}")))?;
-                f.write_all(&fresh)
-                    .and_then(|()| f.sync_all())
-                    .map_err(|e| err(e.to_string()))?;
-                fresh
+                // Whole or not at all, and never over a key another process
+                // made meanwhile (that one is used instead).
+                match write_file(path, &fresh, Access::OwnerOnly, Existing::Keep) {
+                    Ok(()) => fresh,
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        return MasterKey::load_or_create(path);
+                    }
+                    Err(e) => return Err(err(format!("cannot create: {e}"))),
+                }
             }
             Err(e) => return Err(err(e.to_string())),
         };

@@ -315,7 +315,7 @@ fn split_path(path: &str) -> Option<(String, String)> {
 
 enum Name {
     Current(String),
-    Version(u64, String),
+    Version(crate::schema::Version, String),
     Hash(String, String),
 }
 
@@ -324,7 +324,10 @@ fn parse_name(stem: &str) -> Name {
         && !n.is_empty()
         && n.len() <= 19
         && n.bytes().all(|b| b.is_ascii_digit())
-        && let Ok(v) = n.parse::<u64>()
+        && let Some(v) = n
+            .parse::<u64>()
+            .ok()
+            .and_then(|v| crate::schema::Version::new(v).ok())
     {
         return Name::Version(v, role.to_owned());
     }
@@ -357,8 +360,10 @@ mod tests {
     #[test]
     fn file_names_name_current_versioned_and_hashed_metadata() {
         assert!(matches!(parse_name("root"), Name::Current(r) if r == "root"));
-        assert!(matches!(parse_name("3.root"), Name::Version(3, r) if r == "root"));
-        assert!(matches!(parse_name("12.bins-a0"), Name::Version(12, r) if r == "bins-a0"));
+        assert!(matches!(parse_name("3.root"), Name::Version(v, r) if v == 3 && r == "root"));
+        assert!(
+            matches!(parse_name("12.bins-a0"), Name::Version(v, r) if v == 12 && r == "bins-a0")
+        );
         let h = "ab".repeat(32);
         assert!(
             matches!(parse_name(&format!("targets.{h}")), Name::Hash(r, x) if r == "targets" && x == h)

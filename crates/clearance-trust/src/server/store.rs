@@ -11,6 +11,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row as _};
 
 use super::database_url::{DatabaseUrl, Engine};
+use crate::schema::Version;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -22,7 +23,13 @@ pub enum StoreError {
     Conflict {
         gun: String,
         role: String,
-        version: u64,
+        version: Version,
+    },
+    #[error("database: {gun} {role} is stored at version {stored}, which is not a TUF version")]
+    BadVersion {
+        gun: String,
+        role: String,
+        stored: i64,
     },
 }
 
@@ -36,7 +43,7 @@ impl From<sqlx::Error> for StoreError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileInfo {
     pub role: String,
-    pub version: u64,
+    pub version: Version,
     pub sha256: String,
     pub length: u64,
 }
@@ -45,7 +52,7 @@ pub struct FileInfo {
 #[derive(Debug, Clone)]
 pub struct NewFile {
     pub role: String,
-    pub version: u64,
+    pub version: Version,
     pub bytes: Vec<u8>,
 }
 
@@ -161,15 +168,23 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
+                let role: String = r.try_get(0)?;
+                let stored: i64 = r.try_get(1)?;
+                // Versions are written as i64 from a Version (≤ i64::MAX);
+                // anything else in the column was not written by this code.
+                let version = Version::try_from(stored).map_err(|_| StoreError::BadVersion {
+                    gun: gun.to_owned(),
+                    role: role.clone(),
+                    stored,
+                })?;
                 Ok(FileInfo {
-                    role: r.try_get(0)?,
-                    version: r.try_get::<i64, _>(1)? as u64,
+                    role,
+                    version,
                     sha256: r.try_get(2)?,
-                    length: r.try_get::<i64, _>(3)? as u64,
+                    length: u64::try_from(r.try_get::<i64, _>(3)?).unwrap_or_default(),
                 })
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+            .collect()
     }
 
     /// The newest version of one role.
@@ -188,13 +203,13 @@ impl Store {
         &self,
         gun: &str,
         role: &str,
-        version: u64,
+        version: Version,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let row =
             sqlx::query("SELECT data FROM tuf_files WHERE gun = $1 AND role = $2 AND version = $3")
                 .bind(gun)
                 .bind(role)
-                .bind(version as i64)
+                .bind(version.to_i64())
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
@@ -237,7 +252,7 @@ impl Store {
             )
             .bind(gun)
             .bind(&f.role)
-            .bind(f.version as i64)
+            .bind(f.version.to_i64())
             .bind(sha256)
             .bind(f.bytes.len() as i64)
             .bind(f.bytes.clone())
@@ -419,7 +434,7 @@ mod tests {
             .unwrap();
         let file = |role: &str, version: u64, b: &[u8]| NewFile {
             role: role.into(),
-            version,
+            version: Version::new(version).unwrap(),
             bytes: b.to_vec(),
         };
         store
@@ -440,14 +455,15 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(err, StoreError::Conflict { version: 1, .. }),
+            matches!(err, StoreError::Conflict { version, .. } if version == 1),
             "{err}"
         );
         assert_eq!(
             store.latest("r/a", "targets").await.unwrap().unwrap(),
             b"t1"
         );
-        assert_eq!(store.by_version("r/a", "targets", 2).await.unwrap(), None);
+        let two = Version::new(2).unwrap();
+        assert_eq!(store.by_version("r/a", "targets", two).await.unwrap(), None);
         store
             .insert(
                 "r/a",
@@ -459,10 +475,8 @@ mod tests {
         let mut current = store.current("r/a").await.unwrap();
         current.sort_by(|a, b| a.role.cmp(&b.role));
         assert_eq!(current.len(), 2);
-        assert_eq!(
-            (current[0].role.as_str(), current[0].version),
-            ("targets", 2)
-        );
+        assert_eq!(current[0].role, "targets");
+        assert_eq!(current[0].version, 2);
         assert_eq!(current[0].length, 2);
         let hash = current[0].sha256.clone();
         assert_eq!(
@@ -475,12 +489,55 @@ mod tests {
         );
         assert_eq!(
             store
-                .by_version("r/a", "targets", 1)
+                .by_version("r/a", "targets", Version::FIRST)
                 .await
                 .unwrap()
                 .unwrap(),
             b"t1"
         );
         assert!(store.current("r/other").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn b3_the_largest_version_is_stored_as_the_newest_and_a_wrapped_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("t.db").to_str().unwrap())
+            .await
+            .unwrap();
+        let file = |version: Version, b: &[u8]| NewFile {
+            role: "releases".into(),
+            version,
+            bytes: b.to_vec(),
+        };
+        let max = Version::new(Version::MAX).unwrap();
+        store
+            .insert(
+                "r/a",
+                &[file(Version::new(5).unwrap(), b"v5"), file(max, b"max")],
+                &[],
+            )
+            .await
+            .unwrap();
+        // Stored as i64::MAX, not wrapped below 5: newest by every query.
+        assert_eq!(
+            store.latest("r/a", "releases").await.unwrap().unwrap(),
+            b"max"
+        );
+        assert_eq!(store.current("r/a").await.unwrap()[0].version, max);
+        // A row no Version wrote (as `as i64` once wrote 2^63) is an error.
+        sqlx::query(
+            "INSERT INTO tuf_files (gun, role, version, sha256, length, data, published_at)
+             VALUES ('r/a', 'wrapped', -9223372036854775808, '', 1, x'00', 0)",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        assert!(matches!(
+            store.current("r/a").await,
+            Err(StoreError::BadVersion {
+                stored: i64::MIN,
+                ..
+            })
+        ));
     }
 }

@@ -9,7 +9,7 @@ use clearance_trust::client::{FetchError, Transport};
 use clearance_trust::editor::{self, common, meta_for};
 use clearance_trust::schema::{
     DelegatedRole, Delegations, MetaFile, Role, RoleKeys, Root, Snapshot, TargetFile, Targets,
-    Timestamp,
+    Timestamp, Version,
 };
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 use clearance_trust::time::UtcTime;
@@ -98,10 +98,11 @@ impl TestRepo {
             ("timestamp".to_owned(), role_keys(&[&timestamp_signer], 1)),
         ]);
         let root = Root {
-            common: common("root", 1, in_days(365)),
+            common: common("root", v(1), in_days(365)),
             consistent_snapshot: false,
             keys,
             roles,
+            repository: None,
             extra: BTreeMap::new(),
         };
         let mut repo = TestRepo {
@@ -112,18 +113,18 @@ impl TestRepo {
             timestamp_signer,
             root,
             targets: Targets {
-                common: common("targets", 1, in_days(90)),
+                common: common("targets", v(1), in_days(90)),
                 targets: BTreeMap::new(),
                 delegations: None,
                 extra: BTreeMap::new(),
             },
             snapshot: Snapshot {
-                common: common("snapshot", 1, in_days(30)),
+                common: common("snapshot", v(1), in_days(30)),
                 meta: BTreeMap::new(),
                 extra: BTreeMap::new(),
             },
             timestamp: Timestamp {
-                common: common("timestamp", 1, in_days(1)),
+                common: common("timestamp", v(1), in_days(1)),
                 meta: BTreeMap::new(),
                 extra: BTreeMap::new(),
             },
@@ -164,7 +165,7 @@ impl TestRepo {
     /// and timestamp, and serve them.
     pub fn publish_targets_chain(&mut self, bump: bool) {
         if bump {
-            self.targets.common.version += 1;
+            self.targets.common.version = self.targets.common.version.next().unwrap();
         }
         let targets = self.sign_role(&self.targets.clone(), &self.targets_signers);
         self.serve("targets", self.targets.common.version, targets.clone());
@@ -188,7 +189,7 @@ impl TestRepo {
     /// Bump and sign snapshot, then timestamp.
     pub fn publish_snapshot_chain(&mut self, bump: bool) {
         if bump {
-            self.snapshot.common.version += 1;
+            self.snapshot.common.version = self.snapshot.common.version.next().unwrap();
         }
         let snapshot = self.sign_role(&self.snapshot.clone(), &[&self.snapshot_signer]);
         self.serve("snapshot", self.snapshot.common.version, snapshot.clone());
@@ -201,7 +202,7 @@ impl TestRepo {
 
     pub fn publish_timestamp(&mut self, bump: bool) {
         if bump {
-            self.timestamp.common.version += 1;
+            self.timestamp.common.version = self.timestamp.common.version.next().unwrap();
         }
         let ts = self.sign_role(&self.timestamp.clone(), &[&self.timestamp_signer]);
         self.serve("timestamp", self.timestamp.common.version, ts);
@@ -216,7 +217,7 @@ impl TestRepo {
         editor::sign(role, &signers).unwrap()
     }
 
-    fn serve(&mut self, role: &str, version: u64, bytes: Vec<u8>) {
+    fn serve(&mut self, role: &str, version: Version, bytes: Vec<u8>) {
         self.served.put(&format!("{role}.json"), bytes.clone());
         self.served
             .put(&format!("{version}.{role}.json"), bytes.clone());
@@ -244,7 +245,7 @@ impl TestRepo {
             extra: BTreeMap::new(),
         });
         let role = Targets {
-            common: common("targets", 1, in_days(90)),
+            common: common("targets", v(1), in_days(90)),
             targets: BTreeMap::new(),
             delegations: None,
             extra: BTreeMap::new(),
@@ -257,7 +258,7 @@ impl TestRepo {
         targets
             .targets
             .insert(name.to_owned(), target_file(content));
-        targets.common.version += 1;
+        targets.common.version = targets.common.version.next().unwrap();
         self.served.put_target(name, content.to_vec());
     }
 }
@@ -278,7 +279,12 @@ pub fn target_file(content: &[u8]) -> TargetFile {
 }
 
 pub fn meta(version: u64) -> MetaFile {
-    editor::meta_version(version)
+    editor::meta_version(v(version))
+}
+
+/// A version from a number the test knows is valid.
+pub fn v(n: u64) -> Version {
+    Version::new(n).unwrap()
 }
 
 /// Every file of a directory with its bytes, to prove nothing changed.

@@ -8,7 +8,7 @@ use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_oci::registry::Credential;
 use clearance_trust::client::{
-    DirStore, HttpTransport, PublishOutcome, Updater, UpdaterSettings, write_atomic,
+    DirStore, Expiration, HttpTransport, PublishOutcome, Updater, UpdaterSettings, write_atomic,
 };
 use clearance_trust::keystore::Keystore;
 
@@ -28,6 +28,10 @@ pub struct TrustArgs {
     /// Extra PEM CA certificates for the trust server.
     #[arg(long, env = "CLEARANCE_TRUST_CA_FILE")]
     pub trust_ca_file: Option<PathBuf>,
+    /// Allow plain HTTP to this trust server host (repeatable; loopback hosts
+    /// always may). A login is never sent over plain HTTP off loopback.
+    #[arg(long = "insecure-trust-server", value_name = "HOST[:PORT]")]
+    pub insecure_trust_servers: Vec<String>,
 }
 
 /// Most attempts at a publish that others keep overtaking.
@@ -75,7 +79,12 @@ impl TrustArgs {
             None => None,
         };
         let ca = extra_ca.or(self.trust_ca_file.as_deref());
-        Ok(HttpTransport::new(std::time::Duration::from_secs(30), ca)?.with_credential(credential))
+        Ok(HttpTransport::allowing_http(
+            std::time::Duration::from_secs(30),
+            ca,
+            self.insecure_trust_servers.clone(),
+        )?
+        .with_credential(credential))
     }
 
     /// A TUF client for `gun`, starting from the trusted metadata in `store`.
@@ -90,7 +99,8 @@ impl TrustArgs {
             self.transport(extra_ca)?,
             &self.metadata_url(gun),
             UpdaterSettings::default(),
-        )?)
+        )?
+        .bind_repository(gun)?)
     }
 
     /// Send published files to the trust service, or write them into a
@@ -224,7 +234,7 @@ pub fn passphrase(role: &str, keyid: &str, new: bool) -> anyhow::Result<String> 
     Ok(first)
 }
 
-use clearance_trust::pkcs11::{HsmSigner, IfMissing, Pkcs11Uri};
+use clearance_trust::pkcs11::{HsmSigner, IfMissing, KeyOrigin, Pkcs11Uri};
 use clearance_trust::publish::{Bins, Expiries, Repository, RoleSigners, ServerSigned};
 use clearance_trust::signer::{LocalSigner, Signer};
 
@@ -242,26 +252,34 @@ pub struct RootKeyArgs {
 /// A signing key the publisher holds: sealed on disk or on a token.
 pub enum Held {
     Local(Box<LocalSigner>),
-    Token(HsmSigner),
+    Token(Box<HsmSigner>),
 }
 
 impl Held {
     pub fn signer(&self) -> &dyn Signer {
         match self {
             Held::Local(s) => s.as_ref(),
-            Held::Token(s) => s,
+            Held::Token(s) => s.as_ref(),
         }
     }
 }
 
-/// Open (or, at init, create) a key on a PKCS#11 token; refuse one that can
-/// leave the token.
+/// Open (or, at init and root rotations, create) a key on a PKCS#11 token;
+/// `HsmSigner::open` refuses one that can leave the token. A URI without `object=` names the
+/// label `default_label` (a label per repository: review B-7); a key that
+/// was to be created but was found already is warned about, since one key
+/// rooting several repositories is one compromise away from all of them.
 pub fn token_key(
     uri: &str,
     module: Option<&PathBuf>,
     if_missing: IfMissing,
+    default_label: &str,
 ) -> anyhow::Result<HsmSigner> {
-    let uri: Pkcs11Uri = uri.parse()?;
+    let mut uri: Pkcs11Uri = uri.parse()?;
+    let label = uri
+        .object
+        .get_or_insert_with(|| default_label.to_owned())
+        .clone();
     let module = module.cloned().or_else(|| uri.module_path.clone()).context(
         "name the PKCS#11 module: --pkcs11-module PATH (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so, YubiKey: libykcs11.so)",
     )?;
@@ -272,20 +290,35 @@ pub fn token_key(
             Err(_) => rpassword::prompt_password(format!("PIN for token {}: ", uri.token))?,
         },
     };
+    // Refuses a key that may have left the token, or whose halves do not pair.
     let signer = HsmSigner::open(&uri, &module, &pin, if_missing)?;
-    if !signer.is_protected() {
-        bail!(
-            "the key {} on token {} can leave the token (not sensitive, or extractable); refusing it",
-            uri.object,
-            uri.token
+    if if_missing == IfMissing::Generate && signer.origin() == KeyOrigin::Found {
+        eprintln!(
+            "warning: token {} already holds the key {label} ({}); using it. If it roots other repositories, one compromise reaches all of them (each root names its repository, so their metadata cannot be swapped); leave object= out for a key per repository",
+            uri.token,
+            signer.key_id()
         );
     }
     Ok(signer)
 }
 
-/// The current metadata of a repository. From a trust service it is
-/// verified first, as a consumer would, from the root pinned at `trust init`:
-/// a publisher never re-signs what a tampering server fed it.
+/// The token label `trust` gives a repository's root key when the URI
+/// names none: `clearance-root-<first 16 hex digits of sha256(gun)>`, and
+/// `…-v<N>` for the key a root rotation brings in at root version N.
+pub fn root_key_label(gun: &str, version: Option<u64>) -> String {
+    let hash = clearance_oci::Digest::sha256_of(gun.as_bytes());
+    let short = &hash.hex()[..16];
+    match version {
+        Some(v) => format!("clearance-root-{short}-v{v}"),
+        None => format!("clearance-root-{short}"),
+    }
+}
+
+/// The current metadata of a repository, verified first as a consumer
+/// verifies it, from the root pinned at `trust init` (or by `trust verify
+/// --root`), whether it comes from a trust service or a file:// directory:
+/// a publisher never re-signs what a tampering server, or whoever else can
+/// write to the directory, put there (review B-12).
 pub async fn load_repository(trust: &TrustArgs, gun: &str) -> anyhow::Result<Repository> {
     load_repository_for(trust, gun, Bins::All).await
 }
@@ -297,37 +330,22 @@ pub async fn load_repository_for(
     bins: Bins<'_>,
 ) -> anyhow::Result<Repository> {
     let url = trust.metadata_url(gun);
-    let Some(dir) = url.strip_prefix("file://").map(str::to_owned) else {
-        let store = trust.client_store(gun)?;
-        let mut updater = trust.updater(gun, store, None)?;
-        return Repository::load_verified(&mut updater, Expiries::default(), bins)
-            .await
-            .with_context(|| format!("verifying the current trust data of {gun} from {url}"));
-    };
-    let fetch = |role: &str| -> anyhow::Result<Vec<u8>> {
-        // Written as the publisher names files: role names percent-quoted.
-        std::fs::read(format!(
-            "{dir}{}.json",
-            clearance_trust::client::quote(role)
-        ))
-        .with_context(|| format!("reading the current {role} of {gun}"))
-    };
-    let load = |bins| -> anyhow::Result<Repository> {
-        Ok(Repository::load_bins(
-            &fetch("root")?,
-            &fetch("targets")?,
-            &fetch("snapshot")?,
-            &fetch("timestamp")?,
-            Expiries::default(),
-            bins,
-            |bin| fetch(bin).ok(),
-        )?)
-    };
-    let repo = load(bins)?;
-    if repo.needs_every_bin() {
-        return load(Bins::All);
+    let store = trust.client_store(gun)?;
+    if store.load("root")?.is_none() {
+        bail!(
+            "no pinned root for {gun} here, so its trust data cannot be verified before it is signed again: pin the repository's root.json first (clearance trust verify --root ROOT.json {gun}:TAG)"
+        );
     }
-    Ok(repo)
+    let settings = UpdaterSettings {
+        // Loaded to be signed again: what expired is re-signed, not refused.
+        expiration: Expiration::NotEnforcedToRepublish,
+        ..UpdaterSettings::default()
+    };
+    let mut updater =
+        Updater::new(store, trust.transport(None)?, &url, settings)?.bind_repository(gun)?;
+    Repository::load_verified(&mut updater, Expiries::default(), bins)
+        .await
+        .with_context(|| format!("verifying the current trust data of {gun} from {url}"))
 }
 
 /// The publisher's sealed key for a top-level role of `repo`.
@@ -361,11 +379,12 @@ pub fn root_key(
     gun: &str,
 ) -> anyhow::Result<Held> {
     match &args.root_key {
-        Some(uri) => Ok(Held::Token(token_key(
+        Some(uri) => Ok(Held::Token(Box::new(token_key(
             uri,
             args.pkcs11_module.as_ref(),
             IfMissing::Fail,
-        )?)),
+            &root_key_label(gun, None),
+        )?))),
         None => Ok(Held::Local(Box::new(role_key(
             keystore, repo, gun, "root",
         )?))),

@@ -5,10 +5,10 @@ use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_trust::pkcs11::IfMissing;
-use clearance_trust::publish::{Changed, Expiries, Repository, RoleSigners, ServerSigned};
+use clearance_trust::publish::{Changed, Days, Expiries, Repository, RoleSigners, ServerSigned};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
-use super::common::{Held, TrustArgs, gun, passphrase, published, token_key};
+use super::common::{Held, TrustArgs, gun, passphrase, published, root_key_label, token_key};
 use crate::exit::Exit;
 use crate::output::Page;
 
@@ -18,20 +18,21 @@ pub struct InitArgs {
     pub repository: String,
     #[command(flatten)]
     pub trust: TrustArgs,
-    /// Days until root expires.
+    /// Days until root expires (1 to 36500).
     #[arg(long, default_value_t = Expiries::default().root_days)]
-    pub root_expires_days: i64,
-    /// Days until targets expire.
+    pub root_expires_days: Days,
+    /// Days until targets expire (1 to 36500).
     #[arg(long, default_value_t = Expiries::default().targets_days)]
-    pub targets_expires_days: i64,
-    /// Days until snapshot expires.
+    pub targets_expires_days: Days,
+    /// Days until snapshot expires (1 to 36500).
     #[arg(long, default_value_t = Expiries::default().snapshot_days)]
-    pub snapshot_expires_days: i64,
-    /// Days until timestamp expires.
+    pub snapshot_expires_days: Days,
+    /// Days until timestamp expires (1 to 36500).
     #[arg(long, default_value_t = Expiries::default().timestamp_days)]
-    pub timestamp_expires_days: i64,
+    pub timestamp_expires_days: Days,
     /// Keep the root key on a hardware token: a pkcs11: URI such as
-    /// "pkcs11:token=YubiKey PIV #123;object=root". The key is generated on
+    /// "pkcs11:token=clearance" (the key labelled for this repository) or
+    /// "pkcs11:token=YubiKey PIV #123;object=LABEL". The key is generated on
     /// the token if it has none by that name; it never leaves the token.
     #[arg(long, value_name = "PKCS11_URI")]
     pub root_key: Option<String>,
@@ -45,13 +46,14 @@ pub struct InitArgs {
     pub server_snapshot: bool,
 }
 
-fn root_key(args: &InitArgs) -> anyhow::Result<Held> {
+fn root_key(args: &InitArgs, gun: &str) -> anyhow::Result<Held> {
     match &args.root_key {
-        Some(uri) => Ok(Held::Token(token_key(
+        Some(uri) => Ok(Held::Token(Box::new(token_key(
             uri,
             args.pkcs11_module.as_ref(),
             IfMissing::Generate,
-        )?)),
+            &root_key_label(gun, None),
+        )?))),
         None => Ok(Held::Local(Box::new(LocalSigner::generate(
             KeyKind::EcdsaP256,
         )?))),
@@ -69,7 +71,7 @@ pub async fn run(args: InitArgs) -> anyhow::Result<Exit> {
     }
     let keystore = args.trust.keystore()?;
     // Root on P-256 (what hardware tokens hold); the online roles on ed25519.
-    let root_key = root_key(&args)?;
+    let root_key = root_key(&args, &gun)?;
     let root = root_key.signer();
     let targets = LocalSigner::generate(KeyKind::Ed25519)?;
     let service = args.trust.is_service();
@@ -134,6 +136,8 @@ pub async fn run(args: InitArgs) -> anyhow::Result<Exit> {
         ],
         expiries,
     );
+    // Root names its repository, so nothing it signs passes for another's.
+    repo.name_repository(&gun);
     let signers = RoleSigners {
         root: vec![root],
         targets: vec![&targets],

@@ -27,7 +27,7 @@ struct RoleView {
     signed_by: String,
     keyids: Vec<String>,
     threshold: u64,
-    version: Option<u64>,
+    version: Option<clearance_trust::schema::Version>,
     expires: Option<String>,
     expires_in_days: Option<i64>,
 }
@@ -60,7 +60,7 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
     let root = &trusted.root().signed;
     let now = UtcTime::now();
     let days = |t: UtcTime| (t.unix() - now.unix()) / 86_400;
-    let version_of = |role: &str| -> Option<(u64, UtcTime)> {
+    let version_of = |role: &str| -> Option<(clearance_trust::schema::Version, UtcTime)> {
         match role {
             "root" => Some((root.common.version, root.common.expires)),
             "timestamp" => trusted

@@ -56,6 +56,7 @@ impl KeyArgs {
             home: self.home.clone(),
             trust_creds: None,
             trust_ca_file: None,
+            insecure_trust_servers: Vec::new(),
         }
     }
 }

@@ -18,7 +18,7 @@ pub struct RefreshArgs {
     pub repository: String,
     /// Re-sign every role that expires within this many days.
     #[arg(long, default_value_t = 7)]
-    pub within_days: i64,
+    pub within_days: u32,
     #[command(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
@@ -45,6 +45,7 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
         root: root.iter().map(|r| r.signer()).collect(),
         ..online.signers(targets.iter().map(|t| t as &dyn Signer).collect())
     };
+    repo.name_repository(&gun); // written if root is re-signed
     let files = repo.publish(changed, &signers, false)?;
     published(args.trust.publish(&gun, &files).await?)?;
     let mut page = Page::default();

@@ -49,6 +49,7 @@ pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
         root,
         ..online.signers(vec![&targets])
     };
+    repo.name_repository(&gun); // written with the root this re-signs
     let files = repo.publish(Changed::RootAndTargets, &signers, false)?;
     published(args.trust.publish(&gun, &files).await?)?;
     let mut page = Page::default();

@@ -11,7 +11,7 @@ use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
 use super::common::{
     Held, RootKeyArgs, TrustArgs, gun, load_repository, passphrase, published, role_key, root_key,
-    token_key,
+    root_key_label, token_key,
 };
 use crate::exit::Exit;
 use crate::output::Page;
@@ -27,7 +27,8 @@ pub struct RotateArgs {
     /// (revoke the old ones later with `trust revoke`).
     #[arg(long)]
     pub keep_old: bool,
-    /// For root: put the new root key on a token (pkcs11: URI).
+    /// For root: put the new root key on a token (pkcs11: URI; without
+    /// object=, the key is labelled for this repository and root version).
     #[arg(long, value_name = "PKCS11_URI")]
     pub new_root_key: Option<String>,
     #[command(flatten)]
@@ -65,11 +66,12 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
         New::OnService(key)
     } else {
         let held = match (role, &args.new_root_key) {
-            ("root", Some(uri)) => Held::Token(token_key(
+            ("root", Some(uri)) => Held::Token(Box::new(token_key(
                 uri,
                 args.root.pkcs11_module.as_ref(),
                 IfMissing::Generate,
-            )?),
+                &root_key_label(&gun, Some(repo.root.common.version.get() + 1)),
+            )?)),
             ("root", None) => Held::Local(Box::new(LocalSigner::generate(KeyKind::EcdsaP256)?)),
             _ => Held::Local(Box::new(LocalSigner::generate(KeyKind::Ed25519)?)),
         };
@@ -89,6 +91,7 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
         New::Held(held) => held.signer().public_key().clone(),
     };
     repo.rotate(role, &new_public, mode)?;
+    repo.name_repository(&gun);
     // The publisher signs what the trust service does not; each key unlocked once.
     let mut held: Vec<(&str, Held)> = Vec::new();
     for (other, kept) in [

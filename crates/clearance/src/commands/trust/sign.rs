@@ -1,7 +1,8 @@
 //! `clearance trust sign IMAGE:TAG`: pin the tag to its manifest.
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use clap::Args;
+use clearance_oci::Digest;
 use clearance_oci::registry::RegistryClient;
 use clearance_trust::image::target_for_manifest;
 use clearance_trust::publish::{Bins, Changed};
@@ -16,8 +17,13 @@ use crate::output::Page;
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
-    /// The image to sign, by tag: [docker://]HOST/REPO:TAG.
+    /// The image to sign: [docker://]HOST/REPO:TAG, best with the digest
+    /// that was built: HOST/REPO:TAG@sha256:… (or --digest). A pinned digest
+    /// is signed only if the registry's tag points at it.
     pub image: String,
+    /// The manifest digest to sign for the tag (what the build pushed).
+    #[arg(long, value_name = "sha256:…")]
+    pub digest: Option<Digest>,
     /// Sign into this delegated role instead of top-level targets.
     #[arg(long)]
     pub role: Option<String>,
@@ -30,12 +36,32 @@ pub struct SignArgs {
 pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
     let reference = registry_ref(&args.image)?;
     let tag = reference.tag().context("sign a tag: IMAGE:TAG")?.to_owned();
+    let pinned = match (reference.digest(), &args.digest) {
+        (Some(a), Some(b)) if a != b => {
+            bail!(
+                "{} pins {a} but --digest says {b}; give one digest",
+                args.image
+            )
+        }
+        (a, b) => a.or(b.as_ref()).cloned(),
+    };
     let gun = gun(&reference);
     let client = RegistryClient::new(&args.registry.settings()?.registry)?;
     let (manifest, digest, media_type) = client
         .get_manifest(&reference, &tag)
         .await
-        .with_context(|| format!("fetching the manifest of {reference}"))?;
+        .with_context(|| format!("fetching the manifest of {gun}:{tag}"))?;
+    // B-6: content trust exists to survive a registry that lies; sign what
+    // was built, and only if the tag still points at it.
+    match &pinned {
+        Some(want) if Digest::of(want.algorithm(), &manifest) != *want => bail!(
+            "the registry's {gun}:{tag} points at {digest}, not at {want}; refusing to sign (someone re-pointed the tag, or the push did not land: push again and sign the digest it reports)"
+        ),
+        Some(_) => {}
+        None => eprintln!(
+            "warning: signing {gun}:{tag} by tag: the registry says it is {digest}; to sign what you built, give its digest ({gun}:{tag}@{digest} or --digest)"
+        ),
+    }
     let target = target_for_manifest(&manifest, media_type.as_deref());
 
     // Only the hash bin this tag falls in (a 10,000-tag repository has 64).

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use clearance_trust::client::{DirStore, HttpTransport, Updater, UpdaterSettings};
+use clearance_trust::schema::TargetName;
 
 use crate::exit::Exit;
 
@@ -77,11 +78,12 @@ async fn execute(args: TufClientArgs) -> anyhow::Result<()> {
             .as_deref()
             .context("--target-base-url is required")?;
         for name in &args.target_names {
+            let target: TargetName = name.parse()?;
             let info = updater
                 .target_info(name)
                 .await?
                 .with_context(|| format!("target {name:?} is not in the repository"))?;
-            updater.download_target(name, &info, dir, base).await?;
+            updater.download_target(&target, &info, dir, base).await?;
         }
     }
     Ok(())

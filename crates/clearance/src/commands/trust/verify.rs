@@ -4,7 +4,10 @@
 use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::registry::RegistryClient;
+use clearance_trust::client::{DirStore, StagedStore, UpdaterSettings, root_descends};
 use clearance_trust::image::{manifest_digest, media_type};
+use clearance_trust::metadata::Signed;
+use clearance_trust::schema::Root;
 use owo_colors::{OwoColorize as _, Stream};
 use serde::Serialize;
 
@@ -18,12 +21,18 @@ pub struct VerifyArgs {
     /// The image to verify, by tag: [docker://]HOST/REPO:TAG.
     pub image: String,
     /// A root.json to trust for this repository (from its publisher). Needed
-    /// the first time, unless --trust-on-first-use.
+    /// the first time, unless --trust-on-first-use; pinned only once the
+    /// repository verifies from it. Given again later, it must be the pinned
+    /// root or a version of its chain (else the command fails; see --repin).
     #[arg(long)]
     pub root: Option<std::path::PathBuf>,
     /// Trust whatever root the server offers the first time (as Notary did).
     #[arg(long)]
     pub trust_on_first_use: bool,
+    /// Replace the pinned root with --root, once the repository verifies
+    /// from it (the old trust data is kept until then).
+    #[arg(long, requires = "root")]
+    pub repin: bool,
     #[command(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
@@ -37,7 +46,7 @@ struct Verdict {
     digest: Option<String>,
     media_type: Option<String>,
     signed_by: Option<String>,
-    targets_version: Option<u64>,
+    targets_version: Option<clearance_trust::schema::Version>,
     expires: Option<String>,
     reason: Option<String>,
 }
@@ -50,24 +59,14 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
         .to_owned();
     let gun = gun(&reference);
     let store = args.trust.client_store(&gun)?;
-    if store.load("root")?.is_none() {
-        let root = match (&args.root, args.trust_on_first_use) {
-            (Some(path), _) => {
-                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
-            }
-            (None, true) => {
-                let url = format!("{}1.root.json", args.trust.metadata_url(&gun));
-                fetch_once(&args.trust, &url, args.registry.ca_file.as_deref()).await?
-            }
-            (None, false) => anyhow::bail!(
-                "no trusted root for {gun} yet: pass --root ROOT.json from its publisher, or --trust-on-first-use"
-            ),
-        };
-        store.save("root", &root)?;
-    }
-    let mut updater = args
-        .trust
-        .updater(&gun, store, args.registry.ca_file.as_deref())?;
+    let staged = pin(&args, &gun, &store).await?;
+    let mut updater = args.trust.updater(
+        &gun,
+        staged
+            .as_ref()
+            .map_or_else(|| store.clone(), StagedStore::store),
+        args.registry.ca_file.as_deref(),
+    )?;
     let mut verdict = Verdict {
         image: format!("{gun}:{tag}"),
         trusted: false,
@@ -78,8 +77,10 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
         expires: None,
         reason: None,
     };
+    let mut refreshed = false;
     let outcome: anyhow::Result<()> = async {
         updater.refresh().await.context("updating trust metadata")?;
+        refreshed = true;
         let found = updater
             .find_target(&tag)
             .await?
@@ -111,6 +112,14 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
         Ok(())
     }
     .await;
+    // The repository verified from the root given: pin it now, whether or
+    // not the tag is signed (B-4); a root that did not verify is not kept.
+    if let Some(staged) = staged
+        && refreshed
+    {
+        drop(updater);
+        staged.commit()?;
+    }
     match outcome {
         Ok(()) => verdict.trusted = true,
         Err(e) => verdict.reason = Some(format!("{e:#}")),
@@ -138,7 +147,9 @@ fn render(v: &Verdict, page: &mut Page) {
         page.field("Signed by", v.signed_by.as_deref().unwrap_or_default());
         page.field(
             "Version",
-            format!("targets v{}", v.targets_version.unwrap_or_default()),
+            v.targets_version
+                .map(|v| format!("targets v{v}"))
+                .unwrap_or_default(),
         );
         page.field("Expires", v.expires.as_deref().unwrap_or_default());
     } else {
@@ -148,6 +159,97 @@ fn render(v: &Verdict, page: &mut Page) {
         page.line(format!("{mark} {}", v.image));
         page.field("Reason", v.reason.as_deref().unwrap_or_default());
     }
+}
+
+/// The root to start from, staged when it is not pinned yet (or is being
+/// re-pinned): `None` means the pinned root is used. A `--root` file is
+/// always read; one naming other root keys than the pinned root is an
+/// error unless `--repin` (review B-4).
+async fn pin(
+    args: &VerifyArgs,
+    gun: &str,
+    store: &DirStore,
+) -> anyhow::Result<Option<StagedStore>> {
+    let given = match &args.root {
+        Some(path) => Some(
+            std::fs::read(path).with_context(|| format!("reading --root {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let root = match (store.load("root")?, given) {
+        (Some(pinned), Some(given)) if !args.repin => {
+            let path = args.root.as_deref().unwrap_or(std::path::Path::new(""));
+            check_same_root(args, gun, &pinned, &given, path, store).await?;
+            return Ok(None);
+        }
+        (Some(_), None) => return Ok(None),
+        (_, Some(given)) => given,
+        (None, None) if args.trust_on_first_use => {
+            let url = format!("{}1.root.json", args.trust.metadata_url(gun));
+            fetch_once(&args.trust, &url, args.registry.ca_file.as_deref()).await?
+        }
+        (None, None) => anyhow::bail!(
+            "no trusted root for {gun} yet: pass --root ROOT.json from its publisher, or --trust-on-first-use"
+        ),
+    };
+    Ok(Some(StagedStore::new(store, &root)?))
+}
+
+/// A `--root` given while a root is pinned must be that root, or another
+/// version of its chain (the root the consumer first pinned, after the
+/// publisher rotated root keys): checked through the repository's root
+/// chain. Anything else is an error naming both roots' keys.
+async fn check_same_root(
+    args: &VerifyArgs,
+    gun: &str,
+    pinned: &[u8],
+    given: &[u8],
+    path: &std::path::Path,
+    store: &DirStore,
+) -> anyhow::Result<()> {
+    let parse = |bytes: &[u8], what: &str| -> anyhow::Result<Signed<Root>> {
+        Signed::<Root>::parse(bytes, "root").with_context(|| format!("{what} is not a root.json"))
+    };
+    let pinned_root = parse(pinned, &store.path_of("root"))?;
+    let given_root = parse(given, &format!("--root {}", path.display()))?;
+    if pinned_root.canonical == given_root.canonical {
+        return Ok(());
+    }
+    let (older, newer) = if given_root.version() <= pinned_root.version() {
+        (given, pinned)
+    } else {
+        (pinned, given)
+    };
+    let transport = args.trust.transport(args.registry.ca_file.as_deref())?;
+    let url = args.trust.metadata_url(gun);
+    let linked = root_descends(&transport, &url, older, newer, &UpdaterSettings::default())
+        .await
+        .with_context(|| {
+            format!(
+                "checking --root {} against the root pinned for {gun}",
+                path.display()
+            )
+        })?;
+    if linked {
+        return Ok(());
+    }
+    let keys = |root: &Signed<Root>| {
+        root.signed
+            .roles
+            .get("root")
+            .map(|r| r.keyids.join(", "))
+            .unwrap_or_default()
+    };
+    anyhow::bail!(
+        "--root {} (root v{}, root key {}) is not the root pinned for {gun} (root v{} in {}, root key {}) nor a version of its chain; nothing was changed. \
+         If --root is the root to trust, re-pin: add --repin (the new root is pinned once the repository verifies from it)",
+        path.display(),
+        given_root.version(),
+        keys(&given_root),
+        pinned_root.version(),
+        store.path_of("root"),
+        keys(&pinned_root),
+    )
 }
 
 async fn fetch_once(

@@ -5,18 +5,24 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::{Mutex, OnceLock};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::RvError;
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::object::{Attribute, KeyType, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
 use sha2::{Digest as _, Sha256};
 
 use crate::keys::Key;
 use crate::signer::{SignError, Signer, key, p256_pem};
+
+mod pair;
+mod uri;
+
+use pair::{check_key, find_pair, protection};
+pub use uri::Pkcs11Uri;
 
 /// DER of the prime256v1 OID, as CKA_EC_PARAMS wants it.
 const P256_PARAMS: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
@@ -33,84 +39,33 @@ pub enum Pkcs11Error {
     NoToken { token: String, present: String },
     #[error("no key {object:?} on token {token:?}")]
     NoKey { object: String, token: String },
+    #[error("the pkcs11 URI for token {token:?} names no object (key label): add ;object=LABEL")]
+    NoObject { token: String },
+    #[error("key {object:?} on token {token:?} is refused: {problem}")]
+    Key {
+        object: String,
+        token: String,
+        problem: KeyProblem,
+    },
     #[error("token {token:?}: {message}")]
     Token { token: String, message: String },
 }
 
-/// A parsed `pkcs11:` URI: `token` and `object` in the path, and
-/// `module-path`, `pin-value` or `pin-source` in the query.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Pkcs11Uri {
-    pub token: String,
-    pub object: String,
-    pub module_path: Option<PathBuf>,
-    pin_value: Option<String>,
-    pub pin_source: Option<PathBuf>,
-}
-
-impl std::fmt::Debug for Pkcs11Uri {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pkcs11Uri")
-            .field("token", &self.token)
-            .field("object", &self.object)
-            .field("module_path", &self.module_path)
-            .field("pin_value", &self.pin_value.as_ref().map(|_| "****"))
-            .finish()
-    }
-}
-
-impl FromStr for Pkcs11Uri {
-    type Err = Pkcs11Error;
-
-    fn from_str(uri: &str) -> Result<Self, Self::Err> {
-        let fail = |reason: &str| Pkcs11Error::Uri {
-            uri: uri.split('?').next().unwrap_or("").to_owned(),
-            reason: reason.to_owned(),
-        };
-        let rest = uri
-            .strip_prefix("pkcs11:")
-            .ok_or_else(|| fail("must start with pkcs11:"))?;
-        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let mut attrs = HashMap::new();
-        for pair in path
-            .split(';')
-            .chain(query.split('&'))
-            .filter(|p| !p.is_empty())
-        {
-            let (k, v) = pair
-                .split_once('=')
-                .ok_or_else(|| fail("attributes are name=value"))?;
-            attrs.insert(
-                k.to_owned(),
-                crate::client::unquote(v).ok_or_else(|| fail("bad percent-encoding"))?,
-            );
-        }
-        Ok(Pkcs11Uri {
-            token: attrs.remove("token").ok_or_else(|| fail("no token="))?,
-            object: attrs.remove("object").ok_or_else(|| fail("no object="))?,
-            module_path: attrs.remove("module-path").map(PathBuf::from),
-            pin_value: attrs.remove("pin-value"),
-            pin_source: attrs.remove("pin-source").map(PathBuf::from),
-        })
-    }
-}
-
-impl Pkcs11Uri {
-    /// The user PIN: `pin-value`, else the file named by `pin-source`.
-    pub fn pin(&self) -> Result<Option<String>, Pkcs11Error> {
-        if let Some(p) = &self.pin_value {
-            return Ok(Some(p.clone()));
-        }
-        match &self.pin_source {
-            Some(path) => std::fs::read_to_string(path)
-                .map(|s| Some(s.trim_end_matches(['\n', '\r']).to_owned()))
-                .map_err(|e| Pkcs11Error::Token {
-                    token: self.token.clone(),
-                    message: format!("reading pin-source {}: {e}", path.display()),
-                }),
-            None => Ok(None),
-        }
-    }
+/// Why a key found on a token is not used (review B-8).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyProblem {
+    #[error("{0} private keys carry that label; give each key its own label")]
+    Ambiguous(usize),
+    #[error("no public key has the private key's CKA_ID")]
+    NoPublicKey,
+    #[error("{0} public keys share the private key's CKA_ID")]
+    AmbiguousPublic(usize),
+    #[error("it is not an ECDSA P-256 key")]
+    NotP256,
+    #[error("it may have left the token: {0} (a key imported or once extractable is refused)")]
+    MayLeaveToken(&'static str),
+    #[error("its public key does not verify what the private key signs")]
+    PairMismatch,
 }
 
 /// One initialised context per module for the whole process: PKCS#11
@@ -131,7 +86,8 @@ fn context(module: &Path) -> Result<Pkcs11, Pkcs11Error> {
     let ctx = Pkcs11::new(module).map_err(err)?;
     match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
         Ok(()) => {}
-        Err(e) if e.to_string().contains("AlreadyInitialized") => {}
+        // Initialised by someone else in this process: usable as it is.
+        Err(cryptoki::error::Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
         Err(e) => return Err(err(e)),
     }
     map.insert(module.to_owned(), ctx.clone());
@@ -145,6 +101,15 @@ pub struct HsmSigner {
     public: Key,
     key_id: String,
     uri: String,
+    origin: KeyOrigin,
+}
+
+/// Whether a key was found on the token or made there just now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOrigin {
+    /// The token already held it (it may root other repositories too).
+    Found,
+    Generated,
 }
 
 impl std::fmt::Debug for HsmSigner {
@@ -199,84 +164,77 @@ impl HsmSigner {
             },
         })?;
         let session = ctx.open_rw_session(slot).map_err(token_err)?;
-        session
-            .login(UserType::User, Some(&AuthPin::from(pin.to_owned())))
-            .map_err(token_err)?;
-        let label = uri.object.as_bytes().to_vec();
-        let find = |class| {
-            session
-                .find_objects(&[Attribute::Class(class), Attribute::Label(label.clone())])
-                .map_err(token_err)
+        // Logins are per token for the whole process: a second key on the
+        // same token (a root rotation from one token key to another) finds
+        // the user logged in already.
+        match session.login(UserType::User, Some(&AuthPin::from(pin.to_owned()))) {
+            Ok(()) | Err(cryptoki::error::Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+            Err(e) => return Err(token_err(e)),
+        }
+        let object = uri.object.clone().ok_or_else(|| Pkcs11Error::NoObject {
+            token: uri.token.clone(),
+        })?;
+        let label = object.as_bytes().to_vec();
+        let refused = |problem| Pkcs11Error::Key {
+            object: object.clone(),
+            token: uri.token.clone(),
+            problem,
         };
-        let (public_handle, private) = match (
-            find(ObjectClass::PUBLIC_KEY)?.first(),
-            find(ObjectClass::PRIVATE_KEY)?.first(),
-        ) {
-            (Some(p), Some(k)) => (*p, *k),
-            _ if if_missing == IfMissing::Generate => {
-                generate(&session, &label).map_err(token_err)?
-            }
-            _ => {
-                return Err(Pkcs11Error::NoKey {
-                    object: uri.object.clone(),
-                    token: uri.token.clone(),
-                });
-            }
-        };
-        let point = session
-            .get_attributes(public_handle, &[AttributeType::EcPoint])
+        let (public_handle, private, origin) =
+            match find_pair(&session, &label).map_err(token_err)? {
+                Ok(Some((p, k))) => (p, k, KeyOrigin::Found),
+                Ok(None) if if_missing == IfMissing::Generate => {
+                    let (p, k) = generate(&session, &label).map_err(token_err)?;
+                    (p, k, KeyOrigin::Generated)
+                }
+                Ok(None) => {
+                    return Err(Pkcs11Error::NoKey {
+                        object,
+                        token: uri.token.clone(),
+                    });
+                }
+                Err(problem) => return Err(refused(problem)),
+            };
+        let raw = check_key(&session, public_handle, private)
             .map_err(token_err)?
-            .into_iter()
-            .find_map(|a| match a {
-                Attribute::EcPoint(p) => Some(p),
-                _ => None,
-            })
-            .ok_or_else(|| Pkcs11Error::Token {
-                token: uri.token.clone(),
-                message: "the public key has no EC point".into(),
-            })?;
-        // CKA_EC_POINT is a DER OCTET STRING; some modules give the raw point.
-        let raw = match point.as_slice() {
-            [0x04, 0x41, rest @ ..] if rest.len() == 65 => rest.to_vec(),
-            p if p.len() == 65 && p[0] == 0x04 => p.to_vec(),
-            _ => {
-                return Err(Pkcs11Error::Token {
-                    token: uri.token.clone(),
-                    message: "the key is not a P-256 key".into(),
-                });
-            }
-        };
+            .map_err(refused)?;
         let public = key("ecdsa", "ecdsa-sha2-nistp256", p256_pem(&raw));
-        Ok(HsmSigner {
+        let signer = HsmSigner {
             session: Mutex::new(session),
             private,
             key_id: public.key_id(),
             public,
-            uri: format!("pkcs11:token={};object={}", uri.token, uri.object),
-        })
+            uri: format!("pkcs11:token={};object={object}", uri.token),
+            origin,
+        };
+        // The pair proven on the token: what it signs, its public key verifies.
+        let challenge = b"clearance: does this private key match its public key?";
+        let verifies = signer.sign(challenge).ok().is_some_and(|sig| {
+            signer
+                .public
+                .verifier()
+                .is_ok_and(|v| v.verify(challenge, &sig))
+        });
+        if !verifies {
+            return Err(refused(KeyProblem::PairMismatch));
+        }
+        Ok(signer)
     }
 
-    /// Whether the private key is marked sensitive and never extractable.
+    /// Whether the key was on the token already or generated by [`HsmSigner::open`].
+    pub fn origin(&self) -> KeyOrigin {
+        self.origin
+    }
+
+    /// Whether the private key is sensitive and not extractable, and always
+    /// was (`CKA_ALWAYS_SENSITIVE`, `CKA_NEVER_EXTRACTABLE`): it was made on
+    /// the token and has never left it. [`HsmSigner::open`] refuses others.
     pub fn is_protected(&self) -> bool {
         let session = self
             .session
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let attrs = session
-            .get_attributes(
-                self.private,
-                &[AttributeType::Sensitive, AttributeType::Extractable],
-            )
-            .unwrap_or_default();
-        let flag = |want: fn(&Attribute) -> Option<bool>| attrs.iter().find_map(want);
-        flag(|a| match a {
-            Attribute::Sensitive(b) => Some(*b),
-            _ => None,
-        }) == Some(true)
-            && flag(|a| match a {
-                Attribute::Extractable(b) => Some(*b),
-                _ => None,
-            }) == Some(false)
+        protection(&session, self.private).is_ok_and(|p| p.is_none())
     }
 }
 
@@ -284,6 +242,10 @@ fn generate(
     session: &Session,
     label: &[u8],
 ) -> cryptoki::error::Result<(ObjectHandle, ObjectHandle)> {
+    // A random CKA_ID on both halves pairs them (B-8).
+    let mut id = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut id)
+        .map_err(|_| cryptoki::error::Error::InvalidValue)?;
     let public = [
         Attribute::Token(true),
         Attribute::Private(false),
@@ -291,6 +253,7 @@ fn generate(
         Attribute::EcParams(P256_PARAMS.to_vec()),
         Attribute::Verify(true),
         Attribute::Label(label.to_vec()),
+        Attribute::Id(id.to_vec()),
     ];
     let private = [
         Attribute::Token(true),
@@ -299,6 +262,7 @@ fn generate(
         Attribute::Extractable(false),
         Attribute::Sign(true),
         Attribute::Label(label.to_vec()),
+        Attribute::Id(id.to_vec()),
     ];
     session.generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private)
 }
@@ -348,8 +312,8 @@ mod tests {
             .parse()
             .unwrap();
         assert_eq!(
-            (u.token.as_str(), u.object.as_str()),
-            ("YubiKey PIV", "root")
+            (u.token.as_str(), u.object.as_deref()),
+            ("YubiKey PIV", Some("root"))
         );
         assert_eq!(
             u.module_path.as_deref(),
@@ -357,12 +321,9 @@ mod tests {
         );
         assert_eq!(u.pin().unwrap().as_deref(), Some("123456"));
         assert!(!format!("{u:?}").contains("123456"));
-        for bad in [
-            "pkcs11:object=x",
-            "pkcs11:token=t",
-            "file:x",
-            "pkcs11:token=%zz;object=x",
-        ] {
+        let bare: Pkcs11Uri = "pkcs11:token=t".parse().unwrap();
+        assert_eq!(bare.object, None);
+        for bad in ["pkcs11:object=x", "file:x", "pkcs11:token=%zz;object=x"] {
             assert!(bad.parse::<Pkcs11Uri>().is_err(), "{bad}");
         }
     }
