@@ -1,33 +1,126 @@
 //! Terminal presentation: colours (only on terminals, honouring NO_COLOR),
-//! tables, sizes, progress bars.
+//! tables, sizes, progress bars — and the one place where text from images,
+//! registries and servers is made safe to print.
+//!
+//! Everything a command prints goes through [`Page`] (and [`Table`]), which
+//! take [`ToText`]: any `Display` value is escaped with [`clean`] on the way
+//! in; only [`Text`] passes as it is, and `Text` is made only by escaping or
+//! by this module's styling ([`bold`], [`dim`], [`warn`], [`good`], [`bad`],
+//! which escape what they style). Mixing the two needs [`text!`], so styled
+//! and untrusted pieces cannot be glued together unescaped by `format!`.
 
+use std::fmt::Display;
+
+use comfy_table::ContentArrangement;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use owo_colors::{OwoColorize as _, Stream};
 
-/// A table in the house style.
+/// Text safe for a terminal: escaped, or styled by this module. It has no
+/// `Display` on purpose: it is printed through [`Page`] or joined with
+/// [`text!`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Text(String);
+
+impl Text {
+    /// The pieces one after another.
+    pub fn concat(parts: impl IntoIterator<Item = Text>) -> Text {
+        Text(parts.into_iter().map(|t| t.0).collect())
+    }
+
+    /// The pieces on lines of their own (one table cell of several lines).
+    pub fn lines(parts: impl IntoIterator<Item = Text>) -> Text {
+        let parts: Vec<String> = parts.into_iter().map(|t| t.0).collect();
+        Text(parts.join("\n"))
+    }
+}
+
+/// `warning: …` on stderr, the message escaped like everything else.
+pub fn warning(message: impl ToText) {
+    let label = "warning:".if_supports_color(Stream::Stderr, |t| t.yellow().bold().to_string());
+    eprintln!("{label} {}", message.to_text().0);
+}
+
+/// What can be printed: `Display` values are escaped, [`Text`] is kept.
+pub trait ToText {
+    fn to_text(self) -> Text;
+}
+
+impl<T: Display> ToText for T {
+    fn to_text(self) -> Text {
+        Text(clean(&self.to_string()).into_owned())
+    }
+}
+
+impl ToText for Text {
+    fn to_text(self) -> Text {
+        self
+    }
+}
+
+/// Join pieces into one [`Text`], escaping each that is not already `Text`:
+/// `text!(warn("warning:"), " layer ", index, ": ", message)`.
+macro_rules! text {
+    ($($part:expr),* $(,)?) => {
+        $crate::output::Text::concat([$($crate::output::ToText::to_text($part)),*])
+    };
+}
+pub(crate) use text;
+
+fn styled(s: impl ToText, style: impl Fn(&str) -> String) -> Text {
+    let t = s.to_text();
+    Text(
+        t.0.if_supports_color(Stream::Stdout, |t| style(t))
+            .to_string(),
+    )
+}
+
+pub fn bold(s: impl ToText) -> Text {
+    styled(s, |t| t.bold().to_string())
+}
+
+pub fn dim(s: impl ToText) -> Text {
+    styled(s, |t| t.dimmed().to_string())
+}
+
+pub fn warn(s: impl ToText) -> Text {
+    styled(s, |t| t.yellow().to_string())
+}
+
+/// A verdict that lets something through (green, bold).
+pub fn good(s: impl ToText) -> Text {
+    styled(s, |t| t.green().bold().to_string())
+}
+
+/// A verdict that stops something (red, bold).
+pub fn bad(s: impl ToText) -> Text {
+    styled(s, |t| t.red().bold().to_string())
+}
+
+/// A table in the house style; every cell is [`Text`].
+#[derive(Debug)]
+pub struct Table(comfy_table::Table);
+
+/// A table with these column headers.
 pub fn table(header: &[&str]) -> Table {
-    let mut t = Table::new();
+    let mut t = comfy_table::Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(header.iter().map(|h| bold(h)));
-    t
+        .set_header(header.iter().map(|h| bold(*h).0));
+    Table(t)
 }
 
-pub fn bold(s: &str) -> String {
-    s.if_supports_color(Stream::Stdout, |t| t.bold().to_string())
-        .to_string()
+impl Table {
+    pub fn row(&mut self, cells: impl IntoIterator<Item = Text>) -> &mut Self {
+        self.0.add_row(cells.into_iter().map(|c| c.0));
+        self
+    }
 }
 
-pub fn dim(s: &str) -> String {
-    s.if_supports_color(Stream::Stdout, |t| t.dimmed().to_string())
-        .to_string()
-}
-
-pub fn warn(s: &str) -> String {
-    s.if_supports_color(Stream::Stdout, |t| t.yellow().to_string())
-        .to_string()
+impl ToText for Table {
+    fn to_text(self) -> Text {
+        Text(self.0.to_string())
+    }
 }
 
 /// Text for stdout, built whole and written once.
@@ -36,13 +129,34 @@ pub struct Page(String);
 
 impl Page {
     /// `key  value` with the key bold and padded.
-    pub fn field(&mut self, key: &str, value: impl std::fmt::Display) {
-        self.line(format!("{} {value}", bold(&format!("{key:<12}"))));
+    pub fn field(&mut self, key: &str, value: impl ToText) {
+        self.line(text!(bold(format!("{key:<12}")), " ", value));
     }
 
-    pub fn line(&mut self, text: impl std::fmt::Display) {
-        self.0.push_str(&text.to_string());
+    pub fn line(&mut self, text: impl ToText) {
+        self.0.push_str(&text.to_text().0);
         self.0.push('\n');
+    }
+
+    /// A value as pretty JSON. serde escapes C0 controls in strings; DEL,
+    /// C1 controls and bidi overrides, which it leaves raw, are written as
+    /// `\uXXXX` too (outside strings JSON has only ASCII, so only strings
+    /// change, and they decode to the same value).
+    pub fn json(&mut self, value: &impl serde::Serialize) -> serde_json::Result<()> {
+        let raw = serde_json::to_string_pretty(value)?;
+        for c in raw.chars() {
+            if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+                if c == '\n' {
+                    self.0.push(c);
+                } else {
+                    self.0.push_str(&format!("\\u{:04x}", u32::from(c)));
+                }
+            } else {
+                self.0.push(c);
+            }
+        }
+        self.0.push('\n');
+        Ok(())
     }
 
     /// Write to stdout; a reader that went away (`| head`) is not an error.
@@ -114,6 +228,38 @@ pub fn byte_progress(total: u64, message: &'static str) -> ProgressBar {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pages_escape_what_they_are_given_and_keep_their_own_styling() {
+        use super::{Page, Text, ToText as _, table, warn};
+        let hostile = "\u{1b}[2Jlabel";
+        let mut page = Page::default();
+        page.field("Label", hostile);
+        page.line(text!(warn("w:"), " ", hostile));
+        let mut t = table(&["a"]);
+        t.row([hostile.to_text()]);
+        page.line(t);
+        assert!(!page.0.contains("\u{1b}[2J"), "{:?}", page.0);
+        assert_eq!(page.0.matches("\\x1b[2Jlabel").count(), 3, "{:?}", page.0);
+        // Text is kept as it is: escaping it twice would show "\\x1b".
+        let once = "\u{1b}".to_text();
+        assert_eq!(Text::concat([once.clone(), once.to_text()]).0, "\\x1b\\x1b");
+    }
+
+    #[test]
+    fn json_keeps_values_and_escapes_what_serde_leaves_raw() {
+        let value = serde_json::json!({"a": "\u{1b}[2J\u{9b}31m\u{202e}x\n"});
+        let mut page = super::Page::default();
+        page.json(&value).unwrap();
+        assert!(
+            !page.0.chars().any(|c| c.is_control() && c != '\n'),
+            "{:?}",
+            page.0
+        );
+        assert!(page.0.contains("\\u009b31m\\u202ex"), "{:?}", page.0);
+        let back: serde_json::Value = serde_json::from_str(&page.0).unwrap();
+        assert_eq!(back, value);
+    }
+
     #[test]
     fn control_characters_and_bidi_overrides_are_escaped() {
         use super::clean;

@@ -3,9 +3,13 @@
 //! overrides are escaped in every text output.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../../clearance-oci/tests/support/images.rs"]
+mod images;
 mod support;
 
-use support::{clearance, stderr};
+use clearance_oci::Digest;
+use support::service::Trust;
+use support::{assert_success, clearance, stderr, stdout};
 
 /// Escape sequences a hostile string might carry: window title, screen
 /// clear, cursor up and erase line, an 8-bit CSI, a bidi override.
@@ -31,4 +35,94 @@ fn b10_error_messages_are_escaped() {
     let err = stderr(&out);
     assert_no_raw_controls(&err, "an error naming a path");
     assert!(err.contains("layout\\x1b]0;pwned\\x07"), "{err}");
+}
+
+/// An image whose config carries hostile text everywhere `inspect` prints.
+fn hostile_image(dir: &std::path::Path) -> String {
+    let tar = images::layer_tar(&[("etc/passwd", b"root:x:0:0::/root:/bin/sh\n")]);
+    let config = serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "author": format!("mallory{HOSTILE}"),
+        "config": {
+            "User": format!("nobody{HOSTILE}"),
+            "Env": [format!("X={HOSTILE}hidden")],
+            "Cmd": [format!("/bin/sh{HOSTILE}")],
+            "WorkingDir": format!("/app{HOSTILE}"),
+            "Labels": {"team": format!("{HOSTILE}clean")},
+        },
+        "rootfs": {"type": "layers", "diff_ids": [Digest::sha256_of(&tar).to_string()]},
+        "history": [{"created_by": format!("\u{1b}[1A\u{1b}[2Kinnocent step{HOSTILE}")}],
+    });
+    let mut l = images::LayoutBuilder::new(dir);
+    let layer = l.put(images::OCI_LAYER, &tar);
+    let manifest = l.manifest(
+        vec![layer],
+        &serde_json::to_vec(&config).unwrap(),
+        images::OCI_CONFIG,
+    );
+    l.tag(manifest, "v1");
+    l.finish();
+    format!("oci:{}:v1", dir.display())
+}
+
+#[test]
+fn b10_image_config_and_history_are_escaped_in_the_inspect_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = hostile_image(dir.path());
+    let out = clearance(&["inspect", &image]);
+    assert_success(&out);
+    let text = stdout(&out);
+    assert_no_raw_controls(&text, "inspect");
+    for escaped in [
+        "nobody\\x1b]0;pwned\\x07",
+        "X=\\x1b]0;pwned",
+        "team=\\x1b]0;pwned",
+        "\\x1b[1A\\x1b[2Kinnocent step",
+        "\\x9b31m\\u{202e}",
+    ] {
+        assert!(text.contains(escaped), "{escaped} missing:\n{text}");
+    }
+    // JSON keeps the values exactly (serde escapes them for the wire).
+    let json: serde_json::Value = serde_json::from_str(&stdout(&clearance(&[
+        "inspect", "--format", "json", &image,
+    ])))
+    .unwrap();
+    assert_eq!(json["config"]["user"], format!("nobody{HOSTILE}"));
+}
+
+#[test]
+fn b10_role_names_are_escaped_in_trust_inspect() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("server").display());
+    let trust = Trust { dir, url };
+    let gun = "127.0.0.1:5000/team/app";
+    assert_success(&trust.run("publisher", &["trust", "init", gun]));
+    let run = |args: &[&str]| {
+        let mut cmd = trust.command("publisher", args, None);
+        cmd.env("CLEARANCE_PASSPHRASE_QA", "qa passphrase");
+        // delegate add signs the new role with its key, asked for by the
+        // role's name (control characters become `_`).
+        cmd.env("CLEARANCE_PASSPHRASE_QA__0_PWNED_", "qa passphrase");
+        cmd.output().unwrap()
+    };
+    let keyid = {
+        let out = run(&["trust", "key", "generate", "--role", "qa"]);
+        assert_success(&out);
+        stdout(&out)
+            .lines()
+            .find_map(|l| l.strip_prefix("Generated").map(|k| k.trim().to_owned()))
+            .unwrap()
+    };
+    let role = "qa\u{1b}]0;pwned\u{7}";
+    let out = run(&[
+        "trust", "delegate", "add", gun, &role, "--key", &keyid, "--paths", "qa-*",
+    ]);
+    if out.status.success() {
+        let text = stdout(&trust.run("publisher", &["trust", "inspect", gun]));
+        assert_no_raw_controls(&text, "trust inspect");
+        assert!(text.contains("qa\\x1b]0;pwned"), "{text}");
+    } else {
+        // Refusing such a name is as good, if the refusal is escaped too.
+        assert_no_raw_controls(&stderr(&out), "delegate add");
+    }
 }

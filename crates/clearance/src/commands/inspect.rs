@@ -10,7 +10,7 @@ use clearance_oci::{ImageRef, ImageSource, Platform};
 
 use crate::cli::{Format, RegistryArgs};
 use crate::exit::Exit;
-use crate::output::{self, Page, bold, dim, size, warn};
+use crate::output::{self, Page, Text, ToText as _, bold, dim, size, text, warn};
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -70,7 +70,7 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
     }
     let mut page = Page::default();
     match format {
-        Format::Json => page.line(serde_json::to_string_pretty(&report)?),
+        Format::Json => page.json(&report)?,
         Format::Table => render(&report, &mut page),
     }
     page.emit()?;
@@ -110,12 +110,9 @@ fn render(r: &Inspection, page: &mut Page) {
         let value = if e.masked {
             warn("**** (looks like a secret)")
         } else {
-            e.value.clone()
+            (&e.value).to_text()
         };
-        page.field(
-            if i == 0 { "Env" } else { "" },
-            format!("{}={value}", e.name),
-        );
+        page.field(if i == 0 { "Env" } else { "" }, text!(&e.name, "=", value));
     }
     for (i, (k, v)) in c.labels.iter().enumerate() {
         page.field(if i == 0 { "Labels" } else { "" }, format!("{k}={v}"));
@@ -132,29 +129,31 @@ fn render(r: &Inspection, page: &mut Page) {
     for l in &r.layers {
         let created_by = l.created_by.clone().unwrap_or_default();
         let digest = if l.foreign {
-            format!("{} {}", l.digest.short(), warn("(foreign)"))
+            text!(l.digest.short(), " ", warn("(foreign)"))
         } else {
-            l.digest.short().to_owned()
+            l.digest.short().to_text()
         };
-        t.add_row(vec![
-            l.index.to_string(),
+        t.row([
+            l.index.to_text(),
             digest,
-            size(l.compressed_size),
-            l.uncompressed_size.map(size).unwrap_or_else(|| dim("-")),
-            l.entries.map(|e| e.to_string()).unwrap_or_else(|| dim("-")),
-            truncate(&created_by, 80),
+            size(l.compressed_size).to_text(),
+            l.uncompressed_size
+                .map(|s| size(s).to_text())
+                .unwrap_or_else(|| dim("-")),
+            l.entries.map(|e| e.to_text()).unwrap_or_else(|| dim("-")),
+            truncate(&created_by, 80).to_text(),
         ]);
     }
-    t.add_row(vec![
-        String::new(),
+    t.row([
+        Text::default(),
         bold("total"),
-        bold(&size(r.totals.compressed_size)),
+        bold(size(r.totals.compressed_size)),
         r.totals
             .uncompressed_size
-            .map(|s| bold(&size(s)))
+            .map(|s| bold(size(s)))
             .unwrap_or_else(|| dim("-")),
-        String::new(),
-        String::new(),
+        Text::default(),
+        Text::default(),
     ]);
     page.line(t);
     for l in r.layers.iter().filter(|l| l.foreign) {
@@ -162,12 +161,12 @@ fn render(r: &Inspection, page: &mut Page) {
     }
     for l in &r.layers {
         for w in &l.warnings {
-            page.line(format!("{} layer {}: {w}", warn("warning:"), l.index));
+            page.line(text!(warn("warning:"), format!(" layer {}: {w}", l.index)));
         }
     }
 }
 
-fn foreign_note(l: &LayerInfo) -> String {
+fn foreign_note(l: &LayerInfo) -> Text {
     let urls = if l.urls.is_empty() {
         "no URL given".to_owned()
     } else {
@@ -178,12 +177,13 @@ fn foreign_note(l: &LayerInfo) -> String {
     } else {
         "not read"
     };
-    format!(
-        "{} layer {} is a foreign (non-distributable) layer ({}), kept at {urls} \
-         (never fetched from there); {read}",
+    text!(
         dim("note:"),
-        l.index,
-        l.media_type
+        format!(
+            " layer {} is a foreign (non-distributable) layer ({}), kept at {urls} \
+             (never fetched from there); {read}",
+            l.index, l.media_type
+        )
     )
 }
 

@@ -293,11 +293,11 @@ pub fn token_key(
     // Refuses a key that may have left the token, or whose halves do not pair.
     let signer = HsmSigner::open(&uri, &module, &pin, if_missing)?;
     if if_missing == IfMissing::Generate && signer.origin() == KeyOrigin::Found {
-        eprintln!(
-            "warning: token {} already holds the key {label} ({}); using it. If it roots other repositories, one compromise reaches all of them (each root names its repository, so their metadata cannot be swapped); leave object= out for a key per repository",
+        crate::output::warning(format!(
+            "token {} already holds the key {label} ({}); using it. If it roots other repositories, one compromise reaches all of them (each root names its repository, so their metadata cannot be swapped); leave object= out for a key per repository",
             uri.token,
             signer.key_id()
-        );
+        ));
     }
     Ok(signer)
 }

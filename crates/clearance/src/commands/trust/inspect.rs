@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::common::{TrustArgs, gun};
 use crate::cli::Format;
 use crate::exit::Exit;
-use crate::output::{self, Page, warn};
+use crate::output::{self, Page, Text, ToText as _, warn};
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -134,7 +134,7 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
     };
     let mut page = Page::default();
     match format {
-        Format::Json => page.line(serde_json::to_string_pretty(&view)?),
+        Format::Json => page.json(&view)?,
         Format::Table => {
             page.field("Repository", &view.repository);
             page.field("Format", view.metadata_format);
@@ -148,22 +148,21 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
             ]);
             for r in &view.roles {
                 let expires = match (&r.expires, r.expires_in_days) {
-                    (Some(e), Some(d)) if d < 30 => warn(&format!("{e} (in {d} days)")),
-                    (Some(e), Some(d)) => format!("{e} (in {d} days)"),
-                    _ => String::new(),
+                    (Some(e), Some(d)) if d < 30 => warn(format!("{e} (in {d} days)")),
+                    (Some(e), Some(d)) => format!("{e} (in {d} days)").to_text(),
+                    _ => Text::default(),
                 };
-                let keys = r
-                    .keyids
-                    .iter()
-                    .map(|k| k.chars().take(12).collect::<String>())
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                t.add_row(vec![
-                    r.role.clone(),
-                    r.signed_by.clone(),
+                let keys = Text::lines(
+                    r.keyids
+                        .iter()
+                        .map(|k| k.chars().take(12).collect::<String>().to_text()),
+                );
+                t.row([
+                    (&r.role).to_text(),
+                    (&r.signed_by).to_text(),
                     keys,
-                    r.threshold.to_string(),
-                    r.version.map(|v| v.to_string()).unwrap_or_default(),
+                    r.threshold.to_text(),
+                    r.version.map(|v| v.to_text()).unwrap_or_default(),
                     expires,
                 ]);
             }

@@ -7,7 +7,7 @@ use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 use super::common::{TrustArgs, passphrase};
 use crate::cli::Format;
 use crate::exit::Exit;
-use crate::output::{self, Page};
+use crate::output::{self, Page, ToText as _};
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
@@ -67,15 +67,15 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
         KeyCommand::List(args) => {
             let keys = args.trust().keystore()?.list()?;
             match format {
-                Format::Json => page.line(serde_json::to_string_pretty(&keys)?),
+                Format::Json => page.json(&keys)?,
                 Format::Table => {
                     let mut t = output::table(&["Key id", "Role", "Kind", "File"]);
                     for k in &keys {
-                        t.add_row(vec![
-                            k.keyid.clone(),
-                            k.role.clone(),
-                            k.kind.clone(),
-                            k.path.display().to_string(),
+                        t.row([
+                            (&k.keyid).to_text(),
+                            (&k.role).to_text(),
+                            (&k.kind).to_text(),
+                            k.path.display().to_text(),
                         ]);
                     }
                     page.line(t);
@@ -96,9 +96,7 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
         }
         KeyCommand::Export { keyid, args } => {
             let key = args.trust().keystore()?.public(&keyid)?;
-            page.line(serde_json::to_string_pretty(
-                &serde_json::json!({ "keyid": keyid, "key": key }),
-            )?);
+            page.json(&serde_json::json!({ "keyid": keyid, "key": key }))?;
         }
         KeyCommand::Import { file, role, args } => {
             let pem = std::fs::read_to_string(&file)

@@ -58,9 +58,9 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
             "the registry's {gun}:{tag} points at {digest}, not at {want}; refusing to sign (someone re-pointed the tag, or the push did not land: push again and sign the digest it reports)"
         ),
         Some(_) => {}
-        None => eprintln!(
-            "warning: signing {gun}:{tag} by tag: the registry says it is {digest}; to sign what you built, give its digest ({gun}:{tag}@{digest} or --digest)"
-        ),
+        None => crate::output::warning(format!(
+            "signing {gun}:{tag} by tag: the registry says it is {digest}; to sign what you built, give its digest ({gun}:{tag}@{digest} or --digest)"
+        )),
     }
     let target = target_for_manifest(&manifest, media_type.as_deref());
 

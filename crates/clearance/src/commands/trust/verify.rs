@@ -8,13 +8,12 @@ use clearance_trust::client::{DirStore, StagedStore, UpdaterSettings, root_desce
 use clearance_trust::image::{manifest_digest, media_type};
 use clearance_trust::metadata::Signed;
 use clearance_trust::schema::Root;
-use owo_colors::{OwoColorize as _, Stream};
 use serde::Serialize;
 
 use super::common::{TrustArgs, gun, registry_ref};
 use crate::cli::{Format, RegistryArgs};
 use crate::exit::Exit;
-use crate::output::Page;
+use crate::output::{Page, bad, good, text};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -126,7 +125,7 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
     }
     let mut page = Page::default();
     match format {
-        Format::Json => page.line(serde_json::to_string_pretty(&verdict)?),
+        Format::Json => page.json(&verdict)?,
         Format::Table => render(&verdict, &mut page),
     }
     page.emit()?;
@@ -139,10 +138,7 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
 
 fn render(v: &Verdict, page: &mut Page) {
     if v.trusted {
-        let mark = "✔ trusted"
-            .if_supports_color(Stream::Stdout, |t| t.green().bold().to_string())
-            .to_string();
-        page.line(format!("{mark} {}", v.image));
+        page.line(text!(good("✔ trusted"), " ", &v.image));
         page.field("Digest", v.digest.as_deref().unwrap_or_default());
         page.field("Signed by", v.signed_by.as_deref().unwrap_or_default());
         page.field(
@@ -153,10 +149,7 @@ fn render(v: &Verdict, page: &mut Page) {
         );
         page.field("Expires", v.expires.as_deref().unwrap_or_default());
     } else {
-        let mark = "✘ not trusted"
-            .if_supports_color(Stream::Stdout, |t| t.red().bold().to_string())
-            .to_string();
-        page.line(format!("{mark} {}", v.image));
+        page.line(text!(bad("✘ not trusted"), " ", &v.image));
         page.field("Reason", v.reason.as_deref().unwrap_or_default());
     }
 }
