@@ -1,7 +1,9 @@
 //! The layer reader over arbitrary bytes (plain, gzip or zstd by magic), at
 //! the production limits (a smaller uncompressed limit hid review finding
 //! B-1: long names were bounded only by it), then the merged view and link
-//! resolution. Run with `-rss_limit_mb=256`: no input may need more.
+//! resolution. Run with `-malloc_limit_mb=160`: the limits allow no larger
+//! allocation (RSS limits do not fit: AddressSanitizer's quarantine holds
+//! freed memory).
 #![no_main]
 
 use clearance_oci::layer::{Collect, ImagePath, LayerLimits, MergedFs, read_layer};

@@ -342,7 +342,9 @@ impl Walker<'_> {
                 });
                 None
             } else {
-                let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+                // The declared size is not trusted for the allocation: the
+                // buffer grows with the bytes that really arrive.
+                let mut buf = Vec::with_capacity(usize::try_from(size.min(1 << 20)).unwrap_or(0));
                 stream.content().read_to_end(&mut buf)?;
                 Some(buf)
             };
