@@ -1,6 +1,7 @@
 //! Reading layers safely: one streaming pass per layer, nothing written to
 //! the host, hostile entries normalised or refused, and a merged view.
 
+mod decode;
 mod merge;
 mod path;
 mod reader;

@@ -19,113 +19,27 @@
 //! - sparse files (old GNU, PAX 0.0, 0.1 and 1.0) read with their holes as
 //!   zeros, their maps checked as BSD tar checks them.
 
+mod content;
+mod error;
+mod fields;
 mod pax;
+mod source;
 mod sparse;
 
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 
+pub use content::Content;
+pub use error::TarError;
+pub use fields::BLOCK;
+pub use source::{Seekable, Sequential, TarSource};
+
+use fields::{checksum_ok, header_only, non_empty, numeric, padding, push_regions, until_nul};
 use pax::{PaxRecords, SparseFormat};
-use sparse::{Next, Region, SparseCursor, SparseMap};
-
-/// The tar block size: headers are one block, data is padded to blocks.
-pub const BLOCK: u64 = 512;
+use sparse::{Region, SparseCursor, SparseMap};
 
 /// Go's `maxSpecialFileSize`: the largest long name, long link or PAX
 /// header a runtime reads.
 pub const DEFAULT_MAX_HEADER_BYTES: u64 = 1 << 20;
-
-/// What went wrong reading a tar stream.
-#[derive(Debug, thiserror::Error)]
-pub enum TarError {
-    /// The underlying stream failed (a digest mismatch and the uncompressed
-    /// size limit arrive this way too).
-    #[error(transparent)]
-    Io(#[from] io::Error),
-    #[error("{kind} of {size} bytes at offset {offset}, over the limit of {limit} bytes")]
-    HeaderTooLarge {
-        kind: &'static str,
-        size: u64,
-        limit: u64,
-        offset: u64,
-    },
-    #[error("tar header at offset {offset} has a bad checksum (not a tar stream, or corrupt)")]
-    Checksum { offset: u64 },
-    #[error("tar header at offset {offset}: the {field} field is not a number")]
-    Field { offset: u64, field: &'static str },
-    #[error("tar stream ends inside the block at offset {offset}")]
-    Truncated { offset: u64 },
-    #[error("a zero block is followed by a header at offset {offset}")]
-    ZeroBlockThenHeader { offset: u64 },
-    #[error("extended headers at the end of the archive describe no entry")]
-    Dangling,
-    #[error("bad PAX header: {0}")]
-    Pax(&'static str),
-    #[error("bad PAX header: {key}={value:?} is not a non-negative decimal number")]
-    PaxNumber { key: String, value: String },
-    #[error("bad sparse file: {0}")]
-    Sparse(&'static str),
-}
-
-/// Where tar bytes come from: a stream is skipped by reading, a file by seeking.
-pub trait TarSource: Read {
-    /// Pass over `n` bytes; fewer left is `UnexpectedEof`.
-    fn skip(&mut self, n: u64) -> io::Result<()>;
-}
-
-/// A stream read front to back (a layer being decompressed).
-#[derive(Debug)]
-pub struct Sequential<R>(pub R);
-
-impl<R: Read> Read for Sequential<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
-    }
-}
-
-impl<R: Read> TarSource for Sequential<R> {
-    fn skip(&mut self, n: u64) -> io::Result<()> {
-        let skipped = io::copy(&mut (&mut self.0).take(n), &mut io::sink())?;
-        if skipped < n {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        Ok(())
-    }
-}
-
-/// A file of known length, skipped by seeking (an archive being indexed).
-#[derive(Debug)]
-pub struct Seekable<R> {
-    inner: R,
-    pos: u64,
-    len: u64,
-}
-
-impl<R: Read + Seek> Seekable<R> {
-    /// Wrap a reader positioned at its start.
-    pub fn new(mut inner: R) -> io::Result<Self> {
-        let len = inner.seek(SeekFrom::End(0))?;
-        inner.seek(SeekFrom::Start(0))?;
-        Ok(Seekable { inner, pos: 0, len })
-    }
-}
-
-impl<R: Read> Read for Seekable<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R: Read + Seek> TarSource for Seekable<R> {
-    fn skip(&mut self, n: u64) -> io::Result<()> {
-        let to = self.pos.checked_add(n).filter(|&to| to <= self.len);
-        let to = to.ok_or(io::ErrorKind::UnexpectedEof)?;
-        self.inner.seek(SeekFrom::Start(to))?;
-        self.pos = to;
-        Ok(())
-    }
-}
 
 /// One entry, its extended headers applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,13 +170,13 @@ impl<S: TarSource> TarStream<S> {
         pending: Pending,
     ) -> Result<TarHeader, TarError> {
         let old = header.as_old();
-        let pax = pending.pax.unwrap_or_default();
+        let mut pax = pending.pax.unwrap_or_default();
         let mut entry_type = header.entry_type();
         let mut path = non_empty(pending.long_name)
-            .or(pax.path)
+            .or(pax.path.take())
             .unwrap_or_else(|| header.path_bytes().into_owned());
         let link = non_empty(pending.long_link)
-            .or(pax.linkpath)
+            .or(pax.linkpath.take())
             .or_else(|| header.link_name_bytes().map(|l| l.into_owned()))
             .unwrap_or_default();
         if header.as_old().linkflag[0] == 0 && path.ends_with(b"/") {
@@ -294,39 +208,25 @@ impl<S: TarSource> TarStream<S> {
         };
         self.remaining = stored;
         self.padding = padding(stored);
-        let mut size = stored;
-        let map = match (old_sparse, pax.sparse.format()) {
-            (Some((regions, real_size)), _) => Some(SparseMap::new(regions, real_size, stored)?),
-            (None, Some(_)) if header_only(entry_type) => {
-                return Err(TarError::Sparse("a sparse map on an entry without data"));
-            }
-            (None, Some(format)) => {
-                if let Some(name) = pax.sparse.name.clone().filter(|n| !n.is_empty()) {
+        let map = match old_sparse {
+            Some((regions, real_size)) => Some(SparseMap::new(regions, real_size, stored)?),
+            None => {
+                let map = self.pax_sparse(&pax, entry_type, offset)?;
+                // A PAX sparse file's real name, as the runtime takes it.
+                if let Some(name) = map.as_ref().and(pax.sparse.name).filter(|n| !n.is_empty()) {
                     path = name;
                 }
-                let real_size = match pax.sparse.real_size.as_deref() {
-                    Some(s) => s
-                        .parse::<i64>()
-                        .ok()
-                        .and_then(|n| u64::try_from(n).ok())
-                        .ok_or(TarError::Sparse("GNU.sparse.size is not a number"))?,
-                    None => stored,
-                };
-                let regions = match format {
-                    SparseFormat::InRecords => {
-                        sparse::from_records(pax.sparse.numblocks.as_deref(), &pax.sparse.map)?
-                    }
-                    SparseFormat::InData => self.sparse_map_in_data(offset)?,
-                };
-                Some(SparseMap::new(regions, real_size, self.remaining)?)
+                map
             }
-            (None, None) => None,
         };
-        let sparse = map.is_some();
-        if let Some(map) = map {
-            size = map.real_size;
-            self.sparse = Some((map, SparseCursor::default()));
-        }
+        let (size, sparse) = match map {
+            Some(map) => {
+                let size = map.real_size;
+                self.sparse = Some((map, SparseCursor::default()));
+                (size, true)
+            }
+            None => (stored, false),
+        };
         Ok(TarHeader {
             path,
             link,
@@ -339,6 +239,37 @@ impl<S: TarSource> TarStream<S> {
             data_offset: self.pos,
             sparse,
         })
+    }
+
+    /// The map of a PAX sparse file (GNU formats 0.0, 0.1, 1.0), checked
+    /// against its real size and the bytes stored after the map.
+    fn pax_sparse(
+        &mut self,
+        pax: &PaxRecords,
+        entry_type: tar::EntryType,
+        offset: u64,
+    ) -> Result<Option<SparseMap>, TarError> {
+        let Some(format) = pax.sparse.format() else {
+            return Ok(None);
+        };
+        if header_only(entry_type) {
+            return Err(TarError::Sparse("a sparse map on an entry without data"));
+        }
+        let real_size = match pax.sparse.real_size.as_deref() {
+            Some(s) => s
+                .parse::<i64>()
+                .ok()
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or(TarError::Sparse("GNU.sparse.size is not a number"))?,
+            None => self.remaining,
+        };
+        let regions = match format {
+            SparseFormat::InRecords => {
+                sparse::from_records(pax.sparse.numblocks.as_deref(), &pax.sparse.map)?
+            }
+            SparseFormat::InData => self.sparse_map_in_data(offset)?,
+        };
+        Ok(Some(SparseMap::new(regions, real_size, self.remaining)?))
     }
 
     /// A metadata entry (PAX global header) described by its header alone.
@@ -490,147 +421,6 @@ impl<S: TarSource> TarStream<S> {
         self.pos += n;
         Ok(())
     }
-}
-
-/// Reads the current entry's content; see [`TarStream::content`].
-#[derive(Debug)]
-pub struct Content<'a, S> {
-    stream: &'a mut TarStream<S>,
-}
-
-impl<S: TarSource> Read for Content<'_, S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let s = &mut *self.stream;
-        let want = match &s.sparse {
-            None => s.remaining,
-            Some((map, cursor)) => match map.next(cursor) {
-                None => 0,
-                Some(Next::Zeros(n)) => {
-                    let k = buf.len().min(usize::try_from(n).unwrap_or(usize::MAX));
-                    buf[..k].fill(0);
-                    if let Some((map, cursor)) = &mut s.sparse {
-                        map.advance(cursor, k as u64);
-                    }
-                    return Ok(k);
-                }
-                Some(Next::Data(n)) => n.min(s.remaining),
-            },
-        };
-        let k = buf.len().min(usize::try_from(want).unwrap_or(usize::MAX));
-        if k == 0 {
-            return Ok(0);
-        }
-        let n = s.src.read(&mut buf[..k])?;
-        if n == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        s.pos += n as u64;
-        s.remaining -= n as u64;
-        if let Some((map, cursor)) = &mut s.sparse {
-            map.advance(cursor, n as u64);
-        }
-        Ok(n)
-    }
-}
-
-/// Types whose data a runtime never reads, whatever their size field says.
-fn header_only(t: tar::EntryType) -> bool {
-    use tar::EntryType as T;
-    matches!(
-        t,
-        T::Link | T::Symlink | T::Char | T::Block | T::Directory | T::Fifo
-    )
-}
-
-fn padding(size: u64) -> u64 {
-    (BLOCK - size % BLOCK) % BLOCK
-}
-
-fn until_nul(mut bytes: Vec<u8>) -> Vec<u8> {
-    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
-        bytes.truncate(nul);
-    }
-    bytes
-}
-
-fn non_empty(v: Option<Vec<u8>>) -> Option<Vec<u8>> {
-    v.filter(|v| !v.is_empty())
-}
-
-/// A number field as Go's `parseNumeric` reads it: base-256 when the
-/// first byte's high bit is set (GNU, for values octal cannot hold), else
-/// octal with spaces and NULs trimmed (all blank is 0). Negative values
-/// are refused.
-fn numeric(field: &[u8], offset: u64, name: &'static str) -> Result<u64, TarError> {
-    let bad = TarError::Field {
-        offset,
-        field: name,
-    };
-    if let Some((&first, rest)) = field.split_first()
-        && first & 0x80 != 0
-    {
-        if first & 0x40 != 0 {
-            return Err(bad); // negative
-        }
-        let mut x = u64::from(first & 0x7f);
-        for &b in rest {
-            if x >> 55 != 0 {
-                return Err(bad);
-            }
-            x = x << 8 | u64::from(b);
-        }
-        return Ok(x);
-    }
-    let pad = |b: &u8| *b == b' ' || *b == 0;
-    let start = field.iter().position(|b| !pad(b)).unwrap_or(field.len());
-    let end = field.iter().rposition(|b| !pad(b)).map_or(start, |e| e + 1);
-    let digits = &field[start..end];
-    let digits = &digits[..digits.iter().position(|&b| b == 0).unwrap_or(digits.len())];
-    if digits.is_empty() {
-        return Ok(0);
-    }
-    let digits = std::str::from_utf8(digits).map_err(|_| TarError::Field {
-        offset,
-        field: name,
-    })?;
-    u64::from_str_radix(digits, 8)
-        .ok()
-        .filter(|&n| n <= i64::MAX as u64)
-        .ok_or(bad)
-}
-
-/// The stored checksum matches the header's bytes summed unsigned or
-/// signed (old Sun tar wrote signed sums), the checksum field as spaces.
-fn checksum_ok(header: &tar::Header) -> bool {
-    let Ok(stored) = numeric(&header.as_old().cksum, 0, "checksum") else {
-        return false;
-    };
-    let (mut unsigned, mut signed) = (0u32, 0i64);
-    for (i, &b) in header.as_bytes().iter().enumerate() {
-        let b = if (148..156).contains(&i) { b' ' } else { b };
-        unsigned += u32::from(b);
-        signed += i64::from(i8::from_ne_bytes([b]));
-    }
-    stored == u64::from(unsigned) || i64::try_from(stored).is_ok_and(|s| s == signed)
-}
-
-/// Regions of an old GNU sparse header block: an entry whose offset
-/// field starts with NUL ends the list (as GNU and BSD tar decide).
-fn push_regions(
-    out: &mut Vec<Region>,
-    slots: &[tar::GnuSparseHeader],
-    offset: u64,
-) -> Result<(), TarError> {
-    for slot in slots {
-        if slot.offset[0] == 0 {
-            break;
-        }
-        out.push(Region {
-            offset: numeric(&slot.offset, offset, "sparse offset")?,
-            length: numeric(&slot.numbytes, offset, "sparse length")?,
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]
