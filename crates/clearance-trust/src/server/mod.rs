@@ -20,6 +20,8 @@ pub use database_url::{DatabaseUrl, redact};
 pub use error::ServiceError;
 pub use keys::{KeyError, MasterKey};
 pub use router::router;
+#[cfg(any(test, feature = "test-hooks"))]
+pub use store::InsertFault;
 pub use store::{FileInfo, NewFile, Store, StoreError, StoredServerKey};
 
 use crate::keys::Key;

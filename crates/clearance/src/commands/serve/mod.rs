@@ -72,6 +72,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Exit> {
     let settings = Settings::new(&args)?;
     private_dir(&settings.data_dir)?;
     let store = Store::connect(&settings.database).await?;
+    // Test builds only (clearance-trust's `test-hooks`): a crash mid-publish.
+    clearance_trust::test_hooks::arm_store(&store)?;
     let master = MasterKey::load_or_create(&settings.data_dir.join("trust-master.key"))?;
     let acceptor = match &settings.tls {
         Some((cert, key)) => Some(tls::acceptor(cert, key)?),
