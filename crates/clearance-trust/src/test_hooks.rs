@@ -5,6 +5,7 @@
 //! | variable | effect |
 //! |---|---|
 //! | `CLEARANCE_TEST_CRASH_AFTER_ROW=k` | the trust service aborts the process after writing row `k` (1-based) of the next publish, before the transaction commits ([`InsertFault::AbortAfterRow`](crate::server::InsertFault)) |
+//! | `CLEARANCE_TEST_NOW=YYYY-MM-DDTHH:MM:SSZ` | the TUF clock stands at that time: the trust service's (signatures, re-signing) and the client's reference time (expiry). Tokens of the token endpoint keep the system's time |
 //!
 //! They are compiled in only with the `test-hooks` feature, which no
 //! release turns on: the `clearance` package turns it on through its
@@ -16,11 +17,45 @@
 //! `#[cfg(debug_assertions)]` switch was not chosen: it would be in every
 //! debug build a user makes, and missing from `cargo test --release`.
 
+use std::sync::Arc;
+
+#[cfg(feature = "test-hooks")]
+use crate::time::UtcTime;
+use crate::time::{SharedClock, SystemClock};
+
 /// Whether this build reads the test switches (the `test-hooks` feature).
 pub const ENABLED: bool = cfg!(feature = "test-hooks");
 
 /// The variable that makes the trust service crash mid-publish.
 pub const CRASH_AFTER_ROW: &str = "CLEARANCE_TEST_CRASH_AFTER_ROW";
+
+/// The variable that sets the TUF clock of the service and the client.
+pub const NOW: &str = "CLEARANCE_TEST_NOW";
+
+/// The clock a process runs on: [`SystemClock`], or, in a test build with
+/// `CLEARANCE_TEST_NOW` set, a clock standing at that time.
+pub fn clock() -> Result<SharedClock, HookError> {
+    #[cfg(feature = "test-hooks")]
+    if let Some(value) = read(NOW)? {
+        let at: UtcTime = value.parse().map_err(|_| HookError {
+            variable: NOW,
+            value: value.clone(),
+            expected: "a time as YYYY-MM-DDTHH:MM:SSZ",
+        })?;
+        tracing::warn!("test build: {NOW} is set, so the TUF clock stands at {at}");
+        return Ok(Arc::new(crate::time::ManualClock::new(at)));
+    }
+    Ok(Arc::new(SystemClock))
+}
+
+/// As [`clock`], where an error cannot be returned (the client's default
+/// settings): a bad `CLEARANCE_TEST_NOW` is logged and the system's clock used.
+pub fn clock_or_system() -> SharedClock {
+    clock().unwrap_or_else(|e| {
+        tracing::error!("{e}; using the system clock");
+        Arc::new(SystemClock)
+    })
+}
 
 /// A test switch set to a value it cannot mean.
 #[derive(Debug, thiserror::Error)]

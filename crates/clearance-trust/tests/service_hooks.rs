@@ -1,13 +1,14 @@
 //! The trust service in process, driven through its test hooks (review
 //! A.6, "tests that can fail"): a store that fails after row k of a publish,
-//! for every k. The service runs on a temporary SQLite store; a consumer
-//! reaches it over HTTP on 127.0.0.1.
+//! for every k, and clocks the tests set instead of waiting for time to
+//! pass. The service runs on a temporary SQLite store; a consumer reaches it
+//! over HTTP on 127.0.0.1.
 #![cfg(all(feature = "server", feature = "test-hooks"))]
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 
-use clearance_trust::client::{DirStore, HttpTransport, Updater, UpdaterSettings};
+use clearance_trust::client::{DirStore, HttpTransport, UpdateError, Updater, UpdaterSettings};
 use clearance_trust::image::target_for_manifest;
 use clearance_trust::publish::{
     Changed, Expiries, Repository, RoleSigners, ServerSigned, current_files,
@@ -18,14 +19,17 @@ use clearance_trust::server::{
     TrustService, Upload,
 };
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
+use clearance_trust::time::{Clock as _, ManualClock, UtcTime};
 
 const GUN: &str = "127.0.0.1:5000/team/app";
 
 /// A service holding the snapshot and timestamp keys of one repository,
-/// and that repository's publisher.
+/// and that repository's publisher. The service runs on `clock`, which
+/// starts at the system's time and moves only when a test moves it.
 struct Setup {
     _dir: tempfile::TempDir,
     service: Arc<TrustService>,
+    clock: ManualClock,
     url: String,
     root_key: LocalSigner,
     targets_key: LocalSigner,
@@ -38,7 +42,11 @@ async fn setup() -> Setup {
         .await
         .unwrap();
     let master = MasterKey::load_or_create(&dir.path().join("master.key")).unwrap();
-    let service = Arc::new(TrustService::new(store, master, Lifetimes::default(), None));
+    let clock = ManualClock::new(UtcTime::now());
+    let service = Arc::new(
+        TrustService::new(store, master, Lifetimes::default(), None)
+            .with_clock(Arc::new(clock.clone())),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = clearance_trust::server::router(service.clone());
@@ -65,6 +73,7 @@ async fn setup() -> Setup {
     let mut setup = Setup {
         _dir: dir,
         service,
+        clock,
         url: format!("http://{addr}/v2/{GUN}/_trust/tuf/"),
         root_key,
         targets_key,
@@ -114,8 +123,14 @@ impl Setup {
         current
     }
 
-    /// A consumer pinning the first root, with its own store in `dir`.
+    /// A consumer pinning the first root, with its own store in `dir`, its
+    /// clock at the service's.
     async fn client(&self, dir: &std::path::Path) -> Updater<HttpTransport> {
+        self.client_at(dir, self.clock.now()).await
+    }
+
+    /// As [`Setup::client`], its clock standing at `at`.
+    async fn client_at(&self, dir: &std::path::Path, at: UtcTime) -> Updater<HttpTransport> {
         let store = DirStore::new(dir).unwrap();
         if store.load("root").unwrap().is_none() {
             let root = self
@@ -127,7 +142,11 @@ impl Setup {
             store.save("root", &root).unwrap();
         }
         let http = HttpTransport::new(std::time::Duration::from_secs(10), None).unwrap();
-        Updater::new(store, http, &self.url, UpdaterSettings::default())
+        let settings = UpdaterSettings {
+            clock: Arc::new(ManualClock::new(at)),
+            ..UpdaterSettings::default()
+        };
+        Updater::new(store, http, &self.url, settings)
             .unwrap()
             .bind_repository(GUN)
             .unwrap()
@@ -212,4 +231,77 @@ async fn a6_a_publish_failing_after_any_row_leaves_the_previous_versions_served(
     client.refresh().await.unwrap();
     assert_eq!(client.trusted().root().version(), 2);
     assert!(client.target_info("v2").await.unwrap().is_some());
+}
+
+/// The newest timestamp's version and expiry.
+async fn timestamp(setup: &Setup) -> (Version, UtcTime) {
+    let bytes = setup
+        .store()
+        .latest(GUN, "timestamp")
+        .await
+        .unwrap()
+        .unwrap();
+    let ts: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let version = Version::new(ts["signed"]["version"].as_u64().unwrap()).unwrap();
+    let expires = ts["signed"]["expires"].as_str().unwrap().parse().unwrap();
+    (version, expires)
+}
+
+/// Review A.6 (was a 4 s expiry and a 6 s sleep): the service re-signs a
+/// timestamp once its clock is within the re-signing window of the expiry,
+/// not before, and the re-signed timestamp is valid past the old expiry.
+#[tokio::test]
+async fn a6_the_service_re_signs_a_timestamp_about_to_expire_by_its_clock() {
+    let setup = setup().await;
+    let (first, expires) = timestamp(&setup).await;
+    let day = 86_400;
+    let lifetime = Lifetimes::default().timestamp_secs;
+    assert_eq!(expires, setup.clock.now().plus_seconds(lifetime));
+
+    // A day before the window opens: nothing to do.
+    setup.clock.set(expires.plus_seconds(-2 * day));
+    assert!(setup.service.resign_due(day).await.unwrap().is_empty());
+    assert_eq!(timestamp(&setup).await.0, first);
+
+    // An hour before the expiry, inside the window: re-signed from the
+    // service's time, not the system's.
+    setup.clock.set(expires.plus_seconds(-3600));
+    assert_eq!(setup.service.resign_due(day).await.unwrap(), [GUN]);
+    let (second, renewed) = timestamp(&setup).await;
+    assert_eq!(second.get(), first.get() + 1);
+    assert_eq!(renewed, expires.plus_seconds(lifetime - 3600));
+    assert!(setup.service.resign_due(day).await.unwrap().is_empty());
+
+    // Past the first expiry, a consumer verifies the re-signed timestamp.
+    let consumer = tempfile::tempdir().unwrap();
+    let mut client = setup
+        .client_at(consumer.path(), expires.plus_seconds(3600))
+        .await;
+    assert!(client.target_info("v1").await.unwrap().is_some());
+}
+
+/// Review A.6 (was a 3 s expiry and a 4 s sleep): a client whose clock has
+/// reached the timestamp's expiry refuses it (a frozen service), a second
+/// earlier it accepts it, and nothing refused is stored.
+#[tokio::test]
+async fn a6_a_client_refuses_a_timestamp_expired_by_its_clock() {
+    let setup = setup().await;
+    let (_, expires) = timestamp(&setup).await;
+    let consumer = tempfile::tempdir().unwrap();
+    let mut client = setup
+        .client_at(consumer.path(), expires.plus_seconds(-1))
+        .await;
+    assert!(client.target_info("v1").await.unwrap().is_some());
+    let stored = std::fs::read(consumer.path().join("timestamp.json")).unwrap();
+
+    let mut client = setup.client_at(consumer.path(), expires).await;
+    let err = client.refresh().await.unwrap_err();
+    assert!(
+        matches!(&err, UpdateError::Expired { role, expired } if role == "timestamp" && *expired == expires),
+        "{err:?}"
+    );
+    assert_eq!(
+        std::fs::read(consumer.path().join("timestamp.json")).unwrap(),
+        stored
+    );
 }
