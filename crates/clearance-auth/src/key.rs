@@ -277,10 +277,9 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = TokenKey::load_or_create(&path).unwrap_err();
         assert!(
-            matches!(err, KeyError::Permissions { mode: 0o644, .. }),
+            matches!(&err, KeyError::Permissions { mode: 0o644, path: p } if *p == path),
             "{err}"
         );
-        assert!(err.to_string().contains("chmod 600"), "{err}");
     }
 
     #[test]
@@ -290,12 +289,14 @@ mod tests {
         std::fs::write(&path, format!("{PEM_BEGIN}\nAAAA\n{PEM_END}\n")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         let err = TokenKey::load(&path).unwrap_err();
-        assert!(matches!(err, KeyError::InvalidPrivateKey { .. }), "{err}");
-        assert!(err.to_string().contains("token.key"), "{err}");
+        assert!(
+            matches!(&err, KeyError::InvalidPrivateKey { what } if what.ends_with("token.key")),
+            "{err}"
+        );
         let nowhere = dir.path().join("no/such/dir/token.key");
         let err = TokenKey::load_or_create(&nowhere).unwrap_err();
         assert!(
-            err.to_string().starts_with("could not create token key"),
+            matches!(&err, KeyError::Io { action: "create", path, .. } if *path == nowhere),
             "{err}"
         );
     }

@@ -25,7 +25,20 @@ pub struct NameError {
     /// The refused name, shortened when very long.
     pub name: String,
     /// What rule it broke.
-    pub reason: &'static str,
+    pub reason: NameRule,
+}
+
+/// The rule of the name grammar a refused name broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NameRule {
+    #[error("the name is empty")]
+    Empty,
+    #[error("the name is longer than 255 characters")]
+    TooLong,
+    #[error("a path component is empty")]
+    EmptyComponent,
+    #[error("use lower-case letters, digits and single '.', '_', '__' or '-' runs between them")]
+    Component,
 }
 
 impl RepositoryName {
@@ -36,10 +49,10 @@ impl RepositoryName {
             reason,
         };
         if name.is_empty() {
-            return Err(refuse("the name is empty"));
+            return Err(refuse(NameRule::Empty));
         }
         if name.len() > MAX_NAME_LEN {
-            return Err(refuse("the name is longer than 255 characters"));
+            return Err(refuse(NameRule::TooLong));
         }
         let mut components = name.split('/').peekable();
         if let Some(first) = components.next() {
@@ -99,13 +112,13 @@ fn is_host(component: &str) -> bool {
 }
 
 /// One path component: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
-fn check_component(component: &str) -> Result<(), &'static str> {
+fn check_component(component: &str) -> Result<(), NameRule> {
     if component.is_empty() {
-        Err("a path component is empty")
+        Err(NameRule::EmptyComponent)
     } else if component_ok(component) {
         Ok(())
     } else {
-        Err("use lower-case letters, digits and single '.', '_', '__' or '-' runs between them")
+        Err(NameRule::Component)
     }
 }
 
@@ -196,16 +209,25 @@ mod tests {
         let ok = "a".repeat(MAX_NAME_LEN);
         assert!(RepositoryName::parse(&ok).is_ok());
         let err = RepositoryName::parse(&"a".repeat(MAX_NAME_LEN + 1)).unwrap_err();
-        assert!(err.to_string().contains("longer than 255"));
+        assert_eq!(err.reason, NameRule::TooLong);
         assert!(err.name.chars().count() <= 81);
     }
 
     #[test]
     fn error_names_the_repository() {
-        let err = RepositoryName::parse("Bad/Name").unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("invalid repository name \"Bad/Name\"")
-        );
+        for (name, reason) in [
+            ("Bad/Name", NameRule::Component),
+            ("", NameRule::Empty),
+            ("team//app", NameRule::EmptyComponent),
+        ] {
+            let err = RepositoryName::parse(name).unwrap_err();
+            assert_eq!(
+                err,
+                NameError {
+                    name: name.into(),
+                    reason
+                }
+            );
+        }
     }
 }

@@ -252,7 +252,12 @@ mod tests {
         assert!(matches!(err, TokenError::Issuer { .. }), "{err}");
         let other_service = TokenVerifier::for_key(&ours.key, "clearance", "trust.example");
         let err = other_service.verify_at(&token, NOW).unwrap_err();
-        assert_eq!(err.to_string(), "token audience is not \"trust.example\"");
+        assert_eq!(
+            err,
+            TokenError::Audience {
+                expected: "trust.example".into()
+            }
+        );
     }
 
     #[test]

@@ -136,13 +136,6 @@ mod tests {
     fn n1_users_without_rules_grant_nothing() {
         let warnings = AccessRules::default().warnings(&users(&["alice"]));
         assert_eq!(warnings, [RuleWarning::NothingGranted]);
-        assert!(
-            warnings[0]
-                .to_string()
-                .contains("every request will be refused"),
-            "{}",
-            warnings[0]
-        );
     }
 
     #[test]
@@ -188,7 +181,6 @@ mod tests {
                 repositories: "open/**".into()
             }]
         );
-        assert!(warnings[0].to_string().contains("without signing in"));
     }
 
     #[test]

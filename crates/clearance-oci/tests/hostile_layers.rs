@@ -8,7 +8,7 @@ use clearance_oci::layer::{
     Change, Collect, Compression, EntryKind, ImagePath, LayerEntry, LayerError, LayerLimits,
     LayerStats, LayerWarning, MergedFs, PathEvent, ResolveError, read_layer,
 };
-use clearance_oci::verify::VerifyingReader;
+use clearance_oci::verify::{VerifyError, VerifyingReader};
 
 /// One raw tar entry; names are written byte for byte, bypassing the
 /// checks a well-behaved tar writer would make.
@@ -178,7 +178,6 @@ fn a_gzip_bomb_stops_at_the_limit_without_reading_it_all() {
         matches!(err, LayerError::TooLarge { limit } if limit == 8 << 20),
         "{err}"
     );
-    assert!(err.to_string().contains("decompression bomb"), "{err}");
     assert!(
         consumed < bomb.len(),
         "read {consumed} of {} bytes",
@@ -206,7 +205,6 @@ fn truncated_streams_are_corrupt_not_short() {
     for (name, blob) in [("gzip", &gz[..gz.len() / 2]), ("tar", &tar[..2048])] {
         let err = read(blob, &LayerLimits::default()).unwrap_err();
         assert!(matches!(err, LayerError::Corrupt { .. }), "{name}: {err}");
-        assert!(err.to_string().contains("corrupt layer"), "{name}: {err}");
     }
 }
 
@@ -228,9 +226,9 @@ fn entry_count_and_single_file_limits_are_enforced() {
     };
     let err = read(&tar_of(&[file("big/file", &[1u8; 101])])[..], &limits).unwrap_err();
     assert!(
-        matches!(&err, LayerError::FileTooLarge { path, size: 101, .. } if path.as_str() == "big/file")
+        matches!(&err, LayerError::FileTooLarge { path, size: 101, .. } if path.as_str() == "big/file"),
+        "{err}"
     );
-    assert!(err.to_string().contains("/big/file"), "{err}");
 }
 
 #[test]
@@ -313,8 +311,10 @@ fn a_wrong_diff_id_or_blob_digest_is_refused() {
     let verifying =
         VerifyingReader::new(&blob[..], "layer", wrong.clone(), Some(blob.len() as u64));
     let err = read(verifying, &LayerLimits::default()).unwrap_err();
-    assert!(matches!(err, LayerError::Verify(_)), "{err}");
-    assert!(err.to_string().contains(&wrong.to_string()), "{err}");
+    assert!(
+        matches!(&err, LayerError::Verify(VerifyError::DigestMismatch { expected, .. }) if *expected == wrong),
+        "{err}"
+    );
 }
 
 #[test]
@@ -426,8 +426,10 @@ fn a_tampered_gzip_blob_reports_the_digest_not_the_corruption() {
         Some(blob.len() as u64),
     );
     let err = read(verifying, &LayerLimits::default()).unwrap_err();
-    assert!(matches!(err, LayerError::Verify(_)), "{err}");
-    assert!(err.to_string().contains(&promised.to_string()), "{err}");
+    assert!(
+        matches!(&err, LayerError::Verify(VerifyError::DigestMismatch { expected, .. }) if *expected == promised),
+        "{err}"
+    );
     // Without a digest to check, the corruption itself is reported.
     let err = read(&tampered[..], &LayerLimits::default()).unwrap_err();
     assert!(matches!(err, LayerError::Corrupt { .. }), "{err}");

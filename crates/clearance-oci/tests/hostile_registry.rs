@@ -308,9 +308,6 @@ fn assert_digest_mismatch(
     assert_eq!(expected, want_expected, "{err}");
     assert_eq!(actual, want_actual, "{err}");
     assert!(what.contains(what_contains), "{what:?} / {what_contains}");
-    let message = err.to_string();
-    assert!(message.contains(&want_expected.to_string()), "{message}");
-    assert!(message.contains(&want_actual.to_string()), "{message}");
 }
 
 /// Every endless body stopped because the client hung up, early.
@@ -372,7 +369,10 @@ async fn docker_content_digest_that_disagrees_with_the_body_is_a_mismatch() {
 
     let v = verify_error(resolve(&server, &settings()).await.unwrap_err());
     assert_digest_mismatch(&v, &claimed, &img.manifest.digest, "Docker-Content-Digest");
-    assert!(v.to_string().contains(&manifest_path(TAG)), "{v}");
+    assert!(
+        matches!(&v, VerifyError::DigestMismatch { what, .. } if what.contains(&manifest_path(TAG))),
+        "{v}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -819,7 +819,6 @@ async fn persistent_server_error_gives_up_after_the_retries() {
         let mut s = settings();
         s.registry.retry.retries = retries;
         let err = resolve(&server, &s).await.unwrap_err();
-        let message = err.to_string();
         match registry_error(err) {
             RegistryError::Http {
                 method,
@@ -836,7 +835,6 @@ async fn persistent_server_error_gives_up_after_the_retries() {
             }
             other => panic!("expected Http, got {other:?}"),
         }
-        assert!(message.contains("HTTP 500 UNKNOWN: boom"), "{message}");
         assert_eq!(
             server.count("GET", &manifest_path(TAG)),
             retries as usize + 1,
@@ -987,39 +985,37 @@ async fn token_service_refusing_is_unauthorized() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_token_responses_are_refused() {
-    let cases: [(Reply, &str); 3] = [
+    // What each is refused as: a token error saying why, or a body too large.
+    let cases: [(Reply, Option<&str>); 3] = [
         (
             // A header-injection attempt in the token.
             Reply::ok(
                 "application/json",
                 json!({"token": "tok\r\nX-Evil: 1"}).to_string(),
             ),
-            "no usable token",
+            Some("no usable token"),
         ),
         (
             Reply::ok("text/html", "<html>login</html>"),
-            "not a token response",
+            Some("not a token response"),
         ),
-        (
-            Reply::new(200).body(Body::Endless(Framing::Chunked)),
-            "larger than the limit",
-        ),
+        (Reply::new(200).body(Body::Endless(Framing::Chunked)), None),
     ];
     for (reply, want) in cases {
         let server = FakeServer::start(bearer_registry(Routes::new(), None, reply))
             .await
             .unwrap();
         let err = resolve(&server, &settings()).await.unwrap_err();
-        let message = err.to_string();
-        assert!(message.contains(want), "{message}");
-        assert!(message.contains("/token"), "{message}");
-        assert!(
-            matches!(
-                registry_error(err),
-                RegistryError::Token { .. } | RegistryError::TooLarge { .. }
-            ),
-            "{message}"
-        );
+        match (registry_error(err), want) {
+            (RegistryError::Token { realm, message }, Some(why)) => {
+                assert!(realm.ends_with("/token"), "{realm}");
+                assert!(message.contains(why), "{message}");
+            }
+            (RegistryError::TooLarge { url, .. }, None) => {
+                assert!(url.ends_with("/token"), "{url}");
+            }
+            (other, _) => panic!("expected a token error ({want:?}), got {other:?}"),
+        }
         // The registry never saw anything but the anonymous attempt.
         assert_eq!(server.count("GET", &manifest_path(TAG)), 1);
     }
@@ -1060,12 +1056,10 @@ async fn plain_http_realm_on_a_remote_host_is_refused_before_connecting() {
     let err = resolve(&server, &with_creds(user_s3cret()))
         .await
         .unwrap_err();
-    let message = err.to_string();
     match registry_error(err) {
         RegistryError::InsecureRefused { host } => assert_eq!(host, "example.invalid"),
         other => panic!("expected InsecureRefused, got {other:?}"),
     }
-    assert!(message.contains("refusing plain HTTP"), "{message}");
     assert_eq!(server.count("GET", &manifest_path(TAG)), 1);
     assert_eq!(server.count_prefix("/token"), 0);
 }
@@ -1090,11 +1084,9 @@ async fn basic_challenge_without_credentials_asks_for_creds() {
         .await
         .unwrap();
     let err = resolve(&server, &settings()).await.unwrap_err();
-    let message = err.to_string();
     let (url, hint) = unauthorized(err);
     assert!(url.contains(&manifest_path(TAG)), "{url}");
     assert!(hint.contains("--creds"), "{hint}");
-    assert!(message.contains("authentication required"), "{message}");
     assert_eq!(server.count("GET", &manifest_path(TAG)), 1);
 }
 
@@ -1159,7 +1151,6 @@ async fn schema_1_manifest_is_refused() {
     )]))
     .await;
     let err = resolve(&server, &settings()).await.unwrap_err();
-    let message = err.to_string();
     match err {
         SourceError::Manifest(ManifestError::Schema1 { what }) => {
             assert!(
@@ -1169,7 +1160,6 @@ async fn schema_1_manifest_is_refused() {
         }
         other => panic!("expected Schema1, got {other:?}"),
     }
-    assert!(message.contains("skopeo copy"), "{message}");
     assert_eq!(server.count_prefix(&format!("/v2/{REPO}/blobs/")), 0);
 }
 
@@ -1222,7 +1212,6 @@ async fn index_resolves_the_requested_platform_or_lists_the_others() {
     let err = resolve_with(&server, &format!(":{TAG}"), &settings(), "linux/s390x")
         .await
         .unwrap_err();
-    let message = err.to_string();
     match err {
         SourceError::Manifest(ManifestError::NoPlatform {
             wanted, available, ..
@@ -1232,7 +1221,6 @@ async fn index_resolves_the_requested_platform_or_lists_the_others() {
         }
         other => panic!("expected NoPlatform, got {other:?}"),
     }
-    assert!(message.contains("linux/amd64, linux/arm64"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1397,6 +1385,7 @@ async fn manifest_that_trickles_is_cut_off() {
     let err = resolve(&server, &stall_settings(Duration::from_secs(1), 0))
         .await
         .unwrap_err();
-    let message = err.to_string();
+    let (url, message) = transport_error(err);
+    assert!(url.contains(&manifest_path(TAG)), "{url}");
     assert!(message.contains("timed out"), "{message}");
 }

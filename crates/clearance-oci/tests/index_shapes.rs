@@ -58,14 +58,9 @@ async fn an_index_entry_without_a_platform_is_decided_by_its_config() {
     let arm = resolve(&reference, "linux/arm64").await.unwrap();
     assert_eq!(arm.platform.to_string(), "linux/arm64/v8");
     let err = resolve(&reference, "linux/s390x").await.unwrap_err();
-    let message = err.to_string();
     let (available, undecided, _) = no_platform(err);
     assert_eq!(available, ["linux/arm64/v8", "linux/amd64"]);
     assert!(undecided.is_empty());
-    assert!(
-        message.contains("available: linux/arm64/v8, linux/amd64"),
-        "{message}"
-    );
 }
 
 #[tokio::test]

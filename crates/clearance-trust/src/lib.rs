@@ -34,4 +34,5 @@ pub mod schema;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod signer;
+pub mod test_hooks;
 pub mod time;

@@ -1,9 +1,62 @@
 //! UTC times in TUF's one format, `YYYY-MM-DDTHH:MM:SSZ`, as seconds since
 //! the Unix epoch. In-house: a few lines, no calendar crate.
+//!
+//! Code that decides by the time (the trust service's signatures and
+//! re-signing, the client's reference time, TUF 5.1) reads it from a
+//! [`Clock`] it is handed: [`SystemClock`] in production, a [`ManualClock`]
+//! that tests set, so no test waits for time to pass.
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Where the current time comes from.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current time, to the second.
+    fn now(&self) -> UtcTime;
+}
+
+/// A clock shared by everything that reads it.
+pub type SharedClock = Arc<dyn Clock>;
+
+/// The system's clock: what production runs on.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> UtcTime {
+        UtcTime::now()
+    }
+}
+
+/// A clock that says the time it was last set to, for tests: it moves only
+/// when told. Clones share one time, so a test keeps a clone to move the
+/// clock a service or client was handed.
+#[derive(Debug, Clone)]
+pub struct ManualClock(Arc<AtomicI64>);
+
+impl ManualClock {
+    pub fn new(at: UtcTime) -> ManualClock {
+        ManualClock(Arc::new(AtomicI64::new(at.unix())))
+    }
+
+    pub fn set(&self, at: UtcTime) {
+        self.0.store(at.unix(), Ordering::SeqCst);
+    }
+
+    /// Move the clock by `secs` seconds (back when negative).
+    pub fn advance(&self, secs: i64) {
+        self.set(self.now().plus_seconds(secs));
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> UtcTime {
+        UtcTime(self.0.load(Ordering::SeqCst))
+    }
+}
 
 /// A point in time, to the second, UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -14,6 +67,8 @@ pub struct UtcTime(i64);
 pub struct TimeError(pub String);
 
 impl UtcTime {
+    /// The system's time. Code that decides by the time takes a [`Clock`]
+    /// instead, so that tests can set it.
     pub fn now() -> UtcTime {
         let secs = match SystemTime::now().duration_since(UNIX_EPOCH) {
             Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
@@ -190,6 +245,18 @@ mod tests {
             assert_eq!(t.unix(), unix, "{s}");
             assert_eq!(t.to_string(), s);
         }
+    }
+
+    #[test]
+    fn a_manual_clock_moves_only_when_told_and_clones_share_it() {
+        let at: UtcTime = "2030-01-01T00:00:00Z".parse().unwrap();
+        let clock = ManualClock::new(at);
+        let handed: SharedClock = Arc::new(clock.clone());
+        assert_eq!(handed.now(), at);
+        clock.advance(86_400);
+        assert_eq!(handed.now().to_string(), "2030-01-02T00:00:00Z");
+        clock.set(at);
+        assert_eq!(handed.now(), at);
     }
 
     #[test]

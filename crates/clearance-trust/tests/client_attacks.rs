@@ -108,7 +108,6 @@ async fn rollback_of_each_role_is_refused() {
         matches!(&err, UpdateError::Rollback { role, trusted, got } if role == "timestamp" && *trusted == 2 && *got == 1),
         "{err}"
     );
-    assert!(err.to_string().contains("rollback refused"), "{err}");
     repo.served.put("timestamp.json", new_ts);
 
     // a newer timestamp that points at an older snapshot
@@ -158,7 +157,6 @@ async fn an_expired_timestamp_served_forever_is_a_freeze() {
         matches!(&err, UpdateError::Expired { role, .. } if role == "timestamp"),
         "{err}"
     );
-    assert!(err.to_string().contains("expired"), "{err}");
     assert_eq!(client.version("snapshot"), None);
 }
 

@@ -8,8 +8,10 @@ mod support;
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
-use support::service::{Trust, get, json, metadata_url, post, pushed};
+use clearance_trust::time::UtcTime;
+use support::service::{Trust, get, get_json, json, metadata_url, post, pushed};
 use support::{TrustServer, assert_success, require, skopeo_copy, stderr, stdout};
 
 fn verify_json(out: &Output) -> serde_json::Value {
@@ -330,118 +332,103 @@ fn without_a_token_nothing_is_published_and_private_repositories_are_not_read() 
     assert_eq!(status, 401);
 }
 
+/// The current timestamp's version and expiry, as served.
+fn served_timestamp(server: &TrustServer, gun: &str) -> (u64, UtcTime) {
+    let ts = get_json(&format!("{}timestamp.json", metadata_url(&server.url, gun)));
+    let version = ts["signed"]["version"].as_u64().unwrap();
+    (
+        version,
+        ts["signed"]["expires"].as_str().unwrap().parse().unwrap(),
+    )
+}
+
+/// Review A.6: the service's clock is set (`CLEARANCE_TEST_NOW`, read only
+/// by test builds), not waited for.
 #[test]
 fn the_service_re_signs_timestamps_before_they_expire() {
-    let config = r#"
-[trust]
-timestamp_expiry = "4s"
-resign_before = "3s"
-resign_interval = "1s"
-"#;
     // Kept whole: its registry and data directory live as long as it does.
-    let setup = signed_v1(Some(config));
-    let (server, trust, gun) = (&setup.server, &setup.trust, setup.gun.clone());
-    let url = format!("{}timestamp.json", metadata_url(&server.url, &gun));
-    let first = json(&get(&url).1)["signed"]["version"].as_u64().unwrap();
-    // Past the first timestamp's expiry: only a re-signed one still verifies.
-    std::thread::sleep(std::time::Duration::from_secs(6));
-    let now = json(&get(&url).1);
-    assert!(
-        now["signed"]["version"].as_u64().unwrap() > first,
-        "timestamp was not re-signed: {now}\n{}",
-        server.log()
+    let mut setup = signed_v1(Some("[trust]\nresign_interval = \"1s\"\n"));
+    let gun = setup.gun.clone();
+    let (first, expires) = served_timestamp(&setup.server, &gun);
+
+    // Restarted an hour before that expiry, inside the re-signing window
+    // (half the 14-day lifetime): the service re-signs by its own clock.
+    let data = setup.server.data_dir.clone();
+    setup.server.kill();
+    let now = expires.plus_seconds(-3600);
+    let server = TrustServer::start_with_env(
+        &data,
+        Some("[trust]\nresign_interval = \"1s\"\n"),
+        &["--no-auth"],
+        &[("CLEARANCE_TEST_NOW", &now.to_string())],
     );
-    assert_success(&trust.run("publisher", &["trust", "verify", &format!("{gun}:v1")]));
+    setup.trust.url = server.url.clone();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (second, renewed) = loop {
+        let (version, renewed) = served_timestamp(&server, &gun);
+        if version > first {
+            break (version, renewed);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timestamp was not re-signed\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(second, first + 1);
+    assert_eq!(renewed, now.plus_seconds(14 * 86_400));
+
+    // Past the first expiry, only the re-signed timestamp verifies.
+    let later = expires.plus_seconds(3600).to_string();
+    let out = setup
+        .trust
+        .command(
+            "publisher",
+            &["trust", "verify", &format!("{gun}:v1")],
+            None,
+        )
+        .env("CLEARANCE_TEST_NOW", &later)
+        .output()
+        .unwrap();
+    assert_success(&out);
 }
 
+/// Review A.6: the service crashes (SIGABRT) after each row of a publish in
+/// turn, on SQLite; see `crash_mid_publish_at_every_row`.
 #[test]
 fn a_crash_mid_publish_leaves_the_previous_version_served() {
-    let tags: Vec<String> = (1..=12).map(|i| format!("v{i}")).collect();
-    let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
-    let (_img, _registry, gun) = pushed("team/app", &tag_refs);
-    let data = tempfile::tempdir().unwrap();
-    let mut server = TrustServer::start(data.path(), None, &["--no-auth"]);
-    let trust = Trust::new(&server);
-    assert_success(&trust.run("publisher", &["trust", "init", &gun]));
-    // Sign tags one after another while the server is killed under them.
-    let signer = {
-        let trust_url = trust.url.clone();
-        let home = trust.dir.path().to_owned();
-        let gun = gun.clone();
-        let tags = tags.clone();
-        std::thread::spawn(move || {
-            let mut signed = Vec::new();
-            for tag in tags {
-                let out = Command::new(env!("CARGO_BIN_EXE_clearance"))
-                    .args(["trust", "sign", &format!("{gun}:{tag}")])
-                    .env_clear()
-                    .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                    .env("CLEARANCE_HOME", home.join("publisher"))
-                    .env("CLEARANCE_TRUST_SERVER", &trust_url)
-                    .env("CLEARANCE_PASSPHRASE_TARGETS", "TARGETS passphrase")
-                    .env("CLEARANCE_PASSPHRASE_SNAPSHOT", "SNAPSHOT passphrase")
-                    .output()
-                    .unwrap();
-                if out.status.success() {
-                    signed.push(tag);
-                }
-            }
-            signed
-        })
-    };
-    // Once two signs have landed, kill it: the third is then in flight.
-    let url = format!("{}targets.json", metadata_url(&server.url, &gun));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while json(&get(&url).1)["signed"]["version"].as_u64().unwrap() < 3 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "signing made no progress"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    server.kill();
-    let signed = signer.join().unwrap();
-    assert!(signed.len() >= 2, "{signed:?}");
-    assert!(
-        signed.len() < tags.len(),
-        "the server was killed after every sign finished; the test proves nothing"
-    );
-
-    // Restarted on the same database: every acknowledged tag verifies, and
-    // publishing goes on from where it stopped.
-    let server = TrustServer::start(data.path(), None, &["--no-auth"]);
-    let trust = Trust {
-        dir: trust.dir,
-        url: server.url.clone(),
-    };
-    for tag in &signed {
-        assert_success(&trust.run("publisher", &["trust", "verify", &format!("{gun}:{tag}")]));
-    }
-    let last = tags.last().unwrap();
-    assert_success(&trust.run("publisher", &["trust", "sign", &format!("{gun}:{last}")]));
-    assert_success(&trust.run("publisher", &["trust", "verify", &format!("{gun}:{last}")]));
+    support::service::crash_mid_publish_at_every_row(&["--no-auth"]);
 }
 
+/// Review A.6: the client's clock is set (`CLEARANCE_TEST_NOW`), not
+/// waited for: a second before the timestamp expires it verifies, at the
+/// expiry it refuses, and stores nothing.
 #[test]
 fn a_frozen_service_serving_an_expired_timestamp_is_refused() {
-    // Timestamps last 3 s and are never re-signed in time: the service is frozen.
+    // The service never re-signs in time: it is frozen.
     let config = r#"
 [trust]
-timestamp_expiry = "3s"
-resign_before = "1s"
 resign_interval = "1h"
 "#;
     // Kept whole: its registry and data directory live as long as it does.
     let setup = signed_v1(Some(config));
     let (trust, gun) = (&setup.trust, setup.gun.clone());
     let image = format!("{gun}:v1");
-    assert_success(&trust.run("publisher", &["trust", "verify", &image]));
+    let (_, expires) = served_timestamp(&setup.server, &gun);
+    let verify_at = |at: UtcTime| {
+        trust
+            .command("publisher", &["trust", "verify", &image], None)
+            .env("CLEARANCE_TEST_NOW", at.to_string())
+            .output()
+            .unwrap()
+    };
+    assert_success(&verify_at(expires.plus_seconds(-1)));
     let stored = trust
         .trusted_root("publisher", &gun)
         .with_file_name("timestamp.json");
     let before = std::fs::read(&stored).unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(4));
-    let out = trust.run("publisher", &["trust", "verify", &image]);
+    let out = verify_at(expires);
     assert_eq!(
         out.status.code(),
         Some(1),

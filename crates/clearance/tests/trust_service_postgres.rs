@@ -388,3 +388,12 @@ fn b5_database_passwords_are_redacted_in_every_url_form() {
         );
     }
 }
+
+/// Review A.6 on PostgreSQL: the service crashes after each row of a
+/// publish in turn; the server rolls the open transaction back.
+#[test]
+fn a_crash_mid_publish_leaves_the_previous_version_served_on_postgresql() {
+    let pg = Postgres::start();
+    let url = pg.url();
+    support::service::crash_mid_publish_at_every_row(&["--no-auth", "--database", &url]);
+}

@@ -17,7 +17,7 @@ pub use trusted::{TrustedSet, check_hashes, check_length_and_hashes};
 use crate::metadata::MetadataError;
 use crate::notary::{self, Dialect};
 use crate::schema::{TargetFile, TargetName, Targets, Version};
-use crate::time::UtcTime;
+use crate::time::{SharedClock, UtcTime};
 
 /// Bounds on what a repository can make the client do.
 #[derive(Debug, Clone)]
@@ -30,6 +30,10 @@ pub struct UpdaterSettings {
     pub targets_max_bytes: u64,
     /// Whether expired metadata is refused (always, for consumers).
     pub expiration: Expiration,
+    /// Where the reference time of each update (TUF 5.1) comes from: the
+    /// system's clock (in test builds, `CLEARANCE_TEST_NOW` when set; see
+    /// [`crate::test_hooks`]).
+    pub clock: SharedClock,
 }
 
 /// Whether the client refuses expired metadata (TUF 5.3.10, 5.4.4, 5.5.6,
@@ -55,6 +59,7 @@ impl Default for UpdaterSettings {
             snapshot_max_bytes: 2_000_000,
             targets_max_bytes: 5_000_000,
             expiration: Expiration::Enforced,
+            clock: crate::test_hooks::clock_or_system(),
         }
     }
 }
@@ -164,7 +169,7 @@ impl<T: Transport> Updater<T> {
                 "no trusted root: initialise first",
             ),
         })?;
-        let mut trusted = TrustedSet::new(&root, UtcTime::now())?;
+        let mut trusted = TrustedSet::new(&root, settings.clock.now())?;
         trusted.set_expiration(settings.expiration);
         Ok(Updater {
             store,
@@ -191,7 +196,7 @@ impl<T: Transport> Updater<T> {
     /// Update root, timestamp, snapshot and top-level targets (§5.3–5.6).
     pub async fn refresh(&mut self) -> Result<(), UpdateError> {
         // 5.1: one reference time for the whole update.
-        self.trusted.restart(UtcTime::now());
+        self.trusted.restart(self.settings.clock.now());
         self.load_root().await?;
         self.load_timestamp().await?;
         self.load_snapshot().await?;
@@ -503,7 +508,7 @@ pub async fn root_descends<T: Transport>(
     newer: &[u8],
     settings: &UpdaterSettings,
 ) -> Result<bool, UpdateError> {
-    let mut set = TrustedSet::new(older, UtcTime::now())?;
+    let mut set = TrustedSet::new(older, settings.clock.now())?;
     let target = crate::metadata::Signed::<crate::schema::Root>::parse(newer, "root")?;
     let base = with_slash(metadata_url);
     let first = set.root().version().get().saturating_add(1);

@@ -568,9 +568,9 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            err.to_string()
-                .contains("redirect to plain HTTP on trust.example.invalid"),
-            "{err}"
+            matches!(&err, FetchError::Transport { message, .. }
+                if message.contains("redirect to plain HTTP on trust.example.invalid")),
+            "{err:?}"
         );
     }
 

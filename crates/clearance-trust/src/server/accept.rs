@@ -113,15 +113,16 @@ pub struct Upload {
     pub resign_snapshot: bool,
 }
 
-/// Check an upload against the stored repository and return what to store.
+/// Check an upload against the stored repository and return what to store;
+/// `now` is the service's time (what the checks and new signatures use).
 pub async fn accept(
     store: &Store,
     gun: &str,
     mut upload: Upload,
     signers: &ServerSigners,
     lifetimes: Lifetimes,
+    now: UtcTime,
 ) -> Result<Vec<NewFile>, Refused> {
-    let now = UtcTime::now();
     let resign_only = upload.files.is_empty();
     let old_snapshot = store.latest(gun, "snapshot").await?;
     let floors = Floors {

@@ -111,18 +111,20 @@ impl ServiceError {
 fn store_status(e: &StoreError) -> StatusCode {
     match e {
         StoreError::Conflict { .. } => StatusCode::CONFLICT,
-        StoreError::Open { .. } | StoreError::Query(_) | StoreError::BadVersion { .. } => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        StoreError::Open { .. }
+        | StoreError::Query(_)
+        | StoreError::BadVersion { .. }
+        | StoreError::InjectedFault { .. } => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
 fn store_code(e: &StoreError) -> ErrorCode {
     match e {
         StoreError::Conflict { .. } => ErrorCode::MetadataStale,
-        StoreError::Open { .. } | StoreError::Query(_) | StoreError::BadVersion { .. } => {
-            ErrorCode::Unknown
-        }
+        StoreError::Open { .. }
+        | StoreError::Query(_)
+        | StoreError::BadVersion { .. }
+        | StoreError::InjectedFault { .. } => ErrorCode::Unknown,
     }
 }
 

@@ -175,7 +175,10 @@ mod tests {
         assert!(master.unseal("r/app", "timestamp", &tampered).is_err());
 
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let err = MasterKey::load_or_create(&path).unwrap_err().to_string();
-        assert!(err.contains("chmod 600"), "{err}");
+        let err = MasterKey::load_or_create(&path).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::MasterKey { path: p, message } if *p == path && message.contains("chmod 600")),
+            "{err}"
+        );
     }
 }

@@ -20,12 +20,14 @@ pub use database_url::{DatabaseUrl, redact};
 pub use error::ServiceError;
 pub use keys::{KeyError, MasterKey};
 pub use router::router;
+#[cfg(any(test, feature = "test-hooks"))]
+pub use store::InsertFault;
 pub use store::{FileInfo, NewFile, Store, StoreError, StoredServerKey};
 
 use crate::keys::Key;
 use crate::metadata::Signed;
 use crate::schema::{Root, Snapshot, Timestamp};
-use crate::time::UtcTime;
+use crate::time::{SharedClock, SystemClock};
 
 /// Roles whose keys the service may hold.
 pub const SERVER_ROLES: [&str; 2] = ["timestamp", "snapshot"];
@@ -37,6 +39,7 @@ pub struct TrustService {
     lifetimes: Lifetimes,
     guard: Option<clearance_auth::BearerGuard>,
     locks: locks::RepoLocks,
+    clock: SharedClock,
 }
 
 impl std::fmt::Debug for TrustService {
@@ -44,13 +47,15 @@ impl std::fmt::Debug for TrustService {
         f.debug_struct("TrustService")
             .field("lifetimes", &self.lifetimes)
             .field("auth", &self.guard.is_some())
+            .field("clock", &self.clock)
             .finish_non_exhaustive()
     }
 }
 
 impl TrustService {
     /// `guard`: `None` serves without authentication (loopback use only;
-    /// the binary enforces that).
+    /// the binary enforces that). The service runs on the system's clock
+    /// unless handed another ([`TrustService::with_clock`]).
     pub fn new(
         store: Store,
         master: MasterKey,
@@ -63,7 +68,16 @@ impl TrustService {
             lifetimes,
             guard,
             locks: locks::RepoLocks::default(),
+            clock: std::sync::Arc::new(SystemClock),
         }
+    }
+
+    /// Run on `clock`: the time the service signs at (expiries of the
+    /// snapshots and timestamps it signs), checks uploads at, and re-signs
+    /// by. Tests hand a [`crate::time::ManualClock`] and move it.
+    pub fn with_clock(mut self, clock: SharedClock) -> TrustService {
+        self.clock = clock;
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -79,10 +93,11 @@ impl TrustService {
         let _held = claim.lock().await;
         let (signers, next) = self.signers(gun).await?;
         let (store, owned_gun, lifetimes) = (self.store.clone(), gun.to_owned(), self.lifetimes);
+        let now = self.clock.now();
         let runtime = tokio::runtime::Handle::current();
         let files = tokio::task::spawn_blocking(move || {
             runtime.block_on(accept::accept(
-                &store, &owned_gun, upload, &signers, lifetimes,
+                &store, &owned_gun, upload, &signers, lifetimes, now,
             ))
         })
         .await
@@ -172,11 +187,12 @@ impl TrustService {
     }
 
     /// Re-sign timestamp for every repository whose timestamp the service
-    /// signs and that expires within `within_secs` (snapshot too, when the
-    /// service signs it and it expires as soon). Returns the repositories
-    /// re-signed; a failure for one does not stop the others.
+    /// signs and that expires within `within_secs` of the service's clock
+    /// (snapshot too, when the service signs it and it expires as soon).
+    /// Returns the repositories re-signed; a failure for one does not stop
+    /// the others.
     pub async fn resign_due(&self, within_secs: i64) -> Result<Vec<String>, ServiceError> {
-        let deadline = UtcTime::now().plus_seconds(within_secs);
+        let deadline = self.clock.now().plus_seconds(within_secs);
         let mut done = Vec::new();
         for gun in self.store.guns_with_server_key("timestamp").await? {
             let Some(ts) = self.store.latest(&gun, "timestamp").await? else {

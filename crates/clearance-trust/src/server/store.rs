@@ -6,6 +6,11 @@
 //! is, so a crash mid-publish leaves the previous versions served. Each
 //! `(repository, role, version)` is stored once (primary key), so two
 //! publishes built on the same versions cannot both land.
+//!
+//! Test builds (the crate's own tests, and the `test-hooks` feature that
+//! only dev-dependencies turn on) can arm an [`InsertFault`] that stops the
+//! next publish after its k-th row, so that "all or nothing" is tested at
+//! every row rather than wherever a kill happens to land.
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row as _};
@@ -31,6 +36,23 @@ pub enum StoreError {
         role: String,
         stored: i64,
     },
+    /// Only ever made by an [`InsertFault`] a test armed (test builds).
+    #[error("{gun}: a test fault stopped the publish after row {row}; nothing was stored")]
+    InjectedFault { gun: String, row: usize },
+}
+
+/// A fault [`Store::insert`] meets on the next publish, armed by a test with
+/// [`Store::arm`]: after row `k` (1-based, in the order the publish lists its
+/// files) is written and before the transaction commits. Only in test
+/// builds: the crate's own tests and the `test-hooks` feature.
+#[cfg(any(test, feature = "test-hooks"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertFault {
+    /// Return [`StoreError::InjectedFault`]; the transaction is rolled back.
+    FailAfterRow(usize),
+    /// Abort the process (SIGABRT, no unwinding, nothing flushed), as a
+    /// crash would: the open transaction is never committed.
+    AbortAfterRow(usize),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -68,6 +90,9 @@ pub struct StoredServerKey {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Shared by every clone, so a test can arm the store a service holds.
+    #[cfg(any(test, feature = "test-hooks"))]
+    fault: std::sync::Arc<std::sync::Mutex<Option<InsertFault>>>,
 }
 
 impl Store {
@@ -103,7 +128,11 @@ impl Store {
             .connect(url.secret())
             .await
             .map_err(open_err)?;
-        let store = Store { pool };
+        let store = Store {
+            pool,
+            #[cfg(any(test, feature = "test-hooks"))]
+            fault: Default::default(),
+        };
         store.migrate(engine).await.map_err(open_err)?;
         Ok(store)
     }
@@ -243,8 +272,10 @@ impl Store {
         promote: &[(&str, &StoredServerKey)],
     ) -> Result<(), StoreError> {
         let now = crate::time::UtcTime::now().unix();
+        #[cfg(any(test, feature = "test-hooks"))]
+        let fault = self.take_fault();
         let mut tx = self.pool.begin().await?;
-        for f in files {
+        for (row, f) in (1..).zip(files) {
             let sha256 = clearance_oci::Digest::sha256_of(&f.bytes).hex().to_owned();
             let result = sqlx::query(
                 "INSERT INTO tuf_files (gun, role, version, sha256, length, data, published_at)
@@ -269,6 +300,10 @@ impl Store {
                 }
                 return Err(e.into());
             }
+            #[cfg(any(test, feature = "test-hooks"))]
+            meet_fault(fault, gun, row)?;
+            #[cfg(not(any(test, feature = "test-hooks")))]
+            let _ = row;
         }
         for (role, next) in promote {
             sqlx::query(
@@ -294,6 +329,19 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Arm `fault` for the next publish (test builds only); it is used up
+    /// by that publish whether or not it had row `k`.
+    #[cfg(any(test, feature = "test-hooks"))]
+    pub fn arm(&self, fault: InsertFault) {
+        let mut slot = self.fault.lock().unwrap_or_else(|p| p.into_inner());
+        *slot = Some(fault);
+    }
+
+    #[cfg(any(test, feature = "test-hooks"))]
+    fn take_fault(&self) -> Option<InsertFault> {
+        self.fault.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     /// Every repository that has a server-held key for `role`.
@@ -409,6 +457,29 @@ impl Store {
     }
 }
 
+/// Fail or abort when `fault` is for `row` (test builds only).
+#[cfg(any(test, feature = "test-hooks"))]
+fn meet_fault(fault: Option<InsertFault>, gun: &str, row: usize) -> Result<(), StoreError> {
+    match fault {
+        Some(InsertFault::FailAfterRow(k)) if k == row => {
+            tracing::warn!(
+                gun,
+                row,
+                "test fault: failing the publish before it commits"
+            );
+            Err(StoreError::InjectedFault {
+                gun: gun.to_owned(),
+                row,
+            })
+        }
+        Some(InsertFault::AbortAfterRow(k)) if k == row => {
+            tracing::warn!(gun, row, "test fault: aborting before the publish commits");
+            std::process::abort()
+        }
+        _ => Ok(()),
+    }
+}
+
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(d) => {
@@ -496,6 +567,44 @@ mod tests {
             b"t1"
         );
         assert!(store.current("r/other").await.unwrap().is_empty());
+    }
+
+    /// Review A.6: whatever row a publish stops after, none of it is
+    /// stored, and the same publish lands afterwards.
+    #[tokio::test]
+    async fn a6_an_insert_failing_after_any_row_stores_none_of_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("t.db").to_str().unwrap())
+            .await
+            .unwrap();
+        let file = |role: &str, version: u64| NewFile {
+            role: role.into(),
+            version: Version::new(version).unwrap(),
+            bytes: format!("{role} {version}").into_bytes(),
+        };
+        let roles = ["root", "targets", "snapshot", "timestamp"];
+        let first: Vec<NewFile> = roles.iter().map(|r| file(r, 1)).collect();
+        store.insert("r/a", &first, &[]).await.unwrap();
+        let before = store.current("r/a").await.unwrap();
+        let mut second: Vec<NewFile> = roles.iter().map(|r| file(r, 2)).collect();
+        second.push(file("releases", 1));
+        for k in 1..=second.len() {
+            store.arm(InsertFault::FailAfterRow(k));
+            let err = store.insert("r/a", &second, &[]).await.unwrap_err();
+            assert!(
+                matches!(err, StoreError::InjectedFault { row, .. } if row == k),
+                "{err}"
+            );
+            assert_eq!(store.current("r/a").await.unwrap(), before, "row {k}");
+            for f in &second {
+                let stored = store.by_version("r/a", &f.role, f.version).await.unwrap();
+                assert_eq!(stored, None, "row {k}: {} was stored", f.role);
+            }
+        }
+        // Armed past the last row, the fault does not fire.
+        store.arm(InsertFault::FailAfterRow(second.len() + 1));
+        store.insert("r/a", &second, &[]).await.unwrap();
+        assert_eq!(store.current("r/a").await.unwrap().len(), 5);
     }
 
     #[tokio::test]

@@ -518,6 +518,18 @@ pub struct TrustServer {
 impl TrustServer {
     /// Start with an optional TOML configuration and extra flags.
     pub fn start(data_dir: &Path, config: Option<&str>, extra: &[&str]) -> TrustServer {
+        TrustServer::start_with_env(data_dir, config, extra, &[])
+    }
+
+    /// As [`TrustServer::start`], with environment variables set (the test
+    /// switches of `clearance_trust::test_hooks`). It runs in `data_dir`, so
+    /// a core file of a crash it is told to have lands there.
+    pub fn start_with_env(
+        data_dir: &Path,
+        config: Option<&str>,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> TrustServer {
         std::fs::create_dir_all(data_dir).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_clearance"));
         cmd.args([
@@ -533,7 +545,9 @@ impl TrustServer {
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("CLEARANCE_LOG", "info")
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .current_dir(data_dir);
         if let Some(text) = config {
             let path = data_dir.join("clearance.toml");
             std::fs::write(&path, text).unwrap();
@@ -578,6 +592,21 @@ impl TrustServer {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.data_dir.join("serve.log")).unwrap_or_default()
+    }
+
+    /// Wait (at most 30 s) for the process to end by itself; `None` if it
+    /// is still running then.
+    pub fn wait_for_exit(&mut self) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 

@@ -142,3 +142,96 @@ pub fn json(bytes: &[u8]) -> serde_json::Value {
     serde_json::from_slice(bytes)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(bytes)))
 }
+
+/// The rows a `trust sign` publish writes when the service holds the
+/// timestamp key: targets, snapshot, timestamp.
+pub const SIGN_ROWS: usize = 3;
+
+/// Review A.6, a crash mid-publish made deterministic: for every row k of a
+/// `trust sign` publish, the service (with `extra` flags, e.g. a PostgreSQL
+/// `--database`) is told to abort after writing row k
+/// (`CLEARANCE_TEST_CRASH_AFTER_ROW`, a switch only test builds read). After
+/// each crash, a restarted service serves exactly the previous metadata,
+/// the tag of the failed publish is not signed, and signing it again lands.
+/// Armed one row past the last, the publish lands: every row was covered.
+pub fn crash_mid_publish_at_every_row(extra: &[&str]) {
+    use std::os::unix::process::ExitStatusExt as _;
+
+    let tags: Vec<String> = (1..=SIGN_ROWS + 2).map(|i| format!("v{i}")).collect();
+    let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
+    let (_img, _registry, gun) = pushed("team/app", &tag_refs);
+    let data = tempfile::tempdir().unwrap();
+    let start = |env: &[(&str, &str)]| TrustServer::start_with_env(data.path(), None, extra, env);
+    let base = |server: &TrustServer| metadata_url(&server.url, &gun);
+    let served = |server: &TrustServer| -> Vec<Vec<u8>> {
+        ["root", "targets", "snapshot", "timestamp"]
+            .iter()
+            .map(|role| get_json_bytes(&format!("{}{role}.json", base(server))))
+            .collect()
+    };
+    let server = start(&[]);
+    let mut trust = Trust::new(&server);
+    assert_success(&trust.run("publisher", &["trust", "init", &gun]));
+    assert_success(&trust.run("publisher", &["trust", "sign", &format!("{gun}:v1")]));
+    drop(server);
+
+    for k in 1..=SIGN_ROWS + 1 {
+        let tag = &tags[k];
+        let image = format!("{gun}:{tag}");
+        let row = k.to_string();
+        let mut crashing = start(&[("CLEARANCE_TEST_CRASH_AFTER_ROW", &row)]);
+        let before = served(&crashing);
+        trust.url = crashing.url.clone();
+        let out = trust.run("publisher", &["trust", "sign", &image]);
+        if k > SIGN_ROWS {
+            // No row k: the fault never fired, the publish landed.
+            assert_success(&out);
+            assert_success(&trust.run("publisher", &["trust", "verify", &image]));
+            return;
+        }
+        assert!(
+            !out.status.success(),
+            "row {k}: the publish survived the crash\n{}",
+            crashing.log()
+        );
+        let status = crashing.wait_for_exit().expect("the service did not crash");
+        assert_eq!(
+            status.signal(),
+            Some(6),
+            "row {k}: not SIGABRT ({status})\n{}",
+            crashing.log()
+        );
+        assert!(
+            crashing.log().contains(&format!("row={k}")),
+            "row {k}: the fault did not fire at row {k}\n{}",
+            crashing.log()
+        );
+
+        // Restarted on the same database: the previous metadata, byte for byte.
+        let server = start(&[]);
+        trust.url = server.url.clone();
+        assert!(
+            served(&server) == before,
+            "row {k}: a crashed publish changed what is served"
+        );
+        for signed in &tags[..k] {
+            assert_success(&trust.run(
+                "publisher",
+                &["trust", "verify", &format!("{gun}:{signed}")],
+            ));
+        }
+        let out = trust.run("publisher", &["trust", "verify", &image]);
+        assert_eq!(out.status.code(), Some(1), "row {k}: {image} is signed");
+        // The next publish lands.
+        assert_success(&trust.run("publisher", &["trust", "sign", &image]));
+        assert_success(&trust.run("publisher", &["trust", "verify", &image]));
+    }
+    unreachable!("the loop returns once armed past the last row");
+}
+
+/// GET a file that must exist, as bytes.
+fn get_json_bytes(url: &str) -> Vec<u8> {
+    let (status, body) = get(url);
+    assert_eq!(status, 200, "{url}: {}", String::from_utf8_lossy(&body));
+    body
+}

@@ -72,6 +72,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Exit> {
     let settings = Settings::new(&args)?;
     private_dir(&settings.data_dir)?;
     let store = Store::connect(&settings.database).await?;
+    // Test builds only (clearance-trust's `test-hooks`): a crash mid-publish,
+    // a clock standing at a set time. Production builds: nothing, the system clock.
+    clearance_trust::test_hooks::arm_store(&store)?;
+    let clock = clearance_trust::test_hooks::clock()?;
     let master = MasterKey::load_or_create(&settings.data_dir.join("trust-master.key"))?;
     let acceptor = match &settings.tls {
         Some((cert, key)) => Some(tls::acceptor(cert, key)?),
@@ -104,7 +108,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Exit> {
             "--no-auth: serving without authentication; anyone who can reach {local} may publish"
         );
     }
-    let service = Arc::new(TrustService::new(store, master, settings.lifetimes, guard));
+    let service =
+        Arc::new(TrustService::new(store, master, settings.lifetimes, guard).with_clock(clock));
     let mut app = clearance_trust::server::router(service.clone());
     if let Some((_, tokens)) = auth {
         app = app.merge(token_router(Arc::new(tokens)));
