@@ -101,12 +101,20 @@ pub fn bad(s: impl ToText) -> Text {
 #[derive(Debug)]
 pub struct Table(comfy_table::Table);
 
-/// A table with these column headers.
+/// A table with these column headers. Cells wrap to the terminal's width
+/// (comfy-table's `custom_styling` measures them without their colour
+/// codes); a terminal that reports no usable width (under 40 columns, as
+/// ptys in CI often report 0) gets unwrapped rows instead of one-character
+/// columns.
 pub fn table(header: &[&str]) -> Table {
     let mut t = comfy_table::Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header.iter().map(|h| bold(*h).0));
+    let arrangement = match t.width() {
+        Some(w) if w >= 40 => ContentArrangement::Dynamic,
+        _ => ContentArrangement::Disabled,
+    };
+    t.set_content_arrangement(arrangement);
     Table(t)
 }
 
@@ -145,7 +153,7 @@ impl Page {
     pub fn json(&mut self, value: &impl serde::Serialize) -> serde_json::Result<()> {
         let raw = serde_json::to_string_pretty(value)?;
         for c in raw.chars() {
-            if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+            if hidden(c) {
                 if c == '\n' {
                     self.0.push(c);
                 } else {
@@ -171,17 +179,17 @@ impl Page {
 }
 
 /// Text from an image, a registry or a server, made safe to print on a
-/// terminal: C0 and C1 control characters and DEL (which start escape
-/// sequences, move the cursor, change the window title, or break a line
-/// in a table) are shown as `\n`, `\r`, `\t` or `\xNN`, and the Unicode
-/// bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069,
-/// which reorder what a reader sees) as `\u{NNNN}`. Everything else,
-/// including non-ASCII text, is kept. JSON output needs none of this:
-/// serde escapes control characters itself.
+/// terminal. Escaped: C0 and C1 control characters and DEL (they start
+/// escape sequences, move the cursor, change the window title, or break a
+/// line in a table), shown as `\n`, `\r`, `\t` or `\xNN`; and, as
+/// `\u{NNNN}`, the invisible format characters that change what a reader
+/// sees without showing themselves (Unicode category Cf: bidi overrides,
+/// isolates and marks, zero-width spaces and joiners, the BOM, soft hyphen,
+/// tag characters, interlinear annotations) and the line and paragraph
+/// separators. Everything else, including non-ASCII text, is kept. JSON
+/// output goes through [`Page::json`], which escapes the same set.
 pub fn clean(s: &str) -> std::borrow::Cow<'_, str> {
-    let needs_escape =
-        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-    if !s.chars().any(needs_escape) {
+    if !s.chars().any(hidden) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -191,11 +199,23 @@ pub fn clean(s: &str) -> std::borrow::Cow<'_, str> {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
-            c if needs_escape(c) => out.push_str(&format!("\\u{{{:04x}}}", u32::from(c))),
+            c if hidden(c) => out.push_str(&format!("\\u{{{:04x}}}", u32::from(c))),
             c => out.push(c),
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// Control characters, and the characters of Unicode's Cf (format) and
+/// Zl/Zp (separator) categories: printed, they are invisible or move text.
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{ad}' | '\u{600}'..='\u{605}' | '\u{61c}' | '\u{6dd}' | '\u{70f}' | '\u{890}'..='\u{891}'
+            | '\u{8e2}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}'
+            | '\u{110bd}' | '\u{110cd}' | '\u{13430}'..='\u{1343f}' | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}' | '\u{e0001}' | '\u{e0020}'..='\u{e007f}')
 }
 
 /// Human sizes in binary units: 1.5 MiB.
@@ -271,6 +291,21 @@ mod tests {
         assert_eq!(clean("a\nb\r\tc\u{7f}"), "a\\nb\\r\\tc\\x7f");
         assert_eq!(clean("\u{9b}31m"), "\\x9b31m"); // C1 CSI
         assert_eq!(clean("abc\u{202e}txt.exe"), "abc\\u{202e}txt.exe");
+        // Invisible format characters and separators: marks, zero widths,
+        // the BOM, soft hyphen, tags, line separators.
+        for c in [
+            '\u{200e}',
+            '\u{61c}',
+            '\u{2028}',
+            '\u{200b}',
+            '\u{feff}',
+            '\u{ad}',
+            '\u{e0041}',
+            '\u{fff9}',
+        ] {
+            let shown = clean(&format!("a{c}b")).into_owned();
+            assert_eq!(shown, format!("a\\u{{{:04x}}}b", u32::from(c)));
+        }
     }
 
     #[test]
