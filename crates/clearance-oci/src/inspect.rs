@@ -82,6 +82,8 @@ pub struct LayerInfo {
     pub entries: Option<u64>,
     pub created_by: Option<String>,
     pub warnings: Vec<String>,
+    /// Warnings past the first 100 of the layer, counted but not listed.
+    pub warnings_not_shown: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -122,6 +124,10 @@ pub enum InspectError {
         digest: Digest,
         source: crate::layer::LayerError,
     },
+    #[error(
+        "the image's layers expand to more than {limit} bytes in all; raise the limit if this image is genuine"
+    )]
+    ImageTooLarge { limit: u64 },
     #[error("reading layer {digest}: worker failed: {message}")]
     Worker { digest: Digest, message: String },
     #[error(
@@ -151,18 +157,31 @@ pub async fn inspect(
     progress: Option<Progress>,
 ) -> Result<Inspection, InspectError> {
     let mut layers = describe_layers(image);
-    let wanted: Vec<_> = image
+    // Each blob is read once, however often the manifest lists it: a small
+    // manifest repeating one bomb must not cost its size many times over.
+    let mut first_read: std::collections::HashMap<&Digest, usize> = Default::default();
+    let mut repeats = Vec::new();
+    let mut wanted = Vec::new();
+    for (i, l) in image
         .layers
         .iter()
         .enumerate()
         .filter(|(_, l)| depth.reads(l))
-        .map(|(i, l)| (i, l.clone()))
-        .collect();
+    {
+        match first_read.get(&l.blob.digest) {
+            Some(&first) => repeats.push((i, first)),
+            None => {
+                first_read.insert(&l.blob.digest, i);
+                wanted.push((i, l.clone()));
+            }
+        }
+    }
     let results: Vec<_> = futures_util::stream::iter(wanted)
         .map(|(index, layer)| read_one(source, index, layer, limits.clone(), progress.clone()))
         .buffered(parallel.max(1))
         .collect()
         .await;
+    let mut read_total = 0u64;
     for result in results {
         let (index, stats) = result?;
         let info = &mut layers[index];
@@ -179,6 +198,36 @@ pub async fn inspect(
         info.diff_id = Some(stats.diff_id);
         info.entries = Some(stats.entries);
         info.warnings = stats.warnings.iter().map(describe_warning).collect();
+        info.warnings_not_shown = stats.warnings_dropped;
+        read_total = read_total.saturating_add(stats.uncompressed_bytes);
+        if read_total > limits.max_image_uncompressed_bytes {
+            return Err(InspectError::ImageTooLarge {
+                limit: limits.max_image_uncompressed_bytes,
+            });
+        }
+    }
+    for (i, first) in repeats {
+        let read = layers[first].clone();
+        // The same blob under another diff_id: the config contradicts itself.
+        if let (Some(expected), Some(actual)) = (&image.layers[i].diff_id, &read.diff_id)
+            && expected != actual
+        {
+            return Err(InspectError::Layer {
+                digest: read.digest.clone(),
+                source: crate::layer::LayerError::DiffIdMismatch {
+                    expected: expected.clone(),
+                    actual: actual.clone(),
+                },
+            });
+        }
+        let info = &mut layers[i];
+        info.read = read.read;
+        info.compression = read.compression;
+        info.uncompressed_size = read.uncompressed_size;
+        info.diff_id = read.diff_id;
+        info.entries = read.entries;
+        info.warnings = read.warnings;
+        info.warnings_not_shown = read.warnings_not_shown;
     }
     let totals = Totals {
         compressed_size: layers.iter().map(|l| l.compressed_size).sum(),
@@ -269,6 +318,7 @@ fn describe_layers(image: &ResolvedImage) -> Vec<LayerInfo> {
             entries: None,
             created_by: created_by.next().flatten(),
             warnings: Vec::new(),
+            warnings_not_shown: 0,
         })
         .collect()
 }

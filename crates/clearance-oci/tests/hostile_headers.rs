@@ -121,3 +121,17 @@ fn b1_the_archive_index_bounds_headers_members_and_names() {
         Err(ArchiveError::TooManyMembers { limit: 100_000 })
     ));
 }
+
+#[test]
+fn warnings_past_the_first_hundred_are_counted_not_lost() {
+    // 150 device files: 100 warnings kept, 50 counted.
+    let mut tar = Vec::new();
+    for i in 0..150 {
+        tar.extend(header(&format!("dev/null{i}"), b'3', 0));
+    }
+    tar.extend([0u8; 1024]);
+    let mut collect = Collect::new(|_: &ImagePath| false);
+    let stats = read_layer(&tar[..], &LayerLimits::default(), None, &mut collect).unwrap();
+    assert_eq!(stats.warnings.len(), 100);
+    assert_eq!(stats.warnings_dropped, 50);
+}

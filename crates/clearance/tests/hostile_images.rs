@@ -192,3 +192,32 @@ fn b1_hostile_archives_are_refused_in_bounded_memory() {
         }
     }
 }
+
+#[test]
+fn b1_four_layers_of_maximal_headers_at_the_default_parallelism() {
+    // Four different zstd layers (8 MiB windows), every entry with a long
+    // name, a long link and a PAX header just under the limit: the most
+    // memory a layer may legitimately ask for, read two at a time.
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = images::LayoutBuilder::new(dir.path());
+    let mut descs = Vec::new();
+    let mut diff_ids = Vec::new();
+    for seed in 0..4 {
+        let tar = maximal_headers(8, seed);
+        diff_ids.push(Digest::sha256_of(&tar));
+        descs.push(l.put(images::OCI_LAYER_ZSTD, &zstd_8mib_window(&tar)));
+    }
+    let config = images::config(&diff_ids, "linux/amd64");
+    let manifest = l.manifest(descs, &config, images::OCI_CONFIG);
+    l.tag(manifest, "v1");
+    l.finish();
+    let (ok, stdout, stderr, rss) = inspect_measured(&format!("oci:{}:v1", dir.path().display()));
+    assert!(ok, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["layers"][3]["entries"], 8);
+    eprintln!(
+        "| four layers of maximal headers, 2 at a time | {:.1} MiB |",
+        rss as f64 / 1024.0
+    );
+    assert!(rss < RSS_LIMIT_KIB, "peak RSS {rss} KiB");
+}

@@ -19,6 +19,8 @@ use crate::verify::VerifyError;
 pub struct LayerLimits {
     /// Total bytes after decompression (tar headers and padding included).
     pub max_uncompressed_bytes: u64,
+    /// The same, over all the layers of one image (each blob counted once).
+    pub max_image_uncompressed_bytes: u64,
     /// Entries in the tar.
     pub max_entries: u64,
     /// Any single entry's size (a sparse file's real size).
@@ -40,6 +42,7 @@ impl Default for LayerLimits {
     fn default() -> Self {
         LayerLimits {
             max_uncompressed_bytes: 64 << 30,
+            max_image_uncompressed_bytes: 128 << 30,
             max_entries: 4_000_000,
             max_file_bytes: 32 << 30,
             max_captured_file_bytes: 64 << 20,
@@ -159,10 +162,14 @@ pub struct LayerStats {
     /// sha256 of the uncompressed tar: the layer's `diff_id`.
     pub diff_id: Digest,
     pub entries: u64,
+    /// The first [`MAX_WARNINGS`] warnings, in archive order.
     pub warnings: Vec<LayerWarning>,
+    /// Warnings past the first [`MAX_WARNINGS`], counted but not kept.
+    pub warnings_dropped: u64,
 }
 
-const MAX_WARNINGS: usize = 100;
+/// Warnings kept per layer; the rest are only counted.
+pub const MAX_WARNINGS: usize = 100;
 const BUFFER: usize = 256 << 10;
 
 /// Read one layer blob to its end. The blob should already verify its own
@@ -193,6 +200,7 @@ pub fn read_layer(
         visitor,
         entries: 0,
         warnings: Vec::new(),
+        warnings_dropped: 0,
     };
     let mut unpacked = Unpacked {
         inner: decoded,
@@ -248,6 +256,7 @@ pub fn read_layer(
         diff_id,
         entries: walker.entries,
         warnings: walker.warnings,
+        warnings_dropped: walker.warnings_dropped,
     })
 }
 
@@ -256,6 +265,7 @@ struct Walker<'a> {
     visitor: &'a mut dyn LayerVisitor,
     entries: u64,
     warnings: Vec<LayerWarning>,
+    warnings_dropped: u64,
 }
 
 enum WalkError {
@@ -392,6 +402,8 @@ impl Walker<'_> {
     fn warn(&mut self, w: LayerWarning) {
         if self.warnings.len() < MAX_WARNINGS {
             self.warnings.push(w);
+        } else {
+            self.warnings_dropped += 1;
         }
     }
 }

@@ -128,3 +128,37 @@ pub fn zstd_long_window(data: &[u8]) -> Vec<u8> {
     enc.write_all(data).unwrap();
     enc.finish().unwrap()
 }
+
+/// `n` files each named by a GNU long name, linked by a long link and
+/// carrying a PAX header, each piece just under the 1 MiB limit: the most
+/// metadata one entry may hold. `seed` makes layers differ.
+pub fn maximal_headers(n: usize, seed: u8) -> Vec<u8> {
+    let big = (1 << 20) - 64;
+    let mut tar = Vec::new();
+    for i in 0..n {
+        let name = format!("{}{i}-{seed}", "n/".repeat(big / 2 - 8));
+        tar.extend(header("././@LongLink", b'L', name.len() as u64));
+        tar.extend(name.as_bytes());
+        pad(&mut tar);
+        let link = "l/".repeat(big / 2);
+        tar.extend(header("././@LongLink", b'K', link.len() as u64));
+        tar.extend(link.as_bytes());
+        pad(&mut tar);
+        let record = pax_record("comment", &"c".repeat(big - 20));
+        tar.extend(header("PaxHeader", b'x', record.len() as u64));
+        tar.extend(record.as_bytes());
+        pad(&mut tar);
+        tar.extend(header("x", b'2', 0));
+    }
+    end(tar)
+}
+
+/// zstd with an 8 MiB window (`zstd -19`, the most the default limit
+/// allows), no content size.
+pub fn zstd_8mib_window(data: &[u8]) -> Vec<u8> {
+    let mut enc = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+    enc.window_log(23).unwrap();
+    enc.include_contentsize(false).unwrap();
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}

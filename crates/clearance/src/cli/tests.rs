@@ -36,6 +36,7 @@ fn inspect_has_the_documented_defaults() {
     };
     assert_eq!(args.image, "alpine");
     assert_eq!(args.platform, "linux/amd64");
+    assert_eq!(args.parallel, 2);
     assert_eq!(args.registry.retries, 3);
     assert_eq!(args.registry.timeout, 30);
     assert!(args.registry.insecure_registries.is_empty());
@@ -50,6 +51,10 @@ fn bad_flags_are_usage_errors_that_name_the_flag() {
     assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument);
     let e = parse(&["inspect", "x", "--retries", "many"]).unwrap_err();
     assert!(e.to_string().contains("--retries"), "{e}");
+    for bad in ["0", "17"] {
+        let e = parse(&["inspect", "x", "--parallel", bad]).unwrap_err();
+        assert!(e.to_string().contains("--parallel"), "{e}");
+    }
     // clap exits with 2 on usage errors, the README's code for bad flags.
     assert_eq!(e.exit_code(), 2);
 }
