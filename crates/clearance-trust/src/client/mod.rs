@@ -4,14 +4,16 @@
 //! hashes checked. Only verified metadata reaches the store, written
 //! atomically, bytes exactly as received.
 
+mod address;
 mod store;
 mod transport;
 mod trusted;
 
 use std::collections::BTreeSet;
 
+pub use address::{AddressError, ServerAddress};
 pub use store::{DirStore, StagedStore, quote, unquote, write_atomic, write_private};
-pub use transport::{FetchError, HttpTransport, PublishOutcome, Transport};
+pub use transport::{FetchError, HttpTransport, PublishOutcome, TlsProblem, Transport};
 pub use trusted::{TrustedSet, check_hashes, check_length_and_hashes};
 
 use crate::metadata::MetadataError;
@@ -125,6 +127,9 @@ pub enum UpdateError {
     },
     #[error("target {0:?} is not in the repository")]
     TargetNotFound(String),
+    /// The repository has no timestamp: nothing was ever published there.
+    #[error("no trust data at {url} (it has no timestamp.json)")]
+    NoTrustData { url: String },
 }
 
 /// A target found by the delegation search.
@@ -385,7 +390,7 @@ impl<T: Transport> Updater<T> {
             .transport
             .fetch(&url, self.settings.timestamp_max_bytes)
             .await?
-            .ok_or_else(|| FetchError::NotFound { url: url.clone() })?;
+            .ok_or_else(|| UpdateError::NoTrustData { url: url.clone() })?;
         if self.trusted.update_timestamp(&bytes)? {
             self.save("timestamp", &bytes)?;
         }

@@ -1,24 +1,26 @@
 //! What the trust commands share: where keys and trusted metadata live, the
 //! trust server, passphrases, and publishing files.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_oci::registry::Credential;
 use clearance_trust::client::{
-    DirStore, Expiration, HttpTransport, PublishOutcome, Updater, UpdaterSettings, write_atomic,
+    DirStore, Expiration, FetchError, HttpTransport, PublishOutcome, ServerAddress, UpdateError,
+    Updater, UpdaterSettings, write_atomic,
 };
 use clearance_trust::keystore::Keystore;
 
 /// Where trust data lives.
 #[derive(Debug, Clone, Args)]
 pub struct TrustArgs {
-    /// The trust server: the URL of `clearance serve --trust` (or a Notary-
-    /// compatible server), or file:///DIR for a repository kept in a directory.
-    #[arg(long, env = "CLEARANCE_TRUST_SERVER")]
-    pub server: String,
+    /// The trust server: http(s)://HOST[:PORT] of `clearance serve --trust`
+    /// (or of a Notary-compatible server), or file:///DIR for a repository
+    /// kept in a directory.
+    #[arg(long, env = "CLEARANCE_TRUST_SERVER", value_name = "URL")]
+    pub server: ServerAddress,
     /// Clearance's own directory (keys, trusted metadata).
     #[arg(long, env = "CLEARANCE_HOME")]
     pub home: Option<PathBuf>,
@@ -37,19 +39,29 @@ pub struct TrustArgs {
 /// Most attempts at a publish that others keep overtaking.
 const PUBLISH_ATTEMPTS: u32 = 8;
 
+/// Clearance's own directory: `--home`, else `~/.clearance`.
+pub fn home_dir(home: Option<&Path>) -> anyhow::Result<PathBuf> {
+    match home {
+        Some(h) => Ok(h.to_owned()),
+        None => std::env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(".clearance"))
+            .context("no home directory: set CLEARANCE_HOME or pass --home"),
+    }
+}
+
+/// The keystore under a home directory (`trust/private`).
+pub fn keystore_in(home: Option<&Path>) -> anyhow::Result<Keystore> {
+    let dir = home_dir(home)?.join("trust/private");
+    Keystore::open(&dir).with_context(|| format!("opening the keystore at {}", dir.display()))
+}
+
 impl TrustArgs {
     pub fn home(&self) -> anyhow::Result<PathBuf> {
-        match &self.home {
-            Some(h) => Ok(h.clone()),
-            None => std::env::var_os("HOME")
-                .map(|h| PathBuf::from(h).join(".clearance"))
-                .context("no home directory: set CLEARANCE_HOME or pass --home"),
-        }
+        home_dir(self.home.as_deref())
     }
 
     pub fn keystore(&self) -> anyhow::Result<Keystore> {
-        let dir = self.home()?.join("trust/private");
-        Keystore::open(&dir).with_context(|| format!("opening the keystore at {}", dir.display()))
+        keystore_in(self.home.as_deref())
     }
 
     /// The client's trusted metadata for one repository.
@@ -62,12 +74,12 @@ impl TrustArgs {
     }
 
     pub fn metadata_url(&self, gun: &str) -> String {
-        clearance_trust::image::metadata_url(&self.server, gun)
+        self.server.metadata_url(gun)
     }
 
     /// Whether the server is a trust service (not a file:// directory).
     pub fn is_service(&self) -> bool {
-        !self.server.starts_with("file://")
+        self.server.is_service()
     }
 
     /// HTTP to the trust server, with its login and CA.
@@ -110,7 +122,7 @@ impl TrustArgs {
         gun: &str,
         files: &[(String, Vec<u8>)],
     ) -> anyhow::Result<PublishOutcome> {
-        let Some(dir) = self.server.strip_prefix("file://") else {
+        let Some(dir) = self.server.metadata_dir(gun) else {
             let current = clearance_trust::publish::current_files(files);
             let url = self.metadata_url(gun);
             return self
@@ -119,7 +131,6 @@ impl TrustArgs {
                 .await
                 .with_context(|| format!("publishing to {url}"));
         };
-        let dir = PathBuf::from(dir).join("v2").join(gun).join("_trust/tuf");
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         // In order: timestamp last, so readers never see it ahead of what it names.
         for (name, bytes) in files {
@@ -235,7 +246,9 @@ pub fn passphrase(role: &str, keyid: &str, new: bool) -> anyhow::Result<String> 
 }
 
 use clearance_trust::pkcs11::{HsmSigner, IfMissing, KeyOrigin, Pkcs11Uri};
-use clearance_trust::publish::{Bins, Expiries, Repository, RoleSigners, ServerSigned};
+use clearance_trust::publish::{
+    Bins, Expiries, PublishError, Repository, RoleSigners, ServerSigned,
+};
 use clearance_trust::signer::{LocalSigner, Signer};
 
 /// Where the root key is, for commands that change root.
@@ -461,4 +474,40 @@ pub fn delegated_keys(
         );
     }
     Ok(keys)
+}
+
+/// The trust server's fetch error under an error chain, wherever a library
+/// wrapped it (an update, a repository load).
+pub fn fetch_error(e: &anyhow::Error) -> Option<&FetchError> {
+    e.chain().find_map(|cause| {
+        if let Some(f) = cause.downcast_ref::<FetchError>() {
+            return Some(f);
+        }
+        match cause.downcast_ref::<UpdateError>() {
+            Some(UpdateError::Fetch(f)) => return Some(f),
+            Some(_) => return None,
+            None => {}
+        }
+        match cause.downcast_ref::<PublishError>() {
+            Some(PublishError::Update(UpdateError::Fetch(f))) => Some(f),
+            _ => None,
+        }
+    })
+}
+
+/// The update error under an error chain.
+pub fn update_error(e: &anyhow::Error) -> Option<&UpdateError> {
+    e.chain().find_map(|cause| {
+        cause.downcast_ref::<UpdateError>().or_else(|| {
+            match cause.downcast_ref::<PublishError>() {
+                Some(PublishError::Update(u)) => Some(u),
+                _ => None,
+            }
+        })
+    })
+}
+
+/// Whether the repository has no trust data at all on its server.
+pub fn no_trust_data(e: &anyhow::Error) -> bool {
+    matches!(update_error(e), Some(UpdateError::NoTrustData { .. }))
 }

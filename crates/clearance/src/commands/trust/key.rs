@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
-use super::common::{TrustArgs, passphrase};
+use super::common::{keystore_in, passphrase};
 use crate::cli::Format;
 use crate::exit::Exit;
 use crate::output::{self, Page, ToText as _};
@@ -50,14 +50,8 @@ pub struct KeyArgs {
 }
 
 impl KeyArgs {
-    fn trust(&self) -> TrustArgs {
-        TrustArgs {
-            server: String::new(),
-            home: self.home.clone(),
-            trust_creds: None,
-            trust_ca_file: None,
-            insecure_trust_servers: Vec::new(),
-        }
+    fn keystore(&self) -> anyhow::Result<clearance_trust::keystore::Keystore> {
+        keystore_in(self.home.as_deref())
     }
 }
 
@@ -65,7 +59,7 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
     let mut page = Page::default();
     match command {
         KeyCommand::List(args) => {
-            let keys = args.trust().keystore()?.list()?;
+            let keys = args.keystore()?.list()?;
             match format {
                 Format::Json => page.json(&keys)?,
                 Format::Table => {
@@ -90,12 +84,12 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
             };
             let signer = LocalSigner::generate(kind)?;
             let pass = passphrase(&role, &signer.key_id(), true)?;
-            let keyid = args.trust().keystore()?.save(&signer, &role, &pass)?;
+            let keyid = args.keystore()?.save(&signer, &role, &pass)?;
             page.field("Generated", &keyid);
             page.field("Role", &role);
         }
         KeyCommand::Export { keyid, args } => {
-            let key = args.trust().keystore()?.public(&keyid)?;
+            let key = args.keystore()?.public(&keyid)?;
             page.json(&serde_json::json!({ "keyid": keyid, "key": key }))?;
         }
         KeyCommand::Import { file, role, args } => {
@@ -118,7 +112,7 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
                     )
                 })?;
             let pass = passphrase(&role, &signer.key_id(), true)?;
-            let keyid = args.trust().keystore()?.save(&signer, &role, &pass)?;
+            let keyid = args.keystore()?.save(&signer, &role, &pass)?;
             page.field("Imported", &keyid);
             page.field("Role", &role);
         }

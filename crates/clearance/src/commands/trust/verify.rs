@@ -3,14 +3,16 @@
 
 use anyhow::Context as _;
 use clap::Args;
-use clearance_oci::registry::RegistryClient;
-use clearance_trust::client::{DirStore, StagedStore, UpdaterSettings, root_descends};
+use clearance_oci::registry::{RegistryClient, RegistryError};
+use clearance_trust::client::{
+    DirStore, FetchError, HttpTransport, StagedStore, Updater, UpdateError, UpdaterSettings, root_descends,
+};
 use clearance_trust::image::{manifest_digest, media_type};
 use clearance_trust::metadata::Signed;
 use clearance_trust::schema::Root;
 use serde::Serialize;
 
-use super::common::{TrustArgs, gun, registry_ref};
+use super::common::{TrustArgs, fetch_error, gun, no_trust_data, registry_ref};
 use crate::cli::{Format, RegistryArgs};
 use crate::exit::Exit;
 use crate::output::{Page, bad, good, text};
@@ -57,15 +59,6 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
         .context("verify a tag: IMAGE:TAG")?
         .to_owned();
     let gun = gun(&reference);
-    let store = args.trust.client_store(&gun)?;
-    let staged = pin(&args, &gun, &store).await?;
-    let mut updater = args.trust.updater(
-        &gun,
-        staged
-            .as_ref()
-            .map_or_else(|| store.clone(), StagedStore::store),
-        args.registry.ca_file.as_deref(),
-    )?;
     let mut verdict = Verdict {
         image: format!("{gun}:{tag}"),
         trusted: false,
@@ -76,19 +69,73 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
         expires: None,
         reason: None,
     };
+    let store = args.trust.client_store(&gun)?;
+    // A --root that cannot be used, or none where one is needed, is a
+    // usage error (exit 2); a server with no trust data is an answer.
+    let outcome = match pin(&args, &gun, &store).await {
+        Ok(staged) => {
+            let updater = args.trust.updater(
+                &gun,
+                staged
+                    .as_ref()
+                    .map_or_else(|| store.clone(), StagedStore::store),
+                args.registry.ca_file.as_deref(),
+            )?;
+            check(&args, &reference, &tag, &gun, updater, staged, &mut verdict).await
+        }
+        Err(e) if no_trust_data(&e) => Err(e),
+        Err(e) => return Err(e),
+    };
+    match outcome {
+        Ok(()) => verdict.trusted = true,
+        // Exit 2, not "not trusted": the server or the registry could not
+        // be asked, so nothing was learnt about the image (newcomer 8).
+        Err(e) if unanswered(&e) => return Err(e),
+        Err(e) if no_trust_data(&e) => {
+            verdict.reason = Some(format!(
+                "no trust data for {gun} on {}: nothing was ever signed for it there",
+                args.trust.server
+            ));
+        }
+        Err(e) => verdict.reason = Some(format!("{e:#}")),
+    }
+    let mut page = Page::default();
+    match format {
+        Format::Json => page.json(&verdict)?,
+        Format::Table => render(&verdict, &mut page),
+    }
+    page.emit()?;
+    Ok(if verdict.trusted {
+        Exit::Ok
+    } else {
+        Exit::Denied
+    })
+}
+
+/// Update from the pinned (or staged) root, find the tag, fetch its
+/// manifest by the signed digest and check it; fill in `verdict`.
+async fn check(
+    args: &VerifyArgs,
+    reference: &clearance_oci::RegistryRef,
+    tag: &str,
+    gun: &str,
+    mut updater: Updater<HttpTransport>,
+    staged: Option<StagedStore>,
+    verdict: &mut Verdict,
+) -> anyhow::Result<()> {
     let mut refreshed = false;
-    let outcome: anyhow::Result<()> = async {
+    let result = async {
         updater.refresh().await.context("updating trust metadata")?;
         refreshed = true;
         let found = updater
-            .find_target(&tag)
+            .find_target(tag)
             .await?
             .with_context(|| format!("{gun}:{tag} is not signed"))?;
         let target = found.target.clone();
         let digest = manifest_digest(&target).context("the signed target has no sha256")?;
         let client = RegistryClient::new(&args.registry.settings()?.registry)?;
         let (bytes, _, _) = client
-            .get_manifest(&reference, &digest)
+            .get_manifest(reference, &digest)
             .await
             .with_context(|| format!("fetching the signed manifest {digest}"))?;
         if bytes.len() as u64 != target.length {
@@ -113,26 +160,30 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
     .await;
     // The repository verified from the root given: pin it now, whether or
     // not the tag is signed (B-4); a root that did not verify is not kept.
+    drop(updater);
     if let Some(staged) = staged
         && refreshed
     {
-        drop(updater);
         staged.commit()?;
     }
-    match outcome {
-        Ok(()) => verdict.trusted = true,
-        Err(e) => verdict.reason = Some(format!("{e:#}")),
+    result
+}
+
+/// Whether an error means the trust server or the registry could not be
+/// asked (no connection, TLS, a login refused, an HTTP error), rather than
+/// that what they hold is not trusted.
+fn unanswered(e: &anyhow::Error) -> bool {
+    if fetch_error(e).is_some_and(FetchError::is_unanswered) {
+        return true;
     }
-    let mut page = Page::default();
-    match format {
-        Format::Json => page.json(&verdict)?,
-        Format::Table => render(&verdict, &mut page),
-    }
-    page.emit()?;
-    Ok(if verdict.trusted {
-        Exit::Ok
-    } else {
-        Exit::Denied
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<RegistryError>()
+            .is_some_and(|r| match r {
+                RegistryError::Http { status, .. } => *status >= 500 || *status == 401,
+                RegistryError::Verify(_) | RegistryError::TooLarge { .. } => false,
+                _ => true,
+            })
     })
 }
 
@@ -179,7 +230,9 @@ async fn pin(
         (_, Some(given)) => given,
         (None, None) if args.trust_on_first_use => {
             let url = format!("{}1.root.json", args.trust.metadata_url(gun));
-            fetch_once(&args.trust, &url, args.registry.ca_file.as_deref()).await?
+            fetch_once(&args.trust, &url, args.registry.ca_file.as_deref())
+                .await?
+                .ok_or(UpdateError::NoTrustData { url })?
         }
         (None, None) => anyhow::bail!(
             "no trusted root for {gun} yet: pass --root ROOT.json from its publisher, or --trust-on-first-use"
@@ -245,15 +298,12 @@ async fn check_same_root(
     )
 }
 
+/// The first root, as the server offers it (`None`: it has none).
 async fn fetch_once(
     trust: &super::common::TrustArgs,
     url: &str,
     extra_ca: Option<&std::path::Path>,
-) -> anyhow::Result<Vec<u8>> {
+) -> anyhow::Result<Option<Vec<u8>>> {
     use clearance_trust::client::Transport as _;
-    trust
-        .transport(extra_ca)?
-        .fetch(url, 512_000)
-        .await?
-        .with_context(|| format!("{url} not found"))
+    Ok(trust.transport(extra_ca)?.fetch(url, 512_000).await?)
 }

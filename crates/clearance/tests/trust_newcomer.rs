@@ -1,0 +1,200 @@
+//! The trust CLI against the newcomer report (`2026-11-newcomer.md`), end to
+//! end with the real binary: each test is named after the finding it guards
+//! (`n2_…` is finding 2). The trust service, Distribution and openssl's CAs
+//! run on 127.0.0.1 as in the other trust tests.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::process::Output;
+
+use support::service::{Trust, pushed};
+use support::{TestCa, TrustServer, assert_success, stderr, stdout};
+
+/// Both streams, for assertion messages.
+fn both(out: &Output) -> String {
+    format!("{}{}", stdout(out), stderr(out))
+}
+
+/// A trust service without authentication on 127.0.0.1, with its data in a
+/// directory of its own.
+fn service() -> (tempfile::TempDir, TrustServer) {
+    let data = tempfile::tempdir().unwrap();
+    let server = TrustServer::start(data.path(), None, &["--no-auth"]);
+    (data, server)
+}
+
+/// A file:// repository for `gun`, initialised by "publisher": its root.
+fn file_repository(gun: &str) -> (Trust, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("server").display());
+    let trust = Trust { dir, url };
+    assert_success(&trust.run("publisher", &["trust", "init", gun]));
+    let root = trust.trusted_root("publisher", gun);
+    (trust, root)
+}
+
+#[test]
+fn n8_a_malformed_server_is_a_usage_error_before_any_request() {
+    let home = tempfile::tempdir().unwrap();
+    for server in [
+        "127.0.0.1:4443",
+        "htp://127.0.0.1:4443",
+        "http://",
+        "file://relative/dir",
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_clearance"))
+            .args(["trust", "verify", "--trust-on-first-use"])
+            .args(["--server", server, "127.0.0.1:5000/team/app:v1"])
+            .env_clear()
+            .env("CLEARANCE_HOME", home.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{server}: {}", both(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("http://HOST[:PORT], https://HOST[:PORT] or file:///DIR")
+                || err.contains("file:///DIR"),
+            "{server}: {err}"
+        );
+        assert!(
+            !err.contains("builder error") && !err.contains("relative URL"),
+            "{err}"
+        );
+    }
+    // Nothing was fetched, so nothing was written either.
+    assert!(!home.path().join("trust/tuf").exists());
+}
+
+#[test]
+fn n8_an_unreachable_server_is_exit_2_and_an_unknown_repository_exit_1() {
+    let (_data, server) = service();
+    let gun = "127.0.0.1:5000/team/nosuch";
+    let image = format!("{gun}:v1");
+    let (other, root) = file_repository(gun);
+    let trust = Trust::new(&server);
+    let verify = |home: &str, server: &str, flags: &[&str]| -> Output {
+        let mut args = vec!["trust", "verify", "--server", server];
+        args.extend_from_slice(flags);
+        args.push(&image);
+        trust.run(home, &args)
+    };
+
+    // Nothing listens on the port, or the host does not resolve: exit 2,
+    // with no reqwest wording.
+    let closed = format!("http://127.0.0.1:{}", support::free_port());
+    let unresolved = format!("http://nosuch.invalid:{}", support::free_port());
+    for (url, extra) in [
+        (closed.as_str(), vec![]),
+        (
+            unresolved.as_str(),
+            vec!["--insecure-trust-server", "nosuch.invalid"],
+        ),
+    ] {
+        let mut flags = vec!["--trust-on-first-use"];
+        flags.extend(extra.iter().copied());
+        let out = verify("consumer", url, &flags);
+        assert_eq!(out.status.code(), Some(2), "{url}: {}", both(&out));
+        assert!(stderr(&out).contains("cannot reach"), "{}", both(&out));
+        assert!(!stderr(&out).contains("error sending request"));
+    }
+
+    // A repository the service never heard of: "no trust data", exit 1,
+    // whichever way the root is pinned.
+    let root = root.to_str().unwrap();
+    for (home, flags) in [
+        ("tofu", vec!["--trust-on-first-use"]),
+        ("pinned", vec!["--root", root]),
+    ] {
+        let out = verify(home, &server.url, &flags);
+        assert_eq!(out.status.code(), Some(1), "{flags:?}: {}", both(&out));
+        assert!(
+            stdout(&out).contains(&format!("no trust data for {gun}")),
+            "{flags:?}: {}",
+            both(&out)
+        );
+        assert!(!both(&out).contains("1.root.json"), "{}", both(&out));
+    }
+    drop(other);
+}
+
+/// `clearance serve --trust` over HTTPS with a certificate from `ca`.
+fn tls_service(ca: &TestCa) -> (tempfile::TempDir, TrustServer, String) {
+    let data = tempfile::tempdir().unwrap();
+    let server = TrustServer::start(
+        data.path(),
+        None,
+        &[
+            "--no-auth",
+            "--tls-cert",
+            ca.leaf_cert.to_str().unwrap(),
+            "--tls-key",
+            ca.leaf_key.to_str().unwrap(),
+        ],
+    );
+    let url = server.url.replace("http://", "https://");
+    (data, server, url)
+}
+
+#[test]
+fn n8_n18_tls_failures_are_exit_2_and_say_what_to_do() {
+    let ca = TestCa::new();
+    let wrong = TestCa::new();
+    let (_data, server, https) = tls_service(&ca);
+    let trust = Trust::new(&server);
+    let image = "127.0.0.1:5000/team/app:v1";
+
+    // No CA given, or the wrong one: the certificate is refused, exit 2,
+    // naming the flag and the variable that pass the CA.
+    for ca_flag in [vec![], vec!["--trust-ca-file", wrong.ca_cert.to_str().unwrap()]] {
+        let mut args = vec!["trust", "verify", "--trust-on-first-use", "--server", &https];
+        args.extend(ca_flag.iter().copied());
+        args.push(image);
+        let out = trust.run("consumer", &args);
+        assert_eq!(out.status.code(), Some(2), "{ca_flag:?}: {}", both(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("--trust-ca-file") && err.contains("CLEARANCE_TRUST_CA_FILE"),
+            "{err}"
+        );
+        assert!(!err.contains("UnknownIssuer"), "{err}");
+    }
+
+    // https:// to a plain-HTTP service: it did not answer TLS.
+    let (_plain_data, plain) = service();
+    let out = trust.run(
+        "consumer",
+        &[
+            "trust",
+            "verify",
+            "--trust-on-first-use",
+            "--server",
+            &plain.url.replace("http://", "https://"),
+            image,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        stderr(&out).contains("the server did not answer TLS; is it http://?"),
+        "{}",
+        both(&out)
+    );
+    assert!(!stderr(&out).contains("InvalidContentType"));
+
+    // With the right CA the same command gets an answer: no trust data, exit 1.
+    let out = trust.run(
+        "consumer",
+        &[
+            "trust",
+            "verify",
+            "--trust-on-first-use",
+            "--server",
+            &https,
+            "--trust-ca-file",
+            ca.ca_cert.to_str().unwrap(),
+            image,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert!(stdout(&out).contains("no trust data"), "{}", both(&out));
+}
