@@ -198,3 +198,65 @@ fn n8_n18_tls_failures_are_exit_2_and_say_what_to_do() {
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
     assert!(stdout(&out).contains("no trust data"), "{}", both(&out));
 }
+
+/// A users file with alice (may push and pull under team/) and bob (may
+/// only pull there), and the configuration that says so.
+fn auth_config(dir: &std::path::Path) -> String {
+    support::require("htpasswd");
+    let mut users = Vec::new();
+    for (name, pass) in [("alice", "alice-secret"), ("bob", "bob-secret")] {
+        let out = std::process::Command::new("htpasswd")
+            .args(["-Bbn", name, pass])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        users.extend_from_slice(&out.stdout);
+    }
+    let path = dir.join("users");
+    std::fs::write(&path, users).unwrap();
+    format!(
+        r#"
+[auth]
+users = "{}"
+
+[[auth.access]]
+repositories = "*/team/**"
+users = ["alice"]
+actions = ["pull", "push"]
+
+[[auth.access]]
+repositories = "*/team/**"
+users = ["bob"]
+actions = ["pull"]
+"#,
+        path.display()
+    )
+}
+
+#[test]
+fn n10_the_servers_reason_reaches_the_user() {
+    let data = tempfile::tempdir().unwrap();
+    let server = TrustServer::start(data.path(), Some(&auth_config(data.path())), &[]);
+    let trust = Trust::new(&server);
+    let gun = "127.0.0.1:5000/team/app";
+
+    // No login: the server's message, and how to give a login.
+    let out = trust.run("publisher", &["trust", "init", gun]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("does not allow push on {gun}")), "{err}");
+    assert!(
+        err.contains("CLEARANCE_TRUST_CREDS") && err.contains("--trust-creds"),
+        "{err}"
+    );
+
+    // A login that may only pull: the server's reason, not a bare status.
+    let out = trust.run_as("bob", "bob:bob-secret", &["trust", "init", gun]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        stderr(&out).contains(&format!("token does not allow push on {gun}")),
+        "{}",
+        both(&out)
+    );
+    assert!(!stderr(&out).contains("CLEARANCE_TRUST_CREDS"), "{}", both(&out));
+}
