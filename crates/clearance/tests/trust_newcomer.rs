@@ -260,3 +260,65 @@ fn n10_the_servers_reason_reaches_the_user() {
     );
     assert!(!stderr(&out).contains("CLEARANCE_TRUST_CREDS"), "{}", both(&out));
 }
+
+/// The value of a `Field   value` line of a command's output.
+fn field(out: &Output, name: &str) -> String {
+    stdout(out)
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .unwrap_or_else(|| panic!("no {name} line in:\n{}", both(out)))
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn n11_the_short_key_ids_trust_inspect_prints_are_accepted_everywhere() {
+    let gun = "127.0.0.1:5000/team/app";
+    let (trust, _) = file_repository(gun);
+    let run = |args: &[&str]| -> Output {
+        trust
+            .command("publisher", args, None)
+            .env("CLEARANCE_PASSPHRASE_QA", "qa passphrase")
+            .output()
+            .unwrap()
+    };
+    let inspect: serde_json::Value =
+        serde_json::from_slice(&run(&["--format", "json", "trust", "inspect", gun]).stdout)
+            .unwrap();
+    let targets_key = inspect["roles"][1]["keyids"][0].as_str().unwrap().to_owned();
+    let short = &targets_key[..12];
+    let table = stdout(&run(&["trust", "inspect", gun]));
+    assert!(table.contains(short) && !table.contains(&targets_key), "{table}");
+
+    // key export and delegate add take the short id of a keystore key.
+    let qa = field(&run(&["trust", "key", "generate", "--role", "qa"]), "Generated");
+    let out = run(&["trust", "key", "export", &qa[..12]]);
+    assert_success(&out);
+    let exported: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(exported["keyid"], qa.as_str());
+    let out = run(&[
+        "trust", "delegate", "add", gun, "qa", "--key", &qa[..12], "--paths", "qa-*",
+    ]);
+    assert_success(&out);
+
+    // revoke takes the short id of a key the repository names.
+    assert_success(&run(&["trust", "rotate", gun, "targets", "--keep-old"]));
+    let out = run(&["trust", "revoke", gun, short]);
+    assert_success(&out);
+    assert_eq!(field(&out, "Revoked"), targets_key);
+
+    // Too short, unknown: said plainly, exit 2.
+    for (id, says) in [
+        ("d0f1", "give at least 8 hex digits"),
+        ("ffffffff", "no key ffffffff"),
+    ] {
+        for args in [
+            vec!["trust", "key", "export", id],
+            vec!["trust", "revoke", gun, id],
+        ] {
+            let out = run(&args);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {}", both(&out));
+            assert!(stderr(&out).contains(says), "{args:?}: {}", both(&out));
+        }
+    }
+}

@@ -87,6 +87,16 @@ impl Repository {
         self.root.repository = Some(gun.to_owned());
     }
 
+    /// Every key id the repository names: root's keys, and the keys targets
+    /// gives its delegated roles and hash bins.
+    pub fn key_ids(&self) -> BTreeSet<String> {
+        let mut ids: BTreeSet<String> = self.root.keys.keys().cloned().collect();
+        if let Some(d) = &self.targets.delegations {
+            ids.extend(d.keys.keys().cloned());
+        }
+        ids
+    }
+
     /// Remove a key from every role that lists it. Refused when a role
     /// would be left below its threshold.
     pub fn revoke(&mut self, keyid: &str) -> Result<Vec<String>, PublishError> {

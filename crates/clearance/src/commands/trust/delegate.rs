@@ -24,7 +24,9 @@ pub enum DelegateCommand {
 pub struct AddArgs {
     pub repository: String,
     pub role: String,
-    /// A key id in the keystore, or a file from `trust key export` (repeatable).
+    /// The delegate's public key: a file from `trust key export` (someone
+    /// else's key), or a key id in the keystore, whole or a unique prefix of
+    /// at least 8 hex digits (repeatable).
     #[arg(long = "key", required = true)]
     pub keys: Vec<String>,
     /// Tag patterns the role may sign (`*` within a path component), comma-separated.
@@ -113,7 +115,8 @@ pub async fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// A key id in the keystore, or an exported `{"keyid", "key"}` file.
+/// An exported `{"keyid", "key"}` file, or a key id in the keystore
+/// (whole, or a unique prefix of at least 8 hex digits).
 fn public_key(spec: &str, keystore: &clearance_trust::keystore::Keystore) -> anyhow::Result<Key> {
     let path = std::path::Path::new(spec);
     if path.is_file() {
@@ -124,7 +127,11 @@ fn public_key(spec: &str, keystore: &clearance_trust::keystore::Keystore) -> any
             format!("{spec} holds no public key (export one with `trust key export`)")
         });
     }
-    keystore
-        .public(spec)
-        .with_context(|| format!("{spec} is neither a key file nor a key id in the keystore"))
+    let context = || {
+        format!(
+            "--key {spec} is not a file, so it was taken as a key id (give a file from `trust key export`, or an id from `trust key list`)"
+        )
+    };
+    let keyid = keystore.resolve(spec).with_context(context)?;
+    keystore.public(&keyid).with_context(context)
 }

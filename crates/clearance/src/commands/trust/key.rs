@@ -26,6 +26,7 @@ pub enum KeyCommand {
     },
     /// Print a key's public part as TUF metadata lists it.
     Export {
+        /// The key id, whole or a unique prefix of at least 8 hex digits.
         keyid: String,
         #[command(flatten)]
         args: KeyArgs,
@@ -89,7 +90,9 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
             page.field("Role", &role);
         }
         KeyCommand::Export { keyid, args } => {
-            let key = args.keystore()?.public(&keyid)?;
+            let keystore = args.keystore()?;
+            let keyid = keystore.resolve(&keyid)?;
+            let key = keystore.public(&keyid)?;
             page.json(&serde_json::json!({ "keyid": keyid, "key": key }))?;
         }
         KeyCommand::Import { file, role, args } => {

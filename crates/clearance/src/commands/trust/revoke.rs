@@ -16,7 +16,8 @@ use crate::output::Page;
 pub struct RevokeArgs {
     /// The image repository, e.g. registry.example.com/team/app.
     pub repository: String,
-    /// The key id to revoke (see `trust inspect`).
+    /// The key id to revoke: whole, or a unique prefix of at least 8 hex
+    /// digits (as `trust inspect` shows them).
     pub keyid: String,
     #[command(flatten)]
     pub trust: TrustArgs,
@@ -29,8 +30,14 @@ pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
     let gun = gun(&reference);
     let mut repo = load_repository(&args.trust, &gun).await?;
     let keystore = args.trust.keystore()?;
+    // The full id, or a unique prefix of it (what `trust inspect` shows).
+    let keyid = clearance_trust::key_id::resolve(
+        &args.keyid,
+        repo.key_ids().iter().map(String::as_str),
+        &format!("in {gun}"),
+    )?;
     let old_root = root_key(&args.root, &keystore, &repo, &gun)?;
-    let affected = repo.revoke(&args.keyid)?;
+    let affected = repo.revoke(&keyid)?;
     // A revoked root key: the new root must also meet its own threshold.
     let new_root = if affected.iter().any(|r| r == "root") {
         Some(Held::Local(Box::new(role_key(
@@ -53,7 +60,7 @@ pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
     let files = repo.publish(Changed::RootAndTargets, &signers, false)?;
     published(args.trust.publish(&gun, &files).await?)?;
     let mut page = Page::default();
-    page.field("Revoked", &args.keyid);
+    page.field("Revoked", &keyid);
     page.field("From roles", affected.join(", "));
     page.field("Root", format!("v{}", repo.root.common.version));
     page.emit()?;
