@@ -322,3 +322,69 @@ fn n11_the_short_key_ids_trust_inspect_prints_are_accepted_everywhere() {
         }
     }
 }
+
+#[test]
+fn n2_a_delegation_to_someone_elses_public_key_is_signed_by_its_holder() {
+    let (_img, _registry, gun) = pushed("team/app", &["qa-1"]);
+    let (_data, server) = service();
+    let trust = Trust::new(&server);
+    let image = format!("{gun}:qa-1");
+    // alice owns the repository; the service signs snapshot and timestamp.
+    assert_success(&trust.run("alice", &["trust", "init", &gun, "--server-snapshot"]));
+    let root = trust.trusted_root("alice", &gun);
+    let root = root.to_str().unwrap();
+
+    // bob makes a key and hands alice its public part only.
+    let bob = |args: &[&str]| -> Output {
+        trust
+            .command("bob", args, None)
+            .env("CLEARANCE_PASSPHRASE_QA", "bob's qa passphrase")
+            .output()
+            .unwrap()
+    };
+    let keyid = field(&bob(&["trust", "key", "generate", "--role", "qa"]), "Generated");
+    let out = bob(&["trust", "key", "export", &keyid]);
+    assert_success(&out);
+    let public = trust.dir.path().join("bob-qa.pub");
+    std::fs::write(&public, &out.stdout).unwrap();
+
+    // alice delegates to it: no qa passphrase, no private key needed.
+    let out = trust.run(
+        "alice",
+        &[
+            "trust",
+            "delegate",
+            "add",
+            &gun,
+            "qa",
+            "--key",
+            public.to_str().unwrap(),
+            "--paths",
+            "qa-*",
+        ],
+    );
+    assert_success(&out);
+    assert!(field(&out, "Keys").contains(&keyid), "{}", both(&out));
+    assert!(field(&out, "Next").contains("--role qa"), "{}", both(&out));
+
+    // Until bob signs, a tag in qa's paths is simply not signed.
+    let out = bob(&["trust", "verify", "--root", root, &image]);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert!(stdout(&out).contains("is not signed"), "{}", both(&out));
+
+    // bob (root pinned by that verify) signs into the delegation.
+    let out = bob(&["trust", "sign", &image, "--role", "qa"]);
+    assert_success(&out);
+
+    // A consumer verifies the tag, signed by qa.
+    let out = trust.run(
+        "consumer",
+        &["--format", "json", "trust", "verify", "--root", root, &image],
+    );
+    assert_success(&out);
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdict["signed_by"], "qa");
+    // alice never held bob's private key.
+    let keys = stdout(&trust.run("alice", &["--format", "json", "trust", "key", "list"]));
+    assert!(!keys.contains(&keyid), "{keys}");
+}

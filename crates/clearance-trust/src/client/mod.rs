@@ -234,7 +234,19 @@ impl<T: Transport> Updater<T> {
             if !visited.insert((role.clone(), delegator.clone())) {
                 continue; // a cycle
             }
-            self.load_targets(&role, &delegator).await?;
+            match self.load_targets(&role, &delegator).await {
+                Ok(()) => {}
+                // A delegated role snapshot has never listed has no metadata
+                // yet (delegated to someone else's key, who has not signed
+                // anything): it signs nothing, and the search goes on, as
+                // Notary's client does. A role listed once can never be
+                // dropped (`update_snapshot`), so this hides nothing signed.
+                Err(UpdateError::NotInSnapshot { .. }) if role != "targets" => {
+                    tracing::debug!(role, "delegated role has no metadata yet");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
             let Some(targets) = self.trusted.targets(&role, &delegator) else {
                 continue;
             };

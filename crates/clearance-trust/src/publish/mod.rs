@@ -8,6 +8,7 @@ mod expiry;
 mod keys;
 
 pub use bins::bin_names;
+pub use delegation::FirstVersion;
 pub use expiry::{Days, DaysError, Expiries, MAX_DAYS};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -157,6 +158,21 @@ fn push_versioned(
     let quoted = crate::client::quote(role);
     files.push((format!("{version}.{quoted}.json"), bytes.clone()));
     files.push((format!("{quoted}.json"), bytes));
+}
+
+/// A delegated role that has no metadata yet: empty, at version 1, signed
+/// by its own keys the first time they sign a target.
+fn unpublished_role(expiries: Expiries) -> Targets {
+    Targets {
+        common: common(
+            "targets",
+            Version::FIRST,
+            expiries.targets_days.after(UtcTime::now()),
+        ),
+        targets: BTreeMap::new(),
+        delegations: None,
+        extra: BTreeMap::new(),
+    }
 }
 
 /// Move `version` to the next one; an error past [`Version::MAX`].
@@ -376,19 +392,33 @@ impl Repository {
         let targets = Signed::<Targets>::parse_tuf1(targets, "targets")
             .map_err(|e| load("targets", e))?
             .signed;
+        let snapshot = Signed::<Snapshot>::parse_tuf1(snapshot, "snapshot")
+            .map_err(|e| load("snapshot", e))?
+            .signed;
         let mut delegated = BTreeMap::new();
         for r in targets
             .delegations
             .iter()
             .flat_map(|d| d.roles.iter().flatten())
         {
-            let bytes = fetch_role(&r.name).ok_or_else(|| PublishError::Load {
-                role: r.name.clone(),
-                message: "missing".into(),
-            })?;
-            let role = Signed::<Targets>::parse_tuf1(&bytes, &r.name)
-                .map_err(|e| load(&r.name, e))?
-                .signed;
+            let role = match fetch_role(&r.name) {
+                Some(bytes) => {
+                    Signed::<Targets>::parse_tuf1(&bytes, &r.name)
+                        .map_err(|e| load(&r.name, e))?
+                        .signed
+                }
+                // Delegated to a key the delegator does not hold: nothing is
+                // signed until its keys sign their first target (newcomer 2).
+                None if !snapshot.meta.contains_key(&format!("{}.json", r.name)) => {
+                    unpublished_role(expiries)
+                }
+                None => {
+                    return Err(PublishError::Load {
+                        role: r.name.clone(),
+                        message: "missing".into(),
+                    });
+                }
+            };
             delegated.insert(r.name.clone(), role);
         }
         let mut bins = BTreeMap::new();
@@ -419,9 +449,7 @@ impl Repository {
                 .map_err(|e| load("root", e))?
                 .signed,
             targets,
-            snapshot: Signed::<Snapshot>::parse_tuf1(snapshot, "snapshot")
-                .map_err(|e| load("snapshot", e))?
-                .signed,
+            snapshot,
             timestamp: Signed::<Timestamp>::parse_tuf1(timestamp, "timestamp")
                 .map_err(|e| load("timestamp", e))?
                 .signed,
@@ -532,9 +560,16 @@ impl Repository {
             let bytes = editor::sign(&self.root, &signers.root)?;
             push_versioned(&mut files, "root", self.root.common.version, bytes);
         }
-        let delegated: Vec<String> = std::mem::take(&mut self.dirty_delegated)
-            .into_iter()
-            .collect();
+        let mut delegated = std::mem::take(&mut self.dirty_delegated);
+        // A role with no metadata yet is signed when its keys are given
+        // (a delegator that holds them); else its keys sign it later.
+        delegated.extend(
+            self.delegated
+                .keys()
+                .filter(|name| !self.is_published(name) && self.can_sign(name, signers))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
         for name in delegated {
             let signers_for = signers.delegated.get(&name).cloned().unwrap_or_default();
             let (keyids, threshold) = self
@@ -630,6 +665,19 @@ impl Repository {
         let timestamp = editor::sign(&self.timestamp, &signers.timestamp)?;
         files.push(("timestamp.json".to_owned(), timestamp));
         Ok(files)
+    }
+
+    /// Whether `signers` meet the threshold targets gives delegated `role`.
+    fn can_sign(&self, role: &str, signers: &RoleSigners<'_>) -> bool {
+        let (Some(delegation), Some(given)) = (self.delegation(role), signers.delegated.get(role))
+        else {
+            return false;
+        };
+        let held = given
+            .iter()
+            .filter(|s| delegation.keyids.contains(&s.key_id()))
+            .count() as u64;
+        held >= delegation.threshold
     }
 
     /// Refuse to publish what would not meet its threshold.
