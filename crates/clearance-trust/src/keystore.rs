@@ -194,6 +194,18 @@ impl Keystore {
         Ok(signer)
     }
 
+    /// Delete a stored key (one this process made, when what it was made
+    /// for failed); a key that is not there is not an error.
+    pub fn remove(&self, keyid: &str) -> Result<(), KeystoreError> {
+        let path = self.path(keyid);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(KeystoreError::Io { path, source: e })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The public key of a stored key (no passphrase needed).
     pub fn public(&self, keyid: &str) -> Result<Key, KeystoreError> {
         Ok(self.read(&self.path(keyid))?.public)

@@ -388,3 +388,84 @@ fn n2_a_delegation_to_someone_elses_public_key_is_signed_by_its_holder() {
     let keys = stdout(&trust.run("alice", &["--format", "json", "trust", "key", "list"]));
     assert!(!keys.contains(&keyid), "{keys}");
 }
+
+/// The key ids in `home`'s keystore.
+fn keystore_ids(trust: &Trust, home: &str) -> Vec<String> {
+    let out = trust.run(home, &["--format", "json", "trust", "key", "list"]);
+    assert_success(&out);
+    let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys = keys.get("keys").unwrap_or(&keys).as_array().unwrap().clone();
+    keys.iter()
+        .map(|k| k["keyid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn n9_a_second_publisher_is_told_to_pin_the_root_and_init_leaves_no_keys() {
+    let (_img, _registry, gun) = pushed("team/app", &["qa-1"]);
+    let (_data, server) = service();
+    let trust = Trust::new(&server);
+    let image = format!("{gun}:qa-1");
+    assert_success(&trust.run("alice", &["trust", "init", &gun]));
+    let root = trust.trusted_root("alice", &gun);
+    let bob = |args: &[&str]| -> Output {
+        trust
+            .command("bob", args, None)
+            .env("CLEARANCE_PASSPHRASE_QA", "bob's qa passphrase")
+            .output()
+            .unwrap()
+    };
+
+    // bob's first try, signing without a pinned root: told how to pin it.
+    let out = bob(&["trust", "sign", &image, "--role", "qa"]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        stderr(&out).contains(&format!("clearance trust verify --root ROOT.json {gun}:TAG")),
+        "{}",
+        both(&out)
+    );
+    // init says the repository exists, before making any key.
+    let out = bob(&["trust", "init", &gun]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        stderr(&out).contains("already initialised")
+            && stderr(&out).contains("pin its root with `clearance trust verify --root"),
+        "{}",
+        both(&out)
+    );
+    assert!(keystore_ids(&trust, "bob").is_empty());
+
+    // The documented path: alice delegates to bob's key, bob pins the root
+    // and signs. The service does not sign snapshot here, so bob is told
+    // what would let him publish without the snapshot key.
+    let keyid = field(&bob(&["trust", "key", "generate", "--role", "qa"]), "Generated");
+    let public = trust.dir.path().join("bob-qa.pub");
+    std::fs::write(&public, bob(&["trust", "key", "export", &keyid]).stdout).unwrap();
+    assert_success(&trust.run(
+        "alice",
+        &[
+            "trust", "delegate", "add", &gun, "qa", "--key", public.to_str().unwrap(),
+            "--paths", "qa-*",
+        ],
+    ));
+    let out = bob(&["trust", "verify", "--root", root.to_str().unwrap(), &image]);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    let out = bob(&["trust", "sign", &image, "--role", "qa"]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        stderr(&out).contains("trust init --server-snapshot"),
+        "{}",
+        both(&out)
+    );
+
+    // An init that fails after its keys were made leaves none behind.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("server").display());
+    let files = Trust { dir, url };
+    let blocked = files.dir.path().join("server/v2").join(&gun);
+    std::fs::create_dir_all(&blocked).unwrap();
+    std::fs::write(blocked.join("_trust"), b"not a directory").unwrap();
+    let out = files.run("carol", &["trust", "init", &gun]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(keystore_ids(&files, "carol").is_empty(), "orphan keys");
+}

@@ -346,7 +346,7 @@ pub async fn load_repository_for(
     let store = trust.client_store(gun)?;
     if store.load("root")?.is_none() {
         bail!(
-            "no pinned root for {gun} here, so its trust data cannot be verified before it is signed again: pin the repository's root.json first (clearance trust verify --root ROOT.json {gun}:TAG)"
+            "no pinned root for {gun} here, so its trust data cannot be verified before it is signed again. To sign as a delegate or a second publisher of a repository someone else initialised, pin its root first: `clearance trust verify --root ROOT.json {gun}:TAG` (ROOT.json from its owner); a new repository starts with `clearance trust init {gun}`"
         );
     }
     let settings = UpdaterSettings {

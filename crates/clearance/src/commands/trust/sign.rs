@@ -5,11 +5,13 @@ use clap::Args;
 use clearance_oci::Digest;
 use clearance_oci::registry::RegistryClient;
 use clearance_trust::image::target_for_manifest;
-use clearance_trust::publish::{Bins, Changed};
+use clearance_trust::client::FetchError;
+use clearance_trust::publish::{Bins, Changed, ServerSigned};
 use clearance_trust::signer::Signer;
 
 use super::common::{
-    OnlineKeys, TrustArgs, delegated_keys, gun, load_repository_for, registry_ref, role_key,
+    OnlineKeys, TrustArgs, delegated_keys, fetch_error, gun, load_repository_for, registry_ref,
+    role_key,
 };
 use crate::cli::RegistryArgs;
 use crate::exit::Exit;
@@ -92,7 +94,21 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
             }
             Ok(repo.publish(Changed::Targets, &signers, false)?)
         })
-        .await?;
+        .await;
+    let repo = match repo {
+        // A delegate or second publisher without the snapshot key relies on
+        // the service signing snapshot; say so when it refuses.
+        Err(e)
+            if online.server == ServerSigned::SnapshotAndTimestamp
+                && matches!(fetch_error(&e), Some(FetchError::Refused { .. })) =>
+        {
+            return Err(e.context(format!(
+                "none of {gun}'s snapshot keys is in {}, so the trust service must sign snapshot, which it does for repositories made with `clearance trust init --server-snapshot`",
+                keystore.dir().display()
+            )));
+        }
+        other => other?,
+    };
     let mut page = Page::default();
     page.field("Signed", format!("{gun}:{tag}"));
     page.field("Digest", &digest);
