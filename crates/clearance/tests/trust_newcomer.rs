@@ -469,3 +469,70 @@ fn n9_a_second_publisher_is_told_to_pin_the_root_and_init_leaves_no_keys() {
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
     assert!(keystore_ids(&files, "carol").is_empty(), "orphan keys");
 }
+
+#[test]
+fn n6_revoke_takes_a_key_out_of_a_delegation_and_re_signs_the_role() {
+    let (_img, _registry, gun) = pushed("team/app", &["qa-1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("server").display());
+    let trust = Trust { dir, url };
+    let image = format!("{gun}:qa-1");
+    let run = |home: &str, args: &[&str]| -> Output {
+        trust
+            .command(home, args, None)
+            .env("CLEARANCE_PASSPHRASE_QA", "qa passphrase")
+            .output()
+            .unwrap()
+    };
+    assert_success(&run("publisher", &["trust", "init", &gun]));
+    // qa has two keys: the publisher holds one, a colleague the other.
+    let mine = field(&run("publisher", &["trust", "key", "generate", "--role", "qa"]), "Generated");
+    let theirs = field(&run("colleague", &["trust", "key", "generate", "--role", "qa"]), "Generated");
+    let theirs_pub = trust.dir.path().join("theirs.pub");
+    std::fs::write(&theirs_pub, run("colleague", &["trust", "key", "export", &theirs]).stdout)
+        .unwrap();
+    assert_success(&run(
+        "publisher",
+        &[
+            "trust", "delegate", "add", &gun, "qa", "--key", &mine, "--key",
+            theirs_pub.to_str().unwrap(), "--paths", "qa-*",
+        ],
+    ));
+    assert_success(&run("publisher", &["trust", "sign", &image, "--role", "qa"]));
+
+    // The help says what revoke does.
+    let help = stdout(&run("publisher", &["trust", "revoke", "--help"]));
+    assert!(help.contains("delegated roles"), "{help}");
+
+    // qa's metadata carries only my signature: revoking my key needs the
+    // colleague's to sign it again.
+    let out = run("publisher", &["trust", "revoke", &gun, &mine[..12]]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(stderr(&out).contains("signed again by its remaining keys"), "{}", both(&out));
+    // Moved here (the sealed file, still under its passphrase), it does.
+    let key_file = |home: &str| {
+        trust.dir.path().join(home).join("trust/private").join(format!("{theirs}.key"))
+    };
+    std::fs::copy(key_file("colleague"), key_file("publisher")).unwrap();
+    let out = run("publisher", &["trust", "revoke", &gun, &mine[..12]]);
+    assert_success(&out);
+    assert_eq!(field(&out, "Revoked"), mine);
+    assert_eq!(field(&out, "From delegations"), "qa");
+    let targets: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(trust.dir.path().join("server/v2").join(&gun).join("_trust/tuf/targets.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let qa = &targets["signed"]["delegations"]["roles"][0];
+    assert_eq!(qa["keyids"], serde_json::json!([theirs]));
+    assert!(targets["signed"]["delegations"]["keys"].get(&mine).is_none());
+
+    // Consumers still trust qa-1, now vouched for by the remaining key.
+    let out = run("consumer", &["--format", "json", "trust", "verify", "--trust-on-first-use", &image]);
+    assert_success(&out);
+
+    // The last key of qa cannot go: threshold-safe, and said how to proceed.
+    let out = run("publisher", &["trust", "revoke", &gun, &theirs]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(stderr(&out).contains("trust delegate remove"), "{}", both(&out));
+}

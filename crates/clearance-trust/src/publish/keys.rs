@@ -4,6 +4,16 @@ use std::collections::BTreeSet;
 
 use super::*;
 
+/// What [`Repository::revoke`] took the key out of.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Revoked {
+    /// Top-level roles (root is signed again).
+    pub roles: Vec<String>,
+    /// Named delegated roles (targets is signed again, and each role that
+    /// has metadata, by its remaining keys).
+    pub delegations: Vec<String>,
+}
+
 impl Repository {
     /// Roles whose signatures expire within `days` (timestamp always counts:
     /// it is meant to be re-signed often).
@@ -97,11 +107,16 @@ impl Repository {
         ids
     }
 
-    /// Remove a key from every role that lists it. Refused when a role
-    /// would be left below its threshold.
-    pub fn revoke(&mut self, keyid: &str) -> Result<Vec<String>, PublishError> {
+    /// Remove a key from every role that lists it: root's roles, and the
+    /// named roles targets delegates to. Refused when a role would be left
+    /// below its threshold. Root changes when a top-level role did (publish
+    /// with [`Changed::RootAndTargets`]); targets always does, and each
+    /// delegated role that lost the key and has metadata is signed again,
+    /// by its remaining keys, at the next publish (what it holds may carry
+    /// only the revoked key's signature).
+    pub fn revoke(&mut self, keyid: &str) -> Result<Revoked, PublishError> {
         self.require_every_bin()?;
-        let mut affected = Vec::new();
+        let mut revoked = Revoked::default();
         for (role, keys) in &self.root.roles {
             if keys.keyids.iter().any(|k| k == keyid) {
                 let left = keys.keyids.len() - 1;
@@ -113,23 +128,58 @@ impl Repository {
                         threshold: keys.threshold,
                     });
                 }
-                affected.push(role.clone());
+                revoked.roles.push(role.clone());
             }
         }
-        if affected.is_empty() {
+        for r in self
+            .targets
+            .delegations
+            .iter()
+            .flat_map(|d| d.roles.iter().flatten())
+        {
+            if r.keyids.iter().any(|k| k == keyid) {
+                let left = r.keyids.len() - 1;
+                if (left as u64) < r.threshold {
+                    return Err(PublishError::DelegationBelowThreshold {
+                        keyid: keyid.to_owned(),
+                        role: r.name.clone(),
+                        left,
+                        threshold: r.threshold,
+                    });
+                }
+                revoked.delegations.push(r.name.clone());
+            }
+        }
+        if revoked.roles.is_empty() && revoked.delegations.is_empty() {
             return Err(PublishError::UnknownKey {
                 keyid: keyid.to_owned(),
             });
         }
-        for role in &affected {
+        for role in &revoked.roles {
             if let Some(keys) = self.root.roles.get_mut(role) {
                 keys.keyids.retain(|k| k != keyid);
             }
         }
+        if let Some(roles) = self
+            .targets
+            .delegations
+            .as_mut()
+            .and_then(|d| d.roles.as_mut())
+        {
+            for r in roles.iter_mut() {
+                r.keyids.retain(|k| k != keyid);
+            }
+        }
+        for name in &revoked.delegations {
+            if self.is_published(name) {
+                self.dirty_delegated.insert(name.clone());
+            }
+        }
         self.sync_bin_keys();
         self.forget_unused_keys();
+        self.prune_delegation_keys();
         self.targets_dirty = true;
-        Ok(affected)
+        Ok(revoked)
     }
 
     pub(super) fn forget_unused_keys(&mut self) {
@@ -202,7 +252,8 @@ mod tests {
             repo.root.roles["targets"].keyids,
             [keys[1].key_id(), fresh.key_id()]
         );
-        repo.revoke(&keys[1].key_id()).unwrap();
+        let revoked = repo.revoke(&keys[1].key_id()).unwrap();
+        assert_eq!(revoked.roles, ["targets"]);
         assert_eq!(repo.root.roles["targets"].keyids, [fresh.key_id()]);
         assert!(
             !repo.root.keys.contains_key(&keys[1].key_id()),
@@ -244,6 +295,42 @@ mod tests {
             repo.revoke("00ff"),
             Err(PublishError::UnknownKey { .. })
         ));
+    }
+
+    #[test]
+    fn n6_a_delegation_key_is_revoked_threshold_safe_and_the_role_re_signed() {
+        let (mut repo, _) = repo();
+        let (a, b) = (
+            LocalSigner::generate(KeyKind::Ed25519).unwrap(),
+            LocalSigner::generate(KeyKind::Ed25519).unwrap(),
+        );
+        let keys = [a.public_key().clone(), b.public_key().clone()];
+        repo.add_delegation("qa", &keys, 1, vec!["qa-*".into()], false)
+            .unwrap();
+        repo.add_delegation("solo", &keys[..1], 1, vec!["s-*".into()], false)
+            .unwrap();
+        // a signs solo alone: revoking it would leave solo no key.
+        assert!(matches!(
+            repo.revoke(&a.key_id()),
+            Err(PublishError::DelegationBelowThreshold { role, left: 0, .. }) if role == "solo"
+        ));
+        repo.remove_delegation("solo").unwrap();
+        // qa has metadata (snapshot lists it): signed again by b.
+        repo.snapshot
+            .meta
+            .insert("qa.json".into(), crate::editor::meta_version(Version::FIRST));
+        let revoked = repo.revoke(&a.key_id()).unwrap();
+        assert_eq!(
+            revoked,
+            Revoked {
+                roles: vec![],
+                delegations: vec!["qa".into()]
+            }
+        );
+        assert_eq!(repo.delegation("qa").unwrap().keyids, [b.key_id()]);
+        let d = repo.targets.delegations.as_ref().unwrap();
+        assert!(!d.keys.contains_key(&a.key_id()), "an unused key is dropped");
+        assert!(repo.dirty_delegated.contains("qa"));
     }
 
     #[test]

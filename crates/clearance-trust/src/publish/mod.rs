@@ -10,6 +10,7 @@ mod keys;
 pub use bins::bin_names;
 pub use delegation::FirstVersion;
 pub use expiry::{Days, DaysError, Expiries, MAX_DAYS};
+pub use keys::Revoked;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -49,7 +50,9 @@ pub enum PublishError {
     },
     #[error("{role} is not a top-level role (root, targets, snapshot, timestamp)")]
     UnknownRole { role: String },
-    #[error("key {keyid} is not used by any role of this repository")]
+    #[error(
+        "key {keyid} is not used by any role of this repository (root's roles or targets' delegations)"
+    )]
     UnknownKey { keyid: String },
     #[error(
         "{role} already has key {keyid}: a rotation needs a new key (on a token, another object label)"
@@ -59,6 +62,15 @@ pub enum PublishError {
         "revoking {keyid} would leave {role} with {left} keys, below its threshold of {threshold}; rotate in a new key first (trust rotate {role} --keep-old)"
     )]
     BelowThreshold {
+        keyid: String,
+        role: String,
+        left: usize,
+        threshold: u64,
+    },
+    #[error(
+        "revoking {keyid} would leave the delegated role {role} with {left} keys, below its threshold of {threshold}: give it another key first (trust delegate add with its keys and the new one), or stop delegating to it (trust delegate remove)"
+    )]
+    DelegationBelowThreshold {
         keyid: String,
         role: String,
         left: usize,

@@ -28,7 +28,9 @@ pub enum TrustCommand {
     Delegate(delegate::DelegateCommand),
     /// Give a role a new key (root is re-signed by the old and new keys).
     Rotate(rotate::RotateArgs),
-    /// Remove a key from every role that lists it.
+    /// Remove a key from every role that lists it: root's roles (root is
+    /// re-signed) and delegated roles (each re-signed by its remaining
+    /// keys); refused when a role would fall below its threshold.
     Revoke(revoke::RevokeArgs),
     /// Re-sign what expires soon (timestamp always).
     Refresh(refresh::RefreshArgs),
