@@ -128,7 +128,7 @@ fn a_signed_tag_verifies_and_an_unsigned_one_does_not() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["role"].as_str().unwrap())
+        .map(|r| r["name"].as_str().unwrap())
         .collect();
     assert_eq!(roles, ["root", "targets", "snapshot", "timestamp"]);
     assert_eq!(view["roles"][1]["version"], 2);

@@ -536,3 +536,140 @@ fn n6_revoke_takes_a_key_out_of_a_delegation_and_re_signs_the_role() {
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
     assert!(stderr(&out).contains("trust delegate remove"), "{}", both(&out));
 }
+
+/// A delegated role's current metadata in a file:// repository.
+fn role_json(trust: &Trust, gun: &str, role: &str) -> serde_json::Value {
+    let path = trust
+        .dir
+        .path()
+        .join("server/v2")
+        .join(gun)
+        .join("_trust/tuf")
+        .join(format!("{role}.json"));
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn n5_refresh_re_signs_the_delegated_roles_it_holds_and_inspect_shows_them() {
+    let (_img, _registry, gun) = pushed("team/app", &["qa-1", "ext-1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("server").display());
+    let trust = Trust { dir, url };
+    let run = |home: &str, args: &[&str]| -> Output {
+        trust
+            .command(home, args, None)
+            .env("CLEARANCE_PASSPHRASE_QA", "qa passphrase")
+            .env("CLEARANCE_PASSPHRASE_EXT", "ext passphrase")
+            .output()
+            .unwrap()
+    };
+    assert_success(&run("publisher", &["trust", "init", &gun]));
+    // qa: the publisher's own key; ext: someone else's, who signs ext-1.
+    let qa = field(&run("publisher", &["trust", "key", "generate", "--role", "qa"]), "Generated");
+    let ext = field(&run("other", &["trust", "key", "generate", "--role", "ext"]), "Generated");
+    let ext_pub = trust.dir.path().join("ext.pub");
+    std::fs::write(&ext_pub, run("other", &["trust", "key", "export", &ext]).stdout).unwrap();
+    for (role, key, paths) in [("qa", qa.as_str(), "qa-*"), ("ext", ext_pub.to_str().unwrap(), "ext-*")] {
+        assert_success(&run(
+            "publisher",
+            &["trust", "delegate", "add", &gun, role, "--key", key, "--paths", paths],
+        ));
+    }
+    assert_success(&run("publisher", &["trust", "sign", &format!("{gun}:qa-1"), "--role", "qa"]));
+    let root = trust.trusted_root("publisher", &gun);
+    let out = run("other", &["trust", "verify", "--root", root.to_str().unwrap(), &format!("{gun}:ext-1")]);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    // "other" needs the snapshot and timestamp keys of a file:// repository.
+    let private = |home: &str| trust.dir.path().join(home).join("trust/private");
+    for entry in std::fs::read_dir(private("publisher")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if text.contains("\"role\": \"snapshot\"") || text.contains("\"role\": \"timestamp\"") {
+            std::fs::copy(&path, private("other").join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    assert_success(&run("other", &["trust", "sign", &format!("{gun}:ext-1"), "--role", "ext"]));
+    assert_eq!(role_json(&trust, &gun, "qa")["signed"]["version"], 1);
+
+    // inspect shows each delegated role's version and expiry.
+    let out = run("publisher", &["--format", "json", "trust", "inspect", &gun]);
+    assert_success(&out);
+    let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let role = |name: &str| {
+        view["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {view}"))
+            .clone()
+    };
+    assert_eq!(role("qa")["version"], 1);
+    assert!(role("qa")["expires_in_days"].as_i64().unwrap() > 1000);
+    assert_eq!(role("ext")["version"], 1);
+    let table = stdout(&run("publisher", &["trust", "inspect", &gun]));
+    let qa_row = table.lines().find(|l| l.contains("│ qa ")).unwrap();
+    assert!(qa_row.contains("(in 109"), "{table}");
+
+    // refresh re-signs qa (held here) and says who must re-sign ext.
+    let out = run("publisher", &["trust", "refresh", &gun, "--within-days", "5000"]);
+    assert_success(&out);
+    assert!(field(&out, "Re-signed").contains("qa"), "{}", both(&out));
+    assert!(!field(&out, "Re-signed").contains("ext"), "{}", both(&out));
+    assert!(
+        stderr(&out).contains("ext expires") && stderr(&out).contains("trust refresh"),
+        "{}",
+        both(&out)
+    );
+    assert_eq!(role_json(&trust, &gun, "qa")["signed"]["version"], 2);
+    assert_eq!(role_json(&trust, &gun, "ext")["signed"]["version"], 1);
+    let out = run("consumer", &["trust", "verify", "--root", root.to_str().unwrap(), &format!("{gun}:qa-1")]);
+    assert_success(&out);
+}
+
+#[test]
+fn n16_inspect_json_names_paths_terminating_and_counts_tags_per_role() {
+    let (_img, _registry, gun) = pushed("team/app", &["1.0", "2.0", "v3"]);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("server").display());
+    let trust = Trust { dir, url };
+    let run = |args: &[&str]| -> Output {
+        trust
+            .command("publisher", args, None)
+            .env("CLEARANCE_PASSPHRASE_RELEASES", "releases passphrase")
+            .output()
+            .unwrap()
+    };
+    assert_success(&run(&["trust", "init", &gun]));
+    let key = field(&run(&["trust", "key", "generate", "--role", "releases"]), "Generated");
+    assert_success(&run(&[
+        "trust", "delegate", "add", &gun, "releases", "--key", &key, "--paths", "v*",
+        "--terminating",
+    ]));
+    for tag in ["1.0", "2.0"] {
+        assert_success(&run(&["trust", "sign", &format!("{gun}:{tag}")]));
+    }
+    assert_success(&run(&["trust", "sign", &format!("{gun}:v3"), "--role", "releases"]));
+
+    let out = run(&["--format", "json", "trust", "inspect", &gun]);
+    assert_success(&out);
+    let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let releases = view["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "releases")
+        .unwrap_or_else(|| panic!("{view}"));
+    assert_eq!(releases["kind"], "delegated");
+    assert_eq!(releases["paths"], serde_json::json!(["v*"]));
+    assert_eq!(releases["terminating"], true);
+    assert_eq!(releases["targets"], 1);
+    assert_eq!(view["roles"][1]["name"], "targets");
+    assert_eq!(view["roles"][1]["targets"], 2);
+    assert_eq!(view["targets"], 3, "every tag, whoever signed it");
+
+    let table = stdout(&run(&["trust", "inspect", &gun]));
+    let row = table.lines().find(|l| l.contains("│ releases ")).unwrap();
+    assert!(row.contains("v* (terminating)"), "{table}");
+    assert!(table.contains("3 signed"), "{table}");
+}

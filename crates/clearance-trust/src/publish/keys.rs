@@ -34,16 +34,45 @@ impl Repository {
                 .filter(|(_, b)| b.common.expires <= limit)
                 .map(|(n, _)| n.clone()),
         );
+        roles.extend(self.expiring_delegated(days));
         roles.push("timestamp".to_owned());
         roles
     }
 
-    /// Mark what expires within `days` for re-signing; returns what the next
-    /// [`Repository::publish`] must be told (root needs its keys).
+    /// Named delegated roles with metadata that expires within `days`
+    /// (their own keys re-sign them: [`Repository::resign_delegated`]).
+    pub fn expiring_delegated(&self, days: u32) -> Vec<String> {
+        let limit = UtcTime::now().plus_seconds(i64::from(days) * 86_400);
+        self.delegated
+            .iter()
+            .filter(|(name, role)| self.is_published(name) && role.common.expires <= limit)
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Sign the named delegated role `name` again at the next publish (a
+    /// new version with a new expiry), with its keys in
+    /// [`RoleSigners::delegated`].
+    pub fn resign_delegated(&mut self, name: &str) -> Result<(), PublishError> {
+        if !self.delegated.contains_key(name) {
+            return Err(PublishError::Delegation(format!(
+                "targets does not delegate to {name:?}"
+            )));
+        }
+        self.dirty_delegated.insert(name.to_owned());
+        Ok(())
+    }
+
+    /// Mark the top-level roles and hash bins that expire within `days` for
+    /// re-signing (named delegated roles are the caller's to choose, by the
+    /// keys it holds: [`Repository::resign_delegated`]); returns what the
+    /// next [`Repository::publish`] must be told (root needs its keys).
     pub fn refresh(&mut self, days: u32) -> Changed {
         let expiring = self.expiring(days);
         for role in &expiring {
-            if role == "targets" {
+            if self.delegated.contains_key(role) {
+                continue;
+            } else if role == "targets" {
                 self.targets_dirty = true;
             } else if self.bins.contains_key(role) {
                 self.dirty_bins.insert(role.clone());

@@ -448,6 +448,18 @@ impl OnlineKeys {
     }
 }
 
+/// Whether the keystore holds a threshold of a delegated role's keys.
+pub fn holds_delegated(keystore: &Keystore, repo: &Repository, role: &str) -> bool {
+    repo.delegation(role).is_some_and(|d| {
+        let held = d
+            .keyids
+            .iter()
+            .filter(|k| keystore.public(k).is_ok())
+            .count() as u64;
+        held >= d.threshold
+    })
+}
+
 /// The publisher's sealed keys for a delegated role (as many as it holds).
 pub fn delegated_keys(
     keystore: &Keystore,
