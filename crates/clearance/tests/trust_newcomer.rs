@@ -673,3 +673,75 @@ fn n16_inspect_json_names_paths_terminating_and_counts_tags_per_role() {
     assert!(row.contains("v* (terminating)"), "{table}");
     assert!(table.contains("3 signed"), "{table}");
 }
+
+/// The version of what the service serves as `file` for `gun`.
+fn served_version(server: &TrustServer, gun: &str, file: &str) -> u64 {
+    let url = format!("{}{file}", support::service::metadata_url(&server.url, gun));
+    support::service::get_json(&url)["signed"]["version"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn n4_refresh_works_when_the_service_holds_snapshot_and_prints_what_it_serves() {
+    let (_data, server) = service();
+    let trust = Trust::new(&server);
+    let gun = "127.0.0.1:5000/team/ss";
+    assert_success(&trust.run("publisher", &["trust", "init", gun, "--server-snapshot"]));
+    // Nothing of the publisher's is due: nothing is posted, and it says why.
+    let out = trust.run("publisher", &["trust", "refresh", gun]);
+    assert_success(&out);
+    assert!(
+        field(&out, "Re-signed")
+            .contains("nothing to re-sign: the service holds snapshot and timestamp"),
+        "{}",
+        both(&out)
+    );
+    // Also after the service's snapshot key was rotated.
+    assert_success(&trust.run("publisher", &["trust", "rotate", gun, "snapshot"]));
+    assert_success(&trust.run("publisher", &["trust", "refresh", gun]));
+    // Everything due: root and targets re-signed; the versions printed are
+    // the ones the service serves.
+    let out = trust.run("publisher", &["trust", "refresh", gun, "--within-days", "5000"]);
+    assert_success(&out);
+    assert!(field(&out, "Re-signed").contains("root, targets"), "{}", both(&out));
+    let timestamp = served_version(&server, gun, "timestamp.json");
+    let snapshot = served_version(&server, gun, "snapshot.json");
+    assert!(
+        field(&out, "Timestamp").starts_with(&format!("v{timestamp},")),
+        "served v{timestamp}: {}",
+        both(&out)
+    );
+    assert!(
+        field(&out, "Snapshot").starts_with(&format!("v{snapshot},")),
+        "served v{snapshot}: {}",
+        both(&out)
+    );
+}
+
+#[test]
+fn n14_refresh_needs_no_passphrase_when_only_the_services_timestamp_is_due() {
+    let (_data, server) = service();
+    let trust = Trust::new(&server);
+    let gun = "127.0.0.1:5000/team/app";
+    assert_success(&trust.run("publisher", &["trust", "init", gun]));
+    let mut cmd = trust.command("publisher", &["trust", "refresh", gun], None);
+    for role in ["ROOT", "TARGETS", "SNAPSHOT", "TIMESTAMP"] {
+        cmd.env_remove(format!("CLEARANCE_PASSPHRASE_{role}"));
+    }
+    let out = cmd.output().unwrap();
+    assert_success(&out);
+    assert!(
+        field(&out, "Re-signed").contains("the service holds timestamp"),
+        "{}",
+        both(&out)
+    );
+    assert!(
+        field(&out, "Timestamp").starts_with(&format!(
+            "v{},",
+            served_version(&server, gun, "timestamp.json")
+        )),
+        "{}",
+        both(&out)
+    );
+}

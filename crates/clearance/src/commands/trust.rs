@@ -32,7 +32,9 @@ pub enum TrustCommand {
     /// re-signed) and delegated roles (each re-signed by its remaining
     /// keys); refused when a role would fall below its threshold.
     Revoke(revoke::RevokeArgs),
-    /// Re-sign what expires soon (timestamp always).
+    /// Re-sign what expires soon: the roles whose keys you hold, delegated
+    /// ones too (a trust service re-signs the snapshot and timestamp it
+    /// holds by itself).
     Refresh(refresh::RefreshArgs),
     /// Manage the keystore.
     #[command(subcommand)]

@@ -122,6 +122,10 @@ impl TrustArgs {
         gun: &str,
         files: &[(String, Vec<u8>)],
     ) -> anyhow::Result<PublishOutcome> {
+        if files.is_empty() {
+            // An empty publish is not sent (a service answers it with 400).
+            return Ok(PublishOutcome::Stored);
+        }
         let Some(dir) = self.server.metadata_dir(gun) else {
             let current = clearance_trust::publish::current_files(files);
             let url = self.metadata_url(gun);
