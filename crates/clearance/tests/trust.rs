@@ -224,9 +224,10 @@ fn a_man_in_the_middle_altering_the_manifest_is_caught() {
 #[test]
 fn signing_needs_the_right_passphrase() {
     let s = signed_image();
+    skopeo_copy(&s._img.oci_ref(), &format!("docker://{}:v2", s.gun), None);
     let out = s
         .trust
-        .command("publisher", &["trust", "sign", &format!("{}:v1", s.gun)])
+        .command("publisher", &["trust", "sign", &format!("{}:v2", s.gun)])
         .env("CLEARANCE_PASSPHRASE_TARGETS", "not the passphrase")
         .output()
         .unwrap();
@@ -645,10 +646,12 @@ fn a_man_in_the_middle_replaying_old_trust_metadata_is_refused() {
     let s = signed_image();
     let old_timestamp = std::fs::read(s.trust.metadata(&s.gun, "timestamp.json")).unwrap();
     let old_targets = std::fs::read(s.trust.metadata(&s.gun, "2.targets.json")).unwrap();
-    // A newer signing: timestamp v3, snapshot v3, targets v3.
+    // A newer signing: timestamp v3, snapshot v3, targets v3 (signing v1
+    // again would publish nothing: it is already signed).
+    skopeo_copy(&s._img.oci_ref(), &format!("docker://{}:v2", s.gun), None);
     let out = s
         .trust
-        .run("publisher", &["trust", "sign", &format!("{}:v1", s.gun)]);
+        .run("publisher", &["trust", "sign", &format!("{}:v2", s.gun)]);
     assert_success(&out);
 
     // The consumer reads trust metadata over HTTP, through the proxy.

@@ -745,3 +745,52 @@ fn n14_refresh_needs_no_passphrase_when_only_the_services_timestamp_is_due() {
         both(&out)
     );
 }
+
+#[test]
+fn n12_a_moved_tag_is_warned_about_and_re_signing_says_what_changed() {
+    let (img, _registry, gun) = pushed("team/app", &["1.0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("server").display());
+    let trust = Trust { dir, url };
+    let image = format!("{gun}:1.0");
+    assert_success(&trust.run("publisher", &["trust", "init", &gun]));
+    let signed = trust.sign(&gun, "1.0");
+    let targets_version = || role_json(&trust, &gun, "targets")["signed"]["version"].clone();
+
+    // The same digest again: already signed, nothing published.
+    let before = targets_version();
+    let out = trust.run("publisher", &["trust", "sign", &format!("{image}@{signed}")]);
+    assert_success(&out);
+    assert!(stdout(&out).contains("Already signed"), "{}", both(&out));
+    assert_eq!(targets_version(), before);
+
+    // Someone re-points the tag (the same image, as Docker schema 2).
+    support::skopeo_copy_with(
+        &img.oci_ref(),
+        &format!("docker://{image}"),
+        None,
+        &["--format", "v2s2"],
+    );
+    let out = trust.run("consumer", &["trust", "verify", "--trust-on-first-use", &image]);
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains(&format!("registry tag {image} now points to sha256:"))
+            && stderr(&out).contains(&format!("run by digest: {gun}@{signed}")),
+        "{}",
+        both(&out)
+    );
+    assert_eq!(field(&out, "Run"), format!("{gun}@{signed}"));
+    let out = trust.run("consumer", &["--format", "json", "trust", "verify", &image]);
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdict["digest"], signed.as_str());
+    assert_ne!(verdict["registry_digest"], signed.as_str());
+
+    // Signing the tag again says what it was signed as before.
+    let out = trust.run("publisher", &["trust", "sign", &image]);
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains(&format!("was signed by targets as {signed}; it is now signed as")),
+        "{}",
+        both(&out)
+    );
+}

@@ -540,6 +540,15 @@ impl Repository {
         })
     }
 
+    /// The entry `name` has where [`Repository::set_target`] keeps it (top-level
+    /// targets, or its hash bin), if it is signed there.
+    pub fn target(&self, name: &str) -> Option<&TargetFile> {
+        match self.succinct().map(|s| s.bin_for(name)) {
+            Some(bin) => self.bins.get(&bin)?.targets.get(name),
+            None => self.targets.targets.get(name),
+        }
+    }
+
     /// Every target and its current entry, wherever it is kept (in the
     /// hash bins loaded).
     pub fn all_targets(&self) -> impl Iterator<Item = (&String, &TargetFile)> {

@@ -4,7 +4,7 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use clearance_oci::Digest;
 use clearance_oci::registry::RegistryClient;
-use clearance_trust::image::target_for_manifest;
+use clearance_trust::image::{manifest_digest, target_for_manifest};
 use clearance_trust::client::FetchError;
 use clearance_trust::publish::{Bins, Changed, ServerSigned};
 use clearance_trust::signer::Signer;
@@ -69,6 +69,27 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
     // Only the hash bin this tag falls in (a 10,000-tag repository has 64).
     let tags = [tag.as_str()];
     let first = load_repository_for(&args.trust, &gun, Bins::For(&tags)).await?;
+    let before = match &args.role {
+        Some(role) => first.delegated.get(role).and_then(|r| r.targets.get(&tag)),
+        None => first.target(&tag),
+    };
+    let role_name = args.role.as_deref().unwrap_or("targets");
+    match before {
+        // The same manifest again: nothing to sign, nothing published.
+        Some(old) if old.length == target.length && old.hashes == target.hashes => {
+            let mut page = Page::default();
+            page.field("Already signed", format!("{gun}:{tag} by {role_name}"));
+            page.field("Digest", &digest);
+            page.line("Nothing was published.");
+            page.emit()?;
+            return Ok(Exit::Ok);
+        }
+        Some(old) => crate::output::warning(format!(
+            "{gun}:{tag} was signed by {role_name} as {}; it is now signed as {digest}",
+            manifest_digest(old).unwrap_or_else(|| "another manifest".into())
+        )),
+        None => {}
+    }
     let keystore = args.trust.keystore()?;
     let (targets, delegated) = match &args.role {
         Some(role) => (None, delegated_keys(&keystore, &first, role)?),

@@ -49,6 +49,9 @@ struct Verdict {
     signed_by: Option<String>,
     targets_version: Option<clearance_trust::schema::Version>,
     expires: Option<String>,
+    /// What the registry's tag points at now (a warning when it is not
+    /// `digest`: deploy by digest).
+    registry_digest: Option<String>,
     reason: Option<String>,
 }
 
@@ -67,6 +70,7 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
         signed_by: None,
         targets_version: None,
         expires: None,
+        registry_digest: None,
         reason: None,
     };
     let store = args.trust.client_store(&gun)?;
@@ -145,6 +149,21 @@ async fn check(
                 target.length
             );
         }
+        // What runs is what the tag points at when pulled: say when that is
+        // no longer what was signed (newcomer 12).
+        match client.get_manifest(reference, tag).await {
+            Ok((_, now, _)) => {
+                if now.to_string() != digest {
+                    crate::output::warning(format!(
+                        "registry tag {gun}:{tag} now points to {now}, not the signed {digest}; run by digest: {gun}@{digest}"
+                    ));
+                }
+                verdict.registry_digest = Some(now.to_string());
+            }
+            Err(e) => crate::output::warning(format!(
+                "could not check where the registry's {gun}:{tag} points now ({e}); run by digest: {gun}@{digest}"
+            )),
+        }
         let targets = &updater
             .trusted()
             .targets("targets", "root")
@@ -191,6 +210,10 @@ fn render(v: &Verdict, page: &mut Page) {
     if v.trusted {
         page.line(text!(good("✔ trusted"), " ", &v.image));
         page.field("Digest", v.digest.as_deref().unwrap_or_default());
+        // Deploy by digest: the tag may move after this check.
+        if let (Some((repository, _)), Some(digest)) = (v.image.rsplit_once(':'), &v.digest) {
+            page.field("Run", format!("{repository}@{digest}"));
+        }
         page.field("Signed by", v.signed_by.as_deref().unwrap_or_default());
         page.field(
             "Version",
