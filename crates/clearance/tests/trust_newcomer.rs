@@ -244,7 +244,7 @@ fn n10_the_servers_reason_reaches_the_user() {
     let out = trust.run("publisher", &["trust", "init", gun]);
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
     let err = stderr(&out);
-    assert!(err.contains(&format!("does not allow push on {gun}")), "{err}");
+    assert!(err.contains(&format!("token does not allow pull on {gun}")), "{err}");
     assert!(
         err.contains("CLEARANCE_TRUST_CREDS") && err.contains("--trust-creds"),
         "{err}"
@@ -793,4 +793,138 @@ fn n12_a_moved_tag_is_warned_about_and_re_signing_says_what_changed() {
         "{}",
         both(&out)
     );
+}
+
+/// Runs a command on a pseudo-terminal (python3's pty module), typing each
+/// answer when a passphrase prompt waits: `python3 -c PTY ARGV_JSON
+/// ANSWERS_JSON`. Prints what the terminal showed; exits as the command did.
+const PTY: &str = r#"
+import json, os, pty, select, sys, time
+argv, answers = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+out, sent, deadline = b"", 0, time.time() + 120
+while time.time() < deadline:
+    ready, _, _ = select.select([fd], [], [], 0.2)
+    if fd in ready:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    prompts = out.count(b"assphrase for ") - out.count(b"wrong passphrase for ")
+    if sent < len(answers) and sent < prompts and out.endswith(b": "):
+        os.write(fd, answers[sent].encode() + b"\n")
+        sent += 1
+_, status = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.waitstatus_to_exitcode(status))
+"#;
+
+/// `args` run as `home` on a terminal, answering the prompts with `answers`,
+/// without the passphrase variables for `unset` roles.
+fn on_terminal(trust: &Trust, home: &str, args: &[&str], unset: &[&str], answers: &[&str]) -> Output {
+    support::require("python3");
+    let probe = trust.command(home, &[], None);
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg("-c")
+        .arg(PTY)
+        .arg(serde_json::to_string(&[&[env!("CARGO_BIN_EXE_clearance")], args].concat()).unwrap())
+        .arg(serde_json::to_string(answers).unwrap())
+        .env_clear();
+    for (k, v) in probe.get_envs() {
+        if let Some(v) = v
+            && !unset.iter().any(|r| k == format!("CLEARANCE_PASSPHRASE_{r}").as_str())
+        {
+            cmd.env(k, v);
+        }
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn n13_passphrases_get_three_tries_name_their_variable_and_are_long_enough() {
+    let (_img, _registry, gun) = pushed("team/app", &["v1", "v2", "v3"]);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("server").display());
+    let trust = Trust { dir, url };
+    assert_success(&trust.run("publisher", &["trust", "init", &gun]));
+
+    // A wrong passphrase from the environment names the variable.
+    let out = trust
+        .command("publisher", &["trust", "sign", &format!("{gun}:v1")], None)
+        .env("CLEARANCE_PASSPHRASE_TARGETS", "not the passphrase")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(stderr(&out).contains("in CLEARANCE_PASSPHRASE_TARGETS"), "{}", both(&out));
+    // A new key's passphrase has at least 8 characters, from anywhere.
+    let out = trust
+        .command("publisher", &["trust", "key", "generate", "--role", "qa"], None)
+        .env("CLEARANCE_PASSPHRASE_QA", "short")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        stderr(&out).contains("CLEARANCE_PASSPHRASE_QA is shorter than 8 characters"),
+        "{}",
+        both(&out)
+    );
+
+    // At a prompt: two wrong passphrases, then the right one.
+    let sign = |tag: &str, answers: &[&str]| {
+        on_terminal(
+            &trust,
+            "publisher",
+            &["trust", "sign", &format!("{gun}:{tag}")],
+            &["TARGETS"],
+            answers,
+        )
+    };
+    let out = sign("v1", &["wrong one", "wrong two", "TARGETS passphrase"]);
+    let shown = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("2 tries left") && shown.contains("1 try left"), "{shown}");
+    // Three wrong ones: refused, nothing signed.
+    let out = sign("v2", &["wrong one", "wrong two", "wrong three"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stdout(&out).contains("(3 tries)"), "{}", stdout(&out));
+
+    // A new key at a prompt: too short, then a repeat that does not match,
+    // then one that does.
+    let out = on_terminal(
+        &trust,
+        "publisher",
+        &["trust", "key", "generate", "--role", "qa"],
+        &["QA"],
+        &["short", "long enough", "long enougH", "long enough", "long enough"],
+    );
+    let shown = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("at least 8 characters") && shown.contains("do not match"), "{shown}");
+    assert!(shown.contains("Generated"), "{shown}");
+}
+
+#[test]
+fn n13_a_wrong_login_is_found_before_any_key_is_unsealed() {
+    let (_img, _registry, gun) = pushed("team/app", &["v1"]);
+    let data = tempfile::tempdir().unwrap();
+    // Anyone may read: a wrong login is not needed, so not found, to load.
+    let config = auth_config(data.path())
+        + "\n[[auth.access]]\nrepositories = \"*/team/**\"\nanonymous = [\"pull\"]\n";
+    let server = TrustServer::start(data.path(), Some(&config), &[]);
+    let trust = Trust::new(&server);
+    let alice = "alice:alice-secret";
+    assert_success(&trust.run_as("alice", alice, &["trust", "init", &gun]));
+    let out = trust
+        .command("alice", &["trust", "sign", &format!("{gun}:v1")], Some("alice:wrong"))
+        .env("CLEARANCE_PASSPHRASE_TARGETS", "not the passphrase")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(stderr(&out).contains("refused the credentials"), "{}", both(&out));
+    assert!(!stderr(&out).contains("wrong passphrase"), "unsealed first: {}", both(&out));
 }

@@ -391,6 +391,15 @@ impl HttpTransport {
         public_key(url, bytes)
     }
 
+    /// Check now that this client may publish to the repository at
+    /// `metadata_url`: the push token is fetched (the login checked) by
+    /// reading the service's timestamp key, which needs push. A wrong login
+    /// or missing rights show here, before a publisher unseals any key.
+    pub async fn check_push(&self, metadata_url: &str) -> Result<(), FetchError> {
+        let url = format!("{metadata_url}timestamp.key");
+        self.get(&url, "push", 64 << 10).await.map(|_| ())
+    }
+
     /// Ask the trust service for a new key for `role`, which it will use
     /// once a published root names it.
     pub async fn rotate_server_key(

@@ -5,6 +5,7 @@ mod delegate;
 mod init;
 mod inspect;
 mod key;
+mod passphrase;
 mod refresh;
 mod revoke;
 mod rotate;

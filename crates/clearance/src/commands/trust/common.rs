@@ -13,6 +13,8 @@ use clearance_trust::client::{
 };
 use clearance_trust::keystore::Keystore;
 
+use super::passphrase::unseal;
+
 /// Where trust data lives.
 #[derive(Debug, Clone, Args)]
 pub struct TrustArgs {
@@ -97,6 +99,19 @@ impl TrustArgs {
             self.insecure_trust_servers.clone(),
         )?
         .with_credential(credential))
+    }
+
+    /// Before any key is unsealed: check that the login may publish to
+    /// `gun` (a trust service only; a file:// directory has no login).
+    pub async fn check_login(&self, gun: &str) -> anyhow::Result<()> {
+        if !self.is_service() {
+            return Ok(());
+        }
+        let url = self.metadata_url(gun);
+        self.transport(None)?
+            .check_push(&url)
+            .await
+            .with_context(|| format!("checking that this login may publish to {gun}"))
     }
 
     /// A TUF client for `gun`, starting from the trusted metadata in `store`.
@@ -217,36 +232,6 @@ pub fn registry_ref(image: &str) -> anyhow::Result<RegistryRef> {
         clearance_oci::ImageRef::Registry(r) => Ok(r),
         other => bail!("{other} is not in a registry; content trust covers registry images"),
     }
-}
-
-/// A passphrase for a role's key: `CLEARANCE_PASSPHRASE_<ROLE>`, else a
-/// prompt on the terminal (twice for a new key).
-pub fn passphrase(role: &str, keyid: &str, new: bool) -> anyhow::Result<String> {
-    let var = format!(
-        "CLEARANCE_PASSPHRASE_{}",
-        role.to_ascii_uppercase()
-            .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-    );
-    if let Ok(p) = std::env::var(&var) {
-        return Ok(p);
-    }
-    use std::io::IsTerminal as _;
-    if !std::io::stdin().is_terminal() {
-        bail!("no passphrase for the {role} key: set {var} or run in a terminal");
-    }
-    let short = &keyid[..keyid.len().min(12)];
-    let first = rpassword::prompt_password(format!("Passphrase for {role} key {short}: "))?;
-    if new {
-        if first.len() < 8 {
-            bail!("use a passphrase of at least 8 characters for the {role} key");
-        }
-        let again =
-            rpassword::prompt_password(format!("Repeat passphrase for {role} key {short}: "))?;
-        if again != first {
-            bail!("the passphrases for the {role} key do not match");
-        }
-    }
-    Ok(first)
 }
 
 use clearance_trust::pkcs11::{HsmSigner, IfMissing, KeyOrigin, Pkcs11Uri};
@@ -384,8 +369,7 @@ pub fn role_key(
             keystore.dir().display()
         );
     };
-    let pass = passphrase(role, keyid, false)?;
-    Ok(keystore.load(keyid, &pass)?)
+    unseal(keystore, role, keyid)
 }
 
 /// The current root key: on a token when --root-key says so, else sealed.
@@ -473,23 +457,24 @@ pub fn delegated_keys(
     let delegation = repo
         .delegation(role)
         .with_context(|| format!("targets does not delegate to {role:?}"))?;
-    let mut keys = Vec::new();
-    for keyid in &delegation.keyids {
-        if keystore.public(keyid).is_ok() {
-            let pass = passphrase(role, keyid, false)?;
-            keys.push(keystore.load(keyid, &pass)?);
-        }
-    }
-    if (keys.len() as u64) < delegation.threshold {
+    let held: Vec<&String> = delegation
+        .keyids
+        .iter()
+        .filter(|k| keystore.public(k).is_ok())
+        .collect();
+    // Counted before anything is unsealed.
+    if (held.len() as u64) < delegation.threshold {
         bail!(
             "{role} needs {} of its keys {:?}; {} of them are in {}",
             delegation.threshold,
             delegation.keyids,
-            keys.len(),
+            held.len(),
             keystore.dir().display()
         );
     }
-    Ok(keys)
+    held.into_iter()
+        .map(|keyid| unseal(keystore, role, keyid))
+        .collect()
 }
 
 /// The trust server's fetch error under an error chain, wherever a library

@@ -64,6 +64,8 @@ pub async fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
     };
     let gun = gun(&RegistryRef::parse(repository)?);
     let first = load_repository(trust, &gun).await?;
+    // A wrong login shows before any key is unsealed.
+    trust.check_login(&gun).await?;
     let keystore = trust.keystore()?;
     let added = matches!(command, DelegateCommand::Add(_));
     let role = match &command {

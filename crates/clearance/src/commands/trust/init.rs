@@ -11,7 +11,8 @@ use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 use clearance_trust::client::{DirStore, Transport as _};
 use clearance_trust::keystore::Keystore;
 
-use super::common::{Held, TrustArgs, gun, passphrase, published, root_key_label, token_key};
+use super::passphrase::new_passphrase;
+use super::common::{Held, TrustArgs, gun, published, root_key_label, token_key};
 use crate::exit::Exit;
 use crate::output::Page;
 
@@ -158,7 +159,7 @@ async fn initialise(
     // Every passphrase first, then the keys are sealed.
     let mut passes = Vec::new();
     for (role, key) in &local {
-        passes.push(passphrase(role, &key.key_id(), true)?);
+        passes.push(new_passphrase(role, &key.key_id())?);
     }
     for ((role, key), pass) in local.iter().zip(&passes) {
         let keyid = keystore

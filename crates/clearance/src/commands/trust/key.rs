@@ -4,7 +4,8 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
-use super::common::{keystore_in, passphrase};
+use super::passphrase::new_passphrase;
+use super::common::{keystore_in};
 use crate::cli::Format;
 use crate::exit::Exit;
 use crate::output::{self, Page, ToText as _};
@@ -84,7 +85,7 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
                 KeyKind::Ed25519
             };
             let signer = LocalSigner::generate(kind)?;
-            let pass = passphrase(&role, &signer.key_id(), true)?;
+            let pass = new_passphrase(&role, &signer.key_id())?;
             let keyid = args.keystore()?.save(&signer, &role, &pass)?;
             page.field("Generated", &keyid);
             page.field("Role", &role);
@@ -114,7 +115,7 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
                         file.display()
                     )
                 })?;
-            let pass = passphrase(&role, &signer.key_id(), true)?;
+            let pass = new_passphrase(&role, &signer.key_id())?;
             let keyid = args.keystore()?.save(&signer, &role, &pass)?;
             page.field("Imported", &keyid);
             page.field("Role", &role);

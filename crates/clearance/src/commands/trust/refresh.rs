@@ -43,8 +43,7 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
     for role in repo.expiring_delegated(args.within_days) {
         if holds_delegated(&keystore, &repo, &role) {
             repo.resign_delegated(&role)?;
-            let keys = delegated_keys(&keystore, &repo, &role)?;
-            delegated.push((role, keys));
+            delegated.push(role);
         } else {
             let expires = repo.delegated[&role].common.expires;
             crate::output::warning(format!(
@@ -69,6 +68,12 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
     let mut page = Page::default();
     page.field("Refreshed", &gun);
     if work {
+        // A wrong login shows before any key is unsealed.
+        args.trust.check_login(&gun).await?;
+        let delegated = delegated
+            .iter()
+            .map(|role| Ok((role.clone(), delegated_keys(&keystore, &repo, role)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let root = match changed {
             Changed::RootAndTargets => Some(root_key(&args.root, &keystore, &repo, &gun)?),
             _ => None,

@@ -32,6 +32,8 @@ pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference);
     let mut repo = load_repository(&args.trust, &gun).await?;
+    // A wrong login shows before any key is unsealed.
+    args.trust.check_login(&gun).await?;
     let keystore = args.trust.keystore()?;
     // The full id, or a unique prefix of it (what `trust inspect` shows).
     let keyid = clearance_trust::key_id::resolve(

@@ -90,6 +90,8 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
         )),
         None => {}
     }
+    // A wrong login shows before any key is unsealed.
+    args.trust.check_login(&gun).await?;
     let keystore = args.trust.keystore()?;
     let (targets, delegated) = match &args.role {
         Some(role) => (None, delegated_keys(&keystore, &first, role)?),
