@@ -928,3 +928,22 @@ fn n13_a_wrong_login_is_found_before_any_key_is_unsealed() {
     assert!(stderr(&out).contains("refused the credentials"), "{}", both(&out));
     assert!(!stderr(&out).contains("wrong passphrase"), "unsealed first: {}", both(&out));
 }
+
+#[test]
+fn n15_trust_on_first_use_prints_the_pinned_root_keys() {
+    let gun = "127.0.0.1:5000/team/app";
+    let (trust, root) = file_repository(gun);
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&root).unwrap()).unwrap();
+    let root_key = doc["signed"]["roles"]["root"]["keyids"][0].as_str().unwrap();
+    let image = format!("{gun}:v1");
+    let out = trust.run("consumer", &["trust", "verify", "--trust-on-first-use", &image]);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert!(
+        stderr(&out).contains("trusted on first use") && stderr(&out).contains(root_key),
+        "{}",
+        both(&out)
+    );
+    // Once pinned, nothing more is said.
+    let out = trust.run("consumer", &["trust", "verify", "--trust-on-first-use", &image]);
+    assert!(!stderr(&out).contains("trusted on first use"), "{}", both(&out));
+}

@@ -179,11 +179,25 @@ async fn check(
     .await;
     // The repository verified from the root given: pin it now, whether or
     // not the tag is signed (B-4); a root that did not verify is not kept.
+    let root = updater.trusted().root().signed.clone();
     drop(updater);
     if let Some(staged) = staged
         && refreshed
     {
         staged.commit()?;
+        // Trusted on first use: the keys, so that they can be checked with
+        // the publisher (newcomer 15).
+        if args.root.is_none() {
+            let keys = root
+                .roles
+                .get("root")
+                .map(|r| r.keyids.join(", "))
+                .unwrap_or_default();
+            crate::output::warning(format!(
+                "trusted on first use: pinned root v{} of {gun}, root key {keys}; check it with the publisher (their `clearance trust inspect {gun}` shows it)",
+                root.common.version
+            ));
+        }
     }
     result
 }
