@@ -484,7 +484,8 @@ fn keys_are_listed_exported_and_imported() {
     assert_success(&out);
     let out = trust.run("p", &["--format", "json", "trust", "key", "list"]);
     let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let roles: std::collections::BTreeSet<&str> = keys
+    assert_eq!(keys["schema"], "clearance.trust.keys/v1");
+    let roles: std::collections::BTreeSet<&str> = keys["keys"]
         .as_array()
         .unwrap()
         .iter()
@@ -545,7 +546,8 @@ fn keys_are_listed_exported_and_imported() {
     let out = trust.run("p", &["--format", "json", "trust", "key", "list"]);
     let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
-        keys.as_array()
+        keys["keys"]
+            .as_array()
             .unwrap()
             .iter()
             .filter(|k| k["role"] == "releases")

@@ -394,7 +394,7 @@ fn keystore_ids(trust: &Trust, home: &str) -> Vec<String> {
     let out = trust.run(home, &["--format", "json", "trust", "key", "list"]);
     assert_success(&out);
     let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let keys = keys.get("keys").unwrap_or(&keys).as_array().unwrap().clone();
+    let keys = keys["keys"].as_array().unwrap().clone();
     keys.iter()
         .map(|k| k["keyid"].as_str().unwrap().to_owned())
         .collect()
@@ -946,4 +946,31 @@ fn n15_trust_on_first_use_prints_the_pinned_root_keys() {
     // Once pinned, nothing more is said.
     let out = trust.run("consumer", &["trust", "verify", "--trust-on-first-use", &image]);
     assert!(!stderr(&out).contains("trusted on first use"), "{}", both(&out));
+}
+
+#[test]
+fn n19_key_list_says_which_repository_uses_each_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("server").display());
+    let trust = Trust { dir, url };
+    let (a, b) = ("127.0.0.1:5000/team/a", "127.0.0.1:5000/team/b");
+    for gun in [a, b] {
+        assert_success(&trust.run("publisher", &["trust", "init", gun]));
+    }
+    let out = trust.run("publisher", &["--format", "json", "trust", "key", "list"]);
+    assert_success(&out);
+    let view: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys = view["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 8);
+    for k in keys {
+        let uses = k["repositories"].as_array().unwrap();
+        assert_eq!(uses.len(), 1, "{k}");
+        assert!(uses[0]["repository"] == a || uses[0]["repository"] == b, "{k}");
+        assert_eq!(uses[0]["role"], k["role"], "{k}");
+    }
+    // The table names the repository and role; the directory once, not per row.
+    let table = stdout(&trust.run("publisher", &["trust", "key", "list"]));
+    assert!(table.contains(&format!("{a} (root)")) && table.contains(&format!("{b} (targets)")), "{table}");
+    let keystore = trust.dir.path().join("publisher/trust/private");
+    assert_eq!(table.matches(keystore.to_str().unwrap()).count(), 1, "{table}");
 }
