@@ -974,3 +974,104 @@ fn n19_key_list_says_which_repository_uses_each_key() {
     let keystore = trust.dir.path().join("publisher/trust/private");
     assert_eq!(table.matches(keystore.to_str().unwrap()).count(), 1, "{table}");
 }
+
+/// Whether the document describes every field of `value` (and of the
+/// objects in its arrays, as `array[].field` or `field`).
+fn undocumented(doc: &str, value: &serde_json::Value) -> Vec<String> {
+    let mut missing = Vec::new();
+    for (key, inner) in value.as_object().unwrap() {
+        if !doc.contains(&format!("`{key}`")) {
+            missing.push(key.clone());
+        }
+        for item in inner.as_array().into_iter().flatten() {
+            for field in item.as_object().into_iter().flat_map(|o| o.keys()) {
+                if !doc.contains(&format!("`{key}[].{field}`")) && !doc.contains(&format!("`{field}`")) {
+                    missing.push(format!("{key}[].{field}"));
+                }
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    missing
+}
+
+#[test]
+fn n17_every_trust_json_shape_has_a_schema_and_a_document() {
+    let (_img, _registry, gun) = pushed("team/app", &["v1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("server").display());
+    let trust = Trust { dir, url };
+    let run = |args: &[&str]| -> Output {
+        let out = trust
+            .command("publisher", args, None)
+            .env("CLEARANCE_PASSPHRASE_RELEASES", "releases passphrase")
+            .output()
+            .unwrap();
+        assert_success(&out);
+        out
+    };
+    run(&["trust", "init", &gun]);
+    let key = field(&run(&["trust", "key", "generate", "--role", "releases"]), "Generated");
+    run(&["trust", "delegate", "add", &gun, "releases", "--key", &key, "--paths", "v*"]);
+    run(&["trust", "sign", &format!("{gun}:v1"), "--role", "releases"]);
+    let docs = support::repo_root().join("docs");
+    let json = |out: Output| -> serde_json::Value { serde_json::from_slice(&out.stdout).unwrap() };
+    for (schema, doc, value) in [
+        (
+            "clearance.trust.verify/v1",
+            "trust-verify-json.md",
+            json(run(&["--format", "json", "trust", "verify", &format!("{gun}:v1")])),
+        ),
+        (
+            "clearance.trust.inspect/v1",
+            "trust-inspect-json.md",
+            json(run(&["--format", "json", "trust", "inspect", &gun])),
+        ),
+        (
+            "clearance.trust.keys/v1",
+            "trust-keys-json.md",
+            json(run(&["--format", "json", "trust", "key", "list"])),
+        ),
+        (
+            "clearance.trust.key/v1",
+            "trust-keys-json.md",
+            json(run(&["trust", "key", "export", &key])),
+        ),
+    ] {
+        assert_eq!(value["schema"], schema, "{value}");
+        let text = std::fs::read_to_string(docs.join(doc)).unwrap();
+        assert!(text.contains(schema), "{doc} does not name {schema}");
+        assert_eq!(undocumented(&text, &value), Vec::<String>::new(), "{doc}");
+    }
+    // --format says where the shapes are.
+    let help = stdout(&run(&["trust", "verify", "--help"]));
+    assert!(help.contains("trust-verify-json.md"), "{help}");
+}
+
+#[test]
+fn n20_verify_shows_the_delegations_version_and_delegate_help_describes_its_arguments() {
+    let (_img, _registry, gun) = pushed("team/app", &["v1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("server").display());
+    let trust = Trust { dir, url };
+    let run = |args: &[&str]| -> Output {
+        let out = trust
+            .command("publisher", args, None)
+            .env("CLEARANCE_PASSPHRASE_RELEASES", "releases passphrase")
+            .output()
+            .unwrap();
+        assert_success(&out);
+        out
+    };
+    run(&["trust", "init", &gun]);
+    let key = field(&run(&["trust", "key", "generate", "--role", "releases"]), "Generated");
+    run(&["trust", "delegate", "add", &gun, "releases", "--key", &key, "--paths", "v*"]);
+    run(&["trust", "sign", &format!("{gun}:v1"), "--role", "releases"]);
+    let out = run(&["trust", "verify", &format!("{gun}:v1")]);
+    assert_eq!(field(&out, "Version"), "releases v1 (targets v2)", "{}", both(&out));
+
+    let help = stdout(&run(&["trust", "delegate", "add", "--help"]));
+    assert!(help.contains("The image repository") && help.contains("delegated role's name"), "{help}");
+    assert!(!help.contains("Notary- compatible"), "{help}");
+}

@@ -87,7 +87,11 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
             let keystore = args.keystore()?;
             let keyid = keystore.resolve(&keyid)?;
             let key = keystore.public(&keyid)?;
-            page.json(&serde_json::json!({ "keyid": keyid, "key": key }))?;
+            page.json(&serde_json::json!({
+                "schema": "clearance.trust.key/v1",
+                "keyid": keyid,
+                "key": key,
+            }))?;
         }
         KeyCommand::Import { file, role, args } => {
             let pem = std::fs::read_to_string(&file)

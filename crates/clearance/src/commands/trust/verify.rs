@@ -40,13 +40,18 @@ pub struct VerifyArgs {
     pub registry: RegistryArgs,
 }
 
+/// The verdict; its JSON shape (`clearance.trust.verify/v1`) is in
+/// `docs/trust-verify-json.md`.
 #[derive(Debug, Serialize)]
 struct Verdict {
+    schema: &'static str,
     image: String,
     trusted: bool,
     digest: Option<String>,
     media_type: Option<String>,
     signed_by: Option<String>,
+    /// The version of the role that signed the tag (`signed_by`).
+    signed_by_version: Option<clearance_trust::schema::Version>,
     targets_version: Option<clearance_trust::schema::Version>,
     expires: Option<String>,
     /// What the registry's tag points at now (a warning when it is not
@@ -63,11 +68,13 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
         .to_owned();
     let gun = gun(&reference);
     let mut verdict = Verdict {
+        schema: "clearance.trust.verify/v1",
         image: format!("{gun}:{tag}"),
         trusted: false,
         digest: None,
         media_type: None,
         signed_by: None,
+        signed_by_version: None,
         targets_version: None,
         expires: None,
         registry_digest: None,
@@ -170,6 +177,10 @@ async fn check(
             .context("targets not loaded")?
             .signed;
         verdict.targets_version = Some(targets.common.version);
+        verdict.signed_by_version = updater
+            .trusted()
+            .targets(&found.role, &found.delegator)
+            .map(|t| t.signed.common.version);
         verdict.expires = Some(found.expires.to_string());
         verdict.signed_by = Some(found.role.clone());
         verdict.media_type = media_type(&target).map(str::to_owned);
@@ -229,12 +240,15 @@ fn render(v: &Verdict, page: &mut Page) {
             page.field("Run", format!("{repository}@{digest}"));
         }
         page.field("Signed by", v.signed_by.as_deref().unwrap_or_default());
-        page.field(
-            "Version",
-            v.targets_version
-                .map(|v| format!("targets v{v}"))
-                .unwrap_or_default(),
-        );
+        // The signing role's version; a delegation's, then targets'.
+        let version = match (v.signed_by.as_deref(), v.signed_by_version, v.targets_version) {
+            (Some(role), Some(own), Some(targets)) if role != "targets" => {
+                format!("{role} v{own} (targets v{targets})")
+            }
+            (_, _, Some(targets)) => format!("targets v{targets}"),
+            _ => String::new(),
+        };
+        page.field("Version", version);
         page.field("Expires", v.expires.as_deref().unwrap_or_default());
     } else {
         page.line(text!(bad("✘ not trusted"), " ", &v.image));
