@@ -1075,3 +1075,35 @@ fn n20_verify_shows_the_delegations_version_and_delegate_help_describes_its_argu
     assert!(help.contains("The image repository") && help.contains("delegated role's name"), "{help}");
     assert!(!help.contains("Notary- compatible"), "{help}");
 }
+
+#[test]
+fn n3_the_documented_reset_forgets_a_repository() {
+    let gun = "127.0.0.1:5000/team/app";
+    let (trust, root) = file_repository(gun);
+    let image = format!("{gun}:v1");
+    let out = trust.run("consumer", &["trust", "verify", "--trust-on-first-use", &image]);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    // The README's path: $CLEARANCE_HOME/trust/tuf/ and the name, `/` and `:`
+    // percent-encoded.
+    let readme = std::fs::read_to_string(support::repo_root().join("README.md")).unwrap();
+    assert!(readme.contains("registry.example.com%2Fteam%2Fapp"), "README lost the reset");
+    let dir = trust
+        .dir
+        .path()
+        .join("consumer/trust/tuf")
+        .join(gun.replace(':', "%3A").replace('/', "%2F"));
+    assert!(dir.join("root.json").is_file(), "{} is not where the pin is", dir.display());
+    // A different root is refused, naming where the pin is.
+    let (_other, other_root) = file_repository("127.0.0.1:5000/team/other");
+    let out = trust.run("consumer", &["trust", "verify", "--root", other_root.to_str().unwrap(), &image]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(stderr(&out).contains(dir.to_str().unwrap()), "{}", both(&out));
+    // Deleted: forgotten, as on first use; then pinned again from --root.
+    std::fs::remove_dir_all(&dir).unwrap();
+    let out = trust.run("consumer", &["trust", "verify", &image]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(stderr(&out).contains("no trusted root"), "{}", both(&out));
+    let out = trust.run("consumer", &["trust", "verify", "--root", root.to_str().unwrap(), &image]);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert!(dir.join("root.json").is_file());
+}
