@@ -146,8 +146,17 @@ fn n8_n18_tls_failures_are_exit_2_and_say_what_to_do() {
 
     // No CA given, or the wrong one: the certificate is refused, exit 2,
     // naming the flag and the variable that pass the CA.
-    for ca_flag in [vec![], vec!["--trust-ca-file", wrong.ca_cert.to_str().unwrap()]] {
-        let mut args = vec!["trust", "verify", "--trust-on-first-use", "--server", &https];
+    for ca_flag in [
+        vec![],
+        vec!["--trust-ca-file", wrong.ca_cert.to_str().unwrap()],
+    ] {
+        let mut args = vec![
+            "trust",
+            "verify",
+            "--trust-on-first-use",
+            "--server",
+            &https,
+        ];
         args.extend(ca_flag.iter().copied());
         args.push(image);
         let out = trust.run("consumer", &args);
@@ -244,7 +253,10 @@ fn n10_the_servers_reason_reaches_the_user() {
     let out = trust.run("publisher", &["trust", "init", gun]);
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
     let err = stderr(&out);
-    assert!(err.contains(&format!("token does not allow pull on {gun}")), "{err}");
+    assert!(
+        err.contains(&format!("token does not allow pull on {gun}")),
+        "{err}"
+    );
     assert!(
         err.contains("CLEARANCE_TRUST_CREDS") && err.contains("--trust-creds"),
         "{err}"
@@ -258,7 +270,11 @@ fn n10_the_servers_reason_reaches_the_user() {
         "{}",
         both(&out)
     );
-    assert!(!stderr(&out).contains("CLEARANCE_TRUST_CREDS"), "{}", both(&out));
+    assert!(
+        !stderr(&out).contains("CLEARANCE_TRUST_CREDS"),
+        "{}",
+        both(&out)
+    );
 }
 
 /// The value of a `Field   value` line of a command's output.
@@ -285,19 +301,36 @@ fn n11_the_short_key_ids_trust_inspect_prints_are_accepted_everywhere() {
     let inspect: serde_json::Value =
         serde_json::from_slice(&run(&["--format", "json", "trust", "inspect", gun]).stdout)
             .unwrap();
-    let targets_key = inspect["roles"][1]["keyids"][0].as_str().unwrap().to_owned();
+    let targets_key = inspect["roles"][1]["keyids"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let short = &targets_key[..12];
     let table = stdout(&run(&["trust", "inspect", gun]));
-    assert!(table.contains(short) && !table.contains(&targets_key), "{table}");
+    assert!(
+        table.contains(short) && !table.contains(&targets_key),
+        "{table}"
+    );
 
     // key export and delegate add take the short id of a keystore key.
-    let qa = field(&run(&["trust", "key", "generate", "--role", "qa"]), "Generated");
+    let qa = field(
+        &run(&["trust", "key", "generate", "--role", "qa"]),
+        "Generated",
+    );
     let out = run(&["trust", "key", "export", &qa[..12]]);
     assert_success(&out);
     let exported: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(exported["keyid"], qa.as_str());
     let out = run(&[
-        "trust", "delegate", "add", gun, "qa", "--key", &qa[..12], "--paths", "qa-*",
+        "trust",
+        "delegate",
+        "add",
+        gun,
+        "qa",
+        "--key",
+        &qa[..12],
+        "--paths",
+        "qa-*",
     ]);
     assert_success(&out);
 
@@ -342,7 +375,10 @@ fn n2_a_delegation_to_someone_elses_public_key_is_signed_by_its_holder() {
             .output()
             .unwrap()
     };
-    let keyid = field(&bob(&["trust", "key", "generate", "--role", "qa"]), "Generated");
+    let keyid = field(
+        &bob(&["trust", "key", "generate", "--role", "qa"]),
+        "Generated",
+    );
     let out = bob(&["trust", "key", "export", &keyid]);
     assert_success(&out);
     let public = trust.dir.path().join("bob-qa.pub");
@@ -379,7 +415,9 @@ fn n2_a_delegation_to_someone_elses_public_key_is_signed_by_its_holder() {
     // A consumer verifies the tag, signed by qa.
     let out = trust.run(
         "consumer",
-        &["--format", "json", "trust", "verify", "--root", root, &image],
+        &[
+            "--format", "json", "trust", "verify", "--root", root, &image,
+        ],
     );
     assert_success(&out);
     let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -420,7 +458,9 @@ fn n9_a_second_publisher_is_told_to_pin_the_root_and_init_leaves_no_keys() {
     let out = bob(&["trust", "sign", &image, "--role", "qa"]);
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
     assert!(
-        stderr(&out).contains(&format!("clearance trust verify --root ROOT.json {gun}:TAG")),
+        stderr(&out).contains(&format!(
+            "clearance trust verify --root ROOT.json {gun}:TAG"
+        )),
         "{}",
         both(&out)
     );
@@ -438,14 +478,24 @@ fn n9_a_second_publisher_is_told_to_pin_the_root_and_init_leaves_no_keys() {
     // The documented path: alice delegates to bob's key, bob pins the root
     // and signs. The service does not sign snapshot here, so bob is told
     // what would let him publish without the snapshot key.
-    let keyid = field(&bob(&["trust", "key", "generate", "--role", "qa"]), "Generated");
+    let keyid = field(
+        &bob(&["trust", "key", "generate", "--role", "qa"]),
+        "Generated",
+    );
     let public = trust.dir.path().join("bob-qa.pub");
     std::fs::write(&public, bob(&["trust", "key", "export", &keyid]).stdout).unwrap();
     assert_success(&trust.run(
         "alice",
         &[
-            "trust", "delegate", "add", &gun, "qa", "--key", public.to_str().unwrap(),
-            "--paths", "qa-*",
+            "trust",
+            "delegate",
+            "add",
+            &gun,
+            "qa",
+            "--key",
+            public.to_str().unwrap(),
+            "--paths",
+            "qa-*",
         ],
     ));
     let out = bob(&["trust", "verify", "--root", root.to_str().unwrap(), &image]);
@@ -486,19 +536,40 @@ fn n6_revoke_takes_a_key_out_of_a_delegation_and_re_signs_the_role() {
     };
     assert_success(&run("publisher", &["trust", "init", &gun]));
     // qa has two keys: the publisher holds one, a colleague the other.
-    let mine = field(&run("publisher", &["trust", "key", "generate", "--role", "qa"]), "Generated");
-    let theirs = field(&run("colleague", &["trust", "key", "generate", "--role", "qa"]), "Generated");
+    let mine = field(
+        &run("publisher", &["trust", "key", "generate", "--role", "qa"]),
+        "Generated",
+    );
+    let theirs = field(
+        &run("colleague", &["trust", "key", "generate", "--role", "qa"]),
+        "Generated",
+    );
     let theirs_pub = trust.dir.path().join("theirs.pub");
-    std::fs::write(&theirs_pub, run("colleague", &["trust", "key", "export", &theirs]).stdout)
-        .unwrap();
+    std::fs::write(
+        &theirs_pub,
+        run("colleague", &["trust", "key", "export", &theirs]).stdout,
+    )
+    .unwrap();
     assert_success(&run(
         "publisher",
         &[
-            "trust", "delegate", "add", &gun, "qa", "--key", &mine, "--key",
-            theirs_pub.to_str().unwrap(), "--paths", "qa-*",
+            "trust",
+            "delegate",
+            "add",
+            &gun,
+            "qa",
+            "--key",
+            &mine,
+            "--key",
+            theirs_pub.to_str().unwrap(),
+            "--paths",
+            "qa-*",
         ],
     ));
-    assert_success(&run("publisher", &["trust", "sign", &image, "--role", "qa"]));
+    assert_success(&run(
+        "publisher",
+        &["trust", "sign", &image, "--role", "qa"],
+    ));
 
     // The help says what revoke does.
     let help = stdout(&run("publisher", &["trust", "revoke", "--help"]));
@@ -508,10 +579,19 @@ fn n6_revoke_takes_a_key_out_of_a_delegation_and_re_signs_the_role() {
     // colleague's to sign it again.
     let out = run("publisher", &["trust", "revoke", &gun, &mine[..12]]);
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
-    assert!(stderr(&out).contains("signed again by its remaining keys"), "{}", both(&out));
+    assert!(
+        stderr(&out).contains("signed again by its remaining keys"),
+        "{}",
+        both(&out)
+    );
     // Moved here (the sealed file, still under its passphrase), it does.
     let key_file = |home: &str| {
-        trust.dir.path().join(home).join("trust/private").join(format!("{theirs}.key"))
+        trust
+            .dir
+            .path()
+            .join(home)
+            .join("trust/private")
+            .join(format!("{theirs}.key"))
     };
     std::fs::copy(key_file("colleague"), key_file("publisher")).unwrap();
     let out = run("publisher", &["trust", "revoke", &gun, &mine[..12]]);
@@ -519,22 +599,47 @@ fn n6_revoke_takes_a_key_out_of_a_delegation_and_re_signs_the_role() {
     assert_eq!(field(&out, "Revoked"), mine);
     assert_eq!(field(&out, "From delegations"), "qa");
     let targets: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(trust.dir.path().join("server/v2").join(&gun).join("_trust/tuf/targets.json"))
-            .unwrap(),
+        &std::fs::read(
+            trust
+                .dir
+                .path()
+                .join("server/v2")
+                .join(&gun)
+                .join("_trust/tuf/targets.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let qa = &targets["signed"]["delegations"]["roles"][0];
     assert_eq!(qa["keyids"], serde_json::json!([theirs]));
-    assert!(targets["signed"]["delegations"]["keys"].get(&mine).is_none());
+    assert!(
+        targets["signed"]["delegations"]["keys"]
+            .get(&mine)
+            .is_none()
+    );
 
     // Consumers still trust qa-1, now vouched for by the remaining key.
-    let out = run("consumer", &["--format", "json", "trust", "verify", "--trust-on-first-use", &image]);
+    let out = run(
+        "consumer",
+        &[
+            "--format",
+            "json",
+            "trust",
+            "verify",
+            "--trust-on-first-use",
+            &image,
+        ],
+    );
     assert_success(&out);
 
     // The last key of qa cannot go: threshold-safe, and said how to proceed.
     let out = run("publisher", &["trust", "revoke", &gun, &theirs]);
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
-    assert!(stderr(&out).contains("trust delegate remove"), "{}", both(&out));
+    assert!(
+        stderr(&out).contains("trust delegate remove"),
+        "{}",
+        both(&out)
+    );
 }
 
 /// A delegated role's current metadata in a file:// repository.
@@ -565,19 +670,46 @@ fn n5_refresh_re_signs_the_delegated_roles_it_holds_and_inspect_shows_them() {
     };
     assert_success(&run("publisher", &["trust", "init", &gun]));
     // qa: the publisher's own key; ext: someone else's, who signs ext-1.
-    let qa = field(&run("publisher", &["trust", "key", "generate", "--role", "qa"]), "Generated");
-    let ext = field(&run("other", &["trust", "key", "generate", "--role", "ext"]), "Generated");
+    let qa = field(
+        &run("publisher", &["trust", "key", "generate", "--role", "qa"]),
+        "Generated",
+    );
+    let ext = field(
+        &run("other", &["trust", "key", "generate", "--role", "ext"]),
+        "Generated",
+    );
     let ext_pub = trust.dir.path().join("ext.pub");
-    std::fs::write(&ext_pub, run("other", &["trust", "key", "export", &ext]).stdout).unwrap();
-    for (role, key, paths) in [("qa", qa.as_str(), "qa-*"), ("ext", ext_pub.to_str().unwrap(), "ext-*")] {
+    std::fs::write(
+        &ext_pub,
+        run("other", &["trust", "key", "export", &ext]).stdout,
+    )
+    .unwrap();
+    for (role, key, paths) in [
+        ("qa", qa.as_str(), "qa-*"),
+        ("ext", ext_pub.to_str().unwrap(), "ext-*"),
+    ] {
         assert_success(&run(
             "publisher",
-            &["trust", "delegate", "add", &gun, role, "--key", key, "--paths", paths],
+            &[
+                "trust", "delegate", "add", &gun, role, "--key", key, "--paths", paths,
+            ],
         ));
     }
-    assert_success(&run("publisher", &["trust", "sign", &format!("{gun}:qa-1"), "--role", "qa"]));
+    assert_success(&run(
+        "publisher",
+        &["trust", "sign", &format!("{gun}:qa-1"), "--role", "qa"],
+    ));
     let root = trust.trusted_root("publisher", &gun);
-    let out = run("other", &["trust", "verify", "--root", root.to_str().unwrap(), &format!("{gun}:ext-1")]);
+    let out = run(
+        "other",
+        &[
+            "trust",
+            "verify",
+            "--root",
+            root.to_str().unwrap(),
+            &format!("{gun}:ext-1"),
+        ],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
     // "other" needs the snapshot and timestamp keys of a file:// repository.
     let private = |home: &str| trust.dir.path().join(home).join("trust/private");
@@ -588,7 +720,10 @@ fn n5_refresh_re_signs_the_delegated_roles_it_holds_and_inspect_shows_them() {
             std::fs::copy(&path, private("other").join(path.file_name().unwrap())).unwrap();
         }
     }
-    assert_success(&run("other", &["trust", "sign", &format!("{gun}:ext-1"), "--role", "ext"]));
+    assert_success(&run(
+        "other",
+        &["trust", "sign", &format!("{gun}:ext-1"), "--role", "ext"],
+    ));
     assert_eq!(role_json(&trust, &gun, "qa")["signed"]["version"], 1);
 
     // inspect shows each delegated role's version and expiry.
@@ -612,7 +747,10 @@ fn n5_refresh_re_signs_the_delegated_roles_it_holds_and_inspect_shows_them() {
     assert!(qa_row.contains("(in 109"), "{table}");
 
     // refresh re-signs qa (held here) and says who must re-sign ext.
-    let out = run("publisher", &["trust", "refresh", &gun, "--within-days", "5000"]);
+    let out = run(
+        "publisher",
+        &["trust", "refresh", &gun, "--within-days", "5000"],
+    );
     assert_success(&out);
     assert!(field(&out, "Re-signed").contains("qa"), "{}", both(&out));
     assert!(!field(&out, "Re-signed").contains("ext"), "{}", both(&out));
@@ -623,7 +761,16 @@ fn n5_refresh_re_signs_the_delegated_roles_it_holds_and_inspect_shows_them() {
     );
     assert_eq!(role_json(&trust, &gun, "qa")["signed"]["version"], 2);
     assert_eq!(role_json(&trust, &gun, "ext")["signed"]["version"], 1);
-    let out = run("consumer", &["trust", "verify", "--root", root.to_str().unwrap(), &format!("{gun}:qa-1")]);
+    let out = run(
+        "consumer",
+        &[
+            "trust",
+            "verify",
+            "--root",
+            root.to_str().unwrap(),
+            &format!("{gun}:qa-1"),
+        ],
+    );
     assert_success(&out);
 }
 
@@ -641,15 +788,32 @@ fn n16_inspect_json_names_paths_terminating_and_counts_tags_per_role() {
             .unwrap()
     };
     assert_success(&run(&["trust", "init", &gun]));
-    let key = field(&run(&["trust", "key", "generate", "--role", "releases"]), "Generated");
+    let key = field(
+        &run(&["trust", "key", "generate", "--role", "releases"]),
+        "Generated",
+    );
     assert_success(&run(&[
-        "trust", "delegate", "add", &gun, "releases", "--key", &key, "--paths", "v*",
+        "trust",
+        "delegate",
+        "add",
+        &gun,
+        "releases",
+        "--key",
+        &key,
+        "--paths",
+        "v*",
         "--terminating",
     ]));
     for tag in ["1.0", "2.0"] {
         assert_success(&run(&["trust", "sign", &format!("{gun}:{tag}")]));
     }
-    assert_success(&run(&["trust", "sign", &format!("{gun}:v3"), "--role", "releases"]));
+    assert_success(&run(&[
+        "trust",
+        "sign",
+        &format!("{gun}:v3"),
+        "--role",
+        "releases",
+    ]));
 
     let out = run(&["--format", "json", "trust", "inspect", &gun]);
     assert_success(&out);
@@ -702,9 +866,16 @@ fn n4_refresh_works_when_the_service_holds_snapshot_and_prints_what_it_serves() 
     assert_success(&trust.run("publisher", &["trust", "refresh", gun]));
     // Everything due: root and targets re-signed; the versions printed are
     // the ones the service serves.
-    let out = trust.run("publisher", &["trust", "refresh", gun, "--within-days", "5000"]);
+    let out = trust.run(
+        "publisher",
+        &["trust", "refresh", gun, "--within-days", "5000"],
+    );
     assert_success(&out);
-    assert!(field(&out, "Re-signed").contains("root, targets"), "{}", both(&out));
+    assert!(
+        field(&out, "Re-signed").contains("root, targets"),
+        "{}",
+        both(&out)
+    );
     let timestamp = served_version(&server, gun, "timestamp.json");
     let snapshot = served_version(&server, gun, "snapshot.json");
     assert!(
@@ -759,7 +930,10 @@ fn n12_a_moved_tag_is_warned_about_and_re_signing_says_what_changed() {
 
     // The same digest again: already signed, nothing published.
     let before = targets_version();
-    let out = trust.run("publisher", &["trust", "sign", &format!("{image}@{signed}")]);
+    let out = trust.run(
+        "publisher",
+        &["trust", "sign", &format!("{image}@{signed}")],
+    );
     assert_success(&out);
     assert!(stdout(&out).contains("Already signed"), "{}", both(&out));
     assert_eq!(targets_version(), before);
@@ -771,7 +945,10 @@ fn n12_a_moved_tag_is_warned_about_and_re_signing_says_what_changed() {
         None,
         &["--format", "v2s2"],
     );
-    let out = trust.run("consumer", &["trust", "verify", "--trust-on-first-use", &image]);
+    let out = trust.run(
+        "consumer",
+        &["trust", "verify", "--trust-on-first-use", &image],
+    );
     assert_success(&out);
     assert!(
         stderr(&out).contains(&format!("registry tag {image} now points to sha256:"))
@@ -789,7 +966,9 @@ fn n12_a_moved_tag_is_warned_about_and_re_signing_says_what_changed() {
     let out = trust.run("publisher", &["trust", "sign", &image]);
     assert_success(&out);
     assert!(
-        stderr(&out).contains(&format!("was signed by targets as {signed}; it is now signed as")),
+        stderr(&out).contains(&format!(
+            "was signed by targets as {signed}; it is now signed as"
+        )),
         "{}",
         both(&out)
     );
@@ -826,7 +1005,13 @@ sys.exit(os.waitstatus_to_exitcode(status))
 
 /// `args` run as `home` on a terminal, answering the prompts with `answers`,
 /// without the passphrase variables for `unset` roles.
-fn on_terminal(trust: &Trust, home: &str, args: &[&str], unset: &[&str], answers: &[&str]) -> Output {
+fn on_terminal(
+    trust: &Trust,
+    home: &str,
+    args: &[&str],
+    unset: &[&str],
+    answers: &[&str],
+) -> Output {
     support::require("python3");
     let probe = trust.command(home, &[], None);
     let mut cmd = std::process::Command::new("python3");
@@ -837,7 +1022,9 @@ fn on_terminal(trust: &Trust, home: &str, args: &[&str], unset: &[&str], answers
         .env_clear();
     for (k, v) in probe.get_envs() {
         if let Some(v) = v
-            && !unset.iter().any(|r| k == format!("CLEARANCE_PASSPHRASE_{r}").as_str())
+            && !unset
+                .iter()
+                .any(|r| k == format!("CLEARANCE_PASSPHRASE_{r}").as_str())
         {
             cmd.env(k, v);
         }
@@ -860,10 +1047,18 @@ fn n13_passphrases_get_three_tries_name_their_variable_and_are_long_enough() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
-    assert!(stderr(&out).contains("in CLEARANCE_PASSPHRASE_TARGETS"), "{}", both(&out));
+    assert!(
+        stderr(&out).contains("in CLEARANCE_PASSPHRASE_TARGETS"),
+        "{}",
+        both(&out)
+    );
     // A new key's passphrase has at least 8 characters, from anywhere.
     let out = trust
-        .command("publisher", &["trust", "key", "generate", "--role", "qa"], None)
+        .command(
+            "publisher",
+            &["trust", "key", "generate", "--role", "qa"],
+            None,
+        )
         .env("CLEARANCE_PASSPHRASE_QA", "short")
         .output()
         .unwrap();
@@ -887,7 +1082,10 @@ fn n13_passphrases_get_three_tries_name_their_variable_and_are_long_enough() {
     let out = sign("v1", &["wrong one", "wrong two", "TARGETS passphrase"]);
     let shown = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{shown}");
-    assert!(shown.contains("2 tries left") && shown.contains("1 try left"), "{shown}");
+    assert!(
+        shown.contains("2 tries left") && shown.contains("1 try left"),
+        "{shown}"
+    );
     // Three wrong ones: refused, nothing signed.
     let out = sign("v2", &["wrong one", "wrong two", "wrong three"]);
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
@@ -900,11 +1098,20 @@ fn n13_passphrases_get_three_tries_name_their_variable_and_are_long_enough() {
         "publisher",
         &["trust", "key", "generate", "--role", "qa"],
         &["QA"],
-        &["short", "long enough", "long enougH", "long enough", "long enough"],
+        &[
+            "short",
+            "long enough",
+            "long enougH",
+            "long enough",
+            "long enough",
+        ],
     );
     let shown = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{shown}");
-    assert!(shown.contains("at least 8 characters") && shown.contains("do not match"), "{shown}");
+    assert!(
+        shown.contains("at least 8 characters") && shown.contains("do not match"),
+        "{shown}"
+    );
     assert!(shown.contains("Generated"), "{shown}");
 }
 
@@ -920,13 +1127,25 @@ fn n13_a_wrong_login_is_found_before_any_key_is_unsealed() {
     let alice = "alice:alice-secret";
     assert_success(&trust.run_as("alice", alice, &["trust", "init", &gun]));
     let out = trust
-        .command("alice", &["trust", "sign", &format!("{gun}:v1")], Some("alice:wrong"))
+        .command(
+            "alice",
+            &["trust", "sign", &format!("{gun}:v1")],
+            Some("alice:wrong"),
+        )
         .env("CLEARANCE_PASSPHRASE_TARGETS", "not the passphrase")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
-    assert!(stderr(&out).contains("refused the credentials"), "{}", both(&out));
-    assert!(!stderr(&out).contains("wrong passphrase"), "unsealed first: {}", both(&out));
+    assert!(
+        stderr(&out).contains("refused the credentials"),
+        "{}",
+        both(&out)
+    );
+    assert!(
+        !stderr(&out).contains("wrong passphrase"),
+        "unsealed first: {}",
+        both(&out)
+    );
 }
 
 #[test]
@@ -934,9 +1153,14 @@ fn n15_trust_on_first_use_prints_the_pinned_root_keys() {
     let gun = "127.0.0.1:5000/team/app";
     let (trust, root) = file_repository(gun);
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&root).unwrap()).unwrap();
-    let root_key = doc["signed"]["roles"]["root"]["keyids"][0].as_str().unwrap();
+    let root_key = doc["signed"]["roles"]["root"]["keyids"][0]
+        .as_str()
+        .unwrap();
     let image = format!("{gun}:v1");
-    let out = trust.run("consumer", &["trust", "verify", "--trust-on-first-use", &image]);
+    let out = trust.run(
+        "consumer",
+        &["trust", "verify", "--trust-on-first-use", &image],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
     assert!(
         stderr(&out).contains("trusted on first use") && stderr(&out).contains(root_key),
@@ -944,8 +1168,15 @@ fn n15_trust_on_first_use_prints_the_pinned_root_keys() {
         both(&out)
     );
     // Once pinned, nothing more is said.
-    let out = trust.run("consumer", &["trust", "verify", "--trust-on-first-use", &image]);
-    assert!(!stderr(&out).contains("trusted on first use"), "{}", both(&out));
+    let out = trust.run(
+        "consumer",
+        &["trust", "verify", "--trust-on-first-use", &image],
+    );
+    assert!(
+        !stderr(&out).contains("trusted on first use"),
+        "{}",
+        both(&out)
+    );
 }
 
 #[test]
@@ -965,14 +1196,24 @@ fn n19_key_list_says_which_repository_uses_each_key() {
     for k in keys {
         let uses = k["repositories"].as_array().unwrap();
         assert_eq!(uses.len(), 1, "{k}");
-        assert!(uses[0]["repository"] == a || uses[0]["repository"] == b, "{k}");
+        assert!(
+            uses[0]["repository"] == a || uses[0]["repository"] == b,
+            "{k}"
+        );
         assert_eq!(uses[0]["role"], k["role"], "{k}");
     }
     // The table names the repository and role; the directory once, not per row.
     let table = stdout(&trust.run("publisher", &["trust", "key", "list"]));
-    assert!(table.contains(&format!("{a} (root)")) && table.contains(&format!("{b} (targets)")), "{table}");
+    assert!(
+        table.contains(&format!("{a} (root)")) && table.contains(&format!("{b} (targets)")),
+        "{table}"
+    );
     let keystore = trust.dir.path().join("publisher/trust/private");
-    assert_eq!(table.matches(keystore.to_str().unwrap()).count(), 1, "{table}");
+    assert_eq!(
+        table.matches(keystore.to_str().unwrap()).count(),
+        1,
+        "{table}"
+    );
 }
 
 /// Whether the document describes every field of `value` (and of the
@@ -985,7 +1226,9 @@ fn undocumented(doc: &str, value: &serde_json::Value) -> Vec<String> {
         }
         for item in inner.as_array().into_iter().flatten() {
             for field in item.as_object().into_iter().flat_map(|o| o.keys()) {
-                if !doc.contains(&format!("`{key}[].{field}`")) && !doc.contains(&format!("`{field}`")) {
+                if !doc.contains(&format!("`{key}[].{field}`"))
+                    && !doc.contains(&format!("`{field}`"))
+                {
                     missing.push(format!("{key}[].{field}"));
                 }
             }
@@ -1012,8 +1255,13 @@ fn n17_every_trust_json_shape_has_a_schema_and_a_document() {
         out
     };
     run(&["trust", "init", &gun]);
-    let key = field(&run(&["trust", "key", "generate", "--role", "releases"]), "Generated");
-    run(&["trust", "delegate", "add", &gun, "releases", "--key", &key, "--paths", "v*"]);
+    let key = field(
+        &run(&["trust", "key", "generate", "--role", "releases"]),
+        "Generated",
+    );
+    run(&[
+        "trust", "delegate", "add", &gun, "releases", "--key", &key, "--paths", "v*",
+    ]);
     run(&["trust", "sign", &format!("{gun}:v1"), "--role", "releases"]);
     let docs = support::repo_root().join("docs");
     let json = |out: Output| -> serde_json::Value { serde_json::from_slice(&out.stdout).unwrap() };
@@ -1021,7 +1269,13 @@ fn n17_every_trust_json_shape_has_a_schema_and_a_document() {
         (
             "clearance.trust.verify/v1",
             "trust-verify-json.md",
-            json(run(&["--format", "json", "trust", "verify", &format!("{gun}:v1")])),
+            json(run(&[
+                "--format",
+                "json",
+                "trust",
+                "verify",
+                &format!("{gun}:v1"),
+            ])),
         ),
         (
             "clearance.trust.inspect/v1",
@@ -1065,14 +1319,27 @@ fn n20_verify_shows_the_delegations_version_and_delegate_help_describes_its_argu
         out
     };
     run(&["trust", "init", &gun]);
-    let key = field(&run(&["trust", "key", "generate", "--role", "releases"]), "Generated");
-    run(&["trust", "delegate", "add", &gun, "releases", "--key", &key, "--paths", "v*"]);
+    let key = field(
+        &run(&["trust", "key", "generate", "--role", "releases"]),
+        "Generated",
+    );
+    run(&[
+        "trust", "delegate", "add", &gun, "releases", "--key", &key, "--paths", "v*",
+    ]);
     run(&["trust", "sign", &format!("{gun}:v1"), "--role", "releases"]);
     let out = run(&["trust", "verify", &format!("{gun}:v1")]);
-    assert_eq!(field(&out, "Version"), "releases v1 (targets v2)", "{}", both(&out));
+    assert_eq!(
+        field(&out, "Version"),
+        "releases v1 (targets v2)",
+        "{}",
+        both(&out)
+    );
 
     let help = stdout(&run(&["trust", "delegate", "add", "--help"]));
-    assert!(help.contains("The image repository") && help.contains("delegated role's name"), "{help}");
+    assert!(
+        help.contains("The image repository") && help.contains("delegated role's name"),
+        "{help}"
+    );
     assert!(!help.contains("Notary- compatible"), "{help}");
 }
 
@@ -1081,29 +1348,55 @@ fn n3_the_documented_reset_forgets_a_repository() {
     let gun = "127.0.0.1:5000/team/app";
     let (trust, root) = file_repository(gun);
     let image = format!("{gun}:v1");
-    let out = trust.run("consumer", &["trust", "verify", "--trust-on-first-use", &image]);
+    let out = trust.run(
+        "consumer",
+        &["trust", "verify", "--trust-on-first-use", &image],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
     // The README's path: $CLEARANCE_HOME/trust/tuf/ and the name, `/` and `:`
     // percent-encoded.
     let readme = std::fs::read_to_string(support::repo_root().join("README.md")).unwrap();
-    assert!(readme.contains("registry.example.com%2Fteam%2Fapp"), "README lost the reset");
+    assert!(
+        readme.contains("registry.example.com%2Fteam%2Fapp"),
+        "README lost the reset"
+    );
     let dir = trust
         .dir
         .path()
         .join("consumer/trust/tuf")
         .join(gun.replace(':', "%3A").replace('/', "%2F"));
-    assert!(dir.join("root.json").is_file(), "{} is not where the pin is", dir.display());
+    assert!(
+        dir.join("root.json").is_file(),
+        "{} is not where the pin is",
+        dir.display()
+    );
     // A different root is refused, naming where the pin is.
     let (_other, other_root) = file_repository("127.0.0.1:5000/team/other");
-    let out = trust.run("consumer", &["trust", "verify", "--root", other_root.to_str().unwrap(), &image]);
+    let out = trust.run(
+        "consumer",
+        &[
+            "trust",
+            "verify",
+            "--root",
+            other_root.to_str().unwrap(),
+            &image,
+        ],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
-    assert!(stderr(&out).contains(dir.to_str().unwrap()), "{}", both(&out));
+    assert!(
+        stderr(&out).contains(dir.to_str().unwrap()),
+        "{}",
+        both(&out)
+    );
     // Deleted: forgotten, as on first use; then pinned again from --root.
     std::fs::remove_dir_all(&dir).unwrap();
     let out = trust.run("consumer", &["trust", "verify", &image]);
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
     assert!(stderr(&out).contains("no trusted root"), "{}", both(&out));
-    let out = trust.run("consumer", &["trust", "verify", "--root", root.to_str().unwrap(), &image]);
+    let out = trust.run(
+        "consumer",
+        &["trust", "verify", "--root", root.to_str().unwrap(), &image],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
     assert!(dir.join("root.json").is_file());
 }

@@ -136,13 +136,19 @@ mod tests {
             Some(PathBuf::from("/srv/trust/v2/r/a/_trust/tuf"))
         );
         let err = |s: &str| s.parse::<ServerAddress>().unwrap_err();
-        assert!(matches!(err("127.0.0.1:4443"), AddressError::NoScheme { .. }));
+        assert!(matches!(
+            err("127.0.0.1:4443"),
+            AddressError::NoScheme { .. }
+        ));
         assert!(
             err("127.0.0.1:4443")
                 .to_string()
                 .contains("did you mean http://127.0.0.1:4443?")
         );
-        assert!(matches!(err("htp://127.0.0.1:1"), AddressError::Scheme { .. }));
+        assert!(matches!(
+            err("htp://127.0.0.1:1"),
+            AddressError::Scheme { .. }
+        ));
         assert!(matches!(err("ftp://host"), AddressError::Scheme { .. }));
         assert!(matches!(err("http://"), AddressError::Malformed { .. }));
         assert!(matches!(err("http://a b"), AddressError::Malformed { .. }));

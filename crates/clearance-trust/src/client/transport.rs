@@ -27,14 +27,14 @@ pub enum FetchError {
     TooLong { url: String, limit: u64 },
     /// An HTTP error, with the server's own reason (the OCI error
     /// envelope's message, or the start of its body) when it gave one.
-    #[error("{url}: HTTP {status}{}{}", prefixed(": ", message), prefixed("; ", &hint.unwrap_or_default()))]
+    #[error("{url}: HTTP {status}{}{}", prefixed(": ", message), prefixed("; ", hint.unwrap_or_default()))]
     Status {
         url: String,
         status: u16,
         message: String,
         hint: Option<&'static str>,
     },
-    #[error("{url}: the trust service refused the publish (HTTP {status}): {message}{}", prefixed("; ", &hint.unwrap_or_default()))]
+    #[error("{url}: the trust service refused the publish (HTTP {status}): {message}{}", prefixed("; ", hint.unwrap_or_default()))]
     Refused {
         url: String,
         status: u16,

@@ -345,9 +345,10 @@ mod tests {
         ));
         repo.remove_delegation("solo").unwrap();
         // qa has metadata (snapshot lists it): signed again by b.
-        repo.snapshot
-            .meta
-            .insert("qa.json".into(), crate::editor::meta_version(Version::FIRST));
+        repo.snapshot.meta.insert(
+            "qa.json".into(),
+            crate::editor::meta_version(Version::FIRST),
+        );
         let revoked = repo.revoke(&a.key_id()).unwrap();
         assert_eq!(
             revoked,
@@ -358,7 +359,10 @@ mod tests {
         );
         assert_eq!(repo.delegation("qa").unwrap().keyids, [b.key_id()]);
         let d = repo.targets.delegations.as_ref().unwrap();
-        assert!(!d.keys.contains_key(&a.key_id()), "an unused key is dropped");
+        assert!(
+            !d.keys.contains_key(&a.key_id()),
+            "an unused key is dropped"
+        );
         assert!(repo.dirty_delegated.contains("qa"));
     }
 

@@ -2,6 +2,7 @@
 
 mod common;
 mod delegate;
+mod failure;
 mod init;
 mod inspect;
 mod key;

@@ -8,8 +8,8 @@ use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_oci::registry::Credential;
 use clearance_trust::client::{
-    DirStore, Expiration, FetchError, HttpTransport, PublishOutcome, ServerAddress, UpdateError,
-    Updater, UpdaterSettings, write_atomic,
+    DirStore, Expiration, HttpTransport, PublishOutcome, ServerAddress, Updater, UpdaterSettings,
+    write_atomic,
 };
 use clearance_trust::keystore::Keystore;
 
@@ -235,9 +235,7 @@ pub fn registry_ref(image: &str) -> anyhow::Result<RegistryRef> {
 }
 
 use clearance_trust::pkcs11::{HsmSigner, IfMissing, KeyOrigin, Pkcs11Uri};
-use clearance_trust::publish::{
-    Bins, Expiries, PublishError, Repository, RoleSigners, ServerSigned,
-};
+use clearance_trust::publish::{Bins, Expiries, Repository, RoleSigners, ServerSigned};
 use clearance_trust::signer::{LocalSigner, Signer};
 
 /// Where the root key is, for commands that change root.
@@ -475,40 +473,4 @@ pub fn delegated_keys(
     held.into_iter()
         .map(|keyid| unseal(keystore, role, keyid))
         .collect()
-}
-
-/// The trust server's fetch error under an error chain, wherever a library
-/// wrapped it (an update, a repository load).
-pub fn fetch_error(e: &anyhow::Error) -> Option<&FetchError> {
-    e.chain().find_map(|cause| {
-        if let Some(f) = cause.downcast_ref::<FetchError>() {
-            return Some(f);
-        }
-        match cause.downcast_ref::<UpdateError>() {
-            Some(UpdateError::Fetch(f)) => return Some(f),
-            Some(_) => return None,
-            None => {}
-        }
-        match cause.downcast_ref::<PublishError>() {
-            Some(PublishError::Update(UpdateError::Fetch(f))) => Some(f),
-            _ => None,
-        }
-    })
-}
-
-/// The update error under an error chain.
-pub fn update_error(e: &anyhow::Error) -> Option<&UpdateError> {
-    e.chain().find_map(|cause| {
-        cause.downcast_ref::<UpdateError>().or_else(|| {
-            match cause.downcast_ref::<PublishError>() {
-                Some(PublishError::Update(u)) => Some(u),
-                _ => None,
-            }
-        })
-    })
-}
-
-/// Whether the repository has no trust data at all on its server.
-pub fn no_trust_data(e: &anyhow::Error) -> bool {
-    matches!(update_error(e), Some(UpdateError::NoTrustData { .. }))
 }

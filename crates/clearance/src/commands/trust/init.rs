@@ -11,8 +11,8 @@ use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 use clearance_trust::client::{DirStore, Transport as _};
 use clearance_trust::keystore::Keystore;
 
-use super::passphrase::new_passphrase;
 use super::common::{Held, TrustArgs, gun, published, root_key_label, token_key};
+use super::passphrase::new_passphrase;
 use crate::exit::Exit;
 use crate::output::Page;
 

@@ -258,7 +258,10 @@ fn render(view: &RepoView, page: &mut Page) {
             "{} signed{}",
             view.targets,
             if view.hash_bins > 0 {
-                format!(" (in targets, delegated roles and {} hash bins)", view.hash_bins)
+                format!(
+                    " (in targets, delegated roles and {} hash bins)",
+                    view.hash_bins
+                )
             } else {
                 String::new()
             }

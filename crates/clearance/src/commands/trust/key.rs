@@ -6,11 +6,11 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use clearance_trust::metadata::Signed;
 use clearance_trust::schema::{Root, Targets};
-use serde::Serialize;
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
+use serde::Serialize;
 
-use super::passphrase::new_passphrase;
 use super::common::{home_dir, keystore_in};
+use super::passphrase::new_passphrase;
 use crate::cli::Format;
 use crate::exit::Exit;
 use crate::output::{self, Page, Text, ToText as _};

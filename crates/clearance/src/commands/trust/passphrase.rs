@@ -80,7 +80,9 @@ pub fn unseal(keystore: &Keystore, role: &str, keyid: &str) -> anyhow::Result<Lo
         let pass = rpassword::prompt_password(format!("Passphrase for {role} key {short}: "))?;
         match keystore.load(keyid, &pass) {
             Err(KeystoreError::Decrypt { .. }) => retry(
-                format!("wrong passphrase for the {role} key {short} (or the key file was altered)"),
+                format!(
+                    "wrong passphrase for the {role} key {short} (or the key file was altered)"
+                ),
                 TRIES - attempt,
             )?,
             other => return Ok(other?),

@@ -88,18 +88,23 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
             ..online.signers(targets.iter().map(|t| t as &dyn Signer).collect())
         };
         for (role, keys) in &delegated {
-            signers
-                .delegated
-                .insert(role.clone(), keys.iter().map(|k| k as &dyn Signer).collect());
+            signers.delegated.insert(
+                role.clone(),
+                keys.iter().map(|k| k as &dyn Signer).collect(),
+            );
         }
         repo.name_repository(&gun); // written if root is re-signed
         let files = repo.publish(changed, &signers, false)?;
         published(args.trust.publish(&gun, &files).await?)?;
         // What this command signed; the service signs what it holds.
-        let by_service = |role: &str| match (role, server) {
-            ("timestamp", ServerSigned::Timestamp | ServerSigned::SnapshotAndTimestamp) => true,
-            ("snapshot", ServerSigned::SnapshotAndTimestamp) => true,
-            _ => false,
+        let by_service = |role: &str| {
+            matches!(
+                (role, server),
+                (
+                    "timestamp",
+                    ServerSigned::Timestamp | ServerSigned::SnapshotAndTimestamp
+                ) | ("snapshot", ServerSigned::SnapshotAndTimestamp)
+            )
         };
         let mut signed: Vec<String> = expiring
             .iter()
@@ -150,9 +155,8 @@ async fn served(trust: &TrustArgs, gun: &str) -> anyhow::Result<(String, String)
         .refresh()
         .await
         .context("reading what the trust server now serves")?;
-    let show = |c: &clearance_trust::schema::Common| {
-        format!("v{}, expires {}", c.version, c.expires)
-    };
+    let show =
+        |c: &clearance_trust::schema::Common| format!("v{}, expires {}", c.version, c.expires);
     let trusted = updater.trusted();
     let snapshot = trusted
         .snapshot()

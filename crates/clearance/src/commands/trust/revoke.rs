@@ -80,9 +80,10 @@ pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
         ..online.signers(vec![&targets])
     };
     for (role, keys) in &delegated {
-        signers
-            .delegated
-            .insert(role.clone(), keys.iter().map(|k| k as &dyn Signer).collect());
+        signers.delegated.insert(
+            role.clone(),
+            keys.iter().map(|k| k as &dyn Signer).collect(),
+        );
     }
     let changed = if revoked.roles.is_empty() {
         Changed::Targets

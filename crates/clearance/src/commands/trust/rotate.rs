@@ -9,11 +9,11 @@ use clearance_trust::pkcs11::IfMissing;
 use clearance_trust::publish::{Changed, OldKeys, RoleSigners, ServerSigned};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
-use super::passphrase::new_passphrase;
 use super::common::{
     Held, RootKeyArgs, TrustArgs, gun, load_repository, published, role_key, root_key,
     root_key_label, token_key,
 };
+use super::passphrase::new_passphrase;
 use crate::exit::Exit;
 use crate::output::Page;
 

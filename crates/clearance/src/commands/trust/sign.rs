@@ -4,15 +4,15 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use clearance_oci::Digest;
 use clearance_oci::registry::RegistryClient;
-use clearance_trust::image::{manifest_digest, target_for_manifest};
 use clearance_trust::client::FetchError;
+use clearance_trust::image::{manifest_digest, target_for_manifest};
 use clearance_trust::publish::{Bins, Changed, ServerSigned};
 use clearance_trust::signer::Signer;
 
 use super::common::{
-    OnlineKeys, TrustArgs, delegated_keys, fetch_error, gun, load_repository_for, registry_ref,
-    role_key,
+    OnlineKeys, TrustArgs, delegated_keys, gun, load_repository_for, registry_ref, role_key,
 };
+use super::failure::fetch_error;
 use crate::cli::RegistryArgs;
 use crate::exit::Exit;
 use crate::output::Page;

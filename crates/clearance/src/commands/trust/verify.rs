@@ -5,14 +5,16 @@ use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::registry::{RegistryClient, RegistryError};
 use clearance_trust::client::{
-    DirStore, FetchError, HttpTransport, StagedStore, Updater, UpdateError, UpdaterSettings, root_descends,
+    DirStore, FetchError, HttpTransport, StagedStore, UpdateError, Updater, UpdaterSettings,
+    root_descends,
 };
 use clearance_trust::image::{manifest_digest, media_type};
 use clearance_trust::metadata::Signed;
 use clearance_trust::schema::Root;
 use serde::Serialize;
 
-use super::common::{TrustArgs, fetch_error, gun, no_trust_data, registry_ref};
+use super::common::{TrustArgs, gun, registry_ref};
+use super::failure::{fetch_error, no_trust_data};
 use crate::cli::{Format, RegistryArgs};
 use crate::exit::Exit;
 use crate::output::{Page, bad, good, text};
@@ -241,7 +243,11 @@ fn render(v: &Verdict, page: &mut Page) {
         }
         page.field("Signed by", v.signed_by.as_deref().unwrap_or_default());
         // The signing role's version; a delegation's, then targets'.
-        let version = match (v.signed_by.as_deref(), v.signed_by_version, v.targets_version) {
+        let version = match (
+            v.signed_by.as_deref(),
+            v.signed_by_version,
+            v.targets_version,
+        ) {
             (Some(role), Some(own), Some(targets)) if role != "targets" => {
                 format!("{role} v{own} (targets v{targets})")
             }
