@@ -34,6 +34,8 @@ pub enum KeystoreError {
     Kdf(String),
     #[error(transparent)]
     Sign(#[from] crate::signer::SignError),
+    #[error(transparent)]
+    KeyId(#[from] crate::key_id::KeyIdError),
 }
 
 /// A sealed private key as written to disk.
@@ -192,9 +194,43 @@ impl Keystore {
         Ok(signer)
     }
 
+    /// Delete a stored key (one this process made, when what it was made
+    /// for failed); a key that is not there is not an error.
+    pub fn remove(&self, keyid: &str) -> Result<(), KeystoreError> {
+        let path = self.path(keyid);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(KeystoreError::Io { path, source: e })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The public key of a stored key (no passphrase needed).
     pub fn public(&self, keyid: &str) -> Result<Key, KeystoreError> {
         Ok(self.read(&self.path(keyid))?.public)
+    }
+
+    /// The id of a stored key, given whole or as a unique prefix of at
+    /// least 8 hex digits ([`crate::key_id::resolve`]).
+    pub fn resolve(&self, given: &str) -> Result<String, KeystoreError> {
+        let entries = std::fs::read_dir(&self.dir).map_err(|source| KeystoreError::Io {
+            path: self.dir.clone(),
+            source,
+        })?;
+        let ids: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                name.strip_suffix(".key").map(str::to_owned)
+            })
+            .collect();
+        let place = format!("in {}", self.dir.display());
+        Ok(crate::key_id::resolve(
+            given,
+            ids.iter().map(String::as_str),
+            &place,
+        )?)
     }
 
     /// Every stored key, by id.

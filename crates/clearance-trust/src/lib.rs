@@ -24,6 +24,7 @@ pub mod client;
 pub mod editor;
 pub mod files;
 pub mod image;
+pub mod key_id;
 pub mod keys;
 pub mod keystore;
 pub mod metadata;

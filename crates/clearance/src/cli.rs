@@ -36,7 +36,9 @@ pub struct GlobalArgs {
 pub enum Format {
     /// Coloured text and tables for people.
     Table,
-    /// JSON for machines (shapes documented in docs/).
+    /// JSON for machines; each shape has a `schema` field and a document in
+    /// docs/: inspect-json.md, trust-verify-json.md, trust-inspect-json.md,
+    /// trust-keys-json.md.
     Json,
 }
 

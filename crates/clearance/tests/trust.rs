@@ -128,7 +128,7 @@ fn a_signed_tag_verifies_and_an_unsigned_one_does_not() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r["role"].as_str().unwrap())
+        .map(|r| r["name"].as_str().unwrap())
         .collect();
     assert_eq!(roles, ["root", "targets", "snapshot", "timestamp"]);
     assert_eq!(view["roles"][1]["version"], 2);
@@ -224,9 +224,10 @@ fn a_man_in_the_middle_altering_the_manifest_is_caught() {
 #[test]
 fn signing_needs_the_right_passphrase() {
     let s = signed_image();
+    skopeo_copy(&s._img.oci_ref(), &format!("docker://{}:v2", s.gun), None);
     let out = s
         .trust
-        .command("publisher", &["trust", "sign", &format!("{}:v1", s.gun)])
+        .command("publisher", &["trust", "sign", &format!("{}:v2", s.gun)])
         .env("CLEARANCE_PASSPHRASE_TARGETS", "not the passphrase")
         .output()
         .unwrap();
@@ -483,7 +484,8 @@ fn keys_are_listed_exported_and_imported() {
     assert_success(&out);
     let out = trust.run("p", &["--format", "json", "trust", "key", "list"]);
     let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let roles: std::collections::BTreeSet<&str> = keys
+    assert_eq!(keys["schema"], "clearance.trust.keys/v1");
+    let roles: std::collections::BTreeSet<&str> = keys["keys"]
         .as_array()
         .unwrap()
         .iter()
@@ -544,7 +546,8 @@ fn keys_are_listed_exported_and_imported() {
     let out = trust.run("p", &["--format", "json", "trust", "key", "list"]);
     let keys: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
-        keys.as_array()
+        keys["keys"]
+            .as_array()
             .unwrap()
             .iter()
             .filter(|k| k["role"] == "releases")
@@ -645,10 +648,12 @@ fn a_man_in_the_middle_replaying_old_trust_metadata_is_refused() {
     let s = signed_image();
     let old_timestamp = std::fs::read(s.trust.metadata(&s.gun, "timestamp.json")).unwrap();
     let old_targets = std::fs::read(s.trust.metadata(&s.gun, "2.targets.json")).unwrap();
-    // A newer signing: timestamp v3, snapshot v3, targets v3.
+    // A newer signing: timestamp v3, snapshot v3, targets v3 (signing v1
+    // again would publish nothing: it is already signed).
+    skopeo_copy(&s._img.oci_ref(), &format!("docker://{}:v2", s.gun), None);
     let out = s
         .trust
-        .run("publisher", &["trust", "sign", &format!("{}:v1", s.gun)]);
+        .run("publisher", &["trust", "sign", &format!("{}:v2", s.gun)]);
     assert_success(&out);
 
     // The consumer reads trust metadata over HTTP, through the proxy.

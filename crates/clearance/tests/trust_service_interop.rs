@@ -474,7 +474,7 @@ fn a_publisher_can_hand_snapshot_to_the_service() {
     let snapshot_keyid = keyid("snapshot");
     let out = trust.run("publisher", &["--format", "json", "trust", "key", "list"]);
     assert_success(&out);
-    let held: Vec<String> = json(&out.stdout)
+    let held: Vec<String> = json(&out.stdout)["keys"]
         .as_array()
         .unwrap()
         .iter()

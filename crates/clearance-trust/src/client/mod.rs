@@ -4,14 +4,16 @@
 //! hashes checked. Only verified metadata reaches the store, written
 //! atomically, bytes exactly as received.
 
+mod address;
 mod store;
 mod transport;
 mod trusted;
 
 use std::collections::BTreeSet;
 
+pub use address::{AddressError, ServerAddress};
 pub use store::{DirStore, StagedStore, quote, unquote, write_atomic, write_private};
-pub use transport::{FetchError, HttpTransport, PublishOutcome, Transport};
+pub use transport::{FetchError, HttpTransport, PublishOutcome, TlsProblem, Transport};
 pub use trusted::{TrustedSet, check_hashes, check_length_and_hashes};
 
 use crate::metadata::MetadataError;
@@ -130,6 +132,9 @@ pub enum UpdateError {
     },
     #[error("target {0:?} is not in the repository")]
     TargetNotFound(String),
+    /// The repository has no timestamp: nothing was ever published there.
+    #[error("no trust data at {url} (it has no timestamp.json)")]
+    NoTrustData { url: String },
 }
 
 /// A target found by the delegation search.
@@ -234,7 +239,19 @@ impl<T: Transport> Updater<T> {
             if !visited.insert((role.clone(), delegator.clone())) {
                 continue; // a cycle
             }
-            self.load_targets(&role, &delegator).await?;
+            match self.load_targets(&role, &delegator).await {
+                Ok(()) => {}
+                // A delegated role snapshot has never listed has no metadata
+                // yet (delegated to someone else's key, who has not signed
+                // anything): it signs nothing, and the search goes on, as
+                // Notary's client does. A role listed once can never be
+                // dropped (`update_snapshot`), so this hides nothing signed.
+                Err(UpdateError::NotInSnapshot { .. }) if role != "targets" => {
+                    tracing::debug!(role, "delegated role has no metadata yet");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
             let Some(targets) = self.trusted.targets(&role, &delegator) else {
                 continue;
             };
@@ -390,7 +407,7 @@ impl<T: Transport> Updater<T> {
             .transport
             .fetch(&url, self.settings.timestamp_max_bytes)
             .await?
-            .ok_or_else(|| FetchError::NotFound { url: url.clone() })?;
+            .ok_or_else(|| UpdateError::NoTrustData { url: url.clone() })?;
         if self.trusted.update_timestamp(&bytes)? {
             self.save("timestamp", &bytes)?;
         }

@@ -25,14 +25,35 @@ pub enum FetchError {
     NotFound { url: String },
     #[error("{url}: more than the {limit} bytes allowed")]
     TooLong { url: String, limit: u64 },
-    #[error("{url}: HTTP {status}")]
-    Status { url: String, status: u16 },
-    #[error("{url}: the trust service refused the publish (HTTP {status}): {message}")]
+    /// An HTTP error, with the server's own reason (the OCI error
+    /// envelope's message, or the start of its body) when it gave one.
+    #[error("{url}: HTTP {status}{}{}", prefixed(": ", message), prefixed("; ", hint.unwrap_or_default()))]
+    Status {
+        url: String,
+        status: u16,
+        message: String,
+        hint: Option<&'static str>,
+    },
+    #[error("{url}: the trust service refused the publish (HTTP {status}): {message}{}", prefixed("; ", hint.unwrap_or_default()))]
     Refused {
         url: String,
         status: u16,
         message: String,
+        hint: Option<&'static str>,
     },
+    /// No connection: the host does not resolve, nothing listens, or it
+    /// did not answer in time.
+    #[error(
+        "cannot reach {url}: {message} (is the trust server's address right, and is it running?)"
+    )]
+    Unreachable { url: String, message: String },
+    /// The TLS handshake failed.
+    #[error("{url}: {problem}")]
+    Tls { url: String, problem: TlsProblem },
+    #[error(
+        "{realm}: the token service refused the credentials given (--trust-creds or CLEARANCE_TRUST_CREDS)"
+    )]
+    LoginRefused { realm: String },
     #[error("{url}: {message}")]
     Transport { url: String, message: String },
     #[error(
@@ -43,6 +64,106 @@ pub enum FetchError {
         "refusing to send the trust server login to {host} over plain HTTP (it earns push tokens); use https://, or no login for public reads"
     )]
     CredentialsOverHttp { host: String },
+}
+
+/// Why a TLS handshake with the trust server failed, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TlsProblem {
+    #[error(
+        "its certificate is not signed by a CA this client trusts: pass the CA with --trust-ca-file or CLEARANCE_TRUST_CA_FILE"
+    )]
+    UntrustedCa,
+    #[error("the server did not answer TLS; is it http://?")]
+    NotTls,
+    #[error("TLS: {0}")]
+    Other(String),
+}
+
+impl FetchError {
+    /// Whether the server could not be asked, or answered with an error
+    /// instead of metadata (no connection, TLS, plain HTTP refused, a login
+    /// refused, an HTTP error): nothing can be said about what it holds.
+    /// `NotFound` and `TooLong` are answers about the metadata itself.
+    pub fn is_unanswered(&self) -> bool {
+        !matches!(
+            self,
+            FetchError::NotFound { .. } | FetchError::TooLong { .. }
+        )
+    }
+}
+
+/// `sep` then `text`, or nothing for empty text.
+fn prefixed(sep: &str, text: &str) -> String {
+    if text.is_empty() {
+        String::new()
+    } else {
+        format!("{sep}{text}")
+    }
+}
+
+/// A failed request, told apart: TLS (with what to do), no connection, or
+/// else the whole cause chain.
+fn request_error(url: &str, e: &reqwest::Error) -> FetchError {
+    if let Some(tls) = rustls_error(e) {
+        let problem = match tls {
+            // No chain to a trusted CA: an unknown issuer, or an issuer
+            // of that name whose key did not sign it (another CA).
+            rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer | rustls::CertificateError::BadSignature,
+            ) => TlsProblem::UntrustedCa,
+            rustls::Error::InvalidMessage(_) => TlsProblem::NotTls,
+            other => TlsProblem::Other(other.to_string()),
+        };
+        return FetchError::Tls {
+            url: url.to_owned(),
+            problem,
+        };
+    }
+    if e.is_connect() || e.is_timeout() {
+        return FetchError::Unreachable {
+            url: url.to_owned(),
+            message: root_cause(e),
+        };
+    }
+    FetchError::Transport {
+        url: url.to_owned(),
+        message: clearance_oci::registry::error_chain(e),
+    }
+}
+
+/// The rustls error under a request error, if the handshake failed. rustls
+/// reaches hyper inside an `io::Error`, whose `source()` skips it, so each
+/// `io::Error` in the chain is looked into.
+fn rustls_error(e: &reqwest::Error) -> Option<&rustls::Error> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        // An io::Error may hold another io::Error that holds the rustls one.
+        let mut inner: Option<&(dyn std::error::Error + 'static)> = Some(s);
+        while let Some(i) = inner {
+            if let Some(tls) = i.downcast_ref::<rustls::Error>() {
+                return Some(tls);
+            }
+            inner = i
+                .downcast_ref::<std::io::Error>()
+                .and_then(std::io::Error::get_ref)
+                .map(|e| e as &(dyn std::error::Error + 'static));
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// The last cause of an error (`Connection refused (os error 111)`,
+/// `failed to lookup address information: …`), without reqwest's wrappers.
+fn root_cause(e: &reqwest::Error) -> String {
+    let mut last: &(dyn std::error::Error + 'static) = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    if e.is_timeout() && std::ptr::addr_eq(last, e as &dyn std::error::Error) {
+        return "timed out".into();
+    }
+    last.to_string()
 }
 
 /// Where the client gets bytes from. `Ok(None)` means the file is not there
@@ -132,10 +253,7 @@ impl HttpTransport {
         access: &str,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, FetchError> {
-        let transport = |e: reqwest::Error| FetchError::Transport {
-            url: url.to_owned(),
-            message: clearance_oci::registry::error_chain(&e),
-        };
+        let transport = |e: reqwest::Error| request_error(url, &e);
         // The server URL itself obeys the plain-HTTP rule, before anything is sent.
         let plain_http = self.check_scheme(url)?;
         let repository = url.split_once("/_trust/tuf/").map_or(url, |(r, _)| r);
@@ -190,6 +308,9 @@ impl HttpTransport {
                     clearance_oci::registry::RegistryError::InsecureRefused { host } => {
                         FetchError::Insecure { host }
                     }
+                    clearance_oci::registry::RegistryError::Unauthorized { url, .. } => {
+                        FetchError::LoginRefused { realm: url }
+                    }
                     e => FetchError::Transport {
                         url: url.to_owned(),
                         message: e.to_string(),
@@ -238,19 +359,7 @@ impl HttpTransport {
         if status.is_success() {
             return Ok(PublishOutcome::Stored);
         }
-        // Bounded like every other body (B-14): a hostile or broken service
-        // cannot fill memory with its refusal.
-        let message =
-            match clearance_oci::registry::read_body(resp, MAX_ERROR_BODY, metadata_url).await {
-                Ok(body) => {
-                    let body = String::from_utf8_lossy(&body);
-                    serde_json::from_str::<serde_json::Value>(&body)
-                        .ok()
-                        .and_then(|v| v["errors"][0]["message"].as_str().map(str::to_owned))
-                        .unwrap_or_else(|| body.chars().take(500).collect())
-                }
-                Err(e) => format!("its answer could not be read: {e}"),
-            };
+        let message = reason(resp, metadata_url).await;
         if status == StatusCode::CONFLICT {
             return Ok(PublishOutcome::Stale(message));
         }
@@ -258,7 +367,15 @@ impl HttpTransport {
             url: metadata_url.to_owned(),
             status: status.as_u16(),
             message,
+            hint: self.hint(status),
         })
+    }
+
+    /// What to do about an HTTP error: a 401 without a login asks for one.
+    fn hint(&self, status: StatusCode) -> Option<&'static str> {
+        (status == StatusCode::UNAUTHORIZED && self.credential.is_none()).then_some(
+            "no login was given: set CLEARANCE_TRUST_CREDS or pass --trust-creds USER:PASSWORD",
+        )
     }
 
     /// The public key the trust service holds for `role` (`timestamp` or
@@ -272,6 +389,15 @@ impl HttpTransport {
         // Making the key needs push.
         let bytes = self.get(&url, "push", 64 << 10).await?;
         public_key(url, bytes)
+    }
+
+    /// Check now that this client may publish to the repository at
+    /// `metadata_url`: the push token is fetched (the login checked) by
+    /// reading the service's timestamp key, which needs push. A wrong login
+    /// or missing rights show here, before a publisher unseals any key.
+    pub async fn check_push(&self, metadata_url: &str) -> Result<(), FetchError> {
+        let url = format!("{metadata_url}timestamp.key");
+        self.get(&url, "push", 64 << 10).await.map(|_| ())
     }
 
     /// Ask the trust service for a new key for `role`, which it will use
@@ -347,10 +473,13 @@ impl HttpTransport {
         match resp.status().as_u16() {
             200 => {}
             403 | 404 => return Ok(None),
-            status => {
+            _ => {
+                let status = resp.status();
                 return Err(FetchError::Status {
                     url: url.to_owned(),
-                    status,
+                    status: status.as_u16(),
+                    message: reason(resp, url).await,
+                    hint: self.hint(status),
                 });
             }
         }
@@ -367,6 +496,22 @@ impl HttpTransport {
                 message: e.to_string(),
             }),
         }
+    }
+}
+
+/// The server's reason for an HTTP error: the OCI error envelope's first
+/// message, else the start of the body. Bounded like every other body
+/// (B-14): a hostile or broken service cannot fill memory with its refusal.
+async fn reason(resp: reqwest::Response, url: &str) -> String {
+    match clearance_oci::registry::read_body(resp, MAX_ERROR_BODY, url).await {
+        Ok(body) => {
+            let body = String::from_utf8_lossy(&body);
+            serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["errors"][0]["message"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| body.trim().chars().take(500).collect())
+        }
+        Err(e) => format!("its answer could not be read: {e}"),
     }
 }
 

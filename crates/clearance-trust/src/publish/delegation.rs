@@ -4,11 +4,27 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
 
+/// When a new delegation's own metadata is first signed, by its keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstVersion {
+    /// When its keys first sign a target (`trust sign --role`): until then
+    /// it has no metadata, and clients find nothing signed by it.
+    Later,
+    /// In the publish that adds it: the role was delegated before and
+    /// snapshot lists its last version, which its new keys must follow.
+    Now,
+}
+
 impl Repository {
-    /// Delegate `paths` to a new (or changed) role with its own keys. The
-    /// role's first, empty version is signed by its keys at the next publish:
-    /// version 1, or one past the version snapshot still lists for a role of
-    /// that name that was removed.
+    /// Delegate `paths` to a new (or changed) role with its own keys; the
+    /// delegator signs targets only (as Notary's `delegation add` does), so
+    /// the keys may be someone else's. A new role has no metadata until its
+    /// keys sign it: version 1, at the first publish given them (its first
+    /// target, or this publish if the delegator holds them:
+    /// [`FirstVersion::Later`]).
+    /// A role of that name removed earlier is still listed in snapshot at
+    /// its last version, signed by its old keys: its new keys must sign the
+    /// next version, empty, in this publish ([`FirstVersion::Now`]; B-9).
     pub fn add_delegation(
         &mut self,
         name: &str,
@@ -16,7 +32,7 @@ impl Repository {
         threshold: u64,
         paths: Vec<String>,
         terminating: bool,
-    ) -> Result<(), PublishError> {
+    ) -> Result<FirstVersion, PublishError> {
         if self.succinct().is_some() {
             return Err(PublishError::Delegation(
                 "this repository keeps its targets in hash bins; named delegations cannot be added"
@@ -63,6 +79,7 @@ impl Repository {
         let roles = d.roles.get_or_insert_with(Vec::new);
         roles.retain(|r| r.name != name);
         roles.push(role);
+        let mut first = FirstVersion::Later;
         if !self.delegated.contains_key(name) {
             let expires = self.expiries.targets_days.after(UtcTime::now());
             // A role removed earlier is still listed in snapshot (clients
@@ -72,22 +89,29 @@ impl Repository {
                 .snapshot
                 .meta
                 .get(&format!("{name}.json"))
-                .and_then(|m| m.version)
-                .unwrap_or(Version::FIRST);
+                .and_then(|m| m.version);
             self.delegated.insert(
                 name.to_owned(),
                 Targets {
-                    common: common("targets", listed, expires),
+                    common: common("targets", listed.unwrap_or(Version::FIRST), expires),
                     targets: BTreeMap::new(),
                     delegations: None,
                     extra: BTreeMap::new(),
                 },
             );
-            self.dirty_delegated.insert(name.to_owned());
+            if listed.is_some() {
+                self.dirty_delegated.insert(name.to_owned());
+                first = FirstVersion::Now;
+            }
         }
         self.prune_delegation_keys();
         self.targets_dirty = true;
-        Ok(())
+        Ok(first)
+    }
+
+    /// Whether snapshot lists a delegated role (it has been published).
+    pub fn is_published(&self, name: &str) -> bool {
+        self.snapshot.meta.contains_key(&format!("{name}.json"))
     }
 
     /// Stop delegating to `name`. Its snapshot entry stays (clients refuse a

@@ -4,6 +4,16 @@ use std::collections::BTreeSet;
 
 use super::*;
 
+/// What [`Repository::revoke`] took the key out of.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Revoked {
+    /// Top-level roles (root is signed again).
+    pub roles: Vec<String>,
+    /// Named delegated roles (targets is signed again, and each role that
+    /// has metadata, by its remaining keys).
+    pub delegations: Vec<String>,
+}
+
 impl Repository {
     /// Roles whose signatures expire within `days` (timestamp always counts:
     /// it is meant to be re-signed often).
@@ -24,16 +34,45 @@ impl Repository {
                 .filter(|(_, b)| b.common.expires <= limit)
                 .map(|(n, _)| n.clone()),
         );
+        roles.extend(self.expiring_delegated(days));
         roles.push("timestamp".to_owned());
         roles
     }
 
-    /// Mark what expires within `days` for re-signing; returns what the next
-    /// [`Repository::publish`] must be told (root needs its keys).
+    /// Named delegated roles with metadata that expires within `days`
+    /// (their own keys re-sign them: [`Repository::resign_delegated`]).
+    pub fn expiring_delegated(&self, days: u32) -> Vec<String> {
+        let limit = UtcTime::now().plus_seconds(i64::from(days) * 86_400);
+        self.delegated
+            .iter()
+            .filter(|(name, role)| self.is_published(name) && role.common.expires <= limit)
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Sign the named delegated role `name` again at the next publish (a
+    /// new version with a new expiry), with its keys in
+    /// [`RoleSigners::delegated`].
+    pub fn resign_delegated(&mut self, name: &str) -> Result<(), PublishError> {
+        if !self.delegated.contains_key(name) {
+            return Err(PublishError::Delegation(format!(
+                "targets does not delegate to {name:?}"
+            )));
+        }
+        self.dirty_delegated.insert(name.to_owned());
+        Ok(())
+    }
+
+    /// Mark the top-level roles and hash bins that expire within `days` for
+    /// re-signing (named delegated roles are the caller's to choose, by the
+    /// keys it holds: [`Repository::resign_delegated`]); returns what the
+    /// next [`Repository::publish`] must be told (root needs its keys).
     pub fn refresh(&mut self, days: u32) -> Changed {
         let expiring = self.expiring(days);
         for role in &expiring {
-            if role == "targets" {
+            if self.delegated.contains_key(role) {
+                continue;
+            } else if role == "targets" {
                 self.targets_dirty = true;
             } else if self.bins.contains_key(role) {
                 self.dirty_bins.insert(role.clone());
@@ -87,11 +126,26 @@ impl Repository {
         self.root.repository = Some(gun.to_owned());
     }
 
-    /// Remove a key from every role that lists it. Refused when a role
-    /// would be left below its threshold.
-    pub fn revoke(&mut self, keyid: &str) -> Result<Vec<String>, PublishError> {
+    /// Every key id the repository names: root's keys, and the keys targets
+    /// gives its delegated roles and hash bins.
+    pub fn key_ids(&self) -> BTreeSet<String> {
+        let mut ids: BTreeSet<String> = self.root.keys.keys().cloned().collect();
+        if let Some(d) = &self.targets.delegations {
+            ids.extend(d.keys.keys().cloned());
+        }
+        ids
+    }
+
+    /// Remove a key from every role that lists it: root's roles, and the
+    /// named roles targets delegates to. Refused when a role would be left
+    /// below its threshold. Root changes when a top-level role did (publish
+    /// with [`Changed::RootAndTargets`]); targets always does, and each
+    /// delegated role that lost the key and has metadata is signed again,
+    /// by its remaining keys, at the next publish (what it holds may carry
+    /// only the revoked key's signature).
+    pub fn revoke(&mut self, keyid: &str) -> Result<Revoked, PublishError> {
         self.require_every_bin()?;
-        let mut affected = Vec::new();
+        let mut revoked = Revoked::default();
         for (role, keys) in &self.root.roles {
             if keys.keyids.iter().any(|k| k == keyid) {
                 let left = keys.keyids.len() - 1;
@@ -103,23 +157,58 @@ impl Repository {
                         threshold: keys.threshold,
                     });
                 }
-                affected.push(role.clone());
+                revoked.roles.push(role.clone());
             }
         }
-        if affected.is_empty() {
+        for r in self
+            .targets
+            .delegations
+            .iter()
+            .flat_map(|d| d.roles.iter().flatten())
+        {
+            if r.keyids.iter().any(|k| k == keyid) {
+                let left = r.keyids.len() - 1;
+                if (left as u64) < r.threshold {
+                    return Err(PublishError::DelegationBelowThreshold {
+                        keyid: keyid.to_owned(),
+                        role: r.name.clone(),
+                        left,
+                        threshold: r.threshold,
+                    });
+                }
+                revoked.delegations.push(r.name.clone());
+            }
+        }
+        if revoked.roles.is_empty() && revoked.delegations.is_empty() {
             return Err(PublishError::UnknownKey {
                 keyid: keyid.to_owned(),
             });
         }
-        for role in &affected {
+        for role in &revoked.roles {
             if let Some(keys) = self.root.roles.get_mut(role) {
                 keys.keyids.retain(|k| k != keyid);
             }
         }
+        if let Some(roles) = self
+            .targets
+            .delegations
+            .as_mut()
+            .and_then(|d| d.roles.as_mut())
+        {
+            for r in roles.iter_mut() {
+                r.keyids.retain(|k| k != keyid);
+            }
+        }
+        for name in &revoked.delegations {
+            if self.is_published(name) {
+                self.dirty_delegated.insert(name.clone());
+            }
+        }
         self.sync_bin_keys();
         self.forget_unused_keys();
+        self.prune_delegation_keys();
         self.targets_dirty = true;
-        Ok(affected)
+        Ok(revoked)
     }
 
     pub(super) fn forget_unused_keys(&mut self) {
@@ -192,7 +281,8 @@ mod tests {
             repo.root.roles["targets"].keyids,
             [keys[1].key_id(), fresh.key_id()]
         );
-        repo.revoke(&keys[1].key_id()).unwrap();
+        let revoked = repo.revoke(&keys[1].key_id()).unwrap();
+        assert_eq!(revoked.roles, ["targets"]);
         assert_eq!(repo.root.roles["targets"].keyids, [fresh.key_id()]);
         assert!(
             !repo.root.keys.contains_key(&keys[1].key_id()),
@@ -234,6 +324,46 @@ mod tests {
             repo.revoke("00ff"),
             Err(PublishError::UnknownKey { .. })
         ));
+    }
+
+    #[test]
+    fn n6_a_delegation_key_is_revoked_threshold_safe_and_the_role_re_signed() {
+        let (mut repo, _) = repo();
+        let (a, b) = (
+            LocalSigner::generate(KeyKind::Ed25519).unwrap(),
+            LocalSigner::generate(KeyKind::Ed25519).unwrap(),
+        );
+        let keys = [a.public_key().clone(), b.public_key().clone()];
+        repo.add_delegation("qa", &keys, 1, vec!["qa-*".into()], false)
+            .unwrap();
+        repo.add_delegation("solo", &keys[..1], 1, vec!["s-*".into()], false)
+            .unwrap();
+        // a signs solo alone: revoking it would leave solo no key.
+        assert!(matches!(
+            repo.revoke(&a.key_id()),
+            Err(PublishError::DelegationBelowThreshold { role, left: 0, .. }) if role == "solo"
+        ));
+        repo.remove_delegation("solo").unwrap();
+        // qa has metadata (snapshot lists it): signed again by b.
+        repo.snapshot.meta.insert(
+            "qa.json".into(),
+            crate::editor::meta_version(Version::FIRST),
+        );
+        let revoked = repo.revoke(&a.key_id()).unwrap();
+        assert_eq!(
+            revoked,
+            Revoked {
+                roles: vec![],
+                delegations: vec!["qa".into()]
+            }
+        );
+        assert_eq!(repo.delegation("qa").unwrap().keyids, [b.key_id()]);
+        let d = repo.targets.delegations.as_ref().unwrap();
+        assert!(
+            !d.keys.contains_key(&a.key_id()),
+            "an unused key is dropped"
+        );
+        assert!(repo.dirty_delegated.contains("qa"));
     }
 
     #[test]

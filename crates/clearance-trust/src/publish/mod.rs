@@ -8,7 +8,9 @@ mod expiry;
 mod keys;
 
 pub use bins::bin_names;
+pub use delegation::FirstVersion;
 pub use expiry::{Days, DaysError, Expiries, MAX_DAYS};
+pub use keys::Revoked;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -48,7 +50,9 @@ pub enum PublishError {
     },
     #[error("{role} is not a top-level role (root, targets, snapshot, timestamp)")]
     UnknownRole { role: String },
-    #[error("key {keyid} is not used by any role of this repository")]
+    #[error(
+        "key {keyid} is not used by any role of this repository (root's roles or targets' delegations)"
+    )]
     UnknownKey { keyid: String },
     #[error(
         "{role} already has key {keyid}: a rotation needs a new key (on a token, another object label)"
@@ -58,6 +62,15 @@ pub enum PublishError {
         "revoking {keyid} would leave {role} with {left} keys, below its threshold of {threshold}; rotate in a new key first (trust rotate {role} --keep-old)"
     )]
     BelowThreshold {
+        keyid: String,
+        role: String,
+        left: usize,
+        threshold: u64,
+    },
+    #[error(
+        "revoking {keyid} would leave the delegated role {role} with {left} keys, below its threshold of {threshold}: give it another key first (trust delegate add with its keys and the new one), or stop delegating to it (trust delegate remove)"
+    )]
+    DelegationBelowThreshold {
         keyid: String,
         role: String,
         left: usize,
@@ -157,6 +170,21 @@ fn push_versioned(
     let quoted = crate::client::quote(role);
     files.push((format!("{version}.{quoted}.json"), bytes.clone()));
     files.push((format!("{quoted}.json"), bytes));
+}
+
+/// A delegated role that has no metadata yet: empty, at version 1, signed
+/// by its own keys the first time they sign a target.
+fn unpublished_role(expiries: Expiries) -> Targets {
+    Targets {
+        common: common(
+            "targets",
+            Version::FIRST,
+            expiries.targets_days.after(UtcTime::now()),
+        ),
+        targets: BTreeMap::new(),
+        delegations: None,
+        extra: BTreeMap::new(),
+    }
 }
 
 /// Move `version` to the next one; an error past [`Version::MAX`].
@@ -376,19 +404,33 @@ impl Repository {
         let targets = Signed::<Targets>::parse_tuf1(targets, "targets")
             .map_err(|e| load("targets", e))?
             .signed;
+        let snapshot = Signed::<Snapshot>::parse_tuf1(snapshot, "snapshot")
+            .map_err(|e| load("snapshot", e))?
+            .signed;
         let mut delegated = BTreeMap::new();
         for r in targets
             .delegations
             .iter()
             .flat_map(|d| d.roles.iter().flatten())
         {
-            let bytes = fetch_role(&r.name).ok_or_else(|| PublishError::Load {
-                role: r.name.clone(),
-                message: "missing".into(),
-            })?;
-            let role = Signed::<Targets>::parse_tuf1(&bytes, &r.name)
-                .map_err(|e| load(&r.name, e))?
-                .signed;
+            let role = match fetch_role(&r.name) {
+                Some(bytes) => {
+                    Signed::<Targets>::parse_tuf1(&bytes, &r.name)
+                        .map_err(|e| load(&r.name, e))?
+                        .signed
+                }
+                // Delegated to a key the delegator does not hold: nothing is
+                // signed until its keys sign their first target (newcomer 2).
+                None if !snapshot.meta.contains_key(&format!("{}.json", r.name)) => {
+                    unpublished_role(expiries)
+                }
+                None => {
+                    return Err(PublishError::Load {
+                        role: r.name.clone(),
+                        message: "missing".into(),
+                    });
+                }
+            };
             delegated.insert(r.name.clone(), role);
         }
         let mut bins = BTreeMap::new();
@@ -419,9 +461,7 @@ impl Repository {
                 .map_err(|e| load("root", e))?
                 .signed,
             targets,
-            snapshot: Signed::<Snapshot>::parse_tuf1(snapshot, "snapshot")
-                .map_err(|e| load("snapshot", e))?
-                .signed,
+            snapshot,
             timestamp: Signed::<Timestamp>::parse_tuf1(timestamp, "timestamp")
                 .map_err(|e| load("timestamp", e))?
                 .signed,
@@ -500,6 +540,15 @@ impl Repository {
         })
     }
 
+    /// The entry `name` has where [`Repository::set_target`] keeps it (top-level
+    /// targets, or its hash bin), if it is signed there.
+    pub fn target(&self, name: &str) -> Option<&TargetFile> {
+        match self.succinct().map(|s| s.bin_for(name)) {
+            Some(bin) => self.bins.get(&bin)?.targets.get(name),
+            None => self.targets.targets.get(name),
+        }
+    }
+
     /// Every target and its current entry, wherever it is kept (in the
     /// hash bins loaded).
     pub fn all_targets(&self) -> impl Iterator<Item = (&String, &TargetFile)> {
@@ -532,9 +581,16 @@ impl Repository {
             let bytes = editor::sign(&self.root, &signers.root)?;
             push_versioned(&mut files, "root", self.root.common.version, bytes);
         }
-        let delegated: Vec<String> = std::mem::take(&mut self.dirty_delegated)
-            .into_iter()
-            .collect();
+        let mut delegated = std::mem::take(&mut self.dirty_delegated);
+        // A role with no metadata yet is signed when its keys are given
+        // (a delegator that holds them); else its keys sign it later.
+        delegated.extend(
+            self.delegated
+                .keys()
+                .filter(|name| !self.is_published(name) && self.can_sign(name, signers))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
         for name in delegated {
             let signers_for = signers.delegated.get(&name).cloned().unwrap_or_default();
             let (keyids, threshold) = self
@@ -630,6 +686,19 @@ impl Repository {
         let timestamp = editor::sign(&self.timestamp, &signers.timestamp)?;
         files.push(("timestamp.json".to_owned(), timestamp));
         Ok(files)
+    }
+
+    /// Whether `signers` meet the threshold targets gives delegated `role`.
+    fn can_sign(&self, role: &str, signers: &RoleSigners<'_>) -> bool {
+        let (Some(delegation), Some(given)) = (self.delegation(role), signers.delegated.get(role))
+        else {
+            return false;
+        };
+        let held = given
+            .iter()
+            .filter(|s| delegation.keyids.contains(&s.key_id()))
+            .count() as u64;
+        held >= delegation.threshold
     }
 
     /// Refuse to publish what would not meet its threshold.

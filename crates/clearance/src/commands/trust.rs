@@ -2,9 +2,11 @@
 
 mod common;
 mod delegate;
+mod failure;
 mod init;
 mod inspect;
 mod key;
+mod passphrase;
 mod refresh;
 mod revoke;
 mod rotate;
@@ -28,9 +30,13 @@ pub enum TrustCommand {
     Delegate(delegate::DelegateCommand),
     /// Give a role a new key (root is re-signed by the old and new keys).
     Rotate(rotate::RotateArgs),
-    /// Remove a key from every role that lists it.
+    /// Remove a key from every role that lists it: root's roles (root is
+    /// re-signed) and delegated roles (each re-signed by its remaining
+    /// keys); refused when a role would fall below its threshold.
     Revoke(revoke::RevokeArgs),
-    /// Re-sign what expires soon (timestamp always).
+    /// Re-sign what expires soon: the roles whose keys you hold, delegated
+    /// ones too (a trust service re-signs the snapshot and timestamp it
+    /// holds by itself).
     Refresh(refresh::RefreshArgs),
     /// Manage the keystore.
     #[command(subcommand)]

@@ -1,24 +1,28 @@
 //! What the trust commands share: where keys and trusted metadata live, the
 //! trust server, passphrases, and publishing files.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_oci::registry::Credential;
 use clearance_trust::client::{
-    DirStore, Expiration, HttpTransport, PublishOutcome, Updater, UpdaterSettings, write_atomic,
+    DirStore, Expiration, HttpTransport, PublishOutcome, ServerAddress, Updater, UpdaterSettings,
+    write_atomic,
 };
 use clearance_trust::keystore::Keystore;
+
+use super::passphrase::unseal;
 
 /// Where trust data lives.
 #[derive(Debug, Clone, Args)]
 pub struct TrustArgs {
-    /// The trust server: the URL of `clearance serve --trust` (or a Notary-
-    /// compatible server), or file:///DIR for a repository kept in a directory.
-    #[arg(long, env = "CLEARANCE_TRUST_SERVER")]
-    pub server: String,
+    /// The trust server: http(s)://HOST[:PORT] of `clearance serve --trust`
+    /// (or of a Notary-compatible server), or file:///DIR for a repository
+    /// kept in a directory.
+    #[arg(long, env = "CLEARANCE_TRUST_SERVER", value_name = "URL")]
+    pub server: ServerAddress,
     /// Clearance's own directory (keys, trusted metadata).
     #[arg(long, env = "CLEARANCE_HOME")]
     pub home: Option<PathBuf>,
@@ -37,19 +41,29 @@ pub struct TrustArgs {
 /// Most attempts at a publish that others keep overtaking.
 const PUBLISH_ATTEMPTS: u32 = 8;
 
+/// Clearance's own directory: `--home`, else `~/.clearance`.
+pub fn home_dir(home: Option<&Path>) -> anyhow::Result<PathBuf> {
+    match home {
+        Some(h) => Ok(h.to_owned()),
+        None => std::env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(".clearance"))
+            .context("no home directory: set CLEARANCE_HOME or pass --home"),
+    }
+}
+
+/// The keystore under a home directory (`trust/private`).
+pub fn keystore_in(home: Option<&Path>) -> anyhow::Result<Keystore> {
+    let dir = home_dir(home)?.join("trust/private");
+    Keystore::open(&dir).with_context(|| format!("opening the keystore at {}", dir.display()))
+}
+
 impl TrustArgs {
     pub fn home(&self) -> anyhow::Result<PathBuf> {
-        match &self.home {
-            Some(h) => Ok(h.clone()),
-            None => std::env::var_os("HOME")
-                .map(|h| PathBuf::from(h).join(".clearance"))
-                .context("no home directory: set CLEARANCE_HOME or pass --home"),
-        }
+        home_dir(self.home.as_deref())
     }
 
     pub fn keystore(&self) -> anyhow::Result<Keystore> {
-        let dir = self.home()?.join("trust/private");
-        Keystore::open(&dir).with_context(|| format!("opening the keystore at {}", dir.display()))
+        keystore_in(self.home.as_deref())
     }
 
     /// The client's trusted metadata for one repository.
@@ -62,12 +76,12 @@ impl TrustArgs {
     }
 
     pub fn metadata_url(&self, gun: &str) -> String {
-        clearance_trust::image::metadata_url(&self.server, gun)
+        self.server.metadata_url(gun)
     }
 
     /// Whether the server is a trust service (not a file:// directory).
     pub fn is_service(&self) -> bool {
-        !self.server.starts_with("file://")
+        self.server.is_service()
     }
 
     /// HTTP to the trust server, with its login and CA.
@@ -85,6 +99,19 @@ impl TrustArgs {
             self.insecure_trust_servers.clone(),
         )?
         .with_credential(credential))
+    }
+
+    /// Before any key is unsealed: check that the login may publish to
+    /// `gun` (a trust service only; a file:// directory has no login).
+    pub async fn check_login(&self, gun: &str) -> anyhow::Result<()> {
+        if !self.is_service() {
+            return Ok(());
+        }
+        let url = self.metadata_url(gun);
+        self.transport(None)?
+            .check_push(&url)
+            .await
+            .with_context(|| format!("checking that this login may publish to {gun}"))
     }
 
     /// A TUF client for `gun`, starting from the trusted metadata in `store`.
@@ -110,7 +137,11 @@ impl TrustArgs {
         gun: &str,
         files: &[(String, Vec<u8>)],
     ) -> anyhow::Result<PublishOutcome> {
-        let Some(dir) = self.server.strip_prefix("file://") else {
+        if files.is_empty() {
+            // An empty publish is not sent (a service answers it with 400).
+            return Ok(PublishOutcome::Stored);
+        }
+        let Some(dir) = self.server.metadata_dir(gun) else {
             let current = clearance_trust::publish::current_files(files);
             let url = self.metadata_url(gun);
             return self
@@ -119,7 +150,6 @@ impl TrustArgs {
                 .await
                 .with_context(|| format!("publishing to {url}"));
         };
-        let dir = PathBuf::from(dir).join("v2").join(gun).join("_trust/tuf");
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         // In order: timestamp last, so readers never see it ahead of what it names.
         for (name, bytes) in files {
@@ -202,36 +232,6 @@ pub fn registry_ref(image: &str) -> anyhow::Result<RegistryRef> {
         clearance_oci::ImageRef::Registry(r) => Ok(r),
         other => bail!("{other} is not in a registry; content trust covers registry images"),
     }
-}
-
-/// A passphrase for a role's key: `CLEARANCE_PASSPHRASE_<ROLE>`, else a
-/// prompt on the terminal (twice for a new key).
-pub fn passphrase(role: &str, keyid: &str, new: bool) -> anyhow::Result<String> {
-    let var = format!(
-        "CLEARANCE_PASSPHRASE_{}",
-        role.to_ascii_uppercase()
-            .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-    );
-    if let Ok(p) = std::env::var(&var) {
-        return Ok(p);
-    }
-    use std::io::IsTerminal as _;
-    if !std::io::stdin().is_terminal() {
-        bail!("no passphrase for the {role} key: set {var} or run in a terminal");
-    }
-    let short = &keyid[..keyid.len().min(12)];
-    let first = rpassword::prompt_password(format!("Passphrase for {role} key {short}: "))?;
-    if new {
-        if first.len() < 8 {
-            bail!("use a passphrase of at least 8 characters for the {role} key");
-        }
-        let again =
-            rpassword::prompt_password(format!("Repeat passphrase for {role} key {short}: "))?;
-        if again != first {
-            bail!("the passphrases for the {role} key do not match");
-        }
-    }
-    Ok(first)
 }
 
 use clearance_trust::pkcs11::{HsmSigner, IfMissing, KeyOrigin, Pkcs11Uri};
@@ -333,7 +333,7 @@ pub async fn load_repository_for(
     let store = trust.client_store(gun)?;
     if store.load("root")?.is_none() {
         bail!(
-            "no pinned root for {gun} here, so its trust data cannot be verified before it is signed again: pin the repository's root.json first (clearance trust verify --root ROOT.json {gun}:TAG)"
+            "no pinned root for {gun} here, so its trust data cannot be verified before it is signed again. To sign as a delegate or a second publisher of a repository someone else initialised, pin its root first: `clearance trust verify --root ROOT.json {gun}:TAG` (ROOT.json from its owner); a new repository starts with `clearance trust init {gun}`"
         );
     }
     let settings = UpdaterSettings {
@@ -367,8 +367,7 @@ pub fn role_key(
             keystore.dir().display()
         );
     };
-    let pass = passphrase(role, keyid, false)?;
-    Ok(keystore.load(keyid, &pass)?)
+    unseal(keystore, role, keyid)
 }
 
 /// The current root key: on a token when --root-key says so, else sealed.
@@ -435,6 +434,18 @@ impl OnlineKeys {
     }
 }
 
+/// Whether the keystore holds a threshold of a delegated role's keys.
+pub fn holds_delegated(keystore: &Keystore, repo: &Repository, role: &str) -> bool {
+    repo.delegation(role).is_some_and(|d| {
+        let held = d
+            .keyids
+            .iter()
+            .filter(|k| keystore.public(k).is_ok())
+            .count() as u64;
+        held >= d.threshold
+    })
+}
+
 /// The publisher's sealed keys for a delegated role (as many as it holds).
 pub fn delegated_keys(
     keystore: &Keystore,
@@ -444,21 +455,22 @@ pub fn delegated_keys(
     let delegation = repo
         .delegation(role)
         .with_context(|| format!("targets does not delegate to {role:?}"))?;
-    let mut keys = Vec::new();
-    for keyid in &delegation.keyids {
-        if keystore.public(keyid).is_ok() {
-            let pass = passphrase(role, keyid, false)?;
-            keys.push(keystore.load(keyid, &pass)?);
-        }
-    }
-    if (keys.len() as u64) < delegation.threshold {
+    let held: Vec<&String> = delegation
+        .keyids
+        .iter()
+        .filter(|k| keystore.public(k).is_ok())
+        .collect();
+    // Counted before anything is unsealed.
+    if (held.len() as u64) < delegation.threshold {
         bail!(
             "{role} needs {} of its keys {:?}; {} of them are in {}",
             delegation.threshold,
             delegation.keyids,
-            keys.len(),
+            held.len(),
             keystore.dir().display()
         );
     }
-    Ok(keys)
+    held.into_iter()
+        .map(|keyid| unseal(keystore, role, keyid))
+        .collect()
 }

@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use clearance_oci::RegistryRef;
 use clearance_trust::keys::Key;
-use clearance_trust::publish::{Bins, Changed};
+use clearance_trust::publish::{Bins, Changed, FirstVersion};
 use clearance_trust::signer::Signer;
 
 use super::common::{OnlineKeys, TrustArgs, delegated_keys, gun, load_repository, role_key};
@@ -14,7 +14,10 @@ use crate::output::Page;
 
 #[derive(Debug, Subcommand)]
 pub enum DelegateCommand {
-    /// Delegate tags matching --paths to ROLE, signed by --key.
+    /// Let ROLE sign tags matching --paths with its own keys (someone
+    /// else's public key, from `trust key export`, or one in the keystore).
+    /// Only targets is signed here; the role's keys sign its metadata when
+    /// they first sign a tag (`trust sign --role ROLE`).
     Add(AddArgs),
     /// Stop delegating to ROLE.
     Remove(RemoveArgs),
@@ -22,9 +25,13 @@ pub enum DelegateCommand {
 
 #[derive(Debug, Args)]
 pub struct AddArgs {
+    /// The image repository, e.g. registry.example.com/team/app.
     pub repository: String,
+    /// The delegated role's name, e.g. releases or qa (a team, a pipeline).
     pub role: String,
-    /// A key id in the keystore, or a file from `trust key export` (repeatable).
+    /// The delegate's public key: a file from `trust key export` (someone
+    /// else's key), or a key id in the keystore, whole or a unique prefix of
+    /// at least 8 hex digits (repeatable).
     #[arg(long = "key", required = true)]
     pub keys: Vec<String>,
     /// Tag patterns the role may sign (`*` within a path component), comma-separated.
@@ -42,7 +49,9 @@ pub struct AddArgs {
 
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
+    /// The image repository, e.g. registry.example.com/team/app.
     pub repository: String,
+    /// The delegated role to stop delegating to.
     pub role: String,
     #[command(flatten)]
     pub trust: TrustArgs,
@@ -55,6 +64,8 @@ pub async fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
     };
     let gun = gun(&RegistryRef::parse(repository)?);
     let first = load_repository(trust, &gun).await?;
+    // A wrong login shows before any key is unsealed.
+    trust.check_login(&gun).await?;
     let keystore = trust.keystore()?;
     let added = matches!(command, DelegateCommand::Add(_));
     let role = match &command {
@@ -71,20 +82,28 @@ pub async fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
     };
     let targets = role_key(&keystore, &first, &gun, "targets")?;
     let online = OnlineKeys::load(trust, &keystore, &first, &gun)?;
+    // The delegate's keys, only when the role must be signed in this
+    // publish (a role of that name was delegated before: B-9).
     let mut delegated = Vec::new();
+    let mut signs_later = false;
     let repo = trust
         .edit(&gun, first, Bins::All, |repo| {
             match &command {
                 DelegateCommand::Add(a) => {
-                    repo.add_delegation(
+                    let first = repo.add_delegation(
                         &a.role,
                         &new_keys,
                         a.threshold,
                         a.paths.clone(),
                         a.terminating,
                     )?;
-                    if delegated.is_empty() {
-                        delegated = delegated_keys(&keystore, repo, &role)?;
+                    signs_later = first == FirstVersion::Later && !repo.is_published(&a.role);
+                    if first == FirstVersion::Now && delegated.is_empty() {
+                        delegated = delegated_keys(&keystore, repo, &role).with_context(|| {
+                            format!(
+                                "{role} was delegated before, and snapshot still lists its last version, signed by its old keys: its new keys must sign the next one now, so add it where they are in the keystore, or choose another role name"
+                            )
+                        })?;
                     }
                 }
                 DelegateCommand::Remove(r) => repo.remove_delegation(&r.role)?,
@@ -109,11 +128,20 @@ pub async fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
             format!("{} of {}", d.threshold, d.keyids.join(", ")),
         );
     }
+    if signs_later {
+        page.field(
+            "Next",
+            format!(
+                "{role} signs its first tag with `clearance trust sign {gun}:TAG --role {role}` (its keys' holder, with {gun}'s root pinned: `clearance trust verify --root ROOT.json {gun}:TAG`)"
+            ),
+        );
+    }
     page.emit()?;
     Ok(Exit::Ok)
 }
 
-/// A key id in the keystore, or an exported `{"keyid", "key"}` file.
+/// An exported `{"keyid", "key"}` file, or a key id in the keystore
+/// (whole, or a unique prefix of at least 8 hex digits).
 fn public_key(spec: &str, keystore: &clearance_trust::keystore::Keystore) -> anyhow::Result<Key> {
     let path = std::path::Path::new(spec);
     if path.is_file() {
@@ -124,7 +152,11 @@ fn public_key(spec: &str, keystore: &clearance_trust::keystore::Keystore) -> any
             format!("{spec} holds no public key (export one with `trust key export`)")
         });
     }
-    keystore
-        .public(spec)
-        .with_context(|| format!("{spec} is neither a key file nor a key id in the keystore"))
+    let context = || {
+        format!(
+            "--key {spec} is not a file, so it was taken as a key id (give a file from `trust key export`, or an id from `trust key list`)"
+        )
+    };
+    let keyid = keystore.resolve(spec).with_context(context)?;
+    keystore.public(&keyid).with_context(context)
 }

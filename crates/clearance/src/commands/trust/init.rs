@@ -8,7 +8,11 @@ use clearance_trust::pkcs11::IfMissing;
 use clearance_trust::publish::{Changed, Days, Expiries, Repository, RoleSigners, ServerSigned};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
-use super::common::{Held, TrustArgs, gun, passphrase, published, root_key_label, token_key};
+use clearance_trust::client::{DirStore, Transport as _};
+use clearance_trust::keystore::Keystore;
+
+use super::common::{Held, TrustArgs, gun, published, root_key_label, token_key};
+use super::passphrase::new_passphrase;
 use crate::exit::Exit;
 use crate::output::Page;
 
@@ -66,21 +70,66 @@ pub async fn run(args: InitArgs) -> anyhow::Result<Exit> {
     let store = args.trust.client_store(&gun)?;
     if store.load("root")?.is_some() {
         anyhow::bail!(
-            "{gun} already has trust data here; use `clearance trust rotate` to change keys"
+            "{gun} is already initialised: its root is pinned here ({}); sign with `clearance trust sign`, change keys with `clearance trust rotate`",
+            store.path_of("root")
         );
     }
-    let keystore = args.trust.keystore()?;
-    // Root on P-256 (what hardware tokens hold); the online roles on ed25519.
-    let root_key = root_key(&args, &gun)?;
-    let root = root_key.signer();
-    let targets = LocalSigner::generate(KeyKind::Ed25519)?;
-    let service = args.trust.is_service();
-    if args.server_snapshot && !service {
+    if args.server_snapshot && !args.trust.is_service() {
         anyhow::bail!(
             "--server-snapshot needs a trust service as --server, not a file:// directory"
         );
     }
-    let url = args.trust.metadata_url(&gun);
+    // Before any key is made: a repository someone else initialised is
+    // joined by pinning its root, not by making another (newcomer 9).
+    if exists_on_server(&args.trust, &gun).await? {
+        anyhow::bail!(
+            "{gun} is already initialised on {}; to sign as a delegate or a second publisher, pin its root with `clearance trust verify --root ROOT.json {gun}:TAG` (ROOT.json from its owner), then `clearance trust sign {gun}:TAG --role ROLE`",
+            args.trust.server
+        );
+    }
+    let keystore = args.trust.keystore()?;
+    let mut saved = Vec::new();
+    let result = initialise(&args, &gun, &store, &keystore, &mut saved).await;
+    if result.is_err() {
+        // Nothing was published: the keys made for it go too.
+        for keyid in &saved {
+            if let Err(e) = keystore.remove(keyid) {
+                crate::output::warning(format!("removing the unused key {keyid}: {e}"));
+            }
+        }
+    }
+    result
+}
+
+/// Whether the trust server already holds metadata for `gun`.
+async fn exists_on_server(trust: &TrustArgs, gun: &str) -> anyhow::Result<bool> {
+    if let Some(dir) = trust.server.metadata_dir(gun) {
+        return Ok(dir.join("root.json").exists() || dir.join("1.root.json").exists());
+    }
+    let url = format!("{}1.root.json", trust.metadata_url(gun));
+    let found = trust
+        .transport(None)?
+        .fetch(&url, 512_000)
+        .await
+        .with_context(|| format!("asking {url} whether {gun} exists"))?;
+    Ok(found.is_some())
+}
+
+/// Make the keys (their ids pushed to `saved` as they are sealed), sign
+/// and publish the first metadata, and pin its root.
+async fn initialise(
+    args: &InitArgs,
+    gun: &str,
+    store: &DirStore,
+    keystore: &Keystore,
+    saved: &mut Vec<String>,
+) -> anyhow::Result<Exit> {
+    // Root on P-256 (what hardware tokens hold); the online roles on ed25519.
+    let root_key = root_key(args, gun)?;
+    let root = root_key.signer();
+    let targets = LocalSigner::generate(KeyKind::Ed25519)?;
+    let service = args.trust.is_service();
+    let url = args.trust.metadata_url(gun);
     let transport = args.trust.transport(None)?;
     let server_key = |role: &'static str| {
         let (transport, url) = (&transport, &url);
@@ -107,11 +156,16 @@ pub async fn run(args: InitArgs) -> anyhow::Result<Exit> {
     if let Held::Local(root) = &root_key {
         local.insert(0, ("root", root.as_ref()));
     }
-    for (role, key) in local {
-        let pass = passphrase(role, &key.key_id(), true)?;
-        keystore
-            .save(key, role, &pass)
+    // Every passphrase first, then the keys are sealed.
+    let mut passes = Vec::new();
+    for (role, key) in &local {
+        passes.push(new_passphrase(role, &key.key_id())?);
+    }
+    for ((role, key), pass) in local.iter().zip(&passes) {
+        let keyid = keystore
+            .save(key, role, pass)
             .with_context(|| format!("saving the {role} key"))?;
+        saved.push(keyid);
     }
     let expiries = Expiries {
         root_days: args.root_expires_days,
@@ -137,7 +191,7 @@ pub async fn run(args: InitArgs) -> anyhow::Result<Exit> {
         expiries,
     );
     // Root names its repository, so nothing it signs passes for another's.
-    repo.name_repository(&gun);
+    repo.name_repository(gun);
     let signers = RoleSigners {
         root: vec![root],
         targets: vec![&targets],
@@ -151,7 +205,7 @@ pub async fn run(args: InitArgs) -> anyhow::Result<Exit> {
         ..Default::default()
     };
     let files = repo.publish(Changed::RootAndTargets, &signers, true)?;
-    published(args.trust.publish(&gun, &files).await?)?;
+    published(args.trust.publish(gun, &files).await?)?;
     let root_bytes = &files
         .iter()
         .find(|(n, _)| n == "root.json")
@@ -159,7 +213,7 @@ pub async fn run(args: InitArgs) -> anyhow::Result<Exit> {
         .1;
     store.save("root", root_bytes)?;
     let mut page = Page::default();
-    page.field("Repository", &gun);
+    page.field("Repository", gun);
     match &root_key {
         Held::Token(hsm) => page.field(
             "Root key",

@@ -1,17 +1,22 @@
 //! `clearance trust inspect REPO`: who may sign what, and when it expires.
+//! The JSON shape (`clearance.trust.inspect/v1`) is in
+//! `docs/trust-inspect-json.md`.
+
+use std::collections::BTreeSet;
 
 use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
+use clearance_trust::client::{HttpTransport, TrustedSet, Updater};
 use clearance_trust::notary::Dialect;
-use clearance_trust::schema::DelegatedRole;
+use clearance_trust::schema::{Targets, Version};
 use clearance_trust::time::UtcTime;
 use serde::Serialize;
 
 use super::common::{TrustArgs, gun};
 use crate::cli::Format;
 use crate::exit::Exit;
-use crate::output::{self, Page, Text, ToText as _, warn};
+use crate::output::{self, Page, Text, ToText as _, dim, warn};
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -21,28 +26,58 @@ pub struct InspectArgs {
     pub trust: TrustArgs,
 }
 
+/// What a role is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Kind {
+    /// root, targets, snapshot, timestamp.
+    TopLevel,
+    /// A named role targets delegates to (a team, releases).
+    Delegated,
+    /// Targets' TAP 15 hash bins, as one entry.
+    HashBins,
+}
+
 #[derive(Debug, Serialize)]
 struct RoleView {
-    role: String,
+    name: String,
+    kind: Kind,
     signed_by: String,
     keyids: Vec<String>,
     threshold: u64,
-    version: Option<clearance_trust::schema::Version>,
+    /// Tag patterns a delegated role may sign (TUF `paths`).
+    paths: Option<Vec<String>>,
+    /// Notary's path prefixes, for a delegated role that has them.
+    path_prefixes: Option<Vec<String>>,
+    /// Hash prefixes, for a delegated role that has them.
+    path_hash_prefixes: Option<Vec<String>>,
+    /// Whether the search stops at this delegated role for its paths.
+    terminating: Option<bool>,
+    /// How many hash bins (the hash-bins entry only).
+    bins: Option<u64>,
+    /// The current version; none for a delegated role not signed yet, or
+    /// for the hash bins (each has its own).
+    version: Option<Version>,
+    /// When it expires (for the hash bins: the first of them to expire).
     expires: Option<String>,
     expires_in_days: Option<i64>,
+    /// Tags this role lists (none for root, snapshot and timestamp).
+    targets: Option<usize>,
 }
 
 #[derive(Debug, Serialize)]
 struct RepoView {
+    schema: &'static str,
     repository: String,
     /// `tuf-1.0`, or `notary` for a repository Notary 0.x wrote.
     metadata_format: &'static str,
     consistent_snapshot: bool,
     roles: Vec<RoleView>,
-    /// Targets listed in top-level targets.
+    /// Distinct tags signed anywhere: top-level targets, delegated roles
+    /// and hash bins.
     targets: usize,
-    /// Hash bins holding the rest (each bin is loaded only when searched).
-    hash_bins: usize,
+    /// Hash bins holding tags (0 when targets has none).
+    hash_bins: u64,
 }
 
 pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
@@ -56,72 +91,123 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
     }
     let mut updater = args.trust.updater(&gun, store, None)?;
     updater.refresh().await.context("updating trust metadata")?;
-    let trusted = updater.trusted();
-    let root = &trusted.root().signed;
+    let view = view(&mut updater, gun).await?;
+    let mut page = Page::default();
+    match format {
+        Format::Json => page.json(&view)?,
+        Format::Table => render(&view, &mut page),
+    }
+    page.emit()?;
+    Ok(Exit::Ok)
+}
+
+/// Every role of the repository, delegated roles and hash bins loaded
+/// (and verified) through the updater.
+async fn view(updater: &mut Updater<HttpTransport>, gun: String) -> anyhow::Result<RepoView> {
     let now = UtcTime::now();
-    let days = |t: UtcTime| (t.unix() - now.unix()) / 86_400;
-    let version_of = |role: &str| -> Option<(clearance_trust::schema::Version, UtcTime)> {
-        match role {
-            "root" => Some((root.common.version, root.common.expires)),
-            "timestamp" => trusted
-                .timestamp()
-                .map(|t| (t.signed.common.version, t.signed.common.expires)),
-            "snapshot" => trusted
-                .snapshot()
-                .map(|t| (t.signed.common.version, t.signed.common.expires)),
-            _ => trusted
-                .targets(role, "root")
-                .map(|t| (t.signed.common.version, t.signed.common.expires)),
-        }
+    let dated = |version: Option<Version>, expires: Option<UtcTime>| Dated {
+        version,
+        expires: expires.map(|e| e.to_string()),
+        expires_in_days: expires.map(|e| (e.unix() - now.unix()) / 86_400),
     };
+    let trusted = updater.trusted();
+    let root = trusted.root().signed.clone();
+    let targets = trusted
+        .targets("targets", "root")
+        .context("targets not loaded")?
+        .signed
+        .clone();
     let mut roles = Vec::new();
+    let mut tags: BTreeSet<String> = targets.targets.keys().cloned().collect();
     for name in ["root", "targets", "snapshot", "timestamp"] {
         let keys = root
             .roles
             .get(name)
             .context("root lacks a top-level role")?;
-        let v = version_of(name);
+        let d = match top_level(trusted, name) {
+            Some((v, e)) => dated(Some(v), Some(e)),
+            None => dated(None, None),
+        };
         roles.push(RoleView {
-            role: name.to_owned(),
+            name: name.to_owned(),
+            kind: Kind::TopLevel,
             signed_by: "root".into(),
             keyids: keys.keyids.clone(),
             threshold: keys.threshold,
-            version: v.map(|v| v.0),
-            expires: v.map(|v| v.1.to_string()),
-            expires_in_days: v.map(|v| days(v.1)),
+            paths: None,
+            path_prefixes: None,
+            path_hash_prefixes: None,
+            terminating: None,
+            bins: None,
+            version: d.version,
+            expires: d.expires,
+            expires_in_days: d.expires_in_days,
+            targets: (name == "targets").then_some(targets.targets.len()),
         });
     }
-    let targets = trusted
-        .targets("targets", "root")
-        .context("targets not loaded")?;
-    let count = targets.signed.targets.len();
     let mut hash_bins = 0;
-    if let Some(d) = &targets.signed.delegations {
+    if let Some(d) = &targets.delegations {
         for r in d.roles.iter().flatten() {
+            // None: snapshot does not list it, nothing is signed yet.
+            let role = load(updater, &r.name).await?;
+            let d = dated(
+                role.as_ref().map(|t| t.common.version),
+                role.as_ref().map(|t| t.common.expires),
+            );
+            tags.extend(role.iter().flat_map(|t| t.targets.keys().cloned()));
             roles.push(RoleView {
-                role: format!("{} ({})", r.name, paths_of(r)),
+                name: r.name.clone(),
+                kind: Kind::Delegated,
                 signed_by: "targets".into(),
                 keyids: r.keyids.clone(),
                 threshold: r.threshold,
-                version: None,
-                expires: None,
-                expires_in_days: None,
+                paths: r.paths.clone(),
+                path_prefixes: r.path_prefixes.clone(),
+                path_hash_prefixes: r.path_hash_prefixes.clone(),
+                terminating: Some(r.terminating),
+                bins: None,
+                version: d.version,
+                expires: d.expires,
+                expires_in_days: d.expires_in_days,
+                targets: Some(role.map_or(0, |t| t.targets.len())),
             });
         }
         if let Some(s) = &d.succinct_roles {
+            hash_bins = 1u64 << s.bit_length;
+            let mut first_expiry: Option<UtcTime> = None;
+            let mut count = 0;
+            for bin in clearance_trust::publish::bin_names(s) {
+                if let Some(role) = load(updater, &bin).await? {
+                    count += role.targets.len();
+                    tags.extend(role.targets.keys().cloned());
+                    first_expiry = Some(match first_expiry {
+                        Some(e) if e <= role.common.expires => e,
+                        _ => role.common.expires,
+                    });
+                }
+            }
+            let d = dated(None, first_expiry);
             roles.push(RoleView {
-                role: format!("{}-* ({} hash bins)", s.name_prefix, 1u64 << s.bit_length),
+                name: format!("{}-*", s.name_prefix),
+                kind: Kind::HashBins,
                 signed_by: "targets".into(),
                 keyids: s.keyids.clone(),
                 threshold: s.threshold,
+                paths: None,
+                path_prefixes: None,
+                path_hash_prefixes: None,
+                terminating: None,
+                bins: Some(hash_bins),
                 version: None,
-                expires: None,
-                expires_in_days: None,
+                expires: d.expires,
+                expires_in_days: d.expires_in_days,
+                targets: Some(count),
             });
-            hash_bins = 1usize << s.bit_length;
         }
     }
-    let view = RepoView {
+    let trusted = updater.trusted();
+    Ok(RepoView {
+        schema: "clearance.trust.inspect/v1",
         repository: gun,
         metadata_format: match trusted.dialect() {
             Dialect::Tuf1 => "tuf-1.0",
@@ -129,68 +215,124 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
         },
         consistent_snapshot: root.consistent_snapshot,
         roles,
-        targets: count,
+        targets: tags.len(),
         hash_bins,
+    })
+}
+
+/// A version and an expiry, as shown.
+struct Dated {
+    version: Option<Version>,
+    expires: Option<String>,
+    expires_in_days: Option<i64>,
+}
+
+/// The version and expiry of a top-level role the update loaded.
+fn top_level(trusted: &TrustedSet, role: &str) -> Option<(Version, UtcTime)> {
+    let common = match role {
+        "root" => &trusted.root().signed.common,
+        "timestamp" => &trusted.timestamp()?.signed.common,
+        "snapshot" => &trusted.snapshot()?.signed.common,
+        _ => &trusted.targets(role, "root")?.signed.common,
     };
-    let mut page = Page::default();
-    match format {
-        Format::Json => page.json(&view)?,
-        Format::Table => {
-            page.field("Repository", &view.repository);
-            page.field("Format", view.metadata_format);
-            let mut t = output::table(&[
-                "Role",
-                "Signed by",
-                "Keys",
-                "Threshold",
-                "Version",
-                "Expires",
-            ]);
-            for r in &view.roles {
-                let expires = match (&r.expires, r.expires_in_days) {
-                    (Some(e), Some(d)) if d < 30 => warn(format!("{e} (in {d} days)")),
-                    (Some(e), Some(d)) => format!("{e} (in {d} days)").to_text(),
-                    _ => Text::default(),
-                };
-                let keys = Text::lines(
-                    r.keyids
-                        .iter()
-                        .map(|k| k.chars().take(12).collect::<String>().to_text()),
-                );
-                t.row([
-                    (&r.role).to_text(),
-                    (&r.signed_by).to_text(),
-                    keys,
-                    r.threshold.to_text(),
-                    r.version.map(|v| v.to_text()).unwrap_or_default(),
-                    expires,
-                ]);
-            }
-            page.line(t);
-        }
+    Some((common.version, common.expires))
+}
+
+/// A role targets delegates to, verified; `None` if snapshot does not list it.
+async fn load(updater: &mut Updater<HttpTransport>, role: &str) -> anyhow::Result<Option<Targets>> {
+    if updater.role_bytes(role, "targets").await?.is_none() {
+        return Ok(None);
     }
-    page.emit()?;
-    Ok(Exit::Ok)
+    Ok(updater
+        .trusted()
+        .targets(role, "targets")
+        .map(|t| t.signed.clone()))
+}
+
+fn render(view: &RepoView, page: &mut Page) {
+    page.field("Repository", &view.repository);
+    page.field("Format", view.metadata_format);
+    page.field(
+        "Tags",
+        format!(
+            "{} signed{}",
+            view.targets,
+            if view.hash_bins > 0 {
+                format!(
+                    " (in targets, delegated roles and {} hash bins)",
+                    view.hash_bins
+                )
+            } else {
+                String::new()
+            }
+        ),
+    );
+    let mut t = output::table(&[
+        "Role",
+        "Signed by",
+        "Keys",
+        "Threshold",
+        "Paths",
+        "Version",
+        "Expires",
+        "Tags",
+    ]);
+    for r in &view.roles {
+        let expires = match (&r.expires, r.expires_in_days) {
+            (Some(e), Some(d)) if d < 30 => warn(format!("{e} (in {d} days)")),
+            (Some(e), Some(d)) => format!("{e} (in {d} days)").to_text(),
+            _ => Text::default(),
+        };
+        let keys = Text::lines(
+            r.keyids
+                .iter()
+                .map(|k| k.chars().take(12).collect::<String>().to_text()),
+        );
+        let version = match (r.kind, r.version) {
+            (_, Some(v)) => v.to_text(),
+            (Kind::Delegated, None) => dim("not signed yet"),
+            (Kind::HashBins, None) => dim(format!("{} bins", r.bins.unwrap_or_default())),
+            (Kind::TopLevel, None) => Text::default(),
+        };
+        t.row([
+            (&r.name).to_text(),
+            (&r.signed_by).to_text(),
+            keys,
+            r.threshold.to_text(),
+            paths_of(r),
+            version,
+            expires,
+            r.targets.map(|n| n.to_text()).unwrap_or_default(),
+        ]);
+    }
+    page.line(t);
 }
 
 /// What a delegation covers, in words: TUF patterns as written, Notary's
-/// prefixes with an ellipsis (`""` is everything), or hash prefixes.
-fn paths_of(r: &DelegatedRole) -> String {
-    if let Some(patterns) = &r.paths {
-        return patterns.join(", ");
-    }
-    if let Some(prefixes) = &r.path_prefixes {
+/// prefixes with an ellipsis (`""` is everything), or hash prefixes; and
+/// whether the search stops there.
+fn paths_of(r: &RoleView) -> Text {
+    let covers = if let Some(patterns) = &r.paths {
+        patterns.join(", ")
+    } else if let Some(prefixes) = &r.path_prefixes {
         if prefixes.iter().any(String::is_empty) {
-            return "everything".into();
+            "everything".into()
+        } else {
+            prefixes
+                .iter()
+                .map(|p| format!("{p}…"))
+                .collect::<Vec<_>>()
+                .join(", ")
         }
-        return prefixes
-            .iter()
-            .map(|p| format!("{p}…"))
-            .collect::<Vec<_>>()
-            .join(", ");
-    }
-    match &r.path_hash_prefixes {
-        Some(h) => format!("hash prefixes {}", h.join(", ")),
-        None => "nothing".into(),
+    } else if let Some(h) = &r.path_hash_prefixes {
+        format!("hash prefixes {}", h.join(", "))
+    } else if r.kind == Kind::Delegated {
+        "nothing".into()
+    } else {
+        return Text::default();
+    };
+    match r.terminating {
+        Some(true) => Text::concat([covers.to_text(), dim(" (terminating)")]),
+        _ => covers.to_text(),
     }
 }

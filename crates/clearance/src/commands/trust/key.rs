@@ -1,17 +1,24 @@
 //! `clearance trust key list | export | import`.
 
+use std::collections::BTreeMap;
+
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
+use clearance_trust::metadata::Signed;
+use clearance_trust::schema::{Root, Targets};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
+use serde::Serialize;
 
-use super::common::{TrustArgs, passphrase};
+use super::common::{home_dir, keystore_in};
+use super::passphrase::new_passphrase;
 use crate::cli::Format;
 use crate::exit::Exit;
-use crate::output::{self, Page, ToText as _};
+use crate::output::{self, Page, Text, ToText as _};
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
-    /// The keys in the keystore (no secrets shown).
+    /// The keys in the keystore (no secrets shown), and the repositories
+    /// whose trusted metadata here names each.
     List(KeyArgs),
     /// Make a new key and seal it in the keystore.
     Generate {
@@ -24,13 +31,18 @@ pub enum KeyCommand {
         #[command(flatten)]
         args: KeyArgs,
     },
-    /// Print a key's public part as TUF metadata lists it.
+    /// Print a key's public part as TUF metadata lists it (JSON, for
+    /// someone who delegates to it: `trust delegate add --key FILE`). The
+    /// private key stays sealed; to move or back it up, copy its file.
     Export {
+        /// The key id, whole or a unique prefix of at least 8 hex digits.
         keyid: String,
         #[command(flatten)]
         args: KeyArgs,
     },
-    /// Seal a PKCS#8 private key (PEM; ed25519 or P-256) into the keystore.
+    /// Seal a private key made elsewhere into the keystore: unencrypted
+    /// PKCS#8 PEM, ed25519 or P-256 (not the inverse of export, which
+    /// prints a public key).
     Import {
         file: std::path::PathBuf,
         /// What the key is for (root, targets, a delegation's name, …).
@@ -50,38 +62,15 @@ pub struct KeyArgs {
 }
 
 impl KeyArgs {
-    fn trust(&self) -> TrustArgs {
-        TrustArgs {
-            server: String::new(),
-            home: self.home.clone(),
-            trust_creds: None,
-            trust_ca_file: None,
-            insecure_trust_servers: Vec::new(),
-        }
+    fn keystore(&self) -> anyhow::Result<clearance_trust::keystore::Keystore> {
+        keystore_in(self.home.as_deref())
     }
 }
 
 pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
     let mut page = Page::default();
     match command {
-        KeyCommand::List(args) => {
-            let keys = args.trust().keystore()?.list()?;
-            match format {
-                Format::Json => page.json(&keys)?,
-                Format::Table => {
-                    let mut t = output::table(&["Key id", "Role", "Kind", "File"]);
-                    for k in &keys {
-                        t.row([
-                            (&k.keyid).to_text(),
-                            (&k.role).to_text(),
-                            (&k.kind).to_text(),
-                            k.path.display().to_text(),
-                        ]);
-                    }
-                    page.line(t);
-                }
-            }
-        }
+        KeyCommand::List(args) => list(&args, format, &mut page)?,
         KeyCommand::Generate { role, kind, args } => {
             let kind = if kind == "p256" {
                 KeyKind::EcdsaP256
@@ -89,14 +78,20 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
                 KeyKind::Ed25519
             };
             let signer = LocalSigner::generate(kind)?;
-            let pass = passphrase(&role, &signer.key_id(), true)?;
-            let keyid = args.trust().keystore()?.save(&signer, &role, &pass)?;
+            let pass = new_passphrase(&role, &signer.key_id())?;
+            let keyid = args.keystore()?.save(&signer, &role, &pass)?;
             page.field("Generated", &keyid);
             page.field("Role", &role);
         }
         KeyCommand::Export { keyid, args } => {
-            let key = args.trust().keystore()?.public(&keyid)?;
-            page.json(&serde_json::json!({ "keyid": keyid, "key": key }))?;
+            let keystore = args.keystore()?;
+            let keyid = keystore.resolve(&keyid)?;
+            let key = keystore.public(&keyid)?;
+            page.json(&serde_json::json!({
+                "schema": "clearance.trust.key/v1",
+                "keyid": keyid,
+                "key": key,
+            }))?;
         }
         KeyCommand::Import { file, role, args } => {
             let pem = std::fs::read_to_string(&file)
@@ -117,12 +112,131 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
                         file.display()
                     )
                 })?;
-            let pass = passphrase(&role, &signer.key_id(), true)?;
-            let keyid = args.trust().keystore()?.save(&signer, &role, &pass)?;
+            let pass = new_passphrase(&role, &signer.key_id())?;
+            let keyid = args.keystore()?.save(&signer, &role, &pass)?;
             page.field("Imported", &keyid);
             page.field("Role", &role);
         }
     }
     page.emit()?;
     Ok(Exit::Ok)
+}
+
+/// A key of the keystore, and the repositories that use it.
+#[derive(Debug, Serialize)]
+struct KeyView {
+    keyid: String,
+    /// What the key was made for, as named when it was made.
+    role: String,
+    kind: String,
+    path: std::path::PathBuf,
+    /// Where the trusted metadata pinned here names the key.
+    repositories: Vec<Use>,
+}
+
+/// A repository whose trusted metadata names a key, and for which role.
+#[derive(Debug, Clone, Serialize)]
+struct Use {
+    repository: String,
+    role: String,
+}
+
+#[derive(Debug, Serialize)]
+struct KeysView {
+    schema: &'static str,
+    keystore: std::path::PathBuf,
+    keys: Vec<KeyView>,
+}
+
+fn list(args: &KeyArgs, format: Format, page: &mut Page) -> anyhow::Result<()> {
+    let keystore = args.keystore()?;
+    let uses = uses(&home_dir(args.home.as_deref())?.join("trust/tuf"));
+    let keys: Vec<KeyView> = keystore
+        .list()?
+        .into_iter()
+        .map(|k| KeyView {
+            repositories: uses.get(&k.keyid).cloned().unwrap_or_default(),
+            keyid: k.keyid,
+            role: k.role,
+            kind: k.kind,
+            path: k.path,
+        })
+        .collect();
+    let view = KeysView {
+        schema: "clearance.trust.keys/v1",
+        keystore: keystore.dir().to_owned(),
+        keys,
+    };
+    match format {
+        Format::Json => page.json(&view)?,
+        Format::Table => {
+            page.field("Keystore", view.keystore.display());
+            let mut t = output::table(&["Key id", "Role", "Kind", "Repositories"]);
+            for k in &view.keys {
+                let used = Text::lines(
+                    k.repositories
+                        .iter()
+                        .map(|u| format!("{} ({})", u.repository, u.role).to_text()),
+                );
+                t.row([
+                    k.keyid.chars().take(12).collect::<String>().to_text(),
+                    (&k.role).to_text(),
+                    (&k.kind).to_text(),
+                    used,
+                ]);
+            }
+            page.line(t);
+        }
+    }
+    Ok(())
+}
+
+/// Key id → the repositories whose trusted metadata (under `tuf`, one
+/// directory per repository) names it: root's roles and the roles targets
+/// delegates to. Unreadable metadata is skipped: this is a listing.
+fn uses(tuf: &std::path::Path) -> BTreeMap<String, Vec<Use>> {
+    let mut out: BTreeMap<String, Vec<Use>> = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(tuf) else {
+        return out;
+    };
+    let mut add = |keyid: &str, repository: &str, role: &str| {
+        out.entry(keyid.to_owned()).or_default().push(Use {
+            repository: repository.to_owned(),
+            role: role.to_owned(),
+        });
+    };
+    let mut dirs: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    dirs.sort();
+    for dir in dirs {
+        let Some(gun) = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(clearance_trust::client::unquote)
+        else {
+            continue;
+        };
+        let read = |role: &str| std::fs::read(dir.join(format!("{role}.json"))).ok();
+        if let Some(root) = read("root").and_then(|b| Signed::<Root>::parse(&b, "root").ok()) {
+            for (role, keys) in &root.signed.roles {
+                for keyid in &keys.keyids {
+                    add(keyid, &gun, role);
+                }
+            }
+        }
+        if let Some(targets) =
+            read("targets").and_then(|b| Signed::<Targets>::parse(&b, "targets").ok())
+        {
+            for r in targets
+                .signed
+                .delegations
+                .iter()
+                .flat_map(|d| d.roles.iter().flatten())
+            {
+                for keyid in &r.keyids {
+                    add(keyid, &gun, &r.name);
+                }
+            }
+        }
+    }
+    out
 }

@@ -1,13 +1,18 @@
-//! `clearance trust refresh REPO`: re-sign what expires soon (timestamp
-//! always), so clients never see stale metadata.
+//! `clearance trust refresh REPO`: re-sign what expires soon, so clients
+//! never see stale metadata: the roles whose keys the publisher holds
+//! (timestamp always, when it is the publisher's); a trust service re-signs
+//! the snapshot and timestamp it holds by itself.
 
+use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
-use clearance_trust::publish::{Changed, RoleSigners};
+use clearance_trust::client::{Expiration, Updater, UpdaterSettings};
+use clearance_trust::publish::{Changed, RoleSigners, ServerSigned};
 use clearance_trust::signer::Signer;
 
 use super::common::{
-    OnlineKeys, RootKeyArgs, TrustArgs, gun, load_repository, published, role_key, root_key,
+    OnlineKeys, RootKeyArgs, TrustArgs, delegated_keys, gun, holds_delegated, load_repository,
+    published, role_key, root_key,
 };
 use crate::exit::Exit;
 use crate::output::Page;
@@ -16,7 +21,8 @@ use crate::output::Page;
 pub struct RefreshArgs {
     /// The image repository, e.g. registry.example.com/team/app.
     pub repository: String,
-    /// Re-sign every role that expires within this many days.
+    /// Re-sign every role that expires within this many days (delegated
+    /// roles too, when their keys are in the keystore).
     #[arg(long, default_value_t = 7)]
     pub within_days: u32,
     #[command(flatten)]
@@ -30,34 +36,135 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
     let gun = gun(&reference);
     let mut repo = load_repository(&args.trust, &gun).await?;
     let keystore = args.trust.keystore()?;
-    let expiring = repo.expiring(args.within_days);
+    let mut expiring = repo.expiring(args.within_days);
     let changed = repo.refresh(args.within_days);
-    let root = match changed {
-        Changed::RootAndTargets => Some(root_key(&args.root, &keystore, &repo, &gun)?),
-        _ => None,
-    };
-    let targets = match changed {
-        Changed::Nothing => None,
-        _ => Some(role_key(&keystore, &repo, &gun, "targets")?),
-    };
-    let online = OnlineKeys::load(&args.trust, &keystore, &repo, &gun)?;
-    let signers = RoleSigners {
-        root: root.iter().map(|r| r.signer()).collect(),
-        ..online.signers(targets.iter().map(|t| t as &dyn Signer).collect())
-    };
-    repo.name_repository(&gun); // written if root is re-signed
-    let files = repo.publish(changed, &signers, false)?;
-    published(args.trust.publish(&gun, &files).await?)?;
+    // Delegated roles are re-signed by their own keys: those held here.
+    let mut delegated = Vec::new();
+    for role in repo.expiring_delegated(args.within_days) {
+        if holds_delegated(&keystore, &repo, &role) {
+            repo.resign_delegated(&role)?;
+            delegated.push(role);
+        } else {
+            let expires = repo.delegated[&role].common.expires;
+            crate::output::warning(format!(
+                "{role} expires {expires}, and the keys that sign it are not in {}: whoever holds them re-signs it with `clearance trust refresh {gun}`",
+                keystore.dir().display()
+            ));
+            expiring.retain(|r| *r != role);
+        }
+    }
+    let server = args.trust.server_signed(&repo)?;
+    let snapshot_due = expiring.iter().any(|r| r == "snapshot");
+    // What the publisher must sign: what changed, and snapshot and
+    // timestamp where it holds their keys (a trust service re-signs those
+    // it holds before they expire, by itself: newcomer 4, 14).
+    let work = changed != Changed::Nothing
+        || !delegated.is_empty()
+        || match server {
+            ServerSigned::Neither => true,
+            ServerSigned::Timestamp => snapshot_due,
+            ServerSigned::SnapshotAndTimestamp => false,
+        };
     let mut page = Page::default();
     page.field("Refreshed", &gun);
-    page.field("Re-signed", expiring.join(", "));
-    page.field(
-        "Timestamp",
-        format!(
-            "v{}, expires {}",
-            repo.timestamp.common.version, repo.timestamp.common.expires
-        ),
-    );
+    if work {
+        // A wrong login shows before any key is unsealed.
+        args.trust.check_login(&gun).await?;
+        let delegated = delegated
+            .iter()
+            .map(|role| Ok((role.clone(), delegated_keys(&keystore, &repo, role)?)))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let root = match changed {
+            Changed::RootAndTargets => Some(root_key(&args.root, &keystore, &repo, &gun)?),
+            _ => None,
+        };
+        let targets = match changed {
+            Changed::Nothing => None,
+            _ => Some(role_key(&keystore, &repo, &gun, "targets")?),
+        };
+        let online = OnlineKeys::load(&args.trust, &keystore, &repo, &gun)?;
+        let mut signers = RoleSigners {
+            root: root.iter().map(|r| r.signer()).collect(),
+            ..online.signers(targets.iter().map(|t| t as &dyn Signer).collect())
+        };
+        for (role, keys) in &delegated {
+            signers.delegated.insert(
+                role.clone(),
+                keys.iter().map(|k| k as &dyn Signer).collect(),
+            );
+        }
+        repo.name_repository(&gun); // written if root is re-signed
+        let files = repo.publish(changed, &signers, false)?;
+        published(args.trust.publish(&gun, &files).await?)?;
+        // What this command signed; the service signs what it holds.
+        let by_service = |role: &str| {
+            matches!(
+                (role, server),
+                (
+                    "timestamp",
+                    ServerSigned::Timestamp | ServerSigned::SnapshotAndTimestamp
+                ) | ("snapshot", ServerSigned::SnapshotAndTimestamp)
+            )
+        };
+        let mut signed: Vec<String> = expiring
+            .iter()
+            .filter(|r| !by_service(r) && !matches!(r.as_str(), "snapshot" | "timestamp"))
+            .cloned()
+            .collect();
+        for role in ["snapshot", "timestamp"] {
+            if !by_service(role) {
+                signed.push(role.to_owned());
+            }
+        }
+        page.field("Re-signed", signed.join(", "));
+    } else {
+        page.field(
+            "Re-signed",
+            match server {
+                ServerSigned::SnapshotAndTimestamp => {
+                    "nothing to re-sign: the service holds snapshot and timestamp (and re-signs them before they expire)"
+                }
+                _ => "nothing to re-sign: the service holds timestamp (and re-signs it before it expires)",
+            },
+        );
+    }
+    // What consumers are served now, as they would read it.
+    let (snapshot, timestamp) = served(&args.trust, &gun).await?;
+    page.field("Snapshot", snapshot);
+    page.field("Timestamp", timestamp);
     page.emit()?;
     Ok(Exit::Ok)
+}
+
+/// The snapshot and timestamp the server now serves ("vN, expires T"),
+/// read through a client from the pinned root (expired metadata shown,
+/// not refused: it is what a refresh is for).
+async fn served(trust: &TrustArgs, gun: &str) -> anyhow::Result<(String, String)> {
+    let settings = UpdaterSettings {
+        expiration: Expiration::NotEnforcedToRepublish,
+        ..UpdaterSettings::default()
+    };
+    let mut updater = Updater::new(
+        trust.client_store(gun)?,
+        trust.transport(None)?,
+        &trust.metadata_url(gun),
+        settings,
+    )?
+    .bind_repository(gun)?;
+    updater
+        .refresh()
+        .await
+        .context("reading what the trust server now serves")?;
+    let show =
+        |c: &clearance_trust::schema::Common| format!("v{}, expires {}", c.version, c.expires);
+    let trusted = updater.trusted();
+    let snapshot = trusted
+        .snapshot()
+        .map(|s| show(&s.signed.common))
+        .unwrap_or_default();
+    let timestamp = trusted
+        .timestamp()
+        .map(|t| show(&t.signed.common))
+        .unwrap_or_default();
+    Ok((snapshot, timestamp))
 }

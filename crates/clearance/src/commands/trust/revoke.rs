@@ -1,13 +1,16 @@
 //! `clearance trust revoke REPO KEYID`: take a key out of every role that
-//! lists it (refused when a role would fall below its threshold).
+//! lists it, top-level or delegated (refused when a role would fall below
+//! its threshold).
 
+use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_trust::publish::{Changed, RoleSigners};
 use clearance_trust::signer::Signer;
 
 use super::common::{
-    Held, OnlineKeys, RootKeyArgs, TrustArgs, gun, load_repository, published, role_key, root_key,
+    Held, OnlineKeys, RootKeyArgs, TrustArgs, delegated_keys, gun, load_repository, published,
+    role_key, root_key,
 };
 use crate::exit::Exit;
 use crate::output::Page;
@@ -16,7 +19,8 @@ use crate::output::Page;
 pub struct RevokeArgs {
     /// The image repository, e.g. registry.example.com/team/app.
     pub repository: String,
-    /// The key id to revoke (see `trust inspect`).
+    /// The key id to revoke: whole, or a unique prefix of at least 8 hex
+    /// digits (as `trust inspect` shows them).
     pub keyid: String,
     #[command(flatten)]
     pub trust: TrustArgs,
@@ -28,11 +32,25 @@ pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference);
     let mut repo = load_repository(&args.trust, &gun).await?;
+    // A wrong login shows before any key is unsealed.
+    args.trust.check_login(&gun).await?;
     let keystore = args.trust.keystore()?;
-    let old_root = root_key(&args.root, &keystore, &repo, &gun)?;
-    let affected = repo.revoke(&args.keyid)?;
+    // The full id, or a unique prefix of it (what `trust inspect` shows).
+    let keyid = clearance_trust::key_id::resolve(
+        &args.keyid,
+        repo.key_ids().iter().map(String::as_str),
+        &format!("in {gun}"),
+    )?;
+    let old_root = repo
+        .root
+        .roles
+        .values()
+        .any(|r| r.keyids.contains(&keyid))
+        .then(|| root_key(&args.root, &keystore, &repo, &gun))
+        .transpose()?;
+    let revoked = repo.revoke(&keyid)?;
     // A revoked root key: the new root must also meet its own threshold.
-    let new_root = if affected.iter().any(|r| r == "root") {
+    let new_root = if revoked.roles.iter().any(|r| r == "root") {
         Some(Held::Local(Box::new(role_key(
             &keystore, &repo, &gun, "root",
         )?)))
@@ -40,22 +58,50 @@ pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
         None
     };
     let targets = role_key(&keystore, &repo, &gun, "targets")?;
+    // Each delegated role that lost the key is signed again by the keys it
+    // has left (its current version may carry only the revoked key's
+    // signature).
+    let mut delegated = Vec::new();
+    for role in revoked.delegations.iter().filter(|r| repo.is_published(r)) {
+        let keys = delegated_keys(&keystore, &repo, role).with_context(|| {
+            format!(
+                "{role} is signed again by its remaining keys when one of its keys is revoked; revoke where a threshold of them is in the keystore"
+            )
+        })?;
+        delegated.push((role.clone(), keys));
+    }
     let online = OnlineKeys::load(&args.trust, &keystore, &repo, &gun)?;
-    let mut root: Vec<&dyn Signer> = vec![old_root.signer()];
+    let mut root: Vec<&dyn Signer> = old_root.iter().map(Held::signer).collect();
     if let Some(n) = &new_root {
         root.push(n.signer());
     }
-    let signers = RoleSigners {
+    let mut signers = RoleSigners {
         root,
         ..online.signers(vec![&targets])
     };
-    repo.name_repository(&gun); // written with the root this re-signs
-    let files = repo.publish(Changed::RootAndTargets, &signers, false)?;
+    for (role, keys) in &delegated {
+        signers.delegated.insert(
+            role.clone(),
+            keys.iter().map(|k| k as &dyn Signer).collect(),
+        );
+    }
+    let changed = if revoked.roles.is_empty() {
+        Changed::Targets
+    } else {
+        repo.name_repository(&gun); // written with the root this re-signs
+        Changed::RootAndTargets
+    };
+    let files = repo.publish(changed, &signers, false)?;
     published(args.trust.publish(&gun, &files).await?)?;
     let mut page = Page::default();
-    page.field("Revoked", &args.keyid);
-    page.field("From roles", affected.join(", "));
-    page.field("Root", format!("v{}", repo.root.common.version));
+    page.field("Revoked", &keyid);
+    if !revoked.roles.is_empty() {
+        page.field("From roles", revoked.roles.join(", "));
+        page.field("Root", format!("v{}", repo.root.common.version));
+    }
+    if !revoked.delegations.is_empty() {
+        page.field("From delegations", revoked.delegations.join(", "));
+    }
     page.emit()?;
     Ok(Exit::Ok)
 }

@@ -10,9 +10,10 @@ use clearance_trust::publish::{Changed, OldKeys, RoleSigners, ServerSigned};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
 use super::common::{
-    Held, RootKeyArgs, TrustArgs, gun, load_repository, passphrase, published, role_key, root_key,
+    Held, RootKeyArgs, TrustArgs, gun, load_repository, published, role_key, root_key,
     root_key_label, token_key,
 };
+use super::passphrase::new_passphrase;
 use crate::exit::Exit;
 use crate::output::Page;
 
@@ -41,6 +42,8 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference);
     let mut repo = load_repository(&args.trust, &gun).await?;
+    // A wrong login shows before any key is unsealed.
+    args.trust.check_login(&gun).await?;
     let keystore = args.trust.keystore()?;
     let old_root = root_key(&args.root, &keystore, &repo, &gun)
         .context("the current root key signs the rotation")?;
@@ -76,7 +79,7 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
             _ => Held::Local(Box::new(LocalSigner::generate(KeyKind::Ed25519)?)),
         };
         if let Held::Local(key) = &held {
-            let pass = passphrase(role, &key.key_id(), true)?;
+            let pass = new_passphrase(role, &key.key_id())?;
             keystore.save(key, role, &pass)?;
         }
         New::Held(held)

@@ -4,13 +4,15 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use clearance_oci::Digest;
 use clearance_oci::registry::RegistryClient;
-use clearance_trust::image::target_for_manifest;
-use clearance_trust::publish::{Bins, Changed};
+use clearance_trust::client::FetchError;
+use clearance_trust::image::{manifest_digest, target_for_manifest};
+use clearance_trust::publish::{Bins, Changed, ServerSigned};
 use clearance_trust::signer::Signer;
 
 use super::common::{
     OnlineKeys, TrustArgs, delegated_keys, gun, load_repository_for, registry_ref, role_key,
 };
+use super::failure::fetch_error;
 use crate::cli::RegistryArgs;
 use crate::exit::Exit;
 use crate::output::Page;
@@ -67,6 +69,29 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
     // Only the hash bin this tag falls in (a 10,000-tag repository has 64).
     let tags = [tag.as_str()];
     let first = load_repository_for(&args.trust, &gun, Bins::For(&tags)).await?;
+    let before = match &args.role {
+        Some(role) => first.delegated.get(role).and_then(|r| r.targets.get(&tag)),
+        None => first.target(&tag),
+    };
+    let role_name = args.role.as_deref().unwrap_or("targets");
+    match before {
+        // The same manifest again: nothing to sign, nothing published.
+        Some(old) if old.length == target.length && old.hashes == target.hashes => {
+            let mut page = Page::default();
+            page.field("Already signed", format!("{gun}:{tag} by {role_name}"));
+            page.field("Digest", &digest);
+            page.line("Nothing was published.");
+            page.emit()?;
+            return Ok(Exit::Ok);
+        }
+        Some(old) => crate::output::warning(format!(
+            "{gun}:{tag} was signed by {role_name} as {}; it is now signed as {digest}",
+            manifest_digest(old).unwrap_or_else(|| "another manifest".into())
+        )),
+        None => {}
+    }
+    // A wrong login shows before any key is unsealed.
+    args.trust.check_login(&gun).await?;
     let keystore = args.trust.keystore()?;
     let (targets, delegated) = match &args.role {
         Some(role) => (None, delegated_keys(&keystore, &first, role)?),
@@ -92,7 +117,21 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
             }
             Ok(repo.publish(Changed::Targets, &signers, false)?)
         })
-        .await?;
+        .await;
+    let repo = match repo {
+        // A delegate or second publisher without the snapshot key relies on
+        // the service signing snapshot; say so when it refuses.
+        Err(e)
+            if online.server == ServerSigned::SnapshotAndTimestamp
+                && matches!(fetch_error(&e), Some(FetchError::Refused { .. })) =>
+        {
+            return Err(e.context(format!(
+                "none of {gun}'s snapshot keys is in {}, so the trust service must sign snapshot, which it does for repositories made with `clearance trust init --server-snapshot`",
+                keystore.dir().display()
+            )));
+        }
+        other => other?,
+    };
     let mut page = Page::default();
     page.field("Signed", format!("{gun}:{tag}"));
     page.field("Digest", &digest);

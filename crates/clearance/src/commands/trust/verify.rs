@@ -3,14 +3,18 @@
 
 use anyhow::Context as _;
 use clap::Args;
-use clearance_oci::registry::RegistryClient;
-use clearance_trust::client::{DirStore, StagedStore, UpdaterSettings, root_descends};
+use clearance_oci::registry::{RegistryClient, RegistryError};
+use clearance_trust::client::{
+    DirStore, FetchError, HttpTransport, StagedStore, UpdateError, Updater, UpdaterSettings,
+    root_descends,
+};
 use clearance_trust::image::{manifest_digest, media_type};
 use clearance_trust::metadata::Signed;
 use clearance_trust::schema::Root;
 use serde::Serialize;
 
 use super::common::{TrustArgs, gun, registry_ref};
+use super::failure::{fetch_error, no_trust_data};
 use crate::cli::{Format, RegistryArgs};
 use crate::exit::Exit;
 use crate::output::{Page, bad, good, text};
@@ -38,15 +42,23 @@ pub struct VerifyArgs {
     pub registry: RegistryArgs,
 }
 
+/// The verdict; its JSON shape (`clearance.trust.verify/v1`) is in
+/// `docs/trust-verify-json.md`.
 #[derive(Debug, Serialize)]
 struct Verdict {
+    schema: &'static str,
     image: String,
     trusted: bool,
     digest: Option<String>,
     media_type: Option<String>,
     signed_by: Option<String>,
+    /// The version of the role that signed the tag (`signed_by`).
+    signed_by_version: Option<clearance_trust::schema::Version>,
     targets_version: Option<clearance_trust::schema::Version>,
     expires: Option<String>,
+    /// What the registry's tag points at now (a warning when it is not
+    /// `digest`: deploy by digest).
+    registry_digest: Option<String>,
     reason: Option<String>,
 }
 
@@ -57,70 +69,47 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
         .context("verify a tag: IMAGE:TAG")?
         .to_owned();
     let gun = gun(&reference);
-    let store = args.trust.client_store(&gun)?;
-    let staged = pin(&args, &gun, &store).await?;
-    let mut updater = args.trust.updater(
-        &gun,
-        staged
-            .as_ref()
-            .map_or_else(|| store.clone(), StagedStore::store),
-        args.registry.ca_file.as_deref(),
-    )?;
     let mut verdict = Verdict {
+        schema: "clearance.trust.verify/v1",
         image: format!("{gun}:{tag}"),
         trusted: false,
         digest: None,
         media_type: None,
         signed_by: None,
+        signed_by_version: None,
         targets_version: None,
         expires: None,
+        registry_digest: None,
         reason: None,
     };
-    let mut refreshed = false;
-    let outcome: anyhow::Result<()> = async {
-        updater.refresh().await.context("updating trust metadata")?;
-        refreshed = true;
-        let found = updater
-            .find_target(&tag)
-            .await?
-            .with_context(|| format!("{gun}:{tag} is not signed"))?;
-        let target = found.target.clone();
-        let digest = manifest_digest(&target).context("the signed target has no sha256")?;
-        let client = RegistryClient::new(&args.registry.settings()?.registry)?;
-        let (bytes, _, _) = client
-            .get_manifest(&reference, &digest)
-            .await
-            .with_context(|| format!("fetching the signed manifest {digest}"))?;
-        if bytes.len() as u64 != target.length {
-            anyhow::bail!(
-                "manifest {digest} is {} bytes, signed as {}",
-                bytes.len(),
-                target.length
-            );
+    let store = args.trust.client_store(&gun)?;
+    // A --root that cannot be used, or none where one is needed, is a
+    // usage error (exit 2); a server with no trust data is an answer.
+    let outcome = match pin(&args, &gun, &store).await {
+        Ok(staged) => {
+            let updater = args.trust.updater(
+                &gun,
+                staged
+                    .as_ref()
+                    .map_or_else(|| store.clone(), StagedStore::store),
+                args.registry.ca_file.as_deref(),
+            )?;
+            check(&args, &reference, &tag, &gun, updater, staged, &mut verdict).await
         }
-        let targets = &updater
-            .trusted()
-            .targets("targets", "root")
-            .context("targets not loaded")?
-            .signed;
-        verdict.targets_version = Some(targets.common.version);
-        verdict.expires = Some(found.expires.to_string());
-        verdict.signed_by = Some(found.role.clone());
-        verdict.media_type = media_type(&target).map(str::to_owned);
-        verdict.digest = Some(digest);
-        Ok(())
-    }
-    .await;
-    // The repository verified from the root given: pin it now, whether or
-    // not the tag is signed (B-4); a root that did not verify is not kept.
-    if let Some(staged) = staged
-        && refreshed
-    {
-        drop(updater);
-        staged.commit()?;
-    }
+        Err(e) if no_trust_data(&e) => Err(e),
+        Err(e) => return Err(e),
+    };
     match outcome {
         Ok(()) => verdict.trusted = true,
+        // Exit 2, not "not trusted": the server or the registry could not
+        // be asked, so nothing was learnt about the image (newcomer 8).
+        Err(e) if unanswered(&e) => return Err(e),
+        Err(e) if no_trust_data(&e) => {
+            verdict.reason = Some(format!(
+                "no trust data for {gun} on {}: nothing was ever signed for it there",
+                args.trust.server
+            ));
+        }
         Err(e) => verdict.reason = Some(format!("{e:#}")),
     }
     let mut page = Page::default();
@@ -136,17 +125,136 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
     })
 }
 
+/// Update from the pinned (or staged) root, find the tag, fetch its
+/// manifest by the signed digest and check it; fill in `verdict`.
+async fn check(
+    args: &VerifyArgs,
+    reference: &clearance_oci::RegistryRef,
+    tag: &str,
+    gun: &str,
+    mut updater: Updater<HttpTransport>,
+    staged: Option<StagedStore>,
+    verdict: &mut Verdict,
+) -> anyhow::Result<()> {
+    let mut refreshed = false;
+    let result = async {
+        updater.refresh().await.context("updating trust metadata")?;
+        refreshed = true;
+        let found = updater
+            .find_target(tag)
+            .await?
+            .with_context(|| format!("{gun}:{tag} is not signed"))?;
+        let target = found.target.clone();
+        let digest = manifest_digest(&target).context("the signed target has no sha256")?;
+        let client = RegistryClient::new(&args.registry.settings()?.registry)?;
+        let (bytes, _, _) = client
+            .get_manifest(reference, &digest)
+            .await
+            .with_context(|| format!("fetching the signed manifest {digest}"))?;
+        if bytes.len() as u64 != target.length {
+            anyhow::bail!(
+                "manifest {digest} is {} bytes, signed as {}",
+                bytes.len(),
+                target.length
+            );
+        }
+        // What runs is what the tag points at when pulled: say when that is
+        // no longer what was signed (newcomer 12).
+        match client.get_manifest(reference, tag).await {
+            Ok((_, now, _)) => {
+                if now.to_string() != digest {
+                    crate::output::warning(format!(
+                        "registry tag {gun}:{tag} now points to {now}, not the signed {digest}; run by digest: {gun}@{digest}"
+                    ));
+                }
+                verdict.registry_digest = Some(now.to_string());
+            }
+            Err(e) => crate::output::warning(format!(
+                "could not check where the registry's {gun}:{tag} points now ({e}); run by digest: {gun}@{digest}"
+            )),
+        }
+        let targets = &updater
+            .trusted()
+            .targets("targets", "root")
+            .context("targets not loaded")?
+            .signed;
+        verdict.targets_version = Some(targets.common.version);
+        verdict.signed_by_version = updater
+            .trusted()
+            .targets(&found.role, &found.delegator)
+            .map(|t| t.signed.common.version);
+        verdict.expires = Some(found.expires.to_string());
+        verdict.signed_by = Some(found.role.clone());
+        verdict.media_type = media_type(&target).map(str::to_owned);
+        verdict.digest = Some(digest);
+        Ok(())
+    }
+    .await;
+    // The repository verified from the root given: pin it now, whether or
+    // not the tag is signed (B-4); a root that did not verify is not kept.
+    let root = updater.trusted().root().signed.clone();
+    drop(updater);
+    if let Some(staged) = staged
+        && refreshed
+    {
+        staged.commit()?;
+        // Trusted on first use: the keys, so that they can be checked with
+        // the publisher (newcomer 15).
+        if args.root.is_none() {
+            let keys = root
+                .roles
+                .get("root")
+                .map(|r| r.keyids.join(", "))
+                .unwrap_or_default();
+            crate::output::warning(format!(
+                "trusted on first use: pinned root v{} of {gun}, root key {keys}; check it with the publisher (their `clearance trust inspect {gun}` shows it)",
+                root.common.version
+            ));
+        }
+    }
+    result
+}
+
+/// Whether an error means the trust server or the registry could not be
+/// asked (no connection, TLS, a login refused, an HTTP error), rather than
+/// that what they hold is not trusted.
+fn unanswered(e: &anyhow::Error) -> bool {
+    if fetch_error(e).is_some_and(FetchError::is_unanswered) {
+        return true;
+    }
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<RegistryError>()
+            .is_some_and(|r| match r {
+                RegistryError::Http { status, .. } => *status >= 500 || *status == 401,
+                RegistryError::Verify(_) | RegistryError::TooLarge { .. } => false,
+                _ => true,
+            })
+    })
+}
+
 fn render(v: &Verdict, page: &mut Page) {
     if v.trusted {
         page.line(text!(good("✔ trusted"), " ", &v.image));
         page.field("Digest", v.digest.as_deref().unwrap_or_default());
+        // Deploy by digest: the tag may move after this check.
+        if let (Some((repository, _)), Some(digest)) = (v.image.rsplit_once(':'), &v.digest) {
+            page.field("Run", format!("{repository}@{digest}"));
+        }
         page.field("Signed by", v.signed_by.as_deref().unwrap_or_default());
-        page.field(
-            "Version",
-            v.targets_version
-                .map(|v| format!("targets v{v}"))
-                .unwrap_or_default(),
-        );
+        // The signing role's version; a delegation's, then targets'.
+        let version = match (
+            v.signed_by.as_deref(),
+            v.signed_by_version,
+            v.targets_version,
+        ) {
+            (Some(role), Some(own), Some(targets)) if role != "targets" => {
+                format!("{role} v{own} (targets v{targets})")
+            }
+            (_, _, Some(targets)) => format!("targets v{targets}"),
+            _ => String::new(),
+        };
+        page.field("Version", version);
         page.field("Expires", v.expires.as_deref().unwrap_or_default());
     } else {
         page.line(text!(bad("✘ not trusted"), " ", &v.image));
@@ -179,7 +287,9 @@ async fn pin(
         (_, Some(given)) => given,
         (None, None) if args.trust_on_first_use => {
             let url = format!("{}1.root.json", args.trust.metadata_url(gun));
-            fetch_once(&args.trust, &url, args.registry.ca_file.as_deref()).await?
+            fetch_once(&args.trust, &url, args.registry.ca_file.as_deref())
+                .await?
+                .ok_or(UpdateError::NoTrustData { url })?
         }
         (None, None) => anyhow::bail!(
             "no trusted root for {gun} yet: pass --root ROOT.json from its publisher, or --trust-on-first-use"
@@ -245,15 +355,12 @@ async fn check_same_root(
     )
 }
 
+/// The first root, as the server offers it (`None`: it has none).
 async fn fetch_once(
     trust: &super::common::TrustArgs,
     url: &str,
     extra_ca: Option<&std::path::Path>,
-) -> anyhow::Result<Vec<u8>> {
+) -> anyhow::Result<Option<Vec<u8>>> {
     use clearance_trust::client::Transport as _;
-    trust
-        .transport(extra_ca)?
-        .fetch(url, 512_000)
-        .await?
-        .with_context(|| format!("{url} not found"))
+    Ok(trust.transport(extra_ca)?.fetch(url, 512_000).await?)
 }
