@@ -132,10 +132,10 @@ pub enum InspectError {
     Worker { digest: Digest, message: String },
     #[error(
         "layer {index} ({digest}) is a foreign (non-distributable) layer of type {media_type} \
-         kept at {}, and its blob is not here; Clearance never fetches a layer from a URL a \
+         {}, and its blob is not here; Clearance never fetches a layer from a URL a \
          manifest names: skip foreign layers with `clearance inspect --skip-foreign-layers` \
          (their content is then not inspected)",
-        if urls.is_empty() { "no URL given".to_owned() } else { urls.join(", ") }
+        kept_at(urls)
     )]
     ForeignLayerAbsent {
         index: usize,
@@ -144,6 +144,20 @@ pub enum InspectError {
         urls: Vec<String>,
         source: SourceError,
     },
+}
+
+/// Where a foreign layer is kept, in words: up to three URLs, then a count.
+pub fn kept_at(urls: &[String]) -> String {
+    match urls {
+        [] => "whose manifest gives no URL for it".to_owned(),
+        [one] => format!("kept at {one}"),
+        _ if urls.len() <= 3 => format!("kept at {}", urls.join(", ")),
+        _ => format!(
+            "kept at {} and {} more URLs",
+            urls[..3].join(", "),
+            urls.len() - 3
+        ),
+    }
 }
 
 /// Describe a resolved image, streaming the layers `depth` asks for (up to
@@ -473,5 +487,19 @@ mod tests {
         ] {
             assert!(!looks_secret(n, v), "{n}={v}");
         }
+    }
+}
+
+#[cfg(test)]
+mod kept_at_tests {
+    #[test]
+    fn urls_are_listed_up_to_three_then_counted() {
+        let urls: Vec<String> = (0..1002).map(|i| format!("https://u/{i}")).collect();
+        assert_eq!(super::kept_at(&[]), "whose manifest gives no URL for it");
+        assert_eq!(super::kept_at(&urls[..1]), "kept at https://u/0");
+        assert_eq!(
+            super::kept_at(&urls),
+            "kept at https://u/0, https://u/1, https://u/2 and 999 more URLs"
+        );
     }
 }

@@ -50,6 +50,8 @@ async fn a_foreign_layer_absent_from_a_layout_is_named_and_can_be_skipped() {
     for media_type in [
         images::DOCKER_FOREIGN,
         "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+        // image-spec 1.1: an ordinary layer type whose descriptor has `urls`.
+        images::OCI_LAYER_GZIP,
     ] {
         let (_dir, reference) = foreign_layout(false, media_type);
         let described = inspect_with(&reference, LayerDepth::Skip).await.unwrap();

@@ -135,3 +135,28 @@ fn warnings_past_the_first_hundred_are_counted_not_lost() {
     assert_eq!(stats.warnings.len(), 100);
     assert_eq!(stats.warnings_dropped, 50);
 }
+
+#[test]
+fn a_zstd_stream_opening_with_a_skippable_frame_is_zstd() {
+    // What zstd:chunked writes: a skippable frame (magic 0x184D2A50..5F,
+    // a 4-byte length, that many bytes), then ordinary frames.
+    let tar = one_file(1000, 3);
+    let mut blob = vec![0x5e, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4];
+    blob.extend(zstd::encode_all(&tar[..], 3).unwrap());
+    let mut collect = Collect::new(|_: &ImagePath| false);
+    let stats = read_layer(&blob[..], &LayerLimits::default(), None, &mut collect).unwrap();
+    assert_eq!(stats.compression, clearance_oci::layer::Compression::Zstd);
+    assert_eq!(stats.entries, 1);
+    // Compression names itself in words, not as Rust's `None`.
+    let err = read_layer(
+        &b"garbage that is no tar"[..],
+        &LayerLimits::default(),
+        None,
+        &mut collect,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("corrupt layer (uncompressed)"),
+        "{err}"
+    );
+}

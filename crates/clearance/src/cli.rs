@@ -86,6 +86,14 @@ impl RegistryArgs {
             .as_deref()
             .map(|c| Credential::parse_user_pass(c).context("--creds must be USER:PASSWORD"))
             .transpose()?;
+        if let Some(path) = &self.docker_config
+            && !path.is_file()
+        {
+            anyhow::bail!(
+                "--docker-config {} does not exist (or is not a file); name Docker's config.json, or leave the flag out to use ~/.docker/config.json",
+                path.display()
+            );
+        }
         let defaults = RegistrySettings::default();
         Ok(SourceSettings {
             registry: RegistrySettings {

@@ -70,7 +70,7 @@ pub enum LayerError {
         offset: u64,
     },
     #[error(
-        "layer needs a zstd window over the limit of {limit} bytes (compressed with `zstd --long` or `--ultra`?); recompress it, or raise the limit"
+        "layer needs a zstd window over the limit of {limit} bytes (compressed with `zstd --long` or `--ultra`?); recompress it, or raise the limit (`clearance inspect --max-zstd-window-mib N`; each layer read at once can hold that much)"
     )]
     ZstdWindowTooLarge { limit: u64 },
     #[error("layer entry {path} is {size} bytes, over the single-file limit of {limit}")]
@@ -85,7 +85,7 @@ pub enum LayerError {
         "uncompressed layer digest mismatch: the config promises {expected}, the layer gives {actual}"
     )]
     DiffIdMismatch { expected: Digest, actual: Digest },
-    #[error("corrupt layer ({compression:?}): {message}")]
+    #[error("corrupt layer ({compression}): {message}")]
     Corrupt {
         compression: Compression,
         message: String,
@@ -93,12 +93,23 @@ pub enum LayerError {
 }
 
 /// How a layer blob is compressed, found from its first bytes (media types lie).
+/// Shown as `uncompressed`, `gzip` or `zstd`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Compression {
     None,
     Gzip,
     Zstd,
+}
+
+impl std::fmt::Display for Compression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Compression::None => "uncompressed",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        })
+    }
 }
 
 /// What a tar entry is, once whiteouts are recognised.
@@ -190,6 +201,10 @@ pub fn read_layer(
     let compression = match head[..n] {
         [0x1f, 0x8b, ..] => Compression::Gzip,
         [0x28, 0xb5, 0x2f, 0xfd] => Compression::Zstd,
+        // A zstd skippable frame (0x184D2A50..=0x184D2A5F, little-endian)
+        // may open a zstd stream (zstd:chunked writes one); the decoder
+        // passes over it.
+        [0x50..=0x5f, 0x2a, 0x4d, 0x18] => Compression::Zstd,
         _ => Compression::None,
     };
     let input = BufReader::with_capacity(BUFFER, Cursor::new(head[..n].to_vec()).chain(counted));

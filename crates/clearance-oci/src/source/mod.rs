@@ -91,9 +91,11 @@ pub struct LayerRef {
 }
 
 impl LayerRef {
-    /// Whether this is a foreign (non-distributable) layer, by its media type.
+    /// Whether this is a foreign (non-distributable) layer: by its media
+    /// type, or because its descriptor names URLs to fetch it from (image-spec
+    /// 1.1 deprecates the non-distributable types in favour of `urls`).
     pub fn is_foreign(&self) -> bool {
-        crate::media_type::is_foreign_layer(&self.blob.media_type)
+        crate::media_type::is_foreign_layer(&self.blob.media_type) || !self.urls.is_empty()
     }
 }
 

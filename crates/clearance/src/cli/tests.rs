@@ -58,3 +58,30 @@ fn bad_flags_are_usage_errors_that_name_the_flag() {
     // clap exits with 2 on usage errors, the README's code for bad flags.
     assert_eq!(e.exit_code(), 2);
 }
+
+#[test]
+fn a_docker_config_that_is_not_there_is_an_error_not_ignored() {
+    let Command::Inspect(args) = parse(&[
+        "inspect",
+        "x",
+        "--docker-config",
+        "/nonexistent/config.json",
+    ])
+    .unwrap()
+    .command
+    else {
+        panic!("not inspect");
+    };
+    let e = args.registry.settings().unwrap_err();
+    assert!(e.to_string().contains("/nonexistent/config.json"), "{e}");
+}
+
+#[test]
+fn the_zstd_window_limit_is_in_mib_and_bounded() {
+    let Command::Inspect(args) = parse(&["inspect", "x"]).unwrap().command else {
+        panic!("not inspect");
+    };
+    assert_eq!(args.max_zstd_window_mib, 8);
+    assert!(parse(&["inspect", "x", "--max-zstd-window-mib", "0"]).is_err());
+    assert!(parse(&["inspect", "x", "--max-zstd-window-mib", "128"]).is_ok());
+}

@@ -31,6 +31,10 @@ pub struct InspectArgs {
     /// hostile image under 64 MiB.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=16))]
     pub parallel: u8,
+    /// Largest zstd window a layer may use, in MiB (8 covers Docker,
+    /// BuildKit, containerd, podman and `zstd -19`; `zstd --long` needs 128).
+    #[arg(long, default_value_t = 8, value_name = "MIB", value_parser = clap::value_parser!(u16).range(1..=2048))]
+    pub max_zstd_window_mib: u16,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -61,7 +65,10 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
         &source,
         &image,
         depth,
-        &LayerLimits::default(),
+        &LayerLimits {
+            max_zstd_window_bytes: u64::from(args.max_zstd_window_mib) << 20,
+            ..LayerLimits::default()
+        },
         usize::from(args.parallel),
         progress,
     )
@@ -180,11 +187,7 @@ fn render(r: &Inspection, page: &mut Page) {
 }
 
 fn foreign_note(l: &LayerInfo) -> Text {
-    let urls = if l.urls.is_empty() {
-        "no URL given".to_owned()
-    } else {
-        l.urls.join(", ")
-    };
+    let urls = inspect::kept_at(&l.urls);
     let read = if l.read {
         "read from this source"
     } else {
@@ -193,7 +196,7 @@ fn foreign_note(l: &LayerInfo) -> Text {
     text!(
         dim("note:"),
         format!(
-            " layer {} is a foreign (non-distributable) layer ({}), kept at {urls} \
+            " layer {} is a foreign (non-distributable) layer ({}), {urls} \
              (never fetched from there); {read}",
             l.index, l.media_type
         )
