@@ -480,3 +480,38 @@ fn b7_token_root_keys_are_per_repository_and_a_rotation_needs_a_new_key() {
         serde_json::from_slice(&std::fs::read(tuf.join("2.root.json")).unwrap()).unwrap();
     assert_ne!(v2["signed"]["roles"]["root"]["keyids"][0], before.as_str());
 }
+
+#[test]
+fn verify_of_tag_at_digest_checks_the_digest_against_the_signed_one() {
+    // From a hostile review: `verify app:1.0@sha256:X` said "trusted" for
+    // any X, so `verify … && docker run app:1.0@X` ran an unsigned image.
+    let (_img, _registry, gun) = service::pushed("team/app", &["v1"]);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("server").display());
+    let trust = service::Trust { dir, url };
+    assert_success(&trust.run("p", &["trust", "init", &gun]));
+    let image = format!("{gun}:v1");
+    let out = trust.run("p", &["trust", "sign", &image]);
+    assert_success(&out);
+    let signed = stdout(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("Digest"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let other = format!("sha256:{}", "7".repeat(64));
+    let out = trust.run("p", &["trust", "verify", &format!("{image}@{other}")]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("not trusted") && stdout(&out).contains(&other),
+        "{}",
+        stdout(&out)
+    );
+    assert_success(&trust.run("p", &["trust", "verify", &format!("{image}@{signed}")]));
+}

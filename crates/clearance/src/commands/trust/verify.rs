@@ -146,6 +146,15 @@ async fn check(
             .with_context(|| format!("{gun}:{tag} is not signed"))?;
         let target = found.target.clone();
         let digest = manifest_digest(&target).context("the signed target has no sha256")?;
+        // `IMAGE:TAG@sha256:…` asks whether that image is the one signed
+        // under the tag: a different digest is not trusted, never ignored.
+        if let Some(asked) = reference.digest()
+            && asked.to_string() != digest
+        {
+            anyhow::bail!(
+                "{gun}:{tag} is signed as {digest}, not as the {asked} you named: that image was not signed under this tag"
+            );
+        }
         let client = RegistryClient::new(&args.registry.settings()?.registry)?;
         let (bytes, _, _) = client
             .get_manifest(reference, &digest)
