@@ -267,6 +267,19 @@ fn check_realm(realm: &str) -> anyhow::Result<String> {
     if url.password().is_some() || !url.username().is_empty() {
         bail!("auth.realm must not hold a login");
     }
+    // Clients send their login to the realm; they refuse plain HTTP off
+    // loopback, so such a realm only breaks sign-in.
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if url.scheme() == "http" && !loopback {
+        bail!(
+            "auth.realm {realm:?} is plain HTTP off loopback: clients never send a login there; use https://"
+        );
+    }
     Ok(realm.to_owned())
 }
 
@@ -331,6 +344,9 @@ mod tests {
         assert!(check_realm("trust.example.com/token").is_err());
         assert!(check_realm("ftp://trust.example.com/token").is_err());
         assert!(check_realm("https://u:p@trust.example.com/token").is_err());
+        assert!(check_realm("http://evil.example/token").is_err());
+        assert!(check_realm("http://127.0.0.1:4443/token").is_ok());
+        assert!(check_realm("http://[::1]:4443/token").is_ok());
         assert!(check_service("clearance").is_ok());
         assert!(check_service("").is_err());
         assert!(check_service("a b").is_err());
