@@ -1,11 +1,23 @@
 //! Parsing manifests, indexes and configs under size limits, and picking a
 //! platform out of an index.
+//!
+//! Every document is read as the Go programs that run images read it:
+//! keys are checked against Go's case-insensitive matching first
+//! ([`keys`]), and a document that one reader could take for a manifest and
+//! another for an index is refused (CVE-2021-41190).
+
+mod entry;
+mod go_fields;
+pub mod keys;
+
+pub use entry::{IndexEntry, REFERENCE_TYPE, SkipReason, classify_entry};
 
 use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest};
 
 use crate::digest::Digest;
 use crate::media_type::{self, ManifestKind};
 use crate::platform::Platform;
+use keys::{Document, KeyError};
 
 /// Largest manifest or index accepted (what containerd and Distribution allow).
 pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
@@ -27,6 +39,23 @@ pub enum ManifestError {
         what: String,
         kind: &'static str,
         message: String,
+    },
+    #[error("{what}: {problem}; refusing a document that runtimes would read differently")]
+    Keys { what: String, problem: KeyError },
+    #[error(
+        "{what} is ambiguous: {detail}; readers would take it for different documents \
+         (CVE-2021-41190), so it is refused"
+    )]
+    Ambiguous { what: String, detail: String },
+    #[error(
+        "{what} has {body} but was named as {declared:?} (by its descriptor or the registry's \
+         Content-Type); refusing a document named as one thing and written as another"
+    )]
+    MediaTypeMismatch {
+        what: String,
+        /// What the body says it is: its `mediaType`, or its fields.
+        body: String,
+        declared: String,
     },
     #[error(
         "{what}: config media type {media_type:?} is not a container image config (an artifact?)"
@@ -102,8 +131,22 @@ impl BlobRef {
 }
 
 /// Parse manifest bytes. `declared` is the media type the transport gave
-/// (HTTP `Content-Type`, an index descriptor); the body's own `mediaType`
-/// wins when present.
+/// (HTTP `Content-Type`, an index descriptor).
+///
+/// What the document is comes from the document alone: `manifests` makes an
+/// index, `config`/`layers` an image manifest, and a body with both is
+/// refused (CVE-2021-41190; skopeo "rejecting ambiguous manifest",
+/// containerd `validateMediaType`). A body's own `mediaType` must agree
+/// with that and with `declared`; without one, `declared` must name the
+/// same kind. So one body is never read as a manifest under one descriptor
+/// and as an index under another. Returns the document and its media type.
+///
+/// # Errors
+///
+/// [`ManifestError::Keys`] when Go would match its keys differently,
+/// [`ManifestError::Ambiguous`], [`ManifestError::MediaTypeMismatch`],
+/// [`ManifestError::Schema1`], [`ManifestError::UnsupportedMediaType`], or
+/// [`ManifestError::Invalid`] for JSON that is not a manifest.
 pub fn parse_manifest(
     bytes: &[u8],
     declared: Option<&str>,
@@ -114,28 +157,10 @@ pub fn parse_manifest(
         kind,
         message,
     };
+    check_keys(bytes, Document::Manifest, what, "manifest")?;
     let probe: Probe =
         serde_json::from_slice(bytes).map_err(|e| invalid("manifest", e.to_string()))?;
-    if probe.schema_version == Some(1) {
-        return Err(ManifestError::Schema1 {
-            what: what.to_owned(),
-        });
-    }
-    let media_type = probe
-        .media_type
-        .or_else(|| {
-            declared
-                .map(|d| media_type::base(d).to_owned())
-                .filter(|d| media_type::manifest_kind(d) != ManifestKind::Unknown)
-        })
-        .or_else(
-            || match (probe.manifests.is_some(), probe.layers.is_some()) {
-                (true, _) => Some(media_type::OCI_INDEX.to_owned()),
-                (false, true) => Some(media_type::OCI_MANIFEST.to_owned()),
-                _ => None,
-            },
-        )
-        .unwrap_or_default();
+    let media_type = decide_kind(&probe, declared, what)?;
     match media_type::manifest_kind(&media_type) {
         ManifestKind::Image => {
             let m: ImageManifest = serde_json::from_slice(bytes)
@@ -157,11 +182,134 @@ pub fn parse_manifest(
     }
 }
 
-/// Parse an image config.
+/// The media type a manifest body is read as (see [`parse_manifest`]).
+fn decide_kind(probe: &Probe, declared: Option<&str>, what: &str) -> Result<String, ManifestError> {
+    let ambiguous = |detail: String| ManifestError::Ambiguous {
+        what: what.to_owned(),
+        detail,
+    };
+    if probe.schema_version == Some(1) || probe.fs_layers.0 {
+        return Err(ManifestError::Schema1 {
+            what: what.to_owned(),
+        });
+    }
+    let image_fields = probe.config.0 || probe.layers.0;
+    let by_fields = match (probe.manifests.0, image_fields) {
+        (true, true) => {
+            return Err(ambiguous(
+                "it has `manifests` (an index) and `config`/`layers` (an image manifest)".into(),
+            ));
+        }
+        (true, false) => Some(ManifestKind::Index),
+        (false, true) => Some(ManifestKind::Image),
+        (false, false) => None,
+    };
+    let declared = declared
+        .map(media_type::base)
+        .filter(|d| media_type::manifest_kind(d) != ManifestKind::Unknown);
+    if let Some(body) = probe.media_type.as_ref().filter(|m| !m.is_empty()) {
+        let kind = media_type::manifest_kind(body);
+        if let Some(by_fields) = by_fields
+            && matches!(kind, ManifestKind::Image | ManifestKind::Index)
+            && kind != by_fields
+        {
+            return Err(ambiguous(format!(
+                "its mediaType is {body:?} but it has the fields of {}",
+                kind_name(by_fields)
+            )));
+        }
+        if let Some(declared) = declared
+            && declared != media_type::base(body)
+        {
+            return Err(ManifestError::MediaTypeMismatch {
+                what: what.to_owned(),
+                body: format!("mediaType {body:?}"),
+                declared: declared.to_owned(),
+            });
+        }
+        return Ok(body.clone());
+    }
+    let Some(kind) = by_fields else {
+        return Err(ManifestError::Invalid {
+            what: what.to_owned(),
+            kind: "manifest",
+            message: "it has no mediaType and neither `manifests` nor `config`/`layers`".into(),
+        });
+    };
+    match declared {
+        Some(declared) if media_type::manifest_kind(declared) == kind => Ok(declared.to_owned()),
+        Some(declared) => Err(ManifestError::MediaTypeMismatch {
+            what: what.to_owned(),
+            body: format!("no mediaType and the fields of {}", kind_name(kind)),
+            declared: declared.to_owned(),
+        }),
+        None if kind == ManifestKind::Index => Ok(media_type::OCI_INDEX.to_owned()),
+        None => Ok(media_type::OCI_MANIFEST.to_owned()),
+    }
+}
+
+fn kind_name(kind: ManifestKind) -> &'static str {
+    match kind {
+        ManifestKind::Index => "an index",
+        _ => "an image manifest",
+    }
+}
+
+/// Refuse keys Go would match differently; JSON syntax errors are left to
+/// the parse that follows, which names them as it always has.
+fn check_keys(
+    bytes: &[u8],
+    document: Document,
+    what: &str,
+    kind: &'static str,
+) -> Result<(), ManifestError> {
+    match keys::check(bytes, document) {
+        Ok(()) => Ok(()),
+        Err(KeyError::Syntax(message)) => Err(ManifestError::Invalid {
+            what: what.to_owned(),
+            kind,
+            message,
+        }),
+        Err(problem) => Err(ManifestError::Keys {
+            what: what.to_owned(),
+            problem,
+        }),
+    }
+}
+
+/// Parse an image config, its keys checked as Go matches them first.
+///
+/// # Errors
+///
+/// [`ManifestError::Keys`] or [`ManifestError::Invalid`].
 pub fn parse_config(bytes: &[u8], what: &str) -> Result<ImageConfiguration, ManifestError> {
+    check_keys(bytes, Document::Config, what, "image config")?;
     serde_json::from_slice(bytes).map_err(|e| ManifestError::Invalid {
         what: what.to_owned(),
         kind: "image config",
+        message: e.to_string(),
+    })
+}
+
+/// Parse a docker archive's `manifest.json`, its keys checked as Go
+/// matches them first (moby reads it into `tarexport.manifestItem`).
+///
+/// # Errors
+///
+/// [`ManifestError::Keys`] or [`ManifestError::Invalid`].
+pub fn parse_archive_manifest<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    what: &str,
+) -> Result<T, ManifestError> {
+    check_keys(
+        bytes,
+        Document::DockerArchiveManifest,
+        what,
+        "docker-archive manifest",
+    )?;
+    serde_json::from_slice(bytes).map_err(|e| ManifestError::Invalid {
+        what: what.to_owned(),
+        kind: "docker-archive manifest",
         message: e.to_string(),
     })
 }
@@ -178,167 +326,36 @@ pub fn image_config_ref(m: &ImageManifest, what: &str) -> Result<BlobRef, Manife
     Ok(config)
 }
 
-/// Docker BuildKit's annotation on an attestation manifest in an index.
-pub const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
-
-/// What one entry of an image index points at, as far as its descriptor
-/// says. Image-spec image-index.md: `platform` "SHOULD be present if its
-/// target is platform-specific", so it may be missing; `manifests` may
-/// hold indexes and artifacts as well as images.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IndexEntry {
-    /// An image manifest for the platform its descriptor names.
-    Image { blob: BlobRef, platform: Platform },
-    /// An image manifest whose descriptor names no platform: its config decides.
-    Unlabelled(BlobRef),
-    /// An index inside the index, with the platform its descriptor names, if any.
-    Index {
-        blob: BlobRef,
-        platform: Option<Platform>,
-    },
-    /// Never chosen: an attestation manifest, an artifact, or something
-    /// that is not a manifest at all.
-    Skipped { digest: String, reason: SkipReason },
-}
-
-/// Why an index entry is not an image.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SkipReason {
-    /// BuildKit's attestation manifest (`unknown/unknown`, or annotated
-    /// `vnd.docker.reference.type: attestation-manifest`).
-    Attestation,
-    /// An artifact: its `artifactType` or config media type is not an image config.
-    Artifact { media_type: String },
-    /// A descriptor whose media type is neither a manifest nor an index.
-    NotAManifest { media_type: String },
-}
-
-impl std::fmt::Display for SkipReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SkipReason::Attestation => f.write_str("attestation manifest"),
-            SkipReason::Artifact { media_type } => write!(f, "artifact of type {media_type}"),
-            SkipReason::NotAManifest { media_type } => write!(f, "media type {media_type}"),
-        }
-    }
-}
-
-/// Say what an index entry is without fetching it.
-pub fn classify_entry(d: &Descriptor, what: &str) -> Result<IndexEntry, ManifestError> {
-    let skipped = |reason| IndexEntry::Skipped {
-        digest: d.digest().to_string(),
-        reason,
-    };
-    let platform = d.platform().as_ref().map(|p| Platform {
-        os: p.os().to_string(),
-        architecture: p.architecture().to_string(),
-        variant: p.variant().clone(),
-    });
-    let attestation = d
-        .annotations()
-        .as_ref()
-        .and_then(|a| a.get(REFERENCE_TYPE))
-        .is_some_and(|t| t == "attestation-manifest")
-        || platform
-            .as_ref()
-            .is_some_and(|p| p.os == "unknown" && p.architecture == "unknown");
-    if attestation {
-        return Ok(skipped(SkipReason::Attestation));
-    }
-    if let Some(t) = d.artifact_type()
-        && !media_type::is_image_config(t.as_ref())
-    {
-        return Ok(skipped(SkipReason::Artifact {
-            media_type: t.to_string(),
-        }));
-    }
-    let media_type = d.media_type().to_string();
-    Ok(match (media_type::manifest_kind(&media_type), platform) {
-        (ManifestKind::Image, Some(platform)) => IndexEntry::Image {
-            blob: BlobRef::from_descriptor(d, what)?,
-            platform,
-        },
-        (ManifestKind::Image, None) => IndexEntry::Unlabelled(BlobRef::from_descriptor(d, what)?),
-        (ManifestKind::Index, platform) => IndexEntry::Index {
-            blob: BlobRef::from_descriptor(d, what)?,
-            platform,
-        },
-        _ => skipped(SkipReason::NotAManifest { media_type }),
-    })
-}
-
+/// The fields that say what a manifest body is. A field counts as there
+/// whatever its value, `null` included (containerd's `json.RawMessage`).
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Probe {
     schema_version: Option<u32>,
     media_type: Option<String>,
-    manifests: Option<serde::de::IgnoredAny>,
-    layers: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    manifests: Present,
+    #[serde(default)]
+    config: Present,
+    #[serde(default)]
+    layers: Present,
+    #[serde(default)]
+    fs_layers: Present,
+}
+
+/// Whether a field is in the document.
+#[derive(Default)]
+struct Present(bool);
+
+impl<'de> serde::Deserialize<'de> for Present {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Present, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| Present(true))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const D: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-    fn descriptor(json: serde_json::Value) -> Descriptor {
-        let mut d =
-            serde_json::json!({"mediaType": media_type::OCI_MANIFEST, "digest": D, "size": 1});
-        for (k, v) in json.as_object().unwrap() {
-            d[k] = v.clone();
-        }
-        serde_json::from_value(d).unwrap()
-    }
-
-    #[test]
-    fn index_entries_say_what_they_are_without_a_fetch() {
-        let platform = |os: &str, arch: &str| serde_json::json!({"os": os, "architecture": arch});
-        let classify = |d| classify_entry(&descriptor(d), "idx").unwrap();
-        assert!(matches!(
-            classify(serde_json::json!({"platform": platform("linux", "arm64")})),
-            IndexEntry::Image { platform, .. } if platform.to_string() == "linux/arm64"
-        ));
-        assert!(matches!(
-            classify(serde_json::json!({})),
-            IndexEntry::Unlabelled(_)
-        ));
-        assert!(matches!(
-            classify(serde_json::json!({"mediaType": media_type::OCI_INDEX})),
-            IndexEntry::Index { platform: None, .. }
-        ));
-        let attestations = [
-            serde_json::json!({"platform": platform("unknown", "unknown")}),
-            serde_json::json!({"annotations": {REFERENCE_TYPE: "attestation-manifest"},
-                               "platform": platform("linux", "amd64")}),
-        ];
-        for a in attestations {
-            assert!(matches!(
-                classify(a),
-                IndexEntry::Skipped {
-                    reason: SkipReason::Attestation,
-                    ..
-                }
-            ));
-        }
-        assert!(matches!(
-            classify(
-                serde_json::json!({"artifactType": "application/vnd.example.sbom+json",
-                                        "platform": platform("linux", "amd64")})
-            ),
-            IndexEntry::Skipped {
-                reason: SkipReason::Artifact { .. },
-                ..
-            }
-        ));
-        assert!(matches!(
-            classify(serde_json::json!({"mediaType": "application/vnd.oci.image.layer.v1.tar"})),
-            IndexEntry::Skipped {
-                reason: SkipReason::NotAManifest { .. },
-                ..
-            }
-        ));
-    }
 
     #[test]
     fn the_no_platform_error_lists_what_there_is() {

@@ -14,7 +14,8 @@
 //!
 //! So a layer file's digest is not always its `diff_id`. Each file's blob
 //! digest comes from, in order: the archive's own OCI manifest for this
-//! image (when the archive is also a layout), the digest its name carries,
+//! image (when the archive is also a layout: the `index.json` entry that
+//! names the same image, see `archive_index`), the digest its name carries,
 //! the `diff_id` when the file is an uncompressed tar, else the file is
 //! hashed here. Reading a layer then checks both: the file against that
 //! digest as it streams, the uncompressed tar against the `diff_id`.
@@ -22,17 +23,16 @@
 use std::collections::HashMap;
 use std::io::Read;
 
-use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
+use oci_spec::image::{Descriptor, ImageManifest};
 
 use crate::digest::{Digest, Hasher};
-use crate::manifest::{self, BlobRef, IndexEntry, MAX_MANIFEST_BYTES, Manifest};
+use crate::manifest::BlobRef;
 use crate::media_type::{
     DOCKER_FOREIGN_LAYER_GZIP, DOCKER_LAYER, DOCKER_LAYER_GZIP, OCI_LAYER_ZSTD,
     OCI_NONDISTRIBUTABLE_LAYER,
 };
+use crate::source::SourceError;
 use crate::source::files::Files;
-use crate::source::layout::read_blob;
-use crate::source::{MAX_INDEX_DEPTH, MAX_SEARCH_FETCHES, SourceError};
 
 /// A descriptor from `manifest.json`'s `LayerSources` (moby,
 /// go-containerregistry): keyed by `diff_id`, it records a foreign layer's
@@ -63,16 +63,17 @@ enum Packing {
     Zstd,
 }
 
-/// Describe each layer file of one archive image. `config` is the
-/// verified config digest, used to find the archive's own OCI manifest.
+/// Describe each layer file of one archive image. `oci` is the archive's
+/// own OCI manifest for this image, when the archive is also a layout
+/// (see `archive_index`).
 pub(crate) fn plan_layers(
     files: &Files,
     paths: &[String],
     diff_ids: &[Digest],
     sources: &HashMap<String, LayerSource>,
-    config: &Digest,
+    oci: Option<&ImageManifest>,
 ) -> Result<Vec<ArchiveLayer>, SourceError> {
-    let oci = archive_manifest(files, config).filter(|m| m.layers().len() == paths.len());
+    let oci = oci.filter(|m| m.layers().len() == paths.len());
     paths
         .iter()
         .zip(diff_ids)
@@ -242,48 +243,6 @@ pub(crate) fn digest_in_name(path: &str) -> Option<Digest> {
         .iter()
         .find_map(|ext| path.strip_suffix(ext))?;
     format!("sha256:{hex}").parse().ok()
-}
-
-/// When the archive is also an OCI image layout (containerd's `docker
-/// save`, `nerdctl save`), the manifest of the image whose config is
-/// `config`. A bounded walk; anything unreadable is passed over, since the
-/// files are checked against `diff_id`s either way.
-fn archive_manifest(files: &Files, config: &Digest) -> Option<ImageManifest> {
-    let bytes = files.read_small("index.json", MAX_MANIFEST_BYTES).ok()?;
-    let index: ImageIndex = serde_json::from_slice(&bytes).ok()?;
-    let mut stack: Vec<(Descriptor, usize)> = index
-        .manifests()
-        .iter()
-        .rev()
-        .map(|d| (d.clone(), 0))
-        .collect();
-    let mut fetches = 0;
-    while let Some((d, depth)) = stack.pop() {
-        let blob = match manifest::classify_entry(&d, "index.json") {
-            Ok(IndexEntry::Image { blob, .. } | IndexEntry::Unlabelled(blob)) => blob,
-            Ok(IndexEntry::Index { blob, .. }) if depth < MAX_INDEX_DEPTH => blob,
-            _ => continue,
-        };
-        fetches += 1;
-        if fetches > MAX_SEARCH_FETCHES {
-            break;
-        }
-        let Ok(bytes) = read_blob(files, &blob, MAX_MANIFEST_BYTES) else {
-            continue;
-        };
-        match manifest::parse_manifest(&bytes, Some(&blob.media_type), "archive manifest") {
-            Ok((Manifest::Image(m), _))
-                if m.config().digest().to_string() == config.to_string() =>
-            {
-                return Some(*m);
-            }
-            Ok((Manifest::Index(i), _)) => {
-                stack.extend(i.manifests().iter().rev().map(|d| (d.clone(), depth + 1)));
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 #[cfg(test)]

@@ -5,24 +5,43 @@
 use std::collections::HashMap;
 use std::io::Read;
 
+use oci_spec::image::Descriptor;
+
 use crate::digest::Digest;
 use crate::manifest::{BlobRef, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES};
 use crate::media_type::{DOCKER_CONFIG, DOCKER_MANIFEST};
+use crate::platform::Platform;
 use crate::reference::{ArchiveSelector, RegistryRef};
+use crate::source::archive_index::{self, DockerImage};
 use crate::source::archive_layers::{ArchiveLayer, LayerSource, digest_in_name, plan_layers};
 use crate::source::files::Files;
 use crate::source::{ManifestFetch, ResolvedImage, SourceError, resolve_manifest};
 use crate::verify::{VerifyingReader, read_verified};
 
+/// One image of `manifest.json` (moby `tarexport.manifestItem`).
 #[derive(Debug, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Entry {
-    config: String,
+pub(crate) struct Entry {
+    pub config: String,
     #[serde(default)]
     repo_tags: Option<Vec<String>>,
-    layers: Vec<String>,
+    pub layers: Vec<String>,
     #[serde(default)]
     layer_sources: HashMap<String, LayerSource>,
+}
+
+impl Entry {
+    pub fn tags(&self) -> &[String] {
+        self.repo_tags.as_deref().unwrap_or_default()
+    }
+
+    /// Its tags, for messages.
+    pub fn name(&self) -> String {
+        match self.tags() {
+            [] => "the untagged image".to_owned(),
+            tags => tags.join(", "),
+        }
+    }
 }
 
 /// One image of a docker archive, with the files its blobs live in.
@@ -33,6 +52,9 @@ pub struct DockerArchive {
     label: String,
     config_bytes: Vec<u8>,
     layers: Vec<ArchiveLayer>,
+    /// The `index.json` entry naming the same image, when the archive is
+    /// also an OCI layout: the two must agree (see `archive_index`).
+    counterpart: Option<Box<Descriptor>>,
 }
 
 impl DockerArchive {
@@ -45,11 +67,8 @@ impl DockerArchive {
     ) -> Result<DockerArchive, SourceError> {
         let what = files.describe("manifest.json");
         let bytes = files.read_small("manifest.json", MAX_MANIFEST_BYTES)?;
-        let entries: Vec<Entry> =
-            serde_json::from_slice(&bytes).map_err(|e| SourceError::Layout {
-                what: what.clone(),
-                message: format!("not a docker-archive manifest: {e}"),
-            })?;
+        let entries: Vec<Entry> = crate::manifest::parse_archive_manifest(&bytes, &what)?;
+        let single_image = entries.len() == 1;
         let entry = select_entry(entries, select, what)?;
         let config_bytes = files.read_small(&entry.config, MAX_CONFIG_BYTES)?;
         let config_digest = Digest::sha256_of(&config_bytes);
@@ -64,12 +83,17 @@ impl DockerArchive {
             .into());
         }
         let diff_ids = diff_ids_of(&files, &entry, &config_bytes)?;
+        let counterpart =
+            archive_index::counterpart(&files, entry.tags(), single_image)?.map(Box::new);
+        let oci = counterpart
+            .as_ref()
+            .and_then(|top| archive_index::find_image(&files, top, &config_digest));
         let layers = plan_layers(
             &files,
             &entry.layers,
             &diff_ids,
             &entry.layer_sources,
-            &config_digest,
+            oci.as_ref(),
         )?;
         Ok(DockerArchive {
             files,
@@ -77,12 +101,17 @@ impl DockerArchive {
             label,
             config_bytes,
             layers,
+            counterpart,
         })
     }
 
     /// Build the schema 2 manifest the archive implies, then resolve it.
     /// Each layer's descriptor says what its file is (see `archive_layers`).
-    pub async fn resolve(&self) -> Result<ResolvedImage, SourceError> {
+    /// A docker archive holds one image per entry: `platform` only decides
+    /// whether the result warns that the image is for another. When the
+    /// archive is also an OCI layout, its `index.json` must name this image
+    /// too.
+    pub async fn resolve(&self, platform: &Platform) -> Result<ResolvedImage, SourceError> {
         let config_bytes = &self.config_bytes;
         let config_digest = Digest::sha256_of(config_bytes);
         let layers: Vec<_> = self.layers.iter().map(descriptor).collect();
@@ -98,16 +127,25 @@ impl DockerArchive {
         })?;
         let fetch = ArchiveFetch { archive: self };
         let digest = Digest::sha256_of(&bytes);
-        let platform = crate::platform::Platform::default();
-        resolve_manifest(
+        let image = resolve_manifest(
             &fetch,
             &bytes,
             digest,
             Some(DOCKER_MANIFEST),
-            &platform,
+            platform,
             &self.label,
         )
-        .await
+        .await?;
+        if let Some(top) = &self.counterpart {
+            let docker = DockerImage {
+                name: self.entry.name(),
+                config: image.config_blob.digest.clone(),
+                platform: image.platform.clone(),
+                layers: Some(image.layers.iter().map(|l| l.blob.digest.clone()).collect()),
+            };
+            archive_index::check_agrees(&self.files, top, &docker, &self.label).await?;
+        }
+        Ok(image)
     }
 
     /// Open a layer file; the reader checks it against the blob digest

@@ -1,15 +1,17 @@
 //! OCI image layouts (`oci:` directories and `oci-archive:` tars).
 
-use oci_spec::image::ImageIndex;
+use oci_spec::image::{Descriptor, ImageIndex};
 
 use crate::digest::Digest;
-use crate::manifest::{BlobRef, MAX_MANIFEST_BYTES};
+use crate::manifest::{self, BlobRef, MAX_MANIFEST_BYTES, Manifest, ManifestError};
 use crate::platform::Platform;
+use crate::source::archive_index;
 use crate::source::files::Files;
 use crate::source::{ManifestFetch, ResolvedImage, SourceError, resolve_manifest};
 use crate::verify::{VerifyingReader, read_verified};
 
-const REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// image-spec annotations.md: the tag of an `index.json` entry.
+pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 /// An OCI image layout, in a directory or a tar.
 #[derive(Debug)]
@@ -34,27 +36,30 @@ impl Layout {
         Ok(Layout { files, tag, label })
     }
 
+    /// Pick the tagged entry of `index.json` and resolve it. When the
+    /// layout is also a docker archive (`manifest.json` beside it, as
+    /// `docker save` writes), the two must name the same image.
     pub async fn resolve(&self, platform: &Platform) -> Result<ResolvedImage, SourceError> {
-        let index_bytes = self.files.read_small("index.json", MAX_MANIFEST_BYTES)?;
-        let index: ImageIndex =
-            serde_json::from_slice(&index_bytes).map_err(|e| SourceError::Layout {
-                what: self.files.describe("index.json"),
-                message: format!("not a valid image index: {e}"),
-            })?;
-        let top = self.pick(&index)?;
+        let index = read_index(&self.files)?;
+        let picked = self.pick(&index)?;
+        let top = BlobRef::from_descriptor(picked, &self.files.describe("index.json"))?;
         let bytes = self.fetch(&top, MAX_MANIFEST_BYTES)?;
-        resolve_manifest(
+        let image = resolve_manifest(
             self,
             &bytes,
-            top.digest,
+            top.digest.clone(),
             Some(&top.media_type),
             platform,
             &self.label,
         )
-        .await
+        .await?;
+        archive_index::check_layout(&self.files, &index, picked, &self.label).await?;
+        Ok(image)
     }
 
-    fn pick(&self, index: &ImageIndex) -> Result<BlobRef, SourceError> {
+    /// The entry the tag names (or the only one). A tag on two entries
+    /// that differ is refused: which one "wins" is up to each reader.
+    fn pick<'i>(&self, index: &'i ImageIndex) -> Result<&'i Descriptor, SourceError> {
         let what = self.files.describe("index.json");
         let names: Vec<String> = index
             .manifests()
@@ -62,17 +67,40 @@ impl Layout {
             .filter_map(|d| d.annotations().as_ref()?.get(REF_NAME).cloned())
             .collect();
         let found = match &self.tag {
-            Some(tag) => index.manifests().iter().find(|d| {
-                d.annotations()
-                    .as_ref()
-                    .and_then(|a| a.get(REF_NAME))
-                    .is_some_and(|n| n == tag || n.rsplit_once(':').is_some_and(|(_, t)| t == tag))
-            }),
+            Some(tag) => {
+                let tagged: Vec<&Descriptor> = index
+                    .manifests()
+                    .iter()
+                    .filter(|d| {
+                        d.annotations()
+                            .as_ref()
+                            .and_then(|a| a.get(REF_NAME))
+                            .is_some_and(|n| {
+                                n == tag || n.rsplit_once(':').is_some_and(|(_, t)| t == tag)
+                            })
+                    })
+                    .collect();
+                let mut digests: Vec<String> = Vec::new();
+                for d in &tagged {
+                    let named = format!("{} ({})", d.digest(), d.media_type());
+                    if !digests.contains(&named) {
+                        digests.push(named);
+                    }
+                }
+                if digests.len() > 1 {
+                    return Err(SourceError::DuplicateTag {
+                        what,
+                        tag: tag.clone(),
+                        digests,
+                    });
+                }
+                tagged.first().copied()
+            }
             None if index.manifests().len() == 1 => index.manifests().first(),
             None => None,
         };
         match found {
-            Some(d) => Ok(BlobRef::from_descriptor(d, &what)?),
+            Some(d) => Ok(d),
             None => Err(SourceError::Layout {
                 what,
                 message: match &self.tag {
@@ -110,6 +138,30 @@ impl ManifestFetch for Layout {
 impl Layout {
     fn fetch(&self, blob: &BlobRef, limit: u64) -> Result<Vec<u8>, SourceError> {
         read_blob(&self.files, blob, limit)
+    }
+}
+
+/// The blobs of a layout's files, for resolving inside an archive.
+pub(crate) struct LayoutBlobs<'a>(pub &'a Files);
+
+impl ManifestFetch for LayoutBlobs<'_> {
+    async fn fetch_blob(&self, blob: &BlobRef, limit: u64) -> Result<Vec<u8>, SourceError> {
+        read_blob(self.0, blob, limit)
+    }
+}
+
+/// Read and parse `index.json` (keys checked as Go matches them).
+pub(crate) fn read_index(files: &Files) -> Result<ImageIndex, SourceError> {
+    let what = files.describe("index.json");
+    let bytes = files.read_small("index.json", MAX_MANIFEST_BYTES)?;
+    match manifest::parse_manifest(&bytes, None, &what)? {
+        (Manifest::Index(index), _) => Ok(*index),
+        (Manifest::Image(_), _) => Err(ManifestError::Invalid {
+            what,
+            kind: "image index",
+            message: "it is an image manifest".into(),
+        }
+        .into()),
     }
 }
 

@@ -4,11 +4,13 @@
 //! while streaming; manifests and configs are read whole under size limits.
 //! Layer readers block: read them on a blocking thread (`spawn_blocking`).
 
+mod archive_index;
 mod archive_layers;
 mod docker_archive;
 mod files;
 mod layout;
 mod resolve;
+mod search;
 
 use std::io::{self, Read};
 use std::path::PathBuf;
@@ -40,6 +42,46 @@ pub enum SourceError {
     Layout { what: String, message: String },
     #[error("{what} is larger than the limit of {limit} bytes")]
     TooLarge { what: String, limit: u64 },
+    #[error(
+        "{index} names the {platform} image {digest}, but {holder} does not hold it (`docker \
+         save` of a multi-platform image keeps only one platform's blobs): ask for a platform it \
+         holds with --platform, or save it again with `docker save --platform {platform}`"
+    )]
+    MissingChild {
+        /// The index that names it.
+        index: String,
+        platform: Box<Platform>,
+        digest: Digest,
+        /// The image source, as given.
+        holder: String,
+    },
+    #[error(
+        "{what}: manifest.json and index.json name different images for {name}: manifest.json \
+         (read as docker-archive:) has config {docker_config}, index.json (read as oci-archive:, \
+         and by docker load with the containerd store) {oci}; refusing an archive that \
+         runtimes would load as different images"
+    )]
+    ArchiveDisagrees {
+        what: String,
+        /// The tag (or position) both name.
+        name: String,
+        docker_config: Digest,
+        /// What index.json names instead: a config digest, or why none matches.
+        oci: String,
+    },
+    #[error("{what}: the tag {tag:?} names {} different manifests: {}", digests.len(), digests.join(", "))]
+    DuplicateTag {
+        what: String,
+        tag: String,
+        digests: Vec<String>,
+    },
+    #[error("{path} is not {expected}: it looks like {found}; read it as {suggestion}")]
+    WrongTransport {
+        path: PathBuf,
+        expected: &'static str,
+        found: &'static str,
+        suggestion: String,
+    },
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     #[error(transparent)]
@@ -113,8 +155,13 @@ pub struct ResolvedImage {
     pub config_blob: BlobRef,
     pub config_bytes: Vec<u8>,
     pub config: ImageConfiguration,
+    /// The platform the image's config says.
     pub platform: Platform,
     pub layers: Vec<LayerRef>,
+    /// What the user should know about the choice: the config says another
+    /// platform than asked for (a single image, a docker archive) or than
+    /// its index entry says. Never an error: runtimes run these images.
+    pub warnings: Vec<String>,
 }
 
 /// Where an image comes from.
@@ -134,14 +181,20 @@ impl ImageSource {
         let label = reference.to_string();
         Ok(match reference {
             ImageRef::OciLayout { path, tag } => {
-                ImageSource::Layout(Layout::new(files::Files::dir(path)?, tag.clone(), label)?)
+                let files = files::Files::dir(path)?;
+                wrong_transport(&files, path, Transport::Oci)?;
+                ImageSource::Layout(Layout::new(files, tag.clone(), label)?)
             }
             ImageRef::OciArchive { path, tag } => {
-                ImageSource::Layout(Layout::new(files::Files::tar(path)?, tag.clone(), label)?)
+                let files = files::Files::tar(path)?;
+                wrong_transport(&files, path, Transport::OciArchive)?;
+                ImageSource::Layout(Layout::new(files, tag.clone(), label)?)
             }
-            ImageRef::DockerArchive { path, select } => ImageSource::DockerArchive(
-                DockerArchive::open(files::Files::tar(path)?, select, label)?,
-            ),
+            ImageRef::DockerArchive { path, select } => {
+                let files = files::Files::tar(path)?;
+                wrong_transport(&files, path, Transport::DockerArchive)?;
+                ImageSource::DockerArchive(DockerArchive::open(files, select, label)?)
+            }
             ImageRef::Registry(r) => ImageSource::Registry(
                 Box::new(RegistryClient::new(&settings.registry)?),
                 r.clone(),
@@ -153,7 +206,7 @@ impl ImageSource {
     pub async fn resolve(&self, platform: &Platform) -> Result<ResolvedImage, SourceError> {
         match self {
             ImageSource::Layout(l) => l.resolve(platform).await,
-            ImageSource::DockerArchive(d) => d.resolve().await,
+            ImageSource::DockerArchive(d) => d.resolve(platform).await,
             ImageSource::Registry(client, r) => {
                 let fetch = RegistryFetch {
                     client,
@@ -182,6 +235,51 @@ impl ImageSource {
             ImageSource::DockerArchive(d) => d.open_blob(blob),
             ImageSource::Registry(client, r) => Ok(client.open_blob(r, blob).await?),
         }
+    }
+}
+
+/// The transports that read local files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Oci,
+    OciArchive,
+    DockerArchive,
+}
+
+/// Refuse, with the transport to use instead, a docker archive given as
+/// an OCI layout or the reverse (an archive that is both is left alone).
+fn wrong_transport(
+    files: &files::Files,
+    path: &std::path::Path,
+    transport: Transport,
+) -> Result<(), SourceError> {
+    let lacks = |name: &str| files.open(name).is_err_and(|e| e.is_not_found());
+    let refuse = |expected, found, prefix: &str| SourceError::WrongTransport {
+        path: path.to_owned(),
+        expected,
+        found,
+        suggestion: match transport {
+            // docker-archive: reads the tar, never a directory.
+            Transport::Oci => format!("{prefix}: with the tar file it was extracted from"),
+            _ => format!("{prefix}:{}", path.display()),
+        },
+    };
+    match transport {
+        Transport::Oci | Transport::OciArchive
+            if lacks("oci-layout") && !lacks("manifest.json") =>
+        {
+            Err(refuse(
+                "an OCI image layout (it has no oci-layout file)",
+                "a docker archive (it has manifest.json)",
+                "docker-archive",
+            ))
+        }
+        Transport::DockerArchive if lacks("manifest.json") && !lacks("oci-layout") => Err(refuse(
+            "a docker archive (it has no manifest.json)",
+            "an OCI image layout (it has oci-layout)",
+            "oci-archive",
+        )),
+        _ => Ok(()),
     }
 }
 

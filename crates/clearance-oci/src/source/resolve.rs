@@ -7,15 +7,22 @@
 //! does; an entry may itself be an index (followed up to
 //! [`MAX_INDEX_DEPTH`] deep); attestation manifests and artifacts are
 //! skipped and never chosen. Everything fetched is digest-checked.
+//!
+//! The choice is containerd's (`images.Manifest` with `platforms.Only`):
+//! entries whose descriptor names a platform the request runs come first,
+//! best match first whatever the index order ([`Platform::preference`]),
+//! then entries without a platform in index order. containerd tries only
+//! the first of these; where that succeeds this walk picks the same image,
+//! and where containerd would fail (an artifact, a nested index without a
+//! match) it goes on to the next. What the chosen image's config says
+//! against what was asked is left in [`ResolvedImage::warnings`].
 
-use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest};
+use oci_spec::image::{ImageConfiguration, ImageManifest};
 
 use crate::digest::Digest;
-use crate::manifest::{
-    self, BlobRef, IndexEntry, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, Manifest, ManifestError,
-    SkipReason,
-};
+use crate::manifest::{self, BlobRef, MAX_CONFIG_BYTES, Manifest, ManifestError};
 use crate::platform::Platform;
+use crate::source::search::Search;
 use crate::source::{LayerRef, ManifestFetch, ResolvedImage, SourceError};
 
 /// Deepest chain of indexes below the top one that is followed.
@@ -44,13 +51,15 @@ pub(crate) async fn resolve_manifest(
                 bytes: bytes.to_vec(),
                 manifest: *m,
                 config: None,
+                declared: None,
             };
-            finish(src, None, chosen, label).await
+            finish(src, None, chosen, platform, label).await
         }
         Manifest::Index(index) => {
+            let what = format!("index {digest} of {label}");
             let mut search = Search::new(src, platform, label);
             match search.run(*index, &what).await? {
-                Some(chosen) => finish(src, Some(digest), chosen, label).await,
+                Some(chosen) => finish(src, Some(digest), chosen, platform, label).await,
                 None => Err(search.no_platform(what).into()),
             }
         }
@@ -58,18 +67,21 @@ pub(crate) async fn resolve_manifest(
 }
 
 /// The image manifest chosen, with its config when choosing needed it.
-struct Candidate {
-    digest: Digest,
-    media_type: String,
-    bytes: Vec<u8>,
-    manifest: ImageManifest,
-    config: Option<Vec<u8>>,
+pub(super) struct Candidate {
+    pub digest: Digest,
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+    pub manifest: ImageManifest,
+    pub config: Option<Vec<u8>>,
+    /// The platform its index descriptor names, if it was chosen by one.
+    pub declared: Option<Platform>,
 }
 
 async fn finish(
     src: &impl ManifestFetch,
     index_digest: Option<Digest>,
     chosen: Candidate,
+    wanted: &Platform,
     label: &str,
 ) -> Result<ResolvedImage, SourceError> {
     let what = format!("manifest {} of {label}", chosen.digest);
@@ -83,6 +95,15 @@ async fn finish(
         &format!("config {} of {label}", config_blob.digest),
     )?;
     let layers = layer_refs(&chosen.manifest, &config, &what)?;
+    let platform = config_platform(&config);
+    let warnings = platform_warnings(
+        index_digest.is_some(),
+        chosen.declared.as_ref(),
+        &platform,
+        wanted,
+        &chosen.digest,
+        label,
+    );
     tracing::info!(
         image = label,
         manifest = %chosen.digest,
@@ -99,13 +120,42 @@ async fn finish(
         manifest: chosen.manifest,
         config_blob,
         config_bytes,
-        platform: config_platform(&config),
+        platform,
         config,
         layers,
+        warnings,
     })
 }
 
-fn config_platform(config: &ImageConfiguration) -> Platform {
+/// What the chosen image's config says against what was asked: `--platform`
+/// never goes silently unheeded.
+fn platform_warnings(
+    from_index: bool,
+    declared: Option<&Platform>,
+    configured: &Platform,
+    wanted: &Platform,
+    digest: &Digest,
+    label: &str,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(declared) = declared
+        && !declared.same_as(configured)
+    {
+        warnings.push(format!(
+            "the index entry for manifest {digest} says {declared} but the image's config says \
+             {configured}; runtimes go by the index entry"
+        ));
+    }
+    if !from_index && !wanted.accepts(configured) {
+        warnings.push(format!(
+            "{label} is a single image for {configured}, not {wanted}: there is no index to \
+             choose a platform from"
+        ));
+    }
+    warnings
+}
+
+pub(super) fn config_platform(config: &ImageConfiguration) -> Platform {
     Platform {
         os: config.os().to_string(),
         architecture: config.architecture().to_string(),
@@ -151,261 +201,4 @@ fn layer_refs(
             })
         })
         .collect()
-}
-
-/// A depth-first walk of an index in document order; the first image for
-/// the wanted platform wins. Remembers what it saw for the error.
-struct Search<'a, F> {
-    src: &'a F,
-    wanted: &'a Platform,
-    label: &'a str,
-    fetches: usize,
-    available: Vec<String>,
-    undecided: Vec<String>,
-    skipped: Vec<String>,
-}
-
-/// What looking at one entry gave.
-enum Found {
-    Image(Box<Candidate>),
-    Index(Box<ImageIndex>),
-    Nothing,
-}
-
-impl<'a, F: ManifestFetch> Search<'a, F> {
-    fn new(src: &'a F, wanted: &'a Platform, label: &'a str) -> Self {
-        Search {
-            src,
-            wanted,
-            label,
-            fetches: 0,
-            available: Vec::new(),
-            undecided: Vec::new(),
-            skipped: Vec::new(),
-        }
-    }
-
-    async fn run(&mut self, top: ImageIndex, what: &str) -> Result<Option<Candidate>, SourceError> {
-        let mut stack = vec![(top.manifests().clone().into_iter(), 0, what.to_owned())];
-        while let Some((entries, depth, what)) = stack.last_mut() {
-            let (depth, what) = (*depth, what.clone());
-            let Some(d) = entries.next() else {
-                stack.pop();
-                continue;
-            };
-            match self.visit(&d, depth, &what).await? {
-                Found::Image(c) => return Ok(Some(*c)),
-                Found::Index(index) => {
-                    let what = format!("index {} of {}", d.digest(), self.label);
-                    stack.push((index.manifests().clone().into_iter(), depth + 1, what));
-                }
-                Found::Nothing => {}
-            }
-        }
-        Ok(None)
-    }
-
-    async fn visit(
-        &mut self,
-        d: &Descriptor,
-        depth: usize,
-        what: &str,
-    ) -> Result<Found, SourceError> {
-        Ok(match manifest::classify_entry(d, what)? {
-            IndexEntry::Skipped { digest, reason } => {
-                self.skipped.push(format!("{digest} ({reason})"));
-                Found::Nothing
-            }
-            IndexEntry::Index { blob, platform } => self.nested(blob, platform, depth).await,
-            IndexEntry::Image { blob, platform } => self.labelled(blob, platform).await?,
-            IndexEntry::Unlabelled(blob) => self.unlabelled(blob).await,
-        })
-    }
-
-    /// An index entry that is an index: follow it, within bounds.
-    async fn nested(&mut self, blob: BlobRef, platform: Option<Platform>, depth: usize) -> Found {
-        if let Some(p) = platform
-            && !self.wanted.accepts(&p)
-        {
-            self.available.push(p.to_string());
-            return Found::Nothing;
-        }
-        if depth >= MAX_INDEX_DEPTH {
-            self.undecided.push(format!(
-                "{} (an index nested more than {MAX_INDEX_DEPTH} deep)",
-                blob.digest
-            ));
-            return Found::Nothing;
-        }
-        match self.fetch_manifest(&blob).await {
-            Ok((Manifest::Index(index), _, _)) => Found::Index(index),
-            Ok((Manifest::Image(_), _, _)) => {
-                self.undecide(
-                    &blob,
-                    "its descriptor says index, the document is a manifest",
-                );
-                Found::Nothing
-            }
-            Err(reason) => {
-                self.undecide(&blob, &reason);
-                Found::Nothing
-            }
-        }
-    }
-
-    /// An image entry whose descriptor names its platform. A fetch that
-    /// fails here fails the resolution: this is the image asked for.
-    async fn labelled(&mut self, blob: BlobRef, platform: Platform) -> Result<Found, SourceError> {
-        if !self.wanted.accepts(&platform) {
-            self.available.push(platform.to_string());
-            return Ok(Found::Nothing);
-        }
-        let bytes = self.src.fetch_blob(&blob, MAX_MANIFEST_BYTES).await?;
-        let what = format!("manifest {} of {}", blob.digest, self.label);
-        let (parsed, media_type) = manifest::parse_manifest(&bytes, Some(&blob.media_type), &what)?;
-        let Manifest::Image(m) = parsed else {
-            return Err(ManifestError::Invalid {
-                what,
-                kind: "image manifest",
-                message: "its index descriptor says image manifest, the document is an index"
-                    .into(),
-            }
-            .into());
-        };
-        if self.is_artifact(&blob, &m) {
-            return Ok(Found::Nothing);
-        }
-        Ok(Found::Image(Box::new(Candidate {
-            digest: blob.digest,
-            media_type,
-            bytes,
-            manifest: *m,
-            config: None,
-        })))
-    }
-
-    /// An image entry without a platform: its config says which it is.
-    /// Anything that stops the decision names the entry instead of failing.
-    async fn unlabelled(&mut self, blob: BlobRef) -> Found {
-        let (m, media_type, bytes) = match self.fetch_manifest(&blob).await {
-            Ok((Manifest::Image(m), media_type, bytes)) => (m, media_type, bytes),
-            Ok((Manifest::Index(_), _, _)) => {
-                self.undecide(
-                    &blob,
-                    "its descriptor says manifest, the document is an index",
-                );
-                return Found::Nothing;
-            }
-            Err(reason) => {
-                self.undecide(&blob, &reason);
-                return Found::Nothing;
-            }
-        };
-        if self.is_artifact(&blob, &m) {
-            return Found::Nothing;
-        }
-        let (config, platform) = match self.fetch_config(&m).await {
-            Ok(found) => found,
-            Err(reason) => {
-                self.undecide(&blob, &reason);
-                return Found::Nothing;
-            }
-        };
-        if !self.wanted.accepts(&platform) {
-            self.available.push(platform.to_string());
-            return Found::Nothing;
-        }
-        Found::Image(Box::new(Candidate {
-            digest: blob.digest,
-            media_type,
-            bytes,
-            manifest: *m,
-            config: Some(config),
-        }))
-    }
-
-    fn is_artifact(&mut self, blob: &BlobRef, m: &ImageManifest) -> bool {
-        let what = format!("manifest {} of {}", blob.digest, self.label);
-        match manifest::image_config_ref(m, &what) {
-            Err(ManifestError::NotAnImage { media_type, .. }) => {
-                let reason = SkipReason::Artifact { media_type };
-                self.skipped.push(format!("{} ({reason})", blob.digest));
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Count one more document fetched; `false` once over the budget.
-    fn spend(&mut self) -> bool {
-        self.fetches += 1;
-        self.fetches <= MAX_SEARCH_FETCHES
-    }
-
-    async fn fetch_manifest(
-        &mut self,
-        blob: &BlobRef,
-    ) -> Result<(Manifest, String, Vec<u8>), String> {
-        if !self.spend() {
-            return Err(over_budget());
-        }
-        let bytes = self
-            .src
-            .fetch_blob(blob, MAX_MANIFEST_BYTES)
-            .await
-            .map_err(|e| format!("not read: {e}"))?;
-        let what = format!("manifest {} of {}", blob.digest, self.label);
-        let (parsed, media_type) = manifest::parse_manifest(&bytes, Some(&blob.media_type), &what)
-            .map_err(|e| e.to_string())?;
-        Ok((parsed, media_type, bytes))
-    }
-
-    async fn fetch_config(&mut self, m: &ImageManifest) -> Result<(Vec<u8>, Platform), String> {
-        if !self.spend() {
-            return Err(over_budget());
-        }
-        let what = format!("a manifest of {}", self.label);
-        let blob = manifest::image_config_ref(m, &what).map_err(|e| e.to_string())?;
-        let bytes = self
-            .src
-            .fetch_blob(&blob, MAX_CONFIG_BYTES)
-            .await
-            .map_err(|e| format!("config not read: {e}"))?;
-        let what = format!("config {} of {}", blob.digest, self.label);
-        let config = manifest::parse_config(&bytes, &what).map_err(|e| e.to_string())?;
-        Ok((bytes, config_platform(&config)))
-    }
-
-    fn undecide(&mut self, blob: &BlobRef, reason: &str) {
-        self.undecided.push(format!("{} ({reason})", blob.digest));
-    }
-
-    fn no_platform(self, what: String) -> ManifestError {
-        let mut seen = std::collections::HashSet::new();
-        let mut available = self.available;
-        available.retain(|p| seen.insert(p.clone()));
-        ManifestError::NoPlatform {
-            what,
-            wanted: Box::new(self.wanted.clone()),
-            available: capped(available),
-            undecided: capped(self.undecided),
-            skipped: capped(self.skipped),
-        }
-    }
-}
-
-/// Most items of each list an error names; the rest are counted.
-const MAX_LISTED: usize = 32;
-
-fn capped(mut items: Vec<String>) -> Vec<String> {
-    if items.len() > MAX_LISTED {
-        let more = items.len() - MAX_LISTED;
-        items.truncate(MAX_LISTED);
-        items.push(format!("and {more} more"));
-    }
-    items
-}
-
-fn over_budget() -> String {
-    format!("not examined: choosing a platform may fetch at most {MAX_SEARCH_FETCHES} documents")
 }
