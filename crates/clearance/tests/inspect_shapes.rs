@@ -201,3 +201,36 @@ fn skopeo_copies_of_indexes_with_attestations_read_on_every_transport() {
         assert_eq!(docker["layers"][0]["compression"], "none");
     }
 }
+
+#[test]
+fn a_platform_asked_for_and_not_there_is_warned_about_not_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = LayoutBuilder::new(dir.path());
+    let arm = l.image(&images::parts(Pack::Gzip, "linux/arm64", "arm"), Pack::Gzip);
+    l.tag(arm, "v1");
+    l.finish();
+    let image = format!("oci:{}:v1", dir.path().display());
+    let asked = clearance(&[
+        "inspect",
+        "--skip-layers",
+        "--platform",
+        "linux/amd64",
+        &image,
+    ]);
+    assert!(asked.status.success(), "{}", stderr(&asked));
+    assert!(
+        stderr(&asked).contains("warning:")
+            && stderr(&asked).contains("a single image for linux/arm64, not linux/amd64"),
+        "{}",
+        stderr(&asked)
+    );
+    // Not asked: the default platform is no promise, so no warning.
+    let default = clearance(&["inspect", "--skip-layers", &image]);
+    assert!(default.status.success());
+    assert!(
+        !stderr(&default).contains("warning"),
+        "{}",
+        stderr(&default)
+    );
+    assert!(stdout(&default).contains("linux/arm64"));
+}

@@ -28,7 +28,7 @@ pub use docker_archive::DockerArchive;
 pub use files::{ArchiveError, ArchiveIndex, TarItem};
 pub use layout::Layout;
 pub(crate) use resolve::resolve_manifest;
-pub use resolve::{MAX_INDEX_DEPTH, MAX_SEARCH_FETCHES};
+pub use resolve::{MAX_INDEX_DEPTH, MAX_SEARCH_FETCHES, ResolveWarning};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -161,7 +161,7 @@ pub struct ResolvedImage {
     /// What the user should know about the choice: the config says another
     /// platform than asked for (a single image, a docker archive) or than
     /// its index entry says. Never an error: runtimes run these images.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<ResolveWarning>,
 }
 
 /// Where an image comes from.

@@ -136,23 +136,52 @@ fn platform_warnings(
     wanted: &Platform,
     digest: &Digest,
     label: &str,
-) -> Vec<String> {
+) -> Vec<ResolveWarning> {
     let mut warnings = Vec::new();
     if let Some(declared) = declared
         && !declared.same_as(configured)
     {
-        warnings.push(format!(
-            "the index entry for manifest {digest} says {declared} but the image's config says \
-             {configured}; runtimes go by the index entry"
-        ));
+        warnings.push(ResolveWarning::IndexDisagreesWithConfig {
+            manifest: digest.clone(),
+            declared: declared.clone(),
+            configured: configured.clone(),
+        });
     }
     if !from_index && !wanted.accepts(configured) {
-        warnings.push(format!(
-            "{label} is a single image for {configured}, not {wanted}: there is no index to \
-             choose a platform from"
-        ));
+        warnings.push(ResolveWarning::SingleImageForAnotherPlatform {
+            image: label.to_owned(),
+            configured: configured.clone(),
+            wanted: wanted.clone(),
+        });
     }
     warnings
+}
+
+/// Something about the image chosen that the user should know; never an
+/// error (runtimes run these images).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveWarning {
+    /// An index entry's `platform` says one thing, the image's config another.
+    #[error(
+        "the index entry for manifest {manifest} says {declared} but the image's config says \
+         {configured}; runtimes go by the index entry"
+    )]
+    IndexDisagreesWithConfig {
+        manifest: Digest,
+        declared: Platform,
+        configured: Platform,
+    },
+    /// No index to choose from, and the one image is for another platform
+    /// than asked (a single manifest, a docker archive).
+    #[error(
+        "{image} is a single image for {configured}, not {wanted}: there is no index to choose a \
+         platform from"
+    )]
+    SingleImageForAnotherPlatform {
+        image: String,
+        configured: Platform,
+        wanted: Platform,
+    },
 }
 
 pub(super) fn config_platform(config: &ImageConfiguration) -> Platform {

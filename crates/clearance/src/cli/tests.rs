@@ -35,7 +35,7 @@ fn inspect_has_the_documented_defaults() {
         panic!("not inspect");
     };
     assert_eq!(args.image, "alpine");
-    assert_eq!(args.platform, "linux/amd64");
+    assert_eq!(args.platform, None);
     assert_eq!(args.parallel, 2);
     assert_eq!(args.registry.retries, 3);
     assert_eq!(args.registry.timeout, 30);

@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::inspect::{self, Inspection, LayerDepth, LayerInfo};
 use clearance_oci::layer::LayerLimits;
+use clearance_oci::source::ResolveWarning;
 use clearance_oci::{ImageRef, ImageSource, Platform};
 
 use crate::cli::{Format, RegistryArgs};
@@ -16,9 +17,11 @@ use crate::output::{self, Page, Text, ToText as _, bold, dim, size, text, warn};
 pub struct InspectArgs {
     /// The image (see `clearance inspect --help` for the accepted forms).
     pub image: String,
-    /// Platform to choose from a multi-platform image.
-    #[arg(long, default_value = "linux/amd64", value_name = "OS/ARCH[/VARIANT]")]
-    pub platform: String,
+    /// Platform to choose from a multi-platform image [default: linux/amd64].
+    /// Given, it is also checked against a single image's config (a warning
+    /// when they differ).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
     /// Do not stream the layers: no uncompressed sizes or diff_id checks, but fast.
     #[arg(long)]
     pub skip_layers: bool,
@@ -41,7 +44,8 @@ pub struct InspectArgs {
 
 pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
     let reference: ImageRef = args.image.parse()?;
-    let platform: Platform = args.platform.parse()?;
+    let asked = args.platform.is_some();
+    let platform: Platform = args.platform.as_deref().unwrap_or("linux/amd64").parse()?;
     let settings = args.registry.settings()?;
     let source = ImageSource::open(&reference, &settings)
         .await
@@ -50,6 +54,13 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
         .resolve(&platform)
         .await
         .with_context(|| format!("resolving {reference}"))?;
+    for w in &image.warnings {
+        // A single image for another platform is news only to who asked
+        // for one; an index entry that contradicts its config always is.
+        if asked || !matches!(w, ResolveWarning::SingleImageForAnotherPlatform { .. }) {
+            output::warning(w);
+        }
+    }
     let depth = match (args.skip_layers, args.skip_foreign_layers) {
         (true, _) => LayerDepth::Skip,
         (false, true) => LayerDepth::ReadSkippingForeign,
