@@ -40,7 +40,7 @@ pub enum ManifestError {
         kind: &'static str,
         message: String,
     },
-    #[error("{what}: {problem}; refusing a document that runtimes would read differently")]
+    #[error("{what}: {problem}")]
     Keys { what: String, problem: KeyError },
     #[error(
         "{what} is ambiguous: {detail}; readers would take it for different documents \

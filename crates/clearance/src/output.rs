@@ -131,6 +131,38 @@ impl ToText for Table {
     }
 }
 
+/// Receives serde's JSON bytes and appends them escaped (see [`Page::json`]),
+/// keeping the bytes of a character split across two writes.
+struct JsonSink<'a> {
+    page: &'a mut String,
+    pending: Vec<u8>,
+}
+
+impl std::io::Write for JsonSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        let valid = match std::str::from_utf8(&self.pending) {
+            Ok(text) => text.len(),
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+        };
+        let text = std::str::from_utf8(&self.pending[..valid]).unwrap_or_default();
+        for c in text.chars() {
+            if hidden(c) && c != '\n' {
+                self.page.push_str(&format!("\\u{:04x}", u32::from(c)));
+            } else {
+                self.page.push(c);
+            }
+        }
+        self.pending.drain(..valid);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Text for stdout, built whole and written once.
 #[derive(Debug, Default)]
 pub struct Page(String);
@@ -150,18 +182,17 @@ impl Page {
     /// C1 controls and bidi overrides, which it leaves raw, are written as
     /// `\uXXXX` too (outside strings JSON has only ASCII, so only strings
     /// change, and they decode to the same value).
+    /// Written straight into the page (no second copy of a large document).
     pub fn json(&mut self, value: &impl serde::Serialize) -> serde_json::Result<()> {
-        let raw = serde_json::to_string_pretty(value)?;
-        for c in raw.chars() {
-            if hidden(c) {
-                if c == '\n' {
-                    self.0.push(c);
-                } else {
-                    self.0.push_str(&format!("\\u{:04x}", u32::from(c)));
-                }
-            } else {
-                self.0.push(c);
-            }
+        let mut sink = JsonSink {
+            page: &mut self.0,
+            pending: Vec::new(),
+        };
+        serde_json::to_writer_pretty(&mut sink, value)?;
+        if !sink.pending.is_empty() {
+            return Err(serde::ser::Error::custom(
+                "JSON output ended inside a character",
+            ));
         }
         self.0.push('\n');
         Ok(())

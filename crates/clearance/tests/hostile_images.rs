@@ -221,3 +221,41 @@ fn b1_four_layers_of_maximal_headers_at_the_default_parallelism() {
     );
     assert!(rss < RSS_LIMIT_KIB, "peak RSS {rss} KiB");
 }
+
+#[test]
+fn b1_a_manifest_and_config_at_their_limits_stay_bounded() {
+    // 4,096 layers (one blob, read once), and an 8 MiB config with 4,096
+    // Env entries, labels and history lines of 620 bytes: every list at the
+    // element limit, the config at its size limit. One more element is
+    // refused before serde builds anything.
+    let tar = images::layer_tar(&[("a", b"x")]);
+    let blob = images::pack(&tar, images::Pack::Gzip);
+    let n = 4096;
+    let value = "v".repeat(620);
+    let config = serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {
+            "Env": (0..n).map(|i| format!("E{i:05}={value}")).collect::<Vec<_>>(),
+            "Labels": (0..n).map(|i| (format!("l{i:05}"), serde_json::Value::from(value.clone()))).collect::<serde_json::Map<_, _>>(),
+        },
+        "rootfs": {"type": "layers", "diff_ids": vec![Digest::sha256_of(&tar).to_string(); n]},
+        "history": (0..n).map(|_| serde_json::json!({"created_by": format!("RUN {value}")})).collect::<Vec<_>>(),
+    });
+    let config = serde_json::to_vec(&config).unwrap();
+    assert!(config.len() < 8 << 20, "{}", config.len());
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = images::LayoutBuilder::new(dir.path());
+    let layer = l.put(images::OCI_LAYER_GZIP, &blob);
+    let manifest = l.manifest(vec![layer; n], &config, images::OCI_CONFIG);
+    l.tag(manifest, "v1");
+    l.finish();
+    let (ok, stdout, stderr, rss) = inspect_measured(&format!("oci:{}:v1", dir.path().display()));
+    assert!(ok, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["layers"].as_array().unwrap().len(), n);
+    eprintln!(
+        "| a manifest and a config at their limits | {:.1} MiB |",
+        rss as f64 / 1024.0
+    );
+    assert!(rss < RSS_LIMIT_KIB, "peak RSS {rss} KiB");
+}

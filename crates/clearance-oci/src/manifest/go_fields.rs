@@ -88,24 +88,28 @@ const CONTAINER_CONFIG: Shape = Shape::Struct(&[
     f("Tty", ANY),
     f("OpenStdin", ANY),
     f("StdinOnce", ANY),
-    f("Env", ANY),
-    f("Cmd", ANY),
+    f("Env", STRINGS),
+    f("Cmd", STRINGS),
     f("Healthcheck", HEALTHCHECK),
     f("ArgsEscaped", ANY),
     f("Image", ANY),
     f("Volumes", Shape::Map(&ANY)),
     f("WorkingDir", ANY),
-    f("Entrypoint", ANY),
+    f("Entrypoint", STRINGS),
     f("NetworkDisabled", ANY),
     f("MacAddress", ANY),
-    f("OnBuild", ANY),
+    f("OnBuild", STRINGS),
     f("Labels", Shape::Map(&ANY)),
     f("StopSignal", ANY),
     f("StopTimeout", ANY),
-    f("Shell", ANY),
+    f("Shell", STRINGS),
 ]);
 
-const ROOTFS: Shape = Shape::Struct(&[f("type", ANY), f("diff_ids", ANY), f("base_layer", ANY)]);
+/// A list of strings: its elements are counted (`MAX_ELEMENTS`), not checked.
+const STRINGS: Shape = Shape::Array(&ANY);
+
+const ROOTFS: Shape =
+    Shape::Struct(&[f("type", ANY), f("diff_ids", STRINGS), f("base_layer", ANY)]);
 
 const HISTORY: Shape = Shape::Struct(&[
     f("created", ANY),

@@ -29,6 +29,15 @@ use super::go_fields::{ARCHIVE_ITEM, CONFIG, Field, MANIFEST, Shape};
 /// have at most 30 fields). Bounds the memory the check holds.
 pub const MAX_STRUCT_KEYS: usize = 4096;
 
+/// Most elements of an array, or entries of a map, anywhere in a document:
+/// layers, `Env`, `Labels`, history, an index's manifests. Real images have
+/// a few hundred at most (Docker stops at 125 layers); a 4 MiB manifest of
+/// 26,000 layers or an 8 MiB config of 600,000 `Env` entries took 100–250
+/// MiB once parsed and shown, so they are refused before serde builds them.
+/// At this limit a manifest and a config both full keep `inspect` under
+/// 64 MiB.
+pub const MAX_ELEMENTS: usize = 4096;
+
 /// The documents whose keys are checked, each with the Go types runtimes
 /// decode it into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +59,8 @@ pub enum Document {
 pub enum KeyError {
     #[error(
         "key {key:?} at {path} is not the field {field:?}, but Go's encoding/json (Docker, \
-         containerd, skopeo) reads it as that field: keys there match case-insensitively"
+         containerd, skopeo) reads it as that field: keys there match case-insensitively; \
+         refusing a document that runtimes would read differently"
     )]
     NotCanonical {
         /// Where the object is, as `$.config` or `$.manifests[2]`.
@@ -60,7 +70,8 @@ pub enum KeyError {
     },
     #[error(
         "keys {first:?} and {second:?} at {path} are one key to Go's encoding/json (Docker, \
-         containerd, skopeo), which keeps the last"
+         containerd, skopeo), which keeps the last; refusing a document that runtimes would \
+         read differently"
     )]
     SameKey {
         path: String,
@@ -69,6 +80,10 @@ pub enum KeyError {
     },
     #[error("the object at {path} has more than {MAX_STRUCT_KEYS} keys")]
     TooManyKeys { path: String },
+    #[error(
+        "{path} has more than {MAX_ELEMENTS} elements, more than any real image has (a hostile or broken document?)"
+    )]
+    TooManyElements { path: String },
     /// Not JSON (or nested deeper than serde_json reads): said by the parse
     /// that follows, so only its text is kept.
     #[error("{0}")]
@@ -113,7 +128,8 @@ impl KeyError {
         match self {
             KeyError::NotCanonical { path, .. }
             | KeyError::SameKey { path, .. }
-            | KeyError::TooManyKeys { path } => path.insert_str(0, outer),
+            | KeyError::TooManyKeys { path }
+            | KeyError::TooManyElements { path } => path.insert_str(0, outer),
             KeyError::Syntax(_) => {}
         }
     }
@@ -242,6 +258,11 @@ impl<'de> Visitor<'de> for Walk<'_> {
                 return Ok(());
             }
             i += 1;
+            if i > MAX_ELEMENTS {
+                return Err(self.stop(KeyError::TooManyElements {
+                    path: String::new(),
+                }));
+            }
         }
     }
 
@@ -249,7 +270,14 @@ impl<'de> Visitor<'de> for Walk<'_> {
         match self.shape {
             Shape::Struct(fields) => self.walk_struct(fields, map),
             Shape::Map(value) => {
+                let mut entries = 0usize;
                 while let Some(key) = map.next_key::<String>()? {
+                    entries += 1;
+                    if entries > MAX_ELEMENTS {
+                        return Err(self.stop(KeyError::TooManyElements {
+                            path: String::new(),
+                        }));
+                    }
                     self.child(
                         *value,
                         || format!("[{key:?}]"),
@@ -459,6 +487,24 @@ mod tests {
         assert!(matches!(
             problem(&json, Document::Manifest),
             KeyError::TooManyKeys { .. }
+        ));
+        // Arrays and maps: 10,000 elements, not one more.
+        let env = |n: usize| {
+            let items: Vec<String> = (0..n).map(|i| format!("\"E{i}=v\"")).collect();
+            format!("{{\"config\":{{\"Env\":[{}]}}}}", items.join(","))
+        };
+        check(env(MAX_ELEMENTS).as_bytes(), Document::Config).unwrap();
+        match problem(&env(MAX_ELEMENTS + 1), Document::Config) {
+            KeyError::TooManyElements { path } => assert_eq!(path, "$.config.Env"),
+            other => panic!("{other:?}"),
+        }
+        let labels: Vec<String> = (0..=MAX_ELEMENTS)
+            .map(|i| format!("\"l{i}\":\"v\""))
+            .collect();
+        let json = format!("{{\"config\":{{\"Labels\":{{{}}}}}}}", labels.join(","));
+        assert!(matches!(
+            problem(&json, Document::Config),
+            KeyError::TooManyElements { .. }
         ));
         // Values the shapes do not describe are skipped without recursion.
         let deep = format!("{{\"x\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
