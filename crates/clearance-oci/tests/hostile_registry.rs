@@ -1389,3 +1389,37 @@ async fn manifest_that_trickles_is_cut_off() {
     assert!(url.contains(&manifest_path(TAG)), "{url}");
     assert!(message.contains("timed out"), "{message}");
 }
+
+/// A layer dripped a few bytes at a time never trips the per-read timeout
+/// either (a hostile review: 1 byte/s never timed out); a blob must arrive
+/// within the timeout plus its size at 64 KiB/s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn layer_that_trickles_is_cut_off() {
+    let img = image("amd64");
+    let server = serve(Routes::from([(
+        blob_path(&img.layer.digest),
+        Reply::new(200)
+            .header("Content-Type", "application/octet-stream")
+            .body(Body::Trickle {
+                data: img.layer.bytes.clone(),
+                every: Duration::from_millis(50),
+            }),
+    )]))
+    .await;
+    let source = open(
+        &server,
+        &format!(":{TAG}"),
+        &stall_settings(Duration::from_secs(1), 0),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let (_, end) = read_blob(&source, &img.layer.blob_ref()).await.unwrap();
+    let io = end.unwrap_err();
+    assert_eq!(io.kind(), std::io::ErrorKind::TimedOut, "{io}");
+    assert!(io.to_string().contains("slower than 64 KiB/s"), "{io}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}

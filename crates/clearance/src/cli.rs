@@ -74,7 +74,9 @@ pub struct RegistryArgs {
     /// Retries after 429, 5xx or a failed connection.
     #[arg(long, default_value_t = 3)]
     pub retries: u32,
-    /// Connect timeout and longest stall of a response, in seconds.
+    /// Connect timeout and longest stall of a response, in seconds; a manifest
+    /// or config must arrive whole within it, a layer within it plus its size
+    /// at 64 KiB/s.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
 }

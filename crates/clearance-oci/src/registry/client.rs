@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use futures_util::TryStreamExt as _;
+use futures_util::StreamExt as _;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::{Method, Response, StatusCode};
 
@@ -40,9 +40,14 @@ pub struct RegistrySettings {
     /// Retries after a 429, a 5xx or a failed connection, and their delays.
     pub retry: Retry,
     /// Connect timeout, the longest a response may stall, and the longest a
-    /// manifest, config, token or error body may take to arrive whole.
+    /// manifest, config, token or error body may take to arrive whole; a
+    /// blob gets this plus its size at [`MIN_BLOB_RATE`].
     pub timeout: Duration,
 }
+
+/// The slowest average a blob may arrive at, in bytes per second, after
+/// the first `timeout` (see [`RegistryClient::open_blob`]).
+pub const MIN_BLOB_RATE: u64 = 64 << 10;
 
 impl Default for RegistrySettings {
     fn default() -> Self {
@@ -212,7 +217,25 @@ impl RegistryClient {
             }
             .into());
         }
-        let stream = resp.bytes_stream().map_err(std::io::Error::other);
+        // A slow drip never trips the per-read timeout: the whole blob must
+        // arrive within the timeout plus its size at MIN_BLOB_RATE.
+        let allowed = self.settings.timeout
+            + Duration::from_secs_f64(blob.size as f64 / MIN_BLOB_RATE as f64);
+        let deadline = tokio::time::Instant::now() + allowed;
+        let slow_url = url.clone();
+        let stream = resp.bytes_stream().map(move |chunk| {
+            if tokio::time::Instant::now() > deadline {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "{slow_url} came slower than {} KiB/s on average (allowed {:.0} s in all); stopped",
+                        MIN_BLOB_RATE >> 10,
+                        allowed.as_secs_f64()
+                    ),
+                ));
+            }
+            chunk.map_err(std::io::Error::other)
+        });
         let reader =
             tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(Box::pin(stream)));
         Ok(Box::new(VerifyingReader::new(
