@@ -23,6 +23,7 @@ pub mod cjson;
 pub mod client;
 pub mod editor;
 pub mod files;
+pub mod gun;
 pub mod image;
 pub mod key_id;
 pub mod keys;
@@ -37,3 +38,6 @@ pub mod server;
 pub mod signer;
 pub mod test_hooks;
 pub mod time;
+
+pub use gun::{Gun, GunError};
+pub use schema::{RoleName, TopRole};

@@ -7,23 +7,23 @@ use serde_json::Value;
 
 use crate::keys::{Key, hex_decode};
 use crate::notary::{self, Dialect};
-use crate::schema::{Role, Validate};
+use crate::schema::{Role, RoleName, Validate};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MetadataError {
     #[error("{role} metadata is not valid JSON: {message}")]
-    Json { role: String, message: String },
+    Json { role: RoleName, message: String },
     #[error("{role} metadata is malformed: {message}")]
-    Malformed { role: String, message: String },
+    Malformed { role: RoleName, message: String },
     #[error("{role} metadata has two signatures with keyid {keyid}")]
-    DuplicateSignature { role: String, keyid: String },
+    DuplicateSignature { role: RoleName, keyid: String },
     #[error(
         "{role} metadata is in Notary's form: Clearance verifies Notary repositories but writes TUF 1.0 only; start a Clearance repository with `clearance trust init`"
     )]
-    NotaryForm { role: String },
+    NotaryForm { role: RoleName },
     #[error("{role} metadata is signed by {valid} of the {threshold} keys it needs")]
     ThresholdNotMet {
-        role: String,
+        role: RoleName,
         valid: usize,
         threshold: u64,
     },
@@ -51,13 +51,13 @@ pub struct Signed<T> {
 impl<T: Role + Validate> Signed<T> {
     /// Parse and structurally check a document of role type `T`; `role`
     /// names it in errors (a delegated role's name, or the top-level name).
-    pub fn parse(raw: &[u8], role: &str) -> Result<Signed<T>, MetadataError> {
+    pub fn parse(raw: &[u8], role: &RoleName) -> Result<Signed<T>, MetadataError> {
         let malformed = |message: String| MetadataError::Malformed {
-            role: role.to_owned(),
+            role: role.clone(),
             message,
         };
         let doc: Value = serde_json::from_slice(raw).map_err(|e| MetadataError::Json {
-            role: role.to_owned(),
+            role: role.clone(),
             message: e.to_string(),
         })?;
         let Value::Object(mut doc) = doc else {
@@ -72,7 +72,7 @@ impl<T: Role + Validate> Signed<T> {
         let dialect = signed_value
             .get("_type")
             .and_then(Value::as_str)
-            .and_then(|t| Dialect::of(t, T::TYPE))
+            .and_then(|t| Dialect::of(t, T::TOP))
             .ok_or_else(|| malformed(format!("_type is not {:?}", T::TYPE)))?;
         let mut signatures = Vec::with_capacity(sigs.len());
         let mut seen = BTreeSet::new();
@@ -84,7 +84,7 @@ impl<T: Role + Validate> Signed<T> {
             };
             if !seen.insert(keyid.to_owned()) {
                 return Err(MetadataError::DuplicateSignature {
-                    role: role.to_owned(),
+                    role: role.clone(),
                     keyid: keyid.to_owned(),
                 });
             }
@@ -104,7 +104,7 @@ impl<T: Role + Validate> Signed<T> {
         let signed_value = match (dialect, signed_value) {
             (Dialect::Tuf1, v) => v,
             (Dialect::Notary, Value::Object(map)) => {
-                notary::translate_signed(map, T::TYPE).map_err(malformed)?
+                notary::translate_signed(map, T::TOP).map_err(malformed)?
             }
             (Dialect::Notary, _) => return Err(malformed("\"signed\" is not an object".into())),
         };
@@ -122,13 +122,11 @@ impl<T: Role + Validate> Signed<T> {
 
     /// As [`Signed::parse`], for metadata Clearance will sign again or
     /// store as its own: TUF 1.0 only.
-    pub fn parse_tuf1(raw: &[u8], role: &str) -> Result<Signed<T>, MetadataError> {
+    pub fn parse_tuf1(raw: &[u8], role: &RoleName) -> Result<Signed<T>, MetadataError> {
         let parsed = Self::parse(raw, role)?;
         match parsed.dialect {
             Dialect::Tuf1 => Ok(parsed),
-            Dialect::Notary => Err(MetadataError::NotaryForm {
-                role: role.to_owned(),
-            }),
+            Dialect::Notary => Err(MetadataError::NotaryForm { role: role.clone() }),
         }
     }
 
@@ -140,7 +138,7 @@ impl<T: Role + Validate> Signed<T> {
         keys: &BTreeMap<String, Key>,
         keyids: &[String],
         threshold: u64,
-        role: &str,
+        role: &RoleName,
     ) -> Result<(), MetadataError> {
         let mut signers: BTreeSet<Vec<u8>> = BTreeSet::new();
         for keyid in keyids {
@@ -154,12 +152,12 @@ impl<T: Role + Validate> Signed<T> {
             if verifier.verify(&self.canonical, &bytes) {
                 signers.insert(verifier.public_bytes().to_vec());
             } else {
-                tracing::debug!(role, keyid, "signature does not verify");
+                tracing::debug!(%role, keyid, "signature does not verify");
             }
         }
         if (signers.len() as u64) < threshold {
             return Err(MetadataError::ThresholdNotMet {
-                role: role.to_owned(),
+                role: role.clone(),
                 valid: signers.len(),
                 threshold,
             });

@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::gun::Gun;
+
 /// The accepted forms, for messages.
 const FORMS: &str = "http://HOST[:PORT], https://HOST[:PORT] or file:///DIR";
 
@@ -89,14 +91,17 @@ impl std::fmt::Display for ServerAddress {
 impl ServerAddress {
     /// Where a repository's metadata lives (Notary's layout:
     /// `<base>/v2/<gun>/_trust/tuf/`), as a URL the transports take.
-    pub fn metadata_url(&self, gun: &str) -> String {
+    pub fn metadata_url(&self, gun: &Gun) -> String {
         crate::image::metadata_url(&self.to_string(), gun)
     }
 
     /// The directory of a `file://` repository's metadata for `gun`.
-    pub fn metadata_dir(&self, gun: &str) -> Option<PathBuf> {
+    pub fn metadata_dir(&self, gun: &Gun) -> Option<PathBuf> {
         match self {
-            ServerAddress::Directory(dir) => Some(dir.join("v2").join(gun).join("_trust/tuf")),
+            // A Gun has no empty, `.` or `..` component: it stays inside DIR.
+            ServerAddress::Directory(dir) => {
+                Some(dir.join("v2").join(gun.as_str()).join("_trust/tuf"))
+            }
             ServerAddress::Service(_) => None,
         }
     }
@@ -121,9 +126,10 @@ mod tests {
 
     #[test]
     fn n8_only_http_https_and_absolute_file_urls_are_trust_servers() {
+        let gun = |s: &str| Gun::new(s).unwrap();
         let ok = |s: &str| s.parse::<ServerAddress>().unwrap();
         assert_eq!(
-            ok("http://127.0.0.1:4443").metadata_url("r:5000/a/b"),
+            ok("http://127.0.0.1:4443").metadata_url(&gun("r:5000/a/b")),
             "http://127.0.0.1:4443/v2/r:5000/a/b/_trust/tuf/"
         );
         assert_eq!(
@@ -132,7 +138,7 @@ mod tests {
         );
         assert!(ok("HTTPS://trust.example.com").is_service());
         assert_eq!(
-            ok("file:///srv/trust").metadata_dir("r/a"),
+            ok("file:///srv/trust").metadata_dir(&gun("r/a")),
             Some(PathBuf::from("/srv/trust/v2/r/a/_trust/tuf"))
         );
         let err = |s: &str| s.parse::<ServerAddress>().unwrap_err();

@@ -16,9 +16,10 @@ pub use store::{DirStore, StagedStore, quote, unquote, write_atomic, write_priva
 pub use transport::{FetchError, HttpTransport, PublishOutcome, TlsProblem, Transport};
 pub use trusted::{TrustedSet, check_hashes, check_length_and_hashes};
 
+use crate::gun::Gun;
 use crate::metadata::MetadataError;
 use crate::notary::{self, Dialect};
-use crate::schema::{TargetFile, TargetName, Targets, Version};
+use crate::schema::{RoleName, TargetFile, TargetName, Targets, TopRole, Version};
 use crate::time::{SharedClock, UtcTime};
 
 /// Bounds on what a repository can make the client do.
@@ -72,25 +73,38 @@ pub enum UpdateError {
     Metadata(#[from] MetadataError),
     #[error("{role}: expected version {expected}, got {got}")]
     Version {
-        role: String,
+        role: RoleName,
         expected: Version,
         got: Version,
     },
     #[error("rollback refused: {role} is at version {trusted}, the repository offers {got}")]
     Rollback {
-        role: String,
+        role: RoleName,
         trusted: Version,
         got: Version,
     },
-    #[error("rollback refused: {role} was dropped from snapshot, which listed it before")]
-    Dropped { role: String },
+    /// A role (or snapshot entry) listed at a lower version than the trusted
+    /// timestamp or snapshot listed it (TUF 5.4.3.2, 5.5.5).
+    #[error(
+        "rollback refused: {entry} (per {listed_by}) is at version {trusted}, the repository offers {got}"
+    )]
+    ListedRollback {
+        entry: String,
+        listed_by: TopRole,
+        trusted: Version,
+        got: Version,
+    },
+    /// A `meta` entry (`ROLE.json`) the trusted snapshot listed is missing
+    /// from the new one (TUF 5.5.5).
+    #[error("rollback refused: {entry} was dropped from snapshot, which listed it before")]
+    Dropped { entry: String },
     #[error(
         "{role} is at version {}, the largest there is; no later version can follow",
         Version::MAX
     )]
-    Exhausted { role: String },
+    Exhausted { role: RoleName },
     #[error("root has no {role} role")]
-    RootLacksRole { role: String },
+    RootLacksRole { role: TopRole },
     #[error("timestamp lists no snapshot.json")]
     NoSnapshotMeta,
     #[error(
@@ -106,13 +120,13 @@ pub enum UpdateError {
     )]
     RepositoryDropped { expected: String, version: Version },
     #[error("{role} metadata expired at {expired} (a frozen or stale repository)")]
-    Expired { role: String, expired: UtcTime },
+    Expired { role: RoleName, expired: UtcTime },
     #[error("{what}: length or hash mismatch: {message}")]
     LengthOrHash { what: String, message: String },
     #[error("snapshot does not list {role}")]
-    NotInSnapshot { role: String },
+    NotInSnapshot { role: RoleName },
     #[error("{delegator} does not delegate to {role}")]
-    NotDelegated { role: String, delegator: String },
+    NotDelegated { role: RoleName, delegator: RoleName },
     #[error("{0}")]
     Order(&'static str),
     #[error(transparent)]
@@ -126,7 +140,7 @@ pub enum UpdateError {
         "{role} metadata is in {got:?} form but the trusted root is in {trusted:?} form (mixed repositories are refused)"
     )]
     Dialect {
-        role: String,
+        role: RoleName,
         got: crate::notary::Dialect,
         trusted: crate::notary::Dialect,
     },
@@ -142,8 +156,9 @@ pub enum UpdateError {
 pub struct FoundTarget {
     pub target: TargetFile,
     /// The role whose metadata lists it.
-    pub role: String,
-    pub delegator: String,
+    pub role: RoleName,
+    /// The role that delegated to it ([`RoleName::ROOT`] for targets).
+    pub delegator: RoleName,
     /// When that role's signature expires.
     pub expires: UtcTime,
 }
@@ -167,13 +182,15 @@ impl<T: Transport> Updater<T> {
         metadata_url: &str,
         settings: UpdaterSettings,
     ) -> Result<Self, UpdateError> {
-        let root = store.load("root")?.ok_or_else(|| UpdateError::Store {
-            path: store.path_of("root"),
-            source: std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no trusted root: initialise first",
-            ),
-        })?;
+        let root = store
+            .load(&RoleName::ROOT)?
+            .ok_or_else(|| UpdateError::Store {
+                path: store.path_of(&RoleName::ROOT),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no trusted root: initialise first",
+                ),
+            })?;
         let mut trusted = TrustedSet::new(&root, settings.clock.now())?;
         trusted.set_expiration(settings.expiration);
         Ok(Updater {
@@ -193,7 +210,7 @@ impl<T: Transport> Updater<T> {
     /// Accept only roots for the repository `gun` (those naming another are
     /// refused; roots that name none, written before roots named theirs,
     /// are accepted): see [`TrustedSet::bind_repository`].
-    pub fn bind_repository(mut self, gun: &str) -> Result<Self, UpdateError> {
+    pub fn bind_repository(mut self, gun: &Gun) -> Result<Self, UpdateError> {
         self.trusted.bind_repository(gun)?;
         Ok(self)
     }
@@ -205,7 +222,8 @@ impl<T: Transport> Updater<T> {
         self.load_root().await?;
         self.load_timestamp().await?;
         self.load_snapshot().await?;
-        self.load_targets("targets", "root").await?;
+        self.load_targets(&RoleName::TARGETS, &RoleName::ROOT)
+            .await?;
         self.refreshed = true;
         Ok(())
     }
@@ -225,8 +243,8 @@ impl<T: Transport> Updater<T> {
         if self.trusted.dialect() == Dialect::Notary {
             return self.find_as_docker(target).await;
         }
-        let mut to_visit = vec![("targets".to_owned(), "root".to_owned())];
-        let mut visited: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut to_visit = vec![(RoleName::TARGETS, RoleName::ROOT)];
+        let mut visited: BTreeSet<(RoleName, RoleName)> = BTreeSet::new();
         while let Some((role, delegator)) = to_visit.pop() {
             if visited.len() > self.settings.max_delegations {
                 tracing::debug!(
@@ -246,8 +264,8 @@ impl<T: Transport> Updater<T> {
                 // anything): it signs nothing, and the search goes on, as
                 // Notary's client does. A role listed once can never be
                 // dropped (`update_snapshot`), so this hides nothing signed.
-                Err(UpdateError::NotInSnapshot { .. }) if role != "targets" => {
-                    tracing::debug!(role, "delegated role has no metadata yet");
+                Err(UpdateError::NotInSnapshot { .. }) if role != TopRole::Targets => {
+                    tracing::debug!(%role, "delegated role has no metadata yet");
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -284,30 +302,33 @@ impl<T: Transport> Updater<T> {
     /// only if `targets/releases` signs it or, failing that, targets itself;
     /// other delegations (`targets/ci`, …) do not make a tag trusted.
     async fn find_as_docker(&mut self, target: &str) -> Result<Option<FoundTarget>, UpdateError> {
-        const RELEASES: &str = "targets/releases";
+        let releases = notary::releases_role();
         let delegated = self
             .trusted
-            .targets("targets", "root")
+            .targets(&RoleName::TARGETS, &RoleName::ROOT)
             .and_then(|t| t.signed.delegations.as_ref())
-            .is_some_and(|d| d.roles_for(target).iter().any(|r| r.name == RELEASES));
+            .is_some_and(|d| d.roles_for(target).iter().any(|r| r.name == releases));
         if delegated {
-            match self.load_targets(RELEASES, "targets").await {
+            match self.load_targets(&releases, &RoleName::TARGETS).await {
                 // Never listed (a dropped listing is refused with the snapshot).
                 Ok(()) | Err(UpdateError::NotInSnapshot { .. }) => {}
                 Err(e) => return Err(e),
             }
         }
-        let found = [(RELEASES, "targets"), ("targets", "root")]
-            .into_iter()
-            .find_map(|(role, delegator)| {
-                let t = self.trusted.targets(role, delegator)?;
-                t.signed.targets.get(target).map(|found| FoundTarget {
-                    target: found.clone(),
-                    role: role.to_owned(),
-                    delegator: delegator.to_owned(),
-                    expires: t.signed.common.expires,
-                })
-            });
+        let found = [
+            (releases, RoleName::TARGETS),
+            (RoleName::TARGETS, RoleName::ROOT),
+        ]
+        .into_iter()
+        .find_map(|(role, delegator)| {
+            let t = self.trusted.targets(&role, &delegator)?;
+            t.signed.targets.get(target).map(|found| FoundTarget {
+                target: found.clone(),
+                expires: t.signed.common.expires,
+                role,
+                delegator,
+            })
+        });
         Ok(found)
     }
 
@@ -315,8 +336,8 @@ impl<T: Transport> Updater<T> {
     /// load it), or `None` when snapshot does not list it.
     pub async fn role_bytes(
         &mut self,
-        role: &str,
-        delegator: &str,
+        role: &RoleName,
+        delegator: &RoleName,
     ) -> Result<Option<Vec<u8>>, UpdateError> {
         if !self.refreshed {
             self.refresh().await?;
@@ -381,7 +402,15 @@ impl<T: Transport> Updater<T> {
         // chain ends (update_root refuses a version it cannot follow).
         let first = self.trusted.root().version().get().saturating_add(1);
         for version in first..first.saturating_add(self.settings.max_root_rotations) {
-            let url = format!("{}{version}.root.json", self.metadata_url);
+            // Past the largest version there is, the chain has ended.
+            let Ok(version) = Version::new(version) else {
+                break;
+            };
+            let url = format!(
+                "{}{}",
+                self.metadata_url,
+                RoleName::ROOT.versioned_file_name(version)
+            );
             let Some(bytes) = self
                 .transport
                 .fetch(&url, self.settings.root_max_bytes)
@@ -390,33 +419,33 @@ impl<T: Transport> Updater<T> {
                 break;
             };
             self.trusted.update_root(&bytes)?;
-            self.save("root", &bytes)?;
+            self.save(&RoleName::ROOT, &bytes)?;
         }
         Ok(())
     }
 
     /// 5.4: the local timestamp (if it still verifies) guards the remote one.
     async fn load_timestamp(&mut self) -> Result<(), UpdateError> {
-        if let Some(local) = self.store.load("timestamp")?
+        if let Some(local) = self.store.load(&RoleName::TIMESTAMP)?
             && let Err(e) = self.trusted.update_timestamp(&local)
         {
             tracing::debug!(error = %e, "local timestamp is not usable as final");
         }
-        let url = format!("{}timestamp.json", self.metadata_url);
+        let url = format!("{}{}", self.metadata_url, RoleName::TIMESTAMP.file_name());
         let bytes = self
             .transport
             .fetch(&url, self.settings.timestamp_max_bytes)
             .await?
             .ok_or_else(|| UpdateError::NoTrustData { url: url.clone() })?;
         if self.trusted.update_timestamp(&bytes)? {
-            self.save("timestamp", &bytes)?;
+            self.save(&RoleName::TIMESTAMP, &bytes)?;
         }
         Ok(())
     }
 
     /// 5.5: a valid local snapshot at the right version saves a download.
     async fn load_snapshot(&mut self) -> Result<(), UpdateError> {
-        if let Some(local) = self.store.load("snapshot")? {
+        if let Some(local) = self.store.load(&RoleName::SNAPSHOT)? {
             match self.trusted.update_snapshot(&local, true) {
                 Ok(()) => return Ok(()),
                 Err(e) => tracing::debug!(error = %e, "local snapshot is not usable as final"),
@@ -433,23 +462,28 @@ impl<T: Transport> Updater<T> {
             .and_then(|t| t.signed.snapshot_meta())
             .ok_or(UpdateError::NoSnapshotMeta)?
             .clone();
+        let path = RoleName::SNAPSHOT.file_name();
         let bytes = self
-            .fetch_listed("snapshot", &meta, self.settings.snapshot_max_bytes)
+            .fetch_listed(&path, &meta, self.settings.snapshot_max_bytes)
             .await?;
         self.trusted.update_snapshot(&bytes, false)?;
-        self.save("snapshot", &bytes)
+        self.save(&RoleName::SNAPSHOT, &bytes)
     }
 
     /// 5.6 / 5.7: a targets role, from the store if it is still the version
     /// snapshot names, else from the repository.
-    async fn load_targets(&mut self, role: &str, delegator: &str) -> Result<(), UpdateError> {
+    async fn load_targets(
+        &mut self,
+        role: &RoleName,
+        delegator: &RoleName,
+    ) -> Result<(), UpdateError> {
         if self.trusted.targets(role, delegator).is_some() {
             return Ok(());
         }
         if let Some(local) = self.store.load(role)? {
             match self.trusted.update_targets(&local, role, delegator) {
                 Ok(()) => return Ok(()),
-                Err(e) => tracing::debug!(role, error = %e, "local metadata is not usable"),
+                Err(e) => tracing::debug!(%role, error = %e, "local metadata is not usable"),
             }
             if self.trusted.dialect() == Dialect::Notary
                 && let Ok(local) = crate::metadata::Signed::<Targets>::parse(&local, role)
@@ -462,41 +496,39 @@ impl<T: Transport> Updater<T> {
         let meta = self
             .trusted
             .snapshot()
-            .and_then(|s| s.signed.meta.get(&format!("{role}.json")))
-            .ok_or_else(|| UpdateError::NotInSnapshot {
-                role: role.to_owned(),
-            })?
+            .and_then(|s| s.signed.meta.get(&role.meta_name()))
+            .ok_or_else(|| UpdateError::NotInSnapshot { role: role.clone() })?
             .clone();
-        let quoted = match self.trusted.dialect() {
-            Dialect::Tuf1 => store::quote(role),
-            Dialect::Notary => {
-                notary::role_path(role).ok_or_else(|| UpdateError::NotDelegated {
-                    role: role.to_owned(),
-                    delegator: delegator.to_owned(),
-                })?
-            }
+        let file = match self.trusted.dialect() {
+            Dialect::Tuf1 => role.file_name(),
+            Dialect::Notary => notary::role_path(role)
+                .map(|path| format!("{path}.json"))
+                .ok_or_else(|| UpdateError::NotDelegated {
+                    role: role.clone(),
+                    delegator: delegator.clone(),
+                })?,
         };
         let bytes = self
-            .fetch_listed(&quoted, &meta, self.settings.targets_max_bytes)
+            .fetch_listed(&file, &meta, self.settings.targets_max_bytes)
             .await?;
         self.trusted.update_targets(&bytes, role, delegator)?;
         self.save(role, &bytes)
     }
 
-    /// The file `meta` describes, at `<version>.<path>.json` with consistent
-    /// snapshots, else `<path>.json`; never more than `cap` bytes, whatever
-    /// length the metadata signs.
+    /// The file `meta` describes (`file`, `ROLE.json`), at
+    /// `<version>.ROLE.json` with consistent snapshots; never more than
+    /// `cap` bytes, whatever length the metadata signs.
     async fn fetch_listed(
         &self,
-        path: &str,
+        file: &str,
         meta: &crate::schema::MetaFile,
         cap: u64,
     ) -> Result<Vec<u8>, UpdateError> {
         let name = match meta.version {
             Some(version) if self.trusted.root().signed.consistent_snapshot => {
-                format!("{version}.{path}.json")
+                format!("{version}.{file}")
             }
-            _ => format!("{path}.json"),
+            _ => file.to_owned(),
         };
         let url = format!("{}{name}", self.metadata_url);
         let max = meta.length.map_or(cap, |l| l.min(cap));
@@ -507,7 +539,7 @@ impl<T: Transport> Updater<T> {
             .ok_or(FetchError::NotFound { url })?)
     }
 
-    fn save(&self, role: &str, bytes: &[u8]) -> Result<(), UpdateError> {
+    fn save(&self, role: &RoleName, bytes: &[u8]) -> Result<(), UpdateError> {
         self.store.save(role, bytes)
     }
 }
@@ -526,7 +558,7 @@ pub async fn root_descends<T: Transport>(
     settings: &UpdaterSettings,
 ) -> Result<bool, UpdateError> {
     let mut set = TrustedSet::new(older, settings.clock.now())?;
-    let target = crate::metadata::Signed::<crate::schema::Root>::parse(newer, "root")?;
+    let target = crate::metadata::Signed::<crate::schema::Root>::parse(newer, &RoleName::ROOT)?;
     let base = with_slash(metadata_url);
     let first = set.root().version().get().saturating_add(1);
     let last = target.version().get();
@@ -534,7 +566,10 @@ pub async fn root_descends<T: Transport>(
         return Ok(false);
     }
     for version in first..=last {
-        let url = format!("{base}{version}.root.json");
+        let url = format!(
+            "{base}{}",
+            RoleName::ROOT.versioned_file_name(version_of(version)?)
+        );
         let Some(bytes) = transport.fetch(&url, settings.root_max_bytes).await? else {
             return Ok(false);
         };
@@ -543,6 +578,14 @@ pub async fn root_descends<T: Transport>(
         }
     }
     Ok(set.root().canonical == target.canonical)
+}
+
+/// A version of the root chain walked by number: at most `i64::MAX` (the
+/// chain ends at the largest version there is).
+fn version_of(n: u64) -> Result<Version, UpdateError> {
+    Version::new(n).map_err(|_| UpdateError::Exhausted {
+        role: RoleName::ROOT,
+    })
 }
 
 fn with_slash(url: &str) -> String {

@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clearance_oci::registry::{Challenge, Credential, Retry, TokenRequest, parse_challenge};
+
+use crate::schema::{RoleName, TopRole};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 
@@ -341,13 +343,14 @@ impl HttpTransport {
     pub async fn publish(
         &self,
         metadata_url: &str,
-        files: &[(String, Vec<u8>)],
+        files: &[(RoleName, Vec<u8>)],
     ) -> Result<PublishOutcome, FetchError> {
         let build = || {
             let mut form = reqwest::multipart::Form::new();
             for (role, bytes) in files {
+                // Named as Notary's client names parts: `targets/releases.json`.
                 let part = reqwest::multipart::Part::bytes(bytes.clone())
-                    .file_name(format!("{role}.json"))
+                    .file_name(role.meta_name())
                     .mime_str("application/json")
                     .unwrap_or_else(|_| reqwest::multipart::Part::bytes(bytes.clone()));
                 form = form.part("files", part);
@@ -383,9 +386,9 @@ impl HttpTransport {
     pub async fn server_key(
         &self,
         metadata_url: &str,
-        role: &str,
+        role: TopRole,
     ) -> Result<crate::keys::Key, FetchError> {
-        let url = format!("{metadata_url}{role}.key");
+        let url = key_url(metadata_url, role);
         // Making the key needs push.
         let bytes = self.get(&url, "push", 64 << 10).await?;
         public_key(url, bytes)
@@ -396,7 +399,7 @@ impl HttpTransport {
     /// reading the service's timestamp key, which needs push. A wrong login
     /// or missing rights show here, before a publisher unseals any key.
     pub async fn check_push(&self, metadata_url: &str) -> Result<(), FetchError> {
-        let url = format!("{metadata_url}timestamp.key");
+        let url = key_url(metadata_url, TopRole::Timestamp);
         self.get(&url, "push", 64 << 10).await.map(|_| ())
     }
 
@@ -405,9 +408,9 @@ impl HttpTransport {
     pub async fn rotate_server_key(
         &self,
         metadata_url: &str,
-        role: &str,
+        role: TopRole,
     ) -> Result<crate::keys::Key, FetchError> {
-        let url = format!("{metadata_url}{role}.key");
+        let url = key_url(metadata_url, role);
         let bytes = self
             .call(&url, "push", 64 << 10, || self.http.post(&url))
             .await?;
@@ -538,6 +541,11 @@ fn plain_http_off_loopback(url: &str) -> Option<String> {
     let host = authority(&parsed);
     (parsed.scheme() == "http" && !clearance_oci::registry::http_allowed(&host, &[]))
         .then_some(host)
+}
+
+/// Where a trust service serves the key it holds for `role`: `ROLE.key`.
+fn key_url(metadata_url: &str, role: TopRole) -> String {
+    format!("{metadata_url}{role}.key")
 }
 
 fn public_key(url: String, bytes: Option<Vec<u8>>) -> Result<crate::keys::Key, FetchError> {
@@ -740,7 +748,7 @@ mod tests {
         let transport = HttpTransport::new(Duration::from_secs(10), None).unwrap();
         let url = format!("http://{addr}/v2/r/a/_trust/tuf/");
         let err = transport
-            .publish(&url, &[("targets".into(), b"{}".to_vec())])
+            .publish(&url, &[(RoleName::TARGETS, b"{}".to_vec())])
             .await
             .unwrap_err();
         assert!(

@@ -18,8 +18,8 @@ use crate::editor::{self, EditError, common, meta_for, meta_version};
 use crate::keys::Key;
 use crate::metadata::Signed;
 use crate::schema::{
-    Delegations, RoleKeys, Root, Snapshot, SuccinctRoles, TargetFile, TargetName, TargetNameError,
-    Targets, Timestamp, Version, VersionError,
+    Delegations, RoleKeys, RoleName, Root, Snapshot, SuccinctRoles, TargetFile, TargetName,
+    TargetNameError, Targets, Timestamp, TopRole, Version, VersionError,
 };
 use crate::signer::Signer;
 use crate::time::UtcTime;
@@ -29,12 +29,12 @@ pub enum PublishError {
     #[error(transparent)]
     Edit(#[from] EditError),
     #[error("{role}: current metadata is unreadable: {message}")]
-    Load { role: String, message: String },
+    Load { role: RoleName, message: String },
     #[error(transparent)]
     Update(#[from] crate::client::UpdateError),
     #[error("no signing key for {role}: need {threshold} of {keyids:?}")]
     MissingKey {
-        role: String,
+        role: RoleName,
         threshold: u64,
         keyids: Vec<String>,
     },
@@ -44,12 +44,12 @@ pub enum PublishError {
     TargetName(#[from] TargetNameError),
     #[error("{role}: {source}")]
     Version {
-        role: String,
+        role: RoleName,
         #[source]
         source: VersionError,
     },
-    #[error("{role} is not a top-level role (root, targets, snapshot, timestamp)")]
-    UnknownRole { role: String },
+    #[error("root names no keys for {role}")]
+    UnknownRole { role: TopRole },
     #[error(
         "key {keyid} is not used by any role of this repository (root's roles or targets' delegations)"
     )]
@@ -57,13 +57,13 @@ pub enum PublishError {
     #[error(
         "{role} already has key {keyid}: a rotation needs a new key (on a token, another object label)"
     )]
-    KeyAlreadyInRole { role: String, keyid: String },
+    KeyAlreadyInRole { role: TopRole, keyid: String },
     #[error(
         "revoking {keyid} would leave {role} with {left} keys, below its threshold of {threshold}; rotate in a new key first (trust rotate {role} --keep-old)"
     )]
     BelowThreshold {
         keyid: String,
-        role: String,
+        role: TopRole,
         left: usize,
         threshold: u64,
     },
@@ -72,7 +72,7 @@ pub enum PublishError {
     )]
     DelegationBelowThreshold {
         keyid: String,
-        role: String,
+        role: RoleName,
         left: usize,
         threshold: u64,
     },
@@ -93,7 +93,7 @@ pub struct RoleSigners<'a> {
     pub snapshot: Vec<&'a dyn Signer>,
     pub timestamp: Vec<&'a dyn Signer>,
     /// Keys of delegated roles, by role name.
-    pub delegated: BTreeMap<String, Vec<&'a dyn Signer>>,
+    pub delegated: BTreeMap<RoleName, Vec<&'a dyn Signer>>,
     /// Roles a trust service signs instead of the publisher.
     pub server: ServerSigned,
 }
@@ -130,46 +130,50 @@ pub enum Changed {
     Nothing,
 }
 
-/// What a trust service takes from [`Repository::publish`]'s files: the
-/// current name of each role (it keeps every version itself), as
-/// `(role, bytes)` with the role name unquoted (`targets/releases`).
-pub fn current_files(files: &[(String, Vec<u8>)]) -> Vec<(String, Vec<u8>)> {
-    let names: BTreeSet<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    let versioned = |name: &str| {
-        name.split_once('.').is_some_and(|(n, rest)| {
-            !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && names.contains(rest)
-        })
-    };
-    files
-        .iter()
-        .filter(|(name, _)| !versioned(name))
-        .map(|(name, bytes)| {
-            let quoted = name.strip_suffix(".json").unwrap_or(name);
-            let role = crate::client::unquote(quoted).unwrap_or_else(|| quoted.to_owned());
-            (role, bytes.clone())
-        })
-        .collect()
+/// A role [`Repository::publish`] signed: what a trust service takes
+/// (`role`, `bytes`; it keeps every version itself), and what a directory
+/// holds under [`SignedFile::file_names`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedFile {
+    /// The role signed.
+    pub role: RoleName,
+    /// Its new version.
+    pub version: Version,
+    /// The signed document.
+    pub bytes: Vec<u8>,
+}
+
+impl SignedFile {
+    /// The files a directory repository with consistent snapshots holds it
+    /// under (TUF 1.0 §5.6, §5.7): `VERSION.ROLE.json` and the current
+    /// `ROLE.json`, the name percent-encoded; timestamp only under
+    /// `timestamp.json` (§5.4 fetches it by that name alone).
+    pub fn file_names(&self) -> Vec<String> {
+        if self.role == TopRole::Timestamp {
+            return vec![self.role.file_name()];
+        }
+        vec![
+            self.role.versioned_file_name(self.version),
+            self.role.file_name(),
+        ]
+    }
 }
 
 /// The bins `selection` asks for.
-fn wanted_bins(s: &SuccinctRoles, selection: Bins<'_>) -> Vec<String> {
+fn wanted_bins(s: &SuccinctRoles, selection: Bins<'_>) -> Vec<RoleName> {
     match selection {
         Bins::All => bin_names(s),
         Bins::For(targets) => targets.iter().map(|t| s.bin_for(t)).collect(),
     }
 }
 
-/// A role as published: `N.<role>.json` (consistent snapshots) and the
-/// current `<role>.json`, the role name percent-quoted.
-fn push_versioned(
-    files: &mut Vec<(String, Vec<u8>)>,
-    role: &str,
-    version: Version,
-    bytes: Vec<u8>,
-) {
-    let quoted = crate::client::quote(role);
-    files.push((format!("{version}.{quoted}.json"), bytes.clone()));
-    files.push((format!("{quoted}.json"), bytes));
+/// A role as published.
+fn push_signed(files: &mut Vec<SignedFile>, role: &RoleName, version: Version, bytes: Vec<u8>) {
+    files.push(SignedFile {
+        role: role.clone(),
+        version,
+        bytes,
+    });
 }
 
 /// A delegated role that has no metadata yet: empty, at version 1, signed
@@ -177,7 +181,7 @@ fn push_versioned(
 fn unpublished_role(expiries: Expiries) -> Targets {
     Targets {
         common: common(
-            "targets",
+            TopRole::Targets,
             Version::FIRST,
             expiries.targets_days.after(UtcTime::now()),
         ),
@@ -188,9 +192,9 @@ fn unpublished_role(expiries: Expiries) -> Targets {
 }
 
 /// Move `version` to the next one; an error past [`Version::MAX`].
-fn bump(role: &str, version: &mut Version) -> Result<(), PublishError> {
+fn bump(role: &RoleName, version: &mut Version) -> Result<(), PublishError> {
     *version = version.next().map_err(|source| PublishError::Version {
-        role: role.to_owned(),
+        role: role.clone(),
         source,
     })?;
     Ok(())
@@ -224,14 +228,15 @@ pub struct Repository {
     pub timestamp: Timestamp,
     /// Hash-bin roles (TAP 15), by name, when targets delegates to bins:
     /// those loaded (see [`Bins`]).
-    pub bins: BTreeMap<String, Targets>,
+    pub bins: BTreeMap<RoleName, Targets>,
     /// Bins the delegation names that were not loaded.
-    unloaded_bins: BTreeSet<String>,
+    unloaded_bins: BTreeSet<RoleName>,
     /// Named delegated roles (teams, releases), by name.
-    pub delegated: BTreeMap<String, Targets>,
-    dirty_delegated: BTreeSet<String>,
+    pub delegated: BTreeMap<RoleName, Targets>,
+    dirty_delegated: BTreeSet<RoleName>,
+    /// How long each role's signatures last when it is next signed.
     pub expiries: Expiries,
-    dirty_bins: BTreeSet<String>,
+    dirty_bins: BTreeSet<RoleName>,
     targets_dirty: bool,
 }
 
@@ -240,14 +245,19 @@ impl Repository {
     pub fn create(keys: [&Key; 4], expiries: Expiries) -> Repository {
         let now = UtcTime::now();
         let day = |d: Days| d.after(now);
-        let names = ["root", "targets", "snapshot", "timestamp"];
+        let names = [
+            TopRole::Root,
+            TopRole::Targets,
+            TopRole::Snapshot,
+            TopRole::Timestamp,
+        ];
         let mut all = BTreeMap::new();
         let mut roles = BTreeMap::new();
-        for (name, key) in names.iter().zip(keys) {
+        for (name, key) in names.into_iter().zip(keys) {
             let id = key.key_id();
             all.insert(id.clone(), key.clone());
             roles.insert(
-                (*name).to_owned(),
+                name,
                 RoleKeys {
                     keyids: vec![id],
                     threshold: 1,
@@ -257,7 +267,7 @@ impl Repository {
         }
         Repository {
             root: Root {
-                common: common("root", Version::FIRST, day(expiries.root_days)),
+                common: common(TopRole::Root, Version::FIRST, day(expiries.root_days)),
                 consistent_snapshot: true,
                 keys: all,
                 roles,
@@ -265,18 +275,26 @@ impl Repository {
                 extra: BTreeMap::new(),
             },
             targets: Targets {
-                common: common("targets", Version::FIRST, day(expiries.targets_days)),
+                common: common(TopRole::Targets, Version::FIRST, day(expiries.targets_days)),
                 targets: BTreeMap::new(),
                 delegations: None,
                 extra: BTreeMap::new(),
             },
             snapshot: Snapshot {
-                common: common("snapshot", Version::FIRST, day(expiries.snapshot_days)),
+                common: common(
+                    TopRole::Snapshot,
+                    Version::FIRST,
+                    day(expiries.snapshot_days),
+                ),
                 meta: BTreeMap::new(),
                 extra: BTreeMap::new(),
             },
             timestamp: Timestamp {
-                common: common("timestamp", Version::FIRST, day(expiries.timestamp_days)),
+                common: common(
+                    TopRole::Timestamp,
+                    Version::FIRST,
+                    day(expiries.timestamp_days),
+                ),
                 meta: BTreeMap::new(),
                 extra: BTreeMap::new(),
             },
@@ -303,38 +321,38 @@ impl Repository {
         bins: Bins<'_>,
     ) -> Result<Repository, PublishError> {
         updater.refresh().await?;
-        let missing = |role: &str| PublishError::Load {
-            role: role.to_owned(),
+        let missing = |role: RoleName| PublishError::Load {
+            role,
             message: "missing".into(),
         };
         let trusted = updater.trusted();
         let root = trusted.root().raw.clone();
         let timestamp = trusted
             .timestamp()
-            .ok_or_else(|| missing("timestamp"))?
+            .ok_or_else(|| missing(RoleName::TIMESTAMP))?
             .raw
             .clone();
         let snapshot = trusted
             .snapshot()
-            .ok_or_else(|| missing("snapshot"))?
+            .ok_or_else(|| missing(RoleName::SNAPSHOT))?
             .raw
             .clone();
         let targets = trusted
-            .targets("targets", "root")
-            .ok_or_else(|| missing("targets"))?
+            .targets(&RoleName::TARGETS, &RoleName::ROOT)
+            .ok_or_else(|| missing(RoleName::TARGETS))?
             .clone();
         let mut fetched = std::collections::HashMap::new();
         let mut selection = bins;
         loop {
             if let Some(d) = &targets.signed.delegations {
-                let mut names: Vec<String> =
+                let mut names: Vec<RoleName> =
                     d.roles.iter().flatten().map(|r| r.name.clone()).collect();
                 if let Some(s) = &d.succinct_roles {
                     names.extend(wanted_bins(s, selection));
                 }
                 for name in names {
                     if !fetched.contains_key(&name)
-                        && let Some(bytes) = updater.role_bytes(&name, "targets").await?
+                        && let Some(bytes) = updater.role_bytes(&name, &RoleName::TARGETS).await?
                     {
                         fetched.insert(name, bytes);
                     }
@@ -347,7 +365,7 @@ impl Repository {
                 &timestamp,
                 expiries,
                 selection,
-                |name| fetched.get(name).cloned(),
+                |name: &RoleName| fetched.get(name).cloned(),
             )?;
             if !repo.needs_every_bin() {
                 return Ok(repo);
@@ -367,7 +385,7 @@ impl Repository {
         snapshot: &[u8],
         timestamp: &[u8],
         expiries: Expiries,
-        fetch_role: impl FnMut(&str) -> Option<Vec<u8>>,
+        fetch_role: impl FnMut(&RoleName) -> Option<Vec<u8>>,
     ) -> Result<Repository, PublishError> {
         Repository::load_bins(
             root,
@@ -394,18 +412,18 @@ impl Repository {
         timestamp: &[u8],
         expiries: Expiries,
         bins: Bins<'_>,
-        mut fetch_role: impl FnMut(&str) -> Option<Vec<u8>>,
+        mut fetch_role: impl FnMut(&RoleName) -> Option<Vec<u8>>,
     ) -> Result<Repository, PublishError> {
         let selection = bins;
-        let load = |role: &str, e: crate::metadata::MetadataError| PublishError::Load {
-            role: role.to_owned(),
+        let load = |role: &RoleName, e: crate::metadata::MetadataError| PublishError::Load {
+            role: role.clone(),
             message: e.to_string(),
         };
-        let targets = Signed::<Targets>::parse_tuf1(targets, "targets")
-            .map_err(|e| load("targets", e))?
+        let targets = Signed::<Targets>::parse_tuf1(targets, &RoleName::TARGETS)
+            .map_err(|e| load(&RoleName::TARGETS, e))?
             .signed;
-        let snapshot = Signed::<Snapshot>::parse_tuf1(snapshot, "snapshot")
-            .map_err(|e| load("snapshot", e))?
+        let snapshot = Signed::<Snapshot>::parse_tuf1(snapshot, &RoleName::SNAPSHOT)
+            .map_err(|e| load(&RoleName::SNAPSHOT, e))?
             .signed;
         let mut delegated = BTreeMap::new();
         for r in targets
@@ -421,7 +439,7 @@ impl Repository {
                 }
                 // Delegated to a key the delegator does not hold: nothing is
                 // signed until its keys sign their first target (newcomer 2).
-                None if !snapshot.meta.contains_key(&format!("{}.json", r.name)) => {
+                None if !snapshot.meta.contains_key(&r.name.meta_name()) => {
                     unpublished_role(expiries)
                 }
                 None => {
@@ -440,7 +458,7 @@ impl Repository {
             .as_ref()
             .and_then(|d| d.succinct_roles.as_ref())
         {
-            let wanted: BTreeSet<String> = wanted_bins(s, selection).into_iter().collect();
+            let wanted: BTreeSet<RoleName> = wanted_bins(s, selection).into_iter().collect();
             for bin in bin_names(s) {
                 if !wanted.contains(&bin) {
                     unloaded_bins.insert(bin);
@@ -457,13 +475,13 @@ impl Repository {
             }
         }
         Ok(Repository {
-            root: Signed::<Root>::parse_tuf1(root, "root")
-                .map_err(|e| load("root", e))?
+            root: Signed::<Root>::parse_tuf1(root, &RoleName::ROOT)
+                .map_err(|e| load(&RoleName::ROOT, e))?
                 .signed,
             targets,
             snapshot,
-            timestamp: Signed::<Timestamp>::parse_tuf1(timestamp, "timestamp")
-                .map_err(|e| load("timestamp", e))?
+            timestamp: Signed::<Timestamp>::parse_tuf1(timestamp, &RoleName::TIMESTAMP)
+                .map_err(|e| load(&RoleName::TIMESTAMP, e))?
                 .signed,
             bins,
             unloaded_bins,
@@ -476,10 +494,10 @@ impl Repository {
     }
 
     /// A bin `name` falls in that was not loaded: an error, never a lost change.
-    fn check_loaded(&self, bin: &str) -> Result<(), PublishError> {
+    fn check_loaded(&self, bin: &RoleName) -> Result<(), PublishError> {
         if self.unloaded_bins.contains(bin) {
             return Err(PublishError::Load {
-                role: bin.to_owned(),
+                role: bin.clone(),
                 message: "this hash bin was not loaded (load the repository for this target)"
                     .into(),
             });
@@ -567,19 +585,19 @@ impl Repository {
         changed: Changed,
         signers: &RoleSigners<'_>,
         first: bool,
-    ) -> Result<Vec<(String, Vec<u8>)>, PublishError> {
+    ) -> Result<Vec<SignedFile>, PublishError> {
         let now = UtcTime::now();
         let day = |d: Days| d.after(now);
         let mut files = Vec::new();
         self.split_crowded_bins();
         if matches!(changed, Changed::RootAndTargets) || first {
             if !first {
-                bump("root", &mut self.root.common.version)?;
+                bump(&RoleName::ROOT, &mut self.root.common.version)?;
                 self.root.common.expires = day(self.expiries.root_days);
             }
-            self.require("root", &signers.root)?;
+            self.require(TopRole::Root, &signers.root)?;
             let bytes = editor::sign(&self.root, &signers.root)?;
-            push_versioned(&mut files, "root", self.root.common.version, bytes);
+            push_signed(&mut files, &RoleName::ROOT, self.root.common.version, bytes);
         }
         let mut delegated = std::mem::take(&mut self.dirty_delegated);
         // A role with no metadata yet is signed when its keys are given
@@ -608,7 +626,7 @@ impl Repository {
                     keyids,
                 });
             }
-            let listed = self.snapshot.meta.contains_key(&format!("{name}.json"));
+            let listed = self.snapshot.meta.contains_key(&name.meta_name());
             let Some(role) = self.delegated.get_mut(&name) else {
                 continue;
             };
@@ -620,20 +638,20 @@ impl Repository {
             let version = role.common.version;
             self.snapshot
                 .meta
-                .insert(format!("{name}.json"), meta_version(version));
-            push_versioned(&mut files, &name, version, bytes);
+                .insert(name.meta_name(), meta_version(version));
+            push_signed(&mut files, &name, version, bytes);
         }
         let targets_changed =
             self.targets_dirty || matches!(changed, Changed::RootAndTargets) || first;
-        let dirty: Vec<String> = std::mem::take(&mut self.dirty_bins).into_iter().collect();
+        let dirty: Vec<RoleName> = std::mem::take(&mut self.dirty_bins).into_iter().collect();
         if !dirty.is_empty() {
-            self.require("targets", &signers.targets)?;
+            self.require(TopRole::Targets, &signers.targets)?;
         }
         for name in dirty {
             let Some(bin) = self.bins.get_mut(&name) else {
                 continue;
             };
-            if self.snapshot.meta.contains_key(&format!("{name}.json")) {
+            if self.snapshot.meta.contains_key(&name.meta_name()) {
                 bump(&name, &mut bin.common.version)?;
             }
             bin.common.expires = day(self.expiries.targets_days);
@@ -641,40 +659,45 @@ impl Repository {
             let version = bin.common.version;
             self.snapshot
                 .meta
-                .insert(format!("{name}.json"), meta_version(version));
-            push_versioned(&mut files, &name, version, bytes);
+                .insert(name.meta_name(), meta_version(version));
+            push_signed(&mut files, &name, version, bytes);
         }
         if targets_changed {
             if !first {
-                bump("targets", &mut self.targets.common.version)?;
+                bump(&RoleName::TARGETS, &mut self.targets.common.version)?;
                 self.targets.common.expires = day(self.expiries.targets_days);
             }
-            self.require("targets", &signers.targets)?;
+            self.require(TopRole::Targets, &signers.targets)?;
             let bytes = editor::sign(&self.targets, &signers.targets)?;
             self.snapshot.meta.insert(
-                "targets.json".into(),
+                RoleName::TARGETS.meta_name(),
                 meta_for(self.targets.common.version, &bytes),
             );
-            push_versioned(&mut files, "targets", self.targets.common.version, bytes);
+            push_signed(
+                &mut files,
+                &RoleName::TARGETS,
+                self.targets.common.version,
+                bytes,
+            );
             self.targets_dirty = false;
         }
         if signers.server == ServerSigned::SnapshotAndTimestamp {
             return Ok(files);
         }
         if !first {
-            bump("snapshot", &mut self.snapshot.common.version)?;
-            bump("timestamp", &mut self.timestamp.common.version)?;
+            bump(&RoleName::SNAPSHOT, &mut self.snapshot.common.version)?;
+            bump(&RoleName::TIMESTAMP, &mut self.timestamp.common.version)?;
         }
         self.snapshot.common.expires = day(self.expiries.snapshot_days);
-        self.require("snapshot", &signers.snapshot)?;
+        self.require(TopRole::Snapshot, &signers.snapshot)?;
         let snapshot = editor::sign(&self.snapshot, &signers.snapshot)?;
         self.timestamp.meta.insert(
-            "snapshot.json".into(),
+            RoleName::SNAPSHOT.meta_name(),
             meta_for(self.snapshot.common.version, &snapshot),
         );
-        push_versioned(
+        push_signed(
             &mut files,
-            "snapshot",
+            &RoleName::SNAPSHOT,
             self.snapshot.common.version,
             snapshot,
         );
@@ -682,14 +705,19 @@ impl Repository {
             return Ok(files);
         }
         self.timestamp.common.expires = day(self.expiries.timestamp_days);
-        self.require("timestamp", &signers.timestamp)?;
+        self.require(TopRole::Timestamp, &signers.timestamp)?;
         let timestamp = editor::sign(&self.timestamp, &signers.timestamp)?;
-        files.push(("timestamp.json".to_owned(), timestamp));
+        push_signed(
+            &mut files,
+            &RoleName::TIMESTAMP,
+            self.timestamp.common.version,
+            timestamp,
+        );
         Ok(files)
     }
 
     /// Whether `signers` meet the threshold targets gives delegated `role`.
-    fn can_sign(&self, role: &str, signers: &RoleSigners<'_>) -> bool {
+    fn can_sign(&self, role: &RoleName, signers: &RoleSigners<'_>) -> bool {
         let (Some(delegation), Some(given)) = (self.delegation(role), signers.delegated.get(role))
         else {
             return false;
@@ -702,10 +730,10 @@ impl Repository {
     }
 
     /// Refuse to publish what would not meet its threshold.
-    fn require(&self, role: &str, signers: &[&dyn Signer]) -> Result<(), PublishError> {
-        let Some(keys) = self.root.roles.get(role) else {
+    fn require(&self, role: TopRole, signers: &[&dyn Signer]) -> Result<(), PublishError> {
+        let Some(keys) = self.root.roles.get(&role) else {
             return Err(PublishError::MissingKey {
-                role: role.to_owned(),
+                role: role.role(),
                 threshold: 1,
                 keyids: Vec::new(),
             });
@@ -716,7 +744,7 @@ impl Repository {
             .count() as u64;
         if held < keys.threshold {
             return Err(PublishError::MissingKey {
-                role: role.to_owned(),
+                role: role.role(),
                 threshold: keys.threshold,
                 keyids: keys.keyids.clone(),
             });
@@ -727,25 +755,23 @@ impl Repository {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn a_service_gets_each_role_once_by_its_current_name() {
-        let file = |n: &str| (n.to_owned(), n.as_bytes().to_vec());
-        let files = [
-            file("2.root.json"),
-            file("root.json"),
-            file("3.targets%2Freleases.json"),
-            file("targets%2Freleases.json"),
-            // A role whose own name starts with digits is not a version of anything.
-            file("2024.json"),
-            file("timestamp.json"),
-        ];
-        let roles: Vec<String> = super::current_files(&files)
-            .into_iter()
-            .map(|(role, bytes)| {
-                assert!(!bytes.starts_with(b"2.") && !bytes.starts_with(b"3."));
-                role
-            })
-            .collect();
-        assert_eq!(roles, ["root", "targets/releases", "2024", "timestamp"]);
+    fn a_signed_role_is_filed_by_version_and_by_name_and_timestamp_by_name_only() {
+        let file = |role: RoleName| SignedFile {
+            role,
+            version: Version::new(3).unwrap(),
+            bytes: Vec::new(),
+        };
+        assert_eq!(
+            file(RoleName::new("targets/releases").unwrap()).file_names(),
+            ["3.targets%2Freleases.json", "targets%2Freleases.json"]
+        );
+        assert_eq!(
+            file(RoleName::ROOT).file_names(),
+            ["3.root.json", "root.json"]
+        );
+        assert_eq!(file(RoleName::TIMESTAMP).file_names(), ["timestamp.json"]);
     }
 }

@@ -5,6 +5,7 @@
 //! bytes and its signatures still verify.
 
 mod delegation;
+mod role_name;
 mod target_name;
 mod version;
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use delegation::{DelegatedRole, Delegations, RoleMatch, SuccinctRoles};
+pub use role_name::{MAX_ROLE_NAME, NotTopRole, RoleName, RoleNameError, TopRole};
 pub use target_name::{MAX_TARGET_NAME, TargetName, TargetNameError};
 pub use version::{Version, VersionError};
 
@@ -23,39 +25,17 @@ use crate::time::UtcTime;
 
 /// The major version of the TUF specification this implements.
 pub const SPEC_MAJOR: &str = "1";
+/// The version of the TUF specification written into new metadata.
 pub const SPEC_VERSION: &str = "1.0.31";
-
-/// The four top-level roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum TopRole {
-    Root,
-    Timestamp,
-    Snapshot,
-    Targets,
-}
-
-impl TopRole {
-    pub const ALL: [TopRole; 4] = [
-        TopRole::Root,
-        TopRole::Timestamp,
-        TopRole::Snapshot,
-        TopRole::Targets,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            TopRole::Root => "root",
-            TopRole::Timestamp => "timestamp",
-            TopRole::Snapshot => "snapshot",
-            TopRole::Targets => "targets",
-        }
-    }
-}
 
 /// What every signed role has in common.
 pub trait Role: for<'de> Deserialize<'de> + Serialize {
+    /// The role whose form this is (targets for delegated roles too); its
+    /// name is the `_type` value.
+    const TOP: TopRole;
     /// The `_type` value.
-    const TYPE: &'static str;
+    const TYPE: &'static str = Self::TOP.name();
+    /// The fields every role has.
     fn common(&self) -> &Common;
 }
 
@@ -86,7 +66,9 @@ pub struct Root {
     #[serde(default)]
     pub consistent_snapshot: bool,
     pub keys: BTreeMap<String, Key>,
-    pub roles: BTreeMap<String, RoleKeys>,
+    /// The keys of each top-level role: exactly the four (a name other than
+    /// theirs does not parse).
+    pub roles: BTreeMap<TopRole, RoleKeys>,
     /// The repository (GUN, `registry/repository`) this root is for, a
     /// Clearance extension field inside `signed` (other TUF clients keep it
     /// as an unknown field). TUF metadata names no repository, so without it
@@ -157,28 +139,28 @@ pub struct Targets {
 }
 
 impl Role for Root {
-    const TYPE: &'static str = "root";
+    const TOP: TopRole = TopRole::Root;
     fn common(&self) -> &Common {
         &self.common
     }
 }
 
 impl Role for Timestamp {
-    const TYPE: &'static str = "timestamp";
+    const TOP: TopRole = TopRole::Timestamp;
     fn common(&self) -> &Common {
         &self.common
     }
 }
 
 impl Role for Snapshot {
-    const TYPE: &'static str = "snapshot";
+    const TOP: TopRole = TopRole::Snapshot;
     fn common(&self) -> &Common {
         &self.common
     }
 }
 
 impl Role for Targets {
-    const TYPE: &'static str = "targets";
+    const TOP: TopRole = TopRole::Targets;
     fn common(&self) -> &Common {
         &self.common
     }
@@ -187,7 +169,7 @@ impl Role for Targets {
 impl Timestamp {
     /// The `snapshot.json` entry every timestamp must have.
     pub fn snapshot_meta(&self) -> Option<&MetaFile> {
-        self.meta.get("snapshot.json")
+        self.meta.get(&RoleName::SNAPSHOT.meta_name())
     }
 }
 
@@ -220,12 +202,9 @@ impl Validate for Root {
         for role in TopRole::ALL {
             let keys = self
                 .roles
-                .get(role.name())
-                .ok_or_else(|| format!("root has no {} role", role.name()))?;
+                .get(&role)
+                .ok_or_else(|| format!("root has no {role} role"))?;
             check_role_keys(&keys.keyids, keys.threshold, role.name())?;
-        }
-        if self.roles.len() != TopRole::ALL.len() {
-            return Err("root lists roles other than root, timestamp, snapshot and targets".into());
         }
         Ok(())
     }
@@ -245,10 +224,12 @@ pub(crate) fn check_role_keys(keyids: &[String], threshold: u64, name: &str) -> 
 impl Validate for Timestamp {
     fn validate(&self, dialect: Dialect) -> Result<(), String> {
         check_common(&self.common, Timestamp::TYPE)?;
+        let name = RoleName::SNAPSHOT.meta_name();
         let meta = self
-            .snapshot_meta()
+            .meta
+            .get(&name)
             .ok_or("timestamp has no snapshot.json entry")?;
-        check_meta(meta, "snapshot.json", dialect)
+        check_meta(meta, &name, dialect)
     }
 }
 

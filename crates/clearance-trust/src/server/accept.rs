@@ -25,8 +25,9 @@ use super::store::{NewFile, Store, StoreError};
 use super::walk::walk_delegations;
 use crate::client::{TrustedSet, UpdateError};
 use crate::editor::{self, common, meta_for};
+use crate::gun::Gun;
 use crate::metadata::Signed;
-use crate::schema::{MetaFile, Root, Snapshot, Targets, Timestamp, Version};
+use crate::schema::{MetaFile, RoleName, Root, Snapshot, Targets, Timestamp, TopRole, Version};
 use crate::signer::{LocalSigner, Signer as _};
 use crate::time::UtcTime;
 
@@ -34,7 +35,7 @@ use crate::time::UtcTime;
 pub enum Refused {
     #[error("{role}: {source}")]
     Invalid {
-        role: String,
+        role: RoleName,
         #[source]
         source: UpdateError,
     },
@@ -42,7 +43,7 @@ pub enum Refused {
         "{role}: version {got} is not newer than the stored version {stored}; fetch the current metadata and publish again"
     )]
     Stale {
-        role: String,
+        role: RoleName,
         stored: Version,
         got: Version,
     },
@@ -50,19 +51,19 @@ pub enum Refused {
         "{role} is at version {}, the largest there is; no later version can follow",
         Version::MAX
     )]
-    Exhausted { role: String },
+    Exhausted { role: RoleName },
     #[error("more than {limit} delegated roles")]
     TooManyRoles { limit: usize },
     #[error(
         "{delegator} gives its hash bins other keys, threshold or bit length, so every bin must be signed again and published with it; {bin} is missing"
     )]
-    MissingBin { delegator: String, bin: String },
+    MissingBin { delegator: RoleName, bin: RoleName },
     #[error("signing {role}: {message}")]
-    Sign { role: String, message: String },
+    Sign { role: TopRole, message: String },
     #[error("{role}: {message}")]
-    Missing { role: String, message: String },
+    Missing { role: TopRole, message: String },
     #[error("{role} is not delegated by any role of this repository")]
-    NotDelegated { role: String },
+    NotDelegated { role: RoleName },
     #[error("snapshot: {0}")]
     Snapshot(String),
     #[error("nothing to publish")]
@@ -72,9 +73,9 @@ pub enum Refused {
 }
 
 impl Refused {
-    fn invalid(role: &str) -> impl FnOnce(UpdateError) -> Refused + '_ {
+    fn invalid(role: &RoleName) -> impl FnOnce(UpdateError) -> Refused + '_ {
         move |source| Refused::Invalid {
-            role: role.to_owned(),
+            role: role.clone(),
             source,
         }
     }
@@ -109,7 +110,9 @@ impl Default for Lifetimes {
 /// with `resign` set re-signs timestamp (and snapshot with it when asked).
 #[derive(Debug, Default)]
 pub struct Upload {
-    pub files: BTreeMap<String, Vec<u8>>,
+    /// The uploaded documents, by role.
+    pub files: BTreeMap<RoleName, Vec<u8>>,
+    /// With no files: re-sign snapshot too, not only timestamp.
     pub resign_snapshot: bool,
 }
 
@@ -117,14 +120,14 @@ pub struct Upload {
 /// `now` is the service's time (what the checks and new signatures use).
 pub async fn accept(
     store: &Store,
-    gun: &str,
+    gun: &Gun,
     mut upload: Upload,
     signers: &ServerSigners,
     lifetimes: Lifetimes,
     now: UtcTime,
 ) -> Result<Vec<NewFile>, Refused> {
     let resign_only = upload.files.is_empty();
-    let old_snapshot = store.latest(gun, "snapshot").await?;
+    let old_snapshot = store.latest(gun, &RoleName::SNAPSHOT).await?;
     let floors = Floors {
         stored: store
             .current(gun)
@@ -133,77 +136,89 @@ pub async fn accept(
             .map(|f| (f.role, f.version))
             .collect(),
         listed: match &old_snapshot {
-            Some(b) => parse::<Snapshot>(b, "snapshot")?.meta,
+            Some(b) => parse::<Snapshot>(b, &RoleName::SNAPSHOT)?.meta,
             None => BTreeMap::new(),
         },
     };
-    if resign_only && !floors.stored.contains_key("timestamp") {
+    if resign_only && !floors.stored.contains_key(&RoleName::TIMESTAMP) {
         return Err(Refused::Empty);
     }
     let mut out = Vec::new();
 
     // 1. root
-    let old_root = store.latest(gun, "root").await?;
-    let new_root = upload.files.remove("root");
+    let root_role = RoleName::ROOT;
+    let invalid_root = Refused::invalid(&root_role);
+    let old_root = store.latest(gun, &RoleName::ROOT).await?;
+    let new_root = upload.files.remove(&RoleName::ROOT);
     let root_bytes = match (&new_root, &old_root) {
         // A root naming a repository must name this one (B-7), and a chain
         // that named it keeps naming it.
         (Some(new), Some(old)) => {
-            let mut set = TrustedSet::new(old, now).map_err(Refused::invalid("root"))?;
-            set.bind_repository(gun).map_err(Refused::invalid("root"))?;
-            set.update_root(new).map_err(Refused::invalid("root"))?;
+            TrustedSet::new(old, now)
+                .and_then(|mut set| {
+                    set.bind_repository(gun)?;
+                    set.update_root(new)
+                })
+                .map_err(invalid_root)?;
             new.clone()
         }
         (Some(new), None) => {
             TrustedSet::new(new, now)
                 .and_then(|mut set| set.bind_repository(gun))
-                .map_err(Refused::invalid("root"))?;
+                .map_err(invalid_root)?;
             new.clone()
         }
         (None, Some(old)) => old.clone(),
         (None, None) => {
             return Err(Refused::Missing {
-                role: "root".into(),
+                role: TopRole::Root,
                 message: "a new repository starts with root.json".into(),
             });
         }
     };
-    let root = parse::<Root>(&root_bytes, "root")?;
+    let root = parse::<Root>(&root_bytes, &RoleName::ROOT)?;
     if new_root.is_some() {
-        out.push(new_file("root", root.common.version, &root_bytes));
+        out.push(new_file(&RoleName::ROOT, root.common.version, &root_bytes));
     }
 
     // 2. targets and delegated roles
-    let old_targets = store.latest(gun, "targets").await?;
-    let new_targets = upload.files.remove("targets");
+    let old_targets = store.latest(gun, &RoleName::TARGETS).await?;
+    let new_targets = upload.files.remove(&RoleName::TARGETS);
     let targets_bytes = match (&new_targets, &old_targets) {
         (Some(b), _) | (None, Some(b)) => b.clone(),
         (None, None) => {
             return Err(Refused::Missing {
-                role: "targets".into(),
+                role: TopRole::Targets,
                 message: "a new repository needs targets.json".into(),
             });
         }
     };
-    let targets = Signed::<Targets>::parse_tuf1(&targets_bytes, "targets")
-        .map_err(|e| Refused::invalid("targets")(e.into()))?;
+    let targets = Signed::<Targets>::parse_tuf1(&targets_bytes, &RoleName::TARGETS)
+        .map_err(|e| Refused::invalid(&RoleName::TARGETS)(e.into()))?;
     if new_targets.is_some() {
-        floors.check_newer("targets", targets.version())?;
+        floors.check_newer(&RoleName::TARGETS, targets.version())?;
         // Signed by root's targets keys? Said now, before anything else is missing.
-        let keys = root.roles.get("targets").ok_or_else(|| Refused::Missing {
-            role: "root".into(),
-            message: "root names no targets keys".into(),
-        })?;
+        let keys = root
+            .roles
+            .get(&TopRole::Targets)
+            .ok_or_else(|| Refused::Missing {
+                role: TopRole::Root,
+                message: "root names no targets keys".into(),
+            })?;
         targets
-            .verify(&root.keys, &keys.keyids, keys.threshold, "targets")
-            .map_err(|e| Refused::invalid("targets")(e.into()))?;
-        out.push(new_file("targets", targets.version(), &targets_bytes));
+            .verify(&root.keys, &keys.keyids, keys.threshold, &RoleName::TARGETS)
+            .map_err(|e| Refused::invalid(&RoleName::TARGETS)(e.into()))?;
+        out.push(new_file(
+            &RoleName::TARGETS,
+            targets.version(),
+            &targets_bytes,
+        ));
     }
     let targets = targets.signed;
-    let uploaded_snapshot = upload.files.remove("snapshot");
-    let uploaded_timestamp = upload.files.remove("timestamp");
+    let uploaded_snapshot = upload.files.remove(&RoleName::SNAPSHOT);
+    let uploaded_timestamp = upload.files.remove(&RoleName::TIMESTAMP);
     let old_targets_parsed = match &old_targets {
-        Some(b) => Some(parse::<Targets>(b, "targets")?),
+        Some(b) => Some(parse::<Targets>(b, &RoleName::TARGETS)?),
         None => None,
     };
     let walk = walk_delegations(
@@ -230,92 +245,103 @@ pub async fn accept(
     // (newer than both the stored and the listed version), so it never drops
     // or lowers one; an uploaded snapshot must list exactly that.
     let mut meta = floors.listed.clone();
-    if new_targets.is_some() || !meta.contains_key("targets.json") {
+    if new_targets.is_some() || !meta.contains_key(&RoleName::TARGETS.meta_name()) {
         meta.insert(
-            "targets.json".into(),
+            RoleName::TARGETS.meta_name(),
             meta_for(targets.common.version, &targets_bytes),
         );
     }
     for (role, bytes, version) in &walk.uploaded {
-        meta.insert(format!("{role}.json"), meta_for(*version, bytes));
+        meta.insert(role.meta_name(), meta_for(*version, bytes));
     }
     let snapshot_bytes = match (uploaded_snapshot, &old_snapshot) {
         (Some(bytes), _) => {
-            let s = parse::<Snapshot>(&bytes, "snapshot")?;
-            floors.check_newer("snapshot", s.common.version)?;
+            let s = parse::<Snapshot>(&bytes, &RoleName::SNAPSHOT)?;
+            floors.check_newer(&RoleName::SNAPSHOT, s.common.version)?;
             check_snapshot_lists(&s, &meta)?;
             bytes
         }
         (None, Some(old)) if resign_only && !upload.resign_snapshot => old.clone(),
         (None, _) => {
-            let signer = server_signer(&root, "snapshot", &signers.snapshot)?;
+            let signer = server_signer(&root, TopRole::Snapshot, &signers.snapshot)?;
             let snapshot = Snapshot {
                 common: common(
-                    "snapshot",
-                    floors.next("snapshot")?,
+                    TopRole::Snapshot,
+                    floors.next(&RoleName::SNAPSHOT)?,
                     now.plus_seconds(lifetimes.snapshot_secs),
                 ),
                 meta,
                 extra: BTreeMap::new(),
             };
             editor::sign(&snapshot, &[signer]).map_err(|e| Refused::Sign {
-                role: "snapshot".into(),
+                role: TopRole::Snapshot,
                 message: e.to_string(),
             })?
         }
     };
-    let snapshot_version = parse::<Snapshot>(&snapshot_bytes, "snapshot")?
+    let snapshot_version = parse::<Snapshot>(&snapshot_bytes, &RoleName::SNAPSHOT)?
         .common
         .version;
-    if floors.stored.get("snapshot") != Some(&snapshot_version) {
-        out.push(new_file("snapshot", snapshot_version, &snapshot_bytes));
+    if floors.stored.get(&RoleName::SNAPSHOT) != Some(&snapshot_version) {
+        out.push(new_file(
+            &RoleName::SNAPSHOT,
+            snapshot_version,
+            &snapshot_bytes,
+        ));
     }
 
     // timestamp
     let (timestamp_version, timestamp_bytes) = match uploaded_timestamp {
         Some(bytes) => {
-            let version = parse::<Timestamp>(&bytes, "timestamp")?.common.version;
-            floors.check_newer("timestamp", version)?;
+            let version = parse::<Timestamp>(&bytes, &RoleName::TIMESTAMP)?
+                .common
+                .version;
+            floors.check_newer(&RoleName::TIMESTAMP, version)?;
             (version, bytes)
         }
         None => {
-            let signer = server_signer(&root, "timestamp", &signers.timestamp)?;
-            let version = floors.next("timestamp")?;
+            let signer = server_signer(&root, TopRole::Timestamp, &signers.timestamp)?;
+            let version = floors.next(&RoleName::TIMESTAMP)?;
             let timestamp = Timestamp {
                 common: common(
-                    "timestamp",
+                    TopRole::Timestamp,
                     version,
                     now.plus_seconds(lifetimes.timestamp_secs),
                 ),
                 meta: BTreeMap::from([(
-                    "snapshot.json".to_owned(),
+                    RoleName::SNAPSHOT.meta_name(),
                     meta_for(snapshot_version, &snapshot_bytes),
                 )]),
                 extra: BTreeMap::new(),
             };
             let bytes = editor::sign(&timestamp, &[signer]).map_err(|e| Refused::Sign {
-                role: "timestamp".into(),
+                role: TopRole::Timestamp,
                 message: e.to_string(),
             })?;
             (version, bytes)
         }
     };
-    out.push(new_file("timestamp", timestamp_version, &timestamp_bytes));
+    out.push(new_file(
+        &RoleName::TIMESTAMP,
+        timestamp_version,
+        &timestamp_bytes,
+    ));
 
     // 4. everything as a client will see it
-    let mut set = TrustedSet::new(&root_bytes, now).map_err(Refused::invalid("root"))?;
-    set.bind_repository(gun).map_err(Refused::invalid("root"))?;
+    let mut set = TrustedSet::new(&root_bytes, now).map_err(Refused::invalid(&RoleName::ROOT))?;
+    set.bind_repository(gun)
+        .map_err(Refused::invalid(&RoleName::ROOT))?;
     // The previous snapshot, as a client that trusted it holds it: the new
     // one may neither drop nor lower a role it lists (5.5.5).
     if let Some(old) = &old_snapshot {
         set.remember_snapshot(old);
     }
     set.update_timestamp(&timestamp_bytes)
-        .map_err(Refused::invalid("timestamp"))?;
+        .map_err(Refused::invalid(&RoleName::TIMESTAMP))?;
     set.update_snapshot(&snapshot_bytes, false)
-        .map_err(Refused::invalid("snapshot"))?;
-    set.update_targets(&targets_bytes, "targets", "root")
-        .map_err(Refused::invalid("targets"))?;
+        .map_err(Refused::invalid(&RoleName::SNAPSHOT))?;
+    set.update_targets(&targets_bytes, &RoleName::TARGETS, &RoleName::ROOT)
+        .map_err(Refused::invalid(&RoleName::TARGETS))?;
     for (role, delegator, bytes) in &walk.to_verify {
         set.update_targets(bytes, role, delegator)
             .map_err(Refused::invalid(role))?;
@@ -370,18 +396,18 @@ fn check_snapshot_lists(
 /// The server's key for `role` if root names it (threshold 1).
 fn server_signer<'a>(
     root: &Root,
-    role: &str,
+    role: TopRole,
     candidates: &'a [LocalSigner],
 ) -> Result<&'a dyn crate::signer::Signer, Refused> {
     let named = root
         .roles
-        .get(role)
+        .get(&role)
         .filter(|k| k.threshold == 1)
         .and_then(|k| candidates.iter().find(|s| k.keyids.contains(&s.key_id())));
     match named {
         Some(s) => Ok(s),
         None => Err(Refused::Missing {
-            role: role.to_owned(),
+            role,
             message: format!(
                 "this trust service does not hold the {role} key that root names, so {role}.json must be published with the rest"
             ),
@@ -394,26 +420,23 @@ fn server_signer<'a>(
 /// snapshot is what clients hold, so a role the store lost track of, or a
 /// delegation removed and added again, can still never go below it).
 struct Floors {
-    stored: HashMap<String, Version>,
+    stored: HashMap<RoleName, Version>,
     listed: BTreeMap<String, MetaFile>,
 }
 
 impl Floors {
     /// The highest version `role` has had, stored or listed.
-    fn highest(&self, role: &str) -> Option<Version> {
-        let listed = self
-            .listed
-            .get(&format!("{role}.json"))
-            .and_then(|m| m.version);
+    fn highest(&self, role: &RoleName) -> Option<Version> {
+        let listed = self.listed.get(&role.meta_name()).and_then(|m| m.version);
         self.stored.get(role).copied().max(listed)
     }
 
     /// TUF 5.4.3 / 5.5.5 / 5.6.4, from the repository's side: a new version
     /// of a role must be higher than every version clients may have seen.
-    fn check_newer(&self, role: &str, got: Version) -> Result<(), Refused> {
+    fn check_newer(&self, role: &RoleName, got: Version) -> Result<(), Refused> {
         match self.highest(role) {
             Some(stored) if got <= stored => Err(Refused::Stale {
-                role: role.to_owned(),
+                role: role.clone(),
                 stored,
                 got,
             }),
@@ -422,31 +445,31 @@ impl Floors {
     }
 
     /// The version the service gives a role it signs: one past the highest.
-    fn next(&self, role: &str) -> Result<Version, Refused> {
+    fn next(&self, role: &RoleName) -> Result<Version, Refused> {
         match self.highest(role) {
             None => Ok(Version::FIRST),
-            Some(v) => v.next().map_err(|_| Refused::Exhausted {
-                role: role.to_owned(),
-            }),
+            Some(v) => v
+                .next()
+                .map_err(|_| Refused::Exhausted { role: role.clone() }),
         }
     }
 }
 
 pub(super) fn parse<T: crate::schema::Role + crate::schema::Validate>(
     bytes: &[u8],
-    role: &str,
+    role: &RoleName,
 ) -> Result<T, Refused> {
     Signed::<T>::parse_tuf1(bytes, role)
         .map(|s| s.signed)
         .map_err(|e| Refused::Invalid {
-            role: role.to_owned(),
+            role: role.clone(),
             source: e.into(),
         })
 }
 
-fn new_file(role: &str, version: Version, bytes: &[u8]) -> NewFile {
+fn new_file(role: &RoleName, version: Version, bytes: &[u8]) -> NewFile {
     NewFile {
-        role: role.to_owned(),
+        role: role.clone(),
         version,
         bytes: bytes.to_vec(),
     }
@@ -460,28 +483,32 @@ mod tests {
         Version::new(n).unwrap()
     }
 
+    fn role(name: &str) -> RoleName {
+        RoleName::new(name).unwrap()
+    }
+
     #[test]
     fn b3_a_role_never_goes_below_the_version_the_previous_snapshot_lists() {
         // The store's newest releases row says 4, the snapshot clients hold says 10.
         let floors = Floors {
-            stored: HashMap::from([("releases".to_owned(), v(4)), ("snapshot".to_owned(), v(7))]),
+            stored: HashMap::from([(role("releases"), v(4)), (RoleName::SNAPSHOT, v(7))]),
             listed: BTreeMap::from([("releases.json".to_owned(), editor::meta_version(v(10)))]),
         };
         assert!(matches!(
-            floors.check_newer("releases", v(5)),
+            floors.check_newer(&role("releases"), v(5)),
             Err(Refused::Stale { stored, .. }) if stored == 10
         ));
-        assert!(floors.check_newer("releases", v(11)).is_ok());
-        assert_eq!(floors.next("releases").unwrap(), 11);
-        assert_eq!(floors.next("snapshot").unwrap(), 8);
-        assert_eq!(floors.next("timestamp").unwrap(), 1);
+        assert!(floors.check_newer(&role("releases"), v(11)).is_ok());
+        assert_eq!(floors.next(&role("releases")).unwrap(), 11);
+        assert_eq!(floors.next(&RoleName::SNAPSHOT).unwrap(), 8);
+        assert_eq!(floors.next(&RoleName::TIMESTAMP).unwrap(), 1);
         let top = Floors {
-            stored: HashMap::from([("timestamp".to_owned(), v(Version::MAX))]),
+            stored: HashMap::from([(RoleName::TIMESTAMP, v(Version::MAX))]),
             listed: BTreeMap::new(),
         };
         assert!(matches!(
-            top.next("timestamp"),
-            Err(Refused::Exhausted { role }) if role == "timestamp"
+            top.next(&RoleName::TIMESTAMP),
+            Err(Refused::Exhausted { role }) if role == TopRole::Timestamp
         ));
     }
 }

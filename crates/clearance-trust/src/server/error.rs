@@ -9,6 +9,8 @@ use clearance_auth::ErrorCode;
 use super::accept::Refused;
 use super::keys::KeyError;
 use super::store::StoreError;
+use crate::gun::Gun;
+use crate::schema::TopRole;
 
 /// Something the service could not do.
 #[derive(Debug, thiserror::Error)]
@@ -28,24 +30,27 @@ pub enum ServiceError {
     /// A stored public key is not valid JSON.
     #[error("the stored public {role} key of {gun} is corrupt: {source}")]
     CorruptKey {
-        gun: String,
-        role: String,
+        gun: Gun,
+        role: TopRole,
         #[source]
         source: serde_json::Error,
     },
     /// The blocking task that checks a publish stopped before it finished.
     #[error("checking the publish to {gun} stopped: {source}")]
     Interrupted {
-        gun: String,
+        gun: Gun,
         #[source]
         source: tokio::task::JoinError,
     },
+    /// A key asked for of a role the service never holds (the name as
+    /// given in the URL).
     #[error("{role} keys are not held by the trust service (only timestamp and snapshot)")]
     NotServerRole { role: String },
+    /// A rotation asked for before the service holds a key to rotate.
     #[error(
         "the trust service holds no {role} key for this repository yet, so there is none to rotate"
     )]
-    NoServerKey { role: String },
+    NoServerKey { role: TopRole },
 }
 
 /// A refused publish, except that a store failure met while checking it is a
@@ -114,6 +119,7 @@ fn store_status(e: &StoreError) -> StatusCode {
         StoreError::Open { .. }
         | StoreError::Query(_)
         | StoreError::BadVersion { .. }
+        | StoreError::BadRole { .. }
         | StoreError::InjectedFault { .. } => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -124,6 +130,7 @@ fn store_code(e: &StoreError) -> ErrorCode {
         StoreError::Open { .. }
         | StoreError::Query(_)
         | StoreError::BadVersion { .. }
+        | StoreError::BadRole { .. }
         | StoreError::InjectedFault { .. } => ErrorCode::Unknown,
     }
 }
@@ -131,12 +138,12 @@ fn store_code(e: &StoreError) -> ErrorCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::Version;
+    use crate::schema::{RoleName, Version};
 
     fn conflict() -> StoreError {
         StoreError::Conflict {
-            gun: "r/a".into(),
-            role: "timestamp".into(),
+            gun: Gun::new("r/a").unwrap(),
+            role: RoleName::TIMESTAMP,
             version: Version::new(3).unwrap(),
         }
     }
@@ -161,7 +168,7 @@ mod tests {
         let cases = [
             (
                 ServiceError::from(Refused::Stale {
-                    role: "targets".into(),
+                    role: RoleName::TARGETS,
                     stored: Version::new(4).unwrap(),
                     got: Version::new(4).unwrap(),
                 }),
@@ -180,7 +187,7 @@ mod tests {
             ),
             (
                 ServiceError::from(Refused::Sign {
-                    role: "timestamp".into(),
+                    role: TopRole::Timestamp,
                     message: "token removed".into(),
                 }),
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -188,7 +195,7 @@ mod tests {
             ),
             (
                 ServiceError::from(Refused::NotDelegated {
-                    role: "targets/x".into(),
+                    role: RoleName::new("targets/x").unwrap(),
                 }),
                 StatusCode::BAD_REQUEST,
                 ErrorCode::MetadataInvalid,
@@ -212,7 +219,7 @@ mod tests {
             ),
             (
                 ServiceError::NoServerKey {
-                    role: "snapshot".into(),
+                    role: TopRole::Snapshot,
                 },
                 StatusCode::NOT_FOUND,
                 ErrorCode::NotFound,

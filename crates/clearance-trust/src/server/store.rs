@@ -16,29 +16,39 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row as _};
 
 use super::database_url::{DatabaseUrl, Engine};
-use crate::schema::Version;
+use crate::gun::Gun;
+use crate::schema::{RoleName, TopRole, Version};
 
+/// What went wrong with the metadata database.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The database could not be opened (the URL is shown without its password).
     #[error("database {url}: {message}")]
     Open { url: String, message: String },
+    /// A query failed.
     #[error("database: {0}")]
     Query(String),
+    /// Another publish stored this version first (the primary key
+    /// (gun, role, version) refused the row); nothing of this publish was stored.
     #[error("{gun}: {role} version {version} was stored by another publish meanwhile")]
     Conflict {
-        gun: String,
-        role: String,
+        gun: Gun,
+        role: RoleName,
         version: Version,
     },
+    /// A stored version is outside 1..=i64::MAX (not written by this code).
     #[error("database: {gun} {role} is stored at version {stored}, which is not a TUF version")]
     BadVersion {
-        gun: String,
-        role: String,
+        gun: Gun,
+        role: RoleName,
         stored: i64,
     },
+    /// A stored role name is not a role name (not written by this code).
+    #[error("database: {gun} has a row for {stored:?}, which is not a role name")]
+    BadRole { gun: Gun, stored: String },
     /// Only ever made by an [`InsertFault`] a test armed (test builds).
     #[error("{gun}: a test fault stopped the publish after row {row}; nothing was stored")]
-    InjectedFault { gun: String, row: usize },
+    InjectedFault { gun: Gun, row: usize },
 }
 
 /// A fault [`Store::insert`] meets on the next publish, armed by a test with
@@ -64,25 +74,35 @@ impl From<sqlx::Error> for StoreError {
 /// A stored metadata file's identity, without its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileInfo {
-    pub role: String,
+    /// The role.
+    pub role: RoleName,
+    /// Its newest version.
     pub version: Version,
+    /// The sha256 of its bytes, lower-case hex.
     pub sha256: String,
+    /// Its length in bytes.
     pub length: u64,
 }
 
 /// A new file to store.
 #[derive(Debug, Clone)]
 pub struct NewFile {
-    pub role: String,
+    /// The role.
+    pub role: RoleName,
+    /// The version it is signed at.
     pub version: Version,
+    /// The signed document, as uploaded or signed.
     pub bytes: Vec<u8>,
 }
 
 /// A server-held private key, sealed (see `server::keys`).
 #[derive(Debug, Clone)]
 pub struct StoredServerKey {
+    /// The key's TUF key id.
     pub keyid: String,
+    /// The public key as TUF metadata lists it (JSON).
     pub public: String,
+    /// Nonce, then the PKCS#8 key sealed with ChaCha20-Poly1305.
     pub sealed: Vec<u8>,
 }
 
@@ -184,25 +204,29 @@ impl Store {
     }
 
     /// The newest version of each role of a repository.
-    pub async fn current(&self, gun: &str) -> Result<Vec<FileInfo>, StoreError> {
+    pub async fn current(&self, gun: &Gun) -> Result<Vec<FileInfo>, StoreError> {
         let rows = sqlx::query(
             "SELECT f.role, f.version, f.sha256, f.length FROM tuf_files f
              JOIN (SELECT role, MAX(version) AS v FROM tuf_files WHERE gun = $1 GROUP BY role) m
                ON f.role = m.role AND f.version = m.v
              WHERE f.gun = $2",
         )
-        .bind(gun)
-        .bind(gun)
+        .bind(gun.as_str())
+        .bind(gun.as_str())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|r| {
-                let role: String = r.try_get(0)?;
+                let stored: String = r.try_get(0)?;
+                let role = RoleName::new(&stored).map_err(|_| StoreError::BadRole {
+                    gun: gun.clone(),
+                    stored,
+                })?;
                 let stored: i64 = r.try_get(1)?;
                 // Versions are written as i64 from a Version (≤ i64::MAX);
                 // anything else in the column was not written by this code.
                 let version = Version::try_from(stored).map_err(|_| StoreError::BadVersion {
-                    gun: gun.to_owned(),
+                    gun: gun.clone(),
                     role: role.clone(),
                     stored,
                 })?;
@@ -217,44 +241,46 @@ impl Store {
     }
 
     /// The newest version of one role.
-    pub async fn latest(&self, gun: &str, role: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    pub async fn latest(&self, gun: &Gun, role: &RoleName) -> Result<Option<Vec<u8>>, StoreError> {
         let row = sqlx::query(
             "SELECT data FROM tuf_files WHERE gun = $1 AND role = $2 ORDER BY version DESC LIMIT 1",
         )
-        .bind(gun)
-        .bind(role)
+        .bind(gun.as_str())
+        .bind(role.as_str())
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
+    /// Version `version` of one role.
     pub async fn by_version(
         &self,
-        gun: &str,
-        role: &str,
+        gun: &Gun,
+        role: &RoleName,
         version: Version,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let row =
             sqlx::query("SELECT data FROM tuf_files WHERE gun = $1 AND role = $2 AND version = $3")
-                .bind(gun)
-                .bind(role)
+                .bind(gun.as_str())
+                .bind(role.as_str())
                 .bind(version.to_i64())
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
+    /// The version of one role whose bytes have this sha256 (hex, any case).
     pub async fn by_hash(
         &self,
-        gun: &str,
-        role: &str,
+        gun: &Gun,
+        role: &RoleName,
         sha256: &str,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let row = sqlx::query(
             "SELECT data FROM tuf_files WHERE gun = $1 AND role = $2 AND sha256 = $3 LIMIT 1",
         )
-        .bind(gun)
-        .bind(role)
+        .bind(gun.as_str())
+        .bind(role.as_str())
         .bind(sha256.to_ascii_lowercase())
         .fetch_optional(&self.pool)
         .await?;
@@ -267,9 +293,9 @@ impl Store {
     /// keys of their roles in the same transaction.
     pub async fn insert(
         &self,
-        gun: &str,
+        gun: &Gun,
         files: &[NewFile],
-        promote: &[(&str, &StoredServerKey)],
+        promote: &[(TopRole, &StoredServerKey)],
     ) -> Result<(), StoreError> {
         let now = crate::time::UtcTime::now().unix();
         #[cfg(any(test, feature = "test-hooks"))]
@@ -281,8 +307,8 @@ impl Store {
                 "INSERT INTO tuf_files (gun, role, version, sha256, length, data, published_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
-            .bind(gun)
-            .bind(&f.role)
+            .bind(gun.as_str())
+            .bind(f.role.as_str())
             .bind(f.version.to_i64())
             .bind(sha256)
             .bind(f.bytes.len() as i64)
@@ -293,7 +319,7 @@ impl Store {
             if let Err(e) = result {
                 if is_unique_violation(&e) {
                     return Err(StoreError::Conflict {
-                        gun: gun.to_owned(),
+                        gun: gun.clone(),
                         role: f.role.clone(),
                         version: f.version,
                     });
@@ -310,8 +336,8 @@ impl Store {
                 "UPDATE tuf_server_keys SET keyid = $3, public = $4, sealed = $5, created_at = $6
                  WHERE gun = $1 AND role = $2",
             )
-            .bind(gun)
-            .bind(*role)
+            .bind(gun.as_str())
+            .bind(role.name())
             .bind(&next.keyid)
             .bind(&next.public)
             .bind(next.sealed.clone())
@@ -321,8 +347,8 @@ impl Store {
             sqlx::query(
                 "DELETE FROM tuf_server_keys_next WHERE gun = $1 AND role = $2 AND keyid = $3",
             )
-            .bind(gun)
-            .bind(*role)
+            .bind(gun.as_str())
+            .bind(role.name())
             .bind(&next.keyid)
             .execute(&mut *tx)
             .await?;
@@ -344,22 +370,30 @@ impl Store {
         self.fault.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
-    /// Every repository that has a server-held key for `role`.
-    pub async fn guns_with_server_key(&self, role: &str) -> Result<Vec<String>, StoreError> {
+    /// Every repository that has a server-held key for `role` (a row whose
+    /// name is not a repository name, which this code never writes, is
+    /// skipped with a warning).
+    pub async fn guns_with_server_key(&self, role: TopRole) -> Result<Vec<Gun>, StoreError> {
         let rows = sqlx::query("SELECT gun FROM tuf_server_keys WHERE role = $1 ORDER BY gun")
-            .bind(role)
+            .bind(role.name())
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, _>>()?)
+        let mut guns = Vec::with_capacity(rows.len());
+        for row in rows {
+            let name: String = row.try_get(0)?;
+            match Gun::new(&name) {
+                Ok(gun) => guns.push(gun),
+                Err(e) => tracing::warn!(error = %e, "a server key row for no repository"),
+            }
+        }
+        Ok(guns)
     }
 
+    /// The key the service holds for `gun`'s `role`, if it holds one.
     pub async fn server_key(
         &self,
-        gun: &str,
-        role: &str,
+        gun: &Gun,
+        role: TopRole,
     ) -> Result<Option<StoredServerKey>, StoreError> {
         self.key_in("tuf_server_keys", gun, role).await
     }
@@ -367,8 +401,8 @@ impl Store {
     /// The key a rotation made for `role`, not yet named by a published root.
     pub async fn next_server_key(
         &self,
-        gun: &str,
-        role: &str,
+        gun: &Gun,
+        role: TopRole,
     ) -> Result<Option<StoredServerKey>, StoreError> {
         self.key_in("tuf_server_keys_next", gun, role).await
     }
@@ -376,22 +410,22 @@ impl Store {
     /// Keep `key` as the next key of `role`, replacing an unused one.
     pub async fn set_next_server_key(
         &self,
-        gun: &str,
-        role: &str,
+        gun: &Gun,
+        role: TopRole,
         key: &StoredServerKey,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM tuf_server_keys_next WHERE gun = $1 AND role = $2")
-            .bind(gun)
-            .bind(role)
+            .bind(gun.as_str())
+            .bind(role.name())
             .execute(&mut *tx)
             .await?;
         sqlx::query(
             "INSERT INTO tuf_server_keys_next (gun, role, keyid, public, sealed, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(gun)
-        .bind(role)
+        .bind(gun.as_str())
+        .bind(role.name())
         .bind(&key.keyid)
         .bind(&key.public)
         .bind(key.sealed.clone())
@@ -405,14 +439,14 @@ impl Store {
     async fn key_in(
         &self,
         table: &'static str,
-        gun: &str,
-        role: &str,
+        gun: &Gun,
+        role: TopRole,
     ) -> Result<Option<StoredServerKey>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT keyid, public, sealed FROM {table} WHERE gun = $1 AND role = $2"
         ))
-        .bind(gun)
-        .bind(role)
+        .bind(gun.as_str())
+        .bind(role.name())
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
@@ -430,16 +464,16 @@ impl Store {
     /// (the existing key when two requests raced).
     pub async fn put_server_key(
         &self,
-        gun: &str,
-        role: &str,
+        gun: &Gun,
+        role: TopRole,
         key: &StoredServerKey,
     ) -> Result<StoredServerKey, StoreError> {
         let inserted = sqlx::query(
             "INSERT INTO tuf_server_keys (gun, role, keyid, public, sealed, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(gun)
-        .bind(role)
+        .bind(gun.as_str())
+        .bind(role.name())
         .bind(&key.keyid)
         .bind(&key.public)
         .bind(key.sealed.clone())
@@ -459,21 +493,21 @@ impl Store {
 
 /// Fail or abort when `fault` is for `row` (test builds only).
 #[cfg(any(test, feature = "test-hooks"))]
-fn meet_fault(fault: Option<InsertFault>, gun: &str, row: usize) -> Result<(), StoreError> {
+fn meet_fault(fault: Option<InsertFault>, gun: &Gun, row: usize) -> Result<(), StoreError> {
     match fault {
         Some(InsertFault::FailAfterRow(k)) if k == row => {
             tracing::warn!(
-                gun,
+                %gun,
                 row,
                 "test fault: failing the publish before it commits"
             );
             Err(StoreError::InjectedFault {
-                gun: gun.to_owned(),
+                gun: gun.clone(),
                 row,
             })
         }
         Some(InsertFault::AbortAfterRow(k)) if k == row => {
-            tracing::warn!(gun, row, "test fault: aborting before the publish commits");
+            tracing::warn!(%gun, row, "test fault: aborting before the publish commits");
             std::process::abort()
         }
         _ => Ok(()),
@@ -497,6 +531,14 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 mod tests {
     use super::*;
 
+    fn gun(name: &str) -> Gun {
+        Gun::new(name).unwrap()
+    }
+
+    fn role(name: &str) -> RoleName {
+        RoleName::new(name).unwrap()
+    }
+
     #[tokio::test]
     async fn a_publish_is_all_or_nothing_and_versions_are_stored_once() {
         let dir = tempfile::tempdir().unwrap();
@@ -504,13 +546,13 @@ mod tests {
             .await
             .unwrap();
         let file = |role: &str, version: u64, b: &[u8]| NewFile {
-            role: role.into(),
+            role: super::RoleName::new(role).unwrap(),
             version: Version::new(version).unwrap(),
             bytes: b.to_vec(),
         };
         store
             .insert(
-                "r/a",
+                &gun("r/a"),
                 &[file("targets", 1, b"t1"), file("timestamp", 1, b"ts1")],
                 &[],
             )
@@ -519,7 +561,7 @@ mod tests {
         // A second publish reusing timestamp version 1 lands nothing at all.
         let err = store
             .insert(
-                "r/a",
+                &gun("r/a"),
                 &[file("targets", 2, b"t2"), file("timestamp", 1, b"ts1b")],
                 &[],
             )
@@ -530,20 +572,30 @@ mod tests {
             "{err}"
         );
         assert_eq!(
-            store.latest("r/a", "targets").await.unwrap().unwrap(),
+            store
+                .latest(&gun("r/a"), &role("targets"))
+                .await
+                .unwrap()
+                .unwrap(),
             b"t1"
         );
         let two = Version::new(2).unwrap();
-        assert_eq!(store.by_version("r/a", "targets", two).await.unwrap(), None);
+        assert_eq!(
+            store
+                .by_version(&gun("r/a"), &role("targets"), two)
+                .await
+                .unwrap(),
+            None
+        );
         store
             .insert(
-                "r/a",
+                &gun("r/a"),
                 &[file("targets", 2, b"t2"), file("timestamp", 2, b"ts2")],
                 &[],
             )
             .await
             .unwrap();
-        let mut current = store.current("r/a").await.unwrap();
+        let mut current = store.current(&gun("r/a")).await.unwrap();
         current.sort_by(|a, b| a.role.cmp(&b.role));
         assert_eq!(current.len(), 2);
         assert_eq!(current[0].role, "targets");
@@ -552,7 +604,7 @@ mod tests {
         let hash = current[0].sha256.clone();
         assert_eq!(
             store
-                .by_hash("r/a", "targets", &hash)
+                .by_hash(&gun("r/a"), &role("targets"), &hash)
                 .await
                 .unwrap()
                 .unwrap(),
@@ -560,13 +612,13 @@ mod tests {
         );
         assert_eq!(
             store
-                .by_version("r/a", "targets", Version::FIRST)
+                .by_version(&gun("r/a"), &role("targets"), Version::FIRST)
                 .await
                 .unwrap()
                 .unwrap(),
             b"t1"
         );
-        assert!(store.current("r/other").await.unwrap().is_empty());
+        assert!(store.current(&gun("r/other")).await.unwrap().is_empty());
     }
 
     /// Review A.6: whatever row a publish stops after, none of it is
@@ -578,33 +630,36 @@ mod tests {
             .await
             .unwrap();
         let file = |role: &str, version: u64| NewFile {
-            role: role.into(),
+            role: super::RoleName::new(role).unwrap(),
             version: Version::new(version).unwrap(),
             bytes: format!("{role} {version}").into_bytes(),
         };
         let roles = ["root", "targets", "snapshot", "timestamp"];
         let first: Vec<NewFile> = roles.iter().map(|r| file(r, 1)).collect();
-        store.insert("r/a", &first, &[]).await.unwrap();
-        let before = store.current("r/a").await.unwrap();
+        store.insert(&gun("r/a"), &first, &[]).await.unwrap();
+        let before = store.current(&gun("r/a")).await.unwrap();
         let mut second: Vec<NewFile> = roles.iter().map(|r| file(r, 2)).collect();
         second.push(file("releases", 1));
         for k in 1..=second.len() {
             store.arm(InsertFault::FailAfterRow(k));
-            let err = store.insert("r/a", &second, &[]).await.unwrap_err();
+            let err = store.insert(&gun("r/a"), &second, &[]).await.unwrap_err();
             assert!(
                 matches!(err, StoreError::InjectedFault { row, .. } if row == k),
                 "{err}"
             );
-            assert_eq!(store.current("r/a").await.unwrap(), before, "row {k}");
+            assert_eq!(store.current(&gun("r/a")).await.unwrap(), before, "row {k}");
             for f in &second {
-                let stored = store.by_version("r/a", &f.role, f.version).await.unwrap();
+                let stored = store
+                    .by_version(&gun("r/a"), &f.role, f.version)
+                    .await
+                    .unwrap();
                 assert_eq!(stored, None, "row {k}: {} was stored", f.role);
             }
         }
         // Armed past the last row, the fault does not fire.
         store.arm(InsertFault::FailAfterRow(second.len() + 1));
-        store.insert("r/a", &second, &[]).await.unwrap();
-        assert_eq!(store.current("r/a").await.unwrap().len(), 5);
+        store.insert(&gun("r/a"), &second, &[]).await.unwrap();
+        assert_eq!(store.current(&gun("r/a")).await.unwrap().len(), 5);
     }
 
     #[tokio::test]
@@ -614,14 +669,14 @@ mod tests {
             .await
             .unwrap();
         let file = |version: Version, b: &[u8]| NewFile {
-            role: "releases".into(),
+            role: role("releases"),
             version,
             bytes: b.to_vec(),
         };
         let max = Version::new(Version::MAX).unwrap();
         store
             .insert(
-                "r/a",
+                &gun("r/a"),
                 &[file(Version::new(5).unwrap(), b"v5"), file(max, b"max")],
                 &[],
             )
@@ -629,10 +684,14 @@ mod tests {
             .unwrap();
         // Stored as i64::MAX, not wrapped below 5: newest by every query.
         assert_eq!(
-            store.latest("r/a", "releases").await.unwrap().unwrap(),
+            store
+                .latest(&gun("r/a"), &role("releases"))
+                .await
+                .unwrap()
+                .unwrap(),
             b"max"
         );
-        assert_eq!(store.current("r/a").await.unwrap()[0].version, max);
+        assert_eq!(store.current(&gun("r/a")).await.unwrap()[0].version, max);
         // A row no Version wrote (as `as i64` once wrote 2^63) is an error.
         sqlx::query(
             "INSERT INTO tuf_files (gun, role, version, sha256, length, data, published_at)
@@ -642,7 +701,7 @@ mod tests {
         .await
         .unwrap();
         assert!(matches!(
-            store.current("r/a").await,
+            store.current(&gun("r/a")).await,
             Err(StoreError::BadVersion {
                 stored: i64::MIN,
                 ..

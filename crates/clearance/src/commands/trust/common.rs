@@ -12,6 +12,8 @@ use clearance_trust::client::{
     write_atomic,
 };
 use clearance_trust::keystore::Keystore;
+use clearance_trust::publish::SignedFile;
+use clearance_trust::{Gun, RoleName, TopRole};
 
 use super::passphrase::unseal;
 
@@ -67,15 +69,15 @@ impl TrustArgs {
     }
 
     /// The client's trusted metadata for one repository.
-    pub fn client_store(&self, gun: &str) -> anyhow::Result<DirStore> {
+    pub fn client_store(&self, gun: &Gun) -> anyhow::Result<DirStore> {
         let dir = self
             .home()?
             .join("trust/tuf")
-            .join(clearance_trust::client::quote(gun));
+            .join(clearance_trust::client::quote(gun.as_str()));
         DirStore::new(&dir).with_context(|| format!("creating {}", dir.display()))
     }
 
-    pub fn metadata_url(&self, gun: &str) -> String {
+    pub fn metadata_url(&self, gun: &Gun) -> String {
         self.server.metadata_url(gun)
     }
 
@@ -103,7 +105,7 @@ impl TrustArgs {
 
     /// Before any key is unsealed: check that the login may publish to
     /// `gun` (a trust service only; a file:// directory has no login).
-    pub async fn check_login(&self, gun: &str) -> anyhow::Result<()> {
+    pub async fn check_login(&self, gun: &Gun) -> anyhow::Result<()> {
         if !self.is_service() {
             return Ok(());
         }
@@ -117,7 +119,7 @@ impl TrustArgs {
     /// A TUF client for `gun`, starting from the trusted metadata in `store`.
     pub fn updater(
         &self,
-        gun: &str,
+        gun: &Gun,
         store: DirStore,
         extra_ca: Option<&std::path::Path>,
     ) -> anyhow::Result<Updater<HttpTransport>> {
@@ -132,17 +134,16 @@ impl TrustArgs {
 
     /// Send published files to the trust service, or write them into a
     /// file:// directory.
-    pub async fn publish(
-        &self,
-        gun: &str,
-        files: &[(String, Vec<u8>)],
-    ) -> anyhow::Result<PublishOutcome> {
+    pub async fn publish(&self, gun: &Gun, files: &[SignedFile]) -> anyhow::Result<PublishOutcome> {
         if files.is_empty() {
             // An empty publish is not sent (a service answers it with 400).
             return Ok(PublishOutcome::Stored);
         }
         let Some(dir) = self.server.metadata_dir(gun) else {
-            let current = clearance_trust::publish::current_files(files);
+            let current: Vec<(RoleName, Vec<u8>)> = files
+                .iter()
+                .map(|f| (f.role.clone(), f.bytes.clone()))
+                .collect();
             let url = self.metadata_url(gun);
             return self
                 .transport(None)?
@@ -152,9 +153,12 @@ impl TrustArgs {
         };
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         // In order: timestamp last, so readers never see it ahead of what it names.
-        for (name, bytes) in files {
-            let path = dir.join(name);
-            write_atomic(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        for file in files {
+            for name in file.file_names() {
+                let path = dir.join(name);
+                write_atomic(&path, &file.bytes)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
         }
         Ok(PublishOutcome::Stored)
     }
@@ -163,10 +167,10 @@ impl TrustArgs {
     /// got there first (the service answers 409), load again and redo it.
     pub async fn edit(
         &self,
-        gun: &str,
+        gun: &Gun,
         mut repo: Repository,
         bins: Bins<'_>,
-        mut change: impl FnMut(&mut Repository) -> anyhow::Result<Vec<(String, Vec<u8>)>>,
+        mut change: impl FnMut(&mut Repository) -> anyhow::Result<Vec<SignedFile>>,
     ) -> anyhow::Result<Repository> {
         let mut attempt = 0;
         loop {
@@ -196,13 +200,13 @@ impl TrustArgs {
             return Ok(ServerSigned::Neither);
         }
         let keystore = self.keystore()?;
-        let held = |role: &str| {
+        let held = |role: TopRole| {
             repo.root
                 .roles
-                .get(role)
+                .get(&role)
                 .is_some_and(|r| r.keyids.iter().any(|k| keystore.public(k).is_ok()))
         };
-        Ok(match (held("snapshot"), held("timestamp")) {
+        Ok(match (held(TopRole::Snapshot), held(TopRole::Timestamp)) {
             (_, true) => ServerSigned::Neither,
             (true, false) => ServerSigned::Timestamp,
             (false, false) => ServerSigned::SnapshotAndTimestamp,
@@ -222,8 +226,16 @@ pub fn published(outcome: PublishOutcome) -> anyhow::Result<()> {
 }
 
 /// The repository name (GUN) for a reference: `registry/repository`.
-pub fn gun(reference: &RegistryRef) -> String {
-    format!("{}/{}", reference.registry(), reference.repository())
+pub fn gun(reference: &RegistryRef) -> anyhow::Result<Gun> {
+    Ok(Gun::of(reference)?)
+}
+
+/// Parses a top-level role name on the command line, listing the four as
+/// its possible values (in `--help` and in the error).
+pub fn top_role_parser() -> impl clap::builder::TypedValueParser<Value = TopRole> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(TopRole::ALL.map(TopRole::name))
+        .try_map(|name| name.parse::<TopRole>())
 }
 
 /// A registry reference from `IMAGE:TAG` or `docker://IMAGE:TAG`.
@@ -305,8 +317,8 @@ pub fn token_key(
 /// The token label `trust` gives a repository's root key when the URI
 /// names none: `clearance-root-<first 16 hex digits of sha256(gun)>`, and
 /// `…-v<N>` for the key a root rotation brings in at root version N.
-pub fn root_key_label(gun: &str, version: Option<u64>) -> String {
-    let hash = clearance_oci::Digest::sha256_of(gun.as_bytes());
+pub fn root_key_label(gun: &Gun, version: Option<u64>) -> String {
+    let hash = clearance_oci::Digest::sha256_of(gun.as_str().as_bytes());
     let short = &hash.hex()[..16];
     match version {
         Some(v) => format!("clearance-root-{short}-v{v}"),
@@ -319,19 +331,19 @@ pub fn root_key_label(gun: &str, version: Option<u64>) -> String {
 /// --root`), whether it comes from a trust service or a file:// directory:
 /// a publisher never re-signs what a tampering server, or whoever else can
 /// write to the directory, put there (review B-12).
-pub async fn load_repository(trust: &TrustArgs, gun: &str) -> anyhow::Result<Repository> {
+pub async fn load_repository(trust: &TrustArgs, gun: &Gun) -> anyhow::Result<Repository> {
     load_repository_for(trust, gun, Bins::All).await
 }
 
 /// As [`load_repository`], with only the hash bins `bins` selects.
 pub async fn load_repository_for(
     trust: &TrustArgs,
-    gun: &str,
+    gun: &Gun,
     bins: Bins<'_>,
 ) -> anyhow::Result<Repository> {
     let url = trust.metadata_url(gun);
     let store = trust.client_store(gun)?;
-    if store.load("root")?.is_none() {
+    if store.load(&RoleName::ROOT)?.is_none() {
         bail!(
             "no pinned root for {gun} here, so its trust data cannot be verified before it is signed again. To sign as a delegate or a second publisher of a repository someone else initialised, pin its root first: `clearance trust verify --root ROOT.json {gun}:TAG` (ROOT.json from its owner); a new repository starts with `clearance trust init {gun}`"
         );
@@ -352,14 +364,14 @@ pub async fn load_repository_for(
 pub fn role_key(
     keystore: &Keystore,
     repo: &Repository,
-    gun: &str,
-    role: &str,
+    gun: &Gun,
+    role: TopRole,
 ) -> anyhow::Result<LocalSigner> {
     let keyids = &repo
         .root
         .roles
-        .get(role)
-        .context("root lacks a role")?
+        .get(&role)
+        .with_context(|| format!("root names no {role} keys"))?
         .keyids;
     let Some(keyid) = keyids.iter().find(|k| keystore.public(k).is_ok()) else {
         bail!(
@@ -367,7 +379,7 @@ pub fn role_key(
             keystore.dir().display()
         );
     };
-    unseal(keystore, role, keyid)
+    unseal(keystore, role.name(), keyid)
 }
 
 /// The current root key: on a token when --root-key says so, else sealed.
@@ -375,7 +387,7 @@ pub fn root_key(
     args: &RootKeyArgs,
     keystore: &Keystore,
     repo: &Repository,
-    gun: &str,
+    gun: &Gun,
 ) -> anyhow::Result<Held> {
     match &args.root_key {
         Some(uri) => Ok(Held::Token(Box::new(token_key(
@@ -385,7 +397,10 @@ pub fn root_key(
             &root_key_label(gun, None),
         )?))),
         None => Ok(Held::Local(Box::new(role_key(
-            keystore, repo, gun, "root",
+            keystore,
+            repo,
+            gun,
+            TopRole::Root,
         )?))),
     }
 }
@@ -403,15 +418,15 @@ impl OnlineKeys {
         trust: &TrustArgs,
         keystore: &Keystore,
         repo: &Repository,
-        gun: &str,
+        gun: &Gun,
     ) -> anyhow::Result<OnlineKeys> {
         let server = trust.server_signed(repo)?;
         let snapshot = match server {
             ServerSigned::SnapshotAndTimestamp => None,
-            _ => Some(role_key(keystore, repo, gun, "snapshot")?),
+            _ => Some(role_key(keystore, repo, gun, TopRole::Snapshot)?),
         };
         let timestamp = match server {
-            ServerSigned::Neither => Some(role_key(keystore, repo, gun, "timestamp")?),
+            ServerSigned::Neither => Some(role_key(keystore, repo, gun, TopRole::Timestamp)?),
             _ => None,
         };
         Ok(OnlineKeys {
@@ -435,7 +450,7 @@ impl OnlineKeys {
 }
 
 /// Whether the keystore holds a threshold of a delegated role's keys.
-pub fn holds_delegated(keystore: &Keystore, repo: &Repository, role: &str) -> bool {
+pub fn holds_delegated(keystore: &Keystore, repo: &Repository, role: &RoleName) -> bool {
     repo.delegation(role).is_some_and(|d| {
         let held = d
             .keyids
@@ -450,7 +465,7 @@ pub fn holds_delegated(keystore: &Keystore, repo: &Repository, role: &str) -> bo
 pub fn delegated_keys(
     keystore: &Keystore,
     repo: &Repository,
-    role: &str,
+    role: &RoleName,
 ) -> anyhow::Result<Vec<LocalSigner>> {
     let delegation = repo
         .delegation(role)
@@ -471,6 +486,6 @@ pub fn delegated_keys(
         );
     }
     held.into_iter()
-        .map(|keyid| unseal(keystore, role, keyid))
+        .map(|keyid| unseal(keystore, role.as_str(), keyid))
         .collect()
 }

@@ -7,6 +7,7 @@ use clearance_oci::RegistryRef;
 use clearance_trust::keys::Key;
 use clearance_trust::publish::{Bins, Changed, FirstVersion};
 use clearance_trust::signer::Signer;
+use clearance_trust::{RoleName, TopRole};
 
 use super::common::{OnlineKeys, TrustArgs, delegated_keys, gun, load_repository, role_key};
 use crate::exit::Exit;
@@ -28,7 +29,7 @@ pub struct AddArgs {
     /// The image repository, e.g. registry.example.com/team/app.
     pub repository: String,
     /// The delegated role's name, e.g. releases or qa (a team, a pipeline).
-    pub role: String,
+    pub role: RoleName,
     /// The delegate's public key: a file from `trust key export` (someone
     /// else's key), or a key id in the keystore, whole or a unique prefix of
     /// at least 8 hex digits (repeatable).
@@ -52,7 +53,7 @@ pub struct RemoveArgs {
     /// The image repository, e.g. registry.example.com/team/app.
     pub repository: String,
     /// The delegated role to stop delegating to.
-    pub role: String,
+    pub role: RoleName,
     #[command(flatten)]
     pub trust: TrustArgs,
 }
@@ -62,7 +63,7 @@ pub async fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
         DelegateCommand::Add(a) => (&a.repository, &a.trust),
         DelegateCommand::Remove(r) => (&r.repository, &r.trust),
     };
-    let gun = gun(&RegistryRef::parse(repository)?);
+    let gun = gun(&RegistryRef::parse(repository)?)?;
     let first = load_repository(trust, &gun).await?;
     // A wrong login shows before any key is unsealed.
     trust.check_login(&gun).await?;
@@ -80,7 +81,7 @@ pub async fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
             .collect::<anyhow::Result<Vec<Key>>>()?,
         DelegateCommand::Remove(_) => Vec::new(),
     };
-    let targets = role_key(&keystore, &first, &gun, "targets")?;
+    let targets = role_key(&keystore, &first, &gun, TopRole::Targets)?;
     let online = OnlineKeys::load(trust, &keystore, &first, &gun)?;
     // The delegate's keys, only when the role must be signed in this
     // publish (a role of that name was delegated before: B-9).

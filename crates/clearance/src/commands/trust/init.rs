@@ -10,6 +10,8 @@ use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
 use clearance_trust::client::{DirStore, Transport as _};
 use clearance_trust::keystore::Keystore;
+use clearance_trust::schema::Version;
+use clearance_trust::{Gun, RoleName, TopRole};
 
 use super::common::{Held, TrustArgs, gun, published, root_key_label, token_key};
 use super::passphrase::new_passphrase;
@@ -50,7 +52,7 @@ pub struct InitArgs {
     pub server_snapshot: bool,
 }
 
-fn root_key(args: &InitArgs, gun: &str) -> anyhow::Result<Held> {
+fn root_key(args: &InitArgs, gun: &Gun) -> anyhow::Result<Held> {
     match &args.root_key {
         Some(uri) => Ok(Held::Token(Box::new(token_key(
             uri,
@@ -66,12 +68,12 @@ fn root_key(args: &InitArgs, gun: &str) -> anyhow::Result<Held> {
 
 pub async fn run(args: InitArgs) -> anyhow::Result<Exit> {
     let reference = RegistryRef::parse(&args.repository)?;
-    let gun = gun(&reference);
+    let gun = gun(&reference)?;
     let store = args.trust.client_store(&gun)?;
-    if store.load("root")?.is_some() {
+    if store.load(&RoleName::ROOT)?.is_some() {
         anyhow::bail!(
             "{gun} is already initialised: its root is pinned here ({}); sign with `clearance trust sign`, change keys with `clearance trust rotate`",
-            store.path_of("root")
+            store.path_of(&RoleName::ROOT)
         );
     }
     if args.server_snapshot && !args.trust.is_service() {
@@ -102,11 +104,12 @@ pub async fn run(args: InitArgs) -> anyhow::Result<Exit> {
 }
 
 /// Whether the trust server already holds metadata for `gun`.
-async fn exists_on_server(trust: &TrustArgs, gun: &str) -> anyhow::Result<bool> {
+async fn exists_on_server(trust: &TrustArgs, gun: &Gun) -> anyhow::Result<bool> {
+    let first = RoleName::ROOT.versioned_file_name(Version::FIRST);
     if let Some(dir) = trust.server.metadata_dir(gun) {
-        return Ok(dir.join("root.json").exists() || dir.join("1.root.json").exists());
+        return Ok(dir.join(RoleName::ROOT.file_name()).exists() || dir.join(first).exists());
     }
-    let url = format!("{}1.root.json", trust.metadata_url(gun));
+    let url = format!("{}{first}", trust.metadata_url(gun));
     let found = trust
         .transport(None)?
         .fetch(&url, 512_000)
@@ -119,7 +122,7 @@ async fn exists_on_server(trust: &TrustArgs, gun: &str) -> anyhow::Result<bool> 
 /// and publish the first metadata, and pin its root.
 async fn initialise(
     args: &InitArgs,
-    gun: &str,
+    gun: &Gun,
     store: &DirStore,
     keystore: &Keystore,
     saved: &mut Vec<String>,
@@ -131,7 +134,7 @@ async fn initialise(
     let service = args.trust.is_service();
     let url = args.trust.metadata_url(gun);
     let transport = args.trust.transport(None)?;
-    let server_key = |role: &'static str| {
+    let server_key = |role: TopRole| {
         let (transport, url) = (&transport, &url);
         async move {
             transport
@@ -141,29 +144,29 @@ async fn initialise(
         }
     };
     let (snapshot, server_snapshot) = if args.server_snapshot {
-        (None, Some(server_key("snapshot").await?))
+        (None, Some(server_key(TopRole::Snapshot).await?))
     } else {
         (Some(LocalSigner::generate(KeyKind::Ed25519)?), None)
     };
     let (timestamp, server_timestamp) = if service {
-        (None, Some(server_key("timestamp").await?))
+        (None, Some(server_key(TopRole::Timestamp).await?))
     } else {
         (Some(LocalSigner::generate(KeyKind::Ed25519)?), None)
     };
-    let mut local = vec![("targets", &targets)];
-    local.extend(snapshot.iter().map(|k| ("snapshot", k)));
-    local.extend(timestamp.iter().map(|k| ("timestamp", k)));
+    let mut local = vec![(TopRole::Targets, &targets)];
+    local.extend(snapshot.iter().map(|k| (TopRole::Snapshot, k)));
+    local.extend(timestamp.iter().map(|k| (TopRole::Timestamp, k)));
     if let Held::Local(root) = &root_key {
-        local.insert(0, ("root", root.as_ref()));
+        local.insert(0, (TopRole::Root, root.as_ref()));
     }
     // Every passphrase first, then the keys are sealed.
     let mut passes = Vec::new();
     for (role, key) in &local {
-        passes.push(new_passphrase(role, &key.key_id())?);
+        passes.push(new_passphrase(role.name(), &key.key_id())?);
     }
     for ((role, key), pass) in local.iter().zip(&passes) {
         let keyid = keystore
-            .save(key, role, pass)
+            .save(key, role.name(), pass)
             .with_context(|| format!("saving the {role} key"))?;
         saved.push(keyid);
     }
@@ -208,12 +211,12 @@ async fn initialise(
     published(args.trust.publish(gun, &files).await?)?;
     let root_bytes = &files
         .iter()
-        .find(|(n, _)| n == "root.json")
+        .find(|f| f.role == TopRole::Root)
         .context("no root.json published")?
-        .1;
-    store.save("root", root_bytes)?;
+        .bytes;
+    store.save(&RoleName::ROOT, root_bytes)?;
     let mut page = Page::default();
-    page.field("Repository", gun);
+    page.field("Repository", gun.as_str());
     match &root_key {
         Held::Token(hsm) => page.field(
             "Root key",
@@ -225,7 +228,7 @@ async fn initialise(
         ),
     }
     page.field("Targets key", targets.key_id());
-    page.field("Trusted root", store.path_of("root"));
+    page.field("Trusted root", store.path_of(&RoleName::ROOT));
     page.line("Give consumers that root.json (clearance trust verify --root FILE) to pin it.");
     page.emit()?;
     Ok(Exit::Ok)

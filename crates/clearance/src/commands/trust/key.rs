@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
+use clearance_trust::RoleName;
 use clearance_trust::metadata::Signed;
 use clearance_trust::schema::{Root, Targets};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
@@ -215,17 +216,19 @@ fn uses(tuf: &std::path::Path) -> BTreeMap<String, Vec<Use>> {
         else {
             continue;
         };
-        let read = |role: &str| std::fs::read(dir.join(format!("{role}.json"))).ok();
-        if let Some(root) = read("root").and_then(|b| Signed::<Root>::parse(&b, "root").ok()) {
+        let read = |role: &RoleName| std::fs::read(dir.join(role.file_name())).ok();
+        let root =
+            read(&RoleName::ROOT).and_then(|b| Signed::<Root>::parse(&b, &RoleName::ROOT).ok());
+        if let Some(root) = root {
             for (role, keys) in &root.signed.roles {
                 for keyid in &keys.keyids {
-                    add(keyid, &gun, role);
+                    add(keyid, &gun, role.name());
                 }
             }
         }
-        if let Some(targets) =
-            read("targets").and_then(|b| Signed::<Targets>::parse(&b, "targets").ok())
-        {
+        let targets = read(&RoleName::TARGETS)
+            .and_then(|b| Signed::<Targets>::parse(&b, &RoleName::TARGETS).ok());
+        if let Some(targets) = targets {
             for r in targets
                 .signed
                 .delegations
@@ -233,7 +236,7 @@ fn uses(tuf: &std::path::Path) -> BTreeMap<String, Vec<Use>> {
                 .flat_map(|d| d.roles.iter().flatten())
             {
                 for keyid in &r.keyids {
-                    add(keyid, &gun, &r.name);
+                    add(keyid, &gun, r.name.as_str());
                 }
             }
         }

@@ -9,6 +9,7 @@ use clearance_oci::RegistryRef;
 use clearance_trust::client::{Expiration, Updater, UpdaterSettings};
 use clearance_trust::publish::{Changed, RoleSigners, ServerSigned};
 use clearance_trust::signer::Signer;
+use clearance_trust::{Gun, TopRole};
 
 use super::common::{
     OnlineKeys, RootKeyArgs, TrustArgs, delegated_keys, gun, holds_delegated, load_repository,
@@ -33,7 +34,7 @@ pub struct RefreshArgs {
 
 pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
     let reference = RegistryRef::parse(&args.repository)?;
-    let gun = gun(&reference);
+    let gun = gun(&reference)?;
     let mut repo = load_repository(&args.trust, &gun).await?;
     let keystore = args.trust.keystore()?;
     let mut expiring = repo.expiring(args.within_days);
@@ -54,7 +55,7 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
         }
     }
     let server = args.trust.server_signed(&repo)?;
-    let snapshot_due = expiring.iter().any(|r| r == "snapshot");
+    let snapshot_due = expiring.iter().any(|r| *r == TopRole::Snapshot);
     // What the publisher must sign: what changed, and snapshot and
     // timestamp where it holds their keys (a trust service re-signs those
     // it holds before they expire, by itself: newcomer 4, 14).
@@ -80,7 +81,7 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
         };
         let targets = match changed {
             Changed::Nothing => None,
-            _ => Some(role_key(&keystore, &repo, &gun, "targets")?),
+            _ => Some(role_key(&keystore, &repo, &gun, TopRole::Targets)?),
         };
         let online = OnlineKeys::load(&args.trust, &keystore, &repo, &gun)?;
         let mut signers = RoleSigners {
@@ -97,23 +98,24 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
         let files = repo.publish(changed, &signers, false)?;
         published(args.trust.publish(&gun, &files).await?)?;
         // What this command signed; the service signs what it holds.
-        let by_service = |role: &str| {
+        let by_service = |role: TopRole| {
             matches!(
                 (role, server),
                 (
-                    "timestamp",
+                    TopRole::Timestamp,
                     ServerSigned::Timestamp | ServerSigned::SnapshotAndTimestamp
-                ) | ("snapshot", ServerSigned::SnapshotAndTimestamp)
+                ) | (TopRole::Snapshot, ServerSigned::SnapshotAndTimestamp)
             )
         };
+        // Snapshot and timestamp are listed last, when this command signed them.
         let mut signed: Vec<String> = expiring
             .iter()
-            .filter(|r| !by_service(r) && !matches!(r.as_str(), "snapshot" | "timestamp"))
-            .cloned()
+            .filter(|r| !matches!(r.top(), Some(TopRole::Snapshot | TopRole::Timestamp)))
+            .map(ToString::to_string)
             .collect();
-        for role in ["snapshot", "timestamp"] {
+        for role in [TopRole::Snapshot, TopRole::Timestamp] {
             if !by_service(role) {
-                signed.push(role.to_owned());
+                signed.push(role.to_string());
             }
         }
         page.field("Re-signed", signed.join(", "));
@@ -139,7 +141,7 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
 /// The snapshot and timestamp the server now serves ("vN, expires T"),
 /// read through a client from the pinned root (expired metadata shown,
 /// not refused: it is what a refresh is for).
-async fn served(trust: &TrustArgs, gun: &str) -> anyhow::Result<(String, String)> {
+async fn served(trust: &TrustArgs, gun: &Gun) -> anyhow::Result<(String, String)> {
     let settings = UpdaterSettings {
         expiration: Expiration::NotEnforcedToRepublish,
         ..UpdaterSettings::default()

@@ -5,6 +5,7 @@
 use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
+use clearance_trust::TopRole;
 use clearance_trust::publish::{Changed, RoleSigners};
 use clearance_trust::signer::Signer;
 
@@ -30,7 +31,7 @@ pub struct RevokeArgs {
 
 pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
     let reference = RegistryRef::parse(&args.repository)?;
-    let gun = gun(&reference);
+    let gun = gun(&reference)?;
     let mut repo = load_repository(&args.trust, &gun).await?;
     // A wrong login shows before any key is unsealed.
     args.trust.check_login(&gun).await?;
@@ -50,14 +51,17 @@ pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
         .transpose()?;
     let revoked = repo.revoke(&keyid)?;
     // A revoked root key: the new root must also meet its own threshold.
-    let new_root = if revoked.roles.iter().any(|r| r == "root") {
+    let new_root = if revoked.roles.contains(&TopRole::Root) {
         Some(Held::Local(Box::new(role_key(
-            &keystore, &repo, &gun, "root",
+            &keystore,
+            &repo,
+            &gun,
+            TopRole::Root,
         )?)))
     } else {
         None
     };
-    let targets = role_key(&keystore, &repo, &gun, "targets")?;
+    let targets = role_key(&keystore, &repo, &gun, TopRole::Targets)?;
     // Each delegated role that lost the key is signed again by the keys it
     // has left (its current version may carry only the revoked key's
     // signature).
@@ -96,12 +100,21 @@ pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
     let mut page = Page::default();
     page.field("Revoked", &keyid);
     if !revoked.roles.is_empty() {
-        page.field("From roles", revoked.roles.join(", "));
+        page.field("From roles", join(&revoked.roles));
         page.field("Root", format!("v{}", repo.root.common.version));
     }
     if !revoked.delegations.is_empty() {
-        page.field("From delegations", revoked.delegations.join(", "));
+        page.field("From delegations", join(&revoked.delegations));
     }
     page.emit()?;
     Ok(Exit::Ok)
+}
+
+/// Names, comma-separated.
+fn join(names: &[impl std::fmt::Display]) -> String {
+    names
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

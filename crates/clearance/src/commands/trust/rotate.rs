@@ -5,13 +5,14 @@
 use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
+use clearance_trust::TopRole;
 use clearance_trust::pkcs11::IfMissing;
 use clearance_trust::publish::{Changed, OldKeys, RoleSigners, ServerSigned};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
 use super::common::{
     Held, RootKeyArgs, TrustArgs, gun, load_repository, published, role_key, root_key,
-    root_key_label, token_key,
+    root_key_label, token_key, top_role_parser,
 };
 use super::passphrase::new_passphrase;
 use crate::exit::Exit;
@@ -22,8 +23,8 @@ pub struct RotateArgs {
     /// The image repository, e.g. registry.example.com/team/app.
     pub repository: String,
     /// The role to give a new key.
-    #[arg(value_parser = ["root", "targets", "snapshot", "timestamp"])]
-    pub role: String,
+    #[arg(value_parser = top_role_parser())]
+    pub role: TopRole,
     /// Add the new key beside the current ones instead of replacing them
     /// (revoke the old ones later with `trust revoke`).
     #[arg(long)]
@@ -40,21 +41,21 @@ pub struct RotateArgs {
 
 pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
     let reference = RegistryRef::parse(&args.repository)?;
-    let gun = gun(&reference);
+    let gun = gun(&reference)?;
     let mut repo = load_repository(&args.trust, &gun).await?;
     // A wrong login shows before any key is unsealed.
     args.trust.check_login(&gun).await?;
     let keystore = args.trust.keystore()?;
     let old_root = root_key(&args.root, &keystore, &repo, &gun)
         .context("the current root key signs the rotation")?;
-    let role = args.role.as_str();
+    let role = args.role;
     let server = args.trust.server_signed(&repo)?;
     let on_service = matches!(
         (role, server),
         (
-            "timestamp",
+            TopRole::Timestamp,
             ServerSigned::Timestamp | ServerSigned::SnapshotAndTimestamp
-        ) | ("snapshot", ServerSigned::SnapshotAndTimestamp)
+        ) | (TopRole::Snapshot, ServerSigned::SnapshotAndTimestamp)
     );
     // A key the service holds is rotated by the service: it makes the new
     // key, and signs with it once the root published below names it.
@@ -69,18 +70,20 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
         New::OnService(key)
     } else {
         let held = match (role, &args.new_root_key) {
-            ("root", Some(uri)) => Held::Token(Box::new(token_key(
+            (TopRole::Root, Some(uri)) => Held::Token(Box::new(token_key(
                 uri,
                 args.root.pkcs11_module.as_ref(),
                 IfMissing::Generate,
                 &root_key_label(&gun, Some(repo.root.common.version.get() + 1)),
             )?)),
-            ("root", None) => Held::Local(Box::new(LocalSigner::generate(KeyKind::EcdsaP256)?)),
+            (TopRole::Root, None) => {
+                Held::Local(Box::new(LocalSigner::generate(KeyKind::EcdsaP256)?))
+            }
             _ => Held::Local(Box::new(LocalSigner::generate(KeyKind::Ed25519)?)),
         };
         if let Held::Local(key) = &held {
-            let pass = new_passphrase(role, &key.key_id())?;
-            keystore.save(key, role, &pass)?;
+            let pass = new_passphrase(role.name(), &key.key_id())?;
+            keystore.save(key, role.name(), &pass)?;
         }
         New::Held(held)
     };
@@ -96,11 +99,14 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
     repo.rotate(role, &new_public, mode)?;
     repo.name_repository(&gun);
     // The publisher signs what the trust service does not; each key unlocked once.
-    let mut held: Vec<(&str, Held)> = Vec::new();
+    let mut held: Vec<(TopRole, Held)> = Vec::new();
     for (other, kept) in [
-        ("targets", true),
-        ("snapshot", server != ServerSigned::SnapshotAndTimestamp),
-        ("timestamp", server == ServerSigned::Neither),
+        (TopRole::Targets, true),
+        (
+            TopRole::Snapshot,
+            server != ServerSigned::SnapshotAndTimestamp,
+        ),
+        (TopRole::Timestamp, server == ServerSigned::Neither),
     ] {
         if other != role && kept {
             held.push((
@@ -109,7 +115,7 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
             ));
         }
     }
-    let pick = |r: &str| -> Vec<&dyn Signer> {
+    let pick = |r: TopRole| -> Vec<&dyn Signer> {
         if r == role {
             return match &new {
                 New::Held(held) => vec![held.signer()],
@@ -122,14 +128,14 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
             .collect()
     };
     let mut root_signers = vec![old_root.signer()];
-    if let ("root", New::Held(held)) = (role, &new) {
+    if let (TopRole::Root, New::Held(held)) = (role, &new) {
         root_signers.push(held.signer());
     }
     let signers = RoleSigners {
         root: root_signers,
-        targets: pick("targets"),
-        snapshot: pick("snapshot"),
-        timestamp: pick("timestamp"),
+        targets: pick(TopRole::Targets),
+        snapshot: pick(TopRole::Snapshot),
+        timestamp: pick(TopRole::Timestamp),
         server,
         ..Default::default()
     };
@@ -141,7 +147,14 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
     if on_service {
         page.field("Held by", "the trust service");
     }
-    page.field("Keys now", repo.root.roles[role].keyids.join(", "));
+    page.field(
+        "Keys now",
+        repo.root
+            .roles
+            .get(&role)
+            .map(|k| k.keyids.join(", "))
+            .unwrap_or_default(),
+    );
     page.field("Root", format!("v{}", repo.root.common.version));
     page.emit()?;
     Ok(Exit::Ok)

@@ -8,6 +8,7 @@ use clearance_trust::client::FetchError;
 use clearance_trust::image::{manifest_digest, target_for_manifest};
 use clearance_trust::publish::{Bins, Changed, ServerSigned};
 use clearance_trust::signer::Signer;
+use clearance_trust::{RoleName, TopRole};
 
 use super::common::{
     OnlineKeys, TrustArgs, delegated_keys, gun, load_repository_for, registry_ref, role_key,
@@ -28,7 +29,7 @@ pub struct SignArgs {
     pub digest: Option<Digest>,
     /// Sign into this delegated role instead of top-level targets.
     #[arg(long)]
-    pub role: Option<String>,
+    pub role: Option<RoleName>,
     #[command(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
@@ -47,7 +48,7 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
         }
         (a, b) => a.or(b.as_ref()).cloned(),
     };
-    let gun = gun(&reference);
+    let gun = gun(&reference)?;
     let client = RegistryClient::new(&args.registry.settings()?.registry)?;
     let (manifest, digest, media_type) = client
         .get_manifest(&reference, &tag)
@@ -73,7 +74,7 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
         Some(role) => first.delegated.get(role).and_then(|r| r.targets.get(&tag)),
         None => first.target(&tag),
     };
-    let role_name = args.role.as_deref().unwrap_or("targets");
+    let role_name = args.role.clone().unwrap_or(RoleName::TARGETS);
     match before {
         // The same manifest again: nothing to sign, nothing published.
         Some(old) if old.length == target.length && old.hashes == target.hashes => {
@@ -96,7 +97,7 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
     let (targets, delegated) = match &args.role {
         Some(role) => (None, delegated_keys(&keystore, &first, role)?),
         None => (
-            Some(role_key(&keystore, &first, &gun, "targets")?),
+            Some(role_key(&keystore, &first, &gun, TopRole::Targets)?),
             Vec::new(),
         ),
     };

@@ -11,6 +11,7 @@ use clearance_trust::client::{
 use clearance_trust::image::{manifest_digest, media_type};
 use clearance_trust::metadata::Signed;
 use clearance_trust::schema::Root;
+use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
 use super::common::{TrustArgs, gun, registry_ref};
@@ -68,7 +69,7 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
         .tag()
         .context("verify a tag: IMAGE:TAG")?
         .to_owned();
-    let gun = gun(&reference);
+    let gun = gun(&reference)?;
     let mut verdict = Verdict {
         schema: "clearance.trust.verify/v1",
         image: format!("{gun}:{tag}"),
@@ -131,7 +132,7 @@ async fn check(
     args: &VerifyArgs,
     reference: &clearance_oci::RegistryRef,
     tag: &str,
-    gun: &str,
+    gun: &Gun,
     mut updater: Updater<HttpTransport>,
     staged: Option<StagedStore>,
     verdict: &mut Verdict,
@@ -175,7 +176,7 @@ async fn check(
         }
         let targets = &updater
             .trusted()
-            .targets("targets", "root")
+            .targets(&RoleName::TARGETS, &RoleName::ROOT)
             .context("targets not loaded")?
             .signed;
         verdict.targets_version = Some(targets.common.version);
@@ -184,7 +185,7 @@ async fn check(
             .targets(&found.role, &found.delegator)
             .map(|t| t.signed.common.version);
         verdict.expires = Some(found.expires.to_string());
-        verdict.signed_by = Some(found.role.clone());
+        verdict.signed_by = Some(found.role.to_string());
         verdict.media_type = media_type(&target).map(str::to_owned);
         verdict.digest = Some(digest);
         Ok(())
@@ -203,7 +204,7 @@ async fn check(
         if args.root.is_none() {
             let keys = root
                 .roles
-                .get("root")
+                .get(&TopRole::Root)
                 .map(|r| r.keyids.join(", "))
                 .unwrap_or_default();
             crate::output::warning(format!(
@@ -248,7 +249,7 @@ fn render(v: &Verdict, page: &mut Page) {
             v.signed_by_version,
             v.targets_version,
         ) {
-            (Some(role), Some(own), Some(targets)) if role != "targets" => {
+            (Some(role), Some(own), Some(targets)) if role != RoleName::TARGETS.as_str() => {
                 format!("{role} v{own} (targets v{targets})")
             }
             (_, _, Some(targets)) => format!("targets v{targets}"),
@@ -268,7 +269,7 @@ fn render(v: &Verdict, page: &mut Page) {
 /// error unless `--repin` (review B-4).
 async fn pin(
     args: &VerifyArgs,
-    gun: &str,
+    gun: &Gun,
     store: &DirStore,
 ) -> anyhow::Result<Option<StagedStore>> {
     let given = match &args.root {
@@ -277,7 +278,7 @@ async fn pin(
         ),
         None => None,
     };
-    let root = match (store.load("root")?, given) {
+    let root = match (store.load(&RoleName::ROOT)?, given) {
         (Some(pinned), Some(given)) if !args.repin => {
             let path = args.root.as_deref().unwrap_or(std::path::Path::new(""));
             check_same_root(args, gun, &pinned, &given, path, store).await?;
@@ -286,7 +287,11 @@ async fn pin(
         (Some(_), None) => return Ok(None),
         (_, Some(given)) => given,
         (None, None) if args.trust_on_first_use => {
-            let url = format!("{}1.root.json", args.trust.metadata_url(gun));
+            let url = format!(
+                "{}{}",
+                args.trust.metadata_url(gun),
+                RoleName::ROOT.versioned_file_name(clearance_trust::schema::Version::FIRST)
+            );
             fetch_once(&args.trust, &url, args.registry.ca_file.as_deref())
                 .await?
                 .ok_or(UpdateError::NoTrustData { url })?
@@ -304,16 +309,17 @@ async fn pin(
 /// chain. Anything else is an error naming both roots' keys.
 async fn check_same_root(
     args: &VerifyArgs,
-    gun: &str,
+    gun: &Gun,
     pinned: &[u8],
     given: &[u8],
     path: &std::path::Path,
     store: &DirStore,
 ) -> anyhow::Result<()> {
     let parse = |bytes: &[u8], what: &str| -> anyhow::Result<Signed<Root>> {
-        Signed::<Root>::parse(bytes, "root").with_context(|| format!("{what} is not a root.json"))
+        Signed::<Root>::parse(bytes, &RoleName::ROOT)
+            .with_context(|| format!("{what} is not a root.json"))
     };
-    let pinned_root = parse(pinned, &store.path_of("root"))?;
+    let pinned_root = parse(pinned, &store.path_of(&RoleName::ROOT))?;
     let given_root = parse(given, &format!("--root {}", path.display()))?;
     if pinned_root.canonical == given_root.canonical {
         return Ok(());
@@ -339,7 +345,7 @@ async fn check_same_root(
     let keys = |root: &Signed<Root>| {
         root.signed
             .roles
-            .get("root")
+            .get(&TopRole::Root)
             .map(|r| r.keyids.join(", "))
             .unwrap_or_default()
     };
@@ -350,7 +356,7 @@ async fn check_same_root(
         given_root.version(),
         keys(&given_root),
         pinned_root.version(),
-        store.path_of("root"),
+        store.path_of(&RoleName::ROOT),
         keys(&pinned_root),
     )
 }
