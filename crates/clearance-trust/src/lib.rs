@@ -32,6 +32,7 @@ pub mod metadata;
 pub mod notary;
 pub mod pkcs11;
 pub mod publish;
+pub mod repository;
 pub mod schema;
 #[cfg(feature = "server")]
 pub mod server;

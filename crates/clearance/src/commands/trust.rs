@@ -3,6 +3,7 @@
 mod common;
 mod delegate;
 mod failure;
+mod held;
 mod init;
 mod inspect;
 mod key;

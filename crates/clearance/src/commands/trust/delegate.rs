@@ -9,7 +9,8 @@ use clearance_trust::publish::{Bins, Changed, FirstVersion};
 use clearance_trust::signer::Signer;
 use clearance_trust::{RoleName, TopRole};
 
-use super::common::{OnlineKeys, TrustArgs, delegated_keys, gun, load_repository, role_key};
+use super::common::{TrustArgs, gun};
+use super::held::{delegated_keys, online_keys, role_key};
 use crate::exit::Exit;
 use crate::output::Page;
 
@@ -64,9 +65,10 @@ pub async fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
         DelegateCommand::Remove(r) => (&r.repository, &r.trust),
     };
     let gun = gun(&RegistryRef::parse(repository)?)?;
-    let first = load_repository(trust, &gun).await?;
+    let publisher = trust.publisher(&gun)?;
+    let first = publisher.load(Bins::All).await?;
     // A wrong login shows before any key is unsealed.
-    trust.check_login(&gun).await?;
+    publisher.check_login().await?;
     let keystore = trust.keystore()?;
     let added = matches!(command, DelegateCommand::Add(_));
     let role = match &command {
@@ -82,13 +84,13 @@ pub async fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
         DelegateCommand::Remove(_) => Vec::new(),
     };
     let targets = role_key(&keystore, &first, &gun, TopRole::Targets)?;
-    let online = OnlineKeys::load(trust, &keystore, &first, &gun)?;
+    let online = online_keys(&publisher, &keystore, &first)?;
     // The delegate's keys, only when the role must be signed in this
     // publish (a role of that name was delegated before: B-9).
     let mut delegated = Vec::new();
     let mut signs_later = false;
-    let repo = trust
-        .edit(&gun, first, Bins::All, |repo| {
+    let repo = publisher
+        .edit(first, Bins::All, |repo| {
             match &command {
                 DelegateCommand::Add(a) => {
                     let first = repo.add_delegation(
@@ -114,7 +116,7 @@ pub async fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
                 role.clone(),
                 delegated.iter().map(|s| s as &dyn Signer).collect(),
             );
-            Ok(repo.publish(Changed::Targets, &signers, false)?)
+            anyhow::Ok(repo.publish(Changed::Targets, &signers, false)?)
         })
         .await?;
     let mut page = Page::default();

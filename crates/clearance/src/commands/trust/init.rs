@@ -8,12 +8,12 @@ use clearance_trust::pkcs11::IfMissing;
 use clearance_trust::publish::{Changed, Days, Expiries, Repository, RoleSigners, ServerSigned};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
-use clearance_trust::client::{DirStore, Transport as _};
 use clearance_trust::keystore::Keystore;
-use clearance_trust::schema::Version;
+use clearance_trust::repository::{Publisher, RepositoryStore as _};
 use clearance_trust::{Gun, RoleName, TopRole};
 
-use super::common::{Held, TrustArgs, gun, published, root_key_label, token_key};
+use super::common::{TrustArgs, gun};
+use super::held::{Held, root_key_label, token_key};
 use super::passphrase::new_passphrase;
 use crate::exit::Exit;
 use crate::output::Page;
@@ -69,21 +69,22 @@ fn root_key(args: &InitArgs, gun: &Gun) -> anyhow::Result<Held> {
 pub async fn run(args: InitArgs) -> anyhow::Result<Exit> {
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference)?;
-    let store = args.trust.client_store(&gun)?;
+    let publisher = args.trust.publisher(&gun)?;
+    let store = publisher.pinned();
     if store.load(&RoleName::ROOT)?.is_some() {
         anyhow::bail!(
             "{gun} is already initialised: its root is pinned here ({}); sign with `clearance trust sign`, change keys with `clearance trust rotate`",
             store.path_of(&RoleName::ROOT)
         );
     }
-    if args.server_snapshot && !args.trust.is_service() {
+    if args.server_snapshot && publisher.store().service().is_none() {
         anyhow::bail!(
             "--server-snapshot needs a trust service as --server, not a file:// directory"
         );
     }
     // Before any key is made: a repository someone else initialised is
     // joined by pinning its root, not by making another (newcomer 9).
-    if exists_on_server(&args.trust, &gun).await? {
+    if publisher.store().exists(&gun).await? {
         anyhow::bail!(
             "{gun} is already initialised on {}; to sign as a delegate or a second publisher, pin its root with `clearance trust verify --root ROOT.json {gun}:TAG` (ROOT.json from its owner), then `clearance trust sign {gun}:TAG --role ROLE`",
             args.trust.server
@@ -91,7 +92,7 @@ pub async fn run(args: InitArgs) -> anyhow::Result<Exit> {
     }
     let keystore = args.trust.keystore()?;
     let mut saved = Vec::new();
-    let result = initialise(&args, &gun, &store, &keystore, &mut saved).await;
+    let result = initialise(&args, &publisher, &keystore, &mut saved).await;
     if result.is_err() {
         // Nothing was published: the keys made for it go too.
         for keyid in &saved {
@@ -103,44 +104,29 @@ pub async fn run(args: InitArgs) -> anyhow::Result<Exit> {
     result
 }
 
-/// Whether the trust server already holds metadata for `gun`.
-async fn exists_on_server(trust: &TrustArgs, gun: &Gun) -> anyhow::Result<bool> {
-    let first = RoleName::ROOT.versioned_file_name(Version::FIRST);
-    if let Some(dir) = trust.server.metadata_dir(gun) {
-        return Ok(dir.join(RoleName::ROOT.file_name()).exists() || dir.join(first).exists());
-    }
-    let url = format!("{}{first}", trust.metadata_url(gun));
-    let found = trust
-        .transport(None)?
-        .fetch(&url, 512_000)
-        .await
-        .with_context(|| format!("asking {url} whether {gun} exists"))?;
-    Ok(found.is_some())
-}
-
 /// Make the keys (their ids pushed to `saved` as they are sealed), sign
 /// and publish the first metadata, and pin its root.
 async fn initialise(
     args: &InitArgs,
-    gun: &Gun,
-    store: &DirStore,
+    publisher: &Publisher,
     keystore: &Keystore,
     saved: &mut Vec<String>,
 ) -> anyhow::Result<Exit> {
+    let (gun, store) = (publisher.gun(), publisher.pinned());
     // Root on P-256 (what hardware tokens hold); the online roles on ed25519.
     let root_key = root_key(args, gun)?;
     let root = root_key.signer();
     let targets = LocalSigner::generate(KeyKind::Ed25519)?;
-    let service = args.trust.is_service();
-    let url = args.trust.metadata_url(gun);
-    let transport = args.trust.transport(None)?;
-    let server_key = |role: TopRole| {
-        let (transport, url) = (&transport, &url);
-        async move {
-            transport
-                .server_key(url, role)
+    let service = publisher.store().service();
+    // The key the trust service holds for `role`, made now.
+    let server_key = |role: TopRole| async move {
+        let url = publisher.store().metadata_url(gun);
+        match service {
+            Some(service) => service
+                .server_key(gun, role)
                 .await
-                .with_context(|| format!("asking {url} for its {role} key"))
+                .with_context(|| format!("asking {url} for its {role} key")),
+            None => anyhow::bail!("{url} is a directory: it holds no {role} key"),
         }
     };
     let (snapshot, server_snapshot) = if args.server_snapshot {
@@ -148,7 +134,7 @@ async fn initialise(
     } else {
         (Some(LocalSigner::generate(KeyKind::Ed25519)?), None)
     };
-    let (timestamp, server_timestamp) = if service {
+    let (timestamp, server_timestamp) = if service.is_some() {
         (None, Some(server_key(TopRole::Timestamp).await?))
     } else {
         (Some(LocalSigner::generate(KeyKind::Ed25519)?), None)
@@ -208,7 +194,7 @@ async fn initialise(
         ..Default::default()
     };
     let files = repo.publish(Changed::RootAndTargets, &signers, true)?;
-    published(args.trust.publish(gun, &files).await?)?;
+    publisher.publish_once(&files).await?;
     let root_bytes = &files
         .iter()
         .find(|f| f.role == TopRole::Root)

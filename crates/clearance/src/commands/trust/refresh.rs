@@ -7,14 +7,12 @@ use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_trust::client::{Expiration, Updater, UpdaterSettings};
-use clearance_trust::publish::{Changed, RoleSigners, ServerSigned};
+use clearance_trust::publish::{Bins, Changed, RoleSigners, ServerSigned};
 use clearance_trust::signer::Signer;
 use clearance_trust::{Gun, TopRole};
 
-use super::common::{
-    OnlineKeys, RootKeyArgs, TrustArgs, delegated_keys, gun, holds_delegated, load_repository,
-    published, role_key, root_key,
-};
+use super::common::{TrustArgs, gun};
+use super::held::{RootKeyArgs, delegated_keys, holds_delegated, online_keys, role_key, root_key};
 use crate::exit::Exit;
 use crate::output::Page;
 
@@ -35,7 +33,8 @@ pub struct RefreshArgs {
 pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference)?;
-    let mut repo = load_repository(&args.trust, &gun).await?;
+    let publisher = args.trust.publisher(&gun)?;
+    let mut repo = publisher.load(Bins::All).await?;
     let keystore = args.trust.keystore()?;
     let mut expiring = repo.expiring(args.within_days);
     let changed = repo.refresh(args.within_days);
@@ -54,7 +53,7 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
             expiring.retain(|r| *r != role);
         }
     }
-    let server = args.trust.server_signed(&repo)?;
+    let server = publisher.server_signed(&repo, |k| keystore.public(k).is_ok());
     let snapshot_due = expiring.iter().any(|r| *r == TopRole::Snapshot);
     // What the publisher must sign: what changed, and snapshot and
     // timestamp where it holds their keys (a trust service re-signs those
@@ -70,7 +69,7 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
     page.field("Refreshed", &gun);
     if work {
         // A wrong login shows before any key is unsealed.
-        args.trust.check_login(&gun).await?;
+        publisher.check_login().await?;
         let delegated = delegated
             .iter()
             .map(|role| Ok((role.clone(), delegated_keys(&keystore, &repo, role)?)))
@@ -83,7 +82,7 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
             Changed::Nothing => None,
             _ => Some(role_key(&keystore, &repo, &gun, TopRole::Targets)?),
         };
-        let online = OnlineKeys::load(&args.trust, &keystore, &repo, &gun)?;
+        let online = online_keys(&publisher, &keystore, &repo)?;
         let mut signers = RoleSigners {
             root: root.iter().map(|r| r.signer()).collect(),
             ..online.signers(targets.iter().map(|t| t as &dyn Signer).collect())
@@ -96,17 +95,8 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
         }
         repo.name_repository(&gun); // written if root is re-signed
         let files = repo.publish(changed, &signers, false)?;
-        published(args.trust.publish(&gun, &files).await?)?;
+        publisher.publish_once(&files).await?;
         // What this command signed; the service signs what it holds.
-        let by_service = |role: TopRole| {
-            matches!(
-                (role, server),
-                (
-                    TopRole::Timestamp,
-                    ServerSigned::Timestamp | ServerSigned::SnapshotAndTimestamp
-                ) | (TopRole::Snapshot, ServerSigned::SnapshotAndTimestamp)
-            )
-        };
         // Snapshot and timestamp are listed last, when this command signed them.
         let mut signed: Vec<String> = expiring
             .iter()
@@ -114,7 +104,7 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
             .map(ToString::to_string)
             .collect();
         for role in [TopRole::Snapshot, TopRole::Timestamp] {
-            if !by_service(role) {
+            if !server.signs(role) {
                 signed.push(role.to_string());
             }
         }

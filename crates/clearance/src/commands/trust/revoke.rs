@@ -6,13 +6,11 @@ use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_trust::TopRole;
-use clearance_trust::publish::{Changed, RoleSigners};
+use clearance_trust::publish::{Bins, Changed, RoleSigners};
 use clearance_trust::signer::Signer;
 
-use super::common::{
-    Held, OnlineKeys, RootKeyArgs, TrustArgs, delegated_keys, gun, load_repository, published,
-    role_key, root_key,
-};
+use super::common::{TrustArgs, gun};
+use super::held::{Held, RootKeyArgs, delegated_keys, online_keys, role_key, root_key};
 use crate::exit::Exit;
 use crate::output::Page;
 
@@ -32,9 +30,10 @@ pub struct RevokeArgs {
 pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference)?;
-    let mut repo = load_repository(&args.trust, &gun).await?;
+    let publisher = args.trust.publisher(&gun)?;
+    let mut repo = publisher.load(Bins::All).await?;
     // A wrong login shows before any key is unsealed.
-    args.trust.check_login(&gun).await?;
+    publisher.check_login().await?;
     let keystore = args.trust.keystore()?;
     // The full id, or a unique prefix of it (what `trust inspect` shows).
     let keyid = clearance_trust::key_id::resolve(
@@ -74,7 +73,7 @@ pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
         })?;
         delegated.push((role.clone(), keys));
     }
-    let online = OnlineKeys::load(&args.trust, &keystore, &repo, &gun)?;
+    let online = online_keys(&publisher, &keystore, &repo)?;
     let mut root: Vec<&dyn Signer> = old_root.iter().map(Held::signer).collect();
     if let Some(n) = &new_root {
         root.push(n.signer());
@@ -96,7 +95,7 @@ pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
         Changed::RootAndTargets
     };
     let files = repo.publish(changed, &signers, false)?;
-    published(args.trust.publish(&gun, &files).await?)?;
+    publisher.publish_once(&files).await?;
     let mut page = Page::default();
     page.field("Revoked", &keyid);
     if !revoked.roles.is_empty() {

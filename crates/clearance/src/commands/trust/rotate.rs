@@ -7,13 +7,12 @@ use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_trust::TopRole;
 use clearance_trust::pkcs11::IfMissing;
-use clearance_trust::publish::{Changed, OldKeys, RoleSigners, ServerSigned};
+use clearance_trust::publish::{Bins, Changed, OldKeys, RoleSigners, ServerSigned};
+use clearance_trust::repository::RepositoryStore as _;
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
-use super::common::{
-    Held, RootKeyArgs, TrustArgs, gun, load_repository, published, role_key, root_key,
-    root_key_label, token_key, top_role_parser,
-};
+use super::common::{TrustArgs, gun, top_role_parser};
+use super::held::{Held, RootKeyArgs, role_key, root_key, root_key_label, token_key};
 use super::passphrase::new_passphrase;
 use crate::exit::Exit;
 use crate::output::Page;
@@ -42,31 +41,26 @@ pub struct RotateArgs {
 pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference)?;
-    let mut repo = load_repository(&args.trust, &gun).await?;
+    let publisher = args.trust.publisher(&gun)?;
+    let mut repo = publisher.load(Bins::All).await?;
     // A wrong login shows before any key is unsealed.
-    args.trust.check_login(&gun).await?;
+    publisher.check_login().await?;
     let keystore = args.trust.keystore()?;
     let old_root = root_key(&args.root, &keystore, &repo, &gun)
         .context("the current root key signs the rotation")?;
     let role = args.role;
-    let server = args.trust.server_signed(&repo)?;
-    let on_service = matches!(
-        (role, server),
-        (
-            TopRole::Timestamp,
-            ServerSigned::Timestamp | ServerSigned::SnapshotAndTimestamp
-        ) | (TopRole::Snapshot, ServerSigned::SnapshotAndTimestamp)
-    );
+    let server = publisher.server_signed(&repo, |k| keystore.public(k).is_ok());
+    let on_service = server.signs(role);
     // A key the service holds is rotated by the service: it makes the new
     // key, and signs with it once the root published below names it.
-    let new = if on_service {
-        let url = args.trust.metadata_url(&gun);
-        let key = args
-            .trust
-            .transport(None)?
-            .rotate_server_key(&url, role)
+    let new = if let (true, Some(service)) = (on_service, publisher.store().service()) {
+        let key = service
+            .rotate_server_key(&gun, role)
             .await
-            .with_context(|| format!("asking {url} for a new {role} key"))?;
+            .with_context(|| {
+                let url = service.metadata_url(&gun);
+                format!("asking {url} for a new {role} key")
+            })?;
         New::OnService(key)
     } else {
         let held = match (role, &args.new_root_key) {
@@ -140,7 +134,7 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
         ..Default::default()
     };
     let files = repo.publish(Changed::RootAndTargets, &signers, false)?;
-    published(args.trust.publish(&gun, &files).await?)?;
+    publisher.publish_once(&files).await?;
     let mut page = Page::default();
     page.field("Rotated", format!("{role} of {gun}"));
     page.field("New key", new_public.key_id());

@@ -10,10 +10,9 @@ use clearance_trust::publish::{Bins, Changed, ServerSigned};
 use clearance_trust::signer::Signer;
 use clearance_trust::{RoleName, TopRole};
 
-use super::common::{
-    OnlineKeys, TrustArgs, delegated_keys, gun, load_repository_for, registry_ref, role_key,
-};
+use super::common::{TrustArgs, gun, registry_ref};
 use super::failure::fetch_error;
+use super::held::{delegated_keys, online_keys, role_key};
 use crate::cli::RegistryArgs;
 use crate::exit::Exit;
 use crate::output::Page;
@@ -69,7 +68,8 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
 
     // Only the hash bin this tag falls in (a 10,000-tag repository has 64).
     let tags = [tag.as_str()];
-    let first = load_repository_for(&args.trust, &gun, Bins::For(&tags)).await?;
+    let publisher = args.trust.publisher(&gun)?;
+    let first = publisher.load(Bins::For(&tags)).await?;
     let before = match &args.role {
         Some(role) => first.delegated.get(role).and_then(|r| r.targets.get(&tag)),
         None => first.target(&tag),
@@ -92,7 +92,7 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
         None => {}
     }
     // A wrong login shows before any key is unsealed.
-    args.trust.check_login(&gun).await?;
+    publisher.check_login().await?;
     let keystore = args.trust.keystore()?;
     let (targets, delegated) = match &args.role {
         Some(role) => (None, delegated_keys(&keystore, &first, role)?),
@@ -101,10 +101,9 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
             Vec::new(),
         ),
     };
-    let online = OnlineKeys::load(&args.trust, &keystore, &first, &gun)?;
-    let repo = args
-        .trust
-        .edit(&gun, first, Bins::For(&tags), |repo| {
+    let online = online_keys(&publisher, &keystore, &first)?;
+    let repo = publisher
+        .edit(first, Bins::For(&tags), |repo| {
             match &args.role {
                 Some(role) => repo.set_delegated_target(role, &tag, target.clone())?,
                 None => repo.set_target(&tag, target.clone())?,
@@ -116,7 +115,7 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
                     delegated.iter().map(|s| s as &dyn Signer).collect(),
                 );
             }
-            Ok(repo.publish(Changed::Targets, &signers, false)?)
+            anyhow::Ok(repo.publish(Changed::Targets, &signers, false)?)
         })
         .await;
     let repo = match repo {
