@@ -1,6 +1,7 @@
-//! What the trust commands share: where keys and trusted metadata live, and
-//! the trust server (the publish cycle itself is `clearance_trust::
-//! repository`).
+//! What the trust commands share: the trust flags as given ([`TrustArgs`],
+//! what clap parses) and, converted once, checked ([`TrustSettings`]: where
+//! keys and trusted metadata live, the trust server and how it is reached).
+//! The publish cycle itself is `clearance_trust::repository`.
 
 use std::path::{Path, PathBuf};
 
@@ -13,7 +14,14 @@ use clearance_trust::keystore::Keystore;
 use clearance_trust::repository::{Publisher, Remote};
 use clearance_trust::{Gun, TopRole};
 
-/// Where trust data lives.
+use crate::cli::Format;
+use crate::output::Page;
+
+/// How long a request to the trust server may take, and a stall in one.
+const TRUST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The trust flags, as close to the command line as they come: read only
+/// by [`TrustArgs::settings`].
 #[derive(Debug, Clone, Args)]
 pub struct TrustArgs {
     /// The trust server: http(s)://HOST[:PORT] of `clearance serve --trust`
@@ -27,13 +35,109 @@ pub struct TrustArgs {
     /// Login for the trust server's token service, USER:PASSWORD.
     #[arg(long, env = "CLEARANCE_TRUST_CREDS", hide_env_values = true)]
     pub trust_creds: Option<String>,
-    /// Extra PEM CA certificates for the trust server.
+    /// Extra PEM CA certificates for the trust server (registries take
+    /// theirs from --ca-file; neither stands in for the other).
     #[arg(long, env = "CLEARANCE_TRUST_CA_FILE")]
     pub trust_ca_file: Option<PathBuf>,
     /// Allow plain HTTP to this trust server host (repeatable; loopback hosts
     /// always may). A login is never sent over plain HTTP off loopback.
     #[arg(long = "insecure-trust-server", value_name = "HOST[:PORT]")]
     pub insecure_trust_servers: Vec<String>,
+}
+
+/// The trust flags checked and converted, once, at the start of a command:
+/// every trust command reads these, never the flags.
+#[derive(Debug, Clone)]
+pub struct TrustSettings {
+    /// The trust service, or the directory of a file:// repository.
+    pub server: ServerAddress,
+    /// Clearance's own directory: `--home`, else `~/.clearance`.
+    pub home: PathBuf,
+    /// The login for the trust server's token service.
+    pub credential: Option<Credential>,
+    /// PEM CA certificates trusted for the trust server, besides the
+    /// system's. Only `--trust-ca-file` sets it: the registry's `--ca-file`
+    /// is the registry client's alone.
+    pub trust_ca: Option<PathBuf>,
+    /// Hosts allowed plain HTTP besides loopback (without a login).
+    pub insecure: Vec<String>,
+}
+
+impl TrustArgs {
+    /// Check and convert the flags: the login is USER:PASSWORD, and the
+    /// home directory is known.
+    pub fn settings(&self) -> anyhow::Result<TrustSettings> {
+        let credential = self
+            .trust_creds
+            .as_deref()
+            .map(|c| Credential::parse_user_pass(c).context("--trust-creds takes USER:PASSWORD"))
+            .transpose()?;
+        Ok(TrustSettings {
+            server: self.server.clone(),
+            home: home_dir(self.home.as_deref())?,
+            credential,
+            trust_ca: self.trust_ca_file.clone(),
+            insecure: self.insecure_trust_servers.clone(),
+        })
+    }
+}
+
+impl TrustSettings {
+    /// The keystore (`trust/private` under the home directory).
+    pub fn keystore(&self) -> anyhow::Result<Keystore> {
+        keystore_in(&self.home)
+    }
+
+    /// The client's trusted metadata for one repository
+    /// (`trust/tuf/<quoted GUN>` under the home directory).
+    pub fn client_store(&self, gun: &Gun) -> anyhow::Result<DirStore> {
+        let dir = self
+            .home
+            .join("trust/tuf")
+            .join(clearance_trust::client::quote(gun.as_str()));
+        DirStore::new(&dir).with_context(|| format!("creating {}", dir.display()))
+    }
+
+    /// The URL of `gun`'s metadata on the trust server.
+    pub fn metadata_url(&self, gun: &Gun) -> String {
+        self.server.metadata_url(gun)
+    }
+
+    /// HTTP to the trust server, with its login and its CA.
+    pub fn transport(&self) -> anyhow::Result<HttpTransport> {
+        Ok(HttpTransport::allowing_http(
+            TRUST_TIMEOUT,
+            self.trust_ca.as_deref(),
+            self.insecure.clone(),
+        )?
+        .with_credential(self.credential.clone()))
+    }
+
+    /// The repository store the server names: a trust service or a
+    /// file:// directory.
+    pub fn store(&self) -> anyhow::Result<Remote> {
+        Ok(Remote::new(&self.server, self.transport()?))
+    }
+
+    /// `gun` as its publisher edits it: the store, and the root pinned here.
+    pub fn publisher(&self, gun: &Gun) -> anyhow::Result<Publisher> {
+        Ok(Publisher::new(
+            self.store()?,
+            gun.clone(),
+            self.client_store(gun)?,
+        ))
+    }
+
+    /// A TUF client for `gun`, starting from the trusted metadata in `store`.
+    pub fn updater(&self, gun: &Gun, store: DirStore) -> anyhow::Result<Updater<HttpTransport>> {
+        Ok(Updater::new(
+            store,
+            self.transport()?,
+            &self.metadata_url(gun),
+            UpdaterSettings::default(),
+        )?
+        .bind_repository(gun)?)
+    }
 }
 
 /// Clearance's own directory: `--home`, else `~/.clearance`.
@@ -47,80 +151,9 @@ pub fn home_dir(home: Option<&Path>) -> anyhow::Result<PathBuf> {
 }
 
 /// The keystore under a home directory (`trust/private`).
-pub fn keystore_in(home: Option<&Path>) -> anyhow::Result<Keystore> {
-    let dir = home_dir(home)?.join("trust/private");
+pub fn keystore_in(home: &Path) -> anyhow::Result<Keystore> {
+    let dir = home.join("trust/private");
     Keystore::open(&dir).with_context(|| format!("opening the keystore at {}", dir.display()))
-}
-
-impl TrustArgs {
-    pub fn home(&self) -> anyhow::Result<PathBuf> {
-        home_dir(self.home.as_deref())
-    }
-
-    pub fn keystore(&self) -> anyhow::Result<Keystore> {
-        keystore_in(self.home.as_deref())
-    }
-
-    /// The client's trusted metadata for one repository.
-    pub fn client_store(&self, gun: &Gun) -> anyhow::Result<DirStore> {
-        let dir = self
-            .home()?
-            .join("trust/tuf")
-            .join(clearance_trust::client::quote(gun.as_str()));
-        DirStore::new(&dir).with_context(|| format!("creating {}", dir.display()))
-    }
-
-    pub fn metadata_url(&self, gun: &Gun) -> String {
-        self.server.metadata_url(gun)
-    }
-
-    /// HTTP to the trust server, with its login and CA.
-    pub fn transport(&self, extra_ca: Option<&std::path::Path>) -> anyhow::Result<HttpTransport> {
-        let credential = match &self.trust_creds {
-            Some(c) => {
-                Some(Credential::parse_user_pass(c).context("--trust-creds takes USER:PASSWORD")?)
-            }
-            None => None,
-        };
-        let ca = extra_ca.or(self.trust_ca_file.as_deref());
-        Ok(HttpTransport::allowing_http(
-            std::time::Duration::from_secs(30),
-            ca,
-            self.insecure_trust_servers.clone(),
-        )?
-        .with_credential(credential))
-    }
-
-    /// The repository store the server names: a trust service or a
-    /// file:// directory.
-    pub fn store(&self) -> anyhow::Result<Remote> {
-        Ok(Remote::new(&self.server, self.transport(None)?))
-    }
-
-    /// `gun` as its publisher edits it: the store, and the root pinned here.
-    pub fn publisher(&self, gun: &Gun) -> anyhow::Result<Publisher> {
-        Ok(Publisher::new(
-            self.store()?,
-            gun.clone(),
-            self.client_store(gun)?,
-        ))
-    }
-
-    /// A TUF client for `gun`, starting from the trusted metadata in `store`.
-    pub fn updater(
-        &self,
-        gun: &Gun,
-        store: DirStore,
-        extra_ca: Option<&std::path::Path>,
-    ) -> anyhow::Result<Updater<HttpTransport>> {
-        Ok(Updater::new(
-            store,
-            self.transport(extra_ca)?,
-            &self.metadata_url(gun),
-            UpdaterSettings::default(),
-        )?
-        .bind_repository(gun)?)
-    }
 }
 
 /// The repository name (GUN) for a reference: `registry/repository`.
@@ -142,4 +175,31 @@ pub fn registry_ref(image: &str) -> anyhow::Result<RegistryRef> {
         clearance_oci::ImageRef::Registry(r) => Ok(r),
         other => bail!("{other} is not in a registry; content trust covers registry images"),
     }
+}
+
+/// A command whose only output is not a result refuses `--format json`
+/// (exit 2) rather than ignore it.
+pub fn refuse_json(format: Format, command: &str, why: &str) -> anyhow::Result<()> {
+    match format {
+        Format::Table => Ok(()),
+        Format::Json => {
+            bail!("`clearance {command}` has no JSON output ({why}); leave out --format json")
+        }
+    }
+}
+
+/// Print a command's result: `view` as JSON (it carries its `schema`), or
+/// as a page `table` renders.
+pub fn show<V: serde::Serialize>(
+    format: Format,
+    view: &V,
+    table: impl FnOnce(&V, &mut Page),
+) -> anyhow::Result<()> {
+    let mut page = Page::default();
+    match format {
+        Format::Json => page.json(view)?,
+        Format::Table => table(view, &mut page),
+    }
+    page.emit()?;
+    Ok(())
 }

@@ -15,10 +15,14 @@ use clearance_trust::{Gun, RoleName, TopRole};
 
 use super::passphrase::unseal;
 
-/// Where the root key is, for commands that change root.
+/// Where the root key is, for commands that make or change root.
 #[derive(Debug, Clone, Args)]
 pub struct RootKeyArgs {
-    /// The root key on a hardware token (pkcs11: URI); else the keystore.
+    /// The root key on a hardware token, else the keystore: a pkcs11: URI
+    /// such as "pkcs11:token=clearance" (the key labelled for this
+    /// repository) or "pkcs11:token=YubiKey PIV #123;object=LABEL". `trust
+    /// init` generates it on the token if it has none by that name; it never
+    /// leaves the token.
     #[arg(long, value_name = "PKCS11_URI")]
     pub root_key: Option<String>,
     /// The PKCS#11 module (else the URI's module-path).

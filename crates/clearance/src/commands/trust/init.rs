@@ -11,12 +11,17 @@ use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 use clearance_trust::keystore::Keystore;
 use clearance_trust::repository::{Publisher, RepositoryStore as _};
 use clearance_trust::{Gun, RoleName, TopRole};
+use serde::Serialize;
 
-use super::common::{TrustArgs, gun};
-use super::held::{Held, root_key_label, token_key};
+use super::common::{TrustArgs, gun, show};
+use super::held::{Held, RootKeyArgs, root_key_label, token_key};
 use super::passphrase::new_passphrase;
+use crate::cli::Format;
 use crate::exit::Exit;
 use crate::output::Page;
+
+/// The `schema` of `trust init --format json`.
+const SCHEMA: &str = "clearance.trust.init/v1";
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -36,15 +41,10 @@ pub struct InitArgs {
     /// Days until timestamp expires (1 to 36500).
     #[arg(long, default_value_t = Expiries::default().timestamp_days)]
     pub timestamp_expires_days: Days,
-    /// Keep the root key on a hardware token: a pkcs11: URI such as
-    /// "pkcs11:token=clearance" (the key labelled for this repository) or
-    /// "pkcs11:token=YubiKey PIV #123;object=LABEL". The key is generated on
-    /// the token if it has none by that name; it never leaves the token.
-    #[arg(long, value_name = "PKCS11_URI")]
-    pub root_key: Option<String>,
-    /// The PKCS#11 module (else the URI's module-path).
-    #[arg(long, env = "CLEARANCE_PKCS11_MODULE")]
-    pub pkcs11_module: Option<std::path::PathBuf>,
+    /// The root key: on a token (generated there if it has none by that
+    /// name), else made and sealed in the keystore.
+    #[command(flatten)]
+    pub root: RootKeyArgs,
     /// Hand snapshot to the trust service too (its key made and kept there),
     /// so publishers need only the targets key. Timestamp is always the
     /// service's when publishing to one.
@@ -52,11 +52,40 @@ pub struct InitArgs {
     pub server_snapshot: bool,
 }
 
+/// The repository made; its JSON shape (`clearance.trust.init/v1`) is in
+/// `docs/trust-publish-json.md`.
+#[derive(Debug, Serialize)]
+struct Initialised {
+    schema: &'static str,
+    repository: String,
+    root_keyid: String,
+    /// `keystore` or `token`.
+    root_key_held: &'static str,
+    /// The keystore directory, or the token and key label.
+    root_key_where: String,
+    targets_keyid: String,
+    trusted_root: String,
+}
+
+impl Initialised {
+    fn render(&self, page: &mut Page) {
+        page.field("Repository", &self.repository);
+        let how = match self.root_key_held {
+            "token" => format!("{}, not extractable", self.root_key_where),
+            _ => format!("sealed in {}", self.root_key_where),
+        };
+        page.field("Root key", format!("{} ({how})", self.root_keyid));
+        page.field("Targets key", &self.targets_keyid);
+        page.field("Trusted root", &self.trusted_root);
+        page.line("Give consumers that root.json (clearance trust verify --root FILE) to pin it.");
+    }
+}
+
 fn root_key(args: &InitArgs, gun: &Gun) -> anyhow::Result<Held> {
-    match &args.root_key {
+    match &args.root.root_key {
         Some(uri) => Ok(Held::Token(Box::new(token_key(
             uri,
-            args.pkcs11_module.as_ref(),
+            args.root.pkcs11_module.as_ref(),
             IfMissing::Generate,
             &root_key_label(gun, None),
         )?))),
@@ -66,10 +95,11 @@ fn root_key(args: &InitArgs, gun: &Gun) -> anyhow::Result<Held> {
     }
 }
 
-pub async fn run(args: InitArgs) -> anyhow::Result<Exit> {
+pub async fn run(args: InitArgs, format: Format) -> anyhow::Result<Exit> {
+    let trust = args.trust.settings()?;
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference)?;
-    let publisher = args.trust.publisher(&gun)?;
+    let publisher = trust.publisher(&gun)?;
     let store = publisher.pinned();
     if store.load(&RoleName::ROOT)?.is_some() {
         anyhow::bail!(
@@ -87,10 +117,10 @@ pub async fn run(args: InitArgs) -> anyhow::Result<Exit> {
     if publisher.store().exists(&gun).await? {
         anyhow::bail!(
             "{gun} is already initialised on {}; to sign as a delegate or a second publisher, pin its root with `clearance trust verify --root ROOT.json {gun}:TAG` (ROOT.json from its owner), then `clearance trust sign {gun}:TAG --role ROLE`",
-            args.trust.server
+            trust.server
         );
     }
-    let keystore = args.trust.keystore()?;
+    let keystore = trust.keystore()?;
     let mut saved = Vec::new();
     let result = initialise(&args, &publisher, &keystore, &mut saved).await;
     if result.is_err() {
@@ -101,7 +131,8 @@ pub async fn run(args: InitArgs) -> anyhow::Result<Exit> {
             }
         }
     }
-    result
+    show(format, &result?, Initialised::render)?;
+    Ok(Exit::Ok)
 }
 
 /// Make the keys (their ids pushed to `saved` as they are sealed), sign
@@ -111,7 +142,7 @@ async fn initialise(
     publisher: &Publisher,
     keystore: &Keystore,
     saved: &mut Vec<String>,
-) -> anyhow::Result<Exit> {
+) -> anyhow::Result<Initialised> {
     let (gun, store) = (publisher.gun(), publisher.pinned());
     // Root on P-256 (what hardware tokens hold); the online roles on ed25519.
     let root_key = root_key(args, gun)?;
@@ -201,21 +232,17 @@ async fn initialise(
         .context("no root.json published")?
         .bytes;
     store.save(&RoleName::ROOT, root_bytes)?;
-    let mut page = Page::default();
-    page.field("Repository", gun.as_str());
-    match &root_key {
-        Held::Token(hsm) => page.field(
-            "Root key",
-            format!("{} ({hsm:?}, not extractable)", root.key_id()),
-        ),
-        Held::Local(_) => page.field(
-            "Root key",
-            format!("{} (sealed in {})", root.key_id(), keystore.dir().display()),
-        ),
-    }
-    page.field("Targets key", targets.key_id());
-    page.field("Trusted root", store.path_of(&RoleName::ROOT));
-    page.line("Give consumers that root.json (clearance trust verify --root FILE) to pin it.");
-    page.emit()?;
-    Ok(Exit::Ok)
+    let (root_key_held, root_key_where) = match &root_key {
+        Held::Token(hsm) => ("token", format!("{hsm:?}")),
+        Held::Local(_) => ("keystore", keystore.dir().display().to_string()),
+    };
+    Ok(Initialised {
+        schema: SCHEMA,
+        repository: gun.to_string(),
+        root_keyid: root.key_id(),
+        root_key_held,
+        root_key_where,
+        targets_keyid: targets.key_id(),
+        trusted_root: store.path_of(&RoleName::ROOT),
+    })
 }

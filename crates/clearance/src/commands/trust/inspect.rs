@@ -14,7 +14,7 @@ use clearance_trust::time::UtcTime;
 use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{TrustArgs, gun};
+use super::common::{TrustArgs, gun, show};
 use crate::cli::Format;
 use crate::exit::Exit;
 use crate::output::{self, Page, Text, ToText as _, dim, warn};
@@ -82,23 +82,19 @@ struct RepoView {
 }
 
 pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
+    let trust = args.trust.settings()?;
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference)?;
-    let store = args.trust.client_store(&gun)?;
+    let store = trust.client_store(&gun)?;
     if store.load(&RoleName::ROOT)?.is_none() {
         anyhow::bail!(
             "no trusted root for {gun} here: run `clearance trust verify --root ROOT.json {gun}:TAG` first"
         );
     }
-    let mut updater = args.trust.updater(&gun, store, None)?;
+    let mut updater = trust.updater(&gun, store)?;
     updater.refresh().await.context("updating trust metadata")?;
     let view = view(&mut updater, gun).await?;
-    let mut page = Page::default();
-    match format {
-        Format::Json => page.json(&view)?,
-        Format::Table => render(&view, &mut page),
-    }
-    page.emit()?;
+    show(format, &view, render)?;
     Ok(Exit::Ok)
 }
 

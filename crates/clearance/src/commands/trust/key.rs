@@ -64,9 +64,43 @@ pub struct KeyArgs {
 
 impl KeyArgs {
     fn keystore(&self) -> anyhow::Result<clearance_trust::keystore::Keystore> {
-        keystore_in(self.home.as_deref())
+        keystore_in(&home_dir(self.home.as_deref())?)
     }
 }
+
+/// A key sealed into the keystore; its JSON shape
+/// (`clearance.trust.key-saved/v1`) is in `docs/trust-keys-json.md`.
+#[derive(Debug, Serialize)]
+struct Saved {
+    schema: &'static str,
+    /// `generated` or `imported`.
+    how: &'static str,
+    keyid: String,
+    role: String,
+}
+
+impl Saved {
+    fn render(&self, page: &mut Page) {
+        let title = match self.how {
+            "generated" => "Generated",
+            _ => "Imported",
+        };
+        page.field(title, &self.keyid);
+        page.field("Role", &self.role);
+    }
+}
+
+/// Show a saved key as `format` asks.
+fn saved(page: &mut Page, format: Format, view: &Saved) -> anyhow::Result<()> {
+    match format {
+        Format::Json => page.json(view)?,
+        Format::Table => view.render(page),
+    }
+    Ok(())
+}
+
+/// The `schema` of `trust key generate|import --format json`.
+const SAVED: &str = "clearance.trust.key-saved/v1";
 
 pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
     let mut page = Page::default();
@@ -81,8 +115,13 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
             let signer = LocalSigner::generate(kind)?;
             let pass = new_passphrase(&role, &signer.key_id())?;
             let keyid = args.keystore()?.save(&signer, &role, &pass)?;
-            page.field("Generated", &keyid);
-            page.field("Role", &role);
+            let view = Saved {
+                schema: SAVED,
+                how: "generated",
+                keyid,
+                role,
+            };
+            saved(&mut page, format, &view)?;
         }
         KeyCommand::Export { keyid, args } => {
             let keystore = args.keystore()?;
@@ -115,8 +154,13 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
                 })?;
             let pass = new_passphrase(&role, &signer.key_id())?;
             let keyid = args.keystore()?.save(&signer, &role, &pass)?;
-            page.field("Imported", &keyid);
-            page.field("Role", &role);
+            let view = Saved {
+                schema: SAVED,
+                how: "imported",
+                keyid,
+                role,
+            };
+            saved(&mut page, format, &view)?;
         }
     }
     page.emit()?;

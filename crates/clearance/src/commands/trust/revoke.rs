@@ -7,12 +7,46 @@ use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_trust::TopRole;
 use clearance_trust::publish::{Bins, Changed, RoleSigners};
+use clearance_trust::schema::Version;
 use clearance_trust::signer::Signer;
+use serde::Serialize;
 
-use super::common::{TrustArgs, gun};
+use super::common::{TrustArgs, gun, show};
 use super::held::{Held, RootKeyArgs, delegated_keys, online_keys, role_key, root_key};
+use crate::cli::Format;
 use crate::exit::Exit;
 use crate::output::Page;
+
+/// The `schema` of `trust revoke --format json`.
+const SCHEMA: &str = "clearance.trust.revoke/v1";
+
+/// What the key was taken out of; its JSON shape
+/// (`clearance.trust.revoke/v1`) is in `docs/trust-publish-json.md`.
+#[derive(Debug, Serialize)]
+struct RevokedView {
+    schema: &'static str,
+    repository: String,
+    keyid: String,
+    /// Top-level roles that listed the key (root was signed again).
+    roles: Vec<String>,
+    /// Delegated roles that listed it.
+    delegations: Vec<String>,
+    /// Root's version now, when root was signed again.
+    root_version: Option<Version>,
+}
+
+impl RevokedView {
+    fn render(&self, page: &mut Page) {
+        page.field("Revoked", &self.keyid);
+        if let Some(v) = self.root_version {
+            page.field("From roles", self.roles.join(", "));
+            page.field("Root", format!("v{v}"));
+        }
+        if !self.delegations.is_empty() {
+            page.field("From delegations", self.delegations.join(", "));
+        }
+    }
+}
 
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
@@ -27,14 +61,15 @@ pub struct RevokeArgs {
     pub root: RootKeyArgs,
 }
 
-pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
+pub async fn run(args: RevokeArgs, format: Format) -> anyhow::Result<Exit> {
+    let trust = args.trust.settings()?;
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference)?;
-    let publisher = args.trust.publisher(&gun)?;
+    let publisher = trust.publisher(&gun)?;
     let mut repo = publisher.load(Bins::All).await?;
     // A wrong login shows before any key is unsealed.
     publisher.check_login().await?;
-    let keystore = args.trust.keystore()?;
+    let keystore = trust.keystore()?;
     // The full id, or a unique prefix of it (what `trust inspect` shows).
     let keyid = clearance_trust::key_id::resolve(
         &args.keyid,
@@ -96,24 +131,18 @@ pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
     };
     let files = repo.publish(changed, &signers, false)?;
     publisher.publish_once(&files).await?;
-    let mut page = Page::default();
-    page.field("Revoked", &keyid);
-    if !revoked.roles.is_empty() {
-        page.field("From roles", join(&revoked.roles));
-        page.field("Root", format!("v{}", repo.root.common.version));
-    }
-    if !revoked.delegations.is_empty() {
-        page.field("From delegations", join(&revoked.delegations));
-    }
-    page.emit()?;
+    let view = RevokedView {
+        schema: SCHEMA,
+        repository: gun.to_string(),
+        root_version: (!revoked.roles.is_empty()).then_some(repo.root.common.version),
+        roles: revoked.roles.iter().map(ToString::to_string).collect(),
+        delegations: revoked
+            .delegations
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        keyid,
+    };
+    show(format, &view, RevokedView::render)?;
     Ok(Exit::Ok)
-}
-
-/// Names, comma-separated.
-fn join(names: &[impl std::fmt::Display]) -> String {
-    names
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }

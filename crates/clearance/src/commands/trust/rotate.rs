@@ -9,13 +9,46 @@ use clearance_trust::TopRole;
 use clearance_trust::pkcs11::IfMissing;
 use clearance_trust::publish::{Bins, Changed, OldKeys, RoleSigners, ServerSigned};
 use clearance_trust::repository::RepositoryStore as _;
+use clearance_trust::schema::Version;
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
+use serde::Serialize;
 
-use super::common::{TrustArgs, gun, top_role_parser};
+use super::common::{TrustArgs, gun, show, top_role_parser};
 use super::held::{Held, RootKeyArgs, role_key, root_key, root_key_label, token_key};
 use super::passphrase::new_passphrase;
+use crate::cli::Format;
 use crate::exit::Exit;
 use crate::output::Page;
+
+/// The `schema` of `trust rotate --format json`.
+const SCHEMA: &str = "clearance.trust.rotate/v1";
+
+/// The rotation as published; its JSON shape (`clearance.trust.rotate/v1`)
+/// is in `docs/trust-publish-json.md`.
+#[derive(Debug, Serialize)]
+struct RotatedView {
+    schema: &'static str,
+    repository: String,
+    role: TopRole,
+    new_keyid: String,
+    /// `publisher` (a key file or a token) or `service`.
+    held_by: &'static str,
+    /// The role's keys now.
+    keyids: Vec<String>,
+    root_version: Version,
+}
+
+impl RotatedView {
+    fn render(&self, page: &mut Page) {
+        page.field("Rotated", format!("{} of {}", self.role, self.repository));
+        page.field("New key", &self.new_keyid);
+        if self.held_by == "service" {
+            page.field("Held by", "the trust service");
+        }
+        page.field("Keys now", self.keyids.join(", "));
+        page.field("Root", format!("v{}", self.root_version));
+    }
+}
 
 #[derive(Debug, Args)]
 pub struct RotateArgs {
@@ -38,14 +71,15 @@ pub struct RotateArgs {
     pub root: RootKeyArgs,
 }
 
-pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
+pub async fn run(args: RotateArgs, format: Format) -> anyhow::Result<Exit> {
+    let trust = args.trust.settings()?;
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference)?;
-    let publisher = args.trust.publisher(&gun)?;
+    let publisher = trust.publisher(&gun)?;
     let mut repo = publisher.load(Bins::All).await?;
     // A wrong login shows before any key is unsealed.
     publisher.check_login().await?;
-    let keystore = args.trust.keystore()?;
+    let keystore = trust.keystore()?;
     let old_root = root_key(&args.root, &keystore, &repo, &gun)
         .context("the current root key signs the rotation")?;
     let role = args.role;
@@ -135,22 +169,21 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
     };
     let files = repo.publish(Changed::RootAndTargets, &signers, false)?;
     publisher.publish_once(&files).await?;
-    let mut page = Page::default();
-    page.field("Rotated", format!("{role} of {gun}"));
-    page.field("New key", new_public.key_id());
-    if on_service {
-        page.field("Held by", "the trust service");
-    }
-    page.field(
-        "Keys now",
-        repo.root
+    let view = RotatedView {
+        schema: SCHEMA,
+        repository: gun.to_string(),
+        role,
+        new_keyid: new_public.key_id(),
+        held_by: if on_service { "service" } else { "publisher" },
+        keyids: repo
+            .root
             .roles
             .get(&role)
-            .map(|k| k.keyids.join(", "))
+            .map(|k| k.keyids.clone())
             .unwrap_or_default(),
-    );
-    page.field("Root", format!("v{}", repo.root.common.version));
-    page.emit()?;
+        root_version: repo.root.common.version,
+    };
+    show(format, &view, RotatedView::render)?;
     Ok(Exit::Ok)
 }
 

@@ -7,15 +7,20 @@ use clearance_oci::registry::RegistryClient;
 use clearance_trust::client::FetchError;
 use clearance_trust::image::{manifest_digest, target_for_manifest};
 use clearance_trust::publish::{Bins, Changed, ServerSigned};
+use clearance_trust::schema::Version;
 use clearance_trust::signer::Signer;
 use clearance_trust::{RoleName, TopRole};
+use serde::Serialize;
 
-use super::common::{TrustArgs, gun, registry_ref};
+use super::common::{TrustArgs, gun, registry_ref, show};
 use super::failure::fetch_error;
 use super::held::{delegated_keys, online_keys, role_key};
-use crate::cli::RegistryArgs;
+use crate::cli::{Format, RegistryArgs};
 use crate::exit::Exit;
 use crate::output::Page;
+
+/// The `schema` of `trust sign --format json`.
+const SCHEMA: &str = "clearance.trust.sign/v1";
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
@@ -35,7 +40,39 @@ pub struct SignArgs {
     pub registry: RegistryArgs,
 }
 
-pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
+/// What was signed; its JSON shape (`clearance.trust.sign/v1`) is in
+/// `docs/trust-publish-json.md`.
+#[derive(Debug, Serialize)]
+struct SignedView {
+    schema: &'static str,
+    image: String,
+    digest: String,
+    role: String,
+    /// False when the tag was signed so already: nothing was published.
+    published: bool,
+    /// The signing role's version now (none when nothing was published).
+    version: Option<Version>,
+}
+
+impl SignedView {
+    fn render(&self, page: &mut Page) {
+        if !self.published {
+            page.field("Already signed", format!("{} by {}", self.image, self.role));
+            page.field("Digest", &self.digest);
+            page.line("Nothing was published.");
+            return;
+        }
+        page.field("Signed", &self.image);
+        page.field("Digest", &self.digest);
+        match (self.role == RoleName::TARGETS.as_str(), self.version) {
+            (true, Some(v)) => page.field("Version", format!("targets v{v}")),
+            _ => page.field("Role", &self.role),
+        }
+    }
+}
+
+pub async fn run(args: SignArgs, format: Format) -> anyhow::Result<Exit> {
+    let trust = args.trust.settings()?;
     let reference = registry_ref(&args.image)?;
     let tag = reference.tag().context("sign a tag: IMAGE:TAG")?.to_owned();
     let pinned = match (reference.digest(), &args.digest) {
@@ -68,7 +105,7 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
 
     // Only the hash bin this tag falls in (a 10,000-tag repository has 64).
     let tags = [tag.as_str()];
-    let publisher = args.trust.publisher(&gun)?;
+    let publisher = trust.publisher(&gun)?;
     let first = publisher.load(Bins::For(&tags)).await?;
     let before = match &args.role {
         Some(role) => first.delegated.get(role).and_then(|r| r.targets.get(&tag)),
@@ -78,11 +115,15 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
     match before {
         // The same manifest again: nothing to sign, nothing published.
         Some(old) if old.length == target.length && old.hashes == target.hashes => {
-            let mut page = Page::default();
-            page.field("Already signed", format!("{gun}:{tag} by {role_name}"));
-            page.field("Digest", &digest);
-            page.line("Nothing was published.");
-            page.emit()?;
+            let view = SignedView {
+                schema: SCHEMA,
+                image: format!("{gun}:{tag}"),
+                digest: digest.to_string(),
+                role: role_name.to_string(),
+                published: false,
+                version: None,
+            };
+            show(format, &view, SignedView::render)?;
             return Ok(Exit::Ok);
         }
         Some(old) => crate::output::warning(format!(
@@ -93,7 +134,7 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
     }
     // A wrong login shows before any key is unsealed.
     publisher.check_login().await?;
-    let keystore = args.trust.keystore()?;
+    let keystore = trust.keystore()?;
     let (targets, delegated) = match &args.role {
         Some(role) => (None, delegated_keys(&keystore, &first, role)?),
         None => (
@@ -132,16 +173,18 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
         }
         other => other?,
     };
-    let mut page = Page::default();
-    page.field("Signed", format!("{gun}:{tag}"));
-    page.field("Digest", &digest);
-    match &args.role {
-        Some(role) => page.field("Role", role),
-        None => page.field(
-            "Version",
-            format!("targets v{}", repo.targets.common.version),
-        ),
-    }
-    page.emit()?;
+    let version = match &args.role {
+        Some(role) => repo.delegated.get(role).map(|r| r.common.version),
+        None => Some(repo.targets.common.version),
+    };
+    let view = SignedView {
+        schema: SCHEMA,
+        image: format!("{gun}:{tag}"),
+        digest: digest.to_string(),
+        role: role_name.to_string(),
+        published: true,
+        version,
+    };
+    show(format, &view, SignedView::render)?;
     Ok(Exit::Ok)
 }

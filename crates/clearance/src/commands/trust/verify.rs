@@ -14,7 +14,7 @@ use clearance_trust::schema::Root;
 use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{TrustArgs, gun, registry_ref};
+use super::common::{TrustArgs, TrustSettings, gun, registry_ref, show};
 use super::failure::{fetch_error, no_trust_data};
 use crate::cli::{Format, RegistryArgs};
 use crate::exit::Exit;
@@ -64,6 +64,7 @@ struct Verdict {
 }
 
 pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
+    let trust = args.trust.settings()?;
     let reference = registry_ref(&args.image)?;
     let tag = reference
         .tag()
@@ -83,17 +84,18 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
         registry_digest: None,
         reason: None,
     };
-    let store = args.trust.client_store(&gun)?;
+    let store = trust.client_store(&gun)?;
     // A --root that cannot be used, or none where one is needed, is a
     // usage error (exit 2); a server with no trust data is an answer.
-    let outcome = match pin(&args, &gun, &store).await {
+    let outcome = match pin(&args, &trust, &gun, &store).await {
         Ok(staged) => {
-            let updater = args.trust.updater(
+            // The trust server's CA is --trust-ca-file's alone; --ca-file is
+            // the registry's (it once overrode the trust server's CA).
+            let updater = trust.updater(
                 &gun,
                 staged
                     .as_ref()
                     .map_or_else(|| store.clone(), StagedStore::store),
-                args.registry.ca_file.as_deref(),
             )?;
             check(&args, &reference, &tag, &gun, updater, staged, &mut verdict).await
         }
@@ -108,17 +110,12 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
         Err(e) if no_trust_data(&e) => {
             verdict.reason = Some(format!(
                 "no trust data for {gun} on {}: nothing was ever signed for it there",
-                args.trust.server
+                trust.server
             ));
         }
         Err(e) => verdict.reason = Some(format!("{e:#}")),
     }
-    let mut page = Page::default();
-    match format {
-        Format::Json => page.json(&verdict)?,
-        Format::Table => render(&verdict, &mut page),
-    }
-    page.emit()?;
+    show(format, &verdict, render)?;
     Ok(if verdict.trusted {
         Exit::Ok
     } else {
@@ -269,6 +266,7 @@ fn render(v: &Verdict, page: &mut Page) {
 /// error unless `--repin` (review B-4).
 async fn pin(
     args: &VerifyArgs,
+    trust: &TrustSettings,
     gun: &Gun,
     store: &DirStore,
 ) -> anyhow::Result<Option<StagedStore>> {
@@ -281,7 +279,7 @@ async fn pin(
     let root = match (store.load(&RoleName::ROOT)?, given) {
         (Some(pinned), Some(given)) if !args.repin => {
             let path = args.root.as_deref().unwrap_or(std::path::Path::new(""));
-            check_same_root(args, gun, &pinned, &given, path, store).await?;
+            check_same_root(trust, gun, &pinned, &given, path, store).await?;
             return Ok(None);
         }
         (Some(_), None) => return Ok(None),
@@ -289,10 +287,10 @@ async fn pin(
         (None, None) if args.trust_on_first_use => {
             let url = format!(
                 "{}{}",
-                args.trust.metadata_url(gun),
+                trust.metadata_url(gun),
                 RoleName::ROOT.versioned_file_name(clearance_trust::schema::Version::FIRST)
             );
-            fetch_once(&args.trust, &url, args.registry.ca_file.as_deref())
+            fetch_once(trust, &url)
                 .await?
                 .ok_or(UpdateError::NoTrustData { url })?
         }
@@ -308,7 +306,7 @@ async fn pin(
 /// publisher rotated root keys): checked through the repository's root
 /// chain. Anything else is an error naming both roots' keys.
 async fn check_same_root(
-    args: &VerifyArgs,
+    trust: &TrustSettings,
     gun: &Gun,
     pinned: &[u8],
     given: &[u8],
@@ -329,8 +327,8 @@ async fn check_same_root(
     } else {
         (pinned, given)
     };
-    let transport = args.trust.transport(args.registry.ca_file.as_deref())?;
-    let url = args.trust.metadata_url(gun);
+    let transport = trust.transport()?;
+    let url = trust.metadata_url(gun);
     let linked = root_descends(&transport, &url, older, newer, &UpdaterSettings::default())
         .await
         .with_context(|| {
@@ -362,11 +360,7 @@ async fn check_same_root(
 }
 
 /// The first root, as the server offers it (`None`: it has none).
-async fn fetch_once(
-    trust: &super::common::TrustArgs,
-    url: &str,
-    extra_ca: Option<&std::path::Path>,
-) -> anyhow::Result<Option<Vec<u8>>> {
+async fn fetch_once(trust: &TrustSettings, url: &str) -> anyhow::Result<Option<Vec<u8>>> {
     use clearance_trust::client::Transport as _;
-    Ok(trust.transport(extra_ca)?.fetch(url, 512_000).await?)
+    Ok(trust.transport()?.fetch(url, 512_000).await?)
 }
