@@ -151,7 +151,7 @@ async fn large_repositories_use_hash_bins_and_one_change_signs_one_bin() {
     // The bin it falls in, named: a load error, never a lost change.
     let bin = bins.bin_for(&elsewhere);
     assert!(
-        matches!(&err, PublishError::Load { role, .. } if *role == bin),
+        matches!(&err, PublishError::BinNotLoaded { bin: b } if *b == bin),
         "{err}"
     );
     let other = LocalSigner::generate(KeyKind::Ed25519).unwrap();

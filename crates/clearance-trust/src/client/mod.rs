@@ -127,8 +127,10 @@ pub enum UpdateError {
     NotInSnapshot { role: RoleName },
     #[error("{delegator} does not delegate to {role}")]
     NotDelegated { role: RoleName, delegator: RoleName },
-    #[error("{0}")]
-    Order(&'static str),
+    /// The trusted set was updated out of the workflow's order: a caller's
+    /// mistake, never the repository's.
+    #[error(transparent)]
+    Order(#[from] OutOfOrder),
     #[error(transparent)]
     Fetch(#[from] FetchError),
     #[error("metadata store {path}: {source}")]
@@ -149,6 +151,36 @@ pub enum UpdateError {
     /// The repository has no timestamp: nothing was ever published there.
     #[error("no trust data at {url} (it has no timestamp.json)")]
     NoTrustData { url: String },
+}
+
+/// A step of the client workflow (TUF §5.3–5.6) taken before the one it
+/// needs, or after one that fixes what it would change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OutOfOrder {
+    /// Root changed after timestamp was loaded (5.3 comes first).
+    #[error("root cannot change once timestamp is loaded")]
+    RootAfterTimestamp,
+    /// Timestamp changed after snapshot was loaded.
+    #[error("timestamp cannot change once snapshot is loaded")]
+    TimestampAfterSnapshot,
+    /// Snapshot offered before any timestamp (5.4 comes first).
+    #[error("snapshot needs a timestamp first")]
+    SnapshotBeforeTimestamp,
+    /// Snapshot changed after a targets role was loaded.
+    #[error("snapshot cannot change once targets are loaded")]
+    SnapshotAfterTargets,
+    /// A targets role offered before snapshot (5.5 comes first).
+    #[error("targets need a snapshot first")]
+    TargetsBeforeSnapshot,
+    /// A delegated role offered before the role that delegates to it.
+    #[error("a delegated role needs its delegator first")]
+    DelegateBeforeDelegator,
+    /// A check that needs the timestamp ran without one.
+    #[error("no timestamp")]
+    NoTimestamp,
+    /// A check that needs the snapshot ran without one.
+    #[error("no snapshot")]
+    NoSnapshot,
 }
 
 /// A target found by the delegation search.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use clearance_oci::Digest;
 use clearance_oci::digest::Algorithm;
 
-use crate::client::{Expiration, UpdateError};
+use crate::client::{Expiration, OutOfOrder, UpdateError};
 use crate::gun::Gun;
 use crate::metadata::Signed;
 use crate::notary::Dialect;
@@ -182,9 +182,7 @@ impl TrustedSet {
     /// current root's root keys and of its own, and be exactly one version on.
     pub fn update_root(&mut self, bytes: &[u8]) -> Result<(), UpdateError> {
         if self.timestamp.is_some() {
-            return Err(UpdateError::Order(
-                "root cannot change once timestamp is loaded",
-            ));
+            return Err(UpdateError::Order(OutOfOrder::RootAfterTimestamp));
         }
         let new = self.parse::<Root>(bytes, &RoleName::ROOT)?;
         // 5.3.4: signed by a threshold of the trusted root's root keys.
@@ -223,9 +221,7 @@ impl TrustedSet {
     /// it is the same version as the trusted one (keep the old one).
     pub fn update_timestamp(&mut self, bytes: &[u8]) -> Result<bool, UpdateError> {
         if self.snapshot.is_some() {
-            return Err(UpdateError::Order(
-                "timestamp cannot change once snapshot is loaded",
-            ));
+            return Err(UpdateError::Order(OutOfOrder::TimestampAfterSnapshot));
         }
         // 5.3.10: the final root must not have expired (a freeze attack).
         self.check_expiry(&RoleName::ROOT, self.root.signed.common.expires)?;
@@ -268,12 +264,10 @@ impl TrustedSet {
     /// dropping or rolling back a role the trusted snapshot lists.
     pub fn update_snapshot(&mut self, bytes: &[u8], from_store: bool) -> Result<(), UpdateError> {
         let Some(timestamp) = &self.timestamp else {
-            return Err(UpdateError::Order("snapshot needs a timestamp first"));
+            return Err(UpdateError::Order(OutOfOrder::SnapshotBeforeTimestamp));
         };
         if self.targets.values().next().is_some() {
-            return Err(UpdateError::Order(
-                "snapshot cannot change once targets are loaded",
-            ));
+            return Err(UpdateError::Order(OutOfOrder::SnapshotAfterTargets));
         }
         self.check_final_timestamp()?;
         let meta = snapshot_meta(timestamp)?.clone();
@@ -319,7 +313,7 @@ impl TrustedSet {
     ) -> Result<(), UpdateError> {
         self.check_final_snapshot()?;
         let Some(snapshot) = &self.snapshot else {
-            return Err(UpdateError::Order("targets need a snapshot first"));
+            return Err(UpdateError::Order(OutOfOrder::TargetsBeforeSnapshot));
         };
         let meta = snapshot
             .signed
@@ -338,9 +332,7 @@ impl TrustedSet {
                 .iter()
                 .find(|((r, _), _)| r == delegator)
                 .map(|(_, t)| t)
-                .ok_or(UpdateError::Order(
-                    "a delegated role needs its delegator first",
-                ))?;
+                .ok_or(UpdateError::Order(OutOfOrder::DelegateBeforeDelegator))?;
             let not_delegated = || UpdateError::NotDelegated {
                 role: role.clone(),
                 delegator: delegator.clone(),
@@ -373,14 +365,14 @@ impl TrustedSet {
     fn check_final_timestamp(&self) -> Result<(), UpdateError> {
         match &self.timestamp {
             Some(t) => self.check_expiry(&RoleName::TIMESTAMP, t.signed.common.expires),
-            None => Err(UpdateError::Order("no timestamp")),
+            None => Err(UpdateError::Order(OutOfOrder::NoTimestamp)),
         }
     }
 
     /// The snapshot in use must be unexpired and the version timestamp names.
     fn check_final_snapshot(&self) -> Result<(), UpdateError> {
         let (Some(snapshot), Some(timestamp)) = (&self.snapshot, &self.timestamp) else {
-            return Err(UpdateError::Order("no snapshot"));
+            return Err(UpdateError::Order(OutOfOrder::NoSnapshot));
         };
         self.check_expiry(&RoleName::SNAPSHOT, snapshot.signed.common.expires)?;
         // Without a version the snapshot was bound by hash when admitted.

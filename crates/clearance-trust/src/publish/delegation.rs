@@ -34,26 +34,19 @@ impl Repository {
         terminating: bool,
     ) -> Result<FirstVersion, PublishError> {
         if self.succinct().is_some() {
-            return Err(PublishError::Delegation(
-                "this repository keeps its targets in hash bins; named delegations cannot be added"
-                    .into(),
-            ));
+            return Err(PublishError::HashBinsOnly);
         }
         if name.is_top() || name.as_str().starts_with(BIN_PREFIX) {
-            return Err(PublishError::Delegation(format!(
-                "{name:?} is a reserved role name"
-            )));
+            return Err(PublishError::ReservedName { name: name.clone() });
         }
         if keys.is_empty() || threshold == 0 || threshold > keys.len() as u64 {
-            return Err(PublishError::Delegation(format!(
-                "a threshold of {threshold} cannot be met by {} keys",
-                keys.len()
-            )));
+            return Err(PublishError::Threshold {
+                threshold,
+                keys: keys.len(),
+            });
         }
         if paths.is_empty() {
-            return Err(PublishError::Delegation(
-                "name at least one path pattern (--paths)".into(),
-            ));
+            return Err(PublishError::NoPaths);
         }
         let d = self.targets.delegations.get_or_insert_with(|| Delegations {
             keys: BTreeMap::new(),
@@ -127,9 +120,7 @@ impl Repository {
             })
             .unwrap_or(false);
         if !removed {
-            return Err(PublishError::Delegation(format!(
-                "targets does not delegate to {name:?}"
-            )));
+            return Err(PublishError::NotDelegated { role: name.clone() });
         }
         self.delegated.remove(name);
         self.dirty_delegated.remove(name);
@@ -157,14 +148,15 @@ impl Repository {
         target: TargetFile,
     ) -> Result<(), PublishError> {
         crate::schema::TargetName::new(name)?;
-        let delegation = self.delegation(role).ok_or_else(|| {
-            PublishError::Delegation(format!("targets does not delegate to {role:?}"))
-        })?;
+        let delegation = self
+            .delegation(role)
+            .ok_or_else(|| PublishError::NotDelegated { role: role.clone() })?;
         if !delegation.delegates(name) {
-            return Err(PublishError::Delegation(format!(
-                "{role} may not sign {name:?}: its paths are {:?}",
-                delegation.paths.clone().unwrap_or_default()
-            )));
+            return Err(PublishError::OutsidePaths {
+                role: role.clone(),
+                target: name.to_owned(),
+                paths: delegation.paths.clone().unwrap_or_default(),
+            });
         }
         if let Some(r) = self.delegated.get_mut(role) {
             r.targets.insert(name.to_owned(), target);

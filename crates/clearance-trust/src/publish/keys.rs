@@ -55,9 +55,7 @@ impl Repository {
     /// [`RoleSigners::delegated`].
     pub fn resign_delegated(&mut self, name: &RoleName) -> Result<(), PublishError> {
         if !self.delegated.contains_key(name) {
-            return Err(PublishError::Delegation(format!(
-                "targets does not delegate to {name:?}"
-            )));
+            return Err(PublishError::NotDelegated { role: name.clone() });
         }
         self.dirty_delegated.insert(name.clone());
         Ok(())
@@ -364,6 +362,56 @@ mod tests {
             "an unused key is dropped"
         );
         assert!(repo.dirty_delegated.contains(&qa));
+    }
+
+    /// Review A.1 (4): each way a delegation is refused is its own variant
+    /// (was one `Delegation(String)`), so callers and tests tell them apart.
+    #[test]
+    fn a1_4_delegation_refusals_are_told_apart() {
+        let (mut repo, keys) = repo();
+        let key = [keys[1].public_key().clone()];
+        let role = |n: &str| RoleName::new(n).unwrap();
+        let add = |repo: &mut Repository, name: &str, threshold, paths: Vec<String>| {
+            repo.add_delegation(&role(name), &key, threshold, paths, false)
+        };
+        for reserved in ["targets", "root", "bins-00"] {
+            assert!(
+                matches!(
+                    add(&mut repo, reserved, 1, vec!["*".into()]),
+                    Err(PublishError::ReservedName { .. })
+                ),
+                "{reserved}"
+            );
+        }
+        assert!(matches!(
+            add(&mut repo, "qa", 2, vec!["*".into()]),
+            Err(PublishError::Threshold {
+                threshold: 2,
+                keys: 1
+            })
+        ));
+        assert!(matches!(
+            add(&mut repo, "qa", 1, vec![]),
+            Err(PublishError::NoPaths)
+        ));
+        assert!(matches!(
+            repo.remove_delegation(&role("qa")),
+            Err(PublishError::NotDelegated { .. })
+        ));
+        add(&mut repo, "qa", 1, vec!["qa-*".into()]).unwrap();
+        let target = crate::image::target_for_manifest(b"m", None);
+        assert!(matches!(
+            repo.set_delegated_target(&role("qa"), "v1", target.clone()),
+            Err(PublishError::OutsidePaths { .. })
+        ));
+        repo.set_delegated_target(&role("qa"), "qa-1", target)
+            .unwrap();
+        let (mut binned, _) = super::tests::repo();
+        binned.use_bins(4);
+        assert!(matches!(
+            add(&mut binned, "qa", 1, vec!["*".into()]),
+            Err(PublishError::HashBinsOnly)
+        ));
     }
 
     #[test]

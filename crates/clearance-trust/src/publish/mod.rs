@@ -24,56 +24,148 @@ use crate::schema::{
 use crate::signer::Signer;
 use crate::time::UtcTime;
 
+/// Why the editor could not load, change or sign a repository.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
+    /// Signing failed (a signer refused, or the role does not serialise).
     #[error(transparent)]
     Edit(#[from] EditError),
-    #[error("{role}: current metadata is unreadable: {message}")]
-    Load { role: RoleName, message: String },
+    /// A role's current document does not parse as TUF 1.0 metadata.
+    #[error("{role}: current metadata is unreadable: {source}")]
+    Load {
+        /// The role.
+        role: RoleName,
+        /// Why.
+        #[source]
+        source: crate::metadata::MetadataError,
+    },
+    /// A role the repository lists has no current document.
+    #[error("{role}: current metadata is missing")]
+    Missing {
+        /// The role.
+        role: RoleName,
+    },
+    /// A change falls in a hash bin that was not loaded ([`Bins::For`]): an
+    /// error, never a lost change.
+    #[error(
+        "{bin}: this hash bin was not loaded (load the repository for this target, or every bin)"
+    )]
+    BinNotLoaded {
+        /// The bin.
+        bin: RoleName,
+    },
+    /// Verifying the repository from the pinned root failed.
     #[error(transparent)]
     Update(#[from] crate::client::UpdateError),
+    /// Fewer keys are at hand than a role's threshold.
     #[error("no signing key for {role}: need {threshold} of {keyids:?}")]
     MissingKey {
+        /// The role.
         role: RoleName,
+        /// Signatures it needs.
         threshold: u64,
+        /// The key ids root (or its delegator) gives it.
         keyids: Vec<String>,
     },
-    #[error("{0}")]
-    Delegation(String),
+    /// Named delegations were asked of a repository that keeps its targets
+    /// in hash bins.
+    #[error("this repository keeps its targets in hash bins; named delegations cannot be added")]
+    HashBinsOnly,
+    /// A delegation was given a top-level role's name, or the hash bins'.
+    #[error("{name:?} is a reserved role name")]
+    ReservedName {
+        /// The name.
+        name: RoleName,
+    },
+    /// A delegation's threshold is 0 or more than its keys.
+    #[error("a threshold of {threshold} cannot be met by {keys} keys")]
+    Threshold {
+        /// The threshold asked for.
+        threshold: u64,
+        /// The keys given.
+        keys: usize,
+    },
+    /// A delegation was given no path pattern.
+    #[error("name at least one path pattern (--paths)")]
+    NoPaths,
+    /// Targets does not delegate to the role named.
+    #[error("targets does not delegate to {role:?}")]
+    NotDelegated {
+        /// The role.
+        role: RoleName,
+    },
+    /// A delegated role was asked to sign a target outside its paths.
+    #[error("{role} may not sign {target:?}: its paths are {paths:?}")]
+    OutsidePaths {
+        /// The role.
+        role: RoleName,
+        /// The target.
+        target: String,
+        /// The patterns it may sign.
+        paths: Vec<String>,
+    },
+    /// A target name that is not safe as a path (review B-18).
     #[error(transparent)]
     TargetName(#[from] TargetNameError),
+    /// A role is at the largest version there is.
     #[error("{role}: {source}")]
     Version {
+        /// The role.
         role: RoleName,
+        /// Why no next version exists.
         #[source]
         source: VersionError,
     },
+    /// Root names no keys for a top-level role.
     #[error("root names no keys for {role}")]
-    UnknownRole { role: TopRole },
+    UnknownRole {
+        /// The role.
+        role: TopRole,
+    },
+    /// A revocation named a key no role uses.
     #[error(
         "key {keyid} is not used by any role of this repository (root's roles or targets' delegations)"
     )]
-    UnknownKey { keyid: String },
+    UnknownKey {
+        /// The key id.
+        keyid: String,
+    },
+    /// A rotation to a key the role already has (review B-7).
     #[error(
         "{role} already has key {keyid}: a rotation needs a new key (on a token, another object label)"
     )]
-    KeyAlreadyInRole { role: TopRole, keyid: String },
+    KeyAlreadyInRole {
+        /// The role.
+        role: TopRole,
+        /// The key id.
+        keyid: String,
+    },
+    /// A revocation would leave a top-level role below its threshold.
     #[error(
         "revoking {keyid} would leave {role} with {left} keys, below its threshold of {threshold}; rotate in a new key first (trust rotate {role} --keep-old)"
     )]
     BelowThreshold {
+        /// The key id.
         keyid: String,
+        /// The role.
         role: TopRole,
+        /// Keys it would keep.
         left: usize,
+        /// Its threshold.
         threshold: u64,
     },
+    /// A revocation would leave a delegated role below its threshold.
     #[error(
         "revoking {keyid} would leave the delegated role {role} with {left} keys, below its threshold of {threshold}: give it another key first (trust delegate add with its keys and the new one), or stop delegating to it (trust delegate remove)"
     )]
     DelegationBelowThreshold {
+        /// The key id.
         keyid: String,
+        /// The role.
         role: RoleName,
+        /// Keys it would keep.
         left: usize,
+        /// Its threshold.
         threshold: u64,
     },
 }
@@ -321,10 +413,7 @@ impl Repository {
         bins: Bins<'_>,
     ) -> Result<Repository, PublishError> {
         updater.refresh().await?;
-        let missing = |role: RoleName| PublishError::Load {
-            role,
-            message: "missing".into(),
-        };
+        let missing = |role: RoleName| PublishError::Missing { role };
         let trusted = updater.trusted();
         let root = trusted.root().raw.clone();
         let timestamp = trusted
@@ -415,9 +504,9 @@ impl Repository {
         mut fetch_role: impl FnMut(&RoleName) -> Option<Vec<u8>>,
     ) -> Result<Repository, PublishError> {
         let selection = bins;
-        let load = |role: &RoleName, e: crate::metadata::MetadataError| PublishError::Load {
+        let load = |role: &RoleName, source| PublishError::Load {
             role: role.clone(),
-            message: e.to_string(),
+            source,
         };
         let targets = Signed::<Targets>::parse_tuf1(targets, &RoleName::TARGETS)
             .map_err(|e| load(&RoleName::TARGETS, e))?
@@ -443,9 +532,8 @@ impl Repository {
                     unpublished_role(expiries)
                 }
                 None => {
-                    return Err(PublishError::Load {
+                    return Err(PublishError::Missing {
                         role: r.name.clone(),
-                        message: "missing".into(),
                     });
                 }
             };
@@ -464,10 +552,8 @@ impl Repository {
                     unloaded_bins.insert(bin);
                     continue;
                 }
-                let bytes = fetch_role(&bin).ok_or_else(|| PublishError::Load {
-                    role: bin.clone(),
-                    message: "missing".into(),
-                })?;
+                let bytes =
+                    fetch_role(&bin).ok_or_else(|| PublishError::Missing { role: bin.clone() })?;
                 let role = Signed::<Targets>::parse_tuf1(&bytes, &bin)
                     .map_err(|e| load(&bin, e))?
                     .signed;
@@ -496,11 +582,7 @@ impl Repository {
     /// A bin `name` falls in that was not loaded: an error, never a lost change.
     fn check_loaded(&self, bin: &RoleName) -> Result<(), PublishError> {
         if self.unloaded_bins.contains(bin) {
-            return Err(PublishError::Load {
-                role: bin.clone(),
-                message: "this hash bin was not loaded (load the repository for this target)"
-                    .into(),
-            });
+            return Err(PublishError::BinNotLoaded { bin: bin.clone() });
         }
         Ok(())
     }

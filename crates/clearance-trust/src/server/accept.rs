@@ -21,55 +21,163 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::store::{NewFile, Store, StoreError};
+use super::error::ServiceError;
+use super::store::{NewFile, Store};
 use super::walk::walk_delegations;
 use crate::client::{TrustedSet, UpdateError};
-use crate::editor::{self, common, meta_for};
+use crate::editor::{self, EditError, common, meta_for};
 use crate::gun::Gun;
 use crate::metadata::Signed;
 use crate::schema::{MetaFile, RoleName, Root, Snapshot, Targets, Timestamp, TopRole, Version};
 use crate::signer::{LocalSigner, Signer as _};
 use crate::time::UtcTime;
 
+/// Why a publish was refused: what the publisher uploaded (or what the
+/// service holds for it) does not make a repository clients would accept.
+/// Nothing of it was stored. The database's own failures are
+/// [`ServiceError::Store`], never one of these.
 #[derive(Debug, thiserror::Error)]
 pub enum Refused {
+    /// A document does not verify, or breaks a client's rule (TUF §5).
     #[error("{role}: {source}")]
     Invalid {
+        /// The role whose document it is.
         role: RoleName,
+        /// The client's reason.
         #[source]
         source: UpdateError,
     },
+    /// A role is not newer than a version clients may have seen (another
+    /// publish landed first: 409).
     #[error(
         "{role}: version {got} is not newer than the stored version {stored}; fetch the current metadata and publish again"
     )]
     Stale {
+        /// The role.
         role: RoleName,
+        /// The highest version stored or listed.
         stored: Version,
+        /// The version uploaded.
         got: Version,
     },
+    /// A role the service signs is at the largest version there is.
     #[error(
         "{role} is at version {}, the largest there is; no later version can follow",
         Version::MAX
     )]
-    Exhausted { role: RoleName },
+    Exhausted {
+        /// The role.
+        role: RoleName,
+    },
+    /// The delegation walk met more roles than one publish may hold.
     #[error("more than {limit} delegated roles")]
-    TooManyRoles { limit: usize },
+    TooManyRoles {
+        /// The most roles walked.
+        limit: usize,
+    },
+    /// A delegator changed its hash bins' grant without uploading every bin
+    /// (review B-11).
     #[error(
         "{delegator} gives its hash bins other keys, threshold or bit length, so every bin must be signed again and published with it; {bin} is missing"
     )]
-    MissingBin { delegator: RoleName, bin: RoleName },
-    #[error("signing {role}: {message}")]
-    Sign { role: TopRole, message: String },
-    #[error("{role}: {message}")]
-    Missing { role: TopRole, message: String },
+    MissingBin {
+        /// The role that delegates to the bins.
+        delegator: RoleName,
+        /// The first bin missing from the upload.
+        bin: RoleName,
+    },
+    /// The service could not sign a role it holds the key for (500).
+    #[error("signing {role}: {source}")]
+    Sign {
+        /// Snapshot or timestamp.
+        role: TopRole,
+        /// The signer's failure.
+        #[source]
+        source: EditError,
+    },
+    /// A new repository's first publish lacks a role it starts with.
+    #[error("{role}: a new repository starts with {}", .role.role().file_name())]
+    FirstPublish {
+        /// Root or targets.
+        role: TopRole,
+    },
+    /// Root names no keys for a top-level role.
+    #[error("root: root names no {role} keys")]
+    RootLacksKeys {
+        /// The role.
+        role: TopRole,
+    },
+    /// Snapshot or timestamp must be signed by the service, which does not
+    /// hold the key root names for it, and the publisher did not upload it.
+    #[error(
+        "{role}: this trust service does not hold the {role} key that root names, so {role}.json must be published with the rest"
+    )]
+    NotServerSigned {
+        /// Snapshot or timestamp.
+        role: TopRole,
+    },
+    /// An uploaded role no role of the repository delegates to.
     #[error("{role} is not delegated by any role of this repository")]
-    NotDelegated { role: RoleName },
+    NotDelegated {
+        /// The role.
+        role: RoleName,
+    },
+    /// An uploaded snapshot does not list exactly what is current.
     #[error("snapshot: {0}")]
-    Snapshot(String),
+    SnapshotListing(SnapshotListing),
+    /// A re-sign was asked of a repository that has nothing stored.
     #[error("nothing to publish")]
     Empty,
-    #[error(transparent)]
-    Store(#[from] StoreError),
+}
+
+/// How an uploaded snapshot's `meta` differs from what is current.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotListing {
+    /// A current role is not listed.
+    #[error("does not list {entry}")]
+    Missing {
+        /// Its `meta` entry (`ROLE.json`).
+        entry: String,
+    },
+    /// A role is listed at another version than its current one.
+    #[error("lists {entry} at version {}, but version {} is current", shown(.listed), shown(.current))]
+    Version {
+        /// The `meta` entry.
+        entry: String,
+        /// The version the snapshot lists.
+        listed: Option<Version>,
+        /// The version that is current.
+        current: Option<Version>,
+    },
+    /// A role is listed with another length than its bytes have.
+    #[error("gives {entry} a length of {listed}, but it is {actual} bytes")]
+    Length {
+        /// The `meta` entry.
+        entry: String,
+        /// The length listed.
+        listed: u64,
+        /// The file's length.
+        actual: u64,
+    },
+    /// A role is listed with a hash that is not its bytes'.
+    #[error("gives {entry} a {algorithm} that is not the file's")]
+    Hash {
+        /// The `meta` entry.
+        entry: String,
+        /// The hash algorithm (`sha256`).
+        algorithm: String,
+    },
+    /// The snapshot lists a role the repository does not have.
+    #[error("lists {entry}, which this repository does not have")]
+    Extra {
+        /// The `meta` entry.
+        entry: String,
+    },
+}
+
+/// A listed version, or `none`.
+fn shown(version: &Option<Version>) -> String {
+    version.map_or_else(|| "none".to_owned(), |v| v.to_string())
 }
 
 impl Refused {
@@ -125,7 +233,7 @@ pub async fn accept(
     signers: &ServerSigners,
     lifetimes: Lifetimes,
     now: UtcTime,
-) -> Result<Vec<NewFile>, Refused> {
+) -> Result<Vec<NewFile>, ServiceError> {
     let resign_only = upload.files.is_empty();
     let old_snapshot = store.latest(gun, &RoleName::SNAPSHOT).await?;
     let floors = Floors {
@@ -141,7 +249,7 @@ pub async fn accept(
         },
     };
     if resign_only && !floors.stored.contains_key(&RoleName::TIMESTAMP) {
-        return Err(Refused::Empty);
+        return Err(Refused::Empty.into());
     }
     let mut out = Vec::new();
 
@@ -170,10 +278,10 @@ pub async fn accept(
         }
         (None, Some(old)) => old.clone(),
         (None, None) => {
-            return Err(Refused::Missing {
+            return Err(Refused::FirstPublish {
                 role: TopRole::Root,
-                message: "a new repository starts with root.json".into(),
-            });
+            }
+            .into());
         }
     };
     let root = parse::<Root>(&root_bytes, &RoleName::ROOT)?;
@@ -187,10 +295,10 @@ pub async fn accept(
     let targets_bytes = match (&new_targets, &old_targets) {
         (Some(b), _) | (None, Some(b)) => b.clone(),
         (None, None) => {
-            return Err(Refused::Missing {
+            return Err(Refused::FirstPublish {
                 role: TopRole::Targets,
-                message: "a new repository needs targets.json".into(),
-            });
+            }
+            .into());
         }
     };
     let targets = Signed::<Targets>::parse_tuf1(&targets_bytes, &RoleName::TARGETS)
@@ -201,9 +309,8 @@ pub async fn accept(
         let keys = root
             .roles
             .get(&TopRole::Targets)
-            .ok_or_else(|| Refused::Missing {
-                role: TopRole::Root,
-                message: "root names no targets keys".into(),
+            .ok_or(Refused::RootLacksKeys {
+                role: TopRole::Targets,
             })?;
         targets
             .verify(&root.keys, &keys.keyids, keys.threshold, &RoleName::TARGETS)
@@ -233,7 +340,8 @@ pub async fn accept(
     if let Some(extra) = upload.files.keys().next() {
         return Err(Refused::NotDelegated {
             role: extra.clone(),
-        });
+        }
+        .into());
     }
     for (role, bytes, version) in &walk.uploaded {
         floors.check_newer(role, *version)?;
@@ -273,9 +381,9 @@ pub async fn accept(
                 meta,
                 extra: BTreeMap::new(),
             };
-            editor::sign(&snapshot, &[signer]).map_err(|e| Refused::Sign {
+            editor::sign(&snapshot, &[signer]).map_err(|source| Refused::Sign {
                 role: TopRole::Snapshot,
-                message: e.to_string(),
+                source,
             })?
         }
     };
@@ -314,9 +422,9 @@ pub async fn accept(
                 )]),
                 extra: BTreeMap::new(),
             };
-            let bytes = editor::sign(&timestamp, &[signer]).map_err(|e| Refused::Sign {
+            let bytes = editor::sign(&timestamp, &[signer]).map_err(|source| Refused::Sign {
                 role: TopRole::Timestamp,
-                message: e.to_string(),
+                source,
             })?;
             (version, bytes)
         }
@@ -354,41 +462,45 @@ fn check_snapshot_lists(
     snapshot: &Snapshot,
     expected: &BTreeMap<String, crate::schema::MetaFile>,
 ) -> Result<(), Refused> {
+    let refuse = |listing| Err(Refused::SnapshotListing(listing));
     for (name, want) in expected {
+        let entry = || name.clone();
         let Some(got) = snapshot.meta.get(name) else {
-            return Err(Refused::Snapshot(format!("does not list {name}")));
+            return refuse(SnapshotListing::Missing { entry: entry() });
         };
         if got.version != want.version {
-            let shown = |v: Option<Version>| v.map_or_else(|| "none".to_owned(), |v| v.to_string());
-            return Err(Refused::Snapshot(format!(
-                "lists {name} at version {}, but version {} is current",
-                shown(got.version),
-                shown(want.version)
-            )));
+            return refuse(SnapshotListing::Version {
+                entry: entry(),
+                listed: got.version,
+                current: want.version,
+            });
         }
-        if let (Some(l), Some(w)) = (got.length, want.length)
-            && l != w
+        if let (Some(listed), Some(actual)) = (got.length, want.length)
+            && listed != actual
         {
-            return Err(Refused::Snapshot(format!(
-                "gives {name} a length of {l}, but it is {w} bytes"
-            )));
+            return refuse(SnapshotListing::Length {
+                entry: entry(),
+                listed,
+                actual,
+            });
         }
         if let (Some(h), Some(w)) = (&got.hashes, &want.hashes) {
             for (algorithm, value) in h {
                 if w.get(algorithm)
                     .is_some_and(|v| !v.eq_ignore_ascii_case(value))
                 {
-                    return Err(Refused::Snapshot(format!(
-                        "gives {name} a {algorithm} that is not the file's"
-                    )));
+                    return refuse(SnapshotListing::Hash {
+                        entry: entry(),
+                        algorithm: algorithm.clone(),
+                    });
                 }
             }
         }
     }
     if let Some(extra) = snapshot.meta.keys().find(|k| !expected.contains_key(*k)) {
-        return Err(Refused::Snapshot(format!(
-            "lists {extra}, which this repository does not have"
-        )));
+        return refuse(SnapshotListing::Extra {
+            entry: extra.clone(),
+        });
     }
     Ok(())
 }
@@ -404,15 +516,9 @@ fn server_signer<'a>(
         .get(&role)
         .filter(|k| k.threshold == 1)
         .and_then(|k| candidates.iter().find(|s| k.keyids.contains(&s.key_id())));
-    match named {
-        Some(s) => Ok(s),
-        None => Err(Refused::Missing {
-            role,
-            message: format!(
-                "this trust service does not hold the {role} key that root names, so {role}.json must be published with the rest"
-            ),
-        }),
-    }
+    named
+        .map(|s| s as &dyn crate::signer::Signer)
+        .ok_or(Refused::NotServerSigned { role })
 }
 
 /// The versions an upload must go beyond: each role's newest stored
@@ -485,6 +591,64 @@ mod tests {
 
     fn role(name: &str) -> RoleName {
         RoleName::new(name).unwrap()
+    }
+
+    /// Review A.1 (4): a store failure met while checking a publish is the
+    /// service's own failure (500, "see the server log"), in one place,
+    /// never a refusal of the publisher's metadata.
+    #[tokio::test]
+    async fn a1_4_a_store_failure_while_checking_is_the_services_own_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("t.db").to_str().unwrap())
+            .await
+            .unwrap();
+        store.close().await;
+        let upload = Upload {
+            files: BTreeMap::from([(RoleName::ROOT, b"{}".to_vec())]),
+            resign_snapshot: false,
+        };
+        let gun = crate::gun::Gun::new("r/a").unwrap();
+        let err = accept(
+            &store,
+            &gun,
+            upload,
+            &ServerSigners::default(),
+            Lifetimes::default(),
+            UtcTime::now(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, ServiceError::Store(super::super::StoreError::Query(_))),
+            "{err:?}"
+        );
+        assert!(err.is_internal());
+    }
+
+    #[test]
+    fn snapshot_listing_refusals_say_what_differs() {
+        let listing = |l: SnapshotListing| Refused::SnapshotListing(l).to_string();
+        assert_eq!(
+            listing(SnapshotListing::Version {
+                entry: "targets.json".into(),
+                listed: Some(v(2)),
+                current: None,
+            }),
+            "snapshot: lists targets.json at version 2, but version none is current"
+        );
+        assert_eq!(
+            listing(SnapshotListing::Missing {
+                entry: "releases.json".into()
+            }),
+            "snapshot: does not list releases.json"
+        );
+        assert_eq!(
+            Refused::FirstPublish {
+                role: TopRole::Root
+            }
+            .to_string(),
+            "root: a new repository starts with root.json"
+        );
     }
 
     #[test]

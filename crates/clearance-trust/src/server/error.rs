@@ -15,11 +15,11 @@ use crate::schema::TopRole;
 /// Something the service could not do.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    /// The publish was refused; nothing was stored. A store failure met
-    /// while checking it is lifted to [`ServiceError::Store`] (see the
-    /// `From<Refused>` impl), so a conflict has one place only.
+    /// The publish was refused; nothing was stored. (A store failure met
+    /// while checking it is a [`ServiceError::Store`]: a conflict has one
+    /// place only.)
     #[error(transparent)]
-    Refused(Refused),
+    Refused(#[from] Refused),
     /// The metadata database failed, or another publish landed first
     /// ([`StoreError::Conflict`]).
     #[error(transparent)]
@@ -53,17 +53,6 @@ pub enum ServiceError {
     NoServerKey { role: TopRole },
 }
 
-/// A refused publish, except that a store failure met while checking it is a
-/// [`ServiceError::Store`]: `Refused::Store` never reaches the router.
-impl From<Refused> for ServiceError {
-    fn from(refused: Refused) -> ServiceError {
-        match refused {
-            Refused::Store(e) => ServiceError::Store(e),
-            other => ServiceError::Refused(other),
-        }
-    }
-}
-
 impl ServiceError {
     /// The HTTP status: 409 when another publish landed first, 400 for a
     /// refused publish, 404 for a key the service does not hold, 500 for a
@@ -72,8 +61,6 @@ impl ServiceError {
         match self {
             ServiceError::Refused(Refused::Stale { .. })
             | ServiceError::Store(StoreError::Conflict { .. }) => StatusCode::CONFLICT,
-            // Never built (see `From<Refused>`); answered as the store failure it is.
-            ServiceError::Refused(Refused::Store(e)) => store_status(e),
             // The service failed to sign what it holds the keys for.
             ServiceError::Refused(Refused::Sign { .. }) => StatusCode::INTERNAL_SERVER_ERROR,
             // Every other refusal is about the publisher's metadata.
@@ -93,7 +80,6 @@ impl ServiceError {
         match self {
             ServiceError::Refused(Refused::Stale { .. })
             | ServiceError::Store(StoreError::Conflict { .. }) => ErrorCode::MetadataStale,
-            ServiceError::Refused(Refused::Store(e)) => store_code(e),
             ServiceError::Refused(Refused::Sign { .. }) => ErrorCode::Unknown,
             ServiceError::Refused(_) => ErrorCode::MetadataInvalid,
             ServiceError::Store(e) => store_code(e),
@@ -120,6 +106,7 @@ fn store_status(e: &StoreError) -> StatusCode {
         | StoreError::Query(_)
         | StoreError::BadVersion { .. }
         | StoreError::BadRole { .. }
+        | StoreError::KeyVanished { .. }
         | StoreError::InjectedFault { .. } => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -131,6 +118,7 @@ fn store_code(e: &StoreError) -> ErrorCode {
         | StoreError::Query(_)
         | StoreError::BadVersion { .. }
         | StoreError::BadRole { .. }
+        | StoreError::KeyVanished { .. }
         | StoreError::InjectedFault { .. } => ErrorCode::Unknown,
     }
 }
@@ -146,21 +134,6 @@ mod tests {
             role: RoleName::TIMESTAMP,
             version: Version::new(3).unwrap(),
         }
-    }
-
-    #[test]
-    fn a1_4_a_conflict_met_while_checking_is_lifted_to_one_variant() {
-        let lifted = ServiceError::from(Refused::Store(conflict()));
-        assert!(
-            matches!(lifted, ServiceError::Store(StoreError::Conflict { .. })),
-            "{lifted:?}"
-        );
-        assert_eq!(
-            (lifted.status(), lifted.code()),
-            (StatusCode::CONFLICT, ErrorCode::MetadataStale)
-        );
-        let query = ServiceError::from(Refused::Store(StoreError::Query("x".into())));
-        assert!(matches!(query, ServiceError::Store(StoreError::Query(_))));
     }
 
     #[test]
@@ -188,7 +161,7 @@ mod tests {
             (
                 ServiceError::from(Refused::Sign {
                     role: TopRole::Timestamp,
-                    message: "token removed".into(),
+                    source: crate::editor::EditError::Serialize("token removed".into()),
                 }),
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorCode::Unknown,

@@ -46,6 +46,9 @@ pub enum StoreError {
     /// A stored role name is not a role name (not written by this code).
     #[error("database: {gun} has a row for {stored:?}, which is not a role name")]
     BadRole { gun: Gun, stored: String },
+    /// A server key another request stored was gone when read back.
+    #[error("database: the {role} key of {gun} was stored by another request, then gone")]
+    KeyVanished { gun: Gun, role: TopRole },
     /// Only ever made by an [`InsertFault`] a test armed (test builds).
     #[error("{gun}: a test fault stopped the publish after row {row}; nothing was stored")]
     InjectedFault { gun: Gun, row: usize },
@@ -357,6 +360,13 @@ impl Store {
         Ok(())
     }
 
+    /// Close the database: every later query fails (how a store failure
+    /// surfaces is tested with it).
+    #[cfg(test)]
+    pub(super) async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// Arm `fault` for the next publish (test builds only); it is used up
     /// by that publish whether or not it had row `k`.
     #[cfg(any(test, feature = "test-hooks"))]
@@ -482,10 +492,14 @@ impl Store {
         .await;
         match inserted {
             Ok(_) => Ok(key.clone()),
-            Err(e) if is_unique_violation(&e) => self
-                .server_key(gun, role)
-                .await?
-                .ok_or_else(|| StoreError::Query("server key vanished".into())),
+            Err(e) if is_unique_violation(&e) => {
+                self.server_key(gun, role)
+                    .await?
+                    .ok_or_else(|| StoreError::KeyVanished {
+                        gun: gun.clone(),
+                        role,
+                    })
+            }
             Err(e) => Err(e.into()),
         }
     }

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::accept::{Refused, parse};
+use super::error::ServiceError;
 use super::store::Store;
 use crate::gun::Gun;
 use crate::keys::Key;
@@ -33,7 +34,7 @@ pub(super) async fn walk_delegations(
     old_targets: Option<&Targets>,
     targets_uploaded: bool,
     uploads: &mut BTreeMap<RoleName, Vec<u8>>,
-) -> Result<Walk, Refused> {
+) -> Result<Walk, ServiceError> {
     let mut walk = Walk::default();
     let mut queue: VecDeque<(RoleName, Targets, Option<Targets>, bool)> = VecDeque::new();
     queue.push_back((
@@ -58,7 +59,8 @@ pub(super) async fn walk_delegations(
             if visited.len() > MAX_ROLES_VISITED {
                 return Err(Refused::TooManyRoles {
                     limit: MAX_ROLES_VISITED,
-                });
+                }
+                .into());
             }
             let regrant = changed
                 && grant(delegations, &child) != old_delegations.and_then(|d| grant(d, &child));
