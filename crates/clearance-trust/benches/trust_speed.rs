@@ -16,7 +16,9 @@ use std::time::Instant;
 
 use clearance_trust::client::{DirStore, HttpTransport, Updater, UpdaterSettings};
 use clearance_trust::image::target_for_manifest;
-use clearance_trust::publish::{Bins, Changed, Expiries, Repository, RoleSigners, SignedFile};
+use clearance_trust::publish::{
+    Bins, Changed, Expiries, RepositoryEditor, RoleSigners, SignedFile,
+};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 use clearance_trust::{RoleName, TopRole};
 
@@ -65,7 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 1. Publish N tags at once.
     let t = Instant::now();
-    let mut repo = Repository::create(
+    let mut repo = RepositoryEditor::create(
         [
             keys[0].public_key(),
             keys[1].public_key(),
@@ -98,7 +100,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(repo);
     let t = Instant::now();
     let read = |name: &RoleName| std::fs::read(dir.path().join(name.file_name()));
-    let mut repo = Repository::load_bins(
+    let mut repo = RepositoryEditor::load_bins(
         &read(&RoleName::ROOT)?,
         &read(&RoleName::TARGETS)?,
         &read(&RoleName::SNAPSHOT)?,
@@ -170,7 +172,7 @@ mod service {
     };
     use clearance_trust::image::target_for_manifest;
     use clearance_trust::publish::{
-        Bins, Changed, Expiries, Repository, RoleSigners, ServerSigned, SignedFile,
+        Bins, Changed, Expiries, RepositoryEditor, RoleSigners, ServerSigned, SignedFile,
     };
     use clearance_trust::server::{Lifetimes, MasterKey, Store, TrustService};
     use clearance_trust::signer::{LocalSigner, Signer};
@@ -223,7 +225,7 @@ mod service {
         };
 
         let t = Instant::now();
-        let mut repo = Repository::create(
+        let mut repo = RepositoryEditor::create(
             [
                 keys[0].public_key(),
                 keys[1].public_key(),
@@ -253,11 +255,15 @@ mod service {
         let store = DirStore::new(publisher.path())?;
         store.save(&RoleName::ROOT, &root)?;
         let mut updater = Updater::new(store, http.clone(), &url, UpdaterSettings::default())?;
-        Repository::load_verified(&mut updater, Expiries::default(), Bins::For(&["v0"])).await?;
+        RepositoryEditor::load_verified(&mut updater, Expiries::default(), Bins::For(&["v0"]))
+            .await?;
         let t = Instant::now();
-        let mut repo =
-            Repository::load_verified(&mut updater, Expiries::default(), Bins::For(&["one-more"]))
-                .await?;
+        let mut repo = RepositoryEditor::load_verified(
+            &mut updater,
+            Expiries::default(),
+            Bins::For(&["one-more"]),
+        )
+        .await?;
         repo.set_target("one-more", target_for_manifest(b"{}", media))?;
         send(repo.publish(Changed::Targets, &signers, false)?).await?;
         let add = t.elapsed().as_secs_f64();

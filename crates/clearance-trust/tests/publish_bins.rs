@@ -8,7 +8,7 @@ use std::time::Duration;
 use clearance_trust::client::{DirStore, HttpTransport, Updater, UpdaterSettings};
 use clearance_trust::image::target_for_manifest;
 use clearance_trust::publish::{
-    BIN_THRESHOLD, Bins, Changed, Expiries, OldKeys, PublishError, Repository, RoleSigners,
+    BIN_THRESHOLD, Bins, Changed, Expiries, OldKeys, PublishError, RepositoryEditor, RoleSigners,
     SignedFile,
 };
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
@@ -53,7 +53,7 @@ async fn large_repositories_use_hash_bins_and_one_change_signs_one_bin() {
         timestamp: vec![&keys[3]],
         ..Default::default()
     };
-    let mut repo = Repository::create(
+    let mut repo = RepositoryEditor::create(
         [
             keys[0].public_key(),
             keys[1].public_key(),
@@ -108,7 +108,7 @@ async fn large_repositories_use_hash_bins_and_one_change_signs_one_bin() {
 
     // Reload from what was published, then edit again: still one bin.
     let read = |n: &RoleName| std::fs::read(dir.path().join(n.file_name())).ok();
-    let mut again = Repository::load(
+    let mut again = RepositoryEditor::load(
         &read(&RoleName::ROOT).unwrap(),
         &read(&RoleName::TARGETS).unwrap(),
         &read(&RoleName::SNAPSHOT).unwrap(),
@@ -122,7 +122,7 @@ async fn large_repositories_use_hash_bins_and_one_change_signs_one_bin() {
     // Loaded for one tag, as `trust sign` loads: that tag's bin only. A
     // change elsewhere, or a key rotation (which re-signs every bin), is an
     // error rather than a lost change.
-    let mut one = Repository::load_bins(
+    let mut one = RepositoryEditor::load_bins(
         &read(&RoleName::ROOT).unwrap(),
         &read(&RoleName::TARGETS).unwrap(),
         &read(&RoleName::SNAPSHOT).unwrap(),
@@ -221,7 +221,7 @@ async fn split_scenario(start_bits: u32, total: usize, split_bits: u32) {
         timestamp: vec![&keys[3]],
         ..Default::default()
     };
-    let mut repo = Repository::create(
+    let mut repo = RepositoryEditor::create(
         [
             keys[0].public_key(),
             keys[1].public_key(),

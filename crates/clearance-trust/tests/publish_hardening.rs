@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use clearance_trust::RoleName;
 use clearance_trust::client::{DirStore, HttpTransport, Updater, UpdaterSettings, write_atomic};
 use clearance_trust::image::target_for_manifest;
-use clearance_trust::publish::{Changed, Expiries, Repository, RoleSigners};
+use clearance_trust::publish::{Changed, Expiries, RepositoryEditor, RoleSigners};
 use clearance_trust::schema::TargetFile;
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
@@ -17,7 +17,7 @@ use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 struct DirRepo {
     dir: tempfile::TempDir,
     keys: [LocalSigner; 4],
-    repo: Repository,
+    repo: RepositoryEditor,
 }
 
 impl DirRepo {
@@ -28,7 +28,7 @@ impl DirRepo {
             LocalSigner::generate(KeyKind::Ed25519).unwrap(),
             LocalSigner::generate(KeyKind::Ed25519).unwrap(),
         ];
-        let repo = Repository::create(
+        let repo = RepositoryEditor::create(
             [
                 keys[0].public_key(),
                 keys[1].public_key(),
@@ -97,7 +97,7 @@ fn manifest(n: u32) -> TargetFile {
     target_for_manifest(format!(r#"{{"schemaVersion":2,"n":{n}}}"#).as_bytes(), None)
 }
 
-fn delegate(repo: &mut Repository, key: &LocalSigner) {
+fn delegate(repo: &mut RepositoryEditor, key: &LocalSigner) {
     repo.add_delegation(
         &role("releases"),
         &[key.public_key().clone()],

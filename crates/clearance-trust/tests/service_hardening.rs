@@ -11,7 +11,7 @@ use clearance_trust::image::target_for_manifest;
 use clearance_trust::keys::Key;
 use clearance_trust::metadata::MetadataError;
 use clearance_trust::publish::{
-    Changed, Expiries, Repository, RoleSigners, ServerSigned, SignedFile,
+    Changed, Expiries, RepositoryEditor, RoleSigners, ServerSigned, SignedFile,
 };
 use clearance_trust::schema::Version;
 use clearance_trust::server::{
@@ -42,7 +42,7 @@ struct Setup {
     targets_key: LocalSigner,
     snapshot_key: LocalSigner,
     server: ServerSigned,
-    repo: Repository,
+    repo: RepositoryEditor,
 }
 
 async fn setup(server: ServerSigned) -> Setup {
@@ -83,7 +83,7 @@ async fn repository(
         ServerSigned::SnapshotAndTimestamp => server_key(TopRole::Snapshot).await,
         _ => snapshot_key.public_key().clone(),
     };
-    let mut repo = Repository::create(
+    let mut repo = RepositoryEditor::create(
         [
             root_key.public_key(),
             targets_key.public_key(),

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use clearance_trust::client::{DirStore, HttpTransport, UpdateError, Updater, UpdaterSettings};
 use clearance_trust::image::target_for_manifest;
 use clearance_trust::publish::{
-    Changed, Expiries, Repository, RoleSigners, ServerSigned, SignedFile,
+    Changed, Expiries, RepositoryEditor, RoleSigners, ServerSigned, SignedFile,
 };
 use clearance_trust::schema::{TargetFile, Version};
 use clearance_trust::server::{
@@ -42,7 +42,7 @@ struct Setup {
     url: String,
     root_key: LocalSigner,
     targets_key: LocalSigner,
-    repo: Repository,
+    repo: RepositoryEditor,
 }
 
 async fn setup() -> Setup {
@@ -77,7 +77,7 @@ async fn setup() -> Setup {
         server_key(TopRole::Snapshot).await,
         server_key(TopRole::Timestamp).await,
     );
-    let mut repo = Repository::create(
+    let mut repo = RepositoryEditor::create(
         [
             root_key.public_key(),
             targets_key.public_key(),

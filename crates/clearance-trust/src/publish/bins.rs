@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 
-impl Repository {
+impl RepositoryEditor {
     /// The succinct hash-bin delegation, if targets uses one.
     pub(super) fn succinct(&self) -> Option<&SuccinctRoles> {
         self.targets.delegations.as_ref()?.succinct_roles.as_ref()

@@ -15,7 +15,7 @@ pub enum FirstVersion {
     Now,
 }
 
-impl Repository {
+impl RepositoryEditor {
     /// Delegate `paths` to a new (or changed) role with its own keys; the
     /// delegator signs targets only (as Notary's `delegation add` does), so
     /// the keys may be someone else's. A new role has no metadata until its

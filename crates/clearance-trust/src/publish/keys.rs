@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::*;
 
-/// What [`Repository::revoke`] took the key out of.
+/// What [`RepositoryEditor::revoke`] took the key out of.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Revoked {
     /// Top-level roles (root is signed again).
@@ -14,7 +14,7 @@ pub struct Revoked {
     pub delegations: Vec<RoleName>,
 }
 
-impl Repository {
+impl RepositoryEditor {
     /// Roles whose signatures expire within `days` (timestamp always counts:
     /// it is meant to be re-signed often).
     pub fn expiring(&self, days: u32) -> Vec<RoleName> {
@@ -40,7 +40,7 @@ impl Repository {
     }
 
     /// Named delegated roles with metadata that expires within `days`
-    /// (their own keys re-sign them: [`Repository::resign_delegated`]).
+    /// (their own keys re-sign them: [`RepositoryEditor::resign_delegated`]).
     pub fn expiring_delegated(&self, days: u32) -> Vec<RoleName> {
         let limit = UtcTime::now().plus_seconds(i64::from(days) * 86_400);
         self.delegated
@@ -63,8 +63,8 @@ impl Repository {
 
     /// Mark the top-level roles and hash bins that expire within `days` for
     /// re-signing (named delegated roles are the caller's to choose, by the
-    /// keys it holds: [`Repository::resign_delegated`]); returns what the
-    /// next [`Repository::publish`] must be told (root needs its keys).
+    /// keys it holds: [`RepositoryEditor::resign_delegated`]); returns what the
+    /// next [`RepositoryEditor::publish`] must be told (root needs its keys).
     pub fn refresh(&mut self, days: u32) -> Changed {
         let expiring = self.expiring(days);
         for role in &expiring {
@@ -220,11 +220,11 @@ mod tests {
     use super::*;
     use crate::signer::{KeyKind, LocalSigner};
 
-    fn repo() -> (Repository, Vec<LocalSigner>) {
+    fn repo() -> (RepositoryEditor, Vec<LocalSigner>) {
         let keys: Vec<LocalSigner> = (0..4)
             .map(|_| LocalSigner::generate(KeyKind::Ed25519).unwrap())
             .collect();
-        let repo = Repository::create(
+        let repo = RepositoryEditor::create(
             [
                 keys[0].public_key(),
                 keys[1].public_key(),
@@ -371,7 +371,7 @@ mod tests {
         let (mut repo, keys) = repo();
         let key = [keys[1].public_key().clone()];
         let role = |n: &str| RoleName::new(n).unwrap();
-        let add = |repo: &mut Repository, name: &str, threshold, paths: Vec<String>| {
+        let add = |repo: &mut RepositoryEditor, name: &str, threshold, paths: Vec<String>| {
             repo.add_delegation(&role(name), &key, threshold, paths, false)
         };
         for reserved in ["targets", "root", "bins-00"] {

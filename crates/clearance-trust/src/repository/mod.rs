@@ -42,7 +42,7 @@ use crate::client::{
     UpdateError, Updater, UpdaterSettings,
 };
 use crate::gun::Gun;
-use crate::publish::{Bins, Expiries, PublishError, Repository, ServerSigned, SignedFile};
+use crate::publish::{Bins, Expiries, PublishError, RepositoryEditor, ServerSigned, SignedFile};
 use crate::schema::RoleName;
 
 /// Most attempts at a publish that other publishers keep overtaking.
@@ -281,17 +281,17 @@ where
     }
 
     /// [`load`] the repository (the hash bins `bins` selects).
-    pub async fn load(&self, bins: Bins<'_>) -> Result<Repository, RepositoryError> {
+    pub async fn load(&self, bins: Bins<'_>) -> Result<RepositoryEditor, RepositoryError> {
         load(&self.store, &self.gun, &self.pinned, bins).await
     }
 
     /// [`edit`] `repo` with `change`, redone when overtaken.
     pub async fn edit<E: From<RepositoryError>>(
         &self,
-        repo: Repository,
+        repo: RepositoryEditor,
         bins: Bins<'_>,
-        change: impl FnMut(&mut Repository) -> Result<Vec<SignedFile>, E>,
-    ) -> Result<Repository, E> {
+        change: impl FnMut(&mut RepositoryEditor) -> Result<Vec<SignedFile>, E>,
+    ) -> Result<RepositoryEditor, E> {
         edit(&self.store, &self.gun, &self.pinned, repo, bins, change).await
     }
 
@@ -307,7 +307,11 @@ where
 
     /// Which of snapshot and timestamp the store signs for `repo`: those
     /// whose keys (`holds`, by key id) the publisher does not hold.
-    pub fn server_signed(&self, repo: &Repository, holds: impl Fn(&str) -> bool) -> ServerSigned {
+    pub fn server_signed(
+        &self,
+        repo: &RepositoryEditor,
+        holds: impl Fn(&str) -> bool,
+    ) -> ServerSigned {
         ServerSigned::for_publisher(&repo.root, self.store.signs_online_roles(), holds)
     }
 }
@@ -323,7 +327,7 @@ pub async fn load<S: RepositoryStore>(
     gun: &Gun,
     pinned: &DirStore,
     bins: Bins<'_>,
-) -> Result<Repository, RepositoryError>
+) -> Result<RepositoryEditor, RepositoryError>
 where
     S::Transport: Clone,
 {
@@ -338,7 +342,7 @@ where
     };
     let mut updater = Updater::new(pinned.clone(), store.transport().clone(), &url, settings)?
         .bind_repository(gun)?;
-    Repository::load_verified(&mut updater, Expiries::default(), bins)
+    RepositoryEditor::load_verified(&mut updater, Expiries::default(), bins)
         .await
         .map_err(|source| RepositoryError::Load {
             gun: gun.clone(),
@@ -356,10 +360,10 @@ pub async fn edit<S, E>(
     store: &S,
     gun: &Gun,
     pinned: &DirStore,
-    mut repo: Repository,
+    mut repo: RepositoryEditor,
     bins: Bins<'_>,
-    mut change: impl FnMut(&mut Repository) -> Result<Vec<SignedFile>, E>,
-) -> Result<Repository, E>
+    mut change: impl FnMut(&mut RepositoryEditor) -> Result<Vec<SignedFile>, E>,
+) -> Result<RepositoryEditor, E>
 where
     S: RepositoryStore,
     S::Transport: Clone,

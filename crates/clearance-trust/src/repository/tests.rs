@@ -28,7 +28,7 @@ impl Fixture {
         let keys: Vec<LocalSigner> = (0..4)
             .map(|_| LocalSigner::generate(KeyKind::Ed25519).unwrap())
             .collect();
-        let mut repo = Repository::create(
+        let mut repo = RepositoryEditor::create(
             [
                 keys[0].public_key(),
                 keys[1].public_key(),
@@ -147,7 +147,7 @@ impl From<PublishError> for Failed {
     }
 }
 
-async fn sign_v1(store: &Overtaken<'_>, f: &Fixture) -> (Result<Repository, Failed>, u32) {
+async fn sign_v1(store: &Overtaken<'_>, f: &Fixture) -> (Result<RepositoryEditor, Failed>, u32) {
     let repo = load(store, &f.gun, &f.pinned, Bins::All).await.unwrap();
     let mut changes = 0;
     let result = edit(store, &f.gun, &f.pinned, repo, Bins::All, |repo| {
@@ -218,7 +218,7 @@ fn the_store_signs_the_online_roles_whose_keys_the_publisher_lacks() {
     let keys: Vec<LocalSigner> = (0..4)
         .map(|_| LocalSigner::generate(KeyKind::Ed25519).unwrap())
         .collect();
-    let repo = Repository::create(
+    let repo = RepositoryEditor::create(
         [
             keys[0].public_key(),
             keys[1].public_key(),

@@ -13,7 +13,6 @@ mod keys;
 mod locks;
 mod router;
 mod store;
-mod walk;
 
 pub use accept::{Lifetimes, Refused, ServerSigners, Upload};
 pub use database_url::{DatabaseUrl, redact};

@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use clearance_trust::keystore::Keystore;
 use clearance_trust::pkcs11::{HsmSigner, IfMissing, KeyOrigin, Pkcs11Uri};
-use clearance_trust::publish::Repository;
+use clearance_trust::publish::RepositoryEditor;
 use clearance_trust::repository::{OnlineKeys, Publisher};
 use clearance_trust::signer::{LocalSigner, Signer};
 use clearance_trust::{Gun, RoleName, TopRole};
@@ -98,7 +98,7 @@ pub fn root_key_label(gun: &Gun, version: Option<u64>) -> String {
 /// The publisher's sealed key for a top-level role of `repo`.
 pub fn role_key(
     keystore: &Keystore,
-    repo: &Repository,
+    repo: &RepositoryEditor,
     gun: &Gun,
     role: TopRole,
 ) -> anyhow::Result<LocalSigner> {
@@ -121,7 +121,7 @@ pub fn role_key(
 pub fn root_key(
     args: &RootKeyArgs,
     keystore: &Keystore,
-    repo: &Repository,
+    repo: &RepositoryEditor,
     gun: &Gun,
 ) -> anyhow::Result<Held> {
     match &args.root_key {
@@ -145,7 +145,7 @@ pub fn root_key(
 pub fn online_keys(
     publisher: &Publisher,
     keystore: &Keystore,
-    repo: &Repository,
+    repo: &RepositoryEditor,
 ) -> anyhow::Result<OnlineKeys> {
     let server = publisher.server_signed(repo, |k| keystore.public(k).is_ok());
     OnlineKeys::load(server, |role| {
@@ -154,7 +154,7 @@ pub fn online_keys(
 }
 
 /// Whether the keystore holds a threshold of a delegated role's keys.
-pub fn holds_delegated(keystore: &Keystore, repo: &Repository, role: &RoleName) -> bool {
+pub fn holds_delegated(keystore: &Keystore, repo: &RepositoryEditor, role: &RoleName) -> bool {
     repo.delegation(role).is_some_and(|d| {
         let held = d
             .keyids
@@ -168,7 +168,7 @@ pub fn holds_delegated(keystore: &Keystore, repo: &Repository, role: &RoleName) 
 /// The publisher's sealed keys for a delegated role (as many as it holds).
 pub fn delegated_keys(
     keystore: &Keystore,
-    repo: &Repository,
+    repo: &RepositoryEditor,
     role: &RoleName,
 ) -> anyhow::Result<Vec<LocalSigner>> {
     let delegation = repo

@@ -5,7 +5,9 @@ use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_trust::pkcs11::IfMissing;
-use clearance_trust::publish::{Changed, Days, Expiries, Repository, RoleSigners, ServerSigned};
+use clearance_trust::publish::{
+    Changed, Days, Expiries, RepositoryEditor, RoleSigners, ServerSigned,
+};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
 use clearance_trust::keystore::Keystore;
@@ -193,7 +195,7 @@ async fn initialise(
         snapshot_days: args.snapshot_expires_days,
         timestamp_days: args.timestamp_expires_days,
     };
-    let mut repo = Repository::create(
+    let mut repo = RepositoryEditor::create(
         [
             root.public_key(),
             targets.public_key(),

@@ -4,12 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::accept::{Refused, parse};
-use super::error::ServiceError;
-use super::store::Store;
+use super::{Refused, parse};
 use crate::gun::Gun;
 use crate::keys::Key;
 use crate::schema::{Delegations, RoleName, Targets, Version};
+use crate::server::error::ServiceError;
+use crate::server::store::Store;
 
 /// Most delegated roles one publish may walk through.
 pub(super) const MAX_ROLES_VISITED: usize = 70_000;

@@ -15,6 +15,14 @@
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row as _};
 
+#[cfg(any(test, feature = "test-hooks"))]
+mod fault;
+mod keys;
+
+#[cfg(any(test, feature = "test-hooks"))]
+pub use fault::InsertFault;
+pub use keys::StoredServerKey;
+
 use super::database_url::{DatabaseUrl, Engine};
 use crate::gun::Gun;
 use crate::schema::{RoleName, TopRole, Version};
@@ -54,20 +62,6 @@ pub enum StoreError {
     InjectedFault { gun: Gun, row: usize },
 }
 
-/// A fault [`Store::insert`] meets on the next publish, armed by a test with
-/// [`Store::arm`]: after row `k` (1-based, in the order the publish lists its
-/// files) is written and before the transaction commits. Only in test
-/// builds: the crate's own tests and the `test-hooks` feature.
-#[cfg(any(test, feature = "test-hooks"))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InsertFault {
-    /// Return [`StoreError::InjectedFault`]; the transaction is rolled back.
-    FailAfterRow(usize),
-    /// Abort the process (SIGABRT, no unwinding, nothing flushed), as a
-    /// crash would: the open transaction is never committed.
-    AbortAfterRow(usize),
-}
-
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         StoreError::Query(e.to_string())
@@ -96,17 +90,6 @@ pub struct NewFile {
     pub version: Version,
     /// The signed document, as uploaded or signed.
     pub bytes: Vec<u8>,
-}
-
-/// A server-held private key, sealed (see `server::keys`).
-#[derive(Debug, Clone)]
-pub struct StoredServerKey {
-    /// The key's TUF key id.
-    pub keyid: String,
-    /// The public key as TUF metadata lists it (JSON).
-    pub public: String,
-    /// Nonce, then the PKCS#8 key sealed with ChaCha20-Poly1305.
-    pub sealed: Vec<u8>,
 }
 
 /// The metadata database.
@@ -330,7 +313,7 @@ impl Store {
                 return Err(e.into());
             }
             #[cfg(any(test, feature = "test-hooks"))]
-            meet_fault(fault, gun, row)?;
+            fault::meet_fault(fault, gun, row)?;
             #[cfg(not(any(test, feature = "test-hooks")))]
             let _ = row;
         }
@@ -366,168 +349,9 @@ impl Store {
     pub(super) async fn close(&self) {
         self.pool.close().await;
     }
-
-    /// Arm `fault` for the next publish (test builds only); it is used up
-    /// by that publish whether or not it had row `k`.
-    #[cfg(any(test, feature = "test-hooks"))]
-    pub fn arm(&self, fault: InsertFault) {
-        let mut slot = self.fault.lock().unwrap_or_else(|p| p.into_inner());
-        *slot = Some(fault);
-    }
-
-    #[cfg(any(test, feature = "test-hooks"))]
-    fn take_fault(&self) -> Option<InsertFault> {
-        self.fault.lock().unwrap_or_else(|p| p.into_inner()).take()
-    }
-
-    /// Every repository that has a server-held key for `role` (a row whose
-    /// name is not a repository name, which this code never writes, is
-    /// skipped with a warning).
-    pub async fn guns_with_server_key(&self, role: TopRole) -> Result<Vec<Gun>, StoreError> {
-        let rows = sqlx::query("SELECT gun FROM tuf_server_keys WHERE role = $1 ORDER BY gun")
-            .bind(role.name())
-            .fetch_all(&self.pool)
-            .await?;
-        let mut guns = Vec::with_capacity(rows.len());
-        for row in rows {
-            let name: String = row.try_get(0)?;
-            match Gun::new(&name) {
-                Ok(gun) => guns.push(gun),
-                Err(e) => tracing::warn!(error = %e, "a server key row for no repository"),
-            }
-        }
-        Ok(guns)
-    }
-
-    /// The key the service holds for `gun`'s `role`, if it holds one.
-    pub async fn server_key(
-        &self,
-        gun: &Gun,
-        role: TopRole,
-    ) -> Result<Option<StoredServerKey>, StoreError> {
-        self.key_in("tuf_server_keys", gun, role).await
-    }
-
-    /// The key a rotation made for `role`, not yet named by a published root.
-    pub async fn next_server_key(
-        &self,
-        gun: &Gun,
-        role: TopRole,
-    ) -> Result<Option<StoredServerKey>, StoreError> {
-        self.key_in("tuf_server_keys_next", gun, role).await
-    }
-
-    /// Keep `key` as the next key of `role`, replacing an unused one.
-    pub async fn set_next_server_key(
-        &self,
-        gun: &Gun,
-        role: TopRole,
-        key: &StoredServerKey,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM tuf_server_keys_next WHERE gun = $1 AND role = $2")
-            .bind(gun.as_str())
-            .bind(role.name())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO tuf_server_keys_next (gun, role, keyid, public, sealed, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(gun.as_str())
-        .bind(role.name())
-        .bind(&key.keyid)
-        .bind(&key.public)
-        .bind(key.sealed.clone())
-        .bind(crate::time::UtcTime::now().unix())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn key_in(
-        &self,
-        table: &'static str,
-        gun: &Gun,
-        role: TopRole,
-    ) -> Result<Option<StoredServerKey>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT keyid, public, sealed FROM {table} WHERE gun = $1 AND role = $2"
-        ))
-        .bind(gun.as_str())
-        .bind(role.name())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            Ok(StoredServerKey {
-                keyid: r.try_get(0)?,
-                public: r.try_get(1)?,
-                sealed: r.try_get(2)?,
-            })
-        })
-        .transpose()
-        .map_err(|e: sqlx::Error| e.into())
-    }
-
-    /// Store a new server key unless one exists; returns the one stored
-    /// (the existing key when two requests raced).
-    pub async fn put_server_key(
-        &self,
-        gun: &Gun,
-        role: TopRole,
-        key: &StoredServerKey,
-    ) -> Result<StoredServerKey, StoreError> {
-        let inserted = sqlx::query(
-            "INSERT INTO tuf_server_keys (gun, role, keyid, public, sealed, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(gun.as_str())
-        .bind(role.name())
-        .bind(&key.keyid)
-        .bind(&key.public)
-        .bind(key.sealed.clone())
-        .bind(crate::time::UtcTime::now().unix())
-        .execute(&self.pool)
-        .await;
-        match inserted {
-            Ok(_) => Ok(key.clone()),
-            Err(e) if is_unique_violation(&e) => {
-                self.server_key(gun, role)
-                    .await?
-                    .ok_or_else(|| StoreError::KeyVanished {
-                        gun: gun.clone(),
-                        role,
-                    })
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
 }
 
-/// Fail or abort when `fault` is for `row` (test builds only).
-#[cfg(any(test, feature = "test-hooks"))]
-fn meet_fault(fault: Option<InsertFault>, gun: &Gun, row: usize) -> Result<(), StoreError> {
-    match fault {
-        Some(InsertFault::FailAfterRow(k)) if k == row => {
-            tracing::warn!(
-                %gun,
-                row,
-                "test fault: failing the publish before it commits"
-            );
-            Err(StoreError::InjectedFault {
-                gun: gun.clone(),
-                row,
-            })
-        }
-        Some(InsertFault::AbortAfterRow(k)) if k == row => {
-            tracing::warn!(%gun, row, "test fault: aborting before the publish commits");
-            std::process::abort()
-        }
-        _ => Ok(()),
-    }
-}
-
+/// Whether `e` is a primary-key violation (another publish stored the row).
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(d) => {
@@ -542,184 +366,4 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn gun(name: &str) -> Gun {
-        Gun::new(name).unwrap()
-    }
-
-    fn role(name: &str) -> RoleName {
-        RoleName::new(name).unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_publish_is_all_or_nothing_and_versions_are_stored_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path().join("t.db").to_str().unwrap())
-            .await
-            .unwrap();
-        let file = |role: &str, version: u64, b: &[u8]| NewFile {
-            role: super::RoleName::new(role).unwrap(),
-            version: Version::new(version).unwrap(),
-            bytes: b.to_vec(),
-        };
-        store
-            .insert(
-                &gun("r/a"),
-                &[file("targets", 1, b"t1"), file("timestamp", 1, b"ts1")],
-                &[],
-            )
-            .await
-            .unwrap();
-        // A second publish reusing timestamp version 1 lands nothing at all.
-        let err = store
-            .insert(
-                &gun("r/a"),
-                &[file("targets", 2, b"t2"), file("timestamp", 1, b"ts1b")],
-                &[],
-            )
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, StoreError::Conflict { version, .. } if version == 1),
-            "{err}"
-        );
-        assert_eq!(
-            store
-                .latest(&gun("r/a"), &role("targets"))
-                .await
-                .unwrap()
-                .unwrap(),
-            b"t1"
-        );
-        let two = Version::new(2).unwrap();
-        assert_eq!(
-            store
-                .by_version(&gun("r/a"), &role("targets"), two)
-                .await
-                .unwrap(),
-            None
-        );
-        store
-            .insert(
-                &gun("r/a"),
-                &[file("targets", 2, b"t2"), file("timestamp", 2, b"ts2")],
-                &[],
-            )
-            .await
-            .unwrap();
-        let mut current = store.current(&gun("r/a")).await.unwrap();
-        current.sort_by(|a, b| a.role.cmp(&b.role));
-        assert_eq!(current.len(), 2);
-        assert_eq!(current[0].role, "targets");
-        assert_eq!(current[0].version, 2);
-        assert_eq!(current[0].length, 2);
-        let hash = current[0].sha256.clone();
-        assert_eq!(
-            store
-                .by_hash(&gun("r/a"), &role("targets"), &hash)
-                .await
-                .unwrap()
-                .unwrap(),
-            b"t2"
-        );
-        assert_eq!(
-            store
-                .by_version(&gun("r/a"), &role("targets"), Version::FIRST)
-                .await
-                .unwrap()
-                .unwrap(),
-            b"t1"
-        );
-        assert!(store.current(&gun("r/other")).await.unwrap().is_empty());
-    }
-
-    /// Review A.6: whatever row a publish stops after, none of it is
-    /// stored, and the same publish lands afterwards.
-    #[tokio::test]
-    async fn a6_an_insert_failing_after_any_row_stores_none_of_its_rows() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path().join("t.db").to_str().unwrap())
-            .await
-            .unwrap();
-        let file = |role: &str, version: u64| NewFile {
-            role: super::RoleName::new(role).unwrap(),
-            version: Version::new(version).unwrap(),
-            bytes: format!("{role} {version}").into_bytes(),
-        };
-        let roles = ["root", "targets", "snapshot", "timestamp"];
-        let first: Vec<NewFile> = roles.iter().map(|r| file(r, 1)).collect();
-        store.insert(&gun("r/a"), &first, &[]).await.unwrap();
-        let before = store.current(&gun("r/a")).await.unwrap();
-        let mut second: Vec<NewFile> = roles.iter().map(|r| file(r, 2)).collect();
-        second.push(file("releases", 1));
-        for k in 1..=second.len() {
-            store.arm(InsertFault::FailAfterRow(k));
-            let err = store.insert(&gun("r/a"), &second, &[]).await.unwrap_err();
-            assert!(
-                matches!(err, StoreError::InjectedFault { row, .. } if row == k),
-                "{err}"
-            );
-            assert_eq!(store.current(&gun("r/a")).await.unwrap(), before, "row {k}");
-            for f in &second {
-                let stored = store
-                    .by_version(&gun("r/a"), &f.role, f.version)
-                    .await
-                    .unwrap();
-                assert_eq!(stored, None, "row {k}: {} was stored", f.role);
-            }
-        }
-        // Armed past the last row, the fault does not fire.
-        store.arm(InsertFault::FailAfterRow(second.len() + 1));
-        store.insert(&gun("r/a"), &second, &[]).await.unwrap();
-        assert_eq!(store.current(&gun("r/a")).await.unwrap().len(), 5);
-    }
-
-    #[tokio::test]
-    async fn b3_the_largest_version_is_stored_as_the_newest_and_a_wrapped_one_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path().join("t.db").to_str().unwrap())
-            .await
-            .unwrap();
-        let file = |version: Version, b: &[u8]| NewFile {
-            role: role("releases"),
-            version,
-            bytes: b.to_vec(),
-        };
-        let max = Version::new(Version::MAX).unwrap();
-        store
-            .insert(
-                &gun("r/a"),
-                &[file(Version::new(5).unwrap(), b"v5"), file(max, b"max")],
-                &[],
-            )
-            .await
-            .unwrap();
-        // Stored as i64::MAX, not wrapped below 5: newest by every query.
-        assert_eq!(
-            store
-                .latest(&gun("r/a"), &role("releases"))
-                .await
-                .unwrap()
-                .unwrap(),
-            b"max"
-        );
-        assert_eq!(store.current(&gun("r/a")).await.unwrap()[0].version, max);
-        // A row no Version wrote (as `as i64` once wrote 2^63) is an error.
-        sqlx::query(
-            "INSERT INTO tuf_files (gun, role, version, sha256, length, data, published_at)
-             VALUES ('r/a', 'wrapped', -9223372036854775808, '', 1, x'00', 0)",
-        )
-        .execute(&store.pool)
-        .await
-        .unwrap();
-        assert!(matches!(
-            store.current(&gun("r/a")).await,
-            Err(StoreError::BadVersion {
-                stored: i64::MIN,
-                ..
-            })
-        ));
-    }
-}
+mod tests;
