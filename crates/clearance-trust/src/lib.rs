@@ -2,7 +2,12 @@
 //! fields preserved, OLPC canonical JSON, ed25519 / ECDSA / RSA-PSS keys,
 //! threshold verification, and the client updater of the specification's
 //! detailed workflow (root rotation, rollback and freeze protection,
-//! consistent snapshots, delegation search, verified target download).
+//! consistent snapshots, delegation search, verified target download); the
+//! publisher's editor ([`publish::RepositoryEditor`]) and where its
+//! repository lives ([`repository`]: a trust service or a directory); and,
+//! with the `server` feature, the trust service itself. Security identities
+//! are checked types: [`Gun`] (a repository), [`RoleName`] and [`TopRole`],
+//! [`schema::TargetName`], [`schema::Version`], [`client::ServerAddress`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -18,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod cjson;
 pub mod client;

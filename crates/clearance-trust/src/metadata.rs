@@ -9,22 +9,52 @@ use crate::keys::{Key, hex_decode};
 use crate::notary::{self, Dialect};
 use crate::schema::{Role, RoleName, Validate};
 
+/// Why a document is not acceptable metadata of its role.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MetadataError {
+    /// Not JSON.
     #[error("{role} metadata is not valid JSON: {message}")]
-    Json { role: RoleName, message: String },
+    Json {
+        /// The role it was read as.
+        role: RoleName,
+        /// The JSON parser's reason.
+        message: String,
+    },
+    /// JSON, but not this role's structure (TUF 1.0 §4), or a rule the
+    /// structure breaks (`Validate`: thresholds, role names, …).
     #[error("{role} metadata is malformed: {message}")]
-    Malformed { role: RoleName, message: String },
+    Malformed {
+        /// The role it was read as.
+        role: RoleName,
+        /// What is wrong.
+        message: String,
+    },
+    /// Two signatures carry one key id (§4.1: the signatures counted are
+    /// those of distinct keys).
     #[error("{role} metadata has two signatures with keyid {keyid}")]
-    DuplicateSignature { role: RoleName, keyid: String },
+    DuplicateSignature {
+        /// The role.
+        role: RoleName,
+        /// The key id signed twice.
+        keyid: String,
+    },
+    /// Notary's form where only TUF 1.0 is taken (to store or re-sign).
     #[error(
         "{role} metadata is in Notary's form: Clearance verifies Notary repositories but writes TUF 1.0 only; start a Clearance repository with `clearance trust init`"
     )]
-    NotaryForm { role: RoleName },
+    NotaryForm {
+        /// The role.
+        role: RoleName,
+    },
+    /// Fewer valid signatures of distinct keys than the threshold (5.3.4,
+    /// 5.4.2, 5.5.3, 5.6.3).
     #[error("{role} metadata is signed by {valid} of the {threshold} keys it needs")]
     ThresholdNotMet {
+        /// The role.
         role: RoleName,
+        /// Distinct keys whose signatures verify.
         valid: usize,
+        /// Keys needed.
         threshold: u64,
     },
 }
@@ -32,7 +62,9 @@ pub enum MetadataError {
 /// One entry of `signatures`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signature {
+    /// The key id that signed.
     pub keyid: String,
+    /// The signature, hex (Notary's base64 translated).
     pub sig: String,
 }
 
@@ -40,9 +72,14 @@ pub struct Signature {
 /// signatures and the bytes exactly as received (what gets persisted).
 #[derive(Debug, Clone)]
 pub struct Signed<T> {
+    /// The role's content (Notary's form translated to TUF 1.0's).
     pub signed: T,
+    /// The OLPC canonical JSON of `signed` as written: what the signatures
+    /// cover.
     pub canonical: Vec<u8>,
+    /// The signatures.
     pub signatures: Vec<Signature>,
+    /// The document exactly as received.
     pub raw: Vec<u8>,
     /// TUF 1.0, or Notary's older form (translated on parsing).
     pub dialect: Dialect,
@@ -165,6 +202,7 @@ impl<T: Role + Validate> Signed<T> {
         Ok(())
     }
 
+    /// The role's version.
     pub fn version(&self) -> crate::schema::Version {
         self.signed.common().version
     }

@@ -31,8 +31,10 @@ use crate::time::UtcTime;
 /// How a document is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Dialect {
+    /// TUF 1.0: what Clearance writes.
     #[default]
     Tuf1,
+    /// Notary 0.x (Docker Content Trust): verified, never written.
     Notary,
 }
 

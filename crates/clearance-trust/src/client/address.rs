@@ -10,23 +10,49 @@ use crate::gun::Gun;
 /// The accepted forms, for messages.
 const FORMS: &str = "http://HOST[:PORT], https://HOST[:PORT] or file:///DIR";
 
+/// Why a trust server address is refused (a usage error, before any
+/// request).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddressError {
+    /// No `scheme://`.
     #[error("{given:?} has no scheme: the trust server is {FORMS} (did you mean http://{given}?)")]
-    NoScheme { given: String },
+    NoScheme {
+        /// The address given.
+        given: String,
+    },
+    /// A scheme other than http, https and file.
     #[error("{given:?}: the scheme {scheme:?} is not one the trust server takes: {FORMS}")]
-    Scheme { given: String, scheme: String },
+    Scheme {
+        /// The address given.
+        given: String,
+        /// Its scheme.
+        scheme: String,
+    },
+    /// Not a URL, or one without a host.
     #[error("{given:?} is not a URL ({reason}): the trust server is {FORMS}")]
-    Malformed { given: String, reason: String },
+    Malformed {
+        /// The address given.
+        given: String,
+        /// What the URL parser said.
+        reason: String,
+    },
     /// The URL itself is not kept: it holds a password.
     #[error(
         "the trust server URL carries a login (USER:PASSWORD@): give it with --trust-creds or CLEARANCE_TRUST_CREDS instead, so it is never printed"
     )]
     Login,
+    /// A query or fragment.
     #[error("{given:?} has a query or fragment, which a trust server's base URL never has")]
-    Query { given: String },
+    Query {
+        /// The address given.
+        given: String,
+    },
+    /// `file://` with a relative path.
     #[error("{given:?}: a file:// repository needs an absolute path, file:///DIR")]
-    RelativeDirectory { given: String },
+    RelativeDirectory {
+        /// The address given.
+        given: String,
+    },
 }
 
 /// A trust server, validated: a service (`http://`, `https://`, with a host

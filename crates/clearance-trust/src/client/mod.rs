@@ -31,11 +31,19 @@ use crate::time::SharedClock;
 /// Bounds on what a repository can make the client do.
 #[derive(Debug, Clone)]
 pub struct UpdaterSettings {
+    /// Most root versions walked in one update (TUF 5.3.3: a cap on the
+    /// root chain; 256).
     pub max_root_rotations: u64,
+    /// Most delegated roles visited searching one target (5.6.7; 32).
     pub max_delegations: usize,
+    /// Most bytes of one root (512,000).
     pub root_max_bytes: u64,
+    /// Most bytes of timestamp (16,384).
     pub timestamp_max_bytes: u64,
+    /// Most bytes of snapshot, when timestamp lists no length (2,000,000).
     pub snapshot_max_bytes: u64,
+    /// Most bytes of a targets role, when snapshot lists no length
+    /// (5,000,000).
     pub targets_max_bytes: u64,
     /// Whether expired metadata is refused (always, for consumers).
     pub expiration: Expiration,
@@ -51,6 +59,7 @@ pub struct UpdaterSettings {
 /// (`ExpirationEnforcement::Unsafe`); every other check still holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Expiration {
+    /// Expired metadata is refused: what every consumer does.
     #[default]
     Enforced,
     /// For publishers only: expired metadata is loaded, so that it can be

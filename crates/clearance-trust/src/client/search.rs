@@ -13,6 +13,7 @@ use crate::time::UtcTime;
 /// A target found by the delegation search.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundTarget {
+    /// Its length, hashes and custom data, as signed.
     pub target: TargetFile,
     /// The role whose metadata lists it.
     pub role: RoleName,

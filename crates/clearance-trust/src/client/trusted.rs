@@ -460,6 +460,9 @@ pub fn check_length_and_hashes(
     Ok(())
 }
 
+/// `bytes` match every hash in `hashes` (sha256, sha512; any other
+/// algorithm fails: TUF 5.7.3 checks what is listed); `what` names the role
+/// or target in the error.
 pub fn check_hashes(
     bytes: &[u8],
     hashes: &std::collections::BTreeMap<String, String>,

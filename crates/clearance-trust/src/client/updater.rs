@@ -47,6 +47,7 @@ impl<T: Transport> Updater<T> {
         })
     }
 
+    /// What this update trusts so far (root at least).
     pub fn trusted(&self) -> &TrustedSet {
         &self.trusted
     }

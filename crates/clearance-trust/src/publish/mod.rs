@@ -32,16 +32,22 @@ use crate::time::UtcTime;
 /// Whether a rotation replaces a role's keys or adds one beside them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OldKeys {
+    /// The new key replaces the role's keys.
     Replace,
+    /// The new key joins them (revoke the old ones later).
     Keep,
 }
 
 /// The signers the publisher holds, by role.
 #[derive(Default)]
 pub struct RoleSigners<'a> {
+    /// Root keys: the current ones, and the new one in a root rotation.
     pub root: Vec<&'a dyn Signer>,
+    /// Targets keys (they sign the hash bins too).
     pub targets: Vec<&'a dyn Signer>,
+    /// Snapshot keys, unless the service signs snapshot.
     pub snapshot: Vec<&'a dyn Signer>,
+    /// Timestamp keys, unless the service signs timestamp.
     pub timestamp: Vec<&'a dyn Signer>,
     /// Keys of delegated roles, by role name.
     pub delegated: BTreeMap<RoleName, Vec<&'a dyn Signer>>,
@@ -56,7 +62,9 @@ pub enum ServerSigned {
     /// The publisher signs both (a file:// repository, or keys kept).
     #[default]
     Neither,
+    /// The service signs timestamp, the publisher snapshot.
     Timestamp,
+    /// The service signs both.
     SnapshotAndTimestamp,
 }
 
@@ -75,7 +83,10 @@ impl std::fmt::Debug for RoleSigners<'_> {
 /// Which roles a publish re-signs (snapshot and timestamp always follow).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Changed {
+    /// Targets (or the roles it delegates to) changed.
     Targets,
+    /// Root changed too (a rotation, a revocation): root is signed by its
+    /// old and new keys, and targets with it.
     RootAndTargets,
     /// Only refresh snapshot and timestamp (re-sign before they expire).
     Nothing,
@@ -166,16 +177,22 @@ const BIN_PREFIX: &str = "bins";
 /// since splitting moves every target).
 #[derive(Debug, Clone, Copy)]
 pub enum Bins<'a> {
+    /// Every bin.
     All,
+    /// The bins these target names fall in.
     For(&'a [&'a str]),
 }
 
 /// One repository's current metadata, as its publisher edits it.
 #[derive(Debug, Clone)]
 pub struct RepositoryEditor {
+    /// Root as it will next be signed.
     pub root: Root,
+    /// Top-level targets.
     pub targets: Targets,
+    /// Snapshot (its `meta` lists every targets role).
     pub snapshot: Snapshot,
+    /// Timestamp.
     pub timestamp: Timestamp,
     /// Hash-bin roles (TAP 15), by name, when targets delegates to bins:
     /// those loaded (see [`Bins`]).

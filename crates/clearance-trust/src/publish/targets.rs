@@ -28,6 +28,8 @@ impl RepositoryEditor {
         Ok(())
     }
 
+    /// Stop signing `name`; whether it was signed. A bin that was not loaded
+    /// is an error ([`PublishError::BinNotLoaded`]).
     pub fn remove_target(&mut self, name: &str) -> Result<bool, PublishError> {
         Ok(match self.succinct().map(|s| s.bin_for(name)) {
             Some(bin) => {

@@ -11,31 +11,48 @@ use super::{MAX_ROLE_NAME, RoleName, TopRole};
 use crate::keys::Key;
 use crate::notary::Dialect;
 
+/// A targets role's `delegations` (TUF 1.0 §4.5): the keys it gives, and
+/// either named roles or TAP 15 succinct hash bins.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delegations {
+    /// The keys, by key id, that the delegated roles' `keyids` name.
     pub keys: BTreeMap<String, Key>,
+    /// Named roles, in search order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<DelegatedRole>>,
+    /// TAP 15 hash bins instead of named roles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub succinct_roles: Option<SuccinctRoles>,
+    /// Fields this client does not know, kept: re-serialised, the document
+    /// has the same canonical bytes, so its signatures still verify.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
 
+/// One named delegated role (§4.5 `roles`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DelegatedRole {
+    /// The role's name (its file is `NAME.json`, percent-encoded).
     pub name: RoleName,
+    /// The keys that may sign it.
     pub keyids: Vec<String>,
+    /// Signatures of distinct keys it needs (at least 1).
     pub threshold: u64,
+    /// Whether the search stops here for the targets it covers (5.6.7.2.1).
     pub terminating: bool,
+    /// Shell-style patterns of the targets it may sign (`*` within one path
+    /// component).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paths: Option<Vec<String>>,
+    /// Hex prefixes of sha256(target) it may sign.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_hash_prefixes: Option<Vec<String>>,
     /// Notary's `paths`: plain prefixes, `""` for everything (translated
     /// from Notary metadata only; refused in TUF 1.0 documents).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_prefixes: Option<Vec<String>>,
+    /// Fields this client does not know, kept: re-serialised, the document
+    /// has the same canonical bytes, so its signatures still verify.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
@@ -43,10 +60,16 @@ pub struct DelegatedRole {
 /// TAP 15: `2^bit_length` bins named `{name_prefix}-{bin in hex}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SuccinctRoles {
+    /// The keys every bin is signed by.
     pub keyids: Vec<String>,
+    /// Signatures each bin needs.
     pub threshold: u64,
+    /// Bits of sha256(target) that choose the bin: 2^bit_length bins, 1..=32.
     pub bit_length: u32,
+    /// Bins are named `PREFIX-HEX`.
     pub name_prefix: String,
+    /// Fields this client does not know, kept: re-serialised, the document
+    /// has the same canonical bytes, so its signatures still verify.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
@@ -54,13 +77,21 @@ pub struct SuccinctRoles {
 /// A delegated role that may sign a given target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleMatch {
+    /// The role.
     pub name: RoleName,
+    /// Its keys.
     pub keyids: Vec<String>,
+    /// Its threshold.
     pub threshold: u64,
+    /// Whether the search stops at it.
     pub terminating: bool,
 }
 
 impl Delegations {
+    /// Rules serde cannot express: roles or bins (not both, not neither),
+    /// unique names that are not top-level ones, one kind of path per role,
+    /// thresholds of at least 1 with distinct keys, bins whose names are role
+    /// names. `path_prefixes` only in Notary's dialect.
     pub fn validate(&self, dialect: Dialect) -> Result<(), String> {
         match (&self.roles, &self.succinct_roles) {
             (Some(_), Some(_)) => {

@@ -42,29 +42,41 @@ pub trait Role: for<'de> Deserialize<'de> + Serialize {
 /// Fields every role shares.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Common {
+    /// `_type`: the role's form (`root`, `targets`, …).
     #[serde(rename = "_type")]
     pub type_: String,
+    /// The TUF specification version it follows (major 1).
     pub spec_version: String,
     /// At least 1, at most `i64::MAX` (refused when parsed otherwise).
     pub version: Version,
+    /// When its signatures stop counting (5.3.10, 5.4.4, 5.5.6, 5.6.6).
     pub expires: UtcTime,
 }
 
 /// `keyids` and `threshold` of a role in root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleKeys {
+    /// The keys that may sign the role.
     pub keyids: Vec<String>,
+    /// Signatures of distinct keys it needs (at least 1).
     pub threshold: u64,
+    /// Fields this client does not know, kept: re-serialised, the document
+    /// has the same canonical bytes, so its signatures still verify.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
 
+/// Root (§4.3): the keys of every top-level role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Root {
+    /// The fields every role has.
     #[serde(flatten)]
     pub common: Common,
+    /// Whether files are also served as `VERSION.ROLE.json` (and targets
+    /// as `HASH.NAME`).
     #[serde(default)]
     pub consistent_snapshot: bool,
+    /// Every top-level role's keys, by key id.
     pub keys: BTreeMap<String, Key>,
     /// The keys of each top-level role: exactly the four (a name other than
     /// theirs does not parse).
@@ -80,6 +92,8 @@ pub struct Root {
         skip_serializing_if = "Option::is_none"
     )]
     pub repository: Option<String>,
+    /// Fields this client does not know, kept: re-serialised, the document
+    /// has the same canonical bytes, so its signatures still verify.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
@@ -90,28 +104,42 @@ pub struct MetaFile {
     /// Always present in TUF 1.0; Notary binds files by hash alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<Version>,
+    /// Its length in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length: Option<u64>,
+    /// Its hashes, by algorithm (`sha256`: hex).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hashes: Option<BTreeMap<String, String>>,
+    /// Fields this client does not know, kept: re-serialised, the document
+    /// has the same canonical bytes, so its signatures still verify.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
 
+/// Timestamp (§4.6): the current snapshot's version, length and hashes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Timestamp {
+    /// The fields every role has.
     #[serde(flatten)]
     pub common: Common,
+    /// `snapshot.json` and its version (length and hashes optional).
     pub meta: BTreeMap<String, MetaFile>,
+    /// Fields this client does not know, kept: re-serialised, the document
+    /// has the same canonical bytes, so its signatures still verify.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
 
+/// Snapshot (§4.4): the current version of every targets role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
+    /// The fields every role has.
     #[serde(flatten)]
     pub common: Common,
+    /// `ROLE.json` (unquoted) for each targets role, with its version.
     pub meta: BTreeMap<String, MetaFile>,
+    /// Fields this client does not know, kept: re-serialised, the document
+    /// has the same canonical bytes, so its signatures still verify.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
@@ -119,21 +147,33 @@ pub struct Snapshot {
 /// A target: its length, hashes and optional custom data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetFile {
+    /// Its length in bytes.
     pub length: u64,
+    /// Its hashes, by algorithm (hex).
     pub hashes: BTreeMap<String, String>,
+    /// Free-form data (Clearance: the manifest's `mediaType`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom: Option<Value>,
+    /// Fields this client does not know, kept: re-serialised, the document
+    /// has the same canonical bytes, so its signatures still verify.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
 
+/// Targets (§4.5), and every delegated role and hash bin: targets it
+/// signs, and roles it delegates to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Targets {
+    /// The fields every role has.
     #[serde(flatten)]
     pub common: Common,
+    /// The targets it signs, by name (for images: the tag).
     pub targets: BTreeMap<String, TargetFile>,
+    /// The roles it delegates to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delegations: Option<Delegations>,
+    /// Fields this client does not know, kept: re-serialised, the document
+    /// has the same canonical bytes, so its signatures still verify.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
@@ -175,6 +215,7 @@ impl Timestamp {
 
 /// Structural rules serde cannot express, checked after parsing.
 pub trait Validate {
+    /// Check the rules; the reason when one is broken.
     fn validate(&self, dialect: Dialect) -> Result<(), String>;
 }
 

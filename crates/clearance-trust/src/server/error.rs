@@ -30,27 +30,38 @@ pub enum ServiceError {
     /// A stored public key is not valid JSON.
     #[error("the stored public {role} key of {gun} is corrupt: {source}")]
     CorruptKey {
+        /// The repository.
         gun: Gun,
+        /// Snapshot or timestamp.
         role: TopRole,
+        /// The JSON parser's reason.
         #[source]
         source: serde_json::Error,
     },
     /// The blocking task that checks a publish stopped before it finished.
     #[error("checking the publish to {gun} stopped: {source}")]
     Interrupted {
+        /// The repository.
         gun: Gun,
+        /// Why the task stopped (a panic, a shutdown).
         #[source]
         source: tokio::task::JoinError,
     },
     /// A key asked for of a role the service never holds (the name as
     /// given in the URL).
     #[error("{role} keys are not held by the trust service (only timestamp and snapshot)")]
-    NotServerRole { role: String },
+    NotServerRole {
+        /// The name in the URL.
+        role: String,
+    },
     /// A rotation asked for before the service holds a key to rotate.
     #[error(
         "the trust service holds no {role} key for this repository yet, so there is none to rotate"
     )]
-    NoServerKey { role: TopRole },
+    NoServerKey {
+        /// Snapshot or timestamp.
+        role: TopRole,
+    },
 }
 
 impl ServiceError {

@@ -23,13 +23,21 @@ use crate::signer::{KeyKind, LocalSigner, Signer};
 pub enum KeyError {
     /// The master key file could not be read, made, or is readable by others.
     #[error("{path}: {message}")]
-    MasterKey { path: PathBuf, message: String },
+    MasterKey {
+        /// The master key file.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        message: String,
+    },
     /// A stored key does not open with this master key for its repository
     /// and role (another master key, a moved row, tampering).
     #[error("server key {keyid} of {gun} {role} does not unseal with this master key")]
     Unseal {
+        /// The repository.
         gun: Gun,
+        /// Snapshot or timestamp.
         role: TopRole,
+        /// The key id the row names.
         keyid: String,
     },
     /// The cryptography itself failed (no randomness, a bad key).

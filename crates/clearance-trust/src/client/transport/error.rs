@@ -1,26 +1,49 @@
 //! What can go wrong reaching the trust server, told apart: no connection,
 //! TLS (with what to do), the server's own refusal, the plain-HTTP rule.
 
+/// Why a request to the trust server (or a read of a `file://`
+/// repository) failed. [`FetchError::is_unanswered`] tells "could not ask"
+/// from an answer about the metadata.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
+    /// The file is not there (a fetch that needed it).
     #[error("{url}: not found")]
-    NotFound { url: String },
+    NotFound {
+        /// What was asked for.
+        url: String,
+    },
+    /// The answer is longer than the limit for what was asked (bytes).
     #[error("{url}: more than the {limit} bytes allowed")]
-    TooLong { url: String, limit: u64 },
+    TooLong {
+        /// What was asked for.
+        url: String,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// An HTTP error, with the server's own reason (the OCI error
     /// envelope's message, or the start of its body) when it gave one.
     #[error("{url}: HTTP {status}{}{}", prefixed(": ", message), prefixed("; ", hint.unwrap_or_default()))]
     Status {
+        /// What was asked for.
         url: String,
+        /// The HTTP status.
         status: u16,
+        /// The server's reason (possibly empty).
         message: String,
+        /// What to do, when this client knows (a missing login).
         hint: Option<&'static str>,
     },
+    /// A trust service refused a publish (4xx or 5xx other than 409), with
+    /// its reason.
     #[error("{url}: the trust service refused the publish (HTTP {status}): {message}{}", prefixed("; ", hint.unwrap_or_default()))]
     Refused {
+        /// The repository's metadata URL.
         url: String,
+        /// The HTTP status.
         status: u16,
+        /// The service's reason.
         message: String,
+        /// What to do, when this client knows.
         hint: Option<&'static str>,
     },
     /// No connection: the host does not resolve, nothing listens, or it
@@ -28,35 +51,67 @@ pub enum FetchError {
     #[error(
         "cannot reach {url}: {message} (is the trust server's address right, and is it running?)"
     )]
-    Unreachable { url: String, message: String },
+    Unreachable {
+        /// What was asked for.
+        url: String,
+        /// The last cause (`Connection refused`, a DNS failure, `timed out`).
+        message: String,
+    },
     /// The TLS handshake failed.
     #[error("{url}: {problem}")]
-    Tls { url: String, problem: TlsProblem },
+    Tls {
+        /// What was asked for.
+        url: String,
+        /// Why, and what to do.
+        problem: TlsProblem,
+    },
+    /// The token service refused the login given.
     #[error(
         "{realm}: the token service refused the credentials given (--trust-creds or CLEARANCE_TRUST_CREDS)"
     )]
-    LoginRefused { realm: String },
+    LoginRefused {
+        /// The token realm.
+        realm: String,
+    },
+    /// Any other failure of the request or of reading its answer.
     #[error("{url}: {message}")]
-    Transport { url: String, message: String },
+    Transport {
+        /// What was asked for.
+        url: String,
+        /// The cause chain.
+        message: String,
+    },
+    /// Plain HTTP to a host that is neither loopback nor named insecure
+    /// (the server, a redirect, or a token realm).
     #[error(
         "refusing plain HTTP to {host}: only loopback hosts and hosts named with --insecure-trust-server may use it; use https://"
     )]
-    Insecure { host: String },
+    Insecure {
+        /// `host[:port]`.
+        host: String,
+    },
+    /// The login would go over plain HTTP off loopback (review B-2).
     #[error(
         "refusing to send the trust server login to {host} over plain HTTP (it earns push tokens); use https://, or no login for public reads"
     )]
-    CredentialsOverHttp { host: String },
+    CredentialsOverHttp {
+        /// `host[:port]`.
+        host: String,
+    },
 }
 
 /// Why a TLS handshake with the trust server failed, and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TlsProblem {
+    /// The certificate does not chain to a CA this client trusts.
     #[error(
         "its certificate is not signed by a CA this client trusts: pass the CA with --trust-ca-file or CLEARANCE_TRUST_CA_FILE"
     )]
     UntrustedCa,
+    /// The server did not speak TLS (an `https://` URL for a plain service).
     #[error("the server did not answer TLS; is it http://?")]
     NotTls,
+    /// Any other TLS failure, as rustls names it.
     #[error("TLS: {0}")]
     Other(String),
 }

@@ -29,6 +29,8 @@ pub use error::{FetchError, TlsProblem};
 /// Where the client gets bytes from. `Ok(None)` means the file is not there
 /// (HTTP 403 or 404), which ends the root chain.
 pub trait Transport {
+    /// The bytes at `url`, at most `max_len` of them (an error past that),
+    /// or `None` when it is not there.
     fn fetch(
         &self,
         url: &str,
@@ -51,6 +53,7 @@ pub struct HttpTransport {
 /// What a trust service said to a publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublishOutcome {
+    /// Stored: the publish landed (or there was nothing to publish).
     Stored,
     /// Someone published first (HTTP 409): fetch again and redo the change.
     Stale(String),

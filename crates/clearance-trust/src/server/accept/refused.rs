@@ -8,7 +8,7 @@ use crate::schema::{RoleName, TopRole, Version};
 /// Why a publish was refused: what the publisher uploaded (or what the
 /// service holds for it) does not make a repository clients would accept.
 /// Nothing of it was stored. The database's own failures are
-/// [`ServiceError::Store`], never one of these.
+/// [`crate::server::ServiceError::Store`], never one of these.
 #[derive(Debug, thiserror::Error)]
 pub enum Refused {
     /// A document does not verify, or breaks a client's rule (TUF §5).

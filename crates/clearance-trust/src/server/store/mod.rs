@@ -32,7 +32,12 @@ use crate::schema::{RoleName, TopRole, Version};
 pub enum StoreError {
     /// The database could not be opened (the URL is shown without its password).
     #[error("database {url}: {message}")]
-    Open { url: String, message: String },
+    Open {
+        /// The database URL, without its password.
+        url: String,
+        /// The driver's reason.
+        message: String,
+    },
     /// A query failed.
     #[error("database: {0}")]
     Query(String),
@@ -40,26 +45,47 @@ pub enum StoreError {
     /// (gun, role, version) refused the row); nothing of this publish was stored.
     #[error("{gun}: {role} version {version} was stored by another publish meanwhile")]
     Conflict {
+        /// The repository.
         gun: Gun,
+        /// The role.
         role: RoleName,
+        /// The version stored first.
         version: Version,
     },
     /// A stored version is outside 1..=i64::MAX (not written by this code).
     #[error("database: {gun} {role} is stored at version {stored}, which is not a TUF version")]
     BadVersion {
+        /// The repository.
         gun: Gun,
+        /// The role.
         role: RoleName,
+        /// The value in the column.
         stored: i64,
     },
     /// A stored role name is not a role name (not written by this code).
     #[error("database: {gun} has a row for {stored:?}, which is not a role name")]
-    BadRole { gun: Gun, stored: String },
+    BadRole {
+        /// The repository.
+        gun: Gun,
+        /// The value in the column.
+        stored: String,
+    },
     /// A server key another request stored was gone when read back.
     #[error("database: the {role} key of {gun} was stored by another request, then gone")]
-    KeyVanished { gun: Gun, role: TopRole },
-    /// Only ever made by an [`InsertFault`] a test armed (test builds).
+    KeyVanished {
+        /// The repository.
+        gun: Gun,
+        /// Snapshot or timestamp.
+        role: TopRole,
+    },
+    /// Only ever made by an `InsertFault` a test armed (test builds).
     #[error("{gun}: a test fault stopped the publish after row {row}; nothing was stored")]
-    InjectedFault { gun: Gun, row: usize },
+    InjectedFault {
+        /// The repository.
+        gun: Gun,
+        /// The row after which it stopped (1-based).
+        row: usize,
+    },
 }
 
 impl From<sqlx::Error> for StoreError {
