@@ -153,6 +153,12 @@ fn trust_roles_on_the_command_line_are_checked_role_names() {
     ])
     .unwrap_err();
     assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
+    // The refusal names the value escaped, never raw (review B-10).
+    let shown = e.to_string();
+    assert!(
+        !shown.contains('\u{1b}') && shown.contains("x\\u{1b}[2J"),
+        "{shown}"
+    );
 }
 
 #[test]

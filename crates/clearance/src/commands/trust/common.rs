@@ -12,7 +12,7 @@ use clearance_oci::registry::Credential;
 use clearance_trust::client::{DirStore, HttpTransport, ServerAddress, Updater, UpdaterSettings};
 use clearance_trust::keystore::Keystore;
 use clearance_trust::repository::{Publisher, Remote};
-use clearance_trust::{Gun, TopRole};
+use clearance_trust::{Gun, RoleName, TopRole};
 
 use crate::cli::Format;
 use crate::output::Page;
@@ -167,6 +167,36 @@ pub fn top_role_parser() -> impl clap::builder::TypedValueParser<Value = TopRole
     use clap::builder::TypedValueParser as _;
     clap::builder::PossibleValuesParser::new(TopRole::ALL.map(TopRole::name))
         .try_map(|name| name.parse::<TopRole>())
+}
+
+/// Parses a role name on the command line as a checked [`RoleName`]. A
+/// refused name is shown escaped (clap's own message would echo it raw,
+/// control characters and all, to the terminal).
+#[derive(Debug, Clone, Copy)]
+pub struct RoleNameParser;
+
+impl clap::builder::TypedValueParser for RoleNameParser {
+    type Value = RoleName;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<RoleName, clap::Error> {
+        let name = arg.map(ToString::to_string).unwrap_or_default();
+        let refuse = |why: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for {name}: {why}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| refuse(format!("{value:?} is not UTF-8")))?;
+        RoleName::new(text).map_err(|e| refuse(e.to_string()))
+    }
 }
 
 /// A registry reference from `IMAGE:TAG` or `docker://IMAGE:TAG`.

@@ -10,7 +10,7 @@ use clearance_trust::signer::Signer;
 use clearance_trust::{RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{TrustArgs, gun, show};
+use super::common::{RoleNameParser, TrustArgs, gun, show};
 use super::held::{delegated_keys, online_keys, role_key};
 use crate::cli::Format;
 use crate::exit::Exit;
@@ -72,6 +72,7 @@ pub struct AddArgs {
     /// The image repository, e.g. registry.example.com/team/app.
     pub repository: String,
     /// The delegated role's name, e.g. releases or qa (a team, a pipeline).
+    #[arg(value_parser = RoleNameParser)]
     pub role: RoleName,
     /// The delegate's public key: a file from `trust key export` (someone
     /// else's key), or a key id in the keystore, whole or a unique prefix of
@@ -96,6 +97,7 @@ pub struct RemoveArgs {
     /// The image repository, e.g. registry.example.com/team/app.
     pub repository: String,
     /// The delegated role to stop delegating to.
+    #[arg(value_parser = RoleNameParser)]
     pub role: RoleName,
     #[command(flatten)]
     pub trust: TrustArgs,

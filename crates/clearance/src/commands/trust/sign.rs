@@ -12,7 +12,7 @@ use clearance_trust::signer::Signer;
 use clearance_trust::{RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{TrustArgs, gun, registry_ref, show};
+use super::common::{RoleNameParser, TrustArgs, gun, registry_ref, show};
 use super::failure::fetch_error;
 use super::held::{delegated_keys, online_keys, role_key};
 use crate::cli::{Format, RegistryArgs};
@@ -32,7 +32,7 @@ pub struct SignArgs {
     #[arg(long, value_name = "sha256:…")]
     pub digest: Option<Digest>,
     /// Sign into this delegated role instead of top-level targets.
-    #[arg(long)]
+    #[arg(long, value_parser = RoleNameParser)]
     pub role: Option<RoleName>,
     #[command(flatten)]
     pub trust: TrustArgs,
