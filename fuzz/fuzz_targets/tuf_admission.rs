@@ -10,6 +10,7 @@
 
 use std::sync::OnceLock;
 
+use clearance_trust::RoleName;
 use clearance_trust::client::TrustedSet;
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 use clearance_trust::time::UtcTime;
@@ -78,8 +79,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     if let Some(Some(targets)) = bodies.next()
-        && set.update_targets(&targets, "targets", "root").is_ok()
+        && set
+            .update_targets(&targets, &RoleName::TARGETS, &RoleName::ROOT)
+            .is_ok()
     {
-        let _ = set.targets("targets", "root");
+        let _ = set.targets(&RoleName::TARGETS, &RoleName::ROOT);
     }
 });

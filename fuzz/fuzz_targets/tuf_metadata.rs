@@ -2,6 +2,7 @@
 //! type, and run bytes through the client's admission rules. Never panic.
 #![no_main]
 
+use clearance_trust::RoleName;
 use clearance_trust::client::TrustedSet;
 use clearance_trust::metadata::Signed;
 use clearance_trust::schema::{Root, Snapshot, Targets, Timestamp};
@@ -9,14 +10,16 @@ use clearance_trust::time::UtcTime;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = Signed::<Root>::parse(data, "root");
-    let _ = Signed::<Timestamp>::parse(data, "timestamp");
-    let _ = Signed::<Snapshot>::parse(data, "snapshot");
-    if let Ok(t) = Signed::<Targets>::parse(data, "targets")
+    let _ = Signed::<Root>::parse(data, &RoleName::ROOT);
+    let _ = Signed::<Timestamp>::parse(data, &RoleName::TIMESTAMP);
+    let _ = Signed::<Snapshot>::parse(data, &RoleName::SNAPSHOT);
+    if let Ok(t) = Signed::<Targets>::parse(data, &RoleName::TARGETS)
         && let Some(d) = &t.signed.delegations
     {
         let _ = d.roles_for("v1.0");
-        let _ = d.role("bins-0");
+        if let Ok(bin) = RoleName::new("bins-0") {
+            let _ = d.role(&bin);
+        }
     }
     // Split the input in two: a root to trust, and a timestamp to admit.
     let cut = data.iter().position(|b| *b == 0).unwrap_or(data.len());

@@ -16,8 +16,11 @@ use std::time::Instant;
 
 use clearance_trust::client::{DirStore, HttpTransport, Updater, UpdaterSettings};
 use clearance_trust::image::target_for_manifest;
-use clearance_trust::publish::{Bins, Changed, Expiries, Repository, RoleSigners};
+use clearance_trust::publish::{
+    Bins, Changed, Expiries, RepositoryEditor, RoleSigners, SignedFile,
+};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
+use clearance_trust::{RoleName, TopRole};
 
 const NOTARY_PUBLISH_S: f64 = 4.29;
 const NOTARY_ADD_S: f64 = 0.63;
@@ -47,9 +50,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let dir = tempfile::tempdir()?;
-    let write = |files: &[(String, Vec<u8>)]| -> std::io::Result<()> {
-        for (name, bytes) in files {
-            std::fs::write(dir.path().join(name), bytes)?;
+    let write = |files: &[SignedFile]| -> std::io::Result<()> {
+        for file in files {
+            for name in file.file_names() {
+                std::fs::write(dir.path().join(name), &file.bytes)?;
+            }
         }
         Ok(())
     };
@@ -62,7 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 1. Publish N tags at once.
     let t = Instant::now();
-    let mut repo = Repository::create(
+    let mut repo = RepositoryEditor::create(
         [
             keys[0].public_key(),
             keys[1].public_key(),
@@ -81,29 +86,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     write(&files)?;
     let publish = t.elapsed().as_secs_f64();
     // Every role that lists targets: top-level targets and the hash bins.
+    let is_bin = |f: &&SignedFile| f.role.as_str().starts_with("bins-");
     let targets_bytes: usize = files
         .iter()
-        .filter(|(n, _)| n == "targets.json" || (n.starts_with("bins-") && n.ends_with(".json")))
-        .map(|(_, b)| b.len())
+        .filter(|f| f.role == TopRole::Targets || is_bin(f))
+        .map(|f| f.bytes.len())
         .sum();
-    let bins = files.iter().filter(|(n, _)| n.starts_with("bins-")).count();
+    let bins = files.iter().filter(is_bin).count();
     let per_tag = targets_bytes as f64 / tags as f64;
 
     // 2. Add one tag, as `trust sign` does: load the published repository
     // (top-level roles and the one bin the tag falls in), change it, publish.
     drop(repo);
     let t = Instant::now();
-    let read = |name: &str| {
-        std::fs::read(
-            dir.path()
-                .join(format!("{}.json", clearance_trust::client::quote(name))),
-        )
-    };
-    let mut repo = Repository::load_bins(
-        &read("root")?,
-        &read("targets")?,
-        &read("snapshot")?,
-        &read("timestamp")?,
+    let read = |name: &RoleName| std::fs::read(dir.path().join(name.file_name()));
+    let mut repo = RepositoryEditor::load_bins(
+        &read(&RoleName::ROOT)?,
+        &read(&RoleName::TARGETS)?,
+        &read(&RoleName::SNAPSHOT)?,
+        &read(&RoleName::TIMESTAMP)?,
         Expiries::default(),
         Bins::For(&["one-more"]),
         |name| read(name).ok(),
@@ -116,8 +117,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 3. Verify one tag from a cold client.
     let root = files
         .iter()
-        .find(|(n, _)| n == "1.root.json")
-        .map(|(_, b)| b.clone())
+        .find(|f| f.role == TopRole::Root)
+        .map(|f| f.bytes.clone())
         .unwrap_or_default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -125,7 +126,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client_dir = tempfile::tempdir()?;
     let t = Instant::now();
     let store = DirStore::new(client_dir.path())?;
-    store.save("root", &root)?;
+    store.save(&RoleName::ROOT, &root)?;
     let url = format!("file://{}/", dir.path().display());
     let found = runtime.block_on(async {
         let transport = HttpTransport::new(std::time::Duration::from_secs(10), None)?;
@@ -171,10 +172,11 @@ mod service {
     };
     use clearance_trust::image::target_for_manifest;
     use clearance_trust::publish::{
-        Bins, Changed, Expiries, Repository, RoleSigners, ServerSigned, current_files,
+        Bins, Changed, Expiries, RepositoryEditor, RoleSigners, ServerSigned, SignedFile,
     };
     use clearance_trust::server::{Lifetimes, MasterKey, Store, TrustService};
     use clearance_trust::signer::{LocalSigner, Signer};
+    use clearance_trust::{Gun, RoleName, TopRole};
 
     type Error = Box<dyn std::error::Error>;
 
@@ -195,11 +197,11 @@ mod service {
         let addr = listener.local_addr()?;
         let app = clearance_trust::server::router(service.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        let gun = "127.0.0.1:5000/bench/app";
+        let gun = Gun::new("127.0.0.1:5000/bench/app")?;
         let url = format!("http://{addr}/v2/{gun}/_trust/tuf/");
         let http = HttpTransport::new(std::time::Duration::from_secs(60), None)?;
         let timestamp = service
-            .server_key(gun, "timestamp", true)
+            .server_key(&gun, TopRole::Timestamp, true)
             .await?
             .ok_or("no server key")?;
         let media = Some("application/vnd.oci.image.manifest.v1+json");
@@ -210,10 +212,11 @@ mod service {
             server: ServerSigned::Timestamp,
             ..Default::default()
         };
-        let send = |files: Vec<(String, Vec<u8>)>| {
+        let send = |files: Vec<SignedFile>| {
             let (http, url) = (&http, &url);
             async move {
-                let current = current_files(&files);
+                let current: Vec<(RoleName, Vec<u8>)> =
+                    files.into_iter().map(|f| (f.role, f.bytes)).collect();
                 match http.publish(url, &current).await? {
                     PublishOutcome::Stored => Ok::<usize, Error>(current.len()),
                     PublishOutcome::Stale(why) => Err(why.into()),
@@ -222,7 +225,7 @@ mod service {
         };
 
         let t = Instant::now();
-        let mut repo = Repository::create(
+        let mut repo = RepositoryEditor::create(
             [
                 keys[0].public_key(),
                 keys[1].public_key(),
@@ -238,8 +241,8 @@ mod service {
         let files = repo.publish(Changed::RootAndTargets, &signers, true)?;
         let root = files
             .iter()
-            .find(|(n, _)| n == "1.root.json")
-            .map(|(_, b)| b.clone())
+            .find(|f| f.role == TopRole::Root)
+            .map(|f| f.bytes.clone())
             .unwrap_or_default();
         let sent = send(files).await?;
         let publish = t.elapsed().as_secs_f64();
@@ -250,13 +253,17 @@ mod service {
         drop(repo);
         let publisher = tempfile::tempdir()?;
         let store = DirStore::new(publisher.path())?;
-        store.save("root", &root)?;
+        store.save(&RoleName::ROOT, &root)?;
         let mut updater = Updater::new(store, http.clone(), &url, UpdaterSettings::default())?;
-        Repository::load_verified(&mut updater, Expiries::default(), Bins::For(&["v0"])).await?;
+        RepositoryEditor::load_verified(&mut updater, Expiries::default(), Bins::For(&["v0"]))
+            .await?;
         let t = Instant::now();
-        let mut repo =
-            Repository::load_verified(&mut updater, Expiries::default(), Bins::For(&["one-more"]))
-                .await?;
+        let mut repo = RepositoryEditor::load_verified(
+            &mut updater,
+            Expiries::default(),
+            Bins::For(&["one-more"]),
+        )
+        .await?;
         repo.set_target("one-more", target_for_manifest(b"{}", media))?;
         send(repo.publish(Changed::Targets, &signers, false)?).await?;
         let add = t.elapsed().as_secs_f64();
@@ -264,7 +271,7 @@ mod service {
         let client = tempfile::tempdir()?;
         let t = Instant::now();
         let store = DirStore::new(client.path())?;
-        store.save("root", &root)?;
+        store.save(&RoleName::ROOT, &root)?;
         let mut updater = Updater::new(store, http.clone(), &url, UpdaterSettings::default())?;
         let found = updater.target_info("v42").await?;
         let verify = t.elapsed().as_secs_f64();

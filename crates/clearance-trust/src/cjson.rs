@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+/// A value that has no canonical form (a float, a map key that is not a
+/// string), with serde's reason.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot canonicalise: {0}")]
 pub struct CanonicalError(String);

@@ -7,22 +7,26 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::keys::hex_encode;
-use crate::schema::{Common, MetaFile, Role, SPEC_VERSION, Version};
+use crate::schema::{Common, MetaFile, Role, SPEC_VERSION, TopRole, Version};
 use crate::signer::{SignError, Signer};
 use crate::time::UtcTime;
 
+/// Why a role could not be signed.
 #[derive(Debug, thiserror::Error)]
 pub enum EditError {
+    /// A signer failed (a token removed, a key refused).
     #[error(transparent)]
     Sign(#[from] SignError),
+    /// The role could not be turned into (canonical) JSON.
     #[error("cannot serialise metadata: {0}")]
     Serialize(String),
 }
 
-/// The common fields of a new role version.
-pub fn common(type_: &str, version: Version, expires: UtcTime) -> Common {
+/// The common fields of a new version of a role of form `form` (delegated
+/// roles and hash bins have the form of targets).
+pub fn common(form: TopRole, version: Version, expires: UtcTime) -> Common {
     Common {
-        type_: type_.to_owned(),
+        type_: form.name().to_owned(),
         spec_version: SPEC_VERSION.to_owned(),
         version,
         expires,

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use clearance_oci::Digest;
 
+use crate::gun::Gun;
 use crate::schema::TargetFile;
 
 /// The target for a manifest. One hash, sha256: it is the manifest's
@@ -38,7 +39,7 @@ pub fn media_type(target: &TargetFile) -> Option<&str> {
 
 /// Where a repository's metadata lives under a trust server's base URL
 /// (Notary's layout: `/v2/<gun>/_trust/tuf/`).
-pub fn metadata_url(server: &str, gun: &str) -> String {
+pub fn metadata_url(server: &str, gun: &Gun) -> String {
     format!("{}/v2/{gun}/_trust/tuf/", server.trim_end_matches('/'))
 }
 
@@ -62,7 +63,7 @@ mod tests {
         );
         assert_eq!(t.hashes.len(), 1);
         assert_eq!(
-            metadata_url("file:///srv/trust/", "r:5000/a/b"),
+            metadata_url("file:///srv/trust/", &Gun::new("r:5000/a/b").unwrap()),
             "file:///srv/trust/v2/r:5000/a/b/_trust/tuf/"
         );
     }

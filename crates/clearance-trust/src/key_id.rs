@@ -5,18 +5,37 @@
 /// The shortest prefix accepted: 8 hex digits, 32 bits.
 pub const MIN_PREFIX: usize = 8;
 
+/// Why a key id (or prefix) names no one key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyIdError {
+    /// Not hexadecimal.
     #[error("{given:?} is not a key id: key ids are hexadecimal")]
-    NotHex { given: String },
+    NotHex {
+        /// What was given.
+        given: String,
+    },
+    /// Fewer than [`MIN_PREFIX`] digits.
     #[error("{given:?} is too short: give at least {MIN_PREFIX} hex digits of the key id")]
-    TooShort { given: String },
+    TooShort {
+        /// What was given.
+        given: String,
+    },
+    /// No key known there has that id or prefix.
     #[error("no key {given} {place}")]
-    Unknown { given: String, place: String },
+    Unknown {
+        /// What was given.
+        given: String,
+        /// Where the ids come from ("in the keystore").
+        place: String,
+    },
+    /// More than one key starts so.
     #[error("{given} is the start of {} keys {place} ({}); give more of its digits", matches.len(), matches.join(", "))]
     Ambiguous {
+        /// What was given.
         given: String,
+        /// Where the ids come from.
         place: String,
+        /// Every id that starts so.
         matches: Vec<String>,
     },
 }

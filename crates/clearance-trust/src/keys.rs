@@ -13,27 +13,46 @@ use serde_json::Value;
 /// kept so that re-serialising signed metadata does not change it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Key {
+    /// `ed25519`, `ecdsa`, `rsa` (TUF 1.0 §4.2).
     pub keytype: String,
+    /// The signature scheme: `ed25519`, `ecdsa-sha2-nistp256`,
+    /// `rsassa-pss-sha256`, …
     pub scheme: String,
+    /// The key's value.
     pub keyval: KeyVal,
+    /// Fields this client does not know, kept.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
 
+/// A key's `keyval`: the public part (hex for ed25519, PEM
+/// SubjectPublicKeyInfo otherwise).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyVal {
+    /// The public key.
     pub public: String,
+    /// Fields this client does not know, kept.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
 
+/// Why a key cannot verify signatures.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
+    /// A key type or scheme this client does not support.
     #[error("unsupported key type/scheme {keytype}/{scheme}")]
-    Unsupported { keytype: String, scheme: String },
+    Unsupported {
+        /// The `keytype`.
+        keytype: String,
+        /// The `scheme`.
+        scheme: String,
+    },
+    /// The public value does not decode for its scheme.
     #[error("malformed {scheme} public key: {reason}")]
     Malformed {
+        /// The `scheme`.
         scheme: String,
+        /// What is wrong.
         reason: &'static str,
     },
 }

@@ -17,23 +17,48 @@ const M_COST_KIB: u32 = 64 * 1024;
 const T_COST: u32 = 3;
 const FORMAT: u32 = 1;
 
+/// Why a key could not be sealed, found or unsealed.
 #[derive(Debug, thiserror::Error)]
 pub enum KeystoreError {
+    /// A file or directory could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// A file that is not a key file of this format (or whose cost
+    /// parameters are out of bounds).
     #[error("{path} is not a Clearance key file: {message}")]
-    Format { path: PathBuf, message: String },
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The passphrase does not open the key (or the file was altered: the
+    /// key id is bound in as associated data).
     #[error("wrong passphrase for key {keyid} (or the key file was altered)")]
-    Decrypt { keyid: String },
+    Decrypt {
+        /// The key.
+        keyid: String,
+    },
+    /// No such key in the keystore.
     #[error("no private key {keyid} in {dir}")]
-    NotFound { keyid: String, dir: PathBuf },
+    NotFound {
+        /// The key id asked for.
+        keyid: String,
+        /// The keystore.
+        dir: PathBuf,
+    },
+    /// Argon2id failed.
     #[error("key derivation failed: {0}")]
     Kdf(String),
+    /// The unsealed key is not a key of its kind.
     #[error(transparent)]
     Sign(#[from] crate::signer::SignError),
+    /// A key id prefix that names no one key.
     #[error(transparent)]
     KeyId(#[from] crate::key_id::KeyIdError),
 }
@@ -64,9 +89,13 @@ struct Kdf {
 /// A summary of a stored key, without secrets.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredKey {
+    /// The key id.
     pub keyid: String,
+    /// What the key is for, as named when it was made or imported (a label).
     pub role: String,
+    /// Its scheme (`ed25519`, `ecdsa-sha2-nistp256`).
     pub kind: String,
+    /// The sealed key file.
     pub path: PathBuf,
 }
 
@@ -77,6 +106,7 @@ pub struct Keystore {
 }
 
 impl Keystore {
+    /// The keystore in `dir`, made (mode 0700) if missing.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Keystore, KeystoreError> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir).map_err(|source| KeystoreError::Io {
@@ -87,6 +117,7 @@ impl Keystore {
         Ok(Keystore { dir })
     }
 
+    /// Its directory.
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -2,7 +2,12 @@
 //! fields preserved, OLPC canonical JSON, ed25519 / ECDSA / RSA-PSS keys,
 //! threshold verification, and the client updater of the specification's
 //! detailed workflow (root rotation, rollback and freeze protection,
-//! consistent snapshots, delegation search, verified target download).
+//! consistent snapshots, delegation search, verified target download); the
+//! publisher's editor ([`publish::RepositoryEditor`]) and where its
+//! repository lives ([`repository`]: a trust service or a directory); and,
+//! with the `server` feature, the trust service itself. Security identities
+//! are checked types: [`Gun`] (a repository), [`RoleName`] and [`TopRole`],
+//! [`schema::TargetName`], [`schema::Version`], [`client::ServerAddress`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -18,11 +23,13 @@
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod cjson;
 pub mod client;
 pub mod editor;
 pub mod files;
+pub mod gun;
 pub mod image;
 pub mod key_id;
 pub mod keys;
@@ -31,9 +38,13 @@ pub mod metadata;
 pub mod notary;
 pub mod pkcs11;
 pub mod publish;
+pub mod repository;
 pub mod schema;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod signer;
 pub mod test_hooks;
 pub mod time;
+
+pub use gun::{Gun, GunError};
+pub use schema::{RoleName, TopRole};

@@ -25,24 +25,28 @@ use serde_json::{Map, Value};
 
 use crate::keys::{ecdsa_fixed_to_der, hex_encode, pem_decode, spki_parts, spki_pem, tlv};
 use crate::metadata::Signature;
+use crate::schema::{RoleName, TopRole};
 use crate::time::UtcTime;
 
 /// How a document is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Dialect {
+    /// TUF 1.0: what Clearance writes.
     #[default]
     Tuf1,
+    /// Notary 0.x (Docker Content Trust): verified, never written.
     Notary,
 }
 
 impl Dialect {
     /// The dialect of a document whose `signed._type` is `type_`, for a role
-    /// whose TUF 1.0 type is `expected` (`root`, `targets`, …).
-    pub fn of(type_: &str, expected: &str) -> Option<Dialect> {
-        if type_ == expected {
+    /// whose TUF 1.0 type is `expected`'s name (`root`, `targets`, …);
+    /// Notary capitalises it (`Root`).
+    pub fn of(type_: &str, expected: TopRole) -> Option<Dialect> {
+        if type_ == expected.name() {
             return Some(Dialect::Tuf1);
         }
-        let mut chars = expected.chars();
+        let mut chars = expected.name().chars();
         let capitalised: String = chars
             .next()
             .map(|c| c.to_ascii_uppercase())
@@ -56,13 +60,13 @@ impl Dialect {
 const STD: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// Translate a Notary `signed` object into TUF 1.0 form.
-pub fn translate_signed(mut signed: Map<String, Value>, type_: &str) -> Result<Value, String> {
+pub fn translate_signed(mut signed: Map<String, Value>, role: TopRole) -> Result<Value, String> {
     // Fields Notary never writes would keep a TUF 1.0 meaning here that
     // Notary does not give them: refused rather than read two ways.
     if signed.contains_key("spec_version") {
         return Err("spec_version in a Notary document".into());
     }
-    signed.insert("_type".into(), Value::String(type_.to_owned()));
+    signed.insert("_type".into(), Value::String(role.name().to_owned()));
     signed.insert("spec_version".into(), Value::String("1.0.0".into()));
     let expires = signed
         .get("expires")
@@ -72,13 +76,13 @@ pub fn translate_signed(mut signed: Map<String, Value>, type_: &str) -> Result<V
         .map_err(|e| format!("expires: {e}"))?
         .to_string();
     signed.insert("expires".into(), Value::String(expires));
-    match type_ {
-        "root" => {
+    match role {
+        TopRole::Root => {
             if let Some(Value::Object(keys)) = signed.get_mut("keys") {
                 translate_keys(keys);
             }
         }
-        "timestamp" | "snapshot" => {
+        TopRole::Timestamp | TopRole::Snapshot => {
             let Some(Value::Object(meta)) = signed.remove("meta") else {
                 return Err("no meta object".into());
             };
@@ -88,8 +92,8 @@ pub fn translate_signed(mut signed: Map<String, Value>, type_: &str) -> Result<V
             }
             signed.insert("meta".into(), Value::Object(out));
         }
-        "targets" => {
-            if let Some(Value::Object(targets)) = signed.get_mut("targets") {
+        TopRole::Targets => {
+            if let Some(Value::Object(targets)) = signed.get_mut(TopRole::Targets.name()) {
                 for (name, entry) in targets.iter_mut() {
                     *entry = translate_file(std::mem::take(entry), name)?;
                 }
@@ -98,7 +102,6 @@ pub fn translate_signed(mut signed: Map<String, Value>, type_: &str) -> Result<V
                 translate_delegations(delegations)?;
             }
         }
-        _ => return Err(format!("unknown role type {type_:?}")),
     }
     Ok(Value::Object(signed))
 }
@@ -214,15 +217,22 @@ fn translate_key(keytype: &str, public: &[u8]) -> Option<Value> {
     }))
 }
 
+/// `targets/releases`: the delegated role Docker Content Trust signs tags
+/// with, and the only one (beside targets) whose tags it trusts.
+pub fn releases_role() -> RoleName {
+    RoleName::from_checked(format!("{}/releases", TopRole::Targets.name()))
+}
+
 /// The URL path of a delegated role (`targets/releases`): Notary serves it
 /// unquoted, one path segment per level. `None` for a name Notary itself
 /// would refuse (empty or dot segments, spaces, anything outside `targets/`).
-pub fn role_path(role: &str) -> Option<String> {
-    let mut segments = role.split('/');
-    if segments.next() != Some("targets") {
+pub fn role_path(role: &RoleName) -> Option<String> {
+    let top = TopRole::Targets.name();
+    let mut segments = role.as_str().split('/');
+    if segments.next() != Some(top) {
         return None;
     }
-    let mut path = String::from("targets");
+    let mut path = top.to_owned();
     for segment in segments {
         if segment.is_empty()
             || segment == "."

@@ -9,10 +9,16 @@ use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _};
 
 use crate::keys::{Key, KeyVal, hex_encode};
 
+/// Why a key could not be made, read or used to sign.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignError {
+    /// The PKCS#8 bytes are not a private key of that kind.
     #[error("key material is not a valid {kind} PKCS#8 private key")]
-    BadKey { kind: &'static str },
+    BadKey {
+        /// `ed25519` or `ecdsa-p256`.
+        kind: &'static str,
+    },
+    /// The signer failed (no randomness, a token that refused).
     #[error("signing failed: {0}")]
     Failed(String),
 }
@@ -32,11 +38,14 @@ pub trait Signer: Send + Sync {
 /// Which algorithm a new local key uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyKind {
+    /// Ed25519: the online roles' keys.
     Ed25519,
+    /// ECDSA on P-256 with SHA-256: root keys (what hardware tokens hold).
     EcdsaP256,
 }
 
 impl KeyKind {
+    /// The TUF `scheme` of keys of this kind.
     pub fn name(self) -> &'static str {
         match self {
             KeyKind::Ed25519 => "ed25519",
@@ -81,6 +90,7 @@ impl LocalSigner {
         LocalSigner::from_pkcs8(kind, pkcs8.as_ref())
     }
 
+    /// A signer from an unencrypted PKCS#8 v1/v2 private key of `kind`.
     pub fn from_pkcs8(kind: KeyKind, pkcs8: &[u8]) -> Result<LocalSigner, SignError> {
         let bad = SignError::BadKey { kind: kind.name() };
         let (pair, public) = match kind {
@@ -116,6 +126,7 @@ impl LocalSigner {
         })
     }
 
+    /// The key's algorithm.
     pub fn kind(&self) -> KeyKind {
         self.kind
     }

@@ -61,8 +61,11 @@ pub fn clock_or_system() -> SharedClock {
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}={value:?}: expected {expected}")]
 pub struct HookError {
+    /// The variable.
     pub variable: &'static str,
+    /// What it was set to.
     pub value: String,
+    /// What it takes.
     pub expected: &'static str,
 }
 

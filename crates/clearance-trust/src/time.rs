@@ -38,10 +38,12 @@ impl Clock for SystemClock {
 pub struct ManualClock(Arc<AtomicI64>);
 
 impl ManualClock {
+    /// A clock standing at `at`.
     pub fn new(at: UtcTime) -> ManualClock {
         ManualClock(Arc::new(AtomicI64::new(at.unix())))
     }
 
+    /// Set the clock to `at`.
     pub fn set(&self, at: UtcTime) {
         self.0.store(at.unix(), Ordering::SeqCst);
     }
@@ -62,6 +64,8 @@ impl Clock for ManualClock {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct UtcTime(i64);
 
+/// A time that is not TUF's `YYYY-MM-DDTHH:MM:SSZ` (or Notary's RFC 3339),
+/// with the text given.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid time {0:?}: expected YYYY-MM-DDTHH:MM:SSZ")]
 pub struct TimeError(pub String);
@@ -77,14 +81,17 @@ impl UtcTime {
         UtcTime(secs)
     }
 
+    /// The instant `secs` seconds after 1970-01-01T00:00:00Z.
     pub fn from_unix(secs: i64) -> UtcTime {
         UtcTime(secs)
     }
 
+    /// Seconds since 1970-01-01T00:00:00Z (negative before).
     pub fn unix(self) -> i64 {
         self.0
     }
 
+    /// `secs` seconds later (earlier when negative), saturating.
     pub fn plus_seconds(self, secs: i64) -> UtcTime {
         UtcTime(self.0.saturating_add(secs))
     }

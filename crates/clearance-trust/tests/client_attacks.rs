@@ -9,6 +9,7 @@ mod support;
 use clearance_trust::client::{DirStore, UpdateError, Updater, UpdaterSettings};
 use clearance_trust::metadata::MetadataError;
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
+use clearance_trust::{RoleName, TopRole};
 use support::{BASE, Served, TARGETS_BASE, TestRepo, in_days, snapshot_dir};
 
 struct Client {
@@ -20,7 +21,7 @@ impl Client {
         let dir = tempfile::tempdir().unwrap();
         DirStore::new(dir.path())
             .unwrap()
-            .save("root", &repo.root_bytes())
+            .save(&RoleName::ROOT, &repo.root_bytes())
             .unwrap();
         Client { dir }
     }
@@ -121,7 +122,8 @@ async fn rollback_of_each_role_is_refused() {
     assert!(
         matches!(
             &err,
-            UpdateError::Rollback {
+            UpdateError::ListedRollback {
+                listed_by: TopRole::Timestamp,
                 trusted,
                 got,
                 ..
@@ -141,7 +143,7 @@ async fn rollback_of_each_role_is_refused() {
     repo.publish_snapshot_chain(true);
     let err = client.refused(&repo, "snapshot").await;
     assert!(
-        matches!(&err, UpdateError::Rollback { role, .. } if role.contains("targets.json")),
+        matches!(&err, UpdateError::ListedRollback { entry, listed_by: TopRole::Snapshot, .. } if entry == "targets.json"),
         "{err}"
     );
 }
@@ -185,7 +187,7 @@ async fn metadata_below_its_threshold_is_refused() {
     repo.root
         .keys
         .insert(second.key_id(), second.public_key().clone());
-    let targets = repo.root.roles.get_mut("targets").unwrap();
+    let targets = repo.root.roles.get_mut(&TopRole::Targets).unwrap();
     targets.keyids.push(second.key_id());
     targets.threshold = 2;
     repo.root.common.version = support::v(2);
@@ -240,7 +242,7 @@ async fn a_compromised_targets_key_is_replaced_by_rotating_root() {
     repo.root
         .keys
         .insert(fresh.key_id(), fresh.public_key().clone());
-    repo.root.roles.get_mut("targets").unwrap().keyids = vec![fresh.key_id()];
+    repo.root.roles.get_mut(&TopRole::Targets).unwrap().keyids = vec![fresh.key_id()];
     repo.root.common.version = support::v(2);
     repo.publish_root(&[]);
     repo.targets_signers.push(fresh);
@@ -273,7 +275,7 @@ async fn a_new_root_needs_both_the_old_and_its_own_threshold() {
     repo.root
         .keys
         .insert(new_root_key.key_id(), new_root_key.public_key().clone());
-    repo.root.roles.get_mut("root").unwrap().keyids = vec![new_root_key.key_id()];
+    repo.root.roles.get_mut(&TopRole::Root).unwrap().keyids = vec![new_root_key.key_id()];
     repo.root.common.version = support::v(2);
     let old = std::mem::replace(&mut repo.root_signers, vec![new_root_key]);
 

@@ -28,10 +28,11 @@ use clearance_trust::client::{
 use clearance_trust::metadata::MetadataError;
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 use clearance_trust::time::UtcTime;
+use clearance_trust::{RoleName, TopRole};
 use python_tuf::{PyOutput, python, run};
 use serde_json::{Value, json};
 use sha2::Digest as _;
-use support::{BASE, Served, TARGETS_BASE, TestRepo};
+use support::{BASE, Served, TARGETS_BASE, TestRepo, role};
 
 const SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/python-tuf");
 /// Longest a Python script may run (RSA key generation included).
@@ -157,7 +158,7 @@ impl PyRepo {
         let dir = tempfile::tempdir().unwrap();
         let store = DirStore::new(dir.path()).unwrap();
         let root = std::fs::read(self.dir.path().join("initial_root.json")).unwrap();
-        store.save("root", &root).unwrap();
+        store.save(&RoleName::ROOT, &root).unwrap();
         (dir, store)
     }
 }
@@ -213,7 +214,9 @@ async fn clearance_trusts_a_python_tuf_repository() {
     );
 
     // The unknown field in signed targets survived verification.
-    let targets = trusted.targets("targets", "root").unwrap();
+    let targets = trusted
+        .targets(&RoleName::TARGETS, &RoleName::ROOT)
+        .unwrap();
     assert_eq!(targets.version(), repo.version("targets"));
     assert_eq!(targets.signed.extra.get("x-custom"), Some(&json!({"a": 1})));
     assert_eq!(
@@ -244,7 +247,7 @@ async fn clearance_trusts_a_python_tuf_repository() {
     assert!(
         updater
             .trusted()
-            .targets("releases", "targets")
+            .targets(&role("releases"), &RoleName::TARGETS)
             .is_some_and(|r| r.version() == repo.version("releases"))
     );
     assert_eq!(
@@ -632,7 +635,7 @@ async fn python_tuf_follows_a_clearance_root_rotation_to_consistent_snapshots() 
     repo.root
         .keys
         .insert(new_root_key.key_id(), new_root_key.public_key().clone());
-    repo.root.roles.get_mut("root").unwrap().keyids = vec![new_root_key.key_id()];
+    repo.root.roles.get_mut(&TopRole::Root).unwrap().keyids = vec![new_root_key.key_id()];
     repo.root.consistent_snapshot = true;
     repo.root.common.version = support::v(2);
     let old = std::mem::replace(&mut repo.root_signers, vec![new_root_key]);
@@ -678,7 +681,7 @@ async fn python_tuf_follows_a_clearance_root_rotation_to_consistent_snapshots() 
     ]);
     let store_dir = tempfile::tempdir().unwrap();
     let store = DirStore::new(store_dir.path()).unwrap();
-    store.save("root", &initial_root).unwrap();
+    store.save(&RoleName::ROOT, &initial_root).unwrap();
     let mut updater =
         Updater::new(store, transport, DISK_METADATA, UpdaterSettings::default()).unwrap();
     updater.refresh().await.unwrap();

@@ -8,9 +8,38 @@ use std::time::Duration;
 use clearance_trust::client::{DirStore, HttpTransport, Updater, UpdaterSettings};
 use clearance_trust::image::target_for_manifest;
 use clearance_trust::publish::{
-    BIN_THRESHOLD, Bins, Changed, Expiries, OldKeys, PublishError, Repository, RoleSigners,
+    BIN_THRESHOLD, Bins, Changed, Expiries, OldKeys, PublishError, RepositoryEditor, RoleSigners,
+    SignedFile,
 };
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
+use clearance_trust::{RoleName, TopRole};
+
+/// Write signed roles as a directory repository holds them.
+fn write_to(dir: &std::path::Path, files: &[SignedFile]) {
+    for file in files {
+        for name in file.file_names() {
+            std::fs::write(dir.join(name), &file.bytes).unwrap();
+        }
+    }
+}
+
+/// How many of `files` are hash bins.
+fn bins_in(files: &[SignedFile]) -> usize {
+    files
+        .iter()
+        .filter(|f| f.role.as_str().starts_with("bins-"))
+        .count()
+}
+
+/// The first root among `files`.
+fn root_of(files: &[SignedFile]) -> Vec<u8> {
+    files
+        .iter()
+        .find(|f| f.role == TopRole::Root)
+        .unwrap()
+        .bytes
+        .clone()
+}
 
 #[tokio::test]
 async fn large_repositories_use_hash_bins_and_one_change_signs_one_bin() {
@@ -24,7 +53,7 @@ async fn large_repositories_use_hash_bins_and_one_change_signs_one_bin() {
         timestamp: vec![&keys[3]],
         ..Default::default()
     };
-    let mut repo = Repository::create(
+    let mut repo = RepositoryEditor::create(
         [
             keys[0].public_key(),
             keys[1].public_key(),
@@ -46,11 +75,7 @@ async fn large_repositories_use_hash_bins_and_one_change_signs_one_bin() {
     assert_eq!(repo.bins.len(), 64);
     assert_eq!(repo.all_targets().count(), count);
     let dir = tempfile::tempdir().unwrap();
-    let write = |files: &[(String, Vec<u8>)]| {
-        for (name, bytes) in files {
-            std::fs::write(dir.path().join(name), bytes).unwrap();
-        }
-    };
+    let write = |files: &[SignedFile]| write_to(dir.path(), files);
     let first = repo
         .publish(Changed::RootAndTargets, &signers, true)
         .unwrap();
@@ -60,40 +85,34 @@ async fn large_repositories_use_hash_bins_and_one_change_signs_one_bin() {
         .unwrap();
     let second = repo.publish(Changed::Targets, &signers, false).unwrap();
     write(&second);
-    let names: Vec<&str> = second.iter().map(|(n, _)| n.as_str()).collect();
-    let bins: Vec<&&str> = names.iter().filter(|n| n.starts_with("bins-")).collect();
-    assert_eq!(bins.len(), 1, "{names:?}");
+    let names: Vec<String> = second.iter().flat_map(SignedFile::file_names).collect();
+    assert_eq!(bins_in(&second), 1, "{names:?}");
     assert!(names.iter().any(|n| n.starts_with("2.bins-")), "{names:?}");
     assert!(
-        !names.contains(&"targets.json"),
+        !names.iter().any(|n| n == "targets.json"),
         "top-level targets unchanged: {names:?}"
     );
 
     // A client finds targets through the bins.
     let client = tempfile::tempdir().unwrap();
     let store = DirStore::new(client.path()).unwrap();
-    store
-        .save(
-            "root",
-            &first.iter().find(|(n, _)| n == "1.root.json").unwrap().1,
-        )
-        .unwrap();
+    store.save(&RoleName::ROOT, &root_of(&first)).unwrap();
     let transport = HttpTransport::new(Duration::from_secs(5), None).unwrap();
     let url = format!("file://{}/", dir.path().display());
     let mut updater = Updater::new(store, transport, &url, UpdaterSettings::default()).unwrap();
     let found = updater.find_target("one-more").await.unwrap().unwrap();
-    assert!(found.role.starts_with("bins-"), "{}", found.role);
+    assert!(found.role.as_str().starts_with("bins-"), "{}", found.role);
     assert_eq!(found.delegator, "targets");
     assert!(updater.target_info("v7").await.unwrap().is_some());
     assert!(updater.target_info("v999999").await.unwrap().is_none());
 
     // Reload from what was published, then edit again: still one bin.
-    let read = |n: &str| std::fs::read(dir.path().join(format!("{n}.json"))).ok();
-    let mut again = Repository::load(
-        &read("root").unwrap(),
-        &read("targets").unwrap(),
-        &read("snapshot").unwrap(),
-        &read("timestamp").unwrap(),
+    let read = |n: &RoleName| std::fs::read(dir.path().join(n.file_name())).ok();
+    let mut again = RepositoryEditor::load(
+        &read(&RoleName::ROOT).unwrap(),
+        &read(&RoleName::TARGETS).unwrap(),
+        &read(&RoleName::SNAPSHOT).unwrap(),
+        &read(&RoleName::TIMESTAMP).unwrap(),
         Expiries::default(),
         read,
     )
@@ -103,11 +122,11 @@ async fn large_repositories_use_hash_bins_and_one_change_signs_one_bin() {
     // Loaded for one tag, as `trust sign` loads: that tag's bin only. A
     // change elsewhere, or a key rotation (which re-signs every bin), is an
     // error rather than a lost change.
-    let mut one = Repository::load_bins(
-        &read("root").unwrap(),
-        &read("targets").unwrap(),
-        &read("snapshot").unwrap(),
-        &read("timestamp").unwrap(),
+    let mut one = RepositoryEditor::load_bins(
+        &read(&RoleName::ROOT).unwrap(),
+        &read(&RoleName::TARGETS).unwrap(),
+        &read(&RoleName::SNAPSHOT).unwrap(),
+        &read(&RoleName::TIMESTAMP).unwrap(),
         Expiries::default(),
         Bins::For(&["v7"]),
         read,
@@ -132,37 +151,30 @@ async fn large_repositories_use_hash_bins_and_one_change_signs_one_bin() {
     // The bin it falls in, named: a load error, never a lost change.
     let bin = bins.bin_for(&elsewhere);
     assert!(
-        matches!(&err, PublishError::Load { role, .. } if *role == bin),
+        matches!(&err, PublishError::BinNotLoaded { bin: b } if *b == bin),
         "{err}"
     );
     let other = LocalSigner::generate(KeyKind::Ed25519).unwrap();
     assert!(
-        one.rotate("timestamp", other.public_key(), OldKeys::Replace)
+        one.rotate(TopRole::Timestamp, other.public_key(), OldKeys::Replace)
             .is_err()
     );
     assert!(one.remove_target("v7").unwrap());
     let partial = one.publish(Changed::Targets, &signers, false).unwrap();
-    assert_eq!(
-        partial
-            .iter()
-            .filter(|(n, _)| n.starts_with("bins-"))
-            .count(),
-        1
-    );
+    assert_eq!(bins_in(&partial), 1);
 
     again.remove_target("v7").unwrap();
     let third = again.publish(Changed::Targets, &signers, false).unwrap();
-    assert_eq!(
-        third.iter().filter(|(n, _)| n.starts_with("bins-")).count(),
-        1
-    );
+    assert_eq!(bins_in(&third), 1);
 
     // A new timestamp key leaves the bins alone; a new targets key re-signs them all.
-    let bins_in =
-        |files: &[(String, Vec<u8>)]| files.iter().filter(|(n, _)| n.starts_with("bins-")).count();
     let new_timestamp = LocalSigner::generate(KeyKind::Ed25519).unwrap();
     again
-        .rotate("timestamp", new_timestamp.public_key(), OldKeys::Replace)
+        .rotate(
+            TopRole::Timestamp,
+            new_timestamp.public_key(),
+            OldKeys::Replace,
+        )
         .unwrap();
     let rotated = RoleSigners {
         root: vec![&keys[0]],
@@ -177,7 +189,7 @@ async fn large_repositories_use_hash_bins_and_one_change_signs_one_bin() {
     assert_eq!(bins_in(&files), 0);
     let new_targets = LocalSigner::generate(KeyKind::Ed25519).unwrap();
     again
-        .rotate("targets", new_targets.public_key(), OldKeys::Replace)
+        .rotate(TopRole::Targets, new_targets.public_key(), OldKeys::Replace)
         .unwrap();
     let rotated = RoleSigners {
         targets: vec![&new_targets],
@@ -209,7 +221,7 @@ async fn split_scenario(start_bits: u32, total: usize, split_bits: u32) {
         timestamp: vec![&keys[3]],
         ..Default::default()
     };
-    let mut repo = Repository::create(
+    let mut repo = RepositoryEditor::create(
         [
             keys[0].public_key(),
             keys[1].public_key(),
@@ -224,30 +236,21 @@ async fn split_scenario(start_bits: u32, total: usize, split_bits: u32) {
             .unwrap();
     }
     let dir = tempfile::tempdir().unwrap();
-    let write = |files: &[(String, Vec<u8>)]| {
-        for (name, bytes) in files {
-            std::fs::write(dir.path().join(name), bytes).unwrap();
-        }
-    };
+    let write = |files: &[SignedFile]| write_to(dir.path(), files);
     let first = repo
         .publish(Changed::RootAndTargets, &signers, true)
         .unwrap();
     write(&first);
-    let old_bins: Vec<String> = repo.bins.keys().cloned().collect();
+    let old_bins: Vec<RoleName> = repo.bins.keys().cloned().collect();
 
     // A client trusts the repository with its first bins.
     let client = tempfile::tempdir().unwrap();
-    let root = first
-        .iter()
-        .find(|(n, _)| n == "1.root.json")
-        .unwrap()
-        .1
-        .clone();
+    let root = root_of(&first);
     let url = format!("file://{}/", dir.path().display());
     let updater = || {
         let store = DirStore::new(client.path()).unwrap();
-        if store.load("root").unwrap().is_none() {
-            store.save("root", &root).unwrap();
+        if store.load(&RoleName::ROOT).unwrap().is_none() {
+            store.save(&RoleName::ROOT, &root).unwrap();
         }
         let transport = HttpTransport::new(Duration::from_secs(5), None).unwrap();
         Updater::new(store, transport, &url, UpdaterSettings::default()).unwrap()
@@ -276,7 +279,7 @@ async fn split_scenario(start_bits: u32, total: usize, split_bits: u32) {
     assert_eq!(repo.all_targets().count(), total);
     for old in &old_bins {
         // Still listed: a name the new set shares went up a version.
-        let listed = repo.snapshot.meta[&format!("{old}.json")].version;
+        let listed = repo.snapshot.meta[&old.meta_name()].version;
         let reused = repo.bins.contains_key(old);
         assert_eq!(
             listed,
@@ -301,8 +304,5 @@ async fn split_scenario(start_bits: u32, total: usize, split_bits: u32) {
     repo.set_target("one-more", target_for_manifest(b"new", None))
         .unwrap();
     let next = repo.publish(Changed::Targets, &signers, false).unwrap();
-    assert_eq!(
-        next.iter().filter(|(n, _)| n.starts_with("bins-")).count(),
-        1
-    );
+    assert_eq!(bins_in(&next), 1);
 }

@@ -6,9 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
+use clearance_trust::RoleName;
 use clearance_trust::client::{DirStore, HttpTransport, Updater, UpdaterSettings, write_atomic};
 use clearance_trust::image::target_for_manifest;
-use clearance_trust::publish::{Changed, Expiries, Repository, RoleSigners};
+use clearance_trust::publish::{Changed, Expiries, RepositoryEditor, RoleSigners};
 use clearance_trust::schema::TargetFile;
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
@@ -16,7 +17,7 @@ use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 struct DirRepo {
     dir: tempfile::TempDir,
     keys: [LocalSigner; 4],
-    repo: Repository,
+    repo: RepositoryEditor,
 }
 
 impl DirRepo {
@@ -27,7 +28,7 @@ impl DirRepo {
             LocalSigner::generate(KeyKind::Ed25519).unwrap(),
             LocalSigner::generate(KeyKind::Ed25519).unwrap(),
         ];
-        let repo = Repository::create(
+        let repo = RepositoryEditor::create(
             [
                 keys[0].public_key(),
                 keys[1].public_key(),
@@ -60,21 +61,23 @@ impl DirRepo {
             ..Default::default()
         };
         signers.delegated.insert(
-            "releases".into(),
+            role("releases"),
             delegated.iter().map(|s| *s as &dyn Signer).collect(),
         );
         let files = self.repo.publish(changed, &signers, first).unwrap();
         std::fs::create_dir_all(self.metadata()).unwrap();
-        for (name, bytes) in files {
-            write_atomic(&self.metadata().join(name), &bytes).unwrap();
+        for file in files {
+            for name in file.file_names() {
+                write_atomic(&self.metadata().join(name), &file.bytes).unwrap();
+            }
         }
     }
 
     fn client(&self, store: &Path) -> Updater<HttpTransport> {
         let store = DirStore::new(store).unwrap();
-        if store.load("root").unwrap().is_none() {
+        if store.load(&RoleName::ROOT).unwrap().is_none() {
             let root = std::fs::read(self.metadata().join("1.root.json")).unwrap();
-            store.save("root", &root).unwrap();
+            store.save(&RoleName::ROOT, &root).unwrap();
         }
         let http = HttpTransport::new(std::time::Duration::from_secs(5), None).unwrap();
         let url = format!("file://{}/", self.metadata().display());
@@ -82,13 +85,21 @@ impl DirRepo {
     }
 }
 
+fn gun(name: &str) -> clearance_trust::Gun {
+    clearance_trust::Gun::new(name).unwrap()
+}
+
+fn role(name: &str) -> RoleName {
+    RoleName::new(name).unwrap()
+}
+
 fn manifest(n: u32) -> TargetFile {
     target_for_manifest(format!(r#"{{"schemaVersion":2,"n":{n}}}"#).as_bytes(), None)
 }
 
-fn delegate(repo: &mut Repository, key: &LocalSigner) {
+fn delegate(repo: &mut RepositoryEditor, key: &LocalSigner) {
     repo.add_delegation(
-        "releases",
+        &role("releases"),
         &[key.public_key().clone()],
         1,
         vec!["*".into()],
@@ -105,7 +116,7 @@ async fn b9_readded_delegation_continues_its_version_on_file_repositories() {
     repo.publish(Changed::Targets, &[&first], false);
     for n in 1..=2 {
         repo.repo
-            .set_delegated_target("releases", &format!("v{n}"), manifest(n))
+            .set_delegated_target(&role("releases"), &format!("v{n}"), manifest(n))
             .unwrap();
         repo.publish(Changed::Targets, &[&first], false);
     }
@@ -113,16 +124,17 @@ async fn b9_readded_delegation_continues_its_version_on_file_repositories() {
     let mut client = repo.client(store.path());
     assert!(client.target_info("v2").await.unwrap().is_some());
 
-    repo.repo.remove_delegation("releases").unwrap();
+    repo.repo.remove_delegation(&role("releases")).unwrap();
     repo.publish(Changed::Targets, &[], false);
     let second = LocalSigner::generate(KeyKind::Ed25519).unwrap();
     delegate(&mut repo.repo, &second);
     repo.repo
-        .set_delegated_target("releases", "v3", manifest(3))
+        .set_delegated_target(&role("releases"), "v3", manifest(3))
         .unwrap();
     repo.publish(Changed::Targets, &[&second], false);
     assert_eq!(
-        repo.repo.delegated["releases"].common.version, 4,
+        repo.repo.delegated[&role("releases")].common.version,
+        4,
         "snapshot listed releases at 3"
     );
 
@@ -148,7 +160,7 @@ fn b18_the_publisher_refuses_target_names_unsafe_as_paths() {
     delegate(&mut repo.repo, &key);
     assert!(matches!(
         repo.repo
-            .set_delegated_target("releases", "..", manifest(1)),
+            .set_delegated_target(&role("releases"), "..", manifest(1)),
         Err(clearance_trust::publish::PublishError::TargetName(_))
     ));
     repo.repo.set_target("v1", manifest(1)).unwrap();
@@ -177,11 +189,11 @@ fn b12_a_publisher_verifies_expired_metadata_to_sign_it_again_and_a_consumer_ref
     let at = tampered.len() / 2;
     tampered[at] ^= 1;
     assert!(matches!(
-        publisher.update_targets(&tampered, "targets", "root"),
+        publisher.update_targets(&tampered, &RoleName::TARGETS, &RoleName::ROOT),
         Err(UpdateError::LengthOrHash { .. })
     ));
     publisher
-        .update_targets(&read("1.targets.json"), "targets", "root")
+        .update_targets(&read("1.targets.json"), &RoleName::TARGETS, &RoleName::ROOT)
         .unwrap();
 }
 
@@ -191,13 +203,13 @@ async fn b7_a_client_refuses_roots_for_another_repository_and_old_roots_still_ve
     let mut repo = DirRepo::new();
     // Root v1 was written before roots named their repository: still fine.
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let bound = |store: &Path, gun: &str| repo.client(store).bind_repository(gun);
+    let bound = |store: &Path, name: &str| repo.client(store).bind_repository(&gun(name));
     bound(a.path(), "r/app").unwrap().refresh().await.unwrap();
 
     // Root v2 names r/app: its consumers follow, another repository's refuse.
-    repo.repo.name_repository("r/app");
+    repo.repo.name_repository(&gun("r/app"));
     repo.publish(Changed::RootAndTargets, &[], false);
-    let bound = |store: &Path, gun: &str| repo.client(store).bind_repository(gun);
+    let bound = |store: &Path, name: &str| repo.client(store).bind_repository(&gun(name));
     bound(a.path(), "r/app").unwrap().refresh().await.unwrap();
     let err = bound(b.path(), "r/other")
         .unwrap()
@@ -215,7 +227,7 @@ async fn b7_a_client_refuses_roots_for_another_repository_and_old_roots_still_ve
     repo.publish(Changed::RootAndTargets, &[], false);
     let err = repo
         .client(a.path())
-        .bind_repository("r/app")
+        .bind_repository(&gun("r/app"))
         .unwrap()
         .refresh()
         .await

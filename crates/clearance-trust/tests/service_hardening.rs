@@ -11,29 +11,38 @@ use clearance_trust::image::target_for_manifest;
 use clearance_trust::keys::Key;
 use clearance_trust::metadata::MetadataError;
 use clearance_trust::publish::{
-    Changed, Expiries, Repository, RoleSigners, ServerSigned, current_files,
+    Changed, Expiries, RepositoryEditor, RoleSigners, ServerSigned, SignedFile,
 };
 use clearance_trust::schema::Version;
 use clearance_trust::server::{
     Lifetimes, MasterKey, NewFile, Refused, ServiceError, Store, TrustService, Upload,
 };
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
+use clearance_trust::{Gun, RoleName, TopRole};
 use serde_json::Value;
 
 const GUN: &str = "127.0.0.1:5000/team/app";
+
+fn gun() -> Gun {
+    Gun::new(GUN).unwrap()
+}
+
+fn role(name: &str) -> RoleName {
+    RoleName::new(name).unwrap()
+}
 
 /// A service, its publisher (root, targets and snapshot keys; the service
 /// signs timestamp, and snapshot too when asked), and a delegate's key.
 struct Setup {
     _dir: Option<tempfile::TempDir>,
     service: Arc<TrustService>,
-    gun: String,
+    gun: Gun,
     url: String,
     root_key: LocalSigner,
     targets_key: LocalSigner,
     snapshot_key: LocalSigner,
     server: ServerSigned,
-    repo: Repository,
+    repo: RepositoryEditor,
 }
 
 async fn setup(server: ServerSigned) -> Setup {
@@ -63,17 +72,18 @@ async fn repository(
 ) -> Setup {
     let key = |kind| LocalSigner::generate(kind).unwrap();
     let (targets_key, snapshot_key) = (key(KeyKind::Ed25519), key(KeyKind::Ed25519));
+    let gun = Gun::new(gun).unwrap();
     let server_key = |role| {
         let service = service.clone();
-        let gun = gun.to_owned();
+        let gun = gun.clone();
         async move { service.server_key(&gun, role, true).await.unwrap().unwrap() }
     };
-    let timestamp = server_key("timestamp").await;
+    let timestamp = server_key(TopRole::Timestamp).await;
     let snapshot = match server {
-        ServerSigned::SnapshotAndTimestamp => server_key("snapshot").await,
+        ServerSigned::SnapshotAndTimestamp => server_key(TopRole::Snapshot).await,
         _ => snapshot_key.public_key().clone(),
     };
-    let mut repo = Repository::create(
+    let mut repo = RepositoryEditor::create(
         [
             root_key.public_key(),
             targets_key.public_key(),
@@ -82,11 +92,11 @@ async fn repository(
         ],
         Expiries::default(),
     );
-    repo.name_repository(gun);
+    repo.name_repository(&gun);
     let mut setup = Setup {
         _dir: None,
         service: service.clone(),
-        gun: gun.to_owned(),
+        gun: gun.clone(),
         url: format!("{base}/v2/{gun}/_trust/tuf/"),
         root_key,
         targets_key,
@@ -107,7 +117,7 @@ impl Setup {
         changed: Changed,
         delegated: &[&LocalSigner],
         first: bool,
-    ) -> Vec<(String, Vec<u8>)> {
+    ) -> Vec<SignedFile> {
         let mut signers = RoleSigners {
             root: vec![&self.root_key],
             targets: vec![&self.targets_key],
@@ -118,15 +128,18 @@ impl Setup {
             signers.snapshot = vec![&self.snapshot_key];
         }
         signers.delegated.insert(
-            "releases".into(),
+            role("releases"),
             delegated.iter().map(|s| *s as &dyn Signer).collect(),
         );
         self.repo.publish(changed, &signers, first).unwrap()
     }
 
-    async fn publish(&self, files: &[(String, Vec<u8>)]) -> Result<Vec<NewFile>, ServiceError> {
+    async fn publish(&self, files: &[SignedFile]) -> Result<Vec<NewFile>, ServiceError> {
         let upload = Upload {
-            files: current_files(files).into_iter().collect(),
+            files: files
+                .iter()
+                .map(|f| (f.role.clone(), f.bytes.clone()))
+                .collect(),
             resign_snapshot: false,
         };
         self.service.publish(&self.gun, upload).await
@@ -136,7 +149,7 @@ impl Setup {
     async fn root(&self) -> Vec<u8> {
         self.service
             .store()
-            .by_version(&self.gun, "root", Version::FIRST)
+            .by_version(&self.gun, &RoleName::ROOT, Version::FIRST)
             .await
             .unwrap()
             .unwrap()
@@ -145,8 +158,8 @@ impl Setup {
     /// A consumer pinning that root, with its own store.
     async fn client(&self, dir: &std::path::Path) -> Updater<HttpTransport> {
         let store = DirStore::new(dir).unwrap();
-        if store.load("root").unwrap().is_none() {
-            store.save("root", &self.root().await).unwrap();
+        if store.load(&RoleName::ROOT).unwrap().is_none() {
+            store.save(&RoleName::ROOT, &self.root().await).unwrap();
         }
         let http = HttpTransport::new(std::time::Duration::from_secs(10), None).unwrap();
         Updater::new(store, http, &self.url, UpdaterSettings::default())
@@ -183,7 +196,7 @@ async fn delegate_releases(setup: &mut Setup) -> LocalSigner {
     let public: Key = releases.public_key().clone();
     setup
         .repo
-        .add_delegation("releases", &[public], 1, vec!["*".into()], false)
+        .add_delegation(&role("releases"), &[public], 1, vec!["*".into()], false)
         .unwrap();
     let files = setup.sign(Changed::Targets, &[&releases], false);
     setup.publish(&files).await.unwrap();
@@ -200,14 +213,14 @@ async fn b3_a_delegated_signer_cannot_publish_a_version_the_store_would_wrap() {
         sign_json(&role, &releases)
     };
     let upload = |bytes: Vec<u8>| Upload {
-        files: [("releases".to_owned(), bytes)].into(),
+        files: [(role("releases"), bytes)].into(),
         resign_snapshot: false,
     };
 
     // 2^63 would be stored as -2^63 and sort below every honest version.
     let err = setup
         .service
-        .publish(GUN, upload(body(1 << 63)))
+        .publish(&gun(), upload(body(1 << 63)))
         .await
         .unwrap_err();
     assert!(
@@ -224,12 +237,12 @@ async fn b3_a_delegated_signer_cannot_publish_a_version_the_store_would_wrap() {
     // The largest storable version is the newest, so nothing lower follows it.
     setup
         .service
-        .publish(GUN, upload(body(Version::MAX)))
+        .publish(&gun(), upload(body(Version::MAX)))
         .await
         .unwrap();
     let err = setup
         .service
-        .publish(GUN, upload(body(5)))
+        .publish(&gun(), upload(body(5)))
         .await
         .unwrap_err();
     assert!(
@@ -256,7 +269,7 @@ async fn b9_readded_delegation_continues_its_version_on_the_service() {
     for n in 1..=2 {
         setup
             .repo
-            .set_delegated_target("releases", &format!("v{n}"), manifest(n))
+            .set_delegated_target(&role("releases"), &format!("v{n}"), manifest(n))
             .unwrap();
         let files = setup.sign(Changed::Targets, &[&releases], false);
         setup.publish(&files).await.unwrap();
@@ -266,14 +279,14 @@ async fn b9_readded_delegation_continues_its_version_on_the_service() {
     let mut client = setup.client(dir.path()).await;
     assert!(client.target_info("v2").await.unwrap().is_some());
 
-    setup.repo.remove_delegation("releases").unwrap();
+    setup.repo.remove_delegation(&role("releases")).unwrap();
     let files = setup.sign(Changed::Targets, &[], false);
     setup.publish(&files).await.unwrap();
     let again = LocalSigner::generate(KeyKind::Ed25519).unwrap();
     setup
         .repo
         .add_delegation(
-            "releases",
+            &role("releases"),
             &[again.public_key().clone()],
             1,
             vec!["*".into()],
@@ -282,7 +295,7 @@ async fn b9_readded_delegation_continues_its_version_on_the_service() {
         .unwrap();
     setup
         .repo
-        .set_delegated_target("releases", "v3", manifest(3))
+        .set_delegated_target(&role("releases"), "v3", manifest(3))
         .unwrap();
     let files = setup.sign(Changed::Targets, &[&again], false);
     let stored = setup.publish(&files).await.unwrap();
@@ -333,9 +346,9 @@ async fn b11_a_new_succinct_grant_needs_every_hash_bin_in_the_upload() {
         .repo
         .publish(Changed::RootAndTargets, &signers, false)
         .unwrap();
-    let uploaded: Vec<String> = current_files(&files).into_iter().map(|(r, _)| r).collect();
+    let uploaded: Vec<RoleName> = files.iter().map(|f| f.role.clone()).collect();
     assert!(
-        uploaded.contains(&one) && uploaded.contains(&"targets".to_owned()) && uploaded.len() == 4,
+        uploaded.contains(&one) && uploaded.contains(&RoleName::TARGETS) && uploaded.len() == 4,
         "{uploaded:?}"
     );
     let err = setup.publish(&files).await.unwrap_err();
@@ -351,18 +364,14 @@ async fn b11_a_new_succinct_grant_needs_every_hash_bin_in_the_upload() {
     setup
         .repo
         .rotate(
-            "targets",
+            TopRole::Targets,
             fresh.public_key(),
             clearance_trust::publish::OldKeys::Replace,
         )
         .unwrap();
     setup.targets_key = fresh;
     let files = setup.sign(Changed::RootAndTargets, &[], false);
-    assert_eq!(
-        current_files(&files).len(),
-        16 + 3,
-        "root, targets, snapshot and every bin"
-    );
+    assert_eq!(files.len(), 16 + 3, "root, targets, snapshot and every bin");
     setup.publish(&files).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut client = setup.client(dir.path()).await;
@@ -382,15 +391,15 @@ async fn b11_a_new_succinct_grant_needs_every_hash_bin_in_the_upload() {
 async fn b17_the_service_refuses_a_hash_bin_under_an_alias() {
     let setup = binned().await;
     // `bins-A` parses as bin 10, but clients only ever read `bins-a`.
-    let mut bin = setup.repo.bins["bins-a"].clone();
+    let mut bin = setup.repo.bins[&role("bins-a")].clone();
     bin.common.version = bin.common.version.next().unwrap();
     let bytes = clearance_trust::editor::sign(&bin, &[&setup.targets_key]).unwrap();
     let err = setup
         .service
         .publish(
-            GUN,
+            &gun(),
             Upload {
-                files: [("bins-A".to_owned(), bytes)].into(),
+                files: [(role("bins-A"), bytes)].into(),
                 resign_snapshot: false,
             },
         )
@@ -421,7 +430,7 @@ async fn b7_a_root_for_another_repository_is_refused_even_when_the_root_key_is_s
     let fresh = LocalSigner::generate(KeyKind::Ed25519).unwrap();
     a.repo
         .rotate(
-            "targets",
+            TopRole::Targets,
             fresh.public_key(),
             clearance_trust::publish::OldKeys::Replace,
         )
@@ -431,16 +440,19 @@ async fn b7_a_root_for_another_repository_is_refused_even_when_the_root_key_is_s
     a.publish(&files).await.unwrap();
     let store = a.service.store();
     let mut replay = std::collections::BTreeMap::new();
-    for role in ["root", "targets", "snapshot", "timestamp"] {
-        replay.insert(
-            role.to_owned(),
-            store.latest(GUN, role).await.unwrap().unwrap(),
-        );
+    for role in [
+        RoleName::ROOT,
+        RoleName::TARGETS,
+        RoleName::SNAPSHOT,
+        RoleName::TIMESTAMP,
+    ] {
+        let bytes = store.latest(&a.gun, &role).await.unwrap().unwrap();
+        replay.insert(role, bytes);
     }
     let err = b
         .service
         .publish(
-            gun_b,
+            &b.gun,
             Upload {
                 files: replay,
                 resign_snapshot: false,
@@ -464,10 +476,10 @@ async fn b7_a_root_for_another_repository_is_refused_even_when_the_root_key_is_s
     let store = DirStore::new(dir.path()).unwrap();
     store
         .save(
-            "root",
+            &RoleName::ROOT,
             &a.service
                 .store()
-                .latest(GUN, "root")
+                .latest(&gun(), &RoleName::ROOT)
                 .await
                 .unwrap()
                 .unwrap(),
@@ -476,7 +488,7 @@ async fn b7_a_root_for_another_repository_is_refused_even_when_the_root_key_is_s
     let http = HttpTransport::new(std::time::Duration::from_secs(10), None).unwrap();
     let err = Updater::new(store, http, &b.url, UpdaterSettings::default())
         .unwrap()
-        .bind_repository(gun_b)
+        .bind_repository(&b.gun)
         .unwrap_err();
     assert!(matches!(err, UpdateError::WrongRepository { .. }), "{err}");
 }

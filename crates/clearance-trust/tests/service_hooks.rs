@@ -11,7 +11,7 @@ use std::sync::Arc;
 use clearance_trust::client::{DirStore, HttpTransport, UpdateError, Updater, UpdaterSettings};
 use clearance_trust::image::target_for_manifest;
 use clearance_trust::publish::{
-    Changed, Expiries, Repository, RoleSigners, ServerSigned, current_files,
+    Changed, Expiries, RepositoryEditor, RoleSigners, ServerSigned, SignedFile,
 };
 use clearance_trust::schema::{TargetFile, Version};
 use clearance_trust::server::{
@@ -20,8 +20,17 @@ use clearance_trust::server::{
 };
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 use clearance_trust::time::{Clock as _, ManualClock, UtcTime};
+use clearance_trust::{Gun, RoleName, TopRole};
 
 const GUN: &str = "127.0.0.1:5000/team/app";
+
+fn gun() -> Gun {
+    Gun::new(GUN).unwrap()
+}
+
+fn role(name: &str) -> RoleName {
+    RoleName::new(name).unwrap()
+}
 
 /// A service holding the snapshot and timestamp keys of one repository,
 /// and that repository's publisher. The service runs on `clock`, which
@@ -33,7 +42,7 @@ struct Setup {
     url: String,
     root_key: LocalSigner,
     targets_key: LocalSigner,
-    repo: Repository,
+    repo: RepositoryEditor,
 }
 
 async fn setup() -> Setup {
@@ -56,10 +65,19 @@ async fn setup() -> Setup {
     let targets_key = LocalSigner::generate(KeyKind::Ed25519).unwrap();
     let server_key = |role| {
         let service = service.clone();
-        async move { service.server_key(GUN, role, true).await.unwrap().unwrap() }
+        async move {
+            service
+                .server_key(&gun(), role, true)
+                .await
+                .unwrap()
+                .unwrap()
+        }
     };
-    let (snapshot, timestamp) = (server_key("snapshot").await, server_key("timestamp").await);
-    let mut repo = Repository::create(
+    let (snapshot, timestamp) = (
+        server_key(TopRole::Snapshot).await,
+        server_key(TopRole::Timestamp).await,
+    );
+    let mut repo = RepositoryEditor::create(
         [
             root_key.public_key(),
             targets_key.public_key(),
@@ -68,7 +86,7 @@ async fn setup() -> Setup {
         ],
         Expiries::default(),
     );
-    repo.name_repository(GUN);
+    repo.name_repository(&gun());
     repo.set_target("v1", manifest(1)).unwrap();
     let mut setup = Setup {
         _dir: dir,
@@ -90,7 +108,7 @@ impl Setup {
         changed: Changed,
         releases: &[&LocalSigner],
         first: bool,
-    ) -> Vec<(String, Vec<u8>)> {
+    ) -> Vec<SignedFile> {
         let mut signers = RoleSigners {
             root: vec![&self.root_key],
             targets: vec![&self.targets_key],
@@ -98,18 +116,21 @@ impl Setup {
             ..Default::default()
         };
         signers.delegated.insert(
-            "releases".into(),
+            role("releases"),
             releases.iter().map(|s| *s as &dyn Signer).collect(),
         );
         self.repo.publish(changed, &signers, first).unwrap()
     }
 
-    async fn publish(&self, files: &[(String, Vec<u8>)]) -> Result<Vec<NewFile>, ServiceError> {
+    async fn publish(&self, files: &[SignedFile]) -> Result<Vec<NewFile>, ServiceError> {
         let upload = Upload {
-            files: current_files(files).into_iter().collect(),
+            files: files
+                .iter()
+                .map(|f| (f.role.clone(), f.bytes.clone()))
+                .collect(),
             resign_snapshot: false,
         };
-        self.service.publish(GUN, upload).await
+        self.service.publish(&gun(), upload).await
     }
 
     fn store(&self) -> &Store {
@@ -118,7 +139,7 @@ impl Setup {
 
     /// The newest version of every role, sorted by role.
     async fn current(&self) -> Vec<FileInfo> {
-        let mut current = self.store().current(GUN).await.unwrap();
+        let mut current = self.store().current(&gun()).await.unwrap();
         current.sort_by(|a, b| a.role.cmp(&b.role));
         current
     }
@@ -132,14 +153,14 @@ impl Setup {
     /// As [`Setup::client`], its clock standing at `at`.
     async fn client_at(&self, dir: &std::path::Path, at: UtcTime) -> Updater<HttpTransport> {
         let store = DirStore::new(dir).unwrap();
-        if store.load("root").unwrap().is_none() {
+        if store.load(&RoleName::ROOT).unwrap().is_none() {
             let root = self
                 .store()
-                .by_version(GUN, "root", Version::FIRST)
+                .by_version(&gun(), &RoleName::ROOT, Version::FIRST)
                 .await
                 .unwrap()
                 .unwrap();
-            store.save("root", &root).unwrap();
+            store.save(&RoleName::ROOT, &root).unwrap();
         }
         let http = HttpTransport::new(std::time::Duration::from_secs(10), None).unwrap();
         let settings = UpdaterSettings {
@@ -148,7 +169,7 @@ impl Setup {
         };
         Updater::new(store, http, &self.url, settings)
             .unwrap()
-            .bind_repository(GUN)
+            .bind_repository(&gun())
             .unwrap()
     }
 }
@@ -181,7 +202,7 @@ async fn a6_a_publish_failing_after_any_row_leaves_the_previous_versions_served(
     setup
         .repo
         .add_delegation(
-            "releases",
+            &role("releases"),
             &[releases.public_key().clone()],
             1,
             vec!["*".into()],
@@ -190,7 +211,7 @@ async fn a6_a_publish_failing_after_any_row_leaves_the_previous_versions_served(
         .unwrap();
     setup
         .repo
-        .set_delegated_target("releases", "v2", manifest(2))
+        .set_delegated_target(&role("releases"), "v2", manifest(2))
         .unwrap();
     let files = setup.sign(Changed::RootAndTargets, &[&releases], false);
     let before = setup.current().await;
@@ -207,11 +228,15 @@ async fn a6_a_publish_failing_after_any_row_leaves_the_previous_versions_served(
         assert_eq!(setup.current().await, before, "row {k}");
         for FileInfo { role, version, .. } in &before {
             let next = Version::new(version.get() + 1).unwrap();
-            let stored = setup.store().by_version(GUN, role, next).await.unwrap();
+            let stored = setup.store().by_version(&gun(), role, next).await.unwrap();
             assert_eq!(stored, None, "row {k}: {role} version {next} was stored");
         }
         assert_eq!(
-            setup.store().latest(GUN, "releases").await.unwrap(),
+            setup
+                .store()
+                .latest(&gun(), &role("releases"))
+                .await
+                .unwrap(),
             None,
             "row {k}"
         );
@@ -237,7 +262,7 @@ async fn a6_a_publish_failing_after_any_row_leaves_the_previous_versions_served(
 async fn timestamp(setup: &Setup) -> (Version, UtcTime) {
     let bytes = setup
         .store()
-        .latest(GUN, "timestamp")
+        .latest(&gun(), &RoleName::TIMESTAMP)
         .await
         .unwrap()
         .unwrap();

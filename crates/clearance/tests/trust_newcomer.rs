@@ -1254,18 +1254,76 @@ fn n17_every_trust_json_shape_has_a_schema_and_a_document() {
         assert_success(&out);
         out
     };
-    run(&["trust", "init", &gun]);
-    let key = field(
-        &run(&["trust", "key", "generate", "--role", "releases"]),
-        "Generated",
-    );
-    run(&[
-        "trust", "delegate", "add", &gun, "releases", "--key", &key, "--paths", "v*",
-    ]);
-    run(&["trust", "sign", &format!("{gun}:v1"), "--role", "releases"]);
-    let docs = support::repo_root().join("docs");
+    // Every command that publishes prints its result as JSON too (issue 8
+    // point 6: `--format` honoured, never ignored).
     let json = |out: Output| -> serde_json::Value { serde_json::from_slice(&out.stdout).unwrap() };
+    let init = json(run(&["--format", "json", "trust", "init", &gun]));
+    let saved = json(run(&[
+        "--format", "json", "trust", "key", "generate", "--role", "releases",
+    ]));
+    let key = saved["keyid"].as_str().unwrap().to_owned();
+    let delegated = json(run(&[
+        "--format", "json", "trust", "delegate", "add", &gun, "releases", "--key", &key, "--paths",
+        "v*",
+    ]));
+    let signed = json(run(&[
+        "--format",
+        "json",
+        "trust",
+        "sign",
+        &format!("{gun}:v1"),
+        "--role",
+        "releases",
+    ]));
+    let refreshed = json(run(&["--format", "json", "trust", "refresh", &gun]));
+    let rotated = json(run(&[
+        "--format",
+        "json",
+        "trust",
+        "rotate",
+        &gun,
+        "snapshot",
+        "--keep-old",
+    ]));
+    let old = rotated["keyids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| **k != rotated["new_keyid"])
+        .and_then(|k| k.as_str())
+        .unwrap()
+        .to_owned();
+    let revoked = json(run(&["--format", "json", "trust", "revoke", &gun, &old]));
+    assert_eq!(
+        revoked["roles"],
+        serde_json::json!(["snapshot"]),
+        "{revoked}"
+    );
+    let docs = support::repo_root().join("docs");
     for (schema, doc, value) in [
+        ("clearance.trust.init/v1", "trust-publish-json.md", init),
+        ("clearance.trust.key-saved/v1", "trust-keys-json.md", saved),
+        (
+            "clearance.trust.delegate/v1",
+            "trust-publish-json.md",
+            delegated,
+        ),
+        ("clearance.trust.sign/v1", "trust-publish-json.md", signed),
+        (
+            "clearance.trust.refresh/v1",
+            "trust-publish-json.md",
+            refreshed,
+        ),
+        (
+            "clearance.trust.rotate/v1",
+            "trust-publish-json.md",
+            rotated,
+        ),
+        (
+            "clearance.trust.revoke/v1",
+            "trust-publish-json.md",
+            revoked,
+        ),
         (
             "clearance.trust.verify/v1",
             "trust-verify-json.md",

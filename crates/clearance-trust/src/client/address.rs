@@ -5,26 +5,54 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::gun::Gun;
+
 /// The accepted forms, for messages.
 const FORMS: &str = "http://HOST[:PORT], https://HOST[:PORT] or file:///DIR";
 
+/// Why a trust server address is refused (a usage error, before any
+/// request).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AddressError {
+    /// No `scheme://`.
     #[error("{given:?} has no scheme: the trust server is {FORMS} (did you mean http://{given}?)")]
-    NoScheme { given: String },
+    NoScheme {
+        /// The address given.
+        given: String,
+    },
+    /// A scheme other than http, https and file.
     #[error("{given:?}: the scheme {scheme:?} is not one the trust server takes: {FORMS}")]
-    Scheme { given: String, scheme: String },
+    Scheme {
+        /// The address given.
+        given: String,
+        /// Its scheme.
+        scheme: String,
+    },
+    /// Not a URL, or one without a host.
     #[error("{given:?} is not a URL ({reason}): the trust server is {FORMS}")]
-    Malformed { given: String, reason: String },
+    Malformed {
+        /// The address given.
+        given: String,
+        /// What the URL parser said.
+        reason: String,
+    },
     /// The URL itself is not kept: it holds a password.
     #[error(
         "the trust server URL carries a login (USER:PASSWORD@): give it with --trust-creds or CLEARANCE_TRUST_CREDS instead, so it is never printed"
     )]
     Login,
+    /// A query or fragment.
     #[error("{given:?} has a query or fragment, which a trust server's base URL never has")]
-    Query { given: String },
+    Query {
+        /// The address given.
+        given: String,
+    },
+    /// `file://` with a relative path.
     #[error("{given:?}: a file:// repository needs an absolute path, file:///DIR")]
-    RelativeDirectory { given: String },
+    RelativeDirectory {
+        /// The address given.
+        given: String,
+    },
 }
 
 /// A trust server, validated: a service (`http://`, `https://`, with a host
@@ -89,14 +117,17 @@ impl std::fmt::Display for ServerAddress {
 impl ServerAddress {
     /// Where a repository's metadata lives (Notary's layout:
     /// `<base>/v2/<gun>/_trust/tuf/`), as a URL the transports take.
-    pub fn metadata_url(&self, gun: &str) -> String {
+    pub fn metadata_url(&self, gun: &Gun) -> String {
         crate::image::metadata_url(&self.to_string(), gun)
     }
 
     /// The directory of a `file://` repository's metadata for `gun`.
-    pub fn metadata_dir(&self, gun: &str) -> Option<PathBuf> {
+    pub fn metadata_dir(&self, gun: &Gun) -> Option<PathBuf> {
         match self {
-            ServerAddress::Directory(dir) => Some(dir.join("v2").join(gun).join("_trust/tuf")),
+            // A Gun has no empty, `.` or `..` component: it stays inside DIR.
+            ServerAddress::Directory(dir) => {
+                Some(dir.join("v2").join(gun.as_str()).join("_trust/tuf"))
+            }
             ServerAddress::Service(_) => None,
         }
     }
@@ -121,9 +152,10 @@ mod tests {
 
     #[test]
     fn n8_only_http_https_and_absolute_file_urls_are_trust_servers() {
+        let gun = |s: &str| Gun::new(s).unwrap();
         let ok = |s: &str| s.parse::<ServerAddress>().unwrap();
         assert_eq!(
-            ok("http://127.0.0.1:4443").metadata_url("r:5000/a/b"),
+            ok("http://127.0.0.1:4443").metadata_url(&gun("r:5000/a/b")),
             "http://127.0.0.1:4443/v2/r:5000/a/b/_trust/tuf/"
         );
         assert_eq!(
@@ -132,7 +164,7 @@ mod tests {
         );
         assert!(ok("HTTPS://trust.example.com").is_service());
         assert_eq!(
-            ok("file:///srv/trust").metadata_dir("r/a"),
+            ok("file:///srv/trust").metadata_dir(&gun("r/a")),
             Some(PathBuf::from("/srv/trust/v2/r/a/_trust/tuf"))
         );
         let err = |s: &str| s.parse::<ServerAddress>().unwrap_err();

@@ -4,31 +4,46 @@
 //! hashes checked. Only verified metadata reaches the store, written
 //! atomically, bytes exactly as received.
 
+//!
+//! The pieces: the rules, pure ([`TrustedSet`], trusted.rs); the workflow
+//! that fetches and stores ([`Updater`], updater.rs) and searches targets
+//! (search.rs); its errors (error.rs); the trust server's address, the
+//! metadata directory and the transports.
+
 mod address;
+mod error;
+mod search;
 mod store;
 mod transport;
 mod trusted;
-
-use std::collections::BTreeSet;
+mod updater;
 
 pub use address::{AddressError, ServerAddress};
+pub use error::{OutOfOrder, UpdateError};
+pub use search::FoundTarget;
 pub use store::{DirStore, StagedStore, quote, unquote, write_atomic, write_private};
 pub use transport::{FetchError, HttpTransport, PublishOutcome, TlsProblem, Transport};
 pub use trusted::{TrustedSet, check_hashes, check_length_and_hashes};
+pub use updater::{Updater, root_descends};
 
-use crate::metadata::MetadataError;
-use crate::notary::{self, Dialect};
-use crate::schema::{TargetFile, TargetName, Targets, Version};
-use crate::time::{SharedClock, UtcTime};
+use crate::time::SharedClock;
 
 /// Bounds on what a repository can make the client do.
 #[derive(Debug, Clone)]
 pub struct UpdaterSettings {
+    /// Most root versions walked in one update (TUF 5.3.3: a cap on the
+    /// root chain; 256).
     pub max_root_rotations: u64,
+    /// Most delegated roles visited searching one target (5.6.7; 32).
     pub max_delegations: usize,
+    /// Most bytes of one root (512,000).
     pub root_max_bytes: u64,
+    /// Most bytes of timestamp (16,384).
     pub timestamp_max_bytes: u64,
+    /// Most bytes of snapshot, when timestamp lists no length (2,000,000).
     pub snapshot_max_bytes: u64,
+    /// Most bytes of a targets role, when snapshot lists no length
+    /// (5,000,000).
     pub targets_max_bytes: u64,
     /// Whether expired metadata is refused (always, for consumers).
     pub expiration: Expiration,
@@ -44,6 +59,7 @@ pub struct UpdaterSettings {
 /// (`ExpirationEnforcement::Unsafe`); every other check still holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Expiration {
+    /// Expired metadata is refused: what every consumer does.
     #[default]
     Enforced,
     /// For publishers only: expired metadata is loaded, so that it can be
@@ -63,492 +79,5 @@ impl Default for UpdaterSettings {
             expiration: Expiration::Enforced,
             clock: crate::test_hooks::clock_or_system(),
         }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum UpdateError {
-    #[error(transparent)]
-    Metadata(#[from] MetadataError),
-    #[error("{role}: expected version {expected}, got {got}")]
-    Version {
-        role: String,
-        expected: Version,
-        got: Version,
-    },
-    #[error("rollback refused: {role} is at version {trusted}, the repository offers {got}")]
-    Rollback {
-        role: String,
-        trusted: Version,
-        got: Version,
-    },
-    #[error("rollback refused: {role} was dropped from snapshot, which listed it before")]
-    Dropped { role: String },
-    #[error(
-        "{role} is at version {}, the largest there is; no later version can follow",
-        Version::MAX
-    )]
-    Exhausted { role: String },
-    #[error("root has no {role} role")]
-    RootLacksRole { role: String },
-    #[error("timestamp lists no snapshot.json")]
-    NoSnapshotMeta,
-    #[error(
-        "root version {version} is for the repository {named}, not {expected} (a root key shared between repositories, or metadata replayed from another)"
-    )]
-    WrongRepository {
-        expected: String,
-        named: String,
-        version: Version,
-    },
-    #[error(
-        "root version {version} names no repository, but the root before it named {expected}; a root chain never drops its repository"
-    )]
-    RepositoryDropped { expected: String, version: Version },
-    #[error("{role} metadata expired at {expired} (a frozen or stale repository)")]
-    Expired { role: String, expired: UtcTime },
-    #[error("{what}: length or hash mismatch: {message}")]
-    LengthOrHash { what: String, message: String },
-    #[error("snapshot does not list {role}")]
-    NotInSnapshot { role: String },
-    #[error("{delegator} does not delegate to {role}")]
-    NotDelegated { role: String, delegator: String },
-    #[error("{0}")]
-    Order(&'static str),
-    #[error(transparent)]
-    Fetch(#[from] FetchError),
-    #[error("metadata store {path}: {source}")]
-    Store {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error(
-        "{role} metadata is in {got:?} form but the trusted root is in {trusted:?} form (mixed repositories are refused)"
-    )]
-    Dialect {
-        role: String,
-        got: crate::notary::Dialect,
-        trusted: crate::notary::Dialect,
-    },
-    #[error("target {0:?} is not in the repository")]
-    TargetNotFound(String),
-    /// The repository has no timestamp: nothing was ever published there.
-    #[error("no trust data at {url} (it has no timestamp.json)")]
-    NoTrustData { url: String },
-}
-
-/// A target found by the delegation search.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FoundTarget {
-    pub target: TargetFile,
-    /// The role whose metadata lists it.
-    pub role: String,
-    pub delegator: String,
-    /// When that role's signature expires.
-    pub expires: UtcTime,
-}
-
-/// A TUF client bound to one repository.
-#[derive(Debug)]
-pub struct Updater<T> {
-    store: DirStore,
-    transport: T,
-    metadata_url: String,
-    settings: UpdaterSettings,
-    trusted: TrustedSet,
-    refreshed: bool,
-}
-
-impl<T: Transport> Updater<T> {
-    /// Load the trusted root from the store (it must verify by itself).
-    pub fn new(
-        store: DirStore,
-        transport: T,
-        metadata_url: &str,
-        settings: UpdaterSettings,
-    ) -> Result<Self, UpdateError> {
-        let root = store.load("root")?.ok_or_else(|| UpdateError::Store {
-            path: store.path_of("root"),
-            source: std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no trusted root: initialise first",
-            ),
-        })?;
-        let mut trusted = TrustedSet::new(&root, settings.clock.now())?;
-        trusted.set_expiration(settings.expiration);
-        Ok(Updater {
-            store,
-            transport,
-            metadata_url: with_slash(metadata_url),
-            settings,
-            trusted,
-            refreshed: false,
-        })
-    }
-
-    pub fn trusted(&self) -> &TrustedSet {
-        &self.trusted
-    }
-
-    /// Accept only roots for the repository `gun` (those naming another are
-    /// refused; roots that name none, written before roots named theirs,
-    /// are accepted): see [`TrustedSet::bind_repository`].
-    pub fn bind_repository(mut self, gun: &str) -> Result<Self, UpdateError> {
-        self.trusted.bind_repository(gun)?;
-        Ok(self)
-    }
-
-    /// Update root, timestamp, snapshot and top-level targets (§5.3–5.6).
-    pub async fn refresh(&mut self) -> Result<(), UpdateError> {
-        // 5.1: one reference time for the whole update.
-        self.trusted.restart(self.settings.clock.now());
-        self.load_root().await?;
-        self.load_timestamp().await?;
-        self.load_snapshot().await?;
-        self.load_targets("targets", "root").await?;
-        self.refreshed = true;
-        Ok(())
-    }
-
-    /// Search the delegation graph for `target` (§5.6.7, pre-order depth-first).
-    pub async fn target_info(&mut self, target: &str) -> Result<Option<TargetFile>, UpdateError> {
-        Ok(self.find_target(target).await?.map(|found| found.target))
-    }
-
-    /// As [`Updater::target_info`], also naming the role that signed it and
-    /// the delegator that vouched for that role. In a Notary repository,
-    /// only `targets/releases`, then targets, as Docker Content Trust does.
-    pub async fn find_target(&mut self, target: &str) -> Result<Option<FoundTarget>, UpdateError> {
-        if !self.refreshed {
-            self.refresh().await?;
-        }
-        if self.trusted.dialect() == Dialect::Notary {
-            return self.find_as_docker(target).await;
-        }
-        let mut to_visit = vec![("targets".to_owned(), "root".to_owned())];
-        let mut visited: BTreeSet<(String, String)> = BTreeSet::new();
-        while let Some((role, delegator)) = to_visit.pop() {
-            if visited.len() > self.settings.max_delegations {
-                tracing::debug!(
-                    target,
-                    "delegation search stopped at {} roles",
-                    visited.len()
-                );
-                break;
-            }
-            if !visited.insert((role.clone(), delegator.clone())) {
-                continue; // a cycle
-            }
-            match self.load_targets(&role, &delegator).await {
-                Ok(()) => {}
-                // A delegated role snapshot has never listed has no metadata
-                // yet (delegated to someone else's key, who has not signed
-                // anything): it signs nothing, and the search goes on, as
-                // Notary's client does. A role listed once can never be
-                // dropped (`update_snapshot`), so this hides nothing signed.
-                Err(UpdateError::NotInSnapshot { .. }) if role != "targets" => {
-                    tracing::debug!(role, "delegated role has no metadata yet");
-                    continue;
-                }
-                Err(e) => return Err(e),
-            }
-            let Some(targets) = self.trusted.targets(&role, &delegator) else {
-                continue;
-            };
-            if let Some(found) = targets.signed.targets.get(target) {
-                return Ok(Some(FoundTarget {
-                    target: found.clone(),
-                    expires: targets.signed.common.expires,
-                    role,
-                    delegator,
-                }));
-            }
-            let Some(delegations) = &targets.signed.delegations else {
-                continue;
-            };
-            let mut children = Vec::new();
-            for child in delegations.roles_for(target) {
-                let terminating = child.terminating;
-                children.push((child.name, role.clone()));
-                if terminating {
-                    to_visit.clear();
-                    break;
-                }
-            }
-            to_visit.extend(children.into_iter().rev());
-        }
-        Ok(None)
-    }
-
-    /// Docker Content Trust's rule for Notary repositories: a tag counts
-    /// only if `targets/releases` signs it or, failing that, targets itself;
-    /// other delegations (`targets/ci`, …) do not make a tag trusted.
-    async fn find_as_docker(&mut self, target: &str) -> Result<Option<FoundTarget>, UpdateError> {
-        const RELEASES: &str = "targets/releases";
-        let delegated = self
-            .trusted
-            .targets("targets", "root")
-            .and_then(|t| t.signed.delegations.as_ref())
-            .is_some_and(|d| d.roles_for(target).iter().any(|r| r.name == RELEASES));
-        if delegated {
-            match self.load_targets(RELEASES, "targets").await {
-                // Never listed (a dropped listing is refused with the snapshot).
-                Ok(()) | Err(UpdateError::NotInSnapshot { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let found = [(RELEASES, "targets"), ("targets", "root")]
-            .into_iter()
-            .find_map(|(role, delegator)| {
-                let t = self.trusted.targets(role, delegator)?;
-                t.signed.targets.get(target).map(|found| FoundTarget {
-                    target: found.clone(),
-                    role: role.to_owned(),
-                    delegator: delegator.to_owned(),
-                    expires: t.signed.common.expires,
-                })
-            });
-        Ok(found)
-    }
-
-    /// The verified bytes of a delegated role (loaded as the search would
-    /// load it), or `None` when snapshot does not list it.
-    pub async fn role_bytes(
-        &mut self,
-        role: &str,
-        delegator: &str,
-    ) -> Result<Option<Vec<u8>>, UpdateError> {
-        if !self.refreshed {
-            self.refresh().await?;
-        }
-        match self.load_targets(role, delegator).await {
-            Ok(()) => Ok(self.trusted.targets(role, delegator).map(|t| t.raw.clone())),
-            Err(UpdateError::NotInSnapshot { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Download a target to `dir`, unless a verified copy is already there.
-    /// Returns the file's path: `dir` joined with the percent-quoted name, a
-    /// single file name that a [`TargetName`] keeps from being `.` or `..`.
-    pub async fn download_target(
-        &self,
-        target: &TargetName,
-        info: &TargetFile,
-        dir: &std::path::Path,
-        base_url: &str,
-    ) -> Result<std::path::PathBuf, UpdateError> {
-        let name = target.as_str();
-        let path = dir.join(store::quote(name));
-        if let Ok(existing) = std::fs::read(&path)
-            && existing.len() as u64 == info.length
-            && check_hashes(&existing, &info.hashes, name).is_ok()
-        {
-            return Ok(path);
-        }
-        let mut remote = name.to_owned();
-        if self.trusted.root().signed.consistent_snapshot
-            && let Some(hash) = info.hashes.values().next()
-        {
-            remote = match name.rsplit_once('/') {
-                Some((dir, base)) => format!("{dir}/{hash}.{base}"),
-                None => format!("{hash}.{name}"),
-            };
-        }
-        let url = format!("{}{remote}", with_slash(base_url));
-        let bytes = self
-            .transport
-            .fetch(&url, info.length)
-            .await?
-            .ok_or_else(|| UpdateError::TargetNotFound(name.to_owned()))?;
-        if bytes.len() as u64 != info.length {
-            return Err(UpdateError::LengthOrHash {
-                what: name.to_owned(),
-                message: format!("expected {} bytes, got {}", info.length, bytes.len()),
-            });
-        }
-        check_hashes(&bytes, &info.hashes, name)?;
-        store::write_atomic(&path, &bytes).map_err(|source| UpdateError::Store {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Ok(path)
-    }
-
-    /// 5.3: walk the root chain, N+1, N+2, … until the repository has no more.
-    async fn load_root(&mut self) -> Result<(), UpdateError> {
-        // No overflow: versions are at most i64::MAX, and past that the
-        // chain ends (update_root refuses a version it cannot follow).
-        let first = self.trusted.root().version().get().saturating_add(1);
-        for version in first..first.saturating_add(self.settings.max_root_rotations) {
-            let url = format!("{}{version}.root.json", self.metadata_url);
-            let Some(bytes) = self
-                .transport
-                .fetch(&url, self.settings.root_max_bytes)
-                .await?
-            else {
-                break;
-            };
-            self.trusted.update_root(&bytes)?;
-            self.save("root", &bytes)?;
-        }
-        Ok(())
-    }
-
-    /// 5.4: the local timestamp (if it still verifies) guards the remote one.
-    async fn load_timestamp(&mut self) -> Result<(), UpdateError> {
-        if let Some(local) = self.store.load("timestamp")?
-            && let Err(e) = self.trusted.update_timestamp(&local)
-        {
-            tracing::debug!(error = %e, "local timestamp is not usable as final");
-        }
-        let url = format!("{}timestamp.json", self.metadata_url);
-        let bytes = self
-            .transport
-            .fetch(&url, self.settings.timestamp_max_bytes)
-            .await?
-            .ok_or_else(|| UpdateError::NoTrustData { url: url.clone() })?;
-        if self.trusted.update_timestamp(&bytes)? {
-            self.save("timestamp", &bytes)?;
-        }
-        Ok(())
-    }
-
-    /// 5.5: a valid local snapshot at the right version saves a download.
-    async fn load_snapshot(&mut self) -> Result<(), UpdateError> {
-        if let Some(local) = self.store.load("snapshot")? {
-            match self.trusted.update_snapshot(&local, true) {
-                Ok(()) => return Ok(()),
-                Err(e) => tracing::debug!(error = %e, "local snapshot is not usable as final"),
-            }
-            if self.trusted.dialect() == Dialect::Notary {
-                // Not final (another hash), but still what was last trusted:
-                // the new snapshot may not go below it or drop a role it lists.
-                self.trusted.remember_snapshot(&local);
-            }
-        }
-        let meta = self
-            .trusted
-            .timestamp()
-            .and_then(|t| t.signed.snapshot_meta())
-            .ok_or(UpdateError::NoSnapshotMeta)?
-            .clone();
-        let bytes = self
-            .fetch_listed("snapshot", &meta, self.settings.snapshot_max_bytes)
-            .await?;
-        self.trusted.update_snapshot(&bytes, false)?;
-        self.save("snapshot", &bytes)
-    }
-
-    /// 5.6 / 5.7: a targets role, from the store if it is still the version
-    /// snapshot names, else from the repository.
-    async fn load_targets(&mut self, role: &str, delegator: &str) -> Result<(), UpdateError> {
-        if self.trusted.targets(role, delegator).is_some() {
-            return Ok(());
-        }
-        if let Some(local) = self.store.load(role)? {
-            match self.trusted.update_targets(&local, role, delegator) {
-                Ok(()) => return Ok(()),
-                Err(e) => tracing::debug!(role, error = %e, "local metadata is not usable"),
-            }
-            if self.trusted.dialect() == Dialect::Notary
-                && let Ok(local) = crate::metadata::Signed::<Targets>::parse(&local, role)
-            {
-                // Notary names files by hash alone: the version last trusted
-                // here is the floor for the next one.
-                self.trusted.set_floor(role, local.version());
-            }
-        }
-        let meta = self
-            .trusted
-            .snapshot()
-            .and_then(|s| s.signed.meta.get(&format!("{role}.json")))
-            .ok_or_else(|| UpdateError::NotInSnapshot {
-                role: role.to_owned(),
-            })?
-            .clone();
-        let quoted = match self.trusted.dialect() {
-            Dialect::Tuf1 => store::quote(role),
-            Dialect::Notary => {
-                notary::role_path(role).ok_or_else(|| UpdateError::NotDelegated {
-                    role: role.to_owned(),
-                    delegator: delegator.to_owned(),
-                })?
-            }
-        };
-        let bytes = self
-            .fetch_listed(&quoted, &meta, self.settings.targets_max_bytes)
-            .await?;
-        self.trusted.update_targets(&bytes, role, delegator)?;
-        self.save(role, &bytes)
-    }
-
-    /// The file `meta` describes, at `<version>.<path>.json` with consistent
-    /// snapshots, else `<path>.json`; never more than `cap` bytes, whatever
-    /// length the metadata signs.
-    async fn fetch_listed(
-        &self,
-        path: &str,
-        meta: &crate::schema::MetaFile,
-        cap: u64,
-    ) -> Result<Vec<u8>, UpdateError> {
-        let name = match meta.version {
-            Some(version) if self.trusted.root().signed.consistent_snapshot => {
-                format!("{version}.{path}.json")
-            }
-            _ => format!("{path}.json"),
-        };
-        let url = format!("{}{name}", self.metadata_url);
-        let max = meta.length.map_or(cap, |l| l.min(cap));
-        Ok(self
-            .transport
-            .fetch(&url, max)
-            .await?
-            .ok_or(FetchError::NotFound { url })?)
-    }
-
-    fn save(&self, role: &str, bytes: &[u8]) -> Result<(), UpdateError> {
-        self.store.save(role, bytes)
-    }
-}
-
-/// Whether the root `newer` descends from the root `older` through the
-/// repository's root chain (TUF 5.3: each version signed by the one before
-/// and by itself): the versions between are fetched from `metadata_url`
-/// and checked in turn, and the last must be `newer` (same signed bytes).
-/// What a consumer that pinned `older` would reach; used to tell a later
-/// version of a pinned root from another root.
-pub async fn root_descends<T: Transport>(
-    transport: &T,
-    metadata_url: &str,
-    older: &[u8],
-    newer: &[u8],
-    settings: &UpdaterSettings,
-) -> Result<bool, UpdateError> {
-    let mut set = TrustedSet::new(older, settings.clock.now())?;
-    let target = crate::metadata::Signed::<crate::schema::Root>::parse(newer, "root")?;
-    let base = with_slash(metadata_url);
-    let first = set.root().version().get().saturating_add(1);
-    let last = target.version().get();
-    if last.saturating_sub(first) >= settings.max_root_rotations {
-        return Ok(false);
-    }
-    for version in first..=last {
-        let url = format!("{base}{version}.root.json");
-        let Some(bytes) = transport.fetch(&url, settings.root_max_bytes).await? else {
-            return Ok(false);
-        };
-        if set.update_root(&bytes).is_err() {
-            return Ok(false);
-        }
-    }
-    Ok(set.root().canonical == target.canonical)
-}
-
-fn with_slash(url: &str) -> String {
-    if url.ends_with('/') {
-        url.to_owned()
-    } else {
-        format!("{url}/")
     }
 }

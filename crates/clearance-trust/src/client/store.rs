@@ -6,16 +6,20 @@ use std::path::{Path, PathBuf};
 use crate::files::{Access, Existing, write_file};
 
 use crate::client::UpdateError;
+use crate::schema::RoleName;
 
 /// Most bytes read back from a stored file (the largest role limit).
 const MAX_STORED: u64 = 16 << 20;
 
+/// A directory of trusted metadata, one `ROLE.json` file per role (the
+/// name percent-encoded: [`RoleName::file_name`]).
 #[derive(Debug, Clone)]
 pub struct DirStore {
     dir: PathBuf,
 }
 
 impl DirStore {
+    /// The store in `dir`, created (with its parents) if missing.
     pub fn new(dir: impl Into<PathBuf>) -> std::io::Result<DirStore> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
@@ -27,15 +31,17 @@ impl DirStore {
         &self.dir
     }
 
-    pub fn path_of(&self, role: &str) -> String {
+    /// The file of `role`, for messages.
+    pub fn path_of(&self, role: &RoleName) -> String {
         self.file(role).display().to_string()
     }
 
-    fn file(&self, role: &str) -> PathBuf {
-        self.dir.join(format!("{}.json", quote(role)))
+    fn file(&self, role: &RoleName) -> PathBuf {
+        self.dir.join(role.file_name())
     }
 
-    pub fn load(&self, role: &str) -> Result<Option<Vec<u8>>, UpdateError> {
+    /// The stored bytes of `role` (at most 16 MiB read), `None` if it has none.
+    pub fn load(&self, role: &RoleName) -> Result<Option<Vec<u8>>, UpdateError> {
         use std::io::Read as _;
         let path = self.file(role);
         let file = match std::fs::File::open(&path) {
@@ -58,7 +64,8 @@ impl DirStore {
         Ok(Some(bytes))
     }
 
-    pub fn save(&self, role: &str, bytes: &[u8]) -> Result<(), UpdateError> {
+    /// Replace `role`'s file with `bytes`, atomically.
+    pub fn save(&self, role: &RoleName, bytes: &[u8]) -> Result<(), UpdateError> {
         let path = self.file(role);
         write_atomic(&path, bytes).map_err(|source| UpdateError::Store {
             path: path.display().to_string(),
@@ -92,7 +99,7 @@ impl StagedStore {
             .tempdir_in(parent)
             .map_err(io)?;
         let store = DirStore::new(staging.path()).map_err(io)?;
-        store.save("root", root)?;
+        store.save(&RoleName::ROOT, root)?;
         Ok(StagedStore {
             staging,
             store,
@@ -126,7 +133,7 @@ impl StagedStore {
             path: path.display().to_string(),
             source,
         };
-        let root = self.dest.file("root");
+        let root = self.dest.file(&RoleName::ROOT);
         // The old root first, so a crash midway leaves nothing pinned.
         let mut old = files(&self.dest.dir)?;
         old.sort_by_key(|p| *p != root);

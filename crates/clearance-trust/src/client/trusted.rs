@@ -7,10 +7,14 @@ use std::collections::HashMap;
 use clearance_oci::Digest;
 use clearance_oci::digest::Algorithm;
 
-use crate::client::{Expiration, UpdateError};
+use crate::client::{Expiration, OutOfOrder, UpdateError};
+use crate::gun::Gun;
 use crate::metadata::Signed;
 use crate::notary::Dialect;
-use crate::schema::{MetaFile, Role, Root, Snapshot, Targets, Timestamp, Validate, Version};
+use crate::schema::{
+    MetaFile, Role, RoleKeys, RoleName, Root, Snapshot, Targets, Timestamp, TopRole, Validate,
+    Version,
+};
 use crate::time::UtcTime;
 
 /// Trusted metadata. Root is always there; the rest arrive in order.
@@ -24,23 +28,28 @@ pub struct TrustedSet {
     previous_snapshot: Option<Signed<Snapshot>>,
     /// Targets roles by (role, delegator): a role reached through another
     /// delegator is verified again against that delegator's keys.
-    targets: HashMap<(String, String), Signed<Targets>>,
+    targets: HashMap<(RoleName, RoleName), Signed<Targets>>,
     /// Notary names files by hash only, so rollback of snapshot and targets
     /// is checked against the versions last trusted here (set by the updater
     /// from its store).
-    floors: HashMap<String, Version>,
+    floors: HashMap<RoleName, Version>,
     reference_time: UtcTime,
     expiration: Expiration,
     /// The repository every root must be for, when known.
-    repository: Option<String>,
+    repository: Option<Gun>,
 }
 
 impl TrustedSet {
     /// Start from a root the user trusts: it must be signed by itself.
     pub fn new(root_bytes: &[u8], reference_time: UtcTime) -> Result<TrustedSet, UpdateError> {
-        let root = Signed::<Root>::parse(root_bytes, "root")?;
-        let keys = role_keys(&root.signed, "root")?;
-        root.verify(&root.signed.keys, &keys.keyids, keys.threshold, "root")?;
+        let root = Signed::<Root>::parse(root_bytes, &RoleName::ROOT)?;
+        let keys = role_keys(&root.signed, TopRole::Root)?;
+        root.verify(
+            &root.signed.keys,
+            &keys.keyids,
+            keys.threshold,
+            &RoleName::ROOT,
+        )?;
         Ok(TrustedSet {
             root,
             timestamp: None,
@@ -58,8 +67,8 @@ impl TrustedSet {
     /// trusted root is checked now, each new root as it comes. A root that
     /// names no repository is accepted (roots written before Clearance named
     /// them), unless the root before it named one.
-    pub fn bind_repository(&mut self, gun: &str) -> Result<(), UpdateError> {
-        self.repository = Some(gun.to_owned());
+    pub fn bind_repository(&mut self, gun: &Gun) -> Result<(), UpdateError> {
+        self.repository = Some(gun.clone());
         check_repository(Some(gun), None, &self.root)
     }
 
@@ -77,19 +86,19 @@ impl TrustedSet {
 
     /// The lowest version of `role` (snapshot or a targets role) to accept
     /// where metadata does not name versions.
-    pub fn set_floor(&mut self, role: &str, version: Version) {
-        self.floors.insert(role.to_owned(), version);
+    pub fn set_floor(&mut self, role: &RoleName, version: Version) {
+        self.floors.insert(role.clone(), version);
     }
 
     fn parse<T: Role + Validate>(
         &self,
         bytes: &[u8],
-        role: &str,
+        role: &RoleName,
     ) -> Result<Signed<T>, UpdateError> {
         let new = Signed::<T>::parse(bytes, role)?;
         if new.dialect != self.dialect() {
             return Err(UpdateError::Dialect {
-                role: role.to_owned(),
+                role: role.clone(),
                 got: new.dialect,
                 trusted: self.dialect(),
             });
@@ -112,30 +121,35 @@ impl TrustedSet {
     /// verifies, so the next one may neither go below its version nor drop
     /// a role it lists. Ignored otherwise.
     pub fn remember_snapshot(&mut self, bytes: &[u8]) {
-        let Ok(old) = self.parse::<Snapshot>(bytes, "snapshot") else {
+        let Ok(old) = self.parse::<Snapshot>(bytes, &RoleName::SNAPSHOT) else {
             return;
         };
-        let Ok(keys) = role_keys(&self.root.signed, "snapshot") else {
-            return;
-        };
-        if old
-            .verify(
-                &self.root.signed.keys,
-                &keys.keyids,
-                keys.threshold,
-                "snapshot",
-            )
-            .is_ok()
-        {
-            self.set_floor("snapshot", old.version());
+        if self.verify_top(&old, TopRole::Snapshot).is_ok() {
+            self.set_floor(&RoleName::SNAPSHOT, old.version());
             self.previous_snapshot = Some(old);
         }
     }
 
-    fn check_floor(&self, role: &str, got: Version) -> Result<(), UpdateError> {
+    /// `new` signed by a threshold of the keys root gives `role`.
+    fn verify_top<T: Role + Validate>(
+        &self,
+        new: &Signed<T>,
+        role: TopRole,
+    ) -> Result<(), UpdateError> {
+        let keys = role_keys(&self.root.signed, role)?;
+        new.verify(
+            &self.root.signed.keys,
+            &keys.keyids,
+            keys.threshold,
+            &role.role(),
+        )?;
+        Ok(())
+    }
+
+    fn check_floor(&self, role: &RoleName, got: Version) -> Result<(), UpdateError> {
         match self.floors.get(role) {
             Some(&trusted) if got < trusted => Err(UpdateError::Rollback {
-                role: role.to_owned(),
+                role: role.clone(),
                 trusted,
                 got,
             }),
@@ -143,38 +157,36 @@ impl TrustedSet {
         }
     }
 
+    /// The trusted root (always there).
     pub fn root(&self) -> &Signed<Root> {
         &self.root
     }
 
+    /// The timestamp trusted in this update, once loaded.
     pub fn timestamp(&self) -> Option<&Signed<Timestamp>> {
         self.timestamp.as_ref()
     }
 
+    /// The snapshot trusted in this update, once loaded.
     pub fn snapshot(&self) -> Option<&Signed<Snapshot>> {
         self.snapshot.as_ref()
     }
 
-    pub fn targets(&self, role: &str, delegator: &str) -> Option<&Signed<Targets>> {
-        self.targets.get(&(role.to_owned(), delegator.to_owned()))
+    /// The targets role `role` as `delegator` vouched for it (top-level
+    /// targets: delegator [`RoleName::ROOT`]), once loaded.
+    pub fn targets(&self, role: &RoleName, delegator: &RoleName) -> Option<&Signed<Targets>> {
+        self.targets.get(&(role.clone(), delegator.clone()))
     }
 
     /// 5.3.4–5.3.9: the next root must be signed by a threshold of the
     /// current root's root keys and of its own, and be exactly one version on.
     pub fn update_root(&mut self, bytes: &[u8]) -> Result<(), UpdateError> {
         if self.timestamp.is_some() {
-            return Err(UpdateError::Order(
-                "root cannot change once timestamp is loaded",
-            ));
+            return Err(UpdateError::Order(OutOfOrder::RootAfterTimestamp));
         }
-        let new = self.parse::<Root>(bytes, "root")?;
-        let old_keys = role_keys(&self.root.signed, "root")?;
-        new.verify(
-            &self.root.signed.keys,
-            &old_keys.keyids,
-            old_keys.threshold,
-            "root",
-        )?;
+        let new = self.parse::<Root>(bytes, &RoleName::ROOT)?;
+        // 5.3.4: signed by a threshold of the trusted root's root keys.
+        self.verify_top(&new, TopRole::Root)?;
         // 5.3.5: version N+1 exactly (checked: a root at the largest
         // version has no successor).
         let expected = self
@@ -182,23 +194,24 @@ impl TrustedSet {
             .version()
             .next()
             .map_err(|_| UpdateError::Exhausted {
-                role: "root".into(),
+                role: RoleName::ROOT,
             })?;
         if new.version() != expected {
             return Err(UpdateError::Version {
-                role: "root".into(),
+                role: RoleName::ROOT,
                 expected,
                 got: new.version(),
             });
         }
-        let new_keys = role_keys(&new.signed, "root")?;
+        // 5.3.4: and by a threshold of its own root keys.
+        let new_keys = role_keys(&new.signed, TopRole::Root)?;
         new.verify(
             &new.signed.keys,
             &new_keys.keyids,
             new_keys.threshold,
-            "root",
+            &RoleName::ROOT,
         )?;
-        check_repository(self.repository.as_deref(), Some(&self.root), &new)?;
+        check_repository(self.repository.as_ref(), Some(&self.root), &new)?;
         self.root = new;
         Ok(())
     }
@@ -208,25 +221,18 @@ impl TrustedSet {
     /// it is the same version as the trusted one (keep the old one).
     pub fn update_timestamp(&mut self, bytes: &[u8]) -> Result<bool, UpdateError> {
         if self.snapshot.is_some() {
-            return Err(UpdateError::Order(
-                "timestamp cannot change once snapshot is loaded",
-            ));
+            return Err(UpdateError::Order(OutOfOrder::TimestampAfterSnapshot));
         }
         // 5.3.10: the final root must not have expired (a freeze attack).
-        self.check_expiry("root", self.root.signed.common.expires)?;
-        let new = self.parse::<Timestamp>(bytes, "timestamp")?;
-        let keys = role_keys(&self.root.signed, "timestamp")?;
-        new.verify(
-            &self.root.signed.keys,
-            &keys.keyids,
-            keys.threshold,
-            "timestamp",
-        )?;
+        self.check_expiry(&RoleName::ROOT, self.root.signed.common.expires)?;
+        let new = self.parse::<Timestamp>(bytes, &RoleName::TIMESTAMP)?;
+        // 5.4.2: signed by a threshold of root's timestamp keys.
+        self.verify_top(&new, TopRole::Timestamp)?;
         if let Some(old) = &self.timestamp {
             // 5.4.3.1 rollback of timestamp
             if new.version() < old.version() {
                 return Err(UpdateError::Rollback {
-                    role: "timestamp".into(),
+                    role: RoleName::TIMESTAMP,
                     trusted: old.version(),
                     got: new.version(),
                 });
@@ -239,8 +245,9 @@ impl TrustedSet {
                 (snapshot_meta(old)?.version, snapshot_meta(&new)?.version)
                 && new_snap < old_snap
             {
-                return Err(UpdateError::Rollback {
-                    role: "snapshot (per timestamp)".into(),
+                return Err(UpdateError::ListedRollback {
+                    entry: RoleName::SNAPSHOT.to_string(),
+                    listed_by: TopRole::Timestamp,
                     trusted: old_snap,
                     got: new_snap,
                 });
@@ -257,45 +264,41 @@ impl TrustedSet {
     /// dropping or rolling back a role the trusted snapshot lists.
     pub fn update_snapshot(&mut self, bytes: &[u8], from_store: bool) -> Result<(), UpdateError> {
         let Some(timestamp) = &self.timestamp else {
-            return Err(UpdateError::Order("snapshot needs a timestamp first"));
+            return Err(UpdateError::Order(OutOfOrder::SnapshotBeforeTimestamp));
         };
         if self.targets.values().next().is_some() {
-            return Err(UpdateError::Order(
-                "snapshot cannot change once targets are loaded",
-            ));
+            return Err(UpdateError::Order(OutOfOrder::SnapshotAfterTargets));
         }
         self.check_final_timestamp()?;
         let meta = snapshot_meta(timestamp)?.clone();
         // A stored snapshot is bound to the timestamp by version (below);
         // without a version, only its hashes can bind it.
         if !from_store || meta.version.is_none() {
-            check_length_and_hashes(bytes, &meta, "snapshot")?;
+            check_length_and_hashes(bytes, &meta, RoleName::SNAPSHOT.as_str())?;
         }
-        let new = self.parse::<Snapshot>(bytes, "snapshot")?;
-        let keys = role_keys(&self.root.signed, "snapshot")?;
-        new.verify(
-            &self.root.signed.keys,
-            &keys.keyids,
-            keys.threshold,
-            "snapshot",
-        )?;
+        let new = self.parse::<Snapshot>(bytes, &RoleName::SNAPSHOT)?;
+        // 5.5.3: signed by a threshold of root's snapshot keys.
+        self.verify_top(&new, TopRole::Snapshot)?;
         if let Some(old) = self.snapshot.as_ref().or(self.previous_snapshot.as_ref()) {
             for (name, old_meta) in &old.signed.meta {
                 let Some(new_meta) = new.signed.meta.get(name) else {
-                    return Err(UpdateError::Dropped { role: name.clone() });
+                    return Err(UpdateError::Dropped {
+                        entry: name.clone(),
+                    });
                 };
                 if let (Some(old_version), Some(new_version)) = (old_meta.version, new_meta.version)
                     && new_version < old_version
                 {
-                    return Err(UpdateError::Rollback {
-                        role: format!("{name} (per snapshot)"),
+                    return Err(UpdateError::ListedRollback {
+                        entry: name.clone(),
+                        listed_by: TopRole::Snapshot,
                         trusted: old_version,
                         got: new_version,
                     });
                 }
             }
         }
-        self.check_floor("snapshot", new.version())?;
+        self.check_floor(&RoleName::SNAPSHOT, new.version())?;
         self.snapshot = Some(new);
         self.check_final_snapshot()
     }
@@ -305,55 +308,48 @@ impl TrustedSet {
     pub fn update_targets(
         &mut self,
         bytes: &[u8],
-        role: &str,
-        delegator: &str,
+        role: &RoleName,
+        delegator: &RoleName,
     ) -> Result<(), UpdateError> {
         self.check_final_snapshot()?;
         let Some(snapshot) = &self.snapshot else {
-            return Err(UpdateError::Order("targets need a snapshot first"));
+            return Err(UpdateError::Order(OutOfOrder::TargetsBeforeSnapshot));
         };
         let meta = snapshot
             .signed
             .meta
-            .get(&format!("{role}.json"))
-            .ok_or_else(|| UpdateError::NotInSnapshot {
-                role: role.to_owned(),
-            })?
+            .get(&role.meta_name())
+            .ok_or_else(|| UpdateError::NotInSnapshot { role: role.clone() })?
             .clone();
-        check_length_and_hashes(bytes, &meta, role)?;
+        check_length_and_hashes(bytes, &meta, role.as_str())?;
         let new = self.parse::<Targets>(bytes, role)?;
-        let (keys, keyids, threshold) =
-            if delegator == "root" {
-                let k = role_keys(&self.root.signed, "targets")?;
-                (&self.root.signed.keys, k.keyids.clone(), k.threshold)
-            } else {
-                let parent = self
-                    .targets
-                    .iter()
-                    .find(|((r, _), _)| r == delegator)
-                    .map(|(_, t)| t)
-                    .ok_or(UpdateError::Order(
-                        "a delegated role needs its delegator first",
-                    ))?;
-                let delegations = parent.signed.delegations.as_ref().ok_or_else(|| {
-                    UpdateError::NotDelegated {
-                        role: role.to_owned(),
-                        delegator: delegator.to_owned(),
-                    }
-                })?;
-                let granted = delegations
-                    .role(role)
-                    .ok_or_else(|| UpdateError::NotDelegated {
-                        role: role.to_owned(),
-                        delegator: delegator.to_owned(),
-                    })?;
-                (&delegations.keys, granted.keyids, granted.threshold)
+        let (keys, keyids, threshold) = if *delegator == TopRole::Root {
+            let k = role_keys(&self.root.signed, TopRole::Targets)?;
+            (&self.root.signed.keys, k.keyids.clone(), k.threshold)
+        } else {
+            let parent = self
+                .targets
+                .iter()
+                .find(|((r, _), _)| r == delegator)
+                .map(|(_, t)| t)
+                .ok_or(UpdateError::Order(OutOfOrder::DelegateBeforeDelegator))?;
+            let not_delegated = || UpdateError::NotDelegated {
+                role: role.clone(),
+                delegator: delegator.clone(),
             };
+            let delegations = parent
+                .signed
+                .delegations
+                .as_ref()
+                .ok_or_else(not_delegated)?;
+            let granted = delegations.role(role).ok_or_else(not_delegated)?;
+            (&delegations.keys, granted.keyids, granted.threshold)
+        };
         new.verify(keys, &keyids, threshold, role)?;
         match meta.version {
             Some(expected) if new.version() != expected => {
                 return Err(UpdateError::Version {
-                    role: role.to_owned(),
+                    role: role.clone(),
                     expected,
                     got: new.version(),
                 });
@@ -362,30 +358,29 @@ impl TrustedSet {
             None => self.check_floor(role, new.version())?,
         }
         self.check_expiry(role, new.signed.common.expires)?;
-        self.targets
-            .insert((role.to_owned(), delegator.to_owned()), new);
+        self.targets.insert((role.clone(), delegator.clone()), new);
         Ok(())
     }
 
     fn check_final_timestamp(&self) -> Result<(), UpdateError> {
         match &self.timestamp {
-            Some(t) => self.check_expiry("timestamp", t.signed.common.expires),
-            None => Err(UpdateError::Order("no timestamp")),
+            Some(t) => self.check_expiry(&RoleName::TIMESTAMP, t.signed.common.expires),
+            None => Err(UpdateError::Order(OutOfOrder::NoTimestamp)),
         }
     }
 
     /// The snapshot in use must be unexpired and the version timestamp names.
     fn check_final_snapshot(&self) -> Result<(), UpdateError> {
         let (Some(snapshot), Some(timestamp)) = (&self.snapshot, &self.timestamp) else {
-            return Err(UpdateError::Order("no snapshot"));
+            return Err(UpdateError::Order(OutOfOrder::NoSnapshot));
         };
-        self.check_expiry("snapshot", snapshot.signed.common.expires)?;
+        self.check_expiry(&RoleName::SNAPSHOT, snapshot.signed.common.expires)?;
         // Without a version the snapshot was bound by hash when admitted.
         if let Some(expected) = snapshot_meta(timestamp)?.version
             && snapshot.version() != expected
         {
             return Err(UpdateError::Version {
-                role: "snapshot".into(),
+                role: RoleName::SNAPSHOT,
                 expected,
                 got: snapshot.version(),
             });
@@ -393,10 +388,10 @@ impl TrustedSet {
         Ok(())
     }
 
-    fn check_expiry(&self, role: &str, expires: UtcTime) -> Result<(), UpdateError> {
+    fn check_expiry(&self, role: &RoleName, expires: UtcTime) -> Result<(), UpdateError> {
         if self.expiration == Expiration::Enforced && self.reference_time >= expires {
             return Err(UpdateError::Expired {
-                role: role.to_owned(),
+                role: role.clone(),
                 expired: expires,
             });
         }
@@ -407,16 +402,16 @@ impl TrustedSet {
 /// `root` must be for `bound` when it names a repository, and must name the
 /// repository the root before it named, if that one named any.
 fn check_repository(
-    bound: Option<&str>,
+    bound: Option<&Gun>,
     before: Option<&Signed<Root>>,
     root: &Signed<Root>,
 ) -> Result<(), UpdateError> {
     let named = root.signed.repository.as_deref();
     if let (Some(gun), Some(named)) = (bound, named)
-        && named != gun
+        && named != gun.as_str()
     {
         return Err(UpdateError::WrongRepository {
-            expected: gun.to_owned(),
+            expected: gun.to_string(),
             named: named.to_owned(),
             version: root.version(),
         });
@@ -435,12 +430,10 @@ fn check_repository(
     }
 }
 
-fn role_keys<'a>(root: &'a Root, role: &str) -> Result<&'a crate::schema::RoleKeys, UpdateError> {
+fn role_keys(root: &Root, role: TopRole) -> Result<&RoleKeys, UpdateError> {
     root.roles
-        .get(role)
-        .ok_or_else(|| UpdateError::RootLacksRole {
-            role: role.to_owned(),
-        })
+        .get(&role)
+        .ok_or(UpdateError::RootLacksRole { role })
 }
 
 fn snapshot_meta(t: &Signed<Timestamp>) -> Result<&MetaFile, UpdateError> {
@@ -467,6 +460,9 @@ pub fn check_length_and_hashes(
     Ok(())
 }
 
+/// `bytes` match every hash in `hashes` (sha256, sha512; any other
+/// algorithm fails: TUF 5.7.3 checks what is listed); `what` names the role
+/// or target in the error.
 pub fn check_hashes(
     bytes: &[u8],
     hashes: &std::collections::BTreeMap<String, String>,

@@ -10,6 +10,10 @@ use crate::client::{TrustedSet, UpdateError};
 use crate::metadata::{MetadataError, Signed};
 use crate::schema::{Root, Targets};
 
+fn role(name: &str) -> RoleName {
+    RoleName::new(name).unwrap()
+}
+
 macro_rules! fixture {
     ($name:literal) => {
         include_bytes!(concat!(
@@ -45,11 +49,15 @@ fn trusted_through_snapshot() -> TrustedSet {
 fn a_notary_repository_verifies_end_to_end() {
     let mut set = trusted_through_snapshot();
     assert_eq!(set.dialect(), Dialect::Notary);
-    set.update_targets(TARGETS, "targets", "root").unwrap();
-    set.update_targets(RELEASES, "targets/releases", "targets")
+    set.update_targets(TARGETS, &RoleName::TARGETS, &RoleName::ROOT)
+        .unwrap();
+    set.update_targets(RELEASES, &role("targets/releases"), &RoleName::TARGETS)
         .unwrap();
 
-    let targets = &set.targets("targets", "root").unwrap().signed;
+    let targets = &set
+        .targets(&RoleName::TARGETS, &RoleName::ROOT)
+        .unwrap()
+        .signed;
     let v1 = &targets.targets["v1"];
     assert_eq!(v1.length, 20);
     assert_eq!(
@@ -63,7 +71,10 @@ fn a_notary_repository_verifies_end_to_end() {
         .map(|r| r.name)
         .collect();
     assert_eq!(chosen, ["targets/releases"]);
-    let releases = &set.targets("targets/releases", "targets").unwrap().signed;
+    let releases = &set
+        .targets(&role("targets/releases"), &RoleName::TARGETS)
+        .unwrap()
+        .signed;
     assert_eq!(releases.targets["v2"].length, 26);
     // Go's nanoseconds are dropped, never rounded up.
     assert_eq!(
@@ -78,11 +89,11 @@ fn a_changed_byte_breaks_the_signature() {
         .unwrap()
         .replace("\"length\":20", "\"length\":21");
     assert_ne!(tampered.as_bytes(), TARGETS);
-    let parsed = Signed::<Targets>::parse(tampered.as_bytes(), "targets").unwrap();
-    let root = Signed::<Root>::parse(ROOT, "root").unwrap().signed;
-    let keys = &root.roles["targets"];
+    let parsed = Signed::<Targets>::parse(tampered.as_bytes(), &RoleName::TARGETS).unwrap();
+    let root = Signed::<Root>::parse(ROOT, &RoleName::ROOT).unwrap().signed;
+    let keys = &root.roles[&TopRole::Targets];
     let err = parsed
-        .verify(&root.keys, &keys.keyids, keys.threshold, "targets")
+        .verify(&root.keys, &keys.keyids, keys.threshold, &RoleName::TARGETS)
         .unwrap_err();
     assert!(matches!(
         err,
@@ -91,21 +102,21 @@ fn a_changed_byte_breaks_the_signature() {
     // Through the trusted set it is refused before that, by snapshot's hash.
     let mut set = trusted_through_snapshot();
     let err = set
-        .update_targets(tampered.as_bytes(), "targets", "root")
+        .update_targets(tampered.as_bytes(), &RoleName::TARGETS, &RoleName::ROOT)
         .unwrap_err();
     assert!(matches!(err, UpdateError::LengthOrHash { .. }), "{err}");
-    assert!(set.targets("targets", "root").is_none());
+    assert!(set.targets(&RoleName::TARGETS, &RoleName::ROOT).is_none());
 }
 
 #[test]
 fn a_delegation_signed_by_the_wrong_key_is_refused() {
     // targets/releases's document offered as top-level targets: its
     // certificate key is not root's targets key, so no signature counts…
-    let root = Signed::<Root>::parse(ROOT, "root").unwrap().signed;
-    let keys = &root.roles["targets"];
-    let releases = Signed::<Targets>::parse(RELEASES, "targets").unwrap();
+    let root = Signed::<Root>::parse(ROOT, &RoleName::ROOT).unwrap().signed;
+    let keys = &root.roles[&TopRole::Targets];
+    let releases = Signed::<Targets>::parse(RELEASES, &RoleName::TARGETS).unwrap();
     let err = releases
-        .verify(&root.keys, &keys.keyids, keys.threshold, "targets")
+        .verify(&root.keys, &keys.keyids, keys.threshold, &RoleName::TARGETS)
         .unwrap_err();
     assert!(
         matches!(err, MetadataError::ThresholdNotMet { valid: 0, .. }),
@@ -113,9 +124,11 @@ fn a_delegation_signed_by_the_wrong_key_is_refused() {
     );
     // …and the trusted set refuses it already by snapshot's hash.
     let mut set = trusted_through_snapshot();
-    let err = set.update_targets(RELEASES, "targets", "root").unwrap_err();
+    let err = set
+        .update_targets(RELEASES, &RoleName::TARGETS, &RoleName::ROOT)
+        .unwrap_err();
     assert!(matches!(err, UpdateError::LengthOrHash { .. }), "{err}");
-    assert!(set.targets("targets", "root").is_none());
+    assert!(set.targets(&RoleName::TARGETS, &RoleName::ROOT).is_none());
 }
 
 #[test]
@@ -137,7 +150,7 @@ fn rollback_of_timestamp_and_snapshot_is_refused() {
 
     // An old timestamp and its snapshot, when version 5 was trusted before.
     let mut set = TrustedSet::new(ROOT, made()).unwrap();
-    set.set_floor("snapshot", crate::schema::Version::new(5).unwrap());
+    set.set_floor(&RoleName::SNAPSHOT, crate::schema::Version::new(5).unwrap());
     set.update_timestamp(OLD_TIMESTAMP).unwrap();
     let err = set.update_snapshot(OLD_SNAPSHOT, false).unwrap_err();
     assert!(
@@ -185,7 +198,7 @@ fn dialects_do_not_mix() {
 
 #[test]
 fn clearance_will_not_re_sign_or_store_notary_metadata() {
-    let err = Signed::<Root>::parse_tuf1(ROOT, "root").unwrap_err();
+    let err = Signed::<Root>::parse_tuf1(ROOT, &RoleName::ROOT).unwrap_err();
     assert!(
         matches!(&err, MetadataError::NotaryForm { role } if role == "root"),
         "{err}"
@@ -198,7 +211,7 @@ fn tuf1_documents_may_not_carry_notary_prefixes() {
         "expires":"2030-01-01T00:00:00Z","targets":{},
         "delegations":{"keys":{},"roles":[{"name":"r","keyids":[],"threshold":1,
         "terminating":false,"path_prefixes":[""]}]}},"signatures":[]}"#;
-    let err = Signed::<Targets>::parse(doc, "targets").unwrap_err();
+    let err = Signed::<Targets>::parse(doc, &RoleName::TARGETS).unwrap_err();
     assert!(
         matches!(&err, MetadataError::Malformed { role, message }
             if role == "targets" && message.contains("path_prefixes")),
@@ -209,7 +222,7 @@ fn tuf1_documents_may_not_carry_notary_prefixes() {
 #[test]
 fn notary_paths_are_prefixes() {
     let role = crate::schema::DelegatedRole {
-        name: "targets/releases".into(),
+        name: role("targets/releases"),
         keyids: vec![],
         threshold: 1,
         terminating: false,
@@ -225,12 +238,12 @@ fn notary_paths_are_prefixes() {
 
 #[test]
 fn certificate_keys_become_their_public_key() {
-    let root = Signed::<Root>::parse(ROOT, "root").unwrap().signed;
-    let root_key = &root.keys[&root.roles["root"].keyids[0]];
+    let root = Signed::<Root>::parse(ROOT, &RoleName::ROOT).unwrap().signed;
+    let root_key = &root.keys[&root.roles[&TopRole::Root].keyids[0]];
     assert_eq!(root_key.keytype, "ecdsa");
     assert_eq!(root_key.scheme, "ecdsa-sha2-nistp256");
     assert!(root_key.verifier().is_ok());
-    let timestamp_key = &root.keys[&root.roles["timestamp"].keyids[0]];
+    let timestamp_key = &root.keys[&root.roles[&TopRole::Timestamp].keyids[0]];
     assert_eq!(timestamp_key.scheme, "ed25519");
     assert!(certificate_spki(b"\x30\x03\x30\x01\x00").is_none());
     assert!(certificate_spki(&[]).is_none());
@@ -291,11 +304,11 @@ fn go_times_with_fractions_and_offsets() {
 #[test]
 fn delegated_role_paths_are_notary_names_only() {
     assert_eq!(
-        role_path("targets/releases").as_deref(),
+        role_path(&role("targets/releases")).as_deref(),
         Some("targets/releases")
     );
     assert_eq!(
-        role_path("targets/a/b-c_d").as_deref(),
+        role_path(&role("targets/a/b-c_d")).as_deref(),
         Some("targets/a/b-c_d")
     );
     for bad in [
@@ -306,16 +319,16 @@ fn delegated_role_paths_are_notary_names_only() {
         "targets/a b",
         "targets/%2e",
     ] {
-        assert!(role_path(bad).is_none(), "{bad}");
+        assert!(role_path(&role(bad)).is_none(), "{bad}");
     }
 }
 
 #[test]
 fn dialect_is_read_from_the_type() {
-    assert_eq!(Dialect::of("root", "root"), Some(Dialect::Tuf1));
-    assert_eq!(Dialect::of("Root", "root"), Some(Dialect::Notary));
-    assert_eq!(Dialect::of("ROOT", "root"), None);
-    assert_eq!(Dialect::of("Targets", "root"), None);
+    assert_eq!(Dialect::of("root", TopRole::Root), Some(Dialect::Tuf1));
+    assert_eq!(Dialect::of("Root", TopRole::Root), Some(Dialect::Notary));
+    assert_eq!(Dialect::of("ROOT", TopRole::Root), None);
+    assert_eq!(Dialect::of("Targets", TopRole::Root), None);
 }
 
 #[test]
@@ -328,7 +341,7 @@ fn a_snapshot_may_not_drop_a_role_the_last_trusted_one_listed() {
     set.update_timestamp(OLD_TIMESTAMP).unwrap();
     let err = set.update_snapshot(OLD_SNAPSHOT, false).unwrap_err();
     assert!(
-        matches!(&err, UpdateError::Dropped { role } if role == "targets/releases.json"),
+        matches!(&err, UpdateError::Dropped { entry } if entry == "targets/releases.json"),
         "{err}"
     );
     // A snapshot that does not verify is not remembered.
@@ -364,7 +377,7 @@ fn fields_notary_never_writes_are_refused() {
         with("\"roles\":[", "\"succinct_roles\":{},\"roles\":["),
     ] {
         assert!(
-            Signed::<Targets>::parse(doc.as_bytes(), "targets").is_err(),
+            Signed::<Targets>::parse(doc.as_bytes(), &RoleName::TARGETS).is_err(),
             "{doc}"
         );
     }

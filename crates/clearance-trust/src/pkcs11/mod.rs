@@ -27,43 +27,88 @@ pub use uri::Pkcs11Uri;
 /// DER of the prime256v1 OID, as CKA_EC_PARAMS wants it.
 const P256_PARAMS: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 
+/// Why a key on a token could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum Pkcs11Error {
+    /// Not a `pkcs11:` URI this client reads (RFC 7512).
     #[error(
         "invalid pkcs11 URI {uri:?}: {reason} (e.g. pkcs11:token=clearance;object=root?module-path=/usr/lib/softhsm/libsofthsm2.so)"
     )]
-    Uri { uri: String, reason: String },
+    Uri {
+        /// The URI, without its PIN.
+        uri: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The PKCS#11 module could not be loaded or initialised.
     #[error("PKCS#11 module {module}: {message}")]
-    Module { module: PathBuf, message: String },
+    Module {
+        /// The module's path.
+        module: PathBuf,
+        /// The module's reason.
+        message: String,
+    },
+    /// No token has that label.
     #[error("no token labelled {token:?} (tokens present: {present})")]
-    NoToken { token: String, present: String },
+    NoToken {
+        /// The label asked for.
+        token: String,
+        /// The labels present.
+        present: String,
+    },
+    /// The token holds no key of that label.
     #[error("no key {object:?} on token {token:?}")]
-    NoKey { object: String, token: String },
+    NoKey {
+        /// The key's label.
+        object: String,
+        /// The token's label.
+        token: String,
+    },
+    /// The URI names no key label, and the caller gave none.
     #[error("the pkcs11 URI for token {token:?} names no object (key label): add ;object=LABEL")]
-    NoObject { token: String },
+    NoObject {
+        /// The token's label.
+        token: String,
+    },
+    /// The key found is refused (review B-8).
     #[error("key {object:?} on token {token:?} is refused: {problem}")]
     Key {
+        /// The key's label.
         object: String,
+        /// The token's label.
         token: String,
+        /// Why.
         problem: KeyProblem,
     },
+    /// The token refused an operation (log in, sign, generate).
     #[error("token {token:?}: {message}")]
-    Token { token: String, message: String },
+    Token {
+        /// The token's label.
+        token: String,
+        /// The module's reason.
+        message: String,
+    },
 }
 
 /// Why a key found on a token is not used (review B-8).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyProblem {
+    /// Several private keys carry the label (how many).
     #[error("{0} private keys carry that label; give each key its own label")]
     Ambiguous(usize),
+    /// No public key pairs with the private key by `CKA_ID`.
     #[error("no public key has the private key's CKA_ID")]
     NoPublicKey,
+    /// Several public keys share its `CKA_ID` (how many).
     #[error("{0} public keys share the private key's CKA_ID")]
     AmbiguousPublic(usize),
+    /// Not an ECDSA P-256 key.
     #[error("it is not an ECDSA P-256 key")]
     NotP256,
+    /// Not always sensitive, or once extractable (which attribute).
     #[error("it may have left the token: {0} (a key imported or once extractable is refused)")]
     MayLeaveToken(&'static str),
+    /// The public key does not verify the private key's signature.
     #[error("its public key does not verify what the private key signs")]
     PairMismatch,
 }
@@ -109,6 +154,7 @@ pub struct HsmSigner {
 pub enum KeyOrigin {
     /// The token already held it (it may root other repositories too).
     Found,
+    /// Made on the token just now.
     Generated,
 }
 
@@ -121,7 +167,9 @@ impl std::fmt::Debug for HsmSigner {
 /// Whether to create the key when the token does not have it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IfMissing {
+    /// Generate it on the token (`trust init`, a root rotation).
     Generate,
+    /// Fail: the key must exist.
     Fail,
 }
 

@@ -12,10 +12,14 @@ use super::Pkcs11Error;
 /// does: a label per repository (review B-7).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Pkcs11Uri {
+    /// The token's label (`token=`).
     pub token: String,
+    /// The key's label (`object=`), if given.
     pub object: Option<String>,
+    /// The PKCS#11 module (`module-path=`), if given.
     pub module_path: Option<PathBuf>,
     pin_value: Option<String>,
+    /// A file holding the PIN (`pin-source=`), if given.
     pub pin_source: Option<PathBuf>,
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 
-impl Repository {
+impl RepositoryEditor {
     /// The succinct hash-bin delegation, if targets uses one.
     pub(super) fn succinct(&self) -> Option<&SuccinctRoles> {
         self.targets.delegations.as_ref()?.succinct_roles.as_ref()
@@ -17,7 +17,7 @@ impl Repository {
         if self.succinct().is_some() || !self.delegated.is_empty() {
             return;
         }
-        let keys = self.root.roles.get("targets").cloned();
+        let keys = self.root.roles.get(&TopRole::Targets).cloned();
         let keyids = keys.as_ref().map(|k| k.keyids.clone()).unwrap_or_default();
         let delegation_keys: BTreeMap<String, Key> = keyids
             .iter()
@@ -35,7 +35,7 @@ impl Repository {
             self.bins.insert(
                 name.clone(),
                 Targets {
-                    common: common("targets", Version::FIRST, expires),
+                    common: common(TopRole::Targets, Version::FIRST, expires),
                     targets: BTreeMap::new(),
                     delegations: None,
                     extra: BTreeMap::new(),
@@ -88,13 +88,13 @@ impl Repository {
             let version = self
                 .snapshot
                 .meta
-                .get(&format!("{name}.json"))
+                .get(&name.meta_name())
                 .and_then(|m| m.version)
                 .unwrap_or(Version::FIRST);
             self.bins.insert(
                 name.clone(),
                 Targets {
-                    common: common("targets", version, expires),
+                    common: common(TopRole::Targets, version, expires),
                     targets: BTreeMap::new(),
                     delegations: None,
                     extra: BTreeMap::new(),
@@ -120,7 +120,7 @@ impl Repository {
 
     /// Hash bins are signed by the targets keys: keep their delegation in step.
     pub(super) fn sync_bin_keys(&mut self) {
-        let Some(targets) = self.root.roles.get("targets").cloned() else {
+        let Some(targets) = self.root.roles.get(&TopRole::Targets).cloned() else {
             return;
         };
         let keys: BTreeMap<String, Key> = targets
@@ -137,14 +137,14 @@ impl Repository {
             s.keyids = targets.keyids.clone();
             s.threshold = targets.threshold;
             d.keys = keys;
-            let names: Vec<String> = self.bins.keys().cloned().collect();
+            let names: Vec<RoleName> = self.bins.keys().cloned().collect();
             self.dirty_bins.extend(names);
         }
     }
 }
 
 /// Every bin name of a succinct delegation.
-pub fn bin_names(s: &SuccinctRoles) -> Vec<String> {
+pub fn bin_names(s: &SuccinctRoles) -> Vec<RoleName> {
     (0..1u64 << s.bit_length)
         .map(|bin| s.bin_name(bin))
         .collect()

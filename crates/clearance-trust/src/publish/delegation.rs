@@ -15,7 +15,7 @@ pub enum FirstVersion {
     Now,
 }
 
-impl Repository {
+impl RepositoryEditor {
     /// Delegate `paths` to a new (or changed) role with its own keys; the
     /// delegator signs targets only (as Notary's `delegation add` does), so
     /// the keys may be someone else's. A new role has no metadata until its
@@ -27,35 +27,26 @@ impl Repository {
     /// next version, empty, in this publish ([`FirstVersion::Now`]; B-9).
     pub fn add_delegation(
         &mut self,
-        name: &str,
+        name: &RoleName,
         keys: &[Key],
         threshold: u64,
         paths: Vec<String>,
         terminating: bool,
     ) -> Result<FirstVersion, PublishError> {
         if self.succinct().is_some() {
-            return Err(PublishError::Delegation(
-                "this repository keeps its targets in hash bins; named delegations cannot be added"
-                    .into(),
-            ));
+            return Err(PublishError::HashBinsOnly);
         }
-        if crate::schema::TopRole::ALL.iter().any(|t| t.name() == name)
-            || name.starts_with(BIN_PREFIX)
-        {
-            return Err(PublishError::Delegation(format!(
-                "{name:?} is a reserved role name"
-            )));
+        if name.is_top() || name.as_str().starts_with(BIN_PREFIX) {
+            return Err(PublishError::ReservedName { name: name.clone() });
         }
         if keys.is_empty() || threshold == 0 || threshold > keys.len() as u64 {
-            return Err(PublishError::Delegation(format!(
-                "a threshold of {threshold} cannot be met by {} keys",
-                keys.len()
-            )));
+            return Err(PublishError::Threshold {
+                threshold,
+                keys: keys.len(),
+            });
         }
         if paths.is_empty() {
-            return Err(PublishError::Delegation(
-                "name at least one path pattern (--paths)".into(),
-            ));
+            return Err(PublishError::NoPaths);
         }
         let d = self.targets.delegations.get_or_insert_with(|| Delegations {
             keys: BTreeMap::new(),
@@ -67,7 +58,7 @@ impl Repository {
             d.keys.insert(k.key_id(), k.clone());
         }
         let role = crate::schema::DelegatedRole {
-            name: name.to_owned(),
+            name: name.clone(),
             keyids: keys.iter().map(Key::key_id).collect(),
             threshold,
             terminating,
@@ -77,7 +68,7 @@ impl Repository {
             extra: BTreeMap::new(),
         };
         let roles = d.roles.get_or_insert_with(Vec::new);
-        roles.retain(|r| r.name != name);
+        roles.retain(|r| r.name != *name);
         roles.push(role);
         let mut first = FirstVersion::Later;
         if !self.delegated.contains_key(name) {
@@ -88,19 +79,19 @@ impl Repository {
             let listed = self
                 .snapshot
                 .meta
-                .get(&format!("{name}.json"))
+                .get(&name.meta_name())
                 .and_then(|m| m.version);
             self.delegated.insert(
-                name.to_owned(),
+                name.clone(),
                 Targets {
-                    common: common("targets", listed.unwrap_or(Version::FIRST), expires),
+                    common: common(TopRole::Targets, listed.unwrap_or(Version::FIRST), expires),
                     targets: BTreeMap::new(),
                     delegations: None,
                     extra: BTreeMap::new(),
                 },
             );
             if listed.is_some() {
-                self.dirty_delegated.insert(name.to_owned());
+                self.dirty_delegated.insert(name.clone());
                 first = FirstVersion::Now;
             }
         }
@@ -110,13 +101,13 @@ impl Repository {
     }
 
     /// Whether snapshot lists a delegated role (it has been published).
-    pub fn is_published(&self, name: &str) -> bool {
-        self.snapshot.meta.contains_key(&format!("{name}.json"))
+    pub fn is_published(&self, name: &RoleName) -> bool {
+        self.snapshot.meta.contains_key(&name.meta_name())
     }
 
     /// Stop delegating to `name`. Its snapshot entry stays (clients refuse a
     /// snapshot that drops a role), but nothing delegates to it any more.
-    pub fn remove_delegation(&mut self, name: &str) -> Result<(), PublishError> {
+    pub fn remove_delegation(&mut self, name: &RoleName) -> Result<(), PublishError> {
         let removed = self
             .targets
             .delegations
@@ -124,14 +115,12 @@ impl Repository {
             .and_then(|d| d.roles.as_mut())
             .map(|roles| {
                 let before = roles.len();
-                roles.retain(|r| r.name != name);
+                roles.retain(|r| r.name != *name);
                 before != roles.len()
             })
             .unwrap_or(false);
         if !removed {
-            return Err(PublishError::Delegation(format!(
-                "targets does not delegate to {name:?}"
-            )));
+            return Err(PublishError::NotDelegated { role: name.clone() });
         }
         self.delegated.remove(name);
         self.dirty_delegated.remove(name);
@@ -141,36 +130,37 @@ impl Repository {
     }
 
     /// The keys and paths targets gives a named delegated role.
-    pub fn delegation(&self, name: &str) -> Option<&crate::schema::DelegatedRole> {
+    pub fn delegation(&self, name: &RoleName) -> Option<&crate::schema::DelegatedRole> {
         self.targets
             .delegations
             .as_ref()?
             .roles
             .as_ref()?
             .iter()
-            .find(|r| r.name == name)
+            .find(|r| r.name == *name)
     }
 
     /// Put a target in a delegated role, which must be allowed to sign it.
     pub fn set_delegated_target(
         &mut self,
-        role: &str,
+        role: &RoleName,
         name: &str,
         target: TargetFile,
     ) -> Result<(), PublishError> {
         crate::schema::TargetName::new(name)?;
-        let delegation = self.delegation(role).ok_or_else(|| {
-            PublishError::Delegation(format!("targets does not delegate to {role:?}"))
-        })?;
+        let delegation = self
+            .delegation(role)
+            .ok_or_else(|| PublishError::NotDelegated { role: role.clone() })?;
         if !delegation.delegates(name) {
-            return Err(PublishError::Delegation(format!(
-                "{role} may not sign {name:?}: its paths are {:?}",
-                delegation.paths.clone().unwrap_or_default()
-            )));
+            return Err(PublishError::OutsidePaths {
+                role: role.clone(),
+                target: name.to_owned(),
+                paths: delegation.paths.clone().unwrap_or_default(),
+            });
         }
         if let Some(r) = self.delegated.get_mut(role) {
             r.targets.insert(name.to_owned(), target);
-            self.dirty_delegated.insert(role.to_owned());
+            self.dirty_delegated.insert(role.clone());
         }
         Ok(())
     }

@@ -17,8 +17,10 @@ pub struct Days(u32);
 /// Why a number of days is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DaysError {
+    /// Not a whole number.
     #[error("{0:?} is not a number of days (a whole number from 1 to {MAX_DAYS})")]
     NotANumber(String),
+    /// Below 1 or above [`MAX_DAYS`].
     #[error("a lifetime of {0} days is out of range: use 1 to {MAX_DAYS} days")]
     OutOfRange(u64),
 }
@@ -33,6 +35,7 @@ impl Days {
         }
     }
 
+    /// The number of days, 1..=[`MAX_DAYS`].
     pub fn get(self) -> u32 {
         self.0
     }
@@ -67,9 +70,13 @@ impl fmt::Display for Days {
 /// How long each role's signatures last. Notary's defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Expiries {
+    /// Root: ten years by default.
     pub root_days: Days,
+    /// Targets, delegated roles and hash bins: three years.
     pub targets_days: Days,
+    /// Snapshot: three years.
     pub snapshot_days: Days,
+    /// Timestamp: 14 days.
     pub timestamp_days: Days,
 }
 

@@ -4,29 +4,29 @@ use std::collections::BTreeSet;
 
 use super::*;
 
-/// What [`Repository::revoke`] took the key out of.
+/// What [`RepositoryEditor::revoke`] took the key out of.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Revoked {
     /// Top-level roles (root is signed again).
-    pub roles: Vec<String>,
+    pub roles: Vec<TopRole>,
     /// Named delegated roles (targets is signed again, and each role that
     /// has metadata, by its remaining keys).
-    pub delegations: Vec<String>,
+    pub delegations: Vec<RoleName>,
 }
 
-impl Repository {
+impl RepositoryEditor {
     /// Roles whose signatures expire within `days` (timestamp always counts:
     /// it is meant to be re-signed often).
-    pub fn expiring(&self, days: u32) -> Vec<String> {
+    pub fn expiring(&self, days: u32) -> Vec<RoleName> {
         let limit = UtcTime::now().plus_seconds(i64::from(days) * 86_400);
-        let mut roles: Vec<String> = [
-            ("root", self.root.common.expires),
-            ("targets", self.targets.common.expires),
-            ("snapshot", self.snapshot.common.expires),
+        let mut roles: Vec<RoleName> = [
+            (RoleName::ROOT, self.root.common.expires),
+            (RoleName::TARGETS, self.targets.common.expires),
+            (RoleName::SNAPSHOT, self.snapshot.common.expires),
         ]
         .into_iter()
         .filter(|(_, e)| *e <= limit)
-        .map(|(r, _)| r.to_owned())
+        .map(|(r, _)| r)
         .collect();
         roles.extend(
             self.bins
@@ -35,13 +35,13 @@ impl Repository {
                 .map(|(n, _)| n.clone()),
         );
         roles.extend(self.expiring_delegated(days));
-        roles.push("timestamp".to_owned());
+        roles.push(RoleName::TIMESTAMP);
         roles
     }
 
     /// Named delegated roles with metadata that expires within `days`
-    /// (their own keys re-sign them: [`Repository::resign_delegated`]).
-    pub fn expiring_delegated(&self, days: u32) -> Vec<String> {
+    /// (their own keys re-sign them: [`RepositoryEditor::resign_delegated`]).
+    pub fn expiring_delegated(&self, days: u32) -> Vec<RoleName> {
         let limit = UtcTime::now().plus_seconds(i64::from(days) * 86_400);
         self.delegated
             .iter()
@@ -53,32 +53,30 @@ impl Repository {
     /// Sign the named delegated role `name` again at the next publish (a
     /// new version with a new expiry), with its keys in
     /// [`RoleSigners::delegated`].
-    pub fn resign_delegated(&mut self, name: &str) -> Result<(), PublishError> {
+    pub fn resign_delegated(&mut self, name: &RoleName) -> Result<(), PublishError> {
         if !self.delegated.contains_key(name) {
-            return Err(PublishError::Delegation(format!(
-                "targets does not delegate to {name:?}"
-            )));
+            return Err(PublishError::NotDelegated { role: name.clone() });
         }
-        self.dirty_delegated.insert(name.to_owned());
+        self.dirty_delegated.insert(name.clone());
         Ok(())
     }
 
     /// Mark the top-level roles and hash bins that expire within `days` for
     /// re-signing (named delegated roles are the caller's to choose, by the
-    /// keys it holds: [`Repository::resign_delegated`]); returns what the
-    /// next [`Repository::publish`] must be told (root needs its keys).
+    /// keys it holds: [`RepositoryEditor::resign_delegated`]); returns what the
+    /// next [`RepositoryEditor::publish`] must be told (root needs its keys).
     pub fn refresh(&mut self, days: u32) -> Changed {
         let expiring = self.expiring(days);
         for role in &expiring {
             if self.delegated.contains_key(role) {
                 continue;
-            } else if role == "targets" {
+            } else if *role == TopRole::Targets {
                 self.targets_dirty = true;
             } else if self.bins.contains_key(role) {
                 self.dirty_bins.insert(role.clone());
             }
         }
-        if expiring.iter().any(|r| r == "root") {
+        if expiring.iter().any(|r| *r == TopRole::Root) {
             Changed::RootAndTargets
         } else if self.targets_dirty || !self.dirty_bins.is_empty() {
             Changed::Targets
@@ -90,23 +88,18 @@ impl Repository {
     /// Give a top-level role a new key, replacing its keys or beside them.
     /// Root changes: publish with [`Changed::RootAndTargets`], root signed by
     /// the old root keys and (when root rotates) the new one.
-    pub fn rotate(&mut self, role: &str, key: &Key, old: OldKeys) -> Result<(), PublishError> {
+    pub fn rotate(&mut self, role: TopRole, key: &Key, old: OldKeys) -> Result<(), PublishError> {
         self.require_every_bin()?;
         let keyid = key.key_id();
         let entry = self
             .root
             .roles
-            .get_mut(role)
-            .ok_or_else(|| PublishError::UnknownRole {
-                role: role.to_owned(),
-            })?;
+            .get_mut(&role)
+            .ok_or(PublishError::UnknownRole { role })?;
         // Rotating to a key the role already has would change nothing but
         // root's version (B-7): refused, so "rotated" always means a new key.
         if entry.keyids.contains(&keyid) {
-            return Err(PublishError::KeyAlreadyInRole {
-                role: role.to_owned(),
-                keyid,
-            });
+            return Err(PublishError::KeyAlreadyInRole { role, keyid });
         }
         if old == OldKeys::Replace {
             entry.keyids.clear();
@@ -122,8 +115,8 @@ impl Repository {
     /// Name the repository (GUN) in root, so that clients and the trust
     /// service refuse this root, and everything it signs for, anywhere else
     /// (review B-7). Written when root is next published.
-    pub fn name_repository(&mut self, gun: &str) {
-        self.root.repository = Some(gun.to_owned());
+    pub fn name_repository(&mut self, gun: &crate::gun::Gun) {
+        self.root.repository = Some(gun.to_string());
     }
 
     /// Every key id the repository names: root's keys, and the keys targets
@@ -152,12 +145,12 @@ impl Repository {
                 if (left as u64) < keys.threshold {
                     return Err(PublishError::BelowThreshold {
                         keyid: keyid.to_owned(),
-                        role: role.clone(),
+                        role: *role,
                         left,
                         threshold: keys.threshold,
                     });
                 }
-                revoked.roles.push(role.clone());
+                revoked.roles.push(*role);
             }
         }
         for r in self
@@ -227,11 +220,11 @@ mod tests {
     use super::*;
     use crate::signer::{KeyKind, LocalSigner};
 
-    fn repo() -> (Repository, Vec<LocalSigner>) {
+    fn repo() -> (RepositoryEditor, Vec<LocalSigner>) {
         let keys: Vec<LocalSigner> = (0..4)
             .map(|_| LocalSigner::generate(KeyKind::Ed25519).unwrap())
             .collect();
-        let repo = Repository::create(
+        let repo = RepositoryEditor::create(
             [
                 keys[0].public_key(),
                 keys[1].public_key(),
@@ -256,7 +249,7 @@ mod tests {
         }
         // As if loaded for one tag: the other fifteen bins left out.
         let keep = repo.bins.keys().next().unwrap().clone();
-        let others: Vec<String> = repo.bins.keys().filter(|b| **b != keep).cloned().collect();
+        let others: Vec<RoleName> = repo.bins.keys().filter(|b| **b != keep).cloned().collect();
         for bin in others {
             repo.bins.remove(&bin);
             repo.unloaded_bins.insert(bin);
@@ -275,27 +268,23 @@ mod tests {
     fn rotation_replaces_or_adds_keys_and_forgets_unused_ones() {
         let (mut repo, keys) = repo();
         let fresh = LocalSigner::generate(KeyKind::Ed25519).unwrap();
-        repo.rotate("targets", fresh.public_key(), OldKeys::Keep)
+        repo.rotate(TopRole::Targets, fresh.public_key(), OldKeys::Keep)
             .unwrap();
         assert_eq!(
-            repo.root.roles["targets"].keyids,
+            repo.root.roles[&TopRole::Targets].keyids,
             [keys[1].key_id(), fresh.key_id()]
         );
         let revoked = repo.revoke(&keys[1].key_id()).unwrap();
-        assert_eq!(revoked.roles, ["targets"]);
-        assert_eq!(repo.root.roles["targets"].keyids, [fresh.key_id()]);
+        assert_eq!(revoked.roles, [TopRole::Targets]);
+        assert_eq!(repo.root.roles[&TopRole::Targets].keyids, [fresh.key_id()]);
         assert!(
             !repo.root.keys.contains_key(&keys[1].key_id()),
             "an unused key is dropped from root"
         );
         let other = LocalSigner::generate(KeyKind::Ed25519).unwrap();
-        repo.rotate("snapshot", other.public_key(), OldKeys::Replace)
+        repo.rotate(TopRole::Snapshot, other.public_key(), OldKeys::Replace)
             .unwrap();
-        assert_eq!(repo.root.roles["snapshot"].keyids, [other.key_id()]);
-        assert!(matches!(
-            repo.rotate("bogus", other.public_key(), OldKeys::Keep),
-            Err(PublishError::UnknownRole { .. })
-        ));
+        assert_eq!(repo.root.roles[&TopRole::Snapshot].keyids, [other.key_id()]);
     }
 
     #[test]
@@ -303,12 +292,12 @@ mod tests {
         let (mut repo, keys) = repo();
         for mode in [OldKeys::Replace, OldKeys::Keep] {
             assert!(matches!(
-                repo.rotate("root", keys[0].public_key(), mode),
-                Err(PublishError::KeyAlreadyInRole { role, keyid })
-                    if role == "root" && keyid == keys[0].key_id()
+                repo.rotate(TopRole::Root, keys[0].public_key(), mode),
+                Err(PublishError::KeyAlreadyInRole { role: TopRole::Root, keyid })
+                    if keyid == keys[0].key_id()
             ));
         }
-        assert_eq!(repo.root.roles["root"].keyids, [keys[0].key_id()]);
+        assert_eq!(repo.root.roles[&TopRole::Root].keyids, [keys[0].key_id()]);
     }
 
     #[test]
@@ -316,7 +305,15 @@ mod tests {
         let (mut repo, keys) = repo();
         let err = repo.revoke(&keys[2].key_id()).unwrap_err();
         assert!(
-            matches!(&err, PublishError::BelowThreshold { role, left: 0, threshold: 1, .. } if role == "snapshot"),
+            matches!(
+                &err,
+                PublishError::BelowThreshold {
+                    role: TopRole::Snapshot,
+                    left: 0,
+                    threshold: 1,
+                    ..
+                }
+            ),
             "{err}"
         );
         assert!(err.to_string().contains("--keep-old"), "{err}");
@@ -334,16 +331,17 @@ mod tests {
             LocalSigner::generate(KeyKind::Ed25519).unwrap(),
         );
         let keys = [a.public_key().clone(), b.public_key().clone()];
-        repo.add_delegation("qa", &keys, 1, vec!["qa-*".into()], false)
+        let (qa, solo) = (RoleName::new("qa").unwrap(), RoleName::new("solo").unwrap());
+        repo.add_delegation(&qa, &keys, 1, vec!["qa-*".into()], false)
             .unwrap();
-        repo.add_delegation("solo", &keys[..1], 1, vec!["s-*".into()], false)
+        repo.add_delegation(&solo, &keys[..1], 1, vec!["s-*".into()], false)
             .unwrap();
         // a signs solo alone: revoking it would leave solo no key.
         assert!(matches!(
             repo.revoke(&a.key_id()),
             Err(PublishError::DelegationBelowThreshold { role, left: 0, .. }) if role == "solo"
         ));
-        repo.remove_delegation("solo").unwrap();
+        repo.remove_delegation(&solo).unwrap();
         // qa has metadata (snapshot lists it): signed again by b.
         repo.snapshot.meta.insert(
             "qa.json".into(),
@@ -354,26 +352,76 @@ mod tests {
             revoked,
             Revoked {
                 roles: vec![],
-                delegations: vec!["qa".into()]
+                delegations: vec![qa.clone()]
             }
         );
-        assert_eq!(repo.delegation("qa").unwrap().keyids, [b.key_id()]);
+        assert_eq!(repo.delegation(&qa).unwrap().keyids, [b.key_id()]);
         let d = repo.targets.delegations.as_ref().unwrap();
         assert!(
             !d.keys.contains_key(&a.key_id()),
             "an unused key is dropped"
         );
-        assert!(repo.dirty_delegated.contains("qa"));
+        assert!(repo.dirty_delegated.contains(&qa));
+    }
+
+    /// Review A.1 (4): each way a delegation is refused is its own variant
+    /// (was one `Delegation(String)`), so callers and tests tell them apart.
+    #[test]
+    fn a1_4_delegation_refusals_are_told_apart() {
+        let (mut repo, keys) = repo();
+        let key = [keys[1].public_key().clone()];
+        let role = |n: &str| RoleName::new(n).unwrap();
+        let add = |repo: &mut RepositoryEditor, name: &str, threshold, paths: Vec<String>| {
+            repo.add_delegation(&role(name), &key, threshold, paths, false)
+        };
+        for reserved in ["targets", "root", "bins-00"] {
+            assert!(
+                matches!(
+                    add(&mut repo, reserved, 1, vec!["*".into()]),
+                    Err(PublishError::ReservedName { .. })
+                ),
+                "{reserved}"
+            );
+        }
+        assert!(matches!(
+            add(&mut repo, "qa", 2, vec!["*".into()]),
+            Err(PublishError::Threshold {
+                threshold: 2,
+                keys: 1
+            })
+        ));
+        assert!(matches!(
+            add(&mut repo, "qa", 1, vec![]),
+            Err(PublishError::NoPaths)
+        ));
+        assert!(matches!(
+            repo.remove_delegation(&role("qa")),
+            Err(PublishError::NotDelegated { .. })
+        ));
+        add(&mut repo, "qa", 1, vec!["qa-*".into()]).unwrap();
+        let target = crate::image::target_for_manifest(b"m", None);
+        assert!(matches!(
+            repo.set_delegated_target(&role("qa"), "v1", target.clone()),
+            Err(PublishError::OutsidePaths { .. })
+        ));
+        repo.set_delegated_target(&role("qa"), "qa-1", target)
+            .unwrap();
+        let (mut binned, _) = super::tests::repo();
+        binned.use_bins(4);
+        assert!(matches!(
+            add(&mut binned, "qa", 1, vec!["*".into()]),
+            Err(PublishError::HashBinsOnly)
+        ));
     }
 
     #[test]
     fn refresh_picks_what_expires_soon() {
         let (mut repo, _) = repo();
         repo.targets_dirty = false; // as after its first publish
-        assert_eq!(repo.expiring(30), ["timestamp"]);
+        assert_eq!(repo.expiring(30), [RoleName::TIMESTAMP]);
         assert_eq!(repo.refresh(30), Changed::Nothing);
         repo.targets.common.expires = UtcTime::now().plus_seconds(86_400);
-        assert_eq!(repo.expiring(30), ["targets", "timestamp"]);
+        assert_eq!(repo.expiring(30), [RoleName::TARGETS, RoleName::TIMESTAMP]);
         repo.targets_dirty = false;
         assert_eq!(repo.refresh(30), Changed::Targets);
         repo.root.common.expires = UtcTime::now();

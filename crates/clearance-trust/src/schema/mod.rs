@@ -5,6 +5,7 @@
 //! bytes and its signatures still verify.
 
 mod delegation;
+mod role_name;
 mod target_name;
 mod version;
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use delegation::{DelegatedRole, Delegations, RoleMatch, SuccinctRoles};
+pub use role_name::{MAX_ROLE_NAME, NotTopRole, RoleName, RoleNameError, TopRole};
 pub use target_name::{MAX_TARGET_NAME, TargetName, TargetNameError};
 pub use version::{Version, VersionError};
 
@@ -23,70 +25,62 @@ use crate::time::UtcTime;
 
 /// The major version of the TUF specification this implements.
 pub const SPEC_MAJOR: &str = "1";
+/// The version of the TUF specification written into new metadata.
 pub const SPEC_VERSION: &str = "1.0.31";
-
-/// The four top-level roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum TopRole {
-    Root,
-    Timestamp,
-    Snapshot,
-    Targets,
-}
-
-impl TopRole {
-    pub const ALL: [TopRole; 4] = [
-        TopRole::Root,
-        TopRole::Timestamp,
-        TopRole::Snapshot,
-        TopRole::Targets,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            TopRole::Root => "root",
-            TopRole::Timestamp => "timestamp",
-            TopRole::Snapshot => "snapshot",
-            TopRole::Targets => "targets",
-        }
-    }
-}
 
 /// What every signed role has in common.
 pub trait Role: for<'de> Deserialize<'de> + Serialize {
+    /// The role whose form this is (targets for delegated roles too); its
+    /// name is the `_type` value.
+    const TOP: TopRole;
     /// The `_type` value.
-    const TYPE: &'static str;
+    const TYPE: &'static str = Self::TOP.name();
+    /// The fields every role has.
     fn common(&self) -> &Common;
 }
 
 /// Fields every role shares.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Common {
+    /// `_type`: the role's form (`root`, `targets`, …).
     #[serde(rename = "_type")]
     pub type_: String,
+    /// The TUF specification version it follows (major 1).
     pub spec_version: String,
     /// At least 1, at most `i64::MAX` (refused when parsed otherwise).
     pub version: Version,
+    /// When its signatures stop counting (5.3.10, 5.4.4, 5.5.6, 5.6.6).
     pub expires: UtcTime,
 }
 
 /// `keyids` and `threshold` of a role in root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleKeys {
+    /// The keys that may sign the role.
     pub keyids: Vec<String>,
+    /// Signatures of distinct keys it needs (at least 1).
     pub threshold: u64,
+    /// Fields this client does not know, kept: re-serialised, the document
+    /// has the same canonical bytes, so its signatures still verify.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
 
+/// Root (§4.3): the keys of every top-level role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Root {
+    /// The fields every role has.
     #[serde(flatten)]
     pub common: Common,
+    /// Whether files are also served as `VERSION.ROLE.json` (and targets
+    /// as `HASH.NAME`).
     #[serde(default)]
     pub consistent_snapshot: bool,
+    /// Every top-level role's keys, by key id.
     pub keys: BTreeMap<String, Key>,
-    pub roles: BTreeMap<String, RoleKeys>,
+    /// The keys of each top-level role: exactly the four (a name other than
+    /// theirs does not parse).
+    pub roles: BTreeMap<TopRole, RoleKeys>,
     /// The repository (GUN, `registry/repository`) this root is for, a
     /// Clearance extension field inside `signed` (other TUF clients keep it
     /// as an unknown field). TUF metadata names no repository, so without it
@@ -98,6 +92,8 @@ pub struct Root {
         skip_serializing_if = "Option::is_none"
     )]
     pub repository: Option<String>,
+    /// Fields this client does not know, kept: re-serialised, the document
+    /// has the same canonical bytes, so its signatures still verify.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
@@ -108,28 +104,42 @@ pub struct MetaFile {
     /// Always present in TUF 1.0; Notary binds files by hash alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<Version>,
+    /// Its length in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub length: Option<u64>,
+    /// Its hashes, by algorithm (`sha256`: hex).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hashes: Option<BTreeMap<String, String>>,
+    /// Fields this client does not know, kept: re-serialised, the document
+    /// has the same canonical bytes, so its signatures still verify.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
 
+/// Timestamp (§4.6): the current snapshot's version, length and hashes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Timestamp {
+    /// The fields every role has.
     #[serde(flatten)]
     pub common: Common,
+    /// `snapshot.json` and its version (length and hashes optional).
     pub meta: BTreeMap<String, MetaFile>,
+    /// Fields this client does not know, kept: re-serialised, the document
+    /// has the same canonical bytes, so its signatures still verify.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
 
+/// Snapshot (§4.4): the current version of every targets role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
+    /// The fields every role has.
     #[serde(flatten)]
     pub common: Common,
+    /// `ROLE.json` (unquoted) for each targets role, with its version.
     pub meta: BTreeMap<String, MetaFile>,
+    /// Fields this client does not know, kept: re-serialised, the document
+    /// has the same canonical bytes, so its signatures still verify.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
@@ -137,48 +147,60 @@ pub struct Snapshot {
 /// A target: its length, hashes and optional custom data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetFile {
+    /// Its length in bytes.
     pub length: u64,
+    /// Its hashes, by algorithm (hex).
     pub hashes: BTreeMap<String, String>,
+    /// Free-form data (Clearance: the manifest's `mediaType`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom: Option<Value>,
+    /// Fields this client does not know, kept: re-serialised, the document
+    /// has the same canonical bytes, so its signatures still verify.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
 
+/// Targets (§4.5), and every delegated role and hash bin: targets it
+/// signs, and roles it delegates to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Targets {
+    /// The fields every role has.
     #[serde(flatten)]
     pub common: Common,
+    /// The targets it signs, by name (for images: the tag).
     pub targets: BTreeMap<String, TargetFile>,
+    /// The roles it delegates to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delegations: Option<Delegations>,
+    /// Fields this client does not know, kept: re-serialised, the document
+    /// has the same canonical bytes, so its signatures still verify.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
 
 impl Role for Root {
-    const TYPE: &'static str = "root";
+    const TOP: TopRole = TopRole::Root;
     fn common(&self) -> &Common {
         &self.common
     }
 }
 
 impl Role for Timestamp {
-    const TYPE: &'static str = "timestamp";
+    const TOP: TopRole = TopRole::Timestamp;
     fn common(&self) -> &Common {
         &self.common
     }
 }
 
 impl Role for Snapshot {
-    const TYPE: &'static str = "snapshot";
+    const TOP: TopRole = TopRole::Snapshot;
     fn common(&self) -> &Common {
         &self.common
     }
 }
 
 impl Role for Targets {
-    const TYPE: &'static str = "targets";
+    const TOP: TopRole = TopRole::Targets;
     fn common(&self) -> &Common {
         &self.common
     }
@@ -187,12 +209,13 @@ impl Role for Targets {
 impl Timestamp {
     /// The `snapshot.json` entry every timestamp must have.
     pub fn snapshot_meta(&self) -> Option<&MetaFile> {
-        self.meta.get("snapshot.json")
+        self.meta.get(&RoleName::SNAPSHOT.meta_name())
     }
 }
 
 /// Structural rules serde cannot express, checked after parsing.
 pub trait Validate {
+    /// Check the rules; the reason when one is broken.
     fn validate(&self, dialect: Dialect) -> Result<(), String>;
 }
 
@@ -220,12 +243,9 @@ impl Validate for Root {
         for role in TopRole::ALL {
             let keys = self
                 .roles
-                .get(role.name())
-                .ok_or_else(|| format!("root has no {} role", role.name()))?;
+                .get(&role)
+                .ok_or_else(|| format!("root has no {role} role"))?;
             check_role_keys(&keys.keyids, keys.threshold, role.name())?;
-        }
-        if self.roles.len() != TopRole::ALL.len() {
-            return Err("root lists roles other than root, timestamp, snapshot and targets".into());
         }
         Ok(())
     }
@@ -245,10 +265,12 @@ pub(crate) fn check_role_keys(keyids: &[String], threshold: u64, name: &str) -> 
 impl Validate for Timestamp {
     fn validate(&self, dialect: Dialect) -> Result<(), String> {
         check_common(&self.common, Timestamp::TYPE)?;
+        let name = RoleName::SNAPSHOT.meta_name();
         let meta = self
-            .snapshot_meta()
+            .meta
+            .get(&name)
             .ok_or("timestamp has no snapshot.json entry")?;
-        check_meta(meta, "snapshot.json", dialect)
+        check_meta(meta, &name, dialect)
     }
 }
 

@@ -22,14 +22,27 @@ pub struct TargetName(String);
 /// Why a target name is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetNameError {
+    /// The name is empty.
     #[error("a target name may not be empty")]
     Empty,
+    /// Longer than [`MAX_TARGET_NAME`] bytes.
     #[error("target name {name:?} is longer than {MAX_TARGET_NAME} bytes")]
-    TooLong { name: String },
+    TooLong {
+        /// Its first 64 characters.
+        name: String,
+    },
+    /// A `.`, `..` or empty path component.
     #[error("target name {name:?} has a `.`, `..` or empty path component")]
-    DotSegment { name: String },
+    DotSegment {
+        /// The name.
+        name: String,
+    },
+    /// A control character (C0, DEL, C1).
     #[error("target name {name:?} holds a control character")]
-    Control { name: String },
+    Control {
+        /// The name.
+        name: String,
+    },
 }
 
 impl TargetName {

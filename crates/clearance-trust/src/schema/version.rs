@@ -22,8 +22,10 @@ pub struct Version(NonZeroU64);
 /// Why a number is not a [`Version`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum VersionError {
+    /// 0 (TUF versions start at 1).
     #[error("version must be at least 1")]
     Zero,
+    /// Above `i64::MAX` (what the service's database column holds: review B-3).
     #[error("version {0} is above {max}, the largest version Clearance stores", max = i64::MAX)]
     TooLarge(u64),
 }

@@ -9,15 +9,17 @@ use clearance_auth::ErrorCode;
 use super::accept::Refused;
 use super::keys::KeyError;
 use super::store::StoreError;
+use crate::gun::Gun;
+use crate::schema::TopRole;
 
 /// Something the service could not do.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    /// The publish was refused; nothing was stored. A store failure met
-    /// while checking it is lifted to [`ServiceError::Store`] (see the
-    /// `From<Refused>` impl), so a conflict has one place only.
+    /// The publish was refused; nothing was stored. (A store failure met
+    /// while checking it is a [`ServiceError::Store`]: a conflict has one
+    /// place only.)
     #[error(transparent)]
-    Refused(Refused),
+    Refused(#[from] Refused),
     /// The metadata database failed, or another publish landed first
     /// ([`StoreError::Conflict`]).
     #[error(transparent)]
@@ -28,35 +30,38 @@ pub enum ServiceError {
     /// A stored public key is not valid JSON.
     #[error("the stored public {role} key of {gun} is corrupt: {source}")]
     CorruptKey {
-        gun: String,
-        role: String,
+        /// The repository.
+        gun: Gun,
+        /// Snapshot or timestamp.
+        role: TopRole,
+        /// The JSON parser's reason.
         #[source]
         source: serde_json::Error,
     },
     /// The blocking task that checks a publish stopped before it finished.
     #[error("checking the publish to {gun} stopped: {source}")]
     Interrupted {
-        gun: String,
+        /// The repository.
+        gun: Gun,
+        /// Why the task stopped (a panic, a shutdown).
         #[source]
         source: tokio::task::JoinError,
     },
+    /// A key asked for of a role the service never holds (the name as
+    /// given in the URL).
     #[error("{role} keys are not held by the trust service (only timestamp and snapshot)")]
-    NotServerRole { role: String },
+    NotServerRole {
+        /// The name in the URL.
+        role: String,
+    },
+    /// A rotation asked for before the service holds a key to rotate.
     #[error(
         "the trust service holds no {role} key for this repository yet, so there is none to rotate"
     )]
-    NoServerKey { role: String },
-}
-
-/// A refused publish, except that a store failure met while checking it is a
-/// [`ServiceError::Store`]: `Refused::Store` never reaches the router.
-impl From<Refused> for ServiceError {
-    fn from(refused: Refused) -> ServiceError {
-        match refused {
-            Refused::Store(e) => ServiceError::Store(e),
-            other => ServiceError::Refused(other),
-        }
-    }
+    NoServerKey {
+        /// Snapshot or timestamp.
+        role: TopRole,
+    },
 }
 
 impl ServiceError {
@@ -67,8 +72,6 @@ impl ServiceError {
         match self {
             ServiceError::Refused(Refused::Stale { .. })
             | ServiceError::Store(StoreError::Conflict { .. }) => StatusCode::CONFLICT,
-            // Never built (see `From<Refused>`); answered as the store failure it is.
-            ServiceError::Refused(Refused::Store(e)) => store_status(e),
             // The service failed to sign what it holds the keys for.
             ServiceError::Refused(Refused::Sign { .. }) => StatusCode::INTERNAL_SERVER_ERROR,
             // Every other refusal is about the publisher's metadata.
@@ -88,7 +91,6 @@ impl ServiceError {
         match self {
             ServiceError::Refused(Refused::Stale { .. })
             | ServiceError::Store(StoreError::Conflict { .. }) => ErrorCode::MetadataStale,
-            ServiceError::Refused(Refused::Store(e)) => store_code(e),
             ServiceError::Refused(Refused::Sign { .. }) => ErrorCode::Unknown,
             ServiceError::Refused(_) => ErrorCode::MetadataInvalid,
             ServiceError::Store(e) => store_code(e),
@@ -114,6 +116,8 @@ fn store_status(e: &StoreError) -> StatusCode {
         StoreError::Open { .. }
         | StoreError::Query(_)
         | StoreError::BadVersion { .. }
+        | StoreError::BadRole { .. }
+        | StoreError::KeyVanished { .. }
         | StoreError::InjectedFault { .. } => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -124,6 +128,8 @@ fn store_code(e: &StoreError) -> ErrorCode {
         StoreError::Open { .. }
         | StoreError::Query(_)
         | StoreError::BadVersion { .. }
+        | StoreError::BadRole { .. }
+        | StoreError::KeyVanished { .. }
         | StoreError::InjectedFault { .. } => ErrorCode::Unknown,
     }
 }
@@ -131,29 +137,14 @@ fn store_code(e: &StoreError) -> ErrorCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::Version;
+    use crate::schema::{RoleName, Version};
 
     fn conflict() -> StoreError {
         StoreError::Conflict {
-            gun: "r/a".into(),
-            role: "timestamp".into(),
+            gun: Gun::new("r/a").unwrap(),
+            role: RoleName::TIMESTAMP,
             version: Version::new(3).unwrap(),
         }
-    }
-
-    #[test]
-    fn a1_4_a_conflict_met_while_checking_is_lifted_to_one_variant() {
-        let lifted = ServiceError::from(Refused::Store(conflict()));
-        assert!(
-            matches!(lifted, ServiceError::Store(StoreError::Conflict { .. })),
-            "{lifted:?}"
-        );
-        assert_eq!(
-            (lifted.status(), lifted.code()),
-            (StatusCode::CONFLICT, ErrorCode::MetadataStale)
-        );
-        let query = ServiceError::from(Refused::Store(StoreError::Query("x".into())));
-        assert!(matches!(query, ServiceError::Store(StoreError::Query(_))));
     }
 
     #[test]
@@ -161,7 +152,7 @@ mod tests {
         let cases = [
             (
                 ServiceError::from(Refused::Stale {
-                    role: "targets".into(),
+                    role: RoleName::TARGETS,
                     stored: Version::new(4).unwrap(),
                     got: Version::new(4).unwrap(),
                 }),
@@ -180,15 +171,15 @@ mod tests {
             ),
             (
                 ServiceError::from(Refused::Sign {
-                    role: "timestamp".into(),
-                    message: "token removed".into(),
+                    role: TopRole::Timestamp,
+                    source: crate::editor::EditError::Serialize("token removed".into()),
                 }),
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorCode::Unknown,
             ),
             (
                 ServiceError::from(Refused::NotDelegated {
-                    role: "targets/x".into(),
+                    role: RoleName::new("targets/x").unwrap(),
                 }),
                 StatusCode::BAD_REQUEST,
                 ErrorCode::MetadataInvalid,
@@ -212,7 +203,7 @@ mod tests {
             ),
             (
                 ServiceError::NoServerKey {
-                    role: "snapshot".into(),
+                    role: TopRole::Snapshot,
                 },
                 StatusCode::NOT_FOUND,
                 ErrorCode::NotFound,

@@ -14,18 +14,33 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 use super::store::StoredServerKey;
 use crate::files::{Access, Existing, write_file};
+use crate::gun::Gun;
+use crate::schema::TopRole;
 use crate::signer::{KeyKind, LocalSigner, Signer};
 
+/// Why a server-held key could not be made, kept or unsealed.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
+    /// The master key file could not be read, made, or is readable by others.
     #[error("{path}: {message}")]
-    MasterKey { path: PathBuf, message: String },
+    MasterKey {
+        /// The master key file.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        message: String,
+    },
+    /// A stored key does not open with this master key for its repository
+    /// and role (another master key, a moved row, tampering).
     #[error("server key {keyid} of {gun} {role} does not unseal with this master key")]
     Unseal {
-        gun: String,
-        role: String,
+        /// The repository.
+        gun: Gun,
+        /// Snapshot or timestamp.
+        role: TopRole,
+        /// The key id the row names.
         keyid: String,
     },
+    /// The cryptography itself failed (no randomness, a bad key).
     #[error("server key: {0}")]
     Crypto(String),
 }
@@ -86,7 +101,7 @@ impl MasterKey {
     }
 
     /// A new ECDSA P-256 signing key for `gun`'s `role`, sealed for storage.
-    pub fn generate(&self, gun: &str, role: &str) -> Result<StoredServerKey, KeyError> {
+    pub fn generate(&self, gun: &Gun, role: TopRole) -> Result<StoredServerKey, KeyError> {
         let signer = LocalSigner::generate(KeyKind::EcdsaP256)
             .map_err(|e| KeyError::Crypto(e.to_string()))?;
         let keyid = signer.key_id();
@@ -116,13 +131,13 @@ impl MasterKey {
     /// Unseal a stored key into a signer, checking it is the key it claims.
     pub fn unseal(
         &self,
-        gun: &str,
-        role: &str,
+        gun: &Gun,
+        role: TopRole,
         stored: &StoredServerKey,
     ) -> Result<LocalSigner, KeyError> {
         let refused = || KeyError::Unseal {
-            gun: gun.to_owned(),
-            role: role.to_owned(),
+            gun: gun.clone(),
+            role,
             keyid: stored.keyid.clone(),
         };
         if stored.sealed.len() < NONCE_LEN {
@@ -143,7 +158,8 @@ impl MasterKey {
     }
 }
 
-fn aad(gun: &str, role: &str, keyid: &str) -> Vec<u8> {
+/// What a sealed key is bound to: its repository, role and key id.
+fn aad(gun: &Gun, role: TopRole, keyid: &str) -> Vec<u8> {
     format!("clearance-server-key\0{gun}\0{role}\0{keyid}").into_bytes()
 }
 
@@ -160,19 +176,20 @@ mod tests {
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        let stored = master.generate("r/app", "timestamp").unwrap();
+        let (app, other) = (Gun::new("r/app").unwrap(), Gun::new("r/other").unwrap());
+        let stored = master.generate(&app, TopRole::Timestamp).unwrap();
         let again = MasterKey::load_or_create(&path).unwrap();
-        let signer = again.unseal("r/app", "timestamp", &stored).unwrap();
+        let signer = again.unseal(&app, TopRole::Timestamp, &stored).unwrap();
         assert_eq!(signer.key_id(), stored.keyid);
         assert!(matches!(
-            master.unseal("r/other", "timestamp", &stored),
+            master.unseal(&other, TopRole::Timestamp, &stored),
             Err(KeyError::Unseal { .. })
         ));
-        assert!(master.unseal("r/app", "snapshot", &stored).is_err());
+        assert!(master.unseal(&app, TopRole::Snapshot, &stored).is_err());
         let mut tampered = stored.clone();
         let last = tampered.sealed.len() - 1;
         tampered.sealed[last] ^= 1;
-        assert!(master.unseal("r/app", "timestamp", &tampered).is_err());
+        assert!(master.unseal(&app, TopRole::Timestamp, &tampered).is_err());
 
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let err = MasterKey::load_or_create(&path).unwrap_err();

@@ -11,12 +11,14 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::gun::Gun;
+
 type RepoMutex = Arc<tokio::sync::Mutex<()>>;
 
 /// The per-repository locks of one service.
 #[derive(Debug, Default)]
 pub(super) struct RepoLocks {
-    map: Mutex<HashMap<String, RepoMutex>>,
+    map: Mutex<HashMap<Gun, RepoMutex>>,
 }
 
 /// A claim on one repository's lock: taking the lock waits in line behind
@@ -24,17 +26,17 @@ pub(super) struct RepoLocks {
 #[derive(Debug)]
 pub(super) struct Claim<'a> {
     locks: &'a RepoLocks,
-    gun: String,
+    gun: Gun,
     mutex: RepoMutex,
 }
 
 impl RepoLocks {
     /// Claim `gun`'s lock; [`Claim::lock`] then waits for it.
-    pub(super) fn claim(&self, gun: &str) -> Claim<'_> {
-        let mutex = self.map().entry(gun.to_owned()).or_default().clone();
+    pub(super) fn claim(&self, gun: &Gun) -> Claim<'_> {
+        let mutex = self.map().entry(gun.clone()).or_default().clone();
         Claim {
             locks: self,
-            gun: gun.to_owned(),
+            gun: gun.clone(),
             mutex,
         }
     }
@@ -45,7 +47,7 @@ impl RepoLocks {
         self.map().len()
     }
 
-    fn map(&self) -> MutexGuard<'_, HashMap<String, RepoMutex>> {
+    fn map(&self) -> MutexGuard<'_, HashMap<Gun, RepoMutex>> {
         // A panic while the map was locked cannot leave it inconsistent:
         // every critical section is a single map operation.
         match self.map.lock() {
@@ -83,11 +85,15 @@ mod tests {
 
     use super::*;
 
+    fn gun(name: &str) -> Gun {
+        Gun::new(name).unwrap()
+    }
+
     #[tokio::test]
     async fn b15_the_lock_map_forgets_repositories_nobody_holds() {
         let locks = RepoLocks::default();
         for i in 0..100 {
-            let claim = locks.claim(&format!("r/{i}"));
+            let claim = locks.claim(&gun(&format!("r/{i}")));
             let _held = claim.lock().await;
             assert_eq!(locks.len(), 1);
         }
@@ -97,11 +103,11 @@ mod tests {
     #[tokio::test]
     async fn b15_waiters_keep_the_entry_and_cancelled_waiters_leave_none() {
         let locks = RepoLocks::default();
-        let first = locks.claim("r/a");
+        let first = locks.claim(&gun("r/a"));
         let held = first.lock().await;
         {
             // A second publish waits, then its client hangs up.
-            let second = locks.claim("r/a");
+            let second = locks.claim(&gun("r/a"));
             let waited = tokio::time::timeout(Duration::from_millis(10), async {
                 drop(second.lock().await)
             })
@@ -118,9 +124,9 @@ mod tests {
     #[tokio::test]
     async fn one_repository_at_a_time_others_in_parallel() {
         let locks = RepoLocks::default();
-        let a = locks.claim("r/a");
+        let a = locks.claim(&gun("r/a"));
         let _a = a.lock().await;
-        let b = locks.claim("r/b");
+        let b = locks.claim(&gun("r/b"));
         let got_b = tokio::time::timeout(Duration::from_secs(5), b.lock()).await;
         assert!(got_b.is_ok(), "another repository's lock was blocked");
     }

@@ -13,7 +13,6 @@ mod keys;
 mod locks;
 mod router;
 mod store;
-mod walk;
 
 pub use accept::{Lifetimes, Refused, ServerSigners, Upload};
 pub use database_url::{DatabaseUrl, redact};
@@ -24,13 +23,14 @@ pub use router::router;
 pub use store::InsertFault;
 pub use store::{FileInfo, NewFile, Store, StoreError, StoredServerKey};
 
+use crate::gun::Gun;
 use crate::keys::Key;
 use crate::metadata::Signed;
-use crate::schema::{Root, Snapshot, Timestamp};
+use crate::schema::{RoleName, Root, Snapshot, Timestamp, TopRole};
 use crate::time::{SharedClock, SystemClock};
 
 /// Roles whose keys the service may hold.
-pub const SERVER_ROLES: [&str; 2] = ["timestamp", "snapshot"];
+pub const SERVER_ROLES: [TopRole; 2] = [TopRole::Timestamp, TopRole::Snapshot];
 
 /// The service's state, shared by every request.
 pub struct TrustService {
@@ -80,6 +80,7 @@ impl TrustService {
         self
     }
 
+    /// The metadata database.
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -88,11 +89,11 @@ impl TrustService {
     /// time; each is checked against the versions the previous one stored.
     /// The checks (up to 70,000 roles' signatures) run on a blocking thread,
     /// not on the workers that answer requests.
-    pub async fn publish(&self, gun: &str, upload: Upload) -> Result<Vec<NewFile>, ServiceError> {
+    pub async fn publish(&self, gun: &Gun, upload: Upload) -> Result<Vec<NewFile>, ServiceError> {
         let claim = self.locks.claim(gun);
         let _held = claim.lock().await;
         let (signers, next) = self.signers(gun).await?;
-        let (store, owned_gun, lifetimes) = (self.store.clone(), gun.to_owned(), self.lifetimes);
+        let (store, owned_gun, lifetimes) = (self.store.clone(), gun.clone(), self.lifetimes);
         let now = self.clock.now();
         let runtime = tokio::runtime::Handle::current();
         let files = tokio::task::spawn_blocking(move || {
@@ -102,22 +103,22 @@ impl TrustService {
         })
         .await
         .map_err(|source| ServiceError::Interrupted {
-            gun: gun.to_owned(),
+            gun: gun.clone(),
             source,
         })??;
         // A rotation's key that the new root names is the role's key from
         // this publish on, stored in the same transaction.
         let root = files
             .iter()
-            .find(|f| f.role == "root")
-            .and_then(|f| Signed::<Root>::parse(&f.bytes, "root").ok());
-        let promote: Vec<(&str, &StoredServerKey)> = next
+            .find(|f| f.role == TopRole::Root)
+            .and_then(|f| Signed::<Root>::parse(&f.bytes, &RoleName::ROOT).ok());
+        let promote: Vec<(TopRole, &StoredServerKey)> = next
             .iter()
             .filter(|(role, key)| {
                 root.as_ref().is_some_and(|r| {
                     r.signed
                         .roles
-                        .get(*role)
+                        .get(role)
                         .is_some_and(|k| k.keyids.contains(&key.keyid))
                 })
             })
@@ -125,7 +126,7 @@ impl TrustService {
             .collect();
         self.store.insert(gun, &files, &promote).await?;
         for (role, key) in promote {
-            tracing::info!(gun, role, keyid = %key.keyid, "rotated the service's key");
+            tracing::info!(%gun, %role, keyid = %key.keyid, "rotated the service's key");
         }
         Ok(files)
     }
@@ -134,24 +135,18 @@ impl TrustService {
     /// make a new key and return its public part. The service goes on
     /// signing with the current key until a published root names the new
     /// one (as `notary key rotate … -r` does with Notary's server).
-    pub async fn rotate_server_key(&self, gun: &str, role: &str) -> Result<Key, ServiceError> {
-        if !SERVER_ROLES.contains(&role) {
-            return Err(ServiceError::NotServerRole {
-                role: role.to_owned(),
-            });
-        }
+    pub async fn rotate_server_key(&self, gun: &Gun, role: TopRole) -> Result<Key, ServiceError> {
+        check_server_role(role)?;
         let claim = self.locks.claim(gun);
         let _held = claim.lock().await;
         if self.store.server_key(gun, role).await?.is_none() {
-            return Err(ServiceError::NoServerKey {
-                role: role.to_owned(),
-            });
+            return Err(ServiceError::NoServerKey { role });
         }
         let fresh = self.master.generate(gun, role)?;
         self.store.set_next_server_key(gun, role, &fresh).await?;
         serde_json::from_str(&fresh.public).map_err(|source| ServiceError::CorruptKey {
-            gun: gun.to_owned(),
-            role: role.to_owned(),
+            gun: gun.clone(),
+            role,
             source,
         })
     }
@@ -160,15 +155,11 @@ impl TrustService {
     /// request when `create` is set.
     pub async fn server_key(
         &self,
-        gun: &str,
-        role: &str,
+        gun: &Gun,
+        role: TopRole,
         create: bool,
     ) -> Result<Option<Key>, ServiceError> {
-        if !SERVER_ROLES.contains(&role) {
-            return Err(ServiceError::NotServerRole {
-                role: role.to_owned(),
-            });
-        }
+        check_server_role(role)?;
         let stored = match self.store.server_key(gun, role).await? {
             Some(k) => k,
             None if create => {
@@ -179,8 +170,8 @@ impl TrustService {
         };
         let key: Key =
             serde_json::from_str(&stored.public).map_err(|source| ServiceError::CorruptKey {
-                gun: gun.to_owned(),
-                role: role.to_owned(),
+                gun: gun.clone(),
+                role,
                 source,
             })?;
         Ok(Some(key))
@@ -191,21 +182,21 @@ impl TrustService {
     /// (snapshot too, when the service signs it and it expires as soon).
     /// Returns the repositories re-signed; a failure for one does not stop
     /// the others.
-    pub async fn resign_due(&self, within_secs: i64) -> Result<Vec<String>, ServiceError> {
+    pub async fn resign_due(&self, within_secs: i64) -> Result<Vec<Gun>, ServiceError> {
         let deadline = self.clock.now().plus_seconds(within_secs);
         let mut done = Vec::new();
-        for gun in self.store.guns_with_server_key("timestamp").await? {
-            let Some(ts) = self.store.latest(&gun, "timestamp").await? else {
+        for gun in self.store.guns_with_server_key(TopRole::Timestamp).await? {
+            let Some(ts) = self.store.latest(&gun, &RoleName::TIMESTAMP).await? else {
                 continue;
             };
-            let Ok(ts) = Signed::<Timestamp>::parse(&ts, "timestamp") else {
+            let Ok(ts) = Signed::<Timestamp>::parse(&ts, &RoleName::TIMESTAMP) else {
                 continue;
             };
             if ts.signed.common.expires > deadline {
                 continue;
             }
-            let resign_snapshot = match self.store.latest(&gun, "snapshot").await? {
-                Some(b) => Signed::<Snapshot>::parse(&b, "snapshot")
+            let resign_snapshot = match self.store.latest(&gun, &RoleName::SNAPSHOT).await? {
+                Some(b) => Signed::<Snapshot>::parse(&b, &RoleName::SNAPSHOT)
                     .map(|s| s.signed.common.expires <= deadline)
                     .unwrap_or(false),
                 None => false,
@@ -226,8 +217,8 @@ impl TrustService {
     /// keys among them (by role).
     async fn signers(
         &self,
-        gun: &str,
-    ) -> Result<(ServerSigners, Vec<(&'static str, StoredServerKey)>), ServiceError> {
+        gun: &Gun,
+    ) -> Result<(ServerSigners, Vec<(TopRole, StoredServerKey)>), ServiceError> {
         let mut signers = ServerSigners::default();
         let mut rotations = Vec::new();
         for role in SERVER_ROLES {
@@ -236,12 +227,23 @@ impl TrustService {
             for stored in next.iter().chain(current.iter()) {
                 let signer = self.master.unseal(gun, role, stored)?;
                 match role {
-                    "timestamp" => signers.timestamp.push(signer),
+                    TopRole::Timestamp => signers.timestamp.push(signer),
                     _ => signers.snapshot.push(signer),
                 }
             }
             rotations.extend(next.map(|key| (role, key)));
         }
         Ok((signers, rotations))
+    }
+}
+
+/// Only timestamp and snapshot keys are ever held by the service.
+fn check_server_role(role: TopRole) -> Result<(), ServiceError> {
+    if SERVER_ROLES.contains(&role) {
+        Ok(())
+    } else {
+        Err(ServiceError::NotServerRole {
+            role: role.to_string(),
+        })
     }
 }

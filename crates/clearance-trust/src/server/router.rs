@@ -28,6 +28,8 @@ use clearance_auth::{Action, ErrorCode, NameError};
 use serde_json::json;
 
 use super::{ServiceError, TrustService, Upload};
+use crate::gun::Gun;
+use crate::schema::{RoleName, RoleNameError, TopRole, Version};
 
 /// Largest file accepted in a publish.
 const MAX_FILE: usize = 16 << 20;
@@ -50,7 +52,7 @@ enum RequestError {
     #[error("{file}: not metadata")]
     NotMetadata { file: String },
     #[error("{gun} has no {file}")]
-    NoFile { gun: String, file: String },
+    NoFile { gun: Gun, file: String },
     #[error("no {role} key")]
     NoKey { role: String },
     #[error("a publish is multipart/form-data with one part per metadata file: {0}")]
@@ -59,12 +61,12 @@ enum RequestError {
     Upload(#[from] MultipartError),
     #[error("each part needs a file name naming its role")]
     UnnamedPart,
-    #[error("bad role name {0:?}")]
-    RoleName(String),
+    #[error("bad role name: {0}")]
+    RoleName(#[from] RoleNameError),
     #[error("{role}: larger than {MAX_FILE} bytes")]
-    FileTooLarge { role: String },
+    FileTooLarge { role: RoleName },
     #[error("{role} appears twice")]
-    Twice { role: String },
+    Twice { role: RoleName },
     #[error("more than {MAX_FILES} files")]
     TooManyFiles,
     #[error("the upload holds no files")]
@@ -163,8 +165,10 @@ async fn route(service: &TrustService, request: Request) -> Result<Response, Req
     let path = request.uri().path().to_owned();
     let (gun, file) = split_path(&path).ok_or(RequestError::NoRoute)?;
     // The OCI name grammar, with a registry host (and port) in front, as
-    // Notary's GUNs are: the rule the tokens' scopes follow.
+    // Notary's GUNs are: the rule the tokens' scopes follow. Built once,
+    // here; everything after takes the checked name.
     let name = clearance_auth::RepositoryName::parse(&gun)?;
+    let gun = Gun::from(name.clone());
     let method = request.method().clone();
     let action = match (&method, file.as_str()) {
         // Reading a server key makes one when there is none: push only, so
@@ -183,25 +187,34 @@ async fn route(service: &TrustService, request: Request) -> Result<Response, Req
     if method == Method::POST {
         return match file.strip_suffix(".key") {
             Some(role) => {
+                let role = server_role(role)?;
                 Ok(axum::Json(service.rotate_server_key(&gun, role).await?).into_response())
             }
             None => publish(service, &gun, request).await,
         };
     }
     if let Some(role) = file.strip_suffix(".key") {
+        let role = server_role(role)?;
         return match service.server_key(&gun, role, true).await? {
             Some(key) => Ok(axum::Json(key).into_response()),
             None => Err(RequestError::NoKey {
-                role: role.to_owned(),
+                role: role.to_string(),
             }),
         };
     }
     serve_file(service, &gun, &file).await
 }
 
+/// The role a `ROLE.key` route names: one whose keys the service may hold.
+fn server_role(role: &str) -> Result<TopRole, ServiceError> {
+    role.parse().map_err(|_| ServiceError::NotServerRole {
+        role: role.chars().take(64).collect(),
+    })
+}
+
 async fn serve_file(
     service: &TrustService,
-    gun: &str,
+    gun: &Gun,
     file: &str,
 ) -> Result<Response, RequestError> {
     let stem = file
@@ -209,18 +222,18 @@ async fn serve_file(
         .ok_or_else(|| RequestError::NotMetadata {
             file: file.to_owned(),
         })?;
+    let no_file = || RequestError::NoFile {
+        gun: gun.clone(),
+        file: file.to_owned(),
+    };
     let store = service.store();
-    let (found, immutable) = match parse_name(stem) {
+    // A name that is no role name has no file.
+    let (found, immutable) = match parse_name(stem).ok_or_else(no_file)? {
         Name::Version(v, role) => (store.by_version(gun, &role, v).await, true),
         Name::Hash(role, hash) => (store.by_hash(gun, &role, &hash).await, true),
         Name::Current(role) => (store.latest(gun, &role).await, false),
     };
-    let bytes = found
-        .map_err(ServiceError::from)?
-        .ok_or_else(|| RequestError::NoFile {
-            gun: gun.to_owned(),
-            file: file.to_owned(),
-        })?;
+    let bytes = found.map_err(ServiceError::from)?.ok_or_else(no_file)?;
     let mut resp = Response::new(Body::from(bytes));
     let headers = resp.headers_mut();
     headers.insert(
@@ -240,7 +253,7 @@ async fn serve_file(
 
 async fn publish(
     service: &TrustService,
-    gun: &str,
+    gun: &Gun,
     request: Request,
 ) -> Result<Response, RequestError> {
     let upload = Upload {
@@ -267,18 +280,14 @@ async fn publish(
     }
 }
 
-/// The files of a publish by role name.
-async fn read_upload(request: Request) -> Result<BTreeMap<String, Vec<u8>>, RequestError> {
+/// The files of a publish by role name (each part's file name, `.json`
+/// optional, checked as a [`RoleName`]).
+async fn read_upload(request: Request) -> Result<BTreeMap<RoleName, Vec<u8>>, RequestError> {
     let mut multipart = Multipart::from_request(request, &()).await?;
     let mut files = BTreeMap::new();
     while let Some(field) = multipart.next_field().await? {
-        let role = field
-            .file_name()
-            .map(|n| n.strip_suffix(".json").unwrap_or(n).to_owned())
-            .ok_or(RequestError::UnnamedPart)?;
-        if role.is_empty() || role.len() > 255 || role.chars().any(char::is_control) {
-            return Err(RequestError::RoleName(role));
-        }
+        let name = field.file_name().ok_or(RequestError::UnnamedPart)?;
+        let role = RoleName::new(name.strip_suffix(".json").unwrap_or(name))?;
         let bytes = read_field(field, &role).await?;
         if files.insert(role.clone(), bytes).is_some() {
             return Err(RequestError::Twice { role });
@@ -293,13 +302,11 @@ async fn read_upload(request: Request) -> Result<BTreeMap<String, Vec<u8>>, Requ
     Ok(files)
 }
 
-async fn read_field(mut field: Field<'_>, role: &str) -> Result<Vec<u8>, RequestError> {
+async fn read_field(mut field: Field<'_>, role: &RoleName) -> Result<Vec<u8>, RequestError> {
     let mut out = Vec::new();
     while let Some(chunk) = field.chunk().await? {
         if out.len() + chunk.len() > MAX_FILE {
-            return Err(RequestError::FileTooLarge {
-                role: role.to_owned(),
-            });
+            return Err(RequestError::FileTooLarge { role: role.clone() });
         }
         out.extend_from_slice(&chunk);
     }
@@ -313,31 +320,37 @@ fn split_path(path: &str) -> Option<(String, String)> {
     Some((crate::client::unquote(gun)?, crate::client::unquote(file)?))
 }
 
+/// What a metadata file name asks for.
 enum Name {
-    Current(String),
-    Version(crate::schema::Version, String),
-    Hash(String, String),
+    /// `ROLE.json`: the newest version.
+    Current(RoleName),
+    /// `N.ROLE.json`: version N.
+    Version(Version, RoleName),
+    /// `ROLE.SHA256.json`: the version with those bytes (Notary's names).
+    Hash(RoleName, String),
 }
 
-fn parse_name(stem: &str) -> Name {
+/// The file name's stem (without `.json`) read as Notary's server reads
+/// it; `None` when the role it names is no role name.
+fn parse_name(stem: &str) -> Option<Name> {
     if let Some((n, role)) = stem.split_once('.')
         && !n.is_empty()
         && n.len() <= 19
         && n.bytes().all(|b| b.is_ascii_digit())
-        && let Some(v) = n
-            .parse::<u64>()
-            .ok()
-            .and_then(|v| crate::schema::Version::new(v).ok())
+        && let Some(v) = n.parse::<u64>().ok().and_then(|v| Version::new(v).ok())
     {
-        return Name::Version(v, role.to_owned());
+        return Some(Name::Version(v, RoleName::new(role).ok()?));
     }
     if let Some((role, hash)) = stem.rsplit_once('.')
         && hash.len() == 64
         && hash.bytes().all(|b| b.is_ascii_hexdigit())
     {
-        return Name::Hash(role.to_owned(), hash.to_ascii_lowercase());
+        return Some(Name::Hash(
+            RoleName::new(role).ok()?,
+            hash.to_ascii_lowercase(),
+        ));
     }
-    Name::Current(stem.to_owned())
+    Some(Name::Current(RoleName::new(stem).ok()?))
 }
 
 #[cfg(test)]
@@ -357,20 +370,52 @@ mod tests {
         assert_eq!(split_path("/v2/r/a/tags/list"), None);
     }
 
+    /// Issue 8 point 6: the router builds each role name once, as a
+    /// checked [`RoleName`]: an upload part named `.`, `..` or with a
+    /// control character is refused before anything is read.
+    #[tokio::test]
+    async fn i8_upload_parts_must_be_named_by_role_names() {
+        let upload = |name: &str| {
+            let body = format!(
+                "--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n\r\n{{}}\r\n--b--\r\n"
+            );
+            Request::builder()
+                .method(Method::POST)
+                .header(header::CONTENT_TYPE, "multipart/form-data; boundary=b")
+                .body(Body::from(body))
+                .unwrap()
+        };
+        let files = read_upload(upload("targets%2Freleases.json")).await;
+        assert!(files.is_ok());
+        for bad in ["..", "...json", ".json"] {
+            let err = read_upload(upload(bad)).await.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    RequestError::RoleName(RoleNameError::Dots { .. } | RoleNameError::Empty)
+                ),
+                "{bad:?}: {err}"
+            );
+            assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        }
+    }
+
     #[test]
     fn file_names_name_current_versioned_and_hashed_metadata() {
-        assert!(matches!(parse_name("root"), Name::Current(r) if r == "root"));
-        assert!(matches!(parse_name("3.root"), Name::Version(v, r) if v == 3 && r == "root"));
+        assert!(matches!(parse_name("root"), Some(Name::Current(r)) if r == "root"));
+        assert!(matches!(parse_name("3.root"), Some(Name::Version(v, r)) if v == 3 && r == "root"));
         assert!(
-            matches!(parse_name("12.bins-a0"), Name::Version(v, r) if v == 12 && r == "bins-a0")
+            matches!(parse_name("12.bins-a0"), Some(Name::Version(v, r)) if v == 12 && r == "bins-a0")
         );
         let h = "ab".repeat(32);
         assert!(
-            matches!(parse_name(&format!("targets.{h}")), Name::Hash(r, x) if r == "targets" && x == h)
+            matches!(parse_name(&format!("targets.{h}")), Some(Name::Hash(r, x)) if r == "targets" && x == h)
         );
         assert!(matches!(
             parse_name("99999999999999999999.root"),
-            Name::Current(_)
+            Some(Name::Current(_))
         ));
+        assert!(parse_name("..").is_none());
+        assert!(parse_name("3.x\u{1b}").is_none());
     }
 }

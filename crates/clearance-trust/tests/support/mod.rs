@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use clearance_trust::client::{FetchError, Transport};
 use clearance_trust::editor::{self, common, meta_for};
 use clearance_trust::schema::{
-    DelegatedRole, Delegations, MetaFile, Role, RoleKeys, Root, Snapshot, TargetFile, Targets,
-    Timestamp, Version,
+    DelegatedRole, Delegations, MetaFile, Role, RoleKeys, RoleName, Root, Snapshot, TargetFile,
+    Targets, Timestamp, TopRole, Version,
 };
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 use clearance_trust::time::UtcTime;
@@ -92,13 +92,13 @@ impl TestRepo {
             keys.insert(s.key_id(), s.public_key().clone());
         }
         let roles = BTreeMap::from([
-            ("root".to_owned(), role_keys(&[&root_key], 1)),
-            ("targets".to_owned(), role_keys(&[&targets_key], 1)),
-            ("snapshot".to_owned(), role_keys(&[&snapshot_signer], 1)),
-            ("timestamp".to_owned(), role_keys(&[&timestamp_signer], 1)),
+            (TopRole::Root, role_keys(&[&root_key], 1)),
+            (TopRole::Targets, role_keys(&[&targets_key], 1)),
+            (TopRole::Snapshot, role_keys(&[&snapshot_signer], 1)),
+            (TopRole::Timestamp, role_keys(&[&timestamp_signer], 1)),
         ]);
         let root = Root {
-            common: common("root", v(1), in_days(365)),
+            common: common(TopRole::Root, v(1), in_days(365)),
             consistent_snapshot: false,
             keys,
             roles,
@@ -113,18 +113,18 @@ impl TestRepo {
             timestamp_signer,
             root,
             targets: Targets {
-                common: common("targets", v(1), in_days(90)),
+                common: common(TopRole::Targets, v(1), in_days(90)),
                 targets: BTreeMap::new(),
                 delegations: None,
                 extra: BTreeMap::new(),
             },
             snapshot: Snapshot {
-                common: common("snapshot", v(1), in_days(30)),
+                common: common(TopRole::Snapshot, v(1), in_days(30)),
                 meta: BTreeMap::new(),
                 extra: BTreeMap::new(),
             },
             timestamp: Timestamp {
-                common: common("timestamp", v(1), in_days(1)),
+                common: common(TopRole::Timestamp, v(1), in_days(1)),
                 meta: BTreeMap::new(),
                 extra: BTreeMap::new(),
             },
@@ -235,7 +235,7 @@ impl TestRepo {
         });
         d.keys.insert(signer.key_id(), signer.public_key().clone());
         d.roles.get_or_insert_with(Vec::new).push(DelegatedRole {
-            name: name.to_owned(),
+            name: role(name),
             keyids: vec![signer.key_id()],
             threshold: 1,
             terminating,
@@ -245,7 +245,7 @@ impl TestRepo {
             extra: BTreeMap::new(),
         });
         let role = Targets {
-            common: common("targets", v(1), in_days(90)),
+            common: common(TopRole::Targets, v(1), in_days(90)),
             targets: BTreeMap::new(),
             delegations: None,
             extra: BTreeMap::new(),
@@ -276,6 +276,11 @@ pub fn target_file(content: &[u8]) -> TargetFile {
         custom: None,
         extra: BTreeMap::new(),
     }
+}
+
+/// A role name the test knows is valid.
+pub fn role(name: &str) -> RoleName {
+    RoleName::new(name).unwrap()
 }
 
 pub fn meta(version: u64) -> MetaFile {

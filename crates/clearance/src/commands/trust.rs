@@ -3,6 +3,7 @@
 mod common;
 mod delegate;
 mod failure;
+mod held;
 mod init;
 mod inspect;
 mod key;
@@ -15,6 +16,9 @@ mod tuf_client;
 mod verify;
 
 use clap::Subcommand;
+
+#[cfg(test)]
+pub(crate) use delegate::DelegateCommand;
 
 use crate::cli::Format;
 use crate::exit::Exit;
@@ -52,17 +56,27 @@ pub enum TrustCommand {
     TufClient(tuf_client::TufClientArgs),
 }
 
+/// Run a trust command. Every command that prints a result honours the
+/// global `--format` (JSON shapes: `docs/trust-*-json.md`); the one that
+/// cannot refuses `--format json` with a usage error.
 pub async fn run(command: TrustCommand, format: Format) -> anyhow::Result<Exit> {
     match command {
-        TrustCommand::Init(args) => init::run(args).await,
-        TrustCommand::Sign(args) => sign::run(args).await,
+        TrustCommand::Init(args) => init::run(args, format).await,
+        TrustCommand::Sign(args) => sign::run(args, format).await,
         TrustCommand::Inspect(args) => inspect::run(args, format).await,
-        TrustCommand::Rotate(args) => rotate::run(args).await,
-        TrustCommand::Delegate(command) => delegate::run(command).await,
-        TrustCommand::Revoke(args) => revoke::run(args).await,
-        TrustCommand::Refresh(args) => refresh::run(args).await,
+        TrustCommand::Rotate(args) => rotate::run(args, format).await,
+        TrustCommand::Delegate(command) => delegate::run(command, format).await,
+        TrustCommand::Revoke(args) => revoke::run(args, format).await,
+        TrustCommand::Refresh(args) => refresh::run(args, format).await,
         TrustCommand::Key(command) => key::run(command, format),
         TrustCommand::Verify(args) => verify::run(args, format).await,
-        TrustCommand::TufClient(args) => tuf_client::run(args).await,
+        TrustCommand::TufClient(args) => {
+            common::refuse_json(
+                format,
+                "trust tuf-client",
+                "it answers by its exit code, as the conformance suite's protocol asks",
+            )?;
+            tuf_client::run(args).await
+        }
     }
 }

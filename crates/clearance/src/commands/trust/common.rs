@@ -1,5 +1,7 @@
-//! What the trust commands share: where keys and trusted metadata live, the
-//! trust server, passphrases, and publishing files.
+//! What the trust commands share: the trust flags as given ([`TrustArgs`],
+//! what clap parses) and, converted once, checked ([`TrustSettings`]: where
+//! keys and trusted metadata live, the trust server and how it is reached).
+//! The publish cycle itself is `clearance_trust::repository`.
 
 use std::path::{Path, PathBuf};
 
@@ -7,15 +9,19 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_oci::registry::Credential;
-use clearance_trust::client::{
-    DirStore, Expiration, HttpTransport, PublishOutcome, ServerAddress, Updater, UpdaterSettings,
-    write_atomic,
-};
+use clearance_trust::client::{DirStore, HttpTransport, ServerAddress, Updater, UpdaterSettings};
 use clearance_trust::keystore::Keystore;
+use clearance_trust::repository::{Publisher, Remote};
+use clearance_trust::{Gun, RoleName, TopRole};
 
-use super::passphrase::unseal;
+use crate::cli::Format;
+use crate::output::Page;
 
-/// Where trust data lives.
+/// How long a request to the trust server may take, and a stall in one.
+const TRUST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The trust flags, as close to the command line as they come: read only
+/// by [`TrustArgs::settings`].
 #[derive(Debug, Clone, Args)]
 pub struct TrustArgs {
     /// The trust server: http(s)://HOST[:PORT] of `clearance serve --trust`
@@ -29,7 +35,8 @@ pub struct TrustArgs {
     /// Login for the trust server's token service, USER:PASSWORD.
     #[arg(long, env = "CLEARANCE_TRUST_CREDS", hide_env_values = true)]
     pub trust_creds: Option<String>,
-    /// Extra PEM CA certificates for the trust server.
+    /// Extra PEM CA certificates for the trust server (registries take
+    /// theirs from --ca-file; neither stands in for the other).
     #[arg(long, env = "CLEARANCE_TRUST_CA_FILE")]
     pub trust_ca_file: Option<PathBuf>,
     /// Allow plain HTTP to this trust server host (repeatable; loopback hosts
@@ -38,8 +45,100 @@ pub struct TrustArgs {
     pub insecure_trust_servers: Vec<String>,
 }
 
-/// Most attempts at a publish that others keep overtaking.
-const PUBLISH_ATTEMPTS: u32 = 8;
+/// The trust flags checked and converted, once, at the start of a command:
+/// every trust command reads these, never the flags.
+#[derive(Debug, Clone)]
+pub struct TrustSettings {
+    /// The trust service, or the directory of a file:// repository.
+    pub server: ServerAddress,
+    /// Clearance's own directory: `--home`, else `~/.clearance`.
+    pub home: PathBuf,
+    /// The login for the trust server's token service.
+    pub credential: Option<Credential>,
+    /// PEM CA certificates trusted for the trust server, besides the
+    /// system's. Only `--trust-ca-file` sets it: the registry's `--ca-file`
+    /// is the registry client's alone.
+    pub trust_ca: Option<PathBuf>,
+    /// Hosts allowed plain HTTP besides loopback (without a login).
+    pub insecure: Vec<String>,
+}
+
+impl TrustArgs {
+    /// Check and convert the flags: the login is USER:PASSWORD, and the
+    /// home directory is known.
+    pub fn settings(&self) -> anyhow::Result<TrustSettings> {
+        let credential = self
+            .trust_creds
+            .as_deref()
+            .map(|c| Credential::parse_user_pass(c).context("--trust-creds takes USER:PASSWORD"))
+            .transpose()?;
+        Ok(TrustSettings {
+            server: self.server.clone(),
+            home: home_dir(self.home.as_deref())?,
+            credential,
+            trust_ca: self.trust_ca_file.clone(),
+            insecure: self.insecure_trust_servers.clone(),
+        })
+    }
+}
+
+impl TrustSettings {
+    /// The keystore (`trust/private` under the home directory).
+    pub fn keystore(&self) -> anyhow::Result<Keystore> {
+        keystore_in(&self.home)
+    }
+
+    /// The client's trusted metadata for one repository
+    /// (`trust/tuf/<quoted GUN>` under the home directory).
+    pub fn client_store(&self, gun: &Gun) -> anyhow::Result<DirStore> {
+        let dir = self
+            .home
+            .join("trust/tuf")
+            .join(clearance_trust::client::quote(gun.as_str()));
+        DirStore::new(&dir).with_context(|| format!("creating {}", dir.display()))
+    }
+
+    /// The URL of `gun`'s metadata on the trust server.
+    pub fn metadata_url(&self, gun: &Gun) -> String {
+        self.server.metadata_url(gun)
+    }
+
+    /// HTTP to the trust server, with its login and its CA.
+    pub fn transport(&self) -> anyhow::Result<HttpTransport> {
+        Ok(HttpTransport::allowing_http(
+            TRUST_TIMEOUT,
+            self.trust_ca.as_deref(),
+            self.insecure.clone(),
+        )?
+        .with_credential(self.credential.clone()))
+    }
+
+    /// The repository store the server names: a trust service or a
+    /// file:// directory.
+    pub fn store(&self) -> anyhow::Result<Remote> {
+        Ok(Remote::new(&self.server, self.transport()?))
+    }
+
+    /// `gun` as its publisher edits it: the store, and the root pinned here.
+    pub fn publisher(&self, gun: &Gun) -> anyhow::Result<Publisher> {
+        Ok(Publisher::new(
+            self.store()?,
+            gun.clone(),
+            self.client_store(gun)?,
+        ))
+    }
+
+    /// A TUF client for `gun`, starting from the trusted metadata in `store`.
+    pub fn updater(&self, gun: &Gun, store: DirStore) -> anyhow::Result<Updater<HttpTransport>> {
+        Ok(Updater::new(
+            store,
+            self.transport()?,
+            &self.metadata_url(gun),
+            UpdaterSettings::default(),
+        )?
+        .bind_repository(gun)?)
+    }
+}
 
 /// Clearance's own directory: `--home`, else `~/.clearance`.
 pub fn home_dir(home: Option<&Path>) -> anyhow::Result<PathBuf> {
@@ -52,178 +151,52 @@ pub fn home_dir(home: Option<&Path>) -> anyhow::Result<PathBuf> {
 }
 
 /// The keystore under a home directory (`trust/private`).
-pub fn keystore_in(home: Option<&Path>) -> anyhow::Result<Keystore> {
-    let dir = home_dir(home)?.join("trust/private");
+pub fn keystore_in(home: &Path) -> anyhow::Result<Keystore> {
+    let dir = home.join("trust/private");
     Keystore::open(&dir).with_context(|| format!("opening the keystore at {}", dir.display()))
 }
 
-impl TrustArgs {
-    pub fn home(&self) -> anyhow::Result<PathBuf> {
-        home_dir(self.home.as_deref())
-    }
-
-    pub fn keystore(&self) -> anyhow::Result<Keystore> {
-        keystore_in(self.home.as_deref())
-    }
-
-    /// The client's trusted metadata for one repository.
-    pub fn client_store(&self, gun: &str) -> anyhow::Result<DirStore> {
-        let dir = self
-            .home()?
-            .join("trust/tuf")
-            .join(clearance_trust::client::quote(gun));
-        DirStore::new(&dir).with_context(|| format!("creating {}", dir.display()))
-    }
-
-    pub fn metadata_url(&self, gun: &str) -> String {
-        self.server.metadata_url(gun)
-    }
-
-    /// Whether the server is a trust service (not a file:// directory).
-    pub fn is_service(&self) -> bool {
-        self.server.is_service()
-    }
-
-    /// HTTP to the trust server, with its login and CA.
-    pub fn transport(&self, extra_ca: Option<&std::path::Path>) -> anyhow::Result<HttpTransport> {
-        let credential = match &self.trust_creds {
-            Some(c) => {
-                Some(Credential::parse_user_pass(c).context("--trust-creds takes USER:PASSWORD")?)
-            }
-            None => None,
-        };
-        let ca = extra_ca.or(self.trust_ca_file.as_deref());
-        Ok(HttpTransport::allowing_http(
-            std::time::Duration::from_secs(30),
-            ca,
-            self.insecure_trust_servers.clone(),
-        )?
-        .with_credential(credential))
-    }
-
-    /// Before any key is unsealed: check that the login may publish to
-    /// `gun` (a trust service only; a file:// directory has no login).
-    pub async fn check_login(&self, gun: &str) -> anyhow::Result<()> {
-        if !self.is_service() {
-            return Ok(());
-        }
-        let url = self.metadata_url(gun);
-        self.transport(None)?
-            .check_push(&url)
-            .await
-            .with_context(|| format!("checking that this login may publish to {gun}"))
-    }
-
-    /// A TUF client for `gun`, starting from the trusted metadata in `store`.
-    pub fn updater(
-        &self,
-        gun: &str,
-        store: DirStore,
-        extra_ca: Option<&std::path::Path>,
-    ) -> anyhow::Result<Updater<HttpTransport>> {
-        Ok(Updater::new(
-            store,
-            self.transport(extra_ca)?,
-            &self.metadata_url(gun),
-            UpdaterSettings::default(),
-        )?
-        .bind_repository(gun)?)
-    }
-
-    /// Send published files to the trust service, or write them into a
-    /// file:// directory.
-    pub async fn publish(
-        &self,
-        gun: &str,
-        files: &[(String, Vec<u8>)],
-    ) -> anyhow::Result<PublishOutcome> {
-        if files.is_empty() {
-            // An empty publish is not sent (a service answers it with 400).
-            return Ok(PublishOutcome::Stored);
-        }
-        let Some(dir) = self.server.metadata_dir(gun) else {
-            let current = clearance_trust::publish::current_files(files);
-            let url = self.metadata_url(gun);
-            return self
-                .transport(None)?
-                .publish(&url, &current)
-                .await
-                .with_context(|| format!("publishing to {url}"));
-        };
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        // In order: timestamp last, so readers never see it ahead of what it names.
-        for (name, bytes) in files {
-            let path = dir.join(name);
-            write_atomic(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
-        }
-        Ok(PublishOutcome::Stored)
-    }
-
-    /// Change `repo` (freshly loaded) and publish; when another publisher
-    /// got there first (the service answers 409), load again and redo it.
-    pub async fn edit(
-        &self,
-        gun: &str,
-        mut repo: Repository,
-        bins: Bins<'_>,
-        mut change: impl FnMut(&mut Repository) -> anyhow::Result<Vec<(String, Vec<u8>)>>,
-    ) -> anyhow::Result<Repository> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            if attempt > 1 {
-                repo = load_repository_for(self, gun, bins).await?;
-            }
-            let files = change(&mut repo)?;
-            match self.publish(gun, &files).await? {
-                PublishOutcome::Stored => return Ok(repo),
-                PublishOutcome::Stale(why) if attempt < PUBLISH_ATTEMPTS => {
-                    tracing::info!(attempt, %why, "another publish landed first; trying again");
-                    let pause = 50 * u64::from(attempt) + u64::from(std::process::id() % 50);
-                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
-                }
-                PublishOutcome::Stale(why) => {
-                    bail!("gave up after {attempt} attempts, others kept publishing first: {why}")
-                }
-            }
-        }
-    }
-
-    /// Which of snapshot and timestamp the trust service signs for `repo`:
-    /// those whose keys are not in the publisher's keystore.
-    pub fn server_signed(&self, repo: &Repository) -> anyhow::Result<ServerSigned> {
-        if !self.is_service() {
-            return Ok(ServerSigned::Neither);
-        }
-        let keystore = self.keystore()?;
-        let held = |role: &str| {
-            repo.root
-                .roles
-                .get(role)
-                .is_some_and(|r| r.keyids.iter().any(|k| keystore.public(k).is_ok()))
-        };
-        Ok(match (held("snapshot"), held("timestamp")) {
-            (_, true) => ServerSigned::Neither,
-            (true, false) => ServerSigned::Timestamp,
-            (false, false) => ServerSigned::SnapshotAndTimestamp,
-        })
-    }
-}
-
-/// A publish that must land first time (root changes are not retried:
-/// the keys that sign them may be on a token).
-pub fn published(outcome: PublishOutcome) -> anyhow::Result<()> {
-    match outcome {
-        PublishOutcome::Stored => Ok(()),
-        PublishOutcome::Stale(why) => {
-            bail!("another publish landed first ({why}); run the command again")
-        }
-    }
-}
-
 /// The repository name (GUN) for a reference: `registry/repository`.
-pub fn gun(reference: &RegistryRef) -> String {
-    format!("{}/{}", reference.registry(), reference.repository())
+pub fn gun(reference: &RegistryRef) -> anyhow::Result<Gun> {
+    Ok(Gun::of(reference)?)
+}
+
+/// Parses a top-level role name on the command line, listing the four as
+/// its possible values (in `--help` and in the error).
+pub fn top_role_parser() -> impl clap::builder::TypedValueParser<Value = TopRole> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(TopRole::ALL.map(TopRole::name))
+        .try_map(|name| name.parse::<TopRole>())
+}
+
+/// Parses a role name on the command line as a checked [`RoleName`]. A
+/// refused name is shown escaped (clap's own message would echo it raw,
+/// control characters and all, to the terminal).
+#[derive(Debug, Clone, Copy)]
+pub struct RoleNameParser;
+
+impl clap::builder::TypedValueParser for RoleNameParser {
+    type Value = RoleName;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<RoleName, clap::Error> {
+        let name = arg.map(ToString::to_string).unwrap_or_default();
+        let refuse = |why: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for {name}: {why}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| refuse(format!("{value:?} is not UTF-8")))?;
+        RoleName::new(text).map_err(|e| refuse(e.to_string()))
+    }
 }
 
 /// A registry reference from `IMAGE:TAG` or `docker://IMAGE:TAG`.
@@ -234,243 +207,29 @@ pub fn registry_ref(image: &str) -> anyhow::Result<RegistryRef> {
     }
 }
 
-use clearance_trust::pkcs11::{HsmSigner, IfMissing, KeyOrigin, Pkcs11Uri};
-use clearance_trust::publish::{Bins, Expiries, Repository, RoleSigners, ServerSigned};
-use clearance_trust::signer::{LocalSigner, Signer};
-
-/// Where the root key is, for commands that change root.
-#[derive(Debug, Clone, Args)]
-pub struct RootKeyArgs {
-    /// The root key on a hardware token (pkcs11: URI); else the keystore.
-    #[arg(long, value_name = "PKCS11_URI")]
-    pub root_key: Option<String>,
-    /// The PKCS#11 module (else the URI's module-path).
-    #[arg(long, env = "CLEARANCE_PKCS11_MODULE")]
-    pub pkcs11_module: Option<PathBuf>,
-}
-
-/// A signing key the publisher holds: sealed on disk or on a token.
-pub enum Held {
-    Local(Box<LocalSigner>),
-    Token(Box<HsmSigner>),
-}
-
-impl Held {
-    pub fn signer(&self) -> &dyn Signer {
-        match self {
-            Held::Local(s) => s.as_ref(),
-            Held::Token(s) => s.as_ref(),
+/// A command whose only output is not a result refuses `--format json`
+/// (exit 2) rather than ignore it.
+pub fn refuse_json(format: Format, command: &str, why: &str) -> anyhow::Result<()> {
+    match format {
+        Format::Table => Ok(()),
+        Format::Json => {
+            bail!("`clearance {command}` has no JSON output ({why}); leave out --format json")
         }
     }
 }
 
-/// Open (or, at init and root rotations, create) a key on a PKCS#11 token;
-/// `HsmSigner::open` refuses one that can leave the token. A URI without `object=` names the
-/// label `default_label` (a label per repository: review B-7); a key that
-/// was to be created but was found already is warned about, since one key
-/// rooting several repositories is one compromise away from all of them.
-pub fn token_key(
-    uri: &str,
-    module: Option<&PathBuf>,
-    if_missing: IfMissing,
-    default_label: &str,
-) -> anyhow::Result<HsmSigner> {
-    let mut uri: Pkcs11Uri = uri.parse()?;
-    let label = uri
-        .object
-        .get_or_insert_with(|| default_label.to_owned())
-        .clone();
-    let module = module.cloned().or_else(|| uri.module_path.clone()).context(
-        "name the PKCS#11 module: --pkcs11-module PATH (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so, YubiKey: libykcs11.so)",
-    )?;
-    let pin = match uri.pin()? {
-        Some(pin) => pin,
-        None => match std::env::var("CLEARANCE_PKCS11_PIN") {
-            Ok(pin) => pin,
-            Err(_) => rpassword::prompt_password(format!("PIN for token {}: ", uri.token))?,
-        },
-    };
-    // Refuses a key that may have left the token, or whose halves do not pair.
-    let signer = HsmSigner::open(&uri, &module, &pin, if_missing)?;
-    if if_missing == IfMissing::Generate && signer.origin() == KeyOrigin::Found {
-        crate::output::warning(format!(
-            "token {} already holds the key {label} ({}); using it. If it roots other repositories, one compromise reaches all of them (each root names its repository, so their metadata cannot be swapped); leave object= out for a key per repository",
-            uri.token,
-            signer.key_id()
-        ));
+/// Print a command's result: `view` as JSON (it carries its `schema`), or
+/// as a page `table` renders.
+pub fn show<V: serde::Serialize>(
+    format: Format,
+    view: &V,
+    table: impl FnOnce(&V, &mut Page),
+) -> anyhow::Result<()> {
+    let mut page = Page::default();
+    match format {
+        Format::Json => page.json(view)?,
+        Format::Table => table(view, &mut page),
     }
-    Ok(signer)
-}
-
-/// The token label `trust` gives a repository's root key when the URI
-/// names none: `clearance-root-<first 16 hex digits of sha256(gun)>`, and
-/// `…-v<N>` for the key a root rotation brings in at root version N.
-pub fn root_key_label(gun: &str, version: Option<u64>) -> String {
-    let hash = clearance_oci::Digest::sha256_of(gun.as_bytes());
-    let short = &hash.hex()[..16];
-    match version {
-        Some(v) => format!("clearance-root-{short}-v{v}"),
-        None => format!("clearance-root-{short}"),
-    }
-}
-
-/// The current metadata of a repository, verified first as a consumer
-/// verifies it, from the root pinned at `trust init` (or by `trust verify
-/// --root`), whether it comes from a trust service or a file:// directory:
-/// a publisher never re-signs what a tampering server, or whoever else can
-/// write to the directory, put there (review B-12).
-pub async fn load_repository(trust: &TrustArgs, gun: &str) -> anyhow::Result<Repository> {
-    load_repository_for(trust, gun, Bins::All).await
-}
-
-/// As [`load_repository`], with only the hash bins `bins` selects.
-pub async fn load_repository_for(
-    trust: &TrustArgs,
-    gun: &str,
-    bins: Bins<'_>,
-) -> anyhow::Result<Repository> {
-    let url = trust.metadata_url(gun);
-    let store = trust.client_store(gun)?;
-    if store.load("root")?.is_none() {
-        bail!(
-            "no pinned root for {gun} here, so its trust data cannot be verified before it is signed again. To sign as a delegate or a second publisher of a repository someone else initialised, pin its root first: `clearance trust verify --root ROOT.json {gun}:TAG` (ROOT.json from its owner); a new repository starts with `clearance trust init {gun}`"
-        );
-    }
-    let settings = UpdaterSettings {
-        // Loaded to be signed again: what expired is re-signed, not refused.
-        expiration: Expiration::NotEnforcedToRepublish,
-        ..UpdaterSettings::default()
-    };
-    let mut updater =
-        Updater::new(store, trust.transport(None)?, &url, settings)?.bind_repository(gun)?;
-    Repository::load_verified(&mut updater, Expiries::default(), bins)
-        .await
-        .with_context(|| format!("verifying the current trust data of {gun} from {url}"))
-}
-
-/// The publisher's sealed key for a top-level role of `repo`.
-pub fn role_key(
-    keystore: &Keystore,
-    repo: &Repository,
-    gun: &str,
-    role: &str,
-) -> anyhow::Result<LocalSigner> {
-    let keyids = &repo
-        .root
-        .roles
-        .get(role)
-        .context("root lacks a role")?
-        .keyids;
-    let Some(keyid) = keyids.iter().find(|k| keystore.public(k).is_ok()) else {
-        bail!(
-            "none of the {role} keys of {gun} is in {}",
-            keystore.dir().display()
-        );
-    };
-    unseal(keystore, role, keyid)
-}
-
-/// The current root key: on a token when --root-key says so, else sealed.
-pub fn root_key(
-    args: &RootKeyArgs,
-    keystore: &Keystore,
-    repo: &Repository,
-    gun: &str,
-) -> anyhow::Result<Held> {
-    match &args.root_key {
-        Some(uri) => Ok(Held::Token(Box::new(token_key(
-            uri,
-            args.pkcs11_module.as_ref(),
-            IfMissing::Fail,
-            &root_key_label(gun, None),
-        )?))),
-        None => Ok(Held::Local(Box::new(role_key(
-            keystore, repo, gun, "root",
-        )?))),
-    }
-}
-
-/// The snapshot and timestamp keys the publisher holds; the trust service
-/// signs the others.
-pub struct OnlineKeys {
-    pub snapshot: Option<LocalSigner>,
-    pub timestamp: Option<LocalSigner>,
-    pub server: ServerSigned,
-}
-
-impl OnlineKeys {
-    pub fn load(
-        trust: &TrustArgs,
-        keystore: &Keystore,
-        repo: &Repository,
-        gun: &str,
-    ) -> anyhow::Result<OnlineKeys> {
-        let server = trust.server_signed(repo)?;
-        let snapshot = match server {
-            ServerSigned::SnapshotAndTimestamp => None,
-            _ => Some(role_key(keystore, repo, gun, "snapshot")?),
-        };
-        let timestamp = match server {
-            ServerSigned::Neither => Some(role_key(keystore, repo, gun, "timestamp")?),
-            _ => None,
-        };
-        Ok(OnlineKeys {
-            snapshot,
-            timestamp,
-            server,
-        })
-    }
-
-    /// Signers for a publish: these keys for snapshot and timestamp (the
-    /// service signing the others), `targets` for targets.
-    pub fn signers<'a>(&'a self, targets: Vec<&'a dyn Signer>) -> RoleSigners<'a> {
-        RoleSigners {
-            targets,
-            snapshot: self.snapshot.iter().map(|s| s as &dyn Signer).collect(),
-            timestamp: self.timestamp.iter().map(|s| s as &dyn Signer).collect(),
-            server: self.server,
-            ..Default::default()
-        }
-    }
-}
-
-/// Whether the keystore holds a threshold of a delegated role's keys.
-pub fn holds_delegated(keystore: &Keystore, repo: &Repository, role: &str) -> bool {
-    repo.delegation(role).is_some_and(|d| {
-        let held = d
-            .keyids
-            .iter()
-            .filter(|k| keystore.public(k).is_ok())
-            .count() as u64;
-        held >= d.threshold
-    })
-}
-
-/// The publisher's sealed keys for a delegated role (as many as it holds).
-pub fn delegated_keys(
-    keystore: &Keystore,
-    repo: &Repository,
-    role: &str,
-) -> anyhow::Result<Vec<LocalSigner>> {
-    let delegation = repo
-        .delegation(role)
-        .with_context(|| format!("targets does not delegate to {role:?}"))?;
-    let held: Vec<&String> = delegation
-        .keyids
-        .iter()
-        .filter(|k| keystore.public(k).is_ok())
-        .collect();
-    // Counted before anything is unsealed.
-    if (held.len() as u64) < delegation.threshold {
-        bail!(
-            "{role} needs {} of its keys {:?}; {} of them are in {}",
-            delegation.threshold,
-            delegation.keyids,
-            held.len(),
-            keystore.dir().display()
-        );
-    }
-    held.into_iter()
-        .map(|keyid| unseal(keystore, role, keyid))
-        .collect()
+    page.emit()?;
+    Ok(())
 }

@@ -7,10 +7,54 @@ use clearance_oci::RegistryRef;
 use clearance_trust::keys::Key;
 use clearance_trust::publish::{Bins, Changed, FirstVersion};
 use clearance_trust::signer::Signer;
+use clearance_trust::{RoleName, TopRole};
+use serde::Serialize;
 
-use super::common::{OnlineKeys, TrustArgs, delegated_keys, gun, load_repository, role_key};
+use super::common::{RoleNameParser, TrustArgs, gun, show};
+use super::held::{delegated_keys, online_keys, role_key};
+use crate::cli::Format;
 use crate::exit::Exit;
 use crate::output::Page;
+
+/// The `schema` of `trust delegate add|remove --format json`.
+const SCHEMA: &str = "clearance.trust.delegate/v1";
+
+/// The delegation as published; its JSON shape
+/// (`clearance.trust.delegate/v1`) is in `docs/trust-publish-json.md`.
+#[derive(Debug, Serialize)]
+struct DelegationView {
+    schema: &'static str,
+    repository: String,
+    role: String,
+    /// `added` or `removed`.
+    change: &'static str,
+    /// What the role may sign, its keys and threshold (none once removed).
+    paths: Option<Vec<String>>,
+    keyids: Option<Vec<String>>,
+    threshold: Option<u64>,
+    /// The command its keys' holder signs its first tag with, when the
+    /// role has no metadata yet.
+    next: Option<String>,
+}
+
+impl DelegationView {
+    fn render(&self, page: &mut Page) {
+        let title = match self.change {
+            "added" => "Delegated",
+            _ => "Removed",
+        };
+        page.field(title, format!("{} in {}", self.role, self.repository));
+        if let (Some(paths), Some(keyids), Some(threshold)) =
+            (&self.paths, &self.keyids, self.threshold)
+        {
+            page.field("Paths", paths.join(", "));
+            page.field("Keys", format!("{threshold} of {}", keyids.join(", ")));
+        }
+        if let Some(next) = &self.next {
+            page.field("Next", next);
+        }
+    }
+}
 
 #[derive(Debug, Subcommand)]
 pub enum DelegateCommand {
@@ -28,7 +72,8 @@ pub struct AddArgs {
     /// The image repository, e.g. registry.example.com/team/app.
     pub repository: String,
     /// The delegated role's name, e.g. releases or qa (a team, a pipeline).
-    pub role: String,
+    #[arg(value_parser = RoleNameParser)]
+    pub role: RoleName,
     /// The delegate's public key: a file from `trust key export` (someone
     /// else's key), or a key id in the keystore, whole or a unique prefix of
     /// at least 8 hex digits (repeatable).
@@ -52,20 +97,22 @@ pub struct RemoveArgs {
     /// The image repository, e.g. registry.example.com/team/app.
     pub repository: String,
     /// The delegated role to stop delegating to.
-    pub role: String,
+    #[arg(value_parser = RoleNameParser)]
+    pub role: RoleName,
     #[command(flatten)]
     pub trust: TrustArgs,
 }
 
-pub async fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
+pub async fn run(command: DelegateCommand, format: Format) -> anyhow::Result<Exit> {
     let (repository, trust) = match &command {
-        DelegateCommand::Add(a) => (&a.repository, &a.trust),
-        DelegateCommand::Remove(r) => (&r.repository, &r.trust),
+        DelegateCommand::Add(a) => (&a.repository, a.trust.settings()?),
+        DelegateCommand::Remove(r) => (&r.repository, r.trust.settings()?),
     };
-    let gun = gun(&RegistryRef::parse(repository)?);
-    let first = load_repository(trust, &gun).await?;
+    let gun = gun(&RegistryRef::parse(repository)?)?;
+    let publisher = trust.publisher(&gun)?;
+    let first = publisher.load(Bins::All).await?;
     // A wrong login shows before any key is unsealed.
-    trust.check_login(&gun).await?;
+    publisher.check_login().await?;
     let keystore = trust.keystore()?;
     let added = matches!(command, DelegateCommand::Add(_));
     let role = match &command {
@@ -80,14 +127,14 @@ pub async fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
             .collect::<anyhow::Result<Vec<Key>>>()?,
         DelegateCommand::Remove(_) => Vec::new(),
     };
-    let targets = role_key(&keystore, &first, &gun, "targets")?;
-    let online = OnlineKeys::load(trust, &keystore, &first, &gun)?;
+    let targets = role_key(&keystore, &first, &gun, TopRole::Targets)?;
+    let online = online_keys(&publisher, &keystore, &first)?;
     // The delegate's keys, only when the role must be signed in this
     // publish (a role of that name was delegated before: B-9).
     let mut delegated = Vec::new();
     let mut signs_later = false;
-    let repo = trust
-        .edit(&gun, first, Bins::All, |repo| {
+    let repo = publisher
+        .edit(first, Bins::All, |repo| {
             match &command {
                 DelegateCommand::Add(a) => {
                     let first = repo.add_delegation(
@@ -113,30 +160,25 @@ pub async fn run(command: DelegateCommand) -> anyhow::Result<Exit> {
                 role.clone(),
                 delegated.iter().map(|s| s as &dyn Signer).collect(),
             );
-            Ok(repo.publish(Changed::Targets, &signers, false)?)
+            anyhow::Ok(repo.publish(Changed::Targets, &signers, false)?)
         })
         .await?;
-    let mut page = Page::default();
-    page.field(
-        if added { "Delegated" } else { "Removed" },
-        format!("{role} in {gun}"),
-    );
-    if let Some(d) = repo.delegation(&role) {
-        page.field("Paths", d.paths.clone().unwrap_or_default().join(", "));
-        page.field(
-            "Keys",
-            format!("{} of {}", d.threshold, d.keyids.join(", ")),
-        );
-    }
-    if signs_later {
-        page.field(
-            "Next",
+    let delegation = repo.delegation(&role);
+    let view = DelegationView {
+        schema: SCHEMA,
+        repository: gun.to_string(),
+        role: role.to_string(),
+        change: if added { "added" } else { "removed" },
+        paths: delegation.map(|d| d.paths.clone().unwrap_or_default()),
+        keyids: delegation.map(|d| d.keyids.clone()),
+        threshold: delegation.map(|d| d.threshold),
+        next: signs_later.then(|| {
             format!(
                 "{role} signs its first tag with `clearance trust sign {gun}:TAG --role {role}` (its keys' holder, with {gun}'s root pinned: `clearance trust verify --root ROOT.json {gun}:TAG`)"
-            ),
-        );
-    }
-    page.emit()?;
+            )
+        }),
+    };
+    show(format, &view, DelegationView::render)?;
     Ok(Exit::Ok)
 }
 

@@ -5,16 +5,25 @@ use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_trust::pkcs11::IfMissing;
-use clearance_trust::publish::{Changed, Days, Expiries, Repository, RoleSigners, ServerSigned};
+use clearance_trust::publish::{
+    Changed, Days, Expiries, RepositoryEditor, RoleSigners, ServerSigned,
+};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 
-use clearance_trust::client::{DirStore, Transport as _};
 use clearance_trust::keystore::Keystore;
+use clearance_trust::repository::{Publisher, RepositoryStore as _};
+use clearance_trust::{Gun, RoleName, TopRole};
+use serde::Serialize;
 
-use super::common::{Held, TrustArgs, gun, published, root_key_label, token_key};
+use super::common::{TrustArgs, gun, show};
+use super::held::{Held, RootKeyArgs, root_key_label, token_key};
 use super::passphrase::new_passphrase;
+use crate::cli::Format;
 use crate::exit::Exit;
 use crate::output::Page;
+
+/// The `schema` of `trust init --format json`.
+const SCHEMA: &str = "clearance.trust.init/v1";
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -34,15 +43,10 @@ pub struct InitArgs {
     /// Days until timestamp expires (1 to 36500).
     #[arg(long, default_value_t = Expiries::default().timestamp_days)]
     pub timestamp_expires_days: Days,
-    /// Keep the root key on a hardware token: a pkcs11: URI such as
-    /// "pkcs11:token=clearance" (the key labelled for this repository) or
-    /// "pkcs11:token=YubiKey PIV #123;object=LABEL". The key is generated on
-    /// the token if it has none by that name; it never leaves the token.
-    #[arg(long, value_name = "PKCS11_URI")]
-    pub root_key: Option<String>,
-    /// The PKCS#11 module (else the URI's module-path).
-    #[arg(long, env = "CLEARANCE_PKCS11_MODULE")]
-    pub pkcs11_module: Option<std::path::PathBuf>,
+    /// The root key: on a token (generated there if it has none by that
+    /// name), else made and sealed in the keystore.
+    #[command(flatten)]
+    pub root: RootKeyArgs,
     /// Hand snapshot to the trust service too (its key made and kept there),
     /// so publishers need only the targets key. Timestamp is always the
     /// service's when publishing to one.
@@ -50,11 +54,40 @@ pub struct InitArgs {
     pub server_snapshot: bool,
 }
 
-fn root_key(args: &InitArgs, gun: &str) -> anyhow::Result<Held> {
-    match &args.root_key {
+/// The repository made; its JSON shape (`clearance.trust.init/v1`) is in
+/// `docs/trust-publish-json.md`.
+#[derive(Debug, Serialize)]
+struct Initialised {
+    schema: &'static str,
+    repository: String,
+    root_keyid: String,
+    /// `keystore` or `token`.
+    root_key_held: &'static str,
+    /// The keystore directory, or the token and key label.
+    root_key_where: String,
+    targets_keyid: String,
+    trusted_root: String,
+}
+
+impl Initialised {
+    fn render(&self, page: &mut Page) {
+        page.field("Repository", &self.repository);
+        let how = match self.root_key_held {
+            "token" => format!("{}, not extractable", self.root_key_where),
+            _ => format!("sealed in {}", self.root_key_where),
+        };
+        page.field("Root key", format!("{} ({how})", self.root_keyid));
+        page.field("Targets key", &self.targets_keyid);
+        page.field("Trusted root", &self.trusted_root);
+        page.line("Give consumers that root.json (clearance trust verify --root FILE) to pin it.");
+    }
+}
+
+fn root_key(args: &InitArgs, gun: &Gun) -> anyhow::Result<Held> {
+    match &args.root.root_key {
         Some(uri) => Ok(Held::Token(Box::new(token_key(
             uri,
-            args.pkcs11_module.as_ref(),
+            args.root.pkcs11_module.as_ref(),
             IfMissing::Generate,
             &root_key_label(gun, None),
         )?))),
@@ -64,32 +97,34 @@ fn root_key(args: &InitArgs, gun: &str) -> anyhow::Result<Held> {
     }
 }
 
-pub async fn run(args: InitArgs) -> anyhow::Result<Exit> {
+pub async fn run(args: InitArgs, format: Format) -> anyhow::Result<Exit> {
+    let trust = args.trust.settings()?;
     let reference = RegistryRef::parse(&args.repository)?;
-    let gun = gun(&reference);
-    let store = args.trust.client_store(&gun)?;
-    if store.load("root")?.is_some() {
+    let gun = gun(&reference)?;
+    let publisher = trust.publisher(&gun)?;
+    let store = publisher.pinned();
+    if store.load(&RoleName::ROOT)?.is_some() {
         anyhow::bail!(
             "{gun} is already initialised: its root is pinned here ({}); sign with `clearance trust sign`, change keys with `clearance trust rotate`",
-            store.path_of("root")
+            store.path_of(&RoleName::ROOT)
         );
     }
-    if args.server_snapshot && !args.trust.is_service() {
+    if args.server_snapshot && publisher.store().service().is_none() {
         anyhow::bail!(
             "--server-snapshot needs a trust service as --server, not a file:// directory"
         );
     }
     // Before any key is made: a repository someone else initialised is
     // joined by pinning its root, not by making another (newcomer 9).
-    if exists_on_server(&args.trust, &gun).await? {
+    if publisher.store().exists(&gun).await? {
         anyhow::bail!(
             "{gun} is already initialised on {}; to sign as a delegate or a second publisher, pin its root with `clearance trust verify --root ROOT.json {gun}:TAG` (ROOT.json from its owner), then `clearance trust sign {gun}:TAG --role ROLE`",
-            args.trust.server
+            trust.server
         );
     }
-    let keystore = args.trust.keystore()?;
+    let keystore = trust.keystore()?;
     let mut saved = Vec::new();
-    let result = initialise(&args, &gun, &store, &keystore, &mut saved).await;
+    let result = initialise(&args, &publisher, &keystore, &mut saved).await;
     if result.is_err() {
         // Nothing was published: the keys made for it go too.
         for keyid in &saved {
@@ -98,72 +133,59 @@ pub async fn run(args: InitArgs) -> anyhow::Result<Exit> {
             }
         }
     }
-    result
-}
-
-/// Whether the trust server already holds metadata for `gun`.
-async fn exists_on_server(trust: &TrustArgs, gun: &str) -> anyhow::Result<bool> {
-    if let Some(dir) = trust.server.metadata_dir(gun) {
-        return Ok(dir.join("root.json").exists() || dir.join("1.root.json").exists());
-    }
-    let url = format!("{}1.root.json", trust.metadata_url(gun));
-    let found = trust
-        .transport(None)?
-        .fetch(&url, 512_000)
-        .await
-        .with_context(|| format!("asking {url} whether {gun} exists"))?;
-    Ok(found.is_some())
+    show(format, &result?, Initialised::render)?;
+    Ok(Exit::Ok)
 }
 
 /// Make the keys (their ids pushed to `saved` as they are sealed), sign
 /// and publish the first metadata, and pin its root.
 async fn initialise(
     args: &InitArgs,
-    gun: &str,
-    store: &DirStore,
+    publisher: &Publisher,
     keystore: &Keystore,
     saved: &mut Vec<String>,
-) -> anyhow::Result<Exit> {
+) -> anyhow::Result<Initialised> {
+    let (gun, store) = (publisher.gun(), publisher.pinned());
     // Root on P-256 (what hardware tokens hold); the online roles on ed25519.
     let root_key = root_key(args, gun)?;
     let root = root_key.signer();
     let targets = LocalSigner::generate(KeyKind::Ed25519)?;
-    let service = args.trust.is_service();
-    let url = args.trust.metadata_url(gun);
-    let transport = args.trust.transport(None)?;
-    let server_key = |role: &'static str| {
-        let (transport, url) = (&transport, &url);
-        async move {
-            transport
-                .server_key(url, role)
+    let service = publisher.store().service();
+    // The key the trust service holds for `role`, made now.
+    let server_key = |role: TopRole| async move {
+        let url = publisher.store().metadata_url(gun);
+        match service {
+            Some(service) => service
+                .server_key(gun, role)
                 .await
-                .with_context(|| format!("asking {url} for its {role} key"))
+                .with_context(|| format!("asking {url} for its {role} key")),
+            None => anyhow::bail!("{url} is a directory: it holds no {role} key"),
         }
     };
     let (snapshot, server_snapshot) = if args.server_snapshot {
-        (None, Some(server_key("snapshot").await?))
+        (None, Some(server_key(TopRole::Snapshot).await?))
     } else {
         (Some(LocalSigner::generate(KeyKind::Ed25519)?), None)
     };
-    let (timestamp, server_timestamp) = if service {
-        (None, Some(server_key("timestamp").await?))
+    let (timestamp, server_timestamp) = if service.is_some() {
+        (None, Some(server_key(TopRole::Timestamp).await?))
     } else {
         (Some(LocalSigner::generate(KeyKind::Ed25519)?), None)
     };
-    let mut local = vec![("targets", &targets)];
-    local.extend(snapshot.iter().map(|k| ("snapshot", k)));
-    local.extend(timestamp.iter().map(|k| ("timestamp", k)));
+    let mut local = vec![(TopRole::Targets, &targets)];
+    local.extend(snapshot.iter().map(|k| (TopRole::Snapshot, k)));
+    local.extend(timestamp.iter().map(|k| (TopRole::Timestamp, k)));
     if let Held::Local(root) = &root_key {
-        local.insert(0, ("root", root.as_ref()));
+        local.insert(0, (TopRole::Root, root.as_ref()));
     }
     // Every passphrase first, then the keys are sealed.
     let mut passes = Vec::new();
     for (role, key) in &local {
-        passes.push(new_passphrase(role, &key.key_id())?);
+        passes.push(new_passphrase(role.name(), &key.key_id())?);
     }
     for ((role, key), pass) in local.iter().zip(&passes) {
         let keyid = keystore
-            .save(key, role, pass)
+            .save(key, role.name(), pass)
             .with_context(|| format!("saving the {role} key"))?;
         saved.push(keyid);
     }
@@ -173,7 +195,7 @@ async fn initialise(
         snapshot_days: args.snapshot_expires_days,
         timestamp_days: args.timestamp_expires_days,
     };
-    let mut repo = Repository::create(
+    let mut repo = RepositoryEditor::create(
         [
             root.public_key(),
             targets.public_key(),
@@ -205,28 +227,24 @@ async fn initialise(
         ..Default::default()
     };
     let files = repo.publish(Changed::RootAndTargets, &signers, true)?;
-    published(args.trust.publish(gun, &files).await?)?;
+    publisher.publish_once(&files).await?;
     let root_bytes = &files
         .iter()
-        .find(|(n, _)| n == "root.json")
+        .find(|f| f.role == TopRole::Root)
         .context("no root.json published")?
-        .1;
-    store.save("root", root_bytes)?;
-    let mut page = Page::default();
-    page.field("Repository", gun);
-    match &root_key {
-        Held::Token(hsm) => page.field(
-            "Root key",
-            format!("{} ({hsm:?}, not extractable)", root.key_id()),
-        ),
-        Held::Local(_) => page.field(
-            "Root key",
-            format!("{} (sealed in {})", root.key_id(), keystore.dir().display()),
-        ),
-    }
-    page.field("Targets key", targets.key_id());
-    page.field("Trusted root", store.path_of("root"));
-    page.line("Give consumers that root.json (clearance trust verify --root FILE) to pin it.");
-    page.emit()?;
-    Ok(Exit::Ok)
+        .bytes;
+    store.save(&RoleName::ROOT, root_bytes)?;
+    let (root_key_held, root_key_where) = match &root_key {
+        Held::Token(hsm) => ("token", format!("{hsm:?}")),
+        Held::Local(_) => ("keystore", keystore.dir().display().to_string()),
+    };
+    Ok(Initialised {
+        schema: SCHEMA,
+        repository: gun.to_string(),
+        root_keyid: root.key_id(),
+        root_key_held,
+        root_key_where,
+        targets_keyid: targets.key_id(),
+        trusted_root: store.path_of(&RoleName::ROOT),
+    })
 }

@@ -11,9 +11,10 @@ use clearance_trust::client::{HttpTransport, TrustedSet, Updater};
 use clearance_trust::notary::Dialect;
 use clearance_trust::schema::{Targets, Version};
 use clearance_trust::time::UtcTime;
+use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{TrustArgs, gun};
+use super::common::{TrustArgs, gun, show};
 use crate::cli::Format;
 use crate::exit::Exit;
 use crate::output::{self, Page, Text, ToText as _, dim, warn};
@@ -81,29 +82,25 @@ struct RepoView {
 }
 
 pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
+    let trust = args.trust.settings()?;
     let reference = RegistryRef::parse(&args.repository)?;
-    let gun = gun(&reference);
-    let store = args.trust.client_store(&gun)?;
-    if store.load("root")?.is_none() {
+    let gun = gun(&reference)?;
+    let store = trust.client_store(&gun)?;
+    if store.load(&RoleName::ROOT)?.is_none() {
         anyhow::bail!(
             "no trusted root for {gun} here: run `clearance trust verify --root ROOT.json {gun}:TAG` first"
         );
     }
-    let mut updater = args.trust.updater(&gun, store, None)?;
+    let mut updater = trust.updater(&gun, store)?;
     updater.refresh().await.context("updating trust metadata")?;
     let view = view(&mut updater, gun).await?;
-    let mut page = Page::default();
-    match format {
-        Format::Json => page.json(&view)?,
-        Format::Table => render(&view, &mut page),
-    }
-    page.emit()?;
+    show(format, &view, render)?;
     Ok(Exit::Ok)
 }
 
 /// Every role of the repository, delegated roles and hash bins loaded
 /// (and verified) through the updater.
-async fn view(updater: &mut Updater<HttpTransport>, gun: String) -> anyhow::Result<RepoView> {
+async fn view(updater: &mut Updater<HttpTransport>, gun: Gun) -> anyhow::Result<RepoView> {
     let now = UtcTime::now();
     let dated = |version: Option<Version>, expires: Option<UtcTime>| Dated {
         version,
@@ -113,25 +110,30 @@ async fn view(updater: &mut Updater<HttpTransport>, gun: String) -> anyhow::Resu
     let trusted = updater.trusted();
     let root = trusted.root().signed.clone();
     let targets = trusted
-        .targets("targets", "root")
+        .targets(&RoleName::TARGETS, &RoleName::ROOT)
         .context("targets not loaded")?
         .signed
         .clone();
     let mut roles = Vec::new();
     let mut tags: BTreeSet<String> = targets.targets.keys().cloned().collect();
-    for name in ["root", "targets", "snapshot", "timestamp"] {
+    for name in [
+        TopRole::Root,
+        TopRole::Targets,
+        TopRole::Snapshot,
+        TopRole::Timestamp,
+    ] {
         let keys = root
             .roles
-            .get(name)
-            .context("root lacks a top-level role")?;
+            .get(&name)
+            .with_context(|| format!("root names no {name} keys"))?;
         let d = match top_level(trusted, name) {
             Some((v, e)) => dated(Some(v), Some(e)),
             None => dated(None, None),
         };
         roles.push(RoleView {
-            name: name.to_owned(),
+            name: name.to_string(),
             kind: Kind::TopLevel,
-            signed_by: "root".into(),
+            signed_by: TopRole::Root.to_string(),
             keyids: keys.keyids.clone(),
             threshold: keys.threshold,
             paths: None,
@@ -142,7 +144,7 @@ async fn view(updater: &mut Updater<HttpTransport>, gun: String) -> anyhow::Resu
             version: d.version,
             expires: d.expires,
             expires_in_days: d.expires_in_days,
-            targets: (name == "targets").then_some(targets.targets.len()),
+            targets: (name == TopRole::Targets).then_some(targets.targets.len()),
         });
     }
     let mut hash_bins = 0;
@@ -156,9 +158,9 @@ async fn view(updater: &mut Updater<HttpTransport>, gun: String) -> anyhow::Resu
             );
             tags.extend(role.iter().flat_map(|t| t.targets.keys().cloned()));
             roles.push(RoleView {
-                name: r.name.clone(),
+                name: r.name.to_string(),
                 kind: Kind::Delegated,
-                signed_by: "targets".into(),
+                signed_by: TopRole::Targets.to_string(),
                 keyids: r.keyids.clone(),
                 threshold: r.threshold,
                 paths: r.paths.clone(),
@@ -190,7 +192,7 @@ async fn view(updater: &mut Updater<HttpTransport>, gun: String) -> anyhow::Resu
             roles.push(RoleView {
                 name: format!("{}-*", s.name_prefix),
                 kind: Kind::HashBins,
-                signed_by: "targets".into(),
+                signed_by: TopRole::Targets.to_string(),
                 keyids: s.keyids.clone(),
                 threshold: s.threshold,
                 paths: None,
@@ -208,7 +210,7 @@ async fn view(updater: &mut Updater<HttpTransport>, gun: String) -> anyhow::Resu
     let trusted = updater.trusted();
     Ok(RepoView {
         schema: "clearance.trust.inspect/v1",
-        repository: gun,
+        repository: gun.to_string(),
         metadata_format: match trusted.dialect() {
             Dialect::Tuf1 => "tuf-1.0",
             Dialect::Notary => "notary",
@@ -228,24 +230,36 @@ struct Dated {
 }
 
 /// The version and expiry of a top-level role the update loaded.
-fn top_level(trusted: &TrustedSet, role: &str) -> Option<(Version, UtcTime)> {
+fn top_level(trusted: &TrustedSet, role: TopRole) -> Option<(Version, UtcTime)> {
     let common = match role {
-        "root" => &trusted.root().signed.common,
-        "timestamp" => &trusted.timestamp()?.signed.common,
-        "snapshot" => &trusted.snapshot()?.signed.common,
-        _ => &trusted.targets(role, "root")?.signed.common,
+        TopRole::Root => &trusted.root().signed.common,
+        TopRole::Timestamp => &trusted.timestamp()?.signed.common,
+        TopRole::Snapshot => &trusted.snapshot()?.signed.common,
+        TopRole::Targets => {
+            &trusted
+                .targets(&RoleName::TARGETS, &RoleName::ROOT)?
+                .signed
+                .common
+        }
     };
     Some((common.version, common.expires))
 }
 
 /// A role targets delegates to, verified; `None` if snapshot does not list it.
-async fn load(updater: &mut Updater<HttpTransport>, role: &str) -> anyhow::Result<Option<Targets>> {
-    if updater.role_bytes(role, "targets").await?.is_none() {
+async fn load(
+    updater: &mut Updater<HttpTransport>,
+    role: &RoleName,
+) -> anyhow::Result<Option<Targets>> {
+    if updater
+        .role_bytes(role, &RoleName::TARGETS)
+        .await?
+        .is_none()
+    {
         return Ok(None);
     }
     Ok(updater
         .trusted()
-        .targets(role, "targets")
+        .targets(role, &RoleName::TARGETS)
         .map(|t| t.signed.clone()))
 }
 

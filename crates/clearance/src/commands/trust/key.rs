@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
+use clearance_trust::RoleName;
 use clearance_trust::metadata::Signed;
 use clearance_trust::schema::{Root, Targets};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
@@ -63,9 +64,43 @@ pub struct KeyArgs {
 
 impl KeyArgs {
     fn keystore(&self) -> anyhow::Result<clearance_trust::keystore::Keystore> {
-        keystore_in(self.home.as_deref())
+        keystore_in(&home_dir(self.home.as_deref())?)
     }
 }
+
+/// A key sealed into the keystore; its JSON shape
+/// (`clearance.trust.key-saved/v1`) is in `docs/trust-keys-json.md`.
+#[derive(Debug, Serialize)]
+struct Saved {
+    schema: &'static str,
+    /// `generated` or `imported`.
+    how: &'static str,
+    keyid: String,
+    role: String,
+}
+
+impl Saved {
+    fn render(&self, page: &mut Page) {
+        let title = match self.how {
+            "generated" => "Generated",
+            _ => "Imported",
+        };
+        page.field(title, &self.keyid);
+        page.field("Role", &self.role);
+    }
+}
+
+/// Show a saved key as `format` asks.
+fn saved(page: &mut Page, format: Format, view: &Saved) -> anyhow::Result<()> {
+    match format {
+        Format::Json => page.json(view)?,
+        Format::Table => view.render(page),
+    }
+    Ok(())
+}
+
+/// The `schema` of `trust key generate|import --format json`.
+const SAVED: &str = "clearance.trust.key-saved/v1";
 
 pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
     let mut page = Page::default();
@@ -80,8 +115,13 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
             let signer = LocalSigner::generate(kind)?;
             let pass = new_passphrase(&role, &signer.key_id())?;
             let keyid = args.keystore()?.save(&signer, &role, &pass)?;
-            page.field("Generated", &keyid);
-            page.field("Role", &role);
+            let view = Saved {
+                schema: SAVED,
+                how: "generated",
+                keyid,
+                role,
+            };
+            saved(&mut page, format, &view)?;
         }
         KeyCommand::Export { keyid, args } => {
             let keystore = args.keystore()?;
@@ -114,8 +154,13 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
                 })?;
             let pass = new_passphrase(&role, &signer.key_id())?;
             let keyid = args.keystore()?.save(&signer, &role, &pass)?;
-            page.field("Imported", &keyid);
-            page.field("Role", &role);
+            let view = Saved {
+                schema: SAVED,
+                how: "imported",
+                keyid,
+                role,
+            };
+            saved(&mut page, format, &view)?;
         }
     }
     page.emit()?;
@@ -215,17 +260,19 @@ fn uses(tuf: &std::path::Path) -> BTreeMap<String, Vec<Use>> {
         else {
             continue;
         };
-        let read = |role: &str| std::fs::read(dir.join(format!("{role}.json"))).ok();
-        if let Some(root) = read("root").and_then(|b| Signed::<Root>::parse(&b, "root").ok()) {
+        let read = |role: &RoleName| std::fs::read(dir.join(role.file_name())).ok();
+        let root =
+            read(&RoleName::ROOT).and_then(|b| Signed::<Root>::parse(&b, &RoleName::ROOT).ok());
+        if let Some(root) = root {
             for (role, keys) in &root.signed.roles {
                 for keyid in &keys.keyids {
-                    add(keyid, &gun, role);
+                    add(keyid, &gun, role.name());
                 }
             }
         }
-        if let Some(targets) =
-            read("targets").and_then(|b| Signed::<Targets>::parse(&b, "targets").ok())
-        {
+        let targets = read(&RoleName::TARGETS)
+            .and_then(|b| Signed::<Targets>::parse(&b, &RoleName::TARGETS).ok());
+        if let Some(targets) = targets {
             for r in targets
                 .signed
                 .delegations
@@ -233,7 +280,7 @@ fn uses(tuf: &std::path::Path) -> BTreeMap<String, Vec<Use>> {
                 .flat_map(|d| d.roles.iter().flatten())
             {
                 for keyid in &r.keyids {
-                    add(keyid, &gun, &r.name);
+                    add(keyid, &gun, r.name.as_str());
                 }
             }
         }

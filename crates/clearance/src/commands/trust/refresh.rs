@@ -7,15 +7,69 @@ use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_trust::client::{Expiration, Updater, UpdaterSettings};
-use clearance_trust::publish::{Changed, RoleSigners, ServerSigned};
+use clearance_trust::publish::{Bins, Changed, RoleSigners, ServerSigned};
+use clearance_trust::schema::{Common, Version};
 use clearance_trust::signer::Signer;
+use clearance_trust::{Gun, TopRole};
+use serde::Serialize;
 
-use super::common::{
-    OnlineKeys, RootKeyArgs, TrustArgs, delegated_keys, gun, holds_delegated, load_repository,
-    published, role_key, root_key,
-};
+use super::common::{TrustArgs, TrustSettings, gun, show};
+use super::held::{RootKeyArgs, delegated_keys, holds_delegated, online_keys, role_key, root_key};
+use crate::cli::Format;
 use crate::exit::Exit;
 use crate::output::Page;
+
+/// The `schema` of `trust refresh --format json`.
+const SCHEMA: &str = "clearance.trust.refresh/v1";
+
+/// What was re-signed and what is served now; its JSON shape
+/// (`clearance.trust.refresh/v1`) is in `docs/trust-publish-json.md`.
+#[derive(Debug, Serialize)]
+struct RefreshedView {
+    schema: &'static str,
+    repository: String,
+    /// The roles this command signed (snapshot and timestamp last).
+    resigned: Vec<String>,
+    /// Why nothing was signed, when nothing was.
+    note: Option<&'static str>,
+    /// Snapshot and timestamp as the server now serves them.
+    snapshot: Option<ServedRole>,
+    timestamp: Option<ServedRole>,
+}
+
+/// A role's version and expiry as served.
+#[derive(Debug, Serialize)]
+struct ServedRole {
+    version: Version,
+    expires: String,
+}
+
+impl ServedRole {
+    fn of(common: &Common) -> ServedRole {
+        ServedRole {
+            version: common.version,
+            expires: common.expires.to_string(),
+        }
+    }
+
+    fn shown(role: &Option<ServedRole>) -> String {
+        role.as_ref()
+            .map(|r| format!("v{}, expires {}", r.version, r.expires))
+            .unwrap_or_default()
+    }
+}
+
+impl RefreshedView {
+    fn render(&self, page: &mut Page) {
+        page.field("Refreshed", &self.repository);
+        match self.note {
+            Some(note) => page.field("Re-signed", note),
+            None => page.field("Re-signed", self.resigned.join(", ")),
+        }
+        page.field("Snapshot", ServedRole::shown(&self.snapshot));
+        page.field("Timestamp", ServedRole::shown(&self.timestamp));
+    }
+}
 
 #[derive(Debug, Args)]
 pub struct RefreshArgs {
@@ -31,11 +85,13 @@ pub struct RefreshArgs {
     pub root: RootKeyArgs,
 }
 
-pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
+pub async fn run(args: RefreshArgs, format: Format) -> anyhow::Result<Exit> {
+    let trust = args.trust.settings()?;
     let reference = RegistryRef::parse(&args.repository)?;
-    let gun = gun(&reference);
-    let mut repo = load_repository(&args.trust, &gun).await?;
-    let keystore = args.trust.keystore()?;
+    let gun = gun(&reference)?;
+    let publisher = trust.publisher(&gun)?;
+    let mut repo = publisher.load(Bins::All).await?;
+    let keystore = trust.keystore()?;
     let mut expiring = repo.expiring(args.within_days);
     let changed = repo.refresh(args.within_days);
     // Delegated roles are re-signed by their own keys: those held here.
@@ -53,8 +109,8 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
             expiring.retain(|r| *r != role);
         }
     }
-    let server = args.trust.server_signed(&repo)?;
-    let snapshot_due = expiring.iter().any(|r| r == "snapshot");
+    let server = publisher.server_signed(&repo, |k| keystore.public(k).is_ok());
+    let snapshot_due = expiring.iter().any(|r| *r == TopRole::Snapshot);
     // What the publisher must sign: what changed, and snapshot and
     // timestamp where it holds their keys (a trust service re-signs those
     // it holds before they expire, by itself: newcomer 4, 14).
@@ -65,11 +121,11 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
             ServerSigned::Timestamp => snapshot_due,
             ServerSigned::SnapshotAndTimestamp => false,
         };
-    let mut page = Page::default();
-    page.field("Refreshed", &gun);
+    let mut resigned = Vec::new();
+    let mut note = None;
     if work {
         // A wrong login shows before any key is unsealed.
-        args.trust.check_login(&gun).await?;
+        publisher.check_login().await?;
         let delegated = delegated
             .iter()
             .map(|role| Ok((role.clone(), delegated_keys(&keystore, &repo, role)?)))
@@ -80,9 +136,9 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
         };
         let targets = match changed {
             Changed::Nothing => None,
-            _ => Some(role_key(&keystore, &repo, &gun, "targets")?),
+            _ => Some(role_key(&keystore, &repo, &gun, TopRole::Targets)?),
         };
-        let online = OnlineKeys::load(&args.trust, &keystore, &repo, &gun)?;
+        let online = online_keys(&publisher, &keystore, &repo)?;
         let mut signers = RoleSigners {
             root: root.iter().map(|r| r.signer()).collect(),
             ..online.signers(targets.iter().map(|t| t as &dyn Signer).collect())
@@ -95,58 +151,57 @@ pub async fn run(args: RefreshArgs) -> anyhow::Result<Exit> {
         }
         repo.name_repository(&gun); // written if root is re-signed
         let files = repo.publish(changed, &signers, false)?;
-        published(args.trust.publish(&gun, &files).await?)?;
+        publisher.publish_once(&files).await?;
         // What this command signed; the service signs what it holds.
-        let by_service = |role: &str| {
-            matches!(
-                (role, server),
-                (
-                    "timestamp",
-                    ServerSigned::Timestamp | ServerSigned::SnapshotAndTimestamp
-                ) | ("snapshot", ServerSigned::SnapshotAndTimestamp)
-            )
-        };
-        let mut signed: Vec<String> = expiring
+        // Snapshot and timestamp are listed last, when this command signed them.
+        resigned = expiring
             .iter()
-            .filter(|r| !by_service(r) && !matches!(r.as_str(), "snapshot" | "timestamp"))
-            .cloned()
+            .filter(|r| !matches!(r.top(), Some(TopRole::Snapshot | TopRole::Timestamp)))
+            .map(ToString::to_string)
             .collect();
-        for role in ["snapshot", "timestamp"] {
-            if !by_service(role) {
-                signed.push(role.to_owned());
+        for role in [TopRole::Snapshot, TopRole::Timestamp] {
+            if !server.signs(role) {
+                resigned.push(role.to_string());
             }
         }
-        page.field("Re-signed", signed.join(", "));
     } else {
-        page.field(
-            "Re-signed",
-            match server {
-                ServerSigned::SnapshotAndTimestamp => {
-                    "nothing to re-sign: the service holds snapshot and timestamp (and re-signs them before they expire)"
-                }
-                _ => "nothing to re-sign: the service holds timestamp (and re-signs it before it expires)",
-            },
-        );
+        note = Some(match server {
+            ServerSigned::SnapshotAndTimestamp => {
+                "nothing to re-sign: the service holds snapshot and timestamp (and re-signs them before they expire)"
+            }
+            _ => {
+                "nothing to re-sign: the service holds timestamp (and re-signs it before it expires)"
+            }
+        });
     }
     // What consumers are served now, as they would read it.
-    let (snapshot, timestamp) = served(&args.trust, &gun).await?;
-    page.field("Snapshot", snapshot);
-    page.field("Timestamp", timestamp);
-    page.emit()?;
+    let (snapshot, timestamp) = served(&trust, &gun).await?;
+    let view = RefreshedView {
+        schema: SCHEMA,
+        repository: gun.to_string(),
+        resigned,
+        note,
+        snapshot,
+        timestamp,
+    };
+    show(format, &view, RefreshedView::render)?;
     Ok(Exit::Ok)
 }
 
-/// The snapshot and timestamp the server now serves ("vN, expires T"),
-/// read through a client from the pinned root (expired metadata shown,
-/// not refused: it is what a refresh is for).
-async fn served(trust: &TrustArgs, gun: &str) -> anyhow::Result<(String, String)> {
+/// The snapshot and timestamp the server now serves, read through a
+/// client from the pinned root (expired metadata shown, not refused: it is
+/// what a refresh is for).
+async fn served(
+    trust: &TrustSettings,
+    gun: &Gun,
+) -> anyhow::Result<(Option<ServedRole>, Option<ServedRole>)> {
     let settings = UpdaterSettings {
         expiration: Expiration::NotEnforcedToRepublish,
         ..UpdaterSettings::default()
     };
     let mut updater = Updater::new(
         trust.client_store(gun)?,
-        trust.transport(None)?,
+        trust.transport()?,
         &trust.metadata_url(gun),
         settings,
     )?
@@ -155,16 +210,11 @@ async fn served(trust: &TrustArgs, gun: &str) -> anyhow::Result<(String, String)
         .refresh()
         .await
         .context("reading what the trust server now serves")?;
-    let show =
-        |c: &clearance_trust::schema::Common| format!("v{}, expires {}", c.version, c.expires);
     let trusted = updater.trusted();
-    let snapshot = trusted
-        .snapshot()
-        .map(|s| show(&s.signed.common))
-        .unwrap_or_default();
-    let timestamp = trusted
-        .timestamp()
-        .map(|t| show(&t.signed.common))
-        .unwrap_or_default();
-    Ok((snapshot, timestamp))
+    Ok((
+        trusted.snapshot().map(|s| ServedRole::of(&s.signed.common)),
+        trusted
+            .timestamp()
+            .map(|t| ServedRole::of(&t.signed.common)),
+    ))
 }

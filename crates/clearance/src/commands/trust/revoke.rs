@@ -5,15 +5,48 @@
 use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
-use clearance_trust::publish::{Changed, RoleSigners};
+use clearance_trust::TopRole;
+use clearance_trust::publish::{Bins, Changed, RoleSigners};
+use clearance_trust::schema::Version;
 use clearance_trust::signer::Signer;
+use serde::Serialize;
 
-use super::common::{
-    Held, OnlineKeys, RootKeyArgs, TrustArgs, delegated_keys, gun, load_repository, published,
-    role_key, root_key,
-};
+use super::common::{TrustArgs, gun, show};
+use super::held::{Held, RootKeyArgs, delegated_keys, online_keys, role_key, root_key};
+use crate::cli::Format;
 use crate::exit::Exit;
 use crate::output::Page;
+
+/// The `schema` of `trust revoke --format json`.
+const SCHEMA: &str = "clearance.trust.revoke/v1";
+
+/// What the key was taken out of; its JSON shape
+/// (`clearance.trust.revoke/v1`) is in `docs/trust-publish-json.md`.
+#[derive(Debug, Serialize)]
+struct RevokedView {
+    schema: &'static str,
+    repository: String,
+    keyid: String,
+    /// Top-level roles that listed the key (root was signed again).
+    roles: Vec<String>,
+    /// Delegated roles that listed it.
+    delegations: Vec<String>,
+    /// Root's version now, when root was signed again.
+    root_version: Option<Version>,
+}
+
+impl RevokedView {
+    fn render(&self, page: &mut Page) {
+        page.field("Revoked", &self.keyid);
+        if let Some(v) = self.root_version {
+            page.field("From roles", self.roles.join(", "));
+            page.field("Root", format!("v{v}"));
+        }
+        if !self.delegations.is_empty() {
+            page.field("From delegations", self.delegations.join(", "));
+        }
+    }
+}
 
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
@@ -28,13 +61,15 @@ pub struct RevokeArgs {
     pub root: RootKeyArgs,
 }
 
-pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
+pub async fn run(args: RevokeArgs, format: Format) -> anyhow::Result<Exit> {
+    let trust = args.trust.settings()?;
     let reference = RegistryRef::parse(&args.repository)?;
-    let gun = gun(&reference);
-    let mut repo = load_repository(&args.trust, &gun).await?;
+    let gun = gun(&reference)?;
+    let publisher = trust.publisher(&gun)?;
+    let mut repo = publisher.load(Bins::All).await?;
     // A wrong login shows before any key is unsealed.
-    args.trust.check_login(&gun).await?;
-    let keystore = args.trust.keystore()?;
+    publisher.check_login().await?;
+    let keystore = trust.keystore()?;
     // The full id, or a unique prefix of it (what `trust inspect` shows).
     let keyid = clearance_trust::key_id::resolve(
         &args.keyid,
@@ -50,14 +85,17 @@ pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
         .transpose()?;
     let revoked = repo.revoke(&keyid)?;
     // A revoked root key: the new root must also meet its own threshold.
-    let new_root = if revoked.roles.iter().any(|r| r == "root") {
+    let new_root = if revoked.roles.contains(&TopRole::Root) {
         Some(Held::Local(Box::new(role_key(
-            &keystore, &repo, &gun, "root",
+            &keystore,
+            &repo,
+            &gun,
+            TopRole::Root,
         )?)))
     } else {
         None
     };
-    let targets = role_key(&keystore, &repo, &gun, "targets")?;
+    let targets = role_key(&keystore, &repo, &gun, TopRole::Targets)?;
     // Each delegated role that lost the key is signed again by the keys it
     // has left (its current version may carry only the revoked key's
     // signature).
@@ -70,7 +108,7 @@ pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
         })?;
         delegated.push((role.clone(), keys));
     }
-    let online = OnlineKeys::load(&args.trust, &keystore, &repo, &gun)?;
+    let online = online_keys(&publisher, &keystore, &repo)?;
     let mut root: Vec<&dyn Signer> = old_root.iter().map(Held::signer).collect();
     if let Some(n) = &new_root {
         root.push(n.signer());
@@ -92,16 +130,19 @@ pub async fn run(args: RevokeArgs) -> anyhow::Result<Exit> {
         Changed::RootAndTargets
     };
     let files = repo.publish(changed, &signers, false)?;
-    published(args.trust.publish(&gun, &files).await?)?;
-    let mut page = Page::default();
-    page.field("Revoked", &keyid);
-    if !revoked.roles.is_empty() {
-        page.field("From roles", revoked.roles.join(", "));
-        page.field("Root", format!("v{}", repo.root.common.version));
-    }
-    if !revoked.delegations.is_empty() {
-        page.field("From delegations", revoked.delegations.join(", "));
-    }
-    page.emit()?;
+    publisher.publish_once(&files).await?;
+    let view = RevokedView {
+        schema: SCHEMA,
+        repository: gun.to_string(),
+        root_version: (!revoked.roles.is_empty()).then_some(repo.root.common.version),
+        roles: revoked.roles.iter().map(ToString::to_string).collect(),
+        delegations: revoked
+            .delegations
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        keyid,
+    };
+    show(format, &view, RevokedView::render)?;
     Ok(Exit::Ok)
 }

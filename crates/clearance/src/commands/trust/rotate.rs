@@ -5,25 +5,58 @@
 use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
+use clearance_trust::TopRole;
 use clearance_trust::pkcs11::IfMissing;
-use clearance_trust::publish::{Changed, OldKeys, RoleSigners, ServerSigned};
+use clearance_trust::publish::{Bins, Changed, OldKeys, RoleSigners, ServerSigned};
+use clearance_trust::repository::RepositoryStore as _;
+use clearance_trust::schema::Version;
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
+use serde::Serialize;
 
-use super::common::{
-    Held, RootKeyArgs, TrustArgs, gun, load_repository, published, role_key, root_key,
-    root_key_label, token_key,
-};
+use super::common::{TrustArgs, gun, show, top_role_parser};
+use super::held::{Held, RootKeyArgs, role_key, root_key, root_key_label, token_key};
 use super::passphrase::new_passphrase;
+use crate::cli::Format;
 use crate::exit::Exit;
 use crate::output::Page;
+
+/// The `schema` of `trust rotate --format json`.
+const SCHEMA: &str = "clearance.trust.rotate/v1";
+
+/// The rotation as published; its JSON shape (`clearance.trust.rotate/v1`)
+/// is in `docs/trust-publish-json.md`.
+#[derive(Debug, Serialize)]
+struct RotatedView {
+    schema: &'static str,
+    repository: String,
+    role: TopRole,
+    new_keyid: String,
+    /// `publisher` (a key file or a token) or `service`.
+    held_by: &'static str,
+    /// The role's keys now.
+    keyids: Vec<String>,
+    root_version: Version,
+}
+
+impl RotatedView {
+    fn render(&self, page: &mut Page) {
+        page.field("Rotated", format!("{} of {}", self.role, self.repository));
+        page.field("New key", &self.new_keyid);
+        if self.held_by == "service" {
+            page.field("Held by", "the trust service");
+        }
+        page.field("Keys now", self.keyids.join(", "));
+        page.field("Root", format!("v{}", self.root_version));
+    }
+}
 
 #[derive(Debug, Args)]
 pub struct RotateArgs {
     /// The image repository, e.g. registry.example.com/team/app.
     pub repository: String,
     /// The role to give a new key.
-    #[arg(value_parser = ["root", "targets", "snapshot", "timestamp"])]
-    pub role: String,
+    #[arg(value_parser = top_role_parser())]
+    pub role: TopRole,
     /// Add the new key beside the current ones instead of replacing them
     /// (revoke the old ones later with `trust revoke`).
     #[arg(long)]
@@ -38,49 +71,47 @@ pub struct RotateArgs {
     pub root: RootKeyArgs,
 }
 
-pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
+pub async fn run(args: RotateArgs, format: Format) -> anyhow::Result<Exit> {
+    let trust = args.trust.settings()?;
     let reference = RegistryRef::parse(&args.repository)?;
-    let gun = gun(&reference);
-    let mut repo = load_repository(&args.trust, &gun).await?;
+    let gun = gun(&reference)?;
+    let publisher = trust.publisher(&gun)?;
+    let mut repo = publisher.load(Bins::All).await?;
     // A wrong login shows before any key is unsealed.
-    args.trust.check_login(&gun).await?;
-    let keystore = args.trust.keystore()?;
+    publisher.check_login().await?;
+    let keystore = trust.keystore()?;
     let old_root = root_key(&args.root, &keystore, &repo, &gun)
         .context("the current root key signs the rotation")?;
-    let role = args.role.as_str();
-    let server = args.trust.server_signed(&repo)?;
-    let on_service = matches!(
-        (role, server),
-        (
-            "timestamp",
-            ServerSigned::Timestamp | ServerSigned::SnapshotAndTimestamp
-        ) | ("snapshot", ServerSigned::SnapshotAndTimestamp)
-    );
+    let role = args.role;
+    let server = publisher.server_signed(&repo, |k| keystore.public(k).is_ok());
+    let on_service = server.signs(role);
     // A key the service holds is rotated by the service: it makes the new
     // key, and signs with it once the root published below names it.
-    let new = if on_service {
-        let url = args.trust.metadata_url(&gun);
-        let key = args
-            .trust
-            .transport(None)?
-            .rotate_server_key(&url, role)
+    let new = if let (true, Some(service)) = (on_service, publisher.store().service()) {
+        let key = service
+            .rotate_server_key(&gun, role)
             .await
-            .with_context(|| format!("asking {url} for a new {role} key"))?;
+            .with_context(|| {
+                let url = service.metadata_url(&gun);
+                format!("asking {url} for a new {role} key")
+            })?;
         New::OnService(key)
     } else {
         let held = match (role, &args.new_root_key) {
-            ("root", Some(uri)) => Held::Token(Box::new(token_key(
+            (TopRole::Root, Some(uri)) => Held::Token(Box::new(token_key(
                 uri,
                 args.root.pkcs11_module.as_ref(),
                 IfMissing::Generate,
                 &root_key_label(&gun, Some(repo.root.common.version.get() + 1)),
             )?)),
-            ("root", None) => Held::Local(Box::new(LocalSigner::generate(KeyKind::EcdsaP256)?)),
+            (TopRole::Root, None) => {
+                Held::Local(Box::new(LocalSigner::generate(KeyKind::EcdsaP256)?))
+            }
             _ => Held::Local(Box::new(LocalSigner::generate(KeyKind::Ed25519)?)),
         };
         if let Held::Local(key) = &held {
-            let pass = new_passphrase(role, &key.key_id())?;
-            keystore.save(key, role, &pass)?;
+            let pass = new_passphrase(role.name(), &key.key_id())?;
+            keystore.save(key, role.name(), &pass)?;
         }
         New::Held(held)
     };
@@ -96,11 +127,14 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
     repo.rotate(role, &new_public, mode)?;
     repo.name_repository(&gun);
     // The publisher signs what the trust service does not; each key unlocked once.
-    let mut held: Vec<(&str, Held)> = Vec::new();
+    let mut held: Vec<(TopRole, Held)> = Vec::new();
     for (other, kept) in [
-        ("targets", true),
-        ("snapshot", server != ServerSigned::SnapshotAndTimestamp),
-        ("timestamp", server == ServerSigned::Neither),
+        (TopRole::Targets, true),
+        (
+            TopRole::Snapshot,
+            server != ServerSigned::SnapshotAndTimestamp,
+        ),
+        (TopRole::Timestamp, server == ServerSigned::Neither),
     ] {
         if other != role && kept {
             held.push((
@@ -109,7 +143,7 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
             ));
         }
     }
-    let pick = |r: &str| -> Vec<&dyn Signer> {
+    let pick = |r: TopRole| -> Vec<&dyn Signer> {
         if r == role {
             return match &new {
                 New::Held(held) => vec![held.signer()],
@@ -122,28 +156,34 @@ pub async fn run(args: RotateArgs) -> anyhow::Result<Exit> {
             .collect()
     };
     let mut root_signers = vec![old_root.signer()];
-    if let ("root", New::Held(held)) = (role, &new) {
+    if let (TopRole::Root, New::Held(held)) = (role, &new) {
         root_signers.push(held.signer());
     }
     let signers = RoleSigners {
         root: root_signers,
-        targets: pick("targets"),
-        snapshot: pick("snapshot"),
-        timestamp: pick("timestamp"),
+        targets: pick(TopRole::Targets),
+        snapshot: pick(TopRole::Snapshot),
+        timestamp: pick(TopRole::Timestamp),
         server,
         ..Default::default()
     };
     let files = repo.publish(Changed::RootAndTargets, &signers, false)?;
-    published(args.trust.publish(&gun, &files).await?)?;
-    let mut page = Page::default();
-    page.field("Rotated", format!("{role} of {gun}"));
-    page.field("New key", new_public.key_id());
-    if on_service {
-        page.field("Held by", "the trust service");
-    }
-    page.field("Keys now", repo.root.roles[role].keyids.join(", "));
-    page.field("Root", format!("v{}", repo.root.common.version));
-    page.emit()?;
+    publisher.publish_once(&files).await?;
+    let view = RotatedView {
+        schema: SCHEMA,
+        repository: gun.to_string(),
+        role,
+        new_keyid: new_public.key_id(),
+        held_by: if on_service { "service" } else { "publisher" },
+        keyids: repo
+            .root
+            .roles
+            .get(&role)
+            .map(|k| k.keyids.clone())
+            .unwrap_or_default(),
+        root_version: repo.root.common.version,
+    };
+    show(format, &view, RotatedView::render)?;
     Ok(Exit::Ok)
 }
 

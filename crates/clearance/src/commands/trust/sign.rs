@@ -7,15 +7,20 @@ use clearance_oci::registry::RegistryClient;
 use clearance_trust::client::FetchError;
 use clearance_trust::image::{manifest_digest, target_for_manifest};
 use clearance_trust::publish::{Bins, Changed, ServerSigned};
+use clearance_trust::schema::Version;
 use clearance_trust::signer::Signer;
+use clearance_trust::{RoleName, TopRole};
+use serde::Serialize;
 
-use super::common::{
-    OnlineKeys, TrustArgs, delegated_keys, gun, load_repository_for, registry_ref, role_key,
-};
+use super::common::{RoleNameParser, TrustArgs, gun, registry_ref, show};
 use super::failure::fetch_error;
-use crate::cli::RegistryArgs;
+use super::held::{delegated_keys, online_keys, role_key};
+use crate::cli::{Format, RegistryArgs};
 use crate::exit::Exit;
 use crate::output::Page;
+
+/// The `schema` of `trust sign --format json`.
+const SCHEMA: &str = "clearance.trust.sign/v1";
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
@@ -27,15 +32,47 @@ pub struct SignArgs {
     #[arg(long, value_name = "sha256:…")]
     pub digest: Option<Digest>,
     /// Sign into this delegated role instead of top-level targets.
-    #[arg(long)]
-    pub role: Option<String>,
+    #[arg(long, value_parser = RoleNameParser)]
+    pub role: Option<RoleName>,
     #[command(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
 
-pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
+/// What was signed; its JSON shape (`clearance.trust.sign/v1`) is in
+/// `docs/trust-publish-json.md`.
+#[derive(Debug, Serialize)]
+struct SignedView {
+    schema: &'static str,
+    image: String,
+    digest: String,
+    role: String,
+    /// False when the tag was signed so already: nothing was published.
+    published: bool,
+    /// The signing role's version now (none when nothing was published).
+    version: Option<Version>,
+}
+
+impl SignedView {
+    fn render(&self, page: &mut Page) {
+        if !self.published {
+            page.field("Already signed", format!("{} by {}", self.image, self.role));
+            page.field("Digest", &self.digest);
+            page.line("Nothing was published.");
+            return;
+        }
+        page.field("Signed", &self.image);
+        page.field("Digest", &self.digest);
+        match (self.role == RoleName::TARGETS.as_str(), self.version) {
+            (true, Some(v)) => page.field("Version", format!("targets v{v}")),
+            _ => page.field("Role", &self.role),
+        }
+    }
+}
+
+pub async fn run(args: SignArgs, format: Format) -> anyhow::Result<Exit> {
+    let trust = args.trust.settings()?;
     let reference = registry_ref(&args.image)?;
     let tag = reference.tag().context("sign a tag: IMAGE:TAG")?.to_owned();
     let pinned = match (reference.digest(), &args.digest) {
@@ -47,7 +84,7 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
         }
         (a, b) => a.or(b.as_ref()).cloned(),
     };
-    let gun = gun(&reference);
+    let gun = gun(&reference)?;
     let client = RegistryClient::new(&args.registry.settings()?.registry)?;
     let (manifest, digest, media_type) = client
         .get_manifest(&reference, &tag)
@@ -68,20 +105,25 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
 
     // Only the hash bin this tag falls in (a 10,000-tag repository has 64).
     let tags = [tag.as_str()];
-    let first = load_repository_for(&args.trust, &gun, Bins::For(&tags)).await?;
+    let publisher = trust.publisher(&gun)?;
+    let first = publisher.load(Bins::For(&tags)).await?;
     let before = match &args.role {
         Some(role) => first.delegated.get(role).and_then(|r| r.targets.get(&tag)),
         None => first.target(&tag),
     };
-    let role_name = args.role.as_deref().unwrap_or("targets");
+    let role_name = args.role.clone().unwrap_or(RoleName::TARGETS);
     match before {
         // The same manifest again: nothing to sign, nothing published.
         Some(old) if old.length == target.length && old.hashes == target.hashes => {
-            let mut page = Page::default();
-            page.field("Already signed", format!("{gun}:{tag} by {role_name}"));
-            page.field("Digest", &digest);
-            page.line("Nothing was published.");
-            page.emit()?;
+            let view = SignedView {
+                schema: SCHEMA,
+                image: format!("{gun}:{tag}"),
+                digest: digest.to_string(),
+                role: role_name.to_string(),
+                published: false,
+                version: None,
+            };
+            show(format, &view, SignedView::render)?;
             return Ok(Exit::Ok);
         }
         Some(old) => crate::output::warning(format!(
@@ -91,19 +133,18 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
         None => {}
     }
     // A wrong login shows before any key is unsealed.
-    args.trust.check_login(&gun).await?;
-    let keystore = args.trust.keystore()?;
+    publisher.check_login().await?;
+    let keystore = trust.keystore()?;
     let (targets, delegated) = match &args.role {
         Some(role) => (None, delegated_keys(&keystore, &first, role)?),
         None => (
-            Some(role_key(&keystore, &first, &gun, "targets")?),
+            Some(role_key(&keystore, &first, &gun, TopRole::Targets)?),
             Vec::new(),
         ),
     };
-    let online = OnlineKeys::load(&args.trust, &keystore, &first, &gun)?;
-    let repo = args
-        .trust
-        .edit(&gun, first, Bins::For(&tags), |repo| {
+    let online = online_keys(&publisher, &keystore, &first)?;
+    let repo = publisher
+        .edit(first, Bins::For(&tags), |repo| {
             match &args.role {
                 Some(role) => repo.set_delegated_target(role, &tag, target.clone())?,
                 None => repo.set_target(&tag, target.clone())?,
@@ -115,7 +156,7 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
                     delegated.iter().map(|s| s as &dyn Signer).collect(),
                 );
             }
-            Ok(repo.publish(Changed::Targets, &signers, false)?)
+            anyhow::Ok(repo.publish(Changed::Targets, &signers, false)?)
         })
         .await;
     let repo = match repo {
@@ -132,16 +173,18 @@ pub async fn run(args: SignArgs) -> anyhow::Result<Exit> {
         }
         other => other?,
     };
-    let mut page = Page::default();
-    page.field("Signed", format!("{gun}:{tag}"));
-    page.field("Digest", &digest);
-    match &args.role {
-        Some(role) => page.field("Role", role),
-        None => page.field(
-            "Version",
-            format!("targets v{}", repo.targets.common.version),
-        ),
-    }
-    page.emit()?;
+    let version = match &args.role {
+        Some(role) => repo.delegated.get(role).map(|r| r.common.version),
+        None => Some(repo.targets.common.version),
+    };
+    let view = SignedView {
+        schema: SCHEMA,
+        image: format!("{gun}:{tag}"),
+        digest: digest.to_string(),
+        role: role_name.to_string(),
+        published: true,
+        version,
+    };
+    show(format, &view, SignedView::render)?;
     Ok(Exit::Ok)
 }

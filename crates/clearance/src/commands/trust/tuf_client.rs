@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
+use clearance_trust::RoleName;
 use clearance_trust::client::{DirStore, HttpTransport, Updater, UpdaterSettings};
 use clearance_trust::schema::TargetName;
 
@@ -58,7 +59,7 @@ async fn execute(args: TufClientArgs) -> anyhow::Result<()> {
     if let Action::Init { trusted_root } = &args.action {
         let bytes = std::fs::read(trusted_root)
             .with_context(|| format!("reading {}", trusted_root.display()))?;
-        store.save("root", &bytes)?;
+        store.save(&RoleName::ROOT, &bytes)?;
         return Ok(());
     }
     let url = args

@@ -11,9 +11,10 @@ use clearance_trust::client::{
 use clearance_trust::image::{manifest_digest, media_type};
 use clearance_trust::metadata::Signed;
 use clearance_trust::schema::Root;
+use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{TrustArgs, gun, registry_ref};
+use super::common::{TrustArgs, TrustSettings, gun, registry_ref, show};
 use super::failure::{fetch_error, no_trust_data};
 use crate::cli::{Format, RegistryArgs};
 use crate::exit::Exit;
@@ -63,12 +64,13 @@ struct Verdict {
 }
 
 pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
+    let trust = args.trust.settings()?;
     let reference = registry_ref(&args.image)?;
     let tag = reference
         .tag()
         .context("verify a tag: IMAGE:TAG")?
         .to_owned();
-    let gun = gun(&reference);
+    let gun = gun(&reference)?;
     let mut verdict = Verdict {
         schema: "clearance.trust.verify/v1",
         image: format!("{gun}:{tag}"),
@@ -82,17 +84,18 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
         registry_digest: None,
         reason: None,
     };
-    let store = args.trust.client_store(&gun)?;
+    let store = trust.client_store(&gun)?;
     // A --root that cannot be used, or none where one is needed, is a
     // usage error (exit 2); a server with no trust data is an answer.
-    let outcome = match pin(&args, &gun, &store).await {
+    let outcome = match pin(&args, &trust, &gun, &store).await {
         Ok(staged) => {
-            let updater = args.trust.updater(
+            // The trust server's CA is --trust-ca-file's alone; --ca-file is
+            // the registry's (it once overrode the trust server's CA).
+            let updater = trust.updater(
                 &gun,
                 staged
                     .as_ref()
                     .map_or_else(|| store.clone(), StagedStore::store),
-                args.registry.ca_file.as_deref(),
             )?;
             check(&args, &reference, &tag, &gun, updater, staged, &mut verdict).await
         }
@@ -107,17 +110,12 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
         Err(e) if no_trust_data(&e) => {
             verdict.reason = Some(format!(
                 "no trust data for {gun} on {}: nothing was ever signed for it there",
-                args.trust.server
+                trust.server
             ));
         }
         Err(e) => verdict.reason = Some(format!("{e:#}")),
     }
-    let mut page = Page::default();
-    match format {
-        Format::Json => page.json(&verdict)?,
-        Format::Table => render(&verdict, &mut page),
-    }
-    page.emit()?;
+    show(format, &verdict, render)?;
     Ok(if verdict.trusted {
         Exit::Ok
     } else {
@@ -131,7 +129,7 @@ async fn check(
     args: &VerifyArgs,
     reference: &clearance_oci::RegistryRef,
     tag: &str,
-    gun: &str,
+    gun: &Gun,
     mut updater: Updater<HttpTransport>,
     staged: Option<StagedStore>,
     verdict: &mut Verdict,
@@ -184,7 +182,7 @@ async fn check(
         }
         let targets = &updater
             .trusted()
-            .targets("targets", "root")
+            .targets(&RoleName::TARGETS, &RoleName::ROOT)
             .context("targets not loaded")?
             .signed;
         verdict.targets_version = Some(targets.common.version);
@@ -193,7 +191,7 @@ async fn check(
             .targets(&found.role, &found.delegator)
             .map(|t| t.signed.common.version);
         verdict.expires = Some(found.expires.to_string());
-        verdict.signed_by = Some(found.role.clone());
+        verdict.signed_by = Some(found.role.to_string());
         verdict.media_type = media_type(&target).map(str::to_owned);
         verdict.digest = Some(digest);
         Ok(())
@@ -212,7 +210,7 @@ async fn check(
         if args.root.is_none() {
             let keys = root
                 .roles
-                .get("root")
+                .get(&TopRole::Root)
                 .map(|r| r.keyids.join(", "))
                 .unwrap_or_default();
             crate::output::warning(format!(
@@ -257,7 +255,7 @@ fn render(v: &Verdict, page: &mut Page) {
             v.signed_by_version,
             v.targets_version,
         ) {
-            (Some(role), Some(own), Some(targets)) if role != "targets" => {
+            (Some(role), Some(own), Some(targets)) if role != RoleName::TARGETS.as_str() => {
                 format!("{role} v{own} (targets v{targets})")
             }
             (_, _, Some(targets)) => format!("targets v{targets}"),
@@ -277,7 +275,8 @@ fn render(v: &Verdict, page: &mut Page) {
 /// error unless `--repin` (review B-4).
 async fn pin(
     args: &VerifyArgs,
-    gun: &str,
+    trust: &TrustSettings,
+    gun: &Gun,
     store: &DirStore,
 ) -> anyhow::Result<Option<StagedStore>> {
     let given = match &args.root {
@@ -286,17 +285,21 @@ async fn pin(
         ),
         None => None,
     };
-    let root = match (store.load("root")?, given) {
+    let root = match (store.load(&RoleName::ROOT)?, given) {
         (Some(pinned), Some(given)) if !args.repin => {
             let path = args.root.as_deref().unwrap_or(std::path::Path::new(""));
-            check_same_root(args, gun, &pinned, &given, path, store).await?;
+            check_same_root(trust, gun, &pinned, &given, path, store).await?;
             return Ok(None);
         }
         (Some(_), None) => return Ok(None),
         (_, Some(given)) => given,
         (None, None) if args.trust_on_first_use => {
-            let url = format!("{}1.root.json", args.trust.metadata_url(gun));
-            fetch_once(&args.trust, &url, args.registry.ca_file.as_deref())
+            let url = format!(
+                "{}{}",
+                trust.metadata_url(gun),
+                RoleName::ROOT.versioned_file_name(clearance_trust::schema::Version::FIRST)
+            );
+            fetch_once(trust, &url)
                 .await?
                 .ok_or(UpdateError::NoTrustData { url })?
         }
@@ -312,17 +315,18 @@ async fn pin(
 /// publisher rotated root keys): checked through the repository's root
 /// chain. Anything else is an error naming both roots' keys.
 async fn check_same_root(
-    args: &VerifyArgs,
-    gun: &str,
+    trust: &TrustSettings,
+    gun: &Gun,
     pinned: &[u8],
     given: &[u8],
     path: &std::path::Path,
     store: &DirStore,
 ) -> anyhow::Result<()> {
     let parse = |bytes: &[u8], what: &str| -> anyhow::Result<Signed<Root>> {
-        Signed::<Root>::parse(bytes, "root").with_context(|| format!("{what} is not a root.json"))
+        Signed::<Root>::parse(bytes, &RoleName::ROOT)
+            .with_context(|| format!("{what} is not a root.json"))
     };
-    let pinned_root = parse(pinned, &store.path_of("root"))?;
+    let pinned_root = parse(pinned, &store.path_of(&RoleName::ROOT))?;
     let given_root = parse(given, &format!("--root {}", path.display()))?;
     if pinned_root.canonical == given_root.canonical {
         return Ok(());
@@ -332,8 +336,8 @@ async fn check_same_root(
     } else {
         (pinned, given)
     };
-    let transport = args.trust.transport(args.registry.ca_file.as_deref())?;
-    let url = args.trust.metadata_url(gun);
+    let transport = trust.transport()?;
+    let url = trust.metadata_url(gun);
     let linked = root_descends(&transport, &url, older, newer, &UpdaterSettings::default())
         .await
         .with_context(|| {
@@ -348,7 +352,7 @@ async fn check_same_root(
     let keys = |root: &Signed<Root>| {
         root.signed
             .roles
-            .get("root")
+            .get(&TopRole::Root)
             .map(|r| r.keyids.join(", "))
             .unwrap_or_default()
     };
@@ -359,17 +363,13 @@ async fn check_same_root(
         given_root.version(),
         keys(&given_root),
         pinned_root.version(),
-        store.path_of("root"),
+        store.path_of(&RoleName::ROOT),
         keys(&pinned_root),
     )
 }
 
 /// The first root, as the server offers it (`None`: it has none).
-async fn fetch_once(
-    trust: &super::common::TrustArgs,
-    url: &str,
-    extra_ca: Option<&std::path::Path>,
-) -> anyhow::Result<Option<Vec<u8>>> {
+async fn fetch_once(trust: &TrustSettings, url: &str) -> anyhow::Result<Option<Vec<u8>>> {
     use clearance_trust::client::Transport as _;
-    Ok(trust.transport(extra_ca)?.fetch(url, 512_000).await?)
+    Ok(trust.transport()?.fetch(url, 512_000).await?)
 }

@@ -4,10 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::accept::{Refused, parse};
-use super::store::Store;
+use super::{Refused, parse};
+use crate::gun::Gun;
 use crate::keys::Key;
-use crate::schema::{Delegations, Targets, Version};
+use crate::schema::{Delegations, RoleName, Targets, Version};
+use crate::server::error::ServiceError;
+use crate::server::store::Store;
 
 /// Most delegated roles one publish may walk through.
 pub(super) const MAX_ROLES_VISITED: usize = 70_000;
@@ -16,9 +18,9 @@ pub(super) const MAX_ROLES_VISITED: usize = 70_000;
 #[derive(Debug, Default)]
 pub(super) struct Walk {
     /// Uploaded delegated roles: name, bytes, version.
-    pub(super) uploaded: Vec<(String, Vec<u8>, Version)>,
+    pub(super) uploaded: Vec<(RoleName, Vec<u8>, Version)>,
     /// Roles the final check must verify, delegators first: (role, delegator, bytes).
-    pub(super) to_verify: Vec<(String, String, Vec<u8>)>,
+    pub(super) to_verify: Vec<(RoleName, RoleName, Vec<u8>)>,
 }
 
 /// Walk delegations from targets, breadth first, taking each uploaded role
@@ -27,21 +29,21 @@ pub(super) struct Walk {
 /// delegator now gives them different keys.
 pub(super) async fn walk_delegations(
     store: &Store,
-    gun: &str,
+    gun: &Gun,
     targets: &Targets,
     old_targets: Option<&Targets>,
     targets_uploaded: bool,
-    uploads: &mut BTreeMap<String, Vec<u8>>,
-) -> Result<Walk, Refused> {
+    uploads: &mut BTreeMap<RoleName, Vec<u8>>,
+) -> Result<Walk, ServiceError> {
     let mut walk = Walk::default();
-    let mut queue: VecDeque<(String, Targets, Option<Targets>, bool)> = VecDeque::new();
+    let mut queue: VecDeque<(RoleName, Targets, Option<Targets>, bool)> = VecDeque::new();
     queue.push_back((
-        "targets".into(),
+        RoleName::TARGETS,
         targets.clone(),
         old_targets.cloned(),
         targets_uploaded,
     ));
-    let mut visited = BTreeSet::from(["targets".to_owned()]);
+    let mut visited = BTreeSet::from([RoleName::TARGETS]);
     while let Some((name, role, old_role, changed)) = queue.pop_front() {
         let Some(delegations) = &role.delegations else {
             continue;
@@ -57,7 +59,8 @@ pub(super) async fn walk_delegations(
             if visited.len() > MAX_ROLES_VISITED {
                 return Err(Refused::TooManyRoles {
                     limit: MAX_ROLES_VISITED,
-                });
+                }
+                .into());
             }
             let regrant = changed
                 && grant(delegations, &child) != old_delegations.and_then(|d| grant(d, &child));
@@ -94,7 +97,7 @@ pub(super) async fn walk_delegations(
 /// The roles a delegator names that the walk may need: every named role,
 /// and those hash bins that were uploaded (a delegator of 2^16 bins is not
 /// walked bin by bin).
-fn children(delegations: &Delegations, uploads: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+fn children(delegations: &Delegations, uploads: &BTreeMap<RoleName, Vec<u8>>) -> Vec<RoleName> {
     if let Some(s) = &delegations.succinct_roles {
         return uploads.keys().filter(|n| s.is_bin(n)).cloned().collect();
     }
@@ -112,10 +115,10 @@ fn children(delegations: &Delegations, uploads: &BTreeMap<String, Vec<u8>>) -> V
 /// prefix), every bin must come with it (B-11), or the stored ones would no
 /// longer verify and every tag in them would be lost to clients.
 fn require_every_regranted_bin(
-    delegator: &str,
+    delegator: &RoleName,
     delegations: &Delegations,
     old: Option<&Delegations>,
-    uploads: &BTreeMap<String, Vec<u8>>,
+    uploads: &BTreeMap<RoleName, Vec<u8>>,
 ) -> Result<(), Refused> {
     let Some(succinct) = &delegations.succinct_roles else {
         return Ok(());
@@ -135,7 +138,7 @@ fn require_every_regranted_bin(
         .find(|bin| !uploads.contains_key(bin))
     {
         Some(bin) => Err(Refused::MissingBin {
-            delegator: delegator.to_owned(),
+            delegator: delegator.clone(),
             bin,
         }),
         None => Ok(()),
@@ -155,7 +158,7 @@ fn succinct_grant(d: &Delegations) -> Option<SuccinctGrant<'_>> {
 /// The keys (with their public values) and threshold a delegator gives a role.
 fn grant(
     delegations: &Delegations,
-    role: &str,
+    role: &RoleName,
 ) -> Option<(BTreeMap<String, Option<crate::keys::Key>>, u64)> {
     let m = delegations.role(role)?;
     let keys = m

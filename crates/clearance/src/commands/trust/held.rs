@@ -1,0 +1,195 @@
+//! The signing keys a publisher holds: sealed in the keystore (unsealed
+//! with a passphrase) or on a PKCS#11 token, found by what the repository's
+//! metadata names.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use clearance_trust::keystore::Keystore;
+use clearance_trust::pkcs11::{HsmSigner, IfMissing, KeyOrigin, Pkcs11Uri};
+use clearance_trust::publish::RepositoryEditor;
+use clearance_trust::repository::{OnlineKeys, Publisher};
+use clearance_trust::signer::{LocalSigner, Signer};
+use clearance_trust::{Gun, RoleName, TopRole};
+
+use super::passphrase::unseal;
+
+/// Where the root key is, for commands that make or change root.
+#[derive(Debug, Clone, Args)]
+pub struct RootKeyArgs {
+    /// The root key on a hardware token, else the keystore: a pkcs11: URI
+    /// such as "pkcs11:token=clearance" (the key labelled for this
+    /// repository) or "pkcs11:token=YubiKey PIV #123;object=LABEL". `trust
+    /// init` generates it on the token if it has none by that name; it never
+    /// leaves the token.
+    #[arg(long, value_name = "PKCS11_URI")]
+    pub root_key: Option<String>,
+    /// The PKCS#11 module (else the URI's module-path).
+    #[arg(long, env = "CLEARANCE_PKCS11_MODULE")]
+    pub pkcs11_module: Option<PathBuf>,
+}
+
+/// A signing key the publisher holds: sealed on disk or on a token.
+pub enum Held {
+    Local(Box<LocalSigner>),
+    Token(Box<HsmSigner>),
+}
+
+impl Held {
+    pub fn signer(&self) -> &dyn Signer {
+        match self {
+            Held::Local(s) => s.as_ref(),
+            Held::Token(s) => s.as_ref(),
+        }
+    }
+}
+
+/// Open (or, at init and root rotations, create) a key on a PKCS#11 token;
+/// `HsmSigner::open` refuses one that can leave the token. A URI without `object=` names the
+/// label `default_label` (a label per repository: review B-7); a key that
+/// was to be created but was found already is warned about, since one key
+/// rooting several repositories is one compromise away from all of them.
+pub fn token_key(
+    uri: &str,
+    module: Option<&PathBuf>,
+    if_missing: IfMissing,
+    default_label: &str,
+) -> anyhow::Result<HsmSigner> {
+    let mut uri: Pkcs11Uri = uri.parse()?;
+    let label = uri
+        .object
+        .get_or_insert_with(|| default_label.to_owned())
+        .clone();
+    let module = module.cloned().or_else(|| uri.module_path.clone()).context(
+        "name the PKCS#11 module: --pkcs11-module PATH (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so, YubiKey: libykcs11.so)",
+    )?;
+    let pin = match uri.pin()? {
+        Some(pin) => pin,
+        None => match std::env::var("CLEARANCE_PKCS11_PIN") {
+            Ok(pin) => pin,
+            Err(_) => rpassword::prompt_password(format!("PIN for token {}: ", uri.token))?,
+        },
+    };
+    // Refuses a key that may have left the token, or whose halves do not pair.
+    let signer = HsmSigner::open(&uri, &module, &pin, if_missing)?;
+    if if_missing == IfMissing::Generate && signer.origin() == KeyOrigin::Found {
+        crate::output::warning(format!(
+            "token {} already holds the key {label} ({}); using it. If it roots other repositories, one compromise reaches all of them (each root names its repository, so their metadata cannot be swapped); leave object= out for a key per repository",
+            uri.token,
+            signer.key_id()
+        ));
+    }
+    Ok(signer)
+}
+
+/// The token label `trust` gives a repository's root key when the URI
+/// names none: `clearance-root-<first 16 hex digits of sha256(gun)>`, and
+/// `…-v<N>` for the key a root rotation brings in at root version N.
+pub fn root_key_label(gun: &Gun, version: Option<u64>) -> String {
+    let hash = clearance_oci::Digest::sha256_of(gun.as_str().as_bytes());
+    let short = &hash.hex()[..16];
+    match version {
+        Some(v) => format!("clearance-root-{short}-v{v}"),
+        None => format!("clearance-root-{short}"),
+    }
+}
+
+/// The publisher's sealed key for a top-level role of `repo`.
+pub fn role_key(
+    keystore: &Keystore,
+    repo: &RepositoryEditor,
+    gun: &Gun,
+    role: TopRole,
+) -> anyhow::Result<LocalSigner> {
+    let keyids = &repo
+        .root
+        .roles
+        .get(&role)
+        .with_context(|| format!("root names no {role} keys"))?
+        .keyids;
+    let Some(keyid) = keyids.iter().find(|k| keystore.public(k).is_ok()) else {
+        bail!(
+            "none of the {role} keys of {gun} is in {}",
+            keystore.dir().display()
+        );
+    };
+    unseal(keystore, role.name(), keyid)
+}
+
+/// The current root key: on a token when --root-key says so, else sealed.
+pub fn root_key(
+    args: &RootKeyArgs,
+    keystore: &Keystore,
+    repo: &RepositoryEditor,
+    gun: &Gun,
+) -> anyhow::Result<Held> {
+    match &args.root_key {
+        Some(uri) => Ok(Held::Token(Box::new(token_key(
+            uri,
+            args.pkcs11_module.as_ref(),
+            IfMissing::Fail,
+            &root_key_label(gun, None),
+        )?))),
+        None => Ok(Held::Local(Box::new(role_key(
+            keystore,
+            repo,
+            gun,
+            TopRole::Root,
+        )?))),
+    }
+}
+
+/// The snapshot and timestamp keys the publisher holds for `repo`,
+/// unsealed; the store signs the others.
+pub fn online_keys(
+    publisher: &Publisher,
+    keystore: &Keystore,
+    repo: &RepositoryEditor,
+) -> anyhow::Result<OnlineKeys> {
+    let server = publisher.server_signed(repo, |k| keystore.public(k).is_ok());
+    OnlineKeys::load(server, |role| {
+        role_key(keystore, repo, publisher.gun(), role)
+    })
+}
+
+/// Whether the keystore holds a threshold of a delegated role's keys.
+pub fn holds_delegated(keystore: &Keystore, repo: &RepositoryEditor, role: &RoleName) -> bool {
+    repo.delegation(role).is_some_and(|d| {
+        let held = d
+            .keyids
+            .iter()
+            .filter(|k| keystore.public(k).is_ok())
+            .count() as u64;
+        held >= d.threshold
+    })
+}
+
+/// The publisher's sealed keys for a delegated role (as many as it holds).
+pub fn delegated_keys(
+    keystore: &Keystore,
+    repo: &RepositoryEditor,
+    role: &RoleName,
+) -> anyhow::Result<Vec<LocalSigner>> {
+    let delegation = repo
+        .delegation(role)
+        .with_context(|| format!("targets does not delegate to {role:?}"))?;
+    let held: Vec<&String> = delegation
+        .keyids
+        .iter()
+        .filter(|k| keystore.public(k).is_ok())
+        .collect();
+    // Counted before anything is unsealed.
+    if (held.len() as u64) < delegation.threshold {
+        bail!(
+            "{role} needs {} of its keys {:?}; {} of them are in {}",
+            delegation.threshold,
+            delegation.keyids,
+            held.len(),
+            keystore.dir().display()
+        );
+    }
+    held.into_iter()
+        .map(|keyid| unseal(keystore, role.as_str(), keyid))
+        .collect()
+}
