@@ -4,10 +4,13 @@
 //! Every document is read as the Go programs that run images read it:
 //! keys are checked against Go's case-insensitive matching first
 //! ([`keys`]), and a document that one reader could take for a manifest and
-//! another for an index is refused (CVE-2021-41190).
+//! another for an index is refused (CVE-2021-41190). Text in strings is
+//! read as Go reads it: invalid UTF-8 and lone surrogate escapes become
+//! U+FFFD ([`go_text`]) instead of refusing the document.
 
 mod entry;
 mod go_fields;
+pub mod go_text;
 pub mod keys;
 
 pub use entry::{IndexEntry, REFERENCE_TYPE, SkipReason, classify_entry};
@@ -157,6 +160,7 @@ pub fn parse_manifest(
         kind,
         message,
     };
+    let bytes = &*go_text::as_go_reads(bytes);
     check_keys(bytes, Document::Manifest, what, "manifest")?;
     let probe: Probe =
         serde_json::from_slice(bytes).map_err(|e| invalid("manifest", e.to_string()))?;
@@ -283,6 +287,7 @@ fn check_keys(
 ///
 /// [`ManifestError::Keys`] or [`ManifestError::Invalid`].
 pub fn parse_config(bytes: &[u8], what: &str) -> Result<ImageConfiguration, ManifestError> {
+    let bytes = &*go_text::as_go_reads(bytes);
     check_keys(bytes, Document::Config, what, "image config")?;
     serde_json::from_slice(bytes).map_err(|e| ManifestError::Invalid {
         what: what.to_owned(),
@@ -301,6 +306,7 @@ pub fn parse_archive_manifest<T: serde::de::DeserializeOwned>(
     bytes: &[u8],
     what: &str,
 ) -> Result<T, ManifestError> {
+    let bytes = &*go_text::as_go_reads(bytes);
     check_keys(
         bytes,
         Document::DockerArchiveManifest,

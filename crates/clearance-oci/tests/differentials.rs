@@ -59,6 +59,32 @@ fn key_error(err: SourceError) -> KeyError {
     }
 }
 
+/// The labels of a resolved image's config.
+fn labels(image: &ResolvedImage) -> std::collections::HashMap<String, String> {
+    image
+        .config
+        .config()
+        .as_ref()
+        .unwrap()
+        .labels()
+        .clone()
+        .unwrap()
+}
+
+/// The config skopeo (Go) reads from the layout's `v1`.
+fn skopeo_config(root: &str) -> Value {
+    let out = Command::new("skopeo")
+        .args(["inspect", "--config", &format!("oci:{root}:v1")])
+        .output()
+        .expect("skopeo is installed (scripts/install-test-deps.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 // 1. Keys Go's encoding/json matches case-insensitively (the last match wins).
 
 #[tokio::test]
@@ -105,16 +131,7 @@ fn case_folded_config_keys_are_what_skopeo_reads() {
         let m = l.manifest(vec![blob], &raw_config(&diff_id, tail), OCI_CONFIG);
         l.tag(m, "v1");
     });
-    let out = Command::new("skopeo")
-        .args(["inspect", "--config", &format!("oci:{root}:v1")])
-        .output()
-        .expect("skopeo is installed (scripts/install-test-deps.sh)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let config: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let config = skopeo_config(&root);
     assert_eq!(config["config"]["User"], "root");
 }
 
@@ -223,14 +240,7 @@ async fn keys_of_maps_that_differ_in_case_are_not_refused() {
     let image = resolve(&format!("oci:{root}:v1"), "linux/amd64")
         .await
         .unwrap();
-    let labels = image
-        .config
-        .config()
-        .as_ref()
-        .unwrap()
-        .labels()
-        .clone()
-        .unwrap();
+    let labels = labels(&image);
     assert_eq!(labels.len(), 2);
 }
 
@@ -675,4 +685,58 @@ async fn an_archive_given_to_the_other_transport_gets_a_hint() {
             other => panic!("{reference}: {other:?}"),
         }
     }
+}
+
+// Text Go reads leniently: invalid UTF-8 and lone surrogate escapes in
+// strings are U+FFFD to Go's encoding/json; serde_json refused the whole
+// document, so an image every runtime runs could not be inspected.
+
+/// A config whose labels hold a lone surrogate escape and bytes that are
+/// not UTF-8, tagged `v1`.
+fn lenient_text_layout(dir: &Path) -> String {
+    layout(dir, |l| {
+        let (blob, diff_id) = layer(l, "app");
+        let mut tail =
+            br#""config":{"Labels":{"surrogate":"x\ud800y","pair":"\ud83d\ude00","bytes":"a"#
+                .to_vec();
+        tail.extend_from_slice(b"\xe2\x82b\"}}");
+        let mut config = raw_config(&diff_id, "\"os.version\":\"\"");
+        config.pop();
+        config.push(b',');
+        config.extend_from_slice(&tail);
+        config.push(b'}');
+        let m = l.manifest(vec![blob], &config, OCI_CONFIG);
+        l.tag(m, "v1");
+    })
+}
+
+#[tokio::test]
+async fn strings_go_reads_leniently_are_read_as_go_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = lenient_text_layout(dir.path());
+    let image = resolve(&format!("oci:{root}:v1"), "linux/amd64")
+        .await
+        .unwrap();
+    let labels = labels(&image);
+    assert_eq!(labels["surrogate"], "x\u{fffd}y");
+    assert_eq!(labels["pair"], "\u{1f600}");
+    assert_eq!(labels["bytes"], "a\u{fffd}\u{fffd}b");
+    // The digest is over the bytes as stored, not the text as read.
+    assert_eq!(
+        image.config_blob.digest,
+        Digest::sha256_of(&image.config_bytes)
+    );
+    assert!(image.config_bytes.windows(6).any(|w| w == br"\ud800"));
+}
+
+/// The fixture above is what skopeo (Go) reads.
+#[test]
+fn strings_go_reads_leniently_are_what_skopeo_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = lenient_text_layout(dir.path());
+    let config = skopeo_config(&root);
+    let labels = &config["config"]["Labels"];
+    assert_eq!(labels["surrogate"], "x\u{fffd}y");
+    assert_eq!(labels["pair"], "\u{1f600}");
+    assert_eq!(labels["bytes"], "a\u{fffd}\u{fffd}b");
 }
