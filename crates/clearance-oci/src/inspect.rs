@@ -12,6 +12,7 @@ use crate::digest::Digest;
 use crate::layer::{
     Compression, LayerEntry, LayerLimits, LayerStats, LayerVisitor, LayerWarning, read_layer,
 };
+use crate::media_type;
 use crate::platform::Platform;
 use crate::source::{ImageSource, LayerRef, ResolvedImage, SourceError};
 
@@ -212,6 +213,15 @@ pub async fn inspect(
         info.diff_id = Some(stats.diff_id);
         info.entries = Some(stats.entries);
         info.warnings = stats.warnings.iter().map(describe_warning).collect();
+        if let Some(declared) = media_type::layer_compression(&info.media_type)
+            && declared != stats.compression
+        {
+            info.warnings.push(format!(
+                "the media type says {declared}, the data is {}: runtimes detect the \
+                 compression and unpack it, tools that go by the media type may not",
+                stats.compression
+            ));
+        }
         info.warnings_not_shown = stats.warnings_dropped;
         read_total = read_total.saturating_add(stats.uncompressed_bytes);
         if read_total > limits.max_image_uncompressed_bytes {
@@ -427,16 +437,25 @@ pub fn looks_secret(name: &str, value: &str) -> bool {
 }
 
 fn describe_warning(w: &LayerWarning) -> String {
+    // Paths come from the layer: each is quoted and escaped ({:?}), so a
+    // warning is one line of plain text in the table and in JSON alike.
+    let quoted = |p: &crate::layer::ImagePath| format!("{:?}", p.to_string());
     match w {
         LayerWarning::PathEscaped { raw, clamped } => {
-            format!("path {raw:?} climbs above the root; read as {clamped}")
+            format!(
+                "path {raw:?} climbs above the root; read as {}",
+                quoted(clamped)
+            )
         }
-        LayerWarning::LinkEscapes { path, target } => {
-            format!("link {path} -> {target:?} points above the root; resolved inside the image")
+        LayerWarning::LinkEscapes { path, target } => format!(
+            "link {} -> {target:?} points above the root; resolved inside the image",
+            quoted(path)
+        ),
+        LayerWarning::SpecialFileIgnored { path } => {
+            format!("device or FIFO {} ignored", quoted(path))
         }
-        LayerWarning::SpecialFileIgnored { path } => format!("device or FIFO {path} ignored"),
         LayerWarning::NotCaptured { path, size } => {
-            format!("{path} ({size} bytes) too large to examine")
+            format!("{} ({size} bytes) too large to examine", quoted(path))
         }
     }
 }
@@ -464,6 +483,26 @@ impl Read for Reporting {
 #[cfg(test)]
 mod tests {
     use super::looks_secret;
+
+    /// Warnings are one line of escaped text: a layer's paths are quoted
+    /// with Rust's escapes, in the table and in JSON (break-it run, 7).
+    #[test]
+    fn layer_warnings_quote_and_escape_the_layers_paths() {
+        use crate::layer::{ImagePath, LayerWarning};
+        let hostile = "../../etc/evil\u{1b}[31m\r\n";
+        let (clamped, _) = ImagePath::normalise(hostile);
+        let shown = super::describe_warning(&LayerWarning::PathEscaped {
+            raw: hostile.to_owned(),
+            clamped,
+        });
+        assert_eq!(
+            shown,
+            r#"path "../../etc/evil\u{1b}[31m\r\n" climbs above the root; read as "/etc/evil\u{1b}[31m\r\n""#
+        );
+        let (path, _) = ImagePath::normalise("dev/\u{7}null");
+        let shown = super::describe_warning(&LayerWarning::SpecialFileIgnored { path });
+        assert_eq!(shown, r#"device or FIFO "/dev/\u{7}null" ignored"#);
+    }
 
     #[test]
     fn masks_secret_names_and_values_but_not_ordinary_ones() {

@@ -11,6 +11,7 @@
 mod entry;
 mod go_fields;
 pub mod go_text;
+mod go_time;
 pub mod keys;
 
 pub use entry::{IndexEntry, REFERENCE_TYPE, SkipReason, classify_entry};
@@ -165,6 +166,14 @@ pub fn parse_manifest(
     let probe: Probe =
         serde_json::from_slice(bytes).map_err(|e| invalid("manifest", e.to_string()))?;
     let media_type = decide_kind(&probe, declared, what)?;
+    // image-spec manifest.md and image-index.md: "MUST be 2"; Distribution
+    // refuses other versions.
+    if let Some(version) = probe.schema_version.filter(|v| *v != 2) {
+        return Err(invalid(
+            "manifest",
+            format!("schemaVersion is {version}; image manifests and indexes are version 2"),
+        ));
+    }
     match media_type::manifest_kind(&media_type) {
         ManifestKind::Image => {
             let m: ImageManifest = serde_json::from_slice(bytes)
@@ -289,11 +298,60 @@ fn check_keys(
 pub fn parse_config(bytes: &[u8], what: &str) -> Result<ImageConfiguration, ManifestError> {
     let bytes = &*go_text::as_go_reads(bytes);
     check_keys(bytes, Document::Config, what, "image config")?;
-    serde_json::from_slice(bytes).map_err(|e| ManifestError::Invalid {
+    let invalid = |message: String| ManifestError::Invalid {
         what: what.to_owned(),
         kind: "image config",
-        message: e.to_string(),
-    })
+        message,
+    };
+    let config: ImageConfiguration =
+        serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+    check_config(&config).map_err(invalid)?;
+    Ok(config)
+}
+
+/// What the image spec requires of a config beyond its JSON shape, and
+/// runtimes refuse without: config.md "rootfs.type MUST be set to layers.
+/// Implementations MUST generate an error if they encounter a unknown
+/// value"; `os` and `architecture` REQUIRED (an empty one matches no
+/// platform); `created` (also in history) an RFC 3339 date-time, which Go's
+/// `time.Time` decoder in containerd and Docker refuses otherwise.
+fn check_config(config: &ImageConfiguration) -> Result<(), String> {
+    let rootfs = config.rootfs().typ();
+    if rootfs != "layers" {
+        return Err(format!(
+            "rootfs.type is {rootfs:?}; the image spec allows only \"layers\" and runtimes refuse others"
+        ));
+    }
+    for (field, value) in [
+        ("os", config.os().to_string()),
+        ("architecture", config.architecture().to_string()),
+    ] {
+        if value.is_empty() {
+            return Err(format!(
+                "{field} is empty; an image config names its platform"
+            ));
+        }
+    }
+    let created = config.created().iter().map(|c| ("created".to_owned(), c));
+    let history = config
+        .history()
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, h)| {
+            h.created()
+                .as_ref()
+                .map(|c| (format!("history[{i}].created"), c))
+        });
+    for (field, value) in created.chain(history) {
+        if !go_time::is_rfc3339(value) {
+            return Err(format!(
+                "{field} is {value:?}, not an RFC 3339 date-time (2006-01-02T15:04:05Z); Docker and \
+                 containerd refuse the config"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Parse a docker archive's `manifest.json`, its keys checked as Go

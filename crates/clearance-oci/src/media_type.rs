@@ -62,6 +62,43 @@ pub fn is_foreign_layer(media_type: &str) -> bool {
         || base.starts_with("application/vnd.docker.image.rootfs.foreign.diff.tar")
 }
 
+/// Whether a layer media type is one runtimes unpack: Docker's layer types
+/// (plain, gzip, foreign) and OCI's (`…layer.v1.tar`, `+gzip`, `+zstd`,
+/// and the non-distributable ones). containerd refuses any other
+/// ("unrecognised media type", `images.DiffCompression`).
+pub fn is_known_layer(media_type: &str) -> bool {
+    let base = base(media_type);
+    matches!(
+        base,
+        DOCKER_LAYER
+            | DOCKER_LAYER_GZIP
+            | DOCKER_FOREIGN_LAYER_GZIP
+            | OCI_LAYER
+            | OCI_LAYER_GZIP
+            | OCI_LAYER_ZSTD
+    ) || base
+        .strip_prefix(OCI_NONDISTRIBUTABLE_LAYER)
+        .is_some_and(|rest| matches!(rest, "" | "+gzip" | "+zstd"))
+        || base == "application/vnd.docker.image.rootfs.foreign.diff.tar"
+}
+
+/// The compression a layer media type announces, `None` for a type that
+/// is not a layer type.
+pub fn layer_compression(media_type: &str) -> Option<crate::layer::Compression> {
+    use crate::layer::Compression;
+    if !is_known_layer(media_type) {
+        return None;
+    }
+    let base = base(media_type);
+    Some(if base.ends_with("+zstd") {
+        Compression::Zstd
+    } else if base.ends_with("+gzip") || base.ends_with(".gzip") {
+        Compression::Gzip
+    } else {
+        Compression::None
+    })
+}
+
 /// The media type without parameters (`; charset=utf-8`) and surrounding space.
 pub fn base(media_type: &str) -> &str {
     media_type.split(';').next().unwrap_or("").trim()

@@ -26,7 +26,7 @@ const MAX_INPUT_LEN: usize = 4096;
 
 /// Why a reference was refused.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid image reference {input:?}: {reason}\n{ACCEPTED_FORMS}")]
+#[error("invalid image reference {input:?}: {reason}; {ACCEPTED_FORMS}")]
 pub struct ReferenceError {
     pub input: String,
     pub reason: String,

@@ -628,6 +628,58 @@ async fn a_duplicate_tag_naming_two_manifests_is_refused() {
         .unwrap();
 }
 
+/// `docker load` applies manifest.json's entries in order, so a tag on two
+/// entries ends on the last; Clearance read the first (break-it run of
+/// inspect, 1). Refused, as a tag twice in index.json is.
+#[tokio::test]
+async fn a_docker_archive_tag_on_two_images_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = images::parts(Pack::Tar, "linux/amd64", "a");
+    let b = images::parts(Pack::Tar, "linux/arm64", "b");
+    let mut files = Vec::new();
+    let mut entries = Vec::new();
+    for (name, p) in [("a.json", &a), ("b.json", &b)] {
+        files.push((name.to_owned(), p.config.clone()));
+        let mut layers = Vec::new();
+        for tar in &p.tars {
+            let file = format!("{}/layer.tar", Digest::sha256_of(tar).hex());
+            files.push((file.clone(), tar.clone()));
+            layers.push(file);
+        }
+        entries.push(json!({"Config": name, "RepoTags": ["ex/app:v1"], "Layers": layers}));
+    }
+    // The same image listed twice under one tag is no ambiguity.
+    entries.push(entries[0].clone());
+    files.push((
+        "manifest.json".into(),
+        serde_json::to_vec(&entries).unwrap(),
+    ));
+    let out = dir.path().join("two.tar");
+    images::write_tar(&out, &files);
+    let archive = format!("docker-archive:{}", out.display());
+    match resolve(&format!("{archive}:ex/app:v1"), "linux/amd64")
+        .await
+        .unwrap_err()
+    {
+        SourceError::DuplicateTag { tag, digests, .. } => {
+            assert_eq!(tag, "docker.io/ex/app:v1");
+            assert_eq!(digests, ["config a.json", "config b.json"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // By position the choice is the user's own.
+    let image = resolve(&format!("{archive}:@1"), "linux/arm64")
+        .await
+        .unwrap();
+    assert_eq!(image.platform.to_string(), "linux/arm64");
+    // Without a choice, the tag is listed once.
+    let err = resolve(&archive, "linux/amd64").await.unwrap_err();
+    assert!(
+        matches!(&err, SourceError::Layout { message, .. } if message.ends_with("(tags: ex/app:v1)")),
+        "{err:?}"
+    );
+}
+
 #[tokio::test]
 async fn an_undecided_digest_is_listed_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -739,4 +791,158 @@ fn strings_go_reads_leniently_are_what_skopeo_reads() {
     assert_eq!(labels["surrogate"], "x\u{fffd}y");
     assert_eq!(labels["pair"], "\u{1f600}");
     assert_eq!(labels["bytes"], "a\u{fffd}\u{fffd}b");
+}
+
+// 8. Configs and manifests runtimes refuse, and layers they read otherwise
+// (break-it run of inspect, 6 and 9).
+
+/// A layout whose `v1` has a config over one layer with `config` as its
+/// raw text (built by `raw_config`'s caller).
+fn config_layout(dir: &Path, config: impl FnOnce(&Digest) -> Vec<u8>) -> String {
+    let root = layout(dir, |l| {
+        let (blob, diff_id) = layer(l, "app");
+        let m = l.manifest(vec![blob], &config(&diff_id), OCI_CONFIG);
+        l.tag(m, "v1");
+    });
+    format!("oci:{root}:v1")
+}
+
+/// Writes a config over a layer with this diff_id.
+type MakeConfig = fn(&Digest) -> Vec<u8>;
+
+fn invalid_config_message(err: SourceError) -> String {
+    match err {
+        SourceError::Manifest(ManifestError::Invalid { kind, message, .. }) => {
+            assert_eq!(kind, "image config");
+            message
+        }
+        other => panic!("expected an invalid config, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn configs_runtimes_refuse_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, MakeConfig, &str); 5] = [
+        (
+            "rootfs",
+            |d| {
+                format!(r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"evil","diff_ids":["{d}"]}}}}"#).into_bytes()
+            },
+            "rootfs.type",
+        ),
+        (
+            "arch",
+            |d| {
+                format!(r#"{{"architecture":"","os":"linux","rootfs":{{"type":"layers","diff_ids":["{d}"]}}}}"#).into_bytes()
+            },
+            "architecture is empty",
+        ),
+        (
+            "created",
+            |d| raw_config(d, r#""created":"yesterday""#),
+            "created is \"yesterday\"",
+        ),
+        (
+            "history",
+            |d| {
+                raw_config(
+                    d,
+                    r#""history":[{"created":"2020-01-01T00:00:00Z"},{"created":"2020-02-30T00:00:00Z"}]"#,
+                )
+            },
+            "history[1].created",
+        ),
+        (
+            "escape",
+            |d| raw_config(d, "\"created\":\"2020-01-01T00:00:00Z\\u001b[31m\""),
+            "not an RFC 3339 date-time",
+        ),
+    ];
+    for (name, config, expected) in cases {
+        let image = config_layout(&dir.path().join(name), config);
+        let err = resolve(&image, "linux/amd64").await.unwrap_err();
+        let message = invalid_config_message(err);
+        assert!(message.contains(expected), "{name}: {message}");
+    }
+    // Dates Go reads are fine: fractions, offsets, a leap day.
+    let fine = config_layout(&dir.path().join("fine"), |d| {
+        raw_config(
+            d,
+            r#""created":"2024-02-29T23:59:59.123456789+05:30","history":[{"created":"1970-01-01T00:00:00Z"}]"#,
+        )
+    });
+    resolve(&fine, "linux/amd64").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_manifest_schema_version_other_than_2_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = layout(dir.path(), |l| {
+        let (blob, diff_id) = layer(l, "app");
+        let config = l.put(OCI_CONFIG, &raw_config(&diff_id, r#""config":{}"#));
+        let m = json!({"schemaVersion": 3, "mediaType": OCI_MANIFEST, "config": config, "layers": [blob]});
+        let m = l.put_json(OCI_MANIFEST, &m);
+        l.tag(m, "v1");
+    });
+    match resolve(&format!("oci:{root}:v1"), "linux/amd64")
+        .await
+        .unwrap_err()
+    {
+        SourceError::Manifest(ManifestError::Invalid { message, .. }) => {
+            assert!(message.contains("schemaVersion is 3"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_layer_of_no_layer_media_type_is_warned_about_and_a_wrong_compression_noted() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = layout(dir.path(), |l| {
+        let tar = images::layer_tar(&[("app", b"x")]);
+        let odd = l.put("application/x-evil\u{1b}[31m", &tar);
+        // zstd data under a gzip media type.
+        let zstd = images::pack(&tar, Pack::Zstd);
+        let mislabelled = l.put(images::OCI_LAYER_GZIP, &zstd);
+        let d = Digest::sha256_of(&tar);
+        let config = format!(
+            r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{d}","{d}"]}}}}"#
+        );
+        let m = l.manifest(vec![odd, mislabelled], config.as_bytes(), OCI_CONFIG);
+        l.tag(m, "v1");
+    });
+    let reference: clearance_oci::ImageRef = format!("oci:{root}:v1").parse().unwrap();
+    let source = ImageSource::open(&reference, &SourceSettings::default())
+        .await
+        .unwrap();
+    let image = source
+        .resolve(&"linux/amd64".parse().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            image.warnings.as_slice(),
+            [ResolveWarning::UnknownLayerMediaType { index: 0, media_type, .. }]
+                if media_type == "application/x-evil\u{1b}[31m"
+        ),
+        "{:?}",
+        image.warnings
+    );
+    let inspection = clearance_oci::inspect::inspect(
+        &source,
+        &image,
+        clearance_oci::inspect::LayerDepth::Read,
+        &clearance_oci::layer::LayerLimits::default(),
+        1,
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(inspection.layers[0].warnings.is_empty());
+    assert!(
+        inspection.layers[1].warnings[0].contains("says gzip, the data is zstd"),
+        "{:?}",
+        inspection.layers[1].warnings
+    );
 }

@@ -28,30 +28,21 @@ impl From<Exit> for ExitCode {
 }
 
 /// Print an error chain and return the input-error code. Messages carry
-/// text from images and servers, so each line is escaped for the terminal;
-/// a message's own line breaks are kept, its later lines indented so they
-/// cannot pass for another `error:` or `caused by:` line.
+/// text from images and servers, so each is escaped for the terminal,
+/// line breaks included: one message is one line, and text from outside
+/// cannot start a line that passes for another `error:` or `caused by:`.
 pub fn report(e: &anyhow::Error) -> ExitCode {
     let label = "error:".if_supports_color(Stream::Stderr, |t| t.red().bold().to_string());
-    eprintln!("{label} {}", lines(&e.to_string(), "    "));
+    eprintln!("{label} {}", clean(&e.to_string()));
     let mut last = e.to_string();
     for cause in e.chain().skip(1) {
         let text = cause.to_string();
         // A wrapper that already shows its cause (`…: {source}`) would
         // print the same words twice.
         if !last.ends_with(&text) {
-            eprintln!("  caused by: {}", lines(&text, "    "));
+            eprintln!("  caused by: {}", clean(&text));
         }
         last = text;
     }
     ExitCode::from(2)
-}
-
-/// Each line escaped, joined by a newline and `indent`.
-fn lines(message: &str, indent: &str) -> String {
-    message
-        .lines()
-        .map(|l| clean(l).into_owned())
-        .collect::<Vec<_>>()
-        .join(&format!("\n{indent}"))
 }

@@ -212,8 +212,9 @@ impl Page {
 /// Text from an image, a registry or a server, made safe to print on a
 /// terminal. Escaped: C0 and C1 control characters and DEL (they start
 /// escape sequences, move the cursor, change the window title, or break a
-/// line in a table), shown as `\n`, `\r`, `\t` or `\xNN`; and, as
-/// `\u{NNNN}`, the invisible format characters that change what a reader
+/// line in a table), shown as `\n`, `\r`, `\t` or `\u{1b}` (as Rust's `{:?}`
+/// writes them, so text a message already quoted looks the same); and, the
+/// same way, the invisible format characters that change what a reader
 /// sees without showing themselves (Unicode category Cf: bidi overrides,
 /// isolates and marks, zero-width spaces and joiners, the BOM, soft hyphen,
 /// tag characters, interlinear annotations) and the line and paragraph
@@ -229,8 +230,9 @@ pub fn clean(s: &str) -> std::borrow::Cow<'_, str> {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
-            c if hidden(c) => out.push_str(&format!("\\u{{{:04x}}}", u32::from(c))),
+            // Rust's own escape (`{:?}`), so text a message already
+            // quoted looks the same as text escaped here.
+            c if hidden(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
             c => out.push(c),
         }
     }
@@ -290,10 +292,13 @@ mod tests {
         t.row([hostile.to_text()]);
         page.line(t);
         assert!(!page.0.contains("\u{1b}[2J"), "{:?}", page.0);
-        assert_eq!(page.0.matches("\\x1b[2Jlabel").count(), 3, "{:?}", page.0);
-        // Text is kept as it is: escaping it twice would show "\\x1b".
+        assert_eq!(page.0.matches("\\u{1b}[2Jlabel").count(), 3, "{:?}", page.0);
+        // Text is kept as it is: escaping it twice would show "\\u{1b}".
         let once = "\u{1b}".to_text();
-        assert_eq!(Text::concat([once.clone(), once.to_text()]).0, "\\x1b\\x1b");
+        assert_eq!(
+            Text::concat([once.clone(), once.to_text()]).0,
+            "\\u{1b}\\u{1b}"
+        );
     }
 
     #[test]
@@ -317,10 +322,10 @@ mod tests {
         assert_eq!(clean("plain ünïcode"), "plain ünïcode");
         assert_eq!(
             clean("\u{1b}]0;pwned\u{7}\u{1b}[2Jclean"),
-            "\\x1b]0;pwned\\x07\\x1b[2Jclean"
+            "\\u{1b}]0;pwned\\u{7}\\u{1b}[2Jclean"
         );
-        assert_eq!(clean("a\nb\r\tc\u{7f}"), "a\\nb\\r\\tc\\x7f");
-        assert_eq!(clean("\u{9b}31m"), "\\x9b31m"); // C1 CSI
+        assert_eq!(clean("a\nb\r\tc\u{7f}"), "a\\nb\\r\\tc\\u{7f}");
+        assert_eq!(clean("\u{9b}31m"), "\\u{9b}31m"); // C1 CSI
         assert_eq!(clean("abc\u{202e}txt.exe"), "abc\\u{202e}txt.exe");
         // Invisible format characters and separators: marks, zero widths,
         // the BOM, soft hyphen, tags, line separators.
@@ -335,7 +340,7 @@ mod tests {
             '\u{fff9}',
         ] {
             let shown = clean(&format!("a{c}b")).into_owned();
-            assert_eq!(shown, format!("a\\u{{{:04x}}}b", u32::from(c)));
+            assert_eq!(shown, format!("a\\u{{{:x}}}b", u32::from(c)));
         }
     }
 

@@ -34,7 +34,30 @@ fn b10_error_messages_are_escaped() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert_no_raw_controls(&err, "an error naming a path");
-    assert!(err.contains("layout\\x1b]0;pwned\\x07"), "{err}");
+    assert!(err.contains("layout\\u{1b}]0;pwned\\u{7}"), "{err}");
+}
+
+/// Line breaks in text from outside (a path, a server's message, a
+/// platform in an index) are escaped too: they could otherwise start a line
+/// that passes for Clearance's own `error:` (break-it run of inspect, 4).
+#[test]
+fn b10_line_breaks_in_error_messages_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("layout\r\nerror: forged line");
+    let out = clearance(&["inspect", &format!("oci:{}:v1", missing.display())]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("layout\\r\\nerror: forged line"), "{err}");
+    assert!(
+        err.lines().all(|l| !l.starts_with("error: forged")),
+        "{err}"
+    );
+    // Every line is Clearance's own: a first `error:` and its causes.
+    assert!(
+        err.lines()
+            .all(|l| l.starts_with("error:") || l.starts_with("  caused by:")),
+        "{err}"
+    );
 }
 
 /// An image whose config carries hostile text everywhere `inspect` prints.
@@ -74,11 +97,12 @@ fn b10_image_config_and_history_are_escaped_in_the_inspect_table() {
     let text = stdout(&out);
     assert_no_raw_controls(&text, "inspect");
     for escaped in [
-        "nobody\\x1b]0;pwned\\x07",
-        "X=\\x1b]0;pwned",
-        "team=\\x1b]0;pwned",
-        "\\x1b[1A\\x1b[2Kinnocent step",
-        "\\x9b31m\\u{202e}",
+        "nobody\\u{1b}]0;pwned\\u{7}",
+        "Author       mallory\\u{1b}]0;pwned",
+        "X=\\u{1b}]0;pwned",
+        "team=\\u{1b}]0;pwned",
+        "\\u{1b}[1A\\u{1b}[2Kinnocent step",
+        "\\u{9b}31m\\u{202e}",
     ] {
         assert!(text.contains(escaped), "{escaped} missing:\n{text}");
     }

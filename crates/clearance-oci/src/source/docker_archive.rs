@@ -170,31 +170,64 @@ impl DockerArchive {
 }
 
 /// The entry `select` names: the only one, the Nth, or the one tagged so.
+/// A tag on two entries with different configs is refused: `docker load`
+/// applies the entries in order and leaves the tag on the last, so picking
+/// either would be a guess (the same rule as a tag twice in `index.json`).
 fn select_entry(
     mut entries: Vec<Entry>,
     select: &ArchiveSelector,
     what: String,
 ) -> Result<Entry, SourceError> {
-    let tags = |e: &Entry| e.repo_tags.clone().unwrap_or_default();
-    let all_tags: Vec<String> = entries.iter().flat_map(tags).collect();
+    let mut all_tags: Vec<&str> = Vec::new();
+    for tag in entries.iter().flat_map(|e| e.tags()) {
+        if !all_tags.contains(&tag.as_str()) {
+            all_tags.push(tag);
+        }
+    }
+    let listed = || match all_tags.as_slice() {
+        [] => "none".to_owned(),
+        tags => tags.join(", "),
+    };
     let position = match select {
         ArchiveSelector::Only if entries.len() == 1 => Some(0),
+        ArchiveSelector::Only if entries.is_empty() => {
+            return Err(SourceError::Layout {
+                what,
+                message: "manifest.json lists no images".to_owned(),
+            });
+        }
         ArchiveSelector::Only => {
             return Err(SourceError::Layout {
                 what,
                 message: format!(
                     "{} images in the archive; name one with :REPO:TAG or :@INDEX (tags: {})",
                     entries.len(),
-                    all_tags.join(", ")
+                    listed()
                 ),
             });
         }
         ArchiveSelector::Index(n) => (*n < entries.len()).then_some(*n),
-        ArchiveSelector::Tag(wanted) => entries.iter().position(|e| {
-            tags(e)
-                .iter()
-                .any(|t| RegistryRef::parse(t).is_ok_and(|r| &r == wanted))
-        }),
+        ArchiveSelector::Tag(wanted) => {
+            let tagged = |e: &Entry| {
+                e.tags()
+                    .iter()
+                    .any(|t| RegistryRef::parse(t).is_ok_and(|r| &r == wanted))
+            };
+            let mut configs: Vec<&str> = Vec::new();
+            for e in entries.iter().filter(|e| tagged(e)) {
+                if !configs.contains(&e.config.as_str()) {
+                    configs.push(&e.config);
+                }
+            }
+            if configs.len() > 1 {
+                return Err(SourceError::DuplicateTag {
+                    what,
+                    tag: wanted.to_string(),
+                    digests: configs.iter().map(|c| format!("config {c}")).collect(),
+                });
+            }
+            entries.iter().position(tagged)
+        }
     };
     match position {
         Some(position) => Ok(entries.swap_remove(position)),
@@ -208,7 +241,7 @@ fn select_entry(
                     ArchiveSelector::Only => String::new(),
                 },
                 entries.len(),
-                all_tags.join(", ")
+                listed()
             ),
         }),
     }

@@ -69,7 +69,7 @@ pub enum SourceError {
         /// What index.json names instead: a config digest, or why none matches.
         oci: String,
     },
-    #[error("{what}: the tag {tag:?} names {} different manifests: {}", digests.len(), digests.join(", "))]
+    #[error("{what}: the tag {tag:?} names {} different images: {}; refusing to guess which one a runtime would load", digests.len(), digests.join(", "))]
     DuplicateTag {
         what: String,
         tag: String,

@@ -21,6 +21,7 @@ use oci_spec::image::{ImageConfiguration, ImageManifest};
 
 use crate::digest::Digest;
 use crate::manifest::{self, BlobRef, MAX_CONFIG_BYTES, Manifest, ManifestError};
+use crate::media_type;
 use crate::platform::Platform;
 use crate::source::search::Search;
 use crate::source::{LayerRef, ManifestFetch, ResolvedImage, SourceError};
@@ -96,13 +97,24 @@ async fn finish(
     )?;
     let layers = layer_refs(&chosen.manifest, &config, &what)?;
     let platform = config_platform(&config);
-    let warnings = platform_warnings(
+    let mut warnings = platform_warnings(
         index_digest.is_some(),
         chosen.declared.as_ref(),
         &platform,
         wanted,
         &chosen.digest,
         label,
+    );
+    warnings.extend(
+        layers
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| !media_type::is_known_layer(&l.blob.media_type))
+            .map(|(index, l)| ResolveWarning::UnknownLayerMediaType {
+                index,
+                digest: l.blob.digest.clone(),
+                media_type: l.blob.media_type.clone(),
+            }),
     );
     tracing::info!(
         image = label,
@@ -181,6 +193,17 @@ pub enum ResolveWarning {
         image: String,
         configured: Platform,
         wanted: Platform,
+    },
+    /// A layer whose media type is none of the layer types: Clearance reads
+    /// it (by its content), but containerd refuses to unpack it.
+    #[error(
+        "layer {index} ({digest}) has media type {media_type:?}, not a layer type; Clearance \
+         reads it by its content, but containerd refuses it (unrecognised media type)"
+    )]
+    UnknownLayerMediaType {
+        index: usize,
+        digest: Digest,
+        media_type: String,
     },
 }
 

@@ -110,6 +110,9 @@ fn render(r: &Inspection, page: &mut Page) {
     if let Some(created) = &c.created {
         page.field("Created", created);
     }
+    if let Some(author) = &c.author {
+        page.field("Author", author);
+    }
     match &c.user {
         Some(user) => page.field("User", user),
         None => page.field("User", warn("(none: runs as root)")),
