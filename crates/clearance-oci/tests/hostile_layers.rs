@@ -208,6 +208,25 @@ fn truncated_streams_are_corrupt_not_short() {
     }
 }
 
+/// A whole gzip member followed by junk fails as Go's reader (and so every
+/// runtime) fails on it, and the message names both possibilities.
+#[test]
+fn trailing_bytes_after_a_gzip_member_are_corrupt_and_said_so() {
+    let tar = tar_of(&[file("a", &[7u8; 4096])]);
+    let mut blob = gzip(&tar);
+    blob.extend_from_slice(b"junk");
+    match read(&blob[..], &LayerLimits::default()).unwrap_err() {
+        LayerError::Corrupt {
+            compression,
+            message,
+        } => {
+            assert_eq!(compression, Compression::Gzip);
+            assert!(message.contains("not another gzip member"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn entry_count_and_single_file_limits_are_enforced() {
     let many: Vec<String> = (0..50).map(|i| format!("f{i}")).collect();

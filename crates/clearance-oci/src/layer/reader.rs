@@ -451,6 +451,13 @@ fn io_error(e: io::Error, compression: Compression) -> LayerError {
         return LayerError::ZstdWindowTooLarge { limit: window.0 };
     }
     let message = match e.kind() {
+        // Go's gzip reader, as runtimes use it, fails alike: after a member
+        // it reads the next header, so trailing junk reads as a cut member.
+        io::ErrorKind::UnexpectedEof if compression == Compression::Gzip => {
+            format!(
+                "the stream is cut short, or followed by bytes that are not another gzip member: {e}"
+            )
+        }
         io::ErrorKind::UnexpectedEof => format!("truncated stream: {e}"),
         _ => e.to_string(),
     };
