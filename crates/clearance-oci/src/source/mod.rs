@@ -25,7 +25,7 @@ use crate::registry::{RegistryClient, RegistryError, RegistrySettings};
 use crate::verify::VerifyError;
 
 pub use docker_archive::DockerArchive;
-pub use files::{ArchiveError, ArchiveIndex, TarItem};
+pub use files::{ArchiveError, ArchiveIndex, LocalFileError, TarItem};
 pub use layout::Layout;
 pub(crate) use resolve::resolve_manifest;
 pub use resolve::{MAX_INDEX_DEPTH, MAX_SEARCH_FETCHES, ResolveWarning};
@@ -82,6 +82,8 @@ pub enum SourceError {
         found: &'static str,
         suggestion: String,
     },
+    #[error(transparent)]
+    LocalFile(#[from] files::LocalFileError),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     #[error(transparent)]
