@@ -42,6 +42,18 @@ pub enum SourceError {
     Layout { what: String, message: String },
     #[error("{what} is larger than the limit of {limit} bytes")]
     TooLarge { what: String, limit: u64 },
+    /// A descriptor names a manifest or config bigger than any is allowed
+    /// to be; refused before anything is read.
+    #[error(
+        "{what}: its descriptor declares {size} bytes, more than the limit of {limit} bytes for {kind}"
+    )]
+    DeclaredTooLarge {
+        what: String,
+        size: u64,
+        limit: u64,
+        /// `a manifest` or `an image config`.
+        kind: &'static str,
+    },
     #[error(
         "{index} names the {platform} image {digest}, but {holder} does not hold it (`docker \
          save` of a multi-platform image keeps only one platform's blobs): ask for a platform it \
