@@ -504,6 +504,31 @@ async fn index_child_with_wrong_bytes_is_a_digest_mismatch() {
     );
 }
 
+/// An index names a platform's manifest the registry answers 404 for: the
+/// error says the registry lost it, not the advice meant for `docker save`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_index_child_missing_is_named_as_missing_from_the_registry() {
+    let (amd, arm) = (image("amd64"), image("arm64"));
+    let index = index_of(&[(&amd, "amd64"), (&arm, "arm64")]);
+    let mut routes = Routes::new();
+    add_image(&mut routes, &amd);
+    routes.insert(manifest_path(TAG), index.reply());
+    let server = serve(routes).await;
+
+    let err = resolve_with(&server, &format!(":{TAG}"), &settings(), "linux/arm64")
+        .await
+        .unwrap_err();
+    match err {
+        SourceError::RegistryMissingChild {
+            platform, digest, ..
+        } => {
+            assert_eq!(digest, arm.manifest.digest);
+            assert_eq!(platform.to_string(), "linux/arm64");
+        }
+        other => panic!("expected RegistryMissingChild, got {other:?}"),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 4–5: size limits, endless bodies.
 

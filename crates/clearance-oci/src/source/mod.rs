@@ -68,6 +68,17 @@ pub enum SourceError {
         holder: String,
     },
     #[error(
+        "{index} names the {platform} image {digest}, but the registry answered 404 for that \
+         manifest: the index names a manifest the registry no longer has (deleted, or never \
+         pushed with it); ask for another platform with --platform, or push the image again"
+    )]
+    RegistryMissingChild {
+        /// The index that names it.
+        index: String,
+        platform: Box<Platform>,
+        digest: Digest,
+    },
+    #[error(
         "{what}: manifest.json and index.json name different images for {name}: manifest.json \
          (read as docker-archive:) has config {docker_config}, index.json (read as oci-archive:, \
          and by docker load with the containerd store) {oci}; refusing an archive that \
@@ -117,6 +128,11 @@ impl SourceError {
                 source: e,
             },
         }
+    }
+
+    /// Whether a registry answered 404 for the blob asked for.
+    pub(crate) fn is_registry_not_found(&self) -> bool {
+        matches!(self, SourceError::Registry(e) if e.status() == Some(404))
     }
 
     /// Whether the blob asked for is not there (a missing file, HTTP 404).

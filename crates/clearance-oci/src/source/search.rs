@@ -163,6 +163,15 @@ impl<'a, F: ManifestFetch> Search<'a, F> {
     ) -> Result<Option<Candidate>, SourceError> {
         let bytes = match Document::Manifest.fetch(self.src, &blob, self.label).await {
             Ok(bytes) => bytes,
+            // A registry's index names a manifest the registry lost; the
+            // advice about `docker save` fits archives and layouts only.
+            Err(e) if e.is_registry_not_found() => {
+                return Err(SourceError::RegistryMissingChild {
+                    index: index.to_owned(),
+                    platform: Box::new(platform),
+                    digest: blob.digest,
+                });
+            }
             Err(e) if e.is_not_found() => {
                 return Err(SourceError::MissingChild {
                     index: index.to_owned(),
