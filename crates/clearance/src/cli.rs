@@ -76,7 +76,7 @@ pub struct RegistryArgs {
     pub retries: u32,
     /// Connect timeout and longest stall of a response, in seconds; a manifest
     /// or config must arrive whole within it, a layer within it plus its size
-    /// at 64 KiB/s.
+    /// at 64 KiB/s, and a Docker credential helper must answer within it.
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
 }

@@ -28,6 +28,8 @@ pub enum RegistryError {
     #[error("docker config: {0}")]
     Config(String),
     #[error(transparent)]
+    CredentialHelper(#[from] crate::registry::auth::HelperError),
+    #[error(transparent)]
     Verify(#[from] VerifyError),
 }
 
