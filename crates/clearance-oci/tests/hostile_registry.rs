@@ -1089,6 +1089,33 @@ async fn plain_http_realm_on_a_remote_host_is_refused_before_connecting() {
     assert_eq!(server.count_prefix("/token"), 0);
 }
 
+/// newuser D3: a realm that is not an http(s) URL is refused as such, not
+/// as "plain HTTP to <empty host>".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_realm_that_is_not_an_http_url_is_refused_as_such() {
+    for realm in [
+        "file:///etc/passwd",
+        "not a url",
+        "mailto:x@example.invalid",
+    ] {
+        let server = FakeServer::start(bearer_registry(Routes::new(), Some(realm), token_reply()))
+            .await
+            .unwrap();
+        let err = registry_error(resolve(&server, &settings()).await.unwrap_err());
+        match &err {
+            RegistryError::BadRealm { realm: r, .. } => assert_eq!(r, realm),
+            other => panic!("{realm}: expected BadRealm, got {other:?}"),
+        }
+    }
+    // Shown escaped: it comes from the server.
+    let shown = RegistryError::BadRealm {
+        realm: "file:///x\u{1b}[31m".into(),
+        reason: None,
+    }
+    .to_string();
+    assert!(!shown.contains('\u{1b}'), "{shown}");
+}
+
 fn basic_registry(routes: Routes, challenge: bool) -> impl Fn(&Request) -> Reply + Send + Sync {
     move |req| {
         if req.header("authorization") == Some(BASIC_USER_S3CRET) {
