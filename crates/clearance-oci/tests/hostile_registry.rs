@@ -504,6 +504,31 @@ async fn index_child_with_wrong_bytes_is_a_digest_mismatch() {
     );
 }
 
+/// An index names a platform's manifest the registry answers 404 for: the
+/// error says the registry lost it, not the advice meant for `docker save`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_index_child_missing_is_named_as_missing_from_the_registry() {
+    let (amd, arm) = (image("amd64"), image("arm64"));
+    let index = index_of(&[(&amd, "amd64"), (&arm, "arm64")]);
+    let mut routes = Routes::new();
+    add_image(&mut routes, &amd);
+    routes.insert(manifest_path(TAG), index.reply());
+    let server = serve(routes).await;
+
+    let err = resolve_with(&server, &format!(":{TAG}"), &settings(), "linux/arm64")
+        .await
+        .unwrap_err();
+    match err {
+        SourceError::RegistryMissingChild {
+            platform, digest, ..
+        } => {
+            assert_eq!(digest, arm.manifest.digest);
+            assert_eq!(platform.to_string(), "linux/arm64");
+        }
+        other => panic!("expected RegistryMissingChild, got {other:?}"),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 4–5: size limits, endless bodies.
 
@@ -1062,6 +1087,33 @@ async fn plain_http_realm_on_a_remote_host_is_refused_before_connecting() {
     }
     assert_eq!(server.count("GET", &manifest_path(TAG)), 1);
     assert_eq!(server.count_prefix("/token"), 0);
+}
+
+/// newuser D3: a realm that is not an http(s) URL is refused as such, not
+/// as "plain HTTP to <empty host>".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_realm_that_is_not_an_http_url_is_refused_as_such() {
+    for realm in [
+        "file:///etc/passwd",
+        "not a url",
+        "mailto:x@example.invalid",
+    ] {
+        let server = FakeServer::start(bearer_registry(Routes::new(), Some(realm), token_reply()))
+            .await
+            .unwrap();
+        let err = registry_error(resolve(&server, &settings()).await.unwrap_err());
+        match &err {
+            RegistryError::BadRealm { realm: r, .. } => assert_eq!(r, realm),
+            other => panic!("{realm}: expected BadRealm, got {other:?}"),
+        }
+    }
+    // Shown escaped: it comes from the server.
+    let shown = RegistryError::BadRealm {
+        realm: "file:///x\u{1b}[31m".into(),
+        reason: None,
+    }
+    .to_string();
+    assert!(!shown.contains('\u{1b}'), "{shown}");
 }
 
 fn basic_registry(routes: Routes, challenge: bool) -> impl Fn(&Request) -> Reply + Send + Sync {

@@ -171,3 +171,51 @@ async fn choosing_fetches_a_bounded_number_of_documents() {
     assert_eq!(undecided.len(), count - MAX_SEARCH_FETCHES / 2);
     assert!(undecided.iter().all(|u| u.contains("not examined")));
 }
+
+/// A descriptor may declare any size; one larger than a manifest or config
+/// may be is refused up front and says so, not as a file "larger than the
+/// limit" that is in fact small.
+#[tokio::test]
+async fn descriptor_declaring_more_than_the_document_limit_says_what_it_declares() {
+    const HUGE: u64 = 1 << 40;
+    let declared = |kind: &'static str| {
+        move |e: SourceError| match e {
+            SourceError::DeclaredTooLarge {
+                size,
+                limit,
+                kind: k,
+                ..
+            } => assert_eq!((size, k), (HUGE, kind), "limit {limit}"),
+            other => panic!("expected DeclaredTooLarge, got {other:?}"),
+        }
+    };
+    // The entry of index.json.
+    let (_dir, reference) = layout_with(|l| {
+        let mut man = image(l, "linux/amd64", "top");
+        man["size"] = HUGE.into();
+        man
+    });
+    declared("a manifest")(resolve(&reference, "linux/amd64").await.unwrap_err());
+    // An entry of an index, chosen by its platform.
+    let (_dir, reference) = layout_with(|l| {
+        let mut man = on(image(l, "linux/amd64", "child"), "linux/amd64");
+        man["size"] = HUGE.into();
+        l.index(vec![man])
+    });
+    declared("a manifest")(resolve(&reference, "linux/amd64").await.unwrap_err());
+    // The config a manifest names.
+    let (_dir, reference) = layout_with(|l| {
+        let p = images::parts(Pack::Gzip, "linux/amd64", "config");
+        let layers = p
+            .blobs
+            .iter()
+            .map(|b| l.put(images::layer_media_type(Pack::Gzip), b))
+            .collect::<Vec<_>>();
+        let mut config = l.put(images::OCI_CONFIG, &p.config);
+        config["size"] = HUGE.into();
+        let m = serde_json::json!({"schemaVersion": 2, "mediaType": images::OCI_MANIFEST,
+            "config": config, "layers": layers});
+        l.put_json(images::OCI_MANIFEST, &m)
+    });
+    declared("an image config")(resolve(&reference, "linux/amd64").await.unwrap_err());
+}

@@ -69,15 +69,15 @@ pub struct RegistryArgs {
     #[arg(long, env = "CLEARANCE_CA_FILE")]
     pub ca_file: Option<PathBuf>,
     /// Allow plain HTTP to this registry host (repeatable); loopback hosts always may.
-    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]", value_parser = registry_host)]
     pub insecure_registries: Vec<String>,
     /// Retries after 429, 5xx or a failed connection.
     #[arg(long, default_value_t = 3)]
     pub retries: u32,
-    /// Connect timeout and longest stall of a response, in seconds; a manifest
+    /// Connect timeout and longest stall of a response, in seconds (1 to 86400); a manifest
     /// or config must arrive whole within it, a layer within it plus its size
-    /// at 64 KiB/s.
-    #[arg(long, default_value_t = 30)]
+    /// at 64 KiB/s, and a Docker credential helper must answer within it.
+    #[arg(long, default_value_t = 30, value_parser = timeout_seconds)]
     pub timeout: u64,
 }
 
@@ -107,10 +107,47 @@ impl RegistryArgs {
                     retries: self.retries,
                     ..defaults.retry
                 },
-                timeout: Duration::from_secs(self.timeout.max(1)),
+                timeout: Duration::from_secs(self.timeout),
             },
         })
     }
+}
+
+/// The longest `--timeout` taken, in seconds (a day): beyond it a deadline
+/// is as good as none, and far beyond it clock arithmetic overflows.
+const MAX_TIMEOUT_SECS: u64 = 24 * 60 * 60;
+
+/// `--timeout`: whole seconds, 1 to [`MAX_TIMEOUT_SECS`].
+fn timeout_seconds(value: &str) -> Result<u64, String> {
+    let secs: u64 = value
+        .parse()
+        .map_err(|_| "give whole seconds, for example 60".to_owned())?;
+    match secs {
+        0 => Err("must be at least 1 second; a timeout cannot be switched off".into()),
+        s if s > MAX_TIMEOUT_SECS => Err(format!(
+            "must be at most {MAX_TIMEOUT_SECS} seconds (a day)"
+        )),
+        s => Ok(s),
+    }
+}
+
+/// `--insecure-registry`: a registry as images name it, `HOST[:PORT]`,
+/// without a scheme, path or login (those would never match a host).
+fn registry_host(value: &str) -> Result<String, String> {
+    let example = "for example build-cache.lan:5000";
+    if value.contains("://") {
+        return Err(format!(
+            "give HOST[:PORT] without a scheme ({example}); plain HTTP is what the flag allows"
+        ));
+    }
+    if value.contains('/') {
+        return Err(format!("give HOST[:PORT] without a path ({example})"));
+    }
+    let valid = |b: u8| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b);
+    if value.is_empty() || !value.bytes().all(valid) {
+        return Err(format!("give HOST[:PORT] ({example})"));
+    }
+    Ok(value.to_owned())
 }
 
 #[cfg(test)]

@@ -208,3 +208,45 @@ fn docker_credential_helpers_are_asked_for_logins() {
         stderr(&out)
     );
 }
+
+/// newuser A: a credential helper that never answers (`{"credsStore":
+/// "hang"}`) is stopped at `--timeout`, and the error names it and says
+/// what to check.
+#[test]
+fn credential_helper_that_never_answers_is_stopped_at_the_timeout() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let registry = Registry::start(Some(("bob", "helper-pass")));
+    let dir = tempfile::tempdir().unwrap();
+    let helper = dir.path().join("docker-credential-hang");
+    // Not `exec`: its child keeps the output pipe open once the shell is killed.
+    std::fs::write(&helper, "#!/bin/sh\nsleep 30\n").unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(&config, r#"{"credsStore":"hang"}"#).unwrap();
+    let started = std::time::Instant::now();
+    let out = support::clearance_with_path(
+        &[
+            "inspect",
+            "--skip-layers",
+            "--timeout",
+            "2",
+            "--docker-config",
+            config.to_str().unwrap(),
+            &format!("docker://{}/team/app:v1", registry.host()),
+        ],
+        Some(dir.path()),
+    );
+    let elapsed = started.elapsed();
+    assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    for needle in [
+        "docker-credential-hang",
+        "credsStore",
+        "did not answer",
+        "within 2 s",
+        "get",
+    ] {
+        assert!(err.contains(needle), "{needle:?} not in {err}");
+    }
+}

@@ -52,6 +52,8 @@ impl Credential {
 /// named by `credHelpers` (per registry) and `credsStore` (for all).
 #[derive(Debug, Clone, Default)]
 pub struct DockerConfig {
+    /// The file it was read from, for messages.
+    path: Option<PathBuf>,
     auths: HashMap<String, Credential>,
     creds_store: Option<String>,
     cred_helpers: HashMap<String, String>,
@@ -76,6 +78,69 @@ struct AuthEntry {
 }
 
 const MAX_CONFIG_FILE: u64 = 1 << 20;
+
+/// Why a Docker credential helper gave no login. Each names the helper
+/// (`docker-credential-NAME`) and the config entry that chose it.
+#[derive(Debug, thiserror::Error)]
+pub enum HelperError {
+    #[error("credential helper name {name:?} ({named_by}) is not a plain name")]
+    NotPlainName { name: String, named_by: String },
+    #[error(
+        "running {program} ({named_by}): {source}; install it on PATH, or remove it from the \
+         docker config"
+    )]
+    Spawn {
+        program: String,
+        named_by: String,
+        source: std::io::Error,
+    },
+    /// The helper ran past the registry timeout and was killed.
+    #[error(
+        "{program} ({named_by}) did not answer `get` for {server} within {} s and was stopped; \
+         check that `echo {server} | {program} get` prints a login at once (a locked keychain \
+         or a prompt waiting for someone stops it), raise --timeout, or pass --creds \
+         USER:PASSWORD",
+        after.as_secs()
+    )]
+    TimedOut {
+        program: String,
+        named_by: String,
+        server: String,
+        after: std::time::Duration,
+    },
+    #[error(
+        "{program} ({named_by}) printed more than {limit} bytes for {server}, more than any \
+         login; check what `echo {server} | {program} get` prints"
+    )]
+    OutputTooLarge {
+        program: String,
+        named_by: String,
+        server: String,
+        limit: u64,
+    },
+    #[error(
+        "{program} ({named_by}) `get` failed for {server} ({status}); check what \
+         `echo {server} | {program} get` says"
+    )]
+    Failed {
+        program: String,
+        named_by: String,
+        server: String,
+        status: std::process::ExitStatus,
+    },
+    #[error("{program} ({named_by}) printed something that is not a login: {message}")]
+    NotALogin {
+        program: String,
+        named_by: String,
+        message: String,
+    },
+    #[error("talking to {program} ({named_by}): {source}")]
+    Io {
+        program: String,
+        named_by: String,
+        source: std::io::Error,
+    },
+}
 
 impl DockerConfig {
     /// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
@@ -131,6 +196,7 @@ impl DockerConfig {
             .map(|(k, v)| (normalise_key(&k), v))
             .collect();
         Ok(DockerConfig {
+            path: Some(path.to_owned()),
             auths,
             creds_store: parsed.creds_store.filter(|s| !s.is_empty()),
             cred_helpers,
@@ -139,19 +205,43 @@ impl DockerConfig {
 
     /// The login for a registry as users name it (`docker.io`, `host:port`).
     /// A configured credential helper is asked first, as Docker does; it is
-    /// a program the user installed, run as `docker-credential-NAME get`.
-    pub fn get(&self, registry: &str) -> Result<Option<Credential>, String> {
-        let helper = self
-            .cred_helpers
-            .get(registry)
-            .or(self.creds_store.as_ref());
-        if let Some(helper) = helper {
+    /// a program the user installed, run as `docker-credential-NAME get`,
+    /// and stopped (killed) if it has not answered within `limit`.
+    pub async fn get(
+        &self,
+        registry: &str,
+        limit: std::time::Duration,
+    ) -> Result<Option<Credential>, HelperError> {
+        let in_file = match &self.path {
+            Some(p) => format!(" in {}", p.display()),
+            None => String::new(),
+        };
+        let helper = match (self.cred_helpers.get(registry), &self.creds_store) {
+            (Some(name), _) => Some((name, format!("credHelpers[{registry:?}]{in_file}"))),
+            (None, Some(name)) => Some((name, format!("credsStore{in_file}"))),
+            (None, None) => None,
+        };
+        if let Some((name, named_by)) = helper {
             let server = if registry == "docker.io" {
                 "https://index.docker.io/v1/"
             } else {
                 registry
             };
-            if let Some(found) = run_helper(helper, server)? {
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
+                return Err(HelperError::NotPlainName {
+                    name: name.clone(),
+                    named_by,
+                });
+            }
+            let helper = Helper {
+                program: format!("docker-credential-{name}").into(),
+                named_by,
+            };
+            if let Some(found) = helper.get(server, limit).await? {
                 return Ok(Some(found));
             }
         }
@@ -159,67 +249,118 @@ impl DockerConfig {
     }
 }
 
+/// Most bytes a helper may print: a login is far smaller.
 const MAX_HELPER_OUTPUT: u64 = 64 << 10;
 
-/// `docker-credential-NAME get` with the server on stdin; `None` when the
-/// helper knows no login for it.
-fn run_helper(name: &str, server: &str) -> Result<Option<Credential>, String> {
-    use std::io::{Read, Write};
-    use std::process::{Command, Stdio};
-    if name.is_empty()
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    {
-        return Err(format!(
-            "credential helper name {name:?} is not a plain name"
-        ));
-    }
-    let program = format!("docker-credential-{name}");
-    let mut child = Command::new(&program)
-        .arg("get")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("running {program} (named in the docker config): {e}"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(server.as_bytes());
-    }
-    let mut out = Vec::new();
-    if let Some(stdout) = child.stdout.take() {
-        stdout
-            .take(MAX_HELPER_OUTPUT)
-            .read_to_end(&mut out)
-            .map_err(|e| format!("reading from {program}: {e}"))?;
-    }
-    let status = child
-        .wait()
-        .map_err(|e| format!("waiting for {program}: {e}"))?;
-    if !status.success() {
-        // Docker's helpers say "credentials not found in native keychain".
-        if String::from_utf8_lossy(&out).contains("credentials not found") {
-            return Ok(None);
+/// A credential helper program and the config entry that named it.
+struct Helper {
+    /// `docker-credential-NAME`, looked up on `PATH` (or a path, in tests).
+    program: std::ffi::OsString,
+    named_by: String,
+}
+
+impl Helper {
+    /// `docker-credential-NAME get` with the server on stdin; `None` when
+    /// the helper knows no login for it. The whole run (writing, reading up
+    /// to [`MAX_HELPER_OUTPUT`] bytes, exiting) must end within `limit`, or
+    /// the helper is killed.
+    async fn get(
+        &self,
+        server: &str,
+        limit: std::time::Duration,
+    ) -> Result<Option<Credential>, HelperError> {
+        use std::process::Stdio;
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let program = self.program.to_string_lossy().into_owned();
+        let named_by = self.named_by.clone();
+        let io_err = |source| HelperError::Io {
+            program: program.clone(),
+            named_by: named_by.clone(),
+            source,
+        };
+        let mut child = tokio::process::Command::new(&self.program)
+            .arg("get")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| HelperError::Spawn {
+                program: program.clone(),
+                named_by: named_by.clone(),
+                source,
+            })?;
+        let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
+        let run = async {
+            if let Some(mut stdin) = stdin {
+                // A helper that exits without reading its input is fine.
+                let _ = stdin.write_all(server.as_bytes()).await;
+            }
+            let mut out = Vec::new();
+            if let Some(stdout) = stdout {
+                stdout
+                    .take(MAX_HELPER_OUTPUT + 1)
+                    .read_to_end(&mut out)
+                    .await?;
+            }
+            Ok::<_, std::io::Error>((out, child.wait().await?))
+        };
+        let (out, status) = match tokio::time::timeout(limit, run).await {
+            Ok(done) => done.map_err(io_err)?,
+            Err(_) => {
+                // Stop it rather than leave it waiting on a pipe no one reads.
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+                return Err(HelperError::TimedOut {
+                    program,
+                    named_by,
+                    server: server.to_owned(),
+                    after: limit,
+                });
+            }
+        };
+        if out.len() as u64 > MAX_HELPER_OUTPUT {
+            return Err(HelperError::OutputTooLarge {
+                program,
+                named_by,
+                server: server.to_owned(),
+                limit: MAX_HELPER_OUTPUT,
+            });
         }
-        return Err(format!("{program} get failed for {server} ({status})"));
+        if !status.success() {
+            // Docker's helpers say "credentials not found in native keychain".
+            if String::from_utf8_lossy(&out).contains("credentials not found") {
+                return Ok(None);
+            }
+            return Err(HelperError::Failed {
+                program,
+                named_by,
+                server: server.to_owned(),
+                status,
+            });
+        }
+        #[derive(serde::Deserialize)]
+        struct HelperOutput {
+            #[serde(rename = "Username", default)]
+            username: String,
+            #[serde(rename = "Secret", default)]
+            secret: String,
+        }
+        let parsed: HelperOutput =
+            serde_json::from_slice(&out).map_err(|e| HelperError::NotALogin {
+                program,
+                named_by,
+                message: e.to_string(),
+            })?;
+        Ok(match (parsed.username.as_str(), parsed.secret) {
+            (_, secret) if secret.is_empty() => None,
+            ("<token>", secret) => Some(Credential::IdentityToken(secret)),
+            (user, secret) => Some(Credential::Basic {
+                username: user.to_owned(),
+                password: secret,
+            }),
+        })
     }
-    #[derive(serde::Deserialize)]
-    struct HelperOutput {
-        #[serde(rename = "Username", default)]
-        username: String,
-        #[serde(rename = "Secret", default)]
-        secret: String,
-    }
-    let parsed: HelperOutput = serde_json::from_slice(&out)
-        .map_err(|e| format!("{program} printed something that is not a login: {e}"))?;
-    Ok(match (parsed.username.as_str(), parsed.secret) {
-        (_, secret) if secret.is_empty() => None,
-        ("<token>", secret) => Some(Credential::IdentityToken(secret)),
-        (user, secret) => Some(Credential::Basic {
-            username: user.to_owned(),
-            password: secret,
-        }),
-    })
 }
 
 /// `https://index.docker.io/v1/` → `docker.io`; `https://host:5000/` → `host:5000`.
@@ -331,8 +472,10 @@ mod tests {
         assert_eq!(parse_challenge("Bearer service=\"x\""), None);
     }
 
-    #[test]
-    fn reads_docker_config_auths_and_hides_secrets() {
+    const LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+    #[tokio::test]
+    async fn reads_docker_config_auths_and_hides_secrets() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.json");
         std::fs::write(
@@ -343,36 +486,118 @@ mod tests {
         .unwrap();
         let config = DockerConfig::load(&path).unwrap();
         assert_eq!(
-            config.get("docker.io").unwrap(),
+            config.get("docker.io", LIMIT).await.unwrap(),
             Some(Credential::Basic {
                 username: "user".into(),
                 password: "pass:with:colons".into()
             })
         );
         assert_eq!(
-            config.get("localhost:5000").unwrap(),
+            config.get("localhost:5000", LIMIT).await.unwrap(),
             Some(Credential::IdentityToken("tok".into()))
         );
-        assert_eq!(config.get("empty.example").unwrap(), None);
+        assert_eq!(config.get("empty.example", LIMIT).await.unwrap(), None);
         assert!(!format!("{:?}", config).contains("pass:with"));
         assert!(
             DockerConfig::load(&dir.path().join("missing.json"))
                 .unwrap()
-                .get("x")
+                .get("x", LIMIT)
+                .await
                 .unwrap()
                 .is_none()
         );
         std::fs::write(&path, r#"{"credHelpers":{"h.example":"../../bin/sh"}}"#).unwrap();
         let err = DockerConfig::load(&path)
             .unwrap()
-            .get("h.example")
+            .get("h.example", LIMIT)
+            .await
             .unwrap_err();
-        assert!(err.contains("not a plain name"), "{err}");
+        assert!(matches!(err, HelperError::NotPlainName { .. }), "{err}");
         std::fs::write(&path, "{").unwrap();
         assert!(
             DockerConfig::load(&path)
                 .unwrap_err()
                 .contains("not valid JSON")
         );
+    }
+
+    /// A helper script written into `dir`.
+    fn helper(dir: &Path, body: &str) -> Helper {
+        use std::os::unix::fs::PermissionsExt as _;
+        let program = dir.join("docker-credential-test");
+        std::fs::write(&program, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Helper {
+            program: program.into_os_string(),
+            named_by: "credsStore".into(),
+        }
+    }
+
+    /// A helper that never answers (it waits, as on a prompt no one sees)
+    /// is killed at the limit, and the error names it and the server.
+    #[tokio::test]
+    async fn credential_helper_that_never_answers_is_stopped_at_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        // Not `exec`: the shell's child keeps the output pipe open after
+        // the shell itself is killed, so reading to the end would hang.
+        let h = helper(dir.path(), "sleep 30");
+        let limit = std::time::Duration::from_secs(1);
+        let started = std::time::Instant::now();
+        let err = h.get("registry.example", limit).await.unwrap_err();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        match err {
+            HelperError::TimedOut {
+                program,
+                server,
+                after,
+                ..
+            } => {
+                assert!(program.ends_with("docker-credential-test"), "{program}");
+                assert_eq!((server.as_str(), after), ("registry.example", limit));
+            }
+            other => panic!("expected TimedOut, got {other}"),
+        }
+    }
+
+    /// A helper that prints without end is cut off at the output bound.
+    #[tokio::test]
+    async fn credential_helper_printing_without_end_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = helper(dir.path(), "cat >/dev/null; yes '{\"Secret\":\"x\"}'");
+        let err = h.get("registry.example", LIMIT).await.unwrap_err();
+        assert!(
+            matches!(err, HelperError::OutputTooLarge { limit, .. } if limit == MAX_HELPER_OUTPUT),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn credential_helper_answers_and_says_when_it_knows_no_login() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = helper(
+            dir.path(),
+            r#"read server; printf '{"Username":"u","Secret":"%s"}' "$server""#,
+        );
+        assert_eq!(
+            h.get("registry.example", LIMIT).await.unwrap(),
+            Some(Credential::Basic {
+                username: "u".into(),
+                password: "registry.example".into()
+            })
+        );
+        let h = helper(
+            dir.path(),
+            "echo 'credentials not found in native keychain'; exit 1",
+        );
+        assert_eq!(h.get("registry.example", LIMIT).await.unwrap(), None);
+        let h = helper(dir.path(), "exit 4");
+        assert!(matches!(
+            h.get("registry.example", LIMIT).await.unwrap_err(),
+            HelperError::Failed { .. }
+        ));
     }
 }

@@ -41,7 +41,8 @@ pub struct RegistrySettings {
     pub retry: Retry,
     /// Connect timeout, the longest a response may stall, and the longest a
     /// manifest, config, token or error body may take to arrive whole; a
-    /// blob gets this plus its size at [`MIN_BLOB_RATE`].
+    /// blob gets this plus its size at [`MIN_BLOB_RATE`]. A Docker
+    /// credential helper that has not answered within it is killed.
     pub timeout: Duration,
 }
 
@@ -381,8 +382,8 @@ impl RegistryClient {
     }
 
     /// The login for `r`'s registry: flags and environment first, then the
-    /// Docker config (asked once per registry). Helpers are programs that
-    /// may wait on a person, so they run off the async workers.
+    /// Docker config (asked once per registry). A credential helper gets
+    /// the registry timeout to answer.
     async fn credential(&self, r: &RegistryRef) -> Result<Option<Credential>, RegistryError> {
         if let Some(c) = &self.settings.credentials {
             return Ok(Some(c.clone()));
@@ -391,11 +392,10 @@ impl RegistryClient {
         if let Some(known) = self.lock().credentials.get(r.registry()) {
             return Ok(known.clone());
         }
-        let (config, registry) = (self.docker_config.clone(), r.registry().to_owned());
-        let found = tokio::task::spawn_blocking(move || config.get(&registry))
-            .await
-            .map_err(|e| RegistryError::Config(format!("credential helper: {e}")))?
-            .map_err(RegistryError::Config)?;
+        let found = self
+            .docker_config
+            .get(r.registry(), self.settings.timeout)
+            .await?;
         self.lock()
             .credentials
             .insert(r.registry().to_owned(), found.clone());

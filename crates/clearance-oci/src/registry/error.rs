@@ -17,6 +17,18 @@ pub enum RegistryError {
     Transport { url: String, message: String },
     #[error("getting a token from {realm}: {message}")]
     Token { realm: String, message: String },
+    /// The registry's `WWW-Authenticate` challenge names a realm that is not
+    /// an `http`/`https` URL (`file:///etc/passwd`, garbage).
+    #[error(
+        "the registry's token realm {realm:?} is not an http(s) URL{}; refusing to ask it for a \
+         token (the registry's WWW-Authenticate header is wrong)",
+        reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+    )]
+    BadRealm {
+        realm: String,
+        /// Why it does not parse, if it does not.
+        reason: Option<String>,
+    },
     #[error("{url}: response larger than the limit of {limit} bytes")]
     TooLarge { url: String, limit: u64 },
     #[error(
@@ -27,6 +39,8 @@ pub enum RegistryError {
     Tls(String),
     #[error("docker config: {0}")]
     Config(String),
+    #[error(transparent)]
+    CredentialHelper(#[from] crate::registry::auth::HelperError),
     #[error(transparent)]
     Verify(#[from] VerifyError),
 }

@@ -12,7 +12,7 @@ mod tls;
 mod token;
 mod transport;
 
-pub use auth::{Challenge, Credential, DockerConfig, parse_challenge};
+pub use auth::{Challenge, Credential, DockerConfig, HelperError, parse_challenge};
 pub use client::{RegistryClient, RegistrySettings};
 pub use error::RegistryError;
 pub use tls::client_config as tls_config;

@@ -41,17 +41,21 @@ pub async fn fetch_token(
         realm: realm.to_owned(),
         message,
     };
-    let mut url =
-        reqwest::Url::parse(realm).map_err(|e| token_err(format!("bad realm URL: {e}")))?;
+    let bad_realm = |reason: Option<String>| RegistryError::BadRealm {
+        realm: realm.to_owned(),
+        reason,
+    };
+    let mut url = reqwest::Url::parse(realm).map_err(|e| bad_realm(Some(e.to_string())))?;
     let realm_authority = authority(&url);
     match url.scheme() {
-        "https" => {}
-        "http" if http_allowed(&realm_authority) => {}
-        _ => {
+        "https" if url.has_host() => {}
+        "http" if url.has_host() && http_allowed(&realm_authority) => {}
+        "http" if url.has_host() => {
             return Err(RegistryError::InsecureRefused {
                 host: realm_authority,
             });
         }
+        _ => return Err(bad_realm(None)),
     }
     let method = match credential {
         Some(Credential::IdentityToken(_)) => "POST",

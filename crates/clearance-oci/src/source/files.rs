@@ -20,8 +20,16 @@ const MAX_LINK_HOPS: usize = 8;
 /// Where a local image's files live.
 #[derive(Debug)]
 pub enum Files {
-    Dir(PathBuf),
-    Tar { path: PathBuf, index: ArchiveIndex },
+    /// A layout directory: `path` as given (for messages), `root` its
+    /// canonical form, which no file read may resolve outside of.
+    Dir {
+        path: PathBuf,
+        root: PathBuf,
+    },
+    Tar {
+        path: PathBuf,
+        index: ArchiveIndex,
+    },
 }
 
 /// A member of an indexed archive.
@@ -52,6 +60,41 @@ pub enum ArchiveError {
     TooManyMembers { limit: usize },
     #[error("member names add up to more than {limit} bytes")]
     NamesTooLong { limit: usize },
+}
+
+/// Why a local file was refused before anything was read from it.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalFileError {
+    #[error(
+        "{path} is {found}, not a regular file; an image layout holds only regular files \
+         (symlinks to regular files inside the layout are followed)"
+    )]
+    NotRegular { path: PathBuf, found: &'static str },
+    #[error(
+        "{path} resolves to {target}, outside the layout {root}; refusing to read a file \
+         outside the layout (copy it into the layout instead of linking to it)"
+    )]
+    OutsideLayout {
+        path: PathBuf,
+        target: PathBuf,
+        root: PathBuf,
+    },
+    #[error(
+        "{path} is a file, not an OCI layout directory: read a tar of a layout as \
+         oci-archive:{path}, or the output of docker save as docker-archive:{path}"
+    )]
+    LayoutIsAFile { path: PathBuf },
+    #[error(
+        "{path} is a directory, not an archive: read an OCI layout directory as oci:{path} \
+         (docker-archive: and oci-archive: read a tar file)"
+    )]
+    ArchiveIsADirectory { path: PathBuf },
+    #[error(
+        "{path} is {found}, not a regular file: docker-archive: and oci-archive: read the \
+         archive by offset, so save the stream to a file first (for example \
+         `docker save IMAGE -o image.tar`) and read that"
+    )]
+    ArchiveNotRegular { path: PathBuf, found: &'static str },
 }
 
 impl ArchiveIndex {
@@ -123,13 +166,40 @@ impl ArchiveIndex {
 }
 
 impl Files {
+    /// A layout directory. Files are read only if they resolve inside it
+    /// (see [`Files::open`]).
     pub fn dir(path: &Path) -> Result<Files, SourceError> {
-        if !path.is_dir() {
-            return Err(SourceError::NotFound {
-                what: format!("OCI layout directory {}", path.display()),
-            });
+        let io_err = |source| SourceError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(SourceError::NotFound {
+                    what: format!("OCI layout directory {}", path.display()),
+                });
+            }
+            Err(e) => return Err(io_err(e)),
+            Ok(m) if m.is_file() => {
+                return Err(LocalFileError::LayoutIsAFile {
+                    path: path.to_owned(),
+                }
+                .into());
+            }
+            Ok(m) if !m.is_dir() => {
+                return Err(LocalFileError::NotRegular {
+                    path: path.to_owned(),
+                    found: file_kind(&m),
+                }
+                .into());
+            }
+            Ok(_) => {}
         }
-        Ok(Files::Dir(path.to_owned()))
+        let root = std::fs::canonicalize(path).map_err(io_err)?;
+        Ok(Files::Dir {
+            path: path.to_owned(),
+            root,
+        })
     }
 
     /// Index an uncompressed tar archive.
@@ -138,7 +208,18 @@ impl Files {
             path: path.to_owned(),
             source,
         };
-        let mut file = File::open(path).map_err(io_err)?;
+        let mut file = open_regular(path).map_err(|e| match e {
+            Opened::Io(source) => io_err(source),
+            Opened::Directory => LocalFileError::ArchiveIsADirectory {
+                path: path.to_owned(),
+            }
+            .into(),
+            Opened::Other(found) => LocalFileError::ArchiveNotRegular {
+                path: path.to_owned(),
+                found,
+            }
+            .into(),
+        })?;
         let mut magic = [0u8; 4];
         let n = file.read(&mut magic).map_err(io_err)?;
         if n >= 2 && (magic[..2] == [0x1f, 0x8b] || magic == [0x28, 0xb5, 0x2f, 0xfd]) {
@@ -163,7 +244,7 @@ impl Files {
     /// Where a relative path is, for error messages.
     pub fn describe(&self, rel: &str) -> String {
         match self {
-            Files::Dir(dir) => dir.join(rel).display().to_string(),
+            Files::Dir { path, .. } => path.join(rel).display().to_string(),
             Files::Tar { path, .. } => format!("{}:{rel}", path.display()),
         }
     }
@@ -172,21 +253,8 @@ impl Files {
     pub fn open(&self, rel: &str) -> Result<(Box<dyn Read + Send>, u64), SourceError> {
         let rel = ImagePath::normalise(rel).0;
         match self {
-            Files::Dir(dir) => {
-                let path = dir.join(rel.as_str());
-                let file = File::open(&path).map_err(|e| match e.kind() {
-                    io::ErrorKind::NotFound => SourceError::NotFound {
-                        what: path.display().to_string(),
-                    },
-                    _ => SourceError::Io {
-                        path: path.clone(),
-                        source: e,
-                    },
-                })?;
-                let size = file
-                    .metadata()
-                    .map_err(|e| SourceError::Io { path, source: e })?
-                    .len();
+            Files::Dir { path: dir, root } => {
+                let (file, size) = open_inside(dir, root, rel.as_str())?;
                 Ok((Box::new(file), size))
             }
             Files::Tar { path, index } => {
@@ -194,9 +262,20 @@ impl Files {
                 for _ in 0..=MAX_LINK_HOPS {
                     match index.get(&name) {
                         Some(TarItem::File { offset, size }) => {
-                            let mut file = File::open(path).map_err(|source| SourceError::Io {
-                                path: path.clone(),
-                                source,
+                            let mut file = open_regular(path).map_err(|e| match e {
+                                Opened::Io(source) => SourceError::Io {
+                                    path: path.clone(),
+                                    source,
+                                },
+                                Opened::Directory => {
+                                    LocalFileError::ArchiveIsADirectory { path: path.clone() }
+                                        .into()
+                                }
+                                Opened::Other(found) => LocalFileError::ArchiveNotRegular {
+                                    path: path.clone(),
+                                    found,
+                                }
+                                .into(),
                             })?;
                             file.seek(SeekFrom::Start(*offset)).map_err(|source| {
                                 SourceError::Io {
@@ -243,5 +322,97 @@ impl Files {
                 source,
             })?;
         Ok(out)
+    }
+}
+
+/// Open `rel` under a layout directory: only a regular file, only inside
+/// `root` (the directory's canonical path). A symlink is followed when
+/// where it leads stays inside the layout; a FIFO never blocks the open.
+fn open_inside(dir: &Path, root: &Path, rel: &str) -> Result<(File, u64), SourceError> {
+    let path = dir.join(rel);
+    let io_err = |path: &Path, source| SourceError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let target = std::fs::canonicalize(&path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => SourceError::NotFound {
+            what: path.display().to_string(),
+        },
+        _ => io_err(&path, e),
+    })?;
+    if !target.starts_with(root) {
+        return Err(LocalFileError::OutsideLayout {
+            path,
+            target,
+            root: root.to_owned(),
+        }
+        .into());
+    }
+    let file = open_regular(&target).map_err(|e| match e {
+        Opened::Io(source) => io_err(&path, source),
+        Opened::Directory => LocalFileError::NotRegular {
+            path: path.clone(),
+            found: "a directory",
+        }
+        .into(),
+        Opened::Other(found) => LocalFileError::NotRegular {
+            path: path.clone(),
+            found,
+        }
+        .into(),
+    })?;
+    let size = file.metadata().map_err(|e| io_err(&path, e))?.len();
+    Ok((file, size))
+}
+
+/// Why [`open_regular`] gave no file.
+enum Opened {
+    Io(io::Error),
+    Directory,
+    /// Neither a regular file nor a directory: what it is.
+    Other(&'static str),
+}
+
+/// Open a file for reading only if it is a regular file. The open does not
+/// block on a FIFO without a writer (`O_NONBLOCK`, which reads of a regular
+/// file ignore), and what is checked is the opened file's own metadata
+/// (`fstat`), so a file swapped after a check is still caught.
+fn open_regular(path: &Path) -> Result<File, Opened> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(Opened::Io)?;
+    let metadata = file.metadata().map_err(Opened::Io)?;
+    if metadata.is_file() {
+        Ok(file)
+    } else if metadata.is_dir() {
+        Err(Opened::Directory)
+    } else {
+        Err(Opened::Other(file_kind(&metadata)))
+    }
+}
+
+/// What a file that is not a regular file is, for messages.
+fn file_kind(metadata: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    let t = metadata.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a pipe (FIFO)"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_symlink() {
+        "a symlink"
+    } else if t.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
     }
 }

@@ -7,6 +7,7 @@ use crate::manifest::{self, BlobRef, MAX_MANIFEST_BYTES, Manifest, ManifestError
 use crate::platform::Platform;
 use crate::source::archive_index;
 use crate::source::files::Files;
+use crate::source::resolve::Document;
 use crate::source::{ManifestFetch, ResolvedImage, SourceError, resolve_manifest};
 use crate::verify::{VerifyingReader, read_verified};
 
@@ -43,6 +44,14 @@ impl Layout {
         let index = read_index(&self.files)?;
         let picked = self.pick(&index)?;
         let top = BlobRef::from_descriptor(picked, &self.files.describe("index.json"))?;
+        Document::Manifest.check_declared(
+            &top,
+            &format!(
+                "manifest {} in {}",
+                top.digest,
+                self.files.describe("index.json")
+            ),
+        )?;
         let bytes = self.fetch(&top, MAX_MANIFEST_BYTES)?;
         let image = resolve_manifest(
             self,

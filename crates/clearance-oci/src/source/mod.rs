@@ -25,7 +25,7 @@ use crate::registry::{RegistryClient, RegistryError, RegistrySettings};
 use crate::verify::VerifyError;
 
 pub use docker_archive::DockerArchive;
-pub use files::{ArchiveError, ArchiveIndex, TarItem};
+pub use files::{ArchiveError, ArchiveIndex, LocalFileError, TarItem};
 pub use layout::Layout;
 pub(crate) use resolve::resolve_manifest;
 pub use resolve::{MAX_INDEX_DEPTH, MAX_SEARCH_FETCHES, ResolveWarning};
@@ -42,6 +42,18 @@ pub enum SourceError {
     Layout { what: String, message: String },
     #[error("{what} is larger than the limit of {limit} bytes")]
     TooLarge { what: String, limit: u64 },
+    /// A descriptor names a manifest or config bigger than any is allowed
+    /// to be; refused before anything is read.
+    #[error(
+        "{what}: its descriptor declares {size} bytes, more than the limit of {limit} bytes for {kind}"
+    )]
+    DeclaredTooLarge {
+        what: String,
+        size: u64,
+        limit: u64,
+        /// `a manifest` or `an image config`.
+        kind: &'static str,
+    },
     #[error(
         "{index} names the {platform} image {digest}, but {holder} does not hold it (`docker \
          save` of a multi-platform image keeps only one platform's blobs): ask for a platform it \
@@ -54,6 +66,17 @@ pub enum SourceError {
         digest: Digest,
         /// The image source, as given.
         holder: String,
+    },
+    #[error(
+        "{index} names the {platform} image {digest}, but the registry answered 404 for that \
+         manifest: the index names a manifest the registry no longer has (deleted, or never \
+         pushed with it); ask for another platform with --platform, or push the image again"
+    )]
+    RegistryMissingChild {
+        /// The index that names it.
+        index: String,
+        platform: Box<Platform>,
+        digest: Digest,
     },
     #[error(
         "{what}: manifest.json and index.json name different images for {name}: manifest.json \
@@ -83,6 +106,8 @@ pub enum SourceError {
         suggestion: String,
     },
     #[error(transparent)]
+    LocalFile(#[from] files::LocalFileError),
+    #[error(transparent)]
     Manifest(#[from] ManifestError),
     #[error(transparent)]
     Verify(#[from] VerifyError),
@@ -103,6 +128,11 @@ impl SourceError {
                 source: e,
             },
         }
+    }
+
+    /// Whether a registry answered 404 for the blob asked for.
+    pub(crate) fn is_registry_not_found(&self) -> bool {
+        matches!(self, SourceError::Registry(e) if e.status() == Some(404))
     }
 
     /// Whether the blob asked for is not there (a missing file, HTTP 404).

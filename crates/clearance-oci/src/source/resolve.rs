@@ -20,7 +20,9 @@
 use oci_spec::image::{ImageConfiguration, ImageManifest};
 
 use crate::digest::Digest;
-use crate::manifest::{self, BlobRef, MAX_CONFIG_BYTES, Manifest, ManifestError};
+use crate::manifest::{
+    self, BlobRef, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, Manifest, ManifestError,
+};
 use crate::media_type;
 use crate::platform::Platform;
 use crate::source::search::Search;
@@ -67,6 +69,59 @@ pub(crate) async fn resolve_manifest(
     }
 }
 
+/// What a small document fetched while resolving is, for messages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Document {
+    Manifest,
+    Config,
+}
+
+impl Document {
+    fn limit(self) -> u64 {
+        match self {
+            Document::Manifest => MAX_MANIFEST_BYTES,
+            Document::Config => MAX_CONFIG_BYTES,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Document::Manifest => "a manifest",
+            Document::Config => "an image config",
+        }
+    }
+
+    /// Refuse a descriptor that declares more than this document may hold,
+    /// before anything is fetched (`what` names the document).
+    pub(crate) fn check_declared(self, blob: &BlobRef, what: &str) -> Result<(), SourceError> {
+        if blob.size > self.limit() {
+            return Err(SourceError::DeclaredTooLarge {
+                what: what.to_owned(),
+                size: blob.size,
+                limit: self.limit(),
+                kind: self.name(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Fetch a manifest or config whole, under its limit, refusing first a
+    /// descriptor that declares more.
+    pub(crate) async fn fetch(
+        self,
+        src: &impl ManifestFetch,
+        blob: &BlobRef,
+        label: &str,
+    ) -> Result<Vec<u8>, SourceError> {
+        let what = match self {
+            Document::Manifest => format!("manifest {} of {label}", blob.digest),
+            Document::Config => format!("config {} of {label}", blob.digest),
+        };
+        self.check_declared(blob, &what)?;
+        src.fetch_blob(blob, self.limit()).await
+    }
+}
+
 /// The image manifest chosen, with its config when choosing needed it.
 pub(super) struct Candidate {
     pub digest: Digest,
@@ -89,7 +144,7 @@ async fn finish(
     let config_blob = manifest::image_config_ref(&chosen.manifest, &what)?;
     let config_bytes = match chosen.config {
         Some(bytes) => bytes,
-        None => src.fetch_blob(&config_blob, MAX_CONFIG_BYTES).await?,
+        None => Document::Config.fetch(src, &config_blob, label).await?,
     };
     let config = manifest::parse_config(
         &config_bytes,

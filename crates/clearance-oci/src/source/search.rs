@@ -3,12 +3,11 @@
 
 use oci_spec::image::{ImageIndex, ImageManifest};
 
-use crate::manifest::{
-    self, BlobRef, IndexEntry, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES, Manifest, ManifestError,
-    SkipReason,
-};
+use crate::manifest::{self, BlobRef, IndexEntry, Manifest, ManifestError, SkipReason};
 use crate::platform::Platform;
-use crate::source::resolve::{Candidate, MAX_INDEX_DEPTH, MAX_SEARCH_FETCHES, config_platform};
+use crate::source::resolve::{
+    Candidate, Document, MAX_INDEX_DEPTH, MAX_SEARCH_FETCHES, config_platform,
+};
 use crate::source::{ManifestFetch, SourceError};
 
 /// The walk over an index and the indexes inside it, containerd's order at
@@ -162,8 +161,17 @@ impl<'a, F: ManifestFetch> Search<'a, F> {
         platform: Platform,
         index: &str,
     ) -> Result<Option<Candidate>, SourceError> {
-        let bytes = match self.src.fetch_blob(&blob, MAX_MANIFEST_BYTES).await {
+        let bytes = match Document::Manifest.fetch(self.src, &blob, self.label).await {
             Ok(bytes) => bytes,
+            // A registry's index names a manifest the registry lost; the
+            // advice about `docker save` fits archives and layouts only.
+            Err(e) if e.is_registry_not_found() => {
+                return Err(SourceError::RegistryMissingChild {
+                    index: index.to_owned(),
+                    platform: Box::new(platform),
+                    digest: blob.digest,
+                });
+            }
             Err(e) if e.is_not_found() => {
                 return Err(SourceError::MissingChild {
                     index: index.to_owned(),
@@ -264,9 +272,8 @@ impl<'a, F: ManifestFetch> Search<'a, F> {
         if !self.spend() {
             return Err(over_budget());
         }
-        let bytes = self
-            .src
-            .fetch_blob(blob, MAX_MANIFEST_BYTES)
+        let bytes = Document::Manifest
+            .fetch(self.src, blob, self.label)
             .await
             .map_err(|e| format!("not read: {e}"))?;
         let what = format!("manifest {} of {}", blob.digest, self.label);
@@ -281,9 +288,8 @@ impl<'a, F: ManifestFetch> Search<'a, F> {
         }
         let what = format!("a manifest of {}", self.label);
         let blob = manifest::image_config_ref(m, &what).map_err(|e| e.to_string())?;
-        let bytes = self
-            .src
-            .fetch_blob(&blob, MAX_CONFIG_BYTES)
+        let bytes = Document::Config
+            .fetch(self.src, &blob, self.label)
             .await
             .map_err(|e| format!("config not read: {e}"))?;
         let what = format!("config {} of {}", blob.digest, self.label);

@@ -295,3 +295,49 @@ fn trust_settings_check_the_login_once() {
     );
     assert!(!format!("{e:#}").contains("no-colon-here"), "{e:#}");
 }
+
+/// newuser D5: `--timeout 0` was taken as about a second; it is refused,
+/// as is a timeout so long that deadline arithmetic would overflow.
+#[test]
+fn zero_timeout_is_a_usage_error() {
+    for bad in ["0", "86401", "18446744073709551615", "1.5"] {
+        let e = parse(&["inspect", "x", "--timeout", bad]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{bad}");
+        assert!(e.to_string().contains("--timeout"), "{e}");
+    }
+    for good in ["1", "86400"] {
+        assert!(
+            parse(&["inspect", "x", "--timeout", good]).is_ok(),
+            "{good}"
+        );
+    }
+}
+
+/// newuser D6: `--insecure-registry http://x` never matched a host, so it
+/// allowed nothing; a scheme, path or anything but HOST[:PORT] is refused.
+#[test]
+fn insecure_registry_with_a_scheme_or_path_is_a_usage_error() {
+    for bad in [
+        "http://build-cache.lan:5000",
+        "build-cache.lan:5000/v2",
+        "user@host",
+        "",
+    ] {
+        let e = parse(&["inspect", "x", "--insecure-registry", bad]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation, "{bad}");
+        let shown = e.to_string();
+        assert!(
+            shown.contains("--insecure-registry") && shown.contains("HOST[:PORT]"),
+            "{shown}"
+        );
+    }
+    for good in ["build-cache.lan:5000", "10.0.0.7", "[::1]:5000", "registry"] {
+        let Command::Inspect(args) = parse(&["inspect", "x", "--insecure-registry", good])
+            .unwrap()
+            .command
+        else {
+            panic!("not inspect");
+        };
+        assert_eq!(args.registry.insecure_registries, [good]);
+    }
+}
