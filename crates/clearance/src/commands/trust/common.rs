@@ -12,6 +12,7 @@ use clearance_oci::registry::Credential;
 use clearance_trust::client::{DirStore, HttpTransport, ServerAddress, Updater, UpdaterSettings};
 use clearance_trust::keystore::Keystore;
 use clearance_trust::repository::{Publisher, Remote};
+use clearance_trust::schema::RoleNameError;
 use clearance_trust::{Gun, RoleName, TopRole};
 
 use crate::cli::Format;
@@ -169,11 +170,22 @@ pub fn top_role_parser() -> impl clap::builder::TypedValueParser<Value = TopRole
         .try_map(|name| name.parse::<TopRole>())
 }
 
-/// Parses a role name on the command line as a checked [`RoleName`]. A
+/// Parses a role name on the command line as a checked [`RoleName`]: any
+/// name a repository may hold (`RoleNameParser::ANY`), or one for a role
+/// about to be made (`RoleNameParser::NEW_DELEGATION`). A
 /// refused name is shown escaped (clap's own message would echo it raw,
 /// control characters and all, to the terminal).
 #[derive(Debug, Clone, Copy)]
-pub struct RoleNameParser;
+pub struct RoleNameParser(fn(&str) -> Result<RoleName, RoleNameError>);
+
+impl RoleNameParser {
+    /// Any role name a repository may hold (`trust sign --role`, `trust
+    /// delegate remove`): what another TUF tool named its roles too.
+    pub const ANY: RoleNameParser = RoleNameParser(RoleName::new);
+    /// The name of a delegation `trust delegate add` makes:
+    /// [`RoleName::new_delegation`].
+    pub const NEW_DELEGATION: RoleNameParser = RoleNameParser(RoleName::new_delegation);
+}
 
 impl clap::builder::TypedValueParser for RoleNameParser {
     type Value = RoleName;
@@ -195,7 +207,7 @@ impl clap::builder::TypedValueParser for RoleNameParser {
         let text = value
             .to_str()
             .ok_or_else(|| refuse(format!("{value:?} is not UTF-8")))?;
-        RoleName::new(text).map_err(|e| refuse(e.to_string()))
+        (self.0)(text).map_err(|e| refuse(e.to_string()))
     }
 }
 
