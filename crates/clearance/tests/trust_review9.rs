@@ -107,3 +107,53 @@ fn r9_3_delegation_names_are_plain_and_an_unknown_sign_role_says_how_to_list_rol
         both(&out)
     );
 }
+
+#[test]
+fn r9_9_a_missing_store_is_exit_2_and_a_pinned_repository_the_server_lacks_is_named() {
+    let gun = format!("{NO_REGISTRY}/team/app");
+    let trust = file_repository(&gun);
+    let image = format!("{gun}:v1");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let empty = format!("file://{}", elsewhere.path().display());
+    let missing = format!("file://{}", elsewhere.path().join("nosuch").display());
+    let commands: [Vec<&str>; 5] = [
+        vec!["trust", "inspect", &gun],
+        vec!["trust", "verify", &image],
+        vec!["trust", "refresh", &gun],
+        vec!["trust", "sign", &image],
+        vec!["trust", "delegate", "remove", &gun, "qa"],
+    ];
+    for args in &commands {
+        // A directory that does not exist: a usage error, exit 2.
+        let mut with = args.clone();
+        with.extend(["--server", &missing]);
+        let out = trust.run("publisher", &with);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", both(&out));
+        assert!(
+            stderr(&out).contains("names a directory that does not exist")
+                && stderr(&out).contains("--server"),
+            "{args:?}: {}",
+            both(&out)
+        );
+        // A store without this repository, whose root is pinned here: said
+        // so, with what to check (verify: not trusted, exit 1).
+        let mut with = args.clone();
+        with.extend(["--server", &empty]);
+        let out = trust.run("publisher", &with);
+        let code = if args[1] == "verify" { 1 } else { 2 };
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", both(&out));
+        assert!(
+            both(&out).contains(&format!(
+                "the trust server has no trust data for {gun} at {empty}"
+            )) && both(&out).contains("though its root is pinned here")
+                && both(&out).contains("deleted"),
+            "{args:?}: {}",
+            both(&out)
+        );
+        assert!(
+            !both(&out).contains("(it has no timestamp.json)"),
+            "{}",
+            both(&out)
+        );
+    }
+}

@@ -76,6 +76,17 @@ pub enum RepositoryError {
         #[source]
         source: PublishError,
     },
+    /// The store has no trust data for a repository whose root is pinned
+    /// here: the wrong server, or the data was deleted there.
+    #[error(
+        "the trust server has no trust data for {gun} at {url}, though its root is pinned here: check that --server (CLEARANCE_TRUST_SERVER) names the server it was published to; if it does, its trust data was deleted there (its publisher publishes it again, or, to start over, forget it here: see the README's \"To forget a repository\")"
+    )]
+    Vanished {
+        /// The repository.
+        gun: Gun,
+        /// Its metadata URL (where timestamp.json is not).
+        url: String,
+    },
     /// A trust service did not take the publish (nothing was stored).
     #[error("publishing to {url}")]
     Publish {
@@ -344,10 +355,16 @@ where
         .bind_repository(gun)?;
     RepositoryEditor::load_verified(&mut updater, Expiries::default(), bins)
         .await
-        .map_err(|source| RepositoryError::Load {
-            gun: gun.clone(),
-            url,
-            source,
+        .map_err(|source| match source {
+            PublishError::Update(UpdateError::NoTrustData { .. }) => RepositoryError::Vanished {
+                gun: gun.clone(),
+                url: url.clone(),
+            },
+            source => RepositoryError::Load {
+                gun: gun.clone(),
+                url,
+                source,
+            },
         })
 }
 

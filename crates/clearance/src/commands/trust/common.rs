@@ -65,9 +65,24 @@ pub struct TrustSettings {
 }
 
 impl TrustArgs {
-    /// Check and convert the flags: the login is USER:PASSWORD, and the
-    /// home directory is known.
+    /// Check and convert the flags: the login is USER:PASSWORD, the home
+    /// directory is known, and a `file://` repository's directory exists
+    /// (a missing one is a usage error, exit 2: review 9 #9).
     pub fn settings(&self) -> anyhow::Result<TrustSettings> {
+        if let ServerAddress::Directory(dir) = &self.server
+            && !dir.is_dir()
+        {
+            bail!(
+                "the trust server {} names a directory that does not exist: check --server (or CLEARANCE_TRUST_SERVER); `clearance trust init` makes a new repository there",
+                self.server
+            );
+        }
+        self.settings_to_create()
+    }
+
+    /// As [`TrustArgs::settings`], for `trust init`, which may make a
+    /// `file://` repository's directory.
+    pub fn settings_to_create(&self) -> anyhow::Result<TrustSettings> {
         let credential = self
             .trust_creds
             .as_deref()

@@ -98,7 +98,7 @@ fn root_key(args: &InitArgs, gun: &Gun) -> anyhow::Result<Held> {
 }
 
 pub async fn run(args: InitArgs, format: Format) -> anyhow::Result<Exit> {
-    let trust = args.trust.settings()?;
+    let trust = args.trust.settings_to_create()?;
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference)?;
     let publisher = trust.publisher(&gun)?;
