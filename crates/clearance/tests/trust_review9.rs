@@ -9,7 +9,7 @@ mod support;
 use std::process::Output;
 
 use support::service::Trust;
-use support::{assert_success, stderr, stdout};
+use support::{TestCa, TrustServer, assert_success, stderr, stdout};
 
 /// Both streams, for assertion messages.
 fn both(out: &Output) -> String {
@@ -156,4 +156,214 @@ fn r9_9_a_missing_store_is_exit_2_and_a_pinned_repository_the_server_lacks_is_na
             both(&out)
         );
     }
+}
+
+/// A SoftHSM2 token of the test's own, labelled `clearance`, PIN 1234:
+/// returns its configuration file.
+fn softhsm(dir: &std::path::Path) -> std::path::PathBuf {
+    support::require("softhsm2-util");
+    std::fs::create_dir_all(dir.join("tokens")).unwrap();
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            dir.join("tokens").display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new("softhsm2-util")
+        .args(["--init-token", "--free", "--label", "clearance"])
+        .args(["--pin", "1234", "--so-pin", "5678"])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    conf
+}
+
+const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// A server on 127.0.0.1 that answers every request `401` with a `Basic`
+/// challenge, for as long as the test runs: its URL.
+fn basic_only_server() -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                .unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = stream.write_all(
+                b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"trust\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn r9_10_messages_name_the_setting_to_check() {
+    let gun = format!("{NO_REGISTRY}/team/app");
+    let image = format!("{gun}:v1");
+    let trust = file_repository(&gun);
+    let run = |home: &str, args: &[&str], env: &[(&str, &str)]| -> Output {
+        trust
+            .command(home, args, None)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+
+    // A CA bundle that cannot be used: said so, naming the flag (was
+    // "error: : TLS setup: …", an empty URL as the context).
+    let junk = trust.dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate\n").unwrap();
+    let out = run(
+        "publisher",
+        &[
+            "trust",
+            "inspect",
+            &gun,
+            "--trust-ca-file",
+            junk.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: setting up TLS for the trust server: ")
+            && err.contains("--trust-ca-file"),
+        "{err}"
+    );
+    assert!(!err.contains("error: :"), "{err}");
+
+    // A login that is not USER:PASSWORD, from the variable: the variable
+    // is named.
+    let out = run(
+        "publisher",
+        &["trust", "inspect", &gun],
+        &[("CLEARANCE_TRUST_CREDS", "alice")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        stderr(&out)
+            .contains("CLEARANCE_TRUST_CREDS (the trust server login) must be USER:PASSWORD"),
+        "{}",
+        both(&out)
+    );
+
+    // `trust sign` with no pinned root says how to get one before
+    // anything about the tag (the registry is not even asked).
+    let out = run("stranger", &["trust", "sign", &image], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("no pinned root for {gun}"))
+            && err.contains("clearance trust init")
+            && err.contains("--root ROOT.json"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("manifest") && !err.contains("by tag"),
+        "{err}"
+    );
+
+    // A Basic login the server refuses: whose, where, what to check.
+    let basic = basic_only_server();
+    let host = basic.trim_start_matches("http://").to_owned();
+    let out = run(
+        "consumer",
+        &[
+            "trust",
+            "verify",
+            "--trust-on-first-use",
+            "--server",
+            &basic,
+            &image,
+        ],
+        &[("CLEARANCE_TRUST_CREDS", "alice:wrong")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "the trust server {host} refused the login for user \"alice\""
+        )) && stderr(&out).contains("CLEARANCE_TRUST_CREDS"),
+        "{}",
+        both(&out)
+    );
+
+    // http:// to a service that speaks TLS: use https://.
+    let ca = TestCa::new();
+    let data = tempfile::tempdir().unwrap();
+    let tls = TrustServer::start(
+        data.path(),
+        None,
+        &[
+            "--no-auth",
+            "--tls-cert",
+            ca.leaf_cert.to_str().unwrap(),
+            "--tls-key",
+            ca.leaf_key.to_str().unwrap(),
+        ],
+    );
+    let out = run(
+        "consumer",
+        &[
+            "trust",
+            "verify",
+            "--trust-on-first-use",
+            "--server",
+            &tls.url,
+            &image,
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        stderr(&out).contains("the server speaks TLS, not plain HTTP: use https://"),
+        "{}",
+        both(&out)
+    );
+    assert!(
+        !stderr(&out).contains("invalid HTTP version"),
+        "{}",
+        both(&out)
+    );
+
+    // A PIN the token refuses: said in those words, with the real names
+    // of the settings that give the PIN.
+    let conf = softhsm(&trust.dir.path().join("hsm"));
+    let out = run(
+        "hsm",
+        &[
+            "trust",
+            "init",
+            &format!("{NO_REGISTRY}/team/hsm"),
+            "--root-key",
+            "pkcs11:token=clearance",
+        ],
+        &[
+            ("SOFTHSM2_CONF", conf.to_str().unwrap()),
+            ("CLEARANCE_PKCS11_MODULE", SOFTHSM_MODULE),
+            ("CLEARANCE_PKCS11_PIN", "9999"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        stderr(&out).contains("the token \"clearance\" refused the PIN (CKR_PIN_INCORRECT): check CLEARANCE_PKCS11_PIN, or the URI's pin-value / pin-source"),
+        "{}",
+        both(&out)
+    );
 }

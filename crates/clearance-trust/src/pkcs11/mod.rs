@@ -80,6 +80,25 @@ pub enum Pkcs11Error {
         /// Why.
         problem: KeyProblem,
     },
+    /// The token refused the user PIN (wrong, malformed, or locked after
+    /// too many wrong ones).
+    #[error(
+        "the token {token:?} refused the PIN ({code}): check CLEARANCE_PKCS11_PIN, or the URI's pin-value / pin-source, or what was typed at the prompt; the token locks its PIN after a few wrong ones"
+    )]
+    PinRefused {
+        /// The token's label.
+        token: String,
+        /// The PKCS#11 return code (`CKR_PIN_INCORRECT`, …).
+        code: &'static str,
+    },
+    /// The token's user PIN is locked (too many wrong PINs).
+    #[error(
+        "the token {token:?} has locked its user PIN (CKR_PIN_LOCKED, after too many wrong PINs): reset it with the security officer PIN (softhsm2-util, ykman piv access unblock-pin, …)"
+    )]
+    PinLocked {
+        /// The token's label.
+        token: String,
+    },
     /// The token refused an operation (log in, sign, generate).
     #[error("token {token:?}: {message}")]
     Token {
@@ -217,6 +236,17 @@ impl HsmSigner {
         // the user logged in already.
         match session.login(UserType::User, Some(&AuthPin::from(pin.to_owned()))) {
             Ok(()) | Err(cryptoki::error::Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+            Err(cryptoki::error::Error::Pkcs11(rv, _)) if pin_refused(rv).is_some() => {
+                return Err(Pkcs11Error::PinRefused {
+                    token: uri.token.clone(),
+                    code: pin_refused(rv).unwrap_or_default(),
+                });
+            }
+            Err(cryptoki::error::Error::Pkcs11(RvError::PinLocked, _)) => {
+                return Err(Pkcs11Error::PinLocked {
+                    token: uri.token.clone(),
+                });
+            }
             Err(e) => return Err(token_err(e)),
         }
         let object = uri.object.clone().ok_or_else(|| Pkcs11Error::NoObject {
@@ -348,6 +378,18 @@ fn ecdsa_der(raw: &[u8]) -> Option<Vec<u8>> {
     (raw.len() == 64)
         .then(|| crate::keys::ecdsa_fixed_to_der(raw))
         .flatten()
+}
+
+/// The return code's name when a login failed on the PIN itself (PKCS#11
+/// 3.0 §5.1: `C_Login`), not on the token.
+fn pin_refused(rv: RvError) -> Option<&'static str> {
+    match rv {
+        RvError::PinIncorrect => Some("CKR_PIN_INCORRECT"),
+        RvError::PinInvalid => Some("CKR_PIN_INVALID"),
+        RvError::PinLenRange => Some("CKR_PIN_LEN_RANGE"),
+        RvError::PinExpired => Some("CKR_PIN_EXPIRED"),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -86,7 +86,18 @@ impl TrustArgs {
         let credential = self
             .trust_creds
             .as_deref()
-            .map(|c| Credential::parse_user_pass(c).context("--trust-creds takes USER:PASSWORD"))
+            .map(|c| {
+                // Name where the login came from (review 9 #10): the
+                // variable is set once and forgotten, the flag is seen.
+                let from_env = std::env::var_os("CLEARANCE_TRUST_CREDS").is_some_and(|v| v == c);
+                Credential::parse_user_pass(c).with_context(|| {
+                    if from_env {
+                        "CLEARANCE_TRUST_CREDS (the trust server login) must be USER:PASSWORD"
+                    } else {
+                        "--trust-creds takes USER:PASSWORD"
+                    }
+                })
+            })
             .transpose()?;
         Ok(TrustSettings {
             server: self.server.clone(),
