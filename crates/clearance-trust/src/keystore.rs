@@ -106,10 +106,11 @@ pub struct Keystore {
 }
 
 impl Keystore {
-    /// The keystore in `dir`, made (mode 0700) if missing.
+    /// The keystore in `dir`, made if missing: it and every parent it
+    /// makes are mode 0700 whatever the umask.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Keystore, KeystoreError> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir).map_err(|source| KeystoreError::Io {
+        crate::files::create_private_dir(&dir).map_err(|source| KeystoreError::Io {
             path: dir.clone(),
             source,
         })?;
@@ -262,6 +263,33 @@ impl Keystore {
             ids.iter().map(String::as_str),
             &place,
         )?)
+    }
+
+    /// Key files that others than their owner may read or write (mode &
+    /// 0o077 set, e.g. copied in with `cp` under a wide umask), with their
+    /// modes: sealed still, but open to offline passphrase guessing. Empty
+    /// where file modes do not exist.
+    pub fn exposed(&self) -> Vec<(PathBuf, u32)> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let Ok(entries) = std::fs::read_dir(&self.dir) else {
+                return Vec::new();
+            };
+            let mut wide: Vec<(PathBuf, u32)> = entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "key"))
+                .filter_map(|p| {
+                    let mode = std::fs::metadata(&p).ok()?.permissions().mode() & 0o777;
+                    (mode & 0o077 != 0).then_some((p, mode))
+                })
+                .collect();
+            wide.sort();
+            wide
+        }
+        #[cfg(not(unix))]
+        Vec::new()
     }
 
     /// Every stored key, by id.

@@ -367,3 +367,77 @@ fn r9_10_messages_name_the_setting_to_check() {
         both(&out)
     );
 }
+
+/// The mode bits of a file or directory.
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn r9_4_client_store_dirs_are_private_and_readable_key_files_are_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = format!("file://{}", dir.path().join("server").display());
+    let home = dir.path().join("home");
+    let gun = format!("{NO_REGISTRY}/team/app");
+    // Under umask 002, as on many desktops: directories would be 0775.
+    let run = |args: &[&str]| -> Output {
+        let mut cmd = std::process::Command::new("sh");
+        cmd.args(["-c", "umask 002 && exec \"$0\" \"$@\""])
+            .arg(env!("CARGO_BIN_EXE_clearance"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("NO_COLOR", "1")
+            .env("CLEARANCE_HOME", &home)
+            .env("CLEARANCE_TRUST_SERVER", &server);
+        for role in ["ROOT", "TARGETS", "SNAPSHOT", "TIMESTAMP"] {
+            cmd.env(
+                format!("CLEARANCE_PASSPHRASE_{role}"),
+                format!("{role} passphrase"),
+            );
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(&["trust", "init", &gun]);
+    assert_success(&out);
+    assert!(!stderr(&out).contains("others may read"), "{}", both(&out));
+    let pinned = home
+        .join("trust/tuf")
+        .join(clearance_trust::client::quote(&gun));
+    for d in [
+        home.clone(),
+        home.join("trust"),
+        home.join("trust/private"),
+        home.join("trust/tuf"),
+        pinned.clone(),
+    ] {
+        assert_eq!(mode(&d), 0o700, "{}", d.display());
+    }
+    let keys: Vec<_> = std::fs::read_dir(home.join("trust/private"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(keys.len(), 4);
+    for k in &keys {
+        assert_eq!(mode(k), 0o600, "{}", k.display());
+    }
+
+    // A key file made readable by others: one warning, naming it.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&keys[0], std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let out = run(&["trust", "refresh", &gun, "--within-days", "5000"]);
+    assert_success(&out);
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches("key files that others may read").count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{} (mode 644)", keys[0].display())) && err.contains("chmod 600"),
+        "{err}"
+    );
+}

@@ -177,10 +177,25 @@ pub fn home_dir(home: Option<&Path>) -> anyhow::Result<PathBuf> {
     }
 }
 
-/// The keystore under a home directory (`trust/private`).
+/// The keystore under a home directory (`trust/private`). Key files that
+/// others may read are warned about, once per command (review 9 #4).
 pub fn keystore_in(home: &Path) -> anyhow::Result<Keystore> {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     let dir = home.join("trust/private");
-    Keystore::open(&dir).with_context(|| format!("opening the keystore at {}", dir.display()))
+    let keystore = Keystore::open(&dir)
+        .with_context(|| format!("opening the keystore at {}", dir.display()))?;
+    let exposed = keystore.exposed();
+    if !exposed.is_empty() && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        let files: Vec<String> = exposed
+            .iter()
+            .map(|(path, mode)| format!("{} (mode {mode:03o})", path.display()))
+            .collect();
+        crate::output::warning(format!(
+            "key files that others may read: {}; they are sealed, but anyone who can read one may guess its passphrase offline: chmod 600 them",
+            files.join(", ")
+        ));
+    }
+    Ok(keystore)
 }
 
 /// The repository name (GUN) for a reference: `registry/repository`.
