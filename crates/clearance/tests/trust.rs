@@ -184,7 +184,22 @@ fn tampered_trust_metadata_is_not_trusted() {
         text.replace(hex, &"0".repeat(64)),
     )
     .unwrap();
-    let out = s.trust.verify("publisher", &format!("{}:v1", s.gun));
+    // A consumer that downloads it (the publisher trusts the targets it
+    // published, kept here since: TUF 5.6 uses a local copy at the version
+    // snapshot names, so it never fetches the altered file).
+    let root = s.trust.metadata(&s.gun, "1.root.json");
+    let out = s.trust.run(
+        "consumer",
+        &[
+            "--format",
+            "json",
+            "trust",
+            "verify",
+            "--root",
+            root.to_str().unwrap(),
+            &format!("{}:v1", s.gun),
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     let reason = verify_json(&out)["reason"].as_str().unwrap().to_owned();
     assert!(reason.contains("targets"), "{reason}");

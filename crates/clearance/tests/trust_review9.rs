@@ -441,3 +441,87 @@ fn r9_4_client_store_dirs_are_private_and_readable_key_files_are_warned_about() 
         "{err}"
     );
 }
+
+/// `trust key list --format json` as (key id, the roles it serves in
+/// repositories, e.g. `127.0.0.1:9/team/app targets`).
+fn key_uses(trust: &Trust, home: &str) -> Vec<(String, Vec<String>)> {
+    let out = trust.run(home, &["--format", "json", "trust", "key", "list"]);
+    assert_success(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            let uses = k["repositories"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {}",
+                        r["repository"].as_str().unwrap(),
+                        r["role"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            (k["keyid"].as_str().unwrap().to_owned(), uses)
+        })
+        .collect()
+}
+
+/// The `Key id`-like value on a `Label   value` line of a command's output.
+fn field(out: &Output, name: &str) -> String {
+    stdout(out)
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .unwrap_or_else(|| panic!("no {name} line: {}", both(out)))
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn r9_6_key_list_follows_a_rotation_and_a_delegation_at_once() {
+    let gun = format!("{NO_REGISTRY}/team/app");
+    let trust = file_repository(&gun);
+    let uses_of = |keyid: &str| -> Vec<String> {
+        key_uses(&trust, "publisher")
+            .into_iter()
+            .find(|(k, _)| k == keyid)
+            .unwrap_or_else(|| panic!("{keyid} not listed"))
+            .1
+    };
+    let old = key_uses(&trust, "publisher")
+        .into_iter()
+        .find(|(_, uses)| uses == &vec![format!("{gun} targets")])
+        .unwrap()
+        .0;
+    let out = trust.run("publisher", &["trust", "rotate", &gun, "targets"]);
+    assert_success(&out);
+    let new = field(&out, "New key");
+    // Straight after the rotation, offline: the new key is targets', the
+    // retired one nobody's.
+    assert_eq!(uses_of(&new), vec![format!("{gun} targets")]);
+    assert!(uses_of(&old).is_empty(), "{:?}", uses_of(&old));
+
+    // A delegation shows at once too.
+    let qa = {
+        let out = trust
+            .command(
+                "publisher",
+                &["trust", "key", "generate", "--role", "qa"],
+                None,
+            )
+            .env("CLEARANCE_PASSPHRASE_QA", "qa passphrase")
+            .output()
+            .unwrap();
+        generated(&out)
+    };
+    assert_success(&trust.run(
+        "publisher",
+        &[
+            "trust", "delegate", "add", &gun, "qa", "--key", &qa, "--paths", "qa-*",
+        ],
+    ));
+    assert_eq!(uses_of(&qa), vec![format!("{gun} qa")]);
+}

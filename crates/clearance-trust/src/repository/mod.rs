@@ -303,12 +303,50 @@ where
         bins: Bins<'_>,
         change: impl FnMut(&mut RepositoryEditor) -> Result<Vec<SignedFile>, E>,
     ) -> Result<RepositoryEditor, E> {
-        edit(&self.store, &self.gun, &self.pinned, repo, bins, change).await
+        let repo = edit(&self.store, &self.gun, &self.pinned, repo, bins, change).await?;
+        self.follow().await;
+        Ok(repo)
     }
 
     /// [`publish_once`]: store `files`, an error if overtaken.
     pub async fn publish_once(&self, files: &[SignedFile]) -> Result<(), RepositoryError> {
-        publish_once(&self.store, &self.gun, files).await
+        publish_once(&self.store, &self.gun, files).await?;
+        self.follow().await;
+        Ok(())
+    }
+
+    /// After a publish: bring the pinned metadata here up to what was
+    /// published, verified as any update is (a new root through the chain
+    /// from the pinned one), so what reads it offline (`trust key list`)
+    /// sees the new keys (review 9 #6). The publish has landed either way:
+    /// a failure is logged, and the next command's load catches up.
+    async fn follow(&self) {
+        // `trust init` publishes before it pins its root: nothing to follow.
+        if !matches!(self.pinned.load(&RoleName::ROOT), Ok(Some(_))) {
+            return;
+        }
+        let url = self.store.metadata_url(&self.gun);
+        let settings = UpdaterSettings {
+            expiration: Expiration::NotEnforcedToRepublish,
+            ..UpdaterSettings::default()
+        };
+        let updated = async {
+            Updater::new(
+                self.pinned.clone(),
+                self.store.transport().clone(),
+                &url,
+                settings,
+            )?
+            .bind_repository(&self.gun)?
+            .refresh()
+            .await
+        }
+        .await;
+        if let Err(e) = updated {
+            tracing::warn!(
+                "published to {url}, but the trusted metadata here was not brought up to date ({e}); the next trust command does it"
+            );
+        }
     }
 
     /// [`RepositoryStore::check_login`] for this repository.
