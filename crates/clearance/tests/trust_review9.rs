@@ -525,3 +525,51 @@ fn r9_6_key_list_follows_a_rotation_and_a_delegation_at_once() {
     ));
     assert_eq!(uses_of(&qa), vec![format!("{gun} qa")]);
 }
+
+#[test]
+fn r9_7_init_names_the_token_key_for_people_and_every_role_key_it_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("server").display());
+    let trust = Trust { dir, url };
+    let conf = softhsm(&trust.dir.path().join("hsm"));
+    let gun = format!("{NO_REGISTRY}/team/hsm");
+    let out = trust
+        .command(
+            "publisher",
+            &[
+                "trust",
+                "init",
+                &gun,
+                "--root-key",
+                "pkcs11:token=clearance?pin-value=1234",
+            ],
+            None,
+        )
+        .env("SOFTHSM2_CONF", &conf)
+        .env("CLEARANCE_PKCS11_MODULE", SOFTHSM_MODULE)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let text = stdout(&out);
+    assert!(!text.contains("HsmSigner"), "{text}");
+    let hash = clearance_oci::Digest::sha256_of(gun.as_bytes());
+    assert!(
+        field(&out, "Root key").ends_with(&format!(
+            "(on token clearance, key clearance-root-{}, not extractable)",
+            &hash.hex()[..16]
+        )),
+        "{text}"
+    );
+    // Every key init sealed is in its summary, by role.
+    let listed: Vec<(String, Vec<String>)> = key_uses(&trust, "publisher");
+    assert_eq!(listed.len(), 3, "{listed:?}"); // targets, snapshot, timestamp
+    for (label, role) in [
+        ("Targets key", "targets"),
+        ("Snapshot key", "snapshot"),
+        ("Timestamp key", "timestamp"),
+    ] {
+        let id = field(&out, label);
+        let uses = &listed.iter().find(|(k, _)| *k == id).unwrap().1;
+        assert_eq!(uses, &vec![format!("{gun} {role}")], "{label}: {text}");
+    }
+}
