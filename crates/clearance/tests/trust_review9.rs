@@ -573,3 +573,40 @@ fn r9_7_init_names_the_token_key_for_people_and_every_role_key_it_made() {
         assert_eq!(uses, &vec![format!("{gun} {role}")], "{label}: {text}");
     }
 }
+
+#[test]
+fn r9_11_key_roles_are_real_role_names_with_a_passphrase_variable_each() {
+    let home = tempfile::tempdir().unwrap();
+    let generate = |role: &str, env: &[(&str, &str)]| -> Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_clearance"))
+            .args(["trust", "key", "generate", "--role", role])
+            .env_clear()
+            .env("NO_COLOR", "1")
+            .env("CLEARANCE_HOME", home.path())
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+    // Names that are no role `trust` makes, or that would share a
+    // variable with another (a_b, A-b and a-b all read ..._A_B).
+    for bad in ["a_b", "A-b", "a/b", "../x", "bins-1", "targets/qa", ""] {
+        let out = generate(bad, &[("CLEARANCE_PASSPHRASE_A_B", "long enough")]);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", both(&out));
+        assert!(
+            stderr(&out).contains("invalid value for --role"),
+            "{bad:?}: {}",
+            both(&out)
+        );
+    }
+    let out = generate("a-b", &[("CLEARANCE_PASSPHRASE_A_B", "long enough")]);
+    generated(&out);
+    let out = generate(
+        "targets",
+        &[("CLEARANCE_PASSPHRASE_TARGETS", "long enough")],
+    );
+    generated(&out);
+    let keys = std::fs::read_dir(home.path().join("trust/private"))
+        .unwrap()
+        .count();
+    assert_eq!(keys, 2);
+}

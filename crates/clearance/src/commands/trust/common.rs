@@ -226,6 +226,13 @@ impl RoleNameParser {
     /// The name of a delegation `trust delegate add` makes:
     /// [`RoleName::new_delegation`].
     pub const NEW_DELEGATION: RoleNameParser = RoleNameParser(RoleName::new_delegation);
+    /// What a key is for (`trust key generate | import --role`): a
+    /// top-level role, or a delegation's name as `delegate add` takes it,
+    /// so no two roles share a passphrase variable (review 9 #11).
+    pub const KEY_ROLE: RoleNameParser = RoleNameParser(|name| match name.parse::<TopRole>() {
+        Ok(top) => Ok(top.role()),
+        Err(_) => RoleName::new_delegation(name),
+    });
 }
 
 impl clap::builder::TypedValueParser for RoleNameParser {
