@@ -610,3 +610,87 @@ fn r9_11_key_roles_are_real_role_names_with_a_passphrase_variable_each() {
         .count();
     assert_eq!(keys, 2);
 }
+
+#[test]
+fn r9_2_a_delegate_refreshes_its_own_role_and_skips_the_ones_it_cannot_sign() {
+    let (_img, _registry, gun) = support::service::pushed("team/app", &["qa-1"]);
+    let data = tempfile::tempdir().unwrap();
+    let server = TrustServer::start(data.path(), None, &["--no-auth"]);
+    let trust = Trust::new(&server);
+    let run = |home: &str, args: &[&str]| -> Output {
+        trust
+            .command(home, args, None)
+            .env("CLEARANCE_PASSPHRASE_QA", "qa passphrase")
+            .output()
+            .unwrap()
+    };
+    assert_success(&run("owner", &["trust", "init", &gun, "--server-snapshot"]));
+    // The delegate makes its key and hands over the public part.
+    let key = generated(&run(
+        "delegate",
+        &["trust", "key", "generate", "--role", "qa"],
+    ));
+    let exported = run("delegate", &["trust", "key", "export", &key]);
+    assert_success(&exported);
+    let public = trust.dir.path().join("qa.pub");
+    std::fs::write(&public, &exported.stdout).unwrap();
+    assert_success(&run(
+        "owner",
+        &[
+            "trust",
+            "delegate",
+            "add",
+            &gun,
+            "qa",
+            "--key",
+            public.to_str().unwrap(),
+            "--paths",
+            "qa-*",
+        ],
+    ));
+    let root = trust.trusted_root("owner", &gun);
+    let image = format!("{gun}:qa-1");
+    run(
+        "delegate",
+        &["trust", "verify", "--root", root.to_str().unwrap(), &image],
+    );
+    assert_success(&run("delegate", &["trust", "sign", &image, "--role", "qa"]));
+    let version = |home: &str| -> u64 {
+        let out = run(home, &["--format", "json", "trust", "inspect", &gun]);
+        assert_success(&out);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "qa")
+            .unwrap()["version"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = version("delegate");
+
+    // Everything is due: the delegate re-signs qa, and names root and
+    // targets, whose keys it does not hold, instead of failing.
+    let out = run(
+        "delegate",
+        &["trust", "refresh", &gun, "--within-days", "5000"],
+    );
+    assert_success(&out);
+    let err = stderr(&out);
+    for role in ["root", "targets"] {
+        assert!(
+            err.contains(&format!(
+                "{role} expires within 5000 days, but its keys are not held here"
+            )),
+            "{role}: {}",
+            both(&out)
+        );
+    }
+    assert!(field(&out, "Re-signed").contains("qa"), "{}", both(&out));
+    assert_eq!(version("owner"), before + 1);
+    assert_success(&run(
+        "consumer",
+        &["trust", "verify", "--root", root.to_str().unwrap(), &image],
+    ));
+}
