@@ -694,3 +694,110 @@ fn r9_2_a_delegate_refreshes_its_own_role_and_skips_the_ones_it_cannot_sign() {
         &["trust", "verify", "--root", root.to_str().unwrap(), &image],
     ));
 }
+
+#[test]
+fn r9_5_a_token_root_rotation_is_checked_before_signing_and_leaves_no_key_when_it_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().join("server").display());
+    let trust = Trust { dir, url };
+    let conf = softhsm(&trust.dir.path().join("hsm"));
+    let with_hsm = |args: &[&str]| -> Output {
+        trust
+            .command("publisher", args, None)
+            .env("SOFTHSM2_CONF", &conf)
+            .env("CLEARANCE_PKCS11_MODULE", SOFTHSM_MODULE)
+            .output()
+            .unwrap()
+    };
+    let token = "pkcs11:token=clearance?pin-value=1234";
+    let (a, b) = (
+        format!("{NO_REGISTRY}/team/a"),
+        format!("{NO_REGISTRY}/team/b"),
+    );
+    for gun in [&a, &b] {
+        assert_success(&with_hsm(&["trust", "init", gun, "--root-key", token]));
+    }
+    let tuf = trust
+        .dir
+        .path()
+        .join("server/v2")
+        .join(&a)
+        .join("_trust/tuf");
+    let keys = || {
+        std::fs::read_dir(trust.dir.path().join("publisher/trust/private"))
+            .unwrap()
+            .count()
+    };
+    let before = keys();
+
+    // No --root-key while root is on a token: the error says --root-key.
+    let out = with_hsm(&["trust", "rotate", &a, "root"]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        stderr(&out).contains("--root-key pkcs11:"),
+        "{}",
+        both(&out)
+    );
+
+    // B's root key offered as A's: refused before anything is signed, and
+    // the message does not echo the URI (its PIN).
+    let hash = clearance_oci::Digest::sha256_of(b.as_bytes());
+    let b_key = format!(
+        "pkcs11:token=clearance;object=clearance-root-{}?pin-value=1234",
+        &hash.hex()[..16]
+    );
+    let out = with_hsm(&["trust", "rotate", &a, "root", "--root-key", &b_key]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("which is not a root key of {a}")) && !err.contains("1234"),
+        "{err}"
+    );
+    assert!(
+        !tuf.join("2.root.json").exists(),
+        "a root signed by B's key was published"
+    );
+    assert_eq!(keys(), before, "a refused rotation left a key behind");
+
+    // A rotation that fails after its new key was made (the snapshot key
+    // is gone) leaves no key behind.
+    let snapshot = key_uses(&trust, "publisher")
+        .into_iter()
+        .find(|(_, uses)| uses == &vec![format!("{a} snapshot")])
+        .unwrap()
+        .0;
+    let moved = trust.dir.path().join("snapshot.key");
+    let path = trust
+        .dir
+        .path()
+        .join("publisher/trust/private")
+        .join(format!("{snapshot}.key"));
+    std::fs::rename(&path, &moved).unwrap();
+    let out = with_hsm(&["trust", "rotate", &a, "targets", "--root-key", token]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(stderr(&out).contains("snapshot"), "{}", both(&out));
+    assert_eq!(keys(), before - 1, "{}", both(&out));
+    std::fs::rename(&moved, &path).unwrap();
+
+    // A new root key on the token: its label is printed.
+    let out = with_hsm(&[
+        "trust",
+        "rotate",
+        &a,
+        "root",
+        "--root-key",
+        token,
+        "--new-root-key",
+        token,
+    ]);
+    assert_success(&out);
+    let hash = clearance_oci::Digest::sha256_of(a.as_bytes());
+    assert!(
+        field(&out, "New key").ends_with(&format!(
+            "(on token clearance, key clearance-root-{}-v2, not extractable)",
+            &hash.hex()[..16]
+        )),
+        "{}",
+        both(&out)
+    );
+}
