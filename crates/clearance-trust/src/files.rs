@@ -32,6 +32,58 @@ pub enum Existing {
     Keep,
 }
 
+/// Create `dir` and each missing parent with mode 0700, set explicitly
+/// after creation so no umask widens it (review 9 #4: a trust home made
+/// under umask 002 was group-writable); `dir` itself, if it existed with
+/// group or other bits, is narrowed to 0700 when this user may (a
+/// directory of someone else's is left as it is). Parents that existed are
+/// never changed.
+///
+/// Errors: the I/O error of creating a directory or setting its mode.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut missing = Vec::new();
+    let mut at = dir;
+    while std::fs::symlink_metadata(at).is_err() {
+        missing.push(at);
+        match at.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => at = parent,
+            _ => break,
+        }
+    }
+    for created in missing.iter().rev() {
+        match std::fs::create_dir(created) {
+            Ok(()) => set_owner_only(created)?,
+            // Made meanwhile by someone else (a concurrent command).
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if missing.is_empty() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let wide = std::fs::metadata(dir)?.permissions().mode() & 0o077 != 0;
+            if wide {
+                // Best effort: another user's directory keeps its mode.
+                let _ = set_owner_only(dir);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Mode 0700 on a directory.
+fn set_owner_only(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
 /// Write `bytes` to `path` atomically, as the module describes.
 ///
 /// Errors: the I/O error of creating, writing, syncing or renaming;

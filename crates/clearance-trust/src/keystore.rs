@@ -52,6 +52,19 @@ pub enum KeystoreError {
         /// The keystore.
         dir: PathBuf,
     },
+    /// A key file whose stated key id is not its public key's id (or not
+    /// its file name): altered, or pasted together from two files.
+    #[error(
+        "{path} says it holds key {stated}, but its public key's id is {computed}: the file was altered or mixed up; remove it (or restore it from a backup)"
+    )]
+    IdMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The id the file states (its `keyid`, or its name).
+        stated: String,
+        /// The id computed from its public key.
+        computed: String,
+    },
     /// Argon2id failed.
     #[error("key derivation failed: {0}")]
     Kdf(String),
@@ -106,10 +119,11 @@ pub struct Keystore {
 }
 
 impl Keystore {
-    /// The keystore in `dir`, made (mode 0700) if missing.
+    /// The keystore in `dir`, made if missing: it and every parent it
+    /// makes are mode 0700 whatever the umask.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Keystore, KeystoreError> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir).map_err(|source| KeystoreError::Io {
+        crate::files::create_private_dir(&dir).map_err(|source| KeystoreError::Io {
             path: dir.clone(),
             source,
         })?;
@@ -264,6 +278,33 @@ impl Keystore {
         )?)
     }
 
+    /// Key files that others than their owner may read or write (mode &
+    /// 0o077 set, e.g. copied in with `cp` under a wide umask), with their
+    /// modes: sealed still, but open to offline passphrase guessing. Empty
+    /// where file modes do not exist.
+    pub fn exposed(&self) -> Vec<(PathBuf, u32)> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let Ok(entries) = std::fs::read_dir(&self.dir) else {
+                return Vec::new();
+            };
+            let mut wide: Vec<(PathBuf, u32)> = entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "key"))
+                .filter_map(|p| {
+                    let mode = std::fs::metadata(&p).ok()?.permissions().mode() & 0o777;
+                    (mode & 0o077 != 0).then_some((p, mode))
+                })
+                .collect();
+            wide.sort();
+            wide
+        }
+        #[cfg(not(unix))]
+        Vec::new()
+    }
+
     /// Every stored key, by id.
     pub fn list(&self) -> Result<Vec<StoredKey>, KeystoreError> {
         let entries = std::fs::read_dir(&self.dir).map_err(|source| KeystoreError::Io {
@@ -316,6 +357,19 @@ impl Keystore {
                 path: path.to_owned(),
                 message: format!("format version {} is not supported", file.clearance_key),
             });
+        }
+        // Review 9 #13: the id others are given (`key export`, `delegate
+        // add --key ID`) must be the public key's own, and the file's name.
+        let computed = file.public.key_id();
+        let named = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        for stated in [Some(file.keyid.clone()), named].into_iter().flatten() {
+            if stated != computed {
+                return Err(KeystoreError::IdMismatch {
+                    path: path.to_owned(),
+                    stated,
+                    computed,
+                });
+            }
         }
         Ok(file)
     }
@@ -392,6 +446,52 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    /// Review 9 #13: a key file stating one id and holding another key's
+    /// public part (or renamed) is refused naming both ids, wherever it is
+    /// read: `public` (export, delegate add), `load` and `list`.
+    #[test]
+    fn r9_13_a_key_file_whose_id_is_not_its_keys_is_refused_naming_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Keystore::open(dir.path()).unwrap();
+        let a = store
+            .save(
+                &LocalSigner::generate(KeyKind::Ed25519).unwrap(),
+                "qa",
+                "pw",
+            )
+            .unwrap();
+        let b_signer = LocalSigner::generate(KeyKind::Ed25519).unwrap();
+        let b = store.save(&b_signer, "qa", "pw").unwrap();
+        let path = store.path(&a);
+        let mut file: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let other: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(store.path(&b)).unwrap()).unwrap();
+        file["public"] = other["public"].clone();
+        std::fs::write(&path, serde_json::to_vec(&file).unwrap()).unwrap();
+        let mismatch = |r: Result<(), KeystoreError>| match r {
+            Err(KeystoreError::IdMismatch {
+                stated, computed, ..
+            }) => assert_eq!(
+                (stated.as_str(), computed.as_str()),
+                (a.as_str(), b.as_str())
+            ),
+            other => panic!("{other:?}"),
+        };
+        mismatch(store.public(&a).map(drop));
+        mismatch(store.load(&a, "pw").map(drop));
+        mismatch(store.list().map(drop));
+
+        // A file renamed to another id.
+        std::fs::remove_file(&path).unwrap();
+        let renamed = dir.path().join(format!("{}.key", "0".repeat(64)));
+        std::fs::copy(store.path(&b), &renamed).unwrap();
+        assert!(matches!(
+            store.list(),
+            Err(KeystoreError::IdMismatch { computed, .. }) if computed == b
+        ));
     }
 
     #[test]

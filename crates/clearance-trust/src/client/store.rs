@@ -19,10 +19,12 @@ pub struct DirStore {
 }
 
 impl DirStore {
-    /// The store in `dir`, created (with its parents) if missing.
+    /// The store in `dir`, created (with its parents) if missing, each
+    /// directory made mode 0700 whatever the umask
+    /// ([`crate::files::create_private_dir`]).
     pub fn new(dir: impl Into<PathBuf>) -> std::io::Result<DirStore> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir)?;
+        crate::files::create_private_dir(&dir)?;
         Ok(DirStore { dir })
     }
 

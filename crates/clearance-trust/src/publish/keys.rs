@@ -66,23 +66,49 @@ impl RepositoryEditor {
     /// keys it holds: [`RepositoryEditor::resign_delegated`]); returns what the
     /// next [`RepositoryEditor::publish`] must be told (root needs its keys).
     pub fn refresh(&mut self, days: u32) -> Changed {
+        self.refresh_held(days, |_| true).0
+    }
+
+    /// As [`RepositoryEditor::refresh`], for a publisher that holds only
+    /// some keys (a delegate, review 9 #2): targets and the hash bins are
+    /// marked only if `holds(Targets)`, root only if `holds(Root)` and
+    /// `holds(Targets)` (a root publish re-signs targets too). Returns what
+    /// to tell [`RepositoryEditor::publish`], and the expiring roles left
+    /// out, for the caller to name.
+    pub fn refresh_held(
+        &mut self,
+        days: u32,
+        holds: impl Fn(TopRole) -> bool,
+    ) -> (Changed, Vec<RoleName>) {
         let expiring = self.expiring(days);
+        let targets_held = holds(TopRole::Targets);
+        let root_held = holds(TopRole::Root) && targets_held;
+        let mut left_out = Vec::new();
         for role in &expiring {
-            if self.delegated.contains_key(role) {
+            if self.delegated.contains_key(role) || role.top() == Some(TopRole::Snapshot) {
                 continue;
-            } else if *role == TopRole::Targets {
-                self.targets_dirty = true;
-            } else if self.bins.contains_key(role) {
-                self.dirty_bins.insert(role.clone());
+            } else if *role == TopRole::Root {
+                if !root_held {
+                    left_out.push(role.clone());
+                }
+            } else if *role == TopRole::Targets || self.bins.contains_key(role) {
+                if !targets_held {
+                    left_out.push(role.clone());
+                } else if *role == TopRole::Targets {
+                    self.targets_dirty = true;
+                } else {
+                    self.dirty_bins.insert(role.clone());
+                }
             }
         }
-        if expiring.iter().any(|r| *r == TopRole::Root) {
+        let changed = if root_held && expiring.iter().any(|r| *r == TopRole::Root) {
             Changed::RootAndTargets
         } else if self.targets_dirty || !self.dirty_bins.is_empty() {
             Changed::Targets
         } else {
             Changed::Nothing
-        }
+        };
+        (changed, left_out)
     }
 
     /// Give a top-level role a new key, replacing its keys or beside them.

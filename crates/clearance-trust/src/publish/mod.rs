@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::editor::{self, common, meta_for, meta_version};
 use crate::keys::Key;
 use crate::metadata::Signed;
+use crate::schema::BIN_PREFIX;
 use crate::schema::{
     Delegations, RoleKeys, RoleName, Root, Snapshot, SuccinctRoles, TargetFile, TargetName,
     Targets, Timestamp, TopRole, Version,
@@ -170,7 +171,6 @@ const TARGETS_PER_BIN: usize = 32;
 const CROWDED_BIN: usize = 8 * TARGETS_PER_BIN;
 /// The most bins a repository is given (2^16).
 const MAX_BIN_BITS: u32 = 16;
-const BIN_PREFIX: &str = "bins";
 
 /// Which hash bins a publisher loads: all of them, or those holding these
 /// targets (what signing a tag needs; a crowded bin still loads them all,

@@ -76,6 +76,17 @@ pub enum RepositoryError {
         #[source]
         source: PublishError,
     },
+    /// The store has no trust data for a repository whose root is pinned
+    /// here: the wrong server, or the data was deleted there.
+    #[error(
+        "the trust server has no trust data for {gun} at {url}, though its root is pinned here: check that --server (CLEARANCE_TRUST_SERVER) names the server it was published to; if it does, its trust data was deleted there (its publisher publishes it again, or, to start over, forget it here: see the README's \"To forget a repository\")"
+    )]
+    Vanished {
+        /// The repository.
+        gun: Gun,
+        /// Its metadata URL (where timestamp.json is not).
+        url: String,
+    },
     /// A trust service did not take the publish (nothing was stored).
     #[error("publishing to {url}")]
     Publish {
@@ -292,12 +303,50 @@ where
         bins: Bins<'_>,
         change: impl FnMut(&mut RepositoryEditor) -> Result<Vec<SignedFile>, E>,
     ) -> Result<RepositoryEditor, E> {
-        edit(&self.store, &self.gun, &self.pinned, repo, bins, change).await
+        let repo = edit(&self.store, &self.gun, &self.pinned, repo, bins, change).await?;
+        self.follow().await;
+        Ok(repo)
     }
 
     /// [`publish_once`]: store `files`, an error if overtaken.
     pub async fn publish_once(&self, files: &[SignedFile]) -> Result<(), RepositoryError> {
-        publish_once(&self.store, &self.gun, files).await
+        publish_once(&self.store, &self.gun, files).await?;
+        self.follow().await;
+        Ok(())
+    }
+
+    /// After a publish: bring the pinned metadata here up to what was
+    /// published, verified as any update is (a new root through the chain
+    /// from the pinned one), so what reads it offline (`trust key list`)
+    /// sees the new keys (review 9 #6). The publish has landed either way:
+    /// a failure is logged, and the next command's load catches up.
+    async fn follow(&self) {
+        // `trust init` publishes before it pins its root: nothing to follow.
+        if !matches!(self.pinned.load(&RoleName::ROOT), Ok(Some(_))) {
+            return;
+        }
+        let url = self.store.metadata_url(&self.gun);
+        let settings = UpdaterSettings {
+            expiration: Expiration::NotEnforcedToRepublish,
+            ..UpdaterSettings::default()
+        };
+        let updated = async {
+            Updater::new(
+                self.pinned.clone(),
+                self.store.transport().clone(),
+                &url,
+                settings,
+            )?
+            .bind_repository(&self.gun)?
+            .refresh()
+            .await
+        }
+        .await;
+        if let Err(e) = updated {
+            tracing::warn!(
+                "published to {url}, but the trusted metadata here was not brought up to date ({e}); the next trust command does it"
+            );
+        }
     }
 
     /// [`RepositoryStore::check_login`] for this repository.
@@ -344,10 +393,16 @@ where
         .bind_repository(gun)?;
     RepositoryEditor::load_verified(&mut updater, Expiries::default(), bins)
         .await
-        .map_err(|source| RepositoryError::Load {
-            gun: gun.clone(),
-            url,
-            source,
+        .map_err(|source| match source {
+            PublishError::Update(UpdateError::NoTrustData { .. }) => RepositoryError::Vanished {
+                gun: gun.clone(),
+                url: url.clone(),
+            },
+            source => RepositoryError::Load {
+                gun: gun.clone(),
+                url,
+                source,
+            },
         })
 }
 

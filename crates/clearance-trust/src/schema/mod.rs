@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use delegation::{DelegatedRole, Delegations, RoleMatch, SuccinctRoles};
+pub(crate) use role_name::BIN_PREFIX;
 pub use role_name::{MAX_ROLE_NAME, NotTopRole, RoleName, RoleNameError, TopRole};
 pub use target_name::{MAX_TARGET_NAME, TargetName, TargetNameError};
 pub use version::{Version, VersionError};

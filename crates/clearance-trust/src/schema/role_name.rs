@@ -32,6 +32,10 @@ use serde::{Deserialize, Serialize};
 /// column; TUF sets none).
 pub const MAX_ROLE_NAME: usize = 255;
 
+/// The start of the hash bins' names (TAP 15: `bins-0a`), which no
+/// delegation made by hand may take.
+pub(crate) const BIN_PREFIX: &str = "bins";
+
 /// The four top-level roles (TUF 1.0 §2.1): root, targets, snapshot and
 /// timestamp. Their names as written in metadata come from
 /// [`TopRole::name`], the one place that spells them.
@@ -147,6 +151,35 @@ pub enum RoleNameError {
         /// The name given (`Debug` escapes the control characters).
         name: String,
     },
+    /// A new delegation was given a top-level role's name, or one the
+    /// hash bins use (`bins…`).
+    #[error(
+        "{name:?} is reserved (a top-level role, or the hash bins' bins-…); choose another name for the delegation"
+    )]
+    Reserved {
+        /// The name given.
+        name: String,
+    },
+    /// A new delegation was spelt as Notary spells it, `targets/NAME`:
+    /// Clearance names the same delegation `NAME`.
+    #[error(
+        "{name:?} is Notary's spelling; a Clearance repository names this delegation {plain:?} (every delegation here is made by targets): use {plain:?}"
+    )]
+    NotarySpelling {
+        /// The name given.
+        name: String,
+        /// The name to use.
+        plain: String,
+    },
+    /// A new delegation's name is not lower-case letters, digits and `-`
+    /// (see [`RoleName::new_delegation`]).
+    #[error(
+        "{name:?} is not a delegation name Clearance makes: use lower-case letters, digits and -, starting with a letter or digit (e.g. releases, team-qa); no /, _, spaces or capitals"
+    )]
+    DelegationSpelling {
+        /// The name given.
+        name: String,
+    },
 }
 
 impl RoleName {
@@ -164,6 +197,47 @@ impl RoleName {
     pub fn new(name: &str) -> Result<RoleName, RoleNameError> {
         check(name)?;
         Ok(RoleName(Cow::Owned(name.to_owned())))
+    }
+
+    /// Check the name of a delegation about to be made (`trust delegate
+    /// add`, a key generated for it): narrower than [`RoleName::new`],
+    /// which must read whatever another TUF tool named its roles.
+    ///
+    /// - lower-case ASCII letters, digits and `-`, starting with a letter
+    ///   or digit: so each name has a passphrase variable of its own
+    ///   (`CLEARANCE_PASSPHRASE_<ROLE>` upper-cases it and turns `-` into
+    ///   `_`; `a_b`, `a-b` and `A-b` would share one), and Notary's grammar
+    ///   (`tuf/data/roles.go`) holds too;
+    /// - no `/`: in TUF and Notary a `/` suggests a role delegated by
+    ///   another, and every delegation made here is made by targets;
+    ///   `targets/NAME`, Notary's spelling, is refused naming `NAME`;
+    /// - not a top-level role, nor a hash bin's name (`bins…`).
+    pub fn new_delegation(name: &str) -> Result<RoleName, RoleNameError> {
+        let role = RoleName::new(name)?;
+        if role.is_top() || name.starts_with(BIN_PREFIX) {
+            return Err(RoleNameError::Reserved {
+                name: name.to_owned(),
+            });
+        }
+        let plain_name = |n: &str| {
+            n.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && n.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        };
+        if let Some(rest) = name.strip_prefix("targets/")
+            && plain_name(rest)
+        {
+            return Err(RoleNameError::NotarySpelling {
+                name: name.to_owned(),
+                plain: rest.to_owned(),
+            });
+        }
+        if !plain_name(name) {
+            return Err(RoleNameError::DelegationSpelling {
+                name: excerpt(name),
+            });
+        }
+        Ok(role)
     }
 
     /// A name built by this crate from checked parts (a hash bin's prefix
@@ -361,6 +435,64 @@ mod tests {
         // Metadata that names such a role does not parse.
         let parsed: Result<RoleName, _> = serde_json::from_str("\"\\u001b[2J\"");
         assert!(parsed.is_err());
+    }
+
+    /// Review 9 #3: `trust delegate add` took empty, `../y`, `a/b`,
+    /// control-character and `targets/releases` names. A new delegation's
+    /// name is refused unless plain, and Notary's spelling names the
+    /// plain one.
+    #[test]
+    fn r9_3_new_delegation_names_are_plain_or_refused_saying_what_to_use() {
+        for ok in ["releases", "qa", "team-qa", "ci2", "0day"] {
+            assert_eq!(RoleName::new_delegation(ok).unwrap().as_str(), ok);
+        }
+        assert_eq!(RoleName::new_delegation(""), Err(RoleNameError::Empty));
+        assert!(matches!(
+            RoleName::new_delegation("a\u{1}b"),
+            Err(RoleNameError::Control { .. })
+        ));
+        assert!(matches!(
+            RoleName::new_delegation(".."),
+            Err(RoleNameError::Dots { .. })
+        ));
+        for reserved in ["targets", "root", "snapshot", "timestamp", "bins-0a"] {
+            assert!(
+                matches!(
+                    RoleName::new_delegation(reserved),
+                    Err(RoleNameError::Reserved { .. })
+                ),
+                "{reserved}"
+            );
+        }
+        assert_eq!(
+            RoleName::new_delegation("targets/releases"),
+            Err(RoleNameError::NotarySpelling {
+                name: "targets/releases".into(),
+                plain: "releases".into()
+            })
+        );
+        for bad in [
+            "../y",
+            "a/b",
+            "/x",
+            "x/../y",
+            "targets/a/b",
+            "a_b",
+            "A-b",
+            "Releases",
+            "a b",
+            "-x",
+            "targets/",
+        ] {
+            assert!(
+                matches!(
+                    RoleName::new_delegation(bad),
+                    Err(RoleNameError::DelegationSpelling { .. })
+                ),
+                "{bad}: {:?}",
+                RoleName::new_delegation(bad)
+            );
+        }
     }
 
     #[test]

@@ -104,7 +104,23 @@ impl HttpTransport {
             }
             None => return Ok(resp),
         };
-        with_auth(&Some(auth)).send().await.map_err(transport)
+        let basic = auth.starts_with("Basic ");
+        let resp = with_auth(&Some(auth)).send().await.map_err(transport)?;
+        // A Basic login the server refuses: say whose, where, and what to
+        // check (a Bearer login refused at the realm is `LoginRefused`).
+        if basic && resp.status() == StatusCode::UNAUTHORIZED {
+            return Err(FetchError::BasicRefused {
+                user: match &self.credential {
+                    Some(Credential::Basic { username, .. }) => username.clone(),
+                    _ => String::new(),
+                },
+                server: reqwest::Url::parse(url)
+                    .map(|u| authority(&u))
+                    .unwrap_or_else(|_| url.to_owned()),
+                url: url.to_owned(),
+            });
+        }
+        Ok(resp)
     }
 
     /// Whether `url` is plain HTTP, and where; refused unless the host is

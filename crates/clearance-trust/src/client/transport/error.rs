@@ -73,12 +73,34 @@ pub enum FetchError {
         /// The token realm.
         realm: String,
     },
+    /// The server refused a Basic login (HTTP 401 to the request that
+    /// carried it).
+    #[error(
+        "{url}: the trust server {server} refused the login for user {user:?} (HTTP 401): check the user and password in CLEARANCE_TRUST_CREDS or --trust-creds (USER:PASSWORD), and that {server} knows this user"
+    )]
+    BasicRefused {
+        /// The user of the login.
+        user: String,
+        /// The server's `host[:port]`.
+        server: String,
+        /// What was asked for.
+        url: String,
+    },
     /// Any other failure of the request or of reading its answer.
     #[error("{url}: {message}")]
     Transport {
         /// What was asked for.
         url: String,
         /// The cause chain.
+        message: String,
+    },
+    /// The HTTP client could not be set up: the trust server's CA bundle
+    /// (`--trust-ca-file`) is unreadable or holds no certificate.
+    #[error(
+        "setting up TLS for the trust server: {message} (check --trust-ca-file or CLEARANCE_TRUST_CA_FILE)"
+    )]
+    Setup {
+        /// Why.
         message: String,
     },
     /// Plain HTTP to a host that is neither loopback nor named insecure
@@ -111,6 +133,10 @@ pub enum TlsProblem {
     /// The server did not speak TLS (an `https://` URL for a plain service).
     #[error("the server did not answer TLS; is it http://?")]
     NotTls,
+    /// An `http://` URL for a server that speaks TLS (its answer to plain
+    /// HTTP is a TLS alert, which no HTTP parser takes).
+    #[error("the server speaks TLS, not plain HTTP: use https://")]
+    OnlyTls,
     /// Any other TLS failure, as rustls names it.
     #[error("TLS: {0}")]
     Other(String),
@@ -156,6 +182,12 @@ pub(super) fn request_error(url: &str, e: &reqwest::Error) -> FetchError {
             problem,
         };
     }
+    if url.starts_with("http://") && answered_unparsable(e) {
+        return FetchError::Tls {
+            url: url.to_owned(),
+            problem: TlsProblem::OnlyTls,
+        };
+    }
     if e.is_connect() || e.is_timeout() {
         return FetchError::Unreachable {
             url: url.to_owned(),
@@ -188,6 +220,21 @@ fn rustls_error(e: &reqwest::Error) -> Option<&rustls::Error> {
         source = s.source();
     }
     None
+}
+
+/// Whether the server answered with bytes that are not HTTP: what a TLS
+/// server sends (an alert record, `0x15 0x03 …`) to a plain request.
+fn answered_unparsable(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_parse)
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// The last cause of an error (`Connection refused (os error 111)`,

@@ -77,12 +77,11 @@ impl HttpTransport {
         extra_ca: Option<&std::path::Path>,
         insecure: Vec<String>,
     ) -> Result<HttpTransport, FetchError> {
-        let setup = |message: String| FetchError::Transport {
-            url: String::new(),
-            message,
-        };
-        let tls =
-            clearance_oci::registry::tls_config(extra_ca).map_err(|e| setup(e.to_string()))?;
+        let setup = |message: String| FetchError::Setup { message };
+        let tls = clearance_oci::registry::tls_config(extra_ca).map_err(|e| match e {
+            clearance_oci::registry::RegistryError::Tls(message) => setup(message),
+            other => setup(other.to_string()),
+        })?;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
             // Redirects follow the registry client's rule: plain HTTP on loopback only.

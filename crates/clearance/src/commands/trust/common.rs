@@ -12,6 +12,7 @@ use clearance_oci::registry::Credential;
 use clearance_trust::client::{DirStore, HttpTransport, ServerAddress, Updater, UpdaterSettings};
 use clearance_trust::keystore::Keystore;
 use clearance_trust::repository::{Publisher, Remote};
+use clearance_trust::schema::RoleNameError;
 use clearance_trust::{Gun, RoleName, TopRole};
 
 use crate::cli::Format;
@@ -64,13 +65,39 @@ pub struct TrustSettings {
 }
 
 impl TrustArgs {
-    /// Check and convert the flags: the login is USER:PASSWORD, and the
-    /// home directory is known.
+    /// Check and convert the flags: the login is USER:PASSWORD, the home
+    /// directory is known, and a `file://` repository's directory exists
+    /// (a missing one is a usage error, exit 2: review 9 #9).
     pub fn settings(&self) -> anyhow::Result<TrustSettings> {
+        if let ServerAddress::Directory(dir) = &self.server
+            && !dir.is_dir()
+        {
+            bail!(
+                "the trust server {} names a directory that does not exist: check --server (or CLEARANCE_TRUST_SERVER); `clearance trust init` makes a new repository there",
+                self.server
+            );
+        }
+        self.settings_to_create()
+    }
+
+    /// As [`TrustArgs::settings`], for `trust init`, which may make a
+    /// `file://` repository's directory.
+    pub fn settings_to_create(&self) -> anyhow::Result<TrustSettings> {
         let credential = self
             .trust_creds
             .as_deref()
-            .map(|c| Credential::parse_user_pass(c).context("--trust-creds takes USER:PASSWORD"))
+            .map(|c| {
+                // Name where the login came from (review 9 #10): the
+                // variable is set once and forgotten, the flag is seen.
+                let from_env = std::env::var_os("CLEARANCE_TRUST_CREDS").is_some_and(|v| v == c);
+                Credential::parse_user_pass(c).with_context(|| {
+                    if from_env {
+                        "CLEARANCE_TRUST_CREDS (the trust server login) must be USER:PASSWORD"
+                    } else {
+                        "--trust-creds takes USER:PASSWORD"
+                    }
+                })
+            })
             .transpose()?;
         Ok(TrustSettings {
             server: self.server.clone(),
@@ -150,10 +177,25 @@ pub fn home_dir(home: Option<&Path>) -> anyhow::Result<PathBuf> {
     }
 }
 
-/// The keystore under a home directory (`trust/private`).
+/// The keystore under a home directory (`trust/private`). Key files that
+/// others may read are warned about, once per command (review 9 #4).
 pub fn keystore_in(home: &Path) -> anyhow::Result<Keystore> {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     let dir = home.join("trust/private");
-    Keystore::open(&dir).with_context(|| format!("opening the keystore at {}", dir.display()))
+    let keystore = Keystore::open(&dir)
+        .with_context(|| format!("opening the keystore at {}", dir.display()))?;
+    let exposed = keystore.exposed();
+    if !exposed.is_empty() && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        let files: Vec<String> = exposed
+            .iter()
+            .map(|(path, mode)| format!("{} (mode {mode:03o})", path.display()))
+            .collect();
+        crate::output::warning(format!(
+            "key files that others may read: {}; they are sealed, but anyone who can read one may guess its passphrase offline: chmod 600 them",
+            files.join(", ")
+        ));
+    }
+    Ok(keystore)
 }
 
 /// The repository name (GUN) for a reference: `registry/repository`.
@@ -169,11 +211,29 @@ pub fn top_role_parser() -> impl clap::builder::TypedValueParser<Value = TopRole
         .try_map(|name| name.parse::<TopRole>())
 }
 
-/// Parses a role name on the command line as a checked [`RoleName`]. A
+/// Parses a role name on the command line as a checked [`RoleName`]: any
+/// name a repository may hold (`RoleNameParser::ANY`), or one for a role
+/// about to be made (`RoleNameParser::NEW_DELEGATION`). A
 /// refused name is shown escaped (clap's own message would echo it raw,
 /// control characters and all, to the terminal).
 #[derive(Debug, Clone, Copy)]
-pub struct RoleNameParser;
+pub struct RoleNameParser(fn(&str) -> Result<RoleName, RoleNameError>);
+
+impl RoleNameParser {
+    /// Any role name a repository may hold (`trust sign --role`, `trust
+    /// delegate remove`): what another TUF tool named its roles too.
+    pub const ANY: RoleNameParser = RoleNameParser(RoleName::new);
+    /// The name of a delegation `trust delegate add` makes:
+    /// [`RoleName::new_delegation`].
+    pub const NEW_DELEGATION: RoleNameParser = RoleNameParser(RoleName::new_delegation);
+    /// What a key is for (`trust key generate | import --role`): a
+    /// top-level role, or a delegation's name as `delegate add` takes it,
+    /// so no two roles share a passphrase variable (review 9 #11).
+    pub const KEY_ROLE: RoleNameParser = RoleNameParser(|name| match name.parse::<TopRole>() {
+        Ok(top) => Ok(top.role()),
+        Err(_) => RoleName::new_delegation(name),
+    });
+}
 
 impl clap::builder::TypedValueParser for RoleNameParser {
     type Value = RoleName;
@@ -195,7 +255,7 @@ impl clap::builder::TypedValueParser for RoleNameParser {
         let text = value
             .to_str()
             .ok_or_else(|| refuse(format!("{value:?} is not UTF-8")))?;
-        RoleName::new(text).map_err(|e| refuse(e.to_string()))
+        (self.0)(text).map_err(|e| refuse(e.to_string()))
     }
 }
 

@@ -71,8 +71,10 @@ pub enum DelegateCommand {
 pub struct AddArgs {
     /// The image repository, e.g. registry.example.com/team/app.
     pub repository: String,
-    /// The delegated role's name, e.g. releases or qa (a team, a pipeline).
-    #[arg(value_parser = RoleNameParser)]
+    /// The delegated role's name, e.g. releases or qa (a team, a
+    /// pipeline): lower-case letters, digits and -. Notary's
+    /// targets/releases is releases here.
+    #[arg(value_parser = RoleNameParser::NEW_DELEGATION)]
     pub role: RoleName,
     /// The delegate's public key: a file from `trust key export` (someone
     /// else's key), or a key id in the keystore, whole or a unique prefix of
@@ -97,7 +99,7 @@ pub struct RemoveArgs {
     /// The image repository, e.g. registry.example.com/team/app.
     pub repository: String,
     /// The delegated role to stop delegating to.
-    #[arg(value_parser = RoleNameParser)]
+    #[arg(value_parser = RoleNameParser::ANY)]
     pub role: RoleName,
     #[command(flatten)]
     pub trust: TrustArgs,

@@ -2,8 +2,12 @@
 //! it, wherever a library wrapped it, and whether the repository had no
 //! trust data at all. Commands decide their exit code by these.
 
+use clearance_trust::Gun;
 use clearance_trust::client::{FetchError, UpdateError};
 use clearance_trust::publish::PublishError;
+use clearance_trust::repository::RepositoryError;
+
+use super::common::TrustSettings;
 
 /// The trust server's fetch error under an error chain, wherever a library
 /// wrapped it (an update, a repository load).
@@ -39,4 +43,13 @@ pub fn update_error(e: &anyhow::Error) -> Option<&UpdateError> {
 /// Whether the repository has no trust data at all on its server.
 pub fn no_trust_data(e: &anyhow::Error) -> bool {
     matches!(update_error(e), Some(UpdateError::NoTrustData { .. }))
+}
+
+/// The error for a repository whose root is pinned here but whose server
+/// has no trust data for it (review 9 #9): the wrong server, or deleted.
+pub fn vanished(trust: &TrustSettings, gun: &Gun) -> RepositoryError {
+    RepositoryError::Vanished {
+        gun: gun.clone(),
+        url: trust.metadata_url(gun),
+    }
 }

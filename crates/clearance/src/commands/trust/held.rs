@@ -124,19 +124,41 @@ pub fn root_key(
     repo: &RepositoryEditor,
     gun: &Gun,
 ) -> anyhow::Result<Held> {
+    let keyids = repo
+        .root
+        .roles
+        .get(&TopRole::Root)
+        .map(|r| r.keyids.clone())
+        .unwrap_or_default();
     match &args.root_key {
-        Some(uri) => Ok(Held::Token(Box::new(token_key(
-            uri,
-            args.pkcs11_module.as_ref(),
-            IfMissing::Fail,
-            &root_key_label(gun, None),
-        )?))),
-        None => Ok(Held::Local(Box::new(role_key(
-            keystore,
-            repo,
-            gun,
-            TopRole::Root,
-        )?))),
+        Some(uri) => {
+            let key = token_key(
+                uri,
+                args.pkcs11_module.as_ref(),
+                IfMissing::Fail,
+                &root_key_label(gun, None),
+            )?;
+            // Review 9 #5: checked here, before anything is signed or sent
+            // (a file:// store would take a root signed by any key).
+            if !keyids.contains(&key.key_id()) {
+                // The URI is not repeated: it may carry the PIN.
+                bail!(
+                    "--root-key names key {} ({}), which is not a root key of {gun} (its root keys: {}): give the pkcs11: URI of one of those",
+                    key.key_id(),
+                    key.label(),
+                    keyids.join(", ")
+                );
+            }
+            Ok(Held::Token(Box::new(key)))
+        }
+        None => Ok(Held::Local(Box::new(
+            role_key(keystore, repo, gun, TopRole::Root).with_context(|| {
+                format!(
+                    "the root key ({}) is not in the keystore: if it is on a hardware token, name it with --root-key pkcs11:token=LABEL[;object=LABEL]",
+                    keyids.join(", ")
+                )
+            })?,
+        ))),
     }
 }
 

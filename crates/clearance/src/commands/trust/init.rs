@@ -66,6 +66,12 @@ struct Initialised {
     /// The keystore directory, or the token and key label.
     root_key_where: String,
     targets_keyid: String,
+    snapshot_keyid: String,
+    /// `keystore`, or `service` (`--server-snapshot`).
+    snapshot_key_held: &'static str,
+    timestamp_keyid: String,
+    /// `keystore` (a `file://` repository), or `service`.
+    timestamp_key_held: &'static str,
     trusted_root: String,
 }
 
@@ -73,11 +79,23 @@ impl Initialised {
     fn render(&self, page: &mut Page) {
         page.field("Repository", &self.repository);
         let how = match self.root_key_held {
-            "token" => format!("{}, not extractable", self.root_key_where),
+            "token" => format!("on {}, not extractable", self.root_key_where),
             _ => format!("sealed in {}", self.root_key_where),
         };
         page.field("Root key", format!("{} ({how})", self.root_keyid));
         page.field("Targets key", &self.targets_keyid);
+        let held = |by: &str| match by {
+            "service" => " (held by the trust service)",
+            _ => "",
+        };
+        page.field(
+            "Snapshot key",
+            format!("{}{}", self.snapshot_keyid, held(self.snapshot_key_held)),
+        );
+        page.field(
+            "Timestamp key",
+            format!("{}{}", self.timestamp_keyid, held(self.timestamp_key_held)),
+        );
         page.field("Trusted root", &self.trusted_root);
         page.line("Give consumers that root.json (clearance trust verify --root FILE) to pin it.");
     }
@@ -98,7 +116,7 @@ fn root_key(args: &InitArgs, gun: &Gun) -> anyhow::Result<Held> {
 }
 
 pub async fn run(args: InitArgs, format: Format) -> anyhow::Result<Exit> {
-    let trust = args.trust.settings()?;
+    let trust = args.trust.settings_to_create()?;
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference)?;
     let publisher = trust.publisher(&gun)?;
@@ -235,7 +253,7 @@ async fn initialise(
         .bytes;
     store.save(&RoleName::ROOT, root_bytes)?;
     let (root_key_held, root_key_where) = match &root_key {
-        Held::Token(hsm) => ("token", format!("{hsm:?}")),
+        Held::Token(hsm) => ("token", hsm.label()),
         Held::Local(_) => ("keystore", keystore.dir().display().to_string()),
     };
     Ok(Initialised {
@@ -245,6 +263,26 @@ async fn initialise(
         root_key_held,
         root_key_where,
         targets_keyid: targets.key_id(),
+        snapshot_keyid: snapshot
+            .as_ref()
+            .map(|k| k.key_id())
+            .or(server_snapshot.as_ref().map(|k| k.key_id()))
+            .unwrap_or_default(),
+        snapshot_key_held: if snapshot.is_some() {
+            "keystore"
+        } else {
+            "service"
+        },
+        timestamp_keyid: timestamp
+            .as_ref()
+            .map(|k| k.key_id())
+            .or(server_timestamp.as_ref().map(|k| k.key_id()))
+            .unwrap_or_default(),
+        timestamp_key_held: if timestamp.is_some() {
+            "keystore"
+        } else {
+            "service"
+        },
         trusted_root: store.path_of(&RoleName::ROOT),
     })
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
-use clearance_trust::client::{HttpTransport, TrustedSet, Updater};
+use clearance_trust::client::{HttpTransport, TrustedSet, UpdateError, Updater};
 use clearance_trust::notary::Dialect;
 use clearance_trust::schema::{Targets, Version};
 use clearance_trust::time::UtcTime;
@@ -15,6 +15,7 @@ use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
 use super::common::{TrustArgs, gun, show};
+use super::failure::vanished;
 use crate::cli::Format;
 use crate::exit::Exit;
 use crate::output::{self, Page, Text, ToText as _, dim, warn};
@@ -92,7 +93,10 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
         );
     }
     let mut updater = trust.updater(&gun, store)?;
-    updater.refresh().await.context("updating trust metadata")?;
+    match updater.refresh().await {
+        Err(UpdateError::NoTrustData { .. }) => return Err(vanished(&trust, &gun).into()),
+        other => other.context("updating trust metadata")?,
+    }
     let view = view(&mut updater, gun).await?;
     show(format, &view, render)?;
     Ok(Exit::Ok)

@@ -10,7 +10,7 @@ use clearance_trust::schema::{Root, Targets};
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 use serde::Serialize;
 
-use super::common::{home_dir, keystore_in};
+use super::common::{RoleNameParser, home_dir, keystore_in};
 use super::passphrase::new_passphrase;
 use crate::cli::Format;
 use crate::exit::Exit;
@@ -23,9 +23,12 @@ pub enum KeyCommand {
     List(KeyArgs),
     /// Make a new key and seal it in the keystore.
     Generate {
-        /// What the key is for (a delegation's name, a role).
-        #[arg(long)]
-        role: String,
+        /// What the key is for: root, targets, snapshot, timestamp, or a
+        /// delegation's name (lower-case letters, digits and -). Its
+        /// passphrase variable is CLEARANCE_PASSPHRASE_<ROLE>, upper-cased
+        /// with - as _.
+        #[arg(long, value_parser = RoleNameParser::KEY_ROLE)]
+        role: RoleName,
         /// ed25519 or p256.
         #[arg(long, default_value = "ed25519", value_parser = ["ed25519", "p256"])]
         kind: String,
@@ -46,9 +49,10 @@ pub enum KeyCommand {
     /// prints a public key).
     Import {
         file: std::path::PathBuf,
-        /// What the key is for (root, targets, a delegation's name, …).
-        #[arg(long)]
-        role: String,
+        /// What the key is for, as for `generate`: root, targets,
+        /// snapshot, timestamp, or a delegation's name.
+        #[arg(long, value_parser = RoleNameParser::KEY_ROLE)]
+        role: RoleName,
         #[command(flatten)]
         args: KeyArgs,
     },
@@ -113,13 +117,13 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
                 KeyKind::Ed25519
             };
             let signer = LocalSigner::generate(kind)?;
-            let pass = new_passphrase(&role, &signer.key_id())?;
-            let keyid = args.keystore()?.save(&signer, &role, &pass)?;
+            let pass = new_passphrase(role.as_str(), &signer.key_id())?;
+            let keyid = args.keystore()?.save(&signer, role.as_str(), &pass)?;
             let view = Saved {
                 schema: SAVED,
                 how: "generated",
                 keyid,
-                role,
+                role: role.to_string(),
             };
             saved(&mut page, format, &view)?;
         }
@@ -152,13 +156,13 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
                         file.display()
                     )
                 })?;
-            let pass = new_passphrase(&role, &signer.key_id())?;
-            let keyid = args.keystore()?.save(&signer, &role, &pass)?;
+            let pass = new_passphrase(role.as_str(), &signer.key_id())?;
+            let keyid = args.keystore()?.save(&signer, role.as_str(), &pass)?;
             let view = Saved {
                 schema: SAVED,
                 how: "imported",
                 keyid,
-                role,
+                role: role.to_string(),
             };
             saved(&mut page, format, &view)?;
         }

@@ -14,7 +14,12 @@ pub const MIN_LEN: usize = 8;
 
 /// The variable that may hold a role's passphrase:
 /// `CLEARANCE_PASSPHRASE_<ROLE>`, the role upper-cased and anything but
-/// letters and digits made `_`.
+/// letters and digits made `_`. One to one for the names `trust` makes
+/// (top-level roles, and delegations of lower-case letters, digits and
+/// `-`: [`clearance_trust::RoleName::new_delegation`]). A role another
+/// TUF tool named `a_b` or `a/b` maps to the variable of `a-b`; a command
+/// that needs keys of two such roles reads that one variable for both
+/// (leave it unset to be asked for each at the prompt).
 pub fn variable(role: &str) -> String {
     format!(
         "CLEARANCE_PASSPHRASE_{}",

@@ -93,7 +93,29 @@ pub async fn run(args: RefreshArgs, format: Format) -> anyhow::Result<Exit> {
     let mut repo = publisher.load(Bins::All).await?;
     let keystore = trust.keystore()?;
     let mut expiring = repo.expiring(args.within_days);
-    let changed = repo.refresh(args.within_days);
+    // Only what this publisher can sign (review 9 #2: a delegate holds
+    // only its role's key); what it cannot is named, not attempted.
+    let holds = |role: TopRole| {
+        (role == TopRole::Root && args.root.root_key.is_some())
+            || repo
+                .root
+                .roles
+                .get(&role)
+                .is_some_and(|r| r.keyids.iter().any(|k| keystore.public(k).is_ok()))
+    };
+    let held: Vec<TopRole> = [TopRole::Root, TopRole::Targets]
+        .into_iter()
+        .filter(|r| holds(*r))
+        .collect();
+    let (changed, left_out) = repo.refresh_held(args.within_days, |r| held.contains(&r));
+    for role in &left_out {
+        crate::output::warning(format!(
+            "{role} expires within {} days, but its keys are not held here ({}): skipped; whoever holds them re-signs it with `clearance trust refresh {gun}`",
+            args.within_days,
+            keystore.dir().display()
+        ));
+    }
+    expiring.retain(|r| !left_out.contains(r));
     // Delegated roles are re-signed by their own keys: those held here.
     let mut delegated = Vec::new();
     for role in repo.expiring_delegated(args.within_days) {

@@ -5,12 +5,15 @@
 use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::RegistryRef;
-use clearance_trust::TopRole;
+use clearance_trust::keystore::Keystore;
 use clearance_trust::pkcs11::IfMissing;
-use clearance_trust::publish::{Bins, Changed, OldKeys, RoleSigners, ServerSigned};
-use clearance_trust::repository::RepositoryStore as _;
+use clearance_trust::publish::{
+    Bins, Changed, OldKeys, RepositoryEditor, RoleSigners, ServerSigned,
+};
+use clearance_trust::repository::{Publisher, RepositoryStore as _};
 use clearance_trust::schema::Version;
 use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
+use clearance_trust::{Gun, TopRole};
 use serde::Serialize;
 
 use super::common::{TrustArgs, gun, show, top_role_parser};
@@ -36,12 +39,20 @@ struct RotatedView {
     /// The role's keys now.
     keyids: Vec<String>,
     root_version: Version,
+    /// A new root key on a token: `token LABEL, key LABEL`.
+    new_key_label: Option<String>,
 }
 
 impl RotatedView {
     fn render(&self, page: &mut Page) {
         page.field("Rotated", format!("{} of {}", self.role, self.repository));
-        page.field("New key", &self.new_keyid);
+        match &self.new_key_label {
+            Some(label) => page.field(
+                "New key",
+                format!("{} (on {label}, not extractable)", self.new_keyid),
+            ),
+            None => page.field("New key", &self.new_keyid),
+        }
         if self.held_by == "service" {
             page.field("Held by", "the trust service");
         }
@@ -76,10 +87,11 @@ pub async fn run(args: RotateArgs, format: Format) -> anyhow::Result<Exit> {
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference)?;
     let publisher = trust.publisher(&gun)?;
-    let mut repo = publisher.load(Bins::All).await?;
+    let repo = publisher.load(Bins::All).await?;
     // A wrong login shows before any key is unsealed.
     publisher.check_login().await?;
     let keystore = trust.keystore()?;
+    let mut saved = None;
     let old_root = root_key(&args.root, &keystore, &repo, &gun)
         .context("the current root key signs the rotation")?;
     let role = args.role;
@@ -111,10 +123,45 @@ pub async fn run(args: RotateArgs, format: Format) -> anyhow::Result<Exit> {
         };
         if let Held::Local(key) = &held {
             let pass = new_passphrase(role.name(), &key.key_id())?;
-            keystore.save(key, role.name(), &pass)?;
+            saved = Some(keystore.save(key, role.name(), &pass)?);
         }
         New::Held(held)
     };
+    // Review 9 #5: a rotation that fails from here leaves no new key in
+    // the keystore.
+    let result = finish(
+        &args, &publisher, &keystore, repo, &gun, &old_root, new, server,
+    )
+    .await;
+    if result.is_err()
+        && let Some(keyid) = &saved
+        && let Err(e) = keystore.remove(keyid)
+    {
+        crate::output::warning(format!(
+            "the rotation failed, and its new key {keyid} could not be removed from {}: {e}",
+            keystore.dir().display()
+        ));
+    }
+    let view = result?;
+    show(format, &view, RotatedView::render)?;
+    Ok(Exit::Ok)
+}
+
+/// Rotate `role` to `new` in `repo`, sign and publish: what was published.
+#[allow(clippy::too_many_arguments)]
+async fn finish(
+    args: &RotateArgs,
+    publisher: &Publisher,
+    keystore: &Keystore,
+    mut repo: RepositoryEditor,
+    gun: &Gun,
+    old_root: &Held,
+    new: New,
+    server: ServerSigned,
+) -> anyhow::Result<RotatedView> {
+    let role = args.role;
+    let on_service = matches!(new, New::OnService(_));
+    let gun = gun.clone();
     let mode = if args.keep_old {
         OldKeys::Keep
     } else {
@@ -139,7 +186,7 @@ pub async fn run(args: RotateArgs, format: Format) -> anyhow::Result<Exit> {
         if other != role && kept {
             held.push((
                 other,
-                Held::Local(Box::new(role_key(&keystore, &repo, &gun, other)?)),
+                Held::Local(Box::new(role_key(keystore, &repo, &gun, other)?)),
             ));
         }
     }
@@ -169,7 +216,7 @@ pub async fn run(args: RotateArgs, format: Format) -> anyhow::Result<Exit> {
     };
     let files = repo.publish(Changed::RootAndTargets, &signers, false)?;
     publisher.publish_once(&files).await?;
-    let view = RotatedView {
+    Ok(RotatedView {
         schema: SCHEMA,
         repository: gun.to_string(),
         role,
@@ -182,9 +229,11 @@ pub async fn run(args: RotateArgs, format: Format) -> anyhow::Result<Exit> {
             .map(|k| k.keyids.clone())
             .unwrap_or_default(),
         root_version: repo.root.common.version,
-    };
-    show(format, &view, RotatedView::render)?;
-    Ok(Exit::Ok)
+        new_key_label: match &new {
+            New::Held(Held::Token(hsm)) => Some(hsm.label()),
+            _ => None,
+        },
+    })
 }
 
 /// Where the new key lives.

@@ -6,10 +6,10 @@ use clearance_oci::Digest;
 use clearance_oci::registry::RegistryClient;
 use clearance_trust::client::FetchError;
 use clearance_trust::image::{manifest_digest, target_for_manifest};
-use clearance_trust::publish::{Bins, Changed, ServerSigned};
+use clearance_trust::publish::{Bins, Changed, RepositoryEditor, ServerSigned};
 use clearance_trust::schema::Version;
 use clearance_trust::signer::Signer;
-use clearance_trust::{RoleName, TopRole};
+use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
 use super::common::{RoleNameParser, TrustArgs, gun, registry_ref, show};
@@ -32,7 +32,7 @@ pub struct SignArgs {
     #[arg(long, value_name = "sha256:…")]
     pub digest: Option<Digest>,
     /// Sign into this delegated role instead of top-level targets.
-    #[arg(long, value_parser = RoleNameParser)]
+    #[arg(long, value_parser = RoleNameParser::ANY)]
     pub role: Option<RoleName>,
     #[command(flatten)]
     pub trust: TrustArgs,
@@ -85,6 +85,17 @@ pub async fn run(args: SignArgs, format: Format) -> anyhow::Result<Exit> {
         (a, b) => a.or(b.as_ref()).cloned(),
     };
     let gun = gun(&reference)?;
+    // Only the hash bin this tag falls in (a 10,000-tag repository has 64).
+    let tags = [tag.as_str()];
+    let publisher = trust.publisher(&gun)?;
+    // The pinned root and the role first (review 9 #3, #10): a missing
+    // root or an unknown role is told before anything about the tag.
+    let first = publisher.load(Bins::For(&tags)).await?;
+    // `--role targets` is top-level targets, as without --role.
+    let role = args.role.clone().filter(|r| *r != TopRole::Targets);
+    if let Some(role) = &role {
+        check_delegated(&first, &gun, role)?;
+    }
     let client = RegistryClient::new(&args.registry.settings()?.registry)?;
     let (manifest, digest, media_type) = client
         .get_manifest(&reference, &tag)
@@ -103,15 +114,11 @@ pub async fn run(args: SignArgs, format: Format) -> anyhow::Result<Exit> {
     }
     let target = target_for_manifest(&manifest, media_type.as_deref());
 
-    // Only the hash bin this tag falls in (a 10,000-tag repository has 64).
-    let tags = [tag.as_str()];
-    let publisher = trust.publisher(&gun)?;
-    let first = publisher.load(Bins::For(&tags)).await?;
-    let before = match &args.role {
+    let before = match &role {
         Some(role) => first.delegated.get(role).and_then(|r| r.targets.get(&tag)),
         None => first.target(&tag),
     };
-    let role_name = args.role.clone().unwrap_or(RoleName::TARGETS);
+    let role_name = role.clone().unwrap_or(RoleName::TARGETS);
     match before {
         // The same manifest again: nothing to sign, nothing published.
         Some(old) if old.length == target.length && old.hashes == target.hashes => {
@@ -135,7 +142,7 @@ pub async fn run(args: SignArgs, format: Format) -> anyhow::Result<Exit> {
     // A wrong login shows before any key is unsealed.
     publisher.check_login().await?;
     let keystore = trust.keystore()?;
-    let (targets, delegated) = match &args.role {
+    let (targets, delegated) = match &role {
         Some(role) => (None, delegated_keys(&keystore, &first, role)?),
         None => (
             Some(role_key(&keystore, &first, &gun, TopRole::Targets)?),
@@ -145,12 +152,12 @@ pub async fn run(args: SignArgs, format: Format) -> anyhow::Result<Exit> {
     let online = online_keys(&publisher, &keystore, &first)?;
     let repo = publisher
         .edit(first, Bins::For(&tags), |repo| {
-            match &args.role {
+            match &role {
                 Some(role) => repo.set_delegated_target(role, &tag, target.clone())?,
                 None => repo.set_target(&tag, target.clone())?,
             }
             let mut signers = online.signers(targets.iter().map(|t| t as &dyn Signer).collect());
-            if let Some(role) = &args.role {
+            if let Some(role) = &role {
                 signers.delegated.insert(
                     role.clone(),
                     delegated.iter().map(|s| s as &dyn Signer).collect(),
@@ -173,7 +180,7 @@ pub async fn run(args: SignArgs, format: Format) -> anyhow::Result<Exit> {
         }
         other => other?,
     };
-    let version = match &args.role {
+    let version = match &role {
         Some(role) => repo.delegated.get(role).map(|r| r.common.version),
         None => Some(repo.targets.common.version),
     };
@@ -187,4 +194,39 @@ pub async fn run(args: SignArgs, format: Format) -> anyhow::Result<Exit> {
     };
     show(format, &view, SignedView::render)?;
     Ok(Exit::Ok)
+}
+
+/// Refuse `--role ROLE` unless targets delegates to ROLE, saying what the
+/// repository's roles are and how to list them (not a signing error about
+/// missing keys).
+fn check_delegated(repo: &RepositoryEditor, gun: &Gun, role: &RoleName) -> anyhow::Result<()> {
+    if repo.delegation(role).is_some() {
+        return Ok(());
+    }
+    if role.is_top() {
+        bail!(
+            "{role} is a top-level role and signs no tags: leave out --role to sign with targets, or name a role targets delegates to (`clearance trust inspect {gun}` lists them)"
+        );
+    }
+    let delegated: Vec<String> = repo
+        .targets
+        .delegations
+        .iter()
+        .flat_map(|d| d.roles.iter().flatten())
+        .map(|r| r.name.to_string())
+        .collect();
+    let notary = role
+        .as_str()
+        .strip_prefix("targets/")
+        .filter(|plain| delegated.iter().any(|d| d == plain))
+        .map(|plain| format!(" ({role} is Notary's spelling: here the role is {plain})"))
+        .unwrap_or_default();
+    let roles = if delegated.is_empty() {
+        "it delegates to no role yet (`clearance trust delegate add` makes one)".to_owned()
+    } else {
+        format!("it delegates to {}", delegated.join(", "))
+    };
+    bail!(
+        "{role} is not a delegated role of {gun}: targets does not delegate to it{notary}; {roles}. `clearance trust inspect {gun}` lists its roles"
+    )
 }

@@ -15,7 +15,7 @@ use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
 use super::common::{TrustArgs, TrustSettings, gun, registry_ref, show};
-use super::failure::{fetch_error, no_trust_data};
+use super::failure::{fetch_error, no_trust_data, vanished};
 use crate::cli::{Format, RegistryArgs};
 use crate::exit::Exit;
 use crate::output::{Page, bad, good, text};
@@ -87,8 +87,10 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
     let store = trust.client_store(&gun)?;
     // A --root that cannot be used, or none where one is needed, is a
     // usage error (exit 2); a server with no trust data is an answer.
+    let mut pinned = false;
     let outcome = match pin(&args, &trust, &gun, &store).await {
         Ok(staged) => {
+            pinned = staged.is_none();
             // The trust server's CA is --trust-ca-file's alone; --ca-file is
             // the registry's (it once overrode the trust server's CA).
             let updater = trust.updater(
@@ -107,6 +109,9 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
         // Exit 2, not "not trusted": the server or the registry could not
         // be asked, so nothing was learnt about the image (newcomer 8).
         Err(e) if unanswered(&e) => return Err(e),
+        Err(e) if no_trust_data(&e) && pinned => {
+            verdict.reason = Some(vanished(&trust, &gun).to_string());
+        }
         Err(e) if no_trust_data(&e) => {
             verdict.reason = Some(format!(
                 "no trust data for {gun} on {}: nothing was ever signed for it there",
