@@ -172,33 +172,11 @@ pub async fn inspect(
     progress: Option<Progress>,
 ) -> Result<Inspection, InspectError> {
     let mut layers = describe_layers(image);
-    // Each blob is read once, however often the manifest lists it: a small
-    // manifest repeating one bomb must not cost its size many times over.
-    let mut first_read: std::collections::HashMap<&Digest, usize> = Default::default();
-    let mut repeats = Vec::new();
-    let mut wanted = Vec::new();
-    for (i, l) in image
-        .layers
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| depth.reads(l))
-    {
-        match first_read.get(&l.blob.digest) {
-            Some(&first) => repeats.push((i, first)),
-            None => {
-                first_read.insert(&l.blob.digest, i);
-                wanted.push((i, l.clone()));
-            }
-        }
-    }
-    let results: Vec<_> = futures_util::stream::iter(wanted)
-        .map(|(index, layer)| read_one(source, index, layer, limits.clone(), progress.clone()))
-        .buffered(parallel.max(1))
-        .collect()
-        .await;
-    let mut read_total = 0u64;
-    for result in results {
-        let (index, stats) = result?;
+    let read = read_layers(source, image, depth, limits, parallel, progress, |_| Count).await?;
+    for (index, result) in read.into_iter().enumerate() {
+        let Some((stats, Count)) = result else {
+            continue;
+        };
         let info = &mut layers[index];
         tracing::debug!(
             layer = %info.digest,
@@ -223,35 +201,6 @@ pub async fn inspect(
             ));
         }
         info.warnings_not_shown = stats.warnings_dropped;
-        read_total = read_total.saturating_add(stats.uncompressed_bytes);
-        if read_total > limits.max_image_uncompressed_bytes {
-            return Err(InspectError::ImageTooLarge {
-                limit: limits.max_image_uncompressed_bytes,
-            });
-        }
-    }
-    for (i, first) in repeats {
-        let read = layers[first].clone();
-        // The same blob under another diff_id: the config contradicts itself.
-        if let (Some(expected), Some(actual)) = (&image.layers[i].diff_id, &read.diff_id)
-            && expected != actual
-        {
-            return Err(InspectError::Layer {
-                digest: read.digest.clone(),
-                source: crate::layer::LayerError::DiffIdMismatch {
-                    expected: expected.clone(),
-                    actual: actual.clone(),
-                },
-            });
-        }
-        let info = &mut layers[i];
-        info.read = read.read;
-        info.compression = read.compression;
-        info.uncompressed_size = read.uncompressed_size;
-        info.diff_id = read.diff_id;
-        info.entries = read.entries;
-        info.warnings = read.warnings;
-        info.warnings_not_shown = read.warnings_not_shown;
     }
     let totals = Totals {
         compressed_size: layers.iter().map(|l| l.compressed_size).sum(),
@@ -274,13 +223,116 @@ pub async fn inspect(
 }
 
 /// Stream one layer on a blocking thread, checking its blob digest and `diff_id`.
-async fn read_one(
+/// Stream the layers `depth` asks for, `parallel` at once, each through a
+/// visitor `visitor(index)` makes. Each blob is read once however often
+/// the manifest lists it (a small manifest repeating one bomb must not cost
+/// its size many times over): a repeat gets a copy of the first reading.
+/// Returns, by layer index, what reading measured and the visitor, or
+/// `None` for a layer `depth` skips.
+///
+/// # Errors
+///
+/// As [`read_one`]; also [`InspectError::Layer`] when a repeated blob is
+/// listed under another diff_id (the config contradicts itself) and
+/// [`InspectError::ImageTooLarge`] past `max_image_uncompressed_bytes`.
+pub async fn read_layers<V, F>(
+    source: &ImageSource,
+    image: &ResolvedImage,
+    depth: LayerDepth,
+    limits: &LayerLimits,
+    parallel: usize,
+    progress: Option<Progress>,
+    visitor: F,
+) -> Result<Vec<Option<(LayerStats, V)>>, InspectError>
+where
+    V: LayerVisitor + Clone + Send + 'static,
+    F: Fn(usize) -> V,
+{
+    let mut first_read: std::collections::HashMap<&Digest, usize> = Default::default();
+    let mut repeats = Vec::new();
+    let mut wanted = Vec::new();
+    for (i, l) in image
+        .layers
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| depth.reads(l))
+    {
+        match first_read.get(&l.blob.digest) {
+            Some(&first) => repeats.push((i, first)),
+            None => {
+                first_read.insert(&l.blob.digest, i);
+                wanted.push((i, l.clone()));
+            }
+        }
+    }
+    let results: Vec<_> = futures_util::stream::iter(wanted)
+        .map(|(index, layer)| {
+            read_one(
+                source,
+                index,
+                layer,
+                limits.clone(),
+                progress.clone(),
+                visitor(index),
+            )
+        })
+        .buffered(parallel.max(1))
+        .collect()
+        .await;
+    let mut out: Vec<Option<(LayerStats, V)>> = vec![None; image.layers.len()];
+    let mut read_total = 0u64;
+    for result in results {
+        let (index, stats, visitor) = result?;
+        read_total = read_total.saturating_add(stats.uncompressed_bytes);
+        if read_total > limits.max_image_uncompressed_bytes {
+            return Err(InspectError::ImageTooLarge {
+                limit: limits.max_image_uncompressed_bytes,
+            });
+        }
+        out[index] = Some((stats, visitor));
+    }
+    for (i, first) in repeats {
+        let Some((stats, visitor)) = out[first].clone() else {
+            continue;
+        };
+        // The same blob under another diff_id: the config contradicts itself.
+        if let Some(expected) = &image.layers[i].diff_id
+            && *expected != stats.diff_id
+        {
+            return Err(InspectError::Layer {
+                digest: image.layers[i].blob.digest.clone(),
+                source: crate::layer::LayerError::DiffIdMismatch {
+                    expected: expected.clone(),
+                    actual: stats.diff_id,
+                },
+            });
+        }
+        out[i] = Some((stats, visitor));
+    }
+    Ok(out)
+}
+
+/// Stream one layer of an image through `visitor` on a blocking thread:
+/// the blob's digest is checked as it streams, and its diff_id once
+/// uncompressed. Returns the layer's index, what reading it measured, and
+/// the visitor with what it gathered. Used by `inspect` (a visitor that
+/// looks at nothing) and by the scanner (one that keeps the files its
+/// catalogers ask for).
+///
+/// # Errors
+///
+/// [`InspectError::ForeignLayerAbsent`] for a foreign layer whose blob the
+/// source does not hold, [`InspectError::Layer`] for a layer that is
+/// corrupt, hostile or tampered with, [`InspectError::Source`] when the
+/// blob cannot be opened.
+pub async fn read_one<V: LayerVisitor + Send + 'static>(
     source: &ImageSource,
     index: usize,
     layer: LayerRef,
     limits: LayerLimits,
     progress: Option<Progress>,
-) -> Result<(usize, LayerStats), InspectError> {
+    mut visitor: V,
+) -> Result<(usize, LayerStats, V), InspectError> {
     let digest = layer.blob.digest.clone();
     let blob = match source.open_blob(&layer.blob).await {
         Ok(blob) => blob,
@@ -303,20 +355,24 @@ async fn read_one(
         None => blob,
     };
     let worker_digest = digest.clone();
-    let stats = tokio::task::spawn_blocking(move || {
-        read_layer(blob, &limits, layer.diff_id.as_ref(), &mut Count)
+    let (stats, visitor) = tokio::task::spawn_blocking(move || {
+        let stats = read_layer(blob, &limits, layer.diff_id.as_ref(), &mut visitor);
+        (stats, visitor)
     })
     .await
     .map_err(|e| InspectError::Worker {
         digest: worker_digest,
         message: e.to_string(),
-    })?
-    .map_err(|source| InspectError::Layer { digest, source })?;
-    Ok((index, stats))
+    })?;
+    let stats = stats.map_err(|source| InspectError::Layer { digest, source })?;
+    Ok((index, stats, visitor))
 }
 
-fn describe_layers(image: &ResolvedImage) -> Vec<LayerInfo> {
-    // History entries marked empty_layer made no layer; the rest pair up in order.
+/// The `created_by` line of each layer's history entry, by layer index:
+/// history entries marked `empty_layer` made no layer, the rest pair up
+/// with the layers in order (image-spec config.md `history`). `None` where
+/// the history says nothing or is shorter than the layer list.
+pub fn layer_history(image: &ResolvedImage) -> Vec<Option<String>> {
     let mut created_by = image
         .config
         .history()
@@ -324,6 +380,15 @@ fn describe_layers(image: &ResolvedImage) -> Vec<LayerInfo> {
         .flatten()
         .filter(|h| !h.empty_layer().unwrap_or(false))
         .map(|h| h.created_by().clone());
+    image
+        .layers
+        .iter()
+        .map(|_| created_by.next().flatten())
+        .collect()
+}
+
+fn describe_layers(image: &ResolvedImage) -> Vec<LayerInfo> {
+    let mut created_by = layer_history(image).into_iter();
     image
         .layers
         .iter()
@@ -461,6 +526,7 @@ fn describe_warning(w: &LayerWarning) -> String {
 }
 
 /// A visitor that looks at nothing: the reader still counts and verifies.
+#[derive(Debug, Clone, Copy)]
 struct Count;
 
 impl LayerVisitor for Count {

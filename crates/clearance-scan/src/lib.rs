@@ -1,5 +1,25 @@
-//! Scanning (issue 3 onwards): catalogers that turn the files the layer
-//! reader hands them into packages, an advisory database, a matcher, secrets
-//! and configuration checks, and report renderers. Nothing is here yet; the
-//! crate exists so the workspace boundaries are in place.
+//! Scanning: what an image holds, layer by layer, and (to come) what is
+//! known to be wrong with it.
+//!
+//! - [`os`]: which distribution an image is (`/etc/os-release` and friends);
+//! - [`catalog`]: catalogers that turn package databases into
+//!   [`Package`]s (dpkg, apk);
+//! - [`inventory`]: the files catalogers ask for, captured from each layer
+//!   as it streams ([`inventory::LayerCapture`], a layer visitor), then
+//!   replayed in layer order with whiteouts honoured, so each package
+//!   names the layer that brought it in and a package a later layer
+//!   removed is not in the image.
+//!
+//! Everything here is a pure function over bytes the layer reader hands
+//! over: nothing is extracted, every parser is bounded by the capture
+//! limit and refuses or warns, never panics.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod catalog;
+pub mod inventory;
+pub mod os;
+
+pub use catalog::{Package, PackageType};
+pub use inventory::{Inventory, LayerCapture};
+pub use os::Distro;

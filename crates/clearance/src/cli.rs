@@ -37,7 +37,7 @@ pub enum Format {
     /// Coloured text and tables for people.
     Table,
     /// JSON for machines; each shape has a `schema` field and a document in
-    /// docs/: inspect-json.md, trust-verify-json.md, trust-inspect-json.md,
+    /// docs/: inspect-json.md, sbom-json.md, trust-verify-json.md, trust-inspect-json.md,
     /// trust-keys-json.md, trust-publish-json.md.
     Json,
 }
@@ -49,6 +49,11 @@ pub enum Command {
     /// IMAGE is oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REPO:TAG|:@N],
     /// docker://HOST/REPO[:TAG][@DIGEST] or REPO[:TAG] (Docker Hub naming).
     Inspect(crate::commands::inspect::InspectArgs),
+    /// List the packages in an image, each with the layer that brought it in.
+    ///
+    /// IMAGE takes the same forms as `inspect`. OS packages (dpkg, apk) for
+    /// now; language packages come next.
+    Sbom(crate::commands::sbom::SbomArgs),
     /// Content trust: sign and verify tags with TUF.
     #[command(subcommand)]
     Trust(crate::commands::trust::TrustCommand),

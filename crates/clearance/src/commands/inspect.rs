@@ -6,8 +6,6 @@ use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::inspect::{self, Inspection, LayerDepth, LayerInfo};
 use clearance_oci::layer::LayerLimits;
-use clearance_oci::source::ResolveWarning;
-use clearance_oci::{ImageRef, ImageSource, Platform};
 
 use crate::cli::{Format, RegistryArgs};
 use crate::exit::Exit;
@@ -43,24 +41,8 @@ pub struct InspectArgs {
 }
 
 pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
-    let reference: ImageRef = args.image.parse()?;
-    let asked = args.platform.is_some();
-    let platform: Platform = args.platform.as_deref().unwrap_or("linux/amd64").parse()?;
-    let settings = args.registry.settings()?;
-    let source = ImageSource::open(&reference, &settings)
-        .await
-        .with_context(|| format!("opening {reference}"))?;
-    let image = source
-        .resolve(&platform)
-        .await
-        .with_context(|| format!("resolving {reference}"))?;
-    for w in &image.warnings {
-        // A single image for another platform is news only to who asked
-        // for one; an index entry that contradicts its config always is.
-        if asked || !matches!(w, ResolveWarning::SingleImageForAnotherPlatform { .. }) {
-            output::warning(w);
-        }
-    }
+    let (reference, source, image) =
+        super::image::open(&args.image, args.platform.as_deref(), &args.registry).await?;
     let depth = match (args.skip_layers, args.skip_foreign_layers) {
         (true, _) => LayerDepth::Skip,
         (false, true) => LayerDepth::ReadSkippingForeign,

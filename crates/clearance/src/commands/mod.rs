@@ -1,6 +1,8 @@
 //! One file per subcommand.
 
+pub mod image;
 pub mod inspect;
+pub mod sbom;
 pub mod serve;
 pub mod trust;
 
@@ -10,6 +12,7 @@ use crate::exit::Exit;
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Inspect(args) => inspect::run(args, cli.global.format).await,
+        Command::Sbom(args) => sbom::run(args, cli.global.format).await,
         Command::Trust(command) => trust::run(command, cli.global.format).await,
         Command::Serve(args) => serve::run(args).await,
     }

@@ -1,0 +1,234 @@
+//! dpkg's database: `/var/lib/dpkg/status` (Debian, Ubuntu) and, in
+//! distroless images, one file per package under `/var/lib/dpkg/status.d/`.
+//!
+//! Both are deb822 control stanzas (`deb-control(5)`, `dpkg(1)` "FILES"):
+//! `Field: value`, continuation lines starting with a space or tab, stanzas
+//! separated by blank lines. A package is installed when its `Status`
+//! field's third word is `installed` (`install ok installed`); status.d
+//! files have no `Status` and list only installed packages.
+
+use super::{CatalogError, Cataloger, MAX_PACKAGES, Package, PackageType, SourcePackage, purl};
+use crate::os::Distro;
+
+/// dpkg's status file.
+pub const STATUS: &str = "var/lib/dpkg/status";
+/// distroless's directory of per-package status files.
+pub const STATUS_D: &str = "var/lib/dpkg/status.d/";
+
+/// The dpkg cataloger.
+#[derive(Debug, Clone, Copy)]
+pub struct Dpkg;
+
+impl Cataloger for Dpkg {
+    fn name(&self) -> &'static str {
+        "dpkg"
+    }
+
+    fn wants(&self, path: &str) -> bool {
+        path == STATUS
+            || path.strip_prefix(STATUS_D).is_some_and(|name| {
+                // `NAME.md5sums` beside each entry lists file hashes.
+                !name.is_empty() && !name.contains('/') && !name.ends_with(".md5sums")
+            })
+    }
+
+    fn read(
+        &self,
+        path: &str,
+        bytes: &[u8],
+        distro: Option<&Distro>,
+        warnings: &mut Vec<CatalogError>,
+    ) -> Result<Vec<Package>, CatalogError> {
+        let in_status_d = path.starts_with(&format!("/{STATUS_D}"));
+        parse(bytes, path, !in_status_d, distro, warnings)
+    }
+}
+
+/// The installed packages of one status file. `needs_status`: only
+/// stanzas whose `Status` says `installed` count (the main status file);
+/// status.d files list installed packages without one.
+///
+/// # Errors
+///
+/// [`CatalogError::TooManyPackages`] past [`MAX_PACKAGES`] stanzas. A
+/// stanza without `Package` or `Version` is a warning and skipped.
+pub fn parse(
+    bytes: &[u8],
+    path: &str,
+    needs_status: bool,
+    distro: Option<&Distro>,
+    warnings: &mut Vec<CatalogError>,
+) -> Result<Vec<Package>, CatalogError> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut packages = Vec::new();
+    for (count, (line, stanza)) in super::stanzas(&text).enumerate() {
+        if count >= MAX_PACKAGES {
+            return Err(CatalogError::TooManyPackages {
+                path: path.to_owned(),
+            });
+        }
+        let fields = Fields(&stanza);
+        if needs_status
+            && fields
+                .get("Status")
+                .is_none_or(|s| s.split_whitespace().nth(2) != Some("installed"))
+        {
+            continue;
+        }
+        let missing = |field| CatalogError::MissingField {
+            path: path.to_owned(),
+            line,
+            field,
+        };
+        let Some(name) = fields.get("Package") else {
+            warnings.push(missing("Package"));
+            continue;
+        };
+        let Some(version) = fields.get("Version") else {
+            warnings.push(missing("Version"));
+            continue;
+        };
+        let arch = fields.get("Architecture");
+        // `Source: NAME` or `Source: NAME (VERSION)` (deb-control(5)).
+        let source = fields.get("Source").map(|s| match s.split_once(' ') {
+            Some((n, v)) => SourcePackage {
+                name: n.to_owned(),
+                version: v
+                    .trim()
+                    .trim_start_matches('(')
+                    .trim_end_matches(')')
+                    .trim()
+                    .to_owned(),
+            },
+            None => SourcePackage {
+                name: s.to_owned(),
+                version: version.to_owned(),
+            },
+        });
+        packages.push(Package {
+            name: name.to_owned(),
+            version: version.to_owned(),
+            kind: PackageType::Deb,
+            arch: arch.map(str::to_owned),
+            source,
+            purl: purl(PackageType::Deb, distro, name, version, arch),
+            path: path.to_owned(),
+        });
+    }
+    Ok(packages)
+}
+
+/// The simple fields of one stanza (the first line of each; continuation
+/// lines belong to multi-line fields such as `Description`, not needed).
+struct Fields<'a, 'b>(&'b [&'a str]);
+
+impl<'a> Fields<'a, '_> {
+    fn get(&self, name: &str) -> Option<&'a str> {
+        self.0.iter().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            // Field names are case-insensitive (deb822(5)).
+            (!line.starts_with([' ', '\t']) && key.eq_ignore_ascii_case(name))
+                .then(|| value.trim())
+                .filter(|v| !v.is_empty())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATUS_FILE: &str = "\
+Package: libc6
+Status: install ok installed
+Priority: optional
+Architecture: amd64
+Multi-Arch: same
+Source: glibc
+Version: 2.36-9+deb12u4
+Description: GNU C Library: Shared libraries
+ Contains the standard libraries that are used by nearly all programs on
+ the system.
+
+Package: removed-pkg
+Status: deinstall ok config-files
+Architecture: amd64
+Version: 1.0-1
+
+Package: libssl3
+Status: install ok installed
+Architecture: amd64
+Source: openssl (3.0.11-1~deb12u2)
+Version: 3.0.11-1~deb12u2+b1
+
+Package: broken
+Status: install ok installed
+";
+
+    #[test]
+    fn installed_packages_with_their_sources() {
+        let mut warnings = Vec::new();
+        let got = parse(
+            STATUS_FILE.as_bytes(),
+            "/var/lib/dpkg/status",
+            true,
+            None,
+            &mut warnings,
+        )
+        .unwrap();
+        let names: Vec<_> = got
+            .iter()
+            .map(|p| (p.name.as_str(), p.version.as_str()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("libc6", "2.36-9+deb12u4"),
+                ("libssl3", "3.0.11-1~deb12u2+b1")
+            ]
+        );
+        let glibc = got[0].source.as_ref().unwrap();
+        assert_eq!(
+            (glibc.name.as_str(), glibc.version.as_str()),
+            ("glibc", "2.36-9+deb12u4")
+        );
+        let openssl = got[1].source.as_ref().unwrap();
+        assert_eq!(
+            (openssl.name.as_str(), openssl.version.as_str()),
+            ("openssl", "3.0.11-1~deb12u2")
+        );
+        assert_eq!(
+            warnings,
+            [CatalogError::MissingField {
+                path: "/var/lib/dpkg/status".into(),
+                line: 23,
+                field: "Version"
+            }]
+        );
+    }
+
+    #[test]
+    fn status_d_files_need_no_status_and_md5sums_are_not_databases() {
+        let dpkg = Dpkg;
+        assert!(dpkg.wants("var/lib/dpkg/status"));
+        assert!(dpkg.wants("var/lib/dpkg/status.d/base"));
+        assert!(!dpkg.wants("var/lib/dpkg/status.d/base.md5sums"));
+        assert!(!dpkg.wants("var/lib/dpkg/status.d/x/y"));
+        assert!(!dpkg.wants("var/lib/dpkg/status-old"));
+        let mut warnings = Vec::new();
+        let files = [(
+            "/var/lib/dpkg/status.d/tzdata".to_owned(),
+            &b"Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n"[..],
+        )];
+        let got = dpkg.catalog(&files, None, &mut warnings);
+        assert_eq!(got.len(), 1);
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn too_many_stanzas_are_refused_not_held() {
+        let text = "Package: a\nVersion: 1\n\n".repeat(MAX_PACKAGES + 1);
+        let err = parse(text.as_bytes(), "/s", false, None, &mut Vec::new()).unwrap_err();
+        assert!(matches!(err, CatalogError::TooManyPackages { .. }));
+    }
+}

@@ -1,0 +1,236 @@
+//! Catalogers: package databases in, [`Package`]s out.
+//!
+//! Each cataloger names the files it needs ([`Cataloger::wants`]); the
+//! inventory captures exactly those from each layer and hands the ones
+//! visible after a layer to [`Cataloger::catalog`]. A cataloger never sees
+//! the rest of the image.
+
+pub mod apk;
+pub mod dpkg;
+
+use serde::Serialize;
+
+use crate::os::Distro;
+
+/// Largest package database file read, in bytes. A Debian image with
+/// 2,000 packages has a 3 MiB dpkg `status`; larger files are skipped with
+/// a warning instead of held in memory.
+pub const MAX_DATABASE_BYTES: u64 = 32 << 20;
+/// Most packages one database may list; more is refused as hostile (a
+/// full Debian archive is 65,000).
+pub const MAX_PACKAGES: usize = 100_000;
+
+/// What kind of package, as the purl spec names its types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PackageType {
+    /// A Debian package (dpkg: Debian, Ubuntu, distroless), purl type `deb`.
+    Deb,
+    /// An Alpine package (apk: Alpine, Wolfi, Chainguard), purl type `apk`.
+    Apk,
+}
+
+impl PackageType {
+    /// The purl type (package-url spec, "Known types").
+    pub fn purl_type(self) -> &'static str {
+        match self {
+            PackageType::Deb => "deb",
+            PackageType::Apk => "apk",
+        }
+    }
+}
+
+impl std::fmt::Display for PackageType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.purl_type())
+    }
+}
+
+/// One installed package, as its database lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Package {
+    /// The package's name (`libssl3`).
+    pub name: String,
+    /// Its version as the database writes it (`3.0.11-1~deb12u2`).
+    pub version: String,
+    #[serde(rename = "type")]
+    /// What kind of package.
+    pub kind: PackageType,
+    /// The architecture the database gives (`amd64`, `x86_64`, `all`).
+    pub arch: Option<String>,
+    /// The source package it was built from and that source's version:
+    /// Debian's `Source:` (advisories name sources), apk's `o:` origin.
+    pub source: Option<SourcePackage>,
+    /// The package URL (`pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12`).
+    pub purl: String,
+    /// The database file that lists it, as an absolute image path.
+    pub path: String,
+}
+
+/// The source package a binary package was built from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourcePackage {
+    /// The source's name (`openssl`).
+    pub name: String,
+    /// The source's version, when it differs from the binary's (binNMUs,
+    /// `Source: glibc (2.36-9)`); otherwise the binary's version.
+    pub version: String,
+}
+
+/// Why a database could not be read. The rest of the image is still
+/// cataloged: the inventory turns this into a warning naming the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CatalogError {
+    /// More packages than [`MAX_PACKAGES`].
+    #[error("{path} lists more than {MAX_PACKAGES} packages; refusing it as hostile")]
+    TooManyPackages {
+        /// The database file.
+        path: String,
+    },
+    /// A stanza without a name or version (the others are kept).
+    #[error("{path}: the entry at line {line} has no {field}; skipped")]
+    MissingField {
+        /// The database file.
+        path: String,
+        /// 1-based line where the entry starts.
+        line: usize,
+        /// The field it lacks (`Package`, `Version`, `P`, `V`).
+        field: &'static str,
+    },
+}
+
+/// A package database reader.
+pub trait Cataloger: Send + Sync {
+    /// A short name for messages (`dpkg`).
+    fn name(&self) -> &'static str;
+    /// Whether the file at this image path (no leading `/`) is one this
+    /// cataloger reads.
+    fn wants(&self, path: &str) -> bool;
+    /// The packages one wanted file lists (`path` absolute). Problems that
+    /// leave the rest of the file readable go to `warnings`.
+    ///
+    /// # Errors
+    ///
+    /// A [`CatalogError`] when the file cannot be read at all.
+    fn read(
+        &self,
+        path: &str,
+        bytes: &[u8],
+        distro: Option<&Distro>,
+        warnings: &mut Vec<CatalogError>,
+    ) -> Result<Vec<Package>, CatalogError>;
+    /// The packages the given files list: `files` are every wanted file
+    /// visible at this point of the image, in path order, each with its
+    /// absolute path. At most [`MAX_PACKAGES`] in all; a file past that,
+    /// or unreadable, is a warning and the others are still read.
+    fn catalog(
+        &self,
+        files: &[(String, &[u8])],
+        distro: Option<&Distro>,
+        warnings: &mut Vec<CatalogError>,
+    ) -> Vec<Package> {
+        let mut packages = Vec::new();
+        for (path, bytes) in files {
+            match self.read(path, bytes, distro, warnings) {
+                Ok(mut found) if packages.len() + found.len() <= MAX_PACKAGES => {
+                    packages.append(&mut found);
+                }
+                Ok(_) => warnings.push(CatalogError::TooManyPackages { path: path.clone() }),
+                Err(e) => warnings.push(e),
+            }
+        }
+        packages
+    }
+}
+
+/// Every cataloger Clearance has.
+pub fn all() -> Vec<Box<dyn Cataloger>> {
+    vec![Box::new(dpkg::Dpkg), Box::new(apk::Apk)]
+}
+
+/// A package URL (package-url spec): `pkg:TYPE/NAMESPACE/NAME@VERSION?QUALIFIERS`,
+/// percent-encoded by the `packageurl` crate. The namespace of an OS
+/// package is its distribution's id (`debian`, `alpine`); qualifiers are
+/// `arch` and `distro` (`debian-12`), as Syft and Trivy write them.
+pub fn purl(
+    kind: PackageType,
+    distro: Option<&Distro>,
+    name: &str,
+    version: &str,
+    arch: Option<&str>,
+) -> String {
+    let fallback = || format!("pkg:{}/{name}@{version}", kind.purl_type());
+    let Ok(mut purl) = packageurl::PackageUrl::new(kind.purl_type(), name) else {
+        return fallback();
+    };
+    if let Some(d) = distro
+        && purl.with_namespace(d.id.clone()).is_err()
+    {
+        return fallback();
+    }
+    if purl.with_version(version.to_owned()).is_err() {
+        return fallback();
+    }
+    if let Some(arch) = arch
+        && purl.add_qualifier("arch", arch.to_owned()).is_err()
+    {
+        return fallback();
+    }
+    if let Some(d) = distro
+        && purl.add_qualifier("distro", d.purl_qualifier()).is_err()
+    {
+        return fallback();
+    }
+    purl.to_string()
+}
+
+/// Stanzas of a Debian-control-style file (dpkg `status`, apk `installed`):
+/// blocks separated by blank lines, each with the 1-based line it starts
+/// on. At most [`MAX_PACKAGES`] + 1 are produced, so a caller can tell
+/// "too many" without reading them all.
+pub(crate) fn stanzas(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
+    let mut lines = text.lines().enumerate().peekable();
+    std::iter::from_fn(move || {
+        while lines.peek().is_some_and(|(_, l)| l.trim().is_empty()) {
+            lines.next();
+        }
+        let (start, _) = *lines.peek()?;
+        let mut block = Vec::new();
+        while let Some((_, line)) = lines.next_if(|(_, l)| !l.trim().is_empty()) {
+            block.push(line);
+        }
+        Some((start + 1, block))
+    })
+    .take(MAX_PACKAGES + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purls_name_the_distribution_and_are_percent_encoded() {
+        let debian = crate::os::parse_os_release(b"ID=debian\nVERSION_ID=12\n", "etc/os-release");
+        assert_eq!(
+            purl(
+                PackageType::Deb,
+                debian.as_ref(),
+                "libstdc++6",
+                "12.2.0-14+deb12u1",
+                Some("amd64")
+            ),
+            "pkg:deb/debian/libstdc%2B%2B6@12.2.0-14%2Bdeb12u1?arch=amd64&distro=debian-12"
+        );
+        assert_eq!(
+            purl(PackageType::Apk, None, "musl", "1.2.4-r2", None),
+            "pkg:apk/musl@1.2.4-r2"
+        );
+    }
+
+    #[test]
+    fn stanzas_are_split_on_blank_lines_with_their_first_line() {
+        let text = "\n\nA: 1\nB: 2\n\n \nC: 3\n";
+        let got: Vec<_> = stanzas(text).collect();
+        assert_eq!(got, [(3, vec!["A: 1", "B: 2"]), (7, vec!["C: 3"])]);
+    }
+}

@@ -1,0 +1,220 @@
+//! The inventory over real layer streams: packages attributed to the layer
+//! that brought them in, upgrades and removals across layers, whiteouts
+//! (plain and opaque), distroless `status.d`, and databases too large or
+//! broken to read.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use clearance_oci::layer::{LayerLimits, read_layer};
+use clearance_scan::catalog::{self, Cataloger};
+use clearance_scan::inventory::{Inventory, InventoryWarning, LayerCapture};
+
+enum Entry<'a> {
+    File(&'a str, &'a [u8]),
+    Link(&'a str, &'a str),
+    Dir(&'a str),
+}
+
+/// An uncompressed layer tar of these entries.
+fn layer(entries: &[Entry<'_>]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for e in entries {
+        let mut h = tar::Header::new_ustar();
+        h.set_mode(0o644);
+        match e {
+            Entry::File(path, data) => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(data.len() as u64);
+                b.append_data(&mut h, path, *data).unwrap();
+            }
+            Entry::Link(path, target) => {
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_size(0);
+                b.append_link(&mut h, path, target).unwrap();
+            }
+            Entry::Dir(path) => {
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_size(0);
+                b.append_data(&mut h, path, &[][..]).unwrap();
+            }
+        }
+    }
+    b.into_inner().unwrap()
+}
+
+fn inventory(layers: &[Vec<u8>]) -> Inventory {
+    let catalogers: Arc<Vec<Box<dyn Cataloger>>> = Arc::new(catalog::all());
+    let captures = layers
+        .iter()
+        .map(|tar| {
+            let mut capture = LayerCapture::new(catalogers.clone());
+            read_layer(&tar[..], &LayerLimits::default(), None, &mut capture).unwrap();
+            capture
+        })
+        .collect();
+    Inventory::build(&catalogers, captures)
+}
+
+fn status(packages: &[(&str, &str)]) -> Vec<u8> {
+    packages
+        .iter()
+        .map(|(name, version)| {
+            format!("Package: {name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: {version}\n\n")
+        })
+        .collect::<String>()
+        .into_bytes()
+}
+
+fn listed(inv: &Inventory) -> Vec<(String, String, usize)> {
+    inv.packages
+        .iter()
+        .map(|f| (f.package.name.clone(), f.package.version.clone(), f.layer))
+        .collect()
+}
+
+const DEBIAN: &[u8] = b"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n";
+
+#[test]
+fn each_package_names_the_layer_that_brought_its_version_in() {
+    let base_status = status(&[
+        ("libc6", "2.36-9"),
+        ("libssl3", "3.0.9-1"),
+        ("tzdata", "2024a-0"),
+    ]);
+    let base = layer(&[
+        Entry::Dir("etc/"),
+        Entry::Link("etc/os-release", "../usr/lib/os-release"),
+        Entry::File("usr/lib/os-release", DEBIAN),
+        Entry::File("var/lib/dpkg/status", &base_status),
+    ]);
+    let upgraded = status(&[
+        ("libc6", "2.36-9"),
+        ("libssl3", "3.0.11-1~deb12u2"),
+        ("curl", "7.88.1-10"),
+    ]);
+    let apt = layer(&[Entry::File("var/lib/dpkg/status", &upgraded)]);
+    let app = layer(&[Entry::File("app/server", b"binary")]);
+    let inv = inventory(&[base, apt, app]);
+
+    let distro = inv.distro.as_ref().unwrap();
+    assert_eq!(
+        (distro.id.as_str(), distro.version_id.as_deref()),
+        ("debian", Some("12"))
+    );
+    assert_eq!(distro.source, "/usr/lib/os-release");
+    assert_eq!(
+        listed(&inv),
+        [
+            ("curl".into(), "7.88.1-10".into(), 1),
+            ("libc6".into(), "2.36-9".into(), 0),
+            ("libssl3".into(), "3.0.11-1~deb12u2".into(), 1),
+        ]
+    );
+    let removed: Vec<_> = inv
+        .removed
+        .iter()
+        .map(|r| {
+            (
+                r.package.name.as_str(),
+                r.package.version.as_str(),
+                r.layer,
+                r.removed_in,
+            )
+        })
+        .collect();
+    assert_eq!(
+        removed,
+        [("libssl3", "3.0.9-1", 0, 1), ("tzdata", "2024a-0", 0, 1)]
+    );
+    assert_eq!(
+        inv.packages[1].package.purl,
+        "pkg:deb/debian/libc6@2.36-9?arch=amd64&distro=debian-12"
+    );
+    assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
+}
+
+#[test]
+fn whiteouts_remove_packages_and_opaque_directories_replace_them() {
+    let entry =
+        |name: &str| format!("Package: {name}\nVersion: 1.0\nArchitecture: all\n").into_bytes();
+    let (base_files, tz, ca) = (
+        entry("base-files"),
+        entry("tzdata"),
+        entry("ca-certificates"),
+    );
+    let distroless = layer(&[
+        Entry::File(
+            "etc/os-release",
+            b"ID=debian\nVERSION_ID=12\nPRETTY_NAME=\"Distroless\"\n",
+        ),
+        Entry::File("var/lib/dpkg/status.d/base", &base_files),
+        Entry::File("var/lib/dpkg/status.d/base.md5sums", b"abc  etc/issue\n"),
+        Entry::File("var/lib/dpkg/status.d/tzdata", &tz),
+    ]);
+    let deletes_tz = layer(&[Entry::File("var/lib/dpkg/status.d/.wh.tzdata", b"")]);
+    let inv = inventory(&[distroless.clone(), deletes_tz]);
+    assert_eq!(listed(&inv), [("base-files".into(), "1.0".into(), 0)]);
+    assert_eq!(inv.removed.len(), 1);
+    assert_eq!(
+        inv.distro.as_ref().unwrap().pretty_name.as_deref(),
+        Some("Distroless")
+    );
+
+    // An opaque whiteout empties status.d below; the same layer refills it.
+    let opaque = layer(&[
+        Entry::File("var/lib/dpkg/status.d/.wh..wh..opq", b""),
+        Entry::File("var/lib/dpkg/status.d/ca", &ca),
+    ]);
+    let inv = inventory(&[distroless.clone(), opaque]);
+    assert_eq!(listed(&inv), [("ca-certificates".into(), "1.0".into(), 1)]);
+    assert_eq!(inv.removed.len(), 2);
+
+    // Deleting the whole database directory deletes every package.
+    let gone = layer(&[Entry::File("var/lib/dpkg/.wh.status.d", b"")]);
+    let inv = inventory(&[distroless, gone]);
+    assert!(inv.packages.is_empty());
+    assert_eq!(inv.removed.len(), 2);
+}
+
+#[test]
+fn a_database_replaced_by_a_non_file_lists_nothing() {
+    let alpine = b"P:musl\nV:1.2.4-r2\nA:x86_64\no:musl\n\n";
+    let base = layer(&[
+        Entry::File("etc/alpine-release", b"3.19.1\n"),
+        Entry::File("lib/apk/db/installed", alpine),
+    ]);
+    let inv = inventory(std::slice::from_ref(&base));
+    assert_eq!(listed(&inv), [("musl".into(), "1.2.4-r2".into(), 0)]);
+    assert_eq!(
+        inv.packages[0].package.purl,
+        "pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64&distro=alpine-3.19.1"
+    );
+    let replaced = layer(&[Entry::Link("lib/apk/db/installed", "/dev/null")]);
+    let inv = inventory(&[base, replaced]);
+    assert!(inv.packages.is_empty());
+    assert_eq!(inv.removed[0].removed_in, 1);
+}
+
+#[test]
+fn broken_and_oversized_databases_are_warnings_naming_the_file() {
+    let broken = b"Package: ok\nStatus: install ok installed\nVersion: 1\n\nPackage: noversion\nStatus: install ok installed\n";
+    let inv = inventory(&[layer(&[Entry::File("var/lib/dpkg/status", broken)])]);
+    assert_eq!(listed(&inv), [("ok".into(), "1".into(), 0)]);
+    match inv.warnings.as_slice() {
+        [InventoryWarning::Catalog { layer: 0, problem }] => {
+            assert_eq!(
+                problem.to_string(),
+                "/var/lib/dpkg/status: the entry at line 5 has no Version; skipped"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let huge = vec![b'#'; (catalog::MAX_DATABASE_BYTES + 1) as usize];
+    let inv = inventory(&[layer(&[Entry::File("lib/apk/db/installed", &huge)])]);
+    assert!(inv.packages.is_empty());
+    assert!(matches!(
+        inv.warnings.as_slice(),
+        [InventoryWarning::TooLarge { layer: 0, path, .. }] if path == "/lib/apk/db/installed"
+    ));
+}

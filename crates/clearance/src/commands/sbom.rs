@@ -1,0 +1,268 @@
+//! `clearance sbom IMAGE`: the packages in an image, each with the layer
+//! that brought it in (schema `clearance.sbom/v1`, docs/sbom-json.md).
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Args;
+use clearance_oci::inspect::{self, LayerDepth};
+use clearance_oci::layer::LayerLimits;
+use clearance_oci::{Digest, ImageSource, Platform, ResolvedImage};
+use clearance_scan::catalog::{self, Cataloger, Package};
+use clearance_scan::inventory::{Inventory, LayerCapture};
+use clearance_scan::os::Distro;
+use serde::Serialize;
+
+use crate::cli::{Format, RegistryArgs};
+use crate::exit::Exit;
+use crate::output::{self, Page, ToText as _, dim, text, warn};
+
+/// The JSON shape's name and version.
+pub const SCHEMA: &str = "clearance.sbom/v1";
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// The image (the forms `clearance inspect` takes).
+    pub image: String,
+    /// Platform to choose from a multi-platform image [default: linux/amd64].
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Also list packages that a later layer removed or upgraded: they are
+    /// not in the image a container runs, but anyone who can pull the image
+    /// can download the layer that holds them.
+    #[arg(long)]
+    pub all_layers: bool,
+    /// Do not read foreign (non-distributable) layers, whose blobs are kept
+    /// at URLs the manifest names (never fetched); their packages are missed.
+    #[arg(long)]
+    pub skip_foreign_layers: bool,
+    /// Layers read at once (1–16).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=16))]
+    pub parallel: u8,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// The `--format json` document.
+#[derive(Debug, Serialize)]
+struct Sbom {
+    schema: &'static str,
+    reference: String,
+    manifest_digest: Digest,
+    platform: Platform,
+    distro: Option<Distro>,
+    layers: Vec<LayerSummary>,
+    packages: Vec<Listed>,
+    warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct LayerSummary {
+    index: usize,
+    digest: Digest,
+    diff_id: Option<Digest>,
+    created_by: Option<String>,
+    read: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Listed {
+    #[serde(flatten)]
+    package: Package,
+    layer: usize,
+    /// The layer after which it is gone; only with `--all-layers`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    removed_in: Option<usize>,
+}
+
+pub async fn run(args: SbomArgs, format: Format) -> anyhow::Result<Exit> {
+    let (reference, source, image) =
+        super::image::open(&args.image, args.platform.as_deref(), &args.registry).await?;
+    let depth = if args.skip_foreign_layers {
+        LayerDepth::ReadSkippingForeign
+    } else {
+        LayerDepth::Read
+    };
+    let inventory = read_inventory(&source, &image, depth, usize::from(args.parallel))
+        .await
+        .with_context(|| format!("reading the layers of {reference}"))?;
+    let history = inspect::layer_history(&image);
+    let sbom = Sbom {
+        schema: SCHEMA,
+        reference: image.reference.clone(),
+        manifest_digest: image.manifest_digest.clone(),
+        platform: image.platform.clone(),
+        distro: inventory.distro.clone(),
+        layers: image
+            .layers
+            .iter()
+            .zip(history)
+            .enumerate()
+            .map(|(index, (l, created_by))| LayerSummary {
+                index,
+                digest: l.blob.digest.clone(),
+                diff_id: l.diff_id.clone(),
+                created_by,
+                read: depth.reads(l),
+            })
+            .collect(),
+        packages: listed(&inventory, args.all_layers),
+        warnings: inventory.warnings.iter().map(ToString::to_string).collect(),
+    };
+    let mut page = Page::default();
+    match format {
+        Format::Json => page.json(&sbom)?,
+        Format::Table => render(&sbom, &mut page),
+    }
+    page.emit()?;
+    Ok(Exit::Ok)
+}
+
+/// Stream every layer `depth` reads through a [`LayerCapture`] (each blob
+/// once, `parallel` at a time, with a progress bar), then replay them.
+async fn read_inventory(
+    source: &ImageSource,
+    image: &ResolvedImage,
+    depth: LayerDepth,
+    parallel: usize,
+) -> anyhow::Result<Inventory> {
+    let catalogers: Arc<Vec<Box<dyn Cataloger>>> = Arc::new(catalog::all());
+    let total: u64 = image
+        .layers
+        .iter()
+        .filter(|l| depth.reads(l))
+        .map(|l| l.blob.size)
+        .sum();
+    let bar = output::byte_progress(total, "reading layers");
+    let progress = {
+        let bar = bar.clone();
+        Arc::new(move |n| bar.inc(n)) as inspect::Progress
+    };
+    let limits = LayerLimits {
+        max_captured_file_bytes: catalog::MAX_DATABASE_BYTES,
+        ..LayerLimits::default()
+    };
+    let read = inspect::read_layers(
+        source,
+        image,
+        depth,
+        &limits,
+        parallel,
+        Some(progress),
+        |_| LayerCapture::new(catalogers.clone()),
+    )
+    .await;
+    bar.finish_and_clear();
+    let layers = read?
+        .into_iter()
+        .map(|r| r.map(|(_, capture)| capture).unwrap_or_default())
+        .collect();
+    Ok(Inventory::build(&catalogers, layers))
+}
+
+fn listed(inventory: &Inventory, all_layers: bool) -> Vec<Listed> {
+    let mut out: Vec<Listed> = inventory
+        .packages
+        .iter()
+        .map(|f| Listed {
+            package: f.package.clone(),
+            layer: f.layer,
+            removed_in: None,
+        })
+        .collect();
+    if all_layers {
+        out.extend(inventory.removed.iter().map(|r| Listed {
+            package: r.package.clone(),
+            layer: r.layer,
+            removed_in: Some(r.removed_in),
+        }));
+    }
+    out
+}
+
+fn render(s: &Sbom, page: &mut Page) {
+    page.field("Image", &s.reference);
+    page.field("Digest", &s.manifest_digest);
+    page.field("Platform", &s.platform);
+    match &s.distro {
+        Some(d) => page.field(
+            "Distro",
+            d.pretty_name.clone().unwrap_or_else(|| {
+                let mut name = d.id.clone();
+                for part in [&d.version_id, &d.codename].into_iter().flatten() {
+                    name.push(' ');
+                    name.push_str(part);
+                }
+                name
+            }),
+        ),
+        None => page.field("Distro", dim("(none found)")),
+    }
+    let present = s.packages.iter().filter(|p| p.removed_in.is_none()).count();
+    page.field("Packages", present.to_string());
+    page.line("");
+    let mut t = output::table(&["Name", "Version", "Type", "Source", "Layer", "Added by"]);
+    for p in &s.packages {
+        let source = p
+            .package
+            .source
+            .as_ref()
+            .filter(|src| src.name != p.package.name || src.version != p.package.version)
+            .map(|src| {
+                if src.version == p.package.version {
+                    src.name.clone()
+                } else {
+                    format!("{} {}", src.name, src.version)
+                }
+            })
+            .unwrap_or_default();
+        let layer = match p.removed_in {
+            Some(gone) => text!(
+                p.layer.to_string(),
+                " ",
+                warn(format!("(removed in {gone})"))
+            ),
+            None => p.layer.to_text(),
+        };
+        let created_by = s
+            .layers
+            .get(p.layer)
+            .and_then(|l| l.created_by.as_deref())
+            .unwrap_or("");
+        t.row([
+            (&p.package.name).to_text(),
+            (&p.package.version).to_text(),
+            p.package.kind.to_string().to_text(),
+            source.to_text(),
+            layer,
+            truncate(created_by, 60).to_text(),
+        ]);
+    }
+    if s.packages.is_empty() {
+        page.line(dim(
+            "no packages found (dpkg and apk databases are read; language packages are not yet)",
+        ));
+    } else {
+        page.line(t);
+    }
+    for l in s.layers.iter().filter(|l| !l.read) {
+        page.line(text!(
+            warn("note:"),
+            format!(" layer {} ({}) was not read", l.index, l.digest.short())
+        ));
+    }
+    for w in &s.warnings {
+        page.line(text!(warn("warning:"), " ", w));
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    let s = s.trim();
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut out: String = s.chars().take(max - 1).collect();
+        out.push('…');
+        out
+    }
+}
