@@ -218,3 +218,102 @@ fn broken_and_oversized_databases_are_warnings_naming_the_file() {
         [InventoryWarning::TooLarge { layer: 0, path, .. }] if path == "/lib/apk/db/installed"
     ));
 }
+
+#[test]
+fn language_packages_follow_their_files_through_the_layers() {
+    let metadata = |name: &str, version: &str| {
+        format!("Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\nlong description\n")
+            .into_bytes()
+    };
+    let package_json = |name: &str, version: &str| {
+        format!(r#"{{"name":"{name}","version":"{version}"}}"#).into_bytes()
+    };
+    let (requests, urllib3) = (
+        metadata("requests", "2.28.1"),
+        metadata("urllib3", "1.26.5"),
+    );
+    let (lodash, left_pad, types) = (
+        package_json("lodash", "4.17.20"),
+        package_json("left-pad", "1.3.0"),
+        package_json("@types/node", "20.1.0"),
+    );
+    let site = "usr/local/lib/python3.11/site-packages";
+    let base = layer(&[
+        Entry::File(
+            &format!("{site}/requests-2.28.1.dist-info/METADATA"),
+            &requests,
+        ),
+        Entry::File(
+            &format!("{site}/urllib3-1.26.5.dist-info/METADATA"),
+            &urllib3,
+        ),
+        Entry::File("app/node_modules/lodash/package.json", &lodash),
+        Entry::File("app/node_modules/left-pad/package.json", &left_pad),
+        Entry::File("app/node_modules/@types/node/package.json", &types),
+        Entry::File("app/package.json", &package_json("my-app", "1.0.0")),
+    ]);
+    // pip upgrades urllib3 (old dist-info deleted, new one written); npm
+    // prunes left-pad (its directory deleted).
+    let newer = metadata("urllib3", "1.26.18");
+    let upgrade = layer(&[
+        Entry::File(&format!("{site}/.wh.urllib3-1.26.5.dist-info"), b""),
+        Entry::File(
+            &format!("{site}/urllib3-1.26.18.dist-info/METADATA"),
+            &newer,
+        ),
+        Entry::File("app/node_modules/.wh.left-pad", b""),
+    ]);
+    let inv = inventory(&[base, upgrade]);
+    let got: Vec<(String, String, String, usize)> = inv
+        .packages
+        .iter()
+        .map(|f| {
+            (
+                f.package.kind.to_string(),
+                f.package.name.clone(),
+                f.package.version.clone(),
+                f.layer,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("pypi".into(), "requests".into(), "2.28.1".into(), 0),
+            ("pypi".into(), "urllib3".into(), "1.26.18".into(), 1),
+            ("npm".into(), "@types/node".into(), "20.1.0".into(), 0),
+            ("npm".into(), "lodash".into(), "4.17.20".into(), 0),
+        ]
+    );
+    let removed: Vec<_> = inv
+        .removed
+        .iter()
+        .map(|r| (r.package.name.as_str(), r.removed_in))
+        .collect();
+    assert_eq!(removed, [("urllib3", 1), ("left-pad", 1)]);
+    assert_eq!(inv.packages[2].package.purl, "pkg:npm/%40types/node@20.1.0");
+}
+
+#[test]
+fn a_layer_of_too_many_wanted_bytes_is_read_up_to_its_budget() {
+    use clearance_scan::inventory::MAX_CAPTURED_PER_LAYER;
+    // 80 package.json files of 1 MiB each: 64 MiB are kept, the rest counted.
+    let padding = " ".repeat(1 << 20);
+    let files: Vec<(String, Vec<u8>)> = (0..80)
+        .map(|i| {
+            (
+                format!("node_modules/p{i}/package.json"),
+                format!(r#"{{"name":"p{i}","version":"1.0.0","x":"{padding}"}}"#).into_bytes(),
+            )
+        })
+        .collect();
+    let entries: Vec<Entry<'_>> = files.iter().map(|(p, b)| Entry::File(p, b)).collect();
+    let inv = inventory(&[layer(&entries)]);
+    let per_file = files[0].1.len() as u64;
+    let kept = MAX_CAPTURED_PER_LAYER / per_file;
+    assert_eq!(inv.packages.len() as u64, kept);
+    assert!(matches!(
+        inv.warnings.as_slice(),
+        [InventoryWarning::OverBudget { layer: 0, files }] if *files == 80 - kept
+    ));
+}

@@ -51,8 +51,8 @@ pub enum Command {
     Inspect(crate::commands::inspect::InspectArgs),
     /// List the packages in an image, each with the layer that brought it in.
     ///
-    /// IMAGE takes the same forms as `inspect`. OS packages (dpkg, apk) for
-    /// now; language packages come next.
+    /// IMAGE takes the same forms as `inspect`. Reads dpkg, apk, Python
+    /// (dist-info, egg-info) and npm (node_modules) packages.
     Sbom(crate::commands::sbom::SbomArgs),
     /// Content trust: sign and verify tags with TUF.
     #[command(subcommand)]

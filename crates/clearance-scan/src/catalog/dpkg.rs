@@ -216,11 +216,14 @@ Status: install ok installed
         assert!(!dpkg.wants("var/lib/dpkg/status.d/x/y"));
         assert!(!dpkg.wants("var/lib/dpkg/status-old"));
         let mut warnings = Vec::new();
-        let files = [(
-            "/var/lib/dpkg/status.d/tzdata".to_owned(),
-            &b"Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n"[..],
-        )];
-        let got = dpkg.catalog(&files, None, &mut warnings);
+        let got = dpkg
+            .read(
+                "/var/lib/dpkg/status.d/tzdata",
+                b"Package: tzdata\nVersion: 2024a-0+deb12u1\nArchitecture: all\n",
+                None,
+                &mut warnings,
+            )
+            .unwrap();
         assert_eq!(got.len(), 1);
         assert!(warnings.is_empty());
     }

@@ -7,6 +7,8 @@
 
 pub mod apk;
 pub mod dpkg;
+pub mod npm;
+pub mod python;
 
 use serde::Serialize;
 
@@ -28,6 +30,11 @@ pub enum PackageType {
     Deb,
     /// An Alpine package (apk: Alpine, Wolfi, Chainguard), purl type `apk`.
     Apk,
+    /// A Python distribution (`*.dist-info`, `*.egg-info`), purl type `pypi`.
+    #[serde(rename = "pypi")]
+    Python,
+    /// An npm package (`node_modules/**/package.json`), purl type `npm`.
+    Npm,
 }
 
 impl PackageType {
@@ -36,6 +43,8 @@ impl PackageType {
         match self {
             PackageType::Deb => "deb",
             PackageType::Apk => "apk",
+            PackageType::Python => "pypi",
+            PackageType::Npm => "npm",
         }
     }
 }
@@ -65,6 +74,22 @@ pub struct Package {
     pub purl: String,
     /// The database file that lists it, as an absolute image path.
     pub path: String,
+}
+
+impl Package {
+    /// A language package (no architecture, no source package) listed by
+    /// the file at `path`.
+    pub fn language(kind: PackageType, name: String, version: String, path: &str) -> Package {
+        Package {
+            purl: purl(kind, None, &name, &version, None),
+            name,
+            version,
+            kind,
+            arch: None,
+            source: None,
+            path: path.to_owned(),
+        }
+    }
 }
 
 /// The source package a binary package was built from.
@@ -119,39 +144,25 @@ pub trait Cataloger: Send + Sync {
         distro: Option<&Distro>,
         warnings: &mut Vec<CatalogError>,
     ) -> Result<Vec<Package>, CatalogError>;
-    /// The packages the given files list: `files` are every wanted file
-    /// visible at this point of the image, in path order, each with its
-    /// absolute path. At most [`MAX_PACKAGES`] in all; a file past that,
-    /// or unreadable, is a warning and the others are still read.
-    fn catalog(
-        &self,
-        files: &[(String, &[u8])],
-        distro: Option<&Distro>,
-        warnings: &mut Vec<CatalogError>,
-    ) -> Vec<Package> {
-        let mut packages = Vec::new();
-        for (path, bytes) in files {
-            match self.read(path, bytes, distro, warnings) {
-                Ok(mut found) if packages.len() + found.len() <= MAX_PACKAGES => {
-                    packages.append(&mut found);
-                }
-                Ok(_) => warnings.push(CatalogError::TooManyPackages { path: path.clone() }),
-                Err(e) => warnings.push(e),
-            }
-        }
-        packages
-    }
 }
 
 /// Every cataloger Clearance has.
 pub fn all() -> Vec<Box<dyn Cataloger>> {
-    vec![Box::new(dpkg::Dpkg), Box::new(apk::Apk)]
+    vec![
+        Box::new(dpkg::Dpkg),
+        Box::new(apk::Apk),
+        Box::new(python::Python),
+        Box::new(npm::Npm),
+    ]
 }
 
 /// A package URL (package-url spec): `pkg:TYPE/NAMESPACE/NAME@VERSION?QUALIFIERS`,
 /// percent-encoded by the `packageurl` crate. The namespace of an OS
-/// package is its distribution's id (`debian`, `alpine`); qualifiers are
-/// `arch` and `distro` (`debian-12`), as Syft and Trivy write them.
+/// package is its distribution's id (`debian`, `alpine`), its qualifiers
+/// `arch` and `distro` (`debian-12`), as Syft and Trivy write them. A
+/// Python name is normalised (PEP 503: lower case, runs of `-_.` as `-`);
+/// an npm scope (`@types/node`) is the namespace. Language packages carry
+/// no distribution.
 pub fn purl(
     kind: PackageType,
     distro: Option<&Distro>,
@@ -160,28 +171,58 @@ pub fn purl(
     arch: Option<&str>,
 ) -> String {
     let fallback = || format!("pkg:{}/{name}@{version}", kind.purl_type());
+    let (namespace, name) = match kind {
+        PackageType::Deb | PackageType::Apk => (distro.map(|d| d.id.clone()), name.to_owned()),
+        PackageType::Python => (None, pep503(name)),
+        PackageType::Npm => match name.split_once('/') {
+            Some((scope, bare)) if scope.starts_with('@') => {
+                (Some(scope.to_owned()), bare.to_owned())
+            }
+            _ => (None, name.to_owned()),
+        },
+    };
+    let os = matches!(kind, PackageType::Deb | PackageType::Apk);
     let Ok(mut purl) = packageurl::PackageUrl::new(kind.purl_type(), name) else {
         return fallback();
     };
-    if let Some(d) = distro
-        && purl.with_namespace(d.id.clone()).is_err()
+    if let Some(namespace) = namespace
+        && purl.with_namespace(namespace).is_err()
     {
         return fallback();
     }
     if purl.with_version(version.to_owned()).is_err() {
         return fallback();
     }
-    if let Some(arch) = arch
+    if let Some(arch) = arch.filter(|_| os)
         && purl.add_qualifier("arch", arch.to_owned()).is_err()
     {
         return fallback();
     }
-    if let Some(d) = distro
+    if let Some(d) = distro.filter(|_| os)
         && purl.add_qualifier("distro", d.purl_qualifier()).is_err()
     {
         return fallback();
     }
     purl.to_string()
+}
+
+/// A Python project name as PEP 503 normalises it: lower case, each run of
+/// `-`, `_` and `.` one `-`.
+pub fn pep503(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut run = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !run {
+                out.push('-');
+            }
+            run = true;
+        } else {
+            out.extend(c.to_lowercase());
+            run = false;
+        }
+    }
+    out
 }
 
 /// Stanzas of a Debian-control-style file (dpkg `status`, apk `installed`):

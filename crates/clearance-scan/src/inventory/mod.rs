@@ -20,7 +20,12 @@ use std::collections::{BTreeMap, HashMap};
 use clearance_oci::layer::{EntryKind, ImagePath, LayerEntry, LayerVisitor};
 use serde::Serialize;
 
-use crate::catalog::{self, CatalogError, Cataloger, MAX_DATABASE_BYTES, Package};
+use crate::catalog::{self, CatalogError, Cataloger, MAX_DATABASE_BYTES, MAX_PACKAGES, Package};
+
+/// Most packages one cataloger may list for a whole image (a Debian image
+/// with everything installed has about 65,000 packages; node_modules trees
+/// of 10,000 are real).
+pub const MAX_PACKAGES_IN_IMAGE: usize = MAX_PACKAGES;
 use crate::os::{self, Distro};
 
 /// What one layer holds of interest: the wanted files it writes, the
@@ -38,7 +43,16 @@ pub struct LayerCapture {
     whiteouts: Vec<(ImagePath, bool)>,
     /// Wanted files over [`MAX_DATABASE_BYTES`], not kept.
     too_large: Vec<(ImagePath, u64)>,
+    /// Bytes kept so far, at most [`MAX_CAPTURED_PER_LAYER`].
+    kept: u64,
+    /// Wanted files not kept because the layer's budget was spent.
+    over_budget: u64,
 }
+
+/// Most bytes of wanted files kept from one layer (package databases,
+/// metadata files, `package.json`s). Real layers hold a few MiB of them;
+/// with layers read two at a time this bounds what the scan holds.
+pub const MAX_CAPTURED_PER_LAYER: u64 = 64 << 20;
 
 /// Which paths the inventory keeps.
 #[derive(Clone, Default)]
@@ -80,6 +94,11 @@ impl LayerVisitor for LayerCapture {
             self.too_large.push((entry.path.clone(), entry.size));
             return false;
         }
+        if self.kept.saturating_add(entry.size) > MAX_CAPTURED_PER_LAYER {
+            self.over_budget += 1;
+            return false;
+        }
+        self.kept += entry.size;
         true
     }
 
@@ -119,6 +138,27 @@ pub enum InventoryWarning {
         layer: usize,
         /// What was wrong.
         problem: CatalogError,
+    },
+    /// One cataloger's packages over [`MAX_PACKAGES_IN_IMAGE`]; its
+    /// listing from the layer before is kept.
+    #[error(
+        "layer {layer}: the {cataloger} databases list more than {MAX_PACKAGES_IN_IMAGE} packages; refusing them as hostile"
+    )]
+    TooManyPackages {
+        /// The layer after which they were counted.
+        layer: usize,
+        /// The cataloger (`dpkg`).
+        cataloger: &'static str,
+    },
+    /// A layer's wanted files together were over [`MAX_CAPTURED_PER_LAYER`].
+    #[error(
+        "layer {layer}: {files} package metadata files were not read: the layer's files of interest passed {MAX_CAPTURED_PER_LAYER} bytes; their packages are not listed"
+    )]
+    OverBudget {
+        /// The layer.
+        layer: usize,
+        /// How many files were left unread.
+        files: u64,
     },
     /// A wanted file was too large to read.
     #[error(
@@ -176,36 +216,44 @@ fn key(p: &Package) -> Key {
 impl Inventory {
     /// Replay the layers' captures in order (index 0 first) and catalog
     /// what each layer leaves visible. `catalogers` must be the list the
-    /// captures were made with.
+    /// captures were made with. Each file is read once, when a layer
+    /// writes it; a layer that touches a cataloger's files re-lists that
+    /// cataloger's packages from what is visible.
     pub fn build(catalogers: &[Box<dyn Cataloger>], layers: Vec<LayerCapture>) -> Inventory {
-        let mut visible: BTreeMap<ImagePath, Vec<u8>> = BTreeMap::new();
+        let mut visible: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        // Per (cataloger, path): the packages the file lists.
+        let mut parsed: BTreeMap<(usize, String), Vec<Package>> = BTreeMap::new();
         let mut inventory = Inventory::default();
         // Per cataloger: what it listed after the last layer that touched
         // its files, each with the layer that brought it in.
         let mut listed: Vec<HashMap<Key, Found>> = vec![HashMap::new(); catalogers.len()];
         for (layer, capture) in layers.into_iter().enumerate() {
-            let mut touched: Vec<ImagePath> = Vec::new();
+            let mut touched: Vec<String> = Vec::new();
             for (path, opaque) in &capture.whiteouts {
-                let gone: Vec<ImagePath> = visible
-                    .keys()
-                    .filter(|p| p.starts_with(path) && (!*opaque || *p != path))
-                    .cloned()
-                    .collect();
-                for p in gone {
+                for p in hidden_by(&visible, path, *opaque) {
                     visible.remove(&p);
                     touched.push(p);
                 }
             }
+            let mut written: Vec<String> = Vec::new();
             for (path, content) in capture.changes {
+                let path = path.as_str().to_owned();
                 match content {
                     Some(bytes) => {
                         visible.insert(path.clone(), bytes);
+                        written.push(path.clone());
                     }
                     None => {
                         visible.remove(&path);
                     }
                 }
                 touched.push(path);
+            }
+            if capture.over_budget > 0 {
+                inventory.warnings.push(InventoryWarning::OverBudget {
+                    layer,
+                    files: capture.over_budget,
+                });
             }
             for (path, size) in capture.too_large {
                 inventory.warnings.push(InventoryWarning::TooLarge {
@@ -215,29 +263,45 @@ impl Inventory {
                 });
             }
             if touched.iter().any(|p| os::FILES.contains(&p.as_str())) {
-                inventory.distro = os::detect(|path| {
-                    visible
-                        .iter()
-                        .find(|(p, _)| p.as_str() == path)
-                        .map(|(_, b)| b.as_slice())
-                });
+                inventory.distro = os::detect(|path| visible.get(path).map(Vec::as_slice));
             }
             for (i, cataloger) in catalogers.iter().enumerate() {
-                if !touched.iter().any(|p| cataloger.wants(p.as_str())) {
+                let mine: Vec<&String> = touched.iter().filter(|p| cataloger.wants(p)).collect();
+                if mine.is_empty() {
                     continue;
                 }
-                let files: Vec<(String, &[u8])> = visible
-                    .iter()
-                    .filter(|(p, _)| cataloger.wants(p.as_str()))
-                    .map(|(p, b)| (p.to_string(), b.as_slice()))
-                    .collect();
                 let mut problems = Vec::new();
-                let now = cataloger.catalog(&files, inventory.distro.as_ref(), &mut problems);
+                for path in mine {
+                    parsed.remove(&(i, path.clone()));
+                    let Some(bytes) = visible.get(path).filter(|_| written.contains(path)) else {
+                        continue;
+                    };
+                    let absolute = format!("/{path}");
+                    match cataloger.read(&absolute, bytes, inventory.distro.as_ref(), &mut problems)
+                    {
+                        Ok(found) => {
+                            parsed.insert((i, path.clone()), found);
+                        }
+                        Err(e) => problems.push(e),
+                    }
+                }
                 inventory.warnings.extend(
                     problems
                         .into_iter()
                         .map(|problem| InventoryWarning::Catalog { layer, problem }),
                 );
+                let now: Vec<Package> = parsed
+                    .range((i, String::new())..(i + 1, String::new()))
+                    .flat_map(|(_, found)| found.iter().cloned())
+                    .take(MAX_PACKAGES_IN_IMAGE + 1)
+                    .collect();
+                if now.len() > MAX_PACKAGES_IN_IMAGE {
+                    inventory.warnings.push(InventoryWarning::TooManyPackages {
+                        layer,
+                        cataloger: cataloger.name(),
+                    });
+                    continue;
+                }
                 let before = std::mem::take(&mut listed[i]);
                 let mut next: HashMap<Key, Found> = HashMap::with_capacity(now.len());
                 for package in now {
@@ -281,4 +345,24 @@ impl Inventory {
             .sort_by_key(|a| (a.removed_in, key(&a.package)));
         inventory
     }
+}
+
+/// The visible paths a whiteout hides (image-spec layer.md "Whiteouts"):
+/// the path itself and everything under it, or for an opaque whiteout only
+/// what is under the directory. Found by range, not by scanning every path.
+fn hidden_by(visible: &BTreeMap<String, Vec<u8>>, path: &ImagePath, opaque: bool) -> Vec<String> {
+    if path.is_root() {
+        return visible.keys().cloned().collect();
+    }
+    let dir = format!("{}/", path.as_str());
+    let mut out: Vec<String> = visible
+        .range(dir.clone()..)
+        .map(|(p, _)| p)
+        .take_while(|p| p.starts_with(&dir))
+        .cloned()
+        .collect();
+    if !opaque && visible.contains_key(path.as_str()) {
+        out.push(path.as_str().to_owned());
+    }
+    out
 }

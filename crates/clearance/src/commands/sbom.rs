@@ -240,7 +240,7 @@ fn render(s: &Sbom, page: &mut Page) {
     }
     if s.packages.is_empty() {
         page.line(dim(
-            "no packages found (dpkg and apk databases are read; language packages are not yet)",
+            "no packages found (read: dpkg, apk, Python dist-info/egg-info, npm node_modules; Go, Rust, Java and others come next)",
         ));
     } else {
         page.line(t);
