@@ -3,3 +3,6 @@
 //! and configuration checks, and report renderers. Nothing is here yet; the
 //! crate exists so the workspace boundaries are in place.
 #![forbid(unsafe_code)]
+
+pub mod osv;
+pub mod version;
