@@ -3,12 +3,15 @@
 //!
 //! - [`os`]: which distribution an image is (`/etc/os-release` and friends);
 //! - [`catalog`]: catalogers that turn package databases into
-//!   [`Package`]s (dpkg, apk);
+//!   [`Package`]s (dpkg, apk, Python, npm);
 //! - [`inventory`]: the files catalogers ask for, captured from each layer
 //!   as it streams ([`inventory::LayerCapture`], a layer visitor), then
 //!   replayed in layer order with whiteouts honoured, so each package
 //!   names the layer that brought it in and a package a later layer
-//!   removed is not in the image.
+//!   removed is not in the image;
+//! - [`version`]: each ecosystem's own version order (dpkg, rpm, apk,
+//!   PEP 440, semver, Go, Maven, RubyGems, NuGet, Composer);
+//! - [`osv`]: OSV ranges evaluated against a version.
 //!
 //! Everything here is a pure function over bytes the layer reader hands
 //! over: nothing is extracted, every parser is bounded by the capture
@@ -19,6 +22,8 @@
 pub mod catalog;
 pub mod inventory;
 pub mod os;
+pub mod osv;
+pub mod version;
 
 pub use catalog::{Package, PackageType};
 pub use inventory::{Inventory, LayerCapture};

