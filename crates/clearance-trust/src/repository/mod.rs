@@ -33,7 +33,7 @@ mod service;
 use std::future::Future;
 use std::path::PathBuf;
 
-pub use directory::DirectoryStore;
+pub use directory::{DirectoryStore, PUBLISH_LOCK_WAIT, StoreLock};
 pub use online::OnlineKeys;
 pub use service::ServiceStore;
 
@@ -133,6 +133,21 @@ pub enum RepositoryError {
         /// The service's reason.
         why: String,
     },
+    /// Another publisher held a directory repository's lock longer than a
+    /// publish waits for it.
+    #[error(
+        "another publisher has been writing to {} for more than {waited} s (it holds {}): try again when it has finished; the lock is released when the process holding it ends",
+        dir.display(),
+        lock.display()
+    )]
+    Locked {
+        /// The repository's directory.
+        dir: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+        /// How long this publish waited, in seconds.
+        waited: u64,
+    },
     /// Other publishers landed first [`PUBLISH_ATTEMPTS`] times in a row.
     #[error("gave up after {attempts} attempts, others kept publishing first: {why}")]
     GaveUp {
@@ -176,6 +191,14 @@ pub trait RepositoryStore {
 
     /// Whether `gun` has metadata here already (its first root).
     fn exists(&self, gun: &Gun) -> impl Future<Output = Result<bool, RepositoryError>>;
+
+    /// Keep other publishers of `gun` out until the lock is dropped: a
+    /// directory has no server to refuse a stale publish, so [`edit`] and
+    /// [`publish_once`] hold this across load, change and write. A trust
+    /// service checks each publish itself (409), and locks nothing.
+    fn lock(&self, _gun: &Gun) -> impl Future<Output = Result<StoreLock, RepositoryError>> {
+        std::future::ready(Ok(StoreLock::none()))
+    }
 }
 
 /// A trust service or a directory, as the trust server's address names it.
@@ -253,6 +276,13 @@ impl RepositoryStore for Remote {
         match self {
             Remote::Service(s) => s.exists(gun).await,
             Remote::Directory(d) => d.exists(gun).await,
+        }
+    }
+
+    async fn lock(&self, gun: &Gun) -> Result<StoreLock, RepositoryError> {
+        match self {
+            Remote::Service(s) => s.lock(gun).await,
+            Remote::Directory(d) => d.lock(gun).await,
         }
     }
 }
@@ -409,8 +439,11 @@ where
 /// Change `repo` (freshly [`load`]ed) with `change`, which signs and
 /// returns the files to publish, and store them; when another publisher got
 /// there first (a service's 409), load again and redo the change, up to
-/// [`PUBLISH_ATTEMPTS`] times, pausing a little longer each time. Returns
-/// the repository as published.
+/// [`PUBLISH_ATTEMPTS`] times, pausing a little longer each time. A
+/// directory repository is locked ([`RepositoryStore::lock`]) for the whole
+/// cycle and loaded again once the lock is held, so the change is made to
+/// the latest versions (two `trust sign` at once both land). Returns the
+/// repository as published.
 pub async fn edit<S, E>(
     store: &S,
     gun: &Gun,
@@ -424,10 +457,11 @@ where
     S::Transport: Clone,
     E: From<RepositoryError>,
 {
+    let lock = store.lock(gun).await?;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        if attempt > 1 {
+        if attempt > 1 || lock.is_held() {
             repo = load(store, gun, pinned, bins).await?;
         }
         let files = change(&mut repo)?;
@@ -450,12 +484,16 @@ where
 }
 
 /// Store a publish that must land the first time (a root change, whose
-/// keys may be on a token, is not redone behind the publisher's back).
+/// keys may be on a token, is not redone behind the publisher's back): a
+/// directory repository is locked while it is written, and a publish that
+/// another overtook (a version there already) is refused, as a service
+/// refuses it.
 pub async fn publish_once<S: RepositoryStore>(
     store: &S,
     gun: &Gun,
     files: &[SignedFile],
 ) -> Result<(), RepositoryError> {
+    let _lock = store.lock(gun).await?;
     match store.publish(gun, files).await? {
         PublishOutcome::Stored => Ok(()),
         PublishOutcome::Stale(why) => Err(RepositoryError::Overtaken { why }),
