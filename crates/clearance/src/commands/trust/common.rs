@@ -18,8 +18,18 @@ use clearance_trust::{Gun, RoleName, TopRole};
 use crate::cli::Format;
 use crate::output::Page;
 
-/// How long a request to the trust server may take, and a stall in one.
-const TRUST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// `--timeout` for the trust commands that read no registry: how long the
+/// trust server may take to connect and to answer. Those that read a
+/// registry too (`sign`, `verify`) take the registry's `--timeout`, which
+/// bounds the trust server the same way. The trust client does not retry
+/// (`--retries` is the registry client's alone).
+#[derive(Debug, Clone, Args)]
+pub struct TimeoutArgs {
+    /// Connect timeout and longest wait for the trust server's answer, in
+    /// seconds (1 to 86400).
+    #[arg(long, default_value_t = 30, value_parser = crate::cli::timeout_seconds)]
+    pub timeout: u64,
+}
 
 /// The trust flags, as close to the command line as they come: read only
 /// by [`TrustArgs::settings`].
@@ -62,13 +72,15 @@ pub struct TrustSettings {
     pub trust_ca: Option<PathBuf>,
     /// Hosts allowed plain HTTP besides loopback (without a login).
     pub insecure: Vec<String>,
+    /// Connect timeout and longest wait for an answer (`--timeout`).
+    pub timeout: std::time::Duration,
 }
 
 impl TrustArgs {
     /// Check and convert the flags: the login is USER:PASSWORD, the home
     /// directory is known, and a `file://` repository's directory exists
     /// (a missing one is a usage error, exit 2: review 9 #9).
-    pub fn settings(&self) -> anyhow::Result<TrustSettings> {
+    pub fn settings(&self, timeout: u64) -> anyhow::Result<TrustSettings> {
         if let ServerAddress::Directory(dir) = &self.server
             && !dir.is_dir()
         {
@@ -77,12 +89,12 @@ impl TrustArgs {
                 self.server
             );
         }
-        self.settings_to_create()
+        self.settings_to_create(timeout)
     }
 
     /// As [`TrustArgs::settings`], for `trust init`, which may make a
     /// `file://` repository's directory.
-    pub fn settings_to_create(&self) -> anyhow::Result<TrustSettings> {
+    pub fn settings_to_create(&self, timeout: u64) -> anyhow::Result<TrustSettings> {
         let credential = self
             .trust_creds
             .as_deref()
@@ -105,6 +117,7 @@ impl TrustArgs {
             credential,
             trust_ca: self.trust_ca_file.clone(),
             insecure: self.insecure_trust_servers.clone(),
+            timeout: std::time::Duration::from_secs(timeout),
         })
     }
 }
@@ -133,7 +146,7 @@ impl TrustSettings {
     /// HTTP to the trust server, with its login and its CA.
     pub fn transport(&self) -> anyhow::Result<HttpTransport> {
         Ok(HttpTransport::allowing_http(
-            TRUST_TIMEOUT,
+            self.timeout,
             self.trust_ca.as_deref(),
             self.insecure.clone(),
         )?

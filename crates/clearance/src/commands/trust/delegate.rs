@@ -10,7 +10,7 @@ use clearance_trust::signer::Signer;
 use clearance_trust::{RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{RoleNameParser, TrustArgs, gun, show};
+use super::common::{TimeoutArgs, RoleNameParser, TrustArgs, gun, show};
 use super::held::{delegated_keys, online_keys, role_key};
 use crate::cli::Format;
 use crate::exit::Exit;
@@ -92,6 +92,8 @@ pub struct AddArgs {
     pub terminating: bool,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub timeout: TimeoutArgs,
 }
 
 #[derive(Debug, Args)]
@@ -103,12 +105,14 @@ pub struct RemoveArgs {
     pub role: RoleName,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub timeout: TimeoutArgs,
 }
 
 pub async fn run(command: DelegateCommand, format: Format) -> anyhow::Result<Exit> {
     let (repository, trust) = match &command {
-        DelegateCommand::Add(a) => (&a.repository, a.trust.settings()?),
-        DelegateCommand::Remove(r) => (&r.repository, r.trust.settings()?),
+        DelegateCommand::Add(a) => (&a.repository, a.trust.settings(a.timeout.timeout)?),
+        DelegateCommand::Remove(r) => (&r.repository, r.trust.settings(r.timeout.timeout)?),
     };
     let gun = gun(&RegistryRef::parse(repository)?)?;
     let publisher = trust.publisher(&gun)?;

@@ -15,7 +15,7 @@ use clearance_trust::repository::{Publisher, RepositoryStore as _};
 use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{TrustArgs, gun, show};
+use super::common::{TimeoutArgs, TrustArgs, gun, show};
 use super::held::{Held, RootKeyArgs, root_key_label, token_key};
 use super::passphrase::new_passphrase;
 use crate::cli::Format;
@@ -31,6 +31,8 @@ pub struct InitArgs {
     pub repository: String,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub timeout: TimeoutArgs,
     /// Days until root expires (1 to 36500).
     #[arg(long, default_value_t = Expiries::default().root_days)]
     pub root_expires_days: Days,
@@ -116,7 +118,7 @@ fn root_key(args: &InitArgs, gun: &Gun) -> anyhow::Result<Held> {
 }
 
 pub async fn run(args: InitArgs, format: Format) -> anyhow::Result<Exit> {
-    let trust = args.trust.settings_to_create()?;
+    let trust = args.trust.settings_to_create(args.timeout.timeout)?;
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference)?;
     let publisher = trust.publisher(&gun)?;

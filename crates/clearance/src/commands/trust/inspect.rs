@@ -14,7 +14,7 @@ use clearance_trust::time::UtcTime;
 use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{TrustArgs, gun, show};
+use super::common::{TimeoutArgs, TrustArgs, gun, show};
 use super::failure::vanished;
 use crate::cli::Format;
 use crate::exit::Exit;
@@ -26,6 +26,8 @@ pub struct InspectArgs {
     pub repository: String,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub timeout: TimeoutArgs,
 }
 
 /// What a role is.
@@ -83,7 +85,7 @@ struct RepoView {
 }
 
 pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
-    let trust = args.trust.settings()?;
+    let trust = args.trust.settings(args.timeout.timeout)?;
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference)?;
     let store = trust.client_store(&gun)?;

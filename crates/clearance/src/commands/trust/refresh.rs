@@ -13,7 +13,7 @@ use clearance_trust::signer::Signer;
 use clearance_trust::{Gun, TopRole};
 use serde::Serialize;
 
-use super::common::{TrustArgs, TrustSettings, gun, show};
+use super::common::{TimeoutArgs, TrustArgs, TrustSettings, gun, show};
 use super::held::{RootKeyArgs, delegated_keys, holds_delegated, online_keys, role_key, root_key};
 use crate::cli::Format;
 use crate::exit::Exit;
@@ -82,11 +82,13 @@ pub struct RefreshArgs {
     #[command(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
+    pub timeout: TimeoutArgs,
+    #[command(flatten)]
     pub root: RootKeyArgs,
 }
 
 pub async fn run(args: RefreshArgs, format: Format) -> anyhow::Result<Exit> {
-    let trust = args.trust.settings()?;
+    let trust = args.trust.settings(args.timeout.timeout)?;
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference)?;
     let publisher = trust.publisher(&gun)?;

@@ -11,7 +11,7 @@ use clearance_trust::schema::Version;
 use clearance_trust::signer::Signer;
 use serde::Serialize;
 
-use super::common::{TrustArgs, gun, show};
+use super::common::{TimeoutArgs, TrustArgs, gun, show};
 use super::held::{Held, RootKeyArgs, delegated_keys, online_keys, role_key, root_key};
 use crate::cli::Format;
 use crate::exit::Exit;
@@ -58,11 +58,13 @@ pub struct RevokeArgs {
     #[command(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
+    pub timeout: TimeoutArgs,
+    #[command(flatten)]
     pub root: RootKeyArgs,
 }
 
 pub async fn run(args: RevokeArgs, format: Format) -> anyhow::Result<Exit> {
-    let trust = args.trust.settings()?;
+    let trust = args.trust.settings(args.timeout.timeout)?;
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference)?;
     let publisher = trust.publisher(&gun)?;

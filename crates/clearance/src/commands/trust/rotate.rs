@@ -16,7 +16,7 @@ use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 use clearance_trust::{Gun, TopRole};
 use serde::Serialize;
 
-use super::common::{TrustArgs, gun, show, top_role_parser};
+use super::common::{TimeoutArgs, TrustArgs, gun, show, top_role_parser};
 use super::held::{Held, RootKeyArgs, role_key, root_key, root_key_label, token_key};
 use super::passphrase::new_passphrase;
 use crate::cli::Format;
@@ -79,11 +79,13 @@ pub struct RotateArgs {
     #[command(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
+    pub timeout: TimeoutArgs,
+    #[command(flatten)]
     pub root: RootKeyArgs,
 }
 
 pub async fn run(args: RotateArgs, format: Format) -> anyhow::Result<Exit> {
-    let trust = args.trust.settings()?;
+    let trust = args.trust.settings(args.timeout.timeout)?;
     let reference = RegistryRef::parse(&args.repository)?;
     let gun = gun(&reference)?;
     let publisher = trust.publisher(&gun)?;

@@ -72,7 +72,7 @@ impl SignedView {
 }
 
 pub async fn run(args: SignArgs, format: Format) -> anyhow::Result<Exit> {
-    let trust = args.trust.settings()?;
+    let trust = args.trust.settings(args.registry.timeout)?;
     let reference = registry_ref(&args.image)?;
     let tag = reference.tag().context("sign a tag: IMAGE:TAG")?.to_owned();
     let pinned = match (reference.digest(), &args.digest) {

@@ -64,7 +64,7 @@ struct Verdict {
 }
 
 pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
-    let trust = args.trust.settings()?;
+    let trust = args.trust.settings(args.registry.timeout)?;
     let reference = registry_ref(&args.image)?;
     let tag = reference
         .tag()
