@@ -295,6 +295,7 @@ pub struct Publisher<S = Remote> {
     store: S,
     gun: Gun,
     pinned: DirStore,
+    expiries: Expiries,
 }
 
 impl<S: RepositoryStore> Publisher<S>
@@ -303,7 +304,19 @@ where
 {
     /// The publisher of `gun` in `store`, its pinned root in `pinned`.
     pub fn new(store: S, gun: Gun, pinned: DirStore) -> Publisher<S> {
-        Publisher { store, gun, pinned }
+        Publisher {
+            store,
+            gun,
+            pinned,
+            expiries: Expiries::default(),
+        }
+    }
+
+    /// The same publisher, giving the roles it signs these lifetimes (those
+    /// chosen at `trust init`; Notary's defaults otherwise).
+    pub fn with_expiries(mut self, expiries: Expiries) -> Publisher<S> {
+        self.expiries = expiries;
+        self
     }
 
     /// The repository's name.
@@ -323,7 +336,9 @@ where
 
     /// [`load`] the repository (the hash bins `bins` selects).
     pub async fn load(&self, bins: Bins<'_>) -> Result<RepositoryEditor, RepositoryError> {
-        load(&self.store, &self.gun, &self.pinned, bins).await
+        let mut repo = load(&self.store, &self.gun, &self.pinned, bins).await?;
+        repo.expiries = self.expiries;
+        Ok(repo)
     }
 
     /// [`edit`] `repo` with `change`, redone when overtaken.
@@ -331,9 +346,15 @@ where
         &self,
         repo: RepositoryEditor,
         bins: Bins<'_>,
-        change: impl FnMut(&mut RepositoryEditor) -> Result<Vec<SignedFile>, E>,
+        mut change: impl FnMut(&mut RepositoryEditor) -> Result<Vec<SignedFile>, E>,
     ) -> Result<RepositoryEditor, E> {
-        let repo = edit(&self.store, &self.gun, &self.pinned, repo, bins, change).await?;
+        // A reload (overtaken, or the directory locked) keeps the lifetimes.
+        let expiries = self.expiries;
+        let repo = edit(&self.store, &self.gun, &self.pinned, repo, bins, |repo| {
+            repo.expiries = expiries;
+            change(repo)
+        })
+        .await?;
         self.follow().await;
         Ok(repo)
     }

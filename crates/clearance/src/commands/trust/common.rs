@@ -11,6 +11,7 @@ use clearance_oci::RegistryRef;
 use clearance_oci::registry::Credential;
 use clearance_trust::client::{DirStore, HttpTransport, ServerAddress, Updater, UpdaterSettings};
 use clearance_trust::keystore::Keystore;
+use clearance_trust::publish::{Days, Expiries};
 use clearance_trust::repository::{Publisher, Remote};
 use clearance_trust::schema::RoleNameError;
 use clearance_trust::{Gun, RoleName, TopRole};
@@ -159,13 +160,73 @@ impl TrustSettings {
         Ok(Remote::new(&self.server, self.transport()?))
     }
 
-    /// `gun` as its publisher edits it: the store, and the root pinned here.
+    /// `gun` as its publisher edits it: the store, the root pinned here,
+    /// and the lifetimes chosen at `trust init` ([`TrustSettings::lifetimes`]).
     pub fn publisher(&self, gun: &Gun) -> anyhow::Result<Publisher> {
         Ok(Publisher::new(
             self.store()?,
             gun.clone(),
             self.client_store(gun)?,
-        ))
+        )
+        .with_expiries(self.lifetimes(gun)?))
+    }
+
+    /// Where the lifetimes chosen at `trust init` for `gun` are kept:
+    /// `trust/lifetimes/<quoted GUN>.json` under the home directory.
+    pub fn lifetimes_file(&self, gun: &Gun) -> PathBuf {
+        self.home
+            .join("trust/lifetimes")
+            .join(format!("{}.json", clearance_trust::client::quote(gun.as_str())))
+    }
+
+    /// The lifetimes each role is signed with: those chosen at `trust init`
+    /// here, else Notary's defaults. TUF metadata records when a role
+    /// expires, not when it was signed, so the lifetime chosen cannot be
+    /// read back from the metadata: it is kept beside the keys.
+    pub fn lifetimes(&self, gun: &Gun) -> anyhow::Result<Expiries> {
+        let path = self.lifetimes_file(gun);
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Expiries::default()),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let bad = || {
+            format!(
+                "{} is not the lifetimes `clearance trust init` wrote ({{\"root_days\": N, \"targets_days\": N, \"snapshot_days\": N, \"timestamp_days\": N}}); fix it, or remove it to sign with the default lifetimes",
+                path.display()
+            )
+        };
+        let value: serde_json::Value = serde_json::from_slice(&text).with_context(bad)?;
+        let days = |key: &str| -> anyhow::Result<Days> {
+            let n = value
+                .get(key)
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .with_context(bad)?;
+            Days::new(n).with_context(bad)
+        };
+        Ok(Expiries {
+            root_days: days("root_days")?,
+            targets_days: days("targets_days")?,
+            snapshot_days: days("snapshot_days")?,
+            timestamp_days: days("timestamp_days")?,
+        })
+    }
+
+    /// Keep `expiries` as `gun`'s lifetimes ([`TrustSettings::lifetimes`]).
+    pub fn save_lifetimes(&self, gun: &Gun, expiries: &Expiries) -> anyhow::Result<()> {
+        let path = self.lifetimes_file(gun);
+        let text = serde_json::json!({
+            "root_days": expiries.root_days.get(),
+            "targets_days": expiries.targets_days.get(),
+            "snapshot_days": expiries.snapshot_days.get(),
+            "timestamp_days": expiries.timestamp_days.get(),
+        });
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(&path, format!("{text:#}\n"))
+            .with_context(|| format!("writing {}", path.display()))
     }
 
     /// A TUF client for `gun`, starting from the trusted metadata in `store`.

@@ -142,9 +142,32 @@ pub async fn run(args: InitArgs, format: Format) -> anyhow::Result<Exit> {
             trust.server
         );
     }
+    let expiries = Expiries {
+        root_days: args.root_expires_days,
+        targets_days: args.targets_expires_days,
+        snapshot_days: args.snapshot_expires_days,
+        timestamp_days: args.timestamp_expires_days,
+    };
+    let defaults = Expiries::default();
+    if publisher.store().service().is_some() {
+        // The service signs timestamp (and snapshot, with --server-snapshot)
+        // with its own lifetimes.
+        if expiries.timestamp_days != defaults.timestamp_days {
+            crate::output::warning(format!(
+                "--timestamp-expires-days {} is not used: the trust service holds the timestamp key and signs timestamps for the lifetime its `timestamp_expiry` setting gives (see docs/serve.md)",
+                expiries.timestamp_days
+            ));
+        }
+        if args.server_snapshot && expiries.snapshot_days != defaults.snapshot_days {
+            crate::output::warning(format!(
+                "--snapshot-expires-days {} is not used: with --server-snapshot the trust service signs snapshots for the lifetime its `snapshot_expiry` setting gives (see docs/serve.md)",
+                expiries.snapshot_days
+            ));
+        }
+    }
     let keystore = trust.keystore()?;
     let mut saved = Vec::new();
-    let result = initialise(&args, &publisher, &keystore, &mut saved).await;
+    let result = initialise(&args, &publisher, &keystore, expiries, &mut saved).await;
     if result.is_err() {
         // Nothing was published: the keys made for it go too.
         for keyid in &saved {
@@ -153,7 +176,10 @@ pub async fn run(args: InitArgs, format: Format) -> anyhow::Result<Exit> {
             }
         }
     }
-    show(format, &result?, Initialised::render)?;
+    let initialised = result?;
+    // Every later signing of this repository here keeps these lifetimes.
+    trust.save_lifetimes(&gun, &expiries)?;
+    show(format, &initialised, Initialised::render)?;
     Ok(Exit::Ok)
 }
 
@@ -163,6 +189,7 @@ async fn initialise(
     args: &InitArgs,
     publisher: &Publisher,
     keystore: &Keystore,
+    expiries: Expiries,
     saved: &mut Vec<String>,
 ) -> anyhow::Result<Initialised> {
     let (gun, store) = (publisher.gun(), publisher.pinned());
@@ -209,12 +236,6 @@ async fn initialise(
             .with_context(|| format!("saving the {role} key"))?;
         saved.push(keyid);
     }
-    let expiries = Expiries {
-        root_days: args.root_expires_days,
-        targets_days: args.targets_expires_days,
-        snapshot_days: args.snapshot_expires_days,
-        timestamp_days: args.timestamp_expires_days,
-    };
     let mut repo = RepositoryEditor::create(
         [
             root.public_key(),
