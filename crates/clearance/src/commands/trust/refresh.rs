@@ -8,6 +8,7 @@ use clap::Args;
 use clearance_oci::RegistryRef;
 use clearance_trust::client::{Expiration, Updater, UpdaterSettings};
 use clearance_trust::publish::{Bins, Changed, RoleSigners, ServerSigned};
+use clearance_trust::repository::OnlineKeys;
 use clearance_trust::schema::{Common, Version};
 use clearance_trust::signer::Signer;
 use clearance_trust::{Gun, TopRole};
@@ -135,16 +136,24 @@ pub async fn run(args: RefreshArgs, format: Format) -> anyhow::Result<Exit> {
     }
     let server = publisher.server_signed(&repo, |k| keystore.public(k).is_ok());
     let snapshot_due = expiring.iter().any(|r| *r == TopRole::Snapshot);
-    // What the publisher must sign: what changed, and snapshot and
-    // timestamp where it holds their keys (a trust service re-signs those
-    // it holds before they expire, by itself: newcomer 4, 14).
+    let timestamp_due = expiring.iter().any(|r| *r == TopRole::Timestamp);
+    // What the publisher must sign: what is due (finding 14 #4: only that),
+    // and snapshot and timestamp when what they list changed, where it
+    // holds their keys (a trust service re-signs those it holds before
+    // they expire, by itself: newcomer 4, 14).
     let work = changed != Changed::Nothing
         || !delegated.is_empty()
         || match server {
-            ServerSigned::Neither => true,
+            ServerSigned::Neither => snapshot_due || timestamp_due,
             ServerSigned::Timestamp => snapshot_due,
             ServerSigned::SnapshotAndTimestamp => false,
         };
+    // Only timestamp due: snapshot is not signed again.
+    let changed = if changed == Changed::Nothing && delegated.is_empty() && !snapshot_due {
+        Changed::TimestampOnly
+    } else {
+        changed
+    };
     let mut resigned = Vec::new();
     let mut note = None;
     if work {
@@ -159,10 +168,20 @@ pub async fn run(args: RefreshArgs, format: Format) -> anyhow::Result<Exit> {
             _ => None,
         };
         let targets = match changed {
-            Changed::Nothing => None,
+            Changed::Nothing | Changed::TimestampOnly => None,
             _ => Some(role_key(&keystore, &repo, &gun, TopRole::Targets)?),
         };
-        let online = online_keys(&publisher, &keystore, &repo)?;
+        let online = match changed {
+            // Only timestamp is signed: the snapshot key is not unsealed.
+            Changed::TimestampOnly => OnlineKeys {
+                snapshot: None,
+                timestamp: (!server.signs(TopRole::Timestamp))
+                    .then(|| role_key(&keystore, &repo, &gun, TopRole::Timestamp))
+                    .transpose()?,
+                server,
+            },
+            _ => online_keys(&publisher, &keystore, &repo)?,
+        };
         let mut signers = RoleSigners {
             root: root.iter().map(|r| r.signer()).collect(),
             ..online.signers(targets.iter().map(|t| t as &dyn Signer).collect())
@@ -176,20 +195,12 @@ pub async fn run(args: RefreshArgs, format: Format) -> anyhow::Result<Exit> {
         repo.name_repository(&gun); // written if root is re-signed
         let files = repo.publish(changed, &signers, false)?;
         publisher.publish_once(&files).await?;
-        // What this command signed; the service signs what it holds.
-        // Snapshot and timestamp are listed last, when this command signed them.
-        resigned = expiring
-            .iter()
-            .filter(|r| !matches!(r.top(), Some(TopRole::Snapshot | TopRole::Timestamp)))
-            .map(ToString::to_string)
-            .collect();
-        for role in [TopRole::Snapshot, TopRole::Timestamp] {
-            if !server.signs(role) {
-                resigned.push(role.to_string());
-            }
-        }
+        // Exactly what this command signed, in the order signed (snapshot
+        // and timestamp last); the service signs what it holds.
+        resigned = files.iter().map(|f| f.role.to_string()).collect();
     } else {
         note = Some(match server {
+            ServerSigned::Neither => "nothing to re-sign: nothing expires within the days given",
             ServerSigned::SnapshotAndTimestamp => {
                 "nothing to re-sign: the service holds snapshot and timestamp (and re-signs them before they expire)"
             }
