@@ -319,7 +319,7 @@ fn f14_5_trust_on_first_use_of_garbage_names_the_server() {
         &["trust", "verify", "--trust-on-first-use", "127.0.0.1:9/team/app:v1"],
     );
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
-    assert!(stderr(&out).contains(&url), "{}", both(&out));
+    assert!(both(&out).contains(&url), "{}", both(&out));
 }
 
 #[test]

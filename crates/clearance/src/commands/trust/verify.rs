@@ -5,9 +5,10 @@ use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::registry::{RegistryClient, RegistryError};
 use clearance_trust::client::{
-    DirStore, FetchError, HttpTransport, StagedStore, UpdateError, Updater, UpdaterSettings,
-    root_descends,
+    DirStore, FetchError, HttpTransport, StagedStore, TrustedSet, UpdateError, Updater,
+    UpdaterSettings, root_descends,
 };
+use clearance_trust::time::UtcTime;
 use clearance_trust::image::{manifest_digest, media_type};
 use clearance_trust::metadata::Signed;
 use clearance_trust::schema::Root;
@@ -102,6 +103,9 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
             check(&args, &reference, &tag, &gun, updater, staged, &mut verdict).await
         }
         Err(e) if no_trust_data(&e) => Err(e),
+        // The server answered with a first root that is no root: an answer
+        // about the repository (exit 1), as a bad answer once pinned is.
+        Err(e) if e.downcast_ref::<BadFirstRoot>().is_some() => Err(e),
         Err(e) => return Err(e),
     };
     match outcome {
@@ -285,9 +289,18 @@ async fn pin(
     store: &DirStore,
 ) -> anyhow::Result<Option<StagedStore>> {
     let given = match &args.root {
-        Some(path) => Some(
-            std::fs::read(path).with_context(|| format!("reading --root {}", path.display()))?,
-        ),
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading --root {}", path.display()))?;
+            // Named when it is no root (finding 14 #5), not as a staged copy.
+            TrustedSet::new(&bytes, UtcTime::now()).with_context(|| {
+                format!(
+                    "--root {} is not a root.json that verifies by itself: give the root.json of {gun} from its publisher",
+                    path.display()
+                )
+            })?;
+            Some(bytes)
+        }
         None => None,
     };
     let root = match (store.load(&RoleName::ROOT)?, given) {
@@ -304,9 +317,13 @@ async fn pin(
                 trust.metadata_url(gun),
                 RoleName::ROOT.versioned_file_name(clearance_trust::schema::Version::FIRST)
             );
-            fetch_once(trust, &url)
+            let root = fetch_once(trust, &url)
                 .await?
-                .ok_or(UpdateError::NoTrustData { url })?
+                .ok_or_else(|| UpdateError::NoTrustData { url: url.clone() })?;
+            if let Err(e) = TrustedSet::new(&root, UtcTime::now()) {
+                return Err(BadFirstRoot { url, why: e }.into());
+            }
+            root
         }
         (None, None) => anyhow::bail!(
             "no trusted root for {gun} yet: pass --root ROOT.json from its publisher, or --trust-on-first-use"
@@ -314,6 +331,26 @@ async fn pin(
     };
     Ok(Some(StagedStore::new(store, &root)?))
 }
+
+/// The first root a trust server offered (trust on first use) is no root
+/// that verifies by itself.
+#[derive(Debug)]
+struct BadFirstRoot {
+    url: String,
+    why: UpdateError,
+}
+
+impl std::fmt::Display for BadFirstRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the trust server's first root {} is not a root.json that verifies by itself ({}); nothing was pinned: check --server (CLEARANCE_TRUST_SERVER) names a trust server, or pin the root from its publisher with --root ROOT.json",
+            self.url, self.why
+        )
+    }
+}
+
+impl std::error::Error for BadFirstRoot {}
 
 /// A `--root` given while a root is pinned must be that root, or another
 /// version of its chain (the root the consumer first pinned, after the
@@ -331,6 +368,15 @@ async fn check_same_root(
         Signed::<Root>::parse(bytes, &RoleName::ROOT)
             .with_context(|| format!("{what} is not a root.json"))
     };
+    // A pinned root that does not verify was altered here: the given one
+    // cannot be compared with it (finding 14 #5).
+    if let Err(e) = TrustedSet::new(pinned, UtcTime::now()) {
+        anyhow::bail!(
+            "the root pinned for {gun} ({}) does not verify ({e}): it was altered or damaged after it was pinned. If --root {} is the genuine root from its publisher, pin it again: add --repin",
+            store.path_of(&RoleName::ROOT),
+            path.display()
+        );
+    }
     let pinned_root = parse(pinned, &store.path_of(&RoleName::ROOT))?;
     let given_root = parse(given, &format!("--root {}", path.display()))?;
     if pinned_root.canonical == given_root.canonical {
