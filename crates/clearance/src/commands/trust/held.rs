@@ -151,14 +151,16 @@ pub fn root_key(
             }
             Ok(Held::Token(Box::new(key)))
         }
-        None => Ok(Held::Local(Box::new(
-            role_key(keystore, repo, gun, TopRole::Root).with_context(|| {
-                format!(
-                    "the root key ({}) is not in the keystore: if it is on a hardware token, name it with --root-key pkcs11:token=LABEL[;object=LABEL]",
-                    keyids.join(", ")
-                )
-            })?,
+        // In the keystore: unsealed (a wrong passphrase said as such,
+        // finding 14 #6); not there: perhaps on a token.
+        None if keyids.iter().any(|k| keystore.public(k).is_ok()) => Ok(Held::Local(Box::new(
+            role_key(keystore, repo, gun, TopRole::Root)?,
         ))),
+        None => bail!(
+            "the root key of {gun} ({}) is not in {}: if it is on a hardware token, name it with --root-key pkcs11:token=LABEL;object=LABEL",
+            keyids.join(", "),
+            keystore.dir().display()
+        ),
     }
 }
 
