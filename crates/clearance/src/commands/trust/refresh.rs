@@ -112,8 +112,14 @@ pub async fn run(args: RefreshArgs, format: Format) -> anyhow::Result<Exit> {
         .collect();
     let (changed, left_out) = repo.refresh_held(args.within_days, |r| held.contains(&r));
     for role in &left_out {
+        // Root on a token: say how to name it (finding 14 #7).
+        let token = if *role == TopRole::Root {
+            "; a root key on a hardware token is named with --root-key pkcs11:token=LABEL;object=LABEL"
+        } else {
+            ""
+        };
         crate::output::warning(format!(
-            "{role} expires within {} days, but its keys are not held here ({}): skipped; whoever holds them re-signs it with `clearance trust refresh {gun}`",
+            "{role} expires within {} days, but its keys are not held here ({}): skipped; whoever holds them re-signs it with `clearance trust refresh {gun}`{token}",
             args.within_days,
             keystore.dir().display()
         ));
