@@ -133,7 +133,12 @@ fn days_left(trust: &Trust, home: &str, gun: &str) -> std::collections::BTreeMap
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|r| Some((r["name"].as_str()?.to_owned(), r["expires_in_days"].as_i64()?)))
+        .filter_map(|r| {
+            Some((
+                r["name"].as_str()?.to_owned(),
+                r["expires_in_days"].as_i64()?,
+            ))
+        })
         .collect()
 }
 
@@ -157,7 +162,12 @@ fn f14_3_lifetimes_chosen_at_init_are_kept_when_roles_are_signed_again() {
             "3",
         ],
     ));
-    let want = [("root", 400), ("targets", 30), ("snapshot", 20), ("timestamp", 3)];
+    let want = [
+        ("root", 400),
+        ("targets", 30),
+        ("snapshot", 20),
+        ("timestamp", 3),
+    ];
     let check = |when: &str| {
         let left = days_left(&trust, "publisher", gun);
         for (role, days) in want {
@@ -172,7 +182,15 @@ fn f14_3_lifetimes_chosen_at_init_are_kept_when_roles_are_signed_again() {
     // Everything is due: every role is signed again.
     let out = trust.run(
         "publisher",
-        &["--format", "json", "trust", "refresh", gun, "--within-days", "1000"],
+        &[
+            "--format",
+            "json",
+            "trust",
+            "refresh",
+            gun,
+            "--within-days",
+            "1000",
+        ],
     );
     assert_success(&out);
     check("after refresh");
@@ -189,7 +207,15 @@ fn f14_4_refresh_signs_only_what_is_due_and_says_so() {
     let refresh = |days: &str, without: &[&str]| {
         let mut cmd = trust.command(
             "publisher",
-            &["--format", "json", "trust", "refresh", gun, "--within-days", days],
+            &[
+                "--format",
+                "json",
+                "trust",
+                "refresh",
+                gun,
+                "--within-days",
+                days,
+            ],
             None,
         );
         for role in without {
@@ -220,7 +246,15 @@ fn f14_4_refresh_signs_only_what_is_due_and_says_so() {
     let out = trust
         .command(
             "publisher",
-            &["--format", "json", "trust", "refresh", gun, "--within-days", "2"],
+            &[
+                "--format",
+                "json",
+                "trust",
+                "refresh",
+                gun,
+                "--within-days",
+                "2",
+            ],
             None,
         )
         .env_remove("CLEARANCE_PASSPHRASE_ROOT")
@@ -276,7 +310,13 @@ fn f14_5_a_tampered_pinned_root_is_named_with_what_to_do() {
     std::fs::write(&empty, b"").unwrap();
     let out = trust.run(
         "consumer",
-        &["trust", "verify", &image, "--root", &empty.display().to_string()],
+        &[
+            "trust",
+            "verify",
+            &image,
+            "--root",
+            &empty.display().to_string(),
+        ],
     );
     assert!(!out.status.success());
     assert!(
@@ -316,7 +356,12 @@ fn f14_5_trust_on_first_use_of_garbage_names_the_server() {
     };
     let out = trust.run(
         "consumer",
-        &["trust", "verify", "--trust-on-first-use", "127.0.0.1:9/team/app:v1"],
+        &[
+            "trust",
+            "verify",
+            "--trust-on-first-use",
+            "127.0.0.1:9/team/app:v1",
+        ],
     );
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
     assert!(both(&out).contains(&url), "{}", both(&out));
@@ -367,13 +412,23 @@ fn f14_9_an_expired_repository_is_inspected_and_refreshed() {
 #[test]
 fn f14_10_repository_arguments_are_repositories() {
     let trust = file_trust();
-    let out = trust.run("publisher", &["trust", "init", "docker://127.0.0.1:9/team/app"]);
+    let out = trust.run(
+        "publisher",
+        &["trust", "init", "docker://127.0.0.1:9/team/app"],
+    );
     assert_success(&out);
-    let out = trust.run("publisher", &["trust", "inspect", "docker://127.0.0.1:9/team/app"]);
+    let out = trust.run(
+        "publisher",
+        &["trust", "inspect", "docker://127.0.0.1:9/team/app"],
+    );
     assert_success(&out);
     let out = trust.run("publisher", &["trust", "inspect", "oci:./x"]);
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
-    assert!(stderr(&out).contains("registry repository"), "{}", both(&out));
+    assert!(
+        stderr(&out).contains("registry repository"),
+        "{}",
+        both(&out)
+    );
     for image in [
         "127.0.0.1:9/team/other:v1",
         "127.0.0.1:9/team/other@sha256:0000000000000000000000000000000000000000000000000000000000000000",
@@ -418,7 +473,15 @@ fn f14_11_delegation_paths_are_tag_patterns() {
         );
     }
     assert_success(&run(&[
-        "trust", "delegate", "add", gun, "qa", "--key", &key, "--paths", "v*,release_1.*",
+        "trust",
+        "delegate",
+        "add",
+        gun,
+        "qa",
+        "--key",
+        &key,
+        "--paths",
+        "v*,release_1.*",
     ]));
 }
 
@@ -429,7 +492,11 @@ fn f14_8_config_errors_are_one_readable_line_naming_key_and_line() {
     for (text, says) in [
         (
             "[trust]\nuser = \"x\"\n",
-            vec!["config.toml line 2", "unknown field `user`", "expected one of"],
+            vec![
+                "config.toml line 2",
+                "unknown field `user`",
+                "expected one of",
+            ],
         ),
         (
             "[trust]\ntimestamp_expiry = \"0s\"\n",
@@ -471,7 +538,10 @@ fn f14_12_a_deleted_signed_manifest_is_an_answer_and_a_down_registry_is_said_onc
         .join(digest.trim_start_matches("sha256:"));
     assert!(revision.is_dir(), "{}", revision.display());
     std::fs::remove_dir_all(&revision).unwrap();
-    let out = trust.run("publisher", &["--format", "json", "trust", "verify", &image]);
+    let out = trust.run(
+        "publisher",
+        &["--format", "json", "trust", "verify", &image],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
     let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(verdict["digest"], serde_json::json!(digest), "{verdict}");
@@ -506,7 +576,10 @@ fn f14_13_an_unreachable_postgres_is_said_at_once() {
     let took = started.elapsed();
     let err = stderr(&out);
     assert!(!out.status.success(), "{err}");
-    assert!(took < std::time::Duration::from_secs(15), "took {took:?}: {err}");
+    assert!(
+        took < std::time::Duration::from_secs(15),
+        "took {took:?}: {err}"
+    );
     assert!(
         err.contains("refused") && !err.contains("pool timed out") && !err.contains("s3cret-pw"),
         "{err}"
@@ -552,10 +625,16 @@ fn f14_7_token_root_keys_are_named_by_label_and_a_missing_pin_says_what_to_set()
         cmd.output().unwrap()
     };
     let token = "pkcs11:token=clearance";
-    assert_success(&with_hsm(&["trust", "init", gun, "--root-key", token], true));
+    assert_success(&with_hsm(
+        &["trust", "init", gun, "--root-key", token],
+        true,
+    ));
 
     // No PIN and no terminal: says what to set.
-    let out = with_hsm(&["trust", "rotate", gun, "targets", "--root-key", token], false);
+    let out = with_hsm(
+        &["trust", "rotate", gun, "targets", "--root-key", token],
+        false,
+    );
     let err = stderr(&out);
     assert!(!out.status.success());
     assert!(
@@ -567,13 +646,23 @@ fn f14_7_token_root_keys_are_named_by_label_and_a_missing_pin_says_what_to_set()
     // label is listed, as the object= to type.
     assert_success(&with_hsm(
         &[
-            "trust", "rotate", gun, "root", "--root-key", token, "--new-root-key", token,
+            "trust",
+            "rotate",
+            gun,
+            "root",
+            "--root-key",
+            token,
+            "--new-root-key",
+            token,
         ],
         true,
     ));
     let hash = clearance_oci::Digest::sha256_of(gun.as_bytes());
     let label = format!("clearance-root-{}-v2", &hash.hex()[..16]);
-    let out = with_hsm(&["trust", "rotate", gun, "targets", "--root-key", token], true);
+    let out = with_hsm(
+        &["trust", "rotate", gun, "targets", "--root-key", token],
+        true,
+    );
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
     assert!(
         stderr(&out).contains(&format!("object={label}")),

@@ -163,20 +163,19 @@ impl TrustSettings {
     /// `gun` as its publisher edits it: the store, the root pinned here,
     /// and the lifetimes chosen at `trust init` ([`TrustSettings::lifetimes`]).
     pub fn publisher(&self, gun: &Gun) -> anyhow::Result<Publisher> {
-        Ok(Publisher::new(
-            self.store()?,
-            gun.clone(),
-            self.client_store(gun)?,
+        Ok(
+            Publisher::new(self.store()?, gun.clone(), self.client_store(gun)?)
+                .with_expiries(self.lifetimes(gun)?),
         )
-        .with_expiries(self.lifetimes(gun)?))
     }
 
     /// Where the lifetimes chosen at `trust init` for `gun` are kept:
     /// `trust/lifetimes/<quoted GUN>.json` under the home directory.
     pub fn lifetimes_file(&self, gun: &Gun) -> PathBuf {
-        self.home
-            .join("trust/lifetimes")
-            .join(format!("{}.json", clearance_trust::client::quote(gun.as_str())))
+        self.home.join("trust/lifetimes").join(format!(
+            "{}.json",
+            clearance_trust::client::quote(gun.as_str())
+        ))
     }
 
     /// The lifetimes each role is signed with: those chosen at `trust init`

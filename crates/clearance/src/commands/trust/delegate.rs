@@ -10,7 +10,7 @@ use clearance_trust::signer::Signer;
 use clearance_trust::{RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{TimeoutArgs, RoleNameParser, TrustArgs, gun, show};
+use super::common::{RoleNameParser, TimeoutArgs, TrustArgs, gun, show};
 use super::held::{delegated_keys, online_keys, role_key};
 use crate::cli::Format;
 use crate::exit::Exit;

@@ -8,10 +8,10 @@ use clearance_trust::client::{
     DirStore, FetchError, HttpTransport, StagedStore, TrustedSet, UpdateError, Updater,
     UpdaterSettings, root_descends,
 };
-use clearance_trust::time::UtcTime;
 use clearance_trust::image::{manifest_digest, media_type};
 use clearance_trust::metadata::Signed;
 use clearance_trust::schema::Root;
+use clearance_trust::time::UtcTime;
 use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
@@ -290,8 +290,8 @@ async fn pin(
 ) -> anyhow::Result<Option<StagedStore>> {
     let given = match &args.root {
         Some(path) => {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("reading --root {}", path.display()))?;
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("reading --root {}", path.display()))?;
             // Named when it is no root (finding 14 #5), not as a staged copy.
             TrustedSet::new(&bytes, UtcTime::now()).with_context(|| {
                 format!(
