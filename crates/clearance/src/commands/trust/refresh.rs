@@ -11,6 +11,7 @@ use clearance_trust::publish::{Bins, Changed, RoleSigners, ServerSigned};
 use clearance_trust::repository::OnlineKeys;
 use clearance_trust::schema::{Common, Version};
 use clearance_trust::signer::Signer;
+use clearance_trust::time::UtcTime;
 use clearance_trust::{Gun, TopRole};
 use serde::Serialize;
 
@@ -32,7 +33,7 @@ struct RefreshedView {
     /// The roles this command signed (snapshot and timestamp last).
     resigned: Vec<String>,
     /// Why nothing was signed, when nothing was.
-    note: Option<&'static str>,
+    note: Option<String>,
     /// Snapshot and timestamp as the server now serves them.
     snapshot: Option<ServedRole>,
     timestamp: Option<ServedRole>,
@@ -63,7 +64,7 @@ impl ServedRole {
 impl RefreshedView {
     fn render(&self, page: &mut Page) {
         page.field("Refreshed", &self.repository);
-        match self.note {
+        match &self.note {
             Some(note) => page.field("Re-signed", note),
             None => page.field("Re-signed", self.resigned.join(", ")),
         }
@@ -205,13 +206,23 @@ pub async fn run(args: RefreshArgs, format: Format) -> anyhow::Result<Exit> {
         // and timestamp last); the service signs what it holds.
         resigned = files.iter().map(|f| f.role.to_string()).collect();
     } else {
+        let expired = repo.timestamp.common.expires <= UtcTime::now();
         note = Some(match server {
-            ServerSigned::Neither => "nothing to re-sign: nothing expires within the days given",
+            // The service should have re-signed it: say so, not "nothing to
+            // re-sign" (finding 14 #9).
+            ServerSigned::Neither => format!(
+                "nothing to re-sign: nothing expires within {} days",
+                args.within_days
+            ),
+            _ if expired => format!(
+                "nothing this publisher can sign, but the timestamp expired at {}: the trust service holds its key and re-signs it before it expires, so it has not been doing so: check that the service is running and its log",
+                repo.timestamp.common.expires
+            ),
             ServerSigned::SnapshotAndTimestamp => {
-                "nothing to re-sign: the service holds snapshot and timestamp (and re-signs them before they expire)"
+                "nothing to re-sign: the service holds snapshot and timestamp (and re-signs them before they expire)".to_owned()
             }
             _ => {
-                "nothing to re-sign: the service holds timestamp (and re-signs it before it expires)"
+                "nothing to re-sign: the service holds timestamp (and re-signs it before it expires)".to_owned()
             }
         });
     }
