@@ -340,6 +340,29 @@ pub fn registry_ref(image: &str) -> anyhow::Result<RegistryRef> {
     }
 }
 
+/// A repository named on the command line: `HOST/REPO` or
+/// `docker://HOST/REPO` (as `trust verify` takes images), without a tag or
+/// digest: `trust init REPO:TAG` is refused, not silently stripped (finding
+/// 14 #10), and so is a layout or archive (trust covers registries).
+pub fn repository_ref(text: &str) -> anyhow::Result<RegistryRef> {
+    let bare = text.strip_prefix("docker://").unwrap_or(text);
+    let reference = match bare.parse::<clearance_oci::ImageRef>()? {
+        clearance_oci::ImageRef::Registry(_) => RegistryRef::parse(bare)?,
+        other => bail!(
+            "{other} is not in a registry: content trust needs a registry repository, HOST/REPO (e.g. registry.example.com/team/app)"
+        ),
+    };
+    // Parsing reads a bare name as `:latest`: a tag is looked for as
+    // written, after the last `/` (a registry's :PORT comes before it).
+    let last = bare.rsplit_once('/').map_or(bare, |(_, last)| last);
+    if last.contains(':') || bare.contains('@') {
+        bail!(
+            "{text} names an image; give a repository, not an image: HOST/REPO without :TAG or @sha256:… (the repository's trust data covers all its tags)"
+        );
+    }
+    Ok(reference)
+}
+
 /// A command whose only output is not a result refuses `--format json`
 /// (exit 2) rather than ignore it.
 pub fn refuse_json(format: Format, command: &str, why: &str) -> anyhow::Result<()> {

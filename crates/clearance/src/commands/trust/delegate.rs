@@ -3,14 +3,13 @@
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use clearance_oci::RegistryRef;
 use clearance_trust::keys::Key;
 use clearance_trust::publish::{Bins, Changed, FirstVersion};
 use clearance_trust::signer::Signer;
 use clearance_trust::{RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{RoleNameParser, TimeoutArgs, TrustArgs, gun, show};
+use super::common::{repository_ref, RoleNameParser, TimeoutArgs, TrustArgs, gun, show};
 use super::held::{delegated_keys, online_keys, role_key};
 use crate::cli::Format;
 use crate::exit::Exit;
@@ -114,7 +113,7 @@ pub async fn run(command: DelegateCommand, format: Format) -> anyhow::Result<Exi
         DelegateCommand::Add(a) => (&a.repository, a.trust.settings(a.timeout.timeout)?),
         DelegateCommand::Remove(r) => (&r.repository, r.trust.settings(r.timeout.timeout)?),
     };
-    let gun = gun(&RegistryRef::parse(repository)?)?;
+    let gun = gun(&repository_ref(repository)?)?;
     let publisher = trust.publisher(&gun)?;
     let first = publisher.load(Bins::All).await?;
     // A wrong login shows before any key is unsealed.

@@ -3,7 +3,6 @@
 
 use anyhow::Context as _;
 use clap::Args;
-use clearance_oci::RegistryRef;
 use clearance_trust::pkcs11::IfMissing;
 use clearance_trust::publish::{
     Changed, Days, Expiries, RepositoryEditor, RoleSigners, ServerSigned,
@@ -15,7 +14,7 @@ use clearance_trust::repository::{Publisher, RepositoryStore as _};
 use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{TimeoutArgs, TrustArgs, gun, show};
+use super::common::{repository_ref, TimeoutArgs, TrustArgs, gun, show};
 use super::held::{Held, RootKeyArgs, root_key_label, token_key};
 use super::passphrase::new_passphrase;
 use crate::cli::Format;
@@ -119,7 +118,7 @@ fn root_key(args: &InitArgs, gun: &Gun) -> anyhow::Result<Held> {
 
 pub async fn run(args: InitArgs, format: Format) -> anyhow::Result<Exit> {
     let trust = args.trust.settings_to_create(args.timeout.timeout)?;
-    let reference = RegistryRef::parse(&args.repository)?;
+    let reference = repository_ref(&args.repository)?;
     let gun = gun(&reference)?;
     let publisher = trust.publisher(&gun)?;
     let store = publisher.pinned();

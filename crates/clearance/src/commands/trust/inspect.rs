@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 
 use anyhow::Context as _;
 use clap::Args;
-use clearance_oci::RegistryRef;
 use clearance_trust::client::{
     Expiration, HttpTransport, TrustedSet, UpdateError, Updater, UpdaterSettings,
 };
@@ -16,7 +15,7 @@ use clearance_trust::time::UtcTime;
 use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{TimeoutArgs, TrustArgs, gun, show};
+use super::common::{repository_ref, TimeoutArgs, TrustArgs, gun, show};
 use super::failure::vanished;
 use crate::cli::Format;
 use crate::exit::Exit;
@@ -91,7 +90,7 @@ struct RepoView {
 
 pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
     let trust = args.trust.settings(args.timeout.timeout)?;
-    let reference = RegistryRef::parse(&args.repository)?;
+    let reference = repository_ref(&args.repository)?;
     let gun = gun(&reference)?;
     let store = trust.client_store(&gun)?;
     if store.load(&RoleName::ROOT)?.is_none() {

@@ -5,7 +5,6 @@
 
 use anyhow::Context as _;
 use clap::Args;
-use clearance_oci::RegistryRef;
 use clearance_trust::client::{Expiration, Updater, UpdaterSettings};
 use clearance_trust::publish::{Bins, Changed, RoleSigners, ServerSigned};
 use clearance_trust::repository::OnlineKeys;
@@ -15,7 +14,7 @@ use clearance_trust::time::UtcTime;
 use clearance_trust::{Gun, TopRole};
 use serde::Serialize;
 
-use super::common::{TimeoutArgs, TrustArgs, TrustSettings, gun, show};
+use super::common::{repository_ref, TimeoutArgs, TrustArgs, TrustSettings, gun, show};
 use super::held::{RootKeyArgs, delegated_keys, holds_delegated, online_keys, role_key, root_key};
 use crate::cli::Format;
 use crate::exit::Exit;
@@ -91,7 +90,7 @@ pub struct RefreshArgs {
 
 pub async fn run(args: RefreshArgs, format: Format) -> anyhow::Result<Exit> {
     let trust = args.trust.settings(args.timeout.timeout)?;
-    let reference = RegistryRef::parse(&args.repository)?;
+    let reference = repository_ref(&args.repository)?;
     let gun = gun(&reference)?;
     let publisher = trust.publisher(&gun)?;
     let mut repo = publisher.load(Bins::All).await?;

@@ -4,14 +4,13 @@
 
 use anyhow::Context as _;
 use clap::Args;
-use clearance_oci::RegistryRef;
 use clearance_trust::TopRole;
 use clearance_trust::publish::{Bins, Changed, RoleSigners};
 use clearance_trust::schema::Version;
 use clearance_trust::signer::Signer;
 use serde::Serialize;
 
-use super::common::{TimeoutArgs, TrustArgs, gun, show};
+use super::common::{repository_ref, TimeoutArgs, TrustArgs, gun, show};
 use super::held::{Held, RootKeyArgs, delegated_keys, online_keys, role_key, root_key};
 use crate::cli::Format;
 use crate::exit::Exit;
@@ -65,7 +64,7 @@ pub struct RevokeArgs {
 
 pub async fn run(args: RevokeArgs, format: Format) -> anyhow::Result<Exit> {
     let trust = args.trust.settings(args.timeout.timeout)?;
-    let reference = RegistryRef::parse(&args.repository)?;
+    let reference = repository_ref(&args.repository)?;
     let gun = gun(&reference)?;
     let publisher = trust.publisher(&gun)?;
     let mut repo = publisher.load(Bins::All).await?;
