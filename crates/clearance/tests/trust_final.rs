@@ -462,9 +462,8 @@ fn f14_11_delegation_paths_are_tag_patterns() {
         .find_map(|l| l.strip_prefix("Generated").map(|k| k.trim().to_owned()))
         .unwrap();
     for paths in ["", ",", "v*,,x", "../*", "a/b", "v\u{1}*", ".v*", "-v*"] {
-        let out = run(&[
-            "trust", "delegate", "add", gun, "qa", "--key", &key, "--paths", paths,
-        ]);
+        let paths_arg = format!("--paths={paths}");
+        let out = run(&["trust", "delegate", "add", gun, "qa", "--key", &key, &paths_arg]);
         assert_eq!(out.status.code(), Some(2), "{paths:?}: {}", both(&out));
         assert!(
             stderr(&out).contains("tag patterns are tag names"),
