@@ -163,10 +163,31 @@ async fn check(
             );
         }
         let client = RegistryClient::new(&args.registry.settings()?.registry)?;
-        let (bytes, _, _) = client
-            .get_manifest(reference, &digest)
-            .await
-            .with_context(|| format!("fetching the signed manifest {digest}"))?;
+        let host = reference.registry();
+        let (bytes, _, _) = match client.get_manifest(reference, &digest).await {
+            Ok(got) => got,
+            // An answer (exit 1): the image signed under the tag is gone.
+            Err(RegistryError::Http { status: 404, .. }) => {
+                verdict.digest = Some(digest.clone());
+                anyhow::bail!(
+                    "the signed manifest {digest} of {gun}:{tag} is not in the registry {host} (HTTP 404): the image signed under the tag was deleted there; push it again, or sign what the tag points at now"
+                );
+            }
+            // No answer (exit 2), said once, with what to check.
+            Err(RegistryError::Transport { message, .. }) => {
+                return Err(RegistryUnreachable {
+                    host: host.to_owned(),
+                    digest: digest.clone(),
+                    cause: message.rsplit(": ").next().unwrap_or_default().to_owned(),
+                }
+                .into());
+            }
+            Err(e) => {
+                return Err(
+                    anyhow::Error::new(e).context(format!("fetching the signed manifest {digest}"))
+                );
+            }
+        };
         if bytes.len() as u64 != target.length {
             anyhow::bail!(
                 "manifest {digest} is {} bytes, signed as {}",
@@ -231,11 +252,35 @@ async fn check(
     result
 }
 
+/// The registry could not be asked for the signed manifest (no connection).
+#[derive(Debug)]
+struct RegistryUnreachable {
+    host: String,
+    digest: String,
+    cause: String,
+}
+
+impl std::fmt::Display for RegistryUnreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot reach the registry {host} to fetch the signed manifest {} ({}): check that the registry is running and that {host} is its address; nothing was verified",
+            self.digest,
+            self.cause,
+            host = self.host
+        )
+    }
+}
+
+impl std::error::Error for RegistryUnreachable {}
+
 /// Whether an error means the trust server or the registry could not be
 /// asked (no connection, TLS, a login refused, an HTTP error), rather than
 /// that what they hold is not trusted.
 fn unanswered(e: &anyhow::Error) -> bool {
-    if fetch_error(e).is_some_and(FetchError::is_unanswered) {
+    if fetch_error(e).is_some_and(FetchError::is_unanswered)
+        || e.downcast_ref::<RegistryUnreachable>().is_some()
+    {
         return true;
     }
     e.chain().any(|cause| {
