@@ -463,7 +463,9 @@ fn f14_11_delegation_paths_are_tag_patterns() {
         .unwrap();
     for paths in ["", ",", "v*,,x", "../*", "a/b", "v\u{1}*", ".v*", "-v*"] {
         let paths_arg = format!("--paths={paths}");
-        let out = run(&["trust", "delegate", "add", gun, "qa", "--key", &key, &paths_arg]);
+        let out = run(&[
+            "trust", "delegate", "add", gun, "qa", "--key", &key, &paths_arg,
+        ]);
         assert_eq!(out.status.code(), Some(2), "{paths:?}: {}", both(&out));
         assert!(
             stderr(&out).contains("tag patterns are tag names"),
@@ -673,6 +675,52 @@ fn f14_7_token_root_keys_are_named_by_label_and_a_missing_pin_says_what_to_set()
     let out = with_hsm(&["trust", "refresh", gun, "--within-days", "5000"], true);
     assert!(
         stderr(&out).contains("--root-key pkcs11:"),
+        "{}",
+        both(&out)
+    );
+}
+
+#[test]
+fn f14_14_minor_messages() {
+    let gun = "127.0.0.1:9/team/app";
+    let trust = file_trust();
+    assert_success(&trust.run("publisher", &["trust", "init", gun]));
+    // An empty passphrase variable is said to be empty.
+    let out = trust
+        .command(
+            "publisher",
+            &["trust", "refresh", gun, "--within-days", "5000"],
+            None,
+        )
+        .env("CLEARANCE_PASSPHRASE_ROOT", "")
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("CLEARANCE_PASSPHRASE_ROOT is set but empty"),
+        "{}",
+        both(&out)
+    );
+    // A digest without a tag: said why a tag is needed.
+    let image =
+        format!("{gun}@sha256:0000000000000000000000000000000000000000000000000000000000000000");
+    let out = trust.run("publisher", &["trust", "verify", &image]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        stderr(&out).contains("names a digest but no tag"),
+        "{}",
+        both(&out)
+    );
+    // init against a server answering 200 with anything: not "already
+    // initialised".
+    let url = garbage_server(b"<html>hello</html>");
+    let other = Trust {
+        dir: tempfile::tempdir().unwrap(),
+        url,
+    };
+    let out = other.run("publisher", &["trust", "init", gun]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("not TUF root metadata") && !stderr(&out).contains("already"),
         "{}",
         both(&out)
     );

@@ -126,6 +126,15 @@ pub enum RepositoryError {
         #[source]
         source: FetchError,
     },
+    /// The server answered for a repository's first root with something
+    /// that is no root: it is not a trust server.
+    #[error(
+        "{url} answered with something that is not TUF root metadata: check that --server (CLEARANCE_TRUST_SERVER) names a trust server (`clearance serve --trust`, or a Notary-compatible server)"
+    )]
+    NotTrustServer {
+        /// What was asked for.
+        url: String,
+    },
     /// Another publish landed first, and this one (which is not redone
     /// automatically) must be run again.
     #[error("another publish landed first ({why}); run the command again")]

@@ -9,7 +9,7 @@ use clearance_trust::signer::Signer;
 use clearance_trust::{RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{repository_ref, RoleNameParser, TimeoutArgs, TrustArgs, gun, show};
+use super::common::{RoleNameParser, TimeoutArgs, TrustArgs, gun, repository_ref, show};
 use super::held::{delegated_keys, online_keys, role_key};
 use crate::cli::Format;
 use crate::exit::Exit;
@@ -223,7 +223,10 @@ fn tag_pattern_problem(pattern: &str) -> Option<String> {
     } else if let Some(c) = pattern.chars().find(|c| !allowed(*c)) {
         format!("{pattern:?} has {c:?}, which no tag has")
     } else if pattern.starts_with(['.', '-']) {
-        format!("{pattern:?} starts with {:?}, which no tag does", &pattern[..1])
+        format!(
+            "{pattern:?} starts with {:?}, which no tag does",
+            &pattern[..1]
+        )
     } else if pattern.replace('*', "").len() > MAX_TAG_LEN {
         format!("{pattern:?} is longer than a tag may be ({MAX_TAG_LEN} characters)")
     } else {

@@ -14,7 +14,7 @@ use clearance_trust::repository::{Publisher, RepositoryStore as _};
 use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{repository_ref, TimeoutArgs, TrustArgs, gun, show};
+use super::common::{TimeoutArgs, TrustArgs, gun, repository_ref, show};
 use super::held::{Held, RootKeyArgs, root_key_label, token_key};
 use super::passphrase::new_passphrase;
 use crate::cli::Format;

@@ -15,7 +15,7 @@ use clearance_trust::time::UtcTime;
 use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{repository_ref, TimeoutArgs, TrustArgs, gun, show};
+use super::common::{TimeoutArgs, TrustArgs, gun, repository_ref, show};
 use super::failure::vanished;
 use crate::cli::Format;
 use crate::exit::Exit;
@@ -171,7 +171,7 @@ async fn view(
             version: d.version,
             expires: d.expires,
             expires_in_days: d.expires_in_days,
-                expired: d.expired,
+            expired: d.expired,
             targets: (name == TopRole::Targets).then_some(targets.targets.len()),
         });
     }

@@ -14,7 +14,7 @@ use clearance_trust::time::UtcTime;
 use clearance_trust::{Gun, TopRole};
 use serde::Serialize;
 
-use super::common::{repository_ref, TimeoutArgs, TrustArgs, TrustSettings, gun, show};
+use super::common::{TimeoutArgs, TrustArgs, TrustSettings, gun, repository_ref, show};
 use super::held::{RootKeyArgs, delegated_keys, holds_delegated, online_keys, role_key, root_key};
 use crate::cli::Format;
 use crate::exit::Exit;

@@ -10,7 +10,7 @@ use clearance_trust::schema::Version;
 use clearance_trust::signer::Signer;
 use serde::Serialize;
 
-use super::common::{repository_ref, TimeoutArgs, TrustArgs, gun, show};
+use super::common::{TimeoutArgs, TrustArgs, gun, repository_ref, show};
 use super::held::{Held, RootKeyArgs, delegated_keys, online_keys, role_key, root_key};
 use crate::cli::Format;
 use crate::exit::Exit;

@@ -15,7 +15,7 @@ use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 use clearance_trust::{Gun, TopRole};
 use serde::Serialize;
 
-use super::common::{repository_ref, TimeoutArgs, TrustArgs, gun, show, top_role_parser};
+use super::common::{TimeoutArgs, TrustArgs, gun, repository_ref, show, top_role_parser};
 use super::held::{Held, RootKeyArgs, role_key, root_key, root_key_label, token_key};
 use super::passphrase::new_passphrase;
 use crate::cli::Format;

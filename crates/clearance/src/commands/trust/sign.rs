@@ -66,7 +66,11 @@ impl SignedView {
         page.field("Digest", &self.digest);
         match (self.role == RoleName::TARGETS.as_str(), self.version) {
             (true, Some(v)) => page.field("Version", format!("targets v{v}")),
-            _ => page.field("Role", &self.role),
+            (false, Some(v)) => {
+                page.field("Role", &self.role);
+                page.field("Version", format!("{} v{v}", self.role));
+            }
+            (_, None) => page.field("Role", &self.role),
         }
     }
 }

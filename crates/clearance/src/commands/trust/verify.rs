@@ -67,10 +67,14 @@ struct Verdict {
 pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
     let trust = args.trust.settings(args.registry.timeout)?;
     let reference = registry_ref(&args.image)?;
-    let tag = reference
-        .tag()
-        .context("verify a tag: IMAGE:TAG")?
-        .to_owned();
+    let tag = match reference.tag() {
+        Some(tag) => tag.to_owned(),
+        None if reference.digest().is_some() => anyhow::bail!(
+            "{} names a digest but no tag: trust data signs tags, so give IMAGE:TAG (or IMAGE:TAG@sha256:… to check that the tag is signed as that digest)",
+            args.image
+        ),
+        None => anyhow::bail!("verify a tag: IMAGE:TAG"),
+    };
     let gun = gun(&reference)?;
     let mut verdict = Verdict {
         schema: "clearance.trust.verify/v1",
