@@ -365,6 +365,12 @@ fn f14_5_trust_on_first_use_of_garbage_names_the_server() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
     assert!(both(&out).contains(&url), "{}", both(&out));
+    // Nothing pinned, and no empty directory left for it (finding 14 #14).
+    let tuf = trust.dir.path().join("consumer/trust/tuf");
+    let left: Vec<_> = std::fs::read_dir(&tuf)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
@@ -721,6 +727,34 @@ fn f14_14_minor_messages() {
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("not TUF root metadata") && !stderr(&out).contains("already"),
+        "{}",
+        both(&out)
+    );
+}
+
+#[test]
+fn f14_14_an_encrypted_pkcs8_key_is_said_to_be_encrypted() {
+    let trust = file_trust();
+    let key = trust.dir.path().join("enc.pem");
+    std::fs::write(
+        &key,
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIGbMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAgAAAAAAAAAAAICCAAw\n-----END ENCRYPTED PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let out = trust.run(
+        "publisher",
+        &[
+            "trust",
+            "key",
+            "import",
+            key.to_str().unwrap(),
+            "--role",
+            "qa",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("is an encrypted PKCS#8 key"),
         "{}",
         both(&out)
     );

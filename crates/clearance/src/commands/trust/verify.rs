@@ -90,6 +90,12 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
         reason: None,
     };
     let store = trust.client_store(&gun)?;
+    // A pin that fails leaves no empty directory behind (finding 14 #14).
+    let _tidy = RemoveIfEmpty(
+        std::path::Path::new(&store.path_of(&RoleName::ROOT))
+            .parent()
+            .map(std::path::Path::to_path_buf),
+    );
     // A --root that cannot be used, or none where one is needed, is a
     // usage error (exit 2); a server with no trust data is an answer.
     let mut pinned = false;
@@ -379,6 +385,18 @@ async fn pin(
         ),
     };
     Ok(Some(StagedStore::new(store, &root)?))
+}
+
+/// Removes a directory when dropped, if it is empty (`remove_dir` refuses
+/// any other).
+struct RemoveIfEmpty(Option<std::path::PathBuf>);
+
+impl Drop for RemoveIfEmpty {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.0 {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
 }
 
 /// The first root a trust server offered (trust on first use) is no root
