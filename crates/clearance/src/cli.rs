@@ -123,7 +123,7 @@ impl RegistryArgs {
 const MAX_TIMEOUT_SECS: u64 = 24 * 60 * 60;
 
 /// `--timeout`: whole seconds, 1 to [`MAX_TIMEOUT_SECS`].
-fn timeout_seconds(value: &str) -> Result<u64, String> {
+pub(crate) fn timeout_seconds(value: &str) -> Result<u64, String> {
     let secs: u64 = value
         .parse()
         .map_err(|_| "give whole seconds, for example 60".to_owned())?;

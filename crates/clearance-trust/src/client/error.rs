@@ -136,6 +136,16 @@ pub enum UpdateError {
     /// The trust server could not be asked, or refused.
     #[error(transparent)]
     Fetch(#[from] FetchError),
+    /// The pinned root does not verify by itself (altered or damaged).
+    #[error(
+        "the pinned root {path} does not verify ({source}): it was altered or damaged after it was pinned. Get the genuine root.json from the repository's publisher and pin it again: `clearance trust verify --root ROOT.json --repin REPO:TAG`"
+    )]
+    PinnedRoot {
+        /// The pinned root's file.
+        path: String,
+        /// Why it does not verify.
+        source: Box<UpdateError>,
+    },
     /// The local metadata store could not be read or written.
     #[error("metadata store {path}: {source}")]
     Store {

@@ -35,7 +35,13 @@ impl<T: Transport> Updater<T> {
                     "no trusted root: initialise first",
                 ),
             })?;
-        let mut trusted = TrustedSet::new(&root, settings.clock.now())?;
+        // A pinned root that does not verify by itself was altered here
+        // (finding 14 #5): say which file, and how to pin it again.
+        let mut trusted =
+            TrustedSet::new(&root, settings.clock.now()).map_err(|e| UpdateError::PinnedRoot {
+                path: store.path_of(&RoleName::ROOT),
+                source: Box::new(e),
+            })?;
         trusted.set_expiration(settings.expiration);
         Ok(Updater {
             store,

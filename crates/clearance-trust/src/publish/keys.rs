@@ -15,8 +15,8 @@ pub struct Revoked {
 }
 
 impl RepositoryEditor {
-    /// Roles whose signatures expire within `days` (timestamp always counts:
-    /// it is meant to be re-signed often).
+    /// Roles whose signatures expire within `days` (timestamp last, when it
+    /// does).
     pub fn expiring(&self, days: u32) -> Vec<RoleName> {
         let limit = UtcTime::now().plus_seconds(i64::from(days) * 86_400);
         let mut roles: Vec<RoleName> = [
@@ -35,7 +35,9 @@ impl RepositoryEditor {
                 .map(|(n, _)| n.clone()),
         );
         roles.extend(self.expiring_delegated(days));
-        roles.push(RoleName::TIMESTAMP);
+        if self.timestamp.common.expires <= limit {
+            roles.push(RoleName::TIMESTAMP);
+        }
         roles
     }
 

@@ -91,6 +91,9 @@ pub enum Changed {
     RootAndTargets,
     /// Only refresh snapshot and timestamp (re-sign before they expire).
     Nothing,
+    /// Only refresh timestamp: snapshot is signed again only if something
+    /// else changed (a role marked for re-signing).
+    TimestampOnly,
 }
 
 /// A role [`RepositoryEditor::publish`] signed: what a trust service takes

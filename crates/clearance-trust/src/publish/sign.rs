@@ -112,6 +112,15 @@ impl RepositoryEditor {
         if signers.server == ServerSigned::SnapshotAndTimestamp {
             return Ok(files);
         }
+        // Only timestamp is due, and nothing else was signed: snapshot stays.
+        let snapshot_stays = changed == Changed::TimestampOnly && files.is_empty() && !first;
+        if snapshot_stays {
+            if signers.server == ServerSigned::Timestamp {
+                return Ok(files);
+            }
+            bump(&RoleName::TIMESTAMP, &mut self.timestamp.common.version)?;
+            return self.sign_timestamp(signers, files, day(self.expiries.timestamp_days));
+        }
         if !first {
             bump(&RoleName::SNAPSHOT, &mut self.snapshot.common.version)?;
             bump(&RoleName::TIMESTAMP, &mut self.timestamp.common.version)?;
@@ -132,7 +141,18 @@ impl RepositoryEditor {
         if signers.server == ServerSigned::Timestamp {
             return Ok(files);
         }
-        self.timestamp.common.expires = day(self.expiries.timestamp_days);
+        self.sign_timestamp(signers, files, day(self.expiries.timestamp_days))
+    }
+
+    /// Sign timestamp (its version already set), expiring at `expires`,
+    /// after `files`.
+    fn sign_timestamp(
+        &mut self,
+        signers: &RoleSigners<'_>,
+        mut files: Vec<SignedFile>,
+        expires: UtcTime,
+    ) -> Result<Vec<SignedFile>, PublishError> {
+        self.timestamp.common.expires = expires;
         self.require(TopRole::Timestamp, &signers.timestamp)?;
         let timestamp = editor::sign(&self.timestamp, &signers.timestamp)?;
         push_signed(

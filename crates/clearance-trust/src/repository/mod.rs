@@ -33,7 +33,7 @@ mod service;
 use std::future::Future;
 use std::path::PathBuf;
 
-pub use directory::DirectoryStore;
+pub use directory::{DirectoryStore, PUBLISH_LOCK_WAIT, StoreLock};
 pub use online::OnlineKeys;
 pub use service::ServiceStore;
 
@@ -126,12 +126,36 @@ pub enum RepositoryError {
         #[source]
         source: FetchError,
     },
+    /// The server answered for a repository's first root with something
+    /// that is no root: it is not a trust server.
+    #[error(
+        "{url} answered with something that is not TUF root metadata: check that --server (CLEARANCE_TRUST_SERVER) names a trust server (`clearance serve --trust`, or a Notary-compatible server)"
+    )]
+    NotTrustServer {
+        /// What was asked for.
+        url: String,
+    },
     /// Another publish landed first, and this one (which is not redone
     /// automatically) must be run again.
     #[error("another publish landed first ({why}); run the command again")]
     Overtaken {
         /// The service's reason.
         why: String,
+    },
+    /// Another publisher held a directory repository's lock longer than a
+    /// publish waits for it.
+    #[error(
+        "another publisher has been writing to {} for more than {waited} s (it holds {}): try again when it has finished; the lock is released when the process holding it ends",
+        dir.display(),
+        lock.display()
+    )]
+    Locked {
+        /// The repository's directory.
+        dir: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+        /// How long this publish waited, in seconds.
+        waited: u64,
     },
     /// Other publishers landed first [`PUBLISH_ATTEMPTS`] times in a row.
     #[error("gave up after {attempts} attempts, others kept publishing first: {why}")]
@@ -176,6 +200,14 @@ pub trait RepositoryStore {
 
     /// Whether `gun` has metadata here already (its first root).
     fn exists(&self, gun: &Gun) -> impl Future<Output = Result<bool, RepositoryError>>;
+
+    /// Keep other publishers of `gun` out until the lock is dropped: a
+    /// directory has no server to refuse a stale publish, so [`edit`] and
+    /// [`publish_once`] hold this across load, change and write. A trust
+    /// service checks each publish itself (409), and locks nothing.
+    fn lock(&self, _gun: &Gun) -> impl Future<Output = Result<StoreLock, RepositoryError>> {
+        std::future::ready(Ok(StoreLock::none()))
+    }
 }
 
 /// A trust service or a directory, as the trust server's address names it.
@@ -255,6 +287,13 @@ impl RepositoryStore for Remote {
             Remote::Directory(d) => d.exists(gun).await,
         }
     }
+
+    async fn lock(&self, gun: &Gun) -> Result<StoreLock, RepositoryError> {
+        match self {
+            Remote::Service(s) => s.lock(gun).await,
+            Remote::Directory(d) => d.lock(gun).await,
+        }
+    }
 }
 
 /// One repository as its publisher edits it: its name, its store, and the
@@ -265,6 +304,7 @@ pub struct Publisher<S = Remote> {
     store: S,
     gun: Gun,
     pinned: DirStore,
+    expiries: Expiries,
 }
 
 impl<S: RepositoryStore> Publisher<S>
@@ -273,7 +313,19 @@ where
 {
     /// The publisher of `gun` in `store`, its pinned root in `pinned`.
     pub fn new(store: S, gun: Gun, pinned: DirStore) -> Publisher<S> {
-        Publisher { store, gun, pinned }
+        Publisher {
+            store,
+            gun,
+            pinned,
+            expiries: Expiries::default(),
+        }
+    }
+
+    /// The same publisher, giving the roles it signs these lifetimes (those
+    /// chosen at `trust init`; Notary's defaults otherwise).
+    pub fn with_expiries(mut self, expiries: Expiries) -> Publisher<S> {
+        self.expiries = expiries;
+        self
     }
 
     /// The repository's name.
@@ -293,7 +345,9 @@ where
 
     /// [`load`] the repository (the hash bins `bins` selects).
     pub async fn load(&self, bins: Bins<'_>) -> Result<RepositoryEditor, RepositoryError> {
-        load(&self.store, &self.gun, &self.pinned, bins).await
+        let mut repo = load(&self.store, &self.gun, &self.pinned, bins).await?;
+        repo.expiries = self.expiries;
+        Ok(repo)
     }
 
     /// [`edit`] `repo` with `change`, redone when overtaken.
@@ -301,9 +355,15 @@ where
         &self,
         repo: RepositoryEditor,
         bins: Bins<'_>,
-        change: impl FnMut(&mut RepositoryEditor) -> Result<Vec<SignedFile>, E>,
+        mut change: impl FnMut(&mut RepositoryEditor) -> Result<Vec<SignedFile>, E>,
     ) -> Result<RepositoryEditor, E> {
-        let repo = edit(&self.store, &self.gun, &self.pinned, repo, bins, change).await?;
+        // A reload (overtaken, or the directory locked) keeps the lifetimes.
+        let expiries = self.expiries;
+        let repo = edit(&self.store, &self.gun, &self.pinned, repo, bins, |repo| {
+            repo.expiries = expiries;
+            change(repo)
+        })
+        .await?;
         self.follow().await;
         Ok(repo)
     }
@@ -409,8 +469,11 @@ where
 /// Change `repo` (freshly [`load`]ed) with `change`, which signs and
 /// returns the files to publish, and store them; when another publisher got
 /// there first (a service's 409), load again and redo the change, up to
-/// [`PUBLISH_ATTEMPTS`] times, pausing a little longer each time. Returns
-/// the repository as published.
+/// [`PUBLISH_ATTEMPTS`] times, pausing a little longer each time. A
+/// directory repository is locked ([`RepositoryStore::lock`]) for the whole
+/// cycle and loaded again once the lock is held, so the change is made to
+/// the latest versions (two `trust sign` at once both land). Returns the
+/// repository as published.
 pub async fn edit<S, E>(
     store: &S,
     gun: &Gun,
@@ -424,10 +487,11 @@ where
     S::Transport: Clone,
     E: From<RepositoryError>,
 {
+    let lock = store.lock(gun).await?;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        if attempt > 1 {
+        if attempt > 1 || lock.is_held() {
             repo = load(store, gun, pinned, bins).await?;
         }
         let files = change(&mut repo)?;
@@ -450,12 +514,16 @@ where
 }
 
 /// Store a publish that must land the first time (a root change, whose
-/// keys may be on a token, is not redone behind the publisher's back).
+/// keys may be on a token, is not redone behind the publisher's back): a
+/// directory repository is locked while it is written, and a publish that
+/// another overtook (a version there already) is refused, as a service
+/// refuses it.
 pub async fn publish_once<S: RepositoryStore>(
     store: &S,
     gun: &Gun,
     files: &[SignedFile],
 ) -> Result<(), RepositoryError> {
+    let _lock = store.lock(gun).await?;
     match store.publish(gun, files).await? {
         PublishOutcome::Stored => Ok(()),
         PublishOutcome::Stale(why) => Err(RepositoryError::Overtaken { why }),

@@ -96,7 +96,16 @@ impl RepositoryStore for ServiceStore {
             RoleName::ROOT.versioned_file_name(Version::FIRST)
         );
         match self.transport.fetch(&url, ROOT_MAX_BYTES).await {
-            Ok(found) => Ok(found.is_some()),
+            // Something that is no root is not a repository there: a server
+            // that answers 200 to everything is not a trust server.
+            Ok(Some(bytes)) => {
+                match crate::metadata::Signed::<crate::schema::Root>::parse(&bytes, &RoleName::ROOT)
+                {
+                    Ok(_) => Ok(true),
+                    Err(_) => Err(RepositoryError::NotTrustServer { url }),
+                }
+            }
+            Ok(None) => Ok(false),
             Err(source) => Err(RepositoryError::Exists {
                 gun: gun.clone(),
                 url,

@@ -259,3 +259,17 @@ fn the_store_signs_the_online_roles_whose_keys_the_publisher_lacks() {
     let signers = online.signers(vec![&keys[1]]);
     assert_eq!((signers.snapshot.len(), signers.timestamp.len()), (1, 0));
 }
+
+#[tokio::test]
+async fn f14_1_a_directory_publisher_waits_a_bounded_time_for_the_lock() {
+    let f = Fixture::new().await;
+    let held = f.store.lock(&f.gun).await.unwrap();
+    assert!(held.is_held());
+    let waiting = f.store.clone().with_lock_wait(Duration::from_millis(200));
+    assert!(matches!(
+        waiting.lock(&f.gun).await,
+        Err(RepositoryError::Locked { .. })
+    ));
+    drop(held);
+    assert!(waiting.lock(&f.gun).await.unwrap().is_held());
+}

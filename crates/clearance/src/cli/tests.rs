@@ -247,7 +247,7 @@ fn a1_3_the_registry_ca_is_never_the_trust_servers_ca() {
     .unwrap() else {
         panic!("not verify");
     };
-    let settings = args.trust.settings().unwrap();
+    let settings = args.trust.settings(30).unwrap();
     assert_eq!(
         settings.trust_ca.as_deref(),
         Some(std::path::Path::new("/etc/trust-ca.pem"))
@@ -263,7 +263,7 @@ fn a1_3_the_registry_ca_is_never_the_trust_servers_ca() {
     else {
         panic!("not verify");
     };
-    assert_eq!(args.trust.settings().unwrap().trust_ca, None);
+    assert_eq!(args.trust.settings(30).unwrap().trust_ca, None);
 }
 
 #[test]
@@ -279,7 +279,7 @@ fn trust_settings_check_the_login_once() {
     .unwrap() else {
         panic!("not sign");
     };
-    let settings = args.trust.settings().unwrap();
+    let settings = args.trust.settings(30).unwrap();
     assert_eq!(settings.home, std::path::Path::new("/h"));
     assert!(settings.credential.is_some());
     assert!(!format!("{settings:?}").contains("s3cret"));
@@ -288,7 +288,7 @@ fn trust_settings_check_the_login_once() {
     else {
         panic!("not sign");
     };
-    let e = args.trust.settings().unwrap_err();
+    let e = args.trust.settings(30).unwrap_err();
     assert!(
         format!("{e:#}").contains("--trust-creds takes USER:PASSWORD"),
         "{e:#}"

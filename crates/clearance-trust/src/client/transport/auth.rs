@@ -24,7 +24,7 @@ impl HttpTransport {
         access: &str,
         build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, FetchError> {
-        let transport = |e: reqwest::Error| request_error(url, &e);
+        let transport = |e: reqwest::Error| request_error(url, &e, self.timeout);
         // The server URL itself obeys the plain-HTTP rule, before anything is sent.
         let plain_http = self.check_scheme(url)?;
         let repository = url.split_once("/_trust/tuf/").map_or(url, |(r, _)| r);

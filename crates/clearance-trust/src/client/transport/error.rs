@@ -1,6 +1,8 @@
 //! What can go wrong reaching the trust server, told apart: no connection,
 //! TLS (with what to do), the server's own refusal, the plain-HTTP rule.
 
+use std::time::Duration;
+
 /// Why a request to the trust server (or a read of a `file://`
 /// repository) failed. [`FetchError::is_unanswered`] tells "could not ask"
 /// from an answer about the metadata.
@@ -56,6 +58,19 @@ pub enum FetchError {
         url: String,
         /// The last cause (`Connection refused`, a DNS failure, `timed out`).
         message: String,
+    },
+    /// The server took the connection but did not answer within the
+    /// timeout (`--timeout`).
+    #[error(
+        "the trust server at {server} did not answer within {secs} s (it took the connection; it may be overloaded or stuck): try again, or give a longer --timeout"
+    )]
+    Stalled {
+        /// The server (`scheme://host:port`).
+        server: String,
+        /// What was asked for.
+        url: String,
+        /// The timeout, in seconds.
+        secs: u64,
     },
     /// The TLS handshake failed.
     #[error("{url}: {problem}")]
@@ -166,7 +181,7 @@ fn prefixed(sep: &str, text: &str) -> String {
 
 /// A failed request, told apart: TLS (with what to do), no connection, or
 /// else the whole cause chain.
-pub(super) fn request_error(url: &str, e: &reqwest::Error) -> FetchError {
+pub(super) fn request_error(url: &str, e: &reqwest::Error, timeout: Duration) -> FetchError {
     if let Some(tls) = rustls_error(e) {
         let problem = match tls {
             // No chain to a trusted CA: an unknown issuer, or an issuer
@@ -186,6 +201,16 @@ pub(super) fn request_error(url: &str, e: &reqwest::Error) -> FetchError {
         return FetchError::Tls {
             url: url.to_owned(),
             problem: TlsProblem::OnlyTls,
+        };
+    }
+    // Connected, then no answer in time: not "cannot reach" (finding 14 #2).
+    if e.is_timeout() && !e.is_connect() {
+        return FetchError::Stalled {
+            server: reqwest::Url::parse(url)
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_else(|_| url.to_owned()),
+            url: url.to_owned(),
+            secs: timeout.as_secs(),
         };
     }
     if e.is_connect() || e.is_timeout() {

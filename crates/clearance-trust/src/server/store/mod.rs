@@ -118,6 +118,9 @@ pub struct NewFile {
     pub bytes: Vec<u8>,
 }
 
+/// How long the first connection to a database server may take.
+const FIRST_CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The metadata database.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -144,6 +147,32 @@ impl Store {
             url: url.to_string(),
             message: e.to_string(),
         };
+        // One connection first: its error says why (refused, no such host,
+        // a login refused), where the pool says only "pool timed out" after
+        // its acquire timeout (finding 14 #13). SQLite opens a file.
+        if engine == Engine::Postgres {
+            use sqlx::Connection as _;
+            let first = tokio::time::timeout(
+                FIRST_CONNECTION_TIMEOUT,
+                sqlx::AnyConnection::connect(url.secret()),
+            )
+            .await;
+            match first {
+                Ok(Ok(conn)) => {
+                    let _ = conn.close().await;
+                }
+                Ok(Err(e)) => return Err(open_err(e)),
+                Err(_) => {
+                    return Err(StoreError::Open {
+                        url: url.to_string(),
+                        message: format!(
+                            "no answer within {} s: is the database server running, and is the host right?",
+                            FIRST_CONNECTION_TIMEOUT.as_secs()
+                        ),
+                    });
+                }
+            }
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(if engine == Engine::Sqlite { 4 } else { 16 })
             .after_connect(move |conn, _| {

@@ -148,7 +148,7 @@ impl Settings {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("reading {}", path.display()))?;
                 let config = toml::from_str::<Config>(&text)
-                    .with_context(|| format!("{} is not a valid configuration", path.display()))?;
+                    .map_err(|e| config_error(&path.display().to_string(), &text, &e))?;
                 (config, path.display().to_string())
             }
             None => (Config::default(), String::new()),
@@ -168,12 +168,17 @@ impl Settings {
                 DatabaseUrl::parse(&format!("sqlite://{}", data_dir.join("trust.db").display()))?
             }
         };
+        // Each value's error names its key (finding 14 #8).
         let lifetimes = Lifetimes {
-            timestamp_secs: seconds(trust.timestamp_expiry.as_deref(), 14 * 86_400)?,
-            snapshot_secs: seconds(trust.snapshot_expiry.as_deref(), 3 * 365 * 86_400)?,
+            timestamp_secs: seconds(trust.timestamp_expiry.as_deref(), 14 * 86_400)
+                .map_err(|e| keyed(&source, "timestamp_expiry", e))?,
+            snapshot_secs: seconds(trust.snapshot_expiry.as_deref(), 3 * 365 * 86_400)
+                .map_err(|e| keyed(&source, "snapshot_expiry", e))?,
         };
-        let resign_before = seconds(trust.resign_before.as_deref(), lifetimes.timestamp_secs / 2)?;
-        let resign_every = seconds(trust.resign_interval.as_deref(), 3600)?;
+        let resign_before = seconds(trust.resign_before.as_deref(), lifetimes.timestamp_secs / 2)
+            .map_err(|e| keyed(&source, "resign_before", e))?;
+        let resign_every = seconds(trust.resign_interval.as_deref(), 3600)
+            .map_err(|e| keyed(&source, "resign_interval", e))?;
         let tls = match (
             args.tls_cert.clone().or(trust.tls_cert),
             args.tls_key.clone().or(trust.tls_key),
@@ -301,6 +306,32 @@ fn default_data_dir() -> anyhow::Result<PathBuf> {
 }
 
 /// "14d", "12h", "30m", "90s" or plain seconds.
+/// A value of `[trust]` refused, as one line naming the file and the key.
+fn keyed(source: &str, key: &str, e: anyhow::Error) -> anyhow::Error {
+    anyhow::anyhow!("{source}: [trust] {key}: {e:#}")
+}
+
+/// A configuration file that does not parse, as one line: the file, the
+/// line, and toml's message without its source excerpt (printed on one
+/// line, the excerpt's line breaks would show as `\n`).
+fn config_error(file: &str, text: &str, e: &toml::de::Error) -> anyhow::Error {
+    let message = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    match e.span() {
+        Some(span) => {
+            let before = text.as_bytes().get(..span.start).unwrap_or(text.as_bytes());
+            let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+            anyhow::anyhow!("{file} line {line}: {message}")
+        }
+        None => anyhow::anyhow!("{file}: {message}"),
+    }
+}
+
 fn seconds(text: Option<&str>, default: i64) -> anyhow::Result<i64> {
     let Some(text) = text else {
         return Ok(default);
@@ -320,9 +351,9 @@ fn seconds(text: Option<&str>, default: i64) -> anyhow::Result<i64> {
         "d" => 86_400,
         _ => bail!("{text:?} is not a duration like 14d, 12h, 30m or 90s"),
     };
-    n.checked_mul(scale)
-        .filter(|s| *s > 0)
-        .with_context(|| format!("{text:?} is out of range"))
+    n.checked_mul(scale).filter(|s| *s > 0).with_context(|| {
+        format!("{text:?} is out of range: give a duration above zero, like 14d, 12h, 30m or 90s")
+    })
 }
 
 #[cfg(test)]

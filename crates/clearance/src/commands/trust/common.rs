@@ -11,6 +11,7 @@ use clearance_oci::RegistryRef;
 use clearance_oci::registry::Credential;
 use clearance_trust::client::{DirStore, HttpTransport, ServerAddress, Updater, UpdaterSettings};
 use clearance_trust::keystore::Keystore;
+use clearance_trust::publish::{Days, Expiries};
 use clearance_trust::repository::{Publisher, Remote};
 use clearance_trust::schema::RoleNameError;
 use clearance_trust::{Gun, RoleName, TopRole};
@@ -18,8 +19,18 @@ use clearance_trust::{Gun, RoleName, TopRole};
 use crate::cli::Format;
 use crate::output::Page;
 
-/// How long a request to the trust server may take, and a stall in one.
-const TRUST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// `--timeout` for the trust commands that read no registry: how long the
+/// trust server may take to connect and to answer. Those that read a
+/// registry too (`sign`, `verify`) take the registry's `--timeout`, which
+/// bounds the trust server the same way. The trust client does not retry
+/// (`--retries` is the registry client's alone).
+#[derive(Debug, Clone, Args)]
+pub struct TimeoutArgs {
+    /// Connect timeout and longest wait for the trust server's answer, in
+    /// seconds (1 to 86400).
+    #[arg(long, default_value_t = 30, value_parser = crate::cli::timeout_seconds)]
+    pub timeout: u64,
+}
 
 /// The trust flags, as close to the command line as they come: read only
 /// by [`TrustArgs::settings`].
@@ -62,13 +73,15 @@ pub struct TrustSettings {
     pub trust_ca: Option<PathBuf>,
     /// Hosts allowed plain HTTP besides loopback (without a login).
     pub insecure: Vec<String>,
+    /// Connect timeout and longest wait for an answer (`--timeout`).
+    pub timeout: std::time::Duration,
 }
 
 impl TrustArgs {
     /// Check and convert the flags: the login is USER:PASSWORD, the home
     /// directory is known, and a `file://` repository's directory exists
     /// (a missing one is a usage error, exit 2: review 9 #9).
-    pub fn settings(&self) -> anyhow::Result<TrustSettings> {
+    pub fn settings(&self, timeout: u64) -> anyhow::Result<TrustSettings> {
         if let ServerAddress::Directory(dir) = &self.server
             && !dir.is_dir()
         {
@@ -77,12 +90,12 @@ impl TrustArgs {
                 self.server
             );
         }
-        self.settings_to_create()
+        self.settings_to_create(timeout)
     }
 
     /// As [`TrustArgs::settings`], for `trust init`, which may make a
     /// `file://` repository's directory.
-    pub fn settings_to_create(&self) -> anyhow::Result<TrustSettings> {
+    pub fn settings_to_create(&self, timeout: u64) -> anyhow::Result<TrustSettings> {
         let credential = self
             .trust_creds
             .as_deref()
@@ -105,6 +118,7 @@ impl TrustArgs {
             credential,
             trust_ca: self.trust_ca_file.clone(),
             insecure: self.insecure_trust_servers.clone(),
+            timeout: std::time::Duration::from_secs(timeout),
         })
     }
 }
@@ -133,7 +147,7 @@ impl TrustSettings {
     /// HTTP to the trust server, with its login and its CA.
     pub fn transport(&self) -> anyhow::Result<HttpTransport> {
         Ok(HttpTransport::allowing_http(
-            TRUST_TIMEOUT,
+            self.timeout,
             self.trust_ca.as_deref(),
             self.insecure.clone(),
         )?
@@ -146,13 +160,72 @@ impl TrustSettings {
         Ok(Remote::new(&self.server, self.transport()?))
     }
 
-    /// `gun` as its publisher edits it: the store, and the root pinned here.
+    /// `gun` as its publisher edits it: the store, the root pinned here,
+    /// and the lifetimes chosen at `trust init` ([`TrustSettings::lifetimes`]).
     pub fn publisher(&self, gun: &Gun) -> anyhow::Result<Publisher> {
-        Ok(Publisher::new(
-            self.store()?,
-            gun.clone(),
-            self.client_store(gun)?,
+        Ok(
+            Publisher::new(self.store()?, gun.clone(), self.client_store(gun)?)
+                .with_expiries(self.lifetimes(gun)?),
+        )
+    }
+
+    /// Where the lifetimes chosen at `trust init` for `gun` are kept:
+    /// `trust/lifetimes/<quoted GUN>.json` under the home directory.
+    pub fn lifetimes_file(&self, gun: &Gun) -> PathBuf {
+        self.home.join("trust/lifetimes").join(format!(
+            "{}.json",
+            clearance_trust::client::quote(gun.as_str())
         ))
+    }
+
+    /// The lifetimes each role is signed with: those chosen at `trust init`
+    /// here, else Notary's defaults. TUF metadata records when a role
+    /// expires, not when it was signed, so the lifetime chosen cannot be
+    /// read back from the metadata: it is kept beside the keys.
+    pub fn lifetimes(&self, gun: &Gun) -> anyhow::Result<Expiries> {
+        let path = self.lifetimes_file(gun);
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Expiries::default()),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let bad = || {
+            format!(
+                "{} is not the lifetimes `clearance trust init` wrote ({{\"root_days\": N, \"targets_days\": N, \"snapshot_days\": N, \"timestamp_days\": N}}); fix it, or remove it to sign with the default lifetimes",
+                path.display()
+            )
+        };
+        let value: serde_json::Value = serde_json::from_slice(&text).with_context(bad)?;
+        let days = |key: &str| -> anyhow::Result<Days> {
+            let n = value
+                .get(key)
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .with_context(bad)?;
+            Days::new(n).with_context(bad)
+        };
+        Ok(Expiries {
+            root_days: days("root_days")?,
+            targets_days: days("targets_days")?,
+            snapshot_days: days("snapshot_days")?,
+            timestamp_days: days("timestamp_days")?,
+        })
+    }
+
+    /// Keep `expiries` as `gun`'s lifetimes ([`TrustSettings::lifetimes`]).
+    pub fn save_lifetimes(&self, gun: &Gun, expiries: &Expiries) -> anyhow::Result<()> {
+        let path = self.lifetimes_file(gun);
+        let text = serde_json::json!({
+            "root_days": expiries.root_days.get(),
+            "targets_days": expiries.targets_days.get(),
+            "snapshot_days": expiries.snapshot_days.get(),
+            "timestamp_days": expiries.timestamp_days.get(),
+        });
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        std::fs::write(&path, format!("{text:#}\n"))
+            .with_context(|| format!("writing {}", path.display()))
     }
 
     /// A TUF client for `gun`, starting from the trusted metadata in `store`.
@@ -265,6 +338,29 @@ pub fn registry_ref(image: &str) -> anyhow::Result<RegistryRef> {
         clearance_oci::ImageRef::Registry(r) => Ok(r),
         other => bail!("{other} is not in a registry; content trust covers registry images"),
     }
+}
+
+/// A repository named on the command line: `HOST/REPO` or
+/// `docker://HOST/REPO` (as `trust verify` takes images), without a tag or
+/// digest: `trust init REPO:TAG` is refused, not silently stripped (finding
+/// 14 #10), and so is a layout or archive (trust covers registries).
+pub fn repository_ref(text: &str) -> anyhow::Result<RegistryRef> {
+    let bare = text.strip_prefix("docker://").unwrap_or(text);
+    let reference = match bare.parse::<clearance_oci::ImageRef>()? {
+        clearance_oci::ImageRef::Registry(_) => RegistryRef::parse(bare)?,
+        other => bail!(
+            "{other} is not in a registry: content trust needs a registry repository, HOST/REPO (e.g. registry.example.com/team/app)"
+        ),
+    };
+    // Parsing reads a bare name as `:latest`: a tag is looked for as
+    // written, after the last `/` (a registry's :PORT comes before it).
+    let last = bare.rsplit_once('/').map_or(bare, |(_, last)| last);
+    if last.contains(':') || bare.contains('@') {
+        bail!(
+            "{text} names an image; give a repository, not an image: HOST/REPO without :TAG or @sha256:… (the repository's trust data covers all its tags)"
+        );
+    }
+    Ok(reference)
 }
 
 /// A command whose only output is not a result refuses `--format json`

@@ -3,14 +3,13 @@
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use clearance_oci::RegistryRef;
 use clearance_trust::keys::Key;
 use clearance_trust::publish::{Bins, Changed, FirstVersion};
 use clearance_trust::signer::Signer;
 use clearance_trust::{RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{RoleNameParser, TrustArgs, gun, show};
+use super::common::{RoleNameParser, TimeoutArgs, TrustArgs, gun, repository_ref, show};
 use super::held::{delegated_keys, online_keys, role_key};
 use crate::cli::Format;
 use crate::exit::Exit;
@@ -81,8 +80,10 @@ pub struct AddArgs {
     /// at least 8 hex digits (repeatable).
     #[arg(long = "key", required = true)]
     pub keys: Vec<String>,
-    /// Tag patterns the role may sign (`*` within a path component), comma-separated.
-    #[arg(long, required = true, value_delimiter = ',')]
+    /// Tag patterns the role may sign, comma-separated: tag names (letters,
+    /// digits, _ . -, not starting with . or -, up to 128 characters) with
+    /// `*` for any run of characters, e.g. v*,release-*.
+    #[arg(long, required = true, value_delimiter = ',', value_parser = TagPatternParser)]
     pub paths: Vec<String>,
     /// Signatures needed.
     #[arg(long, default_value_t = 1)]
@@ -92,6 +93,8 @@ pub struct AddArgs {
     pub terminating: bool,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub timeout: TimeoutArgs,
 }
 
 #[derive(Debug, Args)]
@@ -103,14 +106,16 @@ pub struct RemoveArgs {
     pub role: RoleName,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub timeout: TimeoutArgs,
 }
 
 pub async fn run(command: DelegateCommand, format: Format) -> anyhow::Result<Exit> {
     let (repository, trust) = match &command {
-        DelegateCommand::Add(a) => (&a.repository, a.trust.settings()?),
-        DelegateCommand::Remove(r) => (&r.repository, r.trust.settings()?),
+        DelegateCommand::Add(a) => (&a.repository, a.trust.settings(a.timeout.timeout)?),
+        DelegateCommand::Remove(r) => (&r.repository, r.trust.settings(r.timeout.timeout)?),
     };
-    let gun = gun(&RegistryRef::parse(repository)?)?;
+    let gun = gun(&repository_ref(repository)?)?;
     let publisher = trust.publisher(&gun)?;
     let first = publisher.load(Bins::All).await?;
     // A wrong login shows before any key is unsealed.
@@ -203,4 +208,78 @@ fn public_key(spec: &str, keystore: &clearance_trust::keystore::Keystore) -> any
     };
     let keyid = keystore.resolve(spec).with_context(context)?;
     keystore.public(&keyid).with_context(context)
+}
+
+/// The longest tag a registry takes (OCI distribution spec: a tag is
+/// `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`).
+const MAX_TAG_LEN: usize = 128;
+
+/// Why `pattern` can never match a tag, if it cannot (finding 14 #11): a
+/// tag pattern is a tag name with `*` for any run of characters.
+fn tag_pattern_problem(pattern: &str) -> Option<String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '*');
+    let problem = if pattern.is_empty() {
+        "an empty pattern (or an empty item between commas)".to_owned()
+    } else if let Some(c) = pattern.chars().find(|c| !allowed(*c)) {
+        format!("{pattern:?} has {c:?}, which no tag has")
+    } else if pattern.starts_with(['.', '-']) {
+        format!(
+            "{pattern:?} starts with {:?}, which no tag does",
+            &pattern[..1]
+        )
+    } else if pattern.replace('*', "").len() > MAX_TAG_LEN {
+        format!("{pattern:?} is longer than a tag may be ({MAX_TAG_LEN} characters)")
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{problem}: tag patterns are tag names (letters, digits, _ . -, not starting with . or -, up to {MAX_TAG_LEN} characters) with * for any run of characters, e.g. v*,release-*"
+    ))
+}
+
+/// Parses one `--paths` item as a tag pattern; a refused one is shown
+/// escaped (clap's own message would echo it raw).
+#[derive(Debug, Clone, Copy)]
+struct TagPatternParser;
+
+impl clap::builder::TypedValueParser for TagPatternParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let refuse = |why: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for --paths: {why}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| refuse(format!("{value:?} is not UTF-8")))?;
+        match tag_pattern_problem(text) {
+            Some(why) => Err(refuse(why)),
+            None => Ok(text.to_owned()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f14_11_tag_patterns_are_tag_names_with_stars() {
+        for bad in ["", "../*", "a/b", "v\u{1}*", ".v*", "-v*", "v 1", "v:1"] {
+            assert!(tag_pattern_problem(bad).is_some(), "{bad:?}");
+        }
+        for good in ["*", "v*", "release_1.*", "qa-*", "V1.2.3", "*-rc"] {
+            assert_eq!(tag_pattern_problem(good), None, "{good:?}");
+        }
+        assert!(tag_pattern_problem(&"a".repeat(129)).is_some());
+    }
 }

@@ -64,12 +64,20 @@ pub fn token_key(
     let module = module.cloned().or_else(|| uri.module_path.clone()).context(
         "name the PKCS#11 module: --pkcs11-module PATH (SoftHSM2: /usr/lib/softhsm/libsofthsm2.so, YubiKey: libykcs11.so)",
     )?;
-    let pin = match uri.pin()? {
+    let pin = match given_pin(&uri)? {
         Some(pin) => pin,
-        None => match std::env::var("CLEARANCE_PKCS11_PIN") {
-            Ok(pin) => pin,
-            Err(_) => rpassword::prompt_password(format!("PIN for token {}: ", uri.token))?,
-        },
+        None => {
+            // No terminal to ask at: say what to set, as for passphrases
+            // (was "No such device or address (os error 6)": finding 14 #7).
+            use std::io::IsTerminal as _;
+            if !std::io::stdin().is_terminal() {
+                bail!(
+                    "no PIN for token {}: set CLEARANCE_PKCS11_PIN (or give pin-source= in the URI), or run in a terminal",
+                    uri.token
+                );
+            }
+            rpassword::prompt_password(format!("PIN for token {}: ", uri.token))?
+        }
     };
     // Refuses a key that may have left the token, or whose halves do not pair.
     let signer = HsmSigner::open(&uri, &module, &pin, if_missing)?;
@@ -81,6 +89,51 @@ pub fn token_key(
         ));
     }
     Ok(signer)
+}
+
+/// The PIN the URI (`pin-value`, `pin-source`) or CLEARANCE_PKCS11_PIN
+/// gives, if any.
+fn given_pin(uri: &Pkcs11Uri) -> anyhow::Result<Option<String>> {
+    Ok(match uri.pin()? {
+        Some(pin) => Some(pin),
+        None => std::env::var("CLEARANCE_PKCS11_PIN").ok(),
+    })
+}
+
+/// The token labels of the current root keys (`keyids`) among those
+/// `trust` gives a repository's root keys (`root_key_label`, at each root
+/// version up to `root_version`), on the token `uri` names: what to type as
+/// `object=` (finding 14 #7). Empty when the PIN is not given (it is not
+/// asked for again) or none is found.
+fn current_root_labels(
+    uri: &str,
+    module: Option<&PathBuf>,
+    gun: &Gun,
+    keyids: &[String],
+    root_version: u64,
+) -> Vec<String> {
+    let Ok(mut uri) = uri.parse::<Pkcs11Uri>() else {
+        return Vec::new();
+    };
+    let Some(module) = module.cloned().or_else(|| uri.module_path.clone()) else {
+        return Vec::new();
+    };
+    let Ok(Some(pin)) = given_pin(&uri) else {
+        return Vec::new();
+    };
+    // A rotation brings a key in at version 2 or later; at most 64 looked at.
+    let versions = (2..=root_version).rev().take(64).map(Some);
+    let mut labels = Vec::new();
+    for version in std::iter::once(None).chain(versions) {
+        let label = root_key_label(gun, version);
+        uri.object = Some(label.clone());
+        if let Ok(key) = HsmSigner::open(&uri, &module, &pin, IfMissing::Fail)
+            && keyids.contains(&key.key_id())
+        {
+            labels.push(label);
+        }
+    }
+    labels
 }
 
 /// The token label `trust` gives a repository's root key when the URI
@@ -141,9 +194,28 @@ pub fn root_key(
             // Review 9 #5: checked here, before anything is signed or sent
             // (a file:// store would take a root signed by any key).
             if !keyids.contains(&key.key_id()) {
+                let labels = current_root_labels(
+                    uri,
+                    args.pkcs11_module.as_ref(),
+                    gun,
+                    &keyids,
+                    repo.root.common.version.get(),
+                );
+                let on_token = if labels.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; on this token: {}",
+                        labels
+                            .iter()
+                            .map(|l| format!("object={l}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
                 // The URI is not repeated: it may carry the PIN.
                 bail!(
-                    "--root-key names key {} ({}), which is not a root key of {gun} (its root keys: {}): give the pkcs11: URI of one of those",
+                    "--root-key names key {} ({}), which is not a root key of {gun} (its root keys: {}{on_token}): give the pkcs11: URI of one of those (a root rotation labels the new key …-vN)",
                     key.key_id(),
                     key.label(),
                     keyids.join(", ")
@@ -151,14 +223,16 @@ pub fn root_key(
             }
             Ok(Held::Token(Box::new(key)))
         }
-        None => Ok(Held::Local(Box::new(
-            role_key(keystore, repo, gun, TopRole::Root).with_context(|| {
-                format!(
-                    "the root key ({}) is not in the keystore: if it is on a hardware token, name it with --root-key pkcs11:token=LABEL[;object=LABEL]",
-                    keyids.join(", ")
-                )
-            })?,
+        // In the keystore: unsealed (a wrong passphrase said as such,
+        // finding 14 #6); not there: perhaps on a token.
+        None if keyids.iter().any(|k| keystore.public(k).is_ok()) => Ok(Held::Local(Box::new(
+            role_key(keystore, repo, gun, TopRole::Root)?,
         ))),
+        None => bail!(
+            "the root key of {gun} ({}) is not in {}: if it is on a hardware token, name it with --root-key pkcs11:token=LABEL;object=LABEL",
+            keyids.join(", "),
+            keystore.dir().display()
+        ),
     }
 }
 

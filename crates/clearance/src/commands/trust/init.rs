@@ -3,7 +3,6 @@
 
 use anyhow::Context as _;
 use clap::Args;
-use clearance_oci::RegistryRef;
 use clearance_trust::pkcs11::IfMissing;
 use clearance_trust::publish::{
     Changed, Days, Expiries, RepositoryEditor, RoleSigners, ServerSigned,
@@ -15,7 +14,7 @@ use clearance_trust::repository::{Publisher, RepositoryStore as _};
 use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{TrustArgs, gun, show};
+use super::common::{TimeoutArgs, TrustArgs, gun, repository_ref, show};
 use super::held::{Held, RootKeyArgs, root_key_label, token_key};
 use super::passphrase::new_passphrase;
 use crate::cli::Format;
@@ -31,6 +30,8 @@ pub struct InitArgs {
     pub repository: String,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub timeout: TimeoutArgs,
     /// Days until root expires (1 to 36500).
     #[arg(long, default_value_t = Expiries::default().root_days)]
     pub root_expires_days: Days,
@@ -116,8 +117,8 @@ fn root_key(args: &InitArgs, gun: &Gun) -> anyhow::Result<Held> {
 }
 
 pub async fn run(args: InitArgs, format: Format) -> anyhow::Result<Exit> {
-    let trust = args.trust.settings_to_create()?;
-    let reference = RegistryRef::parse(&args.repository)?;
+    let trust = args.trust.settings_to_create(args.timeout.timeout)?;
+    let reference = repository_ref(&args.repository)?;
     let gun = gun(&reference)?;
     let publisher = trust.publisher(&gun)?;
     let store = publisher.pinned();
@@ -140,9 +141,32 @@ pub async fn run(args: InitArgs, format: Format) -> anyhow::Result<Exit> {
             trust.server
         );
     }
+    let expiries = Expiries {
+        root_days: args.root_expires_days,
+        targets_days: args.targets_expires_days,
+        snapshot_days: args.snapshot_expires_days,
+        timestamp_days: args.timestamp_expires_days,
+    };
+    let defaults = Expiries::default();
+    if publisher.store().service().is_some() {
+        // The service signs timestamp (and snapshot, with --server-snapshot)
+        // with its own lifetimes.
+        if expiries.timestamp_days != defaults.timestamp_days {
+            crate::output::warning(format!(
+                "--timestamp-expires-days {} is not used: the trust service holds the timestamp key and signs timestamps for the lifetime its `timestamp_expiry` setting gives (see docs/serve.md)",
+                expiries.timestamp_days
+            ));
+        }
+        if args.server_snapshot && expiries.snapshot_days != defaults.snapshot_days {
+            crate::output::warning(format!(
+                "--snapshot-expires-days {} is not used: with --server-snapshot the trust service signs snapshots for the lifetime its `snapshot_expiry` setting gives (see docs/serve.md)",
+                expiries.snapshot_days
+            ));
+        }
+    }
     let keystore = trust.keystore()?;
     let mut saved = Vec::new();
-    let result = initialise(&args, &publisher, &keystore, &mut saved).await;
+    let result = initialise(&args, &publisher, &keystore, expiries, &mut saved).await;
     if result.is_err() {
         // Nothing was published: the keys made for it go too.
         for keyid in &saved {
@@ -151,7 +175,10 @@ pub async fn run(args: InitArgs, format: Format) -> anyhow::Result<Exit> {
             }
         }
     }
-    show(format, &result?, Initialised::render)?;
+    let initialised = result?;
+    // Every later signing of this repository here keeps these lifetimes.
+    trust.save_lifetimes(&gun, &expiries)?;
+    show(format, &initialised, Initialised::render)?;
     Ok(Exit::Ok)
 }
 
@@ -161,6 +188,7 @@ async fn initialise(
     args: &InitArgs,
     publisher: &Publisher,
     keystore: &Keystore,
+    expiries: Expiries,
     saved: &mut Vec<String>,
 ) -> anyhow::Result<Initialised> {
     let (gun, store) = (publisher.gun(), publisher.pinned());
@@ -207,12 +235,6 @@ async fn initialise(
             .with_context(|| format!("saving the {role} key"))?;
         saved.push(keyid);
     }
-    let expiries = Expiries {
-        root_days: args.root_expires_days,
-        targets_days: args.targets_expires_days,
-        snapshot_days: args.snapshot_expires_days,
-        timestamp_days: args.timestamp_expires_days,
-    };
     let mut repo = RepositoryEditor::create(
         [
             root.public_key(),

@@ -6,15 +6,16 @@ use std::collections::BTreeSet;
 
 use anyhow::Context as _;
 use clap::Args;
-use clearance_oci::RegistryRef;
-use clearance_trust::client::{HttpTransport, TrustedSet, UpdateError, Updater};
+use clearance_trust::client::{
+    Expiration, HttpTransport, TrustedSet, UpdateError, Updater, UpdaterSettings,
+};
 use clearance_trust::notary::Dialect;
 use clearance_trust::schema::{Targets, Version};
 use clearance_trust::time::UtcTime;
 use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{TrustArgs, gun, show};
+use super::common::{TimeoutArgs, TrustArgs, gun, repository_ref, show};
 use super::failure::vanished;
 use crate::cli::Format;
 use crate::exit::Exit;
@@ -26,6 +27,8 @@ pub struct InspectArgs {
     pub repository: String,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub timeout: TimeoutArgs,
 }
 
 /// What a role is.
@@ -63,6 +66,9 @@ struct RoleView {
     /// When it expires (for the hash bins: the first of them to expire).
     expires: Option<String>,
     expires_in_days: Option<i64>,
+    /// Whether it has expired (consumers refuse the repository until it is
+    /// signed again).
+    expired: Option<bool>,
     /// Tags this role lists (none for root, snapshot and timestamp).
     targets: Option<usize>,
 }
@@ -83,8 +89,8 @@ struct RepoView {
 }
 
 pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
-    let trust = args.trust.settings()?;
-    let reference = RegistryRef::parse(&args.repository)?;
+    let trust = args.trust.settings(args.timeout.timeout)?;
+    let reference = repository_ref(&args.repository)?;
     let gun = gun(&reference)?;
     let store = trust.client_store(&gun)?;
     if store.load(&RoleName::ROOT)?.is_none() {
@@ -92,24 +98,41 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
             "no trusted root for {gun} here: run `clearance trust verify --root ROOT.json {gun}:TAG` first"
         );
     }
-    let mut updater = trust.updater(&gun, store)?;
+    // Expired metadata is shown, marked (finding 14 #9), as a publisher
+    // loads it to sign it again; nothing here is trusted to verify.
+    let settings = UpdaterSettings {
+        expiration: Expiration::NotEnforcedToRepublish,
+        ..UpdaterSettings::default()
+    };
+    let now = settings.clock.now();
+    let mut updater = Updater::new(
+        store,
+        trust.transport()?,
+        &trust.metadata_url(&gun),
+        settings,
+    )?
+    .bind_repository(&gun)?;
     match updater.refresh().await {
         Err(UpdateError::NoTrustData { .. }) => return Err(vanished(&trust, &gun).into()),
         other => other.context("updating trust metadata")?,
     }
-    let view = view(&mut updater, gun).await?;
+    let view = view(&mut updater, gun, now).await?;
     show(format, &view, render)?;
     Ok(Exit::Ok)
 }
 
 /// Every role of the repository, delegated roles and hash bins loaded
 /// (and verified) through the updater.
-async fn view(updater: &mut Updater<HttpTransport>, gun: Gun) -> anyhow::Result<RepoView> {
-    let now = UtcTime::now();
+async fn view(
+    updater: &mut Updater<HttpTransport>,
+    gun: Gun,
+    now: UtcTime,
+) -> anyhow::Result<RepoView> {
     let dated = |version: Option<Version>, expires: Option<UtcTime>| Dated {
         version,
         expires: expires.map(|e| e.to_string()),
         expires_in_days: expires.map(|e| (e.unix() - now.unix()) / 86_400),
+        expired: expires.map(|e| e <= now),
     };
     let trusted = updater.trusted();
     let root = trusted.root().signed.clone();
@@ -148,6 +171,7 @@ async fn view(updater: &mut Updater<HttpTransport>, gun: Gun) -> anyhow::Result<
             version: d.version,
             expires: d.expires,
             expires_in_days: d.expires_in_days,
+            expired: d.expired,
             targets: (name == TopRole::Targets).then_some(targets.targets.len()),
         });
     }
@@ -175,6 +199,7 @@ async fn view(updater: &mut Updater<HttpTransport>, gun: Gun) -> anyhow::Result<
                 version: d.version,
                 expires: d.expires,
                 expires_in_days: d.expires_in_days,
+                expired: d.expired,
                 targets: Some(role.map_or(0, |t| t.targets.len())),
             });
         }
@@ -207,6 +232,7 @@ async fn view(updater: &mut Updater<HttpTransport>, gun: Gun) -> anyhow::Result<
                 version: None,
                 expires: d.expires,
                 expires_in_days: d.expires_in_days,
+                expired: d.expired,
                 targets: Some(count),
             });
         }
@@ -231,6 +257,7 @@ struct Dated {
     version: Option<Version>,
     expires: Option<String>,
     expires_in_days: Option<i64>,
+    expired: Option<bool>,
 }
 
 /// The version and expiry of a top-level role the update loaded.
@@ -297,6 +324,7 @@ fn render(view: &RepoView, page: &mut Page) {
     ]);
     for r in &view.roles {
         let expires = match (&r.expires, r.expires_in_days) {
+            (Some(e), _) if r.expired == Some(true) => warn(format!("{e} (expired)")),
             (Some(e), Some(d)) if d < 30 => warn(format!("{e} (in {d} days)")),
             (Some(e), Some(d)) => format!("{e} (in {d} days)").to_text(),
             _ => Text::default(),
@@ -324,6 +352,20 @@ fn render(view: &RepoView, page: &mut Page) {
         ]);
     }
     page.line(t);
+    let expired: Vec<&str> = view
+        .roles
+        .iter()
+        .filter(|r| r.expired == Some(true))
+        .map(|r| r.name.as_str())
+        .collect();
+    if !expired.is_empty() {
+        page.line(warn(format!(
+            "Expired: {}. Consumers refuse {} until it is signed again: `clearance trust refresh {}` (a trust service re-signs the roles it holds itself)",
+            expired.join(", "),
+            view.repository,
+            view.repository
+        )));
+    }
 }
 
 /// What a delegation covers, in words: TUF patterns as written, Notary's

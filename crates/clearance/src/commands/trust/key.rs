@@ -140,6 +140,14 @@ pub fn run(command: KeyCommand, format: Format) -> anyhow::Result<Exit> {
         KeyCommand::Import { file, role, args } => {
             let pem = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
+            // An encrypted one is said to be encrypted (finding 14 #14).
+            if pem.contains("BEGIN ENCRYPTED PRIVATE KEY") {
+                anyhow::bail!(
+                    "{} is an encrypted PKCS#8 key: decrypt it first (`openssl pkcs8 -in {} -out PLAIN.pem` asks for its passphrase), import PLAIN.pem, then delete it (the keystore seals the key under a passphrase of its own)",
+                    file.display(),
+                    file.display()
+                );
+            }
             if !pem.contains("BEGIN PRIVATE KEY") {
                 anyhow::bail!(
                     "{} is not a PKCS#8 private key (-----BEGIN PRIVATE KEY-----)",

@@ -71,6 +71,12 @@ pub fn new_passphrase(role: &str, keyid: &str) -> anyhow::Result<String> {
 pub fn unseal(keystore: &Keystore, role: &str, keyid: &str) -> anyhow::Result<LocalSigner> {
     let var = variable(role);
     if let Ok(p) = std::env::var(&var) {
+        if p.is_empty() {
+            bail!(
+                "{var} is set but empty: set it to the passphrase of the {role} key {}, or unset it to be asked at a prompt",
+                short(keyid)
+            );
+        }
         return match keystore.load(keyid, &p) {
             Err(KeystoreError::Decrypt { .. }) => bail!(
                 "wrong passphrase for the {role} key {} in {var} (or the key file was altered)",

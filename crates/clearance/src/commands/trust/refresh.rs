@@ -5,15 +5,16 @@
 
 use anyhow::Context as _;
 use clap::Args;
-use clearance_oci::RegistryRef;
 use clearance_trust::client::{Expiration, Updater, UpdaterSettings};
 use clearance_trust::publish::{Bins, Changed, RoleSigners, ServerSigned};
+use clearance_trust::repository::OnlineKeys;
 use clearance_trust::schema::{Common, Version};
 use clearance_trust::signer::Signer;
+use clearance_trust::time::UtcTime;
 use clearance_trust::{Gun, TopRole};
 use serde::Serialize;
 
-use super::common::{TrustArgs, TrustSettings, gun, show};
+use super::common::{TimeoutArgs, TrustArgs, TrustSettings, gun, repository_ref, show};
 use super::held::{RootKeyArgs, delegated_keys, holds_delegated, online_keys, role_key, root_key};
 use crate::cli::Format;
 use crate::exit::Exit;
@@ -31,7 +32,7 @@ struct RefreshedView {
     /// The roles this command signed (snapshot and timestamp last).
     resigned: Vec<String>,
     /// Why nothing was signed, when nothing was.
-    note: Option<&'static str>,
+    note: Option<String>,
     /// Snapshot and timestamp as the server now serves them.
     snapshot: Option<ServedRole>,
     timestamp: Option<ServedRole>,
@@ -62,7 +63,7 @@ impl ServedRole {
 impl RefreshedView {
     fn render(&self, page: &mut Page) {
         page.field("Refreshed", &self.repository);
-        match self.note {
+        match &self.note {
             Some(note) => page.field("Re-signed", note),
             None => page.field("Re-signed", self.resigned.join(", ")),
         }
@@ -82,12 +83,14 @@ pub struct RefreshArgs {
     #[command(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
+    pub timeout: TimeoutArgs,
+    #[command(flatten)]
     pub root: RootKeyArgs,
 }
 
 pub async fn run(args: RefreshArgs, format: Format) -> anyhow::Result<Exit> {
-    let trust = args.trust.settings()?;
-    let reference = RegistryRef::parse(&args.repository)?;
+    let trust = args.trust.settings(args.timeout.timeout)?;
+    let reference = repository_ref(&args.repository)?;
     let gun = gun(&reference)?;
     let publisher = trust.publisher(&gun)?;
     let mut repo = publisher.load(Bins::All).await?;
@@ -109,8 +112,14 @@ pub async fn run(args: RefreshArgs, format: Format) -> anyhow::Result<Exit> {
         .collect();
     let (changed, left_out) = repo.refresh_held(args.within_days, |r| held.contains(&r));
     for role in &left_out {
+        // Root on a token: say how to name it (finding 14 #7).
+        let token = if *role == TopRole::Root {
+            "; a root key on a hardware token is named with --root-key pkcs11:token=LABEL;object=LABEL"
+        } else {
+            ""
+        };
         crate::output::warning(format!(
-            "{role} expires within {} days, but its keys are not held here ({}): skipped; whoever holds them re-signs it with `clearance trust refresh {gun}`",
+            "{role} expires within {} days, but its keys are not held here ({}): skipped; whoever holds them re-signs it with `clearance trust refresh {gun}`{token}",
             args.within_days,
             keystore.dir().display()
         ));
@@ -133,16 +142,24 @@ pub async fn run(args: RefreshArgs, format: Format) -> anyhow::Result<Exit> {
     }
     let server = publisher.server_signed(&repo, |k| keystore.public(k).is_ok());
     let snapshot_due = expiring.iter().any(|r| *r == TopRole::Snapshot);
-    // What the publisher must sign: what changed, and snapshot and
-    // timestamp where it holds their keys (a trust service re-signs those
-    // it holds before they expire, by itself: newcomer 4, 14).
+    let timestamp_due = expiring.iter().any(|r| *r == TopRole::Timestamp);
+    // What the publisher must sign: what is due (finding 14 #4: only that),
+    // and snapshot and timestamp when what they list changed, where it
+    // holds their keys (a trust service re-signs those it holds before
+    // they expire, by itself: newcomer 4, 14).
     let work = changed != Changed::Nothing
         || !delegated.is_empty()
         || match server {
-            ServerSigned::Neither => true,
+            ServerSigned::Neither => snapshot_due || timestamp_due,
             ServerSigned::Timestamp => snapshot_due,
             ServerSigned::SnapshotAndTimestamp => false,
         };
+    // Only timestamp due: snapshot is not signed again.
+    let changed = if changed == Changed::Nothing && delegated.is_empty() && !snapshot_due {
+        Changed::TimestampOnly
+    } else {
+        changed
+    };
     let mut resigned = Vec::new();
     let mut note = None;
     if work {
@@ -157,10 +174,20 @@ pub async fn run(args: RefreshArgs, format: Format) -> anyhow::Result<Exit> {
             _ => None,
         };
         let targets = match changed {
-            Changed::Nothing => None,
+            Changed::Nothing | Changed::TimestampOnly => None,
             _ => Some(role_key(&keystore, &repo, &gun, TopRole::Targets)?),
         };
-        let online = online_keys(&publisher, &keystore, &repo)?;
+        let online = match changed {
+            // Only timestamp is signed: the snapshot key is not unsealed.
+            Changed::TimestampOnly => OnlineKeys {
+                snapshot: None,
+                timestamp: (!server.signs(TopRole::Timestamp))
+                    .then(|| role_key(&keystore, &repo, &gun, TopRole::Timestamp))
+                    .transpose()?,
+                server,
+            },
+            _ => online_keys(&publisher, &keystore, &repo)?,
+        };
         let mut signers = RoleSigners {
             root: root.iter().map(|r| r.signer()).collect(),
             ..online.signers(targets.iter().map(|t| t as &dyn Signer).collect())
@@ -174,25 +201,27 @@ pub async fn run(args: RefreshArgs, format: Format) -> anyhow::Result<Exit> {
         repo.name_repository(&gun); // written if root is re-signed
         let files = repo.publish(changed, &signers, false)?;
         publisher.publish_once(&files).await?;
-        // What this command signed; the service signs what it holds.
-        // Snapshot and timestamp are listed last, when this command signed them.
-        resigned = expiring
-            .iter()
-            .filter(|r| !matches!(r.top(), Some(TopRole::Snapshot | TopRole::Timestamp)))
-            .map(ToString::to_string)
-            .collect();
-        for role in [TopRole::Snapshot, TopRole::Timestamp] {
-            if !server.signs(role) {
-                resigned.push(role.to_string());
-            }
-        }
+        // Exactly what this command signed, in the order signed (snapshot
+        // and timestamp last); the service signs what it holds.
+        resigned = files.iter().map(|f| f.role.to_string()).collect();
     } else {
+        let expired = repo.timestamp.common.expires <= UtcTime::now();
         note = Some(match server {
+            // The service should have re-signed it: say so, not "nothing to
+            // re-sign" (finding 14 #9).
+            ServerSigned::Neither => format!(
+                "nothing to re-sign: nothing expires within {} days",
+                args.within_days
+            ),
+            _ if expired => format!(
+                "nothing this publisher can sign, but the timestamp expired at {}: the trust service holds its key and re-signs it before it expires, so it has not been doing so: check that the service is running and its log",
+                repo.timestamp.common.expires
+            ),
             ServerSigned::SnapshotAndTimestamp => {
-                "nothing to re-sign: the service holds snapshot and timestamp (and re-signs them before they expire)"
+                "nothing to re-sign: the service holds snapshot and timestamp (and re-signs them before they expire)".to_owned()
             }
             _ => {
-                "nothing to re-sign: the service holds timestamp (and re-signs it before it expires)"
+                "nothing to re-sign: the service holds timestamp (and re-signs it before it expires)".to_owned()
             }
         });
     }

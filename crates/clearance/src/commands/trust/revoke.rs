@@ -4,14 +4,13 @@
 
 use anyhow::Context as _;
 use clap::Args;
-use clearance_oci::RegistryRef;
 use clearance_trust::TopRole;
 use clearance_trust::publish::{Bins, Changed, RoleSigners};
 use clearance_trust::schema::Version;
 use clearance_trust::signer::Signer;
 use serde::Serialize;
 
-use super::common::{TrustArgs, gun, show};
+use super::common::{TimeoutArgs, TrustArgs, gun, repository_ref, show};
 use super::held::{Held, RootKeyArgs, delegated_keys, online_keys, role_key, root_key};
 use crate::cli::Format;
 use crate::exit::Exit;
@@ -58,12 +57,14 @@ pub struct RevokeArgs {
     #[command(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
+    pub timeout: TimeoutArgs,
+    #[command(flatten)]
     pub root: RootKeyArgs,
 }
 
 pub async fn run(args: RevokeArgs, format: Format) -> anyhow::Result<Exit> {
-    let trust = args.trust.settings()?;
-    let reference = RegistryRef::parse(&args.repository)?;
+    let trust = args.trust.settings(args.timeout.timeout)?;
+    let reference = repository_ref(&args.repository)?;
     let gun = gun(&reference)?;
     let publisher = trust.publisher(&gun)?;
     let mut repo = publisher.load(Bins::All).await?;

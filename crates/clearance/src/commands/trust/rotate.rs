@@ -4,7 +4,6 @@
 
 use anyhow::Context as _;
 use clap::Args;
-use clearance_oci::RegistryRef;
 use clearance_trust::keystore::Keystore;
 use clearance_trust::pkcs11::IfMissing;
 use clearance_trust::publish::{
@@ -16,7 +15,7 @@ use clearance_trust::signer::{KeyKind, LocalSigner, Signer};
 use clearance_trust::{Gun, TopRole};
 use serde::Serialize;
 
-use super::common::{TrustArgs, gun, show, top_role_parser};
+use super::common::{TimeoutArgs, TrustArgs, gun, repository_ref, show, top_role_parser};
 use super::held::{Held, RootKeyArgs, role_key, root_key, root_key_label, token_key};
 use super::passphrase::new_passphrase;
 use crate::cli::Format;
@@ -79,12 +78,14 @@ pub struct RotateArgs {
     #[command(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
+    pub timeout: TimeoutArgs,
+    #[command(flatten)]
     pub root: RootKeyArgs,
 }
 
 pub async fn run(args: RotateArgs, format: Format) -> anyhow::Result<Exit> {
-    let trust = args.trust.settings()?;
-    let reference = RegistryRef::parse(&args.repository)?;
+    let trust = args.trust.settings(args.timeout.timeout)?;
+    let reference = repository_ref(&args.repository)?;
     let gun = gun(&reference)?;
     let publisher = trust.publisher(&gun)?;
     let repo = publisher.load(Bins::All).await?;

@@ -66,13 +66,17 @@ impl SignedView {
         page.field("Digest", &self.digest);
         match (self.role == RoleName::TARGETS.as_str(), self.version) {
             (true, Some(v)) => page.field("Version", format!("targets v{v}")),
-            _ => page.field("Role", &self.role),
+            (false, Some(v)) => {
+                page.field("Role", &self.role);
+                page.field("Version", format!("{} v{v}", self.role));
+            }
+            (_, None) => page.field("Role", &self.role),
         }
     }
 }
 
 pub async fn run(args: SignArgs, format: Format) -> anyhow::Result<Exit> {
-    let trust = args.trust.settings()?;
+    let trust = args.trust.settings(args.registry.timeout)?;
     let reference = registry_ref(&args.image)?;
     let tag = reference.tag().context("sign a tag: IMAGE:TAG")?.to_owned();
     let pinned = match (reference.digest(), &args.digest) {

@@ -5,12 +5,13 @@ use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::registry::{RegistryClient, RegistryError};
 use clearance_trust::client::{
-    DirStore, FetchError, HttpTransport, StagedStore, UpdateError, Updater, UpdaterSettings,
-    root_descends,
+    DirStore, FetchError, HttpTransport, StagedStore, TrustedSet, UpdateError, Updater,
+    UpdaterSettings, root_descends,
 };
 use clearance_trust::image::{manifest_digest, media_type};
 use clearance_trust::metadata::Signed;
 use clearance_trust::schema::Root;
+use clearance_trust::time::UtcTime;
 use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
@@ -64,12 +65,16 @@ struct Verdict {
 }
 
 pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
-    let trust = args.trust.settings()?;
+    let trust = args.trust.settings(args.registry.timeout)?;
     let reference = registry_ref(&args.image)?;
-    let tag = reference
-        .tag()
-        .context("verify a tag: IMAGE:TAG")?
-        .to_owned();
+    let tag = match reference.tag() {
+        Some(tag) => tag.to_owned(),
+        None if reference.digest().is_some() => anyhow::bail!(
+            "{} names a digest but no tag: trust data signs tags, so give IMAGE:TAG (or IMAGE:TAG@sha256:… to check that the tag is signed as that digest)",
+            args.image
+        ),
+        None => anyhow::bail!("verify a tag: IMAGE:TAG"),
+    };
     let gun = gun(&reference)?;
     let mut verdict = Verdict {
         schema: "clearance.trust.verify/v1",
@@ -85,6 +90,12 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
         reason: None,
     };
     let store = trust.client_store(&gun)?;
+    // A pin that fails leaves no empty directory behind (finding 14 #14).
+    let _tidy = RemoveIfEmpty(
+        std::path::Path::new(&store.path_of(&RoleName::ROOT))
+            .parent()
+            .map(std::path::Path::to_path_buf),
+    );
     // A --root that cannot be used, or none where one is needed, is a
     // usage error (exit 2); a server with no trust data is an answer.
     let mut pinned = false;
@@ -102,6 +113,9 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
             check(&args, &reference, &tag, &gun, updater, staged, &mut verdict).await
         }
         Err(e) if no_trust_data(&e) => Err(e),
+        // The server answered with a first root that is no root: an answer
+        // about the repository (exit 1), as a bad answer once pinned is.
+        Err(e) if e.downcast_ref::<BadFirstRoot>().is_some() => Err(e),
         Err(e) => return Err(e),
     };
     match outcome {
@@ -159,10 +173,31 @@ async fn check(
             );
         }
         let client = RegistryClient::new(&args.registry.settings()?.registry)?;
-        let (bytes, _, _) = client
-            .get_manifest(reference, &digest)
-            .await
-            .with_context(|| format!("fetching the signed manifest {digest}"))?;
+        let host = reference.registry();
+        let (bytes, _, _) = match client.get_manifest(reference, &digest).await {
+            Ok(got) => got,
+            // An answer (exit 1): the image signed under the tag is gone.
+            Err(RegistryError::Http { status: 404, .. }) => {
+                verdict.digest = Some(digest.clone());
+                anyhow::bail!(
+                    "the signed manifest {digest} of {gun}:{tag} is not in the registry {host} (HTTP 404): the image signed under the tag was deleted there; push it again, or sign what the tag points at now"
+                );
+            }
+            // No answer (exit 2), said once, with what to check.
+            Err(RegistryError::Transport { message, .. }) => {
+                return Err(RegistryUnreachable {
+                    host: host.to_owned(),
+                    digest: digest.clone(),
+                    cause: message.rsplit(": ").next().unwrap_or_default().to_owned(),
+                }
+                .into());
+            }
+            Err(e) => {
+                return Err(
+                    anyhow::Error::new(e).context(format!("fetching the signed manifest {digest}"))
+                );
+            }
+        };
         if bytes.len() as u64 != target.length {
             anyhow::bail!(
                 "manifest {digest} is {} bytes, signed as {}",
@@ -227,11 +262,35 @@ async fn check(
     result
 }
 
+/// The registry could not be asked for the signed manifest (no connection).
+#[derive(Debug)]
+struct RegistryUnreachable {
+    host: String,
+    digest: String,
+    cause: String,
+}
+
+impl std::fmt::Display for RegistryUnreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot reach the registry {host} to fetch the signed manifest {} ({}): check that the registry is running and that {host} is its address; nothing was verified",
+            self.digest,
+            self.cause,
+            host = self.host
+        )
+    }
+}
+
+impl std::error::Error for RegistryUnreachable {}
+
 /// Whether an error means the trust server or the registry could not be
 /// asked (no connection, TLS, a login refused, an HTTP error), rather than
 /// that what they hold is not trusted.
 fn unanswered(e: &anyhow::Error) -> bool {
-    if fetch_error(e).is_some_and(FetchError::is_unanswered) {
+    if fetch_error(e).is_some_and(FetchError::is_unanswered)
+        || e.downcast_ref::<RegistryUnreachable>().is_some()
+    {
         return true;
     }
     e.chain().any(|cause| {
@@ -285,9 +344,18 @@ async fn pin(
     store: &DirStore,
 ) -> anyhow::Result<Option<StagedStore>> {
     let given = match &args.root {
-        Some(path) => Some(
-            std::fs::read(path).with_context(|| format!("reading --root {}", path.display()))?,
-        ),
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("reading --root {}", path.display()))?;
+            // Named when it is no root (finding 14 #5), not as a staged copy.
+            TrustedSet::new(&bytes, UtcTime::now()).with_context(|| {
+                format!(
+                    "--root {} is not a root.json that verifies by itself: give the root.json of {gun} from its publisher",
+                    path.display()
+                )
+            })?;
+            Some(bytes)
+        }
         None => None,
     };
     let root = match (store.load(&RoleName::ROOT)?, given) {
@@ -304,9 +372,13 @@ async fn pin(
                 trust.metadata_url(gun),
                 RoleName::ROOT.versioned_file_name(clearance_trust::schema::Version::FIRST)
             );
-            fetch_once(trust, &url)
+            let root = fetch_once(trust, &url)
                 .await?
-                .ok_or(UpdateError::NoTrustData { url })?
+                .ok_or_else(|| UpdateError::NoTrustData { url: url.clone() })?;
+            if let Err(e) = TrustedSet::new(&root, UtcTime::now()) {
+                return Err(BadFirstRoot { url, why: e }.into());
+            }
+            root
         }
         (None, None) => anyhow::bail!(
             "no trusted root for {gun} yet: pass --root ROOT.json from its publisher, or --trust-on-first-use"
@@ -314,6 +386,38 @@ async fn pin(
     };
     Ok(Some(StagedStore::new(store, &root)?))
 }
+
+/// Removes a directory when dropped, if it is empty (`remove_dir` refuses
+/// any other).
+struct RemoveIfEmpty(Option<std::path::PathBuf>);
+
+impl Drop for RemoveIfEmpty {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.0 {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+/// The first root a trust server offered (trust on first use) is no root
+/// that verifies by itself.
+#[derive(Debug)]
+struct BadFirstRoot {
+    url: String,
+    why: UpdateError,
+}
+
+impl std::fmt::Display for BadFirstRoot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the trust server's first root {} is not a root.json that verifies by itself ({}); nothing was pinned: check --server (CLEARANCE_TRUST_SERVER) names a trust server, or pin the root from its publisher with --root ROOT.json",
+            self.url, self.why
+        )
+    }
+}
+
+impl std::error::Error for BadFirstRoot {}
 
 /// A `--root` given while a root is pinned must be that root, or another
 /// version of its chain (the root the consumer first pinned, after the
@@ -331,6 +435,15 @@ async fn check_same_root(
         Signed::<Root>::parse(bytes, &RoleName::ROOT)
             .with_context(|| format!("{what} is not a root.json"))
     };
+    // A pinned root that does not verify was altered here: the given one
+    // cannot be compared with it (finding 14 #5).
+    if let Err(e) = TrustedSet::new(pinned, UtcTime::now()) {
+        anyhow::bail!(
+            "the root pinned for {gun} ({}) does not verify ({e}): it was altered or damaged after it was pinned. If --root {} is the genuine root from its publisher, pin it again: add --repin",
+            store.path_of(&RoleName::ROOT),
+            path.display()
+        );
+    }
     let pinned_root = parse(pinned, &store.path_of(&RoleName::ROOT))?;
     let given_root = parse(given, &format!("--root {}", path.display()))?;
     if pinned_root.canonical == given_root.canonical {
