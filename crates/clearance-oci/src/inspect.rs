@@ -134,8 +134,8 @@ pub enum InspectError {
     #[error(
         "layer {index} ({digest}) is a foreign (non-distributable) layer of type {media_type} \
          {}, and its blob is not here; Clearance never fetches a layer from a URL a \
-         manifest names: skip foreign layers with `clearance inspect --skip-foreign-layers` \
-         (their content is then not inspected)",
+         manifest names: skip foreign layers with --skip-foreign-layers (their content is \
+         then not read)",
         kept_at(urls)
     )]
     ForeignLayerAbsent {

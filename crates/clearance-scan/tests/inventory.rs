@@ -13,6 +13,7 @@ use clearance_scan::inventory::{Inventory, InventoryWarning, LayerCapture};
 enum Entry<'a> {
     File(&'a str, &'a [u8]),
     Link(&'a str, &'a str),
+    Hardlink(&'a str, &'a str),
     Dir(&'a str),
 }
 
@@ -30,6 +31,11 @@ fn layer(entries: &[Entry<'_>]) -> Vec<u8> {
             }
             Entry::Link(path, target) => {
                 h.set_entry_type(tar::EntryType::Symlink);
+                h.set_size(0);
+                b.append_link(&mut h, path, target).unwrap();
+            }
+            Entry::Hardlink(path, target) => {
+                h.set_entry_type(tar::EntryType::Link);
                 h.set_size(0);
                 b.append_link(&mut h, path, target).unwrap();
             }
@@ -316,4 +322,101 @@ fn a_layer_of_too_many_wanted_bytes_is_read_up_to_its_budget() {
         inv.warnings.as_slice(),
         [InventoryWarning::OverBudget { layer: 0, files }] if *files == 80 - kept
     ));
+}
+
+/// Break-it run of `clearance sbom`: merged-/usr apk databases, links,
+/// directories replaced by files, and warnings that never flood.
+#[test]
+fn merged_usr_apk_databases_are_read() {
+    let alpine = b"P:musl\nV:1.2.5-r1\nA:x86_64\n\n";
+    let wolfi = layer(&[
+        Entry::File("etc/os-release", b"ID=wolfi\nNAME=Wolfi\n"),
+        Entry::Link("lib", "usr/lib"),
+        Entry::File("usr/lib/apk/db/installed", alpine),
+    ]);
+    let inv = inventory(&[wolfi]);
+    assert_eq!(listed(&inv), [("musl".into(), "1.2.5-r1".into(), 0)]);
+    assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
+}
+
+#[test]
+fn hard_links_read_their_target_and_other_links_are_named() {
+    let is_odd = br#"{"name":"is-odd","version":"3.0.1"}"#;
+    // pnpm: the package lives in the store, node_modules hard-links it.
+    let pnpm = layer(&[
+        Entry::File(
+            "app/node_modules/.pnpm/is-odd@3.0.1/node_modules/is-odd/package.json",
+            is_odd,
+        ),
+        Entry::Hardlink(
+            "app/node_modules/is-odd/package.json",
+            "app/node_modules/.pnpm/is-odd@3.0.1/node_modules/is-odd/package.json",
+        ),
+    ]);
+    let inv = inventory(&[pnpm]);
+    let paths: Vec<_> = inv
+        .packages
+        .iter()
+        .map(|f| f.package.path.as_str())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/app/node_modules/.pnpm/is-odd@3.0.1/node_modules/is-odd/package.json",
+            "/app/node_modules/is-odd/package.json"
+        ]
+    );
+    // A database that is a symbolic link is not followed, and says so.
+    let base = layer(&[Entry::File("var/lib/dpkg/status", &status(&[("a", "1")]))]);
+    let evil = layer(&[
+        Entry::File("etc/evil-status", &status(&[("evil", "6.6.6")])),
+        Entry::Link("var/lib/dpkg/status", "/etc/evil-status"),
+    ]);
+    let inv = inventory(&[base, evil]);
+    assert!(inv.packages.is_empty());
+    assert!(
+        matches!(
+            inv.warnings.as_slice(),
+            [InventoryWarning::LinkNotFollowed { layer: 1, path, target }]
+                if path == "/var/lib/dpkg/status" && target == "/etc/evil-status"
+        ),
+        "{:?}",
+        inv.warnings
+    );
+}
+
+#[test]
+fn a_directory_replaced_by_a_file_takes_its_packages_with_it() {
+    let base = layer(&[
+        Entry::File("var/lib/dpkg/status", &status(&[("a", "1")])),
+        Entry::File(
+            "app/node_modules/n/package.json",
+            br#"{"name":"n","version":"1.0.0"}"#,
+        ),
+        Entry::File(
+            "usr/lib/python3/site-packages/p-1.dist-info/METADATA",
+            b"Name: p\nVersion: 1\n",
+        ),
+    ]);
+    // No whiteouts: a runtime's applier removes a directory a non-directory replaces.
+    let replaces = layer(&[
+        Entry::Link("var/lib/dpkg", "/nowhere"),
+        Entry::File("app/node_modules", b"not a directory"),
+        Entry::Link("usr/lib/python3/site-packages", "/tmp"),
+    ]);
+    let inv = inventory(&[base, replaces]);
+    assert!(inv.packages.is_empty(), "{:?}", inv.packages);
+    assert_eq!(inv.removed.len(), 3);
+}
+
+#[test]
+fn warnings_are_capped_and_counted() {
+    use clearance_scan::inventory::MAX_WARNINGS;
+    let broken: String = (0..500).map(|i| format!("P:p{i}\n\n")).collect();
+    let inv = inventory(&[layer(&[Entry::File(
+        "lib/apk/db/installed",
+        broken.as_bytes(),
+    )])]);
+    assert_eq!(inv.warnings.len(), MAX_WARNINGS);
+    assert_eq!(inv.warnings_not_shown, 500 - MAX_WARNINGS as u64);
 }

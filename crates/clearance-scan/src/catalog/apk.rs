@@ -11,6 +11,9 @@ use crate::os::Distro;
 
 /// apk's installed database.
 pub const INSTALLED: &str = "lib/apk/db/installed";
+/// Where merged-`/usr` images (Wolfi, Chainguard) keep it, `/lib` being a
+/// link to `usr/lib`.
+pub const INSTALLED_USR: &str = "usr/lib/apk/db/installed";
 
 /// The apk cataloger.
 #[derive(Debug, Clone, Copy)]
@@ -22,7 +25,7 @@ impl Cataloger for Apk {
     }
 
     fn wants(&self, path: &str) -> bool {
-        path == INSTALLED
+        path == INSTALLED || path == INSTALLED_USR
     }
 
     fn read(

@@ -3,9 +3,9 @@
 //!
 //! Both are deb822 control stanzas (`deb-control(5)`, `dpkg(1)` "FILES"):
 //! `Field: value`, continuation lines starting with a space or tab, stanzas
-//! separated by blank lines. A package is installed when its `Status`
-//! field's third word is `installed` (`install ok installed`); status.d
-//! files have no `Status` and list only installed packages.
+//! separated by blank lines. A package's files are on disk unless its
+//! `Status` field's third word is `not-installed` or `config-files`;
+//! status.d files have no `Status` and list only installed packages.
 
 use super::{CatalogError, Cataloger, MAX_PACKAGES, Package, PackageType, SourcePackage, purl};
 use crate::os::Distro;
@@ -44,9 +44,9 @@ impl Cataloger for Dpkg {
     }
 }
 
-/// The installed packages of one status file. `needs_status`: only
-/// stanzas whose `Status` says `installed` count (the main status file);
-/// status.d files list installed packages without one.
+/// The packages of one status file whose files are on disk. `needs_status`:
+/// only stanzas whose `Status` leaves files on disk count (the main status
+/// file); status.d files list installed packages without one.
 ///
 /// # Errors
 ///
@@ -68,10 +68,17 @@ pub fn parse(
             });
         }
         let fields = Fields(&stanza);
+        // `Status: WANT FLAG STATE` (dpkg(1) "Package states"): every state
+        // but not-installed and config-files leaves the package's files on
+        // disk (unpacked, half-installed, half-configured and the trigger
+        // states too), so each counts.
         if needs_status
-            && fields
-                .get("Status")
-                .is_none_or(|s| s.split_whitespace().nth(2) != Some("installed"))
+            && fields.get("Status").is_none_or(|s| {
+                matches!(
+                    s.split_whitespace().nth(2),
+                    None | Some("not-installed" | "config-files")
+                )
+            })
         {
             continue;
         }
@@ -163,6 +170,18 @@ Version: 3.0.11-1~deb12u2+b1
 
 Package: broken
 Status: install ok installed
+
+Package: unpacked-only
+Status: install ok unpacked
+Version: 2.0
+
+Package: triggered
+Status: install ok triggers-pending
+Version: 3.0
+
+Package: gone
+Status: purge ok not-installed
+Version: 4.0
 ";
 
     #[test]
@@ -184,7 +203,10 @@ Status: install ok installed
             names,
             [
                 ("libc6", "2.36-9+deb12u4"),
-                ("libssl3", "3.0.11-1~deb12u2+b1")
+                ("libssl3", "3.0.11-1~deb12u2+b1"),
+                // Unpacked and trigger-pending packages have their files on disk.
+                ("unpacked-only", "2.0"),
+                ("triggered", "3.0")
             ]
         );
         let glibc = got[0].source.as_ref().unwrap();

@@ -112,6 +112,15 @@ pub enum CatalogError {
         /// The database file.
         path: String,
     },
+    /// A metadata file that is not what its format says (invalid JSON, a
+    /// version that is not a string); its package is not listed.
+    #[error("{path}: {reason}; not listed")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong, escaped where it quotes the file.
+        reason: String,
+    },
     /// A stanza without a name or version (the others are kept).
     #[error("{path}: the entry at line {line} has no {field}; skipped")]
     MissingField {

@@ -4,20 +4,12 @@
 //! npm, yarn and pnpm all write. A `package.json` without `name` and
 //! `version` (a nested `{"type": "module"}` marker) is not a package.
 
-use serde::Deserialize;
-
 use super::{CatalogError, Cataloger, Package, PackageType};
 use crate::os::Distro;
 
 /// The npm cataloger.
 #[derive(Debug, Clone, Copy)]
 pub struct Npm;
-
-#[derive(Deserialize)]
-struct Manifest {
-    name: Option<String>,
-    version: Option<String>,
-}
 
 impl Cataloger for Npm {
     fn name(&self) -> &'static str {
@@ -43,25 +35,60 @@ impl Cataloger for Npm {
         path: &str,
         bytes: &[u8],
         _distro: Option<&Distro>,
-        _warnings: &mut Vec<CatalogError>,
+        warnings: &mut Vec<CatalogError>,
     ) -> Result<Vec<Package>, CatalogError> {
-        // Keys other than these two are skipped, whatever their size.
-        let Ok(Manifest {
-            name: Some(name),
-            version: Some(version),
-        }) = serde_json::from_slice::<Manifest>(bytes)
-        else {
-            return Ok(Vec::new());
+        let invalid = |reason: String| CatalogError::Invalid {
+            path: path.to_owned(),
+            reason,
         };
-        if name.is_empty() || version.is_empty() || name.len() > 214 || version.len() > 256 {
-            return Ok(Vec::new());
+        // Node's loader strips a byte-order mark and, as JSON.parse, keeps
+        // the last of duplicate keys: serde_json's map does the same.
+        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+        let manifest: serde_json::Value = match serde_json::from_slice(bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                warnings.push(invalid(format!("not valid JSON ({e})")));
+                return Ok(Vec::new());
+            }
+        };
+        let field = |key: &str| manifest.get(key);
+        match (field("name"), field("version")) {
+            // A directory's `{"type": "module"}` marker: not a package.
+            (None, None) => Ok(Vec::new()),
+            (Some(serde_json::Value::String(name)), Some(serde_json::Value::String(version)))
+                if !name.is_empty()
+                    && !version.is_empty()
+                    && name.len() <= 214
+                    && version.len() <= 256 =>
+            {
+                Ok(vec![Package::language(
+                    PackageType::Npm,
+                    name.clone(),
+                    version.clone(),
+                    path,
+                )])
+            }
+            (name, version) => {
+                warnings.push(invalid(format!(
+                    "name {} and version {} are not both non-empty strings",
+                    shown(name),
+                    shown(version)
+                )));
+                Ok(Vec::new())
+            }
         }
-        Ok(vec![Package::language(
-            PackageType::Npm,
-            name,
-            version,
-            path,
-        )])
+    }
+}
+
+/// A JSON value for a message: short, escaped.
+fn shown(v: Option<&serde_json::Value>) -> String {
+    match v {
+        None => "missing".to_owned(),
+        Some(v) => {
+            let text = v.to_string();
+            let cut: String = text.chars().take(64).collect();
+            format!("{cut:?}")
+        }
     }
 }
 

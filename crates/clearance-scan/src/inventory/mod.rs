@@ -15,7 +15,7 @@
 //! upgrading layer's and an untouched package stays with the layer that
 //! installed it. A package the top no longer lists is not in the image.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use clearance_oci::layer::{EntryKind, ImagePath, LayerEntry, LayerVisitor};
 use serde::Serialize;
@@ -43,6 +43,14 @@ pub struct LayerCapture {
     whiteouts: Vec<(ImagePath, bool)>,
     /// Wanted files over [`MAX_DATABASE_BYTES`], not kept.
     too_large: Vec<(ImagePath, u64)>,
+    /// Wanted paths that are links: the path and where it points. A hard
+    /// link to a file this layer captured takes that file's content
+    /// instead; the others are named in a warning, never silently dropped.
+    links: Vec<(ImagePath, String)>,
+    /// Non-directories laid over a path that may be a directory holding
+    /// wanted files (`var/lib/dpkg`, a `node_modules`): what was below is
+    /// gone, as a runtime's applier removes it (at most [`MAX_REPLACED`]).
+    replaced: Vec<ImagePath>,
     /// Bytes kept so far, at most [`MAX_CAPTURED_PER_LAYER`].
     kept: u64,
     /// Wanted files not kept because the layer's budget was spent.
@@ -53,6 +61,36 @@ pub struct LayerCapture {
 /// metadata files, `package.json`s). Real layers hold a few MiB of them;
 /// with layers read two at a time this bounds what the scan holds.
 pub const MAX_CAPTURED_PER_LAYER: u64 = 64 << 20;
+
+/// Most directory replacements recorded per layer.
+pub const MAX_REPLACED: usize = 100_000;
+
+/// Most warnings an inventory keeps; the rest are counted.
+pub const MAX_WARNINGS: usize = 100;
+
+/// Whether a path may be a directory that holds files a cataloger wants:
+/// an ancestor of a fixed database path, or a directory of the kinds
+/// language catalogers look in.
+fn may_hold_wanted(path: &str) -> bool {
+    const FIXED: [&str; 6] = [
+        "var/lib/dpkg/status.d/x",
+        "lib/apk/db/installed",
+        "usr/lib/apk/db/installed",
+        "etc/os-release",
+        "usr/lib/os-release",
+        "var/lib/dpkg/status",
+    ];
+    let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+    FIXED
+        .iter()
+        .any(|f| f.len() > path.len() && f.starts_with(path) && f.as_bytes()[path.len()] == b'/')
+        || matches!(name, "node_modules" | "site-packages" | "dist-packages")
+        || name.ends_with(".dist-info")
+        || name.ends_with(".egg-info")
+        || parent == "node_modules"
+        || parent.ends_with("/node_modules")
+        || name.starts_with('@')
+}
 
 /// Which paths the inventory keeps.
 #[derive(Clone, Default)]
@@ -103,15 +141,35 @@ impl LayerVisitor for LayerCapture {
     }
 
     fn entry(&mut self, entry: LayerEntry, content: Option<Vec<u8>>) {
+        let wanted = self.wanted.wants(entry.path.as_str());
         match entry.kind {
             EntryKind::Whiteout => self.whiteouts.push((entry.path, false)),
             EntryKind::OpaqueWhiteout => self.whiteouts.push((entry.path, true)),
-            _ if self.wanted.wants(entry.path.as_str()) => {
-                // A hard link to a wanted file reads as that file's content
-                // only if the reader hands it over; otherwise it hides the
-                // lower file like any other non-file.
-                let content = content.filter(|_| entry.kind == EntryKind::File);
-                self.changes.push((entry.path, content));
+            EntryKind::File if wanted => self.changes.push((entry.path, content)),
+            EntryKind::Hardlink { target } if wanted => {
+                // tar hard links name a file earlier in the same layer.
+                let earlier = self
+                    .changes
+                    .iter()
+                    .rev()
+                    .find(|(p, _)| *p == target)
+                    .and_then(|(_, c)| c.clone());
+                if earlier.is_none() {
+                    self.links
+                        .push((entry.path.clone(), format!("/{}", target.as_str())));
+                }
+                self.changes.push((entry.path, earlier));
+            }
+            EntryKind::Symlink { target } if wanted => {
+                if !os::FILES.contains(&entry.path.as_str()) {
+                    self.links.push((entry.path.clone(), target));
+                }
+                self.changes.push((entry.path, None));
+            }
+            EntryKind::Directory if wanted => self.changes.push((entry.path, None)),
+            EntryKind::Directory => {}
+            _ if may_hold_wanted(entry.path.as_str()) && self.replaced.len() < MAX_REPLACED => {
+                self.replaced.push(entry.path);
             }
             _ => {}
         }
@@ -160,6 +218,20 @@ pub enum InventoryWarning {
         /// How many files were left unread.
         files: u64,
     },
+    /// A package database or metadata file that is a link this layer does
+    /// not resolve (a symbolic link, or a hard link to a file not read):
+    /// its packages are not listed.
+    #[error(
+        "layer {layer}: {path} is a link to {target:?}, which is not read; the packages it lists (if any) are not listed"
+    )]
+    LinkNotFollowed {
+        /// The layer.
+        layer: usize,
+        /// The wanted path.
+        path: String,
+        /// Where it points, as written.
+        target: String,
+    },
     /// A wanted file was too large to read.
     #[error(
         "layer {layer}: {path} is {size} bytes, over the {MAX_DATABASE_BYTES}-byte limit for a package database; its packages are not listed"
@@ -184,9 +256,12 @@ pub struct Inventory {
     /// Packages a later layer removed or replaced with another version:
     /// still in the registry's blobs, not in the image a container runs.
     pub removed: Vec<Removed>,
-    /// What could not be read.
+    /// What could not be read: the first [`MAX_WARNINGS`].
     #[serde(skip)]
     pub warnings: Vec<InventoryWarning>,
+    /// Warnings past the first [`MAX_WARNINGS`], counted.
+    #[serde(skip)]
+    pub warnings_not_shown: u64,
 }
 
 /// A package some layer listed and a later one took away.
@@ -214,6 +289,14 @@ fn key(p: &Package) -> Key {
 }
 
 impl Inventory {
+    fn warn(&mut self, warning: InventoryWarning) {
+        if self.warnings.len() < MAX_WARNINGS {
+            self.warnings.push(warning);
+        } else {
+            self.warnings_not_shown += 1;
+        }
+    }
+
     /// Replay the layers' captures in order (index 0 first) and catalog
     /// what each layer leaves visible. `catalogers` must be the list the
     /// captures were made with. Each file is read once, when a layer
@@ -235,13 +318,26 @@ impl Inventory {
                     touched.push(p);
                 }
             }
-            let mut written: Vec<String> = Vec::new();
+            for path in &capture.replaced {
+                for p in hidden_by(&visible, path, true) {
+                    visible.remove(&p);
+                    touched.push(p);
+                }
+            }
+            for (path, target) in capture.links {
+                inventory.warn(InventoryWarning::LinkNotFollowed {
+                    layer,
+                    path: path.to_string(),
+                    target,
+                });
+            }
+            let mut written: HashSet<String> = HashSet::new();
             for (path, content) in capture.changes {
                 let path = path.as_str().to_owned();
                 match content {
                     Some(bytes) => {
                         visible.insert(path.clone(), bytes);
-                        written.push(path.clone());
+                        written.insert(path.clone());
                     }
                     None => {
                         visible.remove(&path);
@@ -250,13 +346,13 @@ impl Inventory {
                 touched.push(path);
             }
             if capture.over_budget > 0 {
-                inventory.warnings.push(InventoryWarning::OverBudget {
+                inventory.warn(InventoryWarning::OverBudget {
                     layer,
                     files: capture.over_budget,
                 });
             }
             for (path, size) in capture.too_large {
-                inventory.warnings.push(InventoryWarning::TooLarge {
+                inventory.warn(InventoryWarning::TooLarge {
                     layer,
                     path: path.to_string(),
                     size,
@@ -285,18 +381,16 @@ impl Inventory {
                         Err(e) => problems.push(e),
                     }
                 }
-                inventory.warnings.extend(
-                    problems
-                        .into_iter()
-                        .map(|problem| InventoryWarning::Catalog { layer, problem }),
-                );
+                for problem in problems {
+                    inventory.warn(InventoryWarning::Catalog { layer, problem });
+                }
                 let now: Vec<Package> = parsed
                     .range((i, String::new())..(i + 1, String::new()))
                     .flat_map(|(_, found)| found.iter().cloned())
                     .take(MAX_PACKAGES_IN_IMAGE + 1)
                     .collect();
                 if now.len() > MAX_PACKAGES_IN_IMAGE {
-                    inventory.warnings.push(InventoryWarning::TooManyPackages {
+                    inventory.warn(InventoryWarning::TooManyPackages {
                         layer,
                         cataloger: cataloger.name(),
                     });

@@ -107,7 +107,7 @@ pub async fn run(args: SbomArgs, format: Format) -> anyhow::Result<Exit> {
             })
             .collect(),
         packages: listed(&inventory, args.all_layers),
-        warnings: inventory.warnings.iter().map(ToString::to_string).collect(),
+        warnings: warnings(&image, &inventory, depth),
     };
     let mut page = Page::default();
     match format {
@@ -158,6 +158,32 @@ async fn read_inventory(
         .map(|r| r.map(|(_, capture)| capture).unwrap_or_default())
         .collect();
     Ok(Inventory::build(&catalogers, layers))
+}
+
+/// What could not be read, one line each: layers skipped, then the
+/// inventory's warnings, then how many more there were.
+fn warnings(image: &ResolvedImage, inventory: &Inventory, depth: LayerDepth) -> Vec<String> {
+    let mut out: Vec<String> = image
+        .layers
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !depth.reads(l))
+        .map(|(i, l)| {
+            format!(
+                "layer {i} ({}) is a foreign layer and was not read (--skip-foreign-layers): its packages are not listed",
+                l.blob.digest
+            )
+        })
+        .collect();
+    out.extend(inventory.warnings.iter().map(ToString::to_string));
+    if inventory.warnings_not_shown > 0 {
+        out.push(format!(
+            "{} more warnings not shown (the first {} are above)",
+            inventory.warnings_not_shown,
+            inventory.warnings.len()
+        ));
+    }
+    out
 }
 
 fn listed(inventory: &Inventory, all_layers: bool) -> Vec<Listed> {
@@ -244,12 +270,6 @@ fn render(s: &Sbom, page: &mut Page) {
         ));
     } else {
         page.line(t);
-    }
-    for l in s.layers.iter().filter(|l| !l.read) {
-        page.line(text!(
-            warn("note:"),
-            format!(" layer {} ({}) was not read", l.index, l.digest.short())
-        ));
     }
     for w in &s.warnings {
         page.line(text!(warn("warning:"), " ", w));
