@@ -420,3 +420,27 @@ fn warnings_are_capped_and_counted() {
     assert_eq!(inv.warnings.len(), MAX_WARNINGS);
     assert_eq!(inv.warnings_not_shown, 500 - MAX_WARNINGS as u64);
 }
+
+/// Syft's `upstream` qualifier names an OS package's source when it
+/// differs, with the source's version when that differs too.
+#[test]
+fn purls_name_the_upstream_source_as_syft_does() {
+    let status = b"Package: libssl3\nStatus: install ok installed\nArchitecture: amd64\nSource: openssl\nVersion: 3.0.11-1\n\nPackage: bash\nStatus: install ok installed\nArchitecture: amd64\nSource: bash (5.2.15-2)\nVersion: 5.2.15-2+b13\n\nPackage: tzdata\nStatus: install ok installed\nArchitecture: all\nVersion: 2024a-0\n\n";
+    let inv = inventory(&[layer(&[
+        Entry::File("etc/os-release", b"ID=debian\nVERSION_ID=12\n"),
+        Entry::File("var/lib/dpkg/status", status),
+    ])]);
+    let purls: Vec<_> = inv
+        .packages
+        .iter()
+        .map(|f| f.package.purl.as_str())
+        .collect();
+    assert_eq!(
+        purls,
+        [
+            "pkg:deb/debian/bash@5.2.15-2%2Bb13?arch=amd64&distro=debian-12&upstream=bash%405.2.15-2",
+            "pkg:deb/debian/libssl3@3.0.11-1?arch=amd64&distro=debian-12&upstream=openssl",
+            "pkg:deb/debian/tzdata@2024a-0?arch=all&distro=debian-12",
+        ]
+    );
+}

@@ -74,7 +74,7 @@ fn sbom_lists_each_package_with_the_layer_that_brought_its_version_in() {
     assert_eq!(libssl["source"]["name"], "openssl");
     assert_eq!(
         libssl["purl"],
-        "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12"
+        "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12&upstream=openssl"
     );
     assert_eq!(
         sbom["layers"][1]["created_by"].as_str().unwrap().get(..7),

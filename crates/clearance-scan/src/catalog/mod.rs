@@ -179,6 +179,43 @@ pub fn purl(
     version: &str,
     arch: Option<&str>,
 ) -> String {
+    build_purl(kind, distro, name, version, arch, None)
+}
+
+/// A package's purl as [`purl`] writes it, with Syft's `upstream`
+/// qualifier when an OS package's source differs from it: the source's
+/// name (`upstream=gcc-12`), with `@VERSION` when its version differs too
+/// (`upstream=glibc@2.36-9`, percent-encoded).
+pub fn package_purl(p: &Package, distro: Option<&Distro>) -> String {
+    let upstream = p
+        .source
+        .as_ref()
+        .filter(|s| s.name != p.name || s.version != p.version)
+        .map(|s| {
+            if s.version == p.version {
+                s.name.clone()
+            } else {
+                format!("{}@{}", s.name, s.version)
+            }
+        });
+    build_purl(
+        p.kind,
+        distro,
+        &p.name,
+        &p.version,
+        p.arch.as_deref(),
+        upstream,
+    )
+}
+
+fn build_purl(
+    kind: PackageType,
+    distro: Option<&Distro>,
+    name: &str,
+    version: &str,
+    arch: Option<&str>,
+    upstream: Option<String>,
+) -> String {
     let fallback = || format!("pkg:{}/{name}@{version}", kind.purl_type());
     let (namespace, name) = match kind {
         PackageType::Deb | PackageType::Apk => (distro.map(|d| d.id.clone()), name.to_owned()),
@@ -204,6 +241,11 @@ pub fn purl(
     }
     if let Some(arch) = arch.filter(|_| os)
         && purl.add_qualifier("arch", arch.to_owned()).is_err()
+    {
+        return fallback();
+    }
+    if let Some(upstream) = upstream.filter(|_| os)
+        && purl.add_qualifier("upstream", upstream).is_err()
     {
         return fallback();
     }

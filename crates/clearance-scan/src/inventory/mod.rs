@@ -431,7 +431,7 @@ impl Inventory {
             .map(|f| &mut f.package)
             .chain(inventory.removed.iter_mut().map(|r| &mut r.package))
         {
-            p.purl = catalog::purl(p.kind, distro, &p.name, &p.version, p.arch.as_deref());
+            p.purl = catalog::package_purl(p, distro);
         }
         inventory.packages.sort_by_key(|a| key(&a.package));
         inventory
