@@ -444,3 +444,64 @@ fn purls_name_the_upstream_source_as_syft_does() {
         ]
     );
 }
+
+/// A language package an OS package installed names that OS package: its
+/// fixes come from the distribution (issue 9: npm modules inside a Debian
+/// package are matched against Debian data).
+#[test]
+fn language_packages_an_os_package_installed_name_it() {
+    let egg = "usr/lib/python3/dist-packages/requests-2.28.1.egg-info/PKG-INFO";
+    let debian = layer(&[
+        Entry::File(
+            "var/lib/dpkg/status",
+            &status(&[("python3-requests", "2.28.1+dfsg-1")]),
+        ),
+        Entry::File(
+            "var/lib/dpkg/info/python3-requests.list",
+            format!("/.\n/usr\n/{egg}\n").as_bytes(),
+        ),
+        Entry::File(egg, b"Name: requests\nVersion: 2.28.1\n"),
+    ]);
+    // pip installs another one beside it: nobody's but pip's.
+    let pip = layer(&[Entry::File(
+        "usr/local/lib/python3.11/site-packages/six-1.16.0.dist-info/METADATA",
+        b"Name: six\nVersion: 1.16.0\n",
+    )]);
+    let inv = inventory(&[debian, pip]);
+    let owned: Vec<_> = inv
+        .packages
+        .iter()
+        .map(|f| {
+            (
+                f.package.name.as_str(),
+                f.owned_by.as_ref().map(|o| o.name.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        owned,
+        [
+            ("python3-requests", None),
+            ("requests", Some("python3-requests")),
+            ("six", None)
+        ]
+    );
+
+    let alpine = layer(&[
+        Entry::File(
+            "lib/apk/db/installed",
+            b"P:npm\nV:10.2.5-r0\nF:usr/lib/node_modules/npm\nR:package.json\nR:index.js\n\n",
+        ),
+        Entry::File(
+            "usr/lib/node_modules/npm/package.json",
+            br#"{"name":"npm","version":"10.2.5"}"#,
+        ),
+    ]);
+    let inv = inventory(&[alpine]);
+    let npm = inv
+        .packages
+        .iter()
+        .find(|f| f.package.kind.to_string() == "npm")
+        .unwrap();
+    assert_eq!(npm.owned_by.as_ref().map(|o| o.name.as_str()), Some("npm"));
+}

@@ -39,6 +39,37 @@ impl Cataloger for Apk {
     }
 }
 
+/// The files an `installed` database lists (`F:` directory, then its `R:`
+/// files), each with the package that owns it, as image paths without the
+/// leading `/`.
+pub fn owned_files(bytes: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = Vec::new();
+    for (_, stanza) in super::stanzas(&text) {
+        let mut name = "";
+        let mut dir = "";
+        for line in stanza {
+            match line.split_at_checked(2) {
+                Some(("P:", v)) => name = v.trim(),
+                Some(("F:", v)) => dir = v.trim(),
+                Some(("R:", file)) if !name.is_empty() => {
+                    let file = file.trim();
+                    out.push((
+                        if dir.is_empty() {
+                            file.to_owned()
+                        } else {
+                            format!("{dir}/{file}")
+                        },
+                        name.to_owned(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
 /// The packages of one `installed` file.
 ///
 /// # Errors

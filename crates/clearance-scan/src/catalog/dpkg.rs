@@ -14,6 +14,9 @@ use crate::os::Distro;
 pub const STATUS: &str = "var/lib/dpkg/status";
 /// distroless's directory of per-package status files.
 pub const STATUS_D: &str = "var/lib/dpkg/status.d/";
+/// dpkg's per-package file lists: `info/NAME.list` or `info/NAME:ARCH.list`,
+/// one absolute path per line (`dpkg -L`).
+pub const INFO: &str = "var/lib/dpkg/info/";
 
 /// The dpkg cataloger.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +33,7 @@ impl Cataloger for Dpkg {
                 // `NAME.md5sums` beside each entry lists file hashes.
                 !name.is_empty() && !name.contains('/') && !name.ends_with(".md5sums")
             })
+            || is_file_list(path)
     }
 
     fn read(
@@ -39,9 +43,39 @@ impl Cataloger for Dpkg {
         distro: Option<&Distro>,
         warnings: &mut Vec<CatalogError>,
     ) -> Result<Vec<Package>, CatalogError> {
+        // File lists name no packages; the inventory reads them for
+        // ownership (see `owned_files`).
+        if is_file_list(path.strip_prefix('/').unwrap_or(path)) {
+            return Ok(Vec::new());
+        }
         let in_status_d = path.starts_with(&format!("/{STATUS_D}"));
         parse(bytes, path, !in_status_d, distro, warnings)
     }
+}
+
+/// Whether an image path (no leading `/`) is a dpkg file list.
+pub fn is_file_list(path: &str) -> bool {
+    path.strip_prefix(INFO)
+        .is_some_and(|name| name.len() > 5 && !name.contains('/') && name.ends_with(".list"))
+}
+
+/// The files a dpkg file list names, with the package that owns them
+/// (`info/libc6:amd64.list` → `libc6`). `path` is the list's absolute path.
+pub fn owned_files<'a>(
+    path: &'a str,
+    bytes: &'a [u8],
+) -> impl Iterator<Item = (String, &'a str)> + 'a {
+    let name = path
+        .rsplit('/')
+        .next()
+        .and_then(|f| f.strip_suffix(".list"))
+        .map(|f| f.split(':').next().unwrap_or(f))
+        .unwrap_or("");
+    bytes
+        .split(|b| *b == b'\n')
+        .filter_map(|line| std::str::from_utf8(line).ok())
+        .filter(|line| line.starts_with('/') && line.len() > 1)
+        .map(move |line| (line[1..].to_owned(), name))
 }
 
 /// The packages of one status file whose files are on disk. `needs_status`:

@@ -184,6 +184,23 @@ pub struct Found {
     pub package: Package,
     /// Index of the layer that brought this version in (0 is the base).
     pub layer: usize,
+    /// For a language package: the OS package whose file list includes its
+    /// metadata file (Debian's `python3-requests` ships
+    /// `requests-2.28.1.egg-info`). Its fixes come from the distribution,
+    /// so it is matched against the distribution's data, not the
+    /// language's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owned_by: Option<Owner>,
+}
+
+/// The OS package that installed a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Owner {
+    /// `deb` or `apk`.
+    #[serde(rename = "type")]
+    pub kind: catalog::PackageType,
+    /// The OS package's name.
+    pub name: String,
 }
 
 /// Something the inventory could not read, named so a person can look.
@@ -406,6 +423,7 @@ impl Inventory {
                         Found {
                             package,
                             layer: from,
+                            owned_by: None,
                         },
                     );
                 }
@@ -422,6 +440,7 @@ impl Inventory {
             }
         }
         inventory.packages = listed.into_iter().flat_map(HashMap::into_values).collect();
+        mark_owned(&mut inventory.packages, &visible);
         // The distribution may be known only from a layer after the one
         // that listed a package: name it in every purl.
         let distro = inventory.distro.as_ref();
@@ -438,6 +457,56 @@ impl Inventory {
             .removed
             .sort_by_key(|a| (a.removed_in, key(&a.package)));
         inventory
+    }
+}
+
+/// Mark each language package whose metadata file an OS package's file
+/// list names (dpkg `info/*.list`, apk `R:` lines). Only the language
+/// packages' own paths are looked up, so nothing grows with the OS file
+/// lists.
+fn mark_owned(packages: &mut [Found], visible: &BTreeMap<String, Vec<u8>>) {
+    use catalog::{PackageType, apk, dpkg};
+    let mut wanted: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, f) in packages.iter().enumerate() {
+        if matches!(f.package.kind, PackageType::Python | PackageType::Npm) {
+            let path = f.package.path.strip_prefix('/').unwrap_or(&f.package.path);
+            wanted.entry(path).or_default().push(i);
+        }
+    }
+    if wanted.is_empty() {
+        return;
+    }
+    let mut owners: Vec<(usize, Owner)> = Vec::new();
+    for (path, bytes) in visible {
+        if dpkg::is_file_list(path) {
+            let absolute = format!("/{path}");
+            for (file, name) in dpkg::owned_files(&absolute, bytes) {
+                for &i in wanted.get(file.as_str()).into_iter().flatten() {
+                    owners.push((
+                        i,
+                        Owner {
+                            kind: PackageType::Deb,
+                            name: name.to_owned(),
+                        },
+                    ));
+                }
+            }
+        } else if path == apk::INSTALLED || path == apk::INSTALLED_USR {
+            for (file, name) in apk::owned_files(bytes) {
+                for &i in wanted.get(file.as_str()).into_iter().flatten() {
+                    owners.push((
+                        i,
+                        Owner {
+                            kind: PackageType::Apk,
+                            name: name.clone(),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    for (i, owner) in owners {
+        packages[i].owned_by.get_or_insert(owner);
     }
 }
 

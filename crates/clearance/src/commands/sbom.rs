@@ -9,7 +9,7 @@ use clearance_oci::inspect::{self, LayerDepth};
 use clearance_oci::layer::LayerLimits;
 use clearance_oci::{Digest, ImageSource, Platform, ResolvedImage};
 use clearance_scan::catalog::{self, Cataloger, Package};
-use clearance_scan::inventory::{Inventory, LayerCapture};
+use clearance_scan::inventory::{Inventory, LayerCapture, Owner};
 use clearance_scan::os::Distro;
 use serde::Serialize;
 
@@ -70,6 +70,9 @@ struct Listed {
     #[serde(flatten)]
     package: Package,
     layer: usize,
+    /// The OS package that installed this language package.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owned_by: Option<Owner>,
     /// The layer after which it is gone; only with `--all-layers`.
     #[serde(skip_serializing_if = "Option::is_none")]
     removed_in: Option<usize>,
@@ -193,6 +196,7 @@ fn listed(inventory: &Inventory, all_layers: bool) -> Vec<Listed> {
         .map(|f| Listed {
             package: f.package.clone(),
             layer: f.layer,
+            owned_by: f.owned_by.clone(),
             removed_in: None,
         })
         .collect();
@@ -200,6 +204,7 @@ fn listed(inventory: &Inventory, all_layers: bool) -> Vec<Listed> {
         out.extend(inventory.removed.iter().map(|r| Listed {
             package: r.package.clone(),
             layer: r.layer,
+            owned_by: None,
             removed_in: Some(r.removed_in),
         }));
     }
@@ -242,6 +247,10 @@ fn render(s: &Sbom, page: &mut Page) {
                 }
             })
             .unwrap_or_default();
+        let source = match &p.owned_by {
+            Some(owner) => format!("in {} {}", owner.kind, owner.name),
+            None => source,
+        };
         let layer = match p.removed_in {
             Some(gone) => text!(
                 p.layer.to_string(),
