@@ -118,6 +118,11 @@ fn sbom_lists_each_package_with_the_layer_that_brought_its_version_in() {
     let curl = text.lines().find(|l| l.contains("curl")).unwrap();
     assert!(curl.contains("RUN apt-get upgrade"), "{curl}");
     let out = clearance(&["sbom", "--all-layers", &image]);
+    assert!(
+        stdout(&out).contains("Packages     3 (and 2 removed by later layers, listed below)"),
+        "{}",
+        stdout(&out)
+    );
     let tz = stdout(&out);
     let tz = tz.lines().find(|l| l.contains("tzdata")).unwrap();
     assert!(tz.contains("(removed in 1)"), "{tz}");

@@ -55,6 +55,8 @@ pub struct LayerCapture {
     kept: u64,
     /// Wanted files not kept because the layer's budget was spent.
     over_budget: u64,
+    /// The first few of those, to name in the warning.
+    over_budget_named: Vec<ImagePath>,
 }
 
 /// Most bytes of wanted files kept from one layer (package databases,
@@ -134,6 +136,9 @@ impl LayerVisitor for LayerCapture {
         }
         if self.kept.saturating_add(entry.size) > MAX_CAPTURED_PER_LAYER {
             self.over_budget += 1;
+            if self.over_budget_named.len() < 3 {
+                self.over_budget_named.push(entry.path.clone());
+            }
             return false;
         }
         self.kept += entry.size;
@@ -227,13 +232,16 @@ pub enum InventoryWarning {
     },
     /// A layer's wanted files together were over [`MAX_CAPTURED_PER_LAYER`].
     #[error(
-        "layer {layer}: {files} package metadata files were not read: the layer's files of interest passed {MAX_CAPTURED_PER_LAYER} bytes; their packages are not listed"
+        "layer {layer}: {files} package metadata files were not read (first: {}): the layer's files of interest passed {MAX_CAPTURED_PER_LAYER} bytes; their packages are not listed",
+        first.join(", ")
     )]
     OverBudget {
         /// The layer.
         layer: usize,
         /// How many files were left unread.
         files: u64,
+        /// The first of them (up to three), as absolute paths.
+        first: Vec<String>,
     },
     /// A package database or metadata file that is a link this layer does
     /// not resolve (a symbolic link, or a hard link to a file not read):
@@ -366,6 +374,11 @@ impl Inventory {
                 inventory.warn(InventoryWarning::OverBudget {
                     layer,
                     files: capture.over_budget,
+                    first: capture
+                        .over_budget_named
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
                 });
             }
             for (path, size) in capture.too_large {

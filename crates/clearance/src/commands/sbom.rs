@@ -230,7 +230,15 @@ fn render(s: &Sbom, page: &mut Page) {
         None => page.field("Distro", dim("(none found)")),
     }
     let present = s.packages.iter().filter(|p| p.removed_in.is_none()).count();
-    page.field("Packages", present.to_string());
+    let removed = s.packages.len() - present;
+    page.field(
+        "Packages",
+        if removed == 0 {
+            present.to_string()
+        } else {
+            format!("{present} (and {removed} removed by later layers, listed below)")
+        },
+    );
     page.line("");
     let mut t = output::table(&["Name", "Version", "Type", "Source", "Layer", "Added by"]);
     for p in &s.packages {
