@@ -121,6 +121,17 @@ pub fn parse(
             line,
             field,
         };
+        if let Some(field) = ["Package", "Version", "Source", "Architecture", "Status"]
+            .into_iter()
+            .find(|f| fields.count(f) > 1)
+        {
+            warnings.push(CatalogError::DuplicateField {
+                path: path.to_owned(),
+                line,
+                field,
+            });
+            continue;
+        }
         let Some(name) = fields.get("Package") else {
             warnings.push(missing("Package"));
             continue;
@@ -164,6 +175,19 @@ pub fn parse(
 struct Fields<'a, 'b>(&'b [&'a str]);
 
 impl<'a> Fields<'a, '_> {
+    /// How many lines give this field.
+    fn count(&self, name: &str) -> usize {
+        self.0
+            .iter()
+            .filter(|line| {
+                !line.starts_with([' ', '\t'])
+                    && line
+                        .split_once(':')
+                        .is_some_and(|(k, _)| k.eq_ignore_ascii_case(name))
+            })
+            .count()
+    }
+
     fn get(&self, name: &str) -> Option<&'a str> {
         self.0.iter().find_map(|line| {
             let (key, value) = line.split_once(':')?;
@@ -282,6 +306,23 @@ Version: 4.0
             .unwrap();
         assert_eq!(got.len(), 1);
         assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn an_entry_giving_a_field_twice_is_skipped_and_named() {
+        let text = b"Package: a\nPackage: b\nStatus: install ok installed\nVersion: 1\n\nPackage: c\nStatus: install ok installed\nVersion: 2\n";
+        let mut warnings = Vec::new();
+        let got = parse(text, "/s", true, None, &mut warnings).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].name, "c");
+        assert_eq!(
+            warnings,
+            [CatalogError::DuplicateField {
+                path: "/s".into(),
+                line: 1,
+                field: "Package"
+            }]
+        );
     }
 
     #[test]

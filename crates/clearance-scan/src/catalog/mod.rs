@@ -121,6 +121,19 @@ pub enum CatalogError {
         /// What is wrong, escaped where it quotes the file.
         reason: String,
     },
+    /// A stanza that gives a field twice (dpkg refuses such a database; the
+    /// stanza is skipped rather than one value guessed).
+    #[error(
+        "{path}: the entry at line {line} gives {field} twice; skipped (dpkg refuses such an entry)"
+    )]
+    DuplicateField {
+        /// The database file.
+        path: String,
+        /// 1-based line where the entry starts.
+        line: usize,
+        /// The repeated field.
+        field: &'static str,
+    },
     /// A stanza without a name or version (the others are kept).
     #[error("{path}: the entry at line {line} has no {field}; skipped")]
     MissingField {
