@@ -17,17 +17,21 @@ impl Cataloger for Npm {
     }
 
     fn wants(&self, path: &str) -> bool {
-        let parts: Vec<&str> = path.rsplitn(4, '/').collect();
-        // Reversed: package.json, NAME, node_modules | @SCOPE, rest.
-        match parts.as_slice() {
-            ["package.json", name, "node_modules", ..] => !name.starts_with('.'),
-            ["package.json", name, scope, rest] => {
-                scope.starts_with('@')
-                    && !name.starts_with('.')
-                    && (*rest == "node_modules" || rest.ends_with("/node_modules"))
-            }
-            _ => false,
+        // Asked of every entry of every layer: no allocation.
+        let Some(dir) = path.strip_suffix("/package.json") else {
+            return false;
+        };
+        let (above, name) = dir.rsplit_once('/').unwrap_or(("", dir));
+        if name.starts_with('.') {
+            return false;
         }
+        let in_node_modules = |d: &str| d == "node_modules" || d.ends_with("/node_modules");
+        if in_node_modules(above) {
+            return true;
+        }
+        // node_modules/@SCOPE/NAME/package.json
+        let (above_scope, scope) = above.rsplit_once('/').unwrap_or(("", above));
+        scope.starts_with('@') && in_node_modules(above_scope)
     }
 
     fn read(

@@ -20,13 +20,15 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use clearance_oci::layer::{EntryKind, ImagePath, LayerEntry, LayerVisitor};
 use serde::Serialize;
 
-use crate::catalog::{self, CatalogError, Cataloger, MAX_DATABASE_BYTES, MAX_PACKAGES, Package};
+use crate::catalog::{
+    self, CatalogError, Cataloger, MAX_DATABASE_BYTES, MAX_PACKAGES, Package, apk, dpkg,
+};
+use crate::os::{self, Distro};
 
 /// Most packages one cataloger may list for a whole image (a Debian image
 /// with everything installed has about 65,000 packages; node_modules trees
 /// of 10,000 are real).
 pub const MAX_PACKAGES_IN_IMAGE: usize = MAX_PACKAGES;
-use crate::os::{self, Distro};
 
 /// What one layer holds of interest: the wanted files it writes, the
 /// wanted paths it turns into something other than a file, and its
@@ -74,19 +76,20 @@ pub const MAX_WARNINGS: usize = 100;
 /// an ancestor of a fixed database path, or a directory of the kinds
 /// language catalogers look in.
 fn may_hold_wanted(path: &str) -> bool {
-    const FIXED: [&str; 6] = [
-        "var/lib/dpkg/status.d/x",
-        "lib/apk/db/installed",
-        "usr/lib/apk/db/installed",
-        "etc/os-release",
-        "usr/lib/os-release",
-        "var/lib/dpkg/status",
+    const FIXED: [&str; 7] = [
+        dpkg::STATUS,
+        dpkg::STATUS_D,
+        dpkg::INFO,
+        apk::INSTALLED,
+        apk::INSTALLED_USR,
+        os::OS_RELEASE[0],
+        os::OS_RELEASE[1],
     ];
     let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
-    FIXED
-        .iter()
-        .any(|f| f.len() > path.len() && f.starts_with(path) && f.as_bytes()[path.len()] == b'/')
-        || matches!(name, "node_modules" | "site-packages" | "dist-packages")
+    FIXED.iter().any(|f| {
+        f.strip_prefix(path)
+            .is_some_and(|rest| rest.starts_with('/'))
+    }) || matches!(name, "node_modules" | "site-packages" | "dist-packages")
         || name.ends_with(".dist-info")
         || name.ends_with(".egg-info")
         || parent == "node_modules"
@@ -478,7 +481,7 @@ impl Inventory {
 /// packages' own paths are looked up, so nothing grows with the OS file
 /// lists.
 fn mark_owned(packages: &mut [Found], visible: &BTreeMap<String, Vec<u8>>) {
-    use catalog::{PackageType, apk, dpkg};
+    use catalog::PackageType;
     let mut wanted: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, f) in packages.iter().enumerate() {
         if matches!(f.package.kind, PackageType::Python | PackageType::Npm) {
