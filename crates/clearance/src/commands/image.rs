@@ -2,7 +2,10 @@
 //! platform, print the resolution's warnings. Shared by `inspect` and
 //! `sbom` (and the scanner's commands to come).
 
+use std::sync::Arc;
+
 use anyhow::Context as _;
+use clearance_oci::inspect::{self, LayerDepth};
 use clearance_oci::source::ResolveWarning;
 use clearance_oci::{ImageRef, ImageSource, Platform, ResolvedImage};
 
@@ -40,4 +43,21 @@ pub async fn open(
         }
     }
     Ok((reference, source, resolved))
+}
+
+/// A progress bar over the compressed bytes of the layers `depth` reads,
+/// and the callback the layer reader feeds it. Finish the bar when done.
+pub fn layer_progress(
+    image: &ResolvedImage,
+    depth: LayerDepth,
+) -> (indicatif::ProgressBar, inspect::Progress) {
+    let total: u64 = image
+        .layers
+        .iter()
+        .filter(|l| depth.reads(l))
+        .map(|l| l.blob.size)
+        .sum();
+    let bar = output::byte_progress(total, "reading layers");
+    let feed = bar.clone();
+    (bar, Arc::new(move |n| feed.inc(n)))
 }

@@ -1,7 +1,5 @@
 //! `clearance inspect IMAGE`
 
-use std::sync::Arc;
-
 use anyhow::Context as _;
 use clap::Args;
 use clearance_oci::inspect::{self, Inspection, LayerDepth, LayerInfo};
@@ -48,12 +46,13 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
         (false, true) => LayerDepth::ReadSkippingForeign,
         (false, false) => LayerDepth::Read,
     };
-    let reading = image.layers.iter().filter(|l| depth.reads(l));
-    let total: u64 = reading.map(|l| l.blob.size).sum();
-    let bar = (depth != LayerDepth::Skip).then(|| output::byte_progress(total, "reading layers"));
-    let progress = bar
-        .clone()
-        .map(|b| Arc::new(move |n| b.inc(n)) as inspect::Progress);
+    let (bar, progress) = match depth {
+        LayerDepth::Skip => (None, None),
+        _ => {
+            let (bar, progress) = super::image::layer_progress(&image, depth);
+            (Some(bar), Some(progress))
+        }
+    };
     let report = inspect::inspect(
         &source,
         &image,
@@ -146,7 +145,7 @@ fn render(r: &Inspection, page: &mut Page) {
                 .map(|s| size(s).to_text())
                 .unwrap_or_else(|| dim("-")),
             l.entries.map(|e| e.to_text()).unwrap_or_else(|| dim("-")),
-            truncate(&created_by, 80).to_text(),
+            output::truncate(&created_by, 80).to_text(),
         ]);
     }
     t.row([
@@ -211,13 +210,4 @@ fn shell_words(words: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    let s = s.trim();
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(max - 1).collect::<String>())
-    }
 }

@@ -130,17 +130,7 @@ async fn read_inventory(
     parallel: usize,
 ) -> anyhow::Result<Inventory> {
     let catalogers: Arc<Vec<Box<dyn Cataloger>>> = Arc::new(catalog::all());
-    let total: u64 = image
-        .layers
-        .iter()
-        .filter(|l| depth.reads(l))
-        .map(|l| l.blob.size)
-        .sum();
-    let bar = output::byte_progress(total, "reading layers");
-    let progress = {
-        let bar = bar.clone();
-        Arc::new(move |n| bar.inc(n)) as inspect::Progress
-    };
+    let (bar, progress) = super::image::layer_progress(image, depth);
     let limits = LayerLimits {
         max_captured_file_bytes: catalog::MAX_DATABASE_BYTES,
         ..LayerLimits::default()
@@ -278,7 +268,7 @@ fn render(s: &Sbom, page: &mut Page) {
             p.package.kind.to_string().to_text(),
             source.to_text(),
             layer,
-            truncate(created_by, 60).to_text(),
+            output::truncate(created_by, 60).to_text(),
         ]);
     }
     if s.packages.is_empty() {
@@ -290,16 +280,5 @@ fn render(s: &Sbom, page: &mut Page) {
     }
     for w in &s.warnings {
         page.line(text!(warn("warning:"), " ", w));
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    let s = s.trim();
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let mut out: String = s.chars().take(max - 1).collect();
-        out.push('…');
-        out
     }
 }
