@@ -97,9 +97,9 @@ fn may_hold_wanted(path: &str) -> bool {
         || name.starts_with('@')
 }
 
-/// Which paths the inventory keeps.
+/// Which paths the inventory keeps: OS detection's and the catalogers'.
 #[derive(Clone, Default)]
-struct Wanted(Option<std::sync::Arc<Vec<Box<dyn Cataloger>>>>);
+struct Wanted(std::sync::Arc<Vec<Box<dyn Cataloger>>>);
 
 impl std::fmt::Debug for Wanted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -109,11 +109,7 @@ impl std::fmt::Debug for Wanted {
 
 impl Wanted {
     fn wants(&self, path: &str) -> bool {
-        os::FILES.contains(&path)
-            || self
-                .0
-                .as_ref()
-                .is_some_and(|all| all.iter().any(|c| c.wants(path)))
+        os::FILES.contains(&path) || self.0.iter().any(|c| c.wants(path))
     }
 }
 
@@ -122,7 +118,7 @@ impl LayerCapture {
     /// want. Share one `catalogers` list among all the layers of a scan.
     pub fn new(catalogers: std::sync::Arc<Vec<Box<dyn Cataloger>>>) -> LayerCapture {
         LayerCapture {
-            wanted: Wanted(Some(catalogers)),
+            wanted: Wanted(catalogers),
             ..LayerCapture::default()
         }
     }
