@@ -274,13 +274,9 @@ fn check_realm(realm: &str) -> anyhow::Result<String> {
     }
     // Clients send their login to the realm; they refuse plain HTTP off
     // loopback, so such a realm only breaks sign-in.
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    if url.scheme() == "http" && !loopback {
+    // The same rule clients apply (clearance_oci's `http_allowed`).
+    let host = url.host_str().unwrap_or_default();
+    if url.scheme() == "http" && !clearance_oci::registry::http_allowed(host, &[]) {
         bail!(
             "auth.realm {realm:?} is plain HTTP off loopback: clients never send a login there; use https://"
         );
@@ -305,7 +301,6 @@ fn default_data_dir() -> anyhow::Result<PathBuf> {
         .context("no home directory: pass --data-dir")
 }
 
-/// "14d", "12h", "30m", "90s" or plain seconds.
 /// A value of `[trust]` refused, as one line naming the file and the key.
 fn keyed(source: &str, key: &str, e: anyhow::Error) -> anyhow::Error {
     anyhow::anyhow!("{source}: [trust] {key}: {e:#}")
@@ -332,6 +327,7 @@ fn config_error(file: &str, text: &str, e: &toml::de::Error) -> anyhow::Error {
     }
 }
 
+/// "14d", "12h", "30m", "90s" or plain seconds.
 fn seconds(text: Option<&str>, default: i64) -> anyhow::Result<i64> {
     let Some(text) = text else {
         return Ok(default);
