@@ -357,6 +357,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_plain_http_realm_is_refused_off_loopback_as_clients_refuse_it() {
+        for ok in [
+            "https://trust.example.com/token",
+            "http://127.0.0.1:4443/token",
+            "http://[::1]:4443/token",
+            "http://LOCALHOST/token",
+        ] {
+            assert_eq!(check_realm(ok).unwrap(), ok);
+        }
+        for refused in ["http://trust.example.com/token", "http://10.0.0.1/token"] {
+            let e = check_realm(refused).unwrap_err().to_string();
+            assert!(e.contains("plain HTTP off loopback"), "{e}");
+        }
+    }
+
+    #[test]
     fn durations_read_with_units() {
         assert_eq!(seconds(Some("14d"), 0).unwrap(), 14 * 86_400);
         assert_eq!(seconds(Some("90"), 0).unwrap(), 90);
