@@ -23,9 +23,6 @@ use std::sync::Arc;
 use crate::time::UtcTime;
 use crate::time::{SharedClock, SystemClock};
 
-/// Whether this build reads the test switches (the `test-hooks` feature).
-pub const ENABLED: bool = cfg!(feature = "test-hooks");
-
 /// The variable that makes the trust service crash mid-publish.
 pub const CRASH_AFTER_ROW: &str = "CLEARANCE_TEST_CRASH_AFTER_ROW";
 
