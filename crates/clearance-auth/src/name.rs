@@ -9,10 +9,11 @@
 use std::fmt;
 use std::str::FromStr;
 
-use clearance_oci::reference::{check_domain, component_ok};
+pub use clearance_oci::reference::NameRule;
+use clearance_oci::reference::{MAX_REPOSITORY_NAME, check_repository_name};
 
 /// Longest repository name accepted, as Distribution enforces.
-pub const MAX_NAME_LEN: usize = 255;
+pub const MAX_NAME_LEN: usize = MAX_REPOSITORY_NAME;
 
 /// A repository name such as `team/app`, checked when built.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -28,42 +29,13 @@ pub struct NameError {
     pub reason: NameRule,
 }
 
-/// The rule of the name grammar a refused name broke.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum NameRule {
-    #[error("the name is empty")]
-    Empty,
-    #[error("the name is longer than 255 characters")]
-    TooLong,
-    #[error("a path component is empty")]
-    EmptyComponent,
-    #[error("use lower-case letters, digits and single '.', '_', '__' or '-' runs between them")]
-    Component,
-}
-
 impl RepositoryName {
     /// Checks `name` against the OCI name grammar and the 255-character limit.
     pub fn parse(name: &str) -> Result<RepositoryName, NameError> {
-        let refuse = |reason| NameError {
+        check_repository_name(name).map_err(|reason| NameError {
             name: excerpt(name),
             reason,
-        };
-        if name.is_empty() {
-            return Err(refuse(NameRule::Empty));
-        }
-        if name.len() > MAX_NAME_LEN {
-            return Err(refuse(NameRule::TooLong));
-        }
-        let mut components = name.split('/').peekable();
-        if let Some(first) = components.next() {
-            let host_allowed = components.peek().is_some();
-            if !(host_allowed && is_host(first)) {
-                check_component(first).map_err(refuse)?;
-            }
-        }
-        for component in components {
-            check_component(component).map_err(refuse)?;
-        }
+        })?;
         Ok(RepositoryName(name.to_owned()))
     }
 
@@ -102,23 +74,6 @@ impl PartialEq<str> for RepositoryName {
 impl PartialEq<&str> for RepositoryName {
     fn eq(&self, other: &&str) -> bool {
         self.0 == *other
-    }
-}
-
-/// A registry host as clearance-oci's references accept it, so every
-/// `registry/repository` name a client builds is accepted here.
-fn is_host(component: &str) -> bool {
-    check_domain(component).is_ok()
-}
-
-/// One path component: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
-fn check_component(component: &str) -> Result<(), NameRule> {
-    if component.is_empty() {
-        Err(NameRule::EmptyComponent)
-    } else if component_ok(component) {
-        Ok(())
-    } else {
-        Err(NameRule::Component)
     }
 }
 

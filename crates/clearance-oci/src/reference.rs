@@ -376,6 +376,57 @@ fn check_path(path: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Longest repository name, in bytes, as Distribution enforces.
+pub const MAX_REPOSITORY_NAME: usize = 255;
+
+/// The rule of the repository name grammar a refused name broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NameRule {
+    /// The name is empty.
+    #[error("the name is empty")]
+    Empty,
+    /// The name is longer than [`MAX_REPOSITORY_NAME`] bytes.
+    #[error("the name is longer than 255 characters")]
+    TooLong,
+    /// A `/`-separated component is empty.
+    #[error("a path component is empty")]
+    EmptyComponent,
+    /// A component is outside `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
+    #[error("use lower-case letters, digits and single '.', '_', '__' or '-' runs between them")]
+    Component,
+}
+
+/// A repository name as the trust service scopes tokens by and Notary
+/// names GUNs: the OCI distribution name grammar ("Pulling manifests":
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`),
+/// the first of several components allowed to be a registry host with a
+/// port, at most [`MAX_REPOSITORY_NAME`] bytes.
+///
+/// # Errors
+///
+/// The [`NameRule`] the name breaks first.
+pub fn check_repository_name(name: &str) -> Result<(), NameRule> {
+    if name.is_empty() {
+        return Err(NameRule::Empty);
+    }
+    if name.len() > MAX_REPOSITORY_NAME {
+        return Err(NameRule::TooLong);
+    }
+    let component = |c: &str| match c {
+        "" => Err(NameRule::EmptyComponent),
+        c if component_ok(c) => Ok(()),
+        _ => Err(NameRule::Component),
+    };
+    let mut components = name.split('/').peekable();
+    if let Some(first) = components.next() {
+        let host_allowed = components.peek().is_some();
+        if !(host_allowed && check_domain(first).is_ok()) {
+            component(first)?;
+        }
+    }
+    components.try_for_each(component)
+}
+
 /// Whether `c` is one repository path component: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
 pub fn component_ok(c: &str) -> bool {
     let bytes = c.as_bytes();

@@ -2,13 +2,11 @@
 //! `registry/repository` as the image is pushed (`registry.example.com:5000/
 //! team/app`, `docker.io/library/alpine`).
 //!
-//! The grammar is the one `clearance_auth::RepositoryName` checks (the OCI
-//! distribution name grammar, a registry host and port allowed in front),
-//! which the trust service's tokens are scoped by: with the `server`
-//! feature, a [`Gun`] converts from and to that type without a second
-//! check, and a test holds the two grammars to the same answers.
-//! `clearance-auth` needs axum, which the trust client does without, so the
-//! client checks the grammar here with the same `clearance-oci` rules.
+//! The grammar is `clearance_oci::reference::check_repository_name` (the
+//! OCI distribution name grammar, a registry host and port allowed in
+//! front), the one `clearance_auth::RepositoryName` checks and the trust
+//! service's tokens are scoped by: with the `server` feature, a [`Gun`]
+//! converts from and to that type without a second check.
 //!
 //! A GUN names a directory (`~/.clearance/trust/tuf/<quoted GUN>`, a
 //! `file://` repository's `v2/<GUN>/_trust/tuf/`) and a URL path: no empty,
@@ -18,10 +16,10 @@
 use std::fmt;
 
 use clearance_oci::RegistryRef;
-use clearance_oci::reference::{check_domain, component_ok};
+use clearance_oci::reference::{MAX_REPOSITORY_NAME, NameRule, check_repository_name};
 
 /// Longest repository name accepted, in bytes (what Distribution enforces).
-pub const MAX_GUN: usize = 255;
+pub const MAX_GUN: usize = MAX_REPOSITORY_NAME;
 
 /// A trust repository's name, checked by [`Gun::new`].
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -37,47 +35,18 @@ pub struct GunError {
     pub reason: GunRule,
 }
 
-/// The rule a refused repository name broke.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum GunRule {
-    /// The name is empty.
-    #[error("the name is empty")]
-    Empty,
-    /// The name is longer than [`MAX_GUN`] bytes.
-    #[error("the name is longer than 255 characters")]
-    TooLong,
-    /// A `/`-separated component is empty.
-    #[error("a path component is empty")]
-    EmptyComponent,
-    /// A component is outside `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
-    #[error("use lower-case letters, digits and single '.', '_', '__' or '-' runs between them")]
-    Component,
-}
+/// The rule a refused repository name broke (the grammar lives in
+/// `clearance_oci::reference`, shared with `clearance_auth`).
+pub type GunRule = NameRule;
 
 impl Gun {
     /// Check `name` against the OCI name grammar (the first of several
     /// components may be a registry host with a port) and the length limit.
     pub fn new(name: &str) -> Result<Gun, GunError> {
-        let refuse = |reason| GunError {
+        check_repository_name(name).map_err(|reason| GunError {
             name: name.chars().take(80).collect(),
             reason,
-        };
-        if name.is_empty() {
-            return Err(refuse(GunRule::Empty));
-        }
-        if name.len() > MAX_GUN {
-            return Err(refuse(GunRule::TooLong));
-        }
-        let mut components = name.split('/').peekable();
-        if let Some(first) = components.next() {
-            let host_allowed = components.peek().is_some();
-            if !(host_allowed && check_domain(first).is_ok()) {
-                check_component(first).map_err(refuse)?;
-            }
-        }
-        for component in components {
-            check_component(component).map_err(refuse)?;
-        }
+        })?;
         Ok(Gun(name.to_owned()))
     }
 
@@ -93,17 +62,6 @@ impl Gun {
     /// The name as text.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-/// One path component: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
-fn check_component(component: &str) -> Result<(), GunRule> {
-    if component.is_empty() {
-        Err(GunRule::EmptyComponent)
-    } else if component_ok(component) {
-        Ok(())
-    } else {
-        Err(GunRule::Component)
     }
 }
 
@@ -206,19 +164,6 @@ mod tests {
                 panic!("{image}");
             };
             assert!(Gun::of(&r).is_ok(), "{image}");
-        }
-    }
-
-    /// One grammar: the service's token scopes and the trust client agree.
-    #[cfg(feature = "server")]
-    #[test]
-    fn the_grammar_is_the_one_of_the_token_scopes() {
-        for name in GOOD.iter().chain(BAD) {
-            assert_eq!(
-                Gun::new(name).is_ok(),
-                clearance_auth::RepositoryName::parse(name).is_ok(),
-                "{name:?}"
-            );
         }
     }
 }
