@@ -8,6 +8,7 @@ mod support;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use support::service::field;
 use support::{Registry, TestImage, assert_success, service, skopeo_copy, stderr, stdout};
 
 /// The shared test client (a private home per person, every passphrase
@@ -23,9 +24,7 @@ impl std::ops::Deref for Trust {
 
 impl Trust {
     fn new() -> Trust {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("file://{}", dir.path().join("server").display());
-        Trust(service::Trust { dir, url })
+        Trust(service::Trust::file())
     }
 
     fn server_dir(&self) -> PathBuf {
@@ -89,12 +88,7 @@ fn signed_image() -> Setup {
     assert_success(&out);
     let out = trust.run("publisher", &["trust", "sign", &format!("{gun}:v1")]);
     assert_success(&out);
-    let digest = stdout(&out)
-        .lines()
-        .find_map(|l| l.strip_prefix("Digest"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let digest = field(&out, "Digest");
     Setup {
         _img: img,
         _registry: registry,
@@ -604,12 +598,7 @@ fn a_delegated_role_signs_only_its_paths_and_can_be_removed() {
     };
     let out = run(&["trust", "key", "generate", "--role", "team-releases"]);
     assert_success(&out);
-    let keyid = stdout(&out)
-        .lines()
-        .find_map(|l| l.strip_prefix("Generated"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let keyid = field(&out, "Generated");
     let out = run(&[
         "trust",
         "delegate",

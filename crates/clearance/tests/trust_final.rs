@@ -8,49 +8,15 @@ mod support;
 
 use std::process::Output;
 
-use support::service::{Trust, pushed};
-use support::{assert_success, stderr, stdout};
-
-/// Both streams, for assertion messages.
-fn both(out: &Output) -> String {
-    format!("{}{}", stdout(out), stderr(out))
-}
-
-/// A fresh `file://` repository (not initialised yet).
-fn file_trust() -> Trust {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    Trust { dir, url }
-}
+use support::service::{Trust, pushed, sign_concurrently};
+use support::{SOFTHSM_MODULE, assert_success, both, softhsm, stderr, stdout};
 
 #[test]
 fn f14_1_concurrent_signs_of_a_directory_repository_all_land() {
     let tags = ["v1", "v2", "v3", "v4"];
     let (_img, _registry, gun) = pushed("team/app", &tags);
-    let trust = file_trust();
-    assert_success(&trust.run("publisher", &["trust", "init", &gun]));
-    let children: Vec<_> = tags
-        .iter()
-        .map(|tag| {
-            trust
-                .command(
-                    "publisher",
-                    &["trust", "sign", &format!("{gun}:{tag}")],
-                    None,
-                )
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        assert_success(&child.wait_with_output().unwrap());
-    }
-    for tag in tags {
-        let out = trust.run("publisher", &["trust", "verify", &format!("{gun}:{tag}")]);
-        assert_success(&out);
-    }
+    let trust = Trust::file_initialised(&gun);
+    sign_concurrently(&trust, &gun, &tags);
     let tuf = trust
         .dir
         .path()
@@ -88,10 +54,7 @@ fn stalled_server() -> String {
 #[test]
 fn f14_2_a_stalled_trust_server_is_given_up_after_timeout() {
     let url = stalled_server();
-    let trust = Trust {
-        dir: tempfile::tempdir().unwrap(),
-        url: url.clone(),
-    };
+    let trust = Trust::at(&url);
     let gun = "127.0.0.1:9/team/app";
     let image = format!("{gun}:v1");
     for args in [
@@ -145,7 +108,7 @@ fn days_left(trust: &Trust, home: &str, gun: &str) -> std::collections::BTreeMap
 #[test]
 fn f14_3_lifetimes_chosen_at_init_are_kept_when_roles_are_signed_again() {
     let gun = "127.0.0.1:9/team/app";
-    let trust = file_trust();
+    let trust = Trust::file();
     assert_success(&trust.run(
         "publisher",
         &[
@@ -199,7 +162,7 @@ fn f14_3_lifetimes_chosen_at_init_are_kept_when_roles_are_signed_again() {
 #[test]
 fn f14_4_refresh_signs_only_what_is_due_and_says_so() {
     let gun = "127.0.0.1:9/team/app";
-    let trust = file_trust();
+    let trust = Trust::file();
     assert_success(&trust.run(
         "publisher",
         &["trust", "init", gun, "--targets-expires-days", "2"],
@@ -275,8 +238,7 @@ fn pinned_root(trust: &Trust, home: &str, gun: &str) -> std::path::PathBuf {
 #[test]
 fn f14_5_a_tampered_pinned_root_is_named_with_what_to_do() {
     let gun = "127.0.0.1:9/team/app";
-    let trust = file_trust();
-    assert_success(&trust.run("publisher", &["trust", "init", gun]));
+    let trust = Trust::file_initialised(gun);
     let pinned = pinned_root(&trust, "publisher", gun);
     let genuine = trust.dir.path().join("genuine-root.json");
     std::fs::copy(&pinned, &genuine).unwrap();
@@ -350,10 +312,7 @@ fn garbage_server(body: &'static [u8]) -> String {
 #[test]
 fn f14_5_trust_on_first_use_of_garbage_names_the_server() {
     let url = garbage_server(b"this is not json");
-    let trust = Trust {
-        dir: tempfile::tempdir().unwrap(),
-        url: url.clone(),
-    };
+    let trust = Trust::at(&url);
     let out = trust.run(
         "consumer",
         &[
@@ -376,8 +335,7 @@ fn f14_5_trust_on_first_use_of_garbage_names_the_server() {
 #[test]
 fn f14_6_a_wrong_root_passphrase_is_said_to_be_wrong() {
     let gun = "127.0.0.1:9/team/app";
-    let trust = file_trust();
-    assert_success(&trust.run("publisher", &["trust", "init", gun]));
+    let trust = Trust::file_initialised(gun);
     let out = trust
         .command(
             "publisher",
@@ -398,7 +356,7 @@ fn f14_6_a_wrong_root_passphrase_is_said_to_be_wrong() {
 #[test]
 fn f14_9_an_expired_repository_is_inspected_and_refreshed() {
     let gun = "127.0.0.1:9/team/app";
-    let trust = file_trust();
+    let trust = Trust::file();
     assert_success(&trust.run(
         "publisher",
         &["trust", "init", gun, "--timestamp-expires-days", "1"],
@@ -417,7 +375,7 @@ fn f14_9_an_expired_repository_is_inspected_and_refreshed() {
 
 #[test]
 fn f14_10_repository_arguments_are_repositories() {
-    let trust = file_trust();
+    let trust = Trust::file();
     let out = trust.run(
         "publisher",
         &["trust", "init", "docker://127.0.0.1:9/team/app"],
@@ -452,15 +410,8 @@ fn f14_10_repository_arguments_are_repositories() {
 #[test]
 fn f14_11_delegation_paths_are_tag_patterns() {
     let gun = "127.0.0.1:9/team/app";
-    let trust = file_trust();
-    assert_success(&trust.run("publisher", &["trust", "init", gun]));
-    let run = |args: &[&str]| {
-        trust
-            .command("publisher", args, None)
-            .env("CLEARANCE_PASSPHRASE_QA", "qa passphrase")
-            .output()
-            .unwrap()
-    };
+    let trust = Trust::file_initialised(gun);
+    let run = |args: &[&str]| -> Output { trust.run_with_passphrases("publisher", args, &["qa"]) };
     let out = run(&["trust", "key", "generate", "--role", "qa"]);
     assert_success(&out);
     let key = stdout(&out)
@@ -534,8 +485,7 @@ fn f14_8_config_errors_are_one_readable_line_naming_key_and_line() {
 #[test]
 fn f14_12_a_deleted_signed_manifest_is_an_answer_and_a_down_registry_is_said_once() {
     let (_img, registry, gun) = pushed("team/app", &["v1"]);
-    let trust = file_trust();
-    assert_success(&trust.run("publisher", &["trust", "init", &gun]));
+    let trust = Trust::file_initialised(&gun);
     let digest = trust.sign(&gun, "v1");
     let image = format!("{gun}:v1");
     // The signed manifest deleted from the registry: 404 for its digest.
@@ -593,39 +543,15 @@ fn f14_13_an_unreachable_postgres_is_said_at_once() {
     );
 }
 
-/// A SoftHSM2 token of the test's own, labelled `clearance`, PIN 1234:
-/// returns its configuration file.
-fn softhsm(dir: &std::path::Path) -> std::path::PathBuf {
-    support::require("softhsm2-util");
-    std::fs::create_dir_all(dir.join("tokens")).unwrap();
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            dir.join("tokens").display()
-        ),
-    )
-    .unwrap();
-    let out = std::process::Command::new("softhsm2-util")
-        .args(["--init-token", "--free", "--label", "clearance"])
-        .args(["--pin", "1234", "--so-pin", "5678"])
-        .env("SOFTHSM2_CONF", &conf)
-        .output()
-        .unwrap();
-    assert_success(&out);
-    conf
-}
-
 #[test]
 fn f14_7_token_root_keys_are_named_by_label_and_a_missing_pin_says_what_to_set() {
-    let trust = file_trust();
+    let trust = Trust::file();
     let conf = softhsm(&trust.dir.path().join("hsm"));
     let gun = "127.0.0.1:9/team/app";
     let with_hsm = |args: &[&str], pin: bool| -> Output {
         let mut cmd = trust.command("publisher", args, None);
         cmd.env("SOFTHSM2_CONF", &conf)
-            .env("CLEARANCE_PKCS11_MODULE", "/usr/lib/softhsm/libsofthsm2.so");
+            .env("CLEARANCE_PKCS11_MODULE", SOFTHSM_MODULE);
         if pin {
             cmd.env("CLEARANCE_PKCS11_PIN", "1234");
         }
@@ -689,8 +615,7 @@ fn f14_7_token_root_keys_are_named_by_label_and_a_missing_pin_says_what_to_set()
 #[test]
 fn f14_14_minor_messages() {
     let gun = "127.0.0.1:9/team/app";
-    let trust = file_trust();
-    assert_success(&trust.run("publisher", &["trust", "init", gun]));
+    let trust = Trust::file_initialised(gun);
     // An empty passphrase variable is said to be empty.
     let out = trust
         .command(
@@ -719,10 +644,7 @@ fn f14_14_minor_messages() {
     // init against a server answering 200 with anything: not "already
     // initialised".
     let url = garbage_server(b"<html>hello</html>");
-    let other = Trust {
-        dir: tempfile::tempdir().unwrap(),
-        url,
-    };
+    let other = Trust::at(url);
     let out = other.run("publisher", &["trust", "init", gun]);
     assert!(!out.status.success());
     assert!(
@@ -734,7 +656,7 @@ fn f14_14_minor_messages() {
 
 #[test]
 fn f14_14_an_encrypted_pkcs8_key_is_said_to_be_encrypted() {
-    let trust = file_trust();
+    let trust = Trust::file();
     let key = trust.dir.path().join("enc.pem");
     std::fs::write(
         &key,

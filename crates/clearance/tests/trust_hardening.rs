@@ -8,7 +8,8 @@ mod support;
 
 use std::process::Output;
 
-use support::{assert_success, clearance, service, stderr, stdout};
+use support::service::field;
+use support::{SOFTHSM_MODULE, assert_success, both, clearance, service, softhsm, stderr, stdout};
 
 #[test]
 fn b18_expiry_days_must_be_between_1_and_36500() {
@@ -72,9 +73,7 @@ fn b2_the_trust_login_is_never_sent_over_plain_http_off_loopback() {
 
 /// Two file:// repositories initialised by "publisher": (trust, gun A, gun B).
 fn two_repositories() -> (service::Trust, String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    let trust = service::Trust { dir, url };
+    let trust = service::Trust::file();
     let (a, b) = (
         "127.0.0.1:5000/team/a".to_owned(),
         "127.0.0.1:5000/team/b".to_owned(),
@@ -165,13 +164,7 @@ fn b4_a_root_is_pinned_only_after_the_repository_verifies_from_it() {
         &b,
         &["--root", root_b.to_str().unwrap()],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
     assert!(stdout(&out).contains("is not signed"), "{}", stdout(&out));
     assert!(pinned(&trust, "consumer", &b) == Some(std::fs::read(&root_b).unwrap()));
 }
@@ -243,9 +236,7 @@ fn b4_a_different_root_while_one_is_pinned_is_an_error_until_repinned() {
 
 #[test]
 fn b12_file_repositories_are_verified_before_anything_is_signed_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    let trust = service::Trust { dir, url };
+    let trust = service::Trust::file();
     let gun = "127.0.0.1:5000/team/app";
     assert_success(&trust.run("publisher", &["trust", "init", gun]));
     let tuf = trust
@@ -270,13 +261,7 @@ fn b12_file_repositories_are_verified_before_anything_is_signed_again() {
         "publisher",
         &["trust", "refresh", gun, "--within-days", "100000"],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
     assert!(
         stderr(&out).contains("verifying the current trust data"),
         "{}",
@@ -288,10 +273,7 @@ fn b12_file_repositories_are_verified_before_anything_is_signed_again() {
     );
 
     // Untampered, the same refresh goes through.
-    let fresh = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", fresh.path().join("server").display());
-    let trust = service::Trust { dir: fresh, url };
-    assert_success(&trust.run("publisher", &["trust", "init", gun]));
+    let trust = service::Trust::file_initialised(gun);
     assert_success(&trust.run(
         "publisher",
         &["trust", "refresh", gun, "--within-days", "100000"],
@@ -301,21 +283,14 @@ fn b12_file_repositories_are_verified_before_anything_is_signed_again() {
 #[test]
 fn b6_sign_pins_the_built_digest_and_refuses_a_re_pointed_tag() {
     let (img, _registry, gun) = service::pushed("team/app", &["v1"]);
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    let trust = service::Trust { dir, url };
+    let trust = service::Trust::file();
     assert_success(&trust.run("p", &["trust", "init", &gun]));
     let image = format!("{gun}:v1");
 
     // By tag alone: signed, with a warning naming the digest to pin.
     let out = trust.run("p", &["trust", "sign", &image]);
     assert_success(&out);
-    let built = stdout(&out)
-        .lines()
-        .find_map(|l| l.strip_prefix("Digest"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let built = field(&out, "Digest");
     assert!(
         stderr(&out).contains("warning: signing") && stderr(&out).contains(&format!("@{built}")),
         "{}",
@@ -330,13 +305,7 @@ fn b6_sign_pins_the_built_digest_and_refuses_a_re_pointed_tag() {
         &["--format", "v2s2"],
     );
     let out = trust.run("p", &["trust", "sign", &format!("{image}@{built}")]);
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
     assert!(
         stderr(&out).contains(&format!("not at {built}"))
             && stderr(&out).contains("refusing to sign"),
@@ -346,12 +315,7 @@ fn b6_sign_pins_the_built_digest_and_refuses_a_re_pointed_tag() {
 
     // The digest the tag now has, pinned with --digest: signed, no warning.
     let out = trust.run("p", &["trust", "sign", &image]);
-    let now = stdout(&out)
-        .lines()
-        .find_map(|l| l.strip_prefix("Digest"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let now = field(&out, "Digest");
     assert_ne!(now, built);
     let out = trust.run("p", &["trust", "sign", &image, "--digest", &now]);
     assert_success(&out);
@@ -362,37 +326,9 @@ fn b6_sign_pins_the_built_digest_and_refuses_a_re_pointed_tag() {
     assert_eq!(verdict["digest"], now.as_str());
 }
 
-/// A SoftHSM2 token of the test's own, labelled `clearance`, PIN 1234:
-/// returns its configuration file.
-fn softhsm(dir: &std::path::Path) -> std::path::PathBuf {
-    support::require("softhsm2-util");
-    std::fs::create_dir_all(dir.join("tokens")).unwrap();
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            dir.join("tokens").display()
-        ),
-    )
-    .unwrap();
-    let out = std::process::Command::new("softhsm2-util")
-        .args(["--init-token", "--free", "--label", "clearance"])
-        .args(["--pin", "1234", "--so-pin", "5678"])
-        .env("SOFTHSM2_CONF", &conf)
-        .output()
-        .unwrap();
-    assert_success(&out);
-    conf
-}
-
-const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
-
 #[test]
 fn b7_token_root_keys_are_per_repository_and_a_rotation_needs_a_new_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    let trust = service::Trust { dir, url };
+    let trust = service::Trust::file();
     let conf = softhsm(&trust.dir.path().join("hsm"));
     let with_hsm = |args: &[&str]| -> Output {
         trust
@@ -486,28 +422,15 @@ fn verify_of_tag_at_digest_checks_the_digest_against_the_signed_one() {
     // From a hostile review: `verify app:1.0@sha256:X` said "trusted" for
     // any X, so `verify … && docker run app:1.0@X` ran an unsigned image.
     let (_img, _registry, gun) = service::pushed("team/app", &["v1"]);
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    let trust = service::Trust { dir, url };
+    let trust = service::Trust::file();
     assert_success(&trust.run("p", &["trust", "init", &gun]));
     let image = format!("{gun}:v1");
     let out = trust.run("p", &["trust", "sign", &image]);
     assert_success(&out);
-    let signed = stdout(&out)
-        .lines()
-        .find_map(|l| l.strip_prefix("Digest"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let signed = field(&out, "Digest");
     let other = format!("sha256:{}", "7".repeat(64));
     let out = trust.run("p", &["trust", "verify", &format!("{image}@{other}")]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
     assert!(
         stdout(&out).contains("not trusted") && stdout(&out).contains(&other),
         "{}",

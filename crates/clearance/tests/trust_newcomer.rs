@@ -8,13 +8,8 @@ mod support;
 
 use std::process::Output;
 
-use support::service::{Trust, pushed};
-use support::{TestCa, TrustServer, assert_success, stderr, stdout};
-
-/// Both streams, for assertion messages.
-fn both(out: &Output) -> String {
-    format!("{}{}", stdout(out), stderr(out))
-}
+use support::service::{Trust, field, pushed};
+use support::{TestCa, TrustServer, assert_success, both, stderr, stdout};
 
 /// A trust service without authentication on 127.0.0.1, with its data in a
 /// directory of its own.
@@ -26,10 +21,7 @@ fn service() -> (tempfile::TempDir, TrustServer) {
 
 /// A file:// repository for `gun`, initialised by "publisher": its root.
 fn file_repository(gun: &str) -> (Trust, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    let trust = Trust { dir, url };
-    assert_success(&trust.run("publisher", &["trust", "init", gun]));
+    let trust = Trust::file_initialised(gun);
     let root = trust.trusted_root("publisher", gun);
     (trust, root)
 }
@@ -121,18 +113,8 @@ fn n8_an_unreachable_server_is_exit_2_and_an_unknown_repository_exit_1() {
 /// `clearance serve --trust` over HTTPS with a certificate from `ca`.
 fn tls_service(ca: &TestCa) -> (tempfile::TempDir, TrustServer, String) {
     let data = tempfile::tempdir().unwrap();
-    let server = TrustServer::start(
-        data.path(),
-        None,
-        &[
-            "--no-auth",
-            "--tls-cert",
-            ca.leaf_cert.to_str().unwrap(),
-            "--tls-key",
-            ca.leaf_key.to_str().unwrap(),
-        ],
-    );
-    let url = server.url.replace("http://", "https://");
+    let server = TrustServer::start_tls(data.path(), ca);
+    let url = server.https_url();
     (data, server, url)
 }
 
@@ -277,27 +259,11 @@ fn n10_the_servers_reason_reaches_the_user() {
     );
 }
 
-/// The value of a `Field   value` line of a command's output.
-fn field(out: &Output, name: &str) -> String {
-    stdout(out)
-        .lines()
-        .find_map(|l| l.strip_prefix(name))
-        .unwrap_or_else(|| panic!("no {name} line in:\n{}", both(out)))
-        .trim()
-        .to_owned()
-}
-
 #[test]
 fn n11_the_short_key_ids_trust_inspect_prints_are_accepted_everywhere() {
     let gun = "127.0.0.1:5000/team/app";
     let (trust, _) = file_repository(gun);
-    let run = |args: &[&str]| -> Output {
-        trust
-            .command("publisher", args, None)
-            .env("CLEARANCE_PASSPHRASE_QA", "qa passphrase")
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| -> Output { trust.run_with_passphrases("publisher", args, &["qa"]) };
     let inspect: serde_json::Value =
         serde_json::from_slice(&run(&["--format", "json", "trust", "inspect", gun]).stdout)
             .unwrap();
@@ -509,9 +475,7 @@ fn n9_a_second_publisher_is_told_to_pin_the_root_and_init_leaves_no_keys() {
     );
 
     // An init that fails after its keys were made leaves none behind.
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    let files = Trust { dir, url };
+    let files = Trust::file();
     let blocked = files.dir.path().join("server/v2").join(&gun);
     std::fs::create_dir_all(&blocked).unwrap();
     std::fs::write(blocked.join("_trust"), b"not a directory").unwrap();
@@ -523,17 +487,10 @@ fn n9_a_second_publisher_is_told_to_pin_the_root_and_init_leaves_no_keys() {
 #[test]
 fn n6_revoke_takes_a_key_out_of_a_delegation_and_re_signs_the_role() {
     let (_img, _registry, gun) = pushed("team/app", &["qa-1"]);
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    let trust = Trust { dir, url };
+    let trust = Trust::file();
     let image = format!("{gun}:qa-1");
-    let run = |home: &str, args: &[&str]| -> Output {
-        trust
-            .command(home, args, None)
-            .env("CLEARANCE_PASSPHRASE_QA", "qa passphrase")
-            .output()
-            .unwrap()
-    };
+    let run =
+        |home: &str, args: &[&str]| -> Output { trust.run_with_passphrases(home, args, &["qa"]) };
     assert_success(&run("publisher", &["trust", "init", &gun]));
     // qa has two keys: the publisher holds one, a colleague the other.
     let mine = field(
@@ -657,16 +614,9 @@ fn role_json(trust: &Trust, gun: &str, role: &str) -> serde_json::Value {
 #[test]
 fn n5_refresh_re_signs_the_delegated_roles_it_holds_and_inspect_shows_them() {
     let (_img, _registry, gun) = pushed("team/app", &["qa-1", "ext-1"]);
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    let trust = Trust { dir, url };
+    let trust = Trust::file();
     let run = |home: &str, args: &[&str]| -> Output {
-        trust
-            .command(home, args, None)
-            .env("CLEARANCE_PASSPHRASE_QA", "qa passphrase")
-            .env("CLEARANCE_PASSPHRASE_EXT", "ext passphrase")
-            .output()
-            .unwrap()
+        trust.run_with_passphrases(home, args, &["qa", "ext"])
     };
     assert_success(&run("publisher", &["trust", "init", &gun]));
     // qa: the publisher's own key; ext: someone else's, who signs ext-1.
@@ -777,16 +727,9 @@ fn n5_refresh_re_signs_the_delegated_roles_it_holds_and_inspect_shows_them() {
 #[test]
 fn n16_inspect_json_names_paths_terminating_and_counts_tags_per_role() {
     let (_img, _registry, gun) = pushed("team/app", &["1.0", "2.0", "v3"]);
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    let trust = Trust { dir, url };
-    let run = |args: &[&str]| -> Output {
-        trust
-            .command("publisher", args, None)
-            .env("CLEARANCE_PASSPHRASE_RELEASES", "releases passphrase")
-            .output()
-            .unwrap()
-    };
+    let trust = Trust::file();
+    let run =
+        |args: &[&str]| -> Output { trust.run_with_passphrases("publisher", args, &["releases"]) };
     assert_success(&run(&["trust", "init", &gun]));
     let key = field(
         &run(&["trust", "key", "generate", "--role", "releases"]),
@@ -920,9 +863,7 @@ fn n14_refresh_needs_no_passphrase_when_only_the_services_timestamp_is_due() {
 #[test]
 fn n12_a_moved_tag_is_warned_about_and_re_signing_says_what_changed() {
     let (img, _registry, gun) = pushed("team/app", &["1.0"]);
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    let trust = Trust { dir, url };
+    let trust = Trust::file();
     let image = format!("{gun}:1.0");
     assert_success(&trust.run("publisher", &["trust", "init", &gun]));
     let signed = trust.sign(&gun, "1.0");
@@ -1035,10 +976,7 @@ fn on_terminal(
 #[test]
 fn n13_passphrases_get_three_tries_name_their_variable_and_are_long_enough() {
     let (_img, _registry, gun) = pushed("team/app", &["v1", "v2", "v3"]);
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    let trust = Trust { dir, url };
-    assert_success(&trust.run("publisher", &["trust", "init", &gun]));
+    let trust = Trust::file_initialised(&gun);
 
     // A wrong passphrase from the environment names the variable.
     let out = trust
@@ -1181,9 +1119,7 @@ fn n15_trust_on_first_use_prints_the_pinned_root_keys() {
 
 #[test]
 fn n19_key_list_says_which_repository_uses_each_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    let trust = Trust { dir, url };
+    let trust = Trust::file();
     let (a, b) = ("127.0.0.1:5000/team/a", "127.0.0.1:5000/team/b");
     for gun in [a, b] {
         assert_success(&trust.run("publisher", &["trust", "init", gun]));
@@ -1242,15 +1178,9 @@ fn undocumented(doc: &str, value: &serde_json::Value) -> Vec<String> {
 #[test]
 fn n17_every_trust_json_shape_has_a_schema_and_a_document() {
     let (_img, _registry, gun) = pushed("team/app", &["v1"]);
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    let trust = Trust { dir, url };
+    let trust = Trust::file();
     let run = |args: &[&str]| -> Output {
-        let out = trust
-            .command("publisher", args, None)
-            .env("CLEARANCE_PASSPHRASE_RELEASES", "releases passphrase")
-            .output()
-            .unwrap();
+        let out = trust.run_with_passphrases("publisher", args, &["releases"]);
         assert_success(&out);
         out
     };
@@ -1364,15 +1294,9 @@ fn n17_every_trust_json_shape_has_a_schema_and_a_document() {
 #[test]
 fn n20_verify_shows_the_delegations_version_and_delegate_help_describes_its_arguments() {
     let (_img, _registry, gun) = pushed("team/app", &["v1"]);
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    let trust = Trust { dir, url };
+    let trust = Trust::file();
     let run = |args: &[&str]| -> Output {
-        let out = trust
-            .command("publisher", args, None)
-            .env("CLEARANCE_PASSPHRASE_RELEASES", "releases passphrase")
-            .output()
-            .unwrap();
+        let out = trust.run_with_passphrases("publisher", args, &["releases"]);
         assert_success(&out);
         out
     };

@@ -43,10 +43,7 @@ fn notary_signed_image() -> Setup {
     let publisher = NotaryClient::new(&dir.path().join("notary"), &notary);
     publisher.run(&["init", &gun, "-p"]);
     publisher.run(&["add", &gun, "v1", manifest.to_str().unwrap(), "-p"]);
-    let consumer = service::Trust {
-        dir: tempfile::tempdir().unwrap(),
-        url: notary.url.clone(),
-    };
+    let consumer = service::Trust::at(&notary.url);
     Setup {
         img,
         _registry: registry,

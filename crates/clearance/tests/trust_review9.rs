@@ -8,47 +8,24 @@ mod support;
 
 use std::process::Output;
 
-use support::service::Trust;
-use support::{TestCa, TrustServer, assert_success, stderr, stdout};
-
-/// Both streams, for assertion messages.
-fn both(out: &Output) -> String {
-    format!("{}{}", stdout(out), stderr(out))
-}
+use support::service::{Trust, field};
+use support::{SOFTHSM_MODULE, TestCa, TrustServer, assert_success, both, softhsm, stderr, stdout};
 
 /// A registry host nothing listens on: a command that reaches the registry
 /// fails with "fetching the manifest", which the tests below rule out.
 const NO_REGISTRY: &str = "127.0.0.1:9";
 
-/// A `file://` repository for `gun`, initialised by "publisher".
-fn file_repository(gun: &str) -> Trust {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    let trust = Trust { dir, url };
-    assert_success(&trust.run("publisher", &["trust", "init", gun]));
-    trust
-}
-
 /// The key id `trust key generate` printed.
 fn generated(out: &Output) -> String {
     assert_success(out);
-    stdout(out)
-        .lines()
-        .find_map(|l| l.strip_prefix("Generated").map(|k| k.trim().to_owned()))
-        .unwrap_or_else(|| panic!("no Generated line: {}", both(out)))
+    field(out, "Generated")
 }
 
 #[test]
 fn r9_3_delegation_names_are_plain_and_an_unknown_sign_role_says_how_to_list_roles() {
     let gun = format!("{NO_REGISTRY}/team/app");
-    let trust = file_repository(&gun);
-    let run = |args: &[&str]| {
-        trust
-            .command("publisher", args, None)
-            .env("CLEARANCE_PASSPHRASE_QA", "qa passphrase")
-            .output()
-            .unwrap()
-    };
+    let trust = Trust::file_initialised(&gun);
+    let run = |args: &[&str]| -> Output { trust.run_with_passphrases("publisher", args, &["qa"]) };
     let key = generated(&run(&["trust", "key", "generate", "--role", "qa"]));
 
     for (name, says) in [
@@ -111,7 +88,7 @@ fn r9_3_delegation_names_are_plain_and_an_unknown_sign_role_says_how_to_list_rol
 #[test]
 fn r9_9_a_missing_store_is_exit_2_and_a_pinned_repository_the_server_lacks_is_named() {
     let gun = format!("{NO_REGISTRY}/team/app");
-    let trust = file_repository(&gun);
+    let trust = Trust::file_initialised(&gun);
     let image = format!("{gun}:v1");
     let elsewhere = tempfile::tempdir().unwrap();
     let empty = format!("file://{}", elsewhere.path().display());
@@ -158,32 +135,6 @@ fn r9_9_a_missing_store_is_exit_2_and_a_pinned_repository_the_server_lacks_is_na
     }
 }
 
-/// A SoftHSM2 token of the test's own, labelled `clearance`, PIN 1234:
-/// returns its configuration file.
-fn softhsm(dir: &std::path::Path) -> std::path::PathBuf {
-    support::require("softhsm2-util");
-    std::fs::create_dir_all(dir.join("tokens")).unwrap();
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            dir.join("tokens").display()
-        ),
-    )
-    .unwrap();
-    let out = std::process::Command::new("softhsm2-util")
-        .args(["--init-token", "--free", "--label", "clearance"])
-        .args(["--pin", "1234", "--so-pin", "5678"])
-        .env("SOFTHSM2_CONF", &conf)
-        .output()
-        .unwrap();
-    assert_success(&out);
-    conf
-}
-
-const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
-
 /// A server on 127.0.0.1 that answers every request `401` with a `Basic`
 /// challenge, for as long as the test runs: its URL.
 fn basic_only_server() -> String {
@@ -216,7 +167,7 @@ fn basic_only_server() -> String {
 fn r9_10_messages_name_the_setting_to_check() {
     let gun = format!("{NO_REGISTRY}/team/app");
     let image = format!("{gun}:v1");
-    let trust = file_repository(&gun);
+    let trust = Trust::file_initialised(&gun);
     let run = |home: &str, args: &[&str], env: &[(&str, &str)]| -> Output {
         trust
             .command(home, args, None)
@@ -307,17 +258,7 @@ fn r9_10_messages_name_the_setting_to_check() {
     // http:// to a service that speaks TLS: use https://.
     let ca = TestCa::new();
     let data = tempfile::tempdir().unwrap();
-    let tls = TrustServer::start(
-        data.path(),
-        None,
-        &[
-            "--no-auth",
-            "--tls-cert",
-            ca.leaf_cert.to_str().unwrap(),
-            "--tls-key",
-            ca.leaf_key.to_str().unwrap(),
-        ],
-    );
+    let tls = TrustServer::start_tls(data.path(), &ca);
     let out = run(
         "consumer",
         &[
@@ -470,20 +411,10 @@ fn key_uses(trust: &Trust, home: &str) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-/// The `Key id`-like value on a `Label   value` line of a command's output.
-fn field(out: &Output, name: &str) -> String {
-    stdout(out)
-        .lines()
-        .find_map(|l| l.strip_prefix(name))
-        .unwrap_or_else(|| panic!("no {name} line: {}", both(out)))
-        .trim()
-        .to_owned()
-}
-
 #[test]
 fn r9_6_key_list_follows_a_rotation_and_a_delegation_at_once() {
     let gun = format!("{NO_REGISTRY}/team/app");
-    let trust = file_repository(&gun);
+    let trust = Trust::file_initialised(&gun);
     let uses_of = |keyid: &str| -> Vec<String> {
         key_uses(&trust, "publisher")
             .into_iter()
@@ -528,9 +459,7 @@ fn r9_6_key_list_follows_a_rotation_and_a_delegation_at_once() {
 
 #[test]
 fn r9_7_init_names_the_token_key_for_people_and_every_role_key_it_made() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    let trust = Trust { dir, url };
+    let trust = Trust::file();
     let conf = softhsm(&trust.dir.path().join("hsm"));
     let gun = format!("{NO_REGISTRY}/team/hsm");
     let out = trust
@@ -617,13 +546,8 @@ fn r9_2_a_delegate_refreshes_its_own_role_and_skips_the_ones_it_cannot_sign() {
     let data = tempfile::tempdir().unwrap();
     let server = TrustServer::start(data.path(), None, &["--no-auth"]);
     let trust = Trust::new(&server);
-    let run = |home: &str, args: &[&str]| -> Output {
-        trust
-            .command(home, args, None)
-            .env("CLEARANCE_PASSPHRASE_QA", "qa passphrase")
-            .output()
-            .unwrap()
-    };
+    let run =
+        |home: &str, args: &[&str]| -> Output { trust.run_with_passphrases(home, args, &["qa"]) };
     assert_success(&run("owner", &["trust", "init", &gun, "--server-snapshot"]));
     // The delegate makes its key and hands over the public part.
     let key = generated(&run(
@@ -697,9 +621,7 @@ fn r9_2_a_delegate_refreshes_its_own_role_and_skips_the_ones_it_cannot_sign() {
 
 #[test]
 fn r9_5_a_token_root_rotation_is_checked_before_signing_and_leaves_no_key_when_it_fails() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", dir.path().join("server").display());
-    let trust = Trust { dir, url };
+    let trust = Trust::file();
     let conf = softhsm(&trust.dir.path().join("hsm"));
     let with_hsm = |args: &[&str]| -> Output {
         trust

@@ -11,8 +11,8 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use clearance_trust::time::UtcTime;
-use support::service::{Trust, get, get_json, json, metadata_url, post, pushed};
-use support::{TrustServer, assert_success, require, skopeo_copy, stderr, stdout};
+use support::service::{Trust, get, get_json, json, metadata_url, post, pushed, sign_concurrently};
+use support::{TrustServer, assert_success, both, require, skopeo_copy, stderr, stdout};
 
 fn verify_json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
@@ -204,28 +204,7 @@ fn concurrent_signers_are_serialised_and_every_tag_lands() {
     let server = TrustServer::start(data.path(), None, &["--no-auth"]);
     let trust = Trust::new(&server);
     assert_success(&trust.run("publisher", &["trust", "init", &gun]));
-    let children: Vec<_> = tags
-        .iter()
-        .map(|tag| {
-            trust
-                .command(
-                    "publisher",
-                    &["trust", "sign", &format!("{gun}:{tag}")],
-                    None,
-                )
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        assert_success(&child.wait_with_output().unwrap());
-    }
-    for tag in tags {
-        let out = trust.run("publisher", &["trust", "verify", &format!("{gun}:{tag}")]);
-        assert_success(&out);
-    }
+    sign_concurrently(&trust, &gun, &tags);
     let (_, targets) = get(&format!("{}targets.json", metadata_url(&server.url, &gun)));
     let targets = json(&targets);
     assert_eq!(targets["signed"]["version"], 1 + tags.len() as u64);
@@ -429,14 +408,8 @@ resign_interval = "1h"
         .with_file_name("timestamp.json");
     let before = std::fs::read(&stored).unwrap();
     let out = verify_at(expires);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    let said = both(&out);
     assert!(said.contains("timestamp metadata expired"), "{said}");
     assert!(said.contains("frozen or stale"), "{said}");
     // Nothing untrusted was stored.
@@ -456,10 +429,7 @@ fn the_service_serves_https_and_refuses_plain_http_off_loopback() {
     );
     let server = TrustServer::start(data.path(), Some(&config), &[]);
     let https = server.url.replacen("http://", "https://", 1);
-    let trust = Trust {
-        dir: tempfile::tempdir().unwrap(),
-        url: https.clone(),
-    };
+    let trust = Trust::at(&https);
     let alice = "alice:alice-secret";
     let ca_file = ca.ca_cert.to_str().unwrap();
 

@@ -427,10 +427,7 @@ fn python_tuf_refuses_a_service_timestamp_signed_by_another_key() {
     }
 
     // Clearance's own client refuses it as well.
-    let consumer = Trust {
-        dir: tempfile::tempdir().unwrap(),
-        url: format!("http://{}", proxy.host()),
-    };
+    let consumer = Trust::at(format!("http://{}", proxy.host()));
     let out = consumer.run(
         "consumer",
         &[

@@ -5,14 +5,8 @@
 
 mod support;
 
-use std::process::Output;
-
 use support::service::Trust;
-use support::{TestCa, TrustServer, stderr, stdout};
-
-fn both(out: &Output) -> String {
-    format!("{}{}", stdout(out), stderr(out))
-}
+use support::{TestCa, TrustServer, both, stderr, stdout};
 
 /// Review A.1 (3): `trust verify` handed the registry's `--ca-file` to the
 /// trust server's client, where it replaced `--trust-ca-file`: a trust
@@ -22,18 +16,8 @@ fn a1_3_verify_does_not_give_the_registrys_ca_to_the_trust_server() {
     let ca = TestCa::new();
     let registry_ca = TestCa::new();
     let data = tempfile::tempdir().unwrap();
-    let server = TrustServer::start(
-        data.path(),
-        None,
-        &[
-            "--no-auth",
-            "--tls-cert",
-            ca.leaf_cert.to_str().unwrap(),
-            "--tls-key",
-            ca.leaf_key.to_str().unwrap(),
-        ],
-    );
-    let https = server.url.replace("http://", "https://");
+    let server = TrustServer::start_tls(data.path(), &ca);
+    let https = server.https_url();
     let trust = Trust::new(&server);
     let out = trust.run(
         "consumer",

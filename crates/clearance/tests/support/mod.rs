@@ -91,6 +91,11 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Both streams of a run, for assertion messages.
+pub fn both(o: &Output) -> String {
+    format!("{}{}", stdout(o), stderr(o))
+}
+
 /// Assert a run succeeded, showing everything it printed when it did not.
 pub fn assert_success(o: &Output) {
     assert!(
@@ -100,6 +105,33 @@ pub fn assert_success(o: &Output) {
         stdout(o),
         stderr(o)
     );
+}
+
+/// SoftHSM2's PKCS #11 module as Debian installs it.
+pub const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// A SoftHSM2 token of the test's own under `dir`, labelled `clearance`,
+/// PIN 1234: returns its configuration file (for `SOFTHSM2_CONF`).
+pub fn softhsm(dir: &Path) -> PathBuf {
+    require("softhsm2-util");
+    std::fs::create_dir_all(dir.join("tokens")).unwrap();
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            dir.join("tokens").display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new("softhsm2-util")
+        .args(["--init-token", "--free", "--label", "clearance"])
+        .args(["--pin", "1234", "--so-pin", "5678"])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    conf
 }
 
 /// `clearance --format json inspect …`, parsed; panics with stderr on failure.
@@ -519,6 +551,27 @@ impl TrustServer {
     /// Start with an optional TOML configuration and extra flags.
     pub fn start(data_dir: &Path, config: Option<&str>, extra: &[&str]) -> TrustServer {
         TrustServer::start_with_env(data_dir, config, extra, &[])
+    }
+
+    /// Start without authentication, over HTTPS with a certificate from
+    /// `ca`; its `url` still says `http://` (see [`TrustServer::https_url`]).
+    pub fn start_tls(data_dir: &Path, ca: &TestCa) -> TrustServer {
+        TrustServer::start(
+            data_dir,
+            None,
+            &[
+                "--no-auth",
+                "--tls-cert",
+                ca.leaf_cert.to_str().unwrap(),
+                "--tls-key",
+                ca.leaf_key.to_str().unwrap(),
+            ],
+        )
+    }
+
+    /// The service's URL with `https://`, for one started with TLS.
+    pub fn https_url(&self) -> String {
+        self.url.replace("http://", "https://")
     }
 
     /// As [`TrustServer::start`], with environment variables set (the test

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use super::{Registry, TestImage, TrustServer, assert_success, require, skopeo_copy, stdout};
+use super::{Registry, TestImage, TrustServer, assert_success, both, require, skopeo_copy, stdout};
 
 /// The binary with a private home per person, pointed at a trust service,
 /// with every role's passphrase set.
@@ -15,10 +15,31 @@ pub struct Trust {
 
 impl Trust {
     pub fn new(server: &TrustServer) -> Trust {
+        Trust::at(&server.url)
+    }
+
+    /// People with homes of their own, pointed at the service (or a stand-in
+    /// for one) at `url`.
+    pub fn at(url: impl Into<String>) -> Trust {
         Trust {
             dir: tempfile::tempdir().unwrap(),
-            url: server.url.clone(),
+            url: url.into(),
         }
+    }
+
+    /// A fresh `file://` repository below the people's homes (not
+    /// initialised yet): its server directory is `dir/server`.
+    pub fn file() -> Trust {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("file://{}", dir.path().join("server").display());
+        Trust { dir, url }
+    }
+
+    /// As [`Trust::file`], with `gun` initialised by "publisher".
+    pub fn file_initialised(gun: &str) -> Trust {
+        let trust = Trust::file();
+        assert_success(&trust.run("publisher", &["trust", "init", gun]));
+        trust
     }
 
     pub fn command(&self, home: &str, args: &[&str], creds: Option<&str>) -> Command {
@@ -44,6 +65,19 @@ impl Trust {
 
     pub fn run(&self, home: &str, args: &[&str]) -> Output {
         self.command(home, args, None).output().unwrap()
+    }
+
+    /// Run with the passphrase of each delegated role in `roles` set too:
+    /// `CLEARANCE_PASSPHRASE_QA=qa passphrase` for `qa`.
+    pub fn run_with_passphrases(&self, home: &str, args: &[&str], roles: &[&str]) -> Output {
+        let mut cmd = self.command(home, args, None);
+        for role in roles {
+            cmd.env(
+                format!("CLEARANCE_PASSPHRASE_{}", role.to_ascii_uppercase()),
+                format!("{role} passphrase"),
+            );
+        }
+        cmd.output().unwrap()
     }
 
     /// Run with a login for the service's token endpoint.
@@ -75,6 +109,44 @@ impl Trust {
             .unwrap_or_else(|| panic!("no Digest line in:\n{text}"))
             .to_owned()
     }
+}
+
+/// `trust sign GUN:TAG` for every tag at once as "publisher", each run
+/// succeeding, then every tag verifying.
+pub fn sign_concurrently(trust: &Trust, gun: &str, tags: &[&str]) {
+    let children: Vec<_> = tags
+        .iter()
+        .map(|tag| {
+            trust
+                .command(
+                    "publisher",
+                    &["trust", "sign", &format!("{gun}:{tag}")],
+                    None,
+                )
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        assert_success(&child.wait_with_output().unwrap());
+    }
+    for tag in tags {
+        let out = trust.run("publisher", &["trust", "verify", &format!("{gun}:{tag}")]);
+        assert_success(&out);
+    }
+}
+
+/// The value of a `Field   value` line of a command's output (`Generated`,
+/// `Digest`, `Version`), trimmed.
+pub fn field(out: &Output, name: &str) -> String {
+    stdout(out)
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .unwrap_or_else(|| panic!("no {name} line in:\n{}", both(out)))
+        .trim()
+        .to_owned()
 }
 
 /// The test image pushed to a fresh registry under `repo` with these tags.
