@@ -11,7 +11,13 @@
 //!   removed is not in the image;
 //! - [`version`]: each ecosystem's own version order (dpkg, rpm, apk,
 //!   PEP 440, semver, Go, Maven, RubyGems, NuGet, Composer);
-//! - [`osv`]: OSV ranges evaluated against a version.
+//! - [`osv`]: OSV records, and their ranges evaluated against a version;
+//! - [`advisory`]: every feed (OSV, Debian tracker, Alpine secdb, KEV,
+//!   EPSS) read into one shape; [`db`]: the SQLite advisory database
+//!   built from them;
+//! - [`matcher`]: packages × advisories → [`matcher::Report`], a pure
+//!   function; [`vex`]: OpenVEX and CycloneDX VEX statements that
+//!   suppress findings.
 //!
 //! Everything here is a pure function over bytes the layer reader hands
 //! over: nothing is extracted, every parser is bounded by the capture
@@ -19,11 +25,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod advisory;
 pub mod catalog;
+pub mod db;
 pub mod inventory;
+pub mod matcher;
 pub mod os;
 pub mod osv;
 pub mod version;
+pub mod vex;
 
 pub use catalog::{Package, PackageType};
 pub use inventory::{Inventory, LayerCapture};

@@ -38,7 +38,7 @@ pub enum Format {
     Table,
     /// JSON for machines; each shape has a `schema` field and a document in
     /// docs/: inspect-json.md, sbom-json.md, trust-verify-json.md, trust-inspect-json.md,
-    /// trust-keys-json.md, trust-publish-json.md.
+    /// trust-keys-json.md, trust-publish-json.md, scan-json.md.
     Json,
 }
 
@@ -54,6 +54,16 @@ pub enum Command {
     /// IMAGE takes the same forms as `inspect`. Reads dpkg, apk, Python
     /// (dist-info, egg-info) and npm (node_modules) packages.
     Sbom(crate::commands::sbom::SbomArgs),
+    /// Find known vulnerabilities in an image's packages, with the layer that
+    /// brought each in, the fixed version and how urgent it is.
+    ///
+    /// Needs an advisory database: `clearance db update`, or offline
+    /// `clearance db build --source PATH`. Exit 1 with --fail-on when a
+    /// finding reaches the threshold.
+    Scan(crate::commands::scan::ScanArgs),
+    /// The advisory database: build it from feed files, show its status.
+    #[command(subcommand)]
+    Db(crate::commands::db::DbCommand),
     /// Content trust: sign and verify tags with TUF.
     #[command(subcommand)]
     Trust(crate::commands::trust::TrustCommand),

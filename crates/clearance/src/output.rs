@@ -293,6 +293,30 @@ pub fn byte_progress(total: u64, message: &'static str) -> ProgressBar {
     bar
 }
 
+/// A spinner on stderr for work of unknown length; the message is
+/// escaped. Finish it with `finish_and_clear`.
+pub fn spinner(message: impl ToText) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+        bar.set_style(style);
+    }
+    bar.set_message(message.to_text().0);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// Orange (xterm colour 208, "FlushOrange"): between a warning's yellow and an error's red.
+pub fn orange(s: impl ToText) -> Text {
+    styled(s, |t| {
+        t.color(owo_colors::XtermColors::FlushOrange).to_string()
+    })
+}
+
+/// Red, not bold: severe, but not a verdict.
+pub fn red(s: impl ToText) -> Text {
+    styled(s, |t| t.red().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

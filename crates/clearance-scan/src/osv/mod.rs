@@ -2,3 +2,4 @@
 //! needs them.
 
 pub mod range;
+pub mod record;

@@ -34,7 +34,7 @@ pub const MAX_RANGES: usize = 1024;
 pub const MAX_VERSIONS: usize = 100_000;
 
 /// One `affected[].ranges[]` object.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub struct Range {
     /// `type`: how the event versions are read.
     #[serde(rename = "type")]
@@ -44,7 +44,7 @@ pub struct Range {
 }
 
 /// `affected[].ranges[].type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RangeKind {
     /// SemVer 2.0 versions without a `v`.
@@ -59,7 +59,7 @@ pub enum RangeKind {
 }
 
 /// One `affected[].ranges[].events[]` object: exactly one of its four keys.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Event {
     /// The first affected version; `"0"` sorts before every version.

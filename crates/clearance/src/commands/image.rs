@@ -9,6 +9,8 @@ use clearance_oci::inspect::{self, LayerDepth};
 use clearance_oci::source::ResolveWarning;
 use clearance_oci::{ImageRef, ImageSource, Platform, ResolvedImage};
 
+use clap::Args;
+
 use crate::cli::RegistryArgs;
 use crate::output;
 
@@ -60,4 +62,40 @@ pub fn layer_progress(
     let bar = output::byte_progress(total, "reading layers");
     let feed = bar.clone();
     (bar, Arc::new(move |n| feed.inc(n)))
+}
+
+/// The image a reading command takes, and how to read its layers; shared
+/// by `sbom` and `scan`.
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// The image (the forms `clearance inspect` takes).
+    pub image: String,
+    /// Platform to choose from a multi-platform image [default: linux/amd64].
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Do not read foreign (non-distributable) layers, whose blobs are kept
+    /// at URLs the manifest names (never fetched); their packages are missed.
+    #[arg(long)]
+    pub skip_foreign_layers: bool,
+    /// Layers read at once (1–16).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=16))]
+    pub parallel: u8,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+impl ImageArgs {
+    /// Which layers to read.
+    pub fn depth(&self) -> LayerDepth {
+        if self.skip_foreign_layers {
+            LayerDepth::ReadSkippingForeign
+        } else {
+            LayerDepth::Read
+        }
+    }
+
+    /// [`open`] the image these arguments name.
+    pub async fn open(&self) -> anyhow::Result<(ImageRef, ImageSource, ResolvedImage)> {
+        open(&self.image, self.platform.as_deref(), &self.registry).await
+    }
 }

@@ -1,8 +1,10 @@
 //! One file per subcommand.
 
+pub mod db;
 pub mod image;
 pub mod inspect;
 pub mod sbom;
+pub mod scan;
 pub mod serve;
 pub mod trust;
 
@@ -13,6 +15,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Inspect(args) => inspect::run(args, cli.global.format).await,
         Command::Sbom(args) => sbom::run(args, cli.global.format).await,
+        Command::Scan(args) => scan::run(args, cli.global.format).await,
+        Command::Db(command) => db::run(command, cli.global.format).await,
         Command::Trust(command) => trust::run(command, cli.global.format).await,
         Command::Serve(args) => serve::run(args).await,
     }

@@ -13,7 +13,7 @@ use clearance_scan::inventory::{Inventory, LayerCapture, Owner};
 use clearance_scan::os::Distro;
 use serde::Serialize;
 
-use crate::cli::{Format, RegistryArgs};
+use crate::cli::Format;
 use crate::exit::Exit;
 use crate::output::{self, Page, ToText as _, dim, text, warn};
 
@@ -22,25 +22,13 @@ pub const SCHEMA: &str = "clearance.sbom/v1";
 
 #[derive(Debug, Args)]
 pub struct SbomArgs {
-    /// The image (the forms `clearance inspect` takes).
-    pub image: String,
-    /// Platform to choose from a multi-platform image [default: linux/amd64].
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
-    pub platform: Option<String>,
+    #[command(flatten)]
+    pub image: super::image::ImageArgs,
     /// Also list packages that a later layer removed or upgraded: they are
     /// not in the image a container runs, but anyone who can pull the image
     /// can download the layer that holds them.
     #[arg(long)]
     pub all_layers: bool,
-    /// Do not read foreign (non-distributable) layers, whose blobs are kept
-    /// at URLs the manifest names (never fetched); their packages are missed.
-    #[arg(long)]
-    pub skip_foreign_layers: bool,
-    /// Layers read at once (1–16).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=16))]
-    pub parallel: u8,
-    #[command(flatten)]
-    pub registry: RegistryArgs,
 }
 
 /// The `--format json` document.
@@ -79,14 +67,9 @@ struct Listed {
 }
 
 pub async fn run(args: SbomArgs, format: Format) -> anyhow::Result<Exit> {
-    let (reference, source, image) =
-        super::image::open(&args.image, args.platform.as_deref(), &args.registry).await?;
-    let depth = if args.skip_foreign_layers {
-        LayerDepth::ReadSkippingForeign
-    } else {
-        LayerDepth::Read
-    };
-    let inventory = read_inventory(&source, &image, depth, usize::from(args.parallel))
+    let (reference, source, image) = args.image.open().await?;
+    let depth = args.image.depth();
+    let inventory = read_inventory(&source, &image, depth, usize::from(args.image.parallel))
         .await
         .with_context(|| format!("reading the layers of {reference}"))?;
     let history = inspect::layer_history(&image);
@@ -123,7 +106,7 @@ pub async fn run(args: SbomArgs, format: Format) -> anyhow::Result<Exit> {
 
 /// Stream every layer `depth` reads through a [`LayerCapture`] (each blob
 /// once, `parallel` at a time, with a progress bar), then replay them.
-async fn read_inventory(
+pub(crate) async fn read_inventory(
     source: &ImageSource,
     image: &ResolvedImage,
     depth: LayerDepth,
@@ -155,7 +138,11 @@ async fn read_inventory(
 
 /// What could not be read, one line each: layers skipped, then the
 /// inventory's warnings, then how many more there were.
-fn warnings(image: &ResolvedImage, inventory: &Inventory, depth: LayerDepth) -> Vec<String> {
+pub(crate) fn warnings(
+    image: &ResolvedImage,
+    inventory: &Inventory,
+    depth: LayerDepth,
+) -> Vec<String> {
     let mut out: Vec<String> = image
         .layers
         .iter()

@@ -1,6 +1,6 @@
 //! `clearance trust …`: content trust on TUF.
 
-mod common;
+pub(crate) mod common;
 mod delegate;
 mod failure;
 mod held;

@@ -1,0 +1,593 @@
+//! The advisory database: an embedded SQLite file holding every imported
+//! feed, and the lookup that hands the matcher what an image's packages
+//! need.
+//!
+//! Tables (schema [`SCHEMA_VERSION`]):
+//! - `sources(name, kind, origin, imported_at, data_date, advisories,
+//!   affected, etag, last_modified)`: one row per feed;
+//! - `advisories(source, id, cve, record)`: [`AdvisoryRecord`] as JSON,
+//!   indexed by CVE so distribution records find CVSS from other feeds;
+//! - `affected(source, ecosystem, package, advisory, record)`:
+//!   [`AffectedRecord`] as JSON, indexed by (ecosystem, package);
+//! - `kev(cve, record)`, `epss(cve, probability, percentile)`;
+//! - `meta(key, value)`: `schema_version`, `updated_at`.
+//!
+//! Importing a source replaces all it gave before in one transaction, so a
+//! failed import leaves the previous data whole.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{QueryBuilder, Row, SqlitePool};
+
+use crate::advisory::source::{FeedKind, Import};
+use crate::advisory::{AdvisoryRecord, AffectedRecord, EpssScore, KevEntry};
+
+/// The schema this code reads and writes; a database of another version
+/// is refused with a message to rebuild it.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Rows per multi-row INSERT (each row binds at most 5 values; SQLite
+/// allows 32,766 per statement).
+const BATCH: usize = 1000;
+
+/// Errors of the advisory database, each naming its file.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No database file yet.
+    #[error(
+        "no advisory database at {0}: run `clearance db update` (or, offline, `clearance db build --source PATH`)"
+    )]
+    Missing(PathBuf),
+    /// A database of another schema.
+    #[error(
+        "the advisory database at {path} has schema version {found}, this clearance reads version {SCHEMA_VERSION}: rebuild it with `clearance db update` or `clearance db build`"
+    )]
+    Schema {
+        /// The file.
+        path: PathBuf,
+        /// Its version.
+        found: String,
+    },
+    /// SQLite failed.
+    #[error("advisory database {path}: {source}")]
+    Sql {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: sqlx::Error,
+    },
+    /// A stored record is not what this code wrote.
+    #[error(
+        "advisory database {path}: a stored {what} is unreadable ({message}); rebuild the database"
+    )]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Which kind of record.
+        what: &'static str,
+        /// serde's message.
+        message: String,
+    },
+}
+
+/// An open advisory database.
+#[derive(Debug, Clone)]
+pub struct AdvisoryDb {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+/// One source's row in `db status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SourceStatus {
+    /// Its name (`osv:PyPI`).
+    pub name: String,
+    /// Which feed.
+    pub kind: String,
+    /// The path or URL it came from.
+    pub origin: String,
+    /// When it was imported, Unix seconds.
+    pub imported_at: i64,
+    /// How current its data is, as the feed says (RFC 3339 or a date).
+    pub data_date: Option<String>,
+    /// Advisory records.
+    pub advisories: i64,
+    /// Affected-package records (KEV entries, EPSS scores for those feeds).
+    pub affected: i64,
+    /// The HTTP `ETag` of the last download, for conditional requests.
+    #[serde(skip)]
+    pub etag: Option<String>,
+    /// The HTTP `Last-Modified` of the last download.
+    #[serde(skip)]
+    pub last_modified: Option<String>,
+}
+
+/// What `db status` shows.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DbStatus {
+    /// The database file.
+    pub path: PathBuf,
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: i64,
+    /// When any source was last imported, Unix seconds.
+    pub updated_at: Option<i64>,
+    /// Each source.
+    pub sources: Vec<SourceStatus>,
+}
+
+/// What one import stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Advisory records stored.
+    pub advisories: usize,
+    /// Affected records (or KEV entries / EPSS scores) stored.
+    pub affected: usize,
+}
+
+/// A stored affected record with the source that gave it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourcedAffected {
+    /// The source's name.
+    pub source: String,
+    /// The record.
+    pub record: AffectedRecord,
+}
+
+/// Everything the matcher needs for one set of packages: the affected
+/// records of their (ecosystem, package) keys, the advisories those name
+/// and every record sharing their CVE ids, and KEV and EPSS by CVE.
+/// Built by [`AdvisoryDb::lookup`] or by hand (tests, benchmarks).
+#[derive(Debug, Clone, Default)]
+pub struct AdvisorySet {
+    /// By (ecosystem key, package key).
+    pub affected: HashMap<(String, String), Vec<SourcedAffected>>,
+    /// By advisory id: each source's record.
+    pub advisories: HashMap<String, Vec<(String, AdvisoryRecord)>>,
+    /// By CVE id: the ids of records that are about it.
+    pub by_cve: HashMap<String, BTreeSet<String>>,
+    /// KEV entries by CVE.
+    pub kev: HashMap<String, KevEntry>,
+    /// EPSS scores by CVE.
+    pub epss: HashMap<String, EpssScore>,
+    /// Ecosystem keys the database holds any data for: a package of
+    /// another ecosystem was not checked, which a report must say.
+    pub covered: BTreeSet<String>,
+    /// When the database was last updated, Unix seconds.
+    pub updated_at: Option<i64>,
+}
+
+impl AdvisorySet {
+    /// Add an advisory record (indexing its CVE).
+    pub fn add_advisory(&mut self, source: &str, record: AdvisoryRecord) {
+        if let Some(cve) = record.cve() {
+            self.by_cve
+                .entry(cve.to_owned())
+                .or_default()
+                .insert(record.id.clone());
+        }
+        self.advisories
+            .entry(record.id.clone())
+            .or_default()
+            .push((source.to_owned(), record));
+    }
+
+    /// Add an affected record under its own key (its ecosystem is then
+    /// covered).
+    pub fn add_affected(&mut self, source: &str, record: AffectedRecord) {
+        self.covered.insert(record.ecosystem.clone());
+        self.affected
+            .entry((record.ecosystem.clone(), record.package.clone()))
+            .or_default()
+            .push(SourcedAffected {
+                source: source.to_owned(),
+                record,
+            });
+    }
+}
+
+fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+impl AdvisoryDb {
+    /// Open the database at `path` for reading and writing, creating it
+    /// (and its tables) if missing.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Sql`] when the file cannot be opened or created,
+    /// [`DbError::Schema`] for a database of another schema.
+    pub async fn create(path: &Path) -> Result<AdvisoryDb, DbError> {
+        let db = Self::connect(path, true).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Open an existing database.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Missing`] when there is none, [`DbError::Schema`] for
+    /// another schema, [`DbError::Sql`] when SQLite fails.
+    pub async fn open(path: &Path) -> Result<AdvisoryDb, DbError> {
+        if !path.is_file() {
+            return Err(DbError::Missing(path.to_owned()));
+        }
+        let db = Self::connect(path, false).await?;
+        db.check_schema().await?;
+        Ok(db)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn connect(path: &Path, create: bool) -> Result<AdvisoryDb, DbError> {
+        let sql = |source| DbError::Sql {
+            path: path.to_owned(),
+            source,
+        };
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(sql)?
+            .filename(path)
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(std::time::Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(sql)?;
+        Ok(AdvisoryDb {
+            pool,
+            path: path.to_owned(),
+        })
+    }
+
+    fn sql(&self) -> impl Fn(sqlx::Error) -> DbError + '_ {
+        |source| DbError::Sql {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    async fn migrate(&self) -> Result<(), DbError> {
+        let statements = [
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS sources (name TEXT PRIMARY KEY, kind TEXT NOT NULL, origin TEXT NOT NULL, imported_at INTEGER NOT NULL, data_date TEXT, advisories INTEGER NOT NULL, affected INTEGER NOT NULL, etag TEXT, last_modified TEXT)",
+            "CREATE TABLE IF NOT EXISTS advisories (source TEXT NOT NULL, id TEXT NOT NULL, cve TEXT, record TEXT NOT NULL, PRIMARY KEY (source, id))",
+            "CREATE INDEX IF NOT EXISTS advisories_cve ON advisories (cve)",
+            "CREATE INDEX IF NOT EXISTS advisories_id ON advisories (id)",
+            "CREATE TABLE IF NOT EXISTS affected (source TEXT NOT NULL, ecosystem TEXT NOT NULL, package TEXT NOT NULL, advisory TEXT NOT NULL, record TEXT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS affected_package ON affected (ecosystem, package)",
+            "CREATE INDEX IF NOT EXISTS affected_source ON affected (source)",
+            "CREATE TABLE IF NOT EXISTS kev (cve TEXT PRIMARY KEY, record TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS epss (cve TEXT PRIMARY KEY, probability REAL NOT NULL, percentile REAL NOT NULL)",
+        ];
+        let mut tx = self.pool.begin().await.map_err(self.sql())?;
+        for statement in statements {
+            sqlx::query(statement)
+                .execute(&mut *tx)
+                .await
+                .map_err(self.sql())?;
+        }
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(self.sql())?;
+        match found {
+            None => {
+                sqlx::query("INSERT INTO meta (key, value) VALUES ('schema_version', ?)")
+                    .bind(SCHEMA_VERSION.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.sql())?;
+            }
+            Some(v) if v == SCHEMA_VERSION.to_string() => {}
+            Some(found) => {
+                return Err(DbError::Schema {
+                    path: self.path.clone(),
+                    found,
+                });
+            }
+        }
+        tx.commit().await.map_err(self.sql())
+    }
+
+    async fn check_schema(&self) -> Result<(), DbError> {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|_| DbError::Schema {
+                    path: self.path.clone(),
+                    found: "none (not a Clearance advisory database)".into(),
+                })?;
+        match found {
+            Some(v) if v == SCHEMA_VERSION.to_string() => Ok(()),
+            other => Err(DbError::Schema {
+                path: self.path.clone(),
+                found: other.unwrap_or_else(|| "none".into()),
+            }),
+        }
+    }
+
+    /// Replace everything `import.name` gave before with `import`'s
+    /// records, in one transaction. `etag`/`last_modified` are the
+    /// download's validators, kept for the next conditional request.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Sql`]; nothing is changed then.
+    pub async fn import(
+        &self,
+        import: &Import,
+        etag: Option<&str>,
+        last_modified: Option<&str>,
+    ) -> Result<ImportSummary, DbError> {
+        let mut tx = self.pool.begin().await.map_err(self.sql())?;
+        for table in ["advisories", "affected"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE source = ?"))
+                .bind(&import.name)
+                .execute(&mut *tx)
+                .await
+                .map_err(self.sql())?;
+        }
+        match import.kind {
+            FeedKind::Kev => {
+                sqlx::query("DELETE FROM kev")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.sql())?;
+            }
+            FeedKind::Epss => {
+                sqlx::query("DELETE FROM epss")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.sql())?;
+            }
+            _ => {}
+        }
+        // One record per (source, id): a feed that repeats an id keeps its
+        // last record.
+        let mut advisories: HashMap<&str, &AdvisoryRecord> = HashMap::new();
+        for a in &import.advisories {
+            advisories.insert(a.id.as_str(), a);
+        }
+        let advisories: Vec<&AdvisoryRecord> = advisories.into_values().collect();
+        for chunk in advisories.chunks(BATCH) {
+            let mut q = QueryBuilder::new("INSERT INTO advisories (source, id, cve, record) ");
+            q.push_values(chunk, |mut b, a| {
+                b.push_bind(&import.name)
+                    .push_bind(&a.id)
+                    .push_bind(a.cve().map(str::to_owned))
+                    .push_bind(serde_json::to_string(a).unwrap_or_default());
+            });
+            q.build().execute(&mut *tx).await.map_err(self.sql())?;
+        }
+        for chunk in import.affected.chunks(BATCH) {
+            let mut q = QueryBuilder::new(
+                "INSERT INTO affected (source, ecosystem, package, advisory, record) ",
+            );
+            q.push_values(chunk, |mut b, a| {
+                b.push_bind(&import.name)
+                    .push_bind(&a.ecosystem)
+                    .push_bind(&a.package)
+                    .push_bind(&a.advisory)
+                    .push_bind(serde_json::to_string(a).unwrap_or_default());
+            });
+            q.build().execute(&mut *tx).await.map_err(self.sql())?;
+        }
+        for chunk in import.kev.chunks(BATCH) {
+            let mut q = QueryBuilder::new("INSERT OR REPLACE INTO kev (cve, record) ");
+            q.push_values(chunk, |mut b, k| {
+                b.push_bind(&k.cve)
+                    .push_bind(serde_json::to_string(k).unwrap_or_default());
+            });
+            q.build().execute(&mut *tx).await.map_err(self.sql())?;
+        }
+        for chunk in import.epss.chunks(BATCH) {
+            let mut q =
+                QueryBuilder::new("INSERT OR REPLACE INTO epss (cve, probability, percentile) ");
+            q.push_values(chunk, |mut b, (cve, s)| {
+                b.push_bind(cve)
+                    .push_bind(s.probability)
+                    .push_bind(s.percentile);
+            });
+            q.build().execute(&mut *tx).await.map_err(self.sql())?;
+        }
+        let summary = ImportSummary {
+            advisories: advisories.len(),
+            affected: import.affected.len() + import.kev.len() + import.epss.len(),
+        };
+        let now = now_unix();
+        sqlx::query(
+            "INSERT OR REPLACE INTO sources (name, kind, origin, imported_at, data_date, advisories, affected, etag, last_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&import.name)
+        .bind(import.kind.as_str())
+        .bind(&import.origin)
+        .bind(now)
+        .bind(&import.data_date)
+        .bind(i64::try_from(summary.advisories).unwrap_or(i64::MAX))
+        .bind(i64::try_from(summary.affected).unwrap_or(i64::MAX))
+        .bind(etag)
+        .bind(last_modified)
+        .execute(&mut *tx)
+        .await
+        .map_err(self.sql())?;
+        sqlx::query("INSERT OR REPLACE INTO meta (key, value) VALUES ('updated_at', ?)")
+            .bind(now.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(self.sql())?;
+        tx.commit().await.map_err(self.sql())?;
+        Ok(summary)
+    }
+
+    /// Sources, dates and counts.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Sql`].
+    pub async fn status(&self) -> Result<DbStatus, DbError> {
+        let rows = sqlx::query(
+            "SELECT name, kind, origin, imported_at, data_date, advisories, affected, etag, last_modified FROM sources ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.sql())?;
+        let sources = rows
+            .into_iter()
+            .map(|r| SourceStatus {
+                name: r.get(0),
+                kind: r.get(1),
+                origin: r.get(2),
+                imported_at: r.get(3),
+                data_date: r.get(4),
+                advisories: r.get(5),
+                affected: r.get(6),
+                etag: r.get(7),
+                last_modified: r.get(8),
+            })
+            .collect();
+        Ok(DbStatus {
+            path: self.path.clone(),
+            schema_version: SCHEMA_VERSION,
+            updated_at: self.updated_at().await?,
+            sources,
+        })
+    }
+
+    async fn updated_at(&self) -> Result<Option<i64>, DbError> {
+        let value: Option<String> =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'updated_at'")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(self.sql())?;
+        Ok(value.and_then(|v| v.parse().ok()))
+    }
+
+    /// The records the matcher needs for these (ecosystem key, package
+    /// key) pairs: one query per ecosystem, then the advisories named and
+    /// every record sharing their CVEs, then KEV and EPSS.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Sql`], or [`DbError::Corrupt`] for a record this code
+    /// cannot read.
+    pub async fn lookup(&self, keys: &[(String, String)]) -> Result<AdvisorySet, DbError> {
+        let mut by_ecosystem: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+        for (ecosystem, package) in keys {
+            by_ecosystem.entry(ecosystem).or_default().insert(package);
+        }
+        let mut set = AdvisorySet {
+            updated_at: self.updated_at().await?,
+            ..AdvisorySet::default()
+        };
+        let mut ids: BTreeSet<String> = BTreeSet::new();
+        for (ecosystem, packages) in by_ecosystem {
+            let covered: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM affected WHERE ecosystem = ?)")
+                    .bind(ecosystem)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(self.sql())?;
+            if !covered {
+                continue;
+            }
+            set.covered.insert(ecosystem.to_owned());
+            let names = serde_json::to_string(&packages).unwrap_or_default();
+            let rows = sqlx::query(
+                "SELECT source, record FROM affected WHERE ecosystem = ? AND package IN (SELECT value FROM json_each(?))",
+            )
+            .bind(ecosystem)
+            .bind(names)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.sql())?;
+            for row in rows {
+                let source: String = row.get(0);
+                let text: String = row.get(1);
+                let record: AffectedRecord = self.decode("affected record", &text)?;
+                ids.insert(record.advisory.clone());
+                set.add_affected(&source, record);
+            }
+        }
+        let ids_json = serde_json::to_string(&ids).unwrap_or_default();
+        // The advisories named, then every record about the same CVEs (a
+        // Debian record has no CVSS; the OSV record of its CVE may).
+        let rows = sqlx::query(
+            "SELECT source, record FROM advisories WHERE id IN (SELECT value FROM json_each(?1)) OR cve IN (SELECT value FROM json_each(?1)) OR cve IN (SELECT cve FROM advisories WHERE id IN (SELECT value FROM json_each(?1)) AND cve IS NOT NULL)",
+        )
+        .bind(&ids_json)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.sql())?;
+        for row in rows {
+            let source: String = row.get(0);
+            let text: String = row.get(1);
+            let record: AdvisoryRecord = self.decode("advisory record", &text)?;
+            set.add_advisory(&source, record);
+        }
+        let cves: BTreeSet<&String> = set
+            .by_cve
+            .keys()
+            .chain(ids.iter().filter(|i| crate::advisory::is_cve(i)))
+            .collect();
+        let cves_json = serde_json::to_string(&cves).unwrap_or_default();
+        let rows =
+            sqlx::query("SELECT record FROM kev WHERE cve IN (SELECT value FROM json_each(?))")
+                .bind(&cves_json)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(self.sql())?;
+        for row in rows {
+            let text: String = row.get(0);
+            let entry: KevEntry = self.decode("KEV entry", &text)?;
+            set.kev.insert(entry.cve.clone(), entry);
+        }
+        let rows = sqlx::query(
+            "SELECT cve, probability, percentile FROM epss WHERE cve IN (SELECT value FROM json_each(?))",
+        )
+        .bind(&cves_json)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.sql())?;
+        for row in rows {
+            set.epss.insert(
+                row.get(0),
+                EpssScore {
+                    probability: row.get(1),
+                    percentile: row.get(2),
+                },
+            );
+        }
+        Ok(set)
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &'static str,
+        text: &str,
+    ) -> Result<T, DbError> {
+        serde_json::from_str(text).map_err(|e| DbError::Corrupt {
+            path: self.path.clone(),
+            what,
+            message: e.to_string(),
+        })
+    }
+
+    /// Close the pool (waits for connections to finish).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,227 @@
+//! `clearance db`: the advisory database (build from files, status).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use clearance_scan::advisory::source;
+use clearance_scan::db::{AdvisoryDb, DbStatus};
+use serde::Serialize;
+
+use crate::cli::Format;
+use crate::exit::Exit;
+use crate::output::{self, Page, ToText as _, dim, text, warn};
+
+/// Where the advisory database lives.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// The advisory database file [default: $CLEARANCE_HOME/db/advisories.db,
+    /// CLEARANCE_HOME defaulting to ~/.clearance].
+    #[arg(long = "db", value_name = "FILE", env = "CLEARANCE_DB")]
+    pub path: Option<PathBuf>,
+}
+
+impl DbArgs {
+    /// The database file to use.
+    pub fn path(&self) -> anyhow::Result<PathBuf> {
+        if let Some(p) = &self.path {
+            return Ok(p.clone());
+        }
+        let home = std::env::var_os("CLEARANCE_HOME").map(PathBuf::from);
+        let home = super::trust::common::home_dir(home.as_deref())?;
+        Ok(home.join("db").join("advisories.db"))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Import advisory feeds from files, for air-gapped sites: OSV (`all.zip`,
+    /// a record, a directory of records), the Debian security tracker JSON,
+    /// Alpine secdb (YAML or JSON), CISA KEV JSON, EPSS CSV (.csv or .csv.gz).
+    /// Each source replaces what it gave before.
+    Build(BuildArgs),
+    /// Sources, dates, record counts and schema version.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// A feed file or directory (repeatable).
+    #[arg(long = "source", value_name = "PATH", required = true)]
+    pub sources: Vec<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+pub async fn run(command: DbCommand, format: Format) -> anyhow::Result<Exit> {
+    match command {
+        DbCommand::Build(args) => build(args, format).await,
+        DbCommand::Status(args) => status(args, format).await,
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Imported {
+    source: String,
+    kind: &'static str,
+    origin: String,
+    advisories: usize,
+    records: usize,
+    skipped_other_ecosystems: usize,
+    problems: Vec<String>,
+    problems_not_shown: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct BuildReport {
+    schema: &'static str,
+    database: PathBuf,
+    imported: Vec<Imported>,
+}
+
+async fn create(path: &Path) -> anyhow::Result<AdvisoryDb> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating {} for the advisory database", dir.display()))?;
+    }
+    Ok(AdvisoryDb::create(path).await?)
+}
+
+async fn build(args: BuildArgs, format: Format) -> anyhow::Result<Exit> {
+    let path = args.db.path()?;
+    // Read every source before touching the database: a bad path fails
+    // the build with the database as it was.
+    let mut imports = Vec::new();
+    for source_path in &args.sources {
+        let spinner = output::spinner(format!("reading {}", source_path.display()));
+        let p = source_path.clone();
+        let read = tokio::task::spawn_blocking(move || source::read_path(&p)).await?;
+        spinner.finish_and_clear();
+        imports.extend(read?);
+    }
+    let db = create(&path).await?;
+    let mut imported = Vec::new();
+    for import in &imports {
+        let spinner = output::spinner(format!("storing {}", import.name));
+        let summary = db.import(import, None, None).await;
+        spinner.finish_and_clear();
+        let summary = summary?;
+        imported.push(Imported {
+            source: import.name.clone(),
+            kind: import.kind.as_str(),
+            origin: import.origin.clone(),
+            advisories: summary.advisories,
+            records: summary.affected,
+            skipped_other_ecosystems: import.skipped,
+            problems: import.problems.clone(),
+            problems_not_shown: import.problems_not_shown,
+        });
+    }
+    db.close().await;
+    let report = BuildReport {
+        schema: "clearance.db-build/v1",
+        database: path,
+        imported,
+    };
+    let mut page = Page::default();
+    match format {
+        Format::Json => page.json(&report)?,
+        Format::Table => {
+            page.field("Database", report.database.display().to_string());
+            let mut t = output::table(&["Source", "Feed", "Advisories", "Records", "From"]);
+            for i in &report.imported {
+                t.row([
+                    (&i.source).to_text(),
+                    i.kind.to_text(),
+                    i.advisories.to_text(),
+                    i.records.to_text(),
+                    output::truncate(&i.origin, 60).to_text(),
+                ]);
+            }
+            page.line(t);
+            for i in &report.imported {
+                for p in &i.problems {
+                    page.line(text!(warn("warning:"), " ", &i.source, ": ", p));
+                }
+                if i.problems_not_shown > 0 {
+                    page.line(text!(
+                        warn("warning:"),
+                        format!(
+                            " {}: {} more problems not shown",
+                            i.source, i.problems_not_shown
+                        )
+                    ));
+                }
+            }
+        }
+    }
+    page.emit()?;
+    Ok(Exit::Ok)
+}
+
+#[derive(Debug, Serialize)]
+struct StatusReport {
+    schema: &'static str,
+    #[serde(flatten)]
+    status: DbStatus,
+    updated: Option<String>,
+}
+
+async fn status(args: StatusArgs, format: Format) -> anyhow::Result<Exit> {
+    let path = args.db.path()?;
+    let db = AdvisoryDb::open(&path).await?;
+    let status = db.status().await?;
+    db.close().await;
+    let report = StatusReport {
+        schema: "clearance.db-status/v1",
+        updated: status.updated_at.map(rfc3339),
+        status,
+    };
+    let mut page = Page::default();
+    match format {
+        Format::Json => page.json(&report)?,
+        Format::Table => {
+            page.field("Database", report.status.path.display().to_string());
+            page.field("Schema", report.status.schema_version);
+            page.field(
+                "Updated",
+                match &report.updated {
+                    Some(u) => u.to_text(),
+                    None => dim("never"),
+                },
+            );
+            let mut t = output::table(&[
+                "Source",
+                "Feed",
+                "Advisories",
+                "Records",
+                "Data as of",
+                "Imported",
+            ]);
+            for s in &report.status.sources {
+                t.row([
+                    (&s.name).to_text(),
+                    (&s.kind).to_text(),
+                    s.advisories.to_text(),
+                    s.affected.to_text(),
+                    s.data_date.as_deref().unwrap_or("").to_text(),
+                    rfc3339(s.imported_at).to_text(),
+                ]);
+            }
+            page.line(t);
+        }
+    }
+    page.emit()?;
+    Ok(Exit::Ok)
+}
+
+/// Unix seconds as RFC 3339 UTC.
+pub fn rfc3339(unix: i64) -> String {
+    clearance_auth::time::rfc3339(u64::try_from(unix).unwrap_or(0))
+}

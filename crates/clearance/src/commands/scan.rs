@@ -1,0 +1,463 @@
+//! `clearance scan IMAGE`: the known vulnerabilities of an image's
+//! packages, each with the layer that brought it in, whether a fix exists
+//! and how urgent it is (schema `clearance.scan/v1`, docs/scan-json.md).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use clearance_oci::inspect;
+use clearance_oci::{Digest, Platform};
+use clearance_scan::advisory::Severity;
+use clearance_scan::db::AdvisoryDb;
+use clearance_scan::matcher::{self, Finding, MatchSettings, Report, SortOrder, Unfixed};
+use clearance_scan::os::Distro;
+use serde::Serialize;
+
+use crate::cli::Format;
+use crate::commands::db::{DbArgs, rfc3339};
+use crate::exit::Exit;
+use crate::output::{self, Page, Text, ToText as _, bad, dim, good, text, warn};
+
+/// The JSON shape's name and version.
+pub const SCHEMA: &str = "clearance.scan/v1";
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub image: super::image::ImageArgs,
+    /// Show only findings at or above this severity.
+    /// (unknown, negligible, low, medium, high, critical).
+    #[arg(long, default_value = "unknown", value_parser = severity, value_name = "SEVERITY")]
+    pub severity: Severity,
+    /// Leave out findings that no released version fixes (including those a
+    /// distribution marks will-not-fix, postponed, no-dsa).
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+    /// Exit 1 when a shown finding is at or above this severity (for CI).
+    #[arg(long, value_parser = severity, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+    /// Order: by severity, or by risk (known exploited first, then EPSS).
+    #[arg(long, value_enum, default_value_t = SortArg::Severity)]
+    pub sort: SortArg,
+    /// Group the table by package (default) or by the layer that brought each
+    /// finding in.
+    #[arg(long, value_enum, default_value_t = ByArg::Package)]
+    pub by: ByArg,
+    /// OpenVEX or CycloneDX VEX document (repeatable): `not_affected`
+    /// statements suppress findings, which are listed as suppressed.
+    #[arg(long = "vex", value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
+    /// Warn when the advisory database was last updated more than this many
+    /// days ago; with --fail-on, refuse to pass on such a database.
+    #[arg(long, default_value_t = 5, value_name = "DAYS")]
+    pub max_db_age_days: u32,
+    /// Let --fail-on pass on a database older than --max-db-age-days.
+    #[arg(long)]
+    pub allow_stale_db: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// `--severity`, `--fail-on`: a severity word, case-insensitive.
+fn severity(value: &str) -> Result<Severity, String> {
+    value
+        .parse()
+        .map_err(|e: clearance_scan::advisory::UnknownSeverity| e.to_string())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortArg {
+    Severity,
+    Risk,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ByArg {
+    Package,
+    Layer,
+}
+
+#[derive(Debug, Serialize)]
+struct ScanDocument {
+    schema: &'static str,
+    reference: String,
+    manifest_digest: Digest,
+    platform: Platform,
+    distro: Option<Distro>,
+    database: DatabaseInfo,
+    layers: Vec<LayerInfo>,
+    packages: usize,
+    summary: Summary,
+    #[serde(flatten)]
+    report: Report,
+    inventory_warnings: Vec<String>,
+    verdict: Verdict,
+}
+
+#[derive(Debug, Serialize)]
+struct DatabaseInfo {
+    path: PathBuf,
+    updated_at: Option<String>,
+    age_days: Option<u64>,
+    stale: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct LayerInfo {
+    index: usize,
+    digest: Digest,
+    diff_id: Option<Digest>,
+    created_by: Option<String>,
+}
+
+#[derive(Debug, Serialize, Default)]
+struct Summary {
+    total: usize,
+    by_severity: BTreeMap<&'static str, usize>,
+    fixable: usize,
+    known_exploited: usize,
+    suppressed: usize,
+    filtered: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct Verdict {
+    /// `--fail-on` given.
+    fail_on: Option<Severity>,
+    /// Whether the gate passed (`true` without `--fail-on`).
+    passed: bool,
+    reasons: Vec<String>,
+}
+
+pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
+    let db_path = args.db.path()?;
+    // The database first: a missing one should not cost reading the layers.
+    let db = AdvisoryDb::open(&db_path).await?;
+    let mut vex = Vec::new();
+    for file in &args.vex {
+        let bytes =
+            std::fs::read(file).with_context(|| format!("reading --vex {}", file.display()))?;
+        vex.extend(clearance_scan::vex::parse(
+            &bytes,
+            &file.display().to_string(),
+        )?);
+    }
+    let (reference, source, image) = args.image.open().await?;
+    let depth = args.image.depth();
+    let inventory =
+        super::sbom::read_inventory(&source, &image, depth, usize::from(args.image.parallel))
+            .await
+            .with_context(|| format!("reading the layers of {reference}"))?;
+    let keys = matcher::lookup_keys(&inventory);
+    let advisories = db.lookup(&keys).await?;
+    db.close().await;
+    let settings = MatchSettings {
+        min_severity: args.severity,
+        unfixed: if args.ignore_unfixed {
+            Unfixed::Ignore
+        } else {
+            Unfixed::Show
+        },
+        sort: match args.sort {
+            SortArg::Severity => SortOrder::Severity,
+            SortArg::Risk => SortOrder::Risk,
+        },
+        vex,
+    };
+    let report = Report::generate(&advisories, &inventory, &settings);
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let age_days = advisories
+        .updated_at
+        .map(|u| now.saturating_sub(u64::try_from(u).unwrap_or(0)) / 86_400);
+    let stale = age_days.is_none_or(|d| d > u64::from(args.max_db_age_days));
+    let mut summary = Summary {
+        total: report.findings.len(),
+        suppressed: report.suppressed.len(),
+        filtered: report.filtered,
+        ..Summary::default()
+    };
+    for f in &report.findings {
+        *summary.by_severity.entry(f.severity.as_str()).or_default() += 1;
+        summary.fixable += usize::from(f.fixable());
+        summary.known_exploited += usize::from(f.kev.is_some());
+    }
+    let fail_on = args.fail_on;
+    let mut reasons = Vec::new();
+    if let Some(threshold) = fail_on {
+        let over = report
+            .findings
+            .iter()
+            .filter(|f| f.severity >= threshold)
+            .count();
+        if over > 0 {
+            reasons.push(format!("{over} findings at or above {threshold}"));
+        }
+        if stale && !args.allow_stale_db {
+            reasons.push(format!(
+                "the advisory database is {} (over --max-db-age-days {}): run `clearance db update`, or pass --allow-stale-db",
+                age_days.map_or("of unknown age".to_owned(), |d| format!("{d} days old")),
+                args.max_db_age_days
+            ));
+        }
+        if !report.unmatched.is_empty() {
+            let n: usize = report.unmatched.iter().map(|u| u.packages).sum();
+            reasons.push(format!(
+                "{n} packages could not be checked (see `not checked`); the gate cannot vouch for them"
+            ));
+        }
+    }
+    let history = inspect::layer_history(&image);
+    let document = ScanDocument {
+        schema: SCHEMA,
+        reference: image.reference.clone(),
+        manifest_digest: image.manifest_digest.clone(),
+        platform: image.platform.clone(),
+        distro: inventory.distro.clone(),
+        database: DatabaseInfo {
+            path: db_path,
+            updated_at: advisories.updated_at.map(rfc3339),
+            age_days,
+            stale,
+        },
+        layers: image
+            .layers
+            .iter()
+            .zip(history)
+            .enumerate()
+            .map(|(index, (l, created_by))| LayerInfo {
+                index,
+                digest: l.blob.digest.clone(),
+                diff_id: l.diff_id.clone(),
+                created_by,
+            })
+            .collect(),
+        packages: inventory.packages.len(),
+        summary,
+        inventory_warnings: super::sbom::warnings(&image, &inventory, depth),
+        verdict: Verdict {
+            fail_on,
+            passed: reasons.is_empty(),
+            reasons,
+        },
+        report,
+    };
+    if stale && format == Format::Table {
+        output::warning(format!(
+            "the advisory database ({}) was last updated {}; run `clearance db update`",
+            document.database.path.display(),
+            document
+                .database
+                .age_days
+                .map_or("at an unknown time".to_owned(), |d| format!("{d} days ago")),
+        ));
+    }
+    let mut page = Page::default();
+    match format {
+        Format::Json => page.json(&document)?,
+        Format::Table => render(&document, args.by, &mut page),
+    }
+    page.emit()?;
+    Ok(if document.verdict.passed {
+        Exit::Ok
+    } else {
+        Exit::Denied
+    })
+}
+
+/// A severity in its colour: critical red, high orange, medium yellow,
+/// low and below dim.
+fn severity_text(s: Severity) -> Text {
+    match s {
+        Severity::Critical => output::red(s.as_str()),
+        Severity::High => output::orange(s.as_str()),
+        Severity::Medium => warn(s.as_str()),
+        _ => dim(s.as_str()),
+    }
+}
+
+fn fixed_cell(f: &Finding) -> Text {
+    match (&f.fixed_version, f.state) {
+        (Some(v), _) => v.to_text(),
+        (None, Some(state)) => dim(format!("({state})")),
+        (None, None) => dim("(no fix)"),
+    }
+}
+
+fn risk_cell(f: &Finding) -> Text {
+    let mut parts = Vec::new();
+    if f.kev.is_some() {
+        parts.push(output::red("KEV"));
+    }
+    if let Some(e) = f.epss {
+        parts.push(format!("EPSS {:.1}%", e.probability * 100.0).to_text());
+    }
+    let mut out = Vec::new();
+    for (i, p) in parts.into_iter().enumerate() {
+        if i > 0 {
+            out.push(" ".to_text());
+        }
+        out.push(p);
+    }
+    Text::concat(out)
+}
+
+/// A finding's table row; the layer column only when the table is not
+/// already grouped by layer.
+fn row(f: &Finding, with_layer: bool) -> Vec<Text> {
+    let mut cells = vec![
+        severity_text(f.severity),
+        (&f.id).to_text(),
+        (&f.package.name).to_text(),
+        (&f.package.version).to_text(),
+        fixed_cell(f),
+    ];
+    if with_layer {
+        cells.push(f.package.layer.to_text());
+    }
+    cells.push(risk_cell(f));
+    cells
+}
+
+fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
+    page.field("Image", &d.reference);
+    page.field("Digest", &d.manifest_digest);
+    if let Some(distro) = &d.distro {
+        page.field(
+            "Distro",
+            distro
+                .pretty_name
+                .clone()
+                .unwrap_or_else(|| distro.purl_qualifier()),
+        );
+    }
+    page.field("Packages", d.packages);
+    page.field(
+        "Database",
+        match &d.database.updated_at {
+            Some(u) => format!("updated {u}"),
+            None => "never updated".into(),
+        },
+    );
+    page.line("");
+    let findings = &d.report.findings;
+    if findings.is_empty() && d.report.unmatched.is_empty() {
+        page.line(good("no known vulnerabilities"));
+    } else if findings.is_empty() {
+        page.line(warn(
+            "no known vulnerabilities among the packages checked; some could not be checked (below)",
+        ));
+    } else {
+        match by {
+            ByArg::Package => {
+                let mut t = output::table(&[
+                    "Severity",
+                    "Vulnerability",
+                    "Package",
+                    "Installed",
+                    "Fixed in",
+                    "Layer",
+                    "Risk",
+                ]);
+                for f in findings {
+                    t.row(row(f, true));
+                }
+                page.line(t);
+            }
+            ByArg::Layer => {
+                let mut by_layer: BTreeMap<usize, Vec<&Finding>> = BTreeMap::new();
+                for f in findings {
+                    by_layer.entry(f.package.layer).or_default().push(f);
+                }
+                for (layer, list) in by_layer {
+                    let created_by = d
+                        .layers
+                        .get(layer)
+                        .and_then(|l| l.created_by.as_deref())
+                        .unwrap_or("");
+                    page.line(text!(
+                        output::bold(format!("Layer {layer}")),
+                        " ",
+                        dim(output::truncate(created_by, 80)),
+                        format!(" ({} findings)", list.len())
+                    ));
+                    let mut t = output::table(&[
+                        "Severity",
+                        "Vulnerability",
+                        "Package",
+                        "Installed",
+                        "Fixed in",
+                        "Risk",
+                    ]);
+                    for f in list {
+                        t.row(row(f, false));
+                    }
+                    page.line(t);
+                }
+            }
+        }
+    }
+    let s = &d.summary;
+    let mut counts: Vec<String> = Severity::ALL
+        .iter()
+        .rev()
+        .filter_map(|sev| {
+            s.by_severity
+                .get(sev.as_str())
+                .map(|n| format!("{n} {sev}"))
+        })
+        .collect();
+    if counts.is_empty() {
+        counts.push("none".into());
+    }
+    page.line(format!(
+        "{} vulnerabilities ({}); {} fixable, {} known exploited; {} suppressed by VEX, {} filtered out",
+        s.total,
+        counts.join(", "),
+        s.fixable,
+        s.known_exploited,
+        s.suppressed,
+        s.filtered
+    ));
+    for sup in &d.report.suppressed {
+        page.line(text!(
+            dim("suppressed:"),
+            " ",
+            &sup.finding.id,
+            " in ",
+            &sup.finding.package.name,
+            format!(
+                " ({}{}, {})",
+                sup.vex_status,
+                sup.justification
+                    .as_deref()
+                    .map(|j| format!(": {j}"))
+                    .unwrap_or_default(),
+                sup.vex_document
+            )
+        ));
+    }
+    for u in &d.report.unmatched {
+        page.line(text!(
+            warn("not checked:"),
+            format!(" {} packages of {}: ", u.packages, u.ecosystem),
+            &u.reason
+        ));
+    }
+    for w in d.report.warnings.iter().chain(&d.inventory_warnings) {
+        page.line(text!(warn("warning:"), " ", w));
+    }
+    if let Some(threshold) = d.verdict.fail_on {
+        if d.verdict.passed {
+            page.line(text!(good("✔ passed"), format!(" --fail-on {threshold}")));
+        } else {
+            for r in &d.verdict.reasons {
+                page.line(text!(bad("✘ failed:"), " ", r));
+            }
+        }
+    }
+}
