@@ -1,0 +1,413 @@
+//! `clearance db build` and `clearance scan` through the real binary: the
+//! feed fixtures of clearance-scan (tests/data/feeds) into a database, and
+//! an image umoci builds in three layers — a Debian 12 base with a
+//! backported openssl and an old glibc, a layer that pip-installs requests
+//! 2.19.1 and urllib3 1.24.1 beside Debian's python3-requests, and a layer
+//! that deletes urllib3 again.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::{assert_success, clearance, require, stderr, stdout};
+
+fn feeds() -> PathBuf {
+    support::repo_root().join("crates/clearance-scan/tests/data/feeds")
+}
+
+fn build_image(dir: &Path) -> String {
+    require("umoci");
+    let script = r#"
+set -euo pipefail
+cd "$1"
+umask 022
+umoci init --layout oci
+umoci new --image oci:v1
+umoci config --image oci:v1 --created 2020-01-04T00:00:00Z --no-history
+umoci unpack --image oci:v1 bundle >/dev/null
+R=bundle/rootfs
+mkdir -p $R/etc $R/usr/lib $R/var/lib/dpkg/info
+printf 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n' > $R/usr/lib/os-release
+ln -s ../usr/lib/os-release $R/etc/os-release
+pkg() { printf 'Package: %s\nStatus: install ok installed\nArchitecture: amd64\n%bVersion: %s\n\n' "$1" "$3" "$2"; }
+{ pkg libc6 2.36-9 'Source: glibc\n'; pkg libssl3 3.0.11-1~deb12u2 'Source: openssl\n'; } > $R/var/lib/dpkg/status
+umoci repack --refresh-bundle --image oci:v1 --history.created_by "FROM debian:12" bundle
+{ pkg libc6 2.36-9 'Source: glibc\n'; pkg libssl3 3.0.11-1~deb12u2 'Source: openssl\n'; pkg python3-requests 2.28.1+dfsg-1 'Source: requests\n'; } > $R/var/lib/dpkg/status
+EGG=usr/lib/python3/dist-packages/requests-2.28.1.egg-info
+mkdir -p $R/$EGG
+printf 'Metadata-Version: 2.1\nName: requests\nVersion: 2.28.1\n' > $R/$EGG/PKG-INFO
+printf '/.\n/usr\n/%s\n/%s/PKG-INFO\n' "$EGG" "$EGG" > $R/var/lib/dpkg/info/python3-requests.list
+for p in requests:2.19.1 urllib3:1.24.1; do
+  d=$R/usr/local/lib/python3.11/dist-packages/${p%%:*}-${p##*:}.dist-info
+  mkdir -p $d
+  printf 'Metadata-Version: 2.1\nName: %s\nVersion: %s\n' "${p%%:*}" "${p##*:}" > $d/METADATA
+done
+umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN apt-get install python3-requests && pip install requests==2.19.1 urllib3==1.24.1" bundle
+rm -rf $R/usr/local/lib/python3.11/dist-packages/urllib3-1.24.1.dist-info
+umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN pip uninstall -y urllib3" bundle
+"#;
+    let status = Command::new("bash")
+        .args(["-c", script, "build"])
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    format!("oci:{}:v1", dir.join("oci").display())
+}
+
+/// A database of every fixture feed, at `dir/advisories.db`.
+fn build_db(dir: &Path) -> String {
+    let db = dir.join("advisories.db").display().to_string();
+    let feeds = feeds().display().to_string();
+    let out = clearance(&["db", "build", "--db", &db, "--source", &feeds]);
+    assert_success(&out);
+    db
+}
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+}
+
+#[test]
+fn db_build_reports_each_source_and_status_lists_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = build_db(dir.path());
+    let out = clearance(&["db", "status", "--db", &db, "--format", "json"]);
+    assert_success(&out);
+    let status = json(&out);
+    assert_eq!(status["schema"], "clearance.db-status/v1");
+    assert_eq!(status["schema_version"], 1);
+    let sources: Vec<(&str, i64)> = status["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap(),
+                s["advisories"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            ("alpine-secdb:v3.19/main", 3),
+            ("debian-tracker", 6),
+            ("epss", 0),
+            ("kev", 0),
+            ("osv:Debian", 1),
+            ("osv:PyPI", 4),
+        ]
+    );
+
+    // A file that is no feed fails the build and names itself; the
+    // database keeps what it had.
+    let junk = dir.path().join("notes.txt");
+    std::fs::write(&junk, "hello").unwrap();
+    let out = clearance(&[
+        "db",
+        "build",
+        "--db",
+        &db,
+        "--source",
+        junk.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("notes.txt: could not tell which feed this is"),
+        "{}",
+        stderr(&out)
+    );
+    let again = json(&clearance(&[
+        "db", "status", "--db", &db, "--format", "json",
+    ]));
+    assert_eq!(again["sources"].as_array().unwrap().len(), 6);
+
+    let out = clearance(&[
+        "db",
+        "status",
+        "--db",
+        dir.path().join("none.db").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("run `clearance db update`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn scan_reports_what_the_image_runs_and_not_the_traps() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = build_image(dir.path());
+    let db = build_db(dir.path());
+    let out = clearance(&["scan", "--db", &db, "--format", "json", &image]);
+    assert_success(&out);
+    let report = json(&out);
+    assert_eq!(report["schema"], "clearance.scan/v1");
+    let mut found: Vec<(String, String, u64)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["package"]["name"].as_str().unwrap().to_owned(),
+                f["id"].as_str().unwrap().to_owned(),
+                f["package"]["layer"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    found.sort();
+    // Not reported: CVE-2023-5678 (openssl's backport carries the fix),
+    // urllib3's CVE-2019-11324 (the last layer deleted urllib3), requests
+    // 2.28.1's PyPI advisories (Debian's python3-requests owns it),
+    // PYSEC-2014-13 (fixed in 2.3.0, below 2.19.1).
+    assert_eq!(
+        found,
+        [
+            ("libc6".into(), "CVE-2010-4756".into(), 0),
+            ("libc6".into(), "CVE-2023-4911".into(), 0),
+            ("libssl3".into(), "CVE-2024-0727".into(), 0),
+            ("libssl3".into(), "CVE-2024-2511".into(), 0),
+            ("python3-requests".into(), "CVE-2023-32681".into(), 1),
+            ("requests".into(), "CVE-2018-18074".into(), 1),
+            ("requests".into(), "CVE-2023-32681".into(), 1),
+        ]
+    );
+    assert_eq!(report["owned"], 1);
+    assert_eq!(report["unmatched"].as_array().unwrap().len(), 0);
+    assert_eq!(report["summary"]["known_exploited"], 1);
+    assert_eq!(report["summary"]["fixable"], 5);
+    assert_eq!(report["verdict"]["passed"], true);
+    let looney = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "CVE-2023-4911")
+        .unwrap();
+    assert_eq!(looney["severity"], "high");
+    assert_eq!(looney["fixed_version"], "2.36-9+deb12u3");
+    assert_eq!(looney["kev"]["due_date"], "2023-12-12");
+    assert_eq!(looney["matched"]["package"], "glibc");
+
+    // The table: the summary line, the states, the KEV mark.
+    let out = clearance(&["scan", "--db", &db, &image]);
+    assert_success(&out);
+    let text = stdout(&out);
+    assert!(
+        text.contains("7 vulnerabilities (1 critical, 1 high, 3 medium, 1 low, 1 negligible); 5 fixable, 1 known exploited"),
+        "{text}"
+    );
+    let row = text.lines().find(|l| l.contains("CVE-2024-2511")).unwrap();
+    assert!(row.contains("(postponed)"), "{row}");
+    let row = text.lines().find(|l| l.contains("CVE-2023-4911")).unwrap();
+    assert!(row.contains("KEV") && row.contains("EPSS 78.0%"), "{row}");
+
+    // --by layer: a heading per layer with the history line that made it.
+    let out = clearance(&["scan", "--db", &db, "--by", "layer", &image]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("Layer 0 FROM debian:12 (4 findings)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Layer 1 RUN apt-get install python3-requests"),
+        "{text}"
+    );
+}
+
+#[test]
+fn fail_on_gates_ci_and_filters_narrow_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = build_image(dir.path());
+    let db = build_db(dir.path());
+    let out = clearance(&["scan", "--db", &db, "--fail-on", "critical", &image]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("✘ failed: 1 findings at or above critical"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Only fixable findings of high and above: two, and the gate at
+    // critical still fails on requests' CVE-2018-18074.
+    let out = clearance(&[
+        "scan",
+        "--db",
+        &db,
+        "--format",
+        "json",
+        "--severity",
+        "HIGH",
+        "--ignore-unfixed",
+        &image,
+    ]);
+    let report = json(&out);
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["CVE-2018-18074", "CVE-2023-4911"]);
+    assert_eq!(report["summary"]["filtered"], 5);
+
+    // --sort risk: the known-exploited finding first.
+    let out = clearance(&[
+        "scan", "--db", &db, "--format", "json", "--sort", "risk", &image,
+    ]);
+    assert_eq!(json(&out)["findings"][0]["id"], "CVE-2023-4911");
+
+    // A VEX statement suppresses, and the gate passes at high once the
+    // only other high-or-worse finding is suppressed too.
+    let vex = dir.path().join("vex.json");
+    std::fs::write(
+        &vex,
+        r#"{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/1", "author": "Platform team",
+            "timestamp": "2026-11-01T00:00:00Z", "version": 1, "statements": [
+          {"vulnerability": {"name": "CVE-2023-4911"}, "products": [{"@id": "pkg:deb/debian/libc6@2.36-9"}],
+           "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"},
+          {"vulnerability": {"name": "PYSEC-2018-28"}, "products": [{"@id": "pkg:pypi/requests@2.19.1"}],
+           "status": "not_affected", "justification": "vulnerable_code_cannot_be_controlled_by_adversary"}]}"#,
+    )
+    .unwrap();
+    let vex = vex.display().to_string();
+    let out = clearance(&[
+        "scan",
+        "--db",
+        &db,
+        "--vex",
+        &vex,
+        "--fail-on",
+        "high",
+        &image,
+    ]);
+    assert_success(&out);
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "suppressed: CVE-2023-4911 in libc6 (not_affected: vulnerable_code_not_in_execute_path"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("2 suppressed by VEX"), "{text}");
+    assert!(text.contains("✔ passed --fail-on high"), "{text}");
+
+    // A bad flag value says what it takes.
+    let out = clearance(&["scan", "--db", &db, "--severity", "severe", &image]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("give one of unknown, negligible, low, medium, high, critical"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_stale_or_missing_database_is_named_and_gates_refuse_a_stale_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = build_image(dir.path());
+    let db = build_db(dir.path());
+    // Make the database ten days old.
+    let ten_days_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 10 * 86_400;
+    let status = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE meta SET value=? WHERE key='updated_at'\", (sys.argv[2],)); c.commit()",
+            &db,
+            &ten_days_ago.to_string(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = clearance(&["scan", "--db", &db, &image]);
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("was last updated 10 days ago; run `clearance db update`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = clearance(&[
+        "scan",
+        "--db",
+        &db,
+        "--fail-on",
+        "critical",
+        "--severity",
+        "critical",
+        "--vex",
+        "/dev/null",
+        &image,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "/dev/null is no VEX document");
+    let out = clearance(&[
+        "scan",
+        "--db",
+        &db,
+        "--fail-on",
+        "critical",
+        "--ignore-unfixed",
+        "--severity",
+        "critical",
+        "--max-db-age-days",
+        "30",
+        &image,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "CVE-2018-18074 is critical: {}",
+        stdout(&out)
+    );
+    let vex = dir.path().join("vex.json");
+    std::fs::write(&vex, r#"{"@context": "https://openvex.dev/ns/v0.2.0", "statements": [{"vulnerability": "CVE-2018-18074", "products": ["pkg:pypi/requests"], "status": "not_affected"}]}"#).unwrap();
+    let vex = vex.display().to_string();
+    let out = clearance(&[
+        "scan",
+        "--db",
+        &db,
+        "--fail-on",
+        "critical",
+        "--vex",
+        &vex,
+        &image,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "stale: {}", stdout(&out));
+    assert!(
+        stdout(&out).contains("the advisory database is 10 days old (over --max-db-age-days 5)"),
+        "{}",
+        stdout(&out)
+    );
+    let out = clearance(&[
+        "scan",
+        "--db",
+        &db,
+        "--fail-on",
+        "critical",
+        "--vex",
+        &vex,
+        "--allow-stale-db",
+        &image,
+    ]);
+    assert_success(&out);
+
+    let out = clearance(&[
+        "scan",
+        "--db",
+        dir.path().join("none.db").to_str().unwrap(),
+        &image,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no advisory database at"),
+        "{}",
+        stderr(&out)
+    );
+}
