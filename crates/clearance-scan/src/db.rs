@@ -98,11 +98,15 @@ pub struct SourceStatus {
     pub advisories: i64,
     /// Affected-package records (KEV entries, EPSS scores for those feeds).
     pub affected: i64,
-    /// The HTTP `ETag` of the last download, for conditional requests.
-    #[serde(skip)]
+}
+
+/// What the last download of a feed answered, for the next conditional
+/// request (RFC 9110 §13.1.1 `If-None-Match`, §13.1.3 `If-Modified-Since`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    /// `ETag`.
     pub etag: Option<String>,
-    /// The HTTP `Last-Modified` of the last download.
-    #[serde(skip)]
+    /// `Last-Modified`.
     pub last_modified: Option<String>,
 }
 
@@ -261,7 +265,8 @@ impl AdvisoryDb {
     async fn migrate(&self) -> Result<(), DbError> {
         let statements = [
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS sources (name TEXT PRIMARY KEY, kind TEXT NOT NULL, origin TEXT NOT NULL, imported_at INTEGER NOT NULL, data_date TEXT, advisories INTEGER NOT NULL, affected INTEGER NOT NULL, etag TEXT, last_modified TEXT)",
+            "CREATE TABLE IF NOT EXISTS sources (name TEXT PRIMARY KEY, kind TEXT NOT NULL, origin TEXT NOT NULL, imported_at INTEGER NOT NULL, data_date TEXT, advisories INTEGER NOT NULL, affected INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS feeds (name TEXT PRIMARY KEY, url TEXT NOT NULL, etag TEXT, last_modified TEXT, checked_at INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS advisories (source TEXT NOT NULL, id TEXT NOT NULL, cve TEXT, record TEXT NOT NULL, PRIMARY KEY (source, id))",
             "CREATE INDEX IF NOT EXISTS advisories_cve ON advisories (cve)",
             "CREATE INDEX IF NOT EXISTS advisories_id ON advisories (id)",
@@ -321,18 +326,12 @@ impl AdvisoryDb {
     }
 
     /// Replace everything `import.name` gave before with `import`'s
-    /// records, in one transaction. `etag`/`last_modified` are the
-    /// download's validators, kept for the next conditional request.
+    /// records, in one transaction.
     ///
     /// # Errors
     ///
     /// [`DbError::Sql`]; nothing is changed then.
-    pub async fn import(
-        &self,
-        import: &Import,
-        etag: Option<&str>,
-        last_modified: Option<&str>,
-    ) -> Result<ImportSummary, DbError> {
+    pub async fn import(&self, import: &Import) -> Result<ImportSummary, DbError> {
         let mut tx = self.pool.begin().await.map_err(self.sql())?;
         for table in ["advisories", "affected"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE source = ?"))
@@ -410,7 +409,7 @@ impl AdvisoryDb {
         };
         let now = now_unix();
         sqlx::query(
-            "INSERT OR REPLACE INTO sources (name, kind, origin, imported_at, data_date, advisories, affected, etag, last_modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO sources (name, kind, origin, imported_at, data_date, advisories, affected) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&import.name)
         .bind(import.kind.as_str())
@@ -419,18 +418,70 @@ impl AdvisoryDb {
         .bind(&import.data_date)
         .bind(i64::try_from(summary.advisories).unwrap_or(i64::MAX))
         .bind(i64::try_from(summary.affected).unwrap_or(i64::MAX))
-        .bind(etag)
-        .bind(last_modified)
         .execute(&mut *tx)
         .await
         .map_err(self.sql())?;
-        sqlx::query("INSERT OR REPLACE INTO meta (key, value) VALUES ('updated_at', ?)")
-            .bind(now.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(self.sql())?;
         tx.commit().await.map_err(self.sql())?;
         Ok(summary)
+    }
+
+    /// Record that the database is up to date now (after `db build`, or
+    /// after `db update` reached every feed): what a scan's staleness
+    /// check reads.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Sql`].
+    pub async fn mark_updated(&self) -> Result<(), DbError> {
+        sqlx::query("INSERT OR REPLACE INTO meta (key, value) VALUES ('updated_at', ?)")
+            .bind(now_unix().to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(self.sql())?;
+        Ok(())
+    }
+
+    /// The validators the last download of feed `name` answered with.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Sql`].
+    pub async fn validators(&self, name: &str) -> Result<Validators, DbError> {
+        let row = sqlx::query("SELECT etag, last_modified FROM feeds WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.sql())?;
+        Ok(row.map_or_else(Validators::default, |r| Validators {
+            etag: r.get(0),
+            last_modified: r.get(1),
+        }))
+    }
+
+    /// Remember a feed's validators after a download (or a `304 Not
+    /// Modified`, which keeps the previous ones).
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Sql`].
+    pub async fn record_feed(
+        &self,
+        name: &str,
+        url: &str,
+        validators: &Validators,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO feeds (name, url, etag, last_modified, checked_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(name)
+        .bind(url)
+        .bind(&validators.etag)
+        .bind(&validators.last_modified)
+        .bind(now_unix())
+        .execute(&self.pool)
+        .await
+        .map_err(self.sql())?;
+        Ok(())
     }
 
     /// Sources, dates and counts.
@@ -440,7 +491,7 @@ impl AdvisoryDb {
     /// [`DbError::Sql`].
     pub async fn status(&self) -> Result<DbStatus, DbError> {
         let rows = sqlx::query(
-            "SELECT name, kind, origin, imported_at, data_date, advisories, affected, etag, last_modified FROM sources ORDER BY name",
+            "SELECT name, kind, origin, imported_at, data_date, advisories, affected FROM sources ORDER BY name",
         )
         .fetch_all(&self.pool)
         .await
@@ -455,8 +506,6 @@ impl AdvisoryDb {
                 data_date: r.get(4),
                 advisories: r.get(5),
                 affected: r.get(6),
-                etag: r.get(7),
-                last_modified: r.get(8),
             })
             .collect();
         Ok(DbStatus {

@@ -104,7 +104,7 @@ async fn database(dir: &Path) -> AdvisoryDb {
     ] {
         for import in source::read_path(&feeds().join(feed)).unwrap() {
             assert!(import.problems.is_empty(), "{feed}: {:?}", import.problems);
-            db.import(&import, None, None).await.unwrap();
+            db.import(&import).await.unwrap();
         }
     }
     db
@@ -348,7 +348,7 @@ async fn ecosystems_without_data_are_named_not_passed() {
     let dir = tempfile::tempdir().unwrap();
     let db = AdvisoryDb::create(&dir.path().join("a.db")).await.unwrap();
     for import in source::read_path(&feeds().join("osv-pypi")).unwrap() {
-        db.import(&import, None, None).await.unwrap();
+        db.import(&import).await.unwrap();
     }
     let inv = inventory();
     let set = db.lookup(&matcher::lookup_keys(&inv)).await.unwrap();
@@ -370,10 +370,10 @@ async fn importing_a_source_again_replaces_what_it_gave() {
     let db = AdvisoryDb::create(&path).await.unwrap();
     let mut imports = source::read_path(&feeds().join("osv-pypi")).unwrap();
     let mut import = imports.remove(0);
-    db.import(&import, Some("\"etag-1\""), None).await.unwrap();
+    db.import(&import).await.unwrap();
     import.advisories.retain(|a| a.id == "PYSEC-2014-13");
     import.affected.retain(|a| a.advisory == "PYSEC-2014-13");
-    db.import(&import, None, None).await.unwrap();
+    db.import(&import).await.unwrap();
     let status = db.status().await.unwrap();
     assert_eq!(status.sources.len(), 1);
     assert_eq!(status.sources[0].advisories, 1);

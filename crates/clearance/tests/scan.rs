@@ -411,3 +411,145 @@ fn a_stale_or_missing_database_is_named_and_gates_refuse_a_stale_one() {
         stderr(&out)
     );
 }
+
+/// A site mirror laid out as `db update --mirror` expects, built from the
+/// fixture feeds, served by `python3 -m http.server` on 127.0.0.1.
+fn mirror(dir: &Path) -> support::StaticServer {
+    let root = dir.join("mirror");
+    for sub in ["osv/PyPI", "debian", "kev", "epss"] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    let status = Command::new("python3")
+        .args([
+            "-c",
+            "import sys,zipfile,os; z=zipfile.ZipFile(sys.argv[2],'w',zipfile.ZIP_DEFLATED)\nfor n in sorted(os.listdir(sys.argv[1])): z.write(os.path.join(sys.argv[1],n),n)\nz.close()",
+        ])
+        .arg(feeds().join("osv-pypi"))
+        .arg(root.join("osv/PyPI/all.zip"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::copy(
+        feeds().join("debian-tracker.json"),
+        root.join("debian/json"),
+    )
+    .unwrap();
+    std::fs::copy(
+        feeds().join("kev.json"),
+        root.join("kev/known_exploited_vulnerabilities.json"),
+    )
+    .unwrap();
+    let gz = Command::new("gzip")
+        .arg("-c")
+        .arg(feeds().join("epss.csv"))
+        .output()
+        .unwrap();
+    std::fs::write(root.join("epss/epss_scores-current.csv.gz"), gz.stdout).unwrap();
+    support::StaticServer::start(&root)
+}
+
+#[test]
+fn db_update_fetches_from_a_mirror_conditionally_and_names_a_feed_that_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = mirror(dir.path());
+    let base = format!("http://127.0.0.1:{}/", server.port);
+    let db = dir.path().join("advisories.db").display().to_string();
+    let only = "osv:PyPI,debian-tracker,kev,epss";
+    let update = |extra: &[&str]| {
+        let mut args = vec![
+            "db", "update", "--db", &db, "--mirror", &base, "--only", only,
+        ];
+        args.extend_from_slice(extra);
+        clearance(&args)
+    };
+    let out = update(&["--format", "json"]);
+    assert_success(&out);
+    let report = json(&out);
+    let results: Vec<(&str, &str)> = report["feeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["feed"].as_str().unwrap(), f["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("osv:PyPI", "updated"),
+            ("debian-tracker", "updated"),
+            ("kev", "updated"),
+            ("epss", "updated")
+        ]
+    );
+    assert_eq!(report["feeds"][0]["advisories"], 4);
+    assert_eq!(report["feeds"][3]["records"], 4, "four EPSS scores");
+
+    // Again: the mirror answers 304 to If-Modified-Since; nothing is re-imported.
+    let out = update(&["--format", "json"]);
+    assert_success(&out);
+    let report = json(&out);
+    assert!(
+        report["feeds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["result"] == "unchanged"),
+        "{report}"
+    );
+
+    // A feed the mirror no longer has: named with its URL, exit 2, and the
+    // database keeps its previous data (the scan still finds the KEV mark).
+    std::fs::remove_file(
+        dir.path()
+            .join("mirror/kev/known_exploited_vulnerabilities.json"),
+    )
+    .unwrap();
+    let out = clearance(&[
+        "db", "update", "--db", &db, "--mirror", &base, "--only", "kev",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("1 of the feeds failed: kev (http://127.0.0.1:"),
+        "{err}"
+    );
+    assert!(err.contains("HTTP 404"), "{err}");
+    assert!(
+        err.contains("the database keeps their previous data"),
+        "{err}"
+    );
+    let status = json(&clearance(&[
+        "db", "status", "--db", &db, "--format", "json",
+    ]));
+    let kev = status["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "kev")
+        .unwrap();
+    assert_eq!(kev["affected"], 1);
+
+    // Plain HTTP away from loopback is refused before any connection.
+    let out = clearance(&[
+        "db",
+        "update",
+        "--db",
+        &db,
+        "--mirror",
+        "http://mirror.example.invalid/",
+        "--only",
+        "kev",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("http:// is refused for advisory feeds"),
+        "{}",
+        stderr(&out)
+    );
+    let out = clearance(&["db", "update", "--db", &db, "--only", "osv:Perl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("\"osv:Perl\" is not a feed; the feeds are: osv:PyPI"),
+        "{}",
+        stderr(&out)
+    );
+}

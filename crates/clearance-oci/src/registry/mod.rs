@@ -8,7 +8,7 @@
 mod auth;
 mod client;
 mod error;
-mod tls;
+pub mod tls;
 mod token;
 mod transport;
 

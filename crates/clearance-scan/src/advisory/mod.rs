@@ -17,6 +17,7 @@
 pub mod alpine;
 pub mod debian;
 pub mod epss;
+pub mod feeds;
 pub mod kev;
 pub mod source;
 

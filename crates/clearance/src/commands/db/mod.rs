@@ -12,6 +12,8 @@ use crate::cli::Format;
 use crate::exit::Exit;
 use crate::output::{self, Page, ToText as _, dim, text, warn};
 
+mod update;
+
 /// Where the advisory database lives.
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
@@ -40,8 +42,36 @@ pub enum DbCommand {
     /// Alpine secdb (YAML or JSON), CISA KEV JSON, EPSS CSV (.csv or .csv.gz).
     /// Each source replaces what it gave before.
     Build(BuildArgs),
+    /// Fetch the public feeds (OSV per ecosystem, the Debian security tracker,
+    /// CISA KEV, EPSS) with conditional requests, and import what changed.
+    /// A feed that fails is named; the others are still imported, and the
+    /// database keeps the failed feed's previous data.
+    Update(UpdateArgs),
     /// Sources, dates, record counts and schema version.
     Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Fetch only these feeds (comma-separated: osv:PyPI, osv:npm, osv:crates.io,
+    /// osv:Go, osv:Maven, osv:RubyGems, osv:Packagist, osv:NuGet, osv:Debian,
+    /// osv:Ubuntu, osv:Alpine, osv:Wolfi, osv:Chainguard, osv:AlmaLinux,
+    /// "osv:Rocky Linux", debian-tracker, kev, epss).
+    #[arg(long, value_delimiter = ',', value_name = "FEED")]
+    pub only: Vec<String>,
+    /// Fetch every feed from this mirror instead of its origin, laid out as the
+    /// origins are: BASE/osv/PyPI/all.zip, BASE/debian/json,
+    /// BASE/kev/known_exploited_vulnerabilities.json, BASE/epss/epss_scores-current.csv.gz.
+    #[arg(long, value_name = "BASE_URL", env = "CLEARANCE_DB_MIRROR")]
+    pub mirror: Option<url::Url>,
+    /// Extra PEM CA certificates to trust for the feeds or the mirror.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Connect timeout and longest stall of a download, in seconds.
+    #[arg(long, default_value_t = 60, value_parser = crate::cli::timeout_seconds)]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +92,7 @@ pub struct StatusArgs {
 pub async fn run(command: DbCommand, format: Format) -> anyhow::Result<Exit> {
     match command {
         DbCommand::Build(args) => build(args, format).await,
+        DbCommand::Update(args) => update::run(args, format).await,
         DbCommand::Status(args) => status(args, format).await,
     }
 }
@@ -85,7 +116,7 @@ struct BuildReport {
     imported: Vec<Imported>,
 }
 
-async fn create(path: &Path) -> anyhow::Result<AdvisoryDb> {
+pub(crate) async fn create(path: &Path) -> anyhow::Result<AdvisoryDb> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating {} for the advisory database", dir.display()))?;
@@ -109,7 +140,7 @@ async fn build(args: BuildArgs, format: Format) -> anyhow::Result<Exit> {
     let mut imported = Vec::new();
     for import in &imports {
         let spinner = output::spinner(format!("storing {}", import.name));
-        let summary = db.import(import, None, None).await;
+        let summary = db.import(import).await;
         spinner.finish_and_clear();
         let summary = summary?;
         imported.push(Imported {
@@ -123,6 +154,7 @@ async fn build(args: BuildArgs, format: Format) -> anyhow::Result<Exit> {
             problems_not_shown: import.problems_not_shown,
         });
     }
+    db.mark_updated().await?;
     db.close().await;
     let report = BuildReport {
         schema: "clearance.db-build/v1",
