@@ -10,16 +10,27 @@ use clearance_scan::os;
 use libfuzzer_sys::fuzz_target;
 
 /// A path each cataloger wants.
-const PATHS: [&str; 5] = [
+const PATHS: [&str; 10] = [
     "/var/lib/dpkg/status",
     "/lib/apk/db/installed",
     "/usr/lib/python3/dist-packages/x-1.0.dist-info/METADATA",
     "/app/node_modules/x/package.json",
     "/var/lib/dpkg/status.d/x",
+    "/usr/share/nodejs/x/package.json",
+    "/app/Cargo.lock",
+    "/usr/local/bundle/specifications/x-1.0.gemspec",
+    "/app/vendor/composer/installed.json",
+    "/app/x.deps.json",
 ];
 
 fuzz_target!(|data: &[u8]| {
     let catalogers = catalog::all();
+    // Every cataloger is fed: a new one needs a path above.
+    assert!(
+        catalogers
+            .iter()
+            .all(|c| PATHS.iter().any(|p| c.wants(&p[1..])))
+    );
     let distro = os::parse_os_release(data, "etc/os-release");
     let _ = os::detect(|_| Some(data));
     for cataloger in &catalogers {

@@ -6,7 +6,12 @@
 //! the rest of the image.
 
 pub mod apk;
+pub mod cargo;
+pub mod composer;
+pub mod dotnet;
 pub mod dpkg;
+pub mod gem;
+mod lenient;
 pub mod npm;
 pub mod python;
 
@@ -33,8 +38,19 @@ pub enum PackageType {
     /// A Python distribution (`*.dist-info`, `*.egg-info`), purl type `pypi`.
     #[serde(rename = "pypi")]
     Python,
-    /// An npm package (`node_modules/**/package.json`), purl type `npm`.
+    /// An npm package (`node_modules/**/package.json`, Debian's
+    /// `/usr/share/nodejs`), purl type `npm`.
     Npm,
+    /// A Rust crate from a registry (`Cargo.lock`), purl type `cargo`.
+    Cargo,
+    /// A Ruby gem (`specifications/*.gemspec`), purl type `gem`.
+    Gem,
+    /// A PHP package Composer installed (`vendor/composer/installed.json`),
+    /// purl type `composer`.
+    Composer,
+    /// A NuGet package a .NET application was built with (`*.deps.json`),
+    /// purl type `nuget`.
+    Nuget,
 }
 
 impl PackageType {
@@ -45,7 +61,17 @@ impl PackageType {
             PackageType::Apk => "apk",
             PackageType::Python => "pypi",
             PackageType::Npm => "npm",
+            PackageType::Cargo => "cargo",
+            PackageType::Gem => "gem",
+            PackageType::Composer => "composer",
+            PackageType::Nuget => "nuget",
         }
+    }
+
+    /// Whether this is an operating system's package (dpkg, apk) rather
+    /// than a language's.
+    pub fn is_os(self) -> bool {
+        matches!(self, PackageType::Deb | PackageType::Apk)
     }
 }
 
@@ -175,6 +201,10 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
         Box::new(apk::Apk),
         Box::new(python::Python),
         Box::new(npm::Npm),
+        Box::new(cargo::Cargo),
+        Box::new(gem::Gem),
+        Box::new(composer::Composer),
+        Box::new(dotnet::Dotnet),
     ]
 }
 
@@ -183,8 +213,8 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
 /// package is its distribution's id (`debian`, `alpine`), its qualifiers
 /// `arch` and `distro` (`debian-12`), as Syft and Trivy write them. A
 /// Python name is normalised (PEP 503: lower case, runs of `-_.` as `-`);
-/// an npm scope (`@types/node`) is the namespace. Language packages carry
-/// no distribution.
+/// an npm scope (`@types/node`) and a Composer vendor (`symfony/console`)
+/// are the namespace. Language packages carry no distribution.
 pub fn purl(
     kind: PackageType,
     distro: Option<&Distro>,
@@ -239,8 +269,13 @@ fn build_purl(
             }
             _ => (None, name.to_owned()),
         },
+        PackageType::Composer => match name.split_once('/') {
+            Some((vendor, bare)) => (Some(vendor.to_owned()), bare.to_owned()),
+            None => (None, name.to_owned()),
+        },
+        PackageType::Cargo | PackageType::Gem | PackageType::Nuget => (None, name.to_owned()),
     };
-    let os = matches!(kind, PackageType::Deb | PackageType::Apk);
+    let os = kind.is_os();
     let Ok(mut purl) = packageurl::PackageUrl::new(kind.purl_type(), name) else {
         return fallback();
     };
@@ -289,6 +324,40 @@ pub fn pep503(name: &str) -> String {
     out
 }
 
+/// Text from a file for a message: at most 64 characters, quoted and
+/// escaped (control characters, quotes).
+pub(crate) fn quoted(text: &str) -> String {
+    let cut: String = text.chars().take(64).collect();
+    format!("{cut:?}")
+}
+
+/// A parser's error message for a warning: control and other unprintable
+/// characters escaped (a message may quote the file), at most 200
+/// characters.
+pub(crate) fn escaped_message(message: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in message.chars().enumerate() {
+        if i == 200 {
+            out.push('…');
+            break;
+        }
+        match c {
+            '"' | '\'' | '\\' => out.push(c),
+            c => out.extend(c.escape_debug()),
+        }
+    }
+    out
+}
+
+/// Why a JSON file is not what its format says: serde_json's message,
+/// escaped and cut, and where.
+pub(crate) fn json_reason(what: &str, e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    let message = text.strip_suffix(&position).unwrap_or(&text);
+    format!("not a valid {what}: {}{position}", escaped_message(message))
+}
+
 /// Stanzas of a Debian-control-style file (dpkg `status`, apk `installed`):
 /// blocks separated by blank lines, each with the 1-based line it starts
 /// on. At most [`MAX_PACKAGES`] + 1 are produced, so a caller can tell
@@ -330,6 +399,55 @@ mod tests {
             purl(PackageType::Apk, None, "musl", "1.2.4-r2", None),
             "pkg:apk/musl@1.2.4-r2"
         );
+    }
+
+    #[test]
+    fn language_purls_and_type_names() {
+        let cases = [
+            (
+                PackageType::Cargo,
+                "serde",
+                "1.0.193",
+                "pkg:cargo/serde@1.0.193",
+            ),
+            (PackageType::Gem, "rack", "2.2.8", "pkg:gem/rack@2.2.8"),
+            (
+                PackageType::Composer,
+                "symfony/console",
+                "5.4.21",
+                "pkg:composer/symfony/console@5.4.21",
+            ),
+            // Composer names are case-insensitive; the purl is lower case.
+            (
+                PackageType::Composer,
+                "Vendor/Name",
+                "1.0",
+                "pkg:composer/vendor/name@1.0",
+            ),
+            (
+                PackageType::Nuget,
+                "Newtonsoft.Json",
+                "13.0.3",
+                "pkg:nuget/Newtonsoft.Json@13.0.3",
+            ),
+        ];
+        for (kind, name, version, want) in cases {
+            assert_eq!(purl(kind, None, name, version, None), want);
+            // The SBOM's `type` is the purl type.
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::String(kind.purl_type().to_owned())
+            );
+            assert!(!kind.is_os());
+        }
+        assert!(PackageType::Deb.is_os() && PackageType::Apk.is_os());
+    }
+
+    #[test]
+    fn escaped_messages_cut_and_escape() {
+        assert_eq!(escaped_message("a \"b\"\n\x1b[2J"), "a \"b\"\\n\\u{1b}[2J");
+        let long = "x".repeat(500);
+        assert_eq!(escaped_message(&long).chars().count(), 201);
     }
 
     #[test]

@@ -3,6 +3,13 @@
 //! `node_modules/@SCOPE/NAME/package.json`, nested at any depth), which
 //! npm, yarn and pnpm all write. A `package.json` without `name` and
 //! `version` (a nested `{"type": "module"}` marker) is not a package.
+//!
+//! Debian installs its `node-*` packages' modules elsewhere (Debian
+//! JavaScript Policy; Node's global folders): `/usr/share/nodejs/NAME`
+//! (architecture-independent), `/usr/lib/TRIPLET/nodejs/NAME`
+//! (architecture-dependent) and the older `/usr/lib/nodejs/NAME`, each
+//! with its `package.json`; these are read as package directories too.
+//! The inventory then names the Debian package that owns each.
 
 use super::{CatalogError, Cataloger, Package, PackageType};
 use crate::os::Distro;
@@ -25,13 +32,12 @@ impl Cataloger for Npm {
         if name.starts_with('.') {
             return false;
         }
-        let in_node_modules = |d: &str| d == "node_modules" || d.ends_with("/node_modules");
-        if in_node_modules(above) {
+        if holds_packages(above) {
             return true;
         }
         // node_modules/@SCOPE/NAME/package.json
         let (above_scope, scope) = above.rsplit_once('/').unwrap_or(("", above));
-        scope.starts_with('@') && in_node_modules(above_scope)
+        scope.starts_with('@') && holds_packages(above_scope)
     }
 
     fn read(
@@ -84,6 +90,21 @@ impl Cataloger for Npm {
     }
 }
 
+/// Whether an image path (no leading `/`) is a directory whose
+/// subdirectories are npm packages: a `node_modules`, or one of Debian's
+/// module directories (`usr/share/nodejs`, `usr/lib/nodejs`,
+/// `usr/lib/TRIPLET/nodejs`).
+pub fn holds_packages(dir: &str) -> bool {
+    dir == "node_modules"
+        || dir.ends_with("/node_modules")
+        || dir == "usr/share/nodejs"
+        || dir == "usr/lib/nodejs"
+        || dir
+            .strip_prefix("usr/lib/")
+            .and_then(|d| d.strip_suffix("/nodejs"))
+            .is_some_and(|triplet| !triplet.is_empty() && !triplet.contains('/'))
+}
+
 /// A JSON value for a message: short, escaped.
 fn shown(v: Option<&serde_json::Value>) -> String {
     match v {
@@ -111,6 +132,17 @@ mod tests {
         assert!(!n.wants("app/node_modules/lodash/fp/package.json"));
         assert!(!n.wants("app/node_modules/.bin/package.json"));
         assert!(!n.wants("app/node_modules/@types/node/ts4.8/package.json"));
+        // Debian's module directories.
+        assert!(n.wants("usr/share/nodejs/semver/package.json"));
+        assert!(n.wants("usr/share/nodejs/@babel/core/package.json"));
+        assert!(n.wants("usr/lib/nodejs/undici/package.json"));
+        assert!(n.wants("usr/lib/x86_64-linux-gnu/nodejs/bufferutil/package.json"));
+        assert!(n.wants("usr/share/nodejs/npm/node_modules/abbrev/package.json"));
+        assert!(!n.wants("usr/share/nodejs/semver/functions/package.json"));
+        assert!(!n.wants("usr/share/nodejs/package.json"));
+        assert!(!n.wants("usr/local/share/nodejs/x/package.json"));
+        assert!(!n.wants("usr/lib/a/b/nodejs/x/package.json"));
+        assert!(!n.wants("usr/lib//nodejs/x/package.json"));
         let mut w = Vec::new();
         let got = n
             .read(

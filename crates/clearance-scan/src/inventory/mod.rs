@@ -21,7 +21,7 @@ use clearance_oci::layer::{EntryKind, ImagePath, LayerEntry, LayerVisitor};
 use serde::Serialize;
 
 use crate::catalog::{
-    self, CatalogError, Cataloger, MAX_DATABASE_BYTES, MAX_PACKAGES, Package, apk, dpkg,
+    self, CatalogError, Cataloger, MAX_DATABASE_BYTES, MAX_PACKAGES, Package, apk, dpkg, npm,
 };
 use crate::os::{self, Distro};
 
@@ -89,12 +89,18 @@ fn may_hold_wanted(path: &str) -> bool {
     FIXED.iter().any(|f| {
         f.strip_prefix(path)
             .is_some_and(|rest| rest.starts_with('/'))
-    }) || matches!(name, "node_modules" | "site-packages" | "dist-packages")
-        || name.ends_with(".dist-info")
+    }) || matches!(
+        name,
+        "node_modules" | "site-packages" | "dist-packages" | "nodejs" | "specifications"
+    ) || name.ends_with(".dist-info")
         || name.ends_with(".egg-info")
-        || parent == "node_modules"
-        || parent.ends_with("/node_modules")
+        || npm::holds_packages(parent)
         || name.starts_with('@')
+        // A gem home's `specifications/default`, and Composer's
+        // `vendor/composer` (`vendor` itself: a `vendor` anywhere).
+        || (name == "default" && parent.ends_with("specifications"))
+        || name == "vendor"
+        || (name == "composer" && (parent == "vendor" || parent.ends_with("/vendor")))
 }
 
 /// Which paths the inventory keeps: OS detection's and the catalogers'.
@@ -473,14 +479,16 @@ impl Inventory {
 }
 
 /// Mark each language package whose metadata file an OS package's file
-/// list names (dpkg `info/*.list`, apk `R:` lines). Only the language
-/// packages' own paths are looked up, so nothing grows with the OS file
-/// lists.
+/// list names (dpkg `info/*.list`, apk `R:` lines): Debian's
+/// `python3-requests` egg-info, `node-semver`'s
+/// `/usr/share/nodejs/semver/package.json`, `ruby-rack`'s gemspec. Only the
+/// language packages' own paths are looked up, so nothing grows with the
+/// OS file lists.
 fn mark_owned(packages: &mut [Found], visible: &BTreeMap<String, Vec<u8>>) {
     use catalog::PackageType;
     let mut wanted: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, f) in packages.iter().enumerate() {
-        if matches!(f.package.kind, PackageType::Python | PackageType::Npm) {
+        if !f.package.kind.is_os() {
             let path = f.package.path.strip_prefix('/').unwrap_or(&f.package.path);
             wanted.entry(path).or_default().push(i);
         }
