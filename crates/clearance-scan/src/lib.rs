@@ -3,7 +3,7 @@
 //!
 //! - [`os`]: which distribution an image is (`/etc/os-release` and friends);
 //! - [`catalog`]: catalogers that turn package databases into
-//!   [`Package`]s (dpkg, apk, Python, npm);
+//!   [`Package`]s (dpkg, apk, rpm, Python, npm);
 //! - [`inventory`]: the files catalogers ask for, captured from each layer
 //!   as it streams ([`inventory::LayerCapture`], a layer visitor), then
 //!   replayed in layer order with whiteouts honoured, so each package
