@@ -10,18 +10,23 @@ use clearance_scan::os;
 use libfuzzer_sys::fuzz_target;
 
 /// A path each cataloger wants.
-const PATHS: [&str; 5] = [
+const PATHS: [&str; 6] = [
     "/var/lib/dpkg/status",
     "/lib/apk/db/installed",
     "/usr/lib/python3/dist-packages/x-1.0.dist-info/METADATA",
     "/app/node_modules/x/package.json",
     "/var/lib/dpkg/status.d/x",
+    // rpm tells SQLite, Berkeley DB and NDB apart by their magic.
+    "/var/lib/rpm/rpmdb.sqlite",
 ];
 
 fuzz_target!(|data: &[u8]| {
     let catalogers = catalog::all();
     let distro = os::parse_os_release(data, "etc/os-release");
     let _ = os::detect(|_| Some(data));
+    // The rpm readers directly too, with their file lists (what ownership
+    // reads).
+    let _ = catalog::rpm::owned_files("/var/lib/rpm/rpmdb.sqlite", data, |_| true);
     for cataloger in &catalogers {
         for path in PATHS.iter().filter(|p| cataloger.wants(&p[1..])) {
             let mut warnings = Vec::new();
