@@ -54,9 +54,12 @@ declare -A pkg_for=(
   [pg_ctlcluster]=postgresql
   [notary-server]=notary
   [/usr/bin/time]=time
+  [rpm]=rpm
+  [rpmbuild]=rpm
+  [sqlite3]=sqlite3
 )
 # fixed order for stable output
-cmds=(umoci skopeo docker-registry debootstrap htpasswd zstd gzip openssl softhsm2-util curl pg_ctlcluster notary-server /usr/bin/time)
+cmds=(umoci skopeo docker-registry debootstrap htpasswd zstd gzip openssl softhsm2-util curl pg_ctlcluster notary-server /usr/bin/time rpm rpmbuild sqlite3)
 
 missing_pkgs=()
 missing_cmds=()

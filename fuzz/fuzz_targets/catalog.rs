@@ -10,7 +10,7 @@ use clearance_scan::os;
 use libfuzzer_sys::fuzz_target;
 
 /// A path each cataloger wants.
-const PATHS: [&str; 10] = [
+const PATHS: [&str; 11] = [
     "/var/lib/dpkg/status",
     "/lib/apk/db/installed",
     "/usr/lib/python3/dist-packages/x-1.0.dist-info/METADATA",
@@ -21,6 +21,8 @@ const PATHS: [&str; 10] = [
     "/usr/local/bundle/specifications/x-1.0.gemspec",
     "/app/vendor/composer/installed.json",
     "/app/x.deps.json",
+    // rpm tells SQLite, Berkeley DB and NDB apart by their magic.
+    "/var/lib/rpm/rpmdb.sqlite",
 ];
 
 fuzz_target!(|data: &[u8]| {
@@ -33,6 +35,9 @@ fuzz_target!(|data: &[u8]| {
     );
     let distro = os::parse_os_release(data, "etc/os-release");
     let _ = os::detect(|_| Some(data));
+    // The rpm readers directly too, with their file lists (what ownership
+    // reads).
+    let _ = catalog::rpm::owned_files("/var/lib/rpm/rpmdb.sqlite", data, |_| true);
     for cataloger in &catalogers {
         for path in PATHS.iter().filter(|p| cataloger.wants(&p[1..])) {
             let mut warnings = Vec::new();

@@ -25,14 +25,19 @@ const TARGET: Duration = Duration::from_millis(100);
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let Some((rounds, feeds)) = args.split_first() else {
         eprintln!("usage: matching ROUNDS FEED...");
         std::process::exit(2);
     };
     let rounds: usize = rounds.parse().expect("ROUNDS is a number");
     let dir = tempfile::tempdir().unwrap();
-    let db = AdvisoryDb::create(&dir.path().join("bench.db")).await.unwrap();
+    let db = AdvisoryDb::create(&dir.path().join("bench.db"))
+        .await
+        .unwrap();
     let started = Instant::now();
     let mut advisories = 0;
     // Package names per ecosystem key, to draw the image's packages from.
@@ -56,7 +61,10 @@ async fn main() {
         feeds.len(),
         built.as_secs_f64()
     );
-    assert!(advisories >= 10_000, "the target needs at least 10,000 advisories");
+    assert!(
+        advisories >= 10_000,
+        "the target needs at least 10,000 advisories"
+    );
 
     // 2,000 packages: every PyPI and Alpine v3.11 name the feeds know, then
     // the same names again at other versions (several versions of one
@@ -70,14 +78,23 @@ async fn main() {
             _ => None,
         })
         .collect();
-    let versions = [("1.0", "1.0-r0"), ("2.3.1", "2.3.1-r2"), ("0.9.7", "0.9.7-r1"), ("10.2", "10.2-r0")];
+    let versions = [
+        ("1.0", "1.0-r0"),
+        ("2.3.1", "2.3.1-r2"),
+        ("0.9.7", "0.9.7-r1"),
+        ("10.2", "10.2-r0"),
+    ];
     let mut packages = Vec::new();
     'fill: for (python, apk) in versions {
         for (kind, name) in &candidates {
             if packages.len() == PACKAGES {
                 break 'fill;
             }
-            let version = if *kind == PackageType::Apk { apk } else { python };
+            let version = if *kind == PackageType::Apk {
+                apk
+            } else {
+                python
+            };
             packages.push(Found {
                 package: Package {
                     name: name.clone(),
@@ -96,7 +113,11 @@ async fn main() {
             });
         }
     }
-    assert_eq!(packages.len(), PACKAGES, "not enough package names in the feeds");
+    assert_eq!(
+        packages.len(),
+        PACKAGES,
+        "not enough package names in the feeds"
+    );
     let inventory = Inventory {
         distro: alpine,
         packages,

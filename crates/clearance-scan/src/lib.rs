@@ -3,7 +3,7 @@
 //!
 //! - [`os`]: which distribution an image is (`/etc/os-release` and friends);
 //! - [`catalog`]: catalogers that turn package databases into
-//!   [`Package`]s (dpkg, apk, Python, npm, Cargo.lock, gemspecs,
+//!   [`Package`]s (dpkg, apk, rpm, Python, npm, Cargo.lock, gemspecs,
 //!   Composer, .NET deps.json);
 //! - [`inventory`]: the files catalogers ask for, captured from each layer
 //!   as it streams ([`inventory::LayerCapture`], a layer visitor), then

@@ -219,7 +219,7 @@ pub fn lookup_key(found: &Found, distro: Option<&Distro>) -> Result<LookupKey, S
         })
     };
     match p.kind {
-        PackageType::Deb | PackageType::Apk => {
+        PackageType::Deb | PackageType::Apk | PackageType::Rpm => {
             let Some(distro) = distro else {
                 return Err("the image names no distribution (no /etc/os-release)".into());
             };
@@ -233,6 +233,10 @@ pub fn lookup_key(found: &Found, distro: Option<&Distro>) -> Result<LookupKey, S
         }
         PackageType::Python => language(Ecosystem::PyPI),
         PackageType::Npm => language(Ecosystem::Npm),
+        PackageType::Cargo => language(Ecosystem::CratesIo),
+        PackageType::Gem => language(Ecosystem::RubyGems),
+        PackageType::Composer => language(Ecosystem::Packagist),
+        PackageType::Nuget => language(Ecosystem::NuGet),
     }
 }
 
@@ -282,6 +286,16 @@ pub fn distro_key(distro: &Distro, kind: PackageType) -> Result<(Ecosystem, Stri
         }
         (PackageType::Apk, "wolfi") => "Wolfi".to_owned(),
         (PackageType::Apk, "chainguard") => "Chainguard".to_owned(),
+        (PackageType::Rpm, "almalinux" | "rocky") => {
+            let v = version.ok_or("an rpm distribution without VERSION_ID")?;
+            let major = v.split('.').next().unwrap_or(v);
+            let name = if id == "rocky" {
+                "Rocky Linux"
+            } else {
+                "AlmaLinux"
+            };
+            format!("{name}:{major}")
+        }
         (PackageType::Deb, _) if like("debian") || like("ubuntu") => {
             return Err(format!(
                 "{id} is derived from Debian/Ubuntu, but its own releases have no advisory feed Clearance reads"

@@ -1,6 +1,8 @@
 //! Which distribution an image is, from the files distributions keep for
 //! that: `os-release` (freedesktop.org `os-release(5)`), then
-//! `/etc/alpine-release` and `/etc/debian_version` for images without it.
+//! `/etc/alpine-release`, `/etc/debian_version`, `/etc/redhat-release` and
+//! `/etc/system-release` for images without it (CentOS and RHEL 6, some
+//! minimal images).
 
 use serde::Serialize;
 
@@ -12,8 +14,22 @@ pub const ALPINE_RELEASE: &str = "etc/alpine-release";
 /// Debian's release file, one line: `12.5` or `trixie/sid`.
 pub const DEBIAN_VERSION: &str = "etc/debian_version";
 
+/// The RHEL family's release file, one line: `Red Hat Enterprise Linux
+/// release 8.9 (Ootpa)`, `CentOS release 6.10 (Final)`.
+pub const REDHAT_RELEASE: &str = "etc/redhat-release";
+/// The same line on Amazon Linux and the RHEL family (often a link to
+/// `redhat-release`): `Amazon Linux release 2 (Karoo)`.
+pub const SYSTEM_RELEASE: &str = "etc/system-release";
+
 /// The files [`detect`] reads, as image paths without the leading `/`.
-pub const FILES: [&str; 4] = [OS_RELEASE[0], OS_RELEASE[1], ALPINE_RELEASE, DEBIAN_VERSION];
+pub const FILES: [&str; 6] = [
+    OS_RELEASE[0],
+    OS_RELEASE[1],
+    ALPINE_RELEASE,
+    DEBIAN_VERSION,
+    REDHAT_RELEASE,
+    SYSTEM_RELEASE,
+];
 
 /// The distribution an image is built on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -71,18 +87,73 @@ pub fn detect<'a>(read: impl Fn(&str) -> Option<&'a [u8]>) -> Option<Distro> {
             source: format!("/{ALPINE_RELEASE}"),
         });
     }
-    first_line(DEBIAN_VERSION).map(|version| Distro {
-        id: "debian".to_owned(),
-        // `12.5` → 12, as os-release says; `trixie/sid` has no number.
-        version_id: version
-            .split('.')
-            .next()
-            .filter(|major| !major.is_empty() && major.bytes().all(|b| b.is_ascii_digit()))
-            .map(str::to_owned),
+    if let Some(version) = first_line(DEBIAN_VERSION) {
+        return Some(Distro {
+            id: "debian".to_owned(),
+            // `12.5` → 12, as os-release says; `trixie/sid` has no number.
+            version_id: version
+                .split('.')
+                .next()
+                .filter(|major| !major.is_empty() && major.bytes().all(|b| b.is_ascii_digit()))
+                .map(str::to_owned),
+            codename: None,
+            id_like: Vec::new(),
+            pretty_name: None,
+            source: format!("/{DEBIAN_VERSION}"),
+        });
+    }
+    [REDHAT_RELEASE, SYSTEM_RELEASE]
+        .into_iter()
+        .find_map(|path| first_line(path).and_then(|line| parse_redhat_release(&line, path)))
+}
+
+/// A `redhat-release` line, `NAME release VERSION (CODENAME)`: the
+/// os-release `ID` its distribution uses (`Red Hat Enterprise Linux` →
+/// `rhel`, `CentOS Stream` → `centos`, `Amazon Linux` → `amzn`, else the
+/// name's first word in lower case) and the version's first two numbers
+/// (`7.9.2009` → `7.9`). `None` without the word `release`.
+fn parse_redhat_release(line: &str, path: &str) -> Option<Distro> {
+    const KNOWN: [(&str, &str); 8] = [
+        ("red hat enterprise linux", "rhel"),
+        ("centos", "centos"),
+        ("rocky linux", "rocky"),
+        ("almalinux", "almalinux"),
+        ("fedora", "fedora"),
+        ("amazon linux", "amzn"),
+        ("oracle linux", "ol"),
+        ("scientific linux", "scientific"),
+    ];
+    let (name, rest) = line.split_once(" release ")?;
+    let lower = name.trim().to_ascii_lowercase();
+    let id = KNOWN
+        .iter()
+        .find(|(prefix, _)| lower.starts_with(prefix))
+        .map(|(_, id)| (*id).to_owned())
+        .or_else(|| {
+            lower
+                .split_whitespace()
+                .next()
+                .filter(|w| w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+                .map(str::to_owned)
+        })?;
+    let number: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let version_id = number
+        .split('.')
+        .filter(|part| !part.is_empty())
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(".");
+    Some(Distro {
+        id,
+        version_id: (!version_id.is_empty()).then_some(version_id),
         codename: None,
         id_like: Vec::new(),
-        pretty_name: None,
-        source: format!("/{DEBIAN_VERSION}"),
+        pretty_name: Some(line.to_owned()),
+        source: format!("/{path}"),
     })
 }
 
@@ -204,8 +275,89 @@ mod tests {
         let d = detect(files(&[("etc/debian_version", b"trixie/sid\n")])).unwrap();
         assert_eq!(d.version_id, None);
         assert_eq!(detect(files(&[])), None);
+        // os-release wins over redhat-release.
+        let d = detect(files(&[
+            ("etc/os-release", b"ID=rhel\nVERSION_ID=8.9\n"),
+            ("etc/redhat-release", b"CentOS release 6.10 (Final)\n"),
+        ]))
+        .unwrap();
+        assert_eq!(d.id, "rhel");
         // An os-release without ID says nothing.
         assert_eq!(detect(files(&[("etc/os-release", b"NAME=x\n")])), None);
+    }
+
+    #[test]
+    fn redhat_and_system_release_lines_of_real_distributions() {
+        let cases: [(&str, &[u8], &str, Option<&str>); 8] = [
+            (
+                "etc/redhat-release",
+                b"Red Hat Enterprise Linux release 8.9 (Ootpa)\n",
+                "rhel",
+                Some("8.9"),
+            ),
+            (
+                "etc/redhat-release",
+                b"CentOS release 6.10 (Final)\n",
+                "centos",
+                Some("6.10"),
+            ),
+            (
+                "etc/redhat-release",
+                b"CentOS Linux release 7.9.2009 (Core)\n",
+                "centos",
+                Some("7.9"),
+            ),
+            (
+                "etc/redhat-release",
+                b"CentOS Stream release 9\n",
+                "centos",
+                Some("9"),
+            ),
+            (
+                "etc/redhat-release",
+                b"Rocky Linux release 9.3 (Blue Onyx)\n",
+                "rocky",
+                Some("9.3"),
+            ),
+            (
+                "etc/redhat-release",
+                b"AlmaLinux release 9.3 (Shamrock Pearl Lion)\n",
+                "almalinux",
+                Some("9.3"),
+            ),
+            (
+                "etc/system-release",
+                b"Amazon Linux release 2 (Karoo)\n",
+                "amzn",
+                Some("2"),
+            ),
+            (
+                "etc/system-release",
+                b"Mageia release 9 (Official) for x86_64\n",
+                "mageia",
+                Some("9"),
+            ),
+        ];
+        for (path, line, id, version) in cases {
+            let d = detect(files(&[(path, line)])).unwrap();
+            assert_eq!(
+                (d.id.as_str(), d.version_id.as_deref()),
+                (id, version),
+                "{path}: {line:?}"
+            );
+            assert_eq!(d.source, format!("/{path}"));
+        }
+        // redhat-release first; a line without "release" says nothing.
+        let d = detect(files(&[
+            ("etc/redhat-release", b"Fedora release 39 (Thirty Nine)\n"),
+            (
+                "etc/system-release",
+                b"Amazon Linux release 2023 (Amazon Linux)\n",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(d.purl_qualifier(), "fedora-39");
+        assert_eq!(detect(files(&[("etc/redhat-release", b"hello\n")])), None);
     }
 
     #[test]

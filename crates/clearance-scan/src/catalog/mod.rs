@@ -14,6 +14,7 @@ pub mod gem;
 mod lenient;
 pub mod npm;
 pub mod python;
+pub mod rpm;
 
 use serde::Serialize;
 
@@ -51,6 +52,8 @@ pub enum PackageType {
     /// A NuGet package a .NET application was built with (`*.deps.json`),
     /// purl type `nuget`.
     Nuget,
+    /// An rpm package (RHEL, Fedora, SUSE, Amazon Linux), purl type `rpm`.
+    Rpm,
 }
 
 impl PackageType {
@@ -65,13 +68,14 @@ impl PackageType {
             PackageType::Gem => "gem",
             PackageType::Composer => "composer",
             PackageType::Nuget => "nuget",
+            PackageType::Rpm => "rpm",
         }
     }
 
     /// Whether this is an operating system's package (dpkg, apk) rather
     /// than a language's.
     pub fn is_os(self) -> bool {
-        matches!(self, PackageType::Deb | PackageType::Apk)
+        matches!(self, PackageType::Deb | PackageType::Apk | PackageType::Rpm)
     }
 }
 
@@ -205,13 +209,16 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
         Box::new(gem::Gem),
         Box::new(composer::Composer),
         Box::new(dotnet::Dotnet),
+        Box::new(rpm::Rpm),
     ]
 }
 
 /// A package URL (package-url spec): `pkg:TYPE/NAMESPACE/NAME@VERSION?QUALIFIERS`,
 /// percent-encoded by the `packageurl` crate. The namespace of an OS
-/// package is its distribution's id (`debian`, `alpine`), its qualifiers
-/// `arch` and `distro` (`debian-12`), as Syft and Trivy write them. A
+/// package is its distribution's id (`debian`, `alpine`; for rpm `redhat`
+/// for `rhel`, see [`rpm::purl_namespace`]), its qualifiers `arch` and
+/// `distro` (`debian-12`), and an rpm's epoch `epoch`, as Syft and Trivy
+/// write them. A
 /// Python name is normalised (PEP 503: lower case, runs of `-_.` as `-`);
 /// an npm scope (`@types/node`) and a Composer vendor (`symfony/console`)
 /// are the namespace. Language packages carry no distribution.
@@ -228,19 +235,21 @@ pub fn purl(
 /// A package's purl as [`purl`] writes it, with Syft's `upstream`
 /// qualifier when an OS package's source differs from it: the source's
 /// name (`upstream=gcc-12`), with `@VERSION` when its version differs too
-/// (`upstream=glibc@2.36-9`, percent-encoded).
+/// (`upstream=glibc@2.36-9`, percent-encoded). An rpm's `upstream` is its
+/// source rpm's file name whatever it is (`openssl-3.0.7-24.el9.src.rpm`),
+/// and its epoch an `epoch` qualifier, as Syft writes them.
 pub fn package_purl(p: &Package, distro: Option<&Distro>) -> String {
-    let upstream = p
-        .source
-        .as_ref()
-        .filter(|s| s.name != p.name || s.version != p.version)
-        .map(|s| {
-            if s.version == p.version {
-                s.name.clone()
-            } else {
-                format!("{}@{}", s.name, s.version)
-            }
-        });
+    let upstream = p.source.as_ref().and_then(|s| {
+        if p.kind == PackageType::Rpm {
+            Some(rpm::source_rpm_file(s))
+        } else if s.name == p.name && s.version == p.version {
+            None
+        } else if s.version == p.version {
+            Some(s.name.clone())
+        } else {
+            Some(format!("{}@{}", s.name, s.version))
+        }
+    });
     build_purl(
         p.kind,
         distro,
@@ -262,6 +271,10 @@ fn build_purl(
     let fallback = || format!("pkg:{}/{name}@{version}", kind.purl_type());
     let (namespace, name) = match kind {
         PackageType::Deb | PackageType::Apk => (distro.map(|d| d.id.clone()), name.to_owned()),
+        PackageType::Rpm => (
+            distro.map(|d| rpm::purl_namespace(&d.id).to_owned()),
+            name.to_owned(),
+        ),
         PackageType::Python => (None, pep503(name)),
         PackageType::Npm => match name.split_once('/') {
             Some((scope, bare)) if scope.starts_with('@') => {
@@ -276,6 +289,11 @@ fn build_purl(
         PackageType::Cargo | PackageType::Gem | PackageType::Nuget => (None, name.to_owned()),
     };
     let os = kind.is_os();
+    // An rpm epoch is a qualifier (purl-spec, type `rpm`).
+    let (epoch, version) = match kind {
+        PackageType::Rpm => rpm::split_epoch(version),
+        _ => (None, version),
+    };
     let Ok(mut purl) = packageurl::PackageUrl::new(kind.purl_type(), name) else {
         return fallback();
     };
@@ -289,6 +307,11 @@ fn build_purl(
     }
     if let Some(arch) = arch.filter(|_| os)
         && purl.add_qualifier("arch", arch.to_owned()).is_err()
+    {
+        return fallback();
+    }
+    if let Some(epoch) = epoch
+        && purl.add_qualifier("epoch", epoch.to_owned()).is_err()
     {
         return fallback();
     }

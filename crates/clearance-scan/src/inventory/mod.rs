@@ -21,7 +21,7 @@ use clearance_oci::layer::{EntryKind, ImagePath, LayerEntry, LayerVisitor};
 use serde::Serialize;
 
 use crate::catalog::{
-    self, CatalogError, Cataloger, MAX_DATABASE_BYTES, MAX_PACKAGES, Package, apk, dpkg, npm,
+    self, CatalogError, Cataloger, MAX_DATABASE_BYTES, MAX_PACKAGES, Package, apk, dpkg, npm, rpm,
 };
 use crate::os::{self, Distro};
 
@@ -86,7 +86,7 @@ fn may_hold_wanted(path: &str) -> bool {
         os::OS_RELEASE[1],
     ];
     let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
-    FIXED.iter().any(|f| {
+    FIXED.iter().chain(&rpm::DATABASES).any(|f| {
         f.strip_prefix(path)
             .is_some_and(|rest| rest.starts_with('/'))
     }) || matches!(
@@ -206,7 +206,7 @@ pub struct Found {
 /// The OS package that installed a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Owner {
-    /// `deb` or `apk`.
+    /// `deb`, `apk` or `rpm`.
     #[serde(rename = "type")]
     pub kind: catalog::PackageType,
     /// The OS package's name.
@@ -479,7 +479,7 @@ impl Inventory {
 }
 
 /// Mark each language package whose metadata file an OS package's file
-/// list names (dpkg `info/*.list`, apk `R:` lines): Debian's
+/// list names (dpkg `info/*.list`, apk `R:` lines, rpm headers): Debian's
 /// `python3-requests` egg-info, `node-semver`'s
 /// `/usr/share/nodejs/semver/package.json`, `ruby-rack`'s gemspec. Only the
 /// language packages' own paths are looked up, so nothing grows with the
@@ -507,6 +507,19 @@ fn mark_owned(packages: &mut [Found], visible: &BTreeMap<String, Vec<u8>>) {
                         Owner {
                             kind: PackageType::Deb,
                             name: name.to_owned(),
+                        },
+                    ));
+                }
+            }
+        } else if rpm::DATABASES.contains(&path.as_str()) {
+            let absolute = format!("/{path}");
+            for (file, name) in rpm::owned_files(&absolute, bytes, |f| wanted.contains_key(f)) {
+                for &i in wanted.get(file.as_str()).into_iter().flatten() {
+                    owners.push((
+                        i,
+                        Owner {
+                            kind: PackageType::Rpm,
+                            name: name.clone(),
                         },
                     ));
                 }
