@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
-data=../shared/data
+data=$(cd .. && pwd)/shared/data
 if [ ! -d "$data/osv" ]; then
   echo "bench-matching: $data/osv is missing; this benchmark reads the feed snapshots beside the repository (../shared/data)" >&2
   exit 2

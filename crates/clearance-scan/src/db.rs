@@ -368,7 +368,7 @@ impl AdvisoryDb {
                 b.push_bind(&import.name)
                     .push_bind(&a.id)
                     .push_bind(a.cve().map(str::to_owned))
-                    .push_bind(serde_json::to_string(a).unwrap_or_default());
+                    .push_bind(serde_json::to_string(&(&import.name, a)).unwrap_or_default());
             });
             q.build().execute(&mut *tx).await.map_err(self.sql())?;
         }
@@ -381,7 +381,7 @@ impl AdvisoryDb {
                     .push_bind(&a.ecosystem)
                     .push_bind(&a.package)
                     .push_bind(&a.advisory)
-                    .push_bind(serde_json::to_string(a).unwrap_or_default());
+                    .push_bind(serde_json::to_string(&(&import.name, a)).unwrap_or_default());
             });
             q.build().execute(&mut *tx).await.map_err(self.sql())?;
         }
@@ -534,57 +534,57 @@ impl AdvisoryDb {
     /// [`DbError::Sql`], or [`DbError::Corrupt`] for a record this code
     /// cannot read.
     pub async fn lookup(&self, keys: &[(String, String)]) -> Result<AdvisorySet, DbError> {
-        let mut by_ecosystem: HashMap<&str, BTreeSet<&str>> = HashMap::new();
-        for (ecosystem, package) in keys {
-            by_ecosystem.entry(ecosystem).or_default().insert(package);
-        }
-        let mut set = AdvisorySet {
-            updated_at: self.updated_at().await?,
-            ..AdvisorySet::default()
-        };
-        let mut ids: BTreeSet<String> = BTreeSet::new();
-        for (ecosystem, packages) in by_ecosystem {
-            let covered: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM affected WHERE ecosystem = ?)")
-                    .bind(ecosystem)
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(self.sql())?;
-            if !covered {
-                continue;
-            }
-            set.covered.insert(ecosystem.to_owned());
-            let names = serde_json::to_string(&packages).unwrap_or_default();
-            let rows = sqlx::query(
-                "SELECT source, record FROM affected WHERE ecosystem = ? AND package IN (SELECT value FROM json_each(?))",
-            )
-            .bind(ecosystem)
-            .bind(names)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(self.sql())?;
-            for row in rows {
-                let source: String = row.get(0);
-                let text: String = row.get(1);
-                let record: AffectedRecord = self.decode("affected record", &text)?;
-                ids.insert(record.advisory.clone());
-                set.add_affected(&source, record);
-            }
-        }
-        let ids_json = serde_json::to_string(&ids).unwrap_or_default();
-        // The advisories named, then every record about the same CVEs (a
-        // Debian record has no CVSS; the OSV record of its CVE may).
-        let rows = sqlx::query(
-            "SELECT source, record FROM advisories WHERE id IN (SELECT value FROM json_each(?1)) OR cve IN (SELECT value FROM json_each(?1)) OR cve IN (SELECT cve FROM advisories WHERE id IN (SELECT value FROM json_each(?1)) AND cve IS NOT NULL)",
+        let keys_json = serde_json::to_string(keys).unwrap_or_default();
+        // Each query returns one row, a JSON array of the stored [source,
+        // record] pairs joined by SQLite (a row per record costs several
+        // microseconds in the driver, more than parsing it).
+        let covered = sqlx::query_scalar::<_, String>(
+            "SELECT DISTINCT json_extract(value, '$[0]') AS e FROM json_each(?1) \
+             WHERE EXISTS (SELECT 1 FROM affected WHERE ecosystem = json_extract(value, '$[0]'))",
         )
-        .bind(&ids_json)
+        .bind(&keys_json)
         .fetch_all(&self.pool)
         .await
         .map_err(self.sql())?;
-        for row in rows {
-            let source: String = row.get(0);
-            let text: String = row.get(1);
-            let record: AdvisoryRecord = self.decode("advisory record", &text)?;
+        let affected = self
+            .joined::<AffectedRecord>(
+                "affected record",
+                "SELECT '[' || group_concat(record, ',') || ']' FROM affected WHERE (ecosystem, package) IN \
+                 (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?1))",
+                &keys_json,
+            )
+            .await?;
+        let mut set = AdvisorySet {
+            updated_at: self.updated_at().await?,
+            covered: covered.into_iter().collect(),
+            ..AdvisorySet::default()
+        };
+        let mut ids: BTreeSet<String> = BTreeSet::new();
+        for (source, record) in affected {
+            ids.insert(record.advisory.clone());
+            set.add_affected(&source, record);
+        }
+        // The advisories named, and for those named by a bare CVE id (the
+        // Debian tracker's, Alpine secdb's: no CVSS, no summary) every
+        // other record about that CVE (the OSV record of it may have
+        // both); records of other feeds carry their own. Both at once.
+        let ids_json = serde_json::to_string(&ids).unwrap_or_default();
+        let bare: Vec<&String> = ids.iter().filter(|i| crate::advisory::is_cve(i)).collect();
+        let bare_json = serde_json::to_string(&bare).unwrap_or_default();
+        let (named, same_cve) = futures_util::future::try_join(
+            self.joined::<AdvisoryRecord>(
+                "advisory record",
+                "SELECT '[' || group_concat(record, ',') || ']' FROM advisories WHERE id IN (SELECT value FROM json_each(?1))",
+                &ids_json,
+            ),
+            self.joined::<AdvisoryRecord>(
+                "advisory record",
+                "SELECT '[' || group_concat(record, ',') || ']' FROM advisories WHERE cve IN (SELECT value FROM json_each(?1)) AND id <> cve",
+                &bare_json,
+            ),
+        )
+        .await?;
+        for (source, record) in named.into_iter().chain(same_cve) {
             set.add_advisory(&source, record);
         }
         let cves: BTreeSet<&String> = set
@@ -621,6 +621,39 @@ impl AdvisoryDb {
             );
         }
         Ok(set)
+    }
+
+    /// Run a query returning one row holding a JSON array of stored
+    /// `[source, record]` pairs (or NULL for none), and parse it on a
+    /// blocking thread.
+    async fn joined<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        what: &'static str,
+        sql: &str,
+        bind: &str,
+    ) -> Result<Vec<(String, T)>, DbError> {
+        let text: Option<String> = sqlx::query_scalar(sql)
+            .bind(bind)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(self.sql())?;
+        let Some(text) = text else {
+            return Ok(Vec::new());
+        };
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            serde_json::from_str(&text).map_err(|e| DbError::Corrupt {
+                path,
+                what,
+                message: e.to_string(),
+            })
+        })
+        .await
+        .map_err(|e| DbError::Corrupt {
+            path: self.path.clone(),
+            what,
+            message: e.to_string(),
+        })?
     }
 
     fn decode<T: serde::de::DeserializeOwned>(

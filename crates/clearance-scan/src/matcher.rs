@@ -15,7 +15,7 @@
 //!    and not again against PyPI advisories.
 //! 3. Everything else is looked up under its ecosystem (`PyPI`, `npm`,
 //!    `crates.io`, …) and compared in that ecosystem's version order
-//!    ([`crate::osv::range::is_affected`]).
+//!    ([`crate::osv::range::Prepared`], each record parsed once).
 //! 4. Records about the same vulnerability (an OSV `GHSA-…` and its CVE,
 //!    a Debian tracker row and the Debian OSV record) are one finding,
 //!    named by the CVE when there is one.
@@ -28,8 +28,7 @@
 //! Ecosystems the database holds no data for are listed in
 //! [`Report::unmatched`], so "no findings" never hides "not checked".
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -40,7 +39,7 @@ use crate::catalog::PackageType;
 use crate::db::{AdvisorySet, SourcedAffected};
 use crate::inventory::{Found, Inventory};
 use crate::os::Distro;
-use crate::osv::range::{Event, is_affected};
+use crate::osv::range::Prepared;
 use crate::version::{Ecosystem, Version};
 
 /// Whether findings without a released fix are shown.
@@ -336,6 +335,9 @@ impl Report {
         let mut report = Report::default();
         let mut unmatched: BTreeMap<String, (usize, String)> = BTreeMap::new();
         let mut all = Vec::new();
+        // Each record's ranges parsed once, for every version of its package.
+        let mut prepared: HashMap<(String, String), Vec<Result<Prepared<'_>, String>>> =
+            HashMap::new();
         for found in &inventory.packages {
             if found.owned_by.is_some() {
                 report.owned += 1;
@@ -380,7 +382,18 @@ impl Report {
                     continue;
                 }
             };
-            all.extend(report.match_package(advisories, found, &key, &version, records));
+            let parsed = prepared
+                .entry((key.key.clone(), key.package.clone()))
+                .or_insert_with(|| {
+                    records
+                        .iter()
+                        .map(|r| {
+                            Prepared::new(key.ecosystem, &r.record.ranges, &r.record.versions)
+                                .map_err(|e| e.to_string())
+                        })
+                        .collect()
+                });
+            all.extend(report.match_package(advisories, found, &key, &version, records, parsed));
         }
         report.unmatched = unmatched
             .into_iter()
@@ -425,30 +438,32 @@ impl Report {
         key: &LookupKey,
         version: &Version,
         records: &[SourcedAffected],
+        prepared: &[Result<Prepared<'_>, String>],
     ) -> Vec<Finding> {
         // Canonical id → the matching records.
         let mut hits: BTreeMap<String, Vec<(&SourcedAffected, Option<String>)>> = BTreeMap::new();
-        for sourced in records {
+        for (sourced, parsed) in records.iter().zip(prepared) {
             let record = &sourced.record;
+            let parsed = match parsed {
+                Ok(p) => p,
+                Err(e) => {
+                    self.warn(format!(
+                        "{} against {}: {e}; not matched",
+                        found.package.name, record.advisory
+                    ));
+                    continue;
+                }
+            };
             let affected = if record.ranges.is_empty() && record.versions.is_empty() {
                 // A distribution state without ranges: every version.
                 record.state.is_some()
             } else {
-                match is_affected(version, &record.ranges, &record.versions) {
-                    Ok(a) => a,
-                    Err(e) => {
-                        self.warn(format!(
-                            "{} against {}: {e}; not matched",
-                            found.package.name, record.advisory
-                        ));
-                        false
-                    }
-                }
+                parsed.contains(version)
             };
             if !affected {
                 continue;
             }
-            let fixed = lowest_fix_above(key.ecosystem, version, record);
+            let fixed = parsed.lowest_fix_above(version).map(ToString::to_string);
             let canonical = canonical_id(advisories, &record.advisory);
             hits.entry(canonical).or_default().push((sourced, fixed));
         }
@@ -468,31 +483,6 @@ fn canonical_id(advisories: &AdvisorySet, id: &str) -> String {
         .get(id)
         .and_then(|records| records.iter().find_map(|(_, r)| r.cve()))
         .map_or_else(|| id.to_owned(), str::to_owned)
-}
-
-/// The lowest `fixed` event of the record above the installed version.
-fn lowest_fix_above(
-    ecosystem: Ecosystem,
-    version: &Version,
-    record: &crate::advisory::AffectedRecord,
-) -> Option<String> {
-    let mut best: Option<Version> = None;
-    for range in &record.ranges {
-        for event in &range.events {
-            let Event::Fixed(text) = event else { continue };
-            let Ok(fix) = Version::parse(ecosystem, text) else {
-                continue;
-            };
-            if fix.compare(version).is_ok_and(|o| o == Ordering::Greater)
-                && best
-                    .as_ref()
-                    .is_none_or(|b| fix.compare(b).is_ok_and(|o| o == Ordering::Less))
-            {
-                best = Some(fix);
-            }
-        }
-    }
-    best.map(|v| v.to_string())
 }
 
 /// Rank of a source for the same vulnerability: distribution feeds first.

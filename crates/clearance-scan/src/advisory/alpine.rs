@@ -158,7 +158,7 @@ pub fn parse(bytes: &[u8], syntax: Syntax) -> Result<Secdb, SecdbError> {
                 kind: RangeKind::Ecosystem,
                 events: vec![Event::Introduced("0".into()), Event::Fixed(fixed)],
             }],
-            versions: Vec::new(),
+            versions: Default::default(),
             state: None,
             severity: None,
         });

@@ -253,7 +253,7 @@ fn row(source: &str, id: &str, number: &str, release: &RawRelease) -> Option<Aff
         ecosystem: format!("Debian:{number}"),
         package: source.to_owned(),
         ranges,
-        versions: Vec::new(),
+        versions: Default::default(),
         state,
         severity,
     })

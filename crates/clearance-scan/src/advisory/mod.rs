@@ -31,11 +31,14 @@ use crate::version::{Ecosystem, split_osv_ecosystem};
 
 /// Longest advisory id or alias kept (real ones are under 40 bytes).
 pub const MAX_ID_LEN: usize = 128;
-/// Longest summary kept, in bytes; longer ones are cut at a character
-/// boundary.
-pub const MAX_SUMMARY_LEN: usize = 1024;
-/// Most aliases or reference URLs kept per advisory.
+/// Longest summary kept, in bytes (one line for a report); longer ones are
+/// cut at a character boundary.
+pub const MAX_SUMMARY_LEN: usize = 320;
+/// Most aliases kept per advisory.
 pub const MAX_LIST: usize = 64;
+/// Most reference URLs kept per advisory (advisory pages first); a report
+/// shows five.
+pub const MAX_URLS: usize = 8;
 
 /// How bad a vulnerability is, in the words distributions and CVSS v3 use
 /// (CVSS v3.1 specification, table 14 "Qualitative severity rating
@@ -227,7 +230,7 @@ pub struct AdvisoryRecord {
     pub published: Option<String>,
     /// When it was last changed (RFC 3339), if known.
     pub modified: Option<String>,
-    /// Where to read more (the first [`MAX_LIST`]; advisory pages first).
+    /// Where to read more (the first [`MAX_URLS`]; advisory pages first).
     pub urls: Vec<String>,
 }
 
@@ -266,8 +269,8 @@ pub struct AffectedRecord {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ranges: Vec<Range>,
     /// OSV `versions`: the versions listed as affected.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub versions: Vec<String>,
+    #[serde(default, skip_serializing_if = "VersionList::is_empty")]
+    pub versions: VersionList,
     /// What the distribution says beyond a fixed version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<DistroState>,
@@ -287,6 +290,107 @@ impl AffectedRecord {
                 _ => None,
             })
         })
+    }
+}
+
+/// An OSV `versions` list held in one string, one version per line.
+/// Records list hundreds of versions each; a `Vec<String>` made reading a
+/// database's records one allocation per version, most of a lookup's
+/// time. (De)serialises as the JSON array of strings OSV writes; an entry
+/// holding a line break (no ecosystem's version can) is dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionList {
+    joined: String,
+    len: usize,
+}
+
+impl VersionList {
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How many versions it lists.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The versions, in the order written.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.joined.split('\n').take(self.len)
+    }
+
+    fn push(&mut self, version: &str) {
+        if version.contains('\n') {
+            return;
+        }
+        if self.len > 0 {
+            self.joined.push('\n');
+        }
+        self.joined.push_str(version);
+        self.len += 1;
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for VersionList {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> VersionList {
+        let mut list = VersionList::default();
+        for v in iter {
+            list.push(v.as_ref());
+        }
+        list
+    }
+}
+
+impl Serialize for VersionList {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for VersionList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<VersionList, D::Error> {
+        struct Seq;
+        impl<'de> serde::de::Visitor<'de> for Seq {
+            type Value = VersionList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of version strings")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<VersionList, A::Error> {
+                let mut list = VersionList::default();
+                while let Some(()) = seq.next_element_seed(Append(&mut list))? {
+                    if list.len > crate::osv::range::MAX_VERSIONS {
+                        return Err(serde::de::Error::custom(format!(
+                            "more than {} versions",
+                            crate::osv::range::MAX_VERSIONS
+                        )));
+                    }
+                }
+                Ok(list)
+            }
+        }
+        /// Appends one string element to the list without allocating it.
+        struct Append<'a>(&'a mut VersionList);
+        impl<'de> serde::de::DeserializeSeed<'de> for Append<'_> {
+            type Value = ();
+            fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+                d.deserialize_str(self)
+            }
+        }
+        impl<'de> serde::de::Visitor<'de> for Append<'_> {
+            type Value = ();
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a version string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+                self.0.push(v);
+                Ok(())
+            }
+        }
+        d.deserialize_seq(Seq)
     }
 }
 

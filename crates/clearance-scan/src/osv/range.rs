@@ -23,7 +23,7 @@ use std::cmp::Ordering;
 
 use serde::Deserialize;
 
-use crate::version::{Version, VersionError};
+use crate::version::{Ecosystem, Version, VersionError};
 
 /// Most events one range may have; real records have a handful.
 pub const MAX_EVENTS: usize = 1024;
@@ -144,10 +144,11 @@ enum Kind {
 /// and `versions` (OSV "Evaluation": `IncludedInVersions(v, versions) ||
 /// IncludedInRanges(v, ranges)`).
 ///
-/// A `versions` entry matches when it is the same text as `version`, or when
-/// it parses in `version`'s ecosystem and compares equal (PyPI `1.0` =
-/// `1.0.0`); entries that do not parse only match as text, so one malformed
-/// entry does not spoil the list.
+/// A `versions` entry matches when it is the same text as `version`; in an
+/// entry without `ECOSYSTEM`/`SEMVER` ranges also when it parses in
+/// `version`'s ecosystem and compares equal (PyPI `1.0` = `1.0.0`; see
+/// [`Prepared`]); entries that do not parse only match as text, so one
+/// malformed entry does not spoil the list.
 ///
 /// # Errors
 /// [`RangeError::TooMany`] when `ranges`, a range's `events` or `versions`
@@ -159,22 +160,99 @@ pub fn is_affected(
     ranges: &[Range],
     versions: &[String],
 ) -> Result<bool, RangeError> {
-    check_len("ranges", ranges.len(), MAX_RANGES)?;
-    check_len("versions", versions.len(), MAX_VERSIONS)?;
-    if included_in_versions(version, versions) {
-        return Ok(true);
-    }
-    for range in ranges {
-        check_len("events", range.events.len(), MAX_EVENTS)?;
-        match range.kind {
-            RangeKind::Ecosystem | RangeKind::Semver => {}
-            RangeKind::Git | RangeKind::Unknown => continue,
+    let list: crate::advisory::VersionList = versions.iter().collect();
+    Ok(Prepared::new(version.ecosystem(), ranges, &list)?.contains(version))
+}
+
+/// An `affected[]` entry's ranges and versions parsed once in one
+/// ecosystem, to test many versions against (a record applies to every
+/// installed version of its package; parsing its events once per record
+/// instead of once per package is most of the matcher's time).
+#[derive(Debug)]
+pub struct Prepared<'a> {
+    ranges: Vec<Vec<Parsed>>,
+    /// `versions` as written, for exact matches.
+    listed: std::collections::HashSet<&'a str>,
+    /// `versions` parsed, only for an entry without `ECOSYSTEM`/`SEMVER`
+    /// ranges (GIT-only records): there the list is all there is, and
+    /// `1.0` must find `1.0.0`. Beside ranges the list is generated from
+    /// them (osv.dev expands ranges into `versions`), so the ranges decide
+    /// and the list is matched as text only: parsing every listed version
+    /// of every record was most of the matcher's time.
+    parsed_versions: Vec<Version>,
+}
+
+impl<'a> Prepared<'a> {
+    /// Parse `ranges` (`ECOSYSTEM` and `SEMVER` ones; others are skipped)
+    /// and `versions` in `ecosystem`.
+    ///
+    /// # Errors
+    /// As [`is_affected`].
+    pub fn new(
+        ecosystem: Ecosystem,
+        ranges: &[Range],
+        versions: &'a crate::advisory::VersionList,
+    ) -> Result<Prepared<'a>, RangeError> {
+        check_len("ranges", ranges.len(), MAX_RANGES)?;
+        check_len("versions", versions.len(), MAX_VERSIONS)?;
+        let mut parsed = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            check_len("events", range.events.len(), MAX_EVENTS)?;
+            match range.kind {
+                RangeKind::Ecosystem | RangeKind::Semver => {}
+                RangeKind::Git | RangeKind::Unknown => continue,
+            }
+            parsed.push(
+                range
+                    .events
+                    .iter()
+                    .map(|e| parse_event(ecosystem, e))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
         }
-        if included_in_range(version, &range.events)? {
-            return Ok(true);
-        }
+        let parsed_versions = if parsed.is_empty() {
+            versions
+                .iter()
+                .filter_map(|listed| Version::parse(ecosystem, listed).ok())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Prepared {
+            ranges: parsed,
+            listed: versions.iter().collect(),
+            parsed_versions,
+        })
     }
-    Ok(false)
+
+    /// Whether `version` is affected (OSV "Evaluation"). `version` must be
+    /// of the ecosystem this was prepared in; another compares as never
+    /// affected.
+    pub fn contains(&self, version: &Version) -> bool {
+        self.listed.contains(version.as_str())
+            || self
+                .parsed_versions
+                .iter()
+                .any(|l| version.compare(l).is_ok_and(|o| o == Ordering::Equal))
+            || self
+                .ranges
+                .iter()
+                .any(|events| included_in_range(version, events))
+    }
+
+    /// The lowest `fixed` event above `version`, as written.
+    pub fn lowest_fix_above(&self, version: &Version) -> Option<&Version> {
+        self.ranges
+            .iter()
+            .flatten()
+            .filter(|p| p.kind == Kind::Fixed)
+            .filter_map(|p| match &p.bound {
+                Bound::At(fix) => Some(fix),
+                _ => None,
+            })
+            .filter(|fix| fix.compare(version).is_ok_and(|o| o == Ordering::Greater))
+            .min_by(|a, b| a.compare(b).unwrap_or(Ordering::Equal))
+    }
 }
 
 fn check_len(what: &'static str, count: usize, max: usize) -> Result<(), RangeError> {
@@ -184,25 +262,12 @@ fn check_len(what: &'static str, count: usize, max: usize) -> Result<(), RangeEr
     Ok(())
 }
 
-fn included_in_versions(version: &Version, versions: &[String]) -> bool {
-    versions.iter().any(|listed| {
-        listed == version.as_str()
-            || Version::parse(version.ecosystem(), listed)
-                .and_then(|listed| version.compare(&listed))
-                .is_ok_and(|o| o == Ordering::Equal)
-    })
-}
-
-fn included_in_range(v: &Version, events: &[Event]) -> Result<bool, RangeError> {
-    let parsed = events
-        .iter()
-        .map(|e| parse_event(v, e))
-        .collect::<Result<Vec<_>, _>>()?;
+fn included_in_range(v: &Version, parsed: &[Parsed]) -> bool {
     // BeforeLimits: "if no limit events in range.events, return true; for evt
     // in range.events: if evt.limit is present and v < evt.limit, return true"
     let mut limits = parsed.iter().filter(|p| p.kind == Kind::Limit).peekable();
     if limits.peek().is_some() && !limits.any(|p| cmp_bound(v, &p.bound) == Ordering::Less) {
-        return Ok(false);
+        return false;
     }
     // "for evt in sorted(range.events): if evt.introduced is present && v >=
     // evt.introduced: vulnerable = true; else if evt.fixed is present && v >=
@@ -215,7 +280,7 @@ fn included_in_range(v: &Version, events: &[Event]) -> Result<bool, RangeError> 
     // ecosystem's order from a hostile record need not be.) At equal versions
     // `introduced` sorts before `fixed`/`last_affected`, so the fix wins.
     let mut last: Option<&Parsed> = None;
-    for event in &parsed {
+    for event in parsed {
         let ord = cmp_bound(v, &event.bound);
         let fires = match event.kind {
             Kind::Introduced | Kind::Fixed => ord != Ordering::Less,
@@ -231,25 +296,24 @@ fn included_in_range(v: &Version, events: &[Event]) -> Result<bool, RangeError> 
             last = Some(event);
         }
     }
-    let vulnerable = last.is_some_and(|l| l.kind == Kind::Introduced);
-    Ok(vulnerable)
+    last.is_some_and(|l| l.kind == Kind::Introduced)
 }
 
-fn parse_event(v: &Version, event: &Event) -> Result<Parsed, RangeError> {
+fn parse_event(ecosystem: Ecosystem, event: &Event) -> Result<Parsed, RangeError> {
     let text = event.text();
     let (kind, bound) = match event {
         Event::Introduced(_) if text == "0" => (Kind::Introduced, Bound::Zero),
         Event::Limit(_) if text.contains('*') => (Kind::Limit, Bound::Infinity),
-        Event::Introduced(_) => (Kind::Introduced, at(v, event)?),
-        Event::Fixed(_) => (Kind::Fixed, at(v, event)?),
-        Event::LastAffected(_) => (Kind::LastAffected, at(v, event)?),
-        Event::Limit(_) => (Kind::Limit, at(v, event)?),
+        Event::Introduced(_) => (Kind::Introduced, at(ecosystem, event)?),
+        Event::Fixed(_) => (Kind::Fixed, at(ecosystem, event)?),
+        Event::LastAffected(_) => (Kind::LastAffected, at(ecosystem, event)?),
+        Event::Limit(_) => (Kind::Limit, at(ecosystem, event)?),
     };
     Ok(Parsed { kind, bound })
 }
 
-fn at(v: &Version, event: &Event) -> Result<Bound, RangeError> {
-    Version::parse(v.ecosystem(), event.text())
+fn at(ecosystem: Ecosystem, event: &Event) -> Result<Bound, RangeError> {
+    Version::parse(ecosystem, event.text())
         .map(Bound::At)
         .map_err(|source| RangeError::EventVersion {
             event: event.name(),

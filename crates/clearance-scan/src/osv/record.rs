@@ -12,7 +12,7 @@
 use serde::Deserialize;
 
 use crate::advisory::{
-    AdvisoryRecord, AffectedRecord, CvssScore, MAX_ID_LEN, MAX_LIST, Severity, bounded,
+    AdvisoryRecord, AffectedRecord, CvssScore, MAX_ID_LEN, MAX_LIST, MAX_URLS, Severity, bounded,
     ecosystem_key, one_line, package_key,
 };
 use crate::osv::range::{MAX_RANGES, MAX_VERSIONS, Range, RangeKind};
@@ -89,7 +89,7 @@ struct RawAffected {
     #[serde(default)]
     ranges: Vec<Range>,
     #[serde(default)]
-    versions: Vec<String>,
+    versions: crate::advisory::VersionList,
     #[serde(default)]
     severity: Vec<RawSeverity>,
 }
@@ -161,7 +161,7 @@ pub fn parse(bytes: &[u8]) -> Result<OsvRecord, RecordError> {
         .into_iter()
         .map(|r| r.url)
         .filter(|u| u.len() <= 2048)
-        .take(MAX_LIST)
+        .take(MAX_URLS)
         .collect();
     let summary = raw
         .summary
