@@ -8,7 +8,8 @@
 # ("test dependencies present") and exits 0. Otherwise it runs
 # `apt-get update` once and installs only the missing packages (needs root).
 # It also makes sure the Python virtualenv target/test-venv holds python-tuf
-# (pinned, see below) for the python-tuf interop tests.
+# (pinned, see below) for the python-tuf interop tests, and that
+# target/schemas holds the report formats' JSON schemas (fetch-schemas.sh).
 set -euo pipefail
 
 # --- Python test environment (python-tuf interop tests) ---------------------
@@ -38,6 +39,9 @@ if ! "$venv/bin/python" -c 'import tuf, securesystemslib' >/dev/null 2>&1; then
     exit 1
   fi
 fi
+
+# --- Report schemas (crates/clearance-scan/tests/report.rs) ------------------
+"$repo_root/scripts/fetch-schemas.sh"
 
 # command -> Debian package providing it
 declare -A pkg_for=(

@@ -18,7 +18,8 @@
 //!   built from them;
 //! - [`matcher`]: packages × advisories → [`matcher::Report`], a pure
 //!   function; [`vex`]: OpenVEX and CycloneDX VEX statements that
-//!   suppress findings.
+//!   suppress findings;
+//! - [`report`]: CycloneDX 1.6, SPDX 2.3 and SARIF 2.1.0 documents.
 //!
 //! Everything here is a pure function over bytes the layer reader hands
 //! over: nothing is extracted, every parser is bounded by the capture
@@ -33,6 +34,7 @@ pub mod inventory;
 pub mod matcher;
 pub mod os;
 pub mod osv;
+pub mod report;
 pub mod version;
 pub mod vex;
 

@@ -1,0 +1,220 @@
+//! SARIF 2.1.0 (OASIS Static Analysis Results Interchange Format,
+//! errata 01; schema `sarif-schema-2.1.0.json`), as code-scanning
+//! dashboards read it.
+//!
+//! - One run (§3.14) whose `tool.driver` (§3.18–§3.19) is `clearance` with
+//!   one rule (`reportingDescriptor`, §3.49) per vulnerability id:
+//!   `shortDescription` (§3.49.9), `helpUri` (§3.49.12, the first plain
+//!   http(s) reference), `defaultConfiguration.level`, and `properties`
+//!   with `security-severity` (the highest CVSS base score, as GitHub code
+//!   scanning reads it) and `tags`.
+//! - One `result` (§3.27) per finding: `ruleId`/`ruleIndex`, `level`
+//!   (§3.27.10: `error` for critical and high, `warning` for medium,
+//!   `note` otherwise), a message naming the package, the installed and
+//!   the fixed version, and a location: the package database's image path
+//!   as a relative `artifactLocation.uri` (§3.4.3, percent-encoded, no
+//!   leading `/`) against the `uriBaseId` `IMAGE_ROOT` (§3.4.4, described
+//!   in `originalUriBaseIds`, §3.14.14), and the layer as a
+//!   `logicalLocation` (§3.33).
+//! - A finding a VEX statement suppressed is still a result, with
+//!   `suppressions: [{kind: "external", status: "accepted",
+//!   justification}]` (§3.35), so dashboards show it as dismissed.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::{Subject, Vex, percent_encode, plain_http_url};
+use crate::advisory::Severity;
+use crate::matcher::Finding;
+
+/// `$schema` of the documents written: the errata 01 OASIS Standard
+/// schema's `id`.
+pub const SCHEMA: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+
+/// The `uriBaseId` result locations are relative to: the root of the
+/// image's filesystem.
+pub const IMAGE_ROOT: &str = "IMAGE_ROOT";
+
+/// The subject's findings (and suppressed findings) as a SARIF 2.1.0 log
+/// with one run; a subject without a report gives a run without results.
+pub fn render(subject: &Subject<'_>) -> Value {
+    let findings = subject.findings();
+    let mut rule_index: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut rules: Vec<Vec<&Finding>> = Vec::new();
+    for (finding, _) in &findings {
+        let next = rules.len();
+        let index = *rule_index.entry(finding.id.as_str()).or_insert(next);
+        if index == next {
+            rules.push(Vec::new());
+        }
+        if let Some(group) = rules.get_mut(index) {
+            group.push(finding);
+        }
+    }
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|(finding, vex)| {
+            let index = rule_index.get(finding.id.as_str()).copied().unwrap_or(0);
+            result(subject, finding, index, *vex)
+        })
+        .collect();
+    json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "clearance",
+                    "version": subject.tool_version,
+                    "rules": rules.iter().map(|group| rule(group)).collect::<Vec<_>>(),
+                }
+            },
+            "originalUriBaseIds": {
+                IMAGE_ROOT: {
+                    "description": {
+                        "text": format!(
+                            "The root of the filesystem of image {} (manifest {}).",
+                            subject.reference, subject.manifest_digest
+                        )
+                    }
+                }
+            },
+            "properties": {
+                "imageReference": subject.reference,
+                "manifestDigest": subject.manifest_digest,
+                "imagePurl": subject.image_purl(),
+            },
+            "results": results,
+        }]
+    })
+}
+
+/// SARIF `level` of a severity (§3.27.10, §3.50.3).
+pub fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Negligible | Severity::Unknown => "note",
+    }
+}
+
+/// The rule for one vulnerability id, from every finding of it.
+fn rule(findings: &[&Finding]) -> Value {
+    let Some(first) = findings.first() else {
+        return json!({ "id": "" });
+    };
+    let severity = findings
+        .iter()
+        .map(|f| f.severity)
+        .max()
+        .unwrap_or_default();
+    let score = findings
+        .iter()
+        .filter_map(|f| f.cvss.as_ref().map(|c| c.score))
+        .filter(|s| s.is_finite())
+        .fold(None, |max: Option<f64>, s| {
+            Some(max.map_or(s, |m| m.max(s)))
+        });
+    let summary = findings
+        .iter()
+        .find_map(|f| f.summary.as_deref())
+        .unwrap_or(first.id.as_str());
+    let mut tags = vec!["security", "vulnerability", severity.as_str()];
+    if findings.iter().any(|f| f.kev.is_some()) {
+        tags.push("known-exploited");
+    }
+    let mut properties = Map::new();
+    properties.insert("tags".into(), json!(tags));
+    if let Some(score) = score {
+        properties.insert("security-severity".into(), json!(format!("{score:.1}")));
+    }
+    let mut rule = Map::new();
+    rule.insert("id".into(), json!(first.id));
+    rule.insert("shortDescription".into(), json!({ "text": summary }));
+    if let Some(url) = findings
+        .iter()
+        .flat_map(|f| f.urls.iter())
+        .find(|u| plain_http_url(u))
+    {
+        rule.insert("helpUri".into(), json!(url));
+    }
+    rule.insert(
+        "defaultConfiguration".into(),
+        json!({ "level": level(severity) }),
+    );
+    rule.insert("properties".into(), Value::Object(properties));
+    Value::Object(rule)
+}
+
+fn result(
+    subject: &Subject<'_>,
+    finding: &Finding,
+    rule_index: usize,
+    vex: Option<Vex<'_>>,
+) -> Value {
+    let p = &finding.package;
+    let fix = match (&finding.fixed_version, finding.state) {
+        (Some(fixed), _) => format!("fixed in {fixed}"),
+        (None, Some(state)) => format!("no fixed version is known ({state})"),
+        (None, None) => "no fixed version is known".to_owned(),
+    };
+    let text = format!(
+        "{} {} ({}) is affected by {}; {fix}.",
+        p.name, p.version, p.kind, finding.id
+    );
+    let layer = match subject.layer(p.layer) {
+        Some(l) => format!("layer {} (diff_id {})", p.layer, l.diff_id),
+        None => format!("layer {}", p.layer),
+    };
+    let mut properties = Map::new();
+    properties.insert("purl".into(), json!(p.purl));
+    properties.insert("installedVersion".into(), json!(p.version));
+    if let Some(fixed) = &finding.fixed_version {
+        properties.insert("fixedVersion".into(), json!(fixed));
+    }
+    properties.insert("severity".into(), json!(finding.severity.as_str()));
+    properties.insert("layer".into(), json!(p.layer));
+    properties.insert("kev".into(), json!(finding.kev.is_some()));
+    if let Some(epss) = finding.epss.filter(|e| e.probability.is_finite()) {
+        properties.insert("epss".into(), json!(epss.probability));
+    }
+    let mut result = Map::new();
+    result.insert("ruleId".into(), json!(finding.id));
+    result.insert("ruleIndex".into(), json!(rule_index));
+    result.insert("level".into(), json!(level(finding.severity)));
+    result.insert("message".into(), json!({ "text": text }));
+    result.insert(
+        "locations".into(),
+        json!([{
+            "physicalLocation": {
+                "artifactLocation": {
+                    "uri": percent_encode(p.path.trim_start_matches('/'), true),
+                    "uriBaseId": IMAGE_ROOT,
+                }
+            },
+            "logicalLocations": [{
+                "name": format!("layer {}", p.layer),
+                "fullyQualifiedName": layer,
+                "kind": "layer",
+            }],
+        }]),
+    );
+    result.insert(
+        "partialFingerprints".into(),
+        json!({ "clearanceFinding/v1": format!("{}|{}|{}", finding.id, p.purl, p.path) }),
+    );
+    if let Some(vex) = vex {
+        result.insert(
+            "suppressions".into(),
+            json!([{
+                "kind": "external",
+                "status": "accepted",
+                "justification": vex.describe(),
+            }]),
+        );
+    }
+    result.insert("properties".into(), Value::Object(properties));
+    Value::Object(result)
+}
