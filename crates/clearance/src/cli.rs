@@ -40,6 +40,24 @@ pub enum Format {
     /// docs/: inspect-json.md, sbom-json.md, trust-verify-json.md, trust-inspect-json.md,
     /// trust-keys-json.md, trust-publish-json.md, scan-json.md.
     Json,
+    /// CycloneDX 1.6 JSON: `sbom` (the packages) and `scan` (with vulnerabilities).
+    Cyclonedx,
+    /// SPDX 2.3 JSON: `sbom` and `scan` (the packages).
+    Spdx,
+    /// SARIF 2.1.0: `scan` (code-scanning dashboards, GitHub, GitLab).
+    Sarif,
+}
+
+impl Format {
+    /// Whether `command` (`sbom`, `scan`, …) can print this format; table and
+    /// JSON every command can.
+    pub fn fits(self, command: &str) -> bool {
+        match self {
+            Format::Table | Format::Json => true,
+            Format::Cyclonedx | Format::Spdx => matches!(command, "sbom" | "scan"),
+            Format::Sarif => command == "scan",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,8 +69,10 @@ pub enum Command {
     Inspect(crate::commands::inspect::InspectArgs),
     /// List the packages in an image, each with the layer that brought it in.
     ///
-    /// IMAGE takes the same forms as `inspect`. Reads dpkg, apk, Python
-    /// (dist-info, egg-info) and npm (node_modules) packages.
+    /// IMAGE takes the same forms as `inspect`. Reads dpkg, apk, rpm, Python
+    /// (dist-info, egg-info), npm (node_modules), Cargo.lock, gemspecs,
+    /// Composer and .NET packages. `--format cyclonedx|spdx` for the
+    /// standard documents.
     Sbom(crate::commands::sbom::SbomArgs),
     /// Find known vulnerabilities in an image's packages, with the layer that
     /// brought each in, the fixed version and how urgent it is.

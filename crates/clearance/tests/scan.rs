@@ -553,3 +553,55 @@ fn db_update_fetches_from_a_mirror_conditionally_and_names_a_feed_that_fails() {
         stderr(&out)
     );
 }
+
+#[test]
+fn standard_formats_come_out_of_sbom_and_scan_and_other_commands_refuse_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = build_image(dir.path());
+    let db = build_db(dir.path());
+    let run = |args: &[&str]| {
+        let out = clearance(args);
+        assert_success(&out);
+        json(&out)
+    };
+    let bom = run(&["scan", "--db", &db, "--format", "cyclonedx", &image]);
+    assert_eq!(bom["bomFormat"], "CycloneDX");
+    assert_eq!(bom["specVersion"], "1.6");
+    let vulns: Vec<&str> = bom["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        vulns.contains(&"CVE-2023-4911") && vulns.len() == 7,
+        "{vulns:?}"
+    );
+    let sarif = run(&["scan", "--db", &db, "--format", "sarif", &image]);
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 7);
+    let spdx = run(&["sbom", "--format", "spdx", &image]);
+    assert_eq!(spdx["spdxVersion"], "SPDX-2.3");
+    // Reproducible with SOURCE_DATE_EPOCH.
+    let fixed = |format: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_clearance"))
+            .args(["sbom", "--format", format, &image])
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .output()
+            .unwrap();
+        assert_success(&out);
+        stdout(&out)
+    };
+    assert_eq!(fixed("cyclonedx"), fixed("cyclonedx"));
+    assert!(fixed("cyclonedx").contains("2023-11-14T22:13:20Z"));
+
+    let out = clearance(&["sbom", "--format", "sarif", &image]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--format sarif is for"),
+        "{}",
+        stderr(&out)
+    );
+    let out = clearance(&["db", "status", "--db", &db, "--format", "spdx"]);
+    assert_eq!(out.status.code(), Some(2));
+}

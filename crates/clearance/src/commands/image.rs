@@ -99,3 +99,71 @@ impl ImageArgs {
         open(&self.image, self.platform.as_deref(), &self.registry).await
     }
 }
+
+/// Render a standard document (`--format cyclonedx|spdx|sarif`) for an
+/// image, its packages and (for `scan`) its vulnerabilities. The
+/// timestamp is `SOURCE_DATE_EPOCH` when set (reproducible builds), else
+/// now.
+pub fn standard_document(
+    format: crate::cli::Format,
+    reference: &ImageRef,
+    image: &ResolvedImage,
+    inventory: &clearance_scan::Inventory,
+    report: Option<&clearance_scan::matcher::Report>,
+    removed: clearance_scan::report::RemovedPackages,
+) -> anyhow::Result<serde_json::Value> {
+    use clearance_scan::report::{self, LayerRef, Subject, Timestamp};
+    let now = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) => v
+            .trim()
+            .parse::<i64>()
+            .context("SOURCE_DATE_EPOCH must be whole seconds since 1970")?,
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0)),
+    };
+    let timestamp = Timestamp::from_unix(now)?;
+    let layers: Vec<LayerRef> = image
+        .layers
+        .iter()
+        .zip(inspect::layer_history(image))
+        .enumerate()
+        .map(|(index, (l, created_by))| LayerRef {
+            index,
+            digest: l.blob.digest.to_string(),
+            diff_id: l
+                .diff_id
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            created_by,
+        })
+        .collect();
+    let (repository, tag) = match reference {
+        ImageRef::Registry(r) => (
+            Some(format!("{}/{}", r.registry(), r.repository())),
+            r.tag().map(str::to_owned),
+        ),
+        _ => (None, None),
+    };
+    let digest = image.manifest_digest.to_string();
+    let subject = Subject {
+        reference: &image.reference,
+        manifest_digest: &digest,
+        repository: repository.as_deref(),
+        tag: tag.as_deref(),
+        arch: Some(&image.platform.architecture),
+        layers: &layers,
+        inventory,
+        removed,
+        report,
+        timestamp: &timestamp,
+        tool_version: env!("CARGO_PKG_VERSION"),
+    };
+    Ok(match format {
+        crate::cli::Format::Cyclonedx => report::cyclonedx::render(&subject),
+        crate::cli::Format::Spdx => report::spdx::render(&subject),
+        crate::cli::Format::Sarif => report::sarif::render(&subject),
+        other => anyhow::bail!("{other:?} is not a standard document format"),
+    })
+}

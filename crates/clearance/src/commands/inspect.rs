@@ -72,7 +72,9 @@ pub async fn run(args: InspectArgs, format: Format) -> anyhow::Result<Exit> {
     let mut page = Page::default();
     match format {
         Format::Json => page.json(&report)?,
-        Format::Table => render(&report, &mut page),
+        Format::Table | Format::Cyclonedx | Format::Spdx | Format::Sarif => {
+            render(&report, &mut page)
+        }
     }
     page.emit()?;
     Ok(Exit::Ok)

@@ -12,6 +12,20 @@ use crate::cli::{Cli, Command};
 use crate::exit::Exit;
 
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let name = match &cli.command {
+        Command::Sbom(_) => "sbom",
+        Command::Scan(_) => "scan",
+        _ => "other",
+    };
+    let format = cli.global.format;
+    if !format.fits(name) {
+        let value = clap::ValueEnum::to_possible_value(&format)
+            .map(|v| v.get_name().to_owned())
+            .unwrap_or_default();
+        anyhow::bail!(
+            "--format {value} is for `clearance sbom` and `clearance scan` (sarif: `scan` only); this command prints table or json"
+        );
+    }
     match cli.command {
         Command::Inspect(args) => inspect::run(args, cli.global.format).await,
         Command::Sbom(args) => sbom::run(args, cli.global.format).await,

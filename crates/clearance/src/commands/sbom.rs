@@ -11,6 +11,7 @@ use clearance_oci::{Digest, ImageSource, Platform, ResolvedImage};
 use clearance_scan::catalog::{self, Cataloger, Package};
 use clearance_scan::inventory::{Inventory, LayerCapture, Owner};
 use clearance_scan::os::Distro;
+use clearance_scan::report::RemovedPackages;
 use serde::Serialize;
 
 use crate::cli::Format;
@@ -99,6 +100,16 @@ pub async fn run(args: SbomArgs, format: Format) -> anyhow::Result<Exit> {
     match format {
         Format::Json => page.json(&sbom)?,
         Format::Table => render(&sbom, &mut page),
+        Format::Cyclonedx | Format::Spdx | Format::Sarif => {
+            let removed = if args.all_layers {
+                RemovedPackages::List
+            } else {
+                RemovedPackages::Omit
+            };
+            page.json(&super::image::standard_document(
+                format, &reference, &image, &inventory, None, removed,
+            )?)?;
+        }
     }
     page.emit()?;
     Ok(Exit::Ok)

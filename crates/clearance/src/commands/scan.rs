@@ -260,6 +260,16 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
     match format {
         Format::Json => page.json(&document)?,
         Format::Table => render(&document, args.by, &mut page),
+        Format::Cyclonedx | Format::Spdx | Format::Sarif => {
+            page.json(&super::image::standard_document(
+                format,
+                &reference,
+                &image,
+                &inventory,
+                Some(&document.report),
+                clearance_scan::report::RemovedPackages::Omit,
+            )?)?;
+        }
     }
     page.emit()?;
     Ok(if document.verdict.passed {

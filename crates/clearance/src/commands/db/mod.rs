@@ -164,7 +164,7 @@ async fn build(args: BuildArgs, format: Format) -> anyhow::Result<Exit> {
     let mut page = Page::default();
     match format {
         Format::Json => page.json(&report)?,
-        Format::Table => {
+        Format::Table | Format::Cyclonedx | Format::Spdx | Format::Sarif => {
             page.field("Database", report.database.display().to_string());
             let mut t = output::table(&["Source", "Feed", "Advisories", "Records", "From"]);
             for i in &report.imported {
@@ -218,7 +218,7 @@ async fn status(args: StatusArgs, format: Format) -> anyhow::Result<Exit> {
     let mut page = Page::default();
     match format {
         Format::Json => page.json(&report)?,
-        Format::Table => {
+        Format::Table | Format::Cyclonedx | Format::Spdx | Format::Sarif => {
             page.field("Database", report.status.path.display().to_string());
             page.field("Schema", report.status.schema_version);
             page.field(

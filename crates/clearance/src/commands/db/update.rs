@@ -132,7 +132,7 @@ pub async fn run(args: UpdateArgs, format: Format) -> anyhow::Result<Exit> {
     let mut page = Page::default();
     match format {
         Format::Json => page.json(&report)?,
-        Format::Table => {
+        Format::Table | Format::Cyclonedx | Format::Spdx | Format::Sarif => {
             page.field("Database", report.database.display().to_string());
             let mut t = output::table(&["Feed", "Result", "Advisories", "Records", "From"]);
             for o in &report.feeds {

@@ -367,7 +367,7 @@ pub fn repository_ref(text: &str) -> anyhow::Result<RegistryRef> {
 /// (exit 2) rather than ignore it.
 pub fn refuse_json(format: Format, command: &str, why: &str) -> anyhow::Result<()> {
     match format {
-        Format::Table => Ok(()),
+        Format::Table | Format::Cyclonedx | Format::Spdx | Format::Sarif => Ok(()),
         Format::Json => {
             bail!("`clearance {command}` has no JSON output ({why}); leave out --format json")
         }
@@ -384,7 +384,7 @@ pub fn show<V: serde::Serialize>(
     let mut page = Page::default();
     match format {
         Format::Json => page.json(view)?,
-        Format::Table => table(view, &mut page),
+        Format::Table | Format::Cyclonedx | Format::Spdx | Format::Sarif => table(view, &mut page),
     }
     page.emit()?;
     Ok(())

@@ -98,7 +98,7 @@ impl Saved {
 fn saved(page: &mut Page, format: Format, view: &Saved) -> anyhow::Result<()> {
     match format {
         Format::Json => page.json(view)?,
-        Format::Table => view.render(page),
+        Format::Table | Format::Cyclonedx | Format::Spdx | Format::Sarif => view.render(page),
     }
     Ok(())
 }
@@ -226,7 +226,7 @@ fn list(args: &KeyArgs, format: Format, page: &mut Page) -> anyhow::Result<()> {
     };
     match format {
         Format::Json => page.json(&view)?,
-        Format::Table => {
+        Format::Table | Format::Cyclonedx | Format::Spdx | Format::Sarif => {
             page.field("Keystore", view.keystore.display());
             let mut t = output::table(&["Key id", "Role", "Kind", "Repositories"]);
             for k in &view.keys {
