@@ -19,7 +19,6 @@ if [ "$layout" = bench-data/oci ]; then
   scripts/build-bench-image.sh bench-data
 fi
 [ -f "$layout/index.json" ] || { echo "bench-sbom: no OCI layout at $layout" >&2; exit 2; }
-[ -x /usr/bin/time ] || { echo "bench-sbom: GNU time missing (scripts/install-test-deps.sh)" >&2; exit 2; }
 
 venv=target/bench-venv
 if [ ! -x "$venv/bin/python" ]; then
@@ -41,38 +40,14 @@ export SYFT_CHECK_FOR_APP_UPDATE=false
 cargo build --release --quiet -p clearance
 clearance=target/release/clearance
 
-timing=$(mktemp)
-trap 'rm -f "$timing"' EXIT
-
-# best-of-N wall seconds and peak RSS (KiB) of a command.
-measure() {
-  local best_t="" best_m=""
-  for _ in $(seq "$rounds"); do
-    /usr/bin/time -f '%e %M' -o "$timing" "$@" >/dev/null 2>&1
-    local out
-    out=$(tail -1 "$timing")
-    local t=${out% *} m=${out#* }
-    if [ -z "$best_t" ] || awk "BEGIN{exit !($t < $best_t)}"; then best_t=$t; fi
-    if [ -z "$best_m" ] || [ "$m" -lt "$best_m" ]; then best_m=$m; fi
-  done
-  echo "$best_t $best_m"
-}
-
-blobs=$(python3 - "$layout" "$tag" <<'PY'
-import json, sys, os
-layout, tag = sys.argv[1], sys.argv[2]
-index = json.load(open(os.path.join(layout, "index.json")))
-m = next(d for d in index["manifests"] if d.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag)
-blob = lambda d: os.path.join(layout, "blobs", *d["digest"].split(":"))
-manifest = json.load(open(blob(m)))
-print(" ".join(blob(l) for l in manifest["layers"]))
-PY
-)
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
+blobs=$(layer_blobs "$layout" "$tag")
 
 read -r gz_t gz_m < <(measure sh -c "cat $blobs | gzip -dc >/dev/null")
-read -r cl_t cl_m < <(measure "$clearance" sbom --format json "oci:$layout:$tag")
+read -r cl_t cl_m < <(measure "$clearance" sbom --no-layer-store --format json "oci:$layout:$tag")
 read -r sy_t sy_m < <(measure "$syft" scan -q -o json "oci-dir:$layout")
-count_clearance=$("$clearance" sbom --format json "oci:$layout:$tag" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["packages"]))')
+count_clearance=$("$clearance" sbom --no-layer-store --format json "oci:$layout:$tag" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["packages"]))')
 count_syft=$("$syft" scan -q -o json "oci-dir:$layout" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["artifacts"]))')
 
 printf '%-22s %10s %12s %10s\n' "" "seconds" "peak RSS MiB" "packages"

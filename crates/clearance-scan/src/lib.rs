@@ -31,6 +31,7 @@ pub mod advisory;
 pub mod catalog;
 pub mod db;
 pub mod inventory;
+pub mod layer_store;
 pub mod matcher;
 pub mod os;
 pub mod osv;

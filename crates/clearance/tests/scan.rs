@@ -605,3 +605,47 @@ fn standard_formats_come_out_of_sbom_and_scan_and_other_commands_refuse_them() {
     let out = clearance(&["db", "status", "--db", &db, "--format", "spdx"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_second_scan_reads_no_layer_its_stored_inventories_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = build_image(dir.path());
+    let db = build_db(dir.path());
+    let first = json(&clearance(&[
+        "scan", "--db", &db, "--format", "json", &image,
+    ]));
+    assert!(
+        dir.path().join("layers.db").is_file(),
+        "stored beside the database"
+    );
+    // Take every layer blob away: the manifest and config stay, so the
+    // image still resolves, but no layer can be read.
+    let layers: Vec<String> = first["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(layers.len(), 3);
+    for digest in &layers {
+        let hex = digest.strip_prefix("sha256:").unwrap();
+        std::fs::remove_file(dir.path().join("oci/blobs/sha256").join(hex)).unwrap();
+    }
+    let out = clearance(&["scan", "--db", &db, "--format", "json", &image]);
+    assert_success(&out);
+    let second = json(&out);
+    assert_eq!(second["findings"], first["findings"]);
+    assert_eq!(second["owned"], first["owned"]);
+    // sbom uses the same store (CLEARANCE_DB names where it is).
+    let out = Command::new(env!("CARGO_BIN_EXE_clearance"))
+        .args(["sbom", "--format", "json", &image])
+        .env("CLEARANCE_DB", &db)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert_eq!(json(&out)["packages"].as_array().unwrap().len(), 5);
+    // Without the store the layers must be read, and they are gone.
+    let out = clearance(&["scan", "--db", &db, "--no-layer-store", &image]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+}

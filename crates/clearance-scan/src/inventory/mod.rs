@@ -128,6 +128,104 @@ impl LayerCapture {
             ..LayerCapture::default()
         }
     }
+
+    /// The capture in storable form: the files it kept (path, content or
+    /// `None` for a non-file), and everything else it noted.
+    pub fn to_stored(&self) -> (Vec<(String, Option<Vec<u8>>)>, StoredNotes) {
+        let files = self
+            .changes
+            .iter()
+            .map(|(p, c)| (p.as_str().to_owned(), c.clone()))
+            .collect();
+        let notes = StoredNotes {
+            whiteouts: self
+                .whiteouts
+                .iter()
+                .map(|(p, o)| (p.as_str().to_owned(), *o))
+                .collect(),
+            too_large: self
+                .too_large
+                .iter()
+                .map(|(p, n)| (p.as_str().to_owned(), *n))
+                .collect(),
+            links: self
+                .links
+                .iter()
+                .map(|(p, t)| (p.as_str().to_owned(), t.clone()))
+                .collect(),
+            replaced: self
+                .replaced
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect(),
+            kept: self.kept,
+            over_budget: self.over_budget,
+            over_budget_named: self
+                .over_budget_named
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect(),
+        };
+        (files, notes)
+    }
+
+    /// A capture rebuilt from [`LayerCapture::to_stored`]'s parts, for the
+    /// same catalogers. Paths are normalised again, so a stored path cannot
+    /// name anything a layer could not.
+    pub fn from_stored(
+        catalogers: std::sync::Arc<Vec<Box<dyn Cataloger>>>,
+        files: Vec<(String, Option<Vec<u8>>)>,
+        notes: StoredNotes,
+    ) -> LayerCapture {
+        let path = |p: &str| ImagePath::normalise(p).0;
+        LayerCapture {
+            wanted: Wanted(catalogers),
+            changes: files.into_iter().map(|(p, c)| (path(&p), c)).collect(),
+            whiteouts: notes.whiteouts.iter().map(|(p, o)| (path(p), *o)).collect(),
+            too_large: notes.too_large.iter().map(|(p, n)| (path(p), *n)).collect(),
+            links: notes
+                .links
+                .into_iter()
+                .map(|(p, t)| (path(&p), t))
+                .collect(),
+            replaced: notes.replaced.iter().map(|p| path(p)).collect(),
+            kept: notes.kept,
+            over_budget: notes.over_budget,
+            over_budget_named: notes.over_budget_named.iter().map(|p| path(p)).collect(),
+        }
+    }
+}
+
+/// What a [`LayerCapture`] noted besides its files, in storable form
+/// (JSON in the layer store).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct StoredNotes {
+    /// Whiteouts: path and whether opaque.
+    pub whiteouts: Vec<(String, bool)>,
+    /// Wanted files too large to keep: path and size.
+    pub too_large: Vec<(String, u64)>,
+    /// Wanted paths that are links: path and target.
+    pub links: Vec<(String, String)>,
+    /// Non-directories laid over a directory that may hold wanted files.
+    pub replaced: Vec<String>,
+    /// Bytes kept.
+    pub kept: u64,
+    /// Wanted files not kept for the layer's budget.
+    pub over_budget: u64,
+    /// The first few of those.
+    pub over_budget_named: Vec<String>,
+}
+
+/// Bump when what a capture keeps changes (a cataloger wants new files):
+/// layers stored under another version are read again.
+pub const CAPTURE_VERSION: u32 = 1;
+
+/// The fingerprint stored captures are kept under: [`CAPTURE_VERSION`]
+/// and the names of the catalogers, so adding or removing one makes
+/// stored captures stale.
+pub fn capture_fingerprint(catalogers: &[Box<dyn Cataloger>]) -> String {
+    let names: Vec<&str> = catalogers.iter().map(|c| c.name()).collect();
+    format!("{CAPTURE_VERSION}:{}", names.join(","))
 }
 
 impl LayerVisitor for LayerCapture {

@@ -80,6 +80,10 @@ pub struct ImageArgs {
     /// Layers read at once (1–16).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=16))]
     pub parallel: u8,
+    /// Read every layer, even those whose inventory is stored (by diff id, in
+    /// layers.db beside the advisory database), and store nothing.
+    #[arg(long)]
+    pub no_layer_store: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -91,6 +95,37 @@ impl ImageArgs {
             LayerDepth::ReadSkippingForeign
         } else {
             LayerDepth::Read
+        }
+    }
+
+    /// The layer store beside the advisory database `db` (`layers.db`),
+    /// unless `--no-layer-store`; `None` with a warning when it cannot be
+    /// opened (the layers are then read).
+    pub async fn layer_store(
+        &self,
+        db: &std::path::Path,
+    ) -> Option<clearance_scan::layer_store::LayerStore> {
+        if self.no_layer_store {
+            return None;
+        }
+        let path = db.with_file_name("layers.db");
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            output::warning(format!(
+                "cannot create {} for the layer store ({e}); reading every layer",
+                dir.display()
+            ));
+            return None;
+        }
+        match clearance_scan::layer_store::LayerStore::open(&path).await {
+            Ok(store) => Some(store),
+            Err(e) => {
+                output::warning(format!(
+                    "the layer store is not usable ({e}); reading every layer"
+                ));
+                None
+            }
         }
     }
 

@@ -10,6 +10,7 @@ use clearance_oci::layer::LayerLimits;
 use clearance_oci::{Digest, ImageSource, Platform, ResolvedImage};
 use clearance_scan::catalog::{self, Cataloger, Package};
 use clearance_scan::inventory::{Inventory, LayerCapture, Owner};
+use clearance_scan::layer_store::LayerStore;
 use clearance_scan::os::Distro;
 use clearance_scan::report::RemovedPackages;
 use serde::Serialize;
@@ -70,9 +71,19 @@ struct Listed {
 pub async fn run(args: SbomArgs, format: Format) -> anyhow::Result<Exit> {
     let (reference, source, image) = args.image.open().await?;
     let depth = args.image.depth();
-    let inventory = read_inventory(&source, &image, depth, usize::from(args.image.parallel))
-        .await
-        .with_context(|| format!("reading the layers of {reference}"))?;
+    let store = args
+        .image
+        .layer_store(&super::db::DbArgs { path: None }.path()?)
+        .await;
+    let inventory = read_inventory(
+        &source,
+        &image,
+        depth,
+        usize::from(args.image.parallel),
+        store.as_ref(),
+    )
+    .await
+    .with_context(|| format!("reading the layers of {reference}"))?;
     let history = inspect::layer_history(&image);
     let sbom = Sbom {
         schema: SCHEMA,
@@ -122,28 +133,88 @@ pub(crate) async fn read_inventory(
     image: &ResolvedImage,
     depth: LayerDepth,
     parallel: usize,
+    store: Option<&LayerStore>,
 ) -> anyhow::Result<Inventory> {
     let catalogers: Arc<Vec<Box<dyn Cataloger>>> = Arc::new(catalog::all());
-    let (bar, progress) = super::image::layer_progress(image, depth);
-    let limits = LayerLimits {
-        max_captured_file_bytes: catalog::MAX_DATABASE_BYTES,
-        ..LayerLimits::default()
-    };
-    let read = inspect::read_layers(
-        source,
-        image,
-        depth,
-        &limits,
-        parallel,
-        Some(progress),
-        |_| LayerCapture::new(catalogers.clone()),
-    )
-    .await;
-    bar.finish_and_clear();
-    let layers = read?
-        .into_iter()
-        .map(|r| r.map(|(_, capture)| capture).unwrap_or_default())
+    // Layers stored by diff id are not read again.
+    let diff_ids: Vec<Digest> = image
+        .layers
+        .iter()
+        .filter_map(|l| l.diff_id.clone())
         .collect();
+    let mut stored = match store {
+        Some(store) => store.get(&diff_ids, &catalogers).await.unwrap_or_else(|e| {
+            output::warning(format!(
+                "the layer store could not be read ({e}); reading every layer"
+            ));
+            Default::default()
+        }),
+        None => Default::default(),
+    };
+    let missing: Vec<usize> = image
+        .layers
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| depth.reads(l))
+        .filter(|(_, l)| l.diff_id.as_ref().is_none_or(|d| !stored.contains_key(d)))
+        .map(|(i, _)| i)
+        .collect();
+    let mut to_read = image.clone();
+    to_read.layers = missing.iter().map(|&i| image.layers[i].clone()).collect();
+    let mut fresh: Vec<Option<LayerCapture>> = Vec::new();
+    if !to_read.layers.is_empty() {
+        let (bar, progress) = super::image::layer_progress(&to_read, depth);
+        let limits = LayerLimits {
+            max_captured_file_bytes: catalog::MAX_DATABASE_BYTES,
+            ..LayerLimits::default()
+        };
+        let read = inspect::read_layers(
+            source,
+            &to_read,
+            depth,
+            &limits,
+            parallel,
+            Some(progress),
+            |_| LayerCapture::new(catalogers.clone()),
+        )
+        .await;
+        bar.finish_and_clear();
+        for (layer, result) in to_read.layers.iter().zip(read?) {
+            let Some((stats, capture)) = result else {
+                fresh.push(None);
+                continue;
+            };
+            // Stored only when the config named this layer's diff id and
+            // the bytes read hashed to it.
+            if let (Some(store), Some(diff_id)) = (store, &layer.diff_id)
+                && *diff_id == stats.diff_id
+                && let Err(e) = store.put(diff_id, &capture, &catalogers).await
+            {
+                output::warning(format!("the layer store could not be written ({e})"));
+            }
+            fresh.push(Some(capture));
+        }
+    }
+    let mut fresh = missing
+        .into_iter()
+        .zip(fresh)
+        .collect::<std::collections::HashMap<_, _>>();
+    let layers = image
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if let Some(capture) = fresh.remove(&i) {
+                return capture.unwrap_or_default();
+            }
+            l.diff_id
+                .as_ref()
+                .filter(|_| depth.reads(l))
+                .and_then(|d| stored.get(d).cloned())
+                .unwrap_or_default()
+        })
+        .collect();
+    stored.clear();
     Ok(Inventory::build(&catalogers, layers))
 }
 

@@ -146,10 +146,16 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
     }
     let (reference, source, image) = args.image.open().await?;
     let depth = args.image.depth();
-    let inventory =
-        super::sbom::read_inventory(&source, &image, depth, usize::from(args.image.parallel))
-            .await
-            .with_context(|| format!("reading the layers of {reference}"))?;
+    let store = args.image.layer_store(&db_path).await;
+    let inventory = super::sbom::read_inventory(
+        &source,
+        &image,
+        depth,
+        usize::from(args.image.parallel),
+        store.as_ref(),
+    )
+    .await
+    .with_context(|| format!("reading the layers of {reference}"))?;
     let keys = matcher::lookup_keys(&inventory);
     let advisories = db.lookup(&keys).await?;
     db.close().await;

@@ -29,6 +29,10 @@ impl DbArgs {
         if let Some(p) = &self.path {
             return Ok(p.clone());
         }
+        // Commands without a --db flag (sbom) still honour the variable.
+        if let Some(p) = std::env::var_os("CLEARANCE_DB").filter(|p| !p.is_empty()) {
+            return Ok(PathBuf::from(p));
+        }
         let home = std::env::var_os("CLEARANCE_HOME").map(PathBuf::from);
         let home = super::trust::common::home_dir(home.as_deref())?;
         Ok(home.join("db").join("advisories.db"))

@@ -1,0 +1,188 @@
+//! Per-layer inventories stored by diff id (issue 9: "a layer shared by
+//! many images is read once, and an image already seen is re-matched
+//! without reading a layer").
+//!
+//! An embedded SQLite file (`layers.db`, beside the advisory database)
+//! keeps each layer's [`LayerCapture`]: the package metadata files it
+//! wrote and what else it noted (whiteouts, replaced directories, links,
+//! files too large). Replaying stored captures gives the same inventory
+//! as reading the layers, because it is the same input to
+//! [`crate::inventory::Inventory::build`].
+//!
+//! A capture is stored only after its layer was read in full and its
+//! uncompressed digest matched the diff id the image config names, so a
+//! stored capture stands for exactly that content. Captures are keyed by
+//! (diff id, [`capture_fingerprint`]): when the catalogers change, old
+//! captures are not used.
+//!
+//! Tables: `layers(diff_id, fingerprint, notes, stored_at)`,
+//! `layer_files(diff_id, seq, path, content)`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use clearance_oci::Digest;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::{Row, SqlitePool};
+
+use crate::catalog::Cataloger;
+use crate::db::DbError;
+use crate::inventory::{LayerCapture, StoredNotes, capture_fingerprint};
+
+/// An open layer store.
+#[derive(Debug, Clone)]
+pub struct LayerStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl LayerStore {
+    /// Open (creating if missing) the store at `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Sql`] when the file cannot be opened or its tables made.
+    pub async fn open(path: &Path) -> Result<LayerStore, DbError> {
+        let sql = |source| DbError::Sql {
+            path: path.to_owned(),
+            source,
+        };
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(sql)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(std::time::Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .map_err(sql)?;
+        for statement in [
+            "CREATE TABLE IF NOT EXISTS layers (diff_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, notes TEXT NOT NULL, stored_at INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS layer_files (diff_id TEXT NOT NULL, seq INTEGER NOT NULL, path TEXT NOT NULL, content BLOB, PRIMARY KEY (diff_id, seq))",
+        ] {
+            sqlx::query(statement).execute(&pool).await.map_err(sql)?;
+        }
+        Ok(LayerStore {
+            pool,
+            path: path.to_owned(),
+        })
+    }
+
+    fn sql(&self) -> impl Fn(sqlx::Error) -> DbError + '_ {
+        |source| DbError::Sql {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// The stored captures of these layers that were made with the same
+    /// catalogers; layers not stored (or stored by other catalogers) are
+    /// absent from the map.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Sql`], or [`DbError::Corrupt`] for notes this code did
+    /// not write.
+    pub async fn get(
+        &self,
+        diff_ids: &[Digest],
+        catalogers: &Arc<Vec<Box<dyn Cataloger>>>,
+    ) -> Result<HashMap<Digest, LayerCapture>, DbError> {
+        let fingerprint = capture_fingerprint(catalogers);
+        let mut out = HashMap::new();
+        for diff_id in diff_ids {
+            if out.contains_key(diff_id) {
+                continue;
+            }
+            let key = diff_id.to_string();
+            let notes: Option<String> = sqlx::query_scalar(
+                "SELECT notes FROM layers WHERE diff_id = ? AND fingerprint = ?",
+            )
+            .bind(&key)
+            .bind(&fingerprint)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.sql())?;
+            let Some(notes) = notes else { continue };
+            let notes: StoredNotes =
+                serde_json::from_str(&notes).map_err(|e| DbError::Corrupt {
+                    path: self.path.clone(),
+                    what: "layer notes",
+                    message: e.to_string(),
+                })?;
+            let rows =
+                sqlx::query("SELECT path, content FROM layer_files WHERE diff_id = ? ORDER BY seq")
+                    .bind(&key)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(self.sql())?;
+            let files = rows
+                .into_iter()
+                .map(|r| (r.get::<String, _>(0), r.get::<Option<Vec<u8>>, _>(1)))
+                .collect();
+            out.insert(
+                diff_id.clone(),
+                LayerCapture::from_stored(catalogers.clone(), files, notes),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Store a layer's capture under its verified diff id, replacing what
+    /// was stored for it, in one transaction.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Sql`]; nothing is stored then.
+    pub async fn put(
+        &self,
+        diff_id: &Digest,
+        capture: &LayerCapture,
+        catalogers: &[Box<dyn Cataloger>],
+    ) -> Result<(), DbError> {
+        let (files, notes) = capture.to_stored();
+        let key = diff_id.to_string();
+        let notes = serde_json::to_string(&notes).unwrap_or_default();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+        let mut tx = self.pool.begin().await.map_err(self.sql())?;
+        sqlx::query("DELETE FROM layer_files WHERE diff_id = ?")
+            .bind(&key)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.sql())?;
+        for (seq, (path, content)) in files.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO layer_files (diff_id, seq, path, content) VALUES (?, ?, ?, ?)",
+            )
+            .bind(&key)
+            .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+            .bind(path)
+            .bind(content.as_deref())
+            .execute(&mut *tx)
+            .await
+            .map_err(self.sql())?;
+        }
+        sqlx::query(
+            "INSERT OR REPLACE INTO layers (diff_id, fingerprint, notes, stored_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&key)
+        .bind(capture_fingerprint(catalogers))
+        .bind(notes)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(self.sql())?;
+        tx.commit().await.map_err(self.sql())
+    }
+
+    /// Close the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
