@@ -193,7 +193,31 @@ impl AdvisorySet {
     }
 }
 
-fn now_unix() -> i64 {
+/// A pool on the SQLite file at `path` (WAL journal, 30 s busy timeout),
+/// creating the file when `create`.
+pub(crate) async fn sqlite_pool(
+    path: &Path,
+    create: bool,
+    connections: u32,
+) -> Result<SqlitePool, DbError> {
+    let sql = |source| DbError::Sql {
+        path: path.to_owned(),
+        source,
+    };
+    let options = SqliteConnectOptions::from_str("sqlite://")
+        .map_err(sql)?
+        .filename(path)
+        .create_if_missing(create)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(std::time::Duration::from_secs(30));
+    SqlitePoolOptions::new()
+        .max_connections(connections)
+        .connect_with(options)
+        .await
+        .map_err(sql)
+}
+
+pub(crate) fn now_unix() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -234,23 +258,8 @@ impl AdvisoryDb {
     }
 
     async fn connect(path: &Path, create: bool) -> Result<AdvisoryDb, DbError> {
-        let sql = |source| DbError::Sql {
-            path: path.to_owned(),
-            source,
-        };
-        let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(sql)?
-            .filename(path)
-            .create_if_missing(create)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(std::time::Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(sql)?;
         Ok(AdvisoryDb {
-            pool,
+            pool: sqlite_pool(path, create, 4).await?,
             path: path.to_owned(),
         })
     }

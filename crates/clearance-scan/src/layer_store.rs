@@ -20,16 +20,14 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Arc;
 
 use clearance_oci::Digest;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 
 use crate::catalog::Cataloger;
 use crate::db::DbError;
-use crate::inventory::{LayerCapture, StoredNotes, capture_fingerprint};
+use crate::inventory::{LayerCapture, StoredFiles, StoredNotes, capture_fingerprint};
 
 /// An open layer store.
 #[derive(Debug, Clone)]
@@ -49,17 +47,7 @@ impl LayerStore {
             path: path.to_owned(),
             source,
         };
-        let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(sql)?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(std::time::Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(2)
-            .connect_with(options)
-            .await
-            .map_err(sql)?;
+        let pool = crate::db::sqlite_pool(path, true, 2).await?;
         for statement in [
             "CREATE TABLE IF NOT EXISTS layers (diff_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, notes TEXT NOT NULL, stored_at INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS layer_files (diff_id TEXT NOT NULL, seq INTEGER NOT NULL, path TEXT NOT NULL, content BLOB, PRIMARY KEY (diff_id, seq))",
@@ -120,7 +108,7 @@ impl LayerStore {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(self.sql())?;
-            let files = rows
+            let files: StoredFiles = rows
                 .into_iter()
                 .map(|r| (r.get::<String, _>(0), r.get::<Option<Vec<u8>>, _>(1)))
                 .collect();
@@ -147,9 +135,7 @@ impl LayerStore {
         let (files, notes) = capture.to_stored();
         let key = diff_id.to_string();
         let notes = serde_json::to_string(&notes).unwrap_or_default();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+        let now = crate::db::now_unix();
         let mut tx = self.pool.begin().await.map_err(self.sql())?;
         sqlx::query("DELETE FROM layer_files WHERE diff_id = ?")
             .bind(&key)

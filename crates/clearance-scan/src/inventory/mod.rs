@@ -131,7 +131,7 @@ impl LayerCapture {
 
     /// The capture in storable form: the files it kept (path, content or
     /// `None` for a non-file), and everything else it noted.
-    pub fn to_stored(&self) -> (Vec<(String, Option<Vec<u8>>)>, StoredNotes) {
+    pub fn to_stored(&self) -> (StoredFiles, StoredNotes) {
         let files = self
             .changes
             .iter()
@@ -174,7 +174,7 @@ impl LayerCapture {
     /// name anything a layer could not.
     pub fn from_stored(
         catalogers: std::sync::Arc<Vec<Box<dyn Cataloger>>>,
-        files: Vec<(String, Option<Vec<u8>>)>,
+        files: StoredFiles,
         notes: StoredNotes,
     ) -> LayerCapture {
         let path = |p: &str| ImagePath::normalise(p).0;
@@ -195,6 +195,10 @@ impl LayerCapture {
         }
     }
 }
+
+/// A capture's files in storable form: (image path, content, or `None`
+/// where the layer put a non-file).
+pub type StoredFiles = Vec<(String, Option<Vec<u8>>)>;
 
 /// What a [`LayerCapture`] noted besides its files, in storable form
 /// (JSON in the layer store).
