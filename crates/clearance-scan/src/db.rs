@@ -5,12 +5,13 @@
 //! Tables (schema [`SCHEMA_VERSION`]):
 //! - `sources(name, kind, origin, imported_at, data_date, advisories,
 //!   affected, etag, last_modified)`: one row per feed;
-//! - `advisories(source, id, cve, record)`: [`AdvisoryRecord`] as JSON,
-//!   indexed by CVE so distribution records find CVSS from other feeds;
+//! - `advisories(source, id, cve, record)`: `[source, AdvisoryRecord]` as
+//!   JSON, indexed by id and by CVE so distribution records find CVSS from
+//!   other feeds;
 //! - `affected(source, ecosystem, package, advisory, record)`:
-//!   [`AffectedRecord`] as JSON, indexed by (ecosystem, package);
+//!   `[source, AffectedRecord]` as JSON, indexed by (ecosystem, package);
 //! - `kev(cve, record)`, `epss(cve, probability, percentile)`;
-//! - `meta(key, value)`: `schema_version`, `updated_at`.
+//! - `meta(key, value)`: `schema_version`.
 //!
 //! Importing a source replaces all it gave before in one transaction, so a
 //! failed import leaves the previous data whole.
@@ -117,7 +118,7 @@ pub struct DbStatus {
     pub path: PathBuf,
     /// [`SCHEMA_VERSION`].
     pub schema_version: i64,
-    /// When any source was last imported, Unix seconds.
+    /// When the stalest source was last brought up to date, Unix seconds.
     pub updated_at: Option<i64>,
     /// Each source.
     pub sources: Vec<SourceStatus>,
@@ -434,22 +435,6 @@ impl AdvisoryDb {
         Ok(summary)
     }
 
-    /// Record that the database is up to date now (after `db build`, or
-    /// after `db update` reached every feed): what a scan's staleness
-    /// check reads.
-    ///
-    /// # Errors
-    ///
-    /// [`DbError::Sql`].
-    pub async fn mark_updated(&self) -> Result<(), DbError> {
-        sqlx::query("INSERT OR REPLACE INTO meta (key, value) VALUES ('updated_at', ?)")
-            .bind(now_unix().to_string())
-            .execute(&self.pool)
-            .await
-            .map_err(self.sql())?;
-        Ok(())
-    }
-
     /// The validators the last download of feed `name` answered with.
     ///
     /// # Errors
@@ -525,13 +510,17 @@ impl AdvisoryDb {
         })
     }
 
+    /// When the stalest source was last brought up to date (imported, or
+    /// found unchanged by a conditional request), Unix seconds; `None`
+    /// without sources. A fresh KEV must not make week-old OSV data look
+    /// current, so the database is as old as its oldest source.
     async fn updated_at(&self) -> Result<Option<i64>, DbError> {
-        let value: Option<String> =
-            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'updated_at'")
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(self.sql())?;
-        Ok(value.and_then(|v| v.parse().ok()))
+        sqlx::query_scalar(
+            "SELECT min(max(s.imported_at, coalesce(f.checked_at, 0))) FROM sources s LEFT JOIN feeds f ON f.name = s.name",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(self.sql())
     }
 
     /// The records the matcher needs for these (ecosystem key, package

@@ -52,6 +52,21 @@ pub enum Unfixed {
     Ignore,
 }
 
+/// What `--severity` and gates do with findings no feed rates (most PyPI
+/// and Alpine advisories carry no severity, and Debian's "not yet
+/// assigned" is none): they cannot be ranked, so by default they are kept
+/// and count against every threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnknownSeverity {
+    /// Kept whatever `--severity` says, and counted by gates (the default:
+    /// fail closed).
+    #[default]
+    Keep,
+    /// Ranked below `negligible`, as their rating says nothing
+    /// (`--ignore-unknown-severity`).
+    Rank,
+}
+
 /// How findings are ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortOrder {
@@ -72,6 +87,8 @@ pub struct MatchSettings {
     pub unfixed: Unfixed,
     /// Ordering.
     pub sort: SortOrder,
+    /// Findings without a rating.
+    pub unknown: UnknownSeverity,
     /// VEX statements; `not_affected` ones suppress matching findings.
     pub vex: Vec<crate::vex::Statement>,
 }
@@ -413,8 +430,10 @@ impl Report {
                 });
                 continue;
             }
-            let shown = finding.severity >= settings.min_severity
-                && (settings.unfixed == Unfixed::Show || finding.fixable());
+            let rated_enough = finding.severity >= settings.min_severity
+                || (finding.severity == Severity::Unknown
+                    && settings.unknown == UnknownSeverity::Keep);
+            let shown = rated_enough && (settings.unfixed == Unfixed::Show || finding.fixable());
             if shown {
                 report.findings.push(finding);
             } else {

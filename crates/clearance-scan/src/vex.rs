@@ -13,7 +13,15 @@
 //! was written.
 //!
 //! Suppressing statuses: OpenVEX `not_affected` and `fixed`; CycloneDX
-//! `not_affected`, `false_positive` and `resolved`.
+//! `not_affected`, `false_positive` and `resolved`. Statements are read in
+//! order (documents in the order given, statements in document order) and
+//! the last one about a (vulnerability, package) decides, as OpenVEX says
+//! later statements override earlier ones: an `affected` after a
+//! `not_affected` brings the finding back. Vulnerability ids compare
+//! case-insensitively. A status the formats do not define is an error, not
+//! a statement silently ignored. CycloneDX `affects[].ref` may be a purl, a
+//! component's `bom-ref` or a BOM-link (`urn:cdx:…#REF`); refs that resolve
+//! to no purl are counted in [`Parsed::unresolved`].
 
 use serde::Deserialize;
 
@@ -120,6 +128,23 @@ struct CycloneDx {
     bom_format: String,
     #[serde(default)]
     vulnerabilities: Vec<CdxVulnerability>,
+    #[serde(default)]
+    components: Vec<CdxComponent>,
+    metadata: Option<CdxMetadata>,
+}
+
+#[derive(Deserialize)]
+struct CdxMetadata {
+    component: Option<CdxComponent>,
+}
+
+#[derive(Deserialize)]
+struct CdxComponent {
+    #[serde(rename = "bom-ref")]
+    bom_ref: Option<String>,
+    purl: Option<String>,
+    #[serde(default)]
+    components: Vec<CdxComponent>,
 }
 
 #[derive(Deserialize)]
@@ -151,12 +176,42 @@ struct CdxAffects {
     reference: String,
 }
 
+/// OpenVEX statuses (spec "Status Labels").
+const OPENVEX_STATUSES: [&str; 4] = ["not_affected", "affected", "fixed", "under_investigation"];
+/// CycloneDX `analysis.state` values (1.4–1.6).
+const CYCLONEDX_STATES: [&str; 6] = [
+    "resolved",
+    "resolved_with_pedigree",
+    "exploitable",
+    "in_triage",
+    "false_positive",
+    "not_affected",
+];
+
 /// Read a VEX document (OpenVEX or CycloneDX VEX).
 ///
 /// # Errors
 ///
 /// [`VexError`] naming the document.
 pub fn parse(bytes: &[u8], document: &str) -> Result<Vec<Statement>, VexError> {
+    Ok(parse_counted(bytes, document)?.statements)
+}
+
+/// A VEX document read, with what could not be tied to a package.
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    /// The statements, in document order.
+    pub statements: Vec<Statement>,
+    /// CycloneDX `affects` refs that resolve to no purl.
+    pub unresolved: usize,
+}
+
+/// As [`parse`], counting unresolved refs.
+///
+/// # Errors
+///
+/// [`VexError`] naming the document.
+pub fn parse_counted(bytes: &[u8], document: &str) -> Result<Parsed, VexError> {
     if bytes.len() > MAX_VEX_BYTES {
         return Err(VexError::TooLarge {
             document: document.to_owned(),
@@ -173,7 +228,17 @@ pub fn parse(bytes: &[u8], document: &str) -> Result<Vec<Statement>, VexError> {
         if !doc.context.starts_with("https://openvex.dev/ns") {
             return Err(invalid(format!("unknown @context {:?}", doc.context)));
         }
-        return Ok(doc
+        if let Some(bad) = doc
+            .statements
+            .iter()
+            .find(|s| !OPENVEX_STATUSES.contains(&s.status.as_str()))
+        {
+            return Err(invalid(format!(
+                "status {:?} is not an OpenVEX status (not_affected, affected, fixed, under_investigation)",
+                crate::advisory::bounded(&bad.status, 40)
+            )));
+        }
+        let statements = doc
             .statements
             .into_iter()
             .map(|s| {
@@ -195,29 +260,69 @@ pub fn parse(bytes: &[u8], document: &str) -> Result<Vec<Statement>, VexError> {
                     document: document.to_owned(),
                 }
             })
-            .collect());
+            .collect();
+        return Ok(Parsed {
+            statements,
+            unresolved: 0,
+        });
     }
     if value.get("bomFormat").is_some() {
         let doc: CycloneDx = serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
         if doc.bom_format != "CycloneDX" {
             return Err(invalid(format!("bomFormat {:?}", doc.bom_format)));
         }
-        return Ok(doc
-            .vulnerabilities
-            .into_iter()
-            .filter_map(|v| {
-                let analysis = v.analysis?;
-                Some(Statement {
-                    vulnerabilities: std::iter::once(v.id)
-                        .chain(v.references.into_iter().map(|r| r.id))
-                        .collect(),
-                    products: v.affects.into_iter().map(|a| a.reference).collect(),
-                    status: analysis.state?,
-                    justification: analysis.justification.or(analysis.detail),
-                    document: document.to_owned(),
-                })
-            })
-            .collect());
+        // bom-ref → purl, over every component.
+        let mut refs = std::collections::HashMap::new();
+        let mut stack: Vec<CdxComponent> = doc.components;
+        stack.extend(doc.metadata.and_then(|m| m.component));
+        while let Some(c) = stack.pop() {
+            if let (Some(r), Some(p)) = (c.bom_ref, c.purl) {
+                refs.insert(r, p);
+            }
+            stack.extend(c.components);
+        }
+        let mut unresolved = 0;
+        let mut statements = Vec::new();
+        for v in doc.vulnerabilities {
+            let Some(analysis) = v.analysis else { continue };
+            let Some(state) = analysis.state else {
+                continue;
+            };
+            if !CYCLONEDX_STATES.contains(&state.as_str()) {
+                return Err(invalid(format!(
+                    "analysis.state {:?} is not a CycloneDX state",
+                    crate::advisory::bounded(&state, 40)
+                )));
+            }
+            let mut products = Vec::new();
+            for a in v.affects {
+                // A BOM-link names a component of a BOM: `urn:cdx:SERIAL/VERSION#REF`.
+                let r = match a.reference.split_once('#') {
+                    Some((urn, fragment)) if urn.starts_with("urn:cdx:") => fragment.to_owned(),
+                    _ => a.reference,
+                };
+                if r.starts_with("pkg:") {
+                    products.push(r);
+                } else if let Some(p) = refs.get(&r) {
+                    products.push(p.clone());
+                } else {
+                    unresolved += 1;
+                }
+            }
+            statements.push(Statement {
+                vulnerabilities: std::iter::once(v.id)
+                    .chain(v.references.into_iter().map(|r| r.id))
+                    .collect(),
+                products,
+                status: state,
+                justification: analysis.justification.or(analysis.detail),
+                document: document.to_owned(),
+            });
+        }
+        return Ok(Parsed {
+            statements,
+            unresolved,
+        });
     }
     Err(invalid(
         "it has neither an OpenVEX @context nor a CycloneDX bomFormat".into(),
@@ -244,23 +349,27 @@ fn collect_products(product: OpenVexProduct, out: &mut Vec<String>) {
     }
 }
 
-/// The first suppressing statement that covers `finding`, with its
-/// document.
+/// The statement that decides `finding` when it suppresses it, with its
+/// document: the last statement about the finding's vulnerability and
+/// package, if that one suppresses.
 pub fn suppressing<'a>(
     statements: &'a [Statement],
     finding: &Finding,
 ) -> Option<(&'a Statement, &'a str)> {
+    let same_id = |v: &String| {
+        v.eq_ignore_ascii_case(&finding.id)
+            || finding.aliases.iter().any(|a| a.eq_ignore_ascii_case(v))
+    };
     statements
         .iter()
-        .filter(|s| s.suppresses())
+        .rev()
         .find(|s| {
-            s.vulnerabilities
-                .iter()
-                .any(|v| *v == finding.id || finding.aliases.contains(v))
+            s.vulnerabilities.iter().any(same_id)
                 && s.products
                     .iter()
                     .any(|p| same_package(p, &finding.package.purl))
         })
+        .filter(|s| s.suppresses())
         .map(|s| (s, s.document.as_str()))
 }
 
@@ -321,6 +430,71 @@ mod tests {
             "pkg:deb/debian/openssl@3.0.11-2?arch=amd64"
         ));
         assert!(!same_package("pkg:oci/app", "pkg:oci/app"));
+    }
+
+    #[test]
+    fn the_last_statement_about_a_finding_decides_and_refs_resolve() {
+        let old = br#"{"@context": "https://openvex.dev/ns/v0.2.0", "statements": [
+            {"vulnerability": {"name": "cve-2021-25900"}, "products": ["pkg:cargo/smallvec@1.6.0"], "status": "not_affected", "justification": "component_not_present"}]}"#;
+        let new = br#"{"@context": "https://openvex.dev/ns/v0.2.0", "statements": [
+            {"vulnerability": {"name": "CVE-2021-25900"}, "products": ["pkg:cargo/smallvec@1.6.0"], "status": "affected"}]}"#;
+        let finding = crate::matcher::Finding {
+            id: "CVE-2021-25900".into(),
+            aliases: vec!["RUSTSEC-2021-0003".into()],
+            package: crate::matcher::FindingPackage {
+                name: "smallvec".into(),
+                version: "1.6.0".into(),
+                kind: crate::catalog::PackageType::Cargo,
+                purl: "pkg:cargo/smallvec@1.6.0".into(),
+                path: "/app/Cargo.lock".into(),
+                layer: 0,
+            },
+            matched: crate::matcher::MatchedAs {
+                ecosystem: "crates.io".into(),
+                package: "smallvec".into(),
+                version: "1.6.0".into(),
+            },
+            severity: crate::advisory::Severity::High,
+            severity_source: String::new(),
+            cvss: None,
+            fixed_version: None,
+            state: None,
+            kev: None,
+            epss: None,
+            summary: None,
+            urls: Vec::new(),
+            sources: Vec::new(),
+        };
+        let mut statements = parse(old, "old.json").unwrap();
+        assert!(same_package(
+            "pkg:cargo/smallvec@1.6.0",
+            &finding.package.purl
+        ));
+        assert!(statements[0].vulnerabilities[0].eq_ignore_ascii_case(&finding.id));
+        assert!(
+            suppressing(&statements, &finding).is_some(),
+            "ids compare case-insensitively"
+        );
+        statements.extend(parse(new, "new.json").unwrap());
+        assert!(
+            suppressing(&statements, &finding).is_none(),
+            "the later affected wins"
+        );
+        // CycloneDX refs by bom-ref and BOM-link.
+        let cdx = br#"{"bomFormat": "CycloneDX", "specVersion": "1.6",
+          "components": [{"bom-ref": "c1", "purl": "pkg:cargo/smallvec@1.6.0"}],
+          "vulnerabilities": [{"id": "CVE-2021-25900", "analysis": {"state": "not_affected"},
+            "affects": [{"ref": "c1"}, {"ref": "urn:cdx:3e671687-395b-41f5-a30f-a58921a69b79/1#c1"}, {"ref": "nowhere"}]}]}"#;
+        let read = parse_counted(cdx, "bom.json").unwrap();
+        assert_eq!(read.statements[0].products.len(), 2);
+        assert_eq!(read.unresolved, 1);
+        assert!(suppressing(&read.statements, &finding).is_some());
+        let bad = br#"{"@context": "https://openvex.dev/ns/v0.2.0", "statements": [
+            {"vulnerability": "CVE-1", "products": ["pkg:npm/a"], "status": "totally_fine"}]}"#;
+        assert!(matches!(
+            parse(bad, "x.json"),
+            Err(VexError::Invalid { .. })
+        ));
     }
 
     #[test]

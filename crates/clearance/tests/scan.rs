@@ -227,7 +227,7 @@ fn fail_on_gates_ci_and_filters_narrow_the_report() {
     let out = clearance(&["scan", "--db", &db, "--fail-on", "critical", &image]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains("✘ failed: 1 findings at or above critical"),
+        stdout(&out).contains("✘ failed: 1 finding(s) at or above critical"),
         "{}",
         stdout(&out)
     );
@@ -320,7 +320,7 @@ fn a_stale_or_missing_database_is_named_and_gates_refuse_a_stale_one() {
     let status = Command::new("python3")
         .args([
             "-c",
-            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE meta SET value=? WHERE key='updated_at'\", (sys.argv[2],)); c.commit()",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE sources SET imported_at=? WHERE name='osv:PyPI'\", (int(sys.argv[2]),)); c.commit()",
             &db,
             &ten_days_ago.to_string(),
         ])
@@ -528,6 +528,38 @@ fn db_update_fetches_from_a_mirror_conditionally_and_names_a_feed_that_fails() {
         .unwrap();
     assert_eq!(kev["affected"], 1);
 
+    // A mirror serving another ecosystem's records under osv/PyPI: refused,
+    // and PyPI's data stays.
+    let status = Command::new("python3")
+        .args([
+            "-c",
+            "import sys,zipfile,os; z=zipfile.ZipFile(sys.argv[2],'w')\nfor n in sorted(os.listdir(sys.argv[1])): z.write(os.path.join(sys.argv[1],n),n)\nz.close()",
+        ])
+        .arg(feeds().join("osv-debian"))
+        .arg(dir.path().join("mirror/osv/PyPI/all.zip"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = clearance(&[
+        "db", "update", "--db", &db, "--mirror", &base, "--only", "osv:PyPI",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("the download holds osv:Debian records, not osv:PyPI"),
+        "{}",
+        stderr(&out)
+    );
+    let status = json(&clearance(&[
+        "db", "status", "--db", &db, "--format", "json",
+    ]));
+    assert!(
+        status["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["name"] != "osv:Debian")
+    );
+
     // Plain HTTP away from loopback is refused before any connection.
     let out = clearance(&[
         "db",
@@ -648,4 +680,128 @@ fn a_second_scan_reads_no_layer_its_stored_inventories_answer() {
     // Without the store the layers must be read, and they are gone.
     let out = clearance(&["scan", "--db", &db, "--no-layer-store", &image]);
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+}
+
+#[test]
+fn sbom_input_unknown_severities_and_empty_inventories_are_judged_not_waved_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = build_db(dir.path());
+    // requests 2.2.0: PYSEC-2018-28 (critical, CVSS 9.8) and PYSEC-2014-13,
+    // which no feed rates.
+    let bom = dir.path().join("bom.json");
+    std::fs::write(
+        &bom,
+        r#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [
+            {"type": "library", "name": "requests", "version": "2.2.0", "purl": "pkg:pypi/requests@2.2.0"},
+            {"type": "library", "name": "x", "version": "1.0.0", "purl": "pkg:golang/example.com/x@v1.0.0"}]}"#,
+    )
+    .unwrap();
+    let input = format!("sbom:{}", bom.display());
+    let out = clearance(&[
+        "scan",
+        "--db",
+        &db,
+        "--format",
+        "json",
+        "--severity",
+        "high",
+        &input,
+    ]);
+    assert_success(&out);
+    let report = json(&out);
+    let mut shown: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+        .collect();
+    shown.sort();
+    assert_eq!(
+        shown,
+        [("CVE-2014-1829", "unknown"), ("CVE-2018-18074", "critical")]
+    );
+    assert_eq!(report["sbom"]["unsupported"]["golang"], 1);
+    assert!(report["manifest_digest"].is_null());
+
+    let out = clearance(&["scan", "--db", &db, "--fail-on", "critical", &input]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("1 finding(s) at or above critical"), "{text}");
+    assert!(text.contains("1 finding(s) of unknown severity"), "{text}");
+    assert!(text.contains("of purl type \"golang\""), "{text}");
+    let out = clearance(&[
+        "scan",
+        "--db",
+        &db,
+        "--fail-on",
+        "critical",
+        "--ignore-unknown-severity",
+        "--format",
+        "sarif",
+        &image_free_vex(dir.path()),
+        &input,
+    ]);
+    // SARIF needs an image; the refusal says so.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = clearance(&[
+        "scan",
+        "--db",
+        &db,
+        "--fail-on",
+        "critical",
+        "--ignore-unknown-severity",
+        "--format",
+        "json",
+        &input,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--fail-on failed: 1 finding(s) at or above critical"),
+        "{err}"
+    );
+    assert!(!err.contains("unknown severity"), "{err}");
+
+    // An SBOM of nothing Clearance reads: nothing checked, and the gate says so.
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, r#"{"spdxVersion": "SPDX-2.3", "packages": []}"#).unwrap();
+    let out = clearance(&[
+        "scan",
+        "--db",
+        &db,
+        "--fail-on",
+        "critical",
+        &format!("sbom:{}", empty.display()),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("no packages were found, so nothing was checked"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A VEX file past its limit is refused without being read whole.
+    let big = dir.path().join("big.json");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(3 << 30)
+        .unwrap();
+    let out = clearance(&["scan", "--db", &db, "--vex", big.to_str().unwrap(), &input]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("over the 16777216-byte limit"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// An empty OpenVEX document's `--vex` argument pair.
+fn image_free_vex(dir: &Path) -> String {
+    let vex = dir.join("empty-vex.json");
+    std::fs::write(
+        &vex,
+        r#"{"@context": "https://openvex.dev/ns/v0.2.0", "statements": []}"#,
+    )
+    .unwrap();
+    format!("--vex={}", vex.display())
 }

@@ -185,23 +185,22 @@ impl OsvCollector {
         self.import(&fallback).problem(text);
     }
 
-    /// The imports; problems of a fallback source that holds no records
-    /// go with the first real one instead of making an empty source.
+    /// The imports. What went to the fallback source (records naming no
+    /// ecosystem this scanner orders, such as withdrawn ones, and
+    /// problems) joins the largest real source instead, when there is
+    /// one, so a file's name never becomes a source of its own.
     fn finish(mut self) -> Vec<Import> {
         let fallback = format!("osv:{}", self.fallback);
-        let empty = self
-            .imports
-            .get(&fallback)
-            .is_some_and(|i| i.advisories.is_empty());
-        if empty
-            && self.imports.len() > 1
-            && let Some(empty) = self.imports.remove(&fallback)
-            && let Some(first) = self.imports.values_mut().next()
+        if self.imports.len() > 1
+            && let Some(extra) = self.imports.remove(&fallback)
+            && let Some(largest) = self.imports.values_mut().max_by_key(|i| i.advisories.len())
         {
-            for p in empty.problems {
-                first.problem(p);
+            largest.advisories.extend(extra.advisories);
+            largest.skipped += extra.skipped;
+            for p in extra.problems {
+                largest.problem(p);
             }
-            first.problems_not_shown += empty.problems_not_shown;
+            largest.problems_not_shown += extra.problems_not_shown;
         }
         self.imports.into_values().collect()
     }
@@ -251,6 +250,17 @@ pub enum SourceError {
 /// [`SourceError`] when the path cannot be read or is no feed Clearance
 /// knows; broken records inside a readable feed are [`Import::problems`].
 pub fn read_path(path: &Path) -> Result<Vec<Import>, SourceError> {
+    read_path_named(path, stem(path))
+}
+
+/// As [`read_path`], naming OSV records of no known ecosystem (withdrawn
+/// ones) and problems `osv:<fallback>` instead of after the file (a
+/// download's temporary name must not become a source).
+///
+/// # Errors
+///
+/// As [`read_path`].
+pub fn read_path_named(path: &Path, fallback: &str) -> Result<Vec<Import>, SourceError> {
     let io = |source| SourceError::Io {
         path: path.to_owned(),
         source,
@@ -271,9 +281,15 @@ pub fn read_path(path: &Path) -> Result<Vec<Import>, SourceError> {
     let origin = path.display().to_string();
     if head[..n] == *b"PK\x03\x04" {
         let file = std::fs::File::open(path).map_err(io)?;
-        return read_zip(file, &origin, stem(path));
+        return read_zip(file, &origin, fallback);
     }
-    let bytes = std::fs::read(path).map_err(io)?;
+    let bytes = read_file_bounded(path, MAX_SOURCE_BYTES).map_err(|e| match e {
+        ReadBounded::Io(e) => io(e),
+        ReadBounded::TooLarge => SourceError::TooLarge {
+            origin: path.display().to_string(),
+            limit: MAX_SOURCE_BYTES,
+        },
+    })?;
     let yaml = matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml")
@@ -497,10 +513,17 @@ fn read_dir(root: &Path) -> Result<Vec<Import>, SourceError> {
                 .map(|m| m.len())
                 .unwrap_or(u64::MAX);
             if size <= MAX_RECORD_BYTES as u64 {
-                let bytes = std::fs::read(&file).map_err(|source| SourceError::Io {
-                    path: file.clone(),
-                    source,
-                })?;
+                let bytes =
+                    read_file_bounded(&file, MAX_RECORD_BYTES as u64).map_err(|e| match e {
+                        ReadBounded::Io(source) => SourceError::Io {
+                            path: file.clone(),
+                            source,
+                        },
+                        ReadBounded::TooLarge => SourceError::TooLarge {
+                            origin: file.display().to_string(),
+                            limit: MAX_RECORD_BYTES as u64,
+                        },
+                    })?;
                 if looks_like_osv(&bytes) {
                     osv.add(&file.display().to_string(), &bytes);
                     continue;
@@ -531,6 +554,34 @@ fn looks_like_osv(bytes: &[u8]) -> bool {
 
 fn stem(path: &Path) -> &str {
     path.file_stem().and_then(|s| s.to_str()).unwrap_or("osv")
+}
+
+/// Why [`read_file_bounded`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadBounded {
+    /// The file could not be read.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// It is longer than the limit.
+    #[error("over the size limit")]
+    TooLarge,
+}
+
+/// Read a file, a pipe or a device whole, stopping at `limit` bytes: its
+/// size is not trusted (a pipe has none, a sparse file lies), so memory
+/// never grows past the limit.
+///
+/// # Errors
+///
+/// [`ReadBounded::TooLarge`] past `limit`, [`ReadBounded::Io`] otherwise.
+pub fn read_file_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadBounded> {
+    let file = std::fs::File::open(path)?;
+    let mut out = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut out)?;
+    if out.len() as u64 > limit {
+        return Err(ReadBounded::TooLarge);
+    }
+    Ok(out)
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -8,10 +8,13 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use clearance_oci::inspect;
-use clearance_oci::{Digest, Platform};
+use clearance_oci::{Digest, ImageRef, Platform, ResolvedImage};
+use clearance_scan::Inventory;
 use clearance_scan::advisory::Severity;
 use clearance_scan::db::AdvisoryDb;
-use clearance_scan::matcher::{self, Finding, MatchSettings, Report, SortOrder, Unfixed};
+use clearance_scan::matcher::{
+    self, Finding, MatchSettings, Report, SortOrder, Unfixed, UnknownSeverity,
+};
 use clearance_scan::os::Distro;
 use serde::Serialize;
 
@@ -56,6 +59,12 @@ pub struct ScanArgs {
     /// Let --fail-on pass on a database older than --max-db-age-days.
     #[arg(long)]
     pub allow_stale_db: bool,
+    /// Rank findings no feed rates below `negligible`: --severity hides them
+    /// and --fail-on ignores them. By default they are shown and count
+    /// against every --fail-on threshold (most PyPI and Alpine advisories
+    /// carry no rating).
+    #[arg(long)]
+    pub ignore_unknown_severity: bool,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -79,12 +88,30 @@ pub enum ByArg {
     Layer,
 }
 
+/// What was scanned: an image (read through its layers) or an SBOM.
+enum Input {
+    Image(Box<(ImageRef, ResolvedImage, Inventory, Vec<String>)>),
+    Sbom(String, Box<clearance_scan::sbom_input::SbomInventory>),
+}
+
+#[derive(Debug, Serialize)]
+struct SbomInfo {
+    format: String,
+    without_purl: usize,
+    unsupported: std::collections::BTreeMap<String, usize>,
+}
+
 #[derive(Debug, Serialize)]
 struct ScanDocument {
     schema: &'static str,
     reference: String,
-    manifest_digest: Digest,
-    platform: Platform,
+    /// `null` for `sbom:FILE`.
+    manifest_digest: Option<Digest>,
+    /// `null` for `sbom:FILE`.
+    platform: Option<Platform>,
+    /// For `sbom:FILE`: the format read and what was not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sbom: Option<SbomInfo>,
     distro: Option<Distro>,
     database: DatabaseInfo,
     layers: Vec<LayerInfo>,
@@ -137,26 +164,47 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
     let db = AdvisoryDb::open(&db_path).await?;
     let mut vex = Vec::new();
     for file in &args.vex {
-        let bytes =
-            std::fs::read(file).with_context(|| format!("reading --vex {}", file.display()))?;
+        let bytes = read_bounded(file, clearance_scan::vex::MAX_VEX_BYTES as u64, "--vex")?;
         vex.extend(clearance_scan::vex::parse(
             &bytes,
             &file.display().to_string(),
         )?);
     }
-    let (reference, source, image) = args.image.open().await?;
-    let depth = args.image.depth();
-    let store = args.image.layer_store(&db_path).await;
-    let inventory = super::sbom::read_inventory(
-        &source,
-        &image,
-        depth,
-        usize::from(args.image.parallel),
-        store.as_ref(),
-    )
-    .await
-    .with_context(|| format!("reading the layers of {reference}"))?;
-    let keys = matcher::lookup_keys(&inventory);
+    let input = if let Some(file) = args.image.image.strip_prefix("sbom:") {
+        if !matches!(format, Format::Table | Format::Json) {
+            anyhow::bail!(
+                "`scan sbom:FILE` prints table or json; --format {format:?} needs an image"
+            );
+        }
+        let bytes = read_bounded(
+            std::path::Path::new(file),
+            clearance_scan::sbom_input::MAX_SBOM_BYTES as u64,
+            "the SBOM",
+        )?;
+        let read = clearance_scan::sbom_input::read(&bytes)
+            .with_context(|| format!("reading the SBOM {file}"))?;
+        Input::Sbom(file.to_owned(), Box::new(read))
+    } else {
+        let (reference, source, image) = args.image.open().await?;
+        let depth = args.image.depth();
+        let store = args.image.layer_store(&db_path).await;
+        let inventory = super::sbom::read_inventory(
+            &source,
+            &image,
+            depth,
+            usize::from(args.image.parallel),
+            store.as_ref(),
+        )
+        .await
+        .with_context(|| format!("reading the layers of {reference}"))?;
+        let warnings = super::sbom::warnings(&image, &inventory, depth);
+        Input::Image(Box::new((reference, image, inventory, warnings)))
+    };
+    let inventory = match &input {
+        Input::Sbom(_, read) => &read.inventory,
+        Input::Image(i) => &i.2,
+    };
+    let keys = matcher::lookup_keys(inventory);
     let advisories = db.lookup(&keys).await?;
     db.close().await;
     let settings = MatchSettings {
@@ -170,9 +218,14 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
             SortArg::Severity => SortOrder::Severity,
             SortArg::Risk => SortOrder::Risk,
         },
+        unknown: if args.ignore_unknown_severity {
+            UnknownSeverity::Rank
+        } else {
+            UnknownSeverity::Keep
+        },
         vex,
     };
-    let report = Report::generate(&advisories, &inventory, &settings);
+    let report = Report::generate(&advisories, inventory, &settings);
 
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -198,10 +251,29 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
         let over = report
             .findings
             .iter()
-            .filter(|f| f.severity >= threshold)
+            .filter(|f| {
+                f.severity >= threshold
+                    && (f.severity != Severity::Unknown || threshold == Severity::Unknown)
+            })
             .count();
         if over > 0 {
-            reasons.push(format!("{over} findings at or above {threshold}"));
+            reasons.push(format!("{over} finding(s) at or above {threshold}"));
+        }
+        let unrated = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Unknown)
+            .count();
+        if unrated > 0 && !args.ignore_unknown_severity && threshold != Severity::Unknown {
+            reasons.push(format!(
+                "{unrated} finding(s) of unknown severity (no feed rates them), which cannot be judged below {threshold}; --ignore-unknown-severity ranks them lowest"
+            ));
+        }
+        if inventory.packages.is_empty() {
+            reasons.push(
+                "no packages were found, so nothing was checked (Go, Java and Rust binaries are not inventoried yet)"
+                    .to_owned(),
+            );
         }
         if stale && !args.allow_stale_db {
             reasons.push(format!(
@@ -217,12 +289,64 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
             ));
         }
     }
-    let history = inspect::layer_history(&image);
+    let (reference, manifest_digest, platform, layers, inventory_warnings, sbom) = match &input {
+        Input::Image(i) => {
+            let (_, image, _, warnings) = &**i;
+            let history = inspect::layer_history(image);
+            let layers = image
+                .layers
+                .iter()
+                .zip(history)
+                .enumerate()
+                .map(|(index, (l, created_by))| LayerInfo {
+                    index,
+                    digest: l.blob.digest.clone(),
+                    diff_id: l.diff_id.clone(),
+                    created_by,
+                })
+                .collect();
+            (
+                image.reference.clone(),
+                Some(image.manifest_digest.clone()),
+                Some(image.platform.clone()),
+                layers,
+                warnings.clone(),
+                None,
+            )
+        }
+        Input::Sbom(file, read) => {
+            let mut warnings = Vec::new();
+            if read.without_purl > 0 {
+                warnings.push(format!(
+                    "{} components of the SBOM have no purl and were not checked",
+                    read.without_purl
+                ));
+            }
+            for (ty, n) in &read.unsupported {
+                warnings.push(format!(
+                    "{n} components of purl type {ty:?} are of an ecosystem Clearance does not match yet; not checked"
+                ));
+            }
+            (
+                format!("sbom:{file}"),
+                None,
+                None,
+                Vec::new(),
+                warnings,
+                Some(SbomInfo {
+                    format: read.format.clone(),
+                    without_purl: read.without_purl,
+                    unsupported: read.unsupported.clone(),
+                }),
+            )
+        }
+    };
     let document = ScanDocument {
         schema: SCHEMA,
-        reference: image.reference.clone(),
-        manifest_digest: image.manifest_digest.clone(),
-        platform: image.platform.clone(),
+        reference,
+        manifest_digest,
+        platform,
+        sbom,
         distro: inventory.distro.clone(),
         database: DatabaseInfo {
             path: db_path,
@@ -230,21 +354,10 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
             age_days,
             stale,
         },
-        layers: image
-            .layers
-            .iter()
-            .zip(history)
-            .enumerate()
-            .map(|(index, (l, created_by))| LayerInfo {
-                index,
-                digest: l.blob.digest.clone(),
-                diff_id: l.diff_id.clone(),
-                created_by,
-            })
-            .collect(),
+        layers,
         packages: inventory.packages.len(),
         summary,
-        inventory_warnings: super::sbom::warnings(&image, &inventory, depth),
+        inventory_warnings,
         verdict: Verdict {
             fail_on,
             passed: reasons.is_empty(),
@@ -252,7 +365,7 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
         },
         report,
     };
-    if stale && format == Format::Table {
+    if stale {
         output::warning(format!(
             "the advisory database ({}) was last updated {}; run `clearance db update`",
             document.database.path.display(),
@@ -267,21 +380,42 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
         Format::Json => page.json(&document)?,
         Format::Table => render(&document, args.by, &mut page),
         Format::Cyclonedx | Format::Spdx | Format::Sarif => {
+            let Input::Image(i) = &input else {
+                anyhow::bail!("--format {format:?} needs an image");
+            };
+            let (reference, image, inventory, _) = &**i;
             page.json(&super::image::standard_document(
                 format,
-                &reference,
-                &image,
-                &inventory,
+                reference,
+                image,
+                inventory,
                 Some(&document.report),
                 clearance_scan::report::RemovedPackages::Omit,
             )?)?;
         }
     }
     page.emit()?;
+    // Machine formats carry no verdict of their own: say why on stderr.
+    if !matches!(format, Format::Table) {
+        for reason in &document.verdict.reasons {
+            output::warning(format!("--fail-on failed: {reason}"));
+        }
+    }
     Ok(if document.verdict.passed {
         Exit::Ok
     } else {
         Exit::Denied
+    })
+}
+
+/// A file (or pipe) read whole, at most `limit` bytes.
+fn read_bounded(path: &std::path::Path, limit: u64, what: &str) -> anyhow::Result<Vec<u8>> {
+    use clearance_scan::advisory::source::{ReadBounded, read_file_bounded};
+    read_file_bounded(path, limit).map_err(|e| match e {
+        ReadBounded::TooLarge => {
+            anyhow::anyhow!("{what} {} is over the {limit}-byte limit", path.display())
+        }
+        ReadBounded::Io(e) => anyhow::anyhow!("reading {what} {}: {e}", path.display()),
     })
 }
 
@@ -340,8 +474,13 @@ fn row(f: &Finding, with_layer: bool) -> Vec<Text> {
 }
 
 fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
-    page.field("Image", &d.reference);
-    page.field("Digest", &d.manifest_digest);
+    page.field(
+        if d.sbom.is_some() { "SBOM" } else { "Image" },
+        &d.reference,
+    );
+    if let Some(digest) = &d.manifest_digest {
+        page.field("Digest", digest);
+    }
     if let Some(distro) = &d.distro {
         page.field(
             "Distro",
@@ -361,7 +500,11 @@ fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
     );
     page.line("");
     let findings = &d.report.findings;
-    if findings.is_empty() && d.report.unmatched.is_empty() {
+    if d.packages == 0 {
+        page.line(warn(
+            "no packages found: nothing was checked (Go, Java and Rust binaries are not inventoried yet)",
+        ));
+    } else if findings.is_empty() && d.report.unmatched.is_empty() {
         page.line(good("no known vulnerabilities"));
     } else if findings.is_empty() {
         page.line(warn(

@@ -142,7 +142,9 @@ async fn build(args: BuildArgs, format: Format) -> anyhow::Result<Exit> {
     }
     let db = create(&path).await?;
     let mut imported = Vec::new();
+    let before = db.status().await?;
     for import in &imports {
+        warn_if_shrinking(&before, import);
         let spinner = output::spinner(format!("storing {}", import.name));
         let summary = db.import(import).await;
         spinner.finish_and_clear();
@@ -158,7 +160,6 @@ async fn build(args: BuildArgs, format: Format) -> anyhow::Result<Exit> {
             problems_not_shown: import.problems_not_shown,
         });
     }
-    db.mark_updated().await?;
     db.close().await;
     let report = BuildReport {
         schema: "clearance.db-build/v1",
@@ -199,6 +200,21 @@ async fn build(args: BuildArgs, format: Format) -> anyhow::Result<Exit> {
     }
     page.emit()?;
     Ok(Exit::Ok)
+}
+
+/// Warn when an import replaces a source with far fewer records than it
+/// held (one OSV record given where the whole feed was meant).
+pub(crate) fn warn_if_shrinking(before: &DbStatus, import: &source::Import) {
+    let Some(old) = before.sources.iter().find(|s| s.name == import.name) else {
+        return;
+    };
+    let new = i64::try_from(import.advisories.len()).unwrap_or(i64::MAX);
+    if old.advisories >= 100 && new < old.advisories / 2 {
+        output::warning(format!(
+            "{} held {} advisories and is replaced by {new} from {}: a source is replaced whole, so give the whole feed",
+            import.name, old.advisories, import.origin
+        ));
+    }
 }
 
 #[derive(Debug, Serialize)]

@@ -72,6 +72,20 @@ pub async fn run(args: UpdateArgs, format: Format) -> anyhow::Result<Exit> {
         .user_agent(concat!("clearance/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(timeout)
         .read_timeout(timeout)
+        // A redirect may not step down to plain HTTP off loopback: the rule
+        // for the first URL holds for every hop.
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= 10 {
+                attempt.error("more than 10 redirects")
+            } else if plain_http_refused(attempt.url()) {
+                let to = attempt.url().to_string();
+                attempt.error(format!(
+                    "refused a redirect to {to}: plain HTTP is allowed only on loopback"
+                ))
+            } else {
+                attempt.follow()
+            }
+        }))
         .build()
         .context("building the HTTP client")?;
     let path = args.db.path()?;
@@ -120,9 +134,6 @@ pub async fn run(args: UpdateArgs, format: Format) -> anyhow::Result<Exit> {
                 .map(|e| format!("{} ({}): {e}", o.feed, o.url))
         })
         .collect();
-    if failed.is_empty() {
-        db.mark_updated().await?;
-    }
     db.close().await;
     let report = UpdateReport {
         schema: "clearance.db-update/v1",
@@ -185,12 +196,30 @@ async fn update_one(
         }
         Fetched::Body { file, validators } => {
             let path = file.path().to_owned();
-            let imports = tokio::task::spawn_blocking(move || source::read_path(&path))
-                .await?
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let fallback = feed
+                .name
+                .strip_prefix("osv:")
+                .unwrap_or(feed.name)
+                .to_owned();
+            let mut imports =
+                tokio::task::spawn_blocking(move || source::read_path_named(&path, &fallback))
+                    .await?
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            // A feed gives its own source and nothing else: records of
+            // another ecosystem (a mirror that serves the wrong file) would
+            // replace another source's data.
+            if let Some(other) = imports.iter().find(|i| i.name != feed.name) {
+                anyhow::bail!(
+                    "the download holds {} records, not {}; the mirror may serve the wrong file",
+                    other.name,
+                    feed.name
+                );
+            }
+            let before = db.status().await?;
             let mut stored = Vec::new();
-            for mut import in imports {
+            for mut import in imports.drain(..) {
                 import.origin = url.to_string();
+                super::warn_if_shrinking(&before, &import);
                 let summary = db.import(&import).await?;
                 stored.push((import.name, summary.advisories, summary.affected));
             }
@@ -199,6 +228,17 @@ async fn update_one(
             Ok(Some(stored))
         }
     }
+}
+
+/// Whether `url` is one a feed may not be fetched from: anything but
+/// HTTPS, except plain HTTP to a loopback host.
+fn plain_http_refused(url: &url::Url) -> bool {
+    let loopback = url.host().is_some_and(|h| match h {
+        url::Host::Domain(d) => d == "localhost",
+        url::Host::Ipv4(a) => a.is_loopback(),
+        url::Host::Ipv6(a) => a.is_loopback(),
+    });
+    !(url.scheme() == "https" || (url.scheme() == "http" && loopback))
 }
 
 /// GET `url` with the previous validators; the body goes to a temporary
@@ -284,4 +324,23 @@ async fn fetch(
     bar.finish_and_clear();
     file.flush()?;
     Ok(Fetched::Body { file, validators })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_http_refused;
+
+    #[test]
+    fn plain_http_is_refused_off_loopback_at_every_hop() {
+        let refused = |u: &str| plain_http_refused(&url::Url::parse(u).unwrap());
+        assert!(!refused(
+            "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
+        ));
+        assert!(!refused("http://127.0.0.1:8080/kev.json"));
+        assert!(!refused("http://[::1]/x"));
+        assert!(!refused("http://localhost/x"));
+        assert!(refused("http://10.255.255.1/x"));
+        assert!(refused("http://mirror.example/x"));
+        assert!(refused("ftp://127.0.0.1/x"));
+    }
 }
