@@ -412,6 +412,20 @@ fn a_stale_or_missing_database_is_named_and_gates_refuse_a_stale_one() {
     );
 }
 
+/// Every file of `src` into a zip at `dst` (as osv.dev's `all.zip`).
+fn zip_dir(src: &Path, dst: &Path) {
+    let status = Command::new("python3")
+        .args([
+            "-c",
+            "import sys,zipfile,os; z=zipfile.ZipFile(sys.argv[2],'w',zipfile.ZIP_DEFLATED)\nfor n in sorted(os.listdir(sys.argv[1])): z.write(os.path.join(sys.argv[1],n),n)\nz.close()",
+        ])
+        .arg(src)
+        .arg(dst)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
 /// A site mirror laid out as `db update --mirror` expects, built from the
 /// fixture feeds, served by `python3 -m http.server` on 127.0.0.1.
 fn mirror(dir: &Path) -> support::StaticServer {
@@ -419,16 +433,7 @@ fn mirror(dir: &Path) -> support::StaticServer {
     for sub in ["osv/PyPI", "debian", "kev", "epss"] {
         std::fs::create_dir_all(root.join(sub)).unwrap();
     }
-    let status = Command::new("python3")
-        .args([
-            "-c",
-            "import sys,zipfile,os; z=zipfile.ZipFile(sys.argv[2],'w',zipfile.ZIP_DEFLATED)\nfor n in sorted(os.listdir(sys.argv[1])): z.write(os.path.join(sys.argv[1],n),n)\nz.close()",
-        ])
-        .arg(feeds().join("osv-pypi"))
-        .arg(root.join("osv/PyPI/all.zip"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    zip_dir(&feeds().join("osv-pypi"), &root.join("osv/PyPI/all.zip"));
     std::fs::copy(
         feeds().join("debian-tracker.json"),
         root.join("debian/json"),
@@ -530,16 +535,10 @@ fn db_update_fetches_from_a_mirror_conditionally_and_names_a_feed_that_fails() {
 
     // A mirror serving another ecosystem's records under osv/PyPI: refused,
     // and PyPI's data stays.
-    let status = Command::new("python3")
-        .args([
-            "-c",
-            "import sys,zipfile,os; z=zipfile.ZipFile(sys.argv[2],'w')\nfor n in sorted(os.listdir(sys.argv[1])): z.write(os.path.join(sys.argv[1],n),n)\nz.close()",
-        ])
-        .arg(feeds().join("osv-debian"))
-        .arg(dir.path().join("mirror/osv/PyPI/all.zip"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    zip_dir(
+        &feeds().join("osv-debian"),
+        &dir.path().join("mirror/osv/PyPI/all.zip"),
+    );
     let out = clearance(&[
         "db", "update", "--db", &db, "--mirror", &base, "--only", "osv:PyPI",
     ]);
