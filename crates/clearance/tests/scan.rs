@@ -535,10 +535,16 @@ fn db_update_fetches_from_a_mirror_conditionally_and_names_a_feed_that_fails() {
 
     // A mirror serving another ecosystem's records under osv/PyPI: refused,
     // and PyPI's data stays.
-    zip_dir(
-        &feeds().join("osv-debian"),
-        &dir.path().join("mirror/osv/PyPI/all.zip"),
-    );
+    let replaced = dir.path().join("mirror/osv/PyPI/all.zip");
+    zip_dir(&feeds().join("osv-debian"), &replaced);
+    // Last-Modified has whole seconds: date the new file a minute on, so
+    // the mirror does not answer 304 to the previous download's date.
+    std::fs::File::options()
+        .write(true)
+        .open(&replaced)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(60))
+        .unwrap();
     let out = clearance(&[
         "db", "update", "--db", &db, "--mirror", &base, "--only", "osv:PyPI",
     ]);
