@@ -698,3 +698,66 @@ fn a_full_listing_still_keeps_setuid_files_and_whiteouts() {
     assert_eq!(s.files, MAX_ENTRIES_PER_LAYER as u64 + 10 + 1);
     assert_eq!(s.size_bytes, MAX_ENTRIES_PER_LAYER as u64 + 10 + 1);
 }
+
+#[test]
+fn a_stored_listing_checks_like_the_layer_it_came_from() {
+    let base = layer(&[
+        E::Dir("usr/local/bin/", 0o777),
+        E::File("usr/bin/passwd", 0o4755, b"passwd"),
+        E::Link("bin", "usr/bin"),
+        E::File("usr/bin/sh", 0o755, b"sh"),
+    ]);
+    let own = layer(&[
+        E::File(&whiteout("usr/bin/passwd"), 0o644, b""),
+        E::File("opt/.wh..wh..opq", 0o644, b""),
+    ]);
+    let layers = [base, own];
+    let direct = run(&plain(), &layers, Some(1));
+    let stored: Vec<LayerListing> = listings(&layers)
+        .iter()
+        .map(|l| {
+            let json = serde_json::to_string(&l.to_stored()).unwrap();
+            LayerListing::from_stored(serde_json::from_str(&json).unwrap())
+        })
+        .collect();
+    let again = config::check(
+        &plain(),
+        stored,
+        ImageFacts {
+            packages: 0,
+            base_layers: Some(1),
+        },
+    )
+    .unwrap();
+    assert_eq!(again, direct);
+    assert_eq!(
+        paths(&again, Check::WorldWritableDirOnPath),
+        ["/usr/local/bin"]
+    );
+    assert!(paths(&again, Check::SetuidFile).is_empty());
+
+    // A hostile stored path stays inside the image.
+    let hostile = config::StoredListing {
+        entries: vec![(
+            "../../etc/x".into(),
+            config::StoredKind::File,
+            1,
+            0o104755,
+            0,
+        )],
+        ..Default::default()
+    };
+    let report = config::check(
+        &plain(),
+        vec![LayerListing::from_stored(hostile)],
+        ImageFacts::default(),
+    )
+    .unwrap();
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.id == Check::SetuidFile)
+        .unwrap();
+    assert_eq!(f.evidence.path.as_deref(), Some("/etc/x"));
+    assert_eq!(f.evidence.value.as_deref(), Some("mode 4755 uid 0"));
+}

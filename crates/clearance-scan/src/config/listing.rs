@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use clearance_oci::layer::{EntryKind, LayerEntry, LayerVisitor};
-use serde::Serialize;
+use clearance_oci::layer::{EntryKind, ImagePath, LayerEntry, LayerVisitor};
+use serde::{Deserialize, Serialize};
 
 /// Most ordinary entries (files, directories, links) one layer's listing
 /// keeps. Real layers hold tens of thousands; the largest images seen have
@@ -45,8 +45,38 @@ pub struct LayerListing {
     risky: HashMap<Box<str>, u32>,
 }
 
+/// A [`LayerListing`] in storable form (JSON in a layer store).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredListing {
+    /// Each entry: image path (no leading `/`), kind, size in bytes, mode
+    /// (`0o7777` bits), owner uid.
+    pub entries: Vec<(String, StoredKind, u64, u32, u32)>,
+    /// Entries counted but not kept.
+    pub untracked: Untracked,
+}
+
+/// What a stored entry is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StoredKind {
+    /// A regular file or a hard link.
+    #[serde(rename = "f")]
+    File,
+    /// A directory.
+    #[serde(rename = "d")]
+    Dir,
+    /// A symbolic link, with its target as written.
+    #[serde(rename = "l")]
+    Symlink(String),
+    /// A whiteout of the path.
+    #[serde(rename = "w")]
+    Whiteout,
+    /// An opaque whiteout of the directory.
+    #[serde(rename = "o")]
+    Opaque,
+}
+
 /// Entries a listing counted but did not keep.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Untracked {
     /// How many.
     pub entries: u64,
@@ -105,6 +135,56 @@ impl LayerListing {
     /// Entries counted but not kept (past [`MAX_ENTRIES_PER_LAYER`]).
     pub fn untracked(&self) -> Untracked {
         self.untracked
+    }
+
+    /// The listing in storable form (for the layer store, keyed by diff
+    /// id like [`crate::inventory::LayerCapture::to_stored`]).
+    pub fn to_stored(&self) -> StoredListing {
+        let entries = self
+            .nodes
+            .iter()
+            .map(|n| {
+                let kind = match &n.kind {
+                    Kind::File => StoredKind::File,
+                    Kind::Dir => StoredKind::Dir,
+                    Kind::Symlink(t) => StoredKind::Symlink(t.to_string()),
+                    Kind::Whiteout => StoredKind::Whiteout,
+                    Kind::Opaque => StoredKind::Opaque,
+                };
+                (n.path.to_string(), kind, n.size, n.mode, n.uid)
+            })
+            .collect();
+        StoredListing {
+            entries,
+            untracked: self.untracked,
+        }
+    }
+
+    /// A listing rebuilt from [`LayerListing::to_stored`]. Paths are
+    /// normalised again and the caps applied again, so a stored listing
+    /// can hold nothing a layer could not.
+    pub fn from_stored(stored: StoredListing) -> LayerListing {
+        let mut listing = LayerListing {
+            untracked: stored.untracked,
+            ..LayerListing::default()
+        };
+        for (path, kind, size, mode, uid) in stored.entries {
+            let kind = match kind {
+                StoredKind::File => Kind::File,
+                StoredKind::Dir => Kind::Dir,
+                StoredKind::Symlink(t) => Kind::Symlink(t.into_boxed_str()),
+                StoredKind::Whiteout => Kind::Whiteout,
+                StoredKind::Opaque => Kind::Opaque,
+            };
+            listing.keep(Node {
+                path: ImagePath::normalise(&path).0.as_str().into(),
+                kind,
+                size,
+                mode: mode & 0o7777,
+                uid,
+            });
+        }
+        listing
     }
 
     fn keep(&mut self, node: Node) {

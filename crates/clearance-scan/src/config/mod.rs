@@ -3,7 +3,8 @@
 //!
 //! Reading: every layer streams once through a [`LayerListing`] (a layer
 //! visitor that reads no content), which keeps each entry's path, kind,
-//! size and mode, and the layer's whiteouts.
+//! size and mode, and the layer's whiteouts ([`StoredListing`] is its
+//! storable form, for a layer store keyed by diff id).
 //!
 //! Checking: [`check`] is a pure function over the image configuration,
 //! the listings in layer order and what the caller knows ([`ImageFacts`]):
@@ -45,7 +46,7 @@ pub use checks::Check;
 pub use files::{AttackSurface, Tool};
 pub use listing::{
     LayerListing, MAX_ENTRIES_PER_LAYER, MAX_EXTRA_PER_LAYER, S_ISGID, S_ISUID, S_ISVTX, S_IWOTH,
-    Untracked,
+    StoredKind, StoredListing, Untracked,
 };
 pub use texts::{ConfigText, TextPlace, secret_candidates};
 
