@@ -29,6 +29,7 @@
 
 pub mod advisory;
 pub mod catalog;
+pub mod config;
 pub mod db;
 pub mod inventory;
 pub mod layer_store;
