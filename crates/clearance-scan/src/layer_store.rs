@@ -3,9 +3,9 @@
 //! without reading a layer").
 //!
 //! An embedded SQLite file (`layers.db`, beside the advisory database)
-//! keeps each layer's [`LayerCapture`]: the package metadata files it
-//! wrote and what else it noted (whiteouts, replaced directories, links,
-//! files too large). Replaying stored captures gives the same inventory
+//! keeps each layer's [`LayerScan`]: the package metadata files it wrote
+//! and what else it noted (whiteouts, replaced directories, links, files
+//! too large), and its entries' listing for the configuration checks. Replaying stored captures gives the same inventory
 //! as reading the layers, because it is the same input to
 //! [`crate::inventory::Inventory::build`].
 //!
@@ -15,7 +15,7 @@
 //! (diff id, [`capture_fingerprint`]): when the catalogers change, old
 //! captures are not used.
 //!
-//! Tables: `layers(diff_id, fingerprint, notes, stored_at)`,
+//! Tables: `layers(diff_id, fingerprint, notes, listing, stored_at)`,
 //! `layer_files(diff_id, seq, path, content)`.
 
 use std::collections::HashMap;
@@ -26,8 +26,10 @@ use clearance_oci::Digest;
 use sqlx::{Row, SqlitePool};
 
 use crate::catalog::Cataloger;
+use crate::config::{LayerListing, StoredListing};
 use crate::db::DbError;
 use crate::inventory::{LayerCapture, StoredFiles, StoredNotes, capture_fingerprint};
+use crate::layer_scan::LayerScan;
 
 /// An open layer store.
 #[derive(Debug, Clone)]
@@ -49,10 +51,24 @@ impl LayerStore {
         };
         let pool = crate::db::sqlite_pool(path, true, 2).await?;
         for statement in [
-            "CREATE TABLE IF NOT EXISTS layers (diff_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, notes TEXT NOT NULL, stored_at INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS layers (diff_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, notes TEXT NOT NULL, listing TEXT, stored_at INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS layer_files (diff_id TEXT NOT NULL, seq INTEGER NOT NULL, path TEXT NOT NULL, content BLOB, PRIMARY KEY (diff_id, seq))",
         ] {
             sqlx::query(statement).execute(&pool).await.map_err(sql)?;
+        }
+        // A store made before listings were kept: add the column (its rows
+        // are stale by fingerprint anyway).
+        let has_listing: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('layers') WHERE name = 'listing')",
+        )
+        .fetch_one(&pool)
+        .await
+        .map_err(sql)?;
+        if !has_listing {
+            sqlx::query("ALTER TABLE layers ADD COLUMN listing TEXT")
+                .execute(&pool)
+                .await
+                .map_err(sql)?;
         }
         Ok(LayerStore {
             pool,
@@ -79,7 +95,7 @@ impl LayerStore {
         &self,
         diff_ids: &[Digest],
         catalogers: &Arc<Vec<Box<dyn Cataloger>>>,
-    ) -> Result<HashMap<Digest, LayerCapture>, DbError> {
+    ) -> Result<HashMap<Digest, LayerScan>, DbError> {
         let fingerprint = capture_fingerprint(catalogers);
         let mut out = HashMap::new();
         for diff_id in diff_ids {
@@ -87,15 +103,23 @@ impl LayerStore {
                 continue;
             }
             let key = diff_id.to_string();
-            let notes: Option<String> = sqlx::query_scalar(
-                "SELECT notes FROM layers WHERE diff_id = ? AND fingerprint = ?",
+            let row = sqlx::query(
+                "SELECT notes, listing FROM layers WHERE diff_id = ? AND fingerprint = ? AND listing IS NOT NULL",
             )
             .bind(&key)
             .bind(&fingerprint)
             .fetch_optional(&self.pool)
             .await
             .map_err(self.sql())?;
-            let Some(notes) = notes else { continue };
+            let Some(row) = row else { continue };
+            let notes: String = row.get(0);
+            let listing: String = row.get(1);
+            let listing: StoredListing =
+                serde_json::from_str(&listing).map_err(|e| DbError::Corrupt {
+                    path: self.path.clone(),
+                    what: "layer listing",
+                    message: e.to_string(),
+                })?;
             let notes: StoredNotes =
                 serde_json::from_str(&notes).map_err(|e| DbError::Corrupt {
                     path: self.path.clone(),
@@ -114,7 +138,10 @@ impl LayerStore {
                 .collect();
             out.insert(
                 diff_id.clone(),
-                LayerCapture::from_stored(catalogers.clone(), files, notes),
+                LayerScan {
+                    capture: LayerCapture::from_stored(catalogers.clone(), files, notes),
+                    listing: LayerListing::from_stored(listing),
+                },
             );
         }
         Ok(out)
@@ -129,10 +156,11 @@ impl LayerStore {
     pub async fn put(
         &self,
         diff_id: &Digest,
-        capture: &LayerCapture,
+        scan: &LayerScan,
         catalogers: &[Box<dyn Cataloger>],
     ) -> Result<(), DbError> {
-        let (files, notes) = capture.to_stored();
+        let (files, notes) = scan.capture.to_stored();
+        let listing = serde_json::to_string(&scan.listing.to_stored()).unwrap_or_default();
         let key = diff_id.to_string();
         let notes = serde_json::to_string(&notes).unwrap_or_default();
         let now = crate::db::now_unix();
@@ -155,11 +183,12 @@ impl LayerStore {
             .map_err(self.sql())?;
         }
         sqlx::query(
-            "INSERT OR REPLACE INTO layers (diff_id, fingerprint, notes, stored_at) VALUES (?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO layers (diff_id, fingerprint, notes, listing, stored_at) VALUES (?, ?, ?, ?, ?)",
         )
         .bind(&key)
         .bind(capture_fingerprint(catalogers))
         .bind(notes)
+        .bind(listing)
         .bind(now)
         .execute(&mut *tx)
         .await

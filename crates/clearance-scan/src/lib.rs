@@ -32,6 +32,7 @@ pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod inventory;
+pub mod layer_scan;
 pub mod layer_store;
 pub mod matcher;
 pub mod os;

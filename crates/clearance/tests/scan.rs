@@ -192,6 +192,15 @@ fn scan_reports_what_the_image_runs_and_not_the_traps() {
     assert_eq!(looney["fixed_version"], "2.36-9+deb12u3");
     assert_eq!(looney["kev"]["due_date"], "2023-12-12");
     assert_eq!(looney["matched"]["package"], "glibc");
+    // Configuration: umoci's config names no USER, so it runs as root.
+    let checks: Vec<&str> = report["configuration"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(checks.contains(&"CLR-CFG-001"), "{checks:?}");
+    assert_eq!(report["configuration"]["surface"]["packages"], 5);
 
     // The table: the summary line, the states, the KEV mark.
     let out = clearance(&["scan", "--db", &db, &image]);
@@ -673,6 +682,8 @@ fn a_second_scan_reads_no_layer_its_stored_inventories_answer() {
     let second = json(&out);
     assert_eq!(second["findings"], first["findings"]);
     assert_eq!(second["owned"], first["owned"]);
+    assert_eq!(second["configuration"], first["configuration"]);
+    assert!(first["configuration"]["surface"]["files"].as_u64().unwrap() > 0);
     // sbom uses the same store (CLEARANCE_DB names where it is).
     let out = Command::new(env!("CARGO_BIN_EXE_clearance"))
         .args(["sbom", "--format", "json", &image])

@@ -222,7 +222,7 @@ pub struct StoredNotes {
 
 /// Bump when what a capture keeps changes (a cataloger wants new files):
 /// layers stored under another version are read again.
-pub const CAPTURE_VERSION: u32 = 1;
+pub const CAPTURE_VERSION: u32 = 2;
 
 /// The fingerprint stored captures are kept under: [`CAPTURE_VERSION`]
 /// and the names of the catalogers, so adding or removing one makes

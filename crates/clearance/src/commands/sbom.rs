@@ -9,7 +9,9 @@ use clearance_oci::inspect::{self, LayerDepth};
 use clearance_oci::layer::LayerLimits;
 use clearance_oci::{Digest, ImageSource, Platform, ResolvedImage};
 use clearance_scan::catalog::{self, Cataloger, Package};
+use clearance_scan::config::LayerListing;
 use clearance_scan::inventory::{Inventory, LayerCapture, Owner};
+use clearance_scan::layer_scan::LayerScan;
 use clearance_scan::layer_store::LayerStore;
 use clearance_scan::os::Distro;
 use clearance_scan::report::RemovedPackages;
@@ -75,7 +77,7 @@ pub async fn run(args: SbomArgs, format: Format) -> anyhow::Result<Exit> {
         .image
         .layer_store(&super::db::DbArgs { path: None }.path()?)
         .await;
-    let inventory = read_inventory(
+    let (inventory, _) = read_inventory(
         &source,
         &image,
         depth,
@@ -134,7 +136,7 @@ pub(crate) async fn read_inventory(
     depth: LayerDepth,
     parallel: usize,
     store: Option<&LayerStore>,
-) -> anyhow::Result<Inventory> {
+) -> anyhow::Result<(Inventory, Vec<LayerListing>)> {
     let catalogers: Arc<Vec<Box<dyn Cataloger>>> = Arc::new(catalog::all());
     // Layers stored by diff id are not read again.
     let diff_ids: Vec<Digest> = image
@@ -161,7 +163,7 @@ pub(crate) async fn read_inventory(
         .collect();
     let mut to_read = image.clone();
     to_read.layers = missing.iter().map(|&i| image.layers[i].clone()).collect();
-    let mut fresh: Vec<Option<LayerCapture>> = Vec::new();
+    let mut fresh: Vec<Option<LayerScan>> = Vec::new();
     if !to_read.layers.is_empty() {
         let (bar, progress) = super::image::layer_progress(&to_read, depth);
         let limits = LayerLimits {
@@ -175,12 +177,12 @@ pub(crate) async fn read_inventory(
             &limits,
             parallel,
             Some(progress),
-            |_| LayerCapture::new(catalogers.clone()),
+            |_| LayerScan::new(catalogers.clone()),
         )
         .await;
         bar.finish_and_clear();
         for (layer, result) in to_read.layers.iter().zip(read?) {
-            let Some((stats, capture)) = result else {
+            let Some((stats, scan)) = result else {
                 fresh.push(None);
                 continue;
             };
@@ -188,34 +190,36 @@ pub(crate) async fn read_inventory(
             // the bytes read hashed to it.
             if let (Some(store), Some(diff_id)) = (store, &layer.diff_id)
                 && *diff_id == stats.diff_id
-                && let Err(e) = store.put(diff_id, &capture, &catalogers).await
+                && let Err(e) = store.put(diff_id, &scan, &catalogers).await
             {
                 output::warning(format!("the layer store could not be written ({e})"));
             }
-            fresh.push(Some(capture));
+            fresh.push(Some(scan));
         }
     }
     let mut fresh = missing
         .into_iter()
         .zip(fresh)
         .collect::<std::collections::HashMap<_, _>>();
-    let layers = image
+    let (captures, listings): (Vec<LayerCapture>, Vec<LayerListing>) = image
         .layers
         .iter()
         .enumerate()
         .map(|(i, l)| {
-            if let Some(capture) = fresh.remove(&i) {
-                return capture.unwrap_or_default();
-            }
-            l.diff_id
-                .as_ref()
-                .filter(|_| depth.reads(l))
-                .and_then(|d| stored.get(d).cloned())
-                .unwrap_or_default()
+            let scan = match fresh.remove(&i) {
+                Some(scan) => scan.unwrap_or_default(),
+                None => l
+                    .diff_id
+                    .as_ref()
+                    .filter(|_| depth.reads(l))
+                    .and_then(|d| stored.get(d).cloned())
+                    .unwrap_or_default(),
+            };
+            (scan.capture, scan.listing)
         })
-        .collect();
+        .unzip();
     stored.clear();
-    Ok(Inventory::build(&catalogers, layers))
+    Ok((Inventory::build(&catalogers, captures), listings))
 }
 
 /// What could not be read, one line each: layers skipped, then the

@@ -88,9 +88,18 @@ pub enum ByArg {
     Layer,
 }
 
+/// An image read through its layers.
+struct ImageInput {
+    reference: ImageRef,
+    image: ResolvedImage,
+    inventory: Inventory,
+    warnings: Vec<String>,
+    configuration: Option<clearance_scan::config::ConfigReport>,
+}
+
 /// What was scanned: an image (read through its layers) or an SBOM.
 enum Input {
-    Image(Box<(ImageRef, ResolvedImage, Inventory, Vec<String>)>),
+    Image(Box<ImageInput>),
     Sbom(String, Box<clearance_scan::sbom_input::SbomInventory>),
 }
 
@@ -120,6 +129,10 @@ struct ScanDocument {
     #[serde(flatten)]
     report: Report,
     inventory_warnings: Vec<String>,
+    /// Configuration and attack surface (docs/config-checks.md); absent
+    /// for `sbom:FILE`. Not part of `--fail-on` yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    configuration: Option<clearance_scan::config::ConfigReport>,
     verdict: Verdict,
 }
 
@@ -188,7 +201,7 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
         let (reference, source, image) = args.image.open().await?;
         let depth = args.image.depth();
         let store = args.image.layer_store(&db_path).await;
-        let inventory = super::sbom::read_inventory(
+        let (inventory, listings) = super::sbom::read_inventory(
             &source,
             &image,
             depth,
@@ -197,12 +210,29 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
         )
         .await
         .with_context(|| format!("reading the layers of {reference}"))?;
-        let warnings = super::sbom::warnings(&image, &inventory, depth);
-        Input::Image(Box::new((reference, image, inventory, warnings)))
+        let mut warnings = super::sbom::warnings(&image, &inventory, depth);
+        let facts = clearance_scan::config::ImageFacts {
+            packages: inventory.packages.len(),
+            base_layers: None,
+        };
+        let configuration = match clearance_scan::config::check(&image.config, listings, facts) {
+            Ok(report) => Some(report),
+            Err(e) => {
+                warnings.push(format!("configuration checks: {e}"));
+                None
+            }
+        };
+        Input::Image(Box::new(ImageInput {
+            reference,
+            image,
+            inventory,
+            warnings,
+            configuration,
+        }))
     };
     let inventory = match &input {
         Input::Sbom(_, read) => &read.inventory,
-        Input::Image(i) => &i.2,
+        Input::Image(i) => &i.inventory,
     };
     let keys = matcher::lookup_keys(inventory);
     let advisories = db.lookup(&keys).await?;
@@ -289,9 +319,13 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
             ));
         }
     }
+    let configuration = match &input {
+        Input::Image(i) => i.configuration.clone(),
+        Input::Sbom(..) => None,
+    };
     let (reference, manifest_digest, platform, layers, inventory_warnings, sbom) = match &input {
         Input::Image(i) => {
-            let (_, image, _, warnings) = &**i;
+            let (image, warnings) = (&i.image, &i.warnings);
             let history = inspect::layer_history(image);
             let layers = image
                 .layers
@@ -358,6 +392,7 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
         packages: inventory.packages.len(),
         summary,
         inventory_warnings,
+        configuration,
         verdict: Verdict {
             fail_on,
             passed: reasons.is_empty(),
@@ -383,7 +418,7 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
             let Input::Image(i) = &input else {
                 anyhow::bail!("--format {format:?} needs an image");
             };
-            let (reference, image, inventory, _) = &**i;
+            let (reference, image, inventory) = (&i.reference, &i.image, &i.inventory);
             page.json(&super::image::standard_document(
                 format,
                 reference,
@@ -454,6 +489,55 @@ fn risk_cell(f: &Finding) -> Text {
         out.push(p);
     }
     Text::concat(out)
+}
+
+/// The configuration findings and the attack-surface line.
+fn render_configuration(c: &clearance_scan::config::ConfigReport, page: &mut Page) {
+    page.line("");
+    if c.findings.is_empty() {
+        page.line(good("configuration: no findings"));
+    } else {
+        let mut t = output::table(&["Severity", "Check", "Evidence", "Layer", "Fix"]);
+        for f in &c.findings {
+            let evidence = f
+                .evidence
+                .path
+                .clone()
+                .or_else(|| f.evidence.value.clone())
+                .unwrap_or_default();
+            t.row([
+                severity_text(f.severity),
+                format!("{} {}", f.id.id(), f.name).to_text(),
+                output::truncate(&evidence, 50).to_text(),
+                f.evidence
+                    .layer
+                    .map_or(String::new(), |l| l.to_string())
+                    .to_text(),
+                f.fix.to_text(),
+            ]);
+        }
+        page.line(t);
+    }
+    let s = &c.surface;
+    let names = |tools: &[clearance_scan::config::Tool]| {
+        let mut n: Vec<&str> = tools.iter().map(|t| t.name).collect();
+        n.dedup();
+        if n.is_empty() {
+            "none".to_owned()
+        } else {
+            n.join(", ")
+        }
+    };
+    page.line(format!(
+        "attack surface: {} packages; shells: {}; package managers: {}; {} setuid and {} setgid files; {} files, {}",
+        s.packages,
+        names(&s.shells),
+        names(&s.package_managers),
+        s.setuid_files,
+        s.setgid_files,
+        s.files,
+        output::size(s.size_bytes)
+    ));
 }
 
 /// A finding's table row; the layer column only when the table is not
@@ -582,6 +666,9 @@ fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
         s.suppressed,
         s.filtered
     ));
+    if let Some(c) = &d.configuration {
+        render_configuration(c, page);
+    }
     for sup in &d.report.suppressed {
         page.line(text!(
             dim("suppressed:"),
