@@ -36,6 +36,7 @@ pub mod matcher;
 pub mod os;
 pub mod osv;
 pub mod report;
+pub mod secrets;
 pub mod version;
 pub mod vex;
 
