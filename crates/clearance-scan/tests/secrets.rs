@@ -567,3 +567,124 @@ fn config_env_and_history_secrets() {
     );
     assert_masked(&found, &[&npm, &db, &hook, &arg_pw]);
 }
+
+mod properties {
+    use clearance_scan::secrets::{MAX_FINDINGS_PER_TEXT, scan_text};
+    use proptest::prelude::*;
+
+    /// Words the rules look for, and the punctuation around them.
+    const PIECES: &[&str] = &[
+        "api_key",
+        "password",
+        "passwd",
+        "token",
+        "secret",
+        "credentials",
+        "=",
+        ": ",
+        ":",
+        "\"",
+        "'",
+        "\n",
+        " ",
+        ",",
+        "://",
+        "@",
+        "AKIA",
+        "eyJ",
+        ".",
+        "-----BEGIN PRIVATE KEY-----",
+        "-----END PRIVATE KEY-----",
+        "xoxb-",
+        "hooks.slack.com/services/",
+        "_authToken=",
+        "machine",
+        "login",
+        "auths",
+        "\"auth\": ",
+        "{",
+        "}",
+        "\\n",
+        "?sv=",
+        "&sig=",
+        "service_account",
+        "\"private_key\": ",
+        "export ",
+        "AccountKey=",
+        "${",
+        "$(",
+        "ghp_",
+        "npm_",
+        "glpat-",
+        "dckr_pat_",
+        "sk_live_",
+        "pypi-AgEIcHlwaS5vcmc",
+        "\0",
+    ];
+    const PATHS: &[&str] = &[
+        "/app/settings.py",
+        "/root/.npmrc",
+        "/root/.pypirc",
+        "/root/.docker/config.json",
+        "/root/.git-credentials",
+        "/root/.netrc",
+        "/app/.env",
+        "/usr/lib/python3/dist-packages/x/conf.py",
+    ];
+
+    fn text() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![
+                proptest::sample::select(PIECES).prop_map(|s| s.as_bytes().to_vec()),
+                "[A-Za-z0-9+/=_.-]{1,48}".prop_map(String::into_bytes),
+                proptest::collection::vec(any::<u8>(), 0..8),
+            ],
+            0..48,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Any text: no panic, the cap kept, every mask at most four
+        /// characters then `****`, every line within the text.
+        #[test]
+        fn any_text_scans_within_bounds(
+            text in text(),
+            path in proptest::sample::select(PATHS),
+        ) {
+            let found = scan_text(path, &text);
+            prop_assert!(found.len() <= MAX_FINDINGS_PER_TEXT);
+            let lines = text.iter().filter(|b| **b == b'\n').count() + 1;
+            for f in &found {
+                let m = f.masked.as_str();
+                prop_assert!(m.ends_with("****") && m.len() <= 8, "{m:?}");
+                prop_assert!(f.line >= 1 && f.line <= lines);
+            }
+        }
+
+        /// A token set apart by spaces is found whatever surrounds it, and
+        /// no finding shows it.
+        #[test]
+        fn a_planted_token_is_found_and_masked(
+            before in text(),
+            after in text(),
+            body in "[A-WYZa-wyz0-9]{36}",
+        ) {
+            let token = ["ghp", "_", &body].concat();
+            let mut text = before;
+            text.extend_from_slice(format!(" {token} ").as_bytes());
+            text.extend_from_slice(&after);
+            let found = scan_text("/app/x.txt", &text);
+            prop_assert!(
+                found.iter().any(|f| f.rule.id == "github-pat" && f.masked.as_str() == "ghp_****"),
+                "{found:?}"
+            );
+            for f in &found {
+                let shown = format!("{f:?}");
+                prop_assert!(!shown.contains(&token), "{}", shown);
+            }
+        }
+    }
+}
