@@ -10,8 +10,8 @@
 use clearance_oci::layer::{LayerLimits, read_layer};
 use clearance_scan::advisory::Severity;
 use clearance_scan::secrets::{
-    HistoryLine, LayerSecrets, MAX_FINDINGS_PER_LAYER, SecretFinding, SecretScanner, mark_deleted,
-    scan_config, scan_text,
+    HistoryLine, LayerSecrets, MAX_FINDINGS_PER_LAYER, SecretFinding, SecretScanner,
+    env_var_is_secret, mark_deleted, scan_config, scan_text,
 };
 
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -566,6 +566,40 @@ fn config_env_and_history_secrets() {
         ]
     );
     assert_masked(&found, &[&npm, &db, &hook, &arg_pw]);
+}
+
+/// `env_var_is_secret`, the detector for masking `ENV` values: by name,
+/// and by shape under any name (a Slack webhook, a JSON Web Token, an npm
+/// token), which a list of names and prefixes misses.
+#[test]
+fn env_values_are_secret_by_name_or_by_shape() {
+    let secret = [
+        ("DB_PASSWORD", random(80, 16, ALNUM)),
+        ("ALERTS", slack_webhook(81)),
+        ("SESSION_COOKIE", jwt(82)),
+        ("REGISTRY", npm_token(83)),
+        (
+            "STORAGE",
+            format!("AccountName=x;AccountKey={}", azure_storage_key(84)),
+        ),
+        ("PUSH", dockerhub_pat(85)),
+    ];
+    for (name, value) in &secret {
+        assert!(env_var_is_secret(name, value), "{name}");
+    }
+    let plain = [
+        ("PATH", "/usr/local/bin:/usr/bin"),
+        ("GPG_KEY", "A035C8C19219BA821ECEA86B64E628F8D684696D"),
+        ("NPM_TOKEN", "${NPM_TOKEN}"),
+        ("LANG", "C.UTF-8"),
+        (
+            "PYTHON_SHA256",
+            "8fb5f9fbc7609fa822cb31549884575db7fd9657cbffb89510b5d7975963a83a",
+        ),
+    ];
+    for (name, value) in plain {
+        assert!(!env_var_is_secret(name, value), "{name}");
+    }
 }
 
 mod properties {

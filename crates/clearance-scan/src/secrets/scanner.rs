@@ -96,6 +96,32 @@ impl SecretScanner {
             stats: self.stats,
         }
     }
+
+    /// [`LayerVisitor::entry`] with the content borrowed, for a visitor
+    /// that hands one layer's entries to several (the content is the one
+    /// this scanner asked for with `wants_content`).
+    pub fn visit(&mut self, entry: &LayerEntry, content: Option<&[u8]>) {
+        self.removals.record(entry);
+        let Some(content) = content else {
+            return;
+        };
+        let head = &content[..content.len().min(BINARY_SNIFF_BYTES)];
+        if head.contains(&0) {
+            self.stats.skipped_binary += 1;
+            return;
+        }
+        self.stats.files_scanned += 1;
+        self.stats.bytes_scanned += content.len() as u64;
+        let room = MAX_FINDINGS_PER_LAYER - self.findings.len().min(MAX_FINDINGS_PER_LAYER);
+        let path = entry.path.to_string();
+        let scan = detect::scan(&path, content, room);
+        self.stats.findings_dropped += scan.dropped;
+        self.findings.extend(
+            scan.findings
+                .into_iter()
+                .map(|f| SecretFinding::new(f, self.layer, path.clone())),
+        );
+    }
 }
 
 impl LayerVisitor for SecretScanner {
@@ -119,26 +145,7 @@ impl LayerVisitor for SecretScanner {
     }
 
     fn entry(&mut self, entry: LayerEntry, content: Option<Vec<u8>>) {
-        self.removals.record(&entry);
-        let Some(content) = content else {
-            return;
-        };
-        let head = &content[..content.len().min(BINARY_SNIFF_BYTES)];
-        if head.contains(&0) {
-            self.stats.skipped_binary += 1;
-            return;
-        }
-        self.stats.files_scanned += 1;
-        self.stats.bytes_scanned += content.len() as u64;
-        let room = MAX_FINDINGS_PER_LAYER - self.findings.len().min(MAX_FINDINGS_PER_LAYER);
-        let path = entry.path.to_string();
-        let scan = detect::scan(&path, &content, room);
-        self.stats.findings_dropped += scan.dropped;
-        self.findings.extend(
-            scan.findings
-                .into_iter()
-                .map(|f| SecretFinding::new(f, self.layer, path.clone())),
-        );
+        self.visit(&entry, content.as_deref());
     }
 }
 
