@@ -29,6 +29,7 @@
 //! # }
 //! ```
 
+mod allow;
 mod config;
 mod deleted;
 mod detect;
