@@ -39,6 +39,7 @@ pub mod os;
 pub mod osv;
 pub mod report;
 pub mod sbom_input;
+pub mod secrets;
 pub mod version;
 pub mod vex;
 
