@@ -722,3 +722,40 @@ mod properties {
         }
     }
 }
+
+/// Found by review: registries were looked up in the order serde_json
+/// sorts them, each searched for after the last, so a registry listed
+/// before one that sorts ahead of it was missed.
+#[test]
+fn docker_config_registries_out_of_key_order_are_all_found() {
+    let (z, a) = (random(100, 40, BASE64), random(101, 40, BASE64));
+    let config = format!(
+        "{{\"auths\": {{\n\"z.example\": {{\"auth\": \"{z}\"}},\n\"a.example\": {{\"auth\": \"{a}\"}}\n}}}}\n"
+    );
+    let found = scan_text("/root/.docker/config.json", config.as_bytes());
+    let lines: Vec<_> = found.iter().map(|f| (f.rule.id, f.line)).collect();
+    assert_eq!(
+        lines,
+        [("docker-config-auth", 2), ("docker-config-auth", 3)]
+    );
+}
+
+/// Found by the `secrets` fuzz target: `scan_config` looked up each `Env`
+/// entry's `ENV` line by parsing every history line again, quadratic in a
+/// config of thousands of entries (a fuzz input of 11,000 lines took
+/// seconds). 20,000 of each would take minutes that way.
+#[test]
+fn f1_many_env_entries_and_history_lines_scan_in_linear_time() {
+    let env: Vec<String> = (0..20_000).map(|i| format!("VAR_{i}=value{i}")).collect();
+    let lines: Vec<String> = (0..20_000)
+        .map(|i| format!("ENV VAR_{i}=value{i}"))
+        .collect();
+    let history: Vec<HistoryLine<'_>> = lines
+        .iter()
+        .map(|l| HistoryLine {
+            created_by: l,
+            empty_layer: false,
+        })
+        .collect();
+    assert!(scan_config(&env, &history).is_empty());
+}

@@ -8,6 +8,8 @@
 //! -c npm ci`), and `ARG NAME=default` lines with their defaults.
 
 use super::SecretFinding;
+use std::collections::HashMap;
+
 use super::detect::{self, Hit, MAX_FINDINGS_PER_TEXT, TextFinding};
 use super::files::{secret_name, secret_value};
 use super::rules::{BUILD_ARG_SECRET, ENV_SECRET, RuleInfo};
@@ -34,15 +36,18 @@ pub struct HistoryLine<'a> {
 pub fn scan_config(env: &[String], history: &[HistoryLine<'_>]) -> Vec<SecretFinding> {
     let layers = history_layers(history);
     let last_layer = layers.iter().copied().max().unwrap_or(0);
+    // The layer of the last `ENV` line that set each name, found in one
+    // pass (the config is the image's: it may hold many thousands).
+    let mut set_in: HashMap<&str, usize> = HashMap::new();
+    for (h, layer) in history.iter().zip(&layers) {
+        for (name, _) in env_lines(h.created_by) {
+            set_in.insert(name, *layer);
+        }
+    }
     let mut findings = Vec::new();
     for entry in env {
         let (name, value) = entry.split_once('=').unwrap_or((entry, ""));
-        let layer = history
-            .iter()
-            .zip(&layers)
-            .rev()
-            .find(|(h, _)| env_lines(h.created_by).iter().any(|(n, _)| *n == name))
-            .map_or(last_layer, |(_, l)| *l);
+        let layer = set_in.get(name).copied().unwrap_or(last_layer);
         let mut named = Vec::new();
         if secret_name(name) && secret_value(value.as_bytes()) {
             named.push(Hit {

@@ -190,31 +190,44 @@ fn pypirc(bytes: &[u8], hits: &mut Vec<Hit>) {
 }
 
 /// `auths.<registry>.auth` (base64 `user:password`), `identitytoken`,
-/// `registrytoken` and `password`; in the legacy `.dockercfg` the
-/// registries are at the top level.
+/// `registrytoken` and `password` (in the legacy `.dockercfg` the
+/// registries are at the top level): every string value of a field of
+/// those names, found in one pass over the JSON text, in document order
+/// and with its place (not parsed into a map, whose order is not the
+/// document's). Text that is not JSON yields what it holds of that shape.
 fn docker_config(bytes: &[u8], hits: &mut Vec<Hit>) {
-    let Ok(serde_json::Value::Object(top)) = serde_json::from_slice::<serde_json::Value>(bytes)
-    else {
-        return;
-    };
-    let registries = match top.get("auths") {
-        Some(serde_json::Value::Object(auths)) => auths,
-        _ => &top,
-    };
-    let mut from = 0;
-    for entry in registries.values() {
-        for field in ["auth", "identitytoken", "registrytoken", "password"] {
-            let Some(serde_json::Value::String(value)) = entry.get(field) else {
-                continue;
-            };
-            // Find the value's text, in order, to give its line.
-            let quoted = format!("\"{value}\"");
-            let Some(at) = find(&bytes[from..], quoted.as_bytes()) else {
-                continue;
-            };
-            let start = from + at + 1;
-            from = start + value.len();
-            push(hits, DOCKER_CONFIG_AUTH, bytes, start..from);
+    const FIELDS: [&[u8]; 4] = [b"auth", b"identitytoken", b"registrytoken", b"password"];
+    // The last string seen, and whether it was then followed by `:`.
+    let mut last: Option<Range<usize>> = None;
+    let mut key: Option<Range<usize>> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < bytes.len() && bytes[j] != b'"' {
+                    j += if bytes[j] == b'\\' { 2 } else { 1 };
+                }
+                let end = j.min(bytes.len());
+                if let Some(k) = key.take()
+                    && FIELDS.contains(&&bytes[k])
+                {
+                    push(hits, DOCKER_CONFIG_AUTH, bytes, start..end);
+                }
+                last = Some(start..end);
+                i = end + 1;
+            }
+            b':' => {
+                key = last.take();
+                i += 1;
+            }
+            b if b.is_ascii_whitespace() => i += 1,
+            _ => {
+                last = None;
+                key = None;
+                i += 1;
+            }
         }
     }
 }
