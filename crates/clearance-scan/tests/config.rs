@@ -5,6 +5,8 @@
 //! the caps.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use clearance_oci::layer::{
     EntryKind, ImagePath, LayerEntry, LayerLimits, LayerVisitor, read_layer,
 };
@@ -15,49 +17,7 @@ use clearance_scan::config::{
 };
 use oci_spec::image::ImageConfiguration;
 use serde_json::json;
-
-enum E<'a> {
-    File(&'a str, u32, &'a [u8]),
-    Dir(&'a str, u32),
-    Link(&'a str, &'a str),
-    Hardlink(&'a str, &'a str),
-}
-
-/// An uncompressed layer tar of these entries, in this order.
-fn layer(entries: &[E<'_>]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for e in entries {
-        let mut h = tar::Header::new_ustar();
-        match e {
-            E::File(path, mode, data) => {
-                h.set_mode(*mode);
-                h.set_entry_type(tar::EntryType::Regular);
-                h.set_size(data.len() as u64);
-                b.append_data(&mut h, path, *data).unwrap();
-            }
-            E::Dir(path, mode) => {
-                h.set_mode(*mode);
-                h.set_entry_type(tar::EntryType::Directory);
-                h.set_size(0);
-                b.append_data(&mut h, path, &[][..]).unwrap();
-            }
-            E::Link(path, target) => {
-                h.set_mode(0o777);
-                h.set_entry_type(tar::EntryType::Symlink);
-                h.set_size(0);
-                b.append_link(&mut h, path, target).unwrap();
-            }
-            E::Hardlink(path, target) => {
-                // The header's own mode says nothing: the link is its target.
-                h.set_mode(0o644);
-                h.set_entry_type(tar::EntryType::Link);
-                h.set_size(0);
-                b.append_link(&mut h, path, target).unwrap();
-            }
-        }
-    }
-    b.into_inner().unwrap()
-}
+use support::{Entry as E, layer};
 
 /// A whiteout entry hiding `path` (`dir/.wh.name`).
 fn whiteout(path: &str) -> String {
@@ -284,16 +244,16 @@ fn an_exposed_port_takes_the_origin_of_the_line_that_exposed_it() {
 #[test]
 fn setuid_file_a_later_layer_deleted_is_not_reported() {
     let base = layer(&[
-        E::Dir("usr/", 0o755),
-        E::Dir("usr/bin/", 0o755),
-        E::File("usr/bin/passwd", 0o4755, b"passwd"),
+        E::DirMode("usr/", 0o755),
+        E::DirMode("usr/bin/", 0o755),
+        E::FileMode("usr/bin/passwd", 0o4755, b"passwd"),
     ]);
     let own = layer(&[
-        E::File("usr/local/bin/tool", 0o4755, b"tool"),
-        E::File("usr/local/bin/gone", 0o4755, b"gone"),
-        E::File("usr/local/bin/plain", 0o755, b"plain"),
+        E::FileMode("usr/local/bin/tool", 0o4755, b"tool"),
+        E::FileMode("usr/local/bin/gone", 0o4755, b"gone"),
+        E::FileMode("usr/local/bin/plain", 0o755, b"plain"),
     ]);
-    let cleanup = layer(&[E::File(&whiteout("usr/local/bin/gone"), 0o644, b"")]);
+    let cleanup = layer(&[E::FileMode(&whiteout("usr/local/bin/gone"), 0o644, b"")]);
     let report = run(&plain(), &[base, own, cleanup], None);
     assert_eq!(
         of(&report, Check::SetuidFile),
@@ -315,18 +275,18 @@ fn setuid_file_a_later_layer_deleted_is_not_reported() {
 #[test]
 fn opaque_whiteout_removes_a_setuid_file_and_later_layers_re_add() {
     let base = layer(&[
-        E::Dir("opt/app/", 0o755),
-        E::File("opt/app/bin/helper", 0o4755, b"h"),
-        E::File("opt/app/bin/again", 0o4755, b"a"),
-        E::File("opt/keep", 0o2755, b"k"),
+        E::DirMode("opt/app/", 0o755),
+        E::FileMode("opt/app/bin/helper", 0o4755, b"h"),
+        E::FileMode("opt/app/bin/again", 0o4755, b"a"),
+        E::FileMode("opt/keep", 0o2755, b"k"),
     ]);
     // The opaque whiteout comes after the layer's own file in the archive:
     // whiteouts act on lower layers only, so the file stays.
     let own = layer(&[
-        E::File("opt/app/bin/fresh", 0o4711, b"f"),
-        E::File("opt/app/.wh..wh..opq", 0o644, b""),
+        E::FileMode("opt/app/bin/fresh", 0o4711, b"f"),
+        E::FileMode("opt/app/.wh..wh..opq", 0o644, b""),
     ]);
-    let re_add = layer(&[E::File("opt/app/bin/again", 0o4755, b"again")]);
+    let re_add = layer(&[E::FileMode("opt/app/bin/again", 0o4755, b"again")]);
     let report = run(&plain(), &[base, own, re_add], None);
     assert_eq!(
         of(&report, Check::SetuidFile),
@@ -340,12 +300,12 @@ fn opaque_whiteout_removes_a_setuid_file_and_later_layers_re_add() {
 
 #[test]
 fn whiteout_and_re_add_in_one_layer_keeps_the_new_file() {
-    let base = layer(&[E::File("usr/bin/su", 0o4755, b"old")]);
+    let base = layer(&[E::FileMode("usr/bin/su", 0o4755, b"old")]);
     // A file and a whiteout of the same path in one layer: the whiteout
     // hides only the lower layer's file.
     let own = layer(&[
-        E::File("usr/bin/su", 0o4755, b"new"),
-        E::File(&whiteout("usr/bin/su"), 0o644, b""),
+        E::FileMode("usr/bin/su", 0o4755, b"new"),
+        E::FileMode(&whiteout("usr/bin/su"), 0o644, b""),
     ]);
     let report = run(&plain(), &[base, own], None);
     assert_eq!(
@@ -358,7 +318,7 @@ fn whiteout_and_re_add_in_one_layer_keeps_the_new_file() {
 #[test]
 fn hard_link_to_a_setuid_file_is_setuid_and_adds_no_size() {
     let l = layer(&[
-        E::File("usr/bin/newuidmap", 0o4755, b"12345"),
+        E::FileMode("usr/bin/newuidmap", 0o4755, b"12345"),
         E::Hardlink("usr/sbin/newuidmap", "usr/bin/newuidmap"),
     ]);
     let report = run(&plain(), &[l], None);
@@ -372,19 +332,19 @@ fn hard_link_to_a_setuid_file_is_setuid_and_adds_no_size() {
 #[test]
 fn world_writable_dirs_on_path_and_elsewhere() {
     let l = layer(&[
-        E::Dir("usr/", 0o755),
-        E::Dir("usr/local/bin/", 0o777),
-        E::Dir("usr/bin/", 0o755),
-        E::File("usr/bin/editable", 0o757, b"x"),
-        E::File("usr/bin/fine", 0o755, b"x"),
+        E::DirMode("usr/", 0o755),
+        E::DirMode("usr/local/bin/", 0o777),
+        E::DirMode("usr/bin/", 0o755),
+        E::FileMode("usr/bin/editable", 0o757, b"x"),
+        E::FileMode("usr/bin/fine", 0o755, b"x"),
         E::Link("usr/bin/via-link", "../share/tool"),
-        E::File("usr/share/tool", 0o666, b"x"),
+        E::FileMode("usr/share/tool", 0o666, b"x"),
         // Not directly on PATH; and the one after it still is.
-        E::File("usr/bin/nested/inner", 0o666, b"x"),
-        E::File("usr/bin/z-after", 0o666, b"x"),
-        E::Dir("tmp/", 0o1777),
-        E::Dir("var/cache/app/", 0o777),
-        E::Dir("var/shared/", 0o1777),
+        E::FileMode("usr/bin/nested/inner", 0o666, b"x"),
+        E::FileMode("usr/bin/z-after", 0o666, b"x"),
+        E::DirMode("tmp/", 0o1777),
+        E::DirMode("var/cache/app/", 0o777),
+        E::DirMode("var/shared/", 0o1777),
     ]);
     let report = run(&plain(), &[l], None);
     assert_eq!(
@@ -405,7 +365,7 @@ fn world_writable_dirs_on_path_and_elsewhere() {
 
 #[test]
 fn a_sticky_world_writable_dir_on_path_is_still_reported() {
-    let l = layer(&[E::Dir("usr/local/bin/", 0o1777)]);
+    let l = layer(&[E::DirMode("usr/local/bin/", 0o1777)]);
     let report = run(&plain(), &[l], None);
     assert_eq!(
         paths(&report, Check::WorldWritableDirOnPath),
@@ -416,11 +376,11 @@ fn a_sticky_world_writable_dir_on_path_is_still_reported() {
 #[test]
 fn path_comes_from_the_config_and_its_links_are_followed() {
     let l = layer(&[
-        E::Dir("opt/tools/", 0o777),
-        E::Dir("app/", 0o755),
+        E::DirMode("opt/tools/", 0o777),
+        E::DirMode("app/", 0o755),
         E::Link("app/bin", "../opt/tools"),
         // On the default PATH, but not on this image's.
-        E::Dir("usr/local/bin/", 0o777),
+        E::DirMode("usr/local/bin/", 0o777),
     ]);
     let config = image_config(
         json!({ "User": "app", "Env": ["PATH=/app/bin:relative:/usr/bin"] }),
@@ -446,12 +406,12 @@ fn path_comes_from_the_config_and_its_links_are_followed() {
 #[test]
 fn a_later_layer_fixing_the_mode_clears_the_finding() {
     let base = layer(&[
-        E::Dir("var/cache/app/", 0o777),
-        E::File("usr/bin/x", 0o4755, b""),
+        E::DirMode("var/cache/app/", 0o777),
+        E::FileMode("usr/bin/x", 0o4755, b""),
     ]);
     let fix = layer(&[
-        E::Dir("var/cache/app/", 0o755),
-        E::File("usr/bin/x", 0o755, b""),
+        E::DirMode("var/cache/app/", 0o755),
+        E::FileMode("usr/bin/x", 0o755, b""),
     ]);
     let report = run(&plain(), &[base, fix], None);
     assert!(report.findings.is_empty(), "{:?}", report.findings);
@@ -464,8 +424,8 @@ fn findings_split_into_base_and_own_layers() {
         { "created_by": "COPY tool /usr/local/bin/tool # buildkit" },
     ]);
     let config = image_config(json!({ "User": "app" }), history);
-    let base = layer(&[E::File("usr/bin/passwd", 0o4755, b"p")]);
-    let own = layer(&[E::File("usr/local/bin/tool", 0o4755, b"t")]);
+    let base = layer(&[E::FileMode("usr/bin/passwd", 0o4755, b"p")]);
+    let own = layer(&[E::FileMode("usr/local/bin/tool", 0o4755, b"t")]);
     let layers = [base, own];
 
     let report = run(&config, &layers, Some(1));
@@ -502,21 +462,21 @@ fn findings_split_into_base_and_own_layers() {
 #[test]
 fn surface_counts_what_the_final_image_holds() {
     let base = layer(&[
-        E::Dir("usr/", 0o755),
-        E::Dir("usr/bin/", 0o755),
+        E::DirMode("usr/", 0o755),
+        E::DirMode("usr/bin/", 0o755),
         E::Link("bin", "usr/bin"),
-        E::File("usr/bin/bash", 0o755, &[0; 100]),
+        E::FileMode("usr/bin/bash", 0o755, &[0; 100]),
         E::Link("usr/bin/sh", "bash"),
-        E::File("usr/bin/apt-get", 0o755, &[0; 50]),
-        E::File("usr/bin/dpkg", 0o755, &[0; 30]),
-        E::File("usr/bin/pip3", 0o644, &[0; 7]),
-        E::File("usr/bin/zsh", 0o755, &[0; 40]),
-        E::File("usr/bin/passwd", 0o4755, &[0; 20]),
+        E::FileMode("usr/bin/apt-get", 0o755, &[0; 50]),
+        E::FileMode("usr/bin/dpkg", 0o755, &[0; 30]),
+        E::FileMode("usr/bin/pip3", 0o644, &[0; 7]),
+        E::FileMode("usr/bin/zsh", 0o755, &[0; 40]),
+        E::FileMode("usr/bin/passwd", 0o4755, &[0; 20]),
     ]);
     let own = layer(&[
-        E::File(&whiteout("usr/bin/apt-get"), 0o644, b""),
-        E::File(&whiteout("usr/bin/zsh"), 0o644, b""),
-        E::File("usr/bin/dpkg", 0o755, &[0; 10]),
+        E::FileMode(&whiteout("usr/bin/apt-get"), 0o644, b""),
+        E::FileMode(&whiteout("usr/bin/zsh"), 0o644, b""),
+        E::FileMode("usr/bin/dpkg", 0o755, &[0; 10]),
     ]);
     let config = image_config(json!({ "User": "app" }), json!([]));
     let report = config::check(
@@ -559,7 +519,7 @@ fn findings_per_check_are_capped_and_counted() {
     let names: Vec<String> = (0..MAX_FINDINGS_PER_CHECK + 5)
         .map(|i| format!("usr/bin/s{i:04}"))
         .collect();
-    let entries: Vec<E<'_>> = names.iter().map(|n| E::File(n, 0o4755, b"")).collect();
+    let entries: Vec<E<'_>> = names.iter().map(|n| E::FileMode(n, 0o4755, b"")).collect();
     let report = run(&plain(), &[layer(&entries)], None);
     assert_eq!(of(&report, Check::SetuidFile).len(), MAX_FINDINGS_PER_CHECK);
     assert_eq!(report.not_shown.get(&Check::SetuidFile), Some(&5));
@@ -573,7 +533,7 @@ fn report_serialises_ids_severities_and_origins() {
     let config = image_config(json!({ "User": "root" }), json!([]));
     let report = run(
         &config,
-        &[layer(&[E::File("bin/su", 0o4755, b"")])],
+        &[layer(&[E::FileMode("bin/su", 0o4755, b"")])],
         Some(0),
     );
     let v = serde_json::to_value(&report).unwrap();
@@ -652,8 +612,8 @@ fn secret_candidates_hand_env_and_history_to_the_secrets_scanner() {
 #[test]
 fn a_file_laid_over_a_directory_hides_what_it_held() {
     let base = layer(&[
-        E::Dir("opt/app/", 0o777),
-        E::File("opt/app/helper", 0o4755, b"helper"),
+        E::DirMode("opt/app/", 0o777),
+        E::FileMode("opt/app/helper", 0o4755, b"helper"),
     ]);
     let own = layer(&[E::Link("opt/app", "/srv/app")]);
     let report = run(&plain(), &[base, own], None);
@@ -664,8 +624,8 @@ fn a_file_laid_over_a_directory_hides_what_it_held() {
 #[test]
 fn a_full_listing_still_keeps_setuid_files_and_whiteouts() {
     let base = layer(&[
-        E::File("usr/bin/victim", 0o4755, b"v"),
-        E::File("usr/bin/kept", 0o755, b"k"),
+        E::FileMode("usr/bin/victim", 0o4755, b"v"),
+        E::FileMode("usr/bin/kept", 0o755, b"k"),
     ]);
     let mut base_listing = LayerListing::default();
     read_layer(&base[..], &LayerLimits::default(), None, &mut base_listing).unwrap();
@@ -702,14 +662,14 @@ fn a_full_listing_still_keeps_setuid_files_and_whiteouts() {
 #[test]
 fn a_stored_listing_checks_like_the_layer_it_came_from() {
     let base = layer(&[
-        E::Dir("usr/local/bin/", 0o777),
-        E::File("usr/bin/passwd", 0o4755, b"passwd"),
+        E::DirMode("usr/local/bin/", 0o777),
+        E::FileMode("usr/bin/passwd", 0o4755, b"passwd"),
         E::Link("bin", "usr/bin"),
-        E::File("usr/bin/sh", 0o755, b"sh"),
+        E::FileMode("usr/bin/sh", 0o755, b"sh"),
     ]);
     let own = layer(&[
-        E::File(&whiteout("usr/bin/passwd"), 0o644, b""),
-        E::File("opt/.wh..wh..opq", 0o644, b""),
+        E::FileMode(&whiteout("usr/bin/passwd"), 0o644, b""),
+        E::FileMode("opt/.wh..wh..opq", 0o644, b""),
     ]);
     let layers = [base, own];
     let direct = run(&plain(), &layers, Some(1));

@@ -4,63 +4,11 @@
 //! broken to read.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
+mod support;
 
-use clearance_oci::layer::{LayerLimits, read_layer};
-use clearance_scan::catalog::{self, Cataloger};
-use clearance_scan::inventory::{Inventory, InventoryWarning, LayerCapture};
-
-enum Entry<'a> {
-    File(&'a str, &'a [u8]),
-    Link(&'a str, &'a str),
-    Hardlink(&'a str, &'a str),
-    Dir(&'a str),
-}
-
-/// An uncompressed layer tar of these entries.
-fn layer(entries: &[Entry<'_>]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for e in entries {
-        let mut h = tar::Header::new_ustar();
-        h.set_mode(0o644);
-        match e {
-            Entry::File(path, data) => {
-                h.set_entry_type(tar::EntryType::Regular);
-                h.set_size(data.len() as u64);
-                b.append_data(&mut h, path, *data).unwrap();
-            }
-            Entry::Link(path, target) => {
-                h.set_entry_type(tar::EntryType::Symlink);
-                h.set_size(0);
-                b.append_link(&mut h, path, target).unwrap();
-            }
-            Entry::Hardlink(path, target) => {
-                h.set_entry_type(tar::EntryType::Link);
-                h.set_size(0);
-                b.append_link(&mut h, path, target).unwrap();
-            }
-            Entry::Dir(path) => {
-                h.set_entry_type(tar::EntryType::Directory);
-                h.set_size(0);
-                b.append_data(&mut h, path, &[][..]).unwrap();
-            }
-        }
-    }
-    b.into_inner().unwrap()
-}
-
-fn inventory(layers: &[Vec<u8>]) -> Inventory {
-    let catalogers: Arc<Vec<Box<dyn Cataloger>>> = Arc::new(catalog::all());
-    let captures = layers
-        .iter()
-        .map(|tar| {
-            let mut capture = LayerCapture::new(catalogers.clone());
-            read_layer(&tar[..], &LayerLimits::default(), None, &mut capture).unwrap();
-            capture
-        })
-        .collect();
-    Inventory::build(&catalogers, captures)
-}
+use clearance_scan::catalog;
+use clearance_scan::inventory::{Inventory, InventoryWarning};
+use support::{Entry, inventory, layer};
 
 fn status(packages: &[(&str, &str)]) -> Vec<u8> {
     packages

@@ -6,14 +6,14 @@
 //! corrupted files.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
-use clearance_oci::layer::{LayerLimits, read_layer};
 use clearance_scan::catalog::rpm::sqlite::{self, SqliteError};
 use clearance_scan::catalog::{self, CatalogError, Cataloger, PackageType, rpm};
-use clearance_scan::inventory::{Inventory, LayerCapture};
+use support::{Entry, inventory, layer};
 
 /// Fail (never skip) when a tool is missing, saying how to get it.
 fn need(tool: &str) {
@@ -180,45 +180,6 @@ fn packages_rpm_installed_are_listed_as_rpm_lists_them() {
         (source.name.as_str(), source.version.as_str()),
         ("xsrc", "1.0-3.el9")
     );
-}
-
-enum Entry<'a> {
-    File(&'a str, &'a [u8]),
-    Link(&'a str, &'a str),
-}
-
-fn layer(entries: &[Entry<'_>]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for e in entries {
-        let mut h = tar::Header::new_ustar();
-        h.set_mode(0o644);
-        match e {
-            Entry::File(path, data) => {
-                h.set_entry_type(tar::EntryType::Regular);
-                h.set_size(data.len() as u64);
-                b.append_data(&mut h, path, *data).unwrap();
-            }
-            Entry::Link(path, target) => {
-                h.set_entry_type(tar::EntryType::Symlink);
-                h.set_size(0);
-                b.append_link(&mut h, path, target).unwrap();
-            }
-        }
-    }
-    b.into_inner().unwrap()
-}
-
-fn inventory(layers: &[Vec<u8>]) -> Inventory {
-    let catalogers: Arc<Vec<Box<dyn Cataloger>>> = Arc::new(catalog::all());
-    let captures = layers
-        .iter()
-        .map(|tar| {
-            let mut capture = LayerCapture::new(catalogers.clone());
-            read_layer(&tar[..], &LayerLimits::default(), None, &mut capture).unwrap();
-            capture
-        })
-        .collect();
-    Inventory::build(&catalogers, captures)
 }
 
 const RHEL: &[u8] =

@@ -7,12 +7,15 @@
 //! protection and secret scanners have nothing to flag in the repository.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use clearance_oci::layer::{LayerLimits, read_layer};
 use clearance_scan::advisory::Severity;
 use clearance_scan::secrets::{
     HistoryLine, LayerSecrets, MAX_FINDINGS_PER_LAYER, SecretFinding, SecretScanner,
     env_var_is_secret, mark_deleted, scan_config, scan_text,
 };
+use support::{Entry, layer};
 
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -110,34 +113,6 @@ fn private_key(seed: u64) -> String {
         "PRIVATE KEY-----\n",
     ]
     .concat()
-}
-
-enum Entry<'a> {
-    File(&'a str, &'a [u8]),
-    Dir(&'a str),
-}
-
-/// An uncompressed layer tar of these entries (whiteouts are files named
-/// `.wh.NAME` and `.wh..wh..opq`, as in the image spec).
-fn layer(entries: &[Entry<'_>]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for e in entries {
-        let mut h = tar::Header::new_ustar();
-        h.set_mode(0o644);
-        match e {
-            Entry::File(path, data) => {
-                h.set_entry_type(tar::EntryType::Regular);
-                h.set_size(data.len() as u64);
-                b.append_data(&mut h, path, *data).unwrap();
-            }
-            Entry::Dir(path) => {
-                h.set_entry_type(tar::EntryType::Directory);
-                h.set_size(0);
-                b.append_data(&mut h, path, &[][..]).unwrap();
-            }
-        }
-    }
-    b.into_inner().unwrap()
 }
 
 /// Each layer through the real reader and a scanner of its own.
