@@ -49,6 +49,13 @@ pub enum Format {
 }
 
 impl Format {
+    /// The value as `--format` takes it (`sarif`).
+    pub fn name(self) -> String {
+        ValueEnum::to_possible_value(&self)
+            .map(|v| v.get_name().to_owned())
+            .unwrap_or_default()
+    }
+
     /// Whether `command` (`sbom`, `scan`, …) can print this format; table and
     /// JSON every command can.
     pub fn fits(self, command: &str) -> bool {

@@ -11,7 +11,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{assert_success, clearance, require, stderr, stdout};
+use support::{assert_input_error, assert_success, clearance, require, stderr, stdout};
 
 fn feeds() -> PathBuf {
     support::repo_root().join("crates/clearance-scan/tests/data/feeds")
@@ -114,12 +114,7 @@ fn db_build_reports_each_source_and_status_lists_them() {
         "--source",
         junk.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("notes.txt: could not tell which feed this is"),
-        "{}",
-        stderr(&out)
-    );
+    assert_input_error(&out, "notes.txt: could not tell which feed this is");
     let again = json(&clearance(&[
         "db", "status", "--db", &db, "--format", "json",
     ]));
@@ -131,12 +126,7 @@ fn db_build_reports_each_source_and_status_lists_them() {
         "--db",
         dir.path().join("none.db").to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("run `clearance db update`"),
-        "{}",
-        stderr(&out)
-    );
+    assert_input_error(&out, "run `clearance db update`");
 }
 
 #[test]
@@ -307,11 +297,9 @@ fn fail_on_gates_ci_and_filters_narrow_the_report() {
 
     // A bad flag value says what it takes.
     let out = clearance(&["scan", "--db", &db, "--severity", "severe", &image]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("give one of unknown, negligible, low, medium, high, critical"),
-        "{}",
-        stderr(&out)
+    assert_input_error(
+        &out,
+        "give one of unknown, negligible, low, medium, high, critical",
     );
 }
 
@@ -413,12 +401,7 @@ fn a_stale_or_missing_database_is_named_and_gates_refuse_a_stale_one() {
         dir.path().join("none.db").to_str().unwrap(),
         &image,
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("no advisory database at"),
-        "{}",
-        stderr(&out)
-    );
+    assert_input_error(&out, "no advisory database at");
 }
 
 /// Every file of `src` into a zip at `dst` (as osv.dev's `all.zip`).
@@ -557,12 +540,7 @@ fn db_update_fetches_from_a_mirror_conditionally_and_names_a_feed_that_fails() {
     let out = clearance(&[
         "db", "update", "--db", &db, "--mirror", &base, "--only", "osv:PyPI",
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("the download holds osv:Debian records, not osv:PyPI"),
-        "{}",
-        stderr(&out)
-    );
+    assert_input_error(&out, "the download holds osv:Debian records, not osv:PyPI");
     let status = json(&clearance(&[
         "db", "status", "--db", &db, "--format", "json",
     ]));
@@ -585,19 +563,9 @@ fn db_update_fetches_from_a_mirror_conditionally_and_names_a_feed_that_fails() {
         "--only",
         "kev",
     ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("http:// is refused for advisory feeds"),
-        "{}",
-        stderr(&out)
-    );
+    assert_input_error(&out, "http:// is refused for advisory feeds");
     let out = clearance(&["db", "update", "--db", &db, "--only", "osv:Perl"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("\"osv:Perl\" is not a feed; the feeds are: osv:PyPI"),
-        "{}",
-        stderr(&out)
-    );
+    assert_input_error(&out, "\"osv:Perl\" is not a feed; the feeds are: osv:PyPI");
 }
 
 #[test]
@@ -642,12 +610,7 @@ fn standard_formats_come_out_of_sbom_and_scan_and_other_commands_refuse_them() {
     assert!(fixed("cyclonedx").contains("2023-11-14T22:13:20Z"));
 
     let out = clearance(&["sbom", "--format", "sarif", &image]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("--format sarif is for"),
-        "{}",
-        stderr(&out)
-    );
+    assert_input_error(&out, "--format sarif is for");
     let out = clearance(&["db", "status", "--db", &db, "--format", "spdx"]);
     assert_eq!(out.status.code(), Some(2));
 }
@@ -754,11 +717,13 @@ fn sbom_input_unknown_severities_and_empty_inventories_are_judged_not_waved_thro
         "--ignore-unknown-severity",
         "--format",
         "sarif",
-        &image_free_vex(dir.path()),
         &input,
     ]);
     // SARIF needs an image; the refusal says so.
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_input_error(
+        &out,
+        "`scan sbom:FILE` prints table or json; --format sarif needs an image",
+    );
     let out = clearance(&[
         "scan",
         "--db",
@@ -803,21 +768,5 @@ fn sbom_input_unknown_severities_and_empty_inventories_are_judged_not_waved_thro
         .set_len(3 << 30)
         .unwrap();
     let out = clearance(&["scan", "--db", &db, "--vex", big.to_str().unwrap(), &input]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("over the 16777216-byte limit"),
-        "{}",
-        stderr(&out)
-    );
-}
-
-/// An empty OpenVEX document's `--vex` argument pair.
-fn image_free_vex(dir: &Path) -> String {
-    let vex = dir.join("empty-vex.json");
-    std::fs::write(
-        &vex,
-        r#"{"@context": "https://openvex.dev/ns/v0.2.0", "statements": []}"#,
-    )
-    .unwrap();
-    format!("--vex={}", vex.display())
+    assert_input_error(&out, "over the 16777216-byte limit");
 }

@@ -199,6 +199,9 @@ pub fn standard_document(
         crate::cli::Format::Cyclonedx => report::cyclonedx::render(&subject),
         crate::cli::Format::Spdx => report::spdx::render(&subject),
         crate::cli::Format::Sarif => report::sarif::render(&subject),
-        other => anyhow::bail!("{other:?} is not a standard document format"),
+        other => anyhow::bail!(
+            "--format {} is not a standard document format",
+            other.name()
+        ),
     })
 }

@@ -19,11 +19,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     };
     let format = cli.global.format;
     if !format.fits(name) {
-        let value = clap::ValueEnum::to_possible_value(&format)
-            .map(|v| v.get_name().to_owned())
-            .unwrap_or_default();
         anyhow::bail!(
-            "--format {value} is for `clearance sbom` and `clearance scan` (sarif: `scan` only); this command prints table or json"
+            "--format {} is for `clearance sbom` and `clearance scan` (sarif: `scan` only); this command prints table or json",
+            format.name()
         );
     }
     match cli.command {

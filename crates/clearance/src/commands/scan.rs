@@ -186,7 +186,8 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
     let input = if let Some(file) = args.image.image.strip_prefix("sbom:") {
         if !matches!(format, Format::Table | Format::Json) {
             anyhow::bail!(
-                "`scan sbom:FILE` prints table or json; --format {format:?} needs an image"
+                "`scan sbom:FILE` prints table or json; --format {} needs an image",
+                format.name()
             );
         }
         let bytes = read_bounded(
@@ -416,7 +417,7 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
         Format::Table => render(&document, args.by, &mut page),
         Format::Cyclonedx | Format::Spdx | Format::Sarif => {
             let Input::Image(i) = &input else {
-                anyhow::bail!("--format {format:?} needs an image");
+                anyhow::bail!("--format {} needs an image", format.name());
             };
             let (reference, image, inventory) = (&i.reference, &i.image, &i.inventory);
             page.json(&super::image::standard_document(

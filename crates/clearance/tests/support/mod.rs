@@ -107,6 +107,12 @@ pub fn assert_success(o: &Output) {
     );
 }
 
+/// The command failed as an input error (exit 2) and its stderr says `says`.
+pub fn assert_input_error(o: &Output, says: &str) {
+    assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(o));
+    assert!(stderr(o).contains(says), "stderr: {}", stderr(o));
+}
+
 /// SoftHSM2's PKCS #11 module as Debian installs it.
 pub const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 
