@@ -1,15 +1,22 @@
 //! Opening the image a command names: parse, open the source, choose the
-//! platform, print the resolution's warnings. Shared by `inspect` and
-//! `sbom` (and the scanner's commands to come).
+//! platform, print the resolution's warnings (shared by `inspect`, `sbom`
+//! and `scan`); reading its layers once into an inventory and listings,
+//! through the layer store (`sbom`, `scan`).
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use clearance_oci::inspect::{self, LayerDepth};
-use clearance_oci::source::ResolveWarning;
-use clearance_oci::{ImageRef, ImageSource, Platform, ResolvedImage};
-
 use clap::Args;
+use clearance_oci::inspect::{self, LayerDepth};
+use clearance_oci::layer::LayerLimits;
+use clearance_oci::source::ResolveWarning;
+use clearance_oci::{Digest, ImageRef, ImageSource, Platform, ResolvedImage};
+use clearance_scan::Inventory;
+use clearance_scan::catalog::{self, Cataloger};
+use clearance_scan::config::LayerListing;
+use clearance_scan::inventory::LayerCapture;
+use clearance_scan::layer_scan::LayerScan;
+use clearance_scan::layer_store::LayerStore;
 
 use crate::cli::RegistryArgs;
 use crate::output;
@@ -62,6 +69,21 @@ pub fn layer_progress(
     let bar = output::byte_progress(total, "reading layers");
     let feed = bar.clone();
     (bar, Arc::new(move |n| feed.inc(n)))
+}
+
+/// An image read through its layers.
+#[derive(Debug)]
+pub struct ReadImage {
+    /// The reference as parsed.
+    pub reference: ImageRef,
+    /// The image resolved for the platform.
+    pub image: ResolvedImage,
+    /// Its packages.
+    pub inventory: Inventory,
+    /// Each layer's entries, for the configuration checks.
+    pub listings: Vec<LayerListing>,
+    /// Layers skipped and what the inventory could not read, one line each.
+    pub warnings: Vec<String>,
 }
 
 /// The image a reading command takes, and how to read its layers; shared
@@ -127,6 +149,37 @@ impl ImageArgs {
                 None
             }
         }
+    }
+
+    /// Open the image and read its layers (those not in the layer store
+    /// beside the advisory database `db`), giving its inventory, each
+    /// layer's listing, and what could not be read.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`], and a layer that cannot be read, with the reference in
+    /// context.
+    pub async fn read(&self, db: &std::path::Path) -> anyhow::Result<ReadImage> {
+        let (reference, source, image) = self.open().await?;
+        let depth = self.depth();
+        let store = self.layer_store(db).await;
+        let (inventory, listings) = read_inventory(
+            &source,
+            &image,
+            depth,
+            usize::from(self.parallel),
+            store.as_ref(),
+        )
+        .await
+        .with_context(|| format!("reading the layers of {reference}"))?;
+        let warnings = warnings(&image, &inventory, depth);
+        Ok(ReadImage {
+            reference,
+            image,
+            inventory,
+            listings,
+            warnings,
+        })
     }
 
     /// [`open`] the image these arguments name.
@@ -204,4 +257,123 @@ pub fn standard_document(
             other.name()
         ),
     })
+}
+
+/// Stream every layer `depth` reads through a [`LayerCapture`] (each blob
+/// once, `parallel` at a time, with a progress bar), then replay them.
+async fn read_inventory(
+    source: &ImageSource,
+    image: &ResolvedImage,
+    depth: LayerDepth,
+    parallel: usize,
+    store: Option<&LayerStore>,
+) -> anyhow::Result<(Inventory, Vec<LayerListing>)> {
+    let catalogers: Arc<Vec<Box<dyn Cataloger>>> = Arc::new(catalog::all());
+    // Layers stored by diff id are not read again.
+    let diff_ids: Vec<Digest> = image
+        .layers
+        .iter()
+        .filter_map(|l| l.diff_id.clone())
+        .collect();
+    let stored = match store {
+        Some(store) => store.get(&diff_ids, &catalogers).await.unwrap_or_else(|e| {
+            output::warning(format!(
+                "the layer store could not be read ({e}); reading every layer"
+            ));
+            Default::default()
+        }),
+        None => Default::default(),
+    };
+    let missing: Vec<usize> = image
+        .layers
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| depth.reads(l))
+        .filter(|(_, l)| l.diff_id.as_ref().is_none_or(|d| !stored.contains_key(d)))
+        .map(|(i, _)| i)
+        .collect();
+    let mut to_read = image.clone();
+    to_read.layers = missing.iter().map(|&i| image.layers[i].clone()).collect();
+    let mut fresh: Vec<Option<LayerScan>> = Vec::new();
+    if !to_read.layers.is_empty() {
+        let (bar, progress) = super::image::layer_progress(&to_read, depth);
+        let limits = LayerLimits {
+            max_captured_file_bytes: catalog::MAX_DATABASE_BYTES,
+            ..LayerLimits::default()
+        };
+        let read = inspect::read_layers(
+            source,
+            &to_read,
+            depth,
+            &limits,
+            parallel,
+            Some(progress),
+            |_| LayerScan::new(catalogers.clone()),
+        )
+        .await;
+        bar.finish_and_clear();
+        for (layer, result) in to_read.layers.iter().zip(read?) {
+            let Some((stats, scan)) = result else {
+                fresh.push(None);
+                continue;
+            };
+            // Stored only when the config named this layer's diff id and
+            // the bytes read hashed to it.
+            if let (Some(store), Some(diff_id)) = (store, &layer.diff_id)
+                && *diff_id == stats.diff_id
+                && let Err(e) = store.put(diff_id, &scan, &catalogers).await
+            {
+                output::warning(format!("the layer store could not be written ({e})"));
+            }
+            fresh.push(Some(scan));
+        }
+    }
+    let mut fresh = missing
+        .into_iter()
+        .zip(fresh)
+        .collect::<std::collections::HashMap<_, _>>();
+    let (captures, listings): (Vec<LayerCapture>, Vec<LayerListing>) = image
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let scan = match fresh.remove(&i) {
+                Some(scan) => scan.unwrap_or_default(),
+                None => l
+                    .diff_id
+                    .as_ref()
+                    .filter(|_| depth.reads(l))
+                    .and_then(|d| stored.get(d).cloned())
+                    .unwrap_or_default(),
+            };
+            (scan.capture, scan.listing)
+        })
+        .unzip();
+    Ok((Inventory::build(&catalogers, captures), listings))
+}
+
+/// What could not be read, one line each: layers skipped, then the
+/// inventory's warnings, then how many more there were.
+fn warnings(image: &ResolvedImage, inventory: &Inventory, depth: LayerDepth) -> Vec<String> {
+    let mut out: Vec<String> = image
+        .layers
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !depth.reads(l))
+        .map(|(i, l)| {
+            format!(
+                "layer {i} ({}) is a foreign layer and was not read (--skip-foreign-layers): its packages are not listed",
+                l.blob.digest
+            )
+        })
+        .collect();
+    out.extend(inventory.warnings.iter().map(ToString::to_string));
+    if inventory.warnings_not_shown > 0 {
+        out.push(format!(
+            "{} more warnings not shown (the first {} are above)",
+            inventory.warnings_not_shown,
+            inventory.warnings.len()
+        ));
+    }
+    out
 }

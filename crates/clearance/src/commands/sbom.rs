@@ -1,18 +1,11 @@
 //! `clearance sbom IMAGE`: the packages in an image, each with the layer
 //! that brought it in (schema `clearance.sbom/v1`, docs/sbom-json.md).
 
-use std::sync::Arc;
-
-use anyhow::Context as _;
 use clap::Args;
-use clearance_oci::inspect::{self, LayerDepth};
-use clearance_oci::layer::LayerLimits;
-use clearance_oci::{Digest, ImageSource, Platform, ResolvedImage};
-use clearance_scan::catalog::{self, Cataloger, Package};
-use clearance_scan::config::LayerListing;
-use clearance_scan::inventory::{Inventory, LayerCapture, Owner};
-use clearance_scan::layer_scan::LayerScan;
-use clearance_scan::layer_store::LayerStore;
+use clearance_oci::inspect;
+use clearance_oci::{Digest, Platform};
+use clearance_scan::catalog::Package;
+use clearance_scan::inventory::{Inventory, Owner};
 use clearance_scan::os::Distro;
 use clearance_scan::report::RemovedPackages;
 use serde::Serialize;
@@ -71,21 +64,12 @@ struct Listed {
 }
 
 pub async fn run(args: SbomArgs, format: Format) -> anyhow::Result<Exit> {
-    let (reference, source, image) = args.image.open().await?;
-    let depth = args.image.depth();
-    let store = args
+    let read = args
         .image
-        .layer_store(&super::db::DbArgs { path: None }.path()?)
-        .await;
-    let (inventory, _) = read_inventory(
-        &source,
-        &image,
-        depth,
-        usize::from(args.image.parallel),
-        store.as_ref(),
-    )
-    .await
-    .with_context(|| format!("reading the layers of {reference}"))?;
+        .read(&super::db::DbArgs { path: None }.path()?)
+        .await?;
+    let depth = args.image.depth();
+    let (reference, image, inventory) = (read.reference, read.image, read.inventory);
     let history = inspect::layer_history(&image);
     let sbom = Sbom {
         schema: SCHEMA,
@@ -107,7 +91,7 @@ pub async fn run(args: SbomArgs, format: Format) -> anyhow::Result<Exit> {
             })
             .collect(),
         packages: listed(&inventory, args.all_layers),
-        warnings: warnings(&image, &inventory, depth),
+        warnings: read.warnings,
     };
     let mut page = Page::default();
     match format {
@@ -126,130 +110,6 @@ pub async fn run(args: SbomArgs, format: Format) -> anyhow::Result<Exit> {
     }
     page.emit()?;
     Ok(Exit::Ok)
-}
-
-/// Stream every layer `depth` reads through a [`LayerCapture`] (each blob
-/// once, `parallel` at a time, with a progress bar), then replay them.
-pub(crate) async fn read_inventory(
-    source: &ImageSource,
-    image: &ResolvedImage,
-    depth: LayerDepth,
-    parallel: usize,
-    store: Option<&LayerStore>,
-) -> anyhow::Result<(Inventory, Vec<LayerListing>)> {
-    let catalogers: Arc<Vec<Box<dyn Cataloger>>> = Arc::new(catalog::all());
-    // Layers stored by diff id are not read again.
-    let diff_ids: Vec<Digest> = image
-        .layers
-        .iter()
-        .filter_map(|l| l.diff_id.clone())
-        .collect();
-    let mut stored = match store {
-        Some(store) => store.get(&diff_ids, &catalogers).await.unwrap_or_else(|e| {
-            output::warning(format!(
-                "the layer store could not be read ({e}); reading every layer"
-            ));
-            Default::default()
-        }),
-        None => Default::default(),
-    };
-    let missing: Vec<usize> = image
-        .layers
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| depth.reads(l))
-        .filter(|(_, l)| l.diff_id.as_ref().is_none_or(|d| !stored.contains_key(d)))
-        .map(|(i, _)| i)
-        .collect();
-    let mut to_read = image.clone();
-    to_read.layers = missing.iter().map(|&i| image.layers[i].clone()).collect();
-    let mut fresh: Vec<Option<LayerScan>> = Vec::new();
-    if !to_read.layers.is_empty() {
-        let (bar, progress) = super::image::layer_progress(&to_read, depth);
-        let limits = LayerLimits {
-            max_captured_file_bytes: catalog::MAX_DATABASE_BYTES,
-            ..LayerLimits::default()
-        };
-        let read = inspect::read_layers(
-            source,
-            &to_read,
-            depth,
-            &limits,
-            parallel,
-            Some(progress),
-            |_| LayerScan::new(catalogers.clone()),
-        )
-        .await;
-        bar.finish_and_clear();
-        for (layer, result) in to_read.layers.iter().zip(read?) {
-            let Some((stats, scan)) = result else {
-                fresh.push(None);
-                continue;
-            };
-            // Stored only when the config named this layer's diff id and
-            // the bytes read hashed to it.
-            if let (Some(store), Some(diff_id)) = (store, &layer.diff_id)
-                && *diff_id == stats.diff_id
-                && let Err(e) = store.put(diff_id, &scan, &catalogers).await
-            {
-                output::warning(format!("the layer store could not be written ({e})"));
-            }
-            fresh.push(Some(scan));
-        }
-    }
-    let mut fresh = missing
-        .into_iter()
-        .zip(fresh)
-        .collect::<std::collections::HashMap<_, _>>();
-    let (captures, listings): (Vec<LayerCapture>, Vec<LayerListing>) = image
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let scan = match fresh.remove(&i) {
-                Some(scan) => scan.unwrap_or_default(),
-                None => l
-                    .diff_id
-                    .as_ref()
-                    .filter(|_| depth.reads(l))
-                    .and_then(|d| stored.get(d).cloned())
-                    .unwrap_or_default(),
-            };
-            (scan.capture, scan.listing)
-        })
-        .unzip();
-    stored.clear();
-    Ok((Inventory::build(&catalogers, captures), listings))
-}
-
-/// What could not be read, one line each: layers skipped, then the
-/// inventory's warnings, then how many more there were.
-pub(crate) fn warnings(
-    image: &ResolvedImage,
-    inventory: &Inventory,
-    depth: LayerDepth,
-) -> Vec<String> {
-    let mut out: Vec<String> = image
-        .layers
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| !depth.reads(l))
-        .map(|(i, l)| {
-            format!(
-                "layer {i} ({}) is a foreign layer and was not read (--skip-foreign-layers): its packages are not listed",
-                l.blob.digest
-            )
-        })
-        .collect();
-    out.extend(inventory.warnings.iter().map(ToString::to_string));
-    if inventory.warnings_not_shown > 0 {
-        out.push(format!(
-            "{} more warnings not shown (the first {} are above)",
-            inventory.warnings_not_shown,
-            inventory.warnings.len()
-        ));
-    }
-    out
 }
 
 fn listed(inventory: &Inventory, all_layers: bool) -> Vec<Listed> {

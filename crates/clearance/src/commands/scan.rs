@@ -199,19 +199,13 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
             .with_context(|| format!("reading the SBOM {file}"))?;
         Input::Sbom(file.to_owned(), Box::new(read))
     } else {
-        let (reference, source, image) = args.image.open().await?;
-        let depth = args.image.depth();
-        let store = args.image.layer_store(&db_path).await;
-        let (inventory, listings) = super::sbom::read_inventory(
-            &source,
-            &image,
-            depth,
-            usize::from(args.image.parallel),
-            store.as_ref(),
-        )
-        .await
-        .with_context(|| format!("reading the layers of {reference}"))?;
-        let mut warnings = super::sbom::warnings(&image, &inventory, depth);
+        let super::image::ReadImage {
+            reference,
+            image,
+            inventory,
+            listings,
+            mut warnings,
+        } = args.image.read(&db_path).await?;
         let facts = clearance_scan::config::ImageFacts {
             packages: inventory.packages.len(),
             base_layers: None,
@@ -541,21 +535,47 @@ fn render_configuration(c: &clearance_scan::config::ConfigReport, page: &mut Pag
     ));
 }
 
-/// A finding's table row; the layer column only when the table is not
-/// already grouped by layer.
-fn row(f: &Finding, with_layer: bool) -> Vec<Text> {
-    let mut cells = vec![
-        severity_text(f.severity),
-        (&f.id).to_text(),
-        (&f.package.name).to_text(),
-        (&f.package.version).to_text(),
-        fixed_cell(f),
+/// Whether a findings table has a layer column (not when the table is
+/// already one layer's).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Layer,
+    NoLayer,
+}
+
+/// The findings as a table: severity, id, package, installed, fixed in,
+/// (layer,) risk.
+fn findings_table<'a>(
+    findings: impl IntoIterator<Item = &'a Finding>,
+    layer: Column,
+) -> output::Table {
+    let mut header = vec![
+        "Severity",
+        "Vulnerability",
+        "Package",
+        "Installed",
+        "Fixed in",
     ];
-    if with_layer {
-        cells.push(f.package.layer.to_text());
+    if layer == Column::Layer {
+        header.push("Layer");
     }
-    cells.push(risk_cell(f));
-    cells
+    header.push("Risk");
+    let mut t = output::table(&header);
+    for f in findings {
+        let mut cells = vec![
+            severity_text(f.severity),
+            (&f.id).to_text(),
+            (&f.package.name).to_text(),
+            (&f.package.version).to_text(),
+            fixed_cell(f),
+        ];
+        if layer == Column::Layer {
+            cells.push(f.package.layer.to_text());
+        }
+        cells.push(risk_cell(f));
+        t.row(cells);
+    }
+    t
 }
 
 fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
@@ -597,21 +617,7 @@ fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
         ));
     } else {
         match by {
-            ByArg::Package => {
-                let mut t = output::table(&[
-                    "Severity",
-                    "Vulnerability",
-                    "Package",
-                    "Installed",
-                    "Fixed in",
-                    "Layer",
-                    "Risk",
-                ]);
-                for f in findings {
-                    t.row(row(f, true));
-                }
-                page.line(t);
-            }
+            ByArg::Package => page.line(findings_table(findings, Column::Layer)),
             ByArg::Layer => {
                 let mut by_layer: BTreeMap<usize, Vec<&Finding>> = BTreeMap::new();
                 for f in findings {
@@ -629,18 +635,7 @@ fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
                         dim(output::truncate(created_by, 80)),
                         format!(" ({} findings)", list.len())
                     ));
-                    let mut t = output::table(&[
-                        "Severity",
-                        "Vulnerability",
-                        "Package",
-                        "Installed",
-                        "Fixed in",
-                        "Risk",
-                    ]);
-                    for f in list {
-                        t.row(row(f, false));
-                    }
-                    page.line(t);
+                    page.line(findings_table(list, Column::NoLayer));
                 }
             }
         }
