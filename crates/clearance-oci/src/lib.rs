@@ -36,6 +36,7 @@ pub mod platform;
 pub mod reference;
 pub mod registry;
 pub mod source;
+pub mod time;
 pub mod verify;
 
 pub use digest::Digest;

@@ -19,7 +19,6 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{QueryBuilder, Row, SqlitePool};
@@ -218,10 +217,9 @@ pub(crate) async fn sqlite_pool(
         .map_err(sql)
 }
 
+/// Now, in Unix seconds, as the tables store it.
 pub(crate) fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    i64::try_from(clearance_oci::time::now_unix()).unwrap_or(i64::MAX)
 }
 
 impl AdvisoryDb {

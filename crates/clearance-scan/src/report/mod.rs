@@ -105,15 +105,7 @@ impl Timestamp {
         if !(0..=LAST).contains(&seconds) {
             return Err(ReportError::OutOfRange { seconds });
         }
-        let days = seconds / 86_400;
-        let rest = seconds % 86_400;
-        let (year, month, day) = civil_from_days(days);
-        Ok(Timestamp(format!(
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-            rest / 3600,
-            rest % 3600 / 60,
-            rest % 60
-        )))
+        Ok(Timestamp(clearance_oci::time::rfc3339_signed(seconds)))
     }
 
     /// The text, `YYYY-MM-DDThh:mm:ssZ`.
@@ -136,22 +128,6 @@ fn days_in_month(year: u32, month: u32) -> u32 {
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
-}
-
-/// (year, month, day) of the day `days` after 1970-01-01, for `days ≥ 0`
-/// (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms",
-/// `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Whether packages a later layer removed are listed.

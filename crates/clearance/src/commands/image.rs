@@ -206,9 +206,7 @@ pub fn standard_document(
             .trim()
             .parse::<i64>()
             .context("SOURCE_DATE_EPOCH must be whole seconds since 1970")?,
-        Err(_) => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0)),
+        Err(_) => i64::try_from(clearance_oci::time::now_unix()).unwrap_or(0),
     };
     let timestamp = Timestamp::from_unix(now)?;
     let layers: Vec<LayerRef> = image

@@ -19,7 +19,7 @@ use clearance_scan::os::Distro;
 use serde::Serialize;
 
 use crate::cli::Format;
-use crate::commands::db::{DbArgs, rfc3339};
+use crate::commands::db::DbArgs;
 use crate::exit::Exit;
 use crate::output::{self, Page, Text, ToText as _, bad, dim, good, text, warn};
 
@@ -252,9 +252,7 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
     };
     let report = Report::generate(&advisories, inventory, &settings);
 
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = clearance_oci::time::now_unix();
     let age_days = advisories
         .updated_at
         .map(|u| now.saturating_sub(u64::try_from(u).unwrap_or(0)) / 86_400);
@@ -379,7 +377,9 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
         distro: inventory.distro.clone(),
         database: DatabaseInfo {
             path: db_path,
-            updated_at: advisories.updated_at.map(rfc3339),
+            updated_at: advisories
+                .updated_at
+                .map(clearance_oci::time::rfc3339_signed),
             age_days,
             stale,
         },

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
+use clearance_oci::time::rfc3339_signed;
 use clearance_scan::advisory::source;
 use clearance_scan::db::{AdvisoryDb, DbStatus};
 use serde::Serialize;
@@ -232,7 +233,7 @@ async fn status(args: StatusArgs, format: Format) -> anyhow::Result<Exit> {
     db.close().await;
     let report = StatusReport {
         schema: "clearance.db-status/v1",
-        updated: status.updated_at.map(rfc3339),
+        updated: status.updated_at.map(rfc3339_signed),
         status,
     };
     let mut page = Page::default();
@@ -263,7 +264,7 @@ async fn status(args: StatusArgs, format: Format) -> anyhow::Result<Exit> {
                     s.advisories.to_text(),
                     s.affected.to_text(),
                     s.data_date.as_deref().unwrap_or("").to_text(),
-                    rfc3339(s.imported_at).to_text(),
+                    rfc3339_signed(s.imported_at).to_text(),
                 ]);
             }
             page.line(t);
@@ -271,9 +272,4 @@ async fn status(args: StatusArgs, format: Format) -> anyhow::Result<Exit> {
     }
     page.emit()?;
     Ok(Exit::Ok)
-}
-
-/// Unix seconds as RFC 3339 UTC.
-pub fn rfc3339(unix: i64) -> String {
-    clearance_auth::time::rfc3339(u64::try_from(unix).unwrap_or(0))
 }
