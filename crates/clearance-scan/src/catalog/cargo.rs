@@ -266,6 +266,7 @@ impl Broken {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::listed;
 
     /// A version 3 lock file as cargo writes it: the workspace's own crate
     /// (no source), a crates.io crate, a git crate, a crate from another
@@ -335,12 +336,6 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
 
     fn read(text: &str, warnings: &mut Vec<CatalogError>) -> Result<Vec<Package>, CatalogError> {
         Cargo.read("/app/Cargo.lock", text.as_bytes(), None, warnings)
-    }
-
-    fn listed(got: &[Package]) -> Vec<(&str, &str, &str)> {
-        got.iter()
-            .map(|p| (p.name.as_str(), p.version.as_str(), p.purl.as_str()))
-            .collect()
     }
 
     #[test]

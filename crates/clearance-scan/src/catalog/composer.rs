@@ -150,6 +150,7 @@ impl<'de> de::DeserializeSeed<'de> for Seq {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::listed;
 
     /// Composer 2's `installed.json` (2.6), trimmed to two packages.
     const COMPOSER_2: &str = r#"{
@@ -208,12 +209,6 @@ mod tests {
             None,
             w,
         )
-    }
-
-    fn listed(got: &[Package]) -> Vec<(&str, &str, &str)> {
-        got.iter()
-            .map(|p| (p.name.as_str(), p.version.as_str(), p.purl.as_str()))
-            .collect()
     }
 
     #[test]

@@ -184,12 +184,8 @@ mod tests {
     fn package_libraries_are_listed_and_projects_skipped() {
         let mut w = Vec::new();
         let got = read(DEPS.as_bytes(), &mut w).unwrap();
-        let listed: Vec<_> = got
-            .iter()
-            .map(|p| (p.name.as_str(), p.version.as_str(), p.purl.as_str()))
-            .collect();
         assert_eq!(
-            listed,
+            crate::catalog::listed(&got),
             [
                 (
                     "Newtonsoft.Json",

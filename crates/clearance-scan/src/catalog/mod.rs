@@ -401,6 +401,14 @@ pub(crate) fn stanzas(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
     .take(MAX_PACKAGES + 1)
 }
 
+/// Each package's (name, version, purl), for the catalogers' tests.
+#[cfg(test)]
+pub(crate) fn listed(got: &[Package]) -> Vec<(&str, &str, &str)> {
+    got.iter()
+        .map(|p| (p.name.as_str(), p.version.as_str(), p.purl.as_str()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
