@@ -522,8 +522,10 @@ impl AdvisoryDb {
     }
 
     /// The records the matcher needs for these (ecosystem key, package
-    /// key) pairs: one query per ecosystem, then the advisories named and
-    /// every record sharing their CVEs, then KEV and EPSS.
+    /// key) pairs: a few queries, each taking every key at once as a JSON
+    /// array (the ecosystems covered, the affected rows, then the
+    /// advisories named and every record sharing their CVEs, then KEV and
+    /// EPSS).
     ///
     /// # Errors
     ///

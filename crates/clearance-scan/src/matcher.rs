@@ -216,8 +216,13 @@ pub struct Report {
 }
 
 /// Where a package's advisories are looked up: (ecosystem, ecosystem key,
-/// package key, version compared). `None` when its kind has no
-/// advisories this scanner reads, or its distribution is unknown.
+/// package key, version compared).
+///
+/// # Errors
+///
+/// Why the package cannot be looked up (for the report's "not checked"
+/// list): its kind has no advisories this scanner reads, or its
+/// distribution is unknown.
 pub fn lookup_key(found: &Found, distro: Option<&Distro>) -> Result<LookupKey, String> {
     let p = &found.package;
     let (source_name, source_version) = p
@@ -538,7 +543,7 @@ fn finding(
         .iter()
         .filter_map(|i| advisories.advisories.get(i))
         .flatten()
-        .map(|(s, r)| (s, r))
+        .map(|(s, r)| (s, r)) // &(source, record) → (&source, &record)
         .collect();
     let rating = matched
         .iter()

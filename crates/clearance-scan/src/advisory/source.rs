@@ -276,10 +276,10 @@ pub fn read_path_named(path: &Path, fallback: &str) -> Result<Vec<Import>, Sourc
         });
     }
     let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut head = [0u8; 4];
-    let n = read_up_to(&mut file, &mut head).map_err(io)?;
+    let mut head = Vec::with_capacity(4);
+    (&mut file).take(4).read_to_end(&mut head).map_err(io)?;
     let origin = path.display().to_string();
-    if head[..n] == *b"PK\x03\x04" {
+    if head == b"PK\x03\x04" {
         let file = std::fs::File::open(path).map_err(io)?;
         return read_zip(file, &origin, fallback);
     }
@@ -582,15 +582,4 @@ pub fn read_file_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadBounded
         return Err(ReadBounded::TooLarge);
     }
     Ok(out)
-}
-
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
 }
