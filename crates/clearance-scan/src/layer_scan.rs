@@ -1,6 +1,7 @@
 //! One pass over a layer gathers everything a scan needs from it: the
-//! package metadata files ([`LayerCapture`]) and the entries' metadata for
-//! the configuration checks ([`LayerListing`]).
+//! package metadata files ([`LayerCapture`]), the entries' metadata for
+//! the configuration checks ([`LayerListing`]) and the secrets in its
+//! small text files ([`SecretScanner`]).
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use clearance_oci::layer::{LayerEntry, LayerVisitor};
 use crate::catalog::Cataloger;
 use crate::config::LayerListing;
 use crate::inventory::LayerCapture;
+use crate::secrets::{LayerSecrets, SecretScanner};
 
 /// What a scan keeps of one layer.
 #[derive(Debug, Clone, Default)]
@@ -17,6 +19,17 @@ pub struct LayerScan {
     pub capture: LayerCapture,
     /// Every entry's path, kind, mode and size (bounded).
     pub listing: LayerListing,
+    /// The secrets in the layer's files (masked), at layer 0 until
+    /// [`LayerScan::secrets_at`] places them.
+    pub secrets: SecretScanner,
+    /// Which visitors asked for the entry being read.
+    asked: Asked,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Asked {
+    capture: bool,
+    secrets: bool,
 }
 
 impl LayerScan {
@@ -24,20 +37,55 @@ impl LayerScan {
     pub fn new(catalogers: Arc<Vec<Box<dyn Cataloger>>>) -> LayerScan {
         LayerScan {
             capture: LayerCapture::new(catalogers),
-            listing: LayerListing::default(),
+            ..LayerScan::default()
         }
+    }
+
+    /// A layer scan rebuilt from what a layer store kept of it.
+    pub fn from_parts(
+        capture: LayerCapture,
+        listing: LayerListing,
+        secrets: SecretScanner,
+    ) -> LayerScan {
+        LayerScan {
+            capture,
+            listing,
+            secrets,
+            asked: Asked::default(),
+        }
+    }
+
+    /// The layer's secrets as layer `layer` of an image, with the
+    /// removals its listing records (for
+    /// [`crate::secrets::SecretsReport::build`]).
+    pub fn secrets_at(&self, layer: usize) -> LayerSecrets {
+        let mut secrets = self.secrets.clone().finish().at_layer(layer);
+        secrets.removals = self.listing.removals();
+        secrets
     }
 }
 
 impl LayerVisitor for LayerScan {
     fn wants_content(&mut self, entry: &LayerEntry) -> bool {
-        // Both are asked: each keeps its own budget.
+        // Each is asked (each keeps its own budget and counts), and each
+        // gets the content only if it asked for it.
         let listing = self.listing.wants_content(entry);
-        self.capture.wants_content(entry) || listing
+        self.asked = Asked {
+            capture: self.capture.wants_content(entry),
+            secrets: self.secrets.wants_content(entry),
+        };
+        self.asked.capture || self.asked.secrets || listing
     }
 
     fn entry(&mut self, entry: LayerEntry, content: Option<Vec<u8>>) {
+        let asked = std::mem::take(&mut self.asked);
         self.listing.entry(entry.clone(), None);
-        self.capture.entry(entry, content);
+        if asked.secrets
+            && let Some(content) = &content
+        {
+            self.secrets.scan_file(&entry, content);
+        }
+        self.capture
+            .entry(entry, if asked.capture { content } else { None });
     }
 }

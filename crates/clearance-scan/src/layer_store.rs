@@ -5,7 +5,8 @@
 //! An embedded SQLite file (`layers.db`, beside the advisory database)
 //! keeps each layer's [`LayerScan`]: the package metadata files it wrote
 //! and what else it noted (whiteouts, replaced directories, links, files
-//! too large), and its entries' listing for the configuration checks. Replaying stored captures gives the same inventory
+//! too large), its entries' listing for the configuration checks, and the
+//! secrets found in its files (masked: the store holds no secret). Replaying stored captures gives the same inventory
 //! as reading the layers, because it is the same input to
 //! [`crate::inventory::Inventory::build`].
 //!
@@ -15,7 +16,7 @@
 //! (diff id, [`capture_fingerprint`]): when the catalogers change, old
 //! captures are not used.
 //!
-//! Tables: `layers(diff_id, fingerprint, notes, listing, stored_at)`,
+//! Tables: `layers(diff_id, fingerprint, notes, listing, secrets, stored_at)`,
 //! `layer_files(diff_id, seq, path, content)`.
 
 use std::collections::HashMap;
@@ -30,6 +31,7 @@ use crate::config::{LayerListing, StoredListing};
 use crate::db::DbError;
 use crate::inventory::{LayerCapture, StoredFiles, StoredNotes, capture_fingerprint};
 use crate::layer_scan::LayerScan;
+use crate::secrets::{SecretScanner, StoredSecrets};
 
 /// An open layer store.
 #[derive(Debug, Clone)]
@@ -56,19 +58,22 @@ impl LayerStore {
         ] {
             sqlx::query(statement).execute(&pool).await.map_err(sql)?;
         }
-        // A store made before listings were kept: add the column (its rows
-        // are stale by fingerprint anyway).
-        let has_listing: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pragma_table_info('layers') WHERE name = 'listing')",
-        )
-        .fetch_one(&pool)
-        .await
-        .map_err(sql)?;
-        if !has_listing {
-            sqlx::query("ALTER TABLE layers ADD COLUMN listing TEXT")
-                .execute(&pool)
-                .await
-                .map_err(sql)?;
+        // A store made before listings or secrets were kept: add the
+        // columns (its rows are stale by fingerprint anyway).
+        for column in ["listing", "secrets"] {
+            let has: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM pragma_table_info('layers') WHERE name = ?)",
+            )
+            .bind(column)
+            .fetch_one(&pool)
+            .await
+            .map_err(sql)?;
+            if !has {
+                sqlx::query(&format!("ALTER TABLE layers ADD COLUMN {column} TEXT"))
+                    .execute(&pool)
+                    .await
+                    .map_err(sql)?;
+            }
         }
         Ok(LayerStore {
             pool,
@@ -81,6 +86,19 @@ impl LayerStore {
             path: self.path.clone(),
             source,
         }
+    }
+
+    /// One stored JSON column, or [`DbError::Corrupt`] naming `what`.
+    fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        json: &str,
+        what: &'static str,
+    ) -> Result<T, DbError> {
+        serde_json::from_str(json).map_err(|e| DbError::Corrupt {
+            path: self.path.clone(),
+            what,
+            message: e.to_string(),
+        })
     }
 
     /// The stored captures of these layers that were made with the same
@@ -104,7 +122,7 @@ impl LayerStore {
             }
             let key = diff_id.to_string();
             let row = sqlx::query(
-                "SELECT notes, listing FROM layers WHERE diff_id = ? AND fingerprint = ? AND listing IS NOT NULL",
+                "SELECT notes, listing, secrets FROM layers WHERE diff_id = ? AND fingerprint = ? AND listing IS NOT NULL AND secrets IS NOT NULL",
             )
             .bind(&key)
             .bind(&fingerprint)
@@ -112,20 +130,9 @@ impl LayerStore {
             .await
             .map_err(self.sql())?;
             let Some(row) = row else { continue };
-            let notes: String = row.get(0);
-            let listing: String = row.get(1);
-            let listing: StoredListing =
-                serde_json::from_str(&listing).map_err(|e| DbError::Corrupt {
-                    path: self.path.clone(),
-                    what: "layer listing",
-                    message: e.to_string(),
-                })?;
-            let notes: StoredNotes =
-                serde_json::from_str(&notes).map_err(|e| DbError::Corrupt {
-                    path: self.path.clone(),
-                    what: "layer notes",
-                    message: e.to_string(),
-                })?;
+            let notes: StoredNotes = self.decode(&row.get::<String, _>(0), "layer notes")?;
+            let listing: StoredListing = self.decode(&row.get::<String, _>(1), "layer listing")?;
+            let secrets: StoredSecrets = self.decode(&row.get::<String, _>(2), "layer secrets")?;
             let rows =
                 sqlx::query("SELECT path, content FROM layer_files WHERE diff_id = ? ORDER BY seq")
                     .bind(&key)
@@ -138,10 +145,11 @@ impl LayerStore {
                 .collect();
             out.insert(
                 diff_id.clone(),
-                LayerScan {
-                    capture: LayerCapture::from_stored(catalogers.clone(), files, notes),
-                    listing: LayerListing::from_stored(listing),
-                },
+                LayerScan::from_parts(
+                    LayerCapture::from_stored(catalogers.clone(), files, notes),
+                    LayerListing::from_stored(listing),
+                    SecretScanner::from_stored(secrets),
+                ),
             );
         }
         Ok(out)
@@ -161,6 +169,7 @@ impl LayerStore {
     ) -> Result<(), DbError> {
         let (files, notes) = scan.capture.to_stored();
         let listing = serde_json::to_string(&scan.listing.to_stored()).unwrap_or_default();
+        let secrets = serde_json::to_string(&scan.secrets.to_stored()).unwrap_or_default();
         let key = diff_id.to_string();
         let notes = serde_json::to_string(&notes).unwrap_or_default();
         let now = crate::db::now_unix();
@@ -183,12 +192,13 @@ impl LayerStore {
             .map_err(self.sql())?;
         }
         sqlx::query(
-            "INSERT OR REPLACE INTO layers (diff_id, fingerprint, notes, listing, stored_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO layers (diff_id, fingerprint, notes, listing, secrets, stored_at) VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(&key)
         .bind(capture_fingerprint(catalogers))
         .bind(notes)
         .bind(listing)
+        .bind(secrets)
         .bind(now)
         .execute(&mut *tx)
         .await

@@ -11,6 +11,8 @@ mod support;
 
 use clearance_oci::layer::{LayerLimits, read_layer};
 use clearance_scan::advisory::Severity;
+use clearance_scan::layer_scan::LayerScan;
+use clearance_scan::secrets::SecretsReport;
 use clearance_scan::secrets::{
     HistoryLine, LayerSecrets, MAX_FINDINGS_PER_LAYER, SecretFinding, SecretScanner,
     env_var_is_secret, mark_deleted, scan_config, scan_text,
@@ -134,6 +136,29 @@ fn findings(layers: &[Vec<u8>]) -> Vec<SecretFinding> {
     let removals: Vec<_> = scanned.iter().map(|l| l.removals.clone()).collect();
     let all = scanned.into_iter().flat_map(|l| l.findings).collect();
     mark_deleted(all, &removals)
+}
+
+/// The same layers as `clearance scan` reads them: one [`LayerScan`] per
+/// layer (the removal record made from its listing), gathered by
+/// [`SecretsReport::build`], in [`by_place`] order.
+fn findings_as_scan_reads_them(layers: &[Vec<u8>]) -> Vec<SecretFinding> {
+    let catalogers = std::sync::Arc::new(clearance_scan::catalog::all());
+    let scanned = layers
+        .iter()
+        .enumerate()
+        .map(|(i, tar)| {
+            let mut scan = LayerScan::new(catalogers.clone());
+            read_layer(&tar[..], &LayerLimits::default(), None, &mut scan).unwrap();
+            scan.secrets_at(i)
+        })
+        .collect();
+    by_place(SecretsReport::build(scanned, Vec::new()).findings)
+}
+
+/// Findings ordered by layer, path and line.
+fn by_place(mut found: Vec<SecretFinding>) -> Vec<SecretFinding> {
+    found.sort_by(|a, b| (a.layer, &a.path, a.line).cmp(&(b.layer, &b.path, b.line)));
+    found
 }
 
 fn ids(found: &[SecretFinding]) -> Vec<(&str, &str, usize)> {
@@ -360,6 +385,9 @@ fn a_private_key_a_later_layer_deletes_is_reported_with_the_deleting_layer() {
         ]
     );
     assert_masked(&found, &[&key_body(40), &key_body(41), &token]);
+    // `clearance scan` reads the layers through LayerScan, whose removal
+    // record comes from its listing: the same answer.
+    assert_eq!(findings_as_scan_reads_them(&layers), by_place(found));
 }
 
 #[test]
@@ -390,6 +418,7 @@ fn a_file_a_later_layer_rewrites_or_buries_counts_as_replaced() {
         deleted,
         [("/app/.npmrc", Some(1)), ("/srv/conf/.env", Some(2))]
     );
+    assert_eq!(findings_as_scan_reads_them(&layers), by_place(found));
 }
 
 #[test]

@@ -770,3 +770,103 @@ fn sbom_input_unknown_severities_and_empty_inventories_are_judged_not_waved_thro
     let out = clearance(&["scan", "--db", &db, "--vex", big.to_str().unwrap(), &input]);
     assert_input_error(&out, "over the 16777216-byte limit");
 }
+
+/// `len` characters of `[A-Za-z0-9]` from a seeded xorshift: a fake token
+/// made at run time, so that no secret-shaped literal is in the repository.
+fn token(seed: u64, len: usize) -> String {
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(ALNUM[(x % ALNUM.len() as u64) as usize])
+        })
+        .collect()
+}
+
+#[test]
+fn secrets_in_layers_deleted_files_and_the_config_are_reported_masked_and_gated() {
+    require("umoci");
+    let dir = tempfile::tempdir().unwrap();
+    let db = build_db(dir.path());
+    let npm = ["npm", "_", &token(7, 36)].concat();
+    let github = ["ghp", "_", &token(11, 36)].concat();
+    // A Debian base; a layer that writes an .npmrc with a token; a layer
+    // that deletes it again. The config's Env carries a GitHub token.
+    let script = r#"
+set -euo pipefail
+cd "$1"
+umask 022
+umoci init --layout oci
+umoci new --image oci:v1
+umoci config --image oci:v1 --created 2020-01-04T00:00:00Z --no-history --config.env "GITHUB_TOKEN=$3"
+umoci unpack --image oci:v1 bundle >/dev/null
+R=bundle/rootfs
+mkdir -p $R/etc $R/var/lib/dpkg $R/root
+printf 'ID=debian\nVERSION_ID="12"\n' > $R/etc/os-release
+printf 'Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\n\n' > $R/var/lib/dpkg/status
+umoci repack --refresh-bundle --image oci:v1 --history.created_by "FROM debian:12" bundle
+printf '//registry.npmjs.org/:_authToken=%s\n' "$2" > $R/root/.npmrc
+umoci repack --refresh-bundle --image oci:v1 --history.created_by "COPY .npmrc /root/" bundle
+rm $R/root/.npmrc
+umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN rm /root/.npmrc" bundle
+"#;
+    let status = Command::new("bash")
+        .args(["-c", script, "build"])
+        .arg(dir.path())
+        .args([&npm, &github])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let image = format!("oci:{}:v1", dir.path().join("oci").display());
+
+    let out = clearance(&["scan", "--db", &db, "--format", "json", &image]);
+    assert_success(&out);
+    let all = stdout(&out);
+    assert!(!all.contains(&npm) && !all.contains(&github), "{all}");
+    let first = json(&out);
+    let secrets = first["secrets"]["findings"].as_array().unwrap();
+    let npmrc = secrets
+        .iter()
+        .find(|f| f["path"] == "/root/.npmrc")
+        .unwrap_or_else(|| panic!("{secrets:?}"));
+    assert_eq!(npmrc["rule_id"], "npm-access-token");
+    assert_eq!(npmrc["layer"], 1);
+    assert_eq!(npmrc["deleted_in"], 2, "the layer that removed the file");
+    assert_eq!(npmrc["masked"], "npm_****");
+    let env = secrets
+        .iter()
+        .find(|f| f["path"] == "config:Env")
+        .unwrap_or_else(|| panic!("{secrets:?}"));
+    assert_eq!(env["rule_id"], "github-pat");
+    assert_eq!(first["summary"]["secrets"], secrets.len());
+    assert!(first["secrets"]["stats"]["files_scanned"].as_u64().unwrap() >= 1);
+
+    // The gate counts secrets at or above its threshold, deleted or not.
+    let out = clearance(&["scan", "--db", &db, "--fail-on", "high", &image]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let table = stdout(&out);
+    assert!(!table.contains(&npm) && !table.contains(&github), "{table}");
+    assert!(table.contains("npm_****"), "{table}");
+    assert!(table.contains("(deleted in 2)"), "{table}");
+    assert!(
+        table.contains("secret(s) at or above high"),
+        "the reason is given: {table}"
+    );
+
+    // A second scan answers from the layer store: the same secrets with
+    // no layer blob left to read.
+    for l in first["layers"].as_array().unwrap() {
+        let hex = l["digest"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("sha256:")
+            .unwrap();
+        std::fs::remove_file(dir.path().join("oci/blobs/sha256").join(hex)).unwrap();
+    }
+    let out = clearance(&["scan", "--db", &db, "--format", "json", &image]);
+    assert_success(&out);
+    assert_eq!(json(&out)["secrets"], first["secrets"]);
+}

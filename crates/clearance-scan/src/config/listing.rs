@@ -137,6 +137,37 @@ impl LayerListing {
         self.untracked
     }
 
+    /// What this layer hid of the layers below (its whiteouts, and every
+    /// path it wrote), for [`crate::secrets::mark_deleted`]: the same
+    /// record a [`crate::secrets::SecretScanner`] keeps, made from the
+    /// listing so that a stored layer has it too. Marked incomplete when
+    /// the listing counted entries it did not keep.
+    pub fn removals(&self) -> crate::secrets::LayerRemovals {
+        let mut removals = crate::secrets::LayerRemovals::new();
+        for node in &self.nodes {
+            let kind = match node.kind {
+                // Which set an entry goes to depends only on whether it is
+                // a directory, a whiteout, or anything else.
+                Kind::File | Kind::Symlink(_) => EntryKind::File,
+                Kind::Dir => EntryKind::Directory,
+                Kind::Whiteout => EntryKind::Whiteout,
+                Kind::Opaque => EntryKind::OpaqueWhiteout,
+            };
+            removals.record(&LayerEntry {
+                path: ImagePath::normalise(&node.path).0,
+                kind,
+                size: 0,
+                mode: 0,
+                uid: 0,
+                gid: 0,
+            });
+        }
+        if self.untracked.entries > 0 {
+            removals.complete = false;
+        }
+        removals
+    }
+
     /// The listing in storable form (for the layer store, keyed by diff
     /// id like [`crate::inventory::LayerCapture::to_stored`]).
     pub fn to_stored(&self) -> StoredListing {

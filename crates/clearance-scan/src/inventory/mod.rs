@@ -220,9 +220,10 @@ pub struct StoredNotes {
     pub over_budget_named: Vec<String>,
 }
 
-/// Bump when what a capture keeps changes (a cataloger wants new files):
-/// layers stored under another version are read again.
-pub const CAPTURE_VERSION: u32 = 2;
+/// Bump when what a layer store keeps changes (a cataloger wants new
+/// files, the secret rules or the listing change): layers stored under
+/// another version are read again.
+pub const CAPTURE_VERSION: u32 = 3;
 
 /// The fingerprint stored captures are kept under: [`CAPTURE_VERSION`]
 /// and the names of the catalogers, so adding or removing one makes

@@ -24,6 +24,26 @@ pub struct HistoryLine<'a> {
     pub empty_layer: bool,
 }
 
+/// The secrets in an image configuration's `config.Env` and `history`
+/// (image-spec `config.md`): [`scan_config`] over them.
+pub fn scan_image_config(config: &oci_spec::image::ImageConfiguration) -> Vec<SecretFinding> {
+    let env: Vec<String> = config
+        .config()
+        .as_ref()
+        .and_then(|c| c.env().clone())
+        .unwrap_or_default();
+    let history: Vec<HistoryLine<'_>> = config
+        .history()
+        .iter()
+        .flatten()
+        .map(|h| HistoryLine {
+            created_by: h.created_by().as_deref().unwrap_or(""),
+            empty_layer: h.empty_layer().unwrap_or(false),
+        })
+        .collect();
+    scan_config(&env, &history)
+}
+
 /// The secrets in a config's `Env` (`NAME=value` strings) and `history`.
 ///
 /// Each finding's `layer` is the layer its history line made; for a line

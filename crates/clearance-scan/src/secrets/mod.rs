@@ -35,19 +35,21 @@ mod deleted;
 mod detect;
 mod files;
 mod mask;
+mod report;
 mod rules;
 mod scanner;
 mod stopwords;
 
-pub use config::{HistoryLine, scan_config};
+pub use config::{HistoryLine, scan_config, scan_image_config};
 pub use deleted::{LayerRemovals, MAX_REMOVAL_BYTES, mark_deleted};
 pub use detect::{MAX_FINDINGS_PER_TEXT, TextFinding, rule_errors, scan_text};
 pub use files::{env_var_is_secret, secret_name};
 pub use mask::{Masked, NotMasked};
+pub use report::SecretsReport;
 pub use rules::{RuleInfo, all_rules};
 pub use scanner::{
     BINARY_SNIFF_BYTES, LayerSecrets, MAX_FINDINGS_PER_LAYER, MAX_SCANNED_BYTES_PER_LAYER,
-    MAX_SCANNED_FILE_BYTES, PathSkip, ScanStats, SecretScanner, skipped_path,
+    MAX_SCANNED_FILE_BYTES, PathSkip, ScanStats, SecretScanner, StoredSecrets, skipped_path,
 };
 
 use serde::{Deserialize, Serialize};

@@ -58,6 +58,19 @@ pub struct ScanStats {
     pub findings_dropped: u64,
 }
 
+impl ScanStats {
+    /// Add another layer's figures to these (saturating).
+    pub fn add(&mut self, other: &ScanStats) {
+        self.files_scanned = self.files_scanned.saturating_add(other.files_scanned);
+        self.bytes_scanned = self.bytes_scanned.saturating_add(other.bytes_scanned);
+        self.skipped_path = self.skipped_path.saturating_add(other.skipped_path);
+        self.skipped_large = self.skipped_large.saturating_add(other.skipped_large);
+        self.skipped_binary = self.skipped_binary.saturating_add(other.skipped_binary);
+        self.skipped_budget = self.skipped_budget.saturating_add(other.skipped_budget);
+        self.findings_dropped = self.findings_dropped.saturating_add(other.findings_dropped);
+    }
+}
+
 /// Everything a layer's scan produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerSecrets {
@@ -71,6 +84,34 @@ pub struct LayerSecrets {
     pub stats: ScanStats,
 }
 
+/// A layer's findings and figures as a layer store keeps them (JSON).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSecrets {
+    /// The findings, masked.
+    pub findings: Vec<SecretFinding>,
+    /// What the scan read and skipped.
+    pub stats: ScanStats,
+}
+
+impl LayerSecrets {
+    /// The same result placed at layer `layer` of an image: every
+    /// finding's `layer` set to it.
+    pub fn at_layer(mut self, layer: usize) -> Self {
+        self.layer = layer;
+        for f in &mut self.findings {
+            f.layer = layer;
+        }
+        self
+    }
+}
+
+impl Default for SecretScanner {
+    /// A scanner for layer 0.
+    fn default() -> Self {
+        SecretScanner::new(0)
+    }
+}
+
 impl SecretScanner {
     /// A scanner for layer `layer` (0 = base).
     pub fn new(layer: usize) -> Self {
@@ -79,6 +120,27 @@ impl SecretScanner {
             findings: Vec::new(),
             removals: LayerRemovals::new(),
             stats: ScanStats::default(),
+        }
+    }
+
+    /// The findings and figures in storable form (for the layer store:
+    /// findings are masked, so nothing stored holds a secret). The layer
+    /// index is not part of it: a layer shared by images sits at different
+    /// indexes.
+    pub fn to_stored(&self) -> StoredSecrets {
+        StoredSecrets {
+            findings: self.findings.clone(),
+            stats: self.stats.clone(),
+        }
+    }
+
+    /// A finished scanner rebuilt from [`SecretScanner::to_stored`], at
+    /// layer 0 until [`LayerSecrets::at_layer`] places its result.
+    pub fn from_stored(stored: StoredSecrets) -> Self {
+        SecretScanner {
+            findings: stored.findings,
+            stats: stored.stats,
+            ..SecretScanner::new(0)
         }
     }
 
@@ -102,9 +164,17 @@ impl SecretScanner {
     /// this scanner asked for with `wants_content`).
     pub fn visit(&mut self, entry: &LayerEntry, content: Option<&[u8]>) {
         self.removals.record(entry);
-        let Some(content) = content else {
-            return;
-        };
+        if let Some(content) = content {
+            self.scan_file(entry, content);
+        }
+    }
+
+    /// Scan one file's content this scanner asked for with
+    /// `wants_content`, without noting the entry in the removal record:
+    /// for a visitor that keeps the layer's paths itself (the scan's
+    /// [`crate::layer_scan::LayerScan`] derives the removals from its
+    /// listing, [`crate::config::LayerListing::removals`]).
+    pub fn scan_file(&mut self, entry: &LayerEntry, content: &[u8]) {
         let head = &content[..content.len().min(BINARY_SNIFF_BYTES)];
         if head.contains(&0) {
             self.stats.skipped_binary += 1;

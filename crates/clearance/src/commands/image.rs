@@ -14,9 +14,9 @@ use clearance_oci::{Digest, ImageRef, ImageSource, Platform, ResolvedImage};
 use clearance_scan::Inventory;
 use clearance_scan::catalog::{self, Cataloger};
 use clearance_scan::config::LayerListing;
-use clearance_scan::inventory::LayerCapture;
 use clearance_scan::layer_scan::LayerScan;
 use clearance_scan::layer_store::LayerStore;
+use clearance_scan::secrets::LayerSecrets;
 
 use crate::cli::RegistryArgs;
 use crate::output;
@@ -82,6 +82,9 @@ pub struct ReadImage {
     pub inventory: Inventory,
     /// Each layer's entries, for the configuration checks.
     pub listings: Vec<LayerListing>,
+    /// Each layer's secrets (empty for a layer not read), with what it
+    /// deleted of the layers below.
+    pub secrets: Vec<LayerSecrets>,
     /// Layers skipped and what the inventory could not read, one line each.
     pub warnings: Vec<String>,
 }
@@ -153,7 +156,7 @@ impl ImageArgs {
 
     /// Open the image and read its layers (those not in the layer store
     /// beside the advisory database `db`), giving its inventory, each
-    /// layer's listing, and what could not be read.
+    /// layer's listing and secrets, and what could not be read.
     ///
     /// # Errors
     ///
@@ -163,7 +166,7 @@ impl ImageArgs {
         let (reference, source, image) = self.open().await?;
         let depth = self.depth();
         let store = self.layer_store(db).await;
-        let (inventory, listings) = read_inventory(
+        let (inventory, listings, secrets) = read_inventory(
             &source,
             &image,
             depth,
@@ -178,6 +181,7 @@ impl ImageArgs {
             image,
             inventory,
             listings,
+            secrets,
             warnings,
         })
     }
@@ -257,15 +261,16 @@ pub fn standard_document(
     })
 }
 
-/// Stream every layer `depth` reads through a [`LayerCapture`] (each blob
-/// once, `parallel` at a time, with a progress bar), then replay them.
+/// Stream every layer `depth` reads through a [`LayerScan`] (each blob
+/// once, `parallel` at a time, with a progress bar; layers in the store
+/// are not read), then replay the captures into the inventory.
 async fn read_inventory(
     source: &ImageSource,
     image: &ResolvedImage,
     depth: LayerDepth,
     parallel: usize,
     store: Option<&LayerStore>,
-) -> anyhow::Result<(Inventory, Vec<LayerListing>)> {
+) -> anyhow::Result<(Inventory, Vec<LayerListing>, Vec<LayerSecrets>)> {
     let catalogers: Arc<Vec<Box<dyn Cataloger>>> = Arc::new(catalog::all());
     // Layers stored by diff id are not read again.
     let diff_ids: Vec<Digest> = image
@@ -330,24 +335,24 @@ async fn read_inventory(
         .into_iter()
         .zip(fresh)
         .collect::<std::collections::HashMap<_, _>>();
-    let (captures, listings): (Vec<LayerCapture>, Vec<LayerListing>) = image
-        .layers
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let scan = match fresh.remove(&i) {
-                Some(scan) => scan.unwrap_or_default(),
-                None => l
-                    .diff_id
-                    .as_ref()
-                    .filter(|_| depth.reads(l))
-                    .and_then(|d| stored.get(d).cloned())
-                    .unwrap_or_default(),
-            };
-            (scan.capture, scan.listing)
-        })
-        .unzip();
-    Ok((Inventory::build(&catalogers, captures), listings))
+    let mut captures = Vec::with_capacity(image.layers.len());
+    let mut listings = Vec::with_capacity(image.layers.len());
+    let mut secrets = Vec::with_capacity(image.layers.len());
+    for (i, l) in image.layers.iter().enumerate() {
+        let scan = match fresh.remove(&i) {
+            Some(scan) => scan.unwrap_or_default(),
+            None => l
+                .diff_id
+                .as_ref()
+                .filter(|_| depth.reads(l))
+                .and_then(|d| stored.get(d).cloned())
+                .unwrap_or_default(),
+        };
+        secrets.push(scan.secrets_at(i));
+        captures.push(scan.capture);
+        listings.push(scan.listing);
+    }
+    Ok((Inventory::build(&catalogers, captures), listings, secrets))
 }
 
 /// What could not be read, one line each: layers skipped, then the

@@ -16,6 +16,7 @@ use clearance_scan::matcher::{
     self, Finding, MatchSettings, Report, SortOrder, Unfixed, UnknownSeverity,
 };
 use clearance_scan::os::Distro;
+use clearance_scan::secrets::SecretsReport;
 use serde::Serialize;
 
 use crate::cli::Format;
@@ -95,6 +96,7 @@ struct ImageInput {
     inventory: Inventory,
     warnings: Vec<String>,
     configuration: Option<clearance_scan::config::ConfigReport>,
+    secrets: SecretsReport,
 }
 
 /// What was scanned: an image (read through its layers) or an SBOM.
@@ -133,6 +135,10 @@ struct ScanDocument {
     /// for `sbom:FILE`. Not part of `--fail-on` yet.
     #[serde(skip_serializing_if = "Option::is_none")]
     configuration: Option<clearance_scan::config::ConfigReport>,
+    /// Secrets in the layers (deleted files included) and the
+    /// configuration (docs/secrets.md); absent for `sbom:FILE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secrets: Option<SecretsReport>,
     verdict: Verdict,
 }
 
@@ -160,6 +166,8 @@ struct Summary {
     known_exploited: usize,
     suppressed: usize,
     filtered: usize,
+    /// Secrets found (`null` for `sbom:FILE`).
+    secrets: Option<usize>,
 }
 
 #[derive(Debug, Serialize)]
@@ -204,8 +212,13 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
             image,
             inventory,
             listings,
+            secrets,
             mut warnings,
         } = args.image.read(&db_path).await?;
+        let secrets = SecretsReport::build(
+            secrets,
+            clearance_scan::secrets::scan_image_config(&image.config),
+        );
         let facts = clearance_scan::config::ImageFacts {
             packages: inventory.packages.len(),
             base_layers: None,
@@ -223,6 +236,7 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
             inventory,
             warnings,
             configuration,
+            secrets,
         }))
     };
     let inventory = match &input {
@@ -257,8 +271,13 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
         .updated_at
         .map(|u| now.saturating_sub(u64::try_from(u).unwrap_or(0)) / 86_400);
     let stale = age_days.is_none_or(|d| d > u64::from(args.max_db_age_days));
+    let secrets = match &input {
+        Input::Image(i) => Some(&i.secrets),
+        Input::Sbom(..) => None,
+    };
     let mut summary = Summary {
         total: report.findings.len(),
+        secrets: secrets.map(|s| s.findings.len()),
         suppressed: report.suppressed.len(),
         filtered: report.filtered,
         ..Summary::default()
@@ -291,6 +310,20 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
             reasons.push(format!(
                 "{unrated} finding(s) of unknown severity (no feed rates them), which cannot be judged below {threshold}; --ignore-unknown-severity ranks them lowest"
             ));
+        }
+        if let Some(secrets) = secrets {
+            let over = secrets.at_or_above(threshold).count();
+            if over > 0 {
+                reasons.push(format!(
+                    "{over} secret(s) at or above {threshold} (one in a deleted file can still be pulled with its layer)"
+                ));
+            }
+            if secrets.stats.skipped_budget > 0 {
+                reasons.push(format!(
+                    "{} files were not searched for secrets (a layer's scan budget was spent); the gate cannot vouch for them",
+                    secrets.stats.skipped_budget
+                ));
+            }
         }
         if inventory.packages.is_empty() {
             reasons.push(
@@ -388,6 +421,7 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
         summary,
         inventory_warnings,
         configuration,
+        secrets: secrets.cloned(),
         verdict: Verdict {
             fail_on,
             passed: reasons.is_empty(),
@@ -535,6 +569,51 @@ fn render_configuration(c: &clearance_scan::config::ConfigReport, page: &mut Pag
     ));
 }
 
+/// The secrets found, masked, and why the search may be incomplete.
+fn render_secrets(secrets: &SecretsReport, page: &mut Page) {
+    page.line("");
+    if secrets.findings.is_empty() {
+        page.line(good(format!(
+            "secrets: none found ({} files searched)",
+            secrets.stats.files_scanned
+        )));
+    } else {
+        let mut t = output::table(&["Severity", "Secret", "Where", "Layer", "Masked"]);
+        for f in &secrets.findings {
+            let place = if f.path.starts_with("config:") {
+                f.path.clone()
+            } else {
+                format!("{}:{}", f.path, f.line)
+            };
+            let layer = match f.deleted_in {
+                Some(d) => text!(f.layer.to_text(), dim(format!(" (deleted in {d})"))),
+                None => f.layer.to_text(),
+            };
+            t.row([
+                severity_text(f.severity),
+                format!("{} ({})", f.title, f.rule_id).to_text(),
+                output::truncate(&place, 60).to_text(),
+                layer,
+                (&f.masked).to_text(),
+            ]);
+        }
+        page.line(t);
+        let deleted = secrets
+            .findings
+            .iter()
+            .filter(|f| f.deleted_in.is_some())
+            .count();
+        page.line(format!(
+            "{} secrets ({} in files a later layer deleted: the layer that holds them can still be pulled); remove them from the layer that adds them and rotate them",
+            secrets.findings.len(),
+            deleted
+        ));
+    }
+    for reason in &secrets.incomplete {
+        page.line(text!(warn("warning:"), " secrets: ", reason));
+    }
+}
+
 /// Whether a findings table has a layer column (not when the table is
 /// already one layer's).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -664,6 +743,9 @@ fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
     ));
     if let Some(c) = &d.configuration {
         render_configuration(c, page);
+    }
+    if let Some(secrets) = &d.secrets {
+        render_secrets(secrets, page);
     }
     for sup in &d.report.suppressed {
         page.line(text!(
