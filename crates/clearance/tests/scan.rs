@@ -20,10 +20,6 @@ fn feeds() -> PathBuf {
 fn build_image(dir: &Path) -> String {
     require("umoci");
     let script = r#"
-set -euo pipefail
-cd "$1"
-umask 022
-umoci init --layout oci
 umoci new --image oci:v1
 umoci config --image oci:v1 --created 2020-01-04T00:00:00Z --no-history
 umoci unpack --image oci:v1 bundle >/dev/null
@@ -48,13 +44,23 @@ umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN apt-get i
 rm -rf $R/usr/local/lib/python3.11/dist-packages/urllib3-1.24.1.dist-info
 umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN pip uninstall -y urllib3" bundle
 "#;
+    umoci_script(dir, script, &[]);
+    format!("oci:{}:v1", dir.join("oci").display())
+}
+
+/// Run a bash script that builds images with umoci in a fresh OCI layout
+/// `dir/oci` (`$1` is `dir`, the script's own arguments follow).
+fn umoci_script(dir: &Path, script: &str, args: &[&str]) {
+    require("umoci");
+    let script =
+        format!("set -euo pipefail\ncd \"$1\"\numask 022\numoci init --layout oci\n{script}");
     let status = Command::new("bash")
-        .args(["-c", script, "build"])
+        .args(["-c", &script, "build"])
         .arg(dir)
+        .args(args)
         .status()
         .unwrap();
-    assert!(status.success());
-    format!("oci:{}:v1", dir.join("oci").display())
+    assert!(status.success(), "the umoci script failed");
 }
 
 /// A database of every fixture feed, at `dir/advisories.db`.
@@ -796,10 +802,6 @@ fn secrets_in_layers_deleted_files_and_the_config_are_reported_masked_and_gated(
     // A Debian base; a layer that writes an .npmrc with a token; a layer
     // that deletes it again. The config's Env carries a GitHub token.
     let script = r#"
-set -euo pipefail
-cd "$1"
-umask 022
-umoci init --layout oci
 umoci new --image oci:v1
 umoci config --image oci:v1 --created 2020-01-04T00:00:00Z --no-history --config.env "GITHUB_TOKEN=$3"
 umoci unpack --image oci:v1 bundle >/dev/null
@@ -813,13 +815,7 @@ umoci repack --refresh-bundle --image oci:v1 --history.created_by "COPY .npmrc /
 rm $R/root/.npmrc
 umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN rm /root/.npmrc" bundle
 "#;
-    let status = Command::new("bash")
-        .args(["-c", script, "build"])
-        .arg(dir.path())
-        .args([&npm, &github])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    umoci_script(dir.path(), script, &[&npm, &github]);
     let image = format!("oci:{}:v1", dir.path().join("oci").display());
 
     let out = clearance(&["scan", "--db", &db, "--format", "json", &image]);
@@ -869,4 +865,119 @@ umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN rm /root/
     let out = clearance(&["scan", "--db", &db, "--format", "json", &image]);
     assert_success(&out);
     assert_eq!(json(&out)["secrets"], first["secrets"]);
+}
+
+#[test]
+fn findings_are_split_by_base_image_from_the_flag_or_the_annotations() {
+    require("umoci");
+    let dir = tempfile::tempdir().unwrap();
+    let db = build_db(dir.path());
+    // `base`: Debian 12 with an old glibc. `v1`: base plus a layer that
+    // pip-installs requests 2.19.1.
+    let script = r#"
+umoci new --image oci:base
+umoci config --image oci:base --created 2020-01-04T00:00:00Z --no-history
+umoci unpack --image oci:base bundle >/dev/null
+R=bundle/rootfs
+mkdir -p $R/etc $R/var/lib/dpkg
+printf 'ID=debian\nVERSION_ID="12"\n' > $R/etc/os-release
+printf 'Package: libc6\nStatus: install ok installed\nSource: glibc\nVersion: 2.36-9\n\n' > $R/var/lib/dpkg/status
+umoci repack --refresh-bundle --image oci:base --history.created_by "FROM scratch" bundle
+d=$R/usr/local/lib/python3.11/dist-packages/requests-2.19.1.dist-info
+mkdir -p $d
+printf 'Metadata-Version: 2.1\nName: requests\nVersion: 2.19.1\n' > $d/METADATA
+umoci repack --image oci:v1 --history.created_by "RUN pip install requests==2.19.1" bundle
+"#;
+    umoci_script(dir.path(), script, &[]);
+    let layout = dir.path().join("oci").display().to_string();
+    let (base, image) = (format!("oci:{layout}:base"), format!("oci:{layout}:v1"));
+
+    let out = clearance(&[
+        "scan", "--db", &db, "--format", "json", "--base", &base, &image,
+    ]);
+    assert_success(&out);
+    let doc = json(&out);
+    assert_eq!(doc["base"]["layers"], 1);
+    assert_eq!(doc["base"]["from"], "flag");
+    let findings = doc["findings"].as_array().unwrap();
+    let in_base = findings
+        .iter()
+        .filter(|f| f["package"]["layer"] == 0)
+        .count();
+    assert!(in_base > 0 && in_base < findings.len(), "{findings:?}");
+    assert_eq!(doc["summary"]["from_base"], in_base);
+    let origins: Vec<&str> = doc["configuration"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["origin"].as_str().unwrap())
+        .collect();
+    assert!(!origins.contains(&"unknown"), "{origins:?}");
+    // Without a base nothing is split.
+    let plain = json(&clearance(&[
+        "scan", "--db", &db, "--format", "json", &image,
+    ]));
+    assert_eq!(plain["base"], serde_json::Value::Null);
+    assert_eq!(plain["summary"]["from_base"], serde_json::Value::Null);
+
+    // An image that is not built on the base named is refused, naming why.
+    let out = clearance(&["scan", "--db", &db, "--base", &image, &base]);
+    assert_input_error(&out, "has 2 layers and the image only 1");
+
+    // The manifest's annotations name the base: used when it is in a
+    // registry and its digest is the one they give. A wrong digest, or a
+    // name that is a path on this machine, is a warning, not a split.
+    let registry = support::Registry::start(None);
+    let remote = format!("{}/team/base:1", registry.host());
+    support::skopeo_copy(&base, &format!("docker://{remote}"), None);
+    let digest = support::inspect_json(&[&base])["manifest"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let zeros = format!("sha256:{}", "0".repeat(64));
+    for (tag, name, annotated) in [
+        ("v2", remote.as_str(), digest.as_str()),
+        ("v3", remote.as_str(), zeros.as_str()),
+        ("v4", base.as_str(), digest.as_str()),
+    ] {
+        let status = Command::new("umoci")
+            .args(["config", "--image", &format!("{layout}:v1"), "--tag", tag])
+            .arg(format!(
+                "--manifest.annotation=org.opencontainers.image.base.name={name}"
+            ))
+            .arg(format!(
+                "--manifest.annotation=org.opencontainers.image.base.digest={annotated}"
+            ))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let scan = |tag: &str| {
+        let out = clearance(&[
+            "scan",
+            "--db",
+            &db,
+            "--format",
+            "json",
+            &format!("oci:{layout}:{tag}"),
+        ]);
+        assert_success(&out);
+        json(&out)
+    };
+    let v2 = scan("v2");
+    assert_eq!(v2["base"]["from"], "annotation");
+    assert_eq!(v2["base"]["layers"], 1);
+    assert_eq!(v2["summary"]["from_base"], in_base);
+    for (tag, says) in [
+        ("v3", "could not be read"),
+        ("v4", "not a registry reference"),
+    ] {
+        let doc = scan(tag);
+        assert_eq!(doc["base"], serde_json::Value::Null, "{tag}");
+        let warnings = doc["inventory_warnings"].to_string();
+        assert!(
+            warnings.contains(says) && warnings.contains("not split"),
+            "{tag}: {warnings}"
+        );
+    }
 }

@@ -27,6 +27,7 @@
 //! secrets scanner's; [`secret_candidates`] hands it those texts with
 //! where each came from.
 
+mod base;
 mod checks;
 mod files;
 mod history;
@@ -38,6 +39,8 @@ mod texts;
 use std::collections::BTreeMap;
 
 use oci_spec::image::ImageConfiguration;
+
+pub use base::{BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, BaseError, base_layers};
 use serde::Serialize;
 
 use crate::advisory::Severity;

@@ -11,6 +11,7 @@ use clearance_oci::inspect;
 use clearance_oci::{Digest, ImageRef, Platform, ResolvedImage};
 use clearance_scan::Inventory;
 use clearance_scan::advisory::Severity;
+use clearance_scan::config::Origin;
 use clearance_scan::db::AdvisoryDb;
 use clearance_scan::matcher::{
     self, Finding, MatchSettings, Report, SortOrder, Unfixed, UnknownSeverity,
@@ -66,6 +67,13 @@ pub struct ScanArgs {
     /// carry no rating).
     #[arg(long)]
     pub ignore_unknown_severity: bool,
+    /// The base image this image was built on (any form IMAGE takes): its
+    /// layers must be this image's bottom layers. Findings are then split
+    /// into the base's and the image's own. Without it, the manifest's
+    /// `org.opencontainers.image.base.name`/`.digest` annotations are used
+    /// when the base they name can be read.
+    #[arg(long, value_name = "IMAGE")]
+    pub base: Option<String>,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -97,6 +105,20 @@ struct ImageInput {
     warnings: Vec<String>,
     configuration: Option<clearance_scan::config::ConfigReport>,
     secrets: SecretsReport,
+    base: Option<BaseInfo>,
+}
+
+/// The base image the image was built on, when known.
+#[derive(Debug, Clone, Serialize)]
+struct BaseInfo {
+    /// The base as named (by `--base` or the annotation).
+    reference: String,
+    /// Its manifest's digest.
+    manifest_digest: Digest,
+    /// How many of the image's bottom layers are the base's.
+    layers: usize,
+    /// `flag` (`--base`) or `annotation` (the manifest's base annotations).
+    from: &'static str,
 }
 
 /// What was scanned: an image (read through its layers) or an SBOM.
@@ -124,6 +146,9 @@ struct ScanDocument {
     #[serde(skip_serializing_if = "Option::is_none")]
     sbom: Option<SbomInfo>,
     distro: Option<Distro>,
+    /// The base image, when `--base` or the manifest's annotations name
+    /// one that could be read; `null` otherwise.
+    base: Option<BaseInfo>,
     database: DatabaseInfo,
     layers: Vec<LayerInfo>,
     packages: usize,
@@ -168,6 +193,9 @@ struct Summary {
     filtered: usize,
     /// Secrets found (`null` for `sbom:FILE`).
     secrets: Option<usize>,
+    /// Findings in the base image's layers (`null` when the base is not
+    /// known).
+    from_base: Option<usize>,
 }
 
 #[derive(Debug, Serialize)]
@@ -219,9 +247,10 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
             secrets,
             clearance_scan::secrets::scan_image_config(&image.config),
         );
+        let base = base_image(&args, &image, &mut warnings).await?;
         let facts = clearance_scan::config::ImageFacts {
             packages: inventory.packages.len(),
-            base_layers: None,
+            base_layers: base.as_ref().map(|b| b.layers),
         };
         let configuration = match clearance_scan::config::check(&image.config, listings, facts) {
             Ok(report) => Some(report),
@@ -237,6 +266,7 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
             warnings,
             configuration,
             secrets,
+            base,
         }))
     };
     let inventory = match &input {
@@ -271,13 +301,20 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
         .updated_at
         .map(|u| now.saturating_sub(u64::try_from(u).unwrap_or(0)) / 86_400);
     let stale = age_days.is_none_or(|d| d > u64::from(args.max_db_age_days));
-    let secrets = match &input {
-        Input::Image(i) => Some(&i.secrets),
-        Input::Sbom(..) => None,
+    let (secrets, base) = match &input {
+        Input::Image(i) => (Some(&i.secrets), i.base.clone()),
+        Input::Sbom(..) => (None, None),
     };
     let mut summary = Summary {
         total: report.findings.len(),
         secrets: secrets.map(|s| s.findings.len()),
+        from_base: base.as_ref().map(|b| {
+            report
+                .findings
+                .iter()
+                .filter(|f| f.package.layer < b.layers)
+                .count()
+        }),
         suppressed: report.suppressed.len(),
         filtered: report.filtered,
         ..Summary::default()
@@ -408,6 +445,7 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
         platform,
         sbom,
         distro: inventory.distro.clone(),
+        base,
         database: DatabaseInfo {
             path: db_path,
             updated_at: advisories
@@ -521,12 +559,17 @@ fn risk_cell(f: &Finding) -> Text {
 }
 
 /// The configuration findings and the attack-surface line.
-fn render_configuration(c: &clearance_scan::config::ConfigReport, page: &mut Page) {
+fn render_configuration(c: &clearance_scan::config::ConfigReport, base: bool, page: &mut Page) {
     page.line("");
     if c.findings.is_empty() {
         page.line(good("configuration: no findings"));
     } else {
-        let mut t = output::table(&["Severity", "Check", "Evidence", "Layer", "Fix"]);
+        let mut header = vec!["Severity", "Check", "Evidence", "Layer"];
+        if base {
+            header.push("From");
+        }
+        header.push("Fix");
+        let mut t = output::table(&header);
         for f in &c.findings {
             let evidence = f
                 .evidence
@@ -534,7 +577,7 @@ fn render_configuration(c: &clearance_scan::config::ConfigReport, page: &mut Pag
                 .clone()
                 .or_else(|| f.evidence.value.clone())
                 .unwrap_or_default();
-            t.row([
+            let mut cells = vec![
                 severity_text(f.severity),
                 format!("{} {}", f.id.id(), f.name).to_text(),
                 output::truncate(&evidence, 50).to_text(),
@@ -542,8 +585,19 @@ fn render_configuration(c: &clearance_scan::config::ConfigReport, page: &mut Pag
                     .layer
                     .map_or(String::new(), |l| l.to_string())
                     .to_text(),
-                f.fix.to_text(),
-            ]);
+            ];
+            if base {
+                cells.push(
+                    match f.origin {
+                        Origin::Base => "base image",
+                        Origin::Own => "own",
+                        Origin::Unknown => "",
+                    }
+                    .to_text(),
+                );
+            }
+            cells.push(f.fix.to_text());
+            t.row(cells);
         }
         page.line(t);
     }
@@ -567,6 +621,91 @@ fn render_configuration(c: &clearance_scan::config::ConfigReport, page: &mut Pag
         s.files,
         output::size(s.size_bytes)
     ));
+}
+
+/// The image's base: `--base`, else the manifest's base annotations when
+/// the base they name can be read (a warning says why not otherwise).
+///
+/// # Errors
+///
+/// `--base` that cannot be opened, or whose layers are not the image's
+/// bottom layers.
+async fn base_image(
+    args: &ScanArgs,
+    image: &ResolvedImage,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<Option<BaseInfo>> {
+    use clearance_scan::config::{BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, base_layers};
+    let ours: Vec<Option<Digest>> = image.layers.iter().map(|l| l.diff_id.clone()).collect();
+    let (platform, registry) = (args.image.platform.as_deref(), &args.image.registry);
+    if let Some(name) = &args.base {
+        let (_, _, base) = super::image::open(name, platform, registry)
+            .await
+            .context("reading --base")?;
+        let theirs: Vec<Option<Digest>> = base.layers.iter().map(|l| l.diff_id.clone()).collect();
+        let layers = base_layers(&ours, &theirs)
+            .with_context(|| format!("--base {name} is not the base of {}", image.reference))?;
+        return Ok(Some(BaseInfo {
+            reference: name.clone(),
+            manifest_digest: base.manifest_digest,
+            layers,
+            from: "flag",
+        }));
+    }
+    let annotations = image.manifest.annotations().clone().unwrap_or_default();
+    let Some(name) = annotations.get(BASE_NAME_ANNOTATION) else {
+        return Ok(None);
+    };
+    let digest = annotations.get(BASE_DIGEST_ANNOTATION);
+    // Pinned by the digest the annotations give, when they give one.
+    let named = match digest {
+        Some(d) if !name.contains('@') => format!("{name}@{d}"),
+        _ => name.clone(),
+    };
+    let not_split = |why: String| {
+        format!(
+            "the manifest names its base image {named:?} ({BASE_NAME_ANNOTATION}), but {why}; findings are not split into the base's and the image's own (pass --base IMAGE)"
+        )
+    };
+    // The image says where its base is: only a registry is taken from it,
+    // never a path on this machine (`oci:`, `docker-archive:`).
+    if !matches!(named.parse::<ImageRef>(), Ok(ImageRef::Registry(_))) {
+        warnings.push(not_split("that is not a registry reference".to_owned()));
+        return Ok(None);
+    }
+    let base = match super::image::open(&named, platform, registry).await {
+        Ok((_, _, base)) => base,
+        Err(e) => {
+            warnings.push(not_split(format!("it could not be read: {e:#}")));
+            return Ok(None);
+        }
+    };
+    if let Some(d) = digest
+        && *d != base.manifest_digest.to_string()
+        && base
+            .index_digest
+            .as_ref()
+            .is_none_or(|i| i.to_string() != *d)
+    {
+        warnings.push(not_split(format!(
+            "what it names has the digest {}, not {d}",
+            base.manifest_digest
+        )));
+        return Ok(None);
+    }
+    let theirs: Vec<Option<Digest>> = base.layers.iter().map(|l| l.diff_id.clone()).collect();
+    match base_layers(&ours, &theirs) {
+        Ok(layers) => Ok(Some(BaseInfo {
+            reference: named,
+            manifest_digest: base.manifest_digest,
+            layers,
+            from: "annotation",
+        })),
+        Err(e) => {
+            warnings.push(not_split(e.to_string()));
+            Ok(None)
+        }
+    }
 }
 
 /// The secrets found, masked, and why the search may be incomplete.
@@ -675,6 +814,21 @@ fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
         );
     }
     page.field("Packages", d.packages);
+    if let Some(b) = &d.base {
+        page.field(
+            "Base",
+            format!(
+                "{} (the bottom {} layer(s); {})",
+                b.reference,
+                b.layers,
+                if b.from == "flag" {
+                    "--base"
+                } else {
+                    "from the manifest's annotations"
+                }
+            ),
+        );
+    }
     page.field(
         "Database",
         match &d.database.updated_at {
@@ -708,9 +862,10 @@ fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
                         .get(layer)
                         .and_then(|l| l.created_by.as_deref())
                         .unwrap_or("");
+                    let base = d.base.as_ref().is_some_and(|b| layer < b.layers);
                     page.line(text!(
                         output::bold(format!("Layer {layer}")),
-                        " ",
+                        if base { " (base image) " } else { " " },
                         dim(output::truncate(created_by, 80)),
                         format!(" ({} findings)", list.len())
                     ));
@@ -741,8 +896,14 @@ fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
         s.suppressed,
         s.filtered
     ));
+    if let Some(n) = s.from_base {
+        page.line(format!(
+            "{n} of them in the base image's layers, {} in the image's own",
+            s.total.saturating_sub(n)
+        ));
+    }
     if let Some(c) = &d.configuration {
-        render_configuration(c, page);
+        render_configuration(c, d.base.is_some(), page);
     }
     if let Some(secrets) = &d.secrets {
         render_secrets(secrets, page);
