@@ -917,6 +917,30 @@ umoci repack --image oci:v1 --history.created_by "RUN pip install requests==2.19
     let plain = json(&clearance(&[
         "scan", "--db", &db, "--format", "json", &image,
     ]));
+    // Configuration findings gate only when asked: runs-as-root is medium.
+    let gate = [
+        "scan",
+        "--db",
+        &db,
+        "--ignore-unknown-severity",
+        "--severity",
+        "critical",
+    ];
+    let out = clearance(&[&gate[..], &["--fail-on", "medium", &base]].concat());
+    assert_success(&out);
+    let out = clearance(
+        &[
+            &gate[..],
+            &["--fail-on", "medium", "--fail-on-config", &base],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("1 configuration finding(s) at or above medium"),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(plain["base"], serde_json::Value::Null);
     assert_eq!(plain["summary"]["from_base"], serde_json::Value::Null);
 

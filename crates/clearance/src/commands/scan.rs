@@ -74,6 +74,11 @@ pub struct ScanArgs {
     /// when the base they name can be read.
     #[arg(long, value_name = "IMAGE")]
     pub base: Option<String>,
+    /// With --fail-on, configuration findings at or above the threshold
+    /// fail the gate too (off by default: most images run as root, and
+    /// `clearance check` policies judge how an image runs).
+    #[arg(long, requires = "fail_on")]
+    pub fail_on_config: bool,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -347,6 +352,21 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
             reasons.push(format!(
                 "{unrated} finding(s) of unknown severity (no feed rates them), which cannot be judged below {threshold}; --ignore-unknown-severity ranks them lowest"
             ));
+        }
+        if args.fail_on_config
+            && let Input::Image(i) = &input
+            && let Some(c) = &i.configuration
+        {
+            let over = c
+                .findings
+                .iter()
+                .filter(|f| f.severity >= threshold)
+                .count();
+            if over > 0 {
+                reasons.push(format!(
+                    "{over} configuration finding(s) at or above {threshold} (--fail-on-config)"
+                ));
+            }
         }
         if let Some(secrets) = secrets {
             let over = secrets.at_or_above(threshold).count();
