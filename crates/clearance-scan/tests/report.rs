@@ -301,6 +301,7 @@ fn subject<'a>(
         inventory: inv,
         removed: RemovedPackages::Omit,
         report,
+        secrets: None,
         timestamp: ts,
         tool_version: "0.1.0",
     }
@@ -754,6 +755,88 @@ fn sarif_without_a_report_is_a_valid_empty_run() {
     );
 }
 
+#[test]
+fn sarif_lists_secrets_masked_with_their_line_after_the_vulnerabilities() {
+    use clearance_scan::advisory::Severity;
+    use clearance_scan::secrets::{ScanStats, SecretFinding, SecretsReport};
+    let (inv, layers, ts) = (inventory(), layers(), timestamp());
+    let rep = report(&inv);
+    let secret = |rule: &str, path: &str, line, layer, deleted_in, masked: &str| SecretFinding {
+        rule_id: rule.to_owned(),
+        title: format!("{rule} title"),
+        severity: Severity::High,
+        layer,
+        path: path.to_owned(),
+        line,
+        masked: masked.parse().unwrap(),
+        deleted_in,
+    };
+    let secrets = SecretsReport {
+        findings: vec![
+            secret(
+                "npm-access-token",
+                "/root/.npmrc",
+                3,
+                0,
+                Some(1),
+                "npm_****",
+            ),
+            secret("github-pat", "config:Env", 1, 1, None, "ghp_****"),
+            secret(
+                "npm-access-token",
+                "/srv/my app/.npmrc",
+                1,
+                1,
+                None,
+                "npm_****",
+            ),
+        ],
+        stats: ScanStats::default(),
+        incomplete: Vec::new(),
+    };
+    let doc = sarif::render(&Subject {
+        secrets: Some(&secrets),
+        ..subject(&inv, Some(&rep), &layers, &ts)
+    });
+    assert_valid("SARIF log with secrets", &doc, sarif_errors(&doc));
+    let run = &doc["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let vulnerabilities = rules.len() - 2;
+    assert_eq!(rules[vulnerabilities]["id"], "secret/npm-access-token");
+    assert_eq!(rules[vulnerabilities + 1]["id"], "secret/github-pat");
+    assert_eq!(
+        rules[vulnerabilities]["properties"]["security-severity"],
+        "8.0"
+    );
+    let results = run["results"].as_array().unwrap();
+    let secret_results = &results[results.len() - 3..];
+    let indexes: Vec<usize> = secret_results
+        .iter()
+        .map(|r| r["ruleIndex"].as_u64().unwrap() as usize)
+        .collect();
+    assert_eq!(
+        indexes,
+        [vulnerabilities, vulnerabilities + 1, vulnerabilities],
+        "one rule per secret rule, each result pointing at its own"
+    );
+    let npmrc = &secret_results[0];
+    let place = &npmrc["locations"][0]["physicalLocation"];
+    assert_eq!(place["artifactLocation"]["uri"], "root/.npmrc");
+    assert_eq!(place["region"]["startLine"], 3);
+    let text = npmrc["message"]["text"].as_str().unwrap();
+    assert!(
+        text.contains("npm_****") && text.contains("layer 1 deleted the file"),
+        "{text}"
+    );
+    let env = &secret_results[1]["locations"][0];
+    assert!(env.get("physicalLocation").is_none(), "{env}");
+    assert_eq!(env["logicalLocations"][1]["name"], "config:Env");
+    assert_eq!(
+        secret_results[2]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "srv/my%20app/.npmrc"
+    );
+}
+
 // --- the validator can fail --------------------------------------------------
 
 #[test]
@@ -897,6 +980,7 @@ fn hostile_text_still_yields_valid_documents() {
         inventory: &inv,
         removed: RemovedPackages::List,
         report: Some(&rep),
+        secrets: None,
         timestamp: &ts,
         tool_version: nasty,
     };

@@ -180,6 +180,9 @@ pub struct Subject<'a> {
     /// Matching's outcome, when the image was matched (`scan`); `None`
     /// for an SBOM alone.
     pub report: Option<&'a Report>,
+    /// The secrets found (`scan`): SARIF lists them as results; the SBOM
+    /// formats leave them out.
+    pub secrets: Option<&'a crate::secrets::SecretsReport>,
     /// When the document is made.
     pub timestamp: &'a Timestamp,
     /// Clearance's version (`0.1.0`), for the documents' tool fields.

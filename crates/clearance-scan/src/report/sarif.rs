@@ -16,6 +16,12 @@
 //!   leading `/`) against the `uriBaseId` `IMAGE_ROOT` (§3.4.4, described
 //!   in `originalUriBaseIds`, §3.14.14), and the layer as a
 //!   `logicalLocation` (§3.33).
+//! - One rule per secret rule that matched (`secret/npm-access-token`,
+//!   with `security-severity` from the severity: 9.5, 8.0, 5.5, 2.0) and
+//!   one result per secret: the masked prefix only, the file as above
+//!   with its line as a `region` (§3.30), or only a logical location for
+//!   the configuration's `Env` and history; a secret in a file a later
+//!   layer deleted says so.
 //! - A finding a VEX statement suppressed is still a result, with
 //!   `suppressions: [{kind: "external", status: "accepted",
 //!   justification}]` (§3.35), so dashboards show it as dismissed.
@@ -53,13 +59,19 @@ pub fn render(subject: &Subject<'_>) -> Value {
             group.push(finding);
         }
     }
-    let results: Vec<Value> = findings
+    let mut results: Vec<Value> = findings
         .iter()
         .map(|(finding, vex)| {
             let index = rule_index.get(finding.id.as_str()).copied().unwrap_or(0);
             result(subject, finding, index, *vex)
         })
         .collect();
+    let mut rules: Vec<Value> = rules.iter().map(|group| rule(group)).collect();
+    if let Some(secrets) = subject.secrets {
+        let (secret_rules, secret_results) = secrets_run(subject, secrets, rules.len());
+        rules.extend(secret_rules);
+        results.extend(secret_results);
+    }
     json!({
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -68,7 +80,7 @@ pub fn render(subject: &Subject<'_>) -> Value {
                 "driver": {
                     "name": "clearance",
                     "version": subject.tool_version,
-                    "rules": rules.iter().map(|group| rule(group)).collect::<Vec<_>>(),
+                    "rules": rules,
                 }
             },
             "originalUriBaseIds": {
@@ -98,6 +110,100 @@ pub fn level(severity: Severity) -> &'static str {
         Severity::Medium => "warning",
         Severity::Low | Severity::Negligible | Severity::Unknown => "note",
     }
+}
+
+/// GitHub code scanning's `security-severity` for a severity that has no
+/// CVSS score behind it (its bands: critical over 9.0, high 7.0–8.9,
+/// medium 4.0–6.9, low below).
+fn security_severity(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        _ => "2.0",
+    }
+}
+
+/// The rules (one per secret rule that matched, indexed from
+/// `first_index`) and results for the secrets found.
+fn secrets_run(
+    subject: &Subject<'_>,
+    secrets: &crate::secrets::SecretsReport,
+    first_index: usize,
+) -> (Vec<Value>, Vec<Value>) {
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut rules = Vec::new();
+    let mut results = Vec::new();
+    for f in &secrets.findings {
+        let id = format!("secret/{}", f.rule_id);
+        let next = first_index + rules.len();
+        let rule_index = *index.entry(f.rule_id.as_str()).or_insert(next);
+        if rule_index == next {
+            rules.push(json!({
+                "id": id,
+                "shortDescription": { "text": f.title },
+                "defaultConfiguration": { "level": level(f.severity) },
+                "properties": {
+                    "tags": ["security", "secret", f.severity.as_str()],
+                    "security-severity": security_severity(f.severity),
+                },
+            }));
+        }
+        let deleted = match f.deleted_in {
+            Some(d) => format!(
+                "; layer {d} deleted the file, but layer {} still holds it and can be pulled",
+                f.layer
+            ),
+            None => String::new(),
+        };
+        let text = format!(
+            "{} ({}) in {} line {}, layer {}{deleted}. Remove it from the layer that adds it and rotate it.",
+            f.title, f.masked, f.path, f.line, f.layer
+        );
+        let layer = match subject.layer(f.layer) {
+            Some(l) => format!("layer {} (diff_id {})", f.layer, l.diff_id),
+            None => format!("layer {}", f.layer),
+        };
+        let mut location = Map::new();
+        if let Some(path) = f.path.strip_prefix('/') {
+            location.insert(
+                "physicalLocation".into(),
+                json!({
+                    "artifactLocation": {
+                        "uri": percent_encode(path, true),
+                        "uriBaseId": IMAGE_ROOT,
+                    },
+                    "region": { "startLine": f.line.max(1) },
+                }),
+            );
+        }
+        let mut logical = vec![json!({
+            "name": format!("layer {}", f.layer),
+            "fullyQualifiedName": layer,
+            "kind": "layer",
+        })];
+        if !f.path.starts_with('/') {
+            logical.push(json!({ "name": f.path, "kind": "configuration" }));
+        }
+        location.insert("logicalLocations".into(), json!(logical));
+        results.push(json!({
+            "ruleId": id,
+            "ruleIndex": rule_index,
+            "level": level(f.severity),
+            "message": { "text": text },
+            "locations": [Value::Object(location)],
+            "partialFingerprints": {
+                "clearanceSecret/v1": format!("{}|{}|{}|{}", f.rule_id, f.path, f.line, f.layer),
+            },
+            "properties": {
+                "severity": f.severity.as_str(),
+                "masked": f.masked,
+                "layer": f.layer,
+                "deletedIn": f.deleted_in,
+            },
+        }));
+    }
+    (rules, results)
 }
 
 /// The rule for one vulnerability id, from every finding of it.

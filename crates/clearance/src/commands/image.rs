@@ -202,6 +202,7 @@ pub fn standard_document(
     image: &ResolvedImage,
     inventory: &clearance_scan::Inventory,
     report: Option<&clearance_scan::matcher::Report>,
+    secrets: Option<&clearance_scan::secrets::SecretsReport>,
     removed: clearance_scan::report::RemovedPackages,
 ) -> anyhow::Result<serde_json::Value> {
     use clearance_scan::report::{self, LayerRef, Subject, Timestamp};
@@ -247,6 +248,7 @@ pub fn standard_document(
         inventory,
         removed,
         report,
+        secrets,
         timestamp: &timestamp,
         tool_version: env!("CARGO_PKG_VERSION"),
     };

@@ -104,7 +104,7 @@ pub async fn run(args: SbomArgs, format: Format) -> anyhow::Result<Exit> {
                 RemovedPackages::Omit
             };
             page.json(&super::image::standard_document(
-                format, &reference, &image, &inventory, None, removed,
+                format, &reference, &image, &inventory, None, None, removed,
             )?)?;
         }
     }

@@ -512,6 +512,7 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
                 image,
                 inventory,
                 Some(&document.report),
+                Some(&i.secrets),
                 clearance_scan::report::RemovedPackages::Omit,
             )?)?;
         }
