@@ -450,7 +450,7 @@ impl Report {
     }
 
     fn warn(&mut self, text: String) {
-        if self.warnings.len() < MAX_WARNINGS {
+        if self.warnings.len() < MAX_WARNINGS && !self.warnings.contains(&text) {
             self.warnings.push(text);
         }
     }
@@ -486,6 +486,12 @@ impl Report {
             };
             if !affected {
                 continue;
+            }
+            if let Some(e) = parsed.unparsed.first() {
+                self.warn(format!(
+                    "{} {} against {}: {e}; the range was widened and the package is reported as affected",
+                    found.package.name, found.package.version, record.advisory
+                ));
             }
             let fixed = parsed.lowest_fix_above(version).map(ToString::to_string);
             let canonical = canonical_id(advisories, &record.advisory);

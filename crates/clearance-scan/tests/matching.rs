@@ -440,3 +440,67 @@ async fn osv_zips_are_read_member_by_member() {
         imports[0].problems
     );
 }
+
+/// An OSV event whose version does not parse in its ecosystem (binderhub's
+/// `0.2.0-n653` in PyPI) used to drop its record with a warning no gate
+/// read: the package passed. The range is now widened instead — an
+/// unreadable start is the beginning, an unreadable end no end — so the
+/// package is reported, with a warning naming the event.
+#[tokio::test]
+async fn an_event_that_does_not_parse_widens_its_range_instead_of_dropping_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed");
+    std::fs::create_dir(&feed).unwrap();
+    let record = |id: &str, cve: &str, events: &str| {
+        format!(
+            r#"{{"id": "{id}", "modified": "2024-01-01T00:00:00Z", "aliases": ["{cve}"],
+               "affected": [{{"package": {{"ecosystem": "PyPI", "name": "widget"}},
+               "ranges": [{{"type": "ECOSYSTEM", "events": {events}}}]}}]}}"#
+        )
+    };
+    for (id, cve, events) in [
+        (
+            "PYSEC-T-1",
+            "CVE-2099-0001",
+            r#"[{"introduced": "0"}, {"fixed": "2.0-n653"}]"#,
+        ),
+        (
+            "PYSEC-T-2",
+            "CVE-2099-0002",
+            r#"[{"introduced": "0.2.0-n653"}, {"fixed": "1.5"}]"#,
+        ),
+    ] {
+        std::fs::write(feed.join(format!("{id}.json")), record(id, cve, events)).unwrap();
+    }
+    let db = AdvisoryDb::create(&dir.path().join("a.db")).await.unwrap();
+    for import in source::read_path(&feed).unwrap() {
+        db.import(&import).await.unwrap();
+    }
+    let scan = |version: &str| {
+        let inv = Inventory {
+            distro: None,
+            packages: vec![pypi("widget", version, None)],
+            ..inventory()
+        };
+        (db.clone(), inv)
+    };
+    for (version, expected) in [
+        ("1.0", vec!["CVE-2099-0001", "CVE-2099-0002"]),
+        // Past the readable fix of T-2; T-1's fix cannot be read, so it is
+        // still reported.
+        ("3.0", vec!["CVE-2099-0001"]),
+    ] {
+        let (db, inv) = scan(version);
+        let set = db.lookup(&matcher::lookup_keys(&inv)).await.unwrap();
+        let r = Report::generate(&set, &inv, &MatchSettings::default());
+        let found: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(found, expected, "widget {version}");
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.contains("PYSEC-T-1") && w.contains("widened")),
+            "{:?}",
+            r.warnings
+        );
+    }
+}

@@ -161,7 +161,11 @@ pub fn is_affected(
     versions: &[String],
 ) -> Result<bool, RangeError> {
     let list: crate::advisory::VersionList = versions.iter().collect();
-    Ok(Prepared::new(version.ecosystem(), ranges, &list)?.contains(version))
+    let mut prepared = Prepared::new(version.ecosystem(), ranges, &list)?;
+    if !prepared.unparsed.is_empty() {
+        return Err(prepared.unparsed.swap_remove(0));
+    }
+    Ok(prepared.contains(version))
 }
 
 /// An `affected[]` entry's ranges and versions parsed once in one
@@ -180,14 +184,20 @@ pub struct Prepared<'a> {
     /// and the list is matched as text only: parsing every listed version
     /// of every record was most of the matcher's time.
     parsed_versions: Vec<Version>,
+    /// Events whose version did not parse in the ecosystem. The range was
+    /// widened rather than dropped (an `introduced` taken as `0`, a
+    /// `fixed`, `last_affected` or `limit` left out), so a package it
+    /// may cover is reported, not silently passed.
+    pub unparsed: Vec<RangeError>,
 }
 
 impl<'a> Prepared<'a> {
     /// Parse `ranges` (`ECOSYSTEM` and `SEMVER` ones; others are skipped)
-    /// and `versions` in `ecosystem`.
+    /// and `versions` in `ecosystem`. An event that does not parse widens
+    /// its range and is kept in [`Prepared::unparsed`].
     ///
     /// # Errors
-    /// As [`is_affected`].
+    /// [`RangeError::TooMany`], as [`is_affected`].
     pub fn new(
         ecosystem: Ecosystem,
         ranges: &[Range],
@@ -196,19 +206,32 @@ impl<'a> Prepared<'a> {
         check_len("ranges", ranges.len(), MAX_RANGES)?;
         check_len("versions", versions.len(), MAX_VERSIONS)?;
         let mut parsed = Vec::with_capacity(ranges.len());
+        let mut unparsed = Vec::new();
         for range in ranges {
             check_len("events", range.events.len(), MAX_EVENTS)?;
             match range.kind {
                 RangeKind::Ecosystem | RangeKind::Semver => {}
                 RangeKind::Git | RangeKind::Unknown => continue,
             }
-            parsed.push(
-                range
-                    .events
-                    .iter()
-                    .map(|e| parse_event(ecosystem, e))
-                    .collect::<Result<Vec<_>, _>>()?,
-            );
+            let mut events = Vec::with_capacity(range.events.len());
+            for event in &range.events {
+                match parse_event(ecosystem, event) {
+                    Ok(p) => events.push(p),
+                    Err(e) => {
+                        // Widen, never narrow: a start that cannot be read
+                        // is the beginning; an end that cannot be read is
+                        // no end.
+                        if matches!(event, Event::Introduced(_)) {
+                            events.push(Parsed {
+                                kind: Kind::Introduced,
+                                bound: Bound::Zero,
+                            });
+                        }
+                        unparsed.push(e);
+                    }
+                }
+            }
+            parsed.push(events);
         }
         let parsed_versions = if parsed.is_empty() {
             versions
@@ -222,6 +245,7 @@ impl<'a> Prepared<'a> {
             ranges: parsed,
             listed: versions.iter().collect(),
             parsed_versions,
+            unparsed,
         })
     }
 
