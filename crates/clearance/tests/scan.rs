@@ -451,6 +451,65 @@ fn mirror(dir: &Path) -> support::StaticServer {
     support::StaticServer::start(&root)
 }
 
+/// A server on 127.0.0.1 that answers one request with a large body and
+/// then sends a byte every 200 ms, never stalling long enough for a read
+/// timeout. It stops when the client hangs up, or after 30 s.
+fn trickling_server() -> u16 {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((mut conn, _)) = listener.accept() else {
+            return;
+        };
+        let mut request = [0u8; 4096];
+        let _ = conn.read(&mut request);
+        let head =
+            "HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\nContent-Type: application/json\r\n\r\n[";
+        if conn.write_all(head.as_bytes()).is_err() {
+            return;
+        }
+        for _ in 0..150 {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            if conn.write_all(b" ").and_then(|()| conn.flush()).is_err() {
+                return;
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn a_feed_that_trickles_is_cut_off_at_its_deadline_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("advisories.db").display().to_string();
+    let base = format!("http://127.0.0.1:{}/", trickling_server());
+    let started = std::time::Instant::now();
+    let out = clearance(&[
+        "db",
+        "update",
+        "--db",
+        &db,
+        "--mirror",
+        &base,
+        "--only",
+        "kev",
+        "--timeout",
+        "5",
+        "--feed-deadline",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("kev (http://127.0.0.1:"), "{err}");
+    assert!(
+        err.contains("did not finish within 2 seconds (--feed-deadline)"),
+        "{err}"
+    );
+    // Not a timed assertion of speed: the server would trickle for 30 s.
+    assert!(started.elapsed() < std::time::Duration::from_secs(25));
+}
+
 #[test]
 fn db_update_fetches_from_a_mirror_conditionally_and_names_a_feed_that_fails() {
     let dir = tempfile::tempdir().unwrap();

@@ -216,6 +216,18 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
     let db_path = args.db.path()?;
     // The database first: a missing one should not cost reading the layers.
     let db = AdvisoryDb::open(&db_path).await?;
+    // Closed on every path: a pool left open leaves -wal/-shm files.
+    let result = scan(&db, db_path, args, format).await;
+    db.close().await;
+    result
+}
+
+async fn scan(
+    db: &AdvisoryDb,
+    db_path: PathBuf,
+    args: ScanArgs,
+    format: Format,
+) -> anyhow::Result<Exit> {
     let mut vex = Vec::new();
     for file in &args.vex {
         let bytes = read_bounded(file, clearance_scan::vex::MAX_VEX_BYTES as u64, "--vex")?;
@@ -280,7 +292,6 @@ pub async fn run(args: ScanArgs, format: Format) -> anyhow::Result<Exit> {
     };
     let keys = matcher::lookup_keys(inventory);
     let advisories = db.lookup(&keys).await?;
-    db.close().await;
     let settings = MatchSettings {
         min_severity: args.severity,
         unfixed: if args.ignore_unfixed {

@@ -75,6 +75,11 @@ pub struct UpdateArgs {
     /// Connect timeout and longest stall of a download, in seconds.
     #[arg(long, default_value_t = 60, value_parser = crate::cli::timeout_seconds)]
     pub timeout: u64,
+    /// Longest one feed may take, download and import, in seconds: a server
+    /// that trickles bytes under --timeout is cut off here, the feed is
+    /// named as failed and keeps its previous data.
+    #[arg(long, default_value_t = 1800, value_parser = crate::cli::timeout_seconds)]
+    pub feed_deadline: u64,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -142,30 +147,13 @@ async fn build(args: BuildArgs, format: Format) -> anyhow::Result<Exit> {
         imports.extend(read?);
     }
     let db = create(&path).await?;
-    let mut imported = Vec::new();
-    let before = db.status().await?;
-    for import in &imports {
-        warn_if_shrinking(&before, import);
-        let spinner = output::spinner(format!("storing {}", import.name));
-        let summary = db.import(import).await;
-        spinner.finish_and_clear();
-        let summary = summary?;
-        imported.push(Imported {
-            source: import.name.clone(),
-            kind: import.kind.as_str(),
-            origin: import.origin.clone(),
-            advisories: summary.advisories,
-            records: summary.affected,
-            skipped_other_ecosystems: import.skipped,
-            problems: import.problems.clone(),
-            problems_not_shown: import.problems_not_shown,
-        });
-    }
+    // Closed on every path: an unclosed pool leaves -wal/-shm files.
+    let imported = store(&db, &imports).await;
     db.close().await;
     let report = BuildReport {
         schema: "clearance.db-build/v1",
         database: path,
-        imported,
+        imported: imported?,
     };
     let mut page = Page::default();
     match format {
@@ -201,6 +189,30 @@ async fn build(args: BuildArgs, format: Format) -> anyhow::Result<Exit> {
     }
     page.emit()?;
     Ok(Exit::Ok)
+}
+
+/// Import each source in turn into `db`.
+async fn store(db: &AdvisoryDb, imports: &[source::Import]) -> anyhow::Result<Vec<Imported>> {
+    let mut imported = Vec::new();
+    let before = db.status().await?;
+    for import in imports {
+        warn_if_shrinking(&before, import);
+        let spinner = output::spinner(format!("storing {}", import.name));
+        let summary = db.import(import).await;
+        spinner.finish_and_clear();
+        let summary = summary?;
+        imported.push(Imported {
+            source: import.name.clone(),
+            kind: import.kind.as_str(),
+            origin: import.origin.clone(),
+            advisories: summary.advisories,
+            records: summary.affected,
+            skipped_other_ecosystems: import.skipped,
+            problems: import.problems.clone(),
+            problems_not_shown: import.problems_not_shown,
+        });
+    }
+    Ok(imported)
 }
 
 /// Warn when an import replaces a source with far fewer records than it

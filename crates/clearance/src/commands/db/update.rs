@@ -88,6 +88,21 @@ pub async fn run(args: UpdateArgs, format: Format) -> anyhow::Result<Exit> {
         }))
         .build()
         .context("building the HTTP client")?;
+    // Every URL before the database is opened: nothing between opening
+    // and closing it may return early (a pool left open leaves -wal/-shm
+    // files).
+    let feeds: Vec<(&'static Feed, url::Url)> = chosen
+        .into_iter()
+        .map(|feed| {
+            let url = match &args.mirror {
+                Some(base) => base
+                    .join(feed.mirror_path)
+                    .with_context(|| format!("--mirror {base}: joining {}", feed.mirror_path))?,
+                None => url::Url::parse(feed.url)?,
+            };
+            Ok((feed, url))
+        })
+        .collect::<anyhow::Result<_>>()?;
     let path = args.db.path()?;
     let db = super::create(&path).await?;
     let dir = path
@@ -96,13 +111,7 @@ pub async fn run(args: UpdateArgs, format: Format) -> anyhow::Result<Exit> {
         .unwrap_or(Path::new("."))
         .to_owned();
     let mut outcomes = Vec::new();
-    for feed in chosen {
-        let url = match &args.mirror {
-            Some(base) => base
-                .join(feed.mirror_path)
-                .with_context(|| format!("--mirror {base}: joining {}", feed.mirror_path))?,
-            None => url::Url::parse(feed.url)?,
-        };
+    for (feed, url) in feeds {
         let mut outcome = Outcome {
             feed: feed.name,
             url: url.to_string(),
@@ -112,7 +121,16 @@ pub async fn run(args: UpdateArgs, format: Format) -> anyhow::Result<Exit> {
             records: 0,
             error: None,
         };
-        match update_one(&client, &db, feed, &url, &dir).await {
+        let deadline = Duration::from_secs(args.feed_deadline);
+        let result = tokio::time::timeout(deadline, update_one(&client, &db, feed, &url, &dir))
+            .await
+            .unwrap_or_else(|_| {
+                Err(anyhow::anyhow!(
+                    "did not finish within {} seconds (--feed-deadline); a partial download is not imported",
+                    args.feed_deadline
+                ))
+            });
+        match result {
             Ok(None) => outcome.result = "unchanged",
             Ok(Some(stored)) => {
                 outcome.result = "updated";
