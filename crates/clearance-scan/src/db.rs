@@ -180,9 +180,11 @@ impl AdvisorySet {
     }
 
     /// Add an affected record under its own key (its ecosystem is then
-    /// covered).
+    /// covered, if [`covers_release`] says the source does).
     pub fn add_affected(&mut self, source: &str, record: AffectedRecord) {
-        self.covered.insert(record.ecosystem.clone());
+        if covers_release(source) {
+            self.covered.insert(record.ecosystem.clone());
+        }
         self.affected
             .entry((record.ecosystem.clone(), record.package.clone()))
             .or_default()
@@ -191,6 +193,15 @@ impl AdvisorySet {
                 record,
             });
     }
+}
+
+/// Whether a source's records make their ecosystem covered. Alpine secdb
+/// comes one file per repository, and only `main` covers a release:
+/// `community` or `testing` alone would pass most of an image's packages
+/// unchecked. OSV's Alpine data holds every repository. (The same rule is
+/// written in SQL in [`AdvisoryDb::lookup`].)
+pub fn covers_release(source: &str) -> bool {
+    !source.starts_with("alpine-secdb:") || source.ends_with("/main")
 }
 
 /// A pool on the SQLite file at `path` (WAL journal, 30 s busy timeout),
@@ -536,9 +547,12 @@ impl AdvisoryDb {
         // Each query returns one row, a JSON array of the stored [source,
         // record] pairs joined by SQLite (a row per record costs several
         // microseconds in the driver, more than parsing it).
+        // An ecosystem is covered when a source gives records for it
+        // (`covers_release`).
         let covered = sqlx::query_scalar::<_, String>(
             "SELECT DISTINCT json_extract(value, '$[0]') AS e FROM json_each(?1) \
-             WHERE EXISTS (SELECT 1 FROM affected WHERE ecosystem = json_extract(value, '$[0]'))",
+             WHERE EXISTS (SELECT 1 FROM affected WHERE ecosystem = json_extract(value, '$[0]') \
+               AND (source NOT LIKE 'alpine-secdb:%' OR source LIKE 'alpine-secdb:%/main'))",
         )
         .bind(&keys_json)
         .fetch_all(&self.pool)

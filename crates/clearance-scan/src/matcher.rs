@@ -380,8 +380,13 @@ impl Report {
                     (
                         0,
                         format!(
-                            "the advisory database holds no data for {}: import its feed (clearance db update, or db build --source)",
-                            key.key
+                            "the advisory database holds no data for {}{}: import its feed (clearance db update, or db build --source)",
+                            key.key,
+                            if key.key.starts_with("Alpine:") {
+                                " (Alpine secdb's main repository, or OSV's Alpine data)"
+                            } else {
+                                ""
+                            }
                         ),
                     )
                 });

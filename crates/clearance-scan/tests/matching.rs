@@ -504,3 +504,71 @@ async fn an_event_that_does_not_parse_widens_its_range_instead_of_dropping_the_r
         );
     }
 }
+
+fn apk(name: &str, version: &str) -> Found {
+    Found {
+        package: Package {
+            name: name.into(),
+            version: version.into(),
+            kind: PackageType::Apk,
+            arch: Some("x86_64".into()),
+            source: Some(SourcePackage {
+                name: name.into(),
+                version: version.into(),
+            }),
+            purl: format!("pkg:apk/alpine/{name}@{version}?arch=x86_64&distro=alpine-3.19.1"),
+            path: "/lib/apk/db/installed".into(),
+        },
+        layer: 0,
+        owned_by: None,
+    }
+}
+
+/// Alpine packages are matched against secdb by origin and apk version
+/// order; a `0` entry (never affected) is not reported. Secdb comes one
+/// file per repository: a database with `community` but not `main` does
+/// not cover the release (most of an image's packages are main's), so
+/// the packages are listed as not checked instead of passing.
+#[tokio::test]
+async fn alpine_is_matched_by_secdb_and_only_main_data_covers_a_release() {
+    let alpine = parse_os_release(
+        b"ID=alpine\nVERSION_ID=3.19.1\nPRETTY_NAME=\"Alpine Linux v3.19\"\n",
+        "etc/os-release",
+    )
+    .unwrap();
+    let inv = Inventory {
+        distro: Some(alpine),
+        packages: vec![apk("openssl", "3.1.4-r0"), apk("busybox", "1.36.1-r6")],
+        ..inventory()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path()).await;
+    let set = db.lookup(&matcher::lookup_keys(&inv)).await.unwrap();
+    let r = Report::generate(&set, &inv, &MatchSettings::default());
+    assert_eq!(
+        ids(&r),
+        [
+            ("openssl".to_owned(), "CVE-2023-5678".to_owned()),
+            ("openssl".to_owned(), "CVE-2024-0727".to_owned())
+        ],
+        "busybox is at its fix; CVE-2010-0001 is marked never affected"
+    );
+    assert!(r.unmatched.is_empty(), "{:?}", r.unmatched);
+
+    // Only the community repository's secdb: not covered.
+    let community = dir.path().join("community.json");
+    let main = std::fs::read_to_string(feeds().join("alpine/main.json")).unwrap();
+    std::fs::write(&community, main.replace("\"main\"", "\"community\"")).unwrap();
+    let db = AdvisoryDb::create(&dir.path().join("community.db"))
+        .await
+        .unwrap();
+    for import in source::read_path(&community).unwrap() {
+        assert_eq!(import.name, "alpine-secdb:v3.19/community");
+        db.import(&import).await.unwrap();
+    }
+    let set = db.lookup(&matcher::lookup_keys(&inv)).await.unwrap();
+    let r = Report::generate(&set, &inv, &MatchSettings::default());
+    assert_eq!(r.unmatched.len(), 1, "{:?}", r.unmatched);
+    assert_eq!(r.unmatched[0].ecosystem, "Alpine:v3.19");
+    assert_eq!(r.unmatched[0].packages, 2);
+}
