@@ -539,7 +539,19 @@ fn finding(
     mut matched: Vec<(&SourcedAffected, Option<String>)>,
 ) -> Finding {
     matched.sort_by_key(|(s, fixed)| (source_rank(&s.source), fixed.is_none()));
-    let (primary, fixed) = matched[0].clone();
+    let (primary, _) = matched[0].clone();
+    // The fix every record of the deciding rank agrees is one: the highest
+    // of their fixed versions (a GHSA may know that the PYSEC record's fix
+    // was incomplete).
+    let rank = source_rank(&primary.source);
+    let fixed = matched
+        .iter()
+        .filter(|(s, _)| source_rank(&s.source) == rank)
+        .filter_map(|(_, f)| f.as_deref())
+        .filter_map(|f| Version::parse(key.ecosystem, f).ok().map(|v| (f, v)))
+        .max_by(|a, b| a.1.compare(&b.1).unwrap_or(std::cmp::Ordering::Equal))
+        .map(|(f, _)| f.to_owned())
+        .or_else(|| matched[0].1.clone());
     let state = primary.record.state;
     // Every record about this vulnerability: the ones that matched, and
     // those sharing its CVE.

@@ -441,6 +441,91 @@ async fn osv_zips_are_read_member_by_member() {
     );
 }
 
+/// An OSV PyPI record per id, all about `widget`: (id, CVE alias, events
+/// JSON), imported into a fresh database in `dir`.
+async fn widget_records(dir: &Path, records: &[(&str, &str, &str)]) -> AdvisoryDb {
+    let feed = dir.join("feed");
+    std::fs::create_dir(&feed).unwrap();
+    for (id, cve, events) in records {
+        let record = format!(
+            r#"{{"id": "{id}", "modified": "2024-01-01T00:00:00Z", "aliases": ["{cve}"],
+               "affected": [{{"package": {{"ecosystem": "PyPI", "name": "widget"}},
+               "ranges": [{{"type": "ECOSYSTEM", "events": {events}}}]}}]}}"#
+        );
+        std::fs::write(feed.join(format!("{id}.json")), record).unwrap();
+    }
+    let db = AdvisoryDb::create(&dir.join("a.db")).await.unwrap();
+    for import in source::read_path(&feed).unwrap() {
+        db.import(&import).await.unwrap();
+    }
+    db
+}
+
+/// `widget VERSION` matched against `db`.
+async fn widget_report(db: &AdvisoryDb, version: &str) -> Report {
+    let inv = Inventory {
+        distro: None,
+        packages: vec![pypi("widget", version, None)],
+        ..inventory()
+    };
+    let set = db.lookup(&matcher::lookup_keys(&inv)).await.unwrap();
+    Report::generate(&set, &inv, &MatchSettings::default())
+}
+
+/// Two records of one CVE from feeds of the same rank that disagree on the
+/// fix: the finding names the highest, the one both call fixed.
+#[tokio::test]
+async fn records_that_disagree_on_the_fix_give_the_highest() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = widget_records(
+        dir.path(),
+        &[
+            (
+                "PYSEC-T-3",
+                "CVE-2099-0003",
+                r#"[{"introduced": "0"}, {"fixed": "2.0"}]"#,
+            ),
+            (
+                "GHSA-t3t3-t3t3-t3t3",
+                "CVE-2099-0003",
+                r#"[{"introduced": "0"}, {"fixed": "2.10"}]"#,
+            ),
+            // The other way round, whichever record is read first.
+            (
+                "PYSEC-T-4",
+                "CVE-2099-0004",
+                r#"[{"introduced": "0"}, {"fixed": "2.10"}]"#,
+            ),
+            (
+                "GHSA-t4t4-t4t4-t4t4",
+                "CVE-2099-0004",
+                r#"[{"introduced": "0"}, {"fixed": "2.0"}]"#,
+            ),
+        ],
+    )
+    .await;
+    let fixes = |r: &Report| -> Vec<(String, Option<String>)> {
+        let mut v: Vec<_> = r
+            .findings
+            .iter()
+            .map(|f| (f.id.clone(), f.fixed_version.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    let highest = vec![
+        ("CVE-2099-0003".to_owned(), Some("2.10".to_owned())),
+        ("CVE-2099-0004".to_owned(), Some("2.10".to_owned())),
+    ];
+    assert_eq!(
+        fixes(&widget_report(&db, "1.0").await),
+        highest,
+        "one finding per CVE"
+    );
+    // Between the two fixes only one record of each still applies.
+    assert_eq!(fixes(&widget_report(&db, "2.5").await), highest);
+}
+
 /// An OSV event whose version does not parse in its ecosystem (binderhub's
 /// `0.2.0-n653` in PyPI) used to drop its record with a warning no gate
 /// read: the package passed. The range is now widened instead — an
@@ -449,50 +534,29 @@ async fn osv_zips_are_read_member_by_member() {
 #[tokio::test]
 async fn an_event_that_does_not_parse_widens_its_range_instead_of_dropping_the_record() {
     let dir = tempfile::tempdir().unwrap();
-    let feed = dir.path().join("feed");
-    std::fs::create_dir(&feed).unwrap();
-    let record = |id: &str, cve: &str, events: &str| {
-        format!(
-            r#"{{"id": "{id}", "modified": "2024-01-01T00:00:00Z", "aliases": ["{cve}"],
-               "affected": [{{"package": {{"ecosystem": "PyPI", "name": "widget"}},
-               "ranges": [{{"type": "ECOSYSTEM", "events": {events}}}]}}]}}"#
-        )
-    };
-    for (id, cve, events) in [
-        (
-            "PYSEC-T-1",
-            "CVE-2099-0001",
-            r#"[{"introduced": "0"}, {"fixed": "2.0-n653"}]"#,
-        ),
-        (
-            "PYSEC-T-2",
-            "CVE-2099-0002",
-            r#"[{"introduced": "0.2.0-n653"}, {"fixed": "1.5"}]"#,
-        ),
-    ] {
-        std::fs::write(feed.join(format!("{id}.json")), record(id, cve, events)).unwrap();
-    }
-    let db = AdvisoryDb::create(&dir.path().join("a.db")).await.unwrap();
-    for import in source::read_path(&feed).unwrap() {
-        db.import(&import).await.unwrap();
-    }
-    let scan = |version: &str| {
-        let inv = Inventory {
-            distro: None,
-            packages: vec![pypi("widget", version, None)],
-            ..inventory()
-        };
-        (db.clone(), inv)
-    };
+    let db = widget_records(
+        dir.path(),
+        &[
+            (
+                "PYSEC-T-1",
+                "CVE-2099-0001",
+                r#"[{"introduced": "0"}, {"fixed": "2.0-n653"}]"#,
+            ),
+            (
+                "PYSEC-T-2",
+                "CVE-2099-0002",
+                r#"[{"introduced": "0.2.0-n653"}, {"fixed": "1.5"}]"#,
+            ),
+        ],
+    )
+    .await;
     for (version, expected) in [
         ("1.0", vec!["CVE-2099-0001", "CVE-2099-0002"]),
         // Past the readable fix of T-2; T-1's fix cannot be read, so it is
         // still reported.
         ("3.0", vec!["CVE-2099-0001"]),
     ] {
-        let (db, inv) = scan(version);
-        let set = db.lookup(&matcher::lookup_keys(&inv)).await.unwrap();
-        let r = Report::generate(&set, &inv, &MatchSettings::default());
+        let r = widget_report(&db, version).await;
         let found: Vec<&str> = r.findings.iter().map(|f| f.id.as_str()).collect();
         assert_eq!(found, expected, "widget {version}");
         assert!(
