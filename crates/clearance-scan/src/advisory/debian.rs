@@ -58,6 +58,9 @@ pub fn release_number(codename: &str) -> Option<&'static str> {
         .map(|(_, number)| *number)
 }
 
+/// Most entries problems are kept for; the rest are counted.
+const MAX_PROBLEMS_KEPT: usize = 20;
+
 /// What a tracker document gave.
 #[derive(Debug, Default)]
 pub struct TrackerData {
@@ -65,6 +68,20 @@ pub struct TrackerData {
     pub advisories: Vec<AdvisoryRecord>,
     /// One per (source, CVE, release) that is affected in some version.
     pub affected: Vec<AffectedRecord>,
+    /// Entries (source, CVE) not of the tracker's shape, skipped: the
+    /// first [`MAX_PROBLEMS_KEPT`], one line each.
+    pub problems: Vec<String>,
+    /// How many entries were skipped in all.
+    pub skipped: usize,
+    /// How many entries were read in all.
+    pub entries: usize,
+}
+
+/// Whether skipping this many of these entries means the document's shape
+/// changed rather than a few entries being odd: over 1% of them (and over
+/// 100). Importing what is left would then pass most packages unchecked.
+fn too_many_skipped(skipped: usize, entries: usize) -> bool {
+    skipped > 100 && skipped * 100 > entries
 }
 
 /// Why the document could not be read.
@@ -96,7 +113,9 @@ struct RawRelease {
 /// # Errors
 ///
 /// [`TrackerError::Invalid`] when it is not the tracker's shape (the
-/// message names where serde stopped), or gives over [`MAX_ROWS`] rows.
+/// message names where serde stopped), gives over [`MAX_ROWS`] rows, or
+/// when over 1% of its entries are not of the tracker's shape (the format
+/// changed; fewer are skipped and listed in [`TrackerData::problems`]).
 pub fn parse(reader: impl std::io::Read) -> Result<TrackerData, TrackerError> {
     let mut data = TrackerData::default();
     let mut described: BTreeMap<String, Option<String>> = BTreeMap::new();
@@ -108,6 +127,14 @@ pub fn parse(reader: impl std::io::Read) -> Result<TrackerData, TrackerError> {
     .deserialize(&mut de)
     .map_err(|e| TrackerError::Invalid(e.to_string()))?;
     de.end().map_err(|e| TrackerError::Invalid(e.to_string()))?;
+    if too_many_skipped(data.skipped, data.entries) {
+        return Err(TrackerError::Invalid(format!(
+            "{} of {} entries are not of the tracker's shape (the first: {}); its format may have changed",
+            data.skipped,
+            data.entries,
+            data.problems.first().map_or("", String::as_str)
+        )));
+    }
     data.advisories = described
         .into_iter()
         .map(|(id, summary)| AdvisoryRecord {
@@ -172,7 +199,24 @@ impl<'de> Visitor<'de> for Issues<'_> {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             }
-            let issue: RawIssue = map.next_value()?;
+            // One entry at a time as a tree (they are small), so an entry
+            // of another shape is skipped and named, not fatal.
+            let value: serde_json::Value = map.next_value()?;
+            self.data.entries += 1;
+            let issue = match RawIssue::deserialize(value) {
+                Ok(issue) => issue,
+                Err(e) => {
+                    self.data.skipped += 1;
+                    if self.data.problems.len() < MAX_PROBLEMS_KEPT {
+                        self.data.problems.push(format!(
+                            "{}/{}: {e}; skipped",
+                            one_line(self.source).unwrap_or_default(),
+                            one_line(&id).unwrap_or_default()
+                        ));
+                    }
+                    continue;
+                }
+            };
             let mut any = false;
             for (codename, release) in issue.releases {
                 let Some(number) = release_number(&codename) else {
@@ -345,7 +389,37 @@ mod tests {
     #[test]
     fn other_shapes_are_refused_with_where() {
         assert!(matches!(parse(&b"[]"[..]), Err(TrackerError::Invalid(_))));
-        let err = parse(&br#"{"openssl": {"CVE-1": {"releases": 5}}}"#[..]).unwrap_err();
+        let err = parse(&br#"{"openssl": [1, 2]}"#[..]).unwrap_err();
         assert!(err.to_string().contains("line 1"), "{err}");
+    }
+
+    /// An entry of another shape is skipped and named, and the rest is
+    /// read (the tracker was all-or-nothing: one odd entry failed the
+    /// whole feed); when over 1% of the entries are odd, the format has
+    /// changed and the document is refused rather than half imported.
+    #[test]
+    fn an_odd_entry_is_skipped_and_named_but_a_changed_format_is_refused() {
+        let odd = TRACKER.replacen(
+            r#""zlib": {"#,
+            r#""curl": {"CVE-2099-1": {"releases": 5}, "CVE-2099-2": {"releases": {"bookworm": {"status": ["open"]}}}}, "zlib": {"#,
+            1,
+        );
+        let data = parse(odd.as_bytes()).unwrap();
+        assert_eq!(data.skipped, 2);
+        assert_eq!(data.entries, 5);
+        assert!(data.problems[0].starts_with("curl/CVE-2099-1: "), "{:?}", data.problems);
+        assert_eq!(
+            data.affected.len(),
+            parse(TRACKER.as_bytes()).unwrap().affected.len(),
+            "the good entries are all read"
+        );
+        let changed: Vec<String> = (0..150)
+            .map(|i| format!(r#""pkg{i}": {{"CVE-2099-{i}": {{"releases": {{"bookworm": "resolved"}}}}}}"#))
+            .collect();
+        let err = parse(format!("{{{}}}", changed.join(",")).as_bytes()).unwrap_err();
+        assert!(
+            err.to_string().contains("150 of 150 entries are not of the tracker's shape"),
+            "{err}"
+        );
     }
 }

@@ -387,6 +387,12 @@ fn read_one(bytes: &[u8], origin: &str, yaml: bool) -> Result<Vec<Import>, Sourc
         );
         import.advisories = data.advisories;
         import.affected = data.affected;
+        for p in data.problems {
+            import.problem(p);
+        }
+        import.problems_not_shown += data
+            .skipped
+            .saturating_sub(import.problems.len() + import.problems_not_shown);
         return Ok(vec![import]);
     }
     Err(SourceError::Unrecognised {
