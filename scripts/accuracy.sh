@@ -21,6 +21,13 @@
 #   jinja2 2.10       installed by a Debian package (python3-jinja2 owns its egg-info):
 #                     its 5 PyPI advisories belong to Debian's data, not PyPI's
 #
+# Secrets (made at run time from /dev/urandom; none is in this file):
+#   found:  /root/.aws/credentials (an access key id and its secret; a later layer
+#           deletes the file, so it must be found and marked deleted), /app/.env
+#           (a database password), ENV GITHUB_TOKEN in the config
+#   traps:  AWS's documented example key in /app/README.md, a private key in a
+#           package's tests directory, ${NPM_TOKEN} in /app/.npmrc
+#
 # Usage: scripts/accuracy.sh   (needs umoci, pip; PyPI reachable; root for the
 #        bench image's first build)
 set -euo pipefail
@@ -82,9 +89,25 @@ name = "tokio"
 version = "1.38.2"
 source = "registry+https://github.com/rust-lang/crates.io-index"
 LOCK
+# rand ALPHABET N: N characters of ALPHABET (sets: upper, b32, alnum, b64).
+rand() {
+  python3 -c 'import secrets, string, sys
+sets = {"b32": string.ascii_uppercase + "234567", "alnum": string.ascii_letters + string.digits}
+sets["b64"] = sets["alnum"] + "+/"
+print("".join(secrets.choice(sets[sys.argv[1]]) for _ in range(int(sys.argv[2]))), end="")' "$1" "$2"
+}
+mkdir -p "$R/root/.aws" "$R/app" "$SITE/widgets/tests"
+printf '[default]\naws_access_key_id = AKIA%s\naws_secret_access_key = %s\n' \
+  "$(rand b32 16)" "$(rand b64 40)" > "$R/root/.aws/credentials"
+printf 'DATABASE_PASSWORD=%s\n' "$(rand alnum 24)" > "$R/app/.env"
+printf 'Set AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE as in the AWS documentation.\n' > "$R/app/README.md"
+printf '//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n' > "$R/app/.npmrc"
+{ printf -- '-----BEGIN RSA PRIVATE KEY-----\n'; rand b64 1600 | fold -w 64; printf '\n-----END RSA PRIVATE KEY-----\n'; } \
+  > "$SITE/widgets/tests/server.key"
 umoci repack --refresh-bundle --image oci:bench --history.created_by "pip install; COPY Cargo.lock" bundle
-rm -rf "$SITE"/urllib3 "$SITE"/urllib3-1.24.1.dist-info
-umoci repack --refresh-bundle --image oci:bench --history.created_by "pip uninstall urllib3" bundle
+rm -rf "$SITE"/urllib3 "$SITE"/urllib3-1.24.1.dist-info "$R/root/.aws"
+umoci repack --refresh-bundle --image oci:bench --history.created_by "pip uninstall urllib3; rm -r /root/.aws" bundle
+umoci config --image oci:bench --config.env "GITHUB_TOKEN=ghp_$(rand alnum 36)"
 
 "$clearance" db build --db "$work/a.db" --source "$data/osv/PyPI.zip" --source "$data/osv/crates.io.zip" >/dev/null
 "$clearance" scan --no-layer-store --db "$work/a.db" --format json "oci:$work/oci:bench" > scan.json
@@ -108,5 +131,29 @@ print(f"recall: {len(hits)}/{len(tps)} = {len(hits) / len(tps):.2f}")
 print(f"false positives on traps: {len(fps)}")
 for fp in fps:
     print("  FALSE POSITIVE " + " ".join(fp))
-sys.exit(0 if len(hits) == len(tps) and not fps else 1)
+
+secrets = report["secrets"]["findings"]
+def seen(path, deleted=None):
+    return any(f["path"] == path and (deleted is None or (f["deleted_in"] is not None) == deleted)
+               for f in secrets)
+secret_tps = [("/root/.aws/credentials, deleted", seen("/root/.aws/credentials", True)),
+              ("/app/.env", seen("/app/.env")),
+              ("config:Env GITHUB_TOKEN", seen("config:Env"))]
+trap_paths = ["/app/README.md", "/app/.npmrc",
+              "/usr/local/lib/python3.11/dist-packages/widgets/tests/server.key"]
+secret_fps = [p for p in trap_paths if seen(p)]
+for name, ok in secret_tps:
+    print(("found  " if ok else "MISSED ") + "secret " + name)
+print(f"secrets recall: {sum(ok for _, ok in secret_tps)}/{len(secret_tps)}; "
+      f"false positives on traps: {len(secret_fps)} {secret_fps}")
+others = sorted({(f["rule_id"], f["path"]) for f in secrets} -
+                {(f["rule_id"], f["path"]) for f in secrets
+                 if f["path"] in ("/root/.aws/credentials", "/app/.env", "config:Env")})
+print(f"other secrets in the image (not scored): {others}")
+masks_leak = [f["masked"] for f in secrets if len(f["masked"].rstrip("*")) > 4]
+if masks_leak:
+    print(f"MASK SHOWS TOO MUCH: {masks_leak}")
+ok = (len(hits) == len(tps) and not fps and all(ok for _, ok in secret_tps)
+      and not secret_fps and not masks_leak)
+sys.exit(0 if ok else 1)
 PY
