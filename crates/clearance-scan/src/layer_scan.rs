@@ -36,6 +36,10 @@ impl LayerVisitor for LayerScan {
         self.capture.wants_content(entry) || listing
     }
 
+    fn stream_content(&mut self, entry: &LayerEntry, content: &mut dyn std::io::Read) {
+        self.capture.stream_content(entry, content);
+    }
+
     fn entry(&mut self, entry: LayerEntry, content: Option<Vec<u8>>) {
         self.listing.entry(entry.clone(), None);
         self.capture.entry(entry, content);
