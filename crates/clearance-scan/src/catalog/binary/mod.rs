@@ -213,7 +213,19 @@ pub fn inspect(
     content: &mut dyn Read,
     size: u64,
 ) -> io::Result<Option<BinaryInventory>> {
-    let head = read_head(content, size.min(HEAD_BYTES))?;
+    // Most files are not binaries: their first bytes say so, and nothing
+    // more of them is read or copied.
+    let mut head = read_head(content, Vec::new(), size.min(4))?;
+    if !matches!(
+        head[..],
+        [0x7f, b'E', b'L', b'F']
+            | [0xfe, 0xed, 0xfa, 0xce | 0xcf]
+            | [0xce | 0xcf, 0xfa, 0xed, 0xfe]
+            | [b'M', b'Z', ..]
+    ) {
+        return Ok(None);
+    }
+    head = read_head(content, head, size.min(HEAD_BYTES))?;
     let Some(format) = sniff(&head) else {
         return Ok(None);
     };
@@ -275,9 +287,103 @@ pub fn inspect(
     Ok(Some(BinaryInventory { packages, problems }))
 }
 
-/// The first `n` bytes (fewer only if the stream ends first).
-fn read_head(content: &mut dyn Read, n: u64) -> io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(usize::try_from(n).unwrap_or(0));
-    (&mut *content).take(n).read_to_end(&mut head)?;
+/// `head` (the file's first bytes) read on to `n` bytes (fewer only if the
+/// stream ends first).
+fn read_head(content: &mut dyn Read, mut head: Vec<u8>, n: u64) -> io::Result<Vec<u8>> {
+    let more = n.saturating_sub(head.len() as u64);
+    (&mut *content).take(more).read_to_end(&mut head)?;
     Ok(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_told_by_their_first_bytes_not_by_a_prefix_alone() {
+        assert_eq!(sniff(b"\x7fELF\x01\x01\x01"), Some(Format::Elf32));
+        assert_eq!(sniff(b"\x7fELF\x02\x01\x01"), Some(Format::Elf64));
+        assert_eq!(sniff(b"\xcf\xfa\xed\xfe"), Some(Format::MachO64));
+        assert_eq!(sniff(b"\xfe\xed\xfa\xce"), Some(Format::MachO32));
+        // A Java class file opens as a fat Mach-O does.
+        assert_eq!(sniff(b"\xca\xfe\xba\xbe\x00\x00\x00\x34"), None);
+        // `MZ` without PE headers: DOS programs, text.
+        assert_eq!(sniff(b"MZ is a postcode in Macedonia"), None);
+        assert_eq!(sniff(b"#!/bin/sh\n"), None);
+        assert_eq!(sniff(b""), None);
+    }
+
+    /// Yields its bytes one at a time, then fails if `fail` says so.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        fail: bool,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match (self.data.split_first(), buf.first_mut()) {
+                (Some((&b, rest)), Some(slot)) => {
+                    *slot = b;
+                    self.data = rest;
+                    Ok(1)
+                }
+                _ if self.fail => Err(io::Error::other("layer cut")),
+                _ => Ok(0),
+            }
+        }
+    }
+
+    fn elf_with_build_info() -> Vec<u8> {
+        // An ELF header claiming no program or section headers, then zeros,
+        // then build info on a 16-byte boundary.
+        let mut file = b"\x7fELF\x02\x01\x01".to_vec();
+        file.resize(64, 0);
+        file[16] = 2; // ET_EXEC
+        file[20] = 1; // EV_CURRENT
+        file.resize(100_000, 0);
+        let mut blob = go::MAGIC.to_vec();
+        blob.extend_from_slice(&[8, 2]);
+        blob.resize(32, 0);
+        blob.push(8);
+        blob.extend_from_slice(b"go1.22.1");
+        blob.push(0);
+        file.extend_from_slice(&blob);
+        file.resize(150_000, 0);
+        file
+    }
+
+    #[test]
+    fn a_binary_read_a_byte_at_a_time_gives_the_same_packages() {
+        let file = elf_with_build_info();
+        let whole = inspect("/x", &mut &file[..], file.len() as u64)
+            .unwrap()
+            .unwrap();
+        let mut trickle = Trickle {
+            data: &file,
+            fail: false,
+        };
+        let slow = inspect("/x", &mut trickle, file.len() as u64)
+            .unwrap()
+            .unwrap();
+        assert_eq!(whole, slow);
+        assert_eq!(
+            crate::catalog::listed(&whole.packages),
+            [("stdlib", "1.22.1", "pkg:golang/stdlib@1.22.1")]
+        );
+        assert!(whole.problems.is_empty(), "{:?}", whole.problems);
+    }
+
+    #[test]
+    fn not_binaries_are_left_after_their_first_bytes_and_read_errors_are_returned() {
+        let text = vec![b'a'; 100_000];
+        let mut reader = &text[..];
+        assert_eq!(inspect("/t", &mut reader, 100_000).unwrap(), None);
+        assert_eq!(reader.len(), 100_000 - 4);
+        let file = elf_with_build_info();
+        let mut cut = Trickle {
+            data: &file[..70_000],
+            fail: true,
+        };
+        assert!(inspect("/x", &mut cut, file.len() as u64).is_err());
+    }
 }
