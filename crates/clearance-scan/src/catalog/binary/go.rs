@@ -448,7 +448,10 @@ impl Finder {
             }
             while self.next + MAGIC.len() as u64 <= end {
                 let i = usize::try_from(self.next - self.start).unwrap_or(usize::MAX);
-                if self.held.get(i..i + MAGIC.len()) == Some(&MAGIC[..]) {
+                // The first byte alone rules out almost every offset.
+                if self.held.get(i) == Some(&MAGIC[0])
+                    && self.held.get(i..i + MAGIC.len()) == Some(&MAGIC[..])
+                {
                     self.candidate = Some(self.next);
                     break;
                 }

@@ -248,11 +248,9 @@ pub fn inspect(
     finder.feed(0, &head);
     let mut at = head.len() as u64;
     let mut chunk = vec![0u8; CHUNK];
-    while at < size {
-        let wanted = !finder.is_done() || kept.wants_from(at);
-        if !wanted {
-            break;
-        }
+    // Until build info is found (a Go binary has no cargo-auditable data:
+    // what follows is skipped), or the file ends.
+    while at < size && !finder.is_done() {
         if at >= MAX_SCANNED_BYTES {
             problems.push(BinaryProblem::NotFullyScanned {
                 path: path.to_owned(),
