@@ -268,9 +268,13 @@ pub fn inspect(
         kept.feed(at, &chunk[..n]);
         at += n as u64;
     }
-    let mut packages = Vec::new();
     match finder.finish() {
-        Some(Ok(info)) => packages = info.packages(path, &mut problems),
+        Some(Ok(info)) => {
+            let packages = info.packages(path, &mut problems);
+            return Ok(Some(BinaryInventory { packages, problems }));
+        }
+        // Build info that cannot be read is said; the file is still read
+        // for cargo-auditable data (a magic can be a coincidence).
         Some(Err(go::BuildInfoError::PointerForm)) => {
             problems.push(BinaryProblem::GoBuildInfoTooOld {
                 path: path.to_owned(),
@@ -280,8 +284,9 @@ pub fn inspect(
             path: path.to_owned(),
             reason: e.to_string(),
         }),
-        None => packages = auditable::read(&plan, format, &kept, path, &mut problems),
+        None => {}
     }
+    let packages = auditable::read(&plan, format, &kept, path, &mut problems);
     Ok(Some(BinaryInventory { packages, problems }))
 }
 
