@@ -557,3 +557,28 @@ fn a_long_elf_tail_keeps_its_ends_and_says_when_the_data_lies_between() {
         inv.warnings
     );
 }
+
+/// Wants every file whole, as another scanner beside the capture might,
+/// and hands each entry on to the capture.
+struct Greedy(LayerCapture);
+
+impl clearance_oci::layer::LayerVisitor for Greedy {
+    fn wants_content(&mut self, entry: &clearance_oci::layer::LayerEntry) -> bool {
+        self.0.wants_content(entry);
+        true
+    }
+    fn entry(&mut self, entry: clearance_oci::layer::LayerEntry, content: Option<Vec<u8>>) {
+        self.0.entry(entry, content);
+    }
+}
+
+#[test]
+fn a_binary_handed_over_whole_for_another_visitor_is_still_read() {
+    let (hello, _) = go_binary();
+    let catalogers: Arc<Vec<Box<dyn Cataloger>>> = Arc::new(catalog::all());
+    let tar = layer(&[Entry::FileMode("app/hello", 0o755, hello)]);
+    let mut greedy = Greedy(LayerCapture::new(catalogers.clone()));
+    read_layer(&tar[..], &LayerLimits::default(), None, &mut greedy).unwrap();
+    let inv = Inventory::build(&catalogers, vec![greedy.0]);
+    assert_eq!(golang(&inv).len(), 3);
+}

@@ -376,6 +376,11 @@ impl LayerVisitor for LayerCapture {
     fn entry(&mut self, entry: LayerEntry, content: Option<Vec<u8>>) {
         let wanted = self.wanted.wants(entry.path.as_str());
         if !wanted {
+            // A file another visitor beside this one (`LayerScan`) had
+            // handed over whole was never streamed: read it from memory.
+            if let (EntryKind::File, Some(bytes)) = (&entry.kind, &content) {
+                self.stream_content(&entry, &mut &bytes[..]);
+            }
             self.note_executable(&entry);
         }
         match entry.kind {
