@@ -82,8 +82,9 @@ pub struct LayerCapture {
 }
 
 /// Most executables and links recorded per layer besides the binaries
-/// inspected (paths only: what may replace a binary of a lower layer).
-pub const MAX_EXECUTABLES_PER_LAYER: usize = 200_000;
+/// inspected (paths only: what may replace a binary of a lower layer;
+/// about 4 MiB at most).
+pub const MAX_EXECUTABLES_PER_LAYER: usize = 50_000;
 
 /// Most bytes of wanted files kept from one layer (package databases,
 /// metadata files, `package.json`s). Real layers hold a few MiB of them;
