@@ -229,9 +229,10 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
 /// an npm scope (`@types/node`) and a Composer vendor (`symfony/console`)
 /// are the namespace. A Go module path is split at its last `/` into
 /// namespace and name, case kept (`pkg:golang/github.com/Azure/go-autorest@v14.2.0`):
-/// namespace and name together are the module path, as OSV reads a golang
-/// purl back (Syft 1.18 instead cuts after `host/owner/repo` and puts the
-/// rest, `v3` of `…/semver/v3`, in a subpath); Go module paths are
+/// namespace and name together are the module path, as osv-scanner writes
+/// it (`extractPURLFromGolang`; Syft 1.18 instead cuts after
+/// `host/owner/repo` and puts the rest, `v3` of `…/semver/v3`, in a
+/// subpath); Go module paths are
 /// case-sensitive, and the `packageurl` crate would lower-case the
 /// namespace. Language packages carry no distribution.
 pub fn purl(
