@@ -8,8 +8,10 @@
 # ("test dependencies present") and exits 0. Otherwise it runs
 # `apt-get update` once and installs only the missing packages (needs root).
 # It also makes sure the Python virtualenv target/test-venv holds python-tuf
-# (pinned, see below) for the python-tuf interop tests, and that
-# target/schemas holds the report formats' JSON schemas (fetch-schemas.sh).
+# (pinned, see below) for the python-tuf interop tests, that
+# target/schemas holds the report formats' JSON schemas (fetch-schemas.sh),
+# and that cargo-auditable (pinned) is installed for the binary cataloger's
+# tests.
 set -euo pipefail
 
 # --- Python test environment (python-tuf interop tests) ---------------------
@@ -43,6 +45,15 @@ fi
 # --- Report schemas (crates/clearance-scan/tests/report.rs) ------------------
 "$repo_root/scripts/fetch-schemas.sh"
 
+# --- cargo-auditable (crates/clearance-scan/tests/binaries.rs) ---------------
+# The tests build a tiny Rust program with `cargo auditable build` (offline,
+# against a vendored crate) and read back what it embedded. ~1 min to build.
+auditable_version="0.7.7"
+if ! cargo install --list 2>/dev/null | grep -q "^cargo-auditable v$auditable_version:"; then
+  echo "installing cargo-auditable $auditable_version"
+  cargo install cargo-auditable --version "$auditable_version" --locked
+fi
+
 # command -> Debian package providing it
 declare -A pkg_for=(
   [umoci]=umoci
@@ -61,9 +72,10 @@ declare -A pkg_for=(
   [rpm]=rpm
   [rpmbuild]=rpm
   [sqlite3]=sqlite3
+  [go]=golang-go
 )
 # fixed order for stable output
-cmds=(umoci skopeo docker-registry debootstrap htpasswd zstd gzip openssl softhsm2-util curl pg_ctlcluster notary-server /usr/bin/time rpm rpmbuild sqlite3)
+cmds=(umoci skopeo docker-registry debootstrap htpasswd zstd gzip openssl softhsm2-util curl pg_ctlcluster notary-server /usr/bin/time rpm rpmbuild sqlite3 go)
 
 missing_pkgs=()
 missing_cmds=()

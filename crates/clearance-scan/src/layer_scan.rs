@@ -28,7 +28,6 @@ pub struct LayerScan {
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Asked {
-    capture: bool,
     secrets: bool,
 }
 
@@ -67,14 +66,19 @@ impl LayerScan {
 
 impl LayerVisitor for LayerScan {
     fn wants_content(&mut self, entry: &LayerEntry) -> bool {
-        // Each is asked (each keeps its own budget and counts), and each
-        // gets the content only if it asked for it.
+        // Each is asked (each keeps its own budget and counts); the secret
+        // scanner gets the content only if it asked for it, the capture
+        // decides for itself.
         let listing = self.listing.wants_content(entry);
+        let capture = self.capture.wants_content(entry);
         self.asked = Asked {
-            capture: self.capture.wants_content(entry),
             secrets: self.secrets.wants_content(entry),
         };
-        self.asked.capture || self.asked.secrets || listing
+        capture || self.asked.secrets || listing
+    }
+
+    fn stream_content(&mut self, entry: &LayerEntry, content: &mut dyn std::io::Read) {
+        self.capture.stream_content(entry, content);
     }
 
     fn entry(&mut self, entry: LayerEntry, content: Option<Vec<u8>>) {
@@ -85,7 +89,8 @@ impl LayerVisitor for LayerScan {
         {
             self.secrets.scan_file(&entry, content);
         }
-        self.capture
-            .entry(entry, if asked.capture { content } else { None });
+        // The capture keeps only what it asked for, and reads a binary
+        // another visitor had handed over whole from memory.
+        self.capture.entry(entry, content);
     }
 }

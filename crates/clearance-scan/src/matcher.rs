@@ -255,6 +255,7 @@ pub fn lookup_key(found: &Found, distro: Option<&Distro>) -> Result<LookupKey, S
         PackageType::Python => language(Ecosystem::PyPI),
         PackageType::Npm => language(Ecosystem::Npm),
         PackageType::Cargo => language(Ecosystem::CratesIo),
+        PackageType::Golang => language(Ecosystem::Go),
         PackageType::Gem => language(Ecosystem::RubyGems),
         PackageType::Composer => language(Ecosystem::Packagist),
         PackageType::Nuget => language(Ecosystem::NuGet),

@@ -220,6 +220,26 @@ fn distro(id: &str, version: Option<&str>) -> Distro {
     }
 }
 
+/// The Go module path of a `pkg:golang/` purl (namespace and name as
+/// written, percent-decoded), `None` when it does not decode to UTF-8.
+fn golang_module(purl: &str) -> Option<String> {
+    let rest = purl.strip_prefix("pkg:")?.trim_start_matches('/');
+    let (_, rest) = rest.split_once('/')?;
+    let end = rest.find(['@', '?', '#']).unwrap_or(rest.len());
+    let encoded = rest[..end].trim_matches('/');
+    let mut bytes = Vec::with_capacity(encoded.len());
+    let mut it = encoded.bytes();
+    while let Some(b) = it.next() {
+        if b == b'%' {
+            let hex = [it.next()?, it.next()?];
+            bytes.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+        } else {
+            bytes.push(b);
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
 /// A package from its purl, and the distribution its `distro` qualifier
 /// names; `Err(type)` for a purl Clearance does not match (or not a purl).
 fn package(purl: &str) -> Result<(Package, Option<Distro>), String> {
@@ -234,6 +254,7 @@ fn package(purl: &str) -> Result<(Package, Option<Distro>), String> {
         "gem" => PackageType::Gem,
         "composer" => PackageType::Composer,
         "nuget" => PackageType::Nuget,
+        "golang" => PackageType::Golang,
         other => return Err(other.to_owned()),
     };
     let Some(version) = parsed.version() else {
@@ -241,6 +262,9 @@ fn package(purl: &str) -> Result<(Package, Option<Distro>), String> {
     };
     let name = match (kind, parsed.namespace()) {
         (PackageType::Npm | PackageType::Composer, Some(ns)) => format!("{ns}/{}", parsed.name()),
+        // The `packageurl` crate lower-cases a golang namespace; Go module
+        // paths are case-sensitive, so the path is read from the purl itself.
+        (PackageType::Golang, _) => golang_module(purl).ok_or_else(|| "invalid".to_owned())?,
         _ => parsed.name().to_owned(),
     };
     let qualifier = |key: &str| {
@@ -305,7 +329,8 @@ mod tests {
             {"type": "library", "name": "libssl3", "version": "3.0.11-1~deb12u2",
              "purl": "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12&upstream=openssl"},
             {"type": "library", "name": "node", "purl": "pkg:npm/%40types/node@20.1.0"},
-            {"type": "library", "name": "x", "purl": "pkg:golang/github.com/x/y@v1.0.0"},
+            {"type": "library", "name": "x", "purl": "pkg:golang/github.com/Azure/go-autorest@v14.2.0%2Bincompatible"},
+            {"type": "library", "name": "x", "purl": "pkg:hex/phoenix@1.7.0"},
             {"type": "library", "name": "nopurl"},
             {"type": "operating-system", "name": "debian", "version": "12"}
           ]}"#;
@@ -334,7 +359,18 @@ mod tests {
             .unwrap();
         assert_eq!(ssl.package.source.as_ref().unwrap().name, "openssl");
         assert_eq!(read.without_purl, 1);
-        assert_eq!(read.unsupported.get("golang"), Some(&1));
+        assert_eq!(read.unsupported.get("hex"), Some(&1));
+        // A Go module keeps its path's case (the purl crate would lower it).
+        let go = read
+            .inventory
+            .packages
+            .iter()
+            .find(|f| f.package.kind == PackageType::Golang)
+            .unwrap();
+        assert_eq!(
+            (go.package.name.as_str(), go.package.version.as_str()),
+            ("github.com/Azure/go-autorest", "v14.2.0+incompatible")
+        );
     }
 
     #[test]

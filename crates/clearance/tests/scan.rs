@@ -737,7 +737,7 @@ fn sbom_input_unknown_severities_and_empty_inventories_are_judged_not_waved_thro
         &bom,
         r#"{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [
             {"type": "library", "name": "requests", "version": "2.2.0", "purl": "pkg:pypi/requests@2.2.0"},
-            {"type": "library", "name": "x", "version": "1.0.0", "purl": "pkg:golang/example.com/x@v1.0.0"}]}"#,
+            {"type": "library", "name": "x", "version": "1.7.0", "purl": "pkg:hex/phoenix@1.7.0"}]}"#,
     )
     .unwrap();
     let input = format!("sbom:{}", bom.display());
@@ -764,7 +764,7 @@ fn sbom_input_unknown_severities_and_empty_inventories_are_judged_not_waved_thro
         shown,
         [("CVE-2014-1829", "unknown"), ("CVE-2018-18074", "critical")]
     );
-    assert_eq!(report["sbom"]["unsupported"]["golang"], 1);
+    assert_eq!(report["sbom"]["unsupported"]["hex"], 1);
     assert!(report["manifest_digest"].is_null());
 
     let out = clearance(&["scan", "--db", &db, "--fail-on", "critical", &input]);
@@ -772,7 +772,7 @@ fn sbom_input_unknown_severities_and_empty_inventories_are_judged_not_waved_thro
     let text = stdout(&out);
     assert!(text.contains("1 finding(s) at or above critical"), "{text}");
     assert!(text.contains("1 finding(s) of unknown severity"), "{text}");
-    assert!(text.contains("of purl type \"golang\""), "{text}");
+    assert!(text.contains("of purl type \"hex\""), "{text}");
     let out = clearance(&[
         "scan",
         "--db",

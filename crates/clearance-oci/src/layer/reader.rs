@@ -160,6 +160,18 @@ pub trait LayerVisitor {
     fn wants_content(&mut self, _entry: &LayerEntry) -> bool {
         false
     }
+    /// A regular file whose content [`LayerVisitor::wants_content`] did not
+    /// ask for whole, offered as a stream before [`LayerVisitor::entry`] is
+    /// called for it: `content` yields at most `entry.size` bytes (a sparse
+    /// file's holes as zeros), without the file ever being held. Whatever
+    /// the visitor leaves unread is skipped by the reader.
+    ///
+    /// A read error from `content` is the layer's (truncated, corrupt, a
+    /// digest mismatch): the visitor should stop and return, and the reader
+    /// then fails the layer with it, whatever the visitor did with it. What
+    /// the visitor makes of the bytes (a file it cannot parse) is its own
+    /// business, never a layer error. The default reads nothing.
+    fn stream_content(&mut self, _entry: &LayerEntry, _content: &mut dyn Read) {}
     /// An entry, with its content when it was wanted and small enough.
     fn entry(&mut self, entry: LayerEntry, content: Option<Vec<u8>>);
 }
@@ -360,6 +372,16 @@ impl Walker<'_> {
             let wanted =
                 entry_meta.kind == EntryKind::File && self.visitor.wants_content(&entry_meta);
             let content = if !wanted {
+                if entry_meta.kind == EntryKind::File {
+                    let mut content = Guarded {
+                        inner: stream.content(),
+                        failed: None,
+                    };
+                    self.visitor.stream_content(&entry_meta, &mut content);
+                    if let Some(e) = content.failed {
+                        return Err(WalkError::Io(e));
+                    }
+                }
                 None
             } else if size > self.limits.max_captured_file_bytes {
                 self.warn(LayerWarning::NotCaptured {
@@ -419,6 +441,31 @@ impl Walker<'_> {
             self.warnings.push(w);
         } else {
             self.warnings_dropped += 1;
+        }
+    }
+}
+
+/// A file's content handed to [`LayerVisitor::stream_content`]: the first
+/// read error is kept for the reader (the visitor gets one of the same
+/// kind, and the same again if it reads on), so a visitor cannot swallow a
+/// broken layer.
+struct Guarded<R> {
+    inner: R,
+    failed: Option<io::Error>,
+}
+
+impl<R: Read> Read for Guarded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(e) = &self.failed {
+            return Err(io::Error::new(e.kind(), "the layer could not be read"));
+        }
+        match self.inner.read(buf) {
+            Err(e) if e.kind() != io::ErrorKind::Interrupted => {
+                let kind = e.kind();
+                self.failed = Some(e);
+                Err(io::Error::new(kind, "the layer could not be read"))
+            }
+            other => other,
         }
     }
 }

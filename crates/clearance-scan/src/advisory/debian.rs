@@ -407,18 +407,27 @@ mod tests {
         let data = parse(odd.as_bytes()).unwrap();
         assert_eq!(data.skipped, 2);
         assert_eq!(data.entries, 5);
-        assert!(data.problems[0].starts_with("curl/CVE-2099-1: "), "{:?}", data.problems);
+        assert!(
+            data.problems[0].starts_with("curl/CVE-2099-1: "),
+            "{:?}",
+            data.problems
+        );
         assert_eq!(
             data.affected.len(),
             parse(TRACKER.as_bytes()).unwrap().affected.len(),
             "the good entries are all read"
         );
         let changed: Vec<String> = (0..150)
-            .map(|i| format!(r#""pkg{i}": {{"CVE-2099-{i}": {{"releases": {{"bookworm": "resolved"}}}}}}"#))
+            .map(|i| {
+                format!(
+                    r#""pkg{i}": {{"CVE-2099-{i}": {{"releases": {{"bookworm": "resolved"}}}}}}"#
+                )
+            })
             .collect();
         let err = parse(format!("{{{}}}", changed.join(",")).as_bytes()).unwrap_err();
         assert!(
-            err.to_string().contains("150 of 150 entries are not of the tracker's shape"),
+            err.to_string()
+                .contains("150 of 150 entries are not of the tracker's shape"),
             "{err}"
         );
     }

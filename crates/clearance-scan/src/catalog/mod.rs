@@ -6,17 +6,18 @@
 //! the rest of the image.
 
 pub mod apk;
+pub mod binary;
 pub mod cargo;
 pub mod composer;
 pub mod dotnet;
 pub mod dpkg;
 pub mod gem;
-mod lenient;
+pub(crate) mod lenient;
 pub mod npm;
 pub mod python;
 pub mod rpm;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::os::Distro;
 
@@ -29,7 +30,7 @@ pub const MAX_DATABASE_BYTES: u64 = 32 << 20;
 pub const MAX_PACKAGES: usize = 100_000;
 
 /// What kind of package, as the purl spec names its types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PackageType {
     /// A Debian package (dpkg: Debian, Ubuntu, distroless), purl type `deb`.
@@ -42,8 +43,12 @@ pub enum PackageType {
     /// An npm package (`node_modules/**/package.json`, Debian's
     /// `/usr/share/nodejs`), purl type `npm`.
     Npm,
-    /// A Rust crate from a registry (`Cargo.lock`), purl type `cargo`.
+    /// A Rust crate from a registry (`Cargo.lock`, or compiled into a
+    /// binary built with cargo-auditable), purl type `cargo`.
     Cargo,
+    /// A Go module compiled into a binary, or the standard library of the
+    /// toolchain that built it (`stdlib`), purl type `golang`.
+    Golang,
     /// A Ruby gem (`specifications/*.gemspec`), purl type `gem`.
     Gem,
     /// A PHP package Composer installed (`vendor/composer/installed.json`),
@@ -65,6 +70,7 @@ impl PackageType {
             PackageType::Python => "pypi",
             PackageType::Npm => "npm",
             PackageType::Cargo => "cargo",
+            PackageType::Golang => "golang",
             PackageType::Gem => "gem",
             PackageType::Composer => "composer",
             PackageType::Nuget => "nuget",
@@ -86,7 +92,7 @@ impl std::fmt::Display for PackageType {
 }
 
 /// One installed package, as its database lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Package {
     /// The package's name (`libssl3`).
     pub name: String,
@@ -123,7 +129,7 @@ impl Package {
 }
 
 /// The source package a binary package was built from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourcePackage {
     /// The source's name (`openssl`).
     pub name: String,
@@ -221,7 +227,14 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
 /// write them. A
 /// Python name is normalised (PEP 503: lower case, runs of `-_.` as `-`);
 /// an npm scope (`@types/node`) and a Composer vendor (`symfony/console`)
-/// are the namespace. Language packages carry no distribution.
+/// are the namespace. A Go module path is split at its last `/` into
+/// namespace and name, case kept (`pkg:golang/github.com/Azure/go-autorest@v14.2.0`):
+/// namespace and name together are the module path, as osv-scanner writes
+/// it (`extractPURLFromGolang`; Syft 1.18 instead cuts after
+/// `host/owner/repo` and puts the rest, `v3` of `…/semver/v3`, in a
+/// subpath); Go module paths are
+/// case-sensitive, and the `packageurl` crate would lower-case the
+/// namespace. Language packages carry no distribution.
 pub fn purl(
     kind: PackageType,
     distro: Option<&Distro>,
@@ -269,6 +282,9 @@ fn build_purl(
     upstream: Option<String>,
 ) -> String {
     let fallback = || format!("pkg:{}/{name}@{version}", kind.purl_type());
+    if kind == PackageType::Golang {
+        return golang_purl(name, version);
+    }
     let (namespace, name) = match kind {
         PackageType::Deb | PackageType::Apk => (distro.map(|d| d.id.clone()), name.to_owned()),
         PackageType::Rpm => (
@@ -286,7 +302,9 @@ fn build_purl(
             Some((vendor, bare)) => (Some(vendor.to_owned()), bare.to_owned()),
             None => (None, name.to_owned()),
         },
-        PackageType::Cargo | PackageType::Gem | PackageType::Nuget => (None, name.to_owned()),
+        PackageType::Cargo | PackageType::Gem | PackageType::Nuget | PackageType::Golang => {
+            (None, name.to_owned())
+        }
     };
     let os = kind.is_os();
     // An rpm epoch is a qualifier (purl-spec, type `rpm`).
@@ -326,6 +344,40 @@ fn build_purl(
         return fallback();
     }
     purl.to_string()
+}
+
+/// `pkg:golang/NAMESPACE/NAME@VERSION` for a Go module path (or `stdlib`),
+/// each part percent-encoded as the `packageurl` crate encodes it, without
+/// changing case.
+fn golang_purl(path: &str, version: &str) -> String {
+    // purl-spec: percent-encode what is not allowed in a segment; `/`
+    // separates the namespace's segments and is encoded inside the name.
+    fn encode(out: &mut String, text: &str, slash: bool) {
+        for b in text.bytes() {
+            // The `packageurl` crate's set: controls, non-ASCII, space and
+            // `"#%<>`?{};=+@\\[]^|` (and `/` in a name).
+            let plain = b.is_ascii_graphic()
+                && !b"\"#%<>`?{};=+@\\[]^|".contains(&b)
+                && (slash || b != b'/');
+            if plain {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    let mut out = String::from("pkg:golang/");
+    let (namespace, name) = path.rsplit_once('/').unwrap_or(("", path));
+    if !namespace.is_empty() {
+        encode(&mut out, namespace, true);
+        out.push('/');
+    }
+    encode(&mut out, name, false);
+    if !version.is_empty() {
+        out.push('@');
+        encode(&mut out, version, false);
+    }
+    out
 }
 
 /// A Python project name as PEP 503 normalises it: lower case, each run of

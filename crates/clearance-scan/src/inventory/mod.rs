@@ -2,8 +2,11 @@
 //!
 //! Reading: every layer streams once through a [`LayerCapture`], which keeps
 //! only the files the catalogers and OS detection ask for (each at most
-//! [`MAX_DATABASE_BYTES`]) and the layer's whiteouts. Layers can be read in
-//! parallel; nothing else of them is held.
+//! [`MAX_DATABASE_BYTES`]) and the layer's whiteouts. Every other regular
+//! file is offered as a stream: an executable (ELF, Mach-O, PE by its first
+//! bytes) is read as it goes by for Go build info and cargo-auditable data
+//! ([`catalog::binary`]), and only the packages found are kept, never the
+//! file. Layers can be read in parallel; nothing else of them is held.
 //!
 //! Replaying: [`Inventory::build`] applies the captures in layer order, as
 //! a runtime stacks the layers (image-spec layer.md "Applying Changesets"):
@@ -14,12 +17,16 @@
 //! has been listed continuously up to the top, so an upgrade is the
 //! upgrading layer's and an untouched package stays with the layer that
 //! installed it. A package the top no longer lists is not in the image.
+//! Binaries replay the same way: a whiteout, or an executable, link or
+//! other binary written at a binary's path, takes its packages away.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Read;
 
 use clearance_oci::layer::{EntryKind, ImagePath, LayerEntry, LayerVisitor};
 use serde::Serialize;
 
+use crate::catalog::binary::{self, BinaryInventory, BinaryProblem, MAX_BINARIES_PER_LAYER};
 use crate::catalog::{
     self, CatalogError, Cataloger, MAX_DATABASE_BYTES, MAX_PACKAGES, Package, apk, dpkg, npm, rpm,
 };
@@ -59,7 +66,29 @@ pub struct LayerCapture {
     over_budget: u64,
     /// The first few of those, to name in the warning.
     over_budget_named: Vec<ImagePath>,
+    /// Executables the layer writes, in archive order: each binary with
+    /// what it was built from, and other executables and links (`None`),
+    /// which take away what a binary below had at their path (at most
+    /// [`MAX_EXECUTABLES_PER_LAYER`]).
+    binaries: Vec<(ImagePath, Option<BinaryInventory>)>,
+    /// The binary streamed last, until its entry arrives.
+    pending: Option<(ImagePath, BinaryInventory)>,
+    /// Binaries inspected, at most [`MAX_BINARIES_PER_LAYER`].
+    inspected: usize,
+    /// Binaries past that, not inspected.
+    binaries_skipped: u64,
+    /// The first few of those, to name in the warning.
+    binaries_skipped_named: Vec<ImagePath>,
+    /// Whether this capture asked for the content of the entry being read
+    /// (another visitor beside it may have asked for a file it refused
+    /// for its budget: that content is not kept).
+    took: bool,
 }
+
+/// Most executables and links recorded per layer besides the binaries
+/// inspected (paths only: what may replace a binary of a lower layer;
+/// about 4 MiB at most).
+pub const MAX_EXECUTABLES_PER_LAYER: usize = 50_000;
 
 /// Most bytes of wanted files kept from one layer (package databases,
 /// metadata files, `package.json`s). Real layers hold a few MiB of them;
@@ -165,6 +194,17 @@ impl LayerCapture {
                 .iter()
                 .map(|p| p.as_str().to_owned())
                 .collect(),
+            binaries: self
+                .binaries
+                .iter()
+                .map(|(p, b)| (p.as_str().to_owned(), b.clone()))
+                .collect(),
+            binaries_skipped: self.binaries_skipped,
+            binaries_skipped_named: self
+                .binaries_skipped_named
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect(),
         };
         (files, notes)
     }
@@ -192,7 +232,84 @@ impl LayerCapture {
             kept: notes.kept,
             over_budget: notes.over_budget,
             over_budget_named: notes.over_budget_named.iter().map(|p| path(p)).collect(),
+            binaries: notes
+                .binaries
+                .into_iter()
+                .map(|(p, found)| {
+                    let p = path(&p);
+                    let found = found.map(|mut f| {
+                        // A package's path is its binary's, whatever was stored.
+                        for package in &mut f.packages {
+                            package.path = format!("/{}", p.as_str());
+                        }
+                        f
+                    });
+                    (p, found)
+                })
+                .collect(),
+            pending: None,
+            inspected: 0,
+            binaries_skipped: notes.binaries_skipped,
+            binaries_skipped_named: notes
+                .binaries_skipped_named
+                .iter()
+                .map(|p| path(p))
+                .collect(),
+            took: false,
         }
+    }
+
+    /// Whether to keep this file's content: a wanted path, within
+    /// [`MAX_DATABASE_BYTES`] and the layer's budget (both noted when not).
+    fn asks_for(&mut self, entry: &LayerEntry) -> bool {
+        if !self.wanted.wants(entry.path.as_str()) {
+            return false;
+        }
+        if entry.size > MAX_DATABASE_BYTES {
+            self.too_large.push((entry.path.clone(), entry.size));
+            return false;
+        }
+        if self.kept.saturating_add(entry.size) > MAX_CAPTURED_PER_LAYER {
+            self.over_budget += 1;
+            if self.over_budget_named.len() < 3 {
+                self.over_budget_named.push(entry.path.clone());
+            }
+            return false;
+        }
+        self.kept += entry.size;
+        true
+    }
+
+    /// Note an entry that may replace a binary of a lower layer, or is one.
+    fn note_executable(&mut self, entry: &LayerEntry) {
+        let found = match &entry.kind {
+            EntryKind::File => match self.pending.take() {
+                Some((p, found)) if p == entry.path => Some(found),
+                _ if entry.mode & 0o111 != 0 => None,
+                _ => return,
+            },
+            EntryKind::Symlink { .. } => None,
+            // A hard link is the file it names, written earlier in the layer.
+            EntryKind::Hardlink { target } => self
+                .binaries
+                .iter()
+                .rev()
+                .find(|(p, _)| p == target)
+                .and_then(|(_, found)| found.clone())
+                .map(|mut found| {
+                    for package in &mut found.packages {
+                        package.path = format!("/{}", entry.path.as_str());
+                    }
+                    // Said once, of the file itself.
+                    found.problems.clear();
+                    found
+                }),
+            _ => return,
+        };
+        if found.is_none() && self.binaries.len() >= MAX_EXECUTABLES_PER_LAYER {
+            return;
+        }
+        self.binaries.push((entry.path.clone(), found));
     }
 }
 
@@ -218,12 +335,22 @@ pub struct StoredNotes {
     pub over_budget: u64,
     /// The first few of those.
     pub over_budget_named: Vec<String>,
+    /// Executables and links written: path, and for a binary what it was
+    /// built from.
+    #[serde(default)]
+    pub binaries: Vec<(String, Option<BinaryInventory>)>,
+    /// Binaries not inspected for the layer's limit.
+    #[serde(default)]
+    pub binaries_skipped: u64,
+    /// The first few of those.
+    #[serde(default)]
+    pub binaries_skipped_named: Vec<String>,
 }
 
 /// Bump when what a layer store keeps changes (a cataloger wants new
 /// files, the secret rules or the listing change): layers stored under
-/// another version are read again.
-pub const CAPTURE_VERSION: u32 = 3;
+/// another version are read again. 3: secrets; 4: binaries.
+pub const CAPTURE_VERSION: u32 = 4;
 
 /// The fingerprint stored captures are kept under: [`CAPTURE_VERSION`]
 /// and the names of the catalogers, so adding or removing one makes
@@ -235,30 +362,50 @@ pub fn capture_fingerprint(catalogers: &[Box<dyn Cataloger>]) -> String {
 
 impl LayerVisitor for LayerCapture {
     fn wants_content(&mut self, entry: &LayerEntry) -> bool {
-        if !self.wanted.wants(entry.path.as_str()) {
-            return false;
-        }
-        if entry.size > MAX_DATABASE_BYTES {
-            self.too_large.push((entry.path.clone(), entry.size));
-            return false;
-        }
-        if self.kept.saturating_add(entry.size) > MAX_CAPTURED_PER_LAYER {
-            self.over_budget += 1;
-            if self.over_budget_named.len() < 3 {
-                self.over_budget_named.push(entry.path.clone());
+        self.took = self.asks_for(entry);
+        self.took
+    }
+
+    fn stream_content(&mut self, entry: &LayerEntry, content: &mut dyn Read) {
+        self.pending = None;
+        if self.inspected >= MAX_BINARIES_PER_LAYER {
+            let mut head = Vec::new();
+            let sniffed = content.take(4096).read_to_end(&mut head).is_ok();
+            if sniffed && binary::sniff(&head).is_some() {
+                self.binaries_skipped += 1;
+                if self.binaries_skipped_named.len() < 3 {
+                    self.binaries_skipped_named.push(entry.path.clone());
+                }
             }
-            return false;
+            return;
         }
-        self.kept += entry.size;
-        true
+        let path = format!("/{}", entry.path.as_str());
+        // A read error is the layer's: the reader fails it.
+        if let Ok(Some(found)) = binary::inspect(&path, content, entry.size) {
+            self.inspected += 1;
+            self.pending = Some((entry.path.clone(), found));
+        }
     }
 
     fn entry(&mut self, entry: LayerEntry, content: Option<Vec<u8>>) {
         let wanted = self.wanted.wants(entry.path.as_str());
+        // Content this capture refused (too large, over budget) that
+        // another visitor asked for is not kept.
+        let took = std::mem::take(&mut self.took);
+        if !wanted {
+            // A file another visitor beside this one (`LayerScan`) had
+            // handed over whole was never streamed: read it from memory.
+            if let (EntryKind::File, Some(bytes)) = (&entry.kind, &content) {
+                self.stream_content(&entry, &mut &bytes[..]);
+            }
+            self.note_executable(&entry);
+        }
         match entry.kind {
             EntryKind::Whiteout => self.whiteouts.push((entry.path, false)),
             EntryKind::OpaqueWhiteout => self.whiteouts.push((entry.path, true)),
-            EntryKind::File if wanted => self.changes.push((entry.path, content)),
+            EntryKind::File if wanted => self
+                .changes
+                .push((entry.path, if took { content } else { None })),
             EntryKind::Hardlink { target } if wanted => {
                 // tar hard links name a file earlier in the same layer.
                 let earlier = self
@@ -365,6 +512,29 @@ pub enum InventoryWarning {
         /// Where it points, as written.
         target: String,
     },
+    /// A binary whose build info or cargo-auditable data could not be
+    /// read in full (read from the layer that wrote it).
+    #[error("layer {layer}: {problem}")]
+    Binary {
+        /// The layer that wrote the binary.
+        layer: usize,
+        /// What was wrong.
+        problem: BinaryProblem,
+    },
+    /// A layer with more binaries than [`MAX_BINARIES_PER_LAYER`]: the
+    /// rest were not read.
+    #[error(
+        "layer {layer}: {count} binaries were not read for what they were built from (first: {}): the layer has more than {MAX_BINARIES_PER_LAYER}",
+        first.join(", ")
+    )]
+    TooManyBinaries {
+        /// The layer.
+        layer: usize,
+        /// How many were left unread.
+        count: u64,
+        /// The first of them (up to three), as absolute paths.
+        first: Vec<String>,
+    },
     /// A wanted file was too large to read.
     #[error(
         "layer {layer}: {path} is {size} bytes, over the {MAX_DATABASE_BYTES}-byte limit for a package database; its packages are not listed"
@@ -422,6 +592,41 @@ fn key(p: &Package) -> Key {
 }
 
 impl Inventory {
+    /// What one source (a cataloger, or the binaries) lists after `layer`:
+    /// `now`, each keeping the layer that brought it in when `before`
+    /// listed it too; what `before` listed and `now` does not was removed
+    /// in `layer`.
+    fn relist(
+        &mut self,
+        layer: usize,
+        before: HashMap<Key, Found>,
+        now: Vec<Package>,
+    ) -> HashMap<Key, Found> {
+        let mut next: HashMap<Key, Found> = HashMap::with_capacity(now.len());
+        for package in now {
+            let k = key(&package);
+            let from = before.get(&k).map_or(layer, |f| f.layer);
+            next.insert(
+                k,
+                Found {
+                    package,
+                    layer: from,
+                    owned_by: None,
+                },
+            );
+        }
+        for (k, gone) in before {
+            if !next.contains_key(&k) {
+                self.removed.push(Removed {
+                    package: gone.package,
+                    layer: gone.layer,
+                    removed_in: layer,
+                });
+            }
+        }
+        next
+    }
+
     fn warn(&mut self, warning: InventoryWarning) {
         if self.warnings.len() < MAX_WARNINGS {
             self.warnings.push(warning);
@@ -443,7 +648,9 @@ impl Inventory {
         // Per cataloger: what it listed after the last layer that touched
         // its files, each with the layer that brought it in.
         let mut listed: Vec<HashMap<Key, Found>> = vec![HashMap::new(); catalogers.len()];
-        for (layer, capture) in layers.into_iter().enumerate() {
+        let mut binaries = BinaryReplay::default();
+        for (layer, mut capture) in layers.into_iter().enumerate() {
+            binaries.apply(&mut inventory, layer, &mut capture);
             let mut touched: Vec<String> = Vec::new();
             for (path, opaque) in &capture.whiteouts {
                 for p in hidden_by(&visible, path, *opaque) {
@@ -535,31 +742,10 @@ impl Inventory {
                     continue;
                 }
                 let before = std::mem::take(&mut listed[i]);
-                let mut next: HashMap<Key, Found> = HashMap::with_capacity(now.len());
-                for package in now {
-                    let k = key(&package);
-                    let from = before.get(&k).map_or(layer, |f| f.layer);
-                    next.insert(
-                        k,
-                        Found {
-                            package,
-                            layer: from,
-                            owned_by: None,
-                        },
-                    );
-                }
-                for (k, gone) in before {
-                    if !next.contains_key(&k) {
-                        inventory.removed.push(Removed {
-                            package: gone.package,
-                            layer: gone.layer,
-                            removed_in: layer,
-                        });
-                    }
-                }
-                listed[i] = next;
+                listed[i] = inventory.relist(layer, before, now);
             }
         }
+        listed.push(binaries.listed);
         inventory.packages = listed.into_iter().flat_map(HashMap::into_values).collect();
         mark_owned(&mut inventory.packages, &visible);
         // The distribution may be known only from a layer after the one
@@ -578,6 +764,82 @@ impl Inventory {
             .removed
             .sort_by_key(|a| (a.removed_in, key(&a.package)));
         inventory
+    }
+}
+
+/// The binaries of an image, replayed layer by layer beside the
+/// catalogers' files: a binary's packages are listed while it is visible.
+#[derive(Default)]
+struct BinaryReplay {
+    /// Each visible binary's packages, by path (no leading `/`).
+    visible: BTreeMap<String, Vec<Package>>,
+    /// What they listed after the last layer that changed them, each with
+    /// the layer that brought it in.
+    listed: HashMap<Key, Found>,
+}
+
+impl BinaryReplay {
+    /// Apply one layer: its whiteouts and replaced directories hide
+    /// binaries below, then its own executables land on top (a binary's
+    /// packages, or nothing for a script or link).
+    fn apply(&mut self, inventory: &mut Inventory, layer: usize, capture: &mut LayerCapture) {
+        let mut touched = false;
+        let hiding = capture
+            .whiteouts
+            .iter()
+            .map(|(p, opaque)| (p, *opaque))
+            .chain(capture.replaced.iter().map(|p| (p, true)));
+        for (path, opaque) in hiding {
+            for p in hidden_by(&self.visible, path, opaque) {
+                self.visible.remove(&p);
+                touched = true;
+            }
+        }
+        for (path, found) in std::mem::take(&mut capture.binaries) {
+            touched = true;
+            let path = path.as_str().to_owned();
+            match found {
+                Some(found) => {
+                    for problem in found.problems {
+                        inventory.warn(InventoryWarning::Binary { layer, problem });
+                    }
+                    self.visible.insert(path, found.packages);
+                }
+                None => {
+                    self.visible.remove(&path);
+                }
+            }
+        }
+        if capture.binaries_skipped > 0 {
+            inventory.warn(InventoryWarning::TooManyBinaries {
+                layer,
+                count: capture.binaries_skipped,
+                first: capture
+                    .binaries_skipped_named
+                    .iter()
+                    .map(|p| format!("/{}", p.as_str()))
+                    .collect(),
+            });
+        }
+        if !touched {
+            return;
+        }
+        let now: Vec<Package> = self
+            .visible
+            .values()
+            .flatten()
+            .take(MAX_PACKAGES_IN_IMAGE + 1)
+            .cloned()
+            .collect();
+        if now.len() > MAX_PACKAGES_IN_IMAGE {
+            inventory.warn(InventoryWarning::TooManyPackages {
+                layer,
+                cataloger: "binaries",
+            });
+            return;
+        }
+        let before = std::mem::take(&mut self.listed);
+        self.listed = inventory.relist(layer, before, now);
     }
 }
 
@@ -649,7 +911,7 @@ fn mark_owned(packages: &mut [Found], visible: &BTreeMap<String, Vec<u8>>) {
 /// The visible paths a whiteout hides (image-spec layer.md "Whiteouts"):
 /// the path itself and everything under it, or for an opaque whiteout only
 /// what is under the directory. Found by range, not by scanning every path.
-fn hidden_by(visible: &BTreeMap<String, Vec<u8>>, path: &ImagePath, opaque: bool) -> Vec<String> {
+fn hidden_by<V>(visible: &BTreeMap<String, V>, path: &ImagePath, opaque: bool) -> Vec<String> {
     if path.is_root() {
         return visible.keys().cloned().collect();
     }

@@ -206,7 +206,7 @@ fn render(s: &Sbom, page: &mut Page) {
     }
     if s.packages.is_empty() {
         page.line(dim(
-            "no packages found (read: dpkg, apk, Python dist-info/egg-info, npm node_modules; Go, Rust, Java and others come next)",
+            "no packages found (read: dpkg, apk, rpm, Python, npm, Cargo.lock, gems, Composer, .NET deps.json, Go binaries, cargo-auditable binaries; Java comes next)",
         ));
     } else {
         page.line(t);

@@ -395,7 +395,7 @@ async fn scan(
         }
         if inventory.packages.is_empty() {
             reasons.push(
-                "no packages were found, so nothing was checked (Go, Java and Rust binaries are not inventoried yet)"
+                "no packages were found, so nothing was checked (Java archives are not inventoried yet)"
                     .to_owned(),
             );
         }
@@ -872,7 +872,7 @@ fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
     let findings = &d.report.findings;
     if d.packages == 0 {
         page.line(warn(
-            "no packages found: nothing was checked (Go, Java and Rust binaries are not inventoried yet)",
+            "no packages found: nothing was checked (Java archives are not inventoried yet)",
         ));
     } else if findings.is_empty() && d.report.unmatched.is_empty() {
         page.line(good("no known vulnerabilities"));
