@@ -666,6 +666,51 @@ impl AdvisoryDb {
         })
     }
 
+    /// Write a consistent copy of the whole database to `to`, a file that
+    /// must not exist yet (SQLite `VACUUM INTO`: it reads in one
+    /// transaction, so the copy holds every committed import and nothing
+    /// half-written, whatever the WAL holds; free pages are left out).
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Sql`] (naming this database) when SQLite fails, `to`
+    /// exists or its name is not UTF-8.
+    pub async fn snapshot_into(&self, to: &Path) -> Result<(), DbError> {
+        let target = to.to_str().ok_or_else(|| DbError::Sql {
+            path: self.path.clone(),
+            source: sqlx::Error::Configuration(
+                format!("{} is not a UTF-8 path", to.display()).into(),
+            ),
+        })?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.pool)
+            .await
+            .map_err(self.sql())?;
+        Ok(())
+    }
+
+    /// SQLite's `PRAGMA quick_check`: every page and b-tree of the file is
+    /// sound (indexes are not compared with their tables).
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Corrupt`] with SQLite's first complaint, [`DbError::Sql`].
+    pub async fn quick_check(&self) -> Result<(), DbError> {
+        let rows: Vec<String> = sqlx::query_scalar("PRAGMA quick_check(5)")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.sql())?;
+        match rows.first().map(String::as_str) {
+            Some("ok") => Ok(()),
+            other => Err(DbError::Corrupt {
+                path: self.path.clone(),
+                what: "page or index",
+                message: other.unwrap_or("no answer to quick_check").to_owned(),
+            }),
+        }
+    }
+
     /// Close the pool (waits for connections to finish).
     pub async fn close(&self) {
         self.pool.close().await;
