@@ -200,6 +200,16 @@ pub(crate) async fn sqlite_pool(
     create: bool,
     connections: u32,
 ) -> Result<SqlitePool, DbError> {
+    sqlite_pool_with(path, create, connections, SqliteJournalMode::Wal).await
+}
+
+/// As [`sqlite_pool`], with another journal mode.
+async fn sqlite_pool_with(
+    path: &Path,
+    create: bool,
+    connections: u32,
+    journal: SqliteJournalMode,
+) -> Result<SqlitePool, DbError> {
     let sql = |source| DbError::Sql {
         path: path.to_owned(),
         source,
@@ -208,7 +218,7 @@ pub(crate) async fn sqlite_pool(
         .map_err(sql)?
         .filename(path)
         .create_if_missing(create)
-        .journal_mode(SqliteJournalMode::Wal)
+        .journal_mode(journal)
         .busy_timeout(std::time::Duration::from_secs(30));
     SqlitePoolOptions::new()
         .max_connections(connections)
@@ -247,6 +257,26 @@ impl AdvisoryDb {
             return Err(DbError::Missing(path.to_owned()));
         }
         let db = Self::connect(path, false).await?;
+        db.check_schema().await?;
+        Ok(db)
+    }
+
+    /// Open an existing database file that no other process uses (one just
+    /// downloaded, to check it) in rollback-journal mode: nothing is ever
+    /// written beside it (no `-wal`, no `-shm`), and an idle connection
+    /// holds no lock on it. A file in WAL mode is turned out of it.
+    ///
+    /// # Errors
+    ///
+    /// As [`AdvisoryDb::open`].
+    pub async fn open_unshared(path: &Path) -> Result<AdvisoryDb, DbError> {
+        if !path.is_file() {
+            return Err(DbError::Missing(path.to_owned()));
+        }
+        let db = AdvisoryDb {
+            pool: sqlite_pool_with(path, false, 1, SqliteJournalMode::Delete).await?,
+            path: path.to_owned(),
+        };
         db.check_schema().await?;
         Ok(db)
     }

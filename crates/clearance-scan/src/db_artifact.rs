@@ -235,8 +235,7 @@ pub fn unpack(
 
 /// Open a pulled file as SQLite and check it is a Clearance advisory
 /// database this binary reads (schema [`SCHEMA_VERSION`](crate::db::SCHEMA_VERSION)) whose pages are
-/// sound; return what it holds. Nothing of it is left open, and nothing
-/// beside it (its WAL folded in).
+/// sound; return what it holds. Nothing is written beside it.
 ///
 /// # Errors
 ///
@@ -244,28 +243,16 @@ pub fn unpack(
 /// not ours or of another schema, [`DbError::Sql`] for one that is no
 /// SQLite file, [`DbError::Corrupt`] for damaged pages.
 pub async fn check(path: &Path) -> Result<DbStatus, DbArtifactError> {
-    let db = AdvisoryDb::open(path).await?;
+    // Rollback-journal mode: nothing beside the file to outlive the rename
+    // (a WAL pool's -wal and -shm can), no lock held once idle.
+    let db = AdvisoryDb::open_unshared(path).await?;
     let checked = async {
         db.quick_check().await?;
         db.status().await
     }
     .await;
     db.close().await;
-    let status = checked?;
-    // A pool of several connections can leave the file's -wal and -shm
-    // behind when it closes; they would outlive the rename as litter. One
-    // connection leaving WAL mode folds the log into the file and removes
-    // both (the next opener turns WAL on again).
-    let pool = sqlite_pool(path, false, 1).await?;
-    let left = sqlx::query("PRAGMA journal_mode = DELETE")
-        .execute(&pool)
-        .await;
-    pool.close().await;
-    left.map_err(|source| DbError::Sql {
-        path: path.to_owned(),
-        source,
-    })?;
-    Ok(status)
+    Ok(checked?)
 }
 
 /// Put a checked database in place of `target`, atomically: readers see
@@ -298,6 +285,17 @@ pub async fn install(
             }
             pool.close().await;
         }
+    }
+    // The new file keeps the old one's mode (readers of another user keep
+    // reading), else SQLite's 0644; a temporary file starts at 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(target)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0o644);
+        std::fs::set_permissions(database.path(), std::fs::Permissions::from_mode(mode))
+            .map_err(io_at(database.path()))?;
     }
     database.persist(target).map_err(|e| DbArtifactError::Io {
         path: target.to_owned(),

@@ -76,6 +76,24 @@ async fn a_packed_database_unpacks_checks_and_installs_whole() {
     let db = AdvisoryDb::open(&target).await.unwrap();
     assert_eq!(names(&db.status().await.unwrap()), names(&status));
     db.close().await;
+    // Not the temporary file's 0600: SQLite's 0644, or the old file's mode.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&target), 0o644);
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let (bytes, digest) = layer(&packed);
+        let file = unpack(
+            verified(bytes, &digest),
+            "blob",
+            target.parent().unwrap(),
+            DEFAULT_MAX_DATABASE_BYTES,
+        )
+        .unwrap();
+        check(file.path()).await.unwrap();
+        install(file, &target).await.unwrap();
+        assert_eq!(mode(&target), 0o640);
+    }
     // Nothing is left of the temporary file, not even its log.
     let left: Vec<_> = std::fs::read_dir(target.parent().unwrap())
         .unwrap()

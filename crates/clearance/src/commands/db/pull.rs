@@ -26,7 +26,8 @@ use crate::output::{self, Page, ToText as _, bad, good, text};
 #[derive(Debug, Args)]
 pub struct PullArgs {
     /// The database to pull: [docker://]HOST/REPO:TAG, as `db push` pushed
-    /// and signed it.
+    /// and signed it (a fleet's runners can all take it from the variable).
+    #[arg(env = "CLEARANCE_DB_REPOSITORY")]
     pub reference: String,
     #[command(flatten)]
     pub roots: RootArgs,

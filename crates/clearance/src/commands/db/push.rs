@@ -26,6 +26,7 @@ use crate::output::{self, Page, ToText as _};
 pub struct PushArgs {
     /// Where to push the database: [docker://]HOST/REPO:TAG (the tag is
     /// signed, so give one; a bare HOST/REPO is :latest).
+    #[arg(env = "CLEARANCE_DB_REPOSITORY")]
     pub reference: String,
     /// Push without signing the tag. Scanners can then pull it only with
     /// `db pull --insecure-skip-trust`: anyone who can push to the registry
