@@ -17,7 +17,9 @@ use clearance_oci::media_type::{OCI_CONFIG, OCI_EMPTY, OCI_MANIFEST};
 use clearance_oci::registry::{RegistryClient, RegistrySettings};
 use clearance_oci::{Digest, RegistryRef};
 use clearance_scan::db_artifact::{ARTIFACT_TYPE, LAYER_MEDIA_TYPE};
-use support::{Registry, assert_success, both, repo_root, require, service, stderr, stdout};
+use support::{
+    Registry, TrustServer, assert_success, both, repo_root, require, service, stderr, stdout,
+};
 
 /// A site: a registry, a trust repository its publisher initialised for
 /// the database's repository, and a directory for databases.
@@ -33,6 +35,21 @@ impl Site {
         let registry = Registry::start(None);
         let gun = format!("{}/site/advisory-db", registry.host());
         let trust = service::Trust::file_initialised(&gun);
+        Site {
+            registry,
+            trust,
+            gun,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A registry that wants a login, and the trust service (no logins)
+    /// instead of a file:// repository.
+    fn with_service(server: &TrustServer, login: (&str, &str)) -> Site {
+        let registry = Registry::start(Some(login));
+        let gun = format!("{}/site/advisory-db", registry.host());
+        let trust = service::Trust::new(server);
+        assert_success(&trust.run("publisher", &["trust", "init", &gun]));
         Site {
             registry,
             trust,
@@ -498,4 +515,62 @@ fn push_needs_a_trust_server_or_no_sign_and_pull_a_tag() {
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
     assert!(stderr(&out).contains("HOST/REPO:TAG"), "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn through_the_trust_service_and_a_registry_that_wants_a_login() {
+    let data = tempfile::tempdir().unwrap();
+    let server = TrustServer::start(data.path(), None, &["--no-auth"]);
+    let site = Site::with_service(&server, ("ci", "ci-secret"));
+    let original = site.db("publisher");
+    site.build(&original, &["osv-pypi", "kev.json"]);
+    let reference = format!("{}:v1", site.gun);
+    let push = |creds: Option<&str>| {
+        let mut args = vec![
+            "--format",
+            "json",
+            "db",
+            "push",
+            "--db",
+            original.to_str().unwrap(),
+        ];
+        if let Some(c) = creds {
+            args.extend(["--creds", c]);
+        }
+        args.push(&reference);
+        site.run("publisher", &args)
+    };
+    // Without the login: refused before anything is signed, naming where.
+    let out = push(None);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    let err = stderr(&out);
+    assert!(err.contains("authentication required"), "{err}");
+    assert!(
+        err.contains(&format!("/v2/site/advisory-db/blobs/")),
+        "{err}"
+    );
+    assert!(err.contains("--creds"), "{err}");
+    let out = push(Some("ci:ci-secret"));
+    assert_success(&out);
+    assert_eq!(json(&out)["signed"]["published"], true);
+
+    let fresh = site.db("runner");
+    let root = site.trust.trusted_root("publisher", &site.gun);
+    let out = site.run(
+        "consumer",
+        &[
+            "db",
+            "pull",
+            "--creds",
+            "ci:ci-secret",
+            "--root",
+            root.to_str().unwrap(),
+            "--db",
+            fresh.to_str().unwrap(),
+            &reference,
+        ],
+    );
+    assert_success(&out);
+    assert!(stdout(&out).contains("✔ trusted"), "{}", stdout(&out));
+    assert_eq!(site.sources(&fresh), site.sources(&original));
 }

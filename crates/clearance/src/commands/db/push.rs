@@ -10,7 +10,7 @@ use clap::Args;
 use clearance_oci::artifact::{ArtifactManifest, Descriptor, EMPTY_JSON};
 use clearance_oci::media_type::{OCI_EMPTY, OCI_MANIFEST};
 use clearance_oci::registry::RegistryClient;
-use clearance_scan::db::SourceStatus;
+use clearance_scan::db::{DbError, SourceStatus};
 use clearance_scan::db_artifact::{self, ARTIFACT_TYPE, LAYER_MEDIA_TYPE};
 use clearance_trust::RoleName;
 use serde::Serialize;
@@ -105,6 +105,10 @@ pub async fn run(args: PushArgs, format: Format) -> anyhow::Result<Exit> {
         .context("push under a tag: HOST/REPO:TAG")?
         .to_owned();
     let settings = args.registry.settings()?;
+    let path = args.db.path()?;
+    if !path.is_file() {
+        return Err(DbError::Missing(path).into());
+    }
     // The trust repository and the role first: a push that cannot be
     // signed is refused before anything is uploaded.
     let signing = match (signature, args.trust.trust()) {
@@ -118,7 +122,14 @@ pub async fn run(args: PushArgs, format: Format) -> anyhow::Result<Exit> {
             Some((trust, signing))
         }
     };
-    let path = args.db.path()?;
+    let client = RegistryClient::new(&settings.registry)?;
+    let image = format!("{}/{}:{tag}", reference.registry(), reference.repository());
+    // The artifact's empty config first: a login that may not push here
+    // is told before the database is copied and compressed.
+    client
+        .push_blob_bytes(&reference, EMPTY_JSON, OCI_EMPTY)
+        .await
+        .with_context(|| format!("pushing to {image}"))?;
     let work = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -128,12 +139,6 @@ pub async fn run(args: PushArgs, format: Format) -> anyhow::Result<Exit> {
     spinner.finish_and_clear();
     let packed = packed?;
 
-    let client = RegistryClient::new(&settings.registry)?;
-    let image = format!("{}/{}:{tag}", reference.registry(), reference.repository());
-    client
-        .push_blob_bytes(&reference, EMPTY_JSON, OCI_EMPTY)
-        .await
-        .with_context(|| format!("pushing the empty config to {image}"))?;
     let bar = output::byte_progress(packed.size, "uploading");
     let progress = {
         let bar = bar.clone();
