@@ -545,10 +545,7 @@ fn through_the_trust_service_and_a_registry_that_wants_a_login() {
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
     let err = stderr(&out);
     assert!(err.contains("authentication required"), "{err}");
-    assert!(
-        err.contains(&format!("/v2/site/advisory-db/blobs/")),
-        "{err}"
-    );
+    assert!(err.contains("/v2/site/advisory-db/blobs/"), "{err}");
     assert!(err.contains("--creds"), "{err}");
     let out = push(Some("ci:ci-secret"));
     assert_success(&out);
