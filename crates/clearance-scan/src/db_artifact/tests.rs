@@ -280,3 +280,15 @@ fn a_blob_that_is_no_zstd_is_a_compression_error() {
     let e = unpack(verified(bytes, &digest), "blob", dir.path(), 1 << 20).unwrap_err();
     assert!(matches!(e, DbArtifactError::Compression { .. }), "{e:?}");
 }
+
+#[test]
+fn a_frame_that_asks_for_a_window_over_8_mib_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), 19).unwrap();
+    encoder.window_log(27).unwrap();
+    std::io::Write::write_all(&mut encoder, &vec![0u8; 1 << 20]).unwrap();
+    let bytes = encoder.finish().unwrap();
+    let digest = Digest::sha256_of(&bytes);
+    let e = unpack(verified(bytes, &digest), "blob", dir.path(), 1 << 30).unwrap_err();
+    assert!(matches!(e, DbArtifactError::Compression { .. }), "{e:?}");
+}
