@@ -9,6 +9,7 @@
 mod auth;
 mod client;
 mod error;
+mod file_body;
 pub mod tls;
 mod token;
 mod transport;

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
+use clearance_oci::RegistryRef;
 use clearance_oci::artifact::ArtifactManifest;
 use clearance_oci::manifest::BlobRef;
 use clearance_oci::registry::RegistryClient;
@@ -102,62 +103,13 @@ pub async fn run(args: PullArgs, format: Format) -> anyhow::Result<Exit> {
         sources: Vec::new(),
     };
     let manifest = match trust_mode {
-        Trust::Verify => {
-            let tag = reference
-                .tag()
-                .context("pull a signed tag: HOST/REPO:TAG (the trust data signs tags)")?
-                .to_owned();
-            let Some(trust) = args.trust.trust() else {
-                bail!(
-                    "`db pull` verifies {tag} with content trust: give the trust server (--server URL or CLEARANCE_TRUST_SERVER), or --insecure-skip-trust to take the database unverified"
-                );
-            };
-            let trust = trust.settings(args.registry.timeout)?;
-            pulled.reference = format!("{gun}:{tag}");
-            let signed = match look_up(&args.roots, &trust, &gun, &tag).await? {
-                Lookup::Signed(signed) => signed,
-                Lookup::NotTrusted(reason) => return refuse(format, pulled, reason),
-            };
-            pulled.digest = Some(signed.digest.clone());
-            pulled.signed_by = Some(signed.role.to_string());
-            let bytes = match signed_manifest(&client, &reference, &gun, &tag, &signed).await {
-                Ok((bytes, _)) => bytes,
-                Err(e) if unanswered(&e) => return Err(e),
-                Err(e) => return refuse(format, pulled, format!("{e:#}")),
-            };
-            // The tag must point at what is signed: a tag moved by someone
-            // without the keys (or a push not signed) is refused, loudly,
-            // rather than quietly served the older signed database.
-            match client.get_manifest(&reference, &tag).await {
-                Ok((_, now, _)) if now.to_string() == signed.digest => {}
-                Ok((_, now, _)) => {
-                    return refuse(
-                        format,
-                        pulled,
-                        format!(
-                            "the registry's {gun}:{tag} points at {now}, but the tag is signed as {}: someone pushed it without the signing keys (or a push is still being signed); nothing was pulled",
-                            signed.digest
-                        ),
-                    );
-                }
-                Err(e) => {
-                    let e = anyhow::Error::new(e);
-                    if unanswered(&e) {
-                        return Err(e.context(format!("checking where {gun}:{tag} points")));
-                    }
-                    return refuse(
-                        format,
-                        pulled,
-                        format!(
-                            "the registry's {gun}:{tag} is not the signed {} ({e:#}); nothing was pulled",
-                            signed.digest
-                        ),
-                    );
-                }
+        Trust::Verify => match signed_artifact(&args, &client, &reference, &mut pulled).await? {
+            Some(bytes) => bytes,
+            None => {
+                show(format, &pulled, render)?;
+                return Ok(Exit::Denied);
             }
-            pulled.trusted = true;
-            bytes
-        }
+        },
         Trust::Skip => {
             output::warning(format!(
                 "pulling {} without content trust (--insecure-skip-trust): whoever can push to the registry decides what your scans know",
@@ -180,34 +132,15 @@ pub async fn run(args: PullArgs, format: Format) -> anyhow::Result<Exit> {
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating {} for the advisory database", dir.display()))?;
     let what = format!("{gun}@{}", layer.digest);
-    let blob = client
-        .open_blob(&reference, &layer)
+    let (file, status) = download(&client, &reference, &layer, &dir, args.max_size, &what)
         .await
-        .with_context(|| format!("fetching {what}"))?;
-    let bar = output::byte_progress(layer.size, "downloading");
-    let counted = Counted {
-        inner: blob,
-        bar: bar.clone(),
-    };
-    let max = args.max_size;
-    let unpack_dir = dir.clone();
-    let unpack_what = what.clone();
-    let file = tokio::task::spawn_blocking(move || {
-        db_artifact::unpack(counted, &unpack_what, &unpack_dir, max)
-    })
-    .await;
-    bar.finish_and_clear();
-    let file = file?
-        .with_context(|| format!("nothing was replaced; {} is as it was", target.display()))?;
-    let spinner = output::spinner(format!("checking {what}"));
-    let status = db_artifact::check(file.path()).await;
-    spinner.finish_and_clear();
-    let status = status.with_context(|| {
-        format!(
-            "{} holds no advisory database this clearance reads; nothing was replaced",
-            args.reference
-        )
-    })?;
+        .with_context(|| {
+            format!(
+                "nothing was pulled from {}: {} is as it was",
+                args.reference,
+                target.display()
+            )
+        })?;
     let database_bytes = file
         .as_file()
         .metadata()
@@ -223,12 +156,102 @@ pub async fn run(args: PullArgs, format: Format) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Not trusted: nothing pulled, the verdict shown, exit 1.
-fn refuse(format: Format, mut pulled: Pulled, reason: String) -> anyhow::Result<Exit> {
-    pulled.trusted = false;
-    pulled.reason = Some(reason);
-    show(format, &pulled, render)?;
-    Ok(Exit::Denied)
+/// The manifest of the artifact `args.reference`'s tag is signed as, once
+/// the trust data and the registry agree on it; `None` when the tag is not
+/// trusted (exit 1), with `pulled.reason` saying why. An error is a usage
+/// error or a server that could not be asked (exit 2).
+async fn signed_artifact(
+    args: &PullArgs,
+    client: &RegistryClient,
+    reference: &RegistryRef,
+    pulled: &mut Pulled,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let gun = gun(reference)?;
+    let tag = reference
+        .tag()
+        .context("pull a signed tag: HOST/REPO:TAG (the trust data signs tags)")?
+        .to_owned();
+    let Some(trust) = args.trust.trust() else {
+        bail!(
+            "`db pull` verifies {tag} with content trust: give the trust server (--server URL or CLEARANCE_TRUST_SERVER), or --insecure-skip-trust to take the database unverified"
+        );
+    };
+    let trust = trust.settings(args.registry.timeout)?;
+    pulled.reference = format!("{gun}:{tag}");
+    let mut refuse = |reason: String| {
+        pulled.reason = Some(reason);
+        Ok(None)
+    };
+    let signed = match look_up(&args.roots, &trust, &gun, &tag).await? {
+        Lookup::Signed(signed) => signed,
+        Lookup::NotTrusted(reason) => return refuse(reason),
+    };
+    let bytes = match signed_manifest(client, reference, &gun, &tag, &signed).await {
+        Ok((bytes, _)) => bytes,
+        Err(e) if unanswered(&e) => return Err(e),
+        Err(e) => {
+            pulled.digest = Some(signed.digest.clone());
+            pulled.signed_by = Some(signed.role.to_string());
+            pulled.reason = Some(format!("{e:#}"));
+            return Ok(None);
+        }
+    };
+    // The tag must point at what is signed: a tag moved by someone
+    // without the keys (or a push not signed) is refused, loudly, rather
+    // than quietly served the older signed database.
+    let now = match client.get_manifest(reference, &tag).await {
+        Ok((_, now, _)) => now.to_string(),
+        Err(e) => {
+            let e = anyhow::Error::new(e);
+            if unanswered(&e) {
+                return Err(e.context(format!("checking where {gun}:{tag} points")));
+            }
+            format!("nothing it can serve ({e:#})")
+        }
+    };
+    pulled.digest = Some(signed.digest.clone());
+    pulled.signed_by = Some(signed.role.to_string());
+    if now != signed.digest {
+        return refuse(format!(
+            "the registry's {gun}:{tag} points at {now}, but the tag is signed as {}: someone pushed it without the signing keys (or a push is still being signed); nothing was pulled",
+            signed.digest
+        ));
+    }
+    pulled.trusted = true;
+    Ok(Some(bytes))
+}
+
+/// Download the database layer into a temporary file in `dir`, its digest
+/// checked while it streams and its size held to `max`, and check it is a
+/// Clearance advisory database of this schema.
+async fn download(
+    client: &RegistryClient,
+    reference: &RegistryRef,
+    layer: &BlobRef,
+    dir: &Path,
+    max: u64,
+    what: &str,
+) -> anyhow::Result<(tempfile::NamedTempFile, clearance_scan::db::DbStatus)> {
+    let blob = client
+        .open_blob(reference, layer)
+        .await
+        .with_context(|| format!("fetching {what}"))?;
+    let bar = output::byte_progress(layer.size, "downloading");
+    let counted = Counted {
+        inner: blob,
+        bar: bar.clone(),
+    };
+    let (dir, name) = (dir.to_owned(), what.to_owned());
+    let file =
+        tokio::task::spawn_blocking(move || db_artifact::unpack(counted, &name, &dir, max)).await;
+    bar.finish_and_clear();
+    let file = file??;
+    let spinner = output::spinner(format!("checking {what}"));
+    let status = db_artifact::check(file.path()).await;
+    spinner.finish_and_clear();
+    let status = status
+        .with_context(|| format!("{what} holds no advisory database this clearance reads"))?;
+    Ok((file, status))
 }
 
 /// The database layer of an advisory database artifact: its

@@ -10,6 +10,7 @@ use clap::Args;
 use clearance_oci::artifact::{ArtifactManifest, Descriptor, EMPTY_JSON};
 use clearance_oci::media_type::{OCI_EMPTY, OCI_MANIFEST};
 use clearance_oci::registry::RegistryClient;
+use clearance_oci::{Digest, RegistryRef};
 use clearance_scan::db::{DbError, SourceStatus};
 use clearance_scan::db_artifact::{self, ARTIFACT_TYPE, LAYER_MEDIA_TYPE};
 use clearance_trust::RoleName;
@@ -17,7 +18,9 @@ use serde::Serialize;
 
 use super::DbArgs;
 use crate::cli::{Format, RegistryArgs};
-use crate::commands::trust::common::{OptionalTrustArgs, RoleNameParser, registry_ref, show};
+use crate::commands::trust::common::{
+    OptionalTrustArgs, RoleNameParser, TrustSettings, registry_ref, show,
+};
 use crate::commands::trust::sign::Signing;
 use crate::exit::Exit;
 use crate::output::{self, Page, ToText as _};
@@ -123,7 +126,7 @@ pub async fn run(args: PushArgs, format: Format) -> anyhow::Result<Exit> {
         }
     };
     let client = RegistryClient::new(&settings.registry)?;
-    let image = format!("{}/{}:{tag}", reference.registry(), reference.repository());
+    let image = format!("{}:{tag}", repository_name(&reference));
     // The artifact's empty config first: a login that may not push here
     // is told before the database is copied and compressed.
     client
@@ -159,49 +162,9 @@ pub async fn run(args: PushArgs, format: Format) -> anyhow::Result<Exit> {
         db_artifact::annotations(&packed.status),
     )
     .to_bytes();
-    let signed = match signing {
-        None => {
-            let digest = client
-                .put_manifest(&reference, &tag, &manifest, OCI_MANIFEST)
-                .await
-                .with_context(|| format!("pushing the manifest of {image}"))?;
-            output::warning(format!(
-                "{image} is not signed (--no-sign): `db pull` takes it only with --insecure-skip-trust"
-            ));
-            (digest, None)
-        }
-        Some((trust, signing)) => {
-            // By digest first, signed, and only then tagged: a puller never
-            // finds the tag on a manifest the trust data does not sign yet,
-            // and a signature that fails moves nothing.
-            let digest = client
-                .put_manifest(
-                    &reference,
-                    &manifest_reference(&manifest),
-                    &manifest,
-                    OCI_MANIFEST,
-                )
-                .await
-                .with_context(|| format!("pushing the manifest of {image}"))?;
-            let view = signing
-                .sign(&trust, &manifest, Some(OCI_MANIFEST), &digest)
-                .await
-                .with_context(|| format!("signing {image} as {digest}"))?;
-            client
-                .put_manifest(&reference, &tag, &manifest, OCI_MANIFEST)
-                .await
-                .with_context(|| format!("tagging {image} as {digest}"))?;
-            (
-                digest,
-                Some(Signed {
-                    role: view.role,
-                    published: view.published,
-                    version: view.version,
-                }),
-            )
-        }
-    };
-    let (digest, signed) = signed;
+    let (digest, signed) = put_manifest(&client, &reference, &tag, &manifest, signing)
+        .await
+        .with_context(|| format!("pushing {image}"))?;
     let report = Pushed {
         schema: "clearance.db-push/v1",
         reference: image,
@@ -221,9 +184,52 @@ pub async fn run(args: PushArgs, format: Format) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// The manifest's own digest, as the reference to push it by.
-fn manifest_reference(manifest: &[u8]) -> String {
-    clearance_oci::Digest::sha256_of(manifest).to_string()
+/// Push the manifest under `tag`: unsigned, or (with `signing`) by
+/// digest first, signed, and only then tagged, so a puller never finds the
+/// tag on a manifest the trust data does not sign yet, and a signature
+/// that fails moves nothing. Returns its digest and the signature.
+async fn put_manifest(
+    client: &RegistryClient,
+    reference: &RegistryRef,
+    tag: &str,
+    manifest: &[u8],
+    signing: Option<(TrustSettings, Signing)>,
+) -> anyhow::Result<(Digest, Option<Signed>)> {
+    let Some((trust, signing)) = signing else {
+        let digest = client
+            .put_manifest(reference, tag, manifest, OCI_MANIFEST)
+            .await?;
+        output::warning(format!(
+            "{}:{tag} is not signed (--no-sign): `db pull` takes it only with --insecure-skip-trust",
+            repository_name(reference)
+        ));
+        return Ok((digest, None));
+    };
+    let by_digest = Digest::sha256_of(manifest).to_string();
+    let digest = client
+        .put_manifest(reference, &by_digest, manifest, OCI_MANIFEST)
+        .await?;
+    let view = signing
+        .sign(&trust, manifest, Some(OCI_MANIFEST), &digest)
+        .await
+        .with_context(|| format!("signing it as {digest}"))?;
+    client
+        .put_manifest(reference, tag, manifest, OCI_MANIFEST)
+        .await
+        .with_context(|| format!("tagging {digest}, signed"))?;
+    Ok((
+        digest,
+        Some(Signed {
+            role: view.role,
+            published: view.published,
+            version: view.version,
+        }),
+    ))
+}
+
+/// `HOST/REPOSITORY` of a reference.
+fn repository_name(reference: &RegistryRef) -> String {
+    format!("{}/{}", reference.registry(), reference.repository())
 }
 
 fn render(p: &Pushed, page: &mut Page) {
