@@ -27,6 +27,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod artifact;
 pub mod digest;
 pub mod inspect;
 pub mod layer;

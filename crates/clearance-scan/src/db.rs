@@ -211,6 +211,16 @@ pub(crate) async fn sqlite_pool(
     create: bool,
     connections: u32,
 ) -> Result<SqlitePool, DbError> {
+    sqlite_pool_with(path, create, connections, SqliteJournalMode::Wal).await
+}
+
+/// As [`sqlite_pool`], with another journal mode.
+async fn sqlite_pool_with(
+    path: &Path,
+    create: bool,
+    connections: u32,
+    journal: SqliteJournalMode,
+) -> Result<SqlitePool, DbError> {
     let sql = |source| DbError::Sql {
         path: path.to_owned(),
         source,
@@ -219,7 +229,7 @@ pub(crate) async fn sqlite_pool(
         .map_err(sql)?
         .filename(path)
         .create_if_missing(create)
-        .journal_mode(SqliteJournalMode::Wal)
+        .journal_mode(journal)
         .busy_timeout(std::time::Duration::from_secs(30));
     SqlitePoolOptions::new()
         .max_connections(connections)
@@ -258,6 +268,26 @@ impl AdvisoryDb {
             return Err(DbError::Missing(path.to_owned()));
         }
         let db = Self::connect(path, false).await?;
+        db.check_schema().await?;
+        Ok(db)
+    }
+
+    /// Open an existing database file that no other process uses (one just
+    /// downloaded, to check it) in rollback-journal mode: nothing is ever
+    /// written beside it (no `-wal`, no `-shm`), and an idle connection
+    /// holds no lock on it. A file in WAL mode is turned out of it.
+    ///
+    /// # Errors
+    ///
+    /// As [`AdvisoryDb::open`].
+    pub async fn open_unshared(path: &Path) -> Result<AdvisoryDb, DbError> {
+        if !path.is_file() {
+            return Err(DbError::Missing(path.to_owned()));
+        }
+        let db = AdvisoryDb {
+            pool: sqlite_pool_with(path, false, 1, SqliteJournalMode::Delete).await?,
+            path: path.to_owned(),
+        };
         db.check_schema().await?;
         Ok(db)
     }
@@ -678,6 +708,51 @@ impl AdvisoryDb {
             what,
             message: e.to_string(),
         })
+    }
+
+    /// Write a consistent copy of the whole database to `to`, a file that
+    /// must not exist yet (SQLite `VACUUM INTO`: it reads in one
+    /// transaction, so the copy holds every committed import and nothing
+    /// half-written, whatever the WAL holds; free pages are left out).
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Sql`] (naming this database) when SQLite fails, `to`
+    /// exists or its name is not UTF-8.
+    pub async fn snapshot_into(&self, to: &Path) -> Result<(), DbError> {
+        let target = to.to_str().ok_or_else(|| DbError::Sql {
+            path: self.path.clone(),
+            source: sqlx::Error::Configuration(
+                format!("{} is not a UTF-8 path", to.display()).into(),
+            ),
+        })?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.pool)
+            .await
+            .map_err(self.sql())?;
+        Ok(())
+    }
+
+    /// SQLite's `PRAGMA quick_check`: every page and b-tree of the file is
+    /// sound (indexes are not compared with their tables).
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Corrupt`] with SQLite's first complaint, [`DbError::Sql`].
+    pub async fn quick_check(&self) -> Result<(), DbError> {
+        let rows: Vec<String> = sqlx::query_scalar("PRAGMA quick_check(5)")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.sql())?;
+        match rows.first().map(String::as_str) {
+            Some("ok") => Ok(()),
+            other => Err(DbError::Corrupt {
+                path: self.path.clone(),
+                what: "page or index",
+                message: other.unwrap_or("no answer to quick_check").to_owned(),
+            }),
+        }
     }
 
     /// Close the pool (waits for connections to finish).

@@ -15,7 +15,7 @@
 //! - [`osv`]: OSV records, and their ranges evaluated against a version;
 //! - [`advisory`]: every feed (OSV, Debian tracker, Alpine secdb, KEV,
 //!   EPSS) read into one shape; [`db`]: the SQLite advisory database
-//!   built from them;
+//!   built from them; [`db_artifact`]: that database as an OCI artifact;
 //! - [`matcher`]: packages × advisories → [`matcher::Report`], a pure
 //!   function; [`vex`]: OpenVEX and CycloneDX VEX statements that
 //!   suppress findings;
@@ -31,6 +31,7 @@ pub mod advisory;
 pub mod catalog;
 pub mod config;
 pub mod db;
+pub mod db_artifact;
 pub mod inventory;
 pub mod layer_scan;
 pub mod layer_store;

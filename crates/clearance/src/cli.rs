@@ -38,7 +38,7 @@ pub enum Format {
     Table,
     /// JSON for machines; each shape has a `schema` field and a document in
     /// docs/: inspect-json.md, sbom-json.md, trust-verify-json.md, trust-inspect-json.md,
-    /// trust-keys-json.md, trust-publish-json.md, scan-json.md.
+    /// trust-keys-json.md, trust-publish-json.md, scan-json.md, db-json.md.
     Json,
     /// CycloneDX 1.6 JSON: `sbom` (the packages) and `scan` (with vulnerabilities).
     Cyclonedx,
@@ -88,7 +88,8 @@ pub enum Command {
     /// `clearance db build --source PATH`. Exit 1 with --fail-on when a
     /// finding reaches the threshold.
     Scan(crate::commands::scan::ScanArgs),
-    /// The advisory database: build it from feed files, show its status.
+    /// The advisory database: build or update it, show its status, push it to
+    /// and pull it from a registry.
     #[command(subcommand)]
     Db(crate::commands::db::DbCommand),
     /// Content trust: sign and verify tags with TUF.

@@ -69,8 +69,8 @@ impl Default for RegistrySettings {
 /// A registry client; cheap to share, holds tokens per repository scope.
 #[derive(Debug)]
 pub struct RegistryClient {
-    http: reqwest::Client,
-    settings: RegistrySettings,
+    pub(crate) http: reqwest::Client,
+    pub(crate) settings: RegistrySettings,
     docker_config: std::sync::Arc<DockerConfig>,
     state: Mutex<State>,
     /// One credential-helper run at a time, so two requests never both ask.
@@ -247,7 +247,8 @@ impl RegistryClient {
         )))
     }
 
-    /// Send a request for `/v2/<repo>/<path>`, handling auth and retries.
+    /// Send a request for `/v2/<repo>/<path>` with pull access, handling
+    /// auth and retries.
     async fn send(
         &self,
         r: &RegistryRef,
@@ -255,44 +256,91 @@ impl RegistryClient {
         path: &str,
         accept: Option<&str>,
     ) -> Result<Response, RegistryError> {
+        let url = self.repository_url(r, path).await?;
+        self.send_to(
+            r,
+            Access::Pull,
+            &method,
+            &url,
+            self.settings.retry,
+            |req| match accept {
+                Some(a) => req.header(ACCEPT, a),
+                None => req,
+            },
+        )
+        .await
+    }
+
+    /// `<base>/v2/<repo>/<path>`, the scheme chosen for the host.
+    pub(crate) async fn repository_url(
+        &self,
+        r: &RegistryRef,
+        path: &str,
+    ) -> Result<String, RegistryError> {
+        let base = self.base_url(r.api_host()).await?;
+        Ok(format!("{base}/v2/{}/{path}", r.repository()))
+    }
+
+    /// Send `method` to `url` (a URL of `r`'s registry, or an upload
+    /// location elsewhere), `decorate` adding headers and body to each try.
+    /// A 401 is answered once by logging in for `access` to `r`'s
+    /// repository; the login goes only to the registry's own origin, never
+    /// to another host an upload location names. Any status but a success
+    /// is an error with the registry's own code.
+    pub(crate) async fn send_to(
+        &self,
+        r: &RegistryRef,
+        access: Access,
+        method: &Method,
+        url: &str,
+        retry: Retry,
+        decorate: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<Response, RegistryError> {
         let host = r.api_host().to_owned();
         let base = self.base_url(&host).await?;
-        let url = format!("{base}/v2/{}/{path}", r.repository());
-        let scope = format!("repository:{}:pull", r.repository());
+        let own_origin = same_origin(url, &base);
+        let scope = access.scope(r.repository());
         let key = (host.clone(), scope.clone());
         let mut authenticated = false;
         loop {
-            let auth = self.lock().auth.get(&key).cloned();
-            let resp = send_with_retry(self.settings.retry, &url, || {
-                let mut req = self.http.request(method.clone(), &url);
-                if let Some(a) = &accept {
-                    req = req.header(ACCEPT, *a);
-                }
+            let auth = own_origin
+                .then(|| self.lock().auth.get(&key).cloned())
+                .flatten();
+            let resp = send_with_retry(retry, url, || {
+                let mut req = decorate(self.http.request(method.clone(), url));
                 if let Some(auth) = &auth {
                     req = req.header(AUTHORIZATION, auth);
                 }
                 req
             })
             .await?;
-            if resp.status() == StatusCode::UNAUTHORIZED && !authenticated {
+            if resp.status() == StatusCode::UNAUTHORIZED && !authenticated && own_origin {
                 authenticated = true;
                 let challenge =
                     header(resp.headers(), WWW_AUTHENTICATE).and_then(|h| parse_challenge(&h));
-                let value = self.authorize(r, &url, challenge, &scope).await?;
+                let value = self.authorize(r, url, challenge, &scope).await?;
                 self.lock().auth.insert(key.clone(), value);
                 continue;
             }
             if resp.status() == StatusCode::UNAUTHORIZED {
                 return Err(RegistryError::Unauthorized {
-                    url,
-                    hint: Some(match self.credential(r).await? {
-                        Some(_) => "the registry refused the credentials given".into(),
-                        None => "pass --creds USER:PASSWORD or log in with `docker login`".into(),
+                    url: url.to_owned(),
+                    hint: Some(match (access, self.credential(r).await?) {
+                        (Access::Push, Some(_)) => {
+                            "the registry refused the credentials given, or they may not push here"
+                                .into()
+                        }
+                        (Access::Pull, Some(_)) => {
+                            "the registry refused the credentials given".into()
+                        }
+                        (_, None) => {
+                            "pass --creds USER:PASSWORD or log in with `docker login`".into()
+                        }
                     }),
                 });
             }
             if !resp.status().is_success() {
-                return Err(http_error(method_name(&method), resp, self.settings.timeout).await);
+                return Err(http_error(method_name(method), resp, self.settings.timeout).await);
             }
             return Ok(resp);
         }
@@ -352,7 +400,7 @@ impl RegistryClient {
 
     /// `https://host`, or `http://host` for hosts allowed plain HTTP that do
     /// not answer TLS.
-    async fn base_url(&self, host: &str) -> Result<String, RegistryError> {
+    pub(crate) async fn base_url(&self, host: &str) -> Result<String, RegistryError> {
         if let Some(scheme) = self.lock().schemes.get(host) {
             return Ok(format!("{scheme}://{host}"));
         }
@@ -377,7 +425,7 @@ impl RegistryClient {
         Ok(format!("{scheme}://{host}"))
     }
 
-    fn http_allowed(&self, authority: &str) -> bool {
+    pub(crate) fn http_allowed(&self, authority: &str) -> bool {
         http_allowed(authority, &self.settings.insecure_registries)
     }
 
@@ -409,7 +457,34 @@ impl RegistryClient {
     }
 }
 
-fn digest_with(algorithm: crate::digest::Algorithm, bytes: &[u8]) -> Digest {
+/// What a request may do in its repository: the scope of the token asked
+/// for it (Distribution's token scope `repository:NAME:ACTIONS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Read manifests and blobs.
+    Pull,
+    /// Upload too (a push also checks what is there, so it asks for both).
+    Push,
+}
+
+impl Access {
+    fn scope(self, repository: &str) -> String {
+        match self {
+            Access::Pull => format!("repository:{repository}:pull"),
+            Access::Push => format!("repository:{repository}:pull,push"),
+        }
+    }
+}
+
+/// Whether `url` has the scheme, host and port of `base`.
+fn same_origin(url: &str, base: &str) -> bool {
+    match (reqwest::Url::parse(url), reqwest::Url::parse(base)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
+pub(crate) fn digest_with(algorithm: crate::digest::Algorithm, bytes: &[u8]) -> Digest {
     let mut h = Hasher::new(algorithm);
     h.update(bytes);
     h.finish()

@@ -35,6 +35,21 @@ pub enum RegistryError {
         "refusing plain HTTP to {host}: only loopback hosts and hosts named with --insecure-registry may use it"
     )]
     InsecureRefused { host: String },
+    /// A registry answered with a success the spec does not allow there
+    /// (an upload session without a `Location`, a digest that is none).
+    #[error("{method} {url}: HTTP {status}: {message}")]
+    Protocol {
+        method: &'static str,
+        url: String,
+        status: u16,
+        message: String,
+    },
+    /// A file to upload could not be read.
+    #[error("reading {}: {source}", path.display())]
+    File {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("TLS setup: {0}")]
     Tls(String),
     #[error("docker config: {0}")]
@@ -49,7 +64,9 @@ impl RegistryError {
     /// The HTTP status, where the registry answered with one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            RegistryError::Http { status, .. } => Some(*status),
+            RegistryError::Http { status, .. } | RegistryError::Protocol { status, .. } => {
+                Some(*status)
+            }
             RegistryError::Unauthorized { .. } => Some(401),
             _ => None,
         }

@@ -220,7 +220,7 @@ fn trust_verify_repin_needs_a_root_and_the_trust_server_must_be_well_formed() {
     let TrustCommand::Verify(args) = trust(&["verify", "r/a:v1"]).unwrap() else {
         panic!("not verify");
     };
-    assert!(!args.repin && !args.trust_on_first_use && args.root.is_none());
+    assert!(!args.roots.repin && !args.roots.trust_on_first_use && args.roots.root.is_none());
     let e = parse(&["trust", "verify", "r/a:v1", "--server", "127.0.0.1:4443"]).unwrap_err();
     assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
     assert!(

@@ -2,7 +2,7 @@
 
 pub(crate) mod common;
 mod delegate;
-mod failure;
+pub(crate) mod failure;
 mod held;
 mod init;
 mod inspect;
@@ -11,9 +11,9 @@ mod passphrase;
 mod refresh;
 mod revoke;
 mod rotate;
-mod sign;
+pub(crate) mod sign;
 mod tuf_client;
-mod verify;
+pub(crate) mod verify;
 
 use clap::Subcommand;
 

@@ -1,4 +1,5 @@
-//! `clearance db`: the advisory database (build from files, status).
+//! `clearance db`: the advisory database (build from files, update from
+//! the feeds, status; push to and pull from a registry).
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +14,8 @@ use crate::cli::Format;
 use crate::exit::Exit;
 use crate::output::{self, Page, ToText as _, dim, text, warn};
 
+mod pull;
+mod push;
 mod update;
 
 /// Where the advisory database lives.
@@ -54,6 +57,15 @@ pub enum DbCommand {
     Update(UpdateArgs),
     /// Sources, dates, record counts and schema version.
     Status(StatusArgs),
+    /// Push the database to a registry as an OCI artifact and sign its tag
+    /// with content trust (`--no-sign` to leave it unsigned), so a site's
+    /// scanners pull it from there (`db pull`).
+    Push(push::PushArgs),
+    /// Pull a database `db push` pushed: its tag verified with content
+    /// trust, the download checked against its digest and size, and the
+    /// database checked before it replaces the old one (which keeps serving
+    /// if anything fails). Exit 1 when the tag is not trusted.
+    Pull(pull::PullArgs),
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +116,8 @@ pub async fn run(command: DbCommand, format: Format) -> anyhow::Result<Exit> {
         DbCommand::Build(args) => build(args, format).await,
         DbCommand::Update(args) => update::run(args, format).await,
         DbCommand::Status(args) => status(args, format).await,
+        DbCommand::Push(args) => push::run(args, format).await,
+        DbCommand::Pull(args) => pull::run(args, format).await,
     }
 }
 

@@ -41,6 +41,37 @@ pub struct TrustArgs {
     /// kept in a directory.
     #[arg(long, env = "CLEARANCE_TRUST_SERVER", value_name = "URL")]
     pub server: ServerAddress,
+    #[command(flatten)]
+    pub client: TrustClientArgs,
+}
+
+/// The trust flags of a command that can also do without content trust
+/// (`db push --no-sign`, `db pull --insecure-skip-trust`): the server is
+/// optional, and [`OptionalTrustArgs::trust`] is what a trust command takes.
+#[derive(Debug, Clone, Args)]
+pub struct OptionalTrustArgs {
+    /// The trust server: http(s)://HOST[:PORT] of `clearance serve --trust`,
+    /// or file:///DIR for a repository kept in a directory.
+    #[arg(long, env = "CLEARANCE_TRUST_SERVER", value_name = "URL")]
+    pub server: Option<ServerAddress>,
+    #[command(flatten)]
+    pub client: TrustClientArgs,
+}
+
+impl OptionalTrustArgs {
+    /// The trust flags, if a server was named.
+    pub fn trust(&self) -> Option<TrustArgs> {
+        self.server.clone().map(|server| TrustArgs {
+            server,
+            client: self.client.clone(),
+        })
+    }
+}
+
+/// How the trust client reaches the server and where it keeps what it
+/// trusts (the trust flags besides `--server`).
+#[derive(Debug, Clone, Args)]
+pub struct TrustClientArgs {
     /// Clearance's own directory (keys, trusted metadata).
     #[arg(long, env = "CLEARANCE_HOME")]
     pub home: Option<PathBuf>,
@@ -97,6 +128,7 @@ impl TrustArgs {
     /// `file://` repository's directory.
     pub fn settings_to_create(&self, timeout: u64) -> anyhow::Result<TrustSettings> {
         let credential = self
+            .client
             .trust_creds
             .as_deref()
             .map(|c| {
@@ -114,10 +146,10 @@ impl TrustArgs {
             .transpose()?;
         Ok(TrustSettings {
             server: self.server.clone(),
-            home: home_dir(self.home.as_deref())?,
+            home: home_dir(self.client.home.as_deref())?,
             credential,
-            trust_ca: self.trust_ca_file.clone(),
-            insecure: self.insecure_trust_servers.clone(),
+            trust_ca: self.client.trust_ca_file.clone(),
+            insecure: self.client.insecure_trust_servers.clone(),
             timeout: std::time::Duration::from_secs(timeout),
         })
     }

@@ -2,17 +2,18 @@
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use clearance_oci::Digest;
 use clearance_oci::registry::RegistryClient;
+use clearance_oci::{Digest, RegistryRef};
 use clearance_trust::client::FetchError;
 use clearance_trust::image::{manifest_digest, target_for_manifest};
 use clearance_trust::publish::{Bins, Changed, RepositoryEditor, ServerSigned};
+use clearance_trust::repository::Publisher;
 use clearance_trust::schema::Version;
 use clearance_trust::signer::Signer;
 use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
 
-use super::common::{RoleNameParser, TrustArgs, gun, registry_ref, show};
+use super::common::{RoleNameParser, TrustArgs, TrustSettings, gun, registry_ref, show};
 use super::failure::fetch_error;
 use super::held::{delegated_keys, online_keys, role_key};
 use crate::cli::{Format, RegistryArgs};
@@ -43,19 +44,21 @@ pub struct SignArgs {
 /// What was signed; its JSON shape (`clearance.trust.sign/v1`) is in
 /// `docs/trust-publish-json.md`.
 #[derive(Debug, Serialize)]
-struct SignedView {
+pub(crate) struct SignedView {
     schema: &'static str,
     image: String,
     digest: String,
-    role: String,
+    /// The role that signed.
+    pub role: String,
     /// False when the tag was signed so already: nothing was published.
-    published: bool,
+    pub published: bool,
     /// The signing role's version now (none when nothing was published).
-    version: Option<Version>,
+    pub version: Option<Version>,
 }
 
 impl SignedView {
-    fn render(&self, page: &mut Page) {
+    /// The view as `trust sign` prints it.
+    pub(crate) fn render(&self, page: &mut Page) {
         if !self.published {
             page.field("Already signed", format!("{} by {}", self.image, self.role));
             page.field("Digest", &self.digest);
@@ -88,18 +91,8 @@ pub async fn run(args: SignArgs, format: Format) -> anyhow::Result<Exit> {
         }
         (a, b) => a.or(b.as_ref()).cloned(),
     };
-    let gun = gun(&reference)?;
-    // Only the hash bin this tag falls in (a 10,000-tag repository has 64).
-    let tags = [tag.as_str()];
-    let publisher = trust.publisher(&gun)?;
-    // The pinned root and the role first (review 9 #3, #10): a missing
-    // root or an unknown role is told before anything about the tag.
-    let first = publisher.load(Bins::For(&tags)).await?;
-    // `--role targets` is top-level targets, as without --role.
-    let role = args.role.clone().filter(|r| *r != TopRole::Targets);
-    if let Some(role) = &role {
-        check_delegated(&first, &gun, role)?;
-    }
+    let signing = Signing::load(&trust, &reference, &tag, args.role.clone()).await?;
+    let gun = &signing.gun;
     let client = RegistryClient::new(&args.registry.settings()?.registry)?;
     let (manifest, digest, media_type) = client
         .get_manifest(&reference, &tag)
@@ -116,88 +109,153 @@ pub async fn run(args: SignArgs, format: Format) -> anyhow::Result<Exit> {
             "signing {gun}:{tag} by tag: the registry says it is {digest}; to sign what you built, give its digest ({gun}:{tag}@{digest} or --digest)"
         )),
     }
-    let target = target_for_manifest(&manifest, media_type.as_deref());
-
-    let before = match &role {
-        Some(role) => first.delegated.get(role).and_then(|r| r.targets.get(&tag)),
-        None => first.target(&tag),
-    };
-    let role_name = role.clone().unwrap_or(RoleName::TARGETS);
-    match before {
-        // The same manifest again: nothing to sign, nothing published.
-        Some(old) if old.length == target.length && old.hashes == target.hashes => {
-            let view = SignedView {
-                schema: SCHEMA,
-                image: format!("{gun}:{tag}"),
-                digest: digest.to_string(),
-                role: role_name.to_string(),
-                published: false,
-                version: None,
-            };
-            show(format, &view, SignedView::render)?;
-            return Ok(Exit::Ok);
-        }
-        Some(old) => crate::output::warning(format!(
-            "{gun}:{tag} was signed by {role_name} as {}; it is now signed as {digest}",
-            manifest_digest(old).unwrap_or_else(|| "another manifest".into())
-        )),
-        None => {}
-    }
-    // A wrong login shows before any key is unsealed.
-    publisher.check_login().await?;
-    let keystore = trust.keystore()?;
-    let (targets, delegated) = match &role {
-        Some(role) => (None, delegated_keys(&keystore, &first, role)?),
-        None => (
-            Some(role_key(&keystore, &first, &gun, TopRole::Targets)?),
-            Vec::new(),
-        ),
-    };
-    let online = online_keys(&publisher, &keystore, &first)?;
-    let repo = publisher
-        .edit(first, Bins::For(&tags), |repo| {
-            match &role {
-                Some(role) => repo.set_delegated_target(role, &tag, target.clone())?,
-                None => repo.set_target(&tag, target.clone())?,
-            }
-            let mut signers = online.signers(targets.iter().map(|t| t as &dyn Signer).collect());
-            if let Some(role) = &role {
-                signers.delegated.insert(
-                    role.clone(),
-                    delegated.iter().map(|s| s as &dyn Signer).collect(),
-                );
-            }
-            anyhow::Ok(repo.publish(Changed::Targets, &signers, false)?)
-        })
-        .await;
-    let repo = match repo {
-        // A delegate or second publisher without the snapshot key relies on
-        // the service signing snapshot; say so when it refuses.
-        Err(e)
-            if online.server == ServerSigned::SnapshotAndTimestamp
-                && matches!(fetch_error(&e), Some(FetchError::Refused { .. })) =>
-        {
-            return Err(e.context(format!(
-                "none of {gun}'s snapshot keys is in {}, so the trust service must sign snapshot, which it does for repositories made with `clearance trust init --server-snapshot`",
-                keystore.dir().display()
-            )));
-        }
-        other => other?,
-    };
-    let version = match &role {
-        Some(role) => repo.delegated.get(role).map(|r| r.common.version),
-        None => Some(repo.targets.common.version),
-    };
-    let view = SignedView {
-        schema: SCHEMA,
-        image: format!("{gun}:{tag}"),
-        digest: digest.to_string(),
-        role: role_name.to_string(),
-        published: true,
-        version,
-    };
+    let view = signing
+        .sign(&trust, &manifest, media_type.as_deref(), &digest)
+        .await?;
     show(format, &view, SignedView::render)?;
     Ok(Exit::Ok)
+}
+
+/// A tag about to be signed: its repository loaded from the pinned root
+/// (only the hash bin the tag falls in), the role checked. Nothing is
+/// unsealed until [`Signing::sign`]. `trust sign` and `db push` sign
+/// through it.
+pub(crate) struct Signing {
+    /// The repository.
+    pub gun: Gun,
+    tag: String,
+    /// The delegated role signing, or `None` for targets.
+    role: Option<RoleName>,
+    publisher: Publisher,
+    first: RepositoryEditor,
+}
+
+impl Signing {
+    /// Load `reference`'s repository to sign `tag` (into `role`, a
+    /// delegated role, or top-level targets): the pinned root and the role
+    /// are checked first (review 9 #3, #10), before anything about the tag.
+    pub(crate) async fn load(
+        trust: &TrustSettings,
+        reference: &RegistryRef,
+        tag: &str,
+        role: Option<RoleName>,
+    ) -> anyhow::Result<Signing> {
+        let gun = gun(reference)?;
+        // Only the hash bin this tag falls in (a 10,000-tag repository has 64).
+        let tags = [tag];
+        let publisher = trust.publisher(&gun)?;
+        let first = publisher.load(Bins::For(&tags)).await?;
+        // `--role targets` is top-level targets, as without --role.
+        let role = role.filter(|r| *r != TopRole::Targets);
+        if let Some(role) = &role {
+            check_delegated(&first, &gun, role)?;
+        }
+        Ok(Signing {
+            gun,
+            tag: tag.to_owned(),
+            role,
+            publisher,
+            first,
+        })
+    }
+
+    /// Sign the tag as `manifest` (its bytes as the registry serves them,
+    /// its media type and `digest`): nothing is published when it is
+    /// signed so already. The login is checked before any key is unsealed.
+    pub(crate) async fn sign(
+        self,
+        trust: &TrustSettings,
+        manifest: &[u8],
+        media_type: Option<&str>,
+        digest: &Digest,
+    ) -> anyhow::Result<SignedView> {
+        let Signing {
+            gun,
+            tag,
+            role,
+            publisher,
+            first,
+        } = self;
+        let tags = [tag.as_str()];
+        let target = target_for_manifest(manifest, media_type);
+        let before = match &role {
+            Some(role) => first.delegated.get(role).and_then(|r| r.targets.get(&tag)),
+            None => first.target(&tag),
+        };
+        let role_name = role.clone().unwrap_or(RoleName::TARGETS);
+        match before {
+            // The same manifest again: nothing to sign, nothing published.
+            Some(old) if old.length == target.length && old.hashes == target.hashes => {
+                return Ok(SignedView {
+                    schema: SCHEMA,
+                    image: format!("{gun}:{tag}"),
+                    digest: digest.to_string(),
+                    role: role_name.to_string(),
+                    published: false,
+                    version: None,
+                });
+            }
+            Some(old) => crate::output::warning(format!(
+                "{gun}:{tag} was signed by {role_name} as {}; it is now signed as {digest}",
+                manifest_digest(old).unwrap_or_else(|| "another manifest".into())
+            )),
+            None => {}
+        }
+        // A wrong login shows before any key is unsealed.
+        publisher.check_login().await?;
+        let keystore = trust.keystore()?;
+        let (targets, delegated) = match &role {
+            Some(role) => (None, delegated_keys(&keystore, &first, role)?),
+            None => (
+                Some(role_key(&keystore, &first, &gun, TopRole::Targets)?),
+                Vec::new(),
+            ),
+        };
+        let online = online_keys(&publisher, &keystore, &first)?;
+        let repo = publisher
+            .edit(first, Bins::For(&tags), |repo| {
+                match &role {
+                    Some(role) => repo.set_delegated_target(role, &tag, target.clone())?,
+                    None => repo.set_target(&tag, target.clone())?,
+                }
+                let mut signers =
+                    online.signers(targets.iter().map(|t| t as &dyn Signer).collect());
+                if let Some(role) = &role {
+                    signers.delegated.insert(
+                        role.clone(),
+                        delegated.iter().map(|s| s as &dyn Signer).collect(),
+                    );
+                }
+                anyhow::Ok(repo.publish(Changed::Targets, &signers, false)?)
+            })
+            .await;
+        let repo = match repo {
+            // A delegate or second publisher without the snapshot key relies on
+            // the service signing snapshot; say so when it refuses.
+            Err(e)
+                if online.server == ServerSigned::SnapshotAndTimestamp
+                    && matches!(fetch_error(&e), Some(FetchError::Refused { .. })) =>
+            {
+                return Err(e.context(format!(
+                    "none of {gun}'s snapshot keys is in {}, so the trust service must sign snapshot, which it does for repositories made with `clearance trust init --server-snapshot`",
+                    keystore.dir().display()
+                )));
+            }
+            other => other?,
+        };
+        let version = match &role {
+            Some(role) => repo.delegated.get(role).map(|r| r.common.version),
+            None => Some(repo.targets.common.version),
+        };
+        Ok(SignedView {
+            schema: SCHEMA,
+            image: format!("{gun}:{tag}"),
+            digest: digest.to_string(),
+            role: role_name.to_string(),
+            published: true,
+            version,
+        })
+    }
 }
 
 /// Refuse `--role ROLE` unless targets delegates to ROLE, saying what the

@@ -10,7 +10,7 @@ use clearance_trust::client::{
 };
 use clearance_trust::image::{manifest_digest, media_type};
 use clearance_trust::metadata::Signed;
-use clearance_trust::schema::Root;
+use clearance_trust::schema::{Root, TargetFile};
 use clearance_trust::time::UtcTime;
 use clearance_trust::{Gun, RoleName, TopRole};
 use serde::Serialize;
@@ -25,6 +25,18 @@ use crate::output::{Page, bad, good, text};
 pub struct VerifyArgs {
     /// The image to verify, by tag: [docker://]HOST/REPO:TAG.
     pub image: String,
+    #[command(flatten)]
+    pub roots: RootArgs,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Which root a consumer starts from: shared by `trust verify` and
+/// `db pull`.
+#[derive(Debug, Clone, Args)]
+pub struct RootArgs {
     /// A root.json to trust for this repository (from its publisher). Needed
     /// the first time, unless --trust-on-first-use; pinned only once the
     /// repository verifies from it. Given again later, it must be the pinned
@@ -38,10 +50,6 @@ pub struct VerifyArgs {
     /// from it (the old trust data is kept until then).
     #[arg(long, requires = "root")]
     pub repin: bool,
-    #[command(flatten)]
-    pub trust: TrustArgs,
-    #[command(flatten)]
-    pub registry: RegistryArgs,
 }
 
 /// The verdict; its JSON shape (`clearance.trust.verify/v1`) is in
@@ -62,6 +70,33 @@ struct Verdict {
     /// `digest`: deploy by digest).
     registry_digest: Option<String>,
     reason: Option<String>,
+}
+
+/// A tag as its repository's trust data signs it.
+#[derive(Debug, Clone)]
+pub(crate) struct SignedTag {
+    /// The signed manifest digest (`sha256:…`).
+    pub digest: String,
+    /// The signed target: length, hashes, custom data.
+    pub target: TargetFile,
+    /// The role that signed it.
+    pub role: RoleName,
+    /// That role's version.
+    pub role_version: Option<clearance_trust::schema::Version>,
+    /// Top-level targets' version.
+    pub targets_version: Option<clearance_trust::schema::Version>,
+    /// When the signing role's signature expires.
+    pub expires: UtcTime,
+}
+
+/// What a repository's trust data says of a tag.
+#[derive(Debug)]
+pub(crate) enum Lookup {
+    /// Signed, as this.
+    Signed(Box<SignedTag>),
+    /// Not trusted (exit 1): not signed, no trust data, or trust data that
+    /// is tampered with, rolled back or expired; why.
+    NotTrusted(String),
 }
 
 pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
@@ -89,50 +124,25 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
         registry_digest: None,
         reason: None,
     };
-    let store = trust.client_store(&gun)?;
-    // A pin that fails leaves no empty directory behind (finding 14 #14).
-    let _tidy = RemoveIfEmpty(
-        std::path::Path::new(&store.path_of(&RoleName::ROOT))
-            .parent()
-            .map(std::path::Path::to_path_buf),
-    );
-    // A --root that cannot be used, or none where one is needed, is a
-    // usage error (exit 2); a server with no trust data is an answer.
-    let mut pinned = false;
-    let outcome = match pin(&args, &trust, &gun, &store).await {
-        Ok(staged) => {
-            pinned = staged.is_none();
-            // The trust server's CA is --trust-ca-file's alone; --ca-file is
-            // the registry's (it once overrode the trust server's CA).
-            let updater = trust.updater(
-                &gun,
-                staged
-                    .as_ref()
-                    .map_or_else(|| store.clone(), StagedStore::store),
-            )?;
-            check(&args, &reference, &tag, &gun, updater, staged, &mut verdict).await
+    match look_up(&args.roots, &trust, &gun, &tag).await? {
+        Lookup::NotTrusted(reason) => verdict.reason = Some(reason),
+        Lookup::Signed(signed) => {
+            match check(&args, &reference, &tag, &gun, &signed, &mut verdict).await {
+                Ok(()) => {
+                    verdict.trusted = true;
+                    verdict.targets_version = signed.targets_version;
+                    verdict.signed_by_version = signed.role_version;
+                    verdict.expires = Some(signed.expires.to_string());
+                    verdict.signed_by = Some(signed.role.to_string());
+                    verdict.media_type = media_type(&signed.target).map(str::to_owned);
+                    verdict.digest = Some(signed.digest.clone());
+                }
+                // Exit 2, not "not trusted": the registry could not be
+                // asked, so nothing was learnt about the image (newcomer 8).
+                Err(e) if unanswered(&e) => return Err(e),
+                Err(e) => verdict.reason = Some(format!("{e:#}")),
+            }
         }
-        Err(e) if no_trust_data(&e) => Err(e),
-        // The server answered with a first root that is no root: an answer
-        // about the repository (exit 1), as a bad answer once pinned is.
-        Err(e) if e.downcast_ref::<BadFirstRoot>().is_some() => Err(e),
-        Err(e) => return Err(e),
-    };
-    match outcome {
-        Ok(()) => verdict.trusted = true,
-        // Exit 2, not "not trusted": the server or the registry could not
-        // be asked, so nothing was learnt about the image (newcomer 8).
-        Err(e) if unanswered(&e) => return Err(e),
-        Err(e) if no_trust_data(&e) && pinned => {
-            verdict.reason = Some(vanished(&trust, &gun).to_string());
-        }
-        Err(e) if no_trust_data(&e) => {
-            verdict.reason = Some(format!(
-                "no trust data for {gun} on {}: nothing was ever signed for it there",
-                trust.server
-            ));
-        }
-        Err(e) => verdict.reason = Some(format!("{e:#}")),
     }
     show(format, &verdict, render)?;
     Ok(if verdict.trusted {
@@ -142,17 +152,70 @@ pub async fn run(args: VerifyArgs, format: Format) -> anyhow::Result<Exit> {
     })
 }
 
-/// Update from the pinned (or staged) root, find the tag, fetch its
-/// manifest by the signed digest and check it; fill in `verdict`.
-async fn check(
-    args: &VerifyArgs,
-    reference: &clearance_oci::RegistryRef,
+/// Pin the root `roots` says (when none is pinned, or to re-pin), update
+/// `gun`'s trust data from it and find `tag`. An error is a usage error or
+/// a trust server that could not be asked (exit 2); an answer that the
+/// tag is not trusted is [`Lookup::NotTrusted`] (exit 1).
+pub(crate) async fn look_up(
+    roots: &RootArgs,
+    trust: &TrustSettings,
+    gun: &Gun,
+    tag: &str,
+) -> anyhow::Result<Lookup> {
+    let store = trust.client_store(gun)?;
+    // A pin that fails leaves no empty directory behind (finding 14 #14).
+    let _tidy = RemoveIfEmpty(
+        std::path::Path::new(&store.path_of(&RoleName::ROOT))
+            .parent()
+            .map(std::path::Path::to_path_buf),
+    );
+    // A --root that cannot be used, or none where one is needed, is a
+    // usage error (exit 2); a server with no trust data is an answer.
+    let mut pinned = false;
+    let outcome = match pin(roots, trust, gun, &store).await {
+        Ok(staged) => {
+            pinned = staged.is_none();
+            // The trust server's CA is --trust-ca-file's alone; --ca-file is
+            // the registry's (it once overrode the trust server's CA).
+            let updater = trust.updater(
+                gun,
+                staged
+                    .as_ref()
+                    .map_or_else(|| store.clone(), StagedStore::store),
+            )?;
+            find(roots, tag, gun, updater, staged).await
+        }
+        Err(e) if no_trust_data(&e) => Err(e),
+        // The server answered with a first root that is no root: an answer
+        // about the repository (exit 1), as a bad answer once pinned is.
+        Err(e) if e.downcast_ref::<BadFirstRoot>().is_some() => Err(e),
+        Err(e) => return Err(e),
+    };
+    match outcome {
+        Ok(signed) => Ok(Lookup::Signed(Box::new(signed))),
+        // Exit 2, not "not trusted": the server could not be asked, so
+        // nothing was learnt about the image (newcomer 8).
+        Err(e) if unanswered(&e) => Err(e),
+        Err(e) if no_trust_data(&e) && pinned => {
+            Ok(Lookup::NotTrusted(vanished(trust, gun).to_string()))
+        }
+        Err(e) if no_trust_data(&e) => Ok(Lookup::NotTrusted(format!(
+            "no trust data for {gun} on {}: nothing was ever signed for it there",
+            trust.server
+        ))),
+        Err(e) => Ok(Lookup::NotTrusted(format!("{e:#}"))),
+    }
+}
+
+/// Update from the pinned (or staged) root and find the tag; pin a staged
+/// root once the repository verified from it.
+async fn find(
+    roots: &RootArgs,
     tag: &str,
     gun: &Gun,
     mut updater: Updater<HttpTransport>,
     staged: Option<StagedStore>,
-    verdict: &mut Verdict,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<SignedTag> {
     let mut refreshed = false;
     let result = async {
         updater.refresh().await.context("updating trust metadata")?;
@@ -161,80 +224,26 @@ async fn check(
             .find_target(tag)
             .await?
             .with_context(|| format!("{gun}:{tag} is not signed"))?;
-        let target = found.target.clone();
-        let digest = manifest_digest(&target).context("the signed target has no sha256")?;
-        // `IMAGE:TAG@sha256:…` asks whether that image is the one signed
-        // under the tag: a different digest is not trusted, never ignored.
-        if let Some(asked) = reference.digest()
-            && asked.to_string() != digest
-        {
-            anyhow::bail!(
-                "{gun}:{tag} is signed as {digest}, not as the {asked} you named: that image was not signed under this tag"
-            );
-        }
-        let client = RegistryClient::new(&args.registry.settings()?.registry)?;
-        let host = reference.registry();
-        let (bytes, _, _) = match client.get_manifest(reference, &digest).await {
-            Ok(got) => got,
-            // An answer (exit 1): the image signed under the tag is gone.
-            Err(RegistryError::Http { status: 404, .. }) => {
-                verdict.digest = Some(digest.clone());
-                anyhow::bail!(
-                    "the signed manifest {digest} of {gun}:{tag} is not in the registry {host} (HTTP 404): the image signed under the tag was deleted there; push it again, or sign what the tag points at now"
-                );
-            }
-            // No answer (exit 2), said once, with what to check.
-            Err(RegistryError::Transport { message, .. }) => {
-                return Err(RegistryUnreachable {
-                    host: host.to_owned(),
-                    digest: digest.clone(),
-                    cause: message.rsplit(": ").next().unwrap_or_default().to_owned(),
-                }
-                .into());
-            }
-            Err(e) => {
-                return Err(
-                    anyhow::Error::new(e).context(format!("fetching the signed manifest {digest}"))
-                );
-            }
-        };
-        if bytes.len() as u64 != target.length {
-            anyhow::bail!(
-                "manifest {digest} is {} bytes, signed as {}",
-                bytes.len(),
-                target.length
-            );
-        }
-        // What runs is what the tag points at when pulled: say when that is
-        // no longer what was signed (newcomer 12).
-        match client.get_manifest(reference, tag).await {
-            Ok((_, now, _)) => {
-                if now.to_string() != digest {
-                    crate::output::warning(format!(
-                        "registry tag {gun}:{tag} now points to {now}, not the signed {digest}; run by digest: {gun}@{digest}"
-                    ));
-                }
-                verdict.registry_digest = Some(now.to_string());
-            }
-            Err(e) => crate::output::warning(format!(
-                "could not check where the registry's {gun}:{tag} points now ({e}); run by digest: {gun}@{digest}"
-            )),
-        }
-        let targets = &updater
+        let digest = manifest_digest(&found.target).context("the signed target has no sha256")?;
+        let targets_version = updater
             .trusted()
             .targets(&RoleName::TARGETS, &RoleName::ROOT)
             .context("targets not loaded")?
-            .signed;
-        verdict.targets_version = Some(targets.common.version);
-        verdict.signed_by_version = updater
+            .signed
+            .common
+            .version;
+        let role_version = updater
             .trusted()
             .targets(&found.role, &found.delegator)
             .map(|t| t.signed.common.version);
-        verdict.expires = Some(found.expires.to_string());
-        verdict.signed_by = Some(found.role.to_string());
-        verdict.media_type = media_type(&target).map(str::to_owned);
-        verdict.digest = Some(digest);
-        Ok(())
+        anyhow::Ok(SignedTag {
+            digest,
+            target: found.target,
+            role: found.role,
+            role_version,
+            targets_version: Some(targets_version),
+            expires: found.expires,
+        })
     }
     .await;
     // The repository verified from the root given: pin it now, whether or
@@ -247,7 +256,7 @@ async fn check(
         staged.commit()?;
         // Trusted on first use: the keys, so that they can be checked with
         // the publisher (newcomer 15).
-        if args.root.is_none() {
+        if roots.root.is_none() {
             let keys = root
                 .roles
                 .get(&TopRole::Root)
@@ -261,6 +270,123 @@ async fn check(
     }
     result
 }
+
+/// Fetch the signed manifest by its digest and check it; say where the
+/// registry's tag points now.
+async fn check(
+    args: &VerifyArgs,
+    reference: &clearance_oci::RegistryRef,
+    tag: &str,
+    gun: &Gun,
+    signed: &SignedTag,
+    verdict: &mut Verdict,
+) -> anyhow::Result<()> {
+    let digest = &signed.digest;
+    // `IMAGE:TAG@sha256:…` asks whether that image is the one signed
+    // under the tag: a different digest is not trusted, never ignored.
+    if let Some(asked) = reference.digest()
+        && asked.to_string() != *digest
+    {
+        anyhow::bail!(
+            "{gun}:{tag} is signed as {digest}, not as the {asked} you named: that image was not signed under this tag"
+        );
+    }
+    let client = RegistryClient::new(&args.registry.settings()?.registry)?;
+    signed_manifest(&client, reference, gun, tag, signed)
+        .await
+        .inspect_err(|e| {
+            // The one failure whose verdict names the digest: it is gone.
+            if e.downcast_ref::<SignedManifestGone>().is_some() {
+                verdict.digest = Some(digest.clone());
+            }
+        })?;
+    // What runs is what the tag points at when pulled: say when that is
+    // no longer what was signed (newcomer 12).
+    match client.get_manifest(reference, tag).await {
+        Ok((_, now, _)) => {
+            if now.to_string() != *digest {
+                crate::output::warning(format!(
+                    "registry tag {gun}:{tag} now points to {now}, not the signed {digest}; run by digest: {gun}@{digest}"
+                ));
+            }
+            verdict.registry_digest = Some(now.to_string());
+        }
+        Err(e) => crate::output::warning(format!(
+            "could not check where the registry's {gun}:{tag} points now ({e}); run by digest: {gun}@{digest}"
+        )),
+    }
+    Ok(())
+}
+
+/// The manifest `signed` names, fetched by its digest (checked) and held
+/// to the signed length; returns its bytes and `Content-Type`. A manifest
+/// the registry no longer has is an answer (not trusted); a registry that
+/// cannot be reached is not ([`RegistryUnreachable`]).
+pub(crate) async fn signed_manifest(
+    client: &RegistryClient,
+    reference: &clearance_oci::RegistryRef,
+    gun: &Gun,
+    tag: &str,
+    signed: &SignedTag,
+) -> anyhow::Result<(Vec<u8>, Option<String>)> {
+    let digest = &signed.digest;
+    let host = reference.registry();
+    let (bytes, _, content_type) = match client.get_manifest(reference, digest).await {
+        Ok(got) => got,
+        // An answer (exit 1): the image signed under the tag is gone.
+        Err(RegistryError::Http { status: 404, .. }) => {
+            return Err(SignedManifestGone {
+                digest: digest.clone(),
+                image: format!("{gun}:{tag}"),
+                host: host.to_owned(),
+            }
+            .into());
+        }
+        // No answer (exit 2), said once, with what to check.
+        Err(RegistryError::Transport { message, .. }) => {
+            return Err(RegistryUnreachable {
+                host: host.to_owned(),
+                digest: digest.clone(),
+                cause: message.rsplit(": ").next().unwrap_or_default().to_owned(),
+            }
+            .into());
+        }
+        Err(e) => {
+            return Err(
+                anyhow::Error::new(e).context(format!("fetching the signed manifest {digest}"))
+            );
+        }
+    };
+    if bytes.len() as u64 != signed.target.length {
+        anyhow::bail!(
+            "manifest {digest} is {} bytes, signed as {}",
+            bytes.len(),
+            signed.target.length
+        );
+    }
+    Ok((bytes, content_type))
+}
+
+/// The registry answered 404 for the signed manifest: an answer (not
+/// trusted), the image signed under the tag was deleted.
+#[derive(Debug)]
+pub(crate) struct SignedManifestGone {
+    digest: String,
+    image: String,
+    host: String,
+}
+
+impl std::fmt::Display for SignedManifestGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the signed manifest {} of {} is not in the registry {} (HTTP 404): the image signed under the tag was deleted there; push it again, or sign what the tag points at now",
+            self.digest, self.image, self.host
+        )
+    }
+}
+
+impl std::error::Error for SignedManifestGone {}
 
 /// The registry could not be asked for the signed manifest (no connection).
 #[derive(Debug)]
@@ -287,7 +413,7 @@ impl std::error::Error for RegistryUnreachable {}
 /// Whether an error means the trust server or the registry could not be
 /// asked (no connection, TLS, a login refused, an HTTP error), rather than
 /// that what they hold is not trusted.
-fn unanswered(e: &anyhow::Error) -> bool {
+pub(crate) fn unanswered(e: &anyhow::Error) -> bool {
     if fetch_error(e).is_some_and(FetchError::is_unanswered)
         || e.downcast_ref::<RegistryUnreachable>().is_some()
     {
@@ -338,7 +464,7 @@ fn render(v: &Verdict, page: &mut Page) {
 /// always read; one naming other root keys than the pinned root is an
 /// error unless `--repin` (review B-4).
 async fn pin(
-    args: &VerifyArgs,
+    args: &RootArgs,
     trust: &TrustSettings,
     gun: &Gun,
     store: &DirStore,

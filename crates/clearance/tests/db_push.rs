@@ -1,0 +1,573 @@
+//! `clearance db push` / `db pull` end to end: a real registry
+//! (Distribution 2.8) on 127.0.0.1, the database signed and verified with
+//! Clearance content trust (a file:// trust repository), and what a site's
+//! scanners must refuse: a tag re-pushed without the signing keys, a blob
+//! damaged in the registry's storage, an artifact of another type, a
+//! signed artifact holding a database that is not ours. Whatever is
+//! refused, the database already in place is left as it was, byte for byte.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use clearance_oci::artifact::{ArtifactManifest, Descriptor, EMPTY_JSON};
+use clearance_oci::media_type::{OCI_CONFIG, OCI_EMPTY, OCI_MANIFEST};
+use clearance_oci::registry::{RegistryClient, RegistrySettings};
+use clearance_oci::{Digest, RegistryRef};
+use clearance_scan::db_artifact::{ARTIFACT_TYPE, LAYER_MEDIA_TYPE};
+use support::{
+    Registry, TrustServer, assert_success, both, repo_root, require, service, stderr, stdout,
+};
+
+/// A site: a registry, a trust repository its publisher initialised for
+/// the database's repository, and a directory for databases.
+struct Site {
+    registry: Registry,
+    trust: service::Trust,
+    gun: String,
+    dir: tempfile::TempDir,
+}
+
+impl Site {
+    fn new() -> Site {
+        let registry = Registry::start(None);
+        let gun = format!("{}/site/advisory-db", registry.host());
+        let trust = service::Trust::file_initialised(&gun);
+        Site {
+            registry,
+            trust,
+            gun,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A registry that wants a login, and the trust service (no logins)
+    /// instead of a file:// repository.
+    fn with_service(server: &TrustServer, login: (&str, &str)) -> Site {
+        let registry = Registry::start(Some(login));
+        let gun = format!("{}/site/advisory-db", registry.host());
+        let trust = service::Trust::new(server);
+        assert_success(&trust.run("publisher", &["trust", "init", &gun]));
+        Site {
+            registry,
+            trust,
+            gun,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn db(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name).join("advisories.db")
+    }
+
+    /// The binary as `home`, pointed at the trust repository.
+    fn command(&self, home: &str, args: &[&str]) -> Command {
+        self.trust.command(home, args, None)
+    }
+
+    fn run(&self, home: &str, args: &[&str]) -> Output {
+        self.command(home, args).output().unwrap()
+    }
+
+    /// `db build` of fixture feeds into `db`.
+    fn build(&self, db: &Path, feeds: &[&str]) {
+        let mut args = vec!["db", "build", "--db", db.to_str().unwrap()];
+        let paths: Vec<String> = feeds.iter().map(|f| fixture(f)).collect();
+        for p in &paths {
+            args.extend(["--source", p.as_str()]);
+        }
+        assert_success(&self.run("publisher", &args));
+    }
+
+    /// `db push --format json` as the publisher (signed).
+    fn push(&self, db: &Path, tag: &str) -> serde_json::Value {
+        let out = self.run(
+            "publisher",
+            &[
+                "--format",
+                "json",
+                "db",
+                "push",
+                "--db",
+                db.to_str().unwrap(),
+                &format!("{}:{tag}", self.gun),
+            ],
+        );
+        assert_success(&out);
+        json(&out)
+    }
+
+    /// `db pull --format json` as a consumer who pinned the publisher's root.
+    fn pull(&self, db: &Path, tag: &str, extra: &[&str]) -> Output {
+        let root = self.trust.trusted_root("publisher", &self.gun);
+        let mut args = vec![
+            "--format",
+            "json",
+            "db",
+            "pull",
+            "--db",
+            db.to_str().unwrap(),
+            "--root",
+            root.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let reference = format!("{}:{tag}", self.gun);
+        args.push(&reference);
+        self.run("consumer", &args)
+    }
+
+    /// `db status --format json` of `db`: (name, advisories, records, data date) per source.
+    fn sources(&self, db: &Path) -> Vec<(String, i64, i64, Option<String>)> {
+        let out = self.run(
+            "publisher",
+            &[
+                "--format",
+                "json",
+                "db",
+                "status",
+                "--db",
+                db.to_str().unwrap(),
+            ],
+        );
+        assert_success(&out);
+        json(&out)["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["name"].as_str().unwrap().to_owned(),
+                    s["advisories"].as_i64().unwrap(),
+                    s["affected"].as_i64().unwrap(),
+                    s["data_date"].as_str().map(str::to_owned),
+                )
+            })
+            .collect()
+    }
+
+    fn reference(&self, tag: &str) -> RegistryRef {
+        RegistryRef::parse(&format!("{}:{tag}", self.gun)).unwrap()
+    }
+}
+
+fn fixture(name: &str) -> String {
+    repo_root()
+        .join("crates/clearance-scan/tests/data/feeds")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", both(out)))
+}
+
+/// The file's bytes, to show it was not touched.
+fn bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+/// Push `layer` (already compressed) as an artifact of `artifact_type`
+/// (or, with `None`, as a container image) under `tag`, with the library
+/// alone: what another tool, or someone with push rights, could put there.
+fn push_artifact(site: &Site, tag: &str, artifact_type: Option<&str>, layer: &[u8]) -> Digest {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let client = RegistryClient::new(&RegistrySettings {
+            docker_config: None,
+            ..RegistrySettings::default()
+        })
+        .unwrap();
+        let r = site.reference(tag);
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), layer).unwrap();
+        let pushed = client
+            .push_blob_file(&r, file.path(), LAYER_MEDIA_TYPE, std::sync::Arc::new(|_| {}))
+            .await
+            .unwrap();
+        let layers = vec![Descriptor::new(
+            LAYER_MEDIA_TYPE,
+            pushed.blob.digest.clone(),
+            pushed.blob.size,
+        )];
+        let manifest = match artifact_type {
+            Some(kind) => {
+                client
+                    .push_blob_bytes(&r, EMPTY_JSON, OCI_EMPTY)
+                    .await
+                    .unwrap();
+                ArtifactManifest::new(kind, layers, Default::default())
+            }
+            None => {
+                let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+                let c = client.push_blob_bytes(&r, config, OCI_CONFIG).await.unwrap();
+                let mut m = ArtifactManifest::new("x", layers, Default::default());
+                m.artifact_type = None;
+                m.config = Descriptor::new(OCI_CONFIG, c.blob.digest, c.blob.size);
+                m
+            }
+        };
+        client
+            .put_manifest(&r, tag, &manifest.to_bytes(), OCI_MANIFEST)
+            .await
+            .unwrap()
+    })
+}
+
+/// `trust sign GUN:TAG@DIGEST` as the publisher.
+fn sign(site: &Site, tag: &str, digest: &Digest) {
+    let out = site.run(
+        "publisher",
+        &["trust", "sign", &format!("{}:{tag}@{digest}", site.gun)],
+    );
+    assert_success(&out);
+}
+
+fn zstd(bytes: &[u8]) -> Vec<u8> {
+    zstd::stream::encode_all(bytes, 3).unwrap()
+}
+
+#[test]
+fn a_pushed_database_pulls_into_a_fresh_path_with_the_same_sources() {
+    let site = Site::new();
+    let original = site.db("publisher");
+    site.build(&original, &["osv-pypi", "kev.json", "alpine/main.json"]);
+    let pushed = site.push(&original, "v1");
+    assert_eq!(pushed["schema"], "clearance.db-push/v1");
+    assert_eq!(pushed["signed"]["role"], "targets");
+    assert_eq!(pushed["layer"]["uploaded"], true);
+    assert_eq!(pushed["layer"]["media_type"], LAYER_MEDIA_TYPE);
+
+    let fresh = site.db("runner");
+    let out = site.pull(&fresh, "v1", &[]);
+    assert_success(&out);
+    let pulled = json(&out);
+    assert_eq!(pulled["schema"], "clearance.db-pull/v1");
+    assert_eq!(pulled["trusted"], true);
+    assert_eq!(pulled["digest"], pushed["digest"]);
+    assert_eq!(pulled["signed_by"], "targets");
+    assert_eq!(site.sources(&fresh), site.sources(&original));
+    assert!(!site.sources(&fresh).is_empty());
+
+    // The same database again: the same artifact, its layer in the
+    // registry already, the tag signed as that manifest already.
+    let again = site.push(&original, "v1");
+    assert_eq!(again["layer"]["uploaded"], false);
+    assert_eq!(again["digest"], pushed["digest"]);
+    assert_eq!(again["signed"]["published"], false);
+}
+
+#[test]
+fn pull_refuses_a_tag_re_pushed_without_the_signing_keys_and_keeps_the_old_database() {
+    let site = Site::new();
+    let original = site.db("publisher");
+    site.build(&original, &["osv-pypi", "kev.json"]);
+    site.push(&original, "v1");
+    let runner = site.db("runner");
+    assert_success(&site.pull(&runner, "v1", &[]));
+    let before = bytes(&runner);
+
+    // Someone who may push to the registry but holds no signing key.
+    let other = site.db("intruder");
+    site.build(&other, &["kev.json"]);
+    let out = site.run(
+        "intruder",
+        &[
+            "db",
+            "push",
+            "--no-sign",
+            "--db",
+            other.to_str().unwrap(),
+            &format!("{}:v1", site.gun),
+        ],
+    );
+    assert_success(&out);
+    assert!(stderr(&out).contains("not signed"), "{}", stderr(&out));
+
+    let out = site.pull(&runner, "v1", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    let verdict = json(&out);
+    assert_eq!(verdict["trusted"], false);
+    let reason = verdict["reason"].as_str().unwrap();
+    assert!(reason.contains("without the signing keys"), "{reason}");
+    assert_eq!(bytes(&runner), before, "the old database was touched");
+
+    // A tag that was never signed is not trusted either, and is taken
+    // only when trust is skipped by name.
+    let out = site.run(
+        "intruder",
+        &[
+            "db",
+            "push",
+            "--no-sign",
+            "--db",
+            other.to_str().unwrap(),
+            &format!("{}:unsigned", site.gun),
+        ],
+    );
+    assert_success(&out);
+    let out = site.pull(&runner, "unsigned", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    assert!(
+        json(&out)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("is not signed")
+    );
+    assert_eq!(bytes(&runner), before);
+    let out = site.run(
+        "consumer",
+        &[
+            "--format",
+            "json",
+            "db",
+            "pull",
+            "--insecure-skip-trust",
+            "--db",
+            runner.to_str().unwrap(),
+            &format!("{}:unsigned", site.gun),
+        ],
+    );
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("without content trust"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(json(&out)["trusted"], false);
+    assert_eq!(site.sources(&runner), site.sources(&other));
+}
+
+#[test]
+fn a_blob_damaged_in_the_registry_is_a_digest_error_and_the_old_database_stays() {
+    let site = Site::new();
+    let original = site.db("publisher");
+    site.build(&original, &["osv-pypi", "kev.json"]);
+    let pushed = site.push(&original, "v1");
+    let runner = site.db("runner");
+    site.build(&runner, &["alpine/main.json"]);
+    let before = bytes(&runner);
+
+    // Flip bytes in the middle of the stored layer, keeping its length.
+    let digest = pushed["layer"]["digest"].as_str().unwrap();
+    let hex = digest.trim_start_matches("sha256:");
+    let data = site
+        .registry
+        .storage()
+        .join("docker/registry/v2/blobs/sha256")
+        .join(&hex[..2])
+        .join(hex)
+        .join("data");
+    let mut stored = bytes(&data);
+    let middle = stored.len() / 2;
+    for b in &mut stored[middle..middle + 16] {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&data, &stored).unwrap();
+
+    let out = site.pull(&runner, "v1", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    let err = stderr(&out);
+    assert!(err.contains("digest mismatch"), "{err}");
+    assert!(err.contains(digest), "the error names the blob: {err}");
+    assert_eq!(bytes(&runner), before, "the old database was touched");
+    let leftovers: Vec<_> = std::fs::read_dir(runner.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(".db-pull-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn an_artifact_of_another_type_is_refused_naming_its_type() {
+    let site = Site::new();
+    let runner = site.db("runner");
+    site.build(&runner, &["kev.json"]);
+    let before = bytes(&runner);
+
+    let digest = push_artifact(
+        &site,
+        "chart",
+        Some("application/vnd.cncf.helm.config.v1+json"),
+        b"x",
+    );
+    sign(&site, "chart", &digest);
+    let out = site.pull(&runner, "chart", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("is not a Clearance advisory database"),
+        "{err}"
+    );
+    assert!(
+        err.contains("application/vnd.cncf.helm.config.v1+json"),
+        "{err}"
+    );
+
+    let digest = push_artifact(&site, "image", None, b"x");
+    sign(&site, "image", &digest);
+    let out = site.pull(&runner, "image", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        stderr(&out).contains("(a container image)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(bytes(&runner), before);
+}
+
+#[test]
+fn a_signed_artifact_holding_a_database_that_is_not_ours_is_refused_before_replacing() {
+    require("sqlite3");
+    let site = Site::new();
+    let runner = site.db("runner");
+    site.build(&runner, &["kev.json"]);
+    let before = bytes(&runner);
+
+    // A SQLite file of someone else's.
+    let foreign = site.dir.path().join("foreign.db");
+    let out = Command::new("sqlite3")
+        .arg(&foreign)
+        .arg("CREATE TABLE notes (x); INSERT INTO notes VALUES ('hello');")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", both(&out));
+    let digest = push_artifact(
+        &site,
+        "foreign",
+        Some(ARTIFACT_TYPE),
+        &zstd(&bytes(&foreign)),
+    );
+    sign(&site, "foreign", &digest);
+    let out = site.pull(&runner, "foreign", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        stderr(&out).contains("holds no advisory database this clearance reads"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("not a Clearance advisory database"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Ours, but of a schema this clearance does not read.
+    let future = site.db("future");
+    site.build(&future, &["kev.json"]);
+    let out = Command::new("sqlite3")
+        .arg(&future)
+        .arg("UPDATE meta SET value = '99' WHERE key = 'schema_version'; PRAGMA wal_checkpoint(TRUNCATE);")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", both(&out));
+    let digest = push_artifact(&site, "future", Some(ARTIFACT_TYPE), &zstd(&bytes(&future)));
+    sign(&site, "future", &digest);
+    let out = site.pull(&runner, "future", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        stderr(&out).contains("schema version 99"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Not even SQLite.
+    let digest = push_artifact(&site, "junk", Some(ARTIFACT_TYPE), &zstd(&[7u8; 10_000]));
+    sign(&site, "junk", &digest);
+    let out = site.pull(&runner, "junk", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert_eq!(bytes(&runner), before, "the old database was touched");
+    assert_eq!(site.sources(&runner).len(), 1);
+}
+
+#[test]
+fn push_needs_a_trust_server_or_no_sign_and_pull_a_tag() {
+    let site = Site::new();
+    let db = site.db("publisher");
+    site.build(&db, &["kev.json"]);
+    let mut cmd = site.command(
+        "publisher",
+        &[
+            "db",
+            "push",
+            "--db",
+            db.to_str().unwrap(),
+            &format!("{}:v1", site.gun),
+        ],
+    );
+    cmd.env_remove("CLEARANCE_TRUST_SERVER");
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(stderr(&out).contains("--no-sign"), "{}", stderr(&out));
+    let out = site.run(
+        "consumer",
+        &[
+            "db",
+            "pull",
+            "--db",
+            db.to_str().unwrap(),
+            &format!("{}@sha256:{}", site.gun, "0".repeat(64)),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(stderr(&out).contains("HOST/REPO:TAG"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn through_the_trust_service_and_a_registry_that_wants_a_login() {
+    let data = tempfile::tempdir().unwrap();
+    let server = TrustServer::start(data.path(), None, &["--no-auth"]);
+    let site = Site::with_service(&server, ("ci", "ci-secret"));
+    let original = site.db("publisher");
+    site.build(&original, &["osv-pypi", "kev.json"]);
+    let reference = format!("{}:v1", site.gun);
+    let push = |creds: Option<&str>| {
+        let mut args = vec![
+            "--format",
+            "json",
+            "db",
+            "push",
+            "--db",
+            original.to_str().unwrap(),
+        ];
+        if let Some(c) = creds {
+            args.extend(["--creds", c]);
+        }
+        args.push(&reference);
+        site.run("publisher", &args)
+    };
+    // Without the login: refused before anything is signed, naming where.
+    let out = push(None);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    let err = stderr(&out);
+    assert!(err.contains("authentication required"), "{err}");
+    assert!(err.contains("/v2/site/advisory-db/blobs/"), "{err}");
+    assert!(err.contains("--creds"), "{err}");
+    let out = push(Some("ci:ci-secret"));
+    assert_success(&out);
+    assert_eq!(json(&out)["signed"]["published"], true);
+
+    let fresh = site.db("runner");
+    let root = site.trust.trusted_root("publisher", &site.gun);
+    let out = site.run(
+        "consumer",
+        &[
+            "db",
+            "pull",
+            "--creds",
+            "ci:ci-secret",
+            "--root",
+            root.to_str().unwrap(),
+            "--db",
+            fresh.to_str().unwrap(),
+            &reference,
+        ],
+    );
+    assert_success(&out);
+    assert!(stdout(&out).contains("✔ trusted"), "{}", stdout(&out));
+    assert_eq!(site.sources(&fresh), site.sources(&original));
+}
