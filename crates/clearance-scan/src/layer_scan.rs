@@ -54,13 +54,34 @@ impl LayerScan {
         }
     }
 
-    /// The layer's secrets as layer `layer` of an image, with the
-    /// removals its listing records (for
-    /// [`crate::secrets::SecretsReport::build`]).
-    pub fn secrets_at(&self, layer: usize) -> LayerSecrets {
+    /// The layer's secrets as layer `layer` of an image, for
+    /// [`crate::secrets::SecretsReport::build`], with the removals its
+    /// listing records when `below` is [`Below::HasFindings`] (they only
+    /// matter for findings of lower layers, and making them walks every
+    /// path the layer wrote).
+    pub fn secrets_at(&self, layer: usize, below: Below) -> LayerSecrets {
         let mut secrets = self.secrets.clone().finish().at_layer(layer);
-        secrets.removals = self.listing.removals();
+        if below == Below::HasFindings {
+            secrets.removals = self.listing.removals();
+        }
         secrets
+    }
+}
+
+/// Whether the layers below one hold secret findings (whose files this
+/// layer may delete).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Below {
+    /// Some lower layer has findings: the removal record is needed.
+    HasFindings,
+    /// None has.
+    NoFindings,
+}
+
+impl LayerScan {
+    /// Whether this layer's secret scan found anything.
+    pub fn has_secret_findings(&self) -> bool {
+        self.secrets.has_findings()
     }
 }
 

@@ -149,7 +149,7 @@ fn findings_as_scan_reads_them(layers: &[Vec<u8>]) -> Vec<SecretFinding> {
         .map(|(i, tar)| {
             let mut scan = LayerScan::new(catalogers.clone());
             read_layer(&tar[..], &LayerLimits::default(), None, &mut scan).unwrap();
-            scan.secrets_at(i)
+            scan.secrets_at(i, clearance_scan::layer_scan::Below::HasFindings)
         })
         .collect();
     by_place(SecretsReport::build(scanned, Vec::new()).findings)

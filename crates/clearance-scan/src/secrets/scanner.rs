@@ -144,6 +144,11 @@ impl SecretScanner {
         }
     }
 
+    /// Whether anything was found so far.
+    pub fn has_findings(&self) -> bool {
+        !self.findings.is_empty()
+    }
+
     /// The findings alone.
     pub fn findings(self) -> Vec<SecretFinding> {
         self.findings

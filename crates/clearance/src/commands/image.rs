@@ -14,7 +14,7 @@ use clearance_oci::{Digest, ImageRef, ImageSource, Platform, ResolvedImage};
 use clearance_scan::Inventory;
 use clearance_scan::catalog::{self, Cataloger};
 use clearance_scan::config::LayerListing;
-use clearance_scan::layer_scan::LayerScan;
+use clearance_scan::layer_scan::{Below, LayerScan};
 use clearance_scan::layer_store::LayerStore;
 use clearance_scan::secrets::LayerSecrets;
 
@@ -340,6 +340,7 @@ async fn read_inventory(
     let mut captures = Vec::with_capacity(image.layers.len());
     let mut listings = Vec::with_capacity(image.layers.len());
     let mut secrets = Vec::with_capacity(image.layers.len());
+    let mut secrets_below = false;
     for (i, l) in image.layers.iter().enumerate() {
         let scan = match fresh.remove(&i) {
             Some(scan) => scan.unwrap_or_default(),
@@ -350,7 +351,13 @@ async fn read_inventory(
                 .and_then(|d| stored.get(d).cloned())
                 .unwrap_or_default(),
         };
-        secrets.push(scan.secrets_at(i));
+        let below = if secrets_below {
+            Below::HasFindings
+        } else {
+            Below::NoFindings
+        };
+        secrets.push(scan.secrets_at(i, below));
+        secrets_below |= scan.has_secret_findings();
         captures.push(scan.capture);
         listings.push(scan.listing);
     }
