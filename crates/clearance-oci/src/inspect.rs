@@ -379,12 +379,45 @@ pub fn layer_history(image: &ResolvedImage) -> Vec<Option<String>> {
         .iter()
         .flatten()
         .filter(|h| !h.empty_layer().unwrap_or(false))
-        .map(|h| h.created_by().clone());
+        .map(|h| h.created_by().as_deref().map(mask_history_line));
     image
         .layers
         .iter()
         .map(|_| created_by.next().flatten())
         .collect()
+}
+
+/// A history line (`created_by`) with what looks like a secret masked:
+/// each `NAME=VALUE` word (a build argument kept by `RUN |1 NAME=…`, an
+/// `ENV NAME=…`) whose name or value [`looks_secret`] has its value
+/// replaced by `****`, and so has any word that starts like a token
+/// (`ghp_…`, `AKIA…`). Words are split on single spaces, so the rest of
+/// the line is kept as written.
+pub fn mask_history_line(line: &str) -> String {
+    line.split(' ')
+        .map(|word| {
+            let quotes = |c| c == '"' || c == '\'';
+            match word.split_once('=') {
+                Some((name, value)) => {
+                    let inner = value.trim_matches(quotes);
+                    if !inner.is_empty() && looks_secret(name.trim_start_matches(quotes), inner) {
+                        format!("{name}={}", value.replacen(inner, "****", 1))
+                    } else {
+                        word.to_owned()
+                    }
+                }
+                None => {
+                    let inner = word.trim_matches(quotes);
+                    if !inner.is_empty() && looks_secret("", inner) {
+                        word.replacen(inner, "****", 1)
+                    } else {
+                        word.to_owned()
+                    }
+                }
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn describe_layers(image: &ResolvedImage) -> Vec<LayerInfo> {
@@ -548,6 +581,33 @@ impl Read for Reporting {
 
 #[cfg(test)]
 mod tests {
+    use super::mask_history_line;
+
+    /// Build arguments and ENV values kept in history are masked wherever
+    /// a layer's `created_by` is printed (scan, sbom and inspect JSON,
+    /// CycloneDX); the rest of the line stays as written.
+    #[test]
+    fn secrets_in_history_lines_are_masked() {
+        let token = ["ghp", "_", &"a1B2".repeat(9)].concat();
+        let line = format!("RUN |2 NPM_TOKEN={token} VERSION=1.2 /bin/sh -c make");
+        assert_eq!(
+            mask_history_line(&line),
+            "RUN |2 NPM_TOKEN=**** VERSION=1.2 /bin/sh -c make"
+        );
+        let classic = format!("/bin/sh -c #(nop)  ENV SECRET_KEY=\"{token}\"");
+        assert_eq!(
+            mask_history_line(&classic),
+            "/bin/sh -c #(nop)  ENV SECRET_KEY=\"****\""
+        );
+        let bare = format!("RUN curl -H {token} https://example.com");
+        assert_eq!(
+            mask_history_line(&bare),
+            "RUN curl -H **** https://example.com"
+        );
+        let plain = "RUN apt-get install -y curl  && rm -rf /var/lib/apt/lists/*";
+        assert_eq!(mask_history_line(plain), plain);
+    }
+
     use super::looks_secret;
 
     /// Warnings are one line of escaped text: a layer's paths are quoted

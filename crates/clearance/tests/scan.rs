@@ -870,7 +870,7 @@ printf 'ID=debian\nVERSION_ID="12"\n' > $R/etc/os-release
 printf 'Package: libc6\nStatus: install ok installed\nVersion: 2.36-9\n\n' > $R/var/lib/dpkg/status
 umoci repack --refresh-bundle --image oci:v1 --history.created_by "FROM debian:12" bundle
 printf '//registry.npmjs.org/:_authToken=%s\n' "$2" > $R/root/.npmrc
-umoci repack --refresh-bundle --image oci:v1 --history.created_by "COPY .npmrc /root/" bundle
+umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN |1 NPM_TOKEN=$2 /bin/sh -c cp .npmrc /root/" bundle
 rm $R/root/.npmrc
 umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN rm /root/.npmrc" bundle
 "#;
@@ -882,6 +882,16 @@ umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN rm /root/
     let all = stdout(&out);
     assert!(!all.contains(&npm) && !all.contains(&github), "{all}");
     let first = json(&out);
+    // The build argument kept in history is masked where the layer's
+    // history line is printed, not only in the secrets list.
+    assert_eq!(
+        first["layers"][1]["created_by"],
+        "RUN |1 NPM_TOKEN=**** /bin/sh -c cp .npmrc /root/"
+    );
+    for format in ["cyclonedx", "spdx", "sarif"] {
+        let doc = stdout(&clearance(&["scan", "--db", &db, "--format", format, &image]));
+        assert!(!doc.contains(&npm), "{format}: {doc}");
+    }
     let secrets = first["secrets"]["findings"].as_array().unwrap();
     let npmrc = secrets
         .iter()
