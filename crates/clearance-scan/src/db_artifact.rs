@@ -184,6 +184,40 @@ pub fn annotations(status: &DbStatus) -> BTreeMap<String, String> {
     out
 }
 
+/// What a download's temporary file beside the database is called.
+const PULL_PREFIX: &str = ".db-pull-";
+
+/// How long a download's temporary file may go unwritten before a later
+/// pull takes it for one left by a killed pull.
+const STALE_PULL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Remove the temporary files of pulls that were killed (a signal, a
+/// cancelled CI job): `.db-pull-*.db` in `dir` not written for
+/// [`STALE_PULL`]. A pull in progress writes its file as it downloads, so
+/// it is not taken. Failures are ignored: this is tidying.
+fn sweep_stale_pulls(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !(name.starts_with(PULL_PREFIX) && name.ends_with(".db")) {
+            continue;
+        }
+        let stale = entry
+            .metadata()
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_PULL);
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Decompress a pulled layer from `blob` (a reader that verifies the
 /// blob's digest and size, such as the registry client's) into a new
 /// temporary file in `dir`, at most `max` bytes. The blob is read to its
@@ -202,8 +236,9 @@ pub fn unpack(
     dir: &Path,
     max: u64,
 ) -> Result<tempfile::NamedTempFile, DbArtifactError> {
+    sweep_stale_pulls(dir);
     let mut file = tempfile::Builder::new()
-        .prefix(".db-pull-")
+        .prefix(PULL_PREFIX)
         .suffix(".db")
         .tempfile_in(dir)
         .map_err(io_at(dir))?;

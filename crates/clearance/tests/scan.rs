@@ -889,7 +889,9 @@ umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN rm /root/
         "RUN |1 NPM_TOKEN=**** /bin/sh -c cp .npmrc /root/"
     );
     for format in ["cyclonedx", "spdx", "sarif"] {
-        let doc = stdout(&clearance(&["scan", "--db", &db, "--format", format, &image]));
+        let doc = stdout(&clearance(&[
+            "scan", "--db", &db, "--format", format, &image,
+        ]));
         assert!(!doc.contains(&npm), "{format}: {doc}");
     }
     let secrets = first["secrets"]["findings"].as_array().unwrap();

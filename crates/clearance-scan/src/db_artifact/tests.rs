@@ -292,3 +292,32 @@ fn a_frame_that_asks_for_a_window_over_8_mib_is_refused() {
     let e = unpack(verified(bytes, &digest), "blob", dir.path(), 1 << 30).unwrap_err();
     assert!(matches!(e, DbArtifactError::Compression { .. }), "{e:?}");
 }
+
+/// A pull killed by a signal leaves its temporary file; the next pull
+/// removes such files once they have not been written for ten minutes,
+/// and leaves a pull in progress (a fresh file) alone.
+#[test]
+fn the_next_pull_removes_what_killed_pulls_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let stale = dir.path().join(".db-pull-killed.db");
+    let fresh = dir.path().join(".db-pull-running.db");
+    let other = dir.path().join("advisories.db");
+    for path in [&stale, &fresh, &other] {
+        std::fs::write(path, b"x").unwrap();
+    }
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for path in [&stale, &other] {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
+    }
+    let bytes = b"not zstd".to_vec();
+    let digest = Digest::sha256_of(&bytes);
+    let _ = unpack(verified(bytes, &digest), "blob", dir.path(), 1 << 20);
+    assert!(!stale.exists(), "a killed pull's file is removed");
+    assert!(fresh.exists(), "a pull in progress is left alone");
+    assert!(other.exists(), "only .db-pull-*.db files are touched");
+}
