@@ -76,6 +76,41 @@ fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
 }
 
+/// Two `--source`s of one ecosystem (two record files, or a zip and a
+/// directory that holds records of it too) are merged: each import
+/// replaces its source whole, so the later used to leave only its own
+/// records (break-it: PyPI.zip then a directory of 4 PyPI records left 4).
+#[test]
+fn sources_of_one_ecosystem_in_one_build_are_merged_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db").display().to_string();
+    let pypi = feeds().join("osv-pypi");
+    let one = pypi.join("PYSEC-2014-13.json").display().to_string();
+    let both = pypi.join("PYSEC-2018-28.json").display().to_string();
+    let all = pypi.display().to_string();
+    // The directory holds both records again: they are not doubled, and
+    // the single files after it do not replace it.
+    let out = clearance(&[
+        "db", "build", "--db", &db, "--source", &all, "--source", &one, "--source", &both,
+    ]);
+    assert_success(&out);
+    assert!(
+        stderr(&out).contains("osv:PyPI is given by more than one --source; they were merged"),
+        "{}",
+        stderr(&out)
+    );
+    let status = json(&clearance(&[
+        "db", "status", "--db", &db, "--format", "json",
+    ]));
+    let pypi = status["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "osv:PyPI")
+        .unwrap();
+    assert_eq!(pypi["advisories"], 4, "{status}");
+}
+
 #[test]
 fn db_build_reports_each_source_and_status_lists_them() {
     let dir = tempfile::tempdir().unwrap();

@@ -96,6 +96,46 @@ pub struct Import {
     pub skipped: usize,
 }
 
+/// The imports of one build, with those that give the same source merged
+/// into one (two files of one OSV ecosystem, a zip and a directory that
+/// holds records of it too): importing them one after the other would
+/// leave only the last, each replacing the source whole. A record both
+/// give is taken from the later. Returns the merged imports, in the order
+/// of first appearance, and the names of the sources merged.
+pub fn merge_same_sources(imports: Vec<Import>) -> (Vec<Import>, Vec<String>) {
+    let mut out: Vec<Import> = Vec::new();
+    let mut merged = Vec::new();
+    for import in imports {
+        let Some(earlier) = out.iter_mut().find(|i| i.name == import.name) else {
+            out.push(import);
+            continue;
+        };
+        if !merged.contains(&import.name) {
+            merged.push(import.name.clone());
+        }
+        let later: std::collections::HashSet<&str> =
+            import.advisories.iter().map(|a| a.id.as_str()).collect();
+        earlier
+            .advisories
+            .retain(|a| !later.contains(a.id.as_str()));
+        earlier
+            .affected
+            .retain(|a| !later.contains(a.advisory.as_str()));
+        earlier.advisories.extend(import.advisories);
+        earlier.affected.extend(import.affected);
+        earlier.kev.extend(import.kev);
+        earlier.epss.extend(import.epss);
+        earlier.data_date = earlier.data_date.take().max(import.data_date);
+        earlier.origin = format!("{} + {}", earlier.origin, import.origin);
+        for p in import.problems {
+            earlier.problem(p);
+        }
+        earlier.problems_not_shown += import.problems_not_shown;
+        earlier.skipped += import.skipped;
+    }
+    (out, merged)
+}
+
 impl Import {
     fn new(name: String, kind: FeedKind, origin: String) -> Import {
         Import {

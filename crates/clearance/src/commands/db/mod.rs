@@ -160,6 +160,12 @@ async fn build(args: BuildArgs, format: Format) -> anyhow::Result<Exit> {
         spinner.finish_and_clear();
         imports.extend(read?);
     }
+    let (imports, merged) = source::merge_same_sources(imports);
+    for name in merged {
+        output::warning(format!(
+            "{name} is given by more than one --source; they were merged (a record in both is taken from the later)"
+        ));
+    }
     let db = create(&path).await?;
     // Closed on every path: an unclosed pool leaves -wal/-shm files.
     let imported = store(&db, &imports).await;
