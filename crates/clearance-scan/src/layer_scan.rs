@@ -110,6 +110,7 @@ impl LayerVisitor for LayerScan {
         {
             self.secrets.scan_file(&entry, content);
         }
+        self.secrets.link(&entry);
         // The capture keeps only what it asked for, and reads a binary
         // another visitor had handed over whole from memory.
         self.capture.entry(entry, content);

@@ -390,6 +390,34 @@ fn a_private_key_a_later_layer_deletes_is_reported_with_the_deleting_layer() {
     assert_eq!(findings_as_scan_reads_them(&layers), by_place(found));
 }
 
+/// A hard link keeps a file's content when a later layer deletes the file
+/// by its first name: the secret is still in the running image, at the
+/// link's path (break-it: it was reported only as deleted).
+#[test]
+fn a_hard_link_keeps_a_secret_its_first_name_lost() {
+    let token = github_pat(70);
+    let layers = [
+        layer(&[
+            Entry::File("app/orig.txt", format!("token: {token}\n").as_bytes()),
+            Entry::Hardlink("app/hardlink.txt", "app/orig.txt"),
+        ]),
+        layer(&[Entry::File("app/.wh.orig.txt", b"")]),
+    ];
+    let found = by_place(findings(&layers));
+    let places: Vec<_> = found
+        .iter()
+        .map(|f| (f.path.as_str(), f.line, f.deleted_in))
+        .collect();
+    assert_eq!(
+        places,
+        [
+            ("/app/hardlink.txt", 1, None),
+            ("/app/orig.txt", 1, Some(1))
+        ]
+    );
+    assert_eq!(findings_as_scan_reads_them(&layers), found);
+}
+
 #[test]
 fn a_file_a_later_layer_rewrites_or_buries_counts_as_replaced() {
     let token = npm_token(50);

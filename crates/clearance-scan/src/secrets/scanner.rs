@@ -172,6 +172,30 @@ impl SecretScanner {
         if let Some(content) = content {
             self.scan_file(entry, content);
         }
+        self.link(entry);
+    }
+
+    /// A hard link to a file of this layer holds that file's content: its
+    /// findings are the link's too, so deleting the file in a later layer
+    /// does not take the secret out of the image while the link stays.
+    pub fn link(&mut self, entry: &LayerEntry) {
+        let clearance_oci::layer::EntryKind::Hardlink { target } = &entry.kind else {
+            return;
+        };
+        let from = format!("/{}", target.as_str());
+        let to = format!("/{}", entry.path.as_str());
+        let copies: Vec<SecretFinding> = self
+            .findings
+            .iter()
+            .filter(|f| f.path == from)
+            .map(|f| SecretFinding {
+                path: to.clone(),
+                ..f.clone()
+            })
+            .collect();
+        let room = MAX_FINDINGS_PER_LAYER.saturating_sub(self.findings.len());
+        self.stats.findings_dropped += copies.len().saturating_sub(room) as u64;
+        self.findings.extend(copies.into_iter().take(room));
     }
 
     /// Scan one file's content this scanner asked for with
