@@ -259,6 +259,31 @@ fn a_pushed_database_pulls_into_a_fresh_path_with_the_same_sources() {
     assert_eq!(again["signed"]["published"], false);
 }
 
+/// `db pull HOST/REPO:TAG@DIGEST` takes the database only when the pinned
+/// digest is the one the tag is signed for (break-it: the pin was ignored
+/// and the signed tag's database installed).
+#[test]
+fn a_pinned_digest_must_be_the_signed_one() {
+    let site = Site::new();
+    let first = site.db("publisher");
+    site.build(&first, &["osv-pypi"]);
+    let v1 = site.push(&first, "v1");
+    let second = site.db("second");
+    site.build(&second, &["kev.json"]);
+    let v2 = site.push(&second, "v2");
+    assert_ne!(v1["digest"], v2["digest"]);
+    let runner = site.db("runner");
+    let pinned = format!("v1@{}", v2["digest"].as_str().unwrap());
+    let out = site.pull(&runner, &pinned, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    let reason = json(&out)["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("is signed for"), "{reason}");
+    assert!(!runner.exists(), "nothing installed");
+    let pinned = format!("v1@{}", v1["digest"].as_str().unwrap());
+    assert_success(&site.pull(&runner, &pinned, &[]));
+    assert_eq!(site.sources(&runner), site.sources(&first));
+}
+
 #[test]
 fn pull_refuses_a_tag_re_pushed_without_the_signing_keys_and_keeps_the_old_database() {
     let site = Site::new();

@@ -186,6 +186,15 @@ async fn signed_artifact(
         Lookup::Signed(signed) => signed,
         Lookup::NotTrusted(reason) => return refuse(reason),
     };
+    // A digest the user pinned must be the one the tag is signed for.
+    if let Some(pinned) = reference.digest()
+        && pinned.to_string() != signed.digest
+    {
+        return refuse(format!(
+            "{gun}:{tag} is signed for {}, not the {pinned} given; pull the tag alone, or pin the signed digest",
+            signed.digest
+        ));
+    }
     let bytes = match signed_manifest(client, reference, &gun, &tag, &signed).await {
         Ok((bytes, _)) => bytes,
         Err(e) if unanswered(&e) => return Err(e),
