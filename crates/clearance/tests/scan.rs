@@ -1098,6 +1098,50 @@ umoci repack --image oci:v1 --history.created_by "RUN pip install requests==2.19
     assert_eq!(v2["base"]["from"], "annotation");
     assert_eq!(v2["base"]["layers"], 1);
     assert_eq!(v2["summary"]["from_base"], in_base);
+    // A base in a registry that never answers: the lookup gives up after
+    // its deadline (15 s, not the minutes its retries would take), and
+    // --no-base-annotations skips it.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        silent.set_nonblocking(true).unwrap();
+        while std::time::Instant::now() < until {
+            if let Ok((conn, _)) = silent.accept() {
+                held.push(conn);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    });
+    let status = Command::new("umoci")
+        .args(["config", "--image", &format!("{layout}:v1"), "--tag", "v5"])
+        .arg(format!(
+            "--manifest.annotation=org.opencontainers.image.base.name=127.0.0.1:{silent_port}/team/base:1"
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let doc = scan("v5");
+    assert!(started.elapsed() < std::time::Duration::from_secs(40));
+    let warnings = doc["inventory_warnings"].to_string();
+    assert!(warnings.contains("within 15 seconds"), "{warnings}");
+    let out = clearance(&[
+        "scan",
+        "--db",
+        &db,
+        "--format",
+        "json",
+        "--no-base-annotations",
+        &format!("oci:{layout}:v5"),
+    ]);
+    assert_success(&out);
+    assert!(
+        !json(&out)["inventory_warnings"]
+            .to_string()
+            .contains("base image")
+    );
     for (tag, says) in [
         ("v3", "could not be read"),
         ("v4", "not a registry reference"),

@@ -72,8 +72,12 @@ pub struct ScanArgs {
     /// into the base's and the image's own. Without it, the manifest's
     /// `org.opencontainers.image.base.name`/`.digest` annotations are used
     /// when the base they name can be read.
-    #[arg(long, value_name = "IMAGE")]
+    #[arg(long, value_name = "IMAGE", conflicts_with = "no_base_annotations")]
     pub base: Option<String>,
+    /// Do not look up the base image the manifest's annotations name (the
+    /// lookup contacts the registry they name, for at most 15 seconds).
+    #[arg(long)]
+    pub no_base_annotations: bool,
     /// With --fail-on, configuration findings at or above the threshold
     /// fail the gate too (off by default: most images run as root, and
     /// `clearance check` policies judge how an image runs).
@@ -655,6 +659,9 @@ fn render_configuration(c: &clearance_scan::config::ConfigReport, base: bool, pa
     ));
 }
 
+/// Longest the lookup of a base the annotations name may take.
+const BASE_LOOKUP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// The image's base: `--base`, else the manifest's base annotations when
 /// the base they name can be read (a warning says why not otherwise).
 ///
@@ -684,6 +691,9 @@ async fn base_image(
             from: "flag",
         }));
     }
+    if args.no_base_annotations {
+        return Ok(None);
+    }
     let annotations = image.manifest.annotations().clone().unwrap_or_default();
     let Some(name) = annotations.get(BASE_NAME_ANNOTATION) else {
         return Ok(None);
@@ -696,7 +706,8 @@ async fn base_image(
     };
     let not_split = |why: String| {
         format!(
-            "the manifest names its base image {named:?} ({BASE_NAME_ANNOTATION}), but {why}; findings are not split into the base's and the image's own (pass --base IMAGE)"
+            "the manifest names its base image {:?} ({BASE_NAME_ANNOTATION}), but {why}; findings are not split into the base's and the image's own (pass --base IMAGE)",
+            output::truncate(&named, 200)
         )
     };
     // The image says where its base is: only a registry is taken from it,
@@ -705,10 +716,24 @@ async fn base_image(
         warnings.push(not_split("that is not a registry reference".to_owned()));
         return Ok(None);
     }
-    let base = match super::image::open(&named, platform, registry).await {
-        Ok((_, _, base)) => base,
-        Err(e) => {
+    // Optional, and named by the image: a registry that does not answer
+    // may not hold the scan up for long.
+    let lookup = tokio::time::timeout(
+        BASE_LOOKUP_DEADLINE,
+        super::image::open(&named, platform, registry),
+    )
+    .await;
+    let base = match lookup {
+        Ok(Ok((_, _, base))) => base,
+        Ok(Err(e)) => {
             warnings.push(not_split(format!("it could not be read: {e:#}")));
+            return Ok(None);
+        }
+        Err(_) => {
+            warnings.push(not_split(format!(
+                "it could not be read within {} seconds (--no-base-annotations skips the lookup)",
+                BASE_LOOKUP_DEADLINE.as_secs()
+            )));
             return Ok(None);
         }
     };
