@@ -259,6 +259,30 @@ fn a_pushed_database_pulls_into_a_fresh_path_with_the_same_sources() {
     assert_eq!(again["signed"]["published"], false);
 }
 
+/// A database path that is a symbolic link (a runner's link to shared
+/// storage) is updated where it points; the link stays a link (break-it:
+/// it was replaced by a file and the shared database never updated).
+#[test]
+fn a_pull_through_a_symbolic_link_updates_what_it_points_to() {
+    let site = Site::new();
+    let original = site.db("publisher");
+    site.build(&original, &["osv-pypi"]);
+    site.push(&original, "v1");
+    let shared = site.db("shared");
+    std::fs::create_dir_all(shared.parent().unwrap()).unwrap();
+    std::fs::write(&shared, b"").unwrap();
+    let link = shared.with_file_name("link.db");
+    std::os::unix::fs::symlink(&shared, &link).unwrap();
+    assert_success(&site.pull(&link, "v1", &[]));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(site.sources(&shared), site.sources(&original));
+}
+
 /// `db pull HOST/REPO:TAG@DIGEST` takes the database only when the pinned
 /// digest is the one the tag is signed for (break-it: the pin was ignored
 /// and the signed tag's database installed).

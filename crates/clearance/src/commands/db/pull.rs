@@ -125,6 +125,16 @@ pub async fn run(args: PullArgs, format: Format) -> anyhow::Result<Exit> {
     };
     let layer = database_layer(&manifest, &args.reference, args.max_size)?;
     let target = args.db.path()?;
+    // A database path that is a symbolic link (to shared storage) is
+    // updated where it points, not replaced by a file of its own.
+    let target = match std::fs::symlink_metadata(&target) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(&target).with_context(|| {
+                format!("{} is a symbolic link that leads nowhere", target.display())
+            })?
+        }
+        _ => target,
+    };
     let dir = match target.parent().filter(|d| !d.as_os_str().is_empty()) {
         Some(d) => d.to_owned(),
         None => Path::new(".").to_owned(),
