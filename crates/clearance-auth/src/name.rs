@@ -154,7 +154,7 @@ mod tests {
             let clearance_oci::ImageRef::Registry(r) = image.parse().unwrap() else {
                 panic!("{image} is not a registry reference");
             };
-            let gun = format!("{}/{}", r.registry(), r.repository());
+            let gun = r.name();
             assert_eq!(RepositoryName::parse(&gun).unwrap(), gun.as_str());
         }
     }

@@ -87,6 +87,13 @@ impl RegistryRef {
         &self.repository
     }
 
+    /// `REGISTRY/REPOSITORY`, without tag or digest
+    /// (`docker.io/library/debian`): what Notary calls the GUN and a purl
+    /// its `repository_url`.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.registry, self.repository)
+    }
+
     pub fn tag(&self) -> Option<&str> {
         self.tag.as_deref()
     }

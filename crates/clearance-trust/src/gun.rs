@@ -52,11 +52,7 @@ impl Gun {
 
     /// The GUN of an image in a registry: `registry/repository`.
     pub fn of(reference: &RegistryRef) -> Result<Gun, GunError> {
-        Gun::new(&format!(
-            "{}/{}",
-            reference.registry(),
-            reference.repository()
-        ))
+        Gun::new(&reference.name())
     }
 
     /// The name as text.

@@ -231,10 +231,7 @@ pub fn standard_document(
         })
         .collect();
     let (repository, tag) = match reference {
-        ImageRef::Registry(r) => (
-            Some(format!("{}/{}", r.registry(), r.repository())),
-            r.tag().map(str::to_owned),
-        ),
+        ImageRef::Registry(r) => (Some(r.name()), r.tag().map(str::to_owned)),
         _ => (None, None),
     };
     let digest = image.manifest_digest.to_string();

@@ -126,7 +126,7 @@ pub async fn run(args: PushArgs, format: Format) -> anyhow::Result<Exit> {
         }
     };
     let client = RegistryClient::new(&settings.registry)?;
-    let image = format!("{}:{tag}", repository_name(&reference));
+    let image = format!("{}:{tag}", reference.name());
     // The artifact's empty config first: a login that may not push here
     // is told before the database is copied and compressed.
     client
@@ -201,7 +201,7 @@ async fn put_manifest(
             .await?;
         output::warning(format!(
             "{}:{tag} is not signed (--no-sign): `db pull` takes it only with --insecure-skip-trust",
-            repository_name(reference)
+            reference.name()
         ));
         return Ok((digest, None));
     };
@@ -225,11 +225,6 @@ async fn put_manifest(
             version: view.version,
         }),
     ))
-}
-
-/// `HOST/REPOSITORY` of a reference.
-fn repository_name(reference: &RegistryRef) -> String {
-    format!("{}/{}", reference.registry(), reference.repository())
 }
 
 fn render(p: &Pushed, page: &mut Page) {
