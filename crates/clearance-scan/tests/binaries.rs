@@ -6,6 +6,8 @@
 //! copies of the same binaries.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/go_program.rs"]
+mod go_program;
 mod support;
 
 use std::path::Path;
@@ -46,61 +48,15 @@ fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
-/// A Go program built once per test run: `example.com/hello`, needing
-/// `example.com/greet v1.2.3` and `example.com/old v1.0.0` replaced by
-/// `example.com/new v1.1.0`, both vendored, built with no network
-/// (`-mod=vendor`, `GOPROXY=off`). Its bytes and the toolchain's version.
+/// The Go program of `support/go_program.rs`, built once per test run:
+/// its bytes and the toolchain's version.
 fn go_binary() -> &'static (Vec<u8>, String) {
     static BUILT: OnceLock<(Vec<u8>, String)> = OnceLock::new();
     BUILT.get_or_init(|| {
-        need("go", "Debian package `golang-go`");
         let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        write(
-            &d.join("go.mod"),
-            "module example.com/hello\n\ngo 1.18\n\nrequire (\n\texample.com/greet v1.2.3\n\texample.com/old v1.0.0\n)\n\nreplace example.com/old => example.com/new v1.1.0\n",
-        );
-        write(
-            &d.join("main.go"),
-            "package main\n\nimport (\n\t\"example.com/greet\"\n\t\"example.com/old\"\n)\n\nfunc main() { greet.Hello(); old.Hi() }\n",
-        );
-        write(
-            &d.join("vendor/modules.txt"),
-            "# example.com/greet v1.2.3\n## explicit\nexample.com/greet\n# example.com/old v1.0.0 => example.com/new v1.1.0\n## explicit\nexample.com/old\n# example.com/old => example.com/new v1.1.0\n",
-        );
-        write(
-            &d.join("vendor/example.com/greet/greet.go"),
-            "package greet\n\nimport \"fmt\"\n\nfunc Hello() { fmt.Println(\"hello\") }\n",
-        );
-        write(
-            &d.join("vendor/example.com/old/old.go"),
-            "package old\n\nfunc Hi() {}\n",
-        );
-        let go = |args: &[&str]| {
-            let mut cmd = Command::new("go");
-            cmd.args(args)
-                .current_dir(d)
-                .env("GOFLAGS", "-mod=vendor")
-                .env("GOPROXY", "off")
-                .env("GOTOOLCHAIN", "local")
-                .env("GOCACHE", d.join("cache"))
-                .env("GOPATH", d.join("gopath"))
-                .env("CGO_ENABLED", "0");
-            run(&mut cmd)
-        };
-        let version = go(&["env", "GOVERSION"]).trim().to_owned();
-        go(&["build", "-o", "hello", "."]);
-        (std::fs::read(d.join("hello")).unwrap(), version)
+        let built = go_program::build(dir.path());
+        (std::fs::read(&built.binary).unwrap(), built.go_version)
     })
-}
-
-/// `go1.19.8` → `1.19.8`, as OSV's `stdlib` records name it.
-fn stdlib_version(go_version: &str) -> String {
-    let v = go_version.strip_prefix("go").unwrap();
-    match v.matches('.').count() {
-        1 => format!("{v}.0"),
-        _ => v.to_owned(),
-    }
 }
 
 fn golang(inv: &Inventory) -> Vec<(&str, &str, &str, usize)> {
@@ -124,7 +80,7 @@ fn golang(inv: &Inventory) -> Vec<(&str, &str, &str, usize)> {
 #[test]
 fn a_go_binary_lists_its_modules_and_standard_library_with_its_layer() {
     let (hello, go_version) = go_binary();
-    let stdlib = stdlib_version(go_version);
+    let stdlib = go_program::stdlib_version(go_version);
     let base = layer(&[Entry::File("etc/hostname", b"x\n")]);
     // Chosen by content, not by name or mode: also as a non-executable
     // file with a misleading name.

@@ -5,62 +5,14 @@
 //! matches them against OSV Go records.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../../clearance-scan/tests/support/go_program.rs"]
+mod go_program;
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use support::{assert_success, clearance, require, stdout};
-
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
-/// `example.com/hello`, needing `example.com/greet v1.2.3` and
-/// `example.com/old v1.0.0` replaced by `example.com/new v1.1.0`, built
-/// offline from vendored code; the binary's path.
-fn go_binary(dir: &Path) -> PathBuf {
-    require("go");
-    let d = dir.join("go");
-    write(
-        &d.join("go.mod"),
-        "module example.com/hello\n\ngo 1.18\n\nrequire (\n\texample.com/greet v1.2.3\n\texample.com/old v1.0.0\n)\n\nreplace example.com/old => example.com/new v1.1.0\n",
-    );
-    write(
-        &d.join("main.go"),
-        "package main\n\nimport (\n\t\"example.com/greet\"\n\t\"example.com/old\"\n)\n\nfunc main() { greet.Hello(); old.Hi() }\n",
-    );
-    write(
-        &d.join("vendor/modules.txt"),
-        "# example.com/greet v1.2.3\n## explicit\nexample.com/greet\n# example.com/old v1.0.0 => example.com/new v1.1.0\n## explicit\nexample.com/old\n# example.com/old => example.com/new v1.1.0\n",
-    );
-    write(
-        &d.join("vendor/example.com/greet/greet.go"),
-        "package greet\n\nimport \"fmt\"\n\nfunc Hello() { fmt.Println(\"hello\") }\n",
-    );
-    write(
-        &d.join("vendor/example.com/old/old.go"),
-        "package old\n\nfunc Hi() {}\n",
-    );
-    let out = Command::new("go")
-        .args(["build", "-o", "hello", "."])
-        .current_dir(&d)
-        .env("GOFLAGS", "-mod=vendor")
-        .env("GOPROXY", "off")
-        .env("GOTOOLCHAIN", "local")
-        .env("GOCACHE", d.join("cache"))
-        .env("GOPATH", d.join("gopath"))
-        .env("CGO_ENABLED", "0")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    d.join("hello")
-}
 
 /// Layer 0: the binary at /usr/local/bin/hello and /opt/gone; layer 1
 /// deletes /opt/gone.
@@ -96,32 +48,15 @@ fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
 }
 
-/// The toolchain's version as OSV's `stdlib` records write it.
-fn stdlib_version(binary_dir: &Path) -> String {
-    let out = Command::new("go")
-        .args(["env", "GOVERSION"])
-        .current_dir(binary_dir)
-        .env("GOTOOLCHAIN", "local")
-        .output()
-        .unwrap();
-    let version = String::from_utf8(out.stdout).unwrap();
-    let v = version.trim().strip_prefix("go").unwrap().to_owned();
-    if v.matches('.').count() == 1 {
-        format!("{v}.0")
-    } else {
-        v
-    }
-}
-
 #[test]
 fn sbom_lists_a_go_binarys_modules_with_its_layer_and_not_a_deleted_copy() {
     let dir = tempfile::tempdir().unwrap();
-    let binary = go_binary(dir.path());
-    let image = build_image(dir.path(), &binary);
+    let built = go_program::build(dir.path());
+    let image = build_image(dir.path(), &built.binary);
     let out = clearance(&["sbom", "--format", "json", "--all-layers", &image]);
     assert_success(&out);
     let sbom = json(&out);
-    let stdlib = stdlib_version(dir.path());
+    let stdlib = go_program::stdlib_version(&built.go_version);
     let mut listed: Vec<(String, String, String, u64, Option<u64>)> = sbom["packages"]
         .as_array()
         .unwrap()
@@ -204,14 +139,15 @@ fn record(dir: &Path, id: &str, name: &str, fixed: &str) {
             "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": fixed}]}]
         }]
     });
-    write(&dir.join(format!("{id}.json")), &text.to_string());
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(format!("{id}.json")), text.to_string()).unwrap();
 }
 
 #[test]
 fn scan_matches_a_go_binarys_modules_and_standard_library() {
     let dir = tempfile::tempdir().unwrap();
-    let binary = go_binary(dir.path());
-    let image = build_image(dir.path(), &binary);
+    let built = go_program::build(dir.path());
+    let image = build_image(dir.path(), &built.binary);
     let feed = dir.path().join("osv-go");
     record(&feed, "GO-TEST-0001", "stdlib", "999.0.0");
     record(&feed, "GO-TEST-0002", "example.com/greet", "1.2.4");
