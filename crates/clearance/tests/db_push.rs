@@ -99,6 +99,22 @@ impl Site {
         json(&out)
     }
 
+    /// `db push --no-sign` of `db` under `tag`, as `home`.
+    fn push_unsigned(&self, home: &str, db: &Path, tag: &str) -> Output {
+        let reference = format!("{}:{tag}", self.gun);
+        self.run(
+            home,
+            &[
+                "db",
+                "push",
+                "--no-sign",
+                "--db",
+                db.to_str().unwrap(),
+                &reference,
+            ],
+        )
+    }
+
     /// `db pull --format json` as a consumer who pinned the publisher's root.
     fn pull(&self, db: &Path, tag: &str, extra: &[&str]) -> Output {
         let root = self.trust.trusted_root("publisher", &self.gun);
@@ -321,17 +337,7 @@ fn pull_refuses_a_tag_re_pushed_without_the_signing_keys_and_keeps_the_old_datab
     // Someone who may push to the registry but holds no signing key.
     let other = site.db("intruder");
     site.build(&other, &["kev.json"]);
-    let out = site.run(
-        "intruder",
-        &[
-            "db",
-            "push",
-            "--no-sign",
-            "--db",
-            other.to_str().unwrap(),
-            &format!("{}:v1", site.gun),
-        ],
-    );
+    let out = site.push_unsigned("intruder", &other, "v1");
     assert_success(&out);
     assert!(stderr(&out).contains("not signed"), "{}", stderr(&out));
 
@@ -345,17 +351,7 @@ fn pull_refuses_a_tag_re_pushed_without_the_signing_keys_and_keeps_the_old_datab
 
     // A tag that was never signed is not trusted either, and is taken
     // only when trust is skipped by name.
-    let out = site.run(
-        "intruder",
-        &[
-            "db",
-            "push",
-            "--no-sign",
-            "--db",
-            other.to_str().unwrap(),
-            &format!("{}:unsigned", site.gun),
-        ],
-    );
+    let out = site.push_unsigned("intruder", &other, "unsigned");
     assert_success(&out);
     let out = site.pull(&runner, "unsigned", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
