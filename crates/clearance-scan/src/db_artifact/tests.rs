@@ -33,6 +33,17 @@ fn layer(packed: &Packed) -> (Vec<u8>, Digest) {
     (bytes, digest)
 }
 
+/// [`unpack`] of bytes that are their own digest's (a blob as a registry
+/// serves it, through the verifying reader).
+fn unpack_blob(
+    bytes: Vec<u8>,
+    dir: &Path,
+    max: u64,
+) -> Result<tempfile::NamedTempFile, DbArtifactError> {
+    let digest = Digest::sha256_of(&bytes);
+    unpack(verified(bytes, &digest), "blob", dir, max)
+}
+
 fn verified(bytes: Vec<u8>, digest: &Digest) -> impl std::io::Read {
     let size = bytes.len() as u64;
     VerifyingReader::new(
@@ -173,9 +184,9 @@ async fn a_database_over_the_limit_is_refused() {
     let original = dir.path().join("advisories.db");
     database(&original, &["osv-pypi"]).await;
     let packed = pack(&original, dir.path()).await.unwrap();
-    let (bytes, digest) = layer(&packed);
+    let (bytes, _) = layer(&packed);
     let limit = packed.database_bytes - 1;
-    let e = unpack(verified(bytes, &digest), "blob", dir.path(), limit).unwrap_err();
+    let e = unpack_blob(bytes, dir.path(), limit).unwrap_err();
     assert!(
         matches!(e, DbArtifactError::TooLarge { limit: l, .. } if l == limit),
         "{e:?}"
@@ -276,8 +287,7 @@ async fn installing_over_a_database_with_a_live_log_leaves_the_new_one_whole() {
 fn a_blob_that_is_no_zstd_is_a_compression_error() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = b"SQLite format 3\0 not compressed".to_vec();
-    let digest = Digest::sha256_of(&bytes);
-    let e = unpack(verified(bytes, &digest), "blob", dir.path(), 1 << 20).unwrap_err();
+    let e = unpack_blob(bytes, dir.path(), 1 << 20).unwrap_err();
     assert!(matches!(e, DbArtifactError::Compression { .. }), "{e:?}");
 }
 
@@ -288,8 +298,7 @@ fn a_frame_that_asks_for_a_window_over_8_mib_is_refused() {
     encoder.window_log(27).unwrap();
     std::io::Write::write_all(&mut encoder, &vec![0u8; 1 << 20]).unwrap();
     let bytes = encoder.finish().unwrap();
-    let digest = Digest::sha256_of(&bytes);
-    let e = unpack(verified(bytes, &digest), "blob", dir.path(), 1 << 30).unwrap_err();
+    let e = unpack_blob(bytes, dir.path(), 1 << 30).unwrap_err();
     assert!(matches!(e, DbArtifactError::Compression { .. }), "{e:?}");
 }
 
@@ -315,8 +324,7 @@ fn the_next_pull_removes_what_killed_pulls_left() {
             .unwrap();
     }
     let bytes = b"not zstd".to_vec();
-    let digest = Digest::sha256_of(&bytes);
-    let _ = unpack(verified(bytes, &digest), "blob", dir.path(), 1 << 20);
+    let _ = unpack_blob(bytes, dir.path(), 1 << 20);
     assert!(!stale.exists(), "a killed pull's file is removed");
     assert!(fresh.exists(), "a pull in progress is left alone");
     assert!(other.exists(), "only .db-pull-*.db files are touched");
