@@ -7,6 +7,8 @@
 //! protection and secret scanners have nothing to flag in the repository.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/fake_secret.rs"]
+mod fake_secret;
 mod support;
 
 use clearance_oci::layer::{LayerLimits, read_layer};
@@ -19,24 +21,7 @@ use clearance_scan::secrets::{
 };
 use support::{Entry, layer};
 
-const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const HEX: &[u8] = b"0123456789abcdef";
-const BASE32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-/// `len` characters of `alphabet`, from a seeded xorshift: the same on
-/// every run, different for each seed.
-fn random(seed: u64, len: usize, alphabet: &[u8]) -> String {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(alphabet[(x % alphabet.len() as u64) as usize])
-        })
-        .collect()
-}
+use fake_secret::{ALNUM, BASE32, BASE64, HEX, github_pat, npm_token, random};
 
 fn aws_key_id(seed: u64) -> String {
     ["AKIA", &random(seed, 16, BASE32)].concat()
@@ -44,14 +29,8 @@ fn aws_key_id(seed: u64) -> String {
 fn aws_secret(seed: u64) -> String {
     random(seed, 40, BASE64)
 }
-fn github_pat(seed: u64) -> String {
-    ["ghp", "_", &random(seed, 36, ALNUM)].concat()
-}
 fn gitlab_pat(seed: u64) -> String {
     ["glpat", "-", &random(seed, 20, ALNUM)].concat()
-}
-fn npm_token(seed: u64) -> String {
-    ["npm", "_", &random(seed, 36, ALNUM)].concat()
 }
 fn pypi_token(seed: u64) -> String {
     ["pypi-AgEIcHlwaS5vcmc", &random(seed, 80, ALNUM)].concat()

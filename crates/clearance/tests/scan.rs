@@ -6,6 +6,8 @@
 //! that deletes urllib3 again.
 #![allow(clippy::unwrap_used)]
 
+#[path = "../../clearance-scan/tests/support/fake_secret.rs"]
+mod fake_secret;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -871,28 +873,13 @@ fn sbom_input_unknown_severities_and_empty_inventories_are_judged_not_waved_thro
     assert_input_error(&out, "over the 16777216-byte limit");
 }
 
-/// `len` characters of `[A-Za-z0-9]` from a seeded xorshift: a fake token
-/// made at run time, so that no secret-shaped literal is in the repository.
-fn token(seed: u64, len: usize) -> String {
-    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(ALNUM[(x % ALNUM.len() as u64) as usize])
-        })
-        .collect()
-}
-
 #[test]
 fn secrets_in_layers_deleted_files_and_the_config_are_reported_masked_and_gated() {
     require("umoci");
     let dir = tempfile::tempdir().unwrap();
     let db = build_db(dir.path());
-    let npm = ["npm", "_", &token(7, 36)].concat();
-    let github = ["ghp", "_", &token(11, 36)].concat();
+    let npm = fake_secret::npm_token(7);
+    let github = fake_secret::github_pat(11);
     // A Debian base; a layer that writes an .npmrc with a token; a layer
     // that deletes it again. The config's Env carries a GitHub token.
     let script = r#"
