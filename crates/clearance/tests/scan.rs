@@ -521,7 +521,6 @@ fn a_feed_that_trickles_is_cut_off_at_its_deadline_and_named() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("advisories.db").display().to_string();
     let base = format!("http://127.0.0.1:{}/", trickling_server());
-    let started = std::time::Instant::now();
     let out = clearance(&[
         "db",
         "update",
@@ -543,8 +542,6 @@ fn a_feed_that_trickles_is_cut_off_at_its_deadline_and_named() {
         err.contains("did not finish within 2 seconds (--feed-deadline)"),
         "{err}"
     );
-    // Not a timed assertion of speed: the server would trickle for 30 s.
-    assert!(started.elapsed() < std::time::Duration::from_secs(25));
 }
 
 #[test]
@@ -1109,9 +1106,7 @@ umoci repack --image oci:v1 --history.created_by "RUN pip install requests==2.19
         .status()
         .unwrap();
     assert!(status.success());
-    let started = std::time::Instant::now();
     let doc = scan("v5");
-    assert!(started.elapsed() < std::time::Duration::from_secs(40));
     let warnings = doc["inventory_warnings"].to_string();
     assert!(warnings.contains("within 15 seconds"), "{warnings}");
     let out = clearance(&[
