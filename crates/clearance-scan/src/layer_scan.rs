@@ -22,13 +22,8 @@ pub struct LayerScan {
     /// The secrets in the layer's files (masked), at layer 0 until
     /// [`LayerScan::secrets_at`] places them.
     pub secrets: SecretScanner,
-    /// Which visitors asked for the entry being read.
-    asked: Asked,
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Asked {
-    secrets: bool,
+    /// Whether the secret scanner asked for the entry being read.
+    secrets_asked: bool,
 }
 
 impl LayerScan {
@@ -50,7 +45,7 @@ impl LayerScan {
             capture,
             listing,
             secrets,
-            asked: Asked::default(),
+            secrets_asked: false,
         }
     }
 
@@ -92,10 +87,8 @@ impl LayerVisitor for LayerScan {
         // decides for itself.
         let listing = self.listing.wants_content(entry);
         let capture = self.capture.wants_content(entry);
-        self.asked = Asked {
-            secrets: self.secrets.wants_content(entry),
-        };
-        capture || self.asked.secrets || listing
+        self.secrets_asked = self.secrets.wants_content(entry);
+        capture || self.secrets_asked || listing
     }
 
     fn stream_content(&mut self, entry: &LayerEntry, content: &mut dyn std::io::Read) {
@@ -103,9 +96,9 @@ impl LayerVisitor for LayerScan {
     }
 
     fn entry(&mut self, entry: LayerEntry, content: Option<Vec<u8>>) {
-        let asked = std::mem::take(&mut self.asked);
+        let secrets_asked = std::mem::take(&mut self.secrets_asked);
         self.listing.entry(entry.clone(), None);
-        if asked.secrets
+        if secrets_asked
             && let Some(content) = &content
         {
             self.secrets.scan_file(&entry, content);
