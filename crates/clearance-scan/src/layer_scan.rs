@@ -98,9 +98,7 @@ impl LayerVisitor for LayerScan {
     fn entry(&mut self, entry: LayerEntry, content: Option<Vec<u8>>) {
         let secrets_asked = std::mem::take(&mut self.secrets_asked);
         self.listing.entry(entry.clone(), None);
-        if secrets_asked
-            && let Some(content) = &content
-        {
+        if secrets_asked && let Some(content) = &content {
             self.secrets.scan_file(&entry, content);
         }
         self.secrets.link(&entry);
