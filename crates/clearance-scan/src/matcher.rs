@@ -259,6 +259,7 @@ pub fn lookup_key(found: &Found, distro: Option<&Distro>) -> Result<LookupKey, S
         PackageType::Gem => language(Ecosystem::RubyGems),
         PackageType::Composer => language(Ecosystem::Packagist),
         PackageType::Nuget => language(Ecosystem::NuGet),
+        PackageType::Maven => language(Ecosystem::Maven),
     }
 }
 

@@ -255,6 +255,7 @@ fn package(purl: &str) -> Result<(Package, Option<Distro>), String> {
         "composer" => PackageType::Composer,
         "nuget" => PackageType::Nuget,
         "golang" => PackageType::Golang,
+        "maven" => PackageType::Maven,
         other => return Err(other.to_owned()),
     };
     let Some(version) = parsed.version() else {
@@ -262,6 +263,7 @@ fn package(purl: &str) -> Result<(Package, Option<Distro>), String> {
     };
     let name = match (kind, parsed.namespace()) {
         (PackageType::Npm | PackageType::Composer, Some(ns)) => format!("{ns}/{}", parsed.name()),
+        (PackageType::Maven, Some(group)) => format!("{group}:{}", parsed.name()),
         // The `packageurl` crate lower-cases a golang namespace; Go module
         // paths are case-sensitive, so the path is read from the purl itself.
         (PackageType::Golang, _) => golang_module(purl).ok_or_else(|| "invalid".to_owned())?,

@@ -18,7 +18,7 @@ use clearance_oci::layer::{LayerLimits, read_layer};
 use clearance_scan::catalog::binary::BinaryProblem;
 use clearance_scan::catalog::{self, Cataloger, PackageType};
 use clearance_scan::inventory::{Inventory, InventoryWarning, LayerCapture};
-use support::{Entry, inventory, layer};
+use support::{Entry, inventory, layer, stored_round_trip};
 
 /// Fail (never skip) when a tool is missing, saying how to get it.
 fn need(tool: &str, how: &str) {
@@ -251,22 +251,11 @@ fn cut_tampered_and_fake_binaries_are_warnings_naming_the_file() {
 #[test]
 fn binaries_round_trip_through_the_stored_capture() {
     let (hello, _) = go_binary();
-    let catalogers: Arc<Vec<Box<dyn Cataloger>>> = Arc::new(catalog::all());
     let tar = layer(&[
         Entry::FileMode("app/hello", 0o755, hello),
         Entry::FileMode("app/run.sh", 0o755, b"#!/bin/sh\n"),
     ]);
-    let mut capture = LayerCapture::new(catalogers.clone());
-    read_layer(&tar[..], &LayerLimits::default(), None, &mut capture).unwrap();
-    let direct = Inventory::build(&catalogers, vec![capture.clone()]);
-    let (files, notes) = capture.to_stored();
-    let json = serde_json::to_string(&notes).unwrap();
-    let restored = LayerCapture::from_stored(
-        catalogers.clone(),
-        files,
-        serde_json::from_str(&json).unwrap(),
-    );
-    let replayed = Inventory::build(&catalogers, vec![restored]);
+    let (direct, replayed) = stored_round_trip(&tar);
     assert_eq!(golang(&direct), golang(&replayed));
     assert_eq!(golang(&direct).len(), 3);
     // Notes stored before binaries were captured still read.

@@ -78,8 +78,9 @@ pub enum Command {
     ///
     /// IMAGE takes the same forms as `inspect`. Reads dpkg, apk, rpm, Python
     /// (dist-info, egg-info), npm (node_modules), Cargo.lock, gemspecs,
-    /// Composer and .NET packages. `--format cyclonedx|spdx` for the
-    /// standard documents.
+    /// Composer and .NET packages, Go and cargo-auditable binaries, and Java
+    /// archives (jar, war, ear, nested ones too). `--format cyclonedx|spdx`
+    /// for the standard documents.
     Sbom(crate::commands::sbom::SbomArgs),
     /// Find known vulnerabilities in an image's packages, with the layer that
     /// brought each in, the fixed version and how urgent it is.

@@ -12,7 +12,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use support::{assert_success, clearance, require, stdout};
+use support::{assert_success, clearance, db_build, osv_record, require, stdout};
 
 /// Layer 0: the binary at /usr/local/bin/hello and /opt/gone; layer 1
 /// deletes /opt/gone.
@@ -129,18 +129,7 @@ fn sbom_lists_a_go_binarys_modules_with_its_layer_and_not_a_deleted_copy() {
 
 /// An OSV record of the Go ecosystem affecting `name` below `fixed`.
 fn record(dir: &Path, id: &str, name: &str, fixed: &str) {
-    let text = serde_json::json!({
-        "schema_version": "1.6.0",
-        "id": id,
-        "modified": "2024-01-01T00:00:00Z",
-        "summary": format!("a flaw in {name}"),
-        "affected": [{
-            "package": {"ecosystem": "Go", "name": name},
-            "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": fixed}]}]
-        }]
-    });
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join(format!("{id}.json")), text.to_string()).unwrap();
+    osv_record(dir, id, ("Go", name), "SEMVER", ("0", fixed));
 }
 
 #[test]
@@ -154,16 +143,9 @@ fn scan_matches_a_go_binarys_modules_and_standard_library() {
     record(&feed, "GO-TEST-0003", "example.com/greet", "1.2.3");
     // The module the build replaced is not in the binary.
     record(&feed, "GO-TEST-0004", "example.com/old", "9.0.0");
-    let db = dir.path().join("advisories.db").display().to_string();
-    let out = clearance(&[
-        "db",
-        "build",
-        "--db",
-        &db,
-        "--source",
-        &feed.display().to_string(),
-    ]);
-    assert_success(&out);
+    let db_path = dir.path().join("advisories.db");
+    db_build(&db_path, &feed);
+    let db = db_path.display().to_string();
     let out = clearance(&["scan", "--db", &db, "--format", "json", &image]);
     assert_success(&out);
     let report = json(&out);

@@ -12,6 +12,7 @@ pub mod composer;
 pub mod dotnet;
 pub mod dpkg;
 pub mod gem;
+pub mod java;
 pub(crate) mod lenient;
 pub mod npm;
 pub mod python;
@@ -59,6 +60,10 @@ pub enum PackageType {
     Nuget,
     /// An rpm package (RHEL, Fedora, SUSE, Amazon Linux), purl type `rpm`.
     Rpm,
+    /// A Maven artifact in a Java archive (jar, war, ear), named
+    /// `GROUP:ARTIFACT` as OSV's Maven ecosystem names it, purl type
+    /// `maven` (the groupId its namespace).
+    Maven,
 }
 
 impl PackageType {
@@ -75,6 +80,7 @@ impl PackageType {
             PackageType::Composer => "composer",
             PackageType::Nuget => "nuget",
             PackageType::Rpm => "rpm",
+            PackageType::Maven => "maven",
         }
     }
 
@@ -227,7 +233,8 @@ pub fn all() -> Vec<Box<dyn Cataloger>> {
 /// write them. A
 /// Python name is normalised (PEP 503: lower case, runs of `-_.` as `-`);
 /// an npm scope (`@types/node`) and a Composer vendor (`symfony/console`)
-/// are the namespace. A Go module path is split at its last `/` into
+/// are the namespace, as is a Maven groupId
+/// (`pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1`). A Go module path is split at its last `/` into
 /// namespace and name, case kept (`pkg:golang/github.com/Azure/go-autorest@v14.2.0`):
 /// namespace and name together are the module path, as osv-scanner writes
 /// it (`extractPURLFromGolang`; Syft 1.18 instead cuts after
@@ -300,6 +307,10 @@ fn build_purl(
         },
         PackageType::Composer => match name.split_once('/') {
             Some((vendor, bare)) => (Some(vendor.to_owned()), bare.to_owned()),
+            None => (None, name.to_owned()),
+        },
+        PackageType::Maven => match name.split_once(':') {
+            Some((group, artifact)) => (Some(group.to_owned()), artifact.to_owned()),
             None => (None, name.to_owned()),
         },
         PackageType::Cargo | PackageType::Gem | PackageType::Nuget | PackageType::Golang => {

@@ -27,6 +27,7 @@ use clearance_oci::layer::{EntryKind, ImagePath, LayerEntry, LayerVisitor};
 use serde::Serialize;
 
 use crate::catalog::binary::{self, BinaryInventory, BinaryProblem, MAX_BINARIES_PER_LAYER};
+use crate::catalog::java;
 use crate::catalog::{
     self, CatalogError, Cataloger, MAX_DATABASE_BYTES, MAX_PACKAGES, Package, apk, dpkg, npm, rpm,
 };
@@ -240,7 +241,7 @@ impl LayerCapture {
                     let found = found.map(|mut f| {
                         // A package's path is its binary's, whatever was stored.
                         for package in &mut f.packages {
-                            package.path = format!("/{}", p.as_str());
+                            rebase(package, &p);
                         }
                         f
                     });
@@ -298,7 +299,7 @@ impl LayerCapture {
                 .and_then(|(_, found)| found.clone())
                 .map(|mut found| {
                     for package in &mut found.packages {
-                        package.path = format!("/{}", entry.path.as_str());
+                        rebase(package, &entry.path);
                     }
                     // Said once, of the file itself.
                     found.problems.clear();
@@ -311,6 +312,15 @@ impl LayerCapture {
         }
         self.binaries.push((entry.path.clone(), found));
     }
+}
+
+/// Give a binary's package the binary's path `file`, keeping the way into
+/// a nested Java archive (`!/BOOT-INF/lib/x.jar`) its path went on with.
+fn rebase(package: &mut Package, file: &ImagePath) {
+    package.path = match package.path.split_once("!/") {
+        Some((_, inner)) => format!("/{}!/{inner}", file.as_str()),
+        None => format!("/{}", file.as_str()),
+    };
 }
 
 /// A capture's files in storable form: (image path, content, or `None`
@@ -349,8 +359,9 @@ pub struct StoredNotes {
 
 /// Bump when what a layer store keeps changes (a cataloger wants new
 /// files, the secret rules or the listing change): layers stored under
-/// another version are read again. 3: secrets; 4: binaries.
-pub const CAPTURE_VERSION: u32 = 4;
+/// another version are read again. 3: secrets; 4: binaries; 5: Java
+/// archives.
+pub const CAPTURE_VERSION: u32 = 5;
 
 /// The fingerprint stored captures are kept under: [`CAPTURE_VERSION`]
 /// and the names of the catalogers, so adding or removing one makes
@@ -371,7 +382,9 @@ impl LayerVisitor for LayerCapture {
         if self.inspected >= MAX_BINARIES_PER_LAYER {
             let mut head = Vec::new();
             let sniffed = content.take(4096).read_to_end(&mut head).is_ok();
-            if sniffed && binary::sniff(&head).is_some() {
+            if sniffed
+                && (binary::sniff(&head).is_some() || java::is_archive_name(entry.path.as_str()))
+            {
                 self.binaries_skipped += 1;
                 if self.binaries_skipped_named.len() < 3 {
                     self.binaries_skipped_named.push(entry.path.clone());
@@ -381,7 +394,12 @@ impl LayerVisitor for LayerCapture {
         }
         let path = format!("/{}", entry.path.as_str());
         // A read error is the layer's: the reader fails it.
-        if let Ok(Some(found)) = binary::inspect(&path, content, entry.size) {
+        let found = if java::is_archive_name(&path) {
+            java::inspect(&path, content, entry.size).map(Some)
+        } else {
+            binary::inspect(&path, content, entry.size)
+        };
+        if let Ok(Some(found)) = found {
             self.inspected += 1;
             self.pending = Some((entry.path.clone(), found));
         }
@@ -854,7 +872,9 @@ fn mark_owned(packages: &mut [Found], visible: &BTreeMap<String, Vec<u8>>) {
     let mut wanted: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, f) in packages.iter().enumerate() {
         if !f.package.kind.is_os() {
-            let path = f.package.path.strip_prefix('/').unwrap_or(&f.package.path);
+            // A nested Java archive is owned as the file that holds it.
+            let file = f.package.path.split("!/").next().unwrap_or_default();
+            let path = file.strip_prefix('/').unwrap_or(file);
             wanted.entry(path).or_default().push(i);
         }
     }

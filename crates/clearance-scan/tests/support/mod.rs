@@ -85,3 +85,21 @@ pub fn inventory(layers: &[Vec<u8>]) -> Inventory {
         .collect();
     Inventory::build(&catalogers, captures)
 }
+
+/// One layer's inventory read directly, and again from its capture stored
+/// (`to_stored`, the notes through JSON) and restored (`from_stored`), as
+/// the layer store keeps it.
+pub fn stored_round_trip(tar: &[u8]) -> (Inventory, Inventory) {
+    let catalogers: Arc<Vec<Box<dyn Cataloger>>> = Arc::new(catalog::all());
+    let mut capture = LayerCapture::new(catalogers.clone());
+    read_layer(tar, &LayerLimits::default(), None, &mut capture).unwrap();
+    let direct = Inventory::build(&catalogers, vec![capture.clone()]);
+    let (files, notes) = capture.to_stored();
+    let json = serde_json::to_string(&notes).unwrap();
+    let restored = LayerCapture::from_stored(
+        catalogers.clone(),
+        files,
+        serde_json::from_str(&json).unwrap(),
+    );
+    (direct, Inventory::build(&catalogers, vec![restored]))
+}

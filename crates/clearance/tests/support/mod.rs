@@ -59,6 +59,43 @@ impl TestImage {
     }
 }
 
+/// An OSV record file, `DIR/ID.json`: `name` of `ecosystem` affected in
+/// one range of `range_type` (`SEMVER`, `ECOSYSTEM`) from `introduced`
+/// until `fixed`.
+pub fn osv_record(
+    dir: &Path,
+    id: &str,
+    (ecosystem, name): (&str, &str),
+    range_type: &str,
+    (introduced, fixed): (&str, &str),
+) {
+    let text = serde_json::json!({
+        "schema_version": "1.6.0",
+        "id": id,
+        "modified": "2024-01-01T00:00:00Z",
+        "summary": format!("a flaw in {name}"),
+        "affected": [{
+            "package": {"ecosystem": ecosystem, "name": name},
+            "ranges": [{"type": range_type, "events": [{"introduced": introduced}, {"fixed": fixed}]}]
+        }]
+    });
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(format!("{id}.json")), text.to_string()).unwrap();
+}
+
+/// `clearance db build --db DB --source SOURCE`, which must succeed.
+pub fn db_build(db: &Path, source: &Path) {
+    let out = clearance(&[
+        "db",
+        "build",
+        "--db",
+        &db.display().to_string(),
+        "--source",
+        &source.display().to_string(),
+    ]);
+    assert_success(&out);
+}
+
 /// Run the real binary with a clean environment (no user config, no colour).
 pub fn clearance(args: &[&str]) -> Output {
     clearance_with_path(args, None)

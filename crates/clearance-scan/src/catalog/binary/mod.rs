@@ -90,7 +90,8 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
     }
 }
 
-/// What one binary was built from, and what could not be read of it.
+/// What one binary was built from, or what one Java archive holds
+/// ([`super::java`]), and what could not be read of it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BinaryInventory {
     /// Its packages (Go modules and `stdlib`, or crates), each with the
@@ -187,6 +188,37 @@ pub enum BinaryProblem {
         path: String,
         /// Where the data starts.
         offset: u64,
+    },
+    /// A Java archive larger than [`super::java::MAX_ARCHIVE_BYTES`]: not
+    /// read (an archive is held while it is read).
+    #[error(
+        "{path}: a Java archive of {size} bytes, over the {limit} bytes Clearance holds to read one; its packages are not listed"
+    )]
+    JavaArchiveTooLarge {
+        /// The file.
+        path: String,
+        /// Its size.
+        size: u64,
+        /// The bound it broke.
+        limit: u64,
+    },
+    /// A Java archive, an entry of one or a `pom.properties` that cannot
+    /// be read.
+    #[error("{path}: {reason}; its packages are not listed")]
+    JavaArchiveUnreadable {
+        /// The file, with `!/` and the entry's name for a part of it.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A bound of [`super::java::Limits`] stopped reading part of an
+    /// archive.
+    #[error("{path}: {reason}; what it holds is not listed")]
+    JavaArchiveIncomplete {
+        /// The archive or entry not read.
+        path: String,
+        /// Which bound.
+        reason: String,
     },
     /// A binary larger than [`MAX_SCANNED_BYTES`]: only its start was read.
     #[error(
