@@ -221,12 +221,28 @@ fn distro(id: &str, version: Option<&str>) -> Distro {
 }
 
 /// The Go module path of a `pkg:golang/` purl (namespace and name as
-/// written, percent-decoded), `None` when it does not decode to UTF-8.
+/// written, percent-decoded), `None` when it does not decode to UTF-8. A
+/// subpath is the rest of the module path, as Syft writes a major-version
+/// suffix (`pkg:golang/github.com/Masterminds/semver@v3.2.1#v3` is module
+/// `github.com/Masterminds/semver/v3`).
 fn golang_module(purl: &str) -> Option<String> {
     let rest = purl.strip_prefix("pkg:")?.trim_start_matches('/');
     let (_, rest) = rest.split_once('/')?;
     let end = rest.find(['@', '?', '#']).unwrap_or(rest.len());
-    let encoded = rest[..end].trim_matches('/');
+    let mut module = percent_decoded(rest[..end].trim_matches('/'))?;
+    if let Some((_, subpath)) = rest.split_once('#') {
+        let subpath = percent_decoded(subpath.trim_matches('/'))?;
+        if !subpath.is_empty() {
+            module.push('/');
+            module.push_str(&subpath);
+        }
+    }
+    Some(module)
+}
+
+/// `encoded` with its `%XX` escapes decoded; `None` when an escape is cut
+/// or the result is not UTF-8.
+fn percent_decoded(encoded: &str) -> Option<String> {
     let mut bytes = Vec::with_capacity(encoded.len());
     let mut it = encoded.bytes();
     while let Some(b) = it.next() {
@@ -323,6 +339,32 @@ fn package(purl: &str) -> Result<(Package, Option<Distro>), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn purls_of_go_modules_and_maven_artifacts_give_the_names_advisories_use() {
+        let name = |purl: &str| package(purl).map(|(p, _)| (p.kind, p.name, p.version));
+        // Syft puts a major-version suffix in the subpath.
+        assert_eq!(
+            name("pkg:golang/github.com/Masterminds/semver@v3.2.1#v3"),
+            Ok((
+                PackageType::Golang,
+                "github.com/Masterminds/semver/v3".to_owned(),
+                "v3.2.1".to_owned()
+            ))
+        );
+        assert_eq!(
+            name("pkg:golang/github.com/Azure/go-autorest@v14.2.0%2Bincompatible").map(|p| p.1),
+            Ok("github.com/Azure/go-autorest".to_owned())
+        );
+        assert_eq!(
+            name("pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1"),
+            Ok((
+                PackageType::Maven,
+                "org.apache.logging.log4j:log4j-core".to_owned(),
+                "2.14.1".to_owned()
+            ))
+        );
+    }
 
     #[test]
     fn cyclonedx_components_become_packages_with_their_distribution_and_source() {
