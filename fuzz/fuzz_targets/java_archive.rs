@@ -36,8 +36,11 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn check(bytes: &[u8]) {
-    if let Ok(found) = java::inspect_with("/fuzz.jar", &mut &bytes[..], bytes.len() as u64, LIMITS)
+    if let Ok((found, inflated)) =
+        java::inspect_with("/fuzz.jar", &mut &bytes[..], bytes.len() as u64, LIMITS)
     {
+        assert!(inflated <= LIMITS.max_inflated_bytes + 1);
+        assert!(found.problems.len() <= java::MAX_PROBLEMS_PER_FILE + 1);
         for problem in &found.problems {
             assert!(problem.to_string().starts_with("/fuzz.jar"));
         }

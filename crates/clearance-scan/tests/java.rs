@@ -206,3 +206,52 @@ fn nested_paths_survive_the_stored_capture() {
         ]
     );
 }
+
+#[test]
+fn a_jar_written_over_a_debian_packages_file_is_not_the_packages() {
+    let path = "usr/share/java/log4j-core.jar";
+    let debian = layer(&[
+        Entry::File(
+            "var/lib/dpkg/status",
+            b"Package: liblog4j2-java\nStatus: install ok installed\nVersion: 2.19.0-2\nArchitecture: all\n\n",
+        ),
+        Entry::File(
+            "var/lib/dpkg/info/liblog4j2-java.list",
+            format!("/.\n/usr/share/java\n/{path}\n").as_bytes(),
+        ),
+        Entry::File(
+            path,
+            &jar("org.apache.logging.log4j", "log4j-core", "2.19.0"),
+        ),
+    ]);
+    // A later layer copies a vulnerable jar over Debian's: Maven's data
+    // judges it, not Debian's.
+    let copied = layer(&[Entry::File(
+        path,
+        &jar("org.apache.logging.log4j", "log4j-core", "2.14.1"),
+    )]);
+    let inv = inventory(&[debian.clone(), copied]);
+    assert_eq!(
+        maven(&inv),
+        [(
+            "/usr/share/java/log4j-core.jar",
+            "org.apache.logging.log4j:log4j-core",
+            "2.14.1",
+            1,
+            None
+        )]
+    );
+    let inv = inventory(&[debian]);
+    assert_eq!(maven(&inv)[0].4, Some("liblog4j2-java"));
+}
+
+#[test]
+fn a_directory_named_with_a_bang_is_not_a_way_in() {
+    let tar = layer(&[Entry::File(
+        "app/bang!/log4j-core-2.14.1.jar",
+        &jar("org.apache.logging.log4j", "log4j-core", "2.14.1"),
+    )]);
+    let (direct, replayed) = stored_round_trip(&tar);
+    assert_eq!(maven(&direct), maven(&replayed));
+    assert_eq!(maven(&replayed)[0].0, "/app/bang!/log4j-core-2.14.1.jar");
+}

@@ -68,6 +68,15 @@ pub const MAX_INFLATED_BYTES: u64 = 1 << 30;
 pub const MAX_ARCHIVES: usize = 10_000;
 /// Largest `pom.properties` or manifest read.
 pub const MAX_METADATA_BYTES: u64 = 1 << 20;
+/// Most bytes inflated from all the Java archives of one layer: the
+/// per-file bound alone would let a layer of many small zip bombs keep a
+/// scan busy for hours. The inventory passes what is left of it to each
+/// file as its [`Limits::max_inflated_bytes`].
+pub const MAX_INFLATED_PER_LAYER: u64 = 4 << 30;
+/// Most problems said of one file; the rest are counted in one more.
+pub const MAX_PROBLEMS_PER_FILE: usize = 20;
+/// Longest entry name quoted in a path; longer ones are cut, with `…`.
+pub const MAX_NAME_CHARS: usize = 256;
 
 /// The bounds [`inspect_with`] keeps; [`Limits::default`] is the
 /// constants of this module.
@@ -123,10 +132,14 @@ pub fn is_archive_name(path: &str) -> bool {
 /// that is not a zip, is too large or breaks a limit is a
 /// [`BinaryProblem`] in the result.
 pub fn inspect(path: &str, content: &mut dyn Read, size: u64) -> io::Result<BinaryInventory> {
-    inspect_with(path, content, size, Limits::default())
+    inspect_with(path, content, size, Limits::default()).map(|(found, _)| found)
 }
 
-/// [`inspect`] with other bounds.
+/// [`inspect`] with other bounds; also returns the bytes inflated, for a
+/// caller that keeps a budget across files ([`MAX_INFLATED_PER_LAYER`]).
+/// An archive that cannot be read at all, or is too large to hold, is
+/// still known by its file name (`log4j-core-2.14.1.jar`) when that
+/// gives a version.
 ///
 /// # Errors
 ///
@@ -136,29 +149,42 @@ pub fn inspect_with(
     content: &mut dyn Read,
     size: u64,
     limits: Limits,
-) -> io::Result<BinaryInventory> {
+) -> io::Result<(BinaryInventory, u64)> {
     let mut walk = Walk {
         limits,
         inflated: 0,
         archives: 0,
         said_archives: false,
+        said_budget: false,
+        problems_not_said: 0,
         found: BinaryInventory::default(),
     };
     if size > limits.max_archive_bytes {
-        walk.found
-            .problems
-            .push(BinaryProblem::JavaArchiveTooLarge {
-                path: path.to_owned(),
-                size,
-                limit: limits.max_archive_bytes,
-            });
-        return Ok(walk.found);
+        walk.problem(BinaryProblem::JavaArchiveTooLarge {
+            path: path.to_owned(),
+            size,
+            limit: limits.max_archive_bytes,
+        });
+        walk.by_file_name(path);
+        return Ok(walk.finish());
     }
     // The declared size is not trusted for the allocation.
     let mut bytes = Vec::with_capacity(usize::try_from(size.min(1 << 20)).unwrap_or(0));
     content.take(size).read_to_end(&mut bytes)?;
     walk.archive(path, &bytes, 0);
-    Ok(walk.found)
+    Ok(walk.finish())
+}
+
+/// Where the file ends in a package's path: the part before the first
+/// `!/` that follows a Java archive's name (`/app/app.jar` of
+/// `/app/app.jar!/BOOT-INF/lib/x.jar`), or the whole path. A directory
+/// may have `!` in its name (`/app/bang!/x.jar`); only an archive's name
+/// before `!/` counts.
+pub fn outer_file(path: &str) -> &str {
+    path.match_indices("!/")
+        .map(|(at, _)| &path[..at])
+        .find(|prefix| is_archive_name(prefix))
+        .unwrap_or(path)
 }
 
 /// One file's reading: its bounds, what they have used, what was found.
@@ -167,6 +193,8 @@ struct Walk {
     inflated: u64,
     archives: usize,
     said_archives: bool,
+    said_budget: bool,
+    problems_not_said: usize,
     found: BinaryInventory,
 }
 
@@ -179,28 +207,79 @@ struct Coordinates {
 }
 
 impl Walk {
+    /// Say a problem, unless [`MAX_PROBLEMS_PER_FILE`] were said already.
+    fn problem(&mut self, problem: BinaryProblem) {
+        if self.found.problems.len() < MAX_PROBLEMS_PER_FILE {
+            self.found.problems.push(problem);
+        } else {
+            self.problems_not_said += 1;
+        }
+    }
+
     fn unreadable(&mut self, path: String, reason: String) {
-        self.found
-            .problems
-            .push(BinaryProblem::JavaArchiveUnreadable { path, reason });
+        self.problem(BinaryProblem::JavaArchiveUnreadable { path, reason });
     }
 
     fn incomplete(&mut self, path: String, reason: String) {
-        self.found
-            .problems
-            .push(BinaryProblem::JavaArchiveIncomplete { path, reason });
+        self.problem(BinaryProblem::JavaArchiveIncomplete { path, reason });
+    }
+
+    /// What was found, with the problems not said counted, and the bytes
+    /// inflated.
+    fn finish(mut self) -> (BinaryInventory, u64) {
+        if self.problems_not_said > 0 {
+            let path = self
+                .found
+                .problems
+                .first()
+                .map(|p| match p {
+                    BinaryProblem::JavaArchiveUnreadable { path, .. }
+                    | BinaryProblem::JavaArchiveIncomplete { path, .. } => {
+                        outer_file(path).to_owned()
+                    }
+                    _ => String::new(),
+                })
+                .unwrap_or_default();
+            self.found
+                .problems
+                .push(BinaryProblem::JavaArchiveIncomplete {
+                    path,
+                    reason: format!(
+                        "{} more problems in this file are not shown",
+                        self.problems_not_said
+                    ),
+                });
+        }
+        (self.found, self.inflated)
+    }
+
+    /// The archive at `label` known by its file name alone, when that
+    /// gives a version (it could not be read).
+    fn by_file_name(&mut self, label: &str) {
+        let file_name = label.rsplit('/').next().unwrap_or(label);
+        if let Some((name, version)) = own_identity(file_name, &[], &[]) {
+            self.add(label, name, &version);
+        }
     }
 
     /// Read the archive `bytes`, at `label` (its path, with `!/` before
     /// each nested part), `depth` levels down.
     fn archive(&mut self, label: &str, bytes: &[u8], depth: usize) {
         self.archives += 1;
-        // Each entry the `zip` crate records starts with this signature, so
-        // counting them bounds what it allocates, whatever the end of
-        // central directory record claims.
-        let signatures = memchr::memmem::find_iter(bytes, b"PK\x01\x02")
-            .take(self.limits.max_entries + 1)
-            .count();
+        // Each entry the `zip` crate records starts with this signature and
+        // takes at least 46 bytes, so an archive too small to hold more
+        // entries than allowed needs no count; for a larger one, counting
+        // the signatures bounds what the crate allocates, whatever the end
+        // of central directory record claims (stored data that looks like
+        // them counts too: such an archive is known by its name alone).
+        let could_hold = bytes.len() / 46;
+        let signatures = if could_hold > self.limits.max_entries {
+            memchr::memmem::find_iter(bytes, b"PK\x01\x02")
+                .take(self.limits.max_entries + 1)
+                .count()
+        } else {
+            0
+        };
         if signatures > self.limits.max_entries {
             self.incomplete(
                 label.to_owned(),
@@ -209,6 +288,7 @@ impl Walk {
                     self.limits.max_entries
                 ),
             );
+            self.by_file_name(label);
             return;
         }
         let mut zip = match ZipArchive::new(Cursor::new(bytes)) {
@@ -221,9 +301,16 @@ impl Walk {
                         escaped_message(&e.to_string())
                     ),
                 );
+                self.by_file_name(label);
                 return;
             }
         };
+        if zip.has_duplicate_names() {
+            self.incomplete(
+                label.to_owned(),
+                "has entries of the same name, of which only the last is read".to_owned(),
+            );
+        }
         let mut manifest = None;
         let mut poms = Vec::new();
         let mut nested = Vec::new();
@@ -250,7 +337,7 @@ impl Walk {
             match pom_properties(&text) {
                 Ok(c) if !coordinates.contains(&c) => coordinates.push(c),
                 Ok(_) => {}
-                Err(reason) => self.unreadable(format!("{label}!/{name}"), reason),
+                Err(reason) => self.unreadable(format!("{label}!/{}", capped(&name)), reason),
             }
         }
         let manifest = manifest
@@ -269,7 +356,7 @@ impl Walk {
             self.add(label, name, &version);
         }
         for (index, name) in nested {
-            let inner = format!("{label}!/{name}");
+            let inner = format!("{label}!/{}", capped(&name));
             if depth + 1 > self.limits.max_depth {
                 self.incomplete(
                     inner,
@@ -324,7 +411,7 @@ impl Walk {
             .and_then(Result::ok)
             .map(|n| n.into_owned())
             .unwrap_or_default();
-        let path = format!("{label}!/{name}");
+        let path = format!("{label}!/{}", capped(&name));
         let mut entry = match zip.by_index(index) {
             Ok(entry) => entry,
             Err(e) => {
@@ -346,13 +433,16 @@ impl Walk {
         }
         if declared > left {
             drop(entry);
-            self.incomplete(
-                path,
-                format!(
-                    "the file's archives inflate to more than {} bytes; the rest is not read",
-                    self.limits.max_inflated_bytes
-                ),
-            );
+            if !self.said_budget {
+                self.said_budget = true;
+                self.incomplete(
+                    path,
+                    format!(
+                        "the archives inflate to more than the {} bytes read of one file (or of the layer's Java archives); this entry and larger ones after it are not read",
+                        self.limits.max_inflated_bytes
+                    ),
+                );
+            }
             return None;
         }
         // The declared size is not believed either: at most one byte past
@@ -404,7 +494,8 @@ fn is_pom_properties(name: &str) -> bool {
 /// `java.util.Properties.load`: `key=value`, `key: value` or `key value`,
 /// `#` and `!` comments, `\` escapes and line continuations).
 fn pom_properties(bytes: &[u8]) -> Result<Coordinates, String> {
-    let text = String::from_utf8_lossy(bytes);
+    // `Properties.load(InputStream)` reads ISO-8859-1.
+    let text: String = bytes.iter().map(|&b| char::from(b)).collect();
     let mut group = None;
     let mut artifact = None;
     let mut version = None;
@@ -419,10 +510,10 @@ fn pom_properties(bytes: &[u8]) -> Result<Coordinates, String> {
     let field = |value: Option<String>, name: &str| match value {
         Some(v) if is_coordinate(&v) => Ok(v),
         Some(v) => Err(format!(
-            "pom.properties gives {name} {}, which is not a Maven coordinate; not listed",
+            "pom.properties gives {name} {}, which is not a Maven coordinate",
             super::quoted(&v)
         )),
-        None => Err(format!("pom.properties gives no {name}; not listed")),
+        None => Err(format!("pom.properties gives no {name}")),
     };
     Ok(Coordinates {
         group: field(group, "groupId")?,
@@ -432,20 +523,24 @@ fn pom_properties(bytes: &[u8]) -> Result<Coordinates, String> {
 }
 
 /// Whether a value can be a Maven groupId, artifactId or version: not
-/// empty, no space or control character, and no unexpanded `${property}`.
+/// empty, printable ASCII only (no space, control or invisible Unicode
+/// such as a right-to-left override), no `/` or `:`, and no unexpanded
+/// `${property}`.
 fn is_coordinate(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= 256
         && !value.contains("${")
         && value
             .chars()
-            .all(|c| !c.is_whitespace() && !c.is_control() && c != '/' && c != ':')
+            .all(|c| c.is_ascii_graphic() && c != '/' && c != ':')
 }
 
 /// The key-value pairs of a Java properties file.
 fn properties(text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut logical = String::new();
+    // `\r`, `\n` and `\r\n` each end a line.
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
         let line = line.trim_start();
@@ -529,21 +624,24 @@ fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> char {
 /// case-insensitive: the keys are lower case.
 fn main_attributes(bytes: &[u8]) -> Vec<(String, String)> {
     let text = String::from_utf8_lossy(bytes);
-    let mut out: Vec<(String, String)> = Vec::new();
+    // `\r`, `\n` and `\r\n` each end a line; a continuation continues the
+    // line, even inside a header's name.
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut lines: Vec<String> = Vec::new();
     for line in text.split('\n') {
-        let line = line.strip_suffix('\r').unwrap_or(line);
         if line.is_empty() {
             break;
         }
-        if let Some(more) = line.strip_prefix(' ') {
-            if let Some((_, value)) = out.last_mut() {
-                value.push_str(more);
-            }
-        } else if let Some((name, value)) = line.split_once(':') {
-            out.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        match (line.strip_prefix(' '), lines.last_mut()) {
+            (Some(more), Some(last)) => last.push_str(more),
+            _ => lines.push(line.to_owned()),
         }
     }
-    out
+    lines
+        .iter()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect()
 }
 
 /// The archive's own package when no `pom.properties` is the archive
@@ -587,7 +685,7 @@ fn own_identity(
         return None;
     }
     // A groupId only from a manifest that describes this version.
-    let describes = stated.is_some_and(|v| v.starts_with(version));
+    let describes = stated.is_some_and(|v| same_release(v, version));
     // A symbolic name is not used: `com.google.gson` could be
     // maven-bundle-plugin's GROUP.ARTIFACT or a group of its own, and is
     // neither (Gson's group is `com.google.code.gson`).
@@ -608,17 +706,54 @@ fn looks_like_group(value: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
-/// A file name's stem split into artifactId and version at the first `-`
-/// followed by a digit (`log4j-core-2.14.1` → `log4j-core`, `2.14.1`;
-/// `guava-31.1-jre` → `guava`, `31.1-jre`).
+/// A file name's stem split into artifactId and version before its last
+/// `-` part that starts with a digit after one that does not
+/// (`log4j-core-2.14.1` → `log4j-core`, `2.14.1`; `log4j-1.2-api-2.14.1`
+/// → `log4j-1.2-api`, `2.14.1`; `guava-31.1-jre` → `guava`, `31.1-jre`;
+/// `jcip-annotations-1.0-1` → `jcip-annotations`, `1.0-1`). A classifier
+/// stays in the version (`3.12.0-tests`), as it cannot be told from a
+/// qualifier (`31.1-jre`).
 fn split_file_name(stem: &str) -> (&str, Option<&str>) {
-    let bytes = stem.as_bytes();
-    for (i, pair) in bytes.windows(2).enumerate() {
-        if pair[0] == b'-' && pair[1].is_ascii_digit() && i > 0 {
-            return (&stem[..i], Some(&stem[i + 1..]));
+    let mut split = None;
+    let mut previous_starts_with_digit = true;
+    let mut at = 0;
+    for (i, part) in stem.split('-').enumerate() {
+        let digit = part.starts_with(|c: char| c.is_ascii_digit());
+        if i > 0 && digit && !previous_starts_with_digit {
+            split = Some(at);
         }
+        previous_starts_with_digit = digit;
+        at += part.len() + 1;
     }
-    (stem, None)
+    match split {
+        Some(at) => (&stem[..at - 1], Some(&stem[at..])),
+        None => (stem, None),
+    }
+}
+
+/// Whether a manifest's version `stated` is the release `version` names:
+/// the same, or it with a qualifier (`2.12.18.v20230518-…` for `2.12.18`),
+/// not a longer release (`2.14.1` is not release `2`).
+fn same_release(stated: &str, version: &str) -> bool {
+    match stated.strip_prefix(version) {
+        Some("") => true,
+        Some(rest) => {
+            let mut chars = rest.chars();
+            matches!(chars.next(), Some('.' | '-' | '_' | '+'))
+                && !chars.next().is_some_and(|c| c.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+/// An entry's name for a path: at most [`MAX_NAME_CHARS`] characters.
+fn capped(name: &str) -> String {
+    if name.chars().count() <= MAX_NAME_CHARS {
+        return name.to_owned();
+    }
+    let mut out: String = name.chars().take(MAX_NAME_CHARS).collect();
+    out.push('…');
+    out
 }
 
 #[cfg(test)]
@@ -641,7 +776,9 @@ mod tests {
     }
 
     fn read(path: &str, bytes: &[u8], limits: Limits) -> BinaryInventory {
-        inspect_with(path, &mut &bytes[..], bytes.len() as u64, limits).unwrap()
+        inspect_with(path, &mut &bytes[..], bytes.len() as u64, limits)
+            .unwrap()
+            .0
     }
 
     fn listed(found: &BinaryInventory) -> Vec<(&str, &str, &str, &str)> {
@@ -978,6 +1115,170 @@ mod tests {
             })
         );
         assert!(pom_properties(b"groupId=a\nartifactId=b\n").is_err());
+    }
+
+    #[test]
+    fn problems_are_bounded_per_file_and_long_names_cut() {
+        // 100 jars nested one level too deep, under a very long name.
+        let long = "d".repeat(5000);
+        let many: Vec<(String, Vec<u8>)> = (0..100)
+            .map(|i| (format!("{long}/{i}.jar"), b"x".to_vec()))
+            .collect();
+        let entries: Vec<(&str, &[u8])> = many
+            .iter()
+            .map(|(n, c)| (n.as_str(), c.as_slice()))
+            .collect();
+        let inner = archive(&entries, false);
+        let jar = archive(&[("lib/inner.jar", &inner)], true);
+        let limits = Limits {
+            max_depth: 1,
+            ..Limits::default()
+        };
+        let found = read("/a.jar", &jar, limits);
+        assert_eq!(found.problems.len(), MAX_PROBLEMS_PER_FILE + 1);
+        match found.problems.last() {
+            Some(BinaryProblem::JavaArchiveIncomplete { path, reason }) => {
+                assert_eq!(path, "/a.jar");
+                assert!(reason.starts_with("80 more problems"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        for problem in &found.problems {
+            assert!(problem.to_string().chars().count() < 800, "{problem}");
+        }
+    }
+
+    #[test]
+    fn an_archive_that_cannot_be_read_is_known_by_its_file_name() {
+        let found = read(
+            "/lib/log4j-core-2.14.1.jar",
+            b"not a zip",
+            Limits::default(),
+        );
+        assert_eq!(listed(&found)[0].0, "log4j-core");
+        assert_eq!(listed(&found)[0].1, "2.14.1");
+        assert_eq!(found.problems.len(), 1);
+        // Too large to hold: not read, known by name.
+        let limits = Limits {
+            max_archive_bytes: 4,
+            ..Limits::default()
+        };
+        let found = read("/lib/log4j-core-2.14.1.jar", b"12345", limits);
+        assert_eq!(listed(&found)[0].1, "2.14.1");
+        // Stored data that looks like directory entries does not make a
+        // small archive unreadable: it cannot hold that many entries.
+        let blob = b"PK\x01\x02".repeat(2000);
+        let jar = archive(
+            &[
+                (&java_archive::pom_path("g.h", "a"), &pom("g.h", "a", "1.0")),
+                ("data/blob.bin", &blob),
+            ],
+            true,
+        );
+        let limits = Limits {
+            max_entries: 1000,
+            ..Limits::default()
+        };
+        let found = read("/lib/a-1.0.jar", &jar, limits);
+        assert_eq!(found.problems, []);
+        assert_eq!(listed(&found)[0].0, "g.h:a");
+    }
+
+    #[test]
+    fn entries_of_the_same_name_are_said() {
+        // The `zip` writer refuses duplicates: write two archives and
+        // rename the second's entry in its bytes.
+        let jar = archive(
+            &[
+                (&java_archive::pom_path("g.h", "a"), &pom("g.h", "a", "2.0")),
+                (&java_archive::pom_path("g.h", "b"), &pom("g.h", "a", "1.0")),
+            ],
+            true,
+        );
+        let from = java_archive::pom_path("g.h", "b");
+        let to = java_archive::pom_path("g.h", "a");
+        let mut bytes = jar.clone();
+        let mut at = 0;
+        while let Some(i) = memchr::memmem::find(&bytes[at..], from.as_bytes()) {
+            bytes[at + i..at + i + to.len()].copy_from_slice(to.as_bytes());
+            at += i + to.len();
+        }
+        let found = read("/lib/a.jar", &bytes, Limits::default());
+        assert!(
+            found.problems.iter().any(|p| matches!(p,
+                BinaryProblem::JavaArchiveIncomplete { reason, .. } if reason.contains("same name"))),
+            "{:?}",
+            found.problems
+        );
+    }
+
+    #[test]
+    fn properties_and_manifests_end_lines_as_java_does() {
+        // CR-only line ends, Latin-1, and a header name cut by a continuation.
+        let c = pom_properties(b"groupId=g.h\rartifactId=a\rversion=1.0\r").unwrap();
+        assert_eq!((c.group.as_str(), c.version.as_str()), ("g.h", "1.0"));
+        assert!(pom_properties(b"groupId=g.h\nartifactId=a\nversion=1.0-caf\xe9\n").is_err());
+        let attributes = main_attributes(
+            b"Implementation-Ver\r sion: 2.14.1\rImplementation-Vendor-Id: org.x\r",
+        );
+        assert_eq!(
+            attributes,
+            [
+                ("implementation-version".to_owned(), "2.14.1".to_owned()),
+                ("implementation-vendor-id".to_owned(), "org.x".to_owned())
+            ]
+        );
+        // Invisible Unicode is no coordinate.
+        assert!(!is_coordinate("\u{202e}1.71.2"));
+        assert!(!is_coordinate("e\u{200b}"));
+    }
+
+    #[test]
+    fn file_names_and_manifest_versions() {
+        assert_eq!(
+            split_file_name("log4j-1.2-api-2.14.1"),
+            ("log4j-1.2-api", Some("2.14.1"))
+        );
+        assert_eq!(
+            split_file_name("jcip-annotations-1.0-1"),
+            ("jcip-annotations", Some("1.0-1"))
+        );
+        assert_eq!(
+            split_file_name("guava-31.1-jre"),
+            ("guava", Some("31.1-jre"))
+        );
+        assert_eq!(
+            split_file_name("log4j-api-2.0-beta9"),
+            ("log4j-api", Some("2.0-beta9"))
+        );
+        assert!(same_release("2.12.18.v20230518-020143-VFINAL", "2.12.18"));
+        assert!(same_release("2.0-beta9", "2.0-beta9"));
+        assert!(!same_release("2.14.1", "2"));
+        assert!(!same_release("1.0-1", "1.0"));
+        // log4j-core-2.jar whose manifest says 2.14.1: not that manifest's
+        // group, so not matched as version 2 of log4j-core.
+        let jar = archive(
+            &[(
+                "META-INF/MANIFEST.MF",
+                b"Implementation-Version: 2.14.1\nImplementation-Vendor-Id: org.apache.logging.log4j\n",
+            )],
+            false,
+        );
+        let found = read("/lib/log4j-core-2.jar", &jar, Limits::default());
+        assert_eq!(listed(&found)[0].0, "log4j-core");
+    }
+
+    #[test]
+    fn the_outer_file_is_the_first_archive_before_a_way_in() {
+        assert_eq!(
+            outer_file("/app/app.jar!/BOOT-INF/lib/x.jar"),
+            "/app/app.jar"
+        );
+        assert_eq!(outer_file("/app/bang!/x.jar"), "/app/bang!/x.jar");
+        assert_eq!(
+            outer_file("/app/bang!/x.war!/WEB-INF/lib/y.jar"),
+            "/app/bang!/x.war"
+        );
     }
 
     #[test]

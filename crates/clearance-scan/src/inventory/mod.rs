@@ -80,6 +80,9 @@ pub struct LayerCapture {
     binaries_skipped: u64,
     /// The first few of those, to name in the warning.
     binaries_skipped_named: Vec<ImagePath>,
+    /// Bytes inflated from this layer's Java archives, at most
+    /// [`java::MAX_INFLATED_PER_LAYER`].
+    java_inflated: u64,
     /// Whether this capture asked for the content of the entry being read
     /// (another visitor beside it may have asked for a file it refused
     /// for its budget: that content is not kept).
@@ -250,6 +253,7 @@ impl LayerCapture {
                 .collect(),
             pending: None,
             inspected: 0,
+            java_inflated: 0,
             binaries_skipped: notes.binaries_skipped,
             binaries_skipped_named: notes
                 .binaries_skipped_named
@@ -317,10 +321,8 @@ impl LayerCapture {
 /// Give a binary's package the binary's path `file`, keeping the way into
 /// a nested Java archive (`!/BOOT-INF/lib/x.jar`) its path went on with.
 fn rebase(package: &mut Package, file: &ImagePath) {
-    package.path = match package.path.split_once("!/") {
-        Some((_, inner)) => format!("/{}!/{inner}", file.as_str()),
-        None => format!("/{}", file.as_str()),
-    };
+    let inner = &package.path[java::outer_file(&package.path).len()..];
+    package.path = format!("/{}{inner}", file.as_str());
 }
 
 /// A capture's files in storable form: (image path, content, or `None`
@@ -395,7 +397,15 @@ impl LayerVisitor for LayerCapture {
         let path = format!("/{}", entry.path.as_str());
         // A read error is the layer's: the reader fails it.
         let found = if java::is_archive_name(&path) {
-            java::inspect(&path, content, entry.size).map(Some)
+            let limits = java::Limits {
+                max_inflated_bytes: java::MAX_INFLATED_BYTES
+                    .min(java::MAX_INFLATED_PER_LAYER.saturating_sub(self.java_inflated)),
+                ..java::Limits::default()
+            };
+            java::inspect_with(&path, content, entry.size, limits).map(|(found, inflated)| {
+                self.java_inflated += inflated;
+                Some(found)
+            })
         } else {
             binary::inspect(&path, content, entry.size)
         };
@@ -542,7 +552,7 @@ pub enum InventoryWarning {
     /// A layer with more binaries than [`MAX_BINARIES_PER_LAYER`]: the
     /// rest were not read.
     #[error(
-        "layer {layer}: {count} binaries were not read for what they were built from (first: {}): the layer has more than {MAX_BINARIES_PER_LAYER}",
+        "layer {layer}: {count} binaries and Java archives were not read for what they hold (first: {}): the layer has more than {MAX_BINARIES_PER_LAYER}",
         first.join(", ")
     )]
     TooManyBinaries {
@@ -660,6 +670,8 @@ impl Inventory {
     /// cataloger's packages from what is visible.
     pub fn build(catalogers: &[Box<dyn Cataloger>], layers: Vec<LayerCapture>) -> Inventory {
         let mut visible: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        // Per visible path: the layer that wrote it last.
+        let mut written_in: HashMap<String, usize> = HashMap::new();
         // Per (cataloger, path): the packages the file lists.
         let mut parsed: BTreeMap<(usize, String), Vec<Package>> = BTreeMap::new();
         let mut inventory = Inventory::default();
@@ -695,6 +707,7 @@ impl Inventory {
                 match content {
                     Some(bytes) => {
                         visible.insert(path.clone(), bytes);
+                        written_in.insert(path.clone(), layer);
                         written.insert(path.clone());
                     }
                     None => {
@@ -765,7 +778,7 @@ impl Inventory {
         }
         listed.push(binaries.listed);
         inventory.packages = listed.into_iter().flat_map(HashMap::into_values).collect();
-        mark_owned(&mut inventory.packages, &visible);
+        mark_owned(&mut inventory.packages, &visible, &written_in);
         // The distribution may be known only from a layer after the one
         // that listed a package: name it in every purl.
         let distro = inventory.distro.as_ref();
@@ -866,14 +879,22 @@ impl BinaryReplay {
 /// `python3-requests` egg-info, `node-semver`'s
 /// `/usr/share/nodejs/semver/package.json`, `ruby-rack`'s gemspec. Only the
 /// language packages' own paths are looked up, so nothing grows with the
-/// OS file lists.
-fn mark_owned(packages: &mut [Found], visible: &BTreeMap<String, Vec<u8>>) {
+/// OS file lists. A package that came in with a layer after the one that
+/// wrote the file list is not the OS package's, even at a path the list
+/// names: a later layer wrote over the OS package's file (a vulnerable
+/// jar copied over Debian's), and the distribution's data says nothing
+/// about what it wrote.
+fn mark_owned(
+    packages: &mut [Found],
+    visible: &BTreeMap<String, Vec<u8>>,
+    written_in: &HashMap<String, usize>,
+) {
     use catalog::PackageType;
     let mut wanted: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, f) in packages.iter().enumerate() {
         if !f.package.kind.is_os() {
             // A nested Java archive is owned as the file that holds it.
-            let file = f.package.path.split("!/").next().unwrap_or_default();
+            let file = java::outer_file(&f.package.path);
             let path = file.strip_prefix('/').unwrap_or(file);
             wanted.entry(path).or_default().push(i);
         }
@@ -881,7 +902,8 @@ fn mark_owned(packages: &mut [Found], visible: &BTreeMap<String, Vec<u8>>) {
     if wanted.is_empty() {
         return;
     }
-    let mut owners: Vec<(usize, Owner)> = Vec::new();
+    // (package, its owner, the file list that names it)
+    let mut owners: Vec<(usize, Owner, &str)> = Vec::new();
     for (path, bytes) in visible {
         if dpkg::is_file_list(path) {
             let absolute = format!("/{path}");
@@ -893,6 +915,7 @@ fn mark_owned(packages: &mut [Found], visible: &BTreeMap<String, Vec<u8>>) {
                             kind: PackageType::Deb,
                             name: name.to_owned(),
                         },
+                        path.as_str(),
                     ));
                 }
             }
@@ -906,6 +929,7 @@ fn mark_owned(packages: &mut [Found], visible: &BTreeMap<String, Vec<u8>>) {
                             kind: PackageType::Rpm,
                             name: name.clone(),
                         },
+                        path.as_str(),
                     ));
                 }
             }
@@ -918,13 +942,19 @@ fn mark_owned(packages: &mut [Found], visible: &BTreeMap<String, Vec<u8>>) {
                             kind: PackageType::Apk,
                             name: name.clone(),
                         },
+                        path.as_str(),
                     ));
                 }
             }
         }
     }
-    for (i, owner) in owners {
-        packages[i].owned_by.get_or_insert(owner);
+    for (i, owner, list) in owners {
+        if written_in
+            .get(list)
+            .is_some_and(|&at| packages[i].layer <= at)
+        {
+            packages[i].owned_by.get_or_insert(owner);
+        }
     }
 }
 

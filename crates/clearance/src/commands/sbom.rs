@@ -206,7 +206,7 @@ fn render(s: &Sbom, page: &mut Page) {
     }
     if s.packages.is_empty() {
         page.line(dim(
-            "no packages found (read: dpkg, apk, rpm, Python, npm, Cargo.lock, gems, Composer, .NET deps.json, Go binaries, cargo-auditable binaries; Java comes next)",
+            "no packages found (read: dpkg, apk, rpm, Python, npm, Cargo.lock, gems, Composer, .NET deps.json, Go binaries, cargo-auditable binaries, Java archives)",
         ));
     } else {
         page.line(t);
