@@ -45,6 +45,20 @@ pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
+/// A proleptic Gregorian (year, month, day) to days since 1970-01-01
+/// (negative before), after Howard Hinnant's `days_from_civil`; the
+/// inverse of [`civil_from_days`]. The date is not checked (`2027-02-30`
+/// counts as `2027-03-02`).
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +78,16 @@ mod tests {
     fn instants_before_1970_format_too() {
         assert_eq!(rfc3339_signed(-1), "1969-12-31T23:59:59Z");
         assert_eq!(rfc3339_signed(-86_400 * 365), "1969-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn days_from_civil_inverts_civil_from_days() {
+        for days in (-800_000..800_000).step_by(997) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2024, 2, 29), 19_782);
     }
 
     #[test]

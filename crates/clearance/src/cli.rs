@@ -96,6 +96,9 @@ pub enum Command {
     /// Content trust: sign and verify tags with TUF.
     #[command(subcommand)]
     Trust(crate::commands::trust::TrustCommand),
+    /// Policy files: which images may run where (docs/policy.md).
+    #[command(subcommand)]
+    Policy(crate::commands::policy::PolicyCommand),
     /// Run Clearance's servers: `--trust` for the trust service.
     Serve(crate::commands::serve::ServeArgs),
 }

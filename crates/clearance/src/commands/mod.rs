@@ -3,6 +3,7 @@
 pub mod db;
 pub mod image;
 pub mod inspect;
+pub mod policy;
 pub mod sbom;
 pub mod scan;
 pub mod serve;
@@ -30,6 +31,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Scan(args) => scan::run(args, cli.global.format).await,
         Command::Db(command) => db::run(command, cli.global.format).await,
         Command::Trust(command) => trust::run(command, cli.global.format).await,
+        Command::Policy(command) => policy::run(command, cli.global.format).await,
         Command::Serve(args) => serve::run(args).await,
     }
 }

@@ -1,0 +1,195 @@
+//! `clearance policy`: policy files (docs/policy.md).
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use clearance_policy::date::Date;
+use clearance_policy::policy::{self, Environment, Mode, Policy, PolicyError};
+use serde::Serialize;
+
+use crate::cli::Format;
+use crate::exit::Exit;
+use crate::output::{self, Page, ToText as _, bad, dim, good, warn};
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check a policy file: every problem with its line and column, or the
+    /// environments it defines and the rules of each. Exit 2 when it is not
+    /// valid.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The policy file (YAML; the format is in docs/policy.md).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// `clearance.policy-check/v1`.
+#[derive(Debug, Serialize)]
+struct CheckReport<'a> {
+    schema: &'static str,
+    file: String,
+    valid: bool,
+    environments: Vec<EnvironmentSummary<'a>>,
+    errors: Vec<Located>,
+    warnings: Vec<Located>,
+}
+
+#[derive(Debug, Serialize)]
+struct EnvironmentSummary<'a> {
+    name: &'a str,
+    mode: Mode,
+    rules: Vec<&'static str>,
+    exceptions: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct Located {
+    line: u64,
+    column: u64,
+    path: String,
+    message: String,
+}
+
+impl From<&PolicyError> for Located {
+    fn from(e: &PolicyError) -> Located {
+        Located {
+            line: e.line,
+            column: e.column,
+            path: e.path.clone(),
+            message: e.message.clone(),
+        }
+    }
+}
+
+pub async fn run(command: PolicyCommand, format: Format) -> anyhow::Result<Exit> {
+    match command {
+        PolicyCommand::Check(args) => check(args, format),
+    }
+}
+
+fn check(args: CheckArgs, format: Format) -> anyhow::Result<Exit> {
+    let name = args.file.display().to_string();
+    let meta = std::fs::metadata(&args.file)
+        .with_context(|| format!("cannot read the policy file {name}"))?;
+    if meta.len() > policy::MAX_POLICY_BYTES as u64 {
+        anyhow::bail!(
+            "{name} is {} bytes; a policy file is at most {} bytes",
+            meta.len(),
+            policy::MAX_POLICY_BYTES
+        );
+    }
+    let bytes =
+        std::fs::read(&args.file).with_context(|| format!("cannot read the policy file {name}"))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{name} is not UTF-8 text (byte {})",
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    let today = Date::of_unix(i64::try_from(clearance_oci::time::now_unix()).unwrap_or(i64::MAX));
+    let loaded = policy::load(&text, &name, today);
+    let (policy, errors) = match &loaded {
+        Ok(p) => (Some(p), Vec::new()),
+        Err(e) => (None, e.errors.iter().map(Located::from).collect()),
+    };
+    let report = CheckReport {
+        schema: "clearance.policy-check/v1",
+        file: name.clone(),
+        valid: policy.is_some(),
+        environments: policy.map(summaries).unwrap_or_default(),
+        errors,
+        warnings: policy
+            .map(|p| p.warnings.iter().map(Located::from).collect())
+            .unwrap_or_default(),
+    };
+    let mut page = Page::default();
+    match format {
+        Format::Json => page.json(&report)?,
+        Format::Table | Format::Cyclonedx | Format::Spdx | Format::Sarif => {
+            for e in &report.errors {
+                page.line(bad(located(&name, e)));
+            }
+            for w in &report.warnings {
+                page.line(warn(format!("warning: {}", located(&name, w))));
+            }
+            if report.valid {
+                page.line(good(format!(
+                    "✓ {name}: a valid policy with {} environment{}",
+                    report.environments.len(),
+                    if report.environments.len() == 1 {
+                        ""
+                    } else {
+                        "s"
+                    }
+                )));
+                let mut t = output::table(&["Environment", "Mode", "Rules", "Exceptions"]);
+                for env in &report.environments {
+                    t.row([
+                        env.name.to_text(),
+                        match env.mode {
+                            Mode::Enforce => "enforce".to_text(),
+                            Mode::Warn => warn("warn"),
+                        },
+                        if env.rules.is_empty() {
+                            dim("none: every image is allowed")
+                        } else {
+                            env.rules.join(", ").to_text()
+                        },
+                        env.exceptions.to_text(),
+                    ]);
+                }
+                page.line(t);
+            }
+        }
+    }
+    page.emit()?;
+    match loaded {
+        Ok(_) => Ok(Exit::Ok),
+        Err(e) => Err(anyhow::anyhow!(
+            "{name} is not a valid policy: {} problem{}; fix {} and run `clearance policy check` again",
+            e.errors.len(),
+            if e.errors.len() == 1 { "" } else { "s" },
+            if e.errors.len() == 1 { "it" } else { "them" }
+        )),
+    }
+}
+
+fn located(file: &str, e: &Located) -> String {
+    let place = if e.path.is_empty() {
+        String::new()
+    } else {
+        format!("{}: ", e.path)
+    };
+    format!("{file}:{}:{}: {place}{}", e.line, e.column, e.message)
+}
+
+fn summaries(policy: &Policy) -> Vec<EnvironmentSummary<'_>> {
+    policy.environments.values().map(summary).collect()
+}
+
+/// The rule groups an environment sets, by name.
+fn summary(env: &Environment) -> EnvironmentSummary<'_> {
+    let mut rules = Vec::new();
+    if env.trust.is_some() {
+        rules.push("trust");
+    }
+    if env.sources.is_some() {
+        rules.push("sources");
+    }
+    if env.contents.is_some() {
+        rules.push("contents");
+    }
+    if env.runtime.is_some() {
+        rules.push("runtime");
+    }
+    EnvironmentSummary {
+        name: &env.name,
+        mode: env.mode,
+        rules,
+        exceptions: env.exceptions.len(),
+    }
+}
