@@ -79,6 +79,22 @@ pub enum DbError {
 pub struct AdvisoryDb {
     pool: SqlitePool,
     path: PathBuf,
+    access: Access,
+}
+
+/// How an [`AdvisoryDb`] was opened, which says what closing it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Read only ([`AdvisoryDb::open`]): nothing is written, not even
+    /// beside the file.
+    ReadOnly,
+    /// For writing, in WAL mode while open, so readers are not held up by
+    /// an import ([`AdvisoryDb::create`]); closing turns the file back to
+    /// rollback-journal mode.
+    Writer,
+    /// One connection in rollback-journal mode
+    /// ([`AdvisoryDb::open_unshared`]).
+    Unshared,
 }
 
 /// One source's row in `db status`.
@@ -211,31 +227,64 @@ pub(crate) async fn sqlite_pool(
     create: bool,
     connections: u32,
 ) -> Result<SqlitePool, DbError> {
-    sqlite_pool_with(path, create, connections, SqliteJournalMode::Wal).await
+    let open = if create { Open::Create } else { Open::Existing };
+    sqlite_pool_with(path, open, connections, Some(SqliteJournalMode::Wal)).await
 }
 
-/// As [`sqlite_pool`], with another journal mode.
-async fn sqlite_pool_with(
+/// How a pool opens its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Open {
+    /// Read and write, creating the file if missing.
+    Create,
+    /// Read and write an existing file.
+    Existing,
+    /// Read only (`SQLITE_OPEN_READONLY`): SQLite writes nothing, the
+    /// file's journal mode included.
+    ReadOnly,
+}
+
+/// As [`sqlite_pool`]: opened as `open` says, in the journal mode given
+/// (`None`: as the file is).
+pub(crate) async fn sqlite_pool_with(
     path: &Path,
-    create: bool,
+    open: Open,
     connections: u32,
-    journal: SqliteJournalMode,
+    journal: Option<SqliteJournalMode>,
 ) -> Result<SqlitePool, DbError> {
     let sql = |source| DbError::Sql {
         path: path.to_owned(),
         source,
     };
-    let options = SqliteConnectOptions::from_str("sqlite://")
+    let mut options = SqliteConnectOptions::from_str("sqlite://")
         .map_err(sql)?
         .filename(path)
-        .create_if_missing(create)
-        .journal_mode(journal)
+        .create_if_missing(open == Open::Create)
+        .read_only(open == Open::ReadOnly)
         .busy_timeout(std::time::Duration::from_secs(30));
+    if let Some(journal) = journal {
+        options = options.journal_mode(journal);
+    }
     SqlitePoolOptions::new()
         .max_connections(connections)
         .connect_with(options)
         .await
         .map_err(sql)
+}
+
+/// Close `pool` and wait, up to a second, until none of its connections is
+/// left. sqlx's `Pool::close` can return with one still open
+/// (launchbadge/sqlx#3217: a connection on its way back from a query lands
+/// in the pool after the last drain), which keeps its lock on the file,
+/// and the file's `-wal` and `-shm`, until the process exits.
+pub(crate) async fn close_pool(pool: &SqlitePool) {
+    pool.close().await;
+    for _ in 0..200 {
+        if pool.size() == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        pool.close().await;
+    }
 }
 
 /// Now, in Unix seconds, as the tables store it.
@@ -257,7 +306,15 @@ impl AdvisoryDb {
         Ok(db)
     }
 
-    /// Open an existing database.
+    /// Open an existing database for reading only (`db status`, a scan's
+    /// lookup, a push's copy): SQLite opens it read-only and its journal
+    /// mode is left as it is, so nothing on disk changes and a file that
+    /// may not be written (mode 0444, a read-only mount) is read.
+    ///
+    /// A database at rest is in rollback-journal mode ([`AdvisoryDb::close`]
+    /// leaves it so), which a reader needs nothing beside. One left in WAL
+    /// mode (a writer killed, or one that closed while a reader had it
+    /// open) is read through its `-wal`, which SQLite creates if missing.
     ///
     /// # Errors
     ///
@@ -267,7 +324,11 @@ impl AdvisoryDb {
         if !path.is_file() {
             return Err(DbError::Missing(path.to_owned()));
         }
-        let db = Self::connect(path, false).await?;
+        let db = AdvisoryDb {
+            pool: sqlite_pool_with(path, Open::ReadOnly, 4, None).await?,
+            path: path.to_owned(),
+            access: Access::ReadOnly,
+        };
         db.check_schema().await?;
         Ok(db)
     }
@@ -285,8 +346,10 @@ impl AdvisoryDb {
             return Err(DbError::Missing(path.to_owned()));
         }
         let db = AdvisoryDb {
-            pool: sqlite_pool_with(path, false, 1, SqliteJournalMode::Delete).await?,
+            pool: sqlite_pool_with(path, Open::Existing, 1, Some(SqliteJournalMode::Delete))
+                .await?,
             path: path.to_owned(),
+            access: Access::Unshared,
         };
         db.check_schema().await?;
         Ok(db)
@@ -301,6 +364,7 @@ impl AdvisoryDb {
         Ok(AdvisoryDb {
             pool: sqlite_pool(path, create, 4).await?,
             path: path.to_owned(),
+            access: Access::Writer,
         })
     }
 
@@ -755,8 +819,27 @@ impl AdvisoryDb {
         }
     }
 
-    /// Close the pool (waits for connections to finish).
+    /// Close the pool (waits for connections to finish). A database opened
+    /// for writing is then turned back to rollback-journal mode (its WAL
+    /// checkpointed, `-wal` and `-shm` removed), so readers, which open it
+    /// read-only, find nothing they would have to create beside it. That
+    /// needs the file alone: while another process has it open, it stays in
+    /// WAL mode until the next writer closes.
     pub async fn close(&self) {
-        self.pool.close().await;
+        close_pool(&self.pool).await;
+        if self.access == Access::Writer
+            && let Ok(pool) = sqlite_pool_with(
+                &self.path,
+                Open::Existing,
+                1,
+                Some(SqliteJournalMode::Delete),
+            )
+            .await
+        {
+            close_pool(&pool).await;
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use clearance_oci::verify::VerifyError;
 
-use crate::db::{AdvisoryDb, DbError, DbStatus, sqlite_pool};
+use crate::db::{AdvisoryDb, DbError, DbStatus, Open, close_pool, sqlite_pool_with};
 
 /// The artifact's `artifactType`.
 pub const ARTIFACT_TYPE: &str = "application/vnd.clearance.advisory-db.v1";
@@ -311,8 +311,10 @@ pub async fn install(
 ) -> Result<(), DbArtifactError> {
     if target.is_file() {
         // Best effort, and brief: a reader in a long transaction keeps its
-        // frames in the log, which is removed after the rename anyway.
-        if let Ok(pool) = sqlite_pool(target, false, 1).await {
+        // frames in the log, which is removed after the rename anyway. The
+        // journal mode is left as it is: a file in rollback-journal mode
+        // has no log to checkpoint.
+        if let Ok(pool) = sqlite_pool_with(target, Open::Existing, 1, None).await {
             for statement in [
                 "PRAGMA busy_timeout = 1000",
                 "PRAGMA wal_checkpoint(TRUNCATE)",
@@ -320,7 +322,7 @@ pub async fn install(
                 // A failure here costs nothing: the file is being replaced.
                 let _ = sqlx::query(statement).execute(&pool).await;
             }
-            pool.close().await;
+            close_pool(&pool).await;
         }
     }
     // The new file keeps the old one's mode (readers of another user keep

@@ -172,6 +172,54 @@ fn db_build_reports_each_source_and_status_lists_them() {
     assert_input_error(&out, "run `clearance db update`");
 }
 
+/// The database file's bytes and modification time, and which of its
+/// `-wal` and `-shm` files exist.
+fn at_rest(db: &Path) -> (Vec<u8>, std::time::SystemTime, [bool; 2]) {
+    let beside = |suffix: &str| {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        Path::new(&name).exists()
+    };
+    (
+        std::fs::read(db).unwrap(),
+        std::fs::metadata(db).unwrap().modified().unwrap(),
+        [beside("-wal"), beside("-shm")],
+    )
+}
+
+/// Break-it (issue 9): `db status` set WAL mode on the database it only
+/// read (its header rewritten, `-wal` and `-shm` left beside it), and so
+/// did a scan's lookup; a database it may not write (0444 in a 0555
+/// directory) could not be shown. Both now open it read-only. (Run as
+/// root, the modes stop nothing; the library's test proves the open
+/// read-only.)
+#[test]
+fn b9_db_status_and_scan_leave_the_database_as_it_was() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let image = build_image(dir.path());
+    let sub = dir.path().join("db");
+    std::fs::create_dir(&sub).unwrap();
+    let db = build_db(&sub);
+    let path = Path::new(&db);
+    let before = at_rest(path);
+    assert_eq!(before.2, [false, false], "a database at rest is alone");
+    assert_success(&clearance(&["db", "status", "--db", &db]));
+    assert!(at_rest(path) == before, "db status changed the database");
+    assert_success(&clearance(&["scan", "--db", &db, &image]));
+    assert!(at_rest(path) == before, "scan changed the database");
+
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let out = clearance(&["db", "status", "--db", &db]);
+    let scan = clearance(&["scan", "--db", &db, "--no-layer-store", &image]);
+    std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_success(&out);
+    assert!(stdout(&out).contains("osv:PyPI"), "{}", stdout(&out));
+    assert_success(&scan);
+    assert!(at_rest(path) == before, "the read-only database changed");
+}
+
 #[test]
 fn scan_reports_what_the_image_runs_and_not_the_traps() {
     let dir = tempfile::tempdir().unwrap();

@@ -7,7 +7,7 @@ use clearance_oci::verify::VerifyingReader;
 
 use super::*;
 use crate::advisory::source;
-use crate::db::SCHEMA_VERSION;
+use crate::db::{SCHEMA_VERSION, sqlite_pool};
 
 fn feeds() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/feeds")
