@@ -155,7 +155,11 @@ impl std::io::Write for JsonSink<'_> {
         let text = std::str::from_utf8(&self.pending[..valid]).unwrap_or_default();
         for c in text.chars() {
             if hidden(c) && c != '\n' {
-                self.page.push_str(&format!("\\u{:04x}", u32::from(c)));
+                // RFC 8259 §7: a character outside the BMP is escaped as
+                // its UTF-16 surrogate pair (tag characters are hidden).
+                for unit in c.encode_utf16(&mut [0; 2]) {
+                    self.page.push_str(&format!("\\u{unit:04x}"));
+                }
             } else {
                 self.page.push(c);
             }
@@ -314,6 +318,19 @@ mod tests {
             page.0
         );
         assert!(page.0.contains("\\u009b31m\\u202ex"), "{:?}", page.0);
+        let back: serde_json::Value = serde_json::from_str(&page.0).unwrap();
+        assert_eq!(back, value);
+    }
+
+    /// A hidden character outside the BMP (a tag character in a file name)
+    /// is written as a surrogate pair: `\ue0041` would read back as
+    /// U+E004 and a `1`.
+    #[test]
+    fn json_escapes_characters_outside_the_bmp_as_surrogate_pairs() {
+        let value = serde_json::json!({"a": "x\u{e0041}y\u{1d173}"});
+        let mut page = super::Page::default();
+        page.json(&value).unwrap();
+        assert!(page.0.contains("x\\udb40\\udc41y"), "{:?}", page.0);
         let back: serde_json::Value = serde_json::from_str(&page.0).unwrap();
         assert_eq!(back, value);
     }
