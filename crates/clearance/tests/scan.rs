@@ -220,6 +220,36 @@ fn b9_db_status_and_scan_leave_the_database_as_it_was() {
     assert!(at_rest(path) == before, "the read-only database changed");
 }
 
+/// Break-it (issue 9): `--db DIR` got SQLite's "unable to open database
+/// file" (`db build`) or "no advisory database at DIR: run db update".
+#[test]
+fn b9_a_directory_given_as_the_database_is_named_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().display().to_string();
+    let kev = feeds().join("kev.json").display().to_string();
+    for args in [
+        vec!["db", "status", "--db", &db],
+        vec!["db", "build", "--db", &db, "--source", &kev],
+        vec![
+            "db",
+            "pull",
+            "--db",
+            &db,
+            "--insecure-skip-trust",
+            "127.0.0.1:9/x/y:v1",
+        ],
+        vec!["scan", "--db", &db, "oci:/nowhere:v1"],
+    ] {
+        let out = clearance(&args);
+        assert_input_error(
+            &out,
+            &format!(
+                "{db} is a directory: --db (or CLEARANCE_DB) takes the path of the advisory database file, such as {db}/advisories.db"
+            ),
+        );
+    }
+}
+
 #[test]
 fn scan_reports_what_the_image_runs_and_not_the_traps() {
     let dir = tempfile::tempdir().unwrap();

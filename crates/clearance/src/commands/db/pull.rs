@@ -88,6 +88,8 @@ pub async fn run(args: PullArgs, format: Format) -> anyhow::Result<Exit> {
     };
     let reference = registry_ref(&args.reference)?;
     let gun = gun(&reference)?;
+    // The flags first: a wrong --db is told before anything is fetched.
+    let target = args.db.path()?;
     let client = RegistryClient::new(&args.registry.settings()?.registry)?;
     let mut pulled = Pulled {
         schema: "clearance.db-pull/v1",
@@ -124,7 +126,6 @@ pub async fn run(args: PullArgs, format: Format) -> anyhow::Result<Exit> {
         }
     };
     let layer = database_layer(&manifest, &args.reference, args.max_size)?;
-    let target = args.db.path()?;
     // A database path that is a symbolic link (to shared storage) is
     // updated where it points, not replaced by a file of its own.
     let target = match std::fs::symlink_metadata(&target) {
