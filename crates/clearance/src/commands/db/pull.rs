@@ -114,18 +114,17 @@ pub async fn run(args: PullArgs, format: Format) -> anyhow::Result<Exit> {
         },
         Trust::Skip => {
             output::warning(format!(
-                "pulling {} without content trust (--insecure-skip-trust): whoever can push to the registry decides what your scans know",
-                args.reference
+                "pulling {reference} without content trust (--insecure-skip-trust): whoever can push to the registry decides what your scans know"
             ));
             let (bytes, digest, _) = client
                 .get_manifest(&reference, &reference.manifest_reference())
                 .await
-                .with_context(|| format!("fetching the manifest of {}", args.reference))?;
+                .with_context(|| format!("fetching the manifest of {reference}"))?;
             pulled.digest = Some(digest.to_string());
             bytes
         }
     };
-    let layer = database_layer(&manifest, &args.reference, args.max_size)?;
+    let layer = database_layer(&manifest, &reference, args.max_size)?;
     // A database path that is a symbolic link (to shared storage) is
     // updated where it points, not replaced by a file of its own.
     let target = match std::fs::symlink_metadata(&target) {
@@ -180,11 +179,15 @@ async fn signed_artifact(
     let gun = gun(reference)?;
     let tag = reference
         .tag()
-        .context("pull a signed tag: HOST/REPO:TAG (the trust data signs tags)")?
+        .with_context(|| {
+            format!(
+                "{reference} names no tag: pull a signed tag, HOST/REPO:TAG (the trust data signs tags)"
+            )
+        })?
         .to_owned();
     let Some(trust) = args.trust.trust() else {
         bail!(
-            "`db pull` verifies {tag} with content trust: give the trust server (--server URL or CLEARANCE_TRUST_SERVER), or --insecure-skip-trust to take the database unverified"
+            "`db pull` verifies {reference} with content trust: give the trust server (--server URL or CLEARANCE_TRUST_SERVER), or --insecure-skip-trust to take the database unverified"
         );
     };
     let trust = trust.settings(args.registry.timeout)?;
@@ -278,7 +281,7 @@ async fn download(
 /// `artifactType` (or, for artifacts of before image-spec 1.1, its
 /// config's type) must be ours, with exactly one layer of ours, no larger
 /// than `max`.
-fn database_layer(manifest: &[u8], reference: &str, max: u64) -> anyhow::Result<BlobRef> {
+fn database_layer(manifest: &[u8], reference: &RegistryRef, max: u64) -> anyhow::Result<BlobRef> {
     let manifest = ArtifactManifest::parse(manifest)
         .with_context(|| format!("{reference} is not a Clearance advisory database artifact"))?;
     let kind = manifest.kind();
@@ -300,7 +303,7 @@ fn database_layer(manifest: &[u8], reference: &str, max: u64) -> anyhow::Result<
     };
     if layer.media_type != LAYER_MEDIA_TYPE {
         bail!(
-            "{reference}'s layer is {}, not {LAYER_MEDIA_TYPE}: a newer clearance may have pushed it; upgrade, or push it again with this one",
+            "{reference} is not a Clearance advisory database: its artifact type is ours, but its layer is {}, not {LAYER_MEDIA_TYPE}; check the reference, and push the database with `clearance db push`",
             layer.media_type
         );
     }
