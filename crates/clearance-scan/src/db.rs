@@ -287,6 +287,34 @@ pub(crate) async fn close_pool(pool: &SqlitePool) {
     }
 }
 
+/// Complaints of `quick_check` a message shows.
+const CHECK_LINES: usize = 3;
+
+/// What `quick_check` answered, on one line: its first [`CHECK_LINES`]
+/// complaints, each escaped, joined by `; ` (`…` when there were more).
+/// SQLite puts several lines in one answer (the first names the schema,
+/// `*** in database main ***`, which is left out).
+fn check_lines(rows: &[String]) -> String {
+    let mut lines = rows
+        .iter()
+        .flat_map(|row| row.lines())
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("*** in database "));
+    let shown: Vec<String> = lines
+        .by_ref()
+        .take(CHECK_LINES)
+        .map(|line| clearance_oci::text::clean(line).into_owned())
+        .collect();
+    if shown.is_empty() {
+        return "no answer to quick_check".to_owned();
+    }
+    let mut text = shown.join("; ");
+    if lines.next().is_some() {
+        text.push_str("; …");
+    }
+    text
+}
+
 /// Now, in Unix seconds, as the tables store it.
 pub(crate) fn now_unix() -> i64 {
     i64::try_from(clearance_oci::time::now_unix()).unwrap_or(i64::MAX)
@@ -803,20 +831,21 @@ impl AdvisoryDb {
     ///
     /// # Errors
     ///
-    /// [`DbError::Corrupt`] with SQLite's first complaint, [`DbError::Sql`].
+    /// [`DbError::Corrupt`] with SQLite's first complaints on one line
+    /// ([`check_lines`]), [`DbError::Sql`].
     pub async fn quick_check(&self) -> Result<(), DbError> {
         let rows: Vec<String> = sqlx::query_scalar("PRAGMA quick_check(5)")
             .fetch_all(&self.pool)
             .await
             .map_err(self.sql())?;
-        match rows.first().map(String::as_str) {
-            Some("ok") => Ok(()),
-            other => Err(DbError::Corrupt {
-                path: self.path.clone(),
-                what: "page or index",
-                message: other.unwrap_or("no answer to quick_check").to_owned(),
-            }),
+        if rows.first().map(String::as_str) == Some("ok") {
+            return Ok(());
         }
+        Err(DbError::Corrupt {
+            path: self.path.clone(),
+            what: "page or index",
+            message: check_lines(&rows),
+        })
     }
 
     /// Close the pool (waits for connections to finish). A database opened

@@ -534,6 +534,66 @@ fn b9_pull_messages_name_the_whole_reference_and_what_the_artifact_is() {
     assert_eq!(bytes(&runner), before);
 }
 
+/// Break-it (issue 9): a pulled database with a damaged page was reported
+/// naming its temporary file (`.db-pull-….db`, removed by then), with
+/// SQLite's complaint lines shown as a literal `\n`, and "DEST is as it
+/// was" when there was no database at DEST.
+#[test]
+fn b9_a_damaged_pull_names_the_destination_on_one_line_and_what_was_kept() {
+    require("sqlite3");
+    let site = Site::new();
+    let damaged = site.db("publisher");
+    site.build(&damaged, &["osv-pypi", "kev.json"]);
+    let sql = |query: &str| {
+        let out = Command::new("sqlite3")
+            .arg(&damaged)
+            .arg(query)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", both(&out));
+        stdout(&out).trim().parse::<usize>().unwrap()
+    };
+    let root = sql("SELECT rootpage FROM sqlite_master WHERE name = 'affected_package'");
+    let page = sql("PRAGMA page_size");
+    let mut file = bytes(&damaged);
+    let start = (root - 1) * page + 8;
+    file[start..start + 192].fill(0x41);
+    let digest = push_artifact(&site, "damaged", Some(ARTIFACT_TYPE), &zstd(&file));
+    sign(&site, "damaged", &digest);
+
+    let fresh = site.db("fresh");
+    let out = site.pull(&fresh, "damaged", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "nothing was pulled from {}:damaged: no database was written at {}",
+            site.gun,
+            fresh.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "the database pulled for {} is damaged: a stored page or index is unreadable (",
+            fresh.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(".db-pull-") && !err.contains("\\n"), "{err}");
+    assert!(!fresh.exists());
+
+    let runner = site.db("runner");
+    site.build(&runner, &["kev.json"]);
+    let out = site.pull(&runner, "damaged", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        stderr(&out).contains(&format!("{} is as it was", runner.display())),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn a_signed_artifact_holding_a_database_that_is_not_ours_is_refused_before_replacing() {
     require("sqlite3");

@@ -142,19 +142,18 @@ pub async fn run(args: PullArgs, format: Format) -> anyhow::Result<Exit> {
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating {} for the advisory database", dir.display()))?;
     let what = format!("{gun}@{}", layer.digest);
-    let (file, status) = download(&client, &reference, &layer, &dir, args.max_size, &what)
+    let kept = if target.exists() {
+        format!("{} is as it was", target.display())
+    } else {
+        format!("no database was written at {}", target.display())
+    };
+    let (file, status) = download(&client, &reference, &layer, &target, args.max_size, &what)
         .await
-        .with_context(|| {
-            format!(
-                "nothing was pulled from {}: {} is as it was",
-                args.reference,
-                target.display()
-            )
-        })?;
+        .with_context(|| format!("nothing was pulled from {reference}: {kept}"))?;
     let database_bytes = file
         .as_file()
         .metadata()
-        .with_context(|| format!("reading {}", file.path().display()))?
+        .with_context(|| format!("the database pulled for {}", target.display()))?
         .len();
     db_artifact::install(file, &target).await?;
     pulled.database = Some(target);
@@ -244,14 +243,14 @@ async fn signed_artifact(
     Ok(Some(bytes))
 }
 
-/// Download the database layer into a temporary file in `dir`, its digest
-/// checked while it streams and its size held to `max`, and check it is a
-/// Clearance advisory database of this schema.
+/// Download the database layer into a temporary file beside `target`, its
+/// digest checked while it streams and its size held to `max`, and check it
+/// is a Clearance advisory database of this schema.
 async fn download(
     client: &RegistryClient,
     reference: &RegistryRef,
     layer: &BlobRef,
-    dir: &Path,
+    target: &Path,
     max: u64,
     what: &str,
 ) -> anyhow::Result<(tempfile::NamedTempFile, clearance_scan::db::DbStatus)> {
@@ -264,13 +263,13 @@ async fn download(
         inner: blob,
         bar: bar.clone(),
     };
-    let (dir, name) = (dir.to_owned(), what.to_owned());
+    let (into, name) = (target.to_owned(), what.to_owned());
     let file =
-        tokio::task::spawn_blocking(move || db_artifact::unpack(counted, &name, &dir, max)).await;
+        tokio::task::spawn_blocking(move || db_artifact::unpack(counted, &name, &into, max)).await;
     bar.finish_and_clear();
     let file = file??;
     let spinner = output::spinner(format!("checking {what}"));
-    let status = db_artifact::check(file.path()).await;
+    let status = db_artifact::check(file.path(), target).await;
     spinner.finish_and_clear();
     let status = status
         .with_context(|| format!("{what} holds no advisory database this clearance reads"))?;
