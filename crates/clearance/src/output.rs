@@ -233,6 +233,21 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// A count with its noun, singular for one: `count(1, "secret", "secrets")`
+/// is `1 secret`, `count(0, …)` `0 secrets`.
+pub fn count<N: Display + PartialEq + From<u8>>(n: N, one: &str, many: &str) -> String {
+    if n == N::from(1) {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// `it` for one, `them` for any other count.
+pub fn them<N: PartialEq + From<u8>>(n: N) -> &'static str {
+    if n == N::from(1) { "it" } else { "them" }
+}
+
 /// Human sizes in binary units: 1.5 MiB.
 pub fn size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -333,6 +348,17 @@ mod tests {
         assert!(page.0.contains("x\\udb40\\udc41y"), "{:?}", page.0);
         let back: serde_json::Value = serde_json::from_str(&page.0).unwrap();
         assert_eq!(back, value);
+    }
+
+    #[test]
+    fn counts_of_one_are_singular() {
+        assert_eq!(super::count(1, "secret", "secrets"), "1 secret");
+        assert_eq!(super::count(0, "secret", "secrets"), "0 secrets");
+        assert_eq!(
+            super::count(2, "vulnerability", "vulnerabilities"),
+            "2 vulnerabilities"
+        );
+        assert_eq!((super::them(1), super::them(3)), ("it", "them"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{assert_input_error, assert_success, clearance, require, stderr, stdout};
+use support::{assert_input_error, assert_success, both, clearance, require, stderr, stdout};
 
 fn feeds() -> PathBuf {
     support::repo_root().join("crates/clearance-scan/tests/data/feeds")
@@ -347,7 +347,7 @@ fn fail_on_gates_ci_and_filters_narrow_the_report() {
     let out = clearance(&["scan", "--db", &db, "--fail-on", "critical", &image]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains("✘ failed: 1 finding(s) at or above critical"),
+        stdout(&out).contains("✘ failed: 1 finding at or above critical"),
         "{}",
         stdout(&out)
     );
@@ -882,8 +882,11 @@ fn sbom_input_unknown_severities_and_empty_inventories_are_judged_not_waved_thro
     let out = clearance(&["scan", "--db", &db, "--fail-on", "critical", &input]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("1 finding(s) at or above critical"), "{text}");
-    assert!(text.contains("1 finding(s) of unknown severity"), "{text}");
+    assert!(text.contains("1 finding at or above critical"), "{text}");
+    assert!(
+        text.contains("1 finding of unknown severity (no feed rates it)"),
+        "{text}"
+    );
     assert!(text.contains("of purl type \"hex\""), "{text}");
     let out = clearance(&[
         "scan",
@@ -915,7 +918,7 @@ fn sbom_input_unknown_severities_and_empty_inventories_are_judged_not_waved_thro
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.contains("--fail-on failed: 1 finding(s) at or above critical"),
+        err.contains("--fail-on failed: 1 finding at or above critical"),
         "{err}"
     );
     assert!(!err.contains("unknown severity"), "{err}");
@@ -1016,7 +1019,7 @@ umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN rm /root/
     assert!(table.contains("npm_****"), "{table}");
     assert!(table.contains("(deleted in 2)"), "{table}");
     assert!(
-        table.contains("secret(s) at or above high"),
+        table.contains("3 secrets at or above high"),
         "the reason is given: {table}"
     );
 
@@ -1033,6 +1036,73 @@ umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN rm /root/
     let out = clearance(&["scan", "--db", &db, "--format", "json", &image]);
     assert_success(&out);
     assert_eq!(json(&out)["secrets"], first["secrets"]);
+}
+
+/// Break-it (issue 9): the table said "1 secrets" (and "1 findings",
+/// "1 vulnerabilities", "1 packages", "1 finding(s)"). A count of one
+/// takes the singular.
+#[test]
+fn b9_counts_of_one_are_singular() {
+    require("umoci");
+    let dir = tempfile::tempdir().unwrap();
+    let db = build_db(dir.path());
+    let npm = fake_secret::npm_token(3);
+    let script = r#"
+umoci new --image oci:v1
+umoci config --image oci:v1 --created 2020-01-04T00:00:00Z --no-history
+umoci unpack --image oci:v1 bundle >/dev/null
+R=bundle/rootfs
+mkdir -p $R/etc $R/var/lib/dpkg $R/root
+printf 'ID=debian\nVERSION_ID="12"\n' > $R/etc/os-release
+printf 'Package: libc6\nStatus: install ok installed\nSource: glibc\nVersion: 2.36-9\n\n' > $R/var/lib/dpkg/status
+printf '//registry.npmjs.org/:_authToken=%s\n' "$2" > $R/root/.npmrc
+umoci repack --refresh-bundle --image oci:v1 --history.created_by "FROM debian:12" bundle
+"#;
+    umoci_script(dir.path(), script, &[&npm]);
+    let image = format!("oci:{}:v1", dir.path().join("oci").display());
+    let out = clearance(&[
+        "scan",
+        "--db",
+        &db,
+        "--severity",
+        "high",
+        "--by",
+        "layer",
+        "--fail-on",
+        "high",
+        &image,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    let table = stdout(&out);
+    for says in [
+        "Layer 0 FROM debian:12 (1 finding)",
+        "1 vulnerability (1 high); ",
+        "1 secret (0 in files a later layer deleted",
+        "remove it from the layer that adds it and rotate it",
+        "attack surface: 1 package; ",
+        "✘ failed: 1 finding at or above high",
+        "✘ failed: 1 secret at or above high",
+    ] {
+        assert!(table.contains(says), "{says:?} in {table}");
+    }
+    assert!(!table.contains("(s)"), "{table}");
+    for noun in [
+        "secrets",
+        "findings",
+        "vulnerabilities",
+        "packages",
+        "files",
+        "layers",
+    ] {
+        let plural_one = format!("1 {noun}");
+        let after_a_digit = table
+            .match_indices(&plural_one)
+            .any(|(at, _)| table[..at].ends_with(|c: char| c.is_ascii_digit()));
+        assert!(
+            !table.contains(&plural_one) || after_a_digit,
+            "{plural_one:?} in {table}"
+        );
+    }
 }
 
 #[test]
@@ -1105,7 +1175,7 @@ umoci repack --image oci:v1 --history.created_by "RUN pip install requests==2.19
     );
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains("1 configuration finding(s) at or above medium"),
+        stdout(&out).contains("1 configuration finding at or above medium"),
         "{}",
         stdout(&out)
     );

@@ -220,8 +220,9 @@ async fn build(args: BuildArgs, format: Format) -> anyhow::Result<Exit> {
                     page.line(text!(
                         warn("warning:"),
                         format!(
-                            " {}: {} more problems not shown",
-                            i.source, i.problems_not_shown
+                            " {}: {} not shown",
+                            i.source,
+                            output::count(i.problems_not_shown, "more problem", "more problems")
                         )
                     ));
                 }
