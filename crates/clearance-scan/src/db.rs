@@ -52,6 +52,14 @@ pub enum DbError {
         /// Its version.
         found: String,
     },
+    /// A database in WAL mode with no `-wal` beside it (left so by an
+    /// older clearance, or a killed writer) in a directory this user may
+    /// not write: SQLite cannot read it without creating its `-wal` and
+    /// `-shm`.
+    #[error(
+        "the advisory database at {0} is in WAL mode, and SQLite cannot read it without creating its -wal and -shm files beside it, which this user may not: have its owner run `clearance db update` (or `sqlite3 FILE 'PRAGMA journal_mode=DELETE'`) once, which leaves it in rollback-journal mode"
+    )]
+    WalNotWritable(PathBuf),
     /// SQLite failed.
     #[error("advisory database {path}: {source}")]
     Sql {
@@ -287,6 +295,28 @@ pub(crate) async fn close_pool(pool: &SqlitePool) {
     }
 }
 
+/// Whether SQLite failed for want of writing: `SQLITE_READONLY` or
+/// `SQLITE_CANTOPEN`, with any extended code (a read-only connection to a
+/// WAL database whose `-wal`/`-shm` it cannot create).
+fn cannot_write_beside(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(e) = e else {
+        return false;
+    };
+    e.code()
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 8 | 14))
+}
+
+/// Whether the file's header says WAL mode: its read and write versions
+/// (bytes 18 and 19, fileformat2.html §1.3) are 2.
+fn in_wal_mode(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut header = [0u8; 20];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .is_ok_and(|()| header[18] == 2 && header[19] == 2)
+}
+
 /// Complaints of `quick_check` a message shows.
 const CHECK_LINES: usize = 3;
 
@@ -352,13 +382,22 @@ impl AdvisoryDb {
         if !path.is_file() {
             return Err(DbError::Missing(path.to_owned()));
         }
-        let db = AdvisoryDb {
-            pool: sqlite_pool_with(path, Open::ReadOnly, 4, None).await?,
-            path: path.to_owned(),
-            access: Access::ReadOnly,
-        };
-        db.check_schema().await?;
-        Ok(db)
+        let opened = async {
+            let db = AdvisoryDb {
+                pool: sqlite_pool_with(path, Open::ReadOnly, 4, None).await?,
+                path: path.to_owned(),
+                access: Access::ReadOnly,
+            };
+            db.check_schema().await?;
+            Ok(db)
+        }
+        .await;
+        opened.map_err(|e| match e {
+            DbError::Sql { source, .. } if cannot_write_beside(&source) && in_wal_mode(path) => {
+                DbError::WalNotWritable(path.to_owned())
+            }
+            e => e,
+        })
     }
 
     /// Open an existing database file that no other process uses (one just
@@ -453,9 +492,14 @@ impl AdvisoryDb {
             sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(|_| DbError::Schema {
-                    path: self.path.clone(),
-                    found: "none (not a Clearance advisory database)".into(),
+                .map_err(|e| {
+                    if cannot_write_beside(&e) {
+                        return self.sql()(e);
+                    }
+                    DbError::Schema {
+                        path: self.path.clone(),
+                        found: "none (not a Clearance advisory database)".into(),
+                    }
                 })?;
         match found {
             Some(v) if v == SCHEMA_VERSION.to_string() => Ok(()),

@@ -337,6 +337,9 @@ pub async fn check(path: &Path, target: &Path) -> Result<DbStatus, DbArtifactErr
 fn unusable(problem: &DbError) -> String {
     match problem {
         DbError::Missing(_) => "was removed while it was checked; pull again".to_owned(),
+        DbError::WalNotWritable(_) => {
+            "is in WAL mode in a directory this user may not write".to_owned()
+        }
         DbError::Schema { found, .. } if found.starts_with("none") => {
             "is not a Clearance advisory database (it has no Clearance schema version): check the reference; `clearance db push` makes these".to_owned()
         }

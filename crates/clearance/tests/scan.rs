@@ -245,6 +245,39 @@ fn b9_db_status_and_scan_leave_the_database_as_it_was() {
     assert!(at_rest(path) == before, "the read-only database changed");
 }
 
+/// A database an older clearance left in WAL mode cannot be read where
+/// its reader may not write (SQLite must create its `-wal` and `-shm`):
+/// that is said, with what to do, instead of "schema version none (not a
+/// Clearance advisory database)".
+#[test]
+fn b9_a_database_left_in_wal_mode_where_it_cannot_be_written_says_what_to_do() {
+    use std::os::unix::fs::PermissionsExt as _;
+    require("sqlite3");
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("db");
+    std::fs::create_dir(&sub).unwrap();
+    let db = build_db(&sub);
+    let wal = Command::new("sqlite3")
+        .args([db.as_str(), "PRAGMA journal_mode=WAL"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&wal).trim(), "wal");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let out = without_root(dir.path(), &["db", "status", "--db", &db]);
+    std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let Some(out) = out else {
+        eprintln!("skipped: run as root without setpriv");
+        return;
+    };
+    assert_input_error(
+        &out,
+        &format!(
+            "the advisory database at {db} is in WAL mode, and SQLite cannot read it without creating its -wal and -shm files beside it"
+        ),
+    );
+}
+
 /// Break-it (issue 9): `--db DIR` got SQLite's "unable to open database
 /// file" (`db build`) or "no advisory database at DIR: run db update".
 #[test]
