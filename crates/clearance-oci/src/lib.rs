@@ -37,6 +37,7 @@ pub mod platform;
 pub mod reference;
 pub mod registry;
 pub mod source;
+pub mod text;
 pub mod time;
 pub mod verify;
 

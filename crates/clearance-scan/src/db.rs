@@ -52,6 +52,14 @@ pub enum DbError {
         /// Its version.
         found: String,
     },
+    /// A database in WAL mode with no `-wal` beside it (left so by an
+    /// older clearance, or a killed writer) in a directory this user may
+    /// not write: SQLite cannot read it without creating its `-wal` and
+    /// `-shm`.
+    #[error(
+        "the advisory database at {0} is in WAL mode, and SQLite cannot read it without creating its -wal and -shm files beside it, which this user may not: have its owner run `clearance db update` (or `sqlite3 FILE 'PRAGMA journal_mode=DELETE'`) once, which leaves it in rollback-journal mode"
+    )]
+    WalNotWritable(PathBuf),
     /// SQLite failed.
     #[error("advisory database {path}: {source}")]
     Sql {
@@ -79,6 +87,22 @@ pub enum DbError {
 pub struct AdvisoryDb {
     pool: SqlitePool,
     path: PathBuf,
+    access: Access,
+}
+
+/// How an [`AdvisoryDb`] was opened, which says what closing it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Read only ([`AdvisoryDb::open`]): nothing is written, not even
+    /// beside the file.
+    ReadOnly,
+    /// For writing, in WAL mode while open, so readers are not held up by
+    /// an import ([`AdvisoryDb::create`]); closing turns the file back to
+    /// rollback-journal mode.
+    Writer,
+    /// One connection in rollback-journal mode
+    /// ([`AdvisoryDb::open_unshared`]).
+    Unshared,
 }
 
 /// One source's row in `db status`.
@@ -211,31 +235,114 @@ pub(crate) async fn sqlite_pool(
     create: bool,
     connections: u32,
 ) -> Result<SqlitePool, DbError> {
-    sqlite_pool_with(path, create, connections, SqliteJournalMode::Wal).await
+    let open = if create { Open::Create } else { Open::Existing };
+    sqlite_pool_with(path, open, connections, Some(SqliteJournalMode::Wal)).await
 }
 
-/// As [`sqlite_pool`], with another journal mode.
-async fn sqlite_pool_with(
+/// How a pool opens its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Open {
+    /// Read and write, creating the file if missing.
+    Create,
+    /// Read and write an existing file.
+    Existing,
+    /// Read only (`SQLITE_OPEN_READONLY`): SQLite writes nothing, the
+    /// file's journal mode included.
+    ReadOnly,
+}
+
+/// As [`sqlite_pool`]: opened as `open` says, in the journal mode given
+/// (`None`: as the file is).
+pub(crate) async fn sqlite_pool_with(
     path: &Path,
-    create: bool,
+    open: Open,
     connections: u32,
-    journal: SqliteJournalMode,
+    journal: Option<SqliteJournalMode>,
 ) -> Result<SqlitePool, DbError> {
     let sql = |source| DbError::Sql {
         path: path.to_owned(),
         source,
     };
-    let options = SqliteConnectOptions::from_str("sqlite://")
+    let mut options = SqliteConnectOptions::from_str("sqlite://")
         .map_err(sql)?
         .filename(path)
-        .create_if_missing(create)
-        .journal_mode(journal)
+        .create_if_missing(open == Open::Create)
+        .read_only(open == Open::ReadOnly)
         .busy_timeout(std::time::Duration::from_secs(30));
+    if let Some(journal) = journal {
+        options = options.journal_mode(journal);
+    }
     SqlitePoolOptions::new()
         .max_connections(connections)
         .connect_with(options)
         .await
         .map_err(sql)
+}
+
+/// Close `pool` and wait, up to a second, until none of its connections is
+/// left. sqlx's `Pool::close` can return with one still open
+/// (launchbadge/sqlx#3217: a connection on its way back from a query lands
+/// in the pool after the last drain), which keeps its lock on the file,
+/// and the file's `-wal` and `-shm`, until the process exits.
+pub(crate) async fn close_pool(pool: &SqlitePool) {
+    pool.close().await;
+    for _ in 0..200 {
+        if pool.size() == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        pool.close().await;
+    }
+}
+
+/// Whether SQLite failed for want of writing: `SQLITE_READONLY` or
+/// `SQLITE_CANTOPEN`, with any extended code (a read-only connection to a
+/// WAL database whose `-wal`/`-shm` it cannot create).
+fn cannot_write_beside(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(e) = e else {
+        return false;
+    };
+    e.code()
+        .and_then(|code| code.parse::<i32>().ok())
+        .is_some_and(|code| matches!(code & 0xff, 8 | 14))
+}
+
+/// Whether the file's header says WAL mode: its read and write versions
+/// (bytes 18 and 19, fileformat2.html §1.3) are 2.
+fn in_wal_mode(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut header = [0u8; 20];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .is_ok_and(|()| header[18] == 2 && header[19] == 2)
+}
+
+/// Complaints of `quick_check` a message shows.
+const CHECK_LINES: usize = 3;
+
+/// What `quick_check` answered, on one line: its first [`CHECK_LINES`]
+/// complaints, each escaped, joined by `; ` (`…` when there were more).
+/// SQLite puts several lines in one answer (the first names the schema,
+/// `*** in database main ***`, which is left out).
+fn check_lines(rows: &[String]) -> String {
+    let mut lines = rows
+        .iter()
+        .flat_map(|row| row.lines())
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("*** in database "));
+    let shown: Vec<String> = lines
+        .by_ref()
+        .take(CHECK_LINES)
+        .map(|line| clearance_oci::text::clean(line).into_owned())
+        .collect();
+    if shown.is_empty() {
+        return "no answer to quick_check".to_owned();
+    }
+    let mut text = shown.join("; ");
+    if lines.next().is_some() {
+        text.push_str("; …");
+    }
+    text
 }
 
 /// Now, in Unix seconds, as the tables store it.
@@ -257,7 +364,15 @@ impl AdvisoryDb {
         Ok(db)
     }
 
-    /// Open an existing database.
+    /// Open an existing database for reading only (`db status`, a scan's
+    /// lookup, a push's copy): SQLite opens it read-only and its journal
+    /// mode is left as it is, so nothing on disk changes and a file that
+    /// may not be written (mode 0444, a read-only mount) is read.
+    ///
+    /// A database at rest is in rollback-journal mode ([`AdvisoryDb::close`]
+    /// leaves it so), which a reader needs nothing beside. One left in WAL
+    /// mode (a writer killed, or one that closed while a reader had it
+    /// open) is read through its `-wal`, which SQLite creates if missing.
     ///
     /// # Errors
     ///
@@ -267,9 +382,22 @@ impl AdvisoryDb {
         if !path.is_file() {
             return Err(DbError::Missing(path.to_owned()));
         }
-        let db = Self::connect(path, false).await?;
-        db.check_schema().await?;
-        Ok(db)
+        let opened = async {
+            let db = AdvisoryDb {
+                pool: sqlite_pool_with(path, Open::ReadOnly, 4, None).await?,
+                path: path.to_owned(),
+                access: Access::ReadOnly,
+            };
+            db.check_schema().await?;
+            Ok(db)
+        }
+        .await;
+        opened.map_err(|e| match e {
+            DbError::Sql { source, .. } if cannot_write_beside(&source) && in_wal_mode(path) => {
+                DbError::WalNotWritable(path.to_owned())
+            }
+            e => e,
+        })
     }
 
     /// Open an existing database file that no other process uses (one just
@@ -285,8 +413,10 @@ impl AdvisoryDb {
             return Err(DbError::Missing(path.to_owned()));
         }
         let db = AdvisoryDb {
-            pool: sqlite_pool_with(path, false, 1, SqliteJournalMode::Delete).await?,
+            pool: sqlite_pool_with(path, Open::Existing, 1, Some(SqliteJournalMode::Delete))
+                .await?,
             path: path.to_owned(),
+            access: Access::Unshared,
         };
         db.check_schema().await?;
         Ok(db)
@@ -301,6 +431,7 @@ impl AdvisoryDb {
         Ok(AdvisoryDb {
             pool: sqlite_pool(path, create, 4).await?,
             path: path.to_owned(),
+            access: Access::Writer,
         })
     }
 
@@ -361,9 +492,14 @@ impl AdvisoryDb {
             sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(|_| DbError::Schema {
-                    path: self.path.clone(),
-                    found: "none (not a Clearance advisory database)".into(),
+                .map_err(|e| {
+                    if cannot_write_beside(&e) {
+                        return self.sql()(e);
+                    }
+                    DbError::Schema {
+                        path: self.path.clone(),
+                        found: "none (not a Clearance advisory database)".into(),
+                    }
                 })?;
         match found {
             Some(v) if v == SCHEMA_VERSION.to_string() => Ok(()),
@@ -739,24 +875,44 @@ impl AdvisoryDb {
     ///
     /// # Errors
     ///
-    /// [`DbError::Corrupt`] with SQLite's first complaint, [`DbError::Sql`].
+    /// [`DbError::Corrupt`] with SQLite's first complaints on one line
+    /// ([`check_lines`]), [`DbError::Sql`].
     pub async fn quick_check(&self) -> Result<(), DbError> {
         let rows: Vec<String> = sqlx::query_scalar("PRAGMA quick_check(5)")
             .fetch_all(&self.pool)
             .await
             .map_err(self.sql())?;
-        match rows.first().map(String::as_str) {
-            Some("ok") => Ok(()),
-            other => Err(DbError::Corrupt {
-                path: self.path.clone(),
-                what: "page or index",
-                message: other.unwrap_or("no answer to quick_check").to_owned(),
-            }),
+        if rows.first().map(String::as_str) == Some("ok") {
+            return Ok(());
         }
+        Err(DbError::Corrupt {
+            path: self.path.clone(),
+            what: "page or index",
+            message: check_lines(&rows),
+        })
     }
 
-    /// Close the pool (waits for connections to finish).
+    /// Close the pool (waits for connections to finish). A database opened
+    /// for writing is then turned back to rollback-journal mode (its WAL
+    /// checkpointed, `-wal` and `-shm` removed), so readers, which open it
+    /// read-only, find nothing they would have to create beside it. That
+    /// needs the file alone: while another process has it open, it stays in
+    /// WAL mode until the next writer closes.
     pub async fn close(&self) {
-        self.pool.close().await;
+        close_pool(&self.pool).await;
+        if self.access == Access::Writer
+            && let Ok(pool) = sqlite_pool_with(
+                &self.path,
+                Open::Existing,
+                1,
+                Some(SqliteJournalMode::Delete),
+            )
+            .await
+        {
+            close_pool(&pool).await;
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -15,7 +15,9 @@
 //! file beside the database (bounded: [`DEFAULT_MAX_DATABASE_BYTES`]),
 //! [`check`] opens it as SQLite and requires a Clearance advisory database
 //! of [`SCHEMA_VERSION`](crate::db::SCHEMA_VERSION) whose pages are sound, and [`install`] renames it
-//! over the old file, which serves until then.
+//! over the old file, which serves until then. The temporary file is gone
+//! by the time anyone reads an error, so errors name the database it was
+//! to replace.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write as _};
@@ -23,7 +25,9 @@ use std::path::{Path, PathBuf};
 
 use clearance_oci::verify::VerifyError;
 
-use crate::db::{AdvisoryDb, DbError, DbStatus, sqlite_pool};
+use crate::db::{
+    AdvisoryDb, DbError, DbStatus, Open, SCHEMA_VERSION, close_pool, sqlite_pool_with,
+};
 
 /// The artifact's `artifactType`.
 pub const ARTIFACT_TYPE: &str = "application/vnd.clearance.advisory-db.v1";
@@ -63,6 +67,25 @@ pub enum DbArtifactError {
     Io {
         /// The file.
         path: PathBuf,
+        /// What failed.
+        source: io::Error,
+    },
+    /// A pulled database is not a sound Clearance advisory database of
+    /// this schema ([`check`]). It was checked in a temporary file, removed
+    /// since, so this names the database it was to replace.
+    #[error("the database pulled for {} {}", target.display(), unusable(problem))]
+    Unusable {
+        /// The database it was to replace.
+        target: PathBuf,
+        /// What [`AdvisoryDb`] found (its path is the temporary file's).
+        problem: DbError,
+    },
+    /// Writing a pulled database's temporary copy beside the database it
+    /// is to replace failed (a full disk, permissions).
+    #[error("writing the database pulled for {}: {source}", target.display())]
+    Write {
+        /// The database it was to replace.
+        target: PathBuf,
         /// What failed.
         source: io::Error,
     },
@@ -220,7 +243,8 @@ fn sweep_stale_pulls(dir: &Path) {
 
 /// Decompress a pulled layer from `blob` (a reader that verifies the
 /// blob's digest and size, such as the registry client's) into a new
-/// temporary file in `dir`, at most `max` bytes. The blob is read to its
+/// temporary file beside `target` (the database it is to replace, whose
+/// directory must exist), at most `max` bytes. The blob is read to its
 /// end, so its digest is checked before this returns; a blob whose bytes
 /// are not its digest's is a [`DbArtifactError::Verify`] even when the
 /// damage also broke the zstd frames. `what` names the blob in errors.
@@ -229,13 +253,16 @@ fn sweep_stale_pulls(dir: &Path) {
 /// # Errors
 ///
 /// [`DbArtifactError::Verify`], [`DbArtifactError::TooLarge`],
-/// [`DbArtifactError::Compression`], [`DbArtifactError::Io`].
+/// [`DbArtifactError::Compression`], [`DbArtifactError::Io`] (naming the
+/// directory) when the temporary file cannot be made,
+/// [`DbArtifactError::Write`] when it cannot be written.
 pub fn unpack(
     blob: impl Read,
     what: &str,
-    dir: &Path,
+    target: &Path,
     max: u64,
 ) -> Result<tempfile::NamedTempFile, DbArtifactError> {
+    let dir = directory_of(target);
     sweep_stale_pulls(dir);
     let mut file = tempfile::Builder::new()
         .prefix(PULL_PREFIX)
@@ -253,7 +280,7 @@ pub fn unpack(
             limit: max,
         }),
         Ok(_) => Ok(()),
-        Err(e) => Err(classify(what, file.path(), e)),
+        Err(e) => Err(classify(what, target, e)),
     };
     // Read the blob to its end whatever happened: the digest is checked at
     // the last byte, and a tampered blob says so rather than how it broke
@@ -265,31 +292,67 @@ pub fn unpack(
         return Err(DbArtifactError::Verify(v.clone()));
     }
     outcome?;
-    file.as_file_mut().flush().map_err(io_at(file.path()))?;
-    file.as_file().sync_all().map_err(io_at(file.path()))?;
+    file.as_file_mut().flush().map_err(write_for(target))?;
+    file.as_file().sync_all().map_err(write_for(target))?;
     Ok(file)
+}
+
+/// The directory a database file is in (`.` for a bare name).
+fn directory_of(target: &Path) -> &Path {
+    target
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// Open a pulled file as SQLite and check it is a Clearance advisory
 /// database this binary reads (schema [`SCHEMA_VERSION`](crate::db::SCHEMA_VERSION)) whose pages are
-/// sound; return what it holds. Nothing is written beside it.
+/// sound; return what it holds. Nothing is written beside it. `target` is
+/// the database it is to replace, which errors name.
 ///
 /// # Errors
 ///
-/// [`DbArtifactError::Db`]: [`DbError::Schema`] for a SQLite file that is
-/// not ours or of another schema, [`DbError::Sql`] for one that is no
-/// SQLite file, [`DbError::Corrupt`] for damaged pages.
-pub async fn check(path: &Path) -> Result<DbStatus, DbArtifactError> {
+/// [`DbArtifactError::Unusable`] with [`DbError::Schema`] for a SQLite
+/// file that is not ours or of another schema, [`DbError::Sql`] for one
+/// that is no SQLite file, [`DbError::Corrupt`] for damaged pages.
+pub async fn check(path: &Path, target: &Path) -> Result<DbStatus, DbArtifactError> {
+    let unusable = |problem| DbArtifactError::Unusable {
+        target: target.to_owned(),
+        problem,
+    };
     // Rollback-journal mode: nothing beside the file to outlive the rename
     // (a WAL pool's -wal and -shm can), no lock held once idle.
-    let db = AdvisoryDb::open_unshared(path).await?;
+    let db = AdvisoryDb::open_unshared(path).await.map_err(unusable)?;
     let checked = async {
         db.quick_check().await?;
         db.status().await
     }
     .await;
     db.close().await;
-    Ok(checked?)
+    checked.map_err(unusable)
+}
+
+/// What is wrong with a pulled database, for [`DbArtifactError::Unusable`]
+/// (after "the database pulled for TARGET"), and what to do.
+fn unusable(problem: &DbError) -> String {
+    match problem {
+        DbError::Missing(_) => "was removed while it was checked; pull again".to_owned(),
+        DbError::WalNotWritable(_) => {
+            "is in WAL mode in a directory this user may not write".to_owned()
+        }
+        DbError::Schema { found, .. } if found.starts_with("none") => {
+            "is not a Clearance advisory database (it has no Clearance schema version): check the reference; `clearance db push` makes these".to_owned()
+        }
+        DbError::Schema { found, .. } => format!(
+            "has schema version {found}, and this clearance reads version {SCHEMA_VERSION}: pull with a clearance that reads it, or push one this clearance made"
+        ),
+        DbError::Sql { source, .. } => {
+            format!("cannot be read as SQLite ({source}): push the database again")
+        }
+        DbError::Corrupt { what, message, .. } => format!(
+            "is damaged: a stored {what} is unreadable ({message}); push the database again from a sound copy"
+        ),
+    }
 }
 
 /// Put a checked database in place of `target`, atomically: readers see
@@ -311,8 +374,10 @@ pub async fn install(
 ) -> Result<(), DbArtifactError> {
     if target.is_file() {
         // Best effort, and brief: a reader in a long transaction keeps its
-        // frames in the log, which is removed after the rename anyway.
-        if let Ok(pool) = sqlite_pool(target, false, 1).await {
+        // frames in the log, which is removed after the rename anyway. The
+        // journal mode is left as it is: a file in rollback-journal mode
+        // has no log to checkpoint.
+        if let Ok(pool) = sqlite_pool_with(target, Open::Existing, 1, None).await {
             for statement in [
                 "PRAGMA busy_timeout = 1000",
                 "PRAGMA wal_checkpoint(TRUNCATE)",
@@ -320,7 +385,7 @@ pub async fn install(
                 // A failure here costs nothing: the file is being replaced.
                 let _ = sqlx::query(statement).execute(&pool).await;
             }
-            pool.close().await;
+            close_pool(&pool).await;
         }
     }
     // The new file keeps the old one's mode (readers of another user keep
@@ -332,7 +397,7 @@ pub async fn install(
             .map(|m| m.permissions().mode() & 0o777)
             .unwrap_or(0o644);
         std::fs::set_permissions(database.path(), std::fs::Permissions::from_mode(mode))
-            .map_err(io_at(database.path()))?;
+            .map_err(write_for(target))?;
     }
     database.persist(target).map_err(|e| DbArtifactError::Io {
         path: target.to_owned(),
@@ -376,17 +441,21 @@ fn compress(from: &Path, to: &Path) -> Result<(u64, u64), DbArtifactError> {
 }
 
 /// An error while decompressing: a digest or size mismatch the verifying
-/// reader raised, a write to `path`, or damaged zstd.
-fn classify(what: &str, path: &Path, e: io::Error) -> DbArtifactError {
+/// reader raised, a write of the copy pulled for `target`, or damaged zstd.
+fn classify(what: &str, target: &Path, e: io::Error) -> DbArtifactError {
     if let Some(v) = VerifyError::from_io(&e) {
         return DbArtifactError::Verify(v.clone());
     }
     match e.kind() {
-        io::ErrorKind::StorageFull | io::ErrorKind::PermissionDenied => DbArtifactError::Io {
-            path: path.to_owned(),
-            source: e,
-        },
+        io::ErrorKind::StorageFull | io::ErrorKind::PermissionDenied => write_for(target)(e),
         _ => compression(what, &e),
+    }
+}
+
+fn write_for(target: &Path) -> impl Fn(io::Error) -> DbArtifactError + '_ {
+    move |source| DbArtifactError::Write {
+        target: target.to_owned(),
+        source,
     }
 }
 

@@ -837,6 +837,70 @@ fn sarif_lists_secrets_masked_with_their_line_after_the_vulnerabilities() {
     );
 }
 
+/// Break-it (issue 9): a file name in a layer such as `etc/a\x1b[2Jb`
+/// reached SARIF's message text with its escape sequence whole (JSON
+/// escapes it, and the dashboard that decodes it shows it raw). Text
+/// people read is escaped as the terminal output escapes it; URIs are
+/// percent-encoded.
+#[test]
+fn b9_sarif_text_from_the_image_has_no_control_characters() {
+    use clearance_scan::secrets::{ScanStats, SecretFinding, SecretsReport};
+    let (layers, ts) = (layers(), timestamp());
+    let hostile = "etc/a\u{1b}[2Jb\u{202e}";
+    let mut inv = inventory();
+    let package = &mut inv.packages[0].package;
+    package.name = "lib\u{1b}]0;pwned\u{7}ssl3".to_owned();
+    package.path = format!("/{hostile}/status");
+    let rep = report(&inv);
+    let secrets = SecretsReport {
+        findings: vec![SecretFinding {
+            rule_id: "npm-access-token".to_owned(),
+            title: "npm access token".to_owned(),
+            severity: Severity::High,
+            layer: 1,
+            path: format!("/{hostile}/.npmrc"),
+            line: 1,
+            masked: "npm_****".parse().unwrap(),
+            deleted_in: None,
+        }],
+        stats: ScanStats::default(),
+        incomplete: Vec::new(),
+    };
+    let doc = sarif::render(&Subject {
+        secrets: Some(&secrets),
+        ..subject(&inv, Some(&rep), &layers, &ts)
+    });
+    assert_valid("SARIF log with hostile names", &doc, sarif_errors(&doc));
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    let mut texts = Vec::new();
+    for r in results {
+        texts.push(r["message"]["text"].as_str().unwrap().to_owned());
+        if let Some(uri) = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str()
+        {
+            texts.push(uri.to_owned());
+        }
+    }
+    for text in &texts {
+        assert!(
+            !text.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{text:?}"
+        );
+    }
+    let hostile_package = results
+        .iter()
+        .find(|r| r["properties"]["purl"] == inv.packages[0].package.purl)
+        .unwrap();
+    let text = hostile_package["message"]["text"].as_str().unwrap();
+    assert!(text.contains("lib\\u{1b}]0;pwned\\u{7}ssl3"), "{text}");
+    assert_eq!(
+        hostile_package["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "etc/a%1B%5B2Jb%E2%80%AE/status"
+    );
+    let secret = results.last().unwrap();
+    let text = secret["message"]["text"].as_str().unwrap();
+    assert!(text.contains("/etc/a\\u{1b}[2Jb\\u{202e}/.npmrc"), "{text}");
+}
+
 // --- the validator can fail --------------------------------------------------
 
 #[test]

@@ -16,6 +16,12 @@ use comfy_table::presets::UTF8_FULL_CONDENSED;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use owo_colors::{OwoColorize as _, Stream};
 
+/// Text from an image, a registry or a server, made safe to print: the
+/// library's escaping, shared with the reports that escape the same way
+/// (SARIF messages).
+pub use clearance_oci::text::clean;
+use clearance_oci::text::hidden;
+
 /// Text safe for a terminal: escaped, or styled by this module. It has no
 /// `Display` on purpose: it is printed through [`Page`] or joined with
 /// [`text!`].
@@ -149,7 +155,11 @@ impl std::io::Write for JsonSink<'_> {
         let text = std::str::from_utf8(&self.pending[..valid]).unwrap_or_default();
         for c in text.chars() {
             if hidden(c) && c != '\n' {
-                self.page.push_str(&format!("\\u{:04x}", u32::from(c)));
+                // RFC 8259 §7: a character outside the BMP is escaped as
+                // its UTF-16 surrogate pair (tag characters are hidden).
+                for unit in c.encode_utf16(&mut [0; 2]) {
+                    self.page.push_str(&format!("\\u{unit:04x}"));
+                }
             } else {
                 self.page.push(c);
             }
@@ -209,48 +219,6 @@ impl Page {
     }
 }
 
-/// Text from an image, a registry or a server, made safe to print on a
-/// terminal. Escaped: C0 and C1 control characters and DEL (they start
-/// escape sequences, move the cursor, change the window title, or break a
-/// line in a table), shown as `\n`, `\r`, `\t` or `\u{1b}` (as Rust's `{:?}`
-/// writes them, so text a message already quoted looks the same); and, the
-/// same way, the invisible format characters that change what a reader
-/// sees without showing themselves (Unicode category Cf: bidi overrides,
-/// isolates and marks, zero-width spaces and joiners, the BOM, soft hyphen,
-/// tag characters, interlinear annotations) and the line and paragraph
-/// separators. Everything else, including non-ASCII text, is kept. JSON
-/// output goes through [`Page::json`], which escapes the same set.
-pub fn clean(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(hidden) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            // Rust's own escape (`{:?}`), so text a message already
-            // quoted looks the same as text escaped here.
-            c if hidden(c) => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
-
-/// Control characters, and the characters of Unicode's Cf (format) and
-/// Zl/Zp (separator) categories: printed, they are invisible or move text.
-fn hidden(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{ad}' | '\u{600}'..='\u{605}' | '\u{61c}' | '\u{6dd}' | '\u{70f}' | '\u{890}'..='\u{891}'
-            | '\u{8e2}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
-            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}'
-            | '\u{110bd}' | '\u{110cd}' | '\u{13430}'..='\u{1343f}' | '\u{1bca0}'..='\u{1bca3}'
-            | '\u{1d173}'..='\u{1d17a}' | '\u{e0001}' | '\u{e0020}'..='\u{e007f}')
-}
-
 /// `s` trimmed and cut to `max` characters, the last one `…` when cut
 /// (long history lines in tables).
 pub fn truncate(s: &str, max: usize) -> String {
@@ -263,6 +231,21 @@ pub fn truncate(s: &str, max: usize) -> String {
             s.chars().take(max.saturating_sub(1)).collect::<String>()
         )
     }
+}
+
+/// A count with its noun, singular for one: `count(1, "secret", "secrets")`
+/// is `1 secret`, `count(0, …)` `0 secrets`.
+pub fn count<N: Display + PartialEq + From<u8>>(n: N, one: &str, many: &str) -> String {
+    if n == N::from(1) {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// `it` for one, `them` for any other count.
+pub fn them<N: PartialEq + From<u8>>(n: N) -> &'static str {
+    if n == N::from(1) { "it" } else { "them" }
 }
 
 /// Human sizes in binary units: 1.5 MiB.
@@ -354,32 +337,28 @@ mod tests {
         assert_eq!(back, value);
     }
 
+    /// A hidden character outside the BMP (a tag character in a file name)
+    /// is written as a surrogate pair: `\ue0041` would read back as
+    /// U+E004 and a `1`.
     #[test]
-    fn control_characters_and_bidi_overrides_are_escaped() {
-        use super::clean;
-        assert_eq!(clean("plain ünïcode"), "plain ünïcode");
+    fn json_escapes_characters_outside_the_bmp_as_surrogate_pairs() {
+        let value = serde_json::json!({"a": "x\u{e0041}y\u{1d173}"});
+        let mut page = super::Page::default();
+        page.json(&value).unwrap();
+        assert!(page.0.contains("x\\udb40\\udc41y"), "{:?}", page.0);
+        let back: serde_json::Value = serde_json::from_str(&page.0).unwrap();
+        assert_eq!(back, value);
+    }
+
+    #[test]
+    fn counts_of_one_are_singular() {
+        assert_eq!(super::count(1, "secret", "secrets"), "1 secret");
+        assert_eq!(super::count(0, "secret", "secrets"), "0 secrets");
         assert_eq!(
-            clean("\u{1b}]0;pwned\u{7}\u{1b}[2Jclean"),
-            "\\u{1b}]0;pwned\\u{7}\\u{1b}[2Jclean"
+            super::count(2, "vulnerability", "vulnerabilities"),
+            "2 vulnerabilities"
         );
-        assert_eq!(clean("a\nb\r\tc\u{7f}"), "a\\nb\\r\\tc\\u{7f}");
-        assert_eq!(clean("\u{9b}31m"), "\\u{9b}31m"); // C1 CSI
-        assert_eq!(clean("abc\u{202e}txt.exe"), "abc\\u{202e}txt.exe");
-        // Invisible format characters and separators: marks, zero widths,
-        // the BOM, soft hyphen, tags, line separators.
-        for c in [
-            '\u{200e}',
-            '\u{61c}',
-            '\u{2028}',
-            '\u{200b}',
-            '\u{feff}',
-            '\u{ad}',
-            '\u{e0041}',
-            '\u{fff9}',
-        ] {
-            let shown = clean(&format!("a{c}b")).into_owned();
-            assert_eq!(shown, format!("a\\u{{{:x}}}b", u32::from(c)));
-        }
+        assert_eq!((super::them(1), super::them(3)), ("it", "them"));
     }
 
     #[test]

@@ -189,6 +189,17 @@ fn bytes(path: &Path) -> Vec<u8> {
 /// (or, with `None`, as a container image) under `tag`, with the library
 /// alone: what another tool, or someone with push rights, could put there.
 fn push_artifact(site: &Site, tag: &str, artifact_type: Option<&str>, layer: &[u8]) -> Digest {
+    push_artifact_of(site, tag, artifact_type, LAYER_MEDIA_TYPE, layer)
+}
+
+/// As [`push_artifact`], with a layer of media type `layer_type`.
+fn push_artifact_of(
+    site: &Site,
+    tag: &str,
+    artifact_type: Option<&str>,
+    layer_type: &str,
+    layer: &[u8],
+) -> Digest {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let client = RegistryClient::new(&RegistrySettings {
@@ -200,11 +211,11 @@ fn push_artifact(site: &Site, tag: &str, artifact_type: Option<&str>, layer: &[u
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), layer).unwrap();
         let pushed = client
-            .push_blob_file(&r, file.path(), LAYER_MEDIA_TYPE, std::sync::Arc::new(|_| {}))
+            .push_blob_file(&r, file.path(), layer_type, std::sync::Arc::new(|_| {}))
             .await
             .unwrap();
         let layers = vec![Descriptor::new(
-            LAYER_MEDIA_TYPE,
+            layer_type,
             pushed.blob.digest.clone(),
             pushed.blob.size,
         )];
@@ -462,6 +473,125 @@ fn an_artifact_of_another_type_is_refused_naming_its_type() {
         stderr(&out)
     );
     assert_eq!(bytes(&runner), before);
+}
+
+/// Break-it (issue 9): `db pull` and `db push` named only the tag
+/// ("verifies v1"), and a layer that is not a database was blamed on a
+/// newer clearance ("upgrade"). Messages name the whole reference, and
+/// such an artifact is not a Clearance advisory database.
+#[test]
+fn b9_pull_messages_name_the_whole_reference_and_what_the_artifact_is() {
+    let site = Site::new();
+    let runner = site.db("runner");
+    site.build(&runner, &["kev.json"]);
+    let before = bytes(&runner);
+    let reference = format!("{}:v1", site.gun);
+    for (verb, extra) in [("pull", "--insecure-skip-trust"), ("push", "--no-sign")] {
+        let mut cmd = site.command(
+            "consumer",
+            &["db", verb, "--db", runner.to_str().unwrap(), &reference],
+        );
+        cmd.env_remove("CLEARANCE_TRUST_SERVER");
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(" {reference} with content trust")),
+            "{err}"
+        );
+        assert!(err.contains(extra), "{err}");
+    }
+    let pinned = format!("{}@sha256:{}", site.gun, "0".repeat(64));
+    let out = site.run(
+        "consumer",
+        &["db", "pull", "--db", runner.to_str().unwrap(), &pinned],
+    );
+    assert!(
+        stderr(&out).contains(&format!("{pinned} names no tag")),
+        "{}",
+        stderr(&out)
+    );
+
+    let digest = push_artifact_of(
+        &site,
+        "notes",
+        Some(ARTIFACT_TYPE),
+        "text/plain",
+        b"not a database",
+    );
+    sign(&site, "notes", &digest);
+    let out = site.pull(&runner, "notes", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "{}:notes is not a Clearance advisory database: its artifact type is ours, but its layer is text/plain, not {LAYER_MEDIA_TYPE}",
+            site.gun
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("upgrade"), "{err}");
+    assert_eq!(bytes(&runner), before);
+}
+
+/// Break-it (issue 9): a pulled database with a damaged page was reported
+/// naming its temporary file (`.db-pull-….db`, removed by then), with
+/// SQLite's complaint lines shown as a literal `\n`, and "DEST is as it
+/// was" when there was no database at DEST.
+#[test]
+fn b9_a_damaged_pull_names_the_destination_on_one_line_and_what_was_kept() {
+    require("sqlite3");
+    let site = Site::new();
+    let damaged = site.db("publisher");
+    site.build(&damaged, &["osv-pypi", "kev.json"]);
+    let sql = |query: &str| {
+        let out = Command::new("sqlite3")
+            .arg(&damaged)
+            .arg(query)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", both(&out));
+        stdout(&out).trim().parse::<usize>().unwrap()
+    };
+    let root = sql("SELECT rootpage FROM sqlite_master WHERE name = 'affected_package'");
+    let page = sql("PRAGMA page_size");
+    let mut file = bytes(&damaged);
+    let start = (root - 1) * page + 8;
+    file[start..start + 192].fill(0x41);
+    let digest = push_artifact(&site, "damaged", Some(ARTIFACT_TYPE), &zstd(&file));
+    sign(&site, "damaged", &digest);
+
+    let fresh = site.db("fresh");
+    let out = site.pull(&fresh, "damaged", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "nothing was pulled from {}:damaged: no database was written at {}",
+            site.gun,
+            fresh.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "the database pulled for {} is damaged: a stored page or index is unreadable (",
+            fresh.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(".db-pull-") && !err.contains("\\n"), "{err}");
+    assert!(!fresh.exists());
+
+    let runner = site.db("runner");
+    site.build(&runner, &["kev.json"]);
+    let out = site.pull(&runner, "damaged", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        stderr(&out).contains(&format!("{} is as it was", runner.display())),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

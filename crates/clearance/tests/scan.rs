@@ -13,7 +13,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{assert_input_error, assert_success, clearance, require, stderr, stdout};
+use support::{assert_input_error, assert_success, both, clearance, require, stderr, stdout};
 
 fn feeds() -> PathBuf {
     support::repo_root().join("crates/clearance-scan/tests/data/feeds")
@@ -172,6 +172,142 @@ fn db_build_reports_each_source_and_status_lists_them() {
     assert_input_error(&out, "run `clearance db update`");
 }
 
+/// The database file's bytes and modification time, and which of its
+/// `-wal` and `-shm` files exist.
+fn at_rest(db: &Path) -> (Vec<u8>, std::time::SystemTime, [bool; 2]) {
+    let beside = |suffix: &str| {
+        let mut name = db.as_os_str().to_owned();
+        name.push(suffix);
+        Path::new(&name).exists()
+    };
+    (
+        std::fs::read(db).unwrap(),
+        std::fs::metadata(db).unwrap().modified().unwrap(),
+        [beside("-wal"), beside("-shm")],
+    )
+}
+
+/// `clearance ARGS` as a user file modes stop: the tests' own user, or,
+/// when that is root (whom they do not stop), `nobody` through setpriv.
+/// `None` when root and setpriv is missing. `dir` is opened to others.
+fn without_root(dir: &Path, args: &[&str]) -> Option<std::process::Output> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let uid = Command::new("id").arg("-u").output().unwrap();
+    if stdout(&uid).trim() != "0" {
+        return Some(clearance(args));
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_clearance"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .ok()
+}
+
+/// Break-it (issue 9): `db status` set WAL mode on the database it only
+/// read (its header rewritten, `-wal` and `-shm` left beside it), and so
+/// did a scan's lookup; a database it may not write (0444 in a 0555
+/// directory) could not be shown. Both now open it read-only. (Run as
+/// root, the modes stop nothing, so `db status` also runs as `nobody`;
+/// the library's test proves the open read-only.)
+#[test]
+fn b9_db_status_and_scan_leave_the_database_as_it_was() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let image = build_image(dir.path());
+    let sub = dir.path().join("db");
+    std::fs::create_dir(&sub).unwrap();
+    let db = build_db(&sub);
+    let path = Path::new(&db);
+    let before = at_rest(path);
+    assert_eq!(before.2, [false, false], "a database at rest is alone");
+    assert_success(&clearance(&["db", "status", "--db", &db]));
+    assert!(at_rest(path) == before, "db status changed the database");
+    assert_success(&clearance(&["scan", "--db", &db, &image]));
+    assert!(at_rest(path) == before, "scan changed the database");
+
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let out = clearance(&["db", "status", "--db", &db]);
+    let scan = clearance(&["scan", "--db", &db, "--no-layer-store", &image]);
+    let unprivileged = without_root(dir.path(), &["db", "status", "--db", &db]);
+    std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for out in std::iter::once(&out).chain(&unprivileged) {
+        assert_success(out);
+        assert!(stdout(out).contains("osv:PyPI"), "{}", stdout(out));
+    }
+    assert_success(&scan);
+    assert!(at_rest(path) == before, "the read-only database changed");
+}
+
+/// A database an older clearance left in WAL mode cannot be read where
+/// its reader may not write (SQLite must create its `-wal` and `-shm`):
+/// that is said, with what to do, instead of "schema version none (not a
+/// Clearance advisory database)".
+#[test]
+fn b9_a_database_left_in_wal_mode_where_it_cannot_be_written_says_what_to_do() {
+    use std::os::unix::fs::PermissionsExt as _;
+    require("sqlite3");
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("db");
+    std::fs::create_dir(&sub).unwrap();
+    let db = build_db(&sub);
+    let wal = Command::new("sqlite3")
+        .args([db.as_str(), "PRAGMA journal_mode=WAL"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&wal).trim(), "wal");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let out = without_root(dir.path(), &["db", "status", "--db", &db]);
+    std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let Some(out) = out else {
+        eprintln!("skipped: run as root without setpriv");
+        return;
+    };
+    assert_input_error(
+        &out,
+        &format!(
+            "the advisory database at {db} is in WAL mode, and SQLite cannot read it without creating its -wal and -shm files beside it"
+        ),
+    );
+}
+
+/// Break-it (issue 9): `--db DIR` got SQLite's "unable to open database
+/// file" (`db build`) or "no advisory database at DIR: run db update".
+#[test]
+fn b9_a_directory_given_as_the_database_is_named_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().display().to_string();
+    let kev = feeds().join("kev.json").display().to_string();
+    for args in [
+        vec!["db", "status", "--db", &db],
+        vec!["db", "build", "--db", &db, "--source", &kev],
+        vec![
+            "db",
+            "pull",
+            "--db",
+            &db,
+            "--insecure-skip-trust",
+            "127.0.0.1:9/x/y:v1",
+        ],
+        vec!["scan", "--db", &db, "oci:/nowhere:v1"],
+    ] {
+        let out = clearance(&args);
+        assert_input_error(
+            &out,
+            &format!(
+                "{db} is a directory: --db (or CLEARANCE_DB) takes the path of the advisory database file, such as {db}/advisories.db"
+            ),
+        );
+    }
+}
+
 #[test]
 fn scan_reports_what_the_image_runs_and_not_the_traps() {
     let dir = tempfile::tempdir().unwrap();
@@ -269,7 +405,7 @@ fn fail_on_gates_ci_and_filters_narrow_the_report() {
     let out = clearance(&["scan", "--db", &db, "--fail-on", "critical", &image]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains("✘ failed: 1 finding(s) at or above critical"),
+        stdout(&out).contains("✘ failed: 1 finding at or above critical"),
         "{}",
         stdout(&out)
     );
@@ -804,8 +940,11 @@ fn sbom_input_unknown_severities_and_empty_inventories_are_judged_not_waved_thro
     let out = clearance(&["scan", "--db", &db, "--fail-on", "critical", &input]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("1 finding(s) at or above critical"), "{text}");
-    assert!(text.contains("1 finding(s) of unknown severity"), "{text}");
+    assert!(text.contains("1 finding at or above critical"), "{text}");
+    assert!(
+        text.contains("1 finding of unknown severity (no feed rates it)"),
+        "{text}"
+    );
     assert!(text.contains("of purl type \"hex\""), "{text}");
     let out = clearance(&[
         "scan",
@@ -837,7 +976,7 @@ fn sbom_input_unknown_severities_and_empty_inventories_are_judged_not_waved_thro
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.contains("--fail-on failed: 1 finding(s) at or above critical"),
+        err.contains("--fail-on failed: 1 finding at or above critical"),
         "{err}"
     );
     assert!(!err.contains("unknown severity"), "{err}");
@@ -938,7 +1077,7 @@ umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN rm /root/
     assert!(table.contains("npm_****"), "{table}");
     assert!(table.contains("(deleted in 2)"), "{table}");
     assert!(
-        table.contains("secret(s) at or above high"),
+        table.contains("3 secrets at or above high"),
         "the reason is given: {table}"
     );
 
@@ -955,6 +1094,73 @@ umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN rm /root/
     let out = clearance(&["scan", "--db", &db, "--format", "json", &image]);
     assert_success(&out);
     assert_eq!(json(&out)["secrets"], first["secrets"]);
+}
+
+/// Break-it (issue 9): the table said "1 secrets" (and "1 findings",
+/// "1 vulnerabilities", "1 packages", "1 finding(s)"). A count of one
+/// takes the singular.
+#[test]
+fn b9_counts_of_one_are_singular() {
+    require("umoci");
+    let dir = tempfile::tempdir().unwrap();
+    let db = build_db(dir.path());
+    let npm = fake_secret::npm_token(3);
+    let script = r#"
+umoci new --image oci:v1
+umoci config --image oci:v1 --created 2020-01-04T00:00:00Z --no-history
+umoci unpack --image oci:v1 bundle >/dev/null
+R=bundle/rootfs
+mkdir -p $R/etc $R/var/lib/dpkg $R/root
+printf 'ID=debian\nVERSION_ID="12"\n' > $R/etc/os-release
+printf 'Package: libc6\nStatus: install ok installed\nSource: glibc\nVersion: 2.36-9\n\n' > $R/var/lib/dpkg/status
+printf '//registry.npmjs.org/:_authToken=%s\n' "$2" > $R/root/.npmrc
+umoci repack --refresh-bundle --image oci:v1 --history.created_by "FROM debian:12" bundle
+"#;
+    umoci_script(dir.path(), script, &[&npm]);
+    let image = format!("oci:{}:v1", dir.path().join("oci").display());
+    let out = clearance(&[
+        "scan",
+        "--db",
+        &db,
+        "--severity",
+        "high",
+        "--by",
+        "layer",
+        "--fail-on",
+        "high",
+        &image,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", both(&out));
+    let table = stdout(&out);
+    for says in [
+        "Layer 0 FROM debian:12 (1 finding)",
+        "1 vulnerability (1 high); ",
+        "1 secret (0 in files a later layer deleted",
+        "remove it from the layer that adds it and rotate it",
+        "attack surface: 1 package; ",
+        "✘ failed: 1 finding at or above high",
+        "✘ failed: 1 secret at or above high",
+    ] {
+        assert!(table.contains(says), "{says:?} in {table}");
+    }
+    assert!(!table.contains("(s)"), "{table}");
+    for noun in [
+        "secrets",
+        "findings",
+        "vulnerabilities",
+        "packages",
+        "files",
+        "layers",
+    ] {
+        let plural_one = format!("1 {noun}");
+        let after_a_digit = table
+            .match_indices(&plural_one)
+            .any(|(at, _)| table[..at].ends_with(|c: char| c.is_ascii_digit()));
+        assert!(
+            !table.contains(&plural_one) || after_a_digit,
+            "{plural_one:?} in {table}"
+        );
+    }
 }
 
 #[test]
@@ -1027,7 +1233,7 @@ umoci repack --image oci:v1 --history.created_by "RUN pip install requests==2.19
     );
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains("1 configuration finding(s) at or above medium"),
+        stdout(&out).contains("1 configuration finding at or above medium"),
         "{}",
         stdout(&out)
     );

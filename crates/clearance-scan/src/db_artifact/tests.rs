@@ -7,7 +7,7 @@ use clearance_oci::verify::VerifyingReader;
 
 use super::*;
 use crate::advisory::source;
-use crate::db::SCHEMA_VERSION;
+use crate::db::{SCHEMA_VERSION, sqlite_pool};
 
 fn feeds() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/feeds")
@@ -34,14 +34,19 @@ fn layer(packed: &Packed) -> (Vec<u8>, Digest) {
 }
 
 /// [`unpack`] of bytes that are their own digest's (a blob as a registry
-/// serves it, through the verifying reader).
+/// serves it, through the verifying reader), for `dir/advisories.db`.
 fn unpack_blob(
     bytes: Vec<u8>,
     dir: &Path,
     max: u64,
 ) -> Result<tempfile::NamedTempFile, DbArtifactError> {
     let digest = Digest::sha256_of(&bytes);
-    unpack(verified(bytes, &digest), "blob", dir, max)
+    unpack(
+        verified(bytes, &digest),
+        "blob",
+        &dir.join("advisories.db"),
+        max,
+    )
 }
 
 fn verified(bytes: Vec<u8>, digest: &Digest) -> impl std::io::Read {
@@ -77,11 +82,11 @@ async fn a_packed_database_unpacks_checks_and_installs_whole() {
     let file = unpack(
         verified(bytes, &digest),
         "blob",
-        target.parent().unwrap(),
+        &target,
         DEFAULT_MAX_DATABASE_BYTES,
     )
     .unwrap();
-    let pulled = check(file.path()).await.unwrap();
+    let pulled = check(file.path(), &target).await.unwrap();
     assert_eq!(names(&pulled), names(&status));
     install(file, &target).await.unwrap();
     let db = AdvisoryDb::open(&target).await.unwrap();
@@ -97,11 +102,11 @@ async fn a_packed_database_unpacks_checks_and_installs_whole() {
         let file = unpack(
             verified(bytes, &digest),
             "blob",
-            target.parent().unwrap(),
+            &target,
             DEFAULT_MAX_DATABASE_BYTES,
         )
         .unwrap();
-        check(file.path()).await.unwrap();
+        check(file.path(), &target).await.unwrap();
         install(file, &target).await.unwrap();
         assert_eq!(mode(&target), 0o640);
     }
@@ -158,7 +163,7 @@ async fn a_blob_that_is_not_its_digest_is_a_digest_error_even_when_zstd_breaks_f
     let e = unpack(
         verified(bytes, &digest),
         "blob",
-        dir.path(),
+        &original,
         DEFAULT_MAX_DATABASE_BYTES,
     )
     .unwrap_err();
@@ -203,17 +208,22 @@ async fn a_sqlite_file_that_is_not_ours_is_refused_and_so_is_one_that_is_no_sqli
         .await
         .unwrap();
     pool.close().await;
+    let target = dir.path().join("advisories.db");
     assert!(matches!(
-        check(&other).await,
-        Err(DbArtifactError::Db(DbError::Schema { .. }))
+        check(&other, &target).await,
+        Err(DbArtifactError::Unusable {
+            problem: DbError::Schema { .. },
+            ..
+        })
     ));
     let junk = dir.path().join("junk.db");
     std::fs::write(&junk, vec![7u8; 8192]).unwrap();
     assert!(matches!(
-        check(&junk).await,
-        Err(DbArtifactError::Db(
-            DbError::Sql { .. } | DbError::Schema { .. }
-        ))
+        check(&junk, &target).await,
+        Err(DbArtifactError::Unusable {
+            problem: DbError::Sql { .. } | DbError::Schema { .. },
+            ..
+        })
     ));
 }
 
@@ -256,11 +266,11 @@ async fn installing_over_a_database_with_a_live_log_leaves_the_new_one_whole() {
     let file = unpack(
         verified(bytes, &digest),
         "blob",
-        dir.path(),
+        &target,
         DEFAULT_MAX_DATABASE_BYTES,
     )
     .unwrap();
-    check(file.path()).await.unwrap();
+    check(file.path(), &target).await.unwrap();
     install(file, &target).await.unwrap();
 
     let db = AdvisoryDb::open(&target).await.unwrap();
@@ -328,4 +338,55 @@ fn the_next_pull_removes_what_killed_pulls_left() {
     assert!(!stale.exists(), "a killed pull's file is removed");
     assert!(fresh.exists(), "a pull in progress is left alone");
     assert!(other.exists(), "only .db-pull-*.db files are touched");
+}
+
+/// Break-it (issue 9): a pulled database with a damaged page was
+/// reported as `advisory database …/.db-pull-XXXX.db: … (*** in database
+/// main ***\nOn tree page …)`: a temporary file already removed, and
+/// SQLite's lines joined by a newline the terminal showed as `\n`. The
+/// error names the database the pull was to replace, and the complaints
+/// on one line.
+#[tokio::test]
+async fn b9_a_damaged_pulled_database_is_named_by_its_target_on_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let pulled = dir.path().join(".db-pull-test.db");
+    database(&pulled, &["osv-pypi", "kev.json"]).await;
+    damage_index(&pulled, "affected_package").await;
+    let target = dir.path().join("advisories.db");
+    let e = check(&pulled, &target).await.unwrap_err();
+    let DbArtifactError::Unusable {
+        target: named,
+        problem: DbError::Corrupt { message, .. },
+    } = &e
+    else {
+        panic!("{e:?}");
+    };
+    assert_eq!(named, &target);
+    assert!(
+        !message.contains('\n') && !message.contains("***"),
+        "{message:?}"
+    );
+    assert_eq!(message.matches(" cell ").count(), 3, "{message}");
+    assert!(message.ends_with("; …"), "{message}");
+    let shown = e.to_string();
+    assert!(!shown.contains(".db-pull-"), "{shown}");
+    assert!(shown.contains(&target.display().to_string()), "{shown}");
+}
+
+/// Overwrite the cells of the b-tree `name` in the database at `path`
+/// (past its page header), so `quick_check` finds them out of range.
+async fn damage_index(path: &Path, name: &str) {
+    let pool = sqlite_pool(path, false, 1).await.unwrap();
+    let (root, page_size): (i64, i64) = sqlx::query_as(
+        "SELECT rootpage, (SELECT page_size FROM pragma_page_size) FROM sqlite_master WHERE name = ?",
+    )
+    .bind(name)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    crate::db::close_pool(&pool).await;
+    let mut bytes = std::fs::read(path).unwrap();
+    let start = usize::try_from((root - 1) * page_size).unwrap() + 8;
+    bytes[start..start + 192].fill(0x41);
+    std::fs::write(path, bytes).unwrap();
 }

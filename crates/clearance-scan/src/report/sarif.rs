@@ -22,12 +22,18 @@
 //!   with its line as a `region` (§3.30), or only a logical location for
 //!   the configuration's `Env` and history; a secret in a file a later
 //!   layer deleted says so.
+//! - Text people read (`message.text`, `shortDescription.text`, a
+//!   suppression's `justification`) carries no control or invisible
+//!   format characters: names, versions and paths from the image (and
+//!   feed text) are escaped as the terminal output escapes them
+//!   ([`clean`]: `\u{1b}`); URIs are percent-encoded (RFC 3986 §2.1).
 //! - A finding a VEX statement suppressed is still a result, with
 //!   `suppressions: [{kind: "external", status: "accepted",
 //!   justification}]` (§3.35), so dashboards show it as dismissed.
 
 use std::collections::BTreeMap;
 
+use clearance_oci::text::clean;
 use serde_json::{Map, Value, json};
 
 use super::{Subject, Vex, percent_encode, plain_http_url};
@@ -141,7 +147,7 @@ fn secrets_run(
         if rule_index == next {
             rules.push(json!({
                 "id": id,
-                "shortDescription": { "text": f.title },
+                "shortDescription": { "text": clean(&f.title) },
                 "defaultConfiguration": { "level": level(f.severity) },
                 "properties": {
                     "tags": ["security", "secret", f.severity.as_str()],
@@ -190,7 +196,7 @@ fn secrets_run(
             "ruleId": id,
             "ruleIndex": rule_index,
             "level": level(f.severity),
-            "message": { "text": text },
+            "message": { "text": clean(&text) },
             "locations": [Value::Object(location)],
             "partialFingerprints": {
                 "clearanceSecret/v1": format!("{}|{}|{}|{}", f.rule_id, f.path, f.line, f.layer),
@@ -238,7 +244,7 @@ fn rule(findings: &[&Finding]) -> Value {
     }
     let mut rule = Map::new();
     rule.insert("id".into(), json!(first.id));
-    rule.insert("shortDescription".into(), json!({ "text": summary }));
+    rule.insert("shortDescription".into(), json!({ "text": clean(summary) }));
     if let Some(url) = findings
         .iter()
         .flat_map(|f| f.urls.iter())
@@ -290,7 +296,7 @@ fn result(
     result.insert("ruleId".into(), json!(finding.id));
     result.insert("ruleIndex".into(), json!(rule_index));
     result.insert("level".into(), json!(level(finding.severity)));
-    result.insert("message".into(), json!({ "text": text }));
+    result.insert("message".into(), json!({ "text": clean(&text) }));
     result.insert(
         "locations".into(),
         json!([{
@@ -317,7 +323,7 @@ fn result(
             json!([{
                 "kind": "external",
                 "status": "accepted",
-                "justification": vex.describe(),
+                "justification": clean(&vex.describe()),
             }]),
         );
     }

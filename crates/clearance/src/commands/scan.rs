@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::cli::Format;
 use crate::commands::db::DbArgs;
 use crate::exit::Exit;
-use crate::output::{self, Page, Text, ToText as _, bad, dim, good, text, warn};
+use crate::output::{self, Page, Text, ToText as _, bad, count, dim, good, text, warn};
 
 /// The JSON shape's name and version.
 pub const SCHEMA: &str = "clearance.scan/v1";
@@ -356,7 +356,10 @@ async fn scan(
             })
             .count();
         if over > 0 {
-            reasons.push(format!("{over} finding(s) at or above {threshold}"));
+            reasons.push(format!(
+                "{} at or above {threshold}",
+                count(over, "finding", "findings")
+            ));
         }
         let unrated = report
             .findings
@@ -364,8 +367,10 @@ async fn scan(
             .filter(|f| f.severity == Severity::Unknown)
             .count();
         if unrated > 0 && !args.ignore_unknown_severity && threshold != Severity::Unknown {
+            let them = output::them(unrated);
             reasons.push(format!(
-                "{unrated} finding(s) of unknown severity (no feed rates them), which cannot be judged below {threshold}; --ignore-unknown-severity ranks them lowest"
+                "{} of unknown severity (no feed rates {them}), which cannot be judged below {threshold}; --ignore-unknown-severity ranks {them} lowest",
+                count(unrated, "finding", "findings")
             ));
         }
         if args.fail_on_config
@@ -379,7 +384,8 @@ async fn scan(
                 .count();
             if over > 0 {
                 reasons.push(format!(
-                    "{over} configuration finding(s) at or above {threshold} (--fail-on-config)"
+                    "{} at or above {threshold} (--fail-on-config)",
+                    count(over, "configuration finding", "configuration findings")
                 ));
             }
         }
@@ -387,13 +393,16 @@ async fn scan(
             let over = secrets.at_or_above(threshold).count();
             if over > 0 {
                 reasons.push(format!(
-                    "{over} secret(s) at or above {threshold} (one in a deleted file can still be pulled with its layer)"
+                    "{} at or above {threshold} (one in a deleted file can still be pulled with its layer)",
+                    count(over, "secret", "secrets")
                 ));
             }
             if secrets.stats.skipped_budget > 0 {
+                let skipped = secrets.stats.skipped_budget;
                 reasons.push(format!(
-                    "{} files were not searched for secrets (a layer's scan budget was spent); the gate cannot vouch for them",
-                    secrets.stats.skipped_budget
+                    "{} not searched for secrets (a layer's scan budget was spent); the gate cannot vouch for {}",
+                    count(skipped, "file was", "files were"),
+                    output::them(skipped)
                 ));
             }
         }
@@ -413,7 +422,9 @@ async fn scan(
         if !report.unmatched.is_empty() {
             let n: usize = report.unmatched.iter().map(|u| u.packages).sum();
             reasons.push(format!(
-                "{n} packages could not be checked (see `not checked`); the gate cannot vouch for them"
+                "{} not be checked (see `not checked`); the gate cannot vouch for {}",
+                count(n, "package could", "packages could"),
+                output::them(n)
             ));
         }
     }
@@ -450,13 +461,24 @@ async fn scan(
             let mut warnings = Vec::new();
             if read.without_purl > 0 {
                 warnings.push(format!(
-                    "{} components of the SBOM have no purl and were not checked",
-                    read.without_purl
+                    "{} no purl and {} not checked",
+                    count(
+                        read.without_purl,
+                        "component of the SBOM has",
+                        "components of the SBOM have"
+                    ),
+                    if read.without_purl == 1 {
+                        "was"
+                    } else {
+                        "were"
+                    }
                 ));
             }
             for (ty, n) in &read.unsupported {
                 warnings.push(format!(
-                    "{n} components of purl type {ty:?} are of an ecosystem Clearance does not match yet; not checked"
+                    "{} of purl type {ty:?} {} of an ecosystem Clearance does not match yet; not checked",
+                    count(*n, "component", "components"),
+                    if *n == 1 { "is" } else { "are" }
                 ));
             }
             (
@@ -648,13 +670,13 @@ fn render_configuration(c: &clearance_scan::config::ConfigReport, base: bool, pa
         }
     };
     page.line(format!(
-        "attack surface: {} packages; shells: {}; package managers: {}; {} setuid and {} setgid files; {} files, {}",
-        s.packages,
+        "attack surface: {}; shells: {}; package managers: {}; {} setuid and {} setgid files; {}, {}",
+        count(s.packages, "package", "packages"),
         names(&s.shells),
         names(&s.package_managers),
         s.setuid_files,
         s.setgid_files,
-        s.files,
+        count(s.files, "file", "files"),
         output::size(s.size_bytes)
     ));
 }
@@ -770,8 +792,8 @@ fn render_secrets(secrets: &SecretsReport, page: &mut Page) {
     page.line("");
     if secrets.findings.is_empty() {
         page.line(good(format!(
-            "secrets: none found ({} files searched)",
-            secrets.stats.files_scanned
+            "secrets: none found ({} searched)",
+            count(secrets.stats.files_scanned, "file", "files")
         )));
     } else {
         let mut t = output::table(&["Severity", "Secret", "Where", "Layer", "Masked"]);
@@ -799,10 +821,13 @@ fn render_secrets(secrets: &SecretsReport, page: &mut Page) {
             .iter()
             .filter(|f| f.deleted_in.is_some())
             .count();
+        let n = secrets.findings.len();
+        let them = output::them(n);
         page.line(format!(
-            "{} secrets ({} in files a later layer deleted: the layer that holds them can still be pulled); remove them from the layer that adds them and rotate them",
-            secrets.findings.len(),
-            deleted
+            "{} ({deleted} in {} a later layer deleted: the layer that holds {} can still be pulled); remove {them} from the layer that adds {them} and rotate {them}",
+            count(n, "secret", "secrets"),
+            if deleted == 1 { "a file" } else { "files" },
+            output::them(deleted)
         ));
     }
     for reason in &secrets.incomplete {
@@ -875,9 +900,9 @@ fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
         page.field(
             "Base",
             format!(
-                "{} (the bottom {} layer(s); {})",
+                "{} (the bottom {}; {})",
                 b.reference,
-                b.layers,
+                count(b.layers, "layer", "layers"),
                 if b.from == "flag" {
                     "--base"
                 } else {
@@ -924,7 +949,7 @@ fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
                         output::bold(format!("Layer {layer}")),
                         if base { " (base image) " } else { " " },
                         dim(output::truncate(created_by, 80)),
-                        format!(" ({} findings)", list.len())
+                        format!(" ({})", count(list.len(), "finding", "findings"))
                     ));
                     page.line(findings_table(list, Column::NoLayer));
                 }
@@ -945,8 +970,8 @@ fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
         counts.push("none".into());
     }
     page.line(format!(
-        "{} vulnerabilities ({}); {} fixable, {} known exploited; {} suppressed by VEX, {} filtered out",
-        s.total,
+        "{} ({}); {} fixable, {} known exploited; {} suppressed by VEX, {} filtered out",
+        count(s.total, "vulnerability", "vulnerabilities"),
         counts.join(", "),
         s.fixable,
         s.known_exploited,
@@ -986,7 +1011,11 @@ fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
     for u in &d.report.unmatched {
         page.line(text!(
             warn("not checked:"),
-            format!(" {} packages of {}: ", u.packages, u.ecosystem),
+            format!(
+                " {} of {}: ",
+                count(u.packages, "package", "packages"),
+                u.ecosystem
+            ),
             &u.reason
         ));
     }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use clearance_oci::time::rfc3339_signed;
 use clearance_scan::advisory::source;
@@ -29,14 +29,35 @@ pub struct DbArgs {
 
 impl DbArgs {
     /// The database file to use.
+    ///
+    /// # Errors
+    ///
+    /// No home directory to default to, or a path that is a directory
+    /// (SQLite would only say it is "unable to open database file").
     pub fn path(&self) -> anyhow::Result<PathBuf> {
-        if let Some(p) = &self.path {
-            return Ok(p.clone());
+        let path = self.given().map_or_else(Self::default_path, Ok)?;
+        if path.is_dir() {
+            bail!(
+                "{} is a directory: --db (or CLEARANCE_DB) takes the path of the advisory database file, such as {}",
+                path.display(),
+                path.join("advisories.db").display()
+            );
         }
-        // Commands without a --db flag (sbom) still honour the variable.
-        if let Some(p) = std::env::var_os("CLEARANCE_DB").filter(|p| !p.is_empty()) {
-            return Ok(PathBuf::from(p));
-        }
+        Ok(path)
+    }
+
+    /// `--db`, else CLEARANCE_DB: commands without a --db flag (sbom)
+    /// still honour the variable.
+    fn given(&self) -> Option<PathBuf> {
+        self.path.clone().or_else(|| {
+            std::env::var_os("CLEARANCE_DB")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+        })
+    }
+
+    /// `$CLEARANCE_HOME/db/advisories.db`.
+    fn default_path() -> anyhow::Result<PathBuf> {
         let home = std::env::var_os("CLEARANCE_HOME").map(PathBuf::from);
         let home = super::trust::common::home_dir(home.as_deref())?;
         Ok(home.join("db").join("advisories.db"))
@@ -199,8 +220,9 @@ async fn build(args: BuildArgs, format: Format) -> anyhow::Result<Exit> {
                     page.line(text!(
                         warn("warning:"),
                         format!(
-                            " {}: {} more problems not shown",
-                            i.source, i.problems_not_shown
+                            " {}: {} not shown",
+                            i.source,
+                            output::count(i.problems_not_shown, "more problem", "more problems")
                         )
                     ));
                 }

@@ -88,6 +88,8 @@ pub async fn run(args: PullArgs, format: Format) -> anyhow::Result<Exit> {
     };
     let reference = registry_ref(&args.reference)?;
     let gun = gun(&reference)?;
+    // The flags first: a wrong --db is told before anything is fetched.
+    let target = args.db.path()?;
     let client = RegistryClient::new(&args.registry.settings()?.registry)?;
     let mut pulled = Pulled {
         schema: "clearance.db-pull/v1",
@@ -112,19 +114,17 @@ pub async fn run(args: PullArgs, format: Format) -> anyhow::Result<Exit> {
         },
         Trust::Skip => {
             output::warning(format!(
-                "pulling {} without content trust (--insecure-skip-trust): whoever can push to the registry decides what your scans know",
-                args.reference
+                "pulling {reference} without content trust (--insecure-skip-trust): whoever can push to the registry decides what your scans know"
             ));
             let (bytes, digest, _) = client
                 .get_manifest(&reference, &reference.manifest_reference())
                 .await
-                .with_context(|| format!("fetching the manifest of {}", args.reference))?;
+                .with_context(|| format!("fetching the manifest of {reference}"))?;
             pulled.digest = Some(digest.to_string());
             bytes
         }
     };
-    let layer = database_layer(&manifest, &args.reference, args.max_size)?;
-    let target = args.db.path()?;
+    let layer = database_layer(&manifest, &reference, args.max_size)?;
     // A database path that is a symbolic link (to shared storage) is
     // updated where it points, not replaced by a file of its own.
     let target = match std::fs::symlink_metadata(&target) {
@@ -142,19 +142,18 @@ pub async fn run(args: PullArgs, format: Format) -> anyhow::Result<Exit> {
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating {} for the advisory database", dir.display()))?;
     let what = format!("{gun}@{}", layer.digest);
-    let (file, status) = download(&client, &reference, &layer, &dir, args.max_size, &what)
+    let kept = if target.exists() {
+        format!("{} is as it was", target.display())
+    } else {
+        format!("no database was written at {}", target.display())
+    };
+    let (file, status) = download(&client, &reference, &layer, &target, args.max_size, &what)
         .await
-        .with_context(|| {
-            format!(
-                "nothing was pulled from {}: {} is as it was",
-                args.reference,
-                target.display()
-            )
-        })?;
+        .with_context(|| format!("nothing was pulled from {reference}: {kept}"))?;
     let database_bytes = file
         .as_file()
         .metadata()
-        .with_context(|| format!("reading {}", file.path().display()))?
+        .with_context(|| format!("the database pulled for {}", target.display()))?
         .len();
     db_artifact::install(file, &target).await?;
     pulled.database = Some(target);
@@ -179,11 +178,15 @@ async fn signed_artifact(
     let gun = gun(reference)?;
     let tag = reference
         .tag()
-        .context("pull a signed tag: HOST/REPO:TAG (the trust data signs tags)")?
+        .with_context(|| {
+            format!(
+                "{reference} names no tag: pull a signed tag, HOST/REPO:TAG (the trust data signs tags)"
+            )
+        })?
         .to_owned();
     let Some(trust) = args.trust.trust() else {
         bail!(
-            "`db pull` verifies {tag} with content trust: give the trust server (--server URL or CLEARANCE_TRUST_SERVER), or --insecure-skip-trust to take the database unverified"
+            "`db pull` verifies {reference} with content trust: give the trust server (--server URL or CLEARANCE_TRUST_SERVER), or --insecure-skip-trust to take the database unverified"
         );
     };
     let trust = trust.settings(args.registry.timeout)?;
@@ -240,14 +243,14 @@ async fn signed_artifact(
     Ok(Some(bytes))
 }
 
-/// Download the database layer into a temporary file in `dir`, its digest
-/// checked while it streams and its size held to `max`, and check it is a
-/// Clearance advisory database of this schema.
+/// Download the database layer into a temporary file beside `target`, its
+/// digest checked while it streams and its size held to `max`, and check it
+/// is a Clearance advisory database of this schema.
 async fn download(
     client: &RegistryClient,
     reference: &RegistryRef,
     layer: &BlobRef,
-    dir: &Path,
+    target: &Path,
     max: u64,
     what: &str,
 ) -> anyhow::Result<(tempfile::NamedTempFile, clearance_scan::db::DbStatus)> {
@@ -260,13 +263,13 @@ async fn download(
         inner: blob,
         bar: bar.clone(),
     };
-    let (dir, name) = (dir.to_owned(), what.to_owned());
+    let (into, name) = (target.to_owned(), what.to_owned());
     let file =
-        tokio::task::spawn_blocking(move || db_artifact::unpack(counted, &name, &dir, max)).await;
+        tokio::task::spawn_blocking(move || db_artifact::unpack(counted, &name, &into, max)).await;
     bar.finish_and_clear();
     let file = file??;
     let spinner = output::spinner(format!("checking {what}"));
-    let status = db_artifact::check(file.path()).await;
+    let status = db_artifact::check(file.path(), target).await;
     spinner.finish_and_clear();
     let status = status
         .with_context(|| format!("{what} holds no advisory database this clearance reads"))?;
@@ -277,7 +280,7 @@ async fn download(
 /// `artifactType` (or, for artifacts of before image-spec 1.1, its
 /// config's type) must be ours, with exactly one layer of ours, no larger
 /// than `max`.
-fn database_layer(manifest: &[u8], reference: &str, max: u64) -> anyhow::Result<BlobRef> {
+fn database_layer(manifest: &[u8], reference: &RegistryRef, max: u64) -> anyhow::Result<BlobRef> {
     let manifest = ArtifactManifest::parse(manifest)
         .with_context(|| format!("{reference} is not a Clearance advisory database artifact"))?;
     let kind = manifest.kind();
@@ -299,7 +302,7 @@ fn database_layer(manifest: &[u8], reference: &str, max: u64) -> anyhow::Result<
     };
     if layer.media_type != LAYER_MEDIA_TYPE {
         bail!(
-            "{reference}'s layer is {}, not {LAYER_MEDIA_TYPE}: a newer clearance may have pushed it; upgrade, or push it again with this one",
+            "{reference} is not a Clearance advisory database: its artifact type is ours, but its layer is {}, not {LAYER_MEDIA_TYPE}; check the reference, and push the database with `clearance db push`",
             layer.media_type
         );
     }

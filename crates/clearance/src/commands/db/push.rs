@@ -105,7 +105,7 @@ pub async fn run(args: PushArgs, format: Format) -> anyhow::Result<Exit> {
     }
     let tag = reference
         .tag()
-        .context("push under a tag: HOST/REPO:TAG")?
+        .with_context(|| format!("{reference} names no tag: push under a tag, HOST/REPO:TAG"))?
         .to_owned();
     let settings = args.registry.settings()?;
     let path = args.db.path()?;
@@ -117,7 +117,7 @@ pub async fn run(args: PushArgs, format: Format) -> anyhow::Result<Exit> {
     let signing = match (signature, args.trust.trust()) {
         (Signature::Skip, _) => None,
         (Signature::Sign, None) => bail!(
-            "`db push` signs {tag} with content trust: give the trust server (--server URL or CLEARANCE_TRUST_SERVER), or --no-sign to push it unsigned"
+            "`db push` signs {reference} with content trust: give the trust server (--server URL or CLEARANCE_TRUST_SERVER), or --no-sign to push it unsigned"
         ),
         (Signature::Sign, Some(trust)) => {
             let trust = trust.settings(args.registry.timeout)?;
