@@ -134,6 +134,15 @@ fn scan_matches_nested_maven_artifacts_and_not_a_deleted_jar() {
     let out = clearance(&["scan", "--db", &db, "--format", "json", &image]);
     assert_success(&out);
     assert_eq!(findings(&json(&out)), want);
+    // The table names the jar the artifact sits in.
+    let out = clearance(&["scan", "--db", &db, &image]);
+    assert_success(&out);
+    let table = stdout(&out);
+    assert!(table.contains("Path"), "{table}");
+    assert!(
+        table.contains("/app/app.jar!/BOOT-INF/lib/log4j-core-2.14.1.jar"),
+        "{table}"
+    );
 
     // The SBOM names the artifacts by purl, and the deleted jar only
     // among what layers removed.

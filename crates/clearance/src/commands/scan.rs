@@ -843,12 +843,20 @@ enum Column {
     NoLayer,
 }
 
+/// Longest path shown in the findings table; longer ones keep their end.
+const PATH_CHARS: usize = 60;
+
 /// The findings as a table: severity, id, package, installed, fixed in,
-/// (layer,) risk.
+/// (layer,) (path,) risk. The path column is there when a language
+/// package is among the findings: the same artifact can sit in several
+/// jars or binaries, and the path tells them apart (an OS package's path
+/// is its database, and is left blank).
 fn findings_table<'a>(
     findings: impl IntoIterator<Item = &'a Finding>,
     layer: Column,
 ) -> output::Table {
+    let findings: Vec<&Finding> = findings.into_iter().collect();
+    let paths = findings.iter().any(|f| !f.package.kind.is_os());
     let mut header = vec![
         "Severity",
         "Vulnerability",
@@ -858,6 +866,9 @@ fn findings_table<'a>(
     ];
     if layer == Column::Layer {
         header.push("Layer");
+    }
+    if paths {
+        header.push("Path");
     }
     header.push("Risk");
     let mut t = output::table(&header);
@@ -872,10 +883,27 @@ fn findings_table<'a>(
         if layer == Column::Layer {
             cells.push(f.package.layer.to_text());
         }
+        if paths {
+            cells.push(if f.package.kind.is_os() {
+                "".to_text()
+            } else {
+                dim(path_tail(&f.package.path))
+            });
+        }
         cells.push(risk_cell(f));
         t.row(cells);
     }
     t
+}
+
+/// A path cut to its last [`PATH_CHARS`] characters, with `…` before.
+fn path_tail(path: &str) -> String {
+    let chars = path.chars().count();
+    if chars <= PATH_CHARS {
+        return path.to_owned();
+    }
+    let tail: String = path.chars().skip(chars - (PATH_CHARS - 1)).collect();
+    format!("…{tail}")
 }
 
 fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
@@ -921,9 +949,7 @@ fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
     page.line("");
     let findings = &d.report.findings;
     if d.packages == 0 {
-        page.line(warn(
-            "no packages found: nothing was checked (Java archives are not inventoried yet)",
-        ));
+        page.line(warn("no packages found: nothing was checked"));
     } else if findings.is_empty() && d.report.unmatched.is_empty() {
         page.line(good("no known vulnerabilities"));
     } else if findings.is_empty() {
