@@ -206,8 +206,9 @@ impl LayerStore {
         tx.commit().await.map_err(self.sql())
     }
 
-    /// Close the pool.
+    /// Close the pool, waiting until no connection is left (the workaround
+    /// for sqlx#3217 that [`crate::db`] uses too).
     pub async fn close(&self) {
-        self.pool.close().await;
+        crate::db::close_pool(&self.pool).await;
     }
 }

@@ -334,3 +334,45 @@ async fn delegations_are_searched_in_order_and_terminating_roles_stop_the_search
         "two targets added, two versions on"
     );
 }
+
+#[tokio::test]
+async fn every_role_that_signs_a_target_is_found_and_a_terminating_role_still_ends_the_search() {
+    let mut repo = TestRepo::new();
+    repo.add_target("app/v1", b"targets signs this");
+    repo.delegate("ci", &["app/*"], false);
+    repo.delegate("releases", &["app/*"], false);
+    repo.delegate("gate", &["locked/*"], true);
+    repo.delegate("other", &["locked/*"], false);
+    repo.add_delegated_target("ci", "app/v1", b"ci built this");
+    repo.add_delegated_target("releases", "app/v1", b"releases signs this");
+    repo.add_delegated_target("gate", "locked/v1", b"gate");
+    repo.add_delegated_target("other", "locked/v1", b"other may not");
+    repo.publish_targets_chain(true);
+    let client = Client::init(&repo);
+    let mut updater = client.updater(&repo.served).unwrap();
+    let signers = updater.find_signers("app/v1").await.unwrap();
+    let got: Vec<(String, u64)> = signers
+        .iter()
+        .map(|s| (s.role.to_string(), s.target.length))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("targets".to_owned(), 18),
+            ("ci".to_owned(), 13),
+            ("releases".to_owned(), 19)
+        ]
+    );
+    // TUF's own answer is still the first.
+    let first = updater.find_target("app/v1").await.unwrap().unwrap();
+    assert_eq!(first.role.to_string(), "targets");
+    let locked = updater.find_signers("locked/v1").await.unwrap();
+    assert_eq!(
+        locked
+            .iter()
+            .map(|s| s.role.to_string())
+            .collect::<Vec<_>>(),
+        ["gate"]
+    );
+    assert!(updater.find_signers("nobody/v1").await.unwrap().is_empty());
+}

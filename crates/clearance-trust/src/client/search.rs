@@ -10,6 +10,15 @@ use crate::notary::{self, Dialect};
 use crate::schema::{RoleName, TargetFile, TargetName, TopRole};
 use crate::time::UtcTime;
 
+/// Whether a search stops at the first role that lists the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Search {
+    /// TUF's answer: the first.
+    First,
+    /// Every role that lists it.
+    All,
+}
+
 /// A target found by the delegation search.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundTarget {
@@ -39,6 +48,26 @@ impl<T: Transport> Updater<T> {
         if self.trusted.dialect() == Dialect::Notary {
             return self.find_as_docker(target).await;
         }
+        Ok(self.search(target, Search::First).await?.into_iter().next())
+    }
+
+    /// Every role that lists `target`, in search order (§5.6.7, pre-order
+    /// depth-first), each with what it signs: where [`Updater::find_target`]
+    /// stops at the first, this goes on, so a policy can ask which roles
+    /// sign the digest being admitted (production: `targets/releases`;
+    /// staging: `targets/ci` too). A terminating delegation still ends the
+    /// search of its siblings, as it ends the search for the target: roles
+    /// after it are not trusted for its paths. In a Notary repository every
+    /// delegation is searched, not only Docker's `targets/releases`.
+    pub async fn find_signers(&mut self, target: &str) -> Result<Vec<FoundTarget>, UpdateError> {
+        if !self.refreshed {
+            self.refresh().await?;
+        }
+        self.search(target, Search::All).await
+    }
+
+    async fn search(&mut self, target: &str, how: Search) -> Result<Vec<FoundTarget>, UpdateError> {
+        let mut found_all = Vec::new();
         let mut to_visit = vec![(RoleName::TARGETS, RoleName::ROOT)];
         let mut visited: BTreeSet<(RoleName, RoleName)> = BTreeSet::new();
         while let Some((role, delegator)) = to_visit.pop() {
@@ -70,12 +99,15 @@ impl<T: Transport> Updater<T> {
                 continue;
             };
             if let Some(found) = targets.signed.targets.get(target) {
-                return Ok(Some(FoundTarget {
+                found_all.push(FoundTarget {
                     target: found.clone(),
                     expires: targets.signed.common.expires,
-                    role,
-                    delegator,
-                }));
+                    role: role.clone(),
+                    delegator: delegator.clone(),
+                });
+                if how == Search::First {
+                    return Ok(found_all);
+                }
             }
             let Some(delegations) = &targets.signed.delegations else {
                 continue;
@@ -91,7 +123,7 @@ impl<T: Transport> Updater<T> {
             }
             to_visit.extend(children.into_iter().rev());
         }
-        Ok(None)
+        Ok(found_all)
     }
 
     /// Docker Content Trust's rule for Notary repositories: a tag counts
