@@ -388,7 +388,7 @@ environments:
         "p.yaml:5:15: environments.production.trust.signed: roles are named but a signature is optional",
         "p.yaml:6:15: environments.production.trust.roles[0]: \"targets//ci\" is not a role name",
         "p.yaml:8:39: environments.production.sources.registries[1]: \"registry.internal\" is listed twice",
-        "p.yaml:9:22: environments.production.sources.repositories[0]: \"registry.internal/Team/app\" path segment",
+        "p.yaml:9:22: environments.production.sources.repositories[0]: \"registry.internal/Team/app\" has path segment \"Team\", which",
         "p.yaml:11:30: environments.production.contents.database_max_age_days: 0 is not between 1 and 365 days",
         "p.yaml:14:17: environments.production.runtime.capabilities.allow[0]: \"ALL\" is not a Linux capability",
         "p.yaml:16:14: environments.production.exceptions[0].cve: \"not-an-id\" is not an advisory id",
@@ -445,4 +445,51 @@ fn yaml_and_shape_errors_name_their_line() {
         "{}",
         p.warnings[0]
     );
+}
+
+#[test]
+fn parser_words_are_the_policys_and_empty_lists_are_refused() {
+    let duplicate = errors("version: 1\nenvironments:\n  production: {}\n  production: {}\n");
+    assert!(
+        duplicate[0].ends_with("production is given twice; each key may appear once"),
+        "{duplicate:?}"
+    );
+    let merge =
+        errors("version: 1\nenvironments:\n  dev: &b {mode: warn}\n  production:\n    <<: *b\n");
+    assert!(
+        merge[0].contains("merge keys (<<) are not allowed"),
+        "{merge:?}"
+    );
+    let empty = errors(
+        "version: 1\nmax_exception_days: 100000\nenvironments:\n  production:\n    trust: {roles: []}\n    sources: {registries: [], repositories: []}\n",
+    );
+    let want = [
+        "p.yaml:2:21: max_exception_days: 100000 is not between 1 and 3650 days",
+        "p.yaml:5:20: environments.production.trust.roles: an empty list names no role",
+        "p.yaml:6:27: environments.production.sources.registries: an empty list",
+        "p.yaml:6:45: environments.production.sources.repositories: an empty list",
+    ];
+    assert_eq!(empty.len(), want.len(), "{empty:#?}");
+    for (g, w) in empty.iter().zip(want) {
+        assert!(g.starts_with(w), "{g}\n  does not start with\n{w}");
+    }
+    // A registry's problem names the value once.
+    let host =
+        errors("version: 1\nenvironments:\n  production:\n    sources: {registries: [a..b]}\n");
+    assert!(
+        host[0].ends_with(
+            "\"a..b\" is not a registry host (letters, digits, '-', '.', and '*' for one label)"
+        ),
+        "{host:?}"
+    );
+    // A trust group asks for a signature unless it says otherwise.
+    let p = policy::load(
+        "version: 1\nenvironments:\n  production:\n    trust: {pinned: required}\n",
+        "p.yaml",
+        today(),
+    )
+    .unwrap();
+    let mut unsigned = good();
+    unsigned.trust = None;
+    assert_eq!(denied(&p, "production", &unsigned), ["trust.signed"]);
 }

@@ -259,6 +259,13 @@ pub fn lookup_key(found: &Found, distro: Option<&Distro>) -> Result<LookupKey, S
         PackageType::Gem => language(Ecosystem::RubyGems),
         PackageType::Composer => language(Ecosystem::Packagist),
         PackageType::Nuget => language(Ecosystem::NuGet),
+        // OSV names Maven packages GROUP:ARTIFACT; an archive whose groupId
+        // nothing stated cannot be looked up, and is said not checked
+        // rather than guessed at.
+        PackageType::Maven if !p.name.contains(':') => Err(
+            "Java archives that state no Maven groupId (no pom.properties, no manifest Implementation-Vendor-Id) cannot be matched against Maven advisories; rebuild them with Maven's pom.properties, or check them by hand"
+                .into(),
+        ),
         PackageType::Maven => language(Ecosystem::Maven),
     }
 }

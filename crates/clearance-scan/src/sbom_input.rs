@@ -9,15 +9,20 @@
 //! and name the package's name (`@types/node`, `symfony/console`), the
 //! `distro` qualifier (`debian-12`, `alpine-3.19.1`) the distribution, and
 //! the `upstream` qualifier the source package, as Syft and Clearance
-//! write them. Packages carry no layer: an SBOM says what an image holds,
-//! not which layer brought it.
+//! write them. What Clearance's own SBOMs say besides is read too: the
+//! layer and the file that lists each package (CycloneDX `clearance:`
+//! properties, SPDX `sourceInfo`, `clearance.sbom/v1` fields), the OS
+//! package that installed a language package (`owned_by`: matched through
+//! it, as an image scan matches it), and that a package was removed by a
+//! later layer (`sbom --all-layers`: not in the image, so not read). Other
+//! SBOMs' packages are in layer 0.
 
 use std::str::FromStr;
 
 use serde::Deserialize;
 
 use crate::catalog::{Package, PackageType, SourcePackage};
-use crate::inventory::{Found, Inventory};
+use crate::inventory::{Found, Inventory, Owner};
 use crate::os::Distro;
 
 /// Largest SBOM read, in bytes.
@@ -76,7 +81,16 @@ struct CdxComponent {
     version: Option<String>,
     purl: Option<String>,
     #[serde(default)]
+    properties: Vec<CdxProperty>,
+    #[serde(default)]
     components: Vec<CdxComponent>,
+}
+
+#[derive(Deserialize)]
+struct CdxProperty {
+    name: String,
+    #[serde(default)]
+    value: String,
 }
 
 #[derive(Deserialize)]
@@ -84,7 +98,15 @@ struct CdxComponent {
 struct SpdxDoc {
     spdx_version: String,
     #[serde(default)]
+    creation_info: Option<SpdxCreation>,
+    #[serde(default)]
     packages: Vec<SpdxPackage>,
+}
+
+#[derive(Deserialize)]
+struct SpdxCreation {
+    #[serde(default)]
+    creators: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -92,6 +114,10 @@ struct SpdxDoc {
 struct SpdxPackage {
     #[serde(default)]
     external_refs: Vec<SpdxRef>,
+    #[serde(default)]
+    source_info: Option<String>,
+    #[serde(default)]
+    comment: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -112,6 +138,69 @@ struct OwnPackage {
     purl: String,
     #[serde(default)]
     removed_in: Option<usize>,
+    #[serde(default)]
+    layer: Option<usize>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    owned_by: Option<OwnOwner>,
+}
+
+#[derive(Deserialize)]
+struct OwnOwner {
+    #[serde(rename = "type")]
+    kind: String,
+    name: String,
+}
+
+/// One package an SBOM lists, with what Clearance's own SBOMs say of it
+/// besides its purl: the layer, the file that lists it, and the OS package
+/// that installed it (its fixes are the distribution's: it is matched
+/// through that package, as an image scan matches it).
+#[derive(Default)]
+struct Listed {
+    purl: String,
+    layer: Option<usize>,
+    path: Option<String>,
+    owner: Option<Owner>,
+}
+
+/// `deb`, `apk` or `rpm` and a name, as an owner.
+fn owner(kind: &str, name: &str) -> Option<Owner> {
+    let kind = match kind {
+        "deb" => PackageType::Deb,
+        "apk" => PackageType::Apk,
+        "rpm" => PackageType::Rpm,
+        _ => return None,
+    };
+    (!name.is_empty()).then(|| Owner {
+        kind,
+        name: name.to_owned(),
+    })
+}
+
+/// What Clearance's SPDX writer says of a package in `sourceInfo`
+/// (`listed in PATH in layer N (diff_id …); installed by KIND package
+/// NAME`): the path, the layer, the owner.
+fn spdx_source_info(text: &str) -> (Option<String>, Option<usize>, Option<Owner>) {
+    let (listed, installed) = match text.split_once("; installed by ") {
+        Some((l, i)) => (l, Some(i)),
+        None => (text, None),
+    };
+    let owner = installed.and_then(|i| {
+        let (kind, name) = i.split_once(" package ")?;
+        owner(kind, name)
+    });
+    let Some(rest) = listed.strip_prefix("listed in ") else {
+        return (None, None, owner);
+    };
+    match rest.rsplit_once(" in layer ") {
+        Some((path, layer)) => {
+            let index = layer.split(' ').next().and_then(|n| n.parse().ok());
+            (Some(path.to_owned()), index, owner)
+        }
+        None => (None, None, owner),
+    }
 }
 
 /// Read an SBOM.
@@ -125,7 +214,7 @@ pub fn read(bytes: &[u8]) -> Result<SbomInventory, SbomError> {
     }
     let top: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(bytes).map_err(|e| SbomError::Invalid(e.to_string()))?;
-    let mut purls: Vec<String> = Vec::new();
+    let mut purls: Vec<Listed> = Vec::new();
     let mut out = SbomInventory::default();
     let mut os: Option<(String, Option<String>)> = None;
     if top.get("bomFormat").and_then(|v| v.as_str()) == Some("CycloneDX") {
@@ -146,8 +235,26 @@ pub fn read(bytes: &[u8]) -> Result<SbomInventory, SbomError> {
                     .clone()
                     .map(|n| (n.to_lowercase(), c.version.clone()));
             }
-            match c.purl {
-                Some(p) => purls.push(p),
+            let property = |name: &str| {
+                c.properties
+                    .iter()
+                    .find(|p| p.name == name)
+                    .map(|p| p.value.as_str())
+            };
+            // A package a later layer removed (`sbom --all-layers`) is
+            // not in the image.
+            let removed = property("clearance:removed_in").is_some();
+            let listed = c.purl.as_ref().map(|purl| Listed {
+                purl: purl.clone(),
+                layer: property("clearance:layer:index").and_then(|l| l.parse().ok()),
+                path: property("clearance:path").map(str::to_owned),
+                owner: property("clearance:owned_by")
+                    .and_then(|o| o.split_once(':'))
+                    .and_then(|(kind, name)| owner(kind, name)),
+            });
+            match listed {
+                Some(_) if removed => {}
+                Some(l) => purls.push(l),
                 None if c.kind.as_deref() != Some("operating-system") => out.without_purl += 1,
                 None => {}
             }
@@ -158,13 +265,34 @@ pub fn read(bytes: &[u8]) -> Result<SbomInventory, SbomError> {
         let doc: SpdxDoc = serde_json::from_value(serde_json::Value::Object(top))
             .map_err(|e| SbomError::Invalid(e.to_string()))?;
         out.format = doc.spdx_version;
+        let ours = doc
+            .creation_info
+            .is_some_and(|c| c.creators.iter().any(|t| t.starts_with("Tool: clearance-")));
         for p in doc.packages {
+            // Clearance's own SPDX says a removed package in `comment`,
+            // and where each was listed in `sourceInfo`.
+            if ours
+                && p.comment
+                    .as_deref()
+                    .is_some_and(|c| c.starts_with("removed by layer "))
+            {
+                continue;
+            }
+            let (path, layer, owner) = match (&p.source_info, ours) {
+                (Some(info), true) => spdx_source_info(info),
+                _ => (None, None, None),
+            };
             match p
                 .external_refs
                 .into_iter()
                 .find(|r| r.reference_type == "purl")
             {
-                Some(r) => purls.push(r.reference_locator),
+                Some(r) => purls.push(Listed {
+                    purl: r.reference_locator,
+                    layer,
+                    path,
+                    owner,
+                }),
                 None => out.without_purl += 1,
             }
         }
@@ -176,7 +304,12 @@ pub fn read(bytes: &[u8]) -> Result<SbomInventory, SbomError> {
             own.packages
                 .into_iter()
                 .filter(|p| p.removed_in.is_none())
-                .map(|p| p.purl),
+                .map(|p| Listed {
+                    owner: p.owned_by.and_then(|o| owner(&o.kind, &o.name)),
+                    purl: p.purl,
+                    layer: p.layer,
+                    path: p.path,
+                }),
         );
     } else {
         return Err(SbomError::Invalid(
@@ -186,16 +319,19 @@ pub fn read(bytes: &[u8]) -> Result<SbomInventory, SbomError> {
     if purls.len() > MAX_COMPONENTS {
         return Err(SbomError::TooMany);
     }
-    for purl in purls {
-        match package(&purl) {
-            Ok((p, distro)) => {
+    for listed in purls {
+        match package(&listed.purl) {
+            Ok((mut p, distro)) => {
                 if out.inventory.distro.is_none() {
                     out.inventory.distro = distro;
                 }
+                if let Some(path) = listed.path {
+                    p.path = path;
+                }
                 out.inventory.packages.push(Found {
                     package: p,
-                    layer: 0,
-                    owned_by: None,
+                    layer: listed.layer.unwrap_or(0),
+                    owned_by: listed.owner.filter(|_| !p_is_os(&listed.purl)),
                 });
             }
             Err(ty) => *out.unsupported.entry(ty).or_default() += 1,
@@ -207,6 +343,13 @@ pub fn read(bytes: &[u8]) -> Result<SbomInventory, SbomError> {
         out.inventory.distro = Some(distro(&id, version.as_deref()));
     }
     Ok(out)
+}
+
+/// Whether a purl is an OS package's (which no other package owns).
+fn p_is_os(purl: &str) -> bool {
+    ["pkg:deb/", "pkg:apk/", "pkg:rpm/"]
+        .iter()
+        .any(|t| purl.starts_with(t))
 }
 
 fn distro(id: &str, version: Option<&str>) -> Distro {

@@ -184,3 +184,59 @@ fn scan_matches_nested_maven_artifacts_and_not_a_deleted_jar() {
     assert_success(&out);
     assert_eq!(findings(&json(&out)), want);
 }
+
+#[test]
+fn a_jar_that_states_no_group_is_not_checked_and_a_gate_says_so() {
+    require("umoci");
+    let dir = tempfile::tempdir().unwrap();
+    // No pom.properties, no manifest: known by its file name alone.
+    std::fs::write(
+        dir.path().join("lib.jar"),
+        archive(&[("org/x/A.class", b"\xca\xfe\xba\xbe")], Method::Deflated),
+    )
+    .unwrap();
+    let script = r#"
+set -euo pipefail
+cd "$1"
+umoci init --layout oci
+umoci new --image oci:v1
+umoci unpack --image oci:v1 bundle >/dev/null
+mkdir -p bundle/rootfs/app
+cp lib.jar bundle/rootfs/app/gson-2.2.4.jar
+umoci repack --image oci:v1 bundle
+"#;
+    let status = Command::new("bash")
+        .args(["-c", script, "build"])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let image = format!("oci:{}:v1", dir.path().join("oci").display());
+    let feed = dir.path().join("osv");
+    record(
+        &feed,
+        "GHSA-TEST-0009",
+        "com.google.code.gson:gson",
+        "0",
+        "2.8.9",
+    );
+    let db_path = dir.path().join("advisories.db");
+    db_build(&db_path, &feed);
+    let db = db_path.display().to_string();
+    let out = clearance(&["scan", "--db", &db, "--format", "json", &image]);
+    assert_success(&out);
+    let report = json(&out);
+    assert_eq!(report["findings"].as_array().unwrap().len(), 0);
+    let unmatched = &report["unmatched"][0];
+    assert_eq!(unmatched["packages"], 1, "{report}");
+    assert!(
+        unmatched["reason"]
+            .as_str()
+            .unwrap()
+            .contains("state no Maven groupId"),
+        "{unmatched}"
+    );
+    let out = clearance(&["scan", "--db", &db, "--fail-on", "critical", &image]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("1 package could not be checked"));
+}

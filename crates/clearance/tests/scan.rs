@@ -896,6 +896,51 @@ fn a_second_scan_reads_no_layer_its_stored_inventories_answer() {
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
 }
 
+/// Each finding's (package, path, id, layer), sorted.
+fn finding_keys(report: &serde_json::Value) -> Vec<(String, String, String, u64)> {
+    let mut keys: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["package"]["name"].as_str().unwrap().to_owned(),
+                f["package"]["path"].as_str().unwrap().to_owned(),
+                f["id"].as_str().unwrap().to_owned(),
+                f["package"]["layer"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn an_sbom_clearance_wrote_scans_as_the_image_does() {
+    // The image has requests 2.28.1 that Debian's python3-requests owns
+    // (no PyPI finding), and urllib3 a later layer removed.
+    let dir = tempfile::tempdir().unwrap();
+    let image = build_image(dir.path());
+    let db = build_db(dir.path());
+    let direct = json(&clearance(&[
+        "scan", "--db", &db, "--format", "json", &image,
+    ]));
+    assert!(direct["owned"].as_u64().unwrap() >= 1);
+    for format in ["json", "cyclonedx", "spdx"] {
+        // --all-layers lists the removed urllib3: it is still not in the image.
+        let out = clearance(&["sbom", "--all-layers", "--format", format, &image]);
+        assert_success(&out);
+        let file = dir.path().join(format!("bom.{format}.json"));
+        std::fs::write(&file, stdout(&out)).unwrap();
+        let input = format!("sbom:{}", file.display());
+        let out = clearance(&["scan", "--db", &db, "--format", "json", &input]);
+        assert_success(&out);
+        let from_sbom = json(&out);
+        assert_eq!(finding_keys(&from_sbom), finding_keys(&direct), "{format}");
+        assert_eq!(from_sbom["owned"], direct["owned"], "{format}");
+    }
+}
+
 #[test]
 fn sbom_input_unknown_severities_and_empty_inventories_are_judged_not_waved_through() {
     let dir = tempfile::tempdir().unwrap();

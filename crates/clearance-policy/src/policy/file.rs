@@ -39,9 +39,10 @@ pub(super) struct RawEnvironment {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTrust {
-    pub signed: Spanned<Requirement>,
     #[serde(default)]
-    pub roles: Vec<Spanned<String>>,
+    pub signed: Option<Spanned<Requirement>>,
+    #[serde(default)]
+    pub roles: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     pub pinned: Option<Requirement>,
 }
@@ -50,9 +51,9 @@ pub(super) struct RawTrust {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSources {
     #[serde(default)]
-    pub registries: Vec<Spanned<String>>,
+    pub registries: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
-    pub repositories: Vec<Spanned<String>>,
+    pub repositories: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -26,6 +26,8 @@ pub const MAX_POLICY_BYTES: usize = 1 << 20;
 /// How far ahead an exception may expire when the policy does not say
 /// (`max_exception_days`).
 pub const DEFAULT_MAX_EXCEPTION_DAYS: u32 = 180;
+/// The most `max_exception_days` may be (ten years).
+pub const MAX_EXCEPTION_DAYS: u32 = 3650;
 
 /// Whether an environment's denials stop the image or are only shown.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -265,7 +267,7 @@ pub fn load(text: &str, source_name: &str, today: Date) -> Result<Policy, LoadEr
             line: location.map_or(0, |l| l.line()),
             column: location.map_or(0, |l| l.column()),
             path: String::new(),
-            message: strip_location(&message),
+            message: friendly(&strip_location(&message)),
         }])
     })?;
     let mut check = Check::default();
@@ -276,6 +278,20 @@ pub fn load(text: &str, source_name: &str, today: Date) -> Result<Policy, LoadEr
         check.errors.sort_by_key(|e| (e.line, e.column));
         Err(fail(check.errors))
     }
+}
+
+/// The parser's message in the policy's words, not the parser's options.
+fn friendly(message: &str) -> String {
+    if let Some(key) = message
+        .strip_prefix("duplicate mapping key: ")
+        .and_then(|rest| rest.split(',').next())
+    {
+        return format!("{key} is given twice; each key may appear once");
+    }
+    if message.contains("merge keys are not allowed") {
+        return "YAML merge keys (<<) are not allowed in a policy; write the values out".into();
+    }
+    message.to_owned()
 }
 
 /// The parser's message without its own " at line L column C".
@@ -316,6 +332,18 @@ impl Check {
             .max_exception_days
             .as_ref()
             .map_or(DEFAULT_MAX_EXCEPTION_DAYS, |d| d.value);
+        if let Some(days) = &raw.max_exception_days
+            && !(1..=MAX_EXCEPTION_DAYS).contains(&days.value)
+        {
+            self.error(
+                days,
+                "max_exception_days".into(),
+                format!(
+                    "{} is not between 1 and {MAX_EXCEPTION_DAYS} days: an exception is to be looked at again",
+                    days.value
+                ),
+            );
+        }
         if raw.environments.value.is_empty() {
             self.error(
                 &raw.environments,
@@ -352,33 +380,48 @@ impl Check {
     ) -> Environment {
         let trust = raw.trust.map(|t| {
             let mut roles = Vec::new();
-            for (i, role) in t.roles.iter().enumerate() {
+            let written: &[Spanned<String>] = t.roles.as_ref().map_or(&[], |r| &r.value);
+            for (i, role) in written.iter().enumerate() {
                 match role_name(&role.value) {
                     Ok(r) => roles.push(r),
                     Err(why) => self.error(role, format!("{path}.trust.roles[{i}]"), why),
                 }
             }
-            if t.signed.value == Requirement::Optional && !t.roles.is_empty() {
+            if let Some(list) = &t.roles
+                && list.value.is_empty()
+            {
                 self.error(
-                    &t.signed,
+                    list,
+                    format!("{path}.trust.roles"),
+                    "an empty list names no role; remove `roles` (any signer will do) or name at least one".into(),
+                );
+            }
+            // A `trust` group asks for a signature unless it says otherwise.
+            let signed = t.signed.as_ref().map_or(Requirement::Required, |s| s.value);
+            if let Some(s) = &t.signed
+                && s.value == Requirement::Optional
+                && !written.is_empty()
+            {
+                self.error(
+                    s,
                     format!("{path}.trust.signed"),
                     "roles are named but a signature is optional; write `signed: required`, or remove `roles`".into(),
                 );
             }
             TrustRule {
-                signed: t.signed.value,
+                signed,
                 roles,
                 pinned: t.pinned.unwrap_or(Requirement::Optional),
             }
         });
         let sources = raw.sources.map(|s| SourceRule {
-            registries: self.patterns(
-                &s.registries,
+            registries: self.pattern_list(
+                s.registries.as_ref(),
                 &format!("{path}.sources.registries"),
                 PatternKind::Registry,
             ),
-            repositories: self.patterns(
-                &s.repositories,
+            repositories: self.pattern_list(
+                s.repositories.as_ref(),
                 &format!("{path}.sources.repositories"),
                 PatternKind::Repository,
             ),
@@ -492,6 +535,27 @@ impl Check {
             runtime,
             exceptions,
         }
+    }
+
+    /// A rule's pattern list: an empty one is an error (it would ask
+    /// nothing while looking like it asks everything).
+    fn pattern_list(
+        &mut self,
+        raw: Option<&Spanned<Vec<Spanned<String>>>>,
+        path: &str,
+        kind: PatternKind,
+    ) -> Vec<Pattern> {
+        let Some(list) = raw else {
+            return Vec::new();
+        };
+        if list.value.is_empty() {
+            self.error(
+                list,
+                path.to_owned(),
+                "an empty list allows nothing more than no list does; remove it or name at least one".into(),
+            );
+        }
+        self.patterns(&list.value, path, kind)
     }
 
     fn patterns(&mut self, raw: &[Spanned<String>], path: &str, kind: PatternKind) -> Vec<Pattern> {

@@ -56,12 +56,18 @@ impl Pattern {
                             .all(|b| b.is_ascii_alphanumeric() || b == b'-'))
             })
         {
-            return Err(format!(
-                "{host:?} is not a registry host (letters, digits, '-', '.', and '*' for one label)"
-            ));
+            return Err(match kind {
+                PatternKind::Registry => {
+                    "is not a registry host (letters, digits, '-', '.', and '*' for one label)"
+                        .to_owned()
+                }
+                PatternKind::Repository => format!(
+                    "has {host:?}, which is not a registry host (letters, digits, '-', '.', and '*' for one label)"
+                ),
+            });
         }
         if host.contains(':') && (port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit())) {
-            return Err(format!("{host:?} has a port that is not a number"));
+            return Err(format!("has a port in {host:?} that is not a number"));
         }
         if let Some(path) = path {
             let segments: Vec<&str> = path.split('/').collect();
@@ -78,7 +84,7 @@ impl Pattern {
                 };
                 if !ok {
                     return Err(format!(
-                        "path segment {segment:?} is not a repository name part (lower-case letters, digits, '.', '_', '-', '*'; '**' only as the whole last segment)"
+                        "has path segment {segment:?}, which is not a repository name part (lower-case letters, digits, '.', '_', '-', '*'; '**' only as the whole last segment)"
                     ));
                 }
             }

@@ -20,8 +20,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     };
     let format = cli.global.format;
     if !format.fits(name) {
+        let prints = match name {
+            "sbom" => "`clearance sbom` prints table, json, cyclonedx or spdx",
+            _ => "this command prints table or json",
+        };
         anyhow::bail!(
-            "--format {} is for `clearance sbom` and `clearance scan` (sarif: `scan` only); this command prints table or json",
+            "--format {} is for `clearance sbom` and `clearance scan` (sarif: `scan` only); {prints}",
             format.name()
         );
     }

@@ -407,10 +407,7 @@ async fn scan(
             }
         }
         if inventory.packages.is_empty() {
-            reasons.push(
-                "no packages were found, so nothing was checked (Java archives are not inventoried yet)"
-                    .to_owned(),
-            );
+            reasons.push("no packages were found, so nothing was checked".to_owned());
         }
         if stale && !args.allow_stale_db {
             reasons.push(format!(
