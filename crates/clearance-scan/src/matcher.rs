@@ -439,7 +439,11 @@ impl Report {
                 reason,
             })
             .collect();
+        let mut decided = vec![false; settings.vex.len()];
         for finding in all {
+            if let Some(i) = crate::vex::deciding(&settings.vex, &finding) {
+                decided[i] = true;
+            }
             if let Some((statement, document)) = crate::vex::suppressing(&settings.vex, &finding) {
                 report.suppressed.push(Suppressed {
                     vex_status: statement.status.clone(),
@@ -458,6 +462,25 @@ impl Report {
             } else {
                 report.filtered += 1;
             }
+        }
+        // A statement that decided nothing is most often a typo in its id
+        // or purl, or a product that names the image rather than a package.
+        let unused: Vec<&crate::vex::Statement> = settings
+            .vex
+            .iter()
+            .zip(&decided)
+            .filter(|(_, d)| !**d)
+            .map(|(s, _)| s)
+            .collect();
+        if let Some(first) = unused.first() {
+            report.warn(format!(
+                "{} of {} VEX statements matched no finding (first: {} for {} in {}); check their vulnerability ids and product purls (a package's purl, not the image's pkg:oci/…)",
+                unused.len(),
+                settings.vex.len(),
+                first.vulnerabilities.first().map_or("?", String::as_str),
+                first.products.first().map_or("no product", String::as_str),
+                first.document
+            ));
         }
         sort(&mut report.findings, settings.sort);
         report
@@ -527,6 +550,17 @@ fn canonical_id(advisories: &AdvisorySet, id: &str) -> String {
         .get(id)
         .and_then(|records| records.iter().find_map(|(_, r)| r.cve()))
         .map_or_else(|| id.to_owned(), str::to_owned)
+}
+
+/// A fixed version written as the installed one is: OSV's Go records
+/// give `0.17.0` where a module version is `v0.17.0` (and the standard
+/// library's is bare, `1.21.3`).
+fn as_installed(ecosystem: Ecosystem, installed: &str, fixed: String) -> String {
+    if ecosystem == Ecosystem::Go && installed.starts_with('v') && !fixed.starts_with('v') {
+        format!("v{fixed}")
+    } else {
+        fixed
+    }
 }
 
 /// Rank of a source for the same vulnerability: distribution feeds first.
@@ -638,7 +672,7 @@ fn finding(
         severity,
         severity_source,
         cvss,
-        fixed_version: fixed,
+        fixed_version: fixed.map(|f| as_installed(key.ecosystem, &found.package.version, f)),
         state,
         summary,
         urls,

@@ -356,21 +356,25 @@ pub fn suppressing<'a>(
     statements: &'a [Statement],
     finding: &Finding,
 ) -> Option<(&'a Statement, &'a str)> {
+    deciding(statements, finding)
+        .map(|i| &statements[i])
+        .filter(|s| s.suppresses())
+        .map(|s| (s, s.document.as_str()))
+}
+
+/// The index of the statement that decides `finding` (the last about its
+/// vulnerability and package), whatever its status.
+pub fn deciding(statements: &[Statement], finding: &Finding) -> Option<usize> {
     let same_id = |v: &String| {
         v.eq_ignore_ascii_case(&finding.id)
             || finding.aliases.iter().any(|a| a.eq_ignore_ascii_case(v))
     };
-    statements
-        .iter()
-        .rev()
-        .find(|s| {
-            s.vulnerabilities.iter().any(same_id)
-                && s.products
-                    .iter()
-                    .any(|p| same_package(p, &finding.package.purl))
-        })
-        .filter(|s| s.suppresses())
-        .map(|s| (s, s.document.as_str()))
+    statements.iter().rposition(|s| {
+        s.vulnerabilities.iter().any(same_id)
+            && s.products
+                .iter()
+                .any(|p| same_package(p, &finding.package.purl))
+    })
 }
 
 /// Whether a statement's product purl names the finding's package: type,

@@ -341,6 +341,20 @@ async fn vex_not_affected_suppresses_and_says_why() {
         r.suppressed[0].justification.as_deref(),
         Some("vulnerable_code_not_in_execute_path")
     );
+    // The statement that decided nothing is said, once.
+    let unused: Vec<&String> = r
+        .warnings
+        .iter()
+        .filter(|w| w.contains("VEX statements matched no finding"))
+        .collect();
+    assert_eq!(unused.len(), 1, "{:?}", r.warnings);
+    assert!(
+        unused[0].starts_with(
+            "1 of 2 VEX statements matched no finding (first: GHSA-x84v-xcm2-53pg for pkg:pypi/requests@9.9 in vex.json)"
+        ),
+        "{}",
+        unused[0]
+    );
 }
 
 #[tokio::test]

@@ -264,6 +264,20 @@ pub fn size(bytes: u64) -> String {
     }
 }
 
+/// Longest path [`path_tail`] shows.
+pub const PATH_CHARS: usize = 60;
+
+/// A path cut to its last [`PATH_CHARS`] characters, with `…` before:
+/// the file's name and nearest directories say most.
+pub fn path_tail(path: &str) -> String {
+    let chars = path.chars().count();
+    if chars <= PATH_CHARS {
+        return path.to_owned();
+    }
+    let tail: String = path.chars().skip(chars - (PATH_CHARS - 1)).collect();
+    format!("…{tail}")
+}
+
 /// A byte progress bar on stderr, hidden when stderr is not a terminal.
 pub fn byte_progress(total: u64, message: &'static str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());

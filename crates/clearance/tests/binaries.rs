@@ -162,6 +162,24 @@ fn scan_matches_a_go_binarys_modules_and_standard_library() {
         })
         .collect();
     found.sort();
+    // A module's fix is written as its version is (`v1.2.4`, not OSV's
+    // `1.2.4`); the standard library's stays bare.
+    let fixes: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["package"]["name"].as_str().unwrap(),
+                f["fixed_version"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        fixes.contains(&("example.com/greet", "v1.2.4")),
+        "{fixes:?}"
+    );
+    assert!(fixes.contains(&("stdlib", "999.0.0")), "{fixes:?}");
     assert_eq!(
         found,
         [

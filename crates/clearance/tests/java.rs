@@ -164,6 +164,14 @@ fn scan_matches_nested_maven_artifacts_and_not_a_deleted_jar() {
         ]
     );
 
+    // The table says which jar each artifact is in, removed ones too.
+    let out = clearance(&["sbom", "--no-layer-store", "--all-layers", &image]);
+    assert_success(&out);
+    let table = stdout(&out);
+    assert!(table.contains("Path"), "{table}");
+    assert!(table.contains("/opt/old/commons-text-1.9.jar"), "{table}");
+    assert!(table.contains("(removed in 1)"), "{table}");
+
     // The stored inventories answer without a layer blob.
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("oci/index.json")).unwrap()).unwrap();

@@ -1180,7 +1180,7 @@ umoci repack --refresh-bundle --image oci:v1 --history.created_by "FROM debian:1
     for says in [
         "Layer 0 FROM debian:12 (1 finding)",
         "1 vulnerability (1 high); ",
-        "1 secret (0 in files a later layer deleted",
+        "1 secret; remove it from the layer",
         "remove it from the layer that adds it and rotate it",
         "attack surface: 1 package; ",
         "✘ failed: 1 finding at or above high",

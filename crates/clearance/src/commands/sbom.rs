@@ -163,7 +163,15 @@ fn render(s: &Sbom, page: &mut Page) {
         },
     );
     page.line("");
-    let mut t = output::table(&["Name", "Version", "Type", "Source", "Layer", "Added by"]);
+    // The path tells apart the same package in two binaries or jars (an
+    // OS package's is its database, left blank).
+    let paths = s.packages.iter().any(|p| !p.package.kind.is_os());
+    let mut header = vec!["Name", "Version", "Type", "Source"];
+    if paths {
+        header.push("Path");
+    }
+    header.extend(["Layer", "Added by"]);
+    let mut t = output::table(&header);
     for p in &s.packages {
         let source = p
             .package
@@ -195,14 +203,21 @@ fn render(s: &Sbom, page: &mut Page) {
             .get(p.layer)
             .and_then(|l| l.created_by.as_deref())
             .unwrap_or("");
-        t.row([
+        let mut cells = vec![
             (&p.package.name).to_text(),
             (&p.package.version).to_text(),
             p.package.kind.to_string().to_text(),
             source.to_text(),
-            layer,
-            output::truncate(created_by, 60).to_text(),
-        ]);
+        ];
+        if paths {
+            cells.push(if p.package.kind.is_os() {
+                "".to_text()
+            } else {
+                dim(output::path_tail(&p.package.path))
+            });
+        }
+        cells.extend([layer, output::truncate(created_by, 60).to_text()]);
+        t.row(cells);
     }
     if s.packages.is_empty() {
         page.line(dim(

@@ -820,11 +820,18 @@ fn render_secrets(secrets: &SecretsReport, page: &mut Page) {
             .count();
         let n = secrets.findings.len();
         let them = output::them(n);
+        let in_deleted = if deleted == 0 {
+            String::new()
+        } else {
+            format!(
+                " ({deleted} in {} a later layer deleted: the layer that holds {} can still be pulled)",
+                if deleted == 1 { "a file" } else { "files" },
+                output::them(deleted)
+            )
+        };
         page.line(format!(
-            "{} ({deleted} in {} a later layer deleted: the layer that holds {} can still be pulled); remove {them} from the layer that adds {them} and rotate {them}",
+            "{}{in_deleted}; remove {them} from the layer that adds {them} and rotate {them}",
             count(n, "secret", "secrets"),
-            if deleted == 1 { "a file" } else { "files" },
-            output::them(deleted)
         ));
     }
     for reason in &secrets.incomplete {
@@ -839,9 +846,6 @@ enum Column {
     Layer,
     NoLayer,
 }
-
-/// Longest path shown in the findings table; longer ones keep their end.
-const PATH_CHARS: usize = 60;
 
 /// The findings as a table: severity, id, package, installed, fixed in,
 /// (layer,) (path,) risk. The path column is there when a language
@@ -884,23 +888,13 @@ fn findings_table<'a>(
             cells.push(if f.package.kind.is_os() {
                 "".to_text()
             } else {
-                dim(path_tail(&f.package.path))
+                dim(output::path_tail(&f.package.path))
             });
         }
         cells.push(risk_cell(f));
         t.row(cells);
     }
     t
-}
-
-/// A path cut to its last [`PATH_CHARS`] characters, with `…` before.
-fn path_tail(path: &str) -> String {
-    let chars = path.chars().count();
-    if chars <= PATH_CHARS {
-        return path.to_owned();
-    }
-    let tail: String = path.chars().skip(chars - (PATH_CHARS - 1)).collect();
-    format!("…{tail}")
 }
 
 fn render(d: &ScanDocument, by: ByArg, page: &mut Page) {
