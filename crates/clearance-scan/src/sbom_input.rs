@@ -118,6 +118,8 @@ struct SpdxPackage {
     source_info: Option<String>,
     #[serde(default)]
     comment: Option<String>,
+    #[serde(default)]
+    primary_package_purpose: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -269,6 +271,14 @@ pub fn read(bytes: &[u8]) -> Result<SbomInventory, SbomError> {
             .creation_info
             .is_some_and(|c| c.creators.iter().any(|t| t.starts_with("Tool: clearance-")));
         for p in doc.packages {
+            // The image and its distribution are what the document is
+            // about, not packages to match (SPDX 2.3 §7.24).
+            if matches!(
+                p.primary_package_purpose.as_deref(),
+                Some("CONTAINER" | "OPERATING_SYSTEM")
+            ) {
+                continue;
+            }
             // Clearance's own SPDX says a removed package in `comment`,
             // and where each was listed in `sourceInfo`.
             if ours

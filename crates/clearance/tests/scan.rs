@@ -936,6 +936,17 @@ fn an_sbom_clearance_wrote_scans_as_the_image_does() {
         let out = clearance(&["scan", "--db", &db, "--format", "json", &input]);
         assert_success(&out);
         let from_sbom = json(&out);
+        // Nothing left out: the image and its distribution are no packages.
+        assert_eq!(
+            from_sbom["sbom"]["without_purl"], 0,
+            "{format}: {}",
+            from_sbom["sbom"]
+        );
+        assert_eq!(
+            from_sbom["sbom"]["unsupported"],
+            serde_json::json!({}),
+            "{format}"
+        );
         assert_eq!(finding_keys(&from_sbom), finding_keys(&direct), "{format}");
         assert_eq!(from_sbom["owned"], direct["owned"], "{format}");
     }
