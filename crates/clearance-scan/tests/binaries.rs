@@ -151,10 +151,26 @@ fn whiteouts_replacements_and_links_take_a_binarys_packages_away() {
         removed,
         [("/app/hello", 1), ("/app/linked", 1), ("/app/script", 1)]
     );
+    // What a binary could not say (its `(devel)` main module) is said only
+    // of the binaries still in the image (a hard link's, of its file).
+    let mut said: Vec<&str> = inv
+        .warnings
+        .iter()
+        .filter_map(|w| match w {
+            InventoryWarning::Binary {
+                problem: BinaryProblem::GoMainModuleDevel { path, .. },
+                ..
+            } => Some(path.as_str()),
+            _ => None,
+        })
+        .collect();
+    said.sort();
+    assert_eq!(said, ["/app/kept", "/app/other"]);
     // An opaque whiteout of the directory takes all of them.
     let emptied = layer(&[Entry::File("app/.wh..wh..opq", b"")]);
     let inv = inventory(&[base, emptied]);
     assert!(golang(&inv).is_empty());
+    assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
 }
 
 /// The offset of the build info magic in a Go binary.

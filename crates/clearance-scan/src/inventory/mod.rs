@@ -776,6 +776,11 @@ impl Inventory {
                 listed[i] = inventory.relist(layer, before, now);
             }
         }
+        for (_, layer, problems) in std::mem::take(&mut binaries.problems) {
+            for problem in problems {
+                inventory.warn(InventoryWarning::Binary { layer, problem });
+            }
+        }
         listed.push(binaries.listed);
         inventory.packages = listed.into_iter().flat_map(HashMap::into_values).collect();
         mark_owned(&mut inventory.packages, &visible, &written_in);
@@ -804,6 +809,10 @@ impl Inventory {
 struct BinaryReplay {
     /// Each visible binary's packages, by path (no leading `/`).
     visible: BTreeMap<String, Vec<Package>>,
+    /// What visible binaries could not say, in the order they were
+    /// written: (path, layer, problems). Said once the image is replayed,
+    /// so a binary a later layer deleted or replaced says nothing.
+    problems: Vec<(String, usize, Vec<BinaryProblem>)>,
     /// What they listed after the last layer that changed them, each with
     /// the layer that brought it in.
     listed: HashMap<Key, Found>,
@@ -823,16 +832,18 @@ impl BinaryReplay {
         for (path, opaque) in hiding {
             for p in hidden_by(&self.visible, path, opaque) {
                 self.visible.remove(&p);
+                self.problems.retain(|(q, ..)| *q != p);
                 touched = true;
             }
         }
         for (path, found) in std::mem::take(&mut capture.binaries) {
             touched = true;
             let path = path.as_str().to_owned();
+            self.problems.retain(|(q, ..)| *q != path);
             match found {
                 Some(found) => {
-                    for problem in found.problems {
-                        inventory.warn(InventoryWarning::Binary { layer, problem });
+                    if !found.problems.is_empty() {
+                        self.problems.push((path.clone(), layer, found.problems));
                     }
                     self.visible.insert(path, found.packages);
                 }
