@@ -38,7 +38,7 @@ pub enum Format {
     Table,
     /// JSON for machines; each shape has a `schema` field and a document in
     /// docs/: inspect-json.md, sbom-json.md, trust-verify-json.md, trust-inspect-json.md,
-    /// trust-keys-json.md, trust-publish-json.md, scan-json.md, db-json.md.
+    /// trust-keys-json.md, trust-publish-json.md, scan-json.md, db-json.md, policy.md.
     Json,
     /// CycloneDX 1.6 JSON: `sbom` (the packages) and `scan` (with vulnerabilities).
     Cyclonedx,
