@@ -52,6 +52,18 @@ pub enum DbError {
         /// Its version.
         found: String,
     },
+    /// The file to create or update is not an SQLite database at all.
+    #[error(
+        "{0} is not an SQLite database (not a Clearance advisory database); choose another --db path"
+    )]
+    NotSqlite(PathBuf),
+    /// The file to create or update is an SQLite database of something
+    /// else (objects of its own, no Clearance schema version); it is left
+    /// untouched.
+    #[error(
+        "{0} is an SQLite database but not a Clearance advisory database (it has tables and no Clearance schema version), and was left as it is; choose another --db path"
+    )]
+    NotAdvisoryDb(PathBuf),
     /// A database in WAL mode with no `-wal` beside it (left so by an
     /// older clearance, or a killed writer) in a directory this user may
     /// not write: SQLite cannot read it without creating its `-wal` and
@@ -141,7 +153,8 @@ pub struct DbStatus {
     pub path: PathBuf,
     /// [`SCHEMA_VERSION`].
     pub schema_version: i64,
-    /// When the stalest source was last brought up to date, Unix seconds.
+    /// How current the stalest source's data is, Unix seconds
+    /// ([`source_as_of`]); `None` without sources.
     pub updated_at: Option<i64>,
     /// Each source.
     pub sources: Vec<SourceStatus>,
@@ -184,8 +197,122 @@ pub struct AdvisorySet {
     /// Ecosystem keys the database holds any data for: a package of
     /// another ecosystem was not checked, which a report must say.
     pub covered: BTreeSet<String>,
-    /// When the database was last updated, Unix seconds.
+    /// How current the stalest source's data is, Unix seconds
+    /// ([`source_as_of`]): the database is as old as that.
     pub updated_at: Option<i64>,
+    /// That stalest source, to say how to refresh it.
+    pub stalest: Option<StalestSource>,
+}
+
+/// The source that makes a database as old as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StalestSource {
+    /// Its name (`osv:PyPI`).
+    pub name: String,
+    /// The path or URL it came from (`a + b` when merged).
+    pub origin: String,
+    /// How current its data is, Unix seconds ([`source_as_of`]).
+    pub as_of: i64,
+}
+
+impl StalestSource {
+    /// What refreshes this source: a feed fetched from a URL by `clearance
+    /// db update` is fetched again; one imported from files (an air-gapped
+    /// site) needs fresher files; either can be replaced by a fresher
+    /// database from a registry.
+    pub fn refresh_hint(&self) -> String {
+        let from_url = self
+            .origin
+            .split(" + ")
+            .all(|o| o.starts_with("https://") || o.starts_with("http://"));
+        if from_url {
+            "run `clearance db update` (or `clearance db pull` a fresher database from your registry)"
+                .to_owned()
+        } else {
+            format!(
+                "import fresher feed files with `clearance db build --source PATH` ({} came from {}), run `clearance db update` where the feeds can be reached, or `clearance db pull` a fresher database from your registry",
+                self.name,
+                clearance_oci::text::clean(&self.origin)
+            )
+        }
+    }
+}
+
+/// How current a source's data is, Unix seconds: the date the feed gives
+/// its data (`data_date`: an OSV source's newest `modified`, KEV's
+/// `dateReleased`, EPSS's `score_date`) when that is a date
+/// ([`parse_data_date`]), never later than the source was brought up to
+/// date; otherwise when it was brought up to date (`refreshed`: imported,
+/// or found unchanged by a conditional request). An old snapshot imported
+/// today is as old as its data; a feed whose data date cannot be known
+/// (the Debian tracker, Alpine secdb, EPSS's bare `model_version`) is as
+/// old as its import.
+pub fn source_as_of(refreshed: i64, data_date: Option<&str>) -> i64 {
+    match data_date.and_then(parse_data_date) {
+        Some(data) => data.min(refreshed),
+        None => refreshed,
+    }
+}
+
+/// A feed's data date in Unix seconds: `YYYY-MM-DD` (midnight UTC) or an
+/// RFC 3339 time (`T` or a space between date and time, fractional seconds
+/// dropped, `Z`, `±HH:MM` or EPSS's `±HHMM`); `None` for anything else
+/// (`v2023.03.01`, KEV's `catalogVersion` `2024.11.29`).
+pub fn parse_data_date(text: &str) -> Option<i64> {
+    fn num(text: &str, range: std::ops::Range<usize>) -> Option<i64> {
+        let part = text.get(range)?;
+        if part.is_empty() || !part.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    }
+    let b = text.as_bytes();
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let (year, month, day) = (num(text, 0..4)?, num(text, 5..7)?, num(text, 8..10)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let midnight = clearance_oci::time::days_from_civil(year, month, day) * 86_400;
+    let rest = text.get(10..)?;
+    if rest.is_empty() {
+        return Some(midnight);
+    }
+    let time = rest.strip_prefix(['T', 't', ' '])?;
+    if time.as_bytes().get(2) != Some(&b':') || time.as_bytes().get(5) != Some(&b':') {
+        return None;
+    }
+    let (hour, minute, second) = (num(time, 0..2)?, num(time, 3..5)?, num(time, 6..8)?);
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut zone = time.get(8..)?;
+    if let Some(fraction) = zone.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        zone = fraction.get(digits..)?;
+    }
+    let offset = match zone.as_bytes() {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), ..] => {
+            let hm = zone.get(1..)?;
+            let (h, m) = match hm.len() {
+                5 if hm.as_bytes()[2] == b':' => (num(hm, 0..2)?, num(hm, 3..5)?),
+                4 => (num(hm, 0..2)?, num(hm, 2..4)?),
+                _ => return None,
+            };
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let secs = h * 3600 + m * 60;
+            if *sign == b'+' { secs } else { -secs }
+        }
+        _ => return None,
+    };
+    Some(midnight + hour * 3600 + minute * 60 + second - offset)
 }
 
 impl AdvisorySet {
@@ -345,6 +472,57 @@ fn check_lines(rows: &[String]) -> String {
     text
 }
 
+/// SQLite's file header string (fileformat2.html §1.3).
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// Refuse, before anything is written to it, a file at `path` that is no
+/// advisory database: one that is not SQLite ([`DbError::NotSqlite`]), or
+/// an SQLite database holding objects and no Clearance schema version
+/// ([`DbError::NotAdvisoryDb`]). A missing or empty file, or an SQLite
+/// database with nothing in it, is one to create; an advisory database of
+/// another schema is left to [`AdvisoryDb::create`]'s migration to refuse.
+async fn refuse_foreign(path: &Path) -> Result<(), DbError> {
+    use std::io::Read as _;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    if !meta.is_file() || meta.len() == 0 {
+        return Ok(());
+    }
+    let mut header = [0u8; 16];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut header));
+    if read.is_err() || &header != SQLITE_HEADER {
+        return Err(DbError::NotSqlite(path.to_owned()));
+    }
+    let pool = sqlite_pool_with(path, Open::ReadOnly, 1, None).await?;
+    let verdict = async {
+        let objects: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master")
+            .fetch_one(&pool)
+            .await?;
+        if objects == 0 {
+            return Ok(true);
+        }
+        // No `meta` table is no schema version.
+        let version: Option<String> =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'schema_version'")
+                .fetch_optional(&pool)
+                .await
+                .ok()
+                .flatten();
+        Ok(version.is_some())
+    }
+    .await;
+    close_pool(&pool).await;
+    match verdict {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(DbError::NotAdvisoryDb(path.to_owned())),
+        Err(source) => Err(DbError::Sql {
+            path: path.to_owned(),
+            source,
+        }),
+    }
+}
+
 /// Now, in Unix seconds, as the tables store it.
 pub(crate) fn now_unix() -> i64 {
     i64::try_from(clearance_oci::time::now_unix()).unwrap_or(i64::MAX)
@@ -357,8 +535,11 @@ impl AdvisoryDb {
     /// # Errors
     ///
     /// [`DbError::Sql`] when the file cannot be opened or created,
-    /// [`DbError::Schema`] for a database of another schema.
+    /// [`DbError::Schema`] for a database of another schema,
+    /// [`DbError::NotSqlite`] or [`DbError::NotAdvisoryDb`] for a file that
+    /// is no advisory database (nothing is written to it then).
     pub async fn create(path: &Path) -> Result<AdvisoryDb, DbError> {
+        refuse_foreign(path).await?;
         let db = Self::connect(path, true).await?;
         db.migrate().await?;
         Ok(db)
@@ -685,17 +866,39 @@ impl AdvisoryDb {
         })
     }
 
-    /// When the stalest source was last brought up to date (imported, or
-    /// found unchanged by a conditional request), Unix seconds; `None`
+    /// How current the stalest source's data is, Unix seconds; `None`
     /// without sources. A fresh KEV must not make week-old OSV data look
-    /// current, so the database is as old as its oldest source.
+    /// current, so the database is as old as its stalest source.
     async fn updated_at(&self) -> Result<Option<i64>, DbError> {
-        sqlx::query_scalar(
-            "SELECT min(max(s.imported_at, coalesce(f.checked_at, 0))) FROM sources s LEFT JOIN feeds f ON f.name = s.name",
+        Ok(self.stalest().await?.map(|s| s.as_of))
+    }
+
+    /// The source whose data is least current ([`source_as_of`]: its data
+    /// date, else when it was imported or found unchanged by a conditional
+    /// request); `None` without sources.
+    ///
+    /// # Errors
+    ///
+    /// [`DbError::Sql`].
+    pub async fn stalest(&self) -> Result<Option<StalestSource>, DbError> {
+        let rows = sqlx::query(
+            "SELECT s.name, s.origin, max(s.imported_at, coalesce(f.checked_at, 0)), s.data_date FROM sources s LEFT JOIN feeds f ON f.name = s.name",
         )
-        .fetch_one(&self.pool)
+        .fetch_all(&self.pool)
         .await
-        .map_err(self.sql())
+        .map_err(self.sql())?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let refreshed: i64 = r.get(2);
+                let data_date: Option<String> = r.get(3);
+                StalestSource {
+                    name: r.get(0),
+                    origin: r.get(1),
+                    as_of: source_as_of(refreshed, data_date.as_deref()),
+                }
+            })
+            .min_by(|a, b| a.as_of.cmp(&b.as_of).then_with(|| a.name.cmp(&b.name))))
     }
 
     /// The records the matcher needs for these (ecosystem key, package
@@ -732,8 +935,10 @@ impl AdvisoryDb {
                 &keys_json,
             )
             .await?;
+        let stalest = self.stalest().await?;
         let mut set = AdvisorySet {
-            updated_at: self.updated_at().await?,
+            updated_at: stalest.as_ref().map(|s| s.as_of),
+            stalest,
             covered: covered.into_iter().collect(),
             ..AdvisorySet::default()
         };

@@ -340,6 +340,9 @@ fn unusable(problem: &DbError) -> String {
         DbError::WalNotWritable(_) => {
             "is in WAL mode in a directory this user may not write".to_owned()
         }
+        DbError::NotSqlite(_) | DbError::NotAdvisoryDb(_) => {
+            "is not a Clearance advisory database: check the reference; `clearance db push` makes these".to_owned()
+        }
         DbError::Schema { found, .. } if found.starts_with("none") => {
             "is not a Clearance advisory database (it has no Clearance schema version): check the reference; `clearance db push` makes these".to_owned()
         }

@@ -71,7 +71,25 @@ fn build_db(dir: &Path) -> String {
     let feeds = feeds().display().to_string();
     let out = clearance(&["db", "build", "--db", &db, "--source", &feeds]);
     assert_success(&out);
+    // The fixtures' data is from their writing, and a database is as old
+    // as its data: make it today's, so that these tests gate on findings
+    // (the staleness tests set their own dates).
+    sql(&db, "UPDATE sources SET data_date = date('now')");
     db
+}
+
+/// Run one SQL statement on the SQLite file `db` (python's sqlite3).
+fn sql(db: &str, statement: &str) {
+    let status = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit(); c.close()",
+            db,
+            statement,
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success(), "{statement}");
 }
 
 fn json(out: &std::process::Output) -> serde_json::Value {
@@ -506,7 +524,7 @@ fn a_stale_or_missing_database_is_named_and_gates_refuse_a_stale_one() {
     let out = clearance(&["scan", "--db", &db, &image]);
     assert_success(&out);
     assert!(
-        stderr(&out).contains("was last updated 10 days ago; run `clearance db update`"),
+        stderr(&out).contains("holds data 10 days old (its stalest source, osv:PyPI, is as of"),
         "{}",
         stderr(&out)
     );
@@ -581,6 +599,80 @@ fn a_stale_or_missing_database_is_named_and_gates_refuse_a_stale_one() {
         &image,
     ]);
     assert_input_error(&out, "no advisory database at");
+}
+
+/// Finding f1 (issue 9): the database's age was its import time, so an
+/// air-gapped site importing a 2024 snapshot today passed the gate with
+/// "updated today". Its age is its data's, the gate refuses it, and the
+/// message says what refreshes data imported from files.
+#[test]
+fn f1_an_old_snapshot_imported_today_is_stale_and_the_gate_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = build_image(dir.path());
+    let osv = dir.path().join("osv");
+    std::fs::create_dir(&osv).unwrap();
+    std::fs::write(
+        osv.join("PYSEC-2024-1.json"),
+        r#"{"id": "PYSEC-2024-1", "modified": "2024-10-10T00:00:00Z", "affected": [{"package": {"ecosystem": "PyPI", "name": "requests"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.20.0"}]}]}]}"#,
+    )
+    .unwrap();
+    let db = dir.path().join("a.db").display().to_string();
+    let out = clearance(&[
+        "db",
+        "build",
+        "--db",
+        &db,
+        "--source",
+        osv.to_str().unwrap(),
+    ]);
+    assert_success(&out);
+    let out = clearance(&["scan", "--db", &db, "--fail-on", "critical", &image]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("the advisory database is "), "{text}");
+    assert!(
+        text.contains("import fresher feed files with `clearance db build --source PATH`"),
+        "{text}"
+    );
+    assert!(
+        stderr(&out).contains("is as of 2024-10-10T00:00:00Z"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Finding f2 (issue 9): `db build --db FILE` added Clearance's tables to
+/// any SQLite database, and a file of another kind failed with SQLite's
+/// "(code: 26) file is not a database". Both are refused, named, and left
+/// as they were.
+#[test]
+fn f2_db_build_refuses_a_file_that_is_no_advisory_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let feeds = feeds().join("kev.json").display().to_string();
+    let app = dir.path().join("app.sqlite").display().to_string();
+    sql(&app, "CREATE TABLE users (x)");
+    let before = std::fs::read(&app).unwrap();
+    let out = clearance(&["db", "build", "--db", &app, "--source", &feeds]);
+    assert_input_error(
+        &out,
+        &format!("{app} is an SQLite database but not a Clearance advisory database"),
+    );
+    assert!(
+        stderr(&out).contains("choose another --db path"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(std::fs::read(&app).unwrap() == before, "{app} changed");
+    let text = dir.path().join("notes.txt").display().to_string();
+    std::fs::write(&text, "some words").unwrap();
+    let out = clearance(&["db", "build", "--db", &text, "--source", &feeds]);
+    assert_input_error(
+        &out,
+        &format!(
+            "{text} is not an SQLite database (not a Clearance advisory database); choose another --db path"
+        ),
+    );
+    assert_eq!(std::fs::read_to_string(&text).unwrap(), "some words");
 }
 
 /// Every file of `src` into a zip at `dst` (as osv.dev's `all.zip`).

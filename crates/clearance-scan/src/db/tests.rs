@@ -130,3 +130,166 @@ async fn a_writer_leaves_the_database_in_rollback_mode_unless_it_is_in_use() {
     let names: Vec<String> = on_disk(dir.path()).into_iter().map(|f| f.0).collect();
     assert_eq!(names, ["advisories.db"]);
 }
+
+/// One OSV record of PyPI package `name`, last modified at `modified`,
+/// written as `ID.json` into `dir`.
+fn osv_record(dir: &Path, id: &str, name: &str, modified: &str) {
+    let text = serde_json::json!({
+        "schema_version": "1.6.0",
+        "id": id,
+        "modified": modified,
+        "affected": [{
+            "package": {"ecosystem": "PyPI", "name": name},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0"}]}]
+        }]
+    });
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(format!("{id}.json")), text.to_string()).unwrap();
+}
+
+/// Import every source `path` holds into `db`.
+async fn import_path(db: &AdvisoryDb, path: &Path) {
+    for import in source::read_path(path).unwrap() {
+        db.import(&import).await.unwrap();
+    }
+}
+
+/// Finding f1 (issue 9): a database's age came from when its sources were
+/// imported, so an air-gapped site importing a 2024 snapshot today was
+/// told its data was current. A source is as old as its data's date (the
+/// `data_date` `db status` shows), the database as its stalest source,
+/// for `db status` and for a scan's lookup alike.
+#[tokio::test]
+async fn f1_an_old_snapshot_imported_today_is_as_old_as_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let osv = dir.path().join("osv");
+    osv_record(&osv, "PYSEC-1", "requests", "2024-10-10T08:00:00Z");
+    osv_record(&osv, "PYSEC-2", "urllib3", "2024-09-01T00:00:00Z");
+    let path = dir.path().join("advisories.db");
+    let db = AdvisoryDb::create(&path).await.unwrap();
+    let before = now_unix();
+    import_path(&db, &osv).await;
+    let snapshot = parse_data_date("2024-10-10T08:00:00Z").unwrap();
+    assert_eq!(db.status().await.unwrap().updated_at, Some(snapshot));
+    let set = db
+        .lookup(&[("PyPI".to_owned(), "requests".to_owned())])
+        .await
+        .unwrap();
+    assert_eq!(set.updated_at, Some(snapshot));
+    let stalest = set.stalest.unwrap();
+    assert_eq!(stalest.name, "osv:PyPI");
+    assert!(
+        stalest.refresh_hint().contains("clearance db build"),
+        "{}",
+        stalest.refresh_hint()
+    );
+    // A feed whose data is from now (as `db update` fetches it) is
+    // current, and a fresh source does not make the old one look current.
+    let fresh = dir.path().join("fresh");
+    let now = clearance_oci::time::rfc3339(clearance_oci::time::now_unix());
+    let mut imports = source::read_path(&feeds().join("kev.json")).unwrap();
+    imports[0].data_date = Some(now.clone());
+    db.import(&imports[0]).await.unwrap();
+    assert_eq!(db.status().await.unwrap().updated_at, Some(snapshot));
+    osv_record(&fresh, "PYSEC-3", "idna", &now);
+    import_path(&db, &fresh).await;
+    let updated = db.status().await.unwrap().updated_at.unwrap();
+    assert!(updated >= before - 1, "{updated} < {before}");
+    db.close().await;
+}
+
+/// A source whose data date cannot be known (the Debian tracker gives
+/// none; EPSS without a `score_date` gives only its model's version) is as
+/// old as its import, and a data date in the future counts as the import
+/// time, never later.
+#[tokio::test]
+async fn f1_a_source_without_a_data_date_is_as_old_as_its_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("advisories.db");
+    let db = AdvisoryDb::create(&path).await.unwrap();
+    let before = now_unix();
+    let mut imports = source::read_path(&feeds().join("epss.csv")).unwrap();
+    imports[0].data_date = Some("v2025.03.14".to_owned());
+    db.import(&imports[0]).await.unwrap();
+    let updated = db.status().await.unwrap().updated_at.unwrap();
+    assert!((before..=now_unix()).contains(&updated), "{updated}");
+    imports[0].data_date = Some("2999-01-01".to_owned());
+    db.import(&imports[0]).await.unwrap();
+    let updated = db.status().await.unwrap().updated_at.unwrap();
+    assert!((before..=now_unix()).contains(&updated), "{updated}");
+    db.close().await;
+}
+
+/// The data dates the importers store: OSV's and KEV's RFC 3339, EPSS's
+/// `+0000`, a bare date; versions are no dates.
+#[test]
+fn data_dates_parse_as_the_feeds_write_them() {
+    let day = 20_006 * 86_400; // 2024-10-10
+    assert_eq!(parse_data_date("2024-10-10"), Some(day));
+    assert_eq!(parse_data_date("2024-10-10T01:02:03Z"), Some(day + 3723));
+    assert_eq!(
+        parse_data_date("2024-10-10T17:03:12.0000Z"),
+        Some(day + 61_392)
+    );
+    assert_eq!(parse_data_date("2024-10-10T02:00:00+0200"), Some(day));
+    assert_eq!(
+        parse_data_date("2024-10-10T00:00:00-01:00"),
+        Some(day + 3600)
+    );
+    for not in [
+        "v2025.03.14",
+        "2024.11.29",
+        "2024-13-01",
+        "2024-10-10T",
+        "",
+        "2024-10-10Tx",
+    ] {
+        assert_eq!(parse_data_date(not), None, "{not}");
+    }
+}
+
+/// Finding f2 (issue 9): `db build --db FILE` wrote Clearance's tables
+/// into any SQLite database, and a file of another kind gave SQLite's raw
+/// "file is not a database". Both are refused, naming the file, and are
+/// left byte for byte as they were; an empty file is a database to create.
+#[tokio::test]
+async fn f2_a_foreign_database_or_file_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app.sqlite");
+    let pool = sqlite_pool_with(&app, Open::Create, 1, Some(SqliteJournalMode::Delete))
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE users (x)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    close_pool(&pool).await;
+    let before = on_disk(dir.path());
+    let refused = AdvisoryDb::create(&app).await.unwrap_err();
+    assert!(
+        matches!(&refused, DbError::NotAdvisoryDb(p) if p == &app),
+        "{refused:?}"
+    );
+    assert!(on_disk(dir.path()) == before, "the directory changed");
+
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not a database at all, just some words").unwrap();
+    let refused = AdvisoryDb::create(&text).await.unwrap_err();
+    assert!(
+        matches!(&refused, DbError::NotSqlite(p) if p == &text),
+        "{refused:?}"
+    );
+    assert_eq!(
+        std::fs::read(&text).unwrap(),
+        b"not a database at all, just some words"
+    );
+
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, "").unwrap();
+    AdvisoryDb::create(&empty).await.unwrap().close().await;
+    // An advisory database is opened again for the next import.
+    let db = AdvisoryDb::create(&empty).await.unwrap();
+    import_path(&db, &feeds().join("kev.json")).await;
+    db.close().await;
+    AdvisoryDb::create(&empty).await.unwrap().close().await;
+}

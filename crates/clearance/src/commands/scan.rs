@@ -321,6 +321,10 @@ async fn scan(
         .updated_at
         .map(|u| now.saturating_sub(u64::try_from(u).unwrap_or(0)) / 86_400);
     let stale = age_days.is_none_or(|d| d > u64::from(args.max_db_age_days));
+    let refresh = advisories.stalest.as_ref().map_or_else(
+        || "run `clearance db update`".to_owned(),
+        clearance_scan::db::StalestSource::refresh_hint,
+    );
     let (secrets, base) = match &input {
         Input::Image(i) => (Some(&i.secrets), i.base.clone()),
         Input::Sbom(..) => (None, None),
@@ -411,7 +415,7 @@ async fn scan(
         }
         if stale && !args.allow_stale_db {
             reasons.push(format!(
-                "the advisory database is {} (over --max-db-age-days {}): run `clearance db update`, or pass --allow-stale-db",
+                "the advisory database is {} (over --max-db-age-days {}): {refresh}, or pass --allow-stale-db",
                 age_days.map_or("of unknown age".to_owned(), |d| format!("{d} days old")),
                 args.max_db_age_days
             ));
@@ -523,12 +527,20 @@ async fn scan(
     };
     if stale {
         output::warning(format!(
-            "the advisory database ({}) was last updated {}; run `clearance db update`",
+            "the advisory database ({}) holds data {}{}; {refresh}",
             document.database.path.display(),
             document
                 .database
                 .age_days
-                .map_or("at an unknown time".to_owned(), |d| format!("{d} days ago")),
+                .map_or("of unknown age".to_owned(), |d| format!("{d} days old")),
+            advisories
+                .stalest
+                .as_ref()
+                .map_or_else(String::new, |s| format!(
+                    " (its stalest source, {}, is as of {})",
+                    s.name,
+                    clearance_oci::time::rfc3339_signed(s.as_of)
+                )),
         ));
     }
     let mut page = Page::default();
