@@ -204,6 +204,14 @@ pub struct AdvisorySet {
     pub stalest: Option<StalestSource>,
 }
 
+/// Whether a source's data was fetched from its feed's URL (`db update`),
+/// every part of it when it was merged.
+fn fetched(origin: &str) -> bool {
+    origin
+        .split(" + ")
+        .all(|o| o.starts_with("https://") || o.starts_with("http://"))
+}
+
 /// The source that makes a database as old as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StalestSource {
@@ -221,11 +229,7 @@ impl StalestSource {
     /// site) needs fresher files; either can be replaced by a fresher
     /// database from a registry.
     pub fn refresh_hint(&self) -> String {
-        let from_url = self
-            .origin
-            .split(" + ")
-            .all(|o| o.starts_with("https://") || o.starts_with("http://"));
-        if from_url {
+        if fetched(&self.origin) {
             "run `clearance db update` (or `clearance db pull` a fresher database from your registry)"
                 .to_owned()
         } else {
@@ -248,6 +252,8 @@ impl StalestSource {
 /// (the Debian tracker, Alpine secdb, EPSS's bare `model_version`) is as
 /// old as its import.
 pub fn source_as_of(refreshed: i64, data_date: Option<&str>) -> i64 {
+    // (A feed fetched by `db update` is judged by when it was fetched: see
+    // [`AdvisoryDb::stalest`].)
     match data_date.and_then(parse_data_date) {
         Some(data) => data.min(refreshed),
         None => refreshed,
@@ -892,10 +898,21 @@ impl AdvisoryDb {
             .map(|r| {
                 let refreshed: i64 = r.get(2);
                 let data_date: Option<String> = r.get(3);
+                let origin: String = r.get(1);
+                // A feed `db update` fetched, or found unchanged, is as
+                // current as its publisher keeps it: an ecosystem with no
+                // new record this week, or a KEV with no new entry, is not
+                // stale for that. Files imported by `db build` are as old
+                // as their data.
+                let as_of = if fetched(&origin) {
+                    refreshed
+                } else {
+                    source_as_of(refreshed, data_date.as_deref())
+                };
                 StalestSource {
                     name: r.get(0),
-                    origin: r.get(1),
-                    as_of: source_as_of(refreshed, data_date.as_deref()),
+                    origin,
+                    as_of,
                 }
             })
             .min_by(|a, b| a.as_of.cmp(&b.as_of).then_with(|| a.name.cmp(&b.name))))

@@ -198,6 +198,33 @@ async fn f1_an_old_snapshot_imported_today_is_as_old_as_its_data() {
     db.close().await;
 }
 
+/// A feed `db update` fetched is as current as its fetch, whatever its
+/// newest record's date: an ecosystem with no new advisory this week is
+/// not stale for that.
+#[tokio::test]
+async fn f1_a_fetched_feed_is_as_current_as_its_fetch() {
+    let dir = tempfile::tempdir().unwrap();
+    let osv = dir.path().join("osv");
+    osv_record(&osv, "PYSEC-1", "requests", "2024-10-10T08:00:00Z");
+    let db = AdvisoryDb::create(&dir.path().join("advisories.db"))
+        .await
+        .unwrap();
+    let before = now_unix();
+    for mut import in source::read_path(&osv).unwrap() {
+        import.origin = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip".into();
+        db.import(&import).await.unwrap();
+    }
+    let updated = db.status().await.unwrap().updated_at.unwrap();
+    assert!((before..=now_unix()).contains(&updated), "{updated}");
+    let stalest = db.stalest().await.unwrap().unwrap();
+    assert!(
+        stalest
+            .refresh_hint()
+            .starts_with("run `clearance db update`")
+    );
+    db.close().await;
+}
+
 /// A source whose data date cannot be known (the Debian tracker gives
 /// none; EPSS without a `score_date` gives only its model's version) is as
 /// old as its import, and a data date in the future counts as the import
