@@ -246,7 +246,13 @@ impl<'a> Subject<'a> {
     /// (package-url `oci` type: "the last fragment of the repository
     /// name"), else the reference's, without tag or digest, lower-cased.
     pub(crate) fn image_name(&self) -> String {
-        let source = self.repository.unwrap_or(self.reference);
+        // A local image is named by its layout or archive file
+        // (`oci:/srv/images/app:v1` → `app`), not by the transport.
+        let local = ["oci:", "oci-archive:", "docker-archive:"]
+            .iter()
+            .find_map(|t| self.reference.strip_prefix(t))
+            .unwrap_or(self.reference);
+        let source = self.repository.unwrap_or(local);
         let source = source.split('@').next().unwrap_or(source);
         let last = source.rsplit('/').next().unwrap_or(source);
         let bare = match (self.repository, last.rsplit_once(':')) {
@@ -550,6 +556,39 @@ mod tests {
             "usr/lib/a%20b%3Ac/%C3%A9%22%25"
         );
         assert_eq!(percent_encode("a/b", false), "a%2Fb");
+    }
+
+    #[test]
+    fn a_local_images_name_is_its_layouts_not_the_transports() {
+        let layers = [];
+        let inventory = crate::inventory::Inventory::default();
+        let name = |reference: &str, repository: Option<&str>| {
+            Subject {
+                reference,
+                manifest_digest: "sha256:00",
+                repository,
+                tag: None,
+                arch: None,
+                layers: &layers,
+                inventory: &inventory,
+                removed: RemovedPackages::Omit,
+                report: None,
+                secrets: None,
+                timestamp: &Timestamp::from_unix(0).unwrap(),
+                tool_version: "0",
+            }
+            .image_name()
+        };
+        assert_eq!(name("oci:img:j", None), "img");
+        assert_eq!(name("oci:/srv/images/App:v1", None), "app");
+        assert_eq!(name("oci-archive:/tmp/app.tar", None), "app.tar");
+        assert_eq!(
+            name(
+                "docker.io/library/debian:12",
+                Some("docker.io/library/debian")
+            ),
+            "debian"
+        );
     }
 
     #[test]

@@ -232,7 +232,8 @@ pub fn standard_document(
         .collect();
     let (repository, tag) = match reference {
         ImageRef::Registry(r) => (Some(r.name()), r.tag().map(str::to_owned)),
-        _ => (None, None),
+        ImageRef::OciLayout { tag, .. } | ImageRef::OciArchive { tag, .. } => (None, tag.clone()),
+        ImageRef::DockerArchive { .. } => (None, None),
     };
     let digest = image.manifest_digest.to_string();
     let subject = Subject {
