@@ -34,19 +34,14 @@ fn layer(packed: &Packed) -> (Vec<u8>, Digest) {
 }
 
 /// [`unpack`] of bytes that are their own digest's (a blob as a registry
-/// serves it, through the verifying reader), for `dir/advisories.db`.
+/// serves it, through the verifying reader), for `target`.
 fn unpack_blob(
     bytes: Vec<u8>,
-    dir: &Path,
+    target: &Path,
     max: u64,
 ) -> Result<tempfile::NamedTempFile, DbArtifactError> {
     let digest = Digest::sha256_of(&bytes);
-    unpack(
-        verified(bytes, &digest),
-        "blob",
-        &dir.join("advisories.db"),
-        max,
-    )
+    unpack(verified(bytes, &digest), "blob", target, max)
 }
 
 fn verified(bytes: Vec<u8>, digest: &Digest) -> impl std::io::Read {
@@ -76,16 +71,9 @@ async fn a_packed_database_unpacks_checks_and_installs_whole() {
     assert_eq!(names(&packed.status), names(&status));
     assert!(packed.size > 0 && packed.size < packed.database_bytes);
 
-    let (bytes, digest) = layer(&packed);
     let target = dir.path().join("pulled/advisories.db");
     std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-    let file = unpack(
-        verified(bytes, &digest),
-        "blob",
-        &target,
-        DEFAULT_MAX_DATABASE_BYTES,
-    )
-    .unwrap();
+    let file = unpack_blob(layer(&packed).0, &target, DEFAULT_MAX_DATABASE_BYTES).unwrap();
     let pulled = check(file.path(), &target).await.unwrap();
     assert_eq!(names(&pulled), names(&status));
     install(file, &target).await.unwrap();
@@ -98,14 +86,7 @@ async fn a_packed_database_unpacks_checks_and_installs_whole() {
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&target), 0o644);
         std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
-        let (bytes, digest) = layer(&packed);
-        let file = unpack(
-            verified(bytes, &digest),
-            "blob",
-            &target,
-            DEFAULT_MAX_DATABASE_BYTES,
-        )
-        .unwrap();
+        let file = unpack_blob(layer(&packed).0, &target, DEFAULT_MAX_DATABASE_BYTES).unwrap();
         check(file.path(), &target).await.unwrap();
         install(file, &target).await.unwrap();
         assert_eq!(mode(&target), 0o640);
@@ -191,7 +172,7 @@ async fn a_database_over_the_limit_is_refused() {
     let packed = pack(&original, dir.path()).await.unwrap();
     let (bytes, _) = layer(&packed);
     let limit = packed.database_bytes - 1;
-    let e = unpack_blob(bytes, dir.path(), limit).unwrap_err();
+    let e = unpack_blob(bytes, &dir.path().join("advisories.db"), limit).unwrap_err();
     assert!(
         matches!(e, DbArtifactError::TooLarge { limit: l, .. } if l == limit),
         "{e:?}"
@@ -262,14 +243,7 @@ async fn installing_over_a_database_with_a_live_log_leaves_the_new_one_whole() {
     let fresh = dir.path().join("fresh.db");
     let status = database(&fresh, &["alpine/main.json"]).await;
     let packed = pack(&fresh, dir.path()).await.unwrap();
-    let (bytes, digest) = layer(&packed);
-    let file = unpack(
-        verified(bytes, &digest),
-        "blob",
-        &target,
-        DEFAULT_MAX_DATABASE_BYTES,
-    )
-    .unwrap();
+    let file = unpack_blob(layer(&packed).0, &target, DEFAULT_MAX_DATABASE_BYTES).unwrap();
     check(file.path(), &target).await.unwrap();
     install(file, &target).await.unwrap();
 
@@ -297,7 +271,7 @@ async fn installing_over_a_database_with_a_live_log_leaves_the_new_one_whole() {
 fn a_blob_that_is_no_zstd_is_a_compression_error() {
     let dir = tempfile::tempdir().unwrap();
     let bytes = b"SQLite format 3\0 not compressed".to_vec();
-    let e = unpack_blob(bytes, dir.path(), 1 << 20).unwrap_err();
+    let e = unpack_blob(bytes, &dir.path().join("advisories.db"), 1 << 20).unwrap_err();
     assert!(matches!(e, DbArtifactError::Compression { .. }), "{e:?}");
 }
 
@@ -308,7 +282,7 @@ fn a_frame_that_asks_for_a_window_over_8_mib_is_refused() {
     encoder.window_log(27).unwrap();
     std::io::Write::write_all(&mut encoder, &vec![0u8; 1 << 20]).unwrap();
     let bytes = encoder.finish().unwrap();
-    let e = unpack_blob(bytes, dir.path(), 1 << 30).unwrap_err();
+    let e = unpack_blob(bytes, &dir.path().join("advisories.db"), 1 << 30).unwrap_err();
     assert!(matches!(e, DbArtifactError::Compression { .. }), "{e:?}");
 }
 
@@ -334,7 +308,7 @@ fn the_next_pull_removes_what_killed_pulls_left() {
             .unwrap();
     }
     let bytes = b"not zstd".to_vec();
-    let _ = unpack_blob(bytes, dir.path(), 1 << 20);
+    let _ = unpack_blob(bytes, &dir.path().join("advisories.db"), 1 << 20);
     assert!(!stale.exists(), "a killed pull's file is removed");
     assert!(fresh.exists(), "a pull in progress is left alone");
     assert!(other.exists(), "only .db-pull-*.db files are touched");
