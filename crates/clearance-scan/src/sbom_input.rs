@@ -338,10 +338,12 @@ pub fn read(bytes: &[u8]) -> Result<SbomInventory, SbomError> {
                 if let Some(path) = listed.path {
                     p.path = path;
                 }
+                // An OS package is owned by no other.
+                let owned_by = listed.owner.filter(|_| !p.kind.is_os());
                 out.inventory.packages.push(Found {
                     package: p,
                     layer: listed.layer.unwrap_or(0),
-                    owned_by: listed.owner.filter(|_| !p_is_os(&listed.purl)),
+                    owned_by,
                 });
             }
             Err(ty) => *out.unsupported.entry(ty).or_default() += 1,
@@ -353,13 +355,6 @@ pub fn read(bytes: &[u8]) -> Result<SbomInventory, SbomError> {
         out.inventory.distro = Some(distro(&id, version.as_deref()));
     }
     Ok(out)
-}
-
-/// Whether a purl is an OS package's (which no other package owns).
-fn p_is_os(purl: &str) -> bool {
-    ["pkg:deb/", "pkg:apk/", "pkg:rpm/"]
-        .iter()
-        .any(|t| purl.starts_with(t))
 }
 
 fn distro(id: &str, version: Option<&str>) -> Distro {
