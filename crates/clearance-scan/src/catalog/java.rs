@@ -112,14 +112,18 @@ impl Default for Limits {
 /// Whether a file's name (the last part of `path`) ends as a Java
 /// archive's does ([`ARCHIVE_SUFFIXES`]).
 pub fn is_archive_name(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    name.len() > 4
-        && ARCHIVE_SUFFIXES.iter().any(|suffix| {
-            name.len() > suffix.len()
-                && name
-                    .get(name.len() - suffix.len()..)
-                    .is_some_and(|end| end.eq_ignore_ascii_case(suffix))
-        })
+    archive_stem(path.rsplit('/').next().unwrap_or(path)).is_some()
+}
+
+/// A file name without its archive ending (`log4j-core-2.14.1` of
+/// `log4j-core-2.14.1.JAR`), or `None` when it has none or nothing before
+/// it (`.jar`).
+fn archive_stem(name: &str) -> Option<&str> {
+    ARCHIVE_SUFFIXES.iter().find_map(|suffix| {
+        let cut = name.len().checked_sub(suffix.len())?;
+        let end = name.get(cut..)?;
+        (cut > 0 && end.eq_ignore_ascii_case(suffix)).then(|| &name[..cut])
+    })
 }
 
 /// Read the Java archive of `size` bytes that `content` yields (the file
@@ -151,6 +155,7 @@ pub fn inspect_with(
     limits: Limits,
 ) -> io::Result<(BinaryInventory, u64)> {
     let mut walk = Walk {
+        path: path.to_owned(),
         limits,
         inflated: 0,
         archives: 0,
@@ -189,6 +194,8 @@ pub fn outer_file(path: &str) -> &str {
 
 /// One file's reading: its bounds, what they have used, what was found.
 struct Walk {
+    /// The file's absolute image path.
+    path: String,
     limits: Limits,
     inflated: u64,
     archives: usize,
@@ -228,22 +235,10 @@ impl Walk {
     /// inflated.
     fn finish(mut self) -> (BinaryInventory, u64) {
         if self.problems_not_said > 0 {
-            let path = self
-                .found
-                .problems
-                .first()
-                .map(|p| match p {
-                    BinaryProblem::JavaArchiveUnreadable { path, .. }
-                    | BinaryProblem::JavaArchiveIncomplete { path, .. } => {
-                        outer_file(path).to_owned()
-                    }
-                    _ => String::new(),
-                })
-                .unwrap_or_default();
             self.found
                 .problems
                 .push(BinaryProblem::JavaArchiveIncomplete {
-                    path,
+                    path: self.path,
                     reason: format!(
                         "{} more problems in this file are not shown",
                         self.problems_not_said
@@ -652,16 +647,7 @@ fn own_identity(
     poms: &[Coordinates],
     manifest: &[(String, String)],
 ) -> Option<(String, String)> {
-    let stem = ARCHIVE_SUFFIXES
-        .iter()
-        .find_map(|s| {
-            let cut = file_name.len().checked_sub(s.len())?;
-            file_name
-                .get(cut..)
-                .filter(|end| end.eq_ignore_ascii_case(s))
-                .and_then(|_| file_name.get(..cut))
-        })
-        .unwrap_or(file_name);
+    let stem = archive_stem(file_name).unwrap_or(file_name);
     let named = poms
         .iter()
         .any(|c| stem == c.artifact || stem.starts_with(&format!("{}-", c.artifact)));
