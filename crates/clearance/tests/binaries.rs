@@ -10,19 +10,13 @@ mod go_program;
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
-use support::{assert_success, clearance, db_build, osv_record, require, stdout};
+use support::{assert_success, clearance, db_build, osv_record, stdout, umoci_script};
 
 /// Layer 0: the binary at /usr/local/bin/hello and /opt/gone; layer 1
 /// deletes /opt/gone.
 fn build_image(dir: &Path, binary: &Path) -> String {
-    require("umoci");
     let script = r#"
-set -euo pipefail
-cd "$1"
-umask 022
-umoci init --layout oci
 umoci new --image oci:v1
 umoci config --image oci:v1 --created 2020-01-04T00:00:00Z --no-history
 umoci unpack --image oci:v1 bundle >/dev/null
@@ -34,13 +28,7 @@ umoci repack --refresh-bundle --image oci:v1 --history.created_by "COPY hello /u
 rm $R/opt/gone
 umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN rm /opt/gone" bundle
 "#;
-    let status = Command::new("bash")
-        .args(["-c", script, "build"])
-        .arg(dir)
-        .arg(binary)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    umoci_script(dir, script, &[&binary.display().to_string()]);
     format!("oci:{}:v1", dir.join("oci").display())
 }
 

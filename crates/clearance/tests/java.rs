@@ -11,16 +11,14 @@ mod java_archive;
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
 use java_archive::{Method, archive, jar, pom, pom_path};
-use support::{assert_success, clearance, db_build, osv_record, require, stdout};
+use support::{assert_success, clearance, db_build, osv_record, stdout, umoci_script};
 
 /// Layer 0: /app/app.jar (com.example:demo 1.0.0 with log4j-core 2.14.1 in
 /// BOOT-INF/lib) and /opt/old/commons-text-1.9.jar; layer 1 deletes the
 /// latter.
 fn build_image(dir: &Path) -> String {
-    require("umoci");
     let boot = archive(
         &[
             (
@@ -41,10 +39,6 @@ fn build_image(dir: &Path) -> String {
     )
     .unwrap();
     let script = r#"
-set -euo pipefail
-cd "$1"
-umask 022
-umoci init --layout oci
 umoci new --image oci:v1
 umoci config --image oci:v1 --created 2020-01-04T00:00:00Z --no-history
 umoci unpack --image oci:v1 bundle >/dev/null
@@ -56,12 +50,7 @@ umoci repack --refresh-bundle --image oci:v1 --history.created_by "COPY app.jar 
 rm $R/opt/old/commons-text-1.9.jar
 umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN rm /opt/old/commons-text-1.9.jar" bundle
 "#;
-    let status = Command::new("bash")
-        .args(["-c", script, "build"])
-        .arg(dir)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    umoci_script(dir, script, &[]);
     format!("oci:{}:v1", dir.join("oci").display())
 }
 
@@ -195,7 +184,6 @@ fn scan_matches_nested_maven_artifacts_and_not_a_deleted_jar() {
 
 #[test]
 fn a_jar_that_states_no_group_is_not_checked_and_a_gate_says_so() {
-    require("umoci");
     let dir = tempfile::tempdir().unwrap();
     // No pom.properties, no manifest: known by its file name alone.
     std::fs::write(
@@ -204,21 +192,13 @@ fn a_jar_that_states_no_group_is_not_checked_and_a_gate_says_so() {
     )
     .unwrap();
     let script = r#"
-set -euo pipefail
-cd "$1"
-umoci init --layout oci
 umoci new --image oci:v1
 umoci unpack --image oci:v1 bundle >/dev/null
 mkdir -p bundle/rootfs/app
 cp lib.jar bundle/rootfs/app/gson-2.2.4.jar
 umoci repack --image oci:v1 bundle
 "#;
-    let status = Command::new("bash")
-        .args(["-c", script, "build"])
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    umoci_script(dir.path(), script, &[]);
     let image = format!("oci:{}:v1", dir.path().join("oci").display());
     let feed = dir.path().join("osv");
     record(

@@ -4,18 +4,11 @@
 
 mod support;
 
-use std::process::Command;
-
-use support::{assert_success, clearance, require, stdout};
+use support::{assert_success, clearance, stdout, umoci_script};
 
 /// Build the image in `dir/oci` (tag v1) with umoci; returns its reference.
 fn build(dir: &std::path::Path) -> String {
-    require("umoci");
     let script = r#"
-set -euo pipefail
-cd "$1"
-umask 022
-umoci init --layout oci
 umoci new --image oci:v1
 umoci config --image oci:v1 --created 2020-01-04T00:00:00Z --no-history
 umoci unpack --image oci:v1 bundle >/dev/null
@@ -31,12 +24,7 @@ umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN apt-get u
 mkdir -p $R/app && printf 'server\n' > $R/app/server
 umoci repack --refresh-bundle --image oci:v1 --history.created_by "COPY server /app/" bundle
 "#;
-    let status = Command::new("bash")
-        .args(["-c", script, "build"])
-        .arg(dir)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    umoci_script(dir, script, &[]);
     format!("oci:{}:v1", dir.join("oci").display())
 }
 

@@ -13,7 +13,9 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{assert_input_error, assert_success, both, clearance, require, stderr, stdout};
+use support::{
+    assert_input_error, assert_success, both, clearance, require, stderr, stdout, umoci_script,
+};
 
 fn feeds() -> PathBuf {
     support::repo_root().join("crates/clearance-scan/tests/data/feeds")
@@ -48,21 +50,6 @@ umoci repack --refresh-bundle --image oci:v1 --history.created_by "RUN pip unins
 "#;
     umoci_script(dir, script, &[]);
     format!("oci:{}:v1", dir.join("oci").display())
-}
-
-/// Run a bash script that builds images with umoci in a fresh OCI layout
-/// `dir/oci` (`$1` is `dir`, the script's own arguments follow).
-fn umoci_script(dir: &Path, script: &str, args: &[&str]) {
-    require("umoci");
-    let script =
-        format!("set -euo pipefail\ncd \"$1\"\numask 022\numoci init --layout oci\n{script}");
-    let status = Command::new("bash")
-        .args(["-c", &script, "build"])
-        .arg(dir)
-        .args(args)
-        .status()
-        .unwrap();
-    assert!(status.success(), "the umoci script failed");
 }
 
 /// A database of every fixture feed, at `dir/advisories.db`.
@@ -119,16 +106,8 @@ fn sources_of_one_ecosystem_in_one_build_are_merged_not_replaced() {
         "{}",
         stderr(&out)
     );
-    let status = json(&clearance(&[
-        "db", "status", "--db", &db, "--format", "json",
-    ]));
-    let pypi = status["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "osv:PyPI")
-        .unwrap();
-    assert_eq!(pypi["advisories"], 4, "{status}");
+    let pypi = status_source(&db, "osv:PyPI");
+    assert_eq!(pypi["advisories"], 4, "{pypi}");
 }
 
 #[test]
@@ -188,6 +167,20 @@ fn db_build_reports_each_source_and_status_lists_them() {
         dir.path().join("none.db").to_str().unwrap(),
     ]);
     assert_input_error(&out, "run `clearance db update`");
+}
+
+/// The source `name` as `db status --format json` lists it.
+fn status_source(db: &str, name: &str) -> serde_json::Value {
+    let status = json(&clearance(&[
+        "db", "status", "--db", db, "--format", "json",
+    ]));
+    status["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no source {name} in {status}"))
 }
 
 /// The database file's bytes and modification time, and which of its
@@ -841,15 +834,7 @@ fn db_update_fetches_from_a_mirror_conditionally_and_names_a_feed_that_fails() {
         err.contains("the database keeps their previous data"),
         "{err}"
     );
-    let status = json(&clearance(&[
-        "db", "status", "--db", &db, "--format", "json",
-    ]));
-    let kev = status["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "kev")
-        .unwrap();
+    let kev = status_source(&db, "kev");
     assert_eq!(kev["affected"], 1);
 
     // A mirror serving another ecosystem's records under osv/PyPI: refused,

@@ -59,6 +59,22 @@ impl TestImage {
     }
 }
 
+/// Run a bash script that builds images with umoci in a fresh OCI layout
+/// `dir/oci` (`$1` is `dir`, the script's own arguments follow), after
+/// `set -euo pipefail`, `cd "$1"`, `umask 022` and `umoci init`.
+pub fn umoci_script(dir: &Path, script: &str, args: &[&str]) {
+    require("umoci");
+    let script =
+        format!("set -euo pipefail\ncd \"$1\"\numask 022\numoci init --layout oci\n{script}");
+    let status = Command::new("bash")
+        .args(["-c", &script, "build"])
+        .arg(dir)
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(status.success(), "the umoci script failed");
+}
+
 /// An OSV record file, `DIR/ID.json`: `name` of `ecosystem` affected in
 /// one range of `range_type` (`SEMVER`, `ECOSYSTEM`) from `introduced`
 /// until `fixed`.
