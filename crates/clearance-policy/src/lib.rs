@@ -8,6 +8,8 @@
 //!   runtime request), plain data gathered elsewhere.
 //! - [`evaluate()`]: the pure decision function.
 //! - [`decision`]: its answer, `clearance.decision/v1`.
+//! - [`audit`]: the decision log, one `clearance.audit/v1` JSON line per
+//!   decision.
 //!
 //! ```
 //! use clearance_policy::{date::Date, evaluate, evidence::Evidence, policy};
@@ -23,6 +25,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod capability;
 pub mod date;
 pub mod decision;

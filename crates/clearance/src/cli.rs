@@ -96,6 +96,15 @@ pub enum Command {
     /// Content trust: sign and verify tags with TUF.
     #[command(subcommand)]
     Trust(crate::commands::trust::TrustCommand),
+    /// Judge an image for an environment: verify who signed it, scan it,
+    /// apply the policy; a green check or a red cross with the reasons.
+    ///
+    /// Exit 0 allowed, 1 denied, 2 when it could not be judged. Every
+    /// decision is appended to the decision log (`clearance decisions`).
+    Check(crate::commands::check::CheckArgs),
+    /// List the decision log: every decision of `check`, the admission
+    /// webhook and the Docker authorization plugin, newest last.
+    Decisions(crate::commands::decisions::DecisionsArgs),
     /// Policy files: which images may run where (docs/policy.md).
     #[command(subcommand)]
     Policy(crate::commands::policy::PolicyCommand),

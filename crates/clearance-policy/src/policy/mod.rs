@@ -40,6 +40,16 @@ pub enum Mode {
     Warn,
 }
 
+impl Mode {
+    /// As the policy file writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Warn => "warn",
+        }
+    }
+}
+
 /// A rule that demands something be there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

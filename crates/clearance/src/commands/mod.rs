@@ -1,6 +1,8 @@
 //! One file per subcommand.
 
+pub mod check;
 pub mod db;
+pub mod decisions;
 pub mod image;
 pub mod inspect;
 pub mod policy;
@@ -35,6 +37,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Scan(args) => scan::run(args, cli.global.format).await,
         Command::Db(command) => db::run(command, cli.global.format).await,
         Command::Trust(command) => trust::run(command, cli.global.format).await,
+        Command::Check(args) => check::run(args, cli.global.format).await,
+        Command::Decisions(args) => decisions::run(args, cli.global.format),
         Command::Policy(command) => policy::run(command, cli.global.format).await,
         Command::Serve(args) => serve::run(args).await,
     }

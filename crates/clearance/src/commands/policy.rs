@@ -71,10 +71,12 @@ pub async fn run(command: PolicyCommand, format: Format) -> anyhow::Result<Exit>
     }
 }
 
-fn check(args: CheckArgs, format: Format) -> anyhow::Result<Exit> {
-    let name = args.file.display().to_string();
-    let meta = std::fs::metadata(&args.file)
-        .with_context(|| format!("cannot read the policy file {name}"))?;
+/// The policy file at `path`, read bounded ([`policy::MAX_POLICY_BYTES`])
+/// and as UTF-8: its name as given, and its text.
+pub(crate) fn read_text(path: &std::path::Path) -> anyhow::Result<(String, String)> {
+    let name = path.display().to_string();
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read the policy file {name}"))?;
     if meta.len() > policy::MAX_POLICY_BYTES as u64 {
         anyhow::bail!(
             "{name} is {} bytes; a policy file is at most {} bytes",
@@ -83,14 +85,49 @@ fn check(args: CheckArgs, format: Format) -> anyhow::Result<Exit> {
         );
     }
     let bytes =
-        std::fs::read(&args.file).with_context(|| format!("cannot read the policy file {name}"))?;
+        std::fs::read(path).with_context(|| format!("cannot read the policy file {name}"))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         anyhow::anyhow!(
             "{name} is not UTF-8 text (byte {})",
             e.utf8_error().valid_up_to()
         )
     })?;
-    let today = Date::of_unix(i64::try_from(clearance_oci::time::now_unix()).unwrap_or(i64::MAX));
+    Ok((name, text))
+}
+
+/// Today (UTC), which exception expiries are judged against.
+pub(crate) fn today() -> Date {
+    Date::of_unix(i64::try_from(clearance_oci::time::now_unix()).unwrap_or(i64::MAX))
+}
+
+/// Load the policy at `path` for a command that uses it: its warnings are
+/// printed; a policy with mistakes is an error listing each with its line.
+pub(crate) fn load(path: &std::path::Path) -> anyhow::Result<Policy> {
+    let (name, text) = read_text(path)?;
+    match policy::load(&text, &name, today()) {
+        Ok(policy) => {
+            for w in &policy.warnings {
+                output::warning(located(&name, &Located::from(w)));
+            }
+            Ok(policy)
+        }
+        Err(e) => {
+            // Each on a line of its own: the error's text is escaped whole.
+            for p in &e.errors {
+                eprintln!("{}", output::clean(&located(&name, &Located::from(p))));
+            }
+            Err(anyhow::anyhow!(
+                "{name} is not a valid policy: {}; fix {} and run `clearance policy check {name}`",
+                output::count(e.errors.len(), "problem", "problems"),
+                output::them(e.errors.len())
+            ))
+        }
+    }
+}
+
+fn check(args: CheckArgs, format: Format) -> anyhow::Result<Exit> {
+    let (name, text) = read_text(&args.file)?;
+    let today = today();
     let loaded = policy::load(&text, &name, today);
     let (policy, errors) = match &loaded {
         Ok(p) => (Some(p), Vec::new()),

@@ -87,6 +87,9 @@ pub(crate) struct SignedTag {
     pub targets_version: Option<clearance_trust::schema::Version>,
     /// When the signing role's signature expires.
     pub expires: UtcTime,
+    /// Every role that lists the tag, with the manifest digest it signs
+    /// (in search order; `role` is the first that decides the tag).
+    pub signers: Vec<(RoleName, String)>,
 }
 
 /// What a repository's trust data says of a tag.
@@ -236,7 +239,16 @@ async fn find(
             .trusted()
             .targets(&found.role, &found.delegator)
             .map(|t| t.signed.common.version);
+        // Each role that lists the tag, for a policy that asks which roles
+        // sign the digest (targets/releases for production).
+        let signers = updater
+            .find_signers(tag)
+            .await?
+            .into_iter()
+            .filter_map(|f| manifest_digest(&f.target).map(|d| (f.role, d)))
+            .collect();
         anyhow::Ok(SignedTag {
+            signers,
             digest,
             target: found.target,
             role: found.role,
