@@ -8,6 +8,8 @@
 //!   runtime request), plain data gathered elsewhere.
 //! - [`evaluate()`]: the pure decision function.
 //! - [`decision`]: its answer, `clearance.decision/v1`.
+//! - [`admission`]: Kubernetes AdmissionReview v1 in (every container of
+//!   a Pod, a pod template, `kubectl debug`), answers and patches out.
 //! - [`audit`]: the decision log, one `clearance.audit/v1` JSON line per
 //!   decision.
 //!
@@ -25,6 +27,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod audit;
 pub mod capability;
 pub mod date;
