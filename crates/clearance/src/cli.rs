@@ -105,6 +105,10 @@ pub enum Command {
     /// List the decision log: every decision of `check`, the admission
     /// webhook and the Docker authorization plugin, newest last.
     Decisions(crate::commands::decisions::DecisionsArgs),
+    /// The Kubernetes admission webhooks' configuration (`clearance serve
+    /// --admission` serves them).
+    #[command(subcommand)]
+    Admission(crate::commands::admission::AdmissionCommand),
     /// Policy files: which images may run where (docs/policy.md).
     #[command(subcommand)]
     Policy(crate::commands::policy::PolicyCommand),

@@ -413,3 +413,314 @@ fn check_without_a_trust_server_or_with_a_bad_environment_says_what_to_do() {
     let log = std::fs::read_to_string(s.log()).unwrap();
     assert_eq!(log.lines().count(), 1, "{log}");
 }
+
+/// `clearance serve --admission` for `s`, over HTTPS with `ca`'s
+/// certificate; namespace `production` is judged as `excepted`, `team-*`
+/// as `staging`. Stopped on drop.
+struct Webhook {
+    child: std::process::Child,
+    url: String,
+    ca: support::TestCa,
+}
+
+impl Drop for Webhook {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn webhook(s: &Setup) -> Webhook {
+    use std::io::Read as _;
+    let ca = support::TestCa::new();
+    let mut child = s
+        .trust
+        .command(
+            "ci",
+            &[
+                "serve",
+                "--admission",
+                "--listen",
+                "127.0.0.1:0",
+                "--print-address",
+                "--tls-cert",
+                ca.leaf_cert.to_str().unwrap(),
+                "--tls-key",
+                ca.leaf_key.to_str().unwrap(),
+                "--namespace",
+                "production=excepted",
+                "--namespace",
+                "team-*=staging",
+                "--root",
+                &s.root,
+            ],
+            None,
+        )
+        .env("CLEARANCE_DB", &s.db)
+        .env("CLEARANCE_POLICY", &s.policy)
+        .env("CLEARANCE_DECISION_LOG", s.log())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while stdout.read(&mut byte).is_ok_and(|n| n == 1) && byte[0] != b'\n' {
+        line.push(byte[0]);
+    }
+    let line = String::from_utf8(line).unwrap();
+    let addr = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("the webhook did not start: {line:?}"));
+    Webhook {
+        url: format!("https://{}", addr.trim()),
+        child,
+        ca,
+    }
+}
+
+impl Webhook {
+    /// POST `body` to `path`: the HTTP status and the body.
+    fn post(&self, path: &str, body: &str) -> (u16, String) {
+        let out = std::process::Command::new("curl")
+            .args([
+                "-sS",
+                "--max-time",
+                "60",
+                "-w",
+                "\n%{http_code}",
+                "--cacert",
+            ])
+            .arg(&self.ca.ca_cert)
+            .args([
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                "@-",
+            ])
+            .arg(format!("{}{path}", self.url))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write as _;
+                c.stdin.take().unwrap().write_all(body.as_bytes())?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let (body, code) = text.rsplit_once('\n').unwrap();
+        (code.trim().parse().unwrap(), body.to_owned())
+    }
+
+    /// The `response` of an AdmissionReview answer to `review`.
+    fn review(&self, path: &str, review: &serde_json::Value) -> serde_json::Value {
+        let (code, body) = self.post(path, &review.to_string());
+        assert_eq!(code, 200, "{body}");
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(answer["apiVersion"], "admission.k8s.io/v1");
+        assert_eq!(answer["kind"], "AdmissionReview");
+        assert_eq!(answer["response"]["uid"], review["request"]["uid"]);
+        answer["response"].clone()
+    }
+}
+
+/// A Pod review in `namespace` running `image` as its one container.
+fn pod_review(uid: &str, namespace: &str, image: &str) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": uid,
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "name": "web",
+            "namespace": namespace,
+            "operation": "CREATE",
+            "userInfo": {"username": "alice"},
+            "object": {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "web", "namespace": namespace},
+                "spec": {"containers": [{"name": "app", "image": image}]}
+            },
+            "dryRun": false
+        }
+    })
+}
+
+fn message(response: &serde_json::Value) -> String {
+    response["status"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn admission_webhook_judges_every_container_pins_tags_and_fails_closed() {
+    let s = Setup::new();
+    let hook = webhook(&s);
+    let v2 = format!("{}:v2", s.gun);
+
+    // Signed by releases, excepted finding, uid 10001: allowed.
+    let r = hook.review("/validate", &pod_review("u-1", "production", &v2));
+    assert_eq!(r["allowed"], true, "{r}");
+
+    // The mutating webhook pins the tag to the digest releases signed…
+    let r = hook.review("/mutate", &pod_review("u-2", "production", &v2));
+    assert_eq!(r["allowed"], true, "{r}");
+    assert_eq!(r["patchType"], "JSONPatch");
+    let patch = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(r["patch"].as_str().unwrap())
+            .unwrap()
+    };
+    let pinned = format!("{v2}@{}", s.signed["v2"]);
+    let patch: serde_json::Value = serde_json::from_slice(&patch).unwrap();
+    assert_eq!(
+        patch,
+        serde_json::json!([{"op": "replace", "path": "/spec/containers/0/image", "value": pinned}])
+    );
+    // …and the pinned image is allowed too; an unsigned tag gets no patch.
+    let r = hook.review("/validate", &pod_review("u-3", "production", &pinned));
+    assert_eq!(r["allowed"], true, "{r}");
+    let r = hook.review(
+        "/mutate",
+        &pod_review("u-4", "production", &format!("{}:v3", s.gun)),
+    );
+    assert!(r.get("patch").is_none(), "{r}");
+
+    // A Deployment whose template runs what only the targets role signed.
+    let mut deployment: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            support::repo_root()
+                .join("crates/clearance-policy/tests/data/admission/deployment-create.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    deployment["request"]["namespace"] = "production".into();
+    deployment["request"]["object"]["spec"]["template"]["spec"]["containers"][0]["image"] =
+        format!("{}:v1", s.gun).into();
+    let r = hook.review("/validate", &deployment);
+    assert_eq!(r["allowed"], false, "{r}");
+    assert_eq!(r["status"]["code"], 403);
+    let m = message(&r);
+    assert!(m.contains("container \"app\""), "{m}");
+    assert!(m.contains("trust.roles"), "{m}");
+    // The same in a team namespace (staging accepts targets).
+    deployment["request"]["namespace"] = "team-a".into();
+    let r = hook.review("/validate", &deployment);
+    assert_eq!(r["allowed"], true, "{r}");
+
+    // kubectl debug: an unsigned, privileged ephemeral container.
+    let mut debug: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(support::repo_root().join(
+            "crates/clearance-policy/tests/data/admission/pod-ephemeralcontainers-update.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    debug["request"]["object"]["spec"]["ephemeralContainers"][0]["image"] =
+        format!("{}:v3", s.gun).into();
+    let r = hook.review("/validate", &debug);
+    assert_eq!(r["allowed"], false, "{r}");
+    let m = message(&r);
+    assert!(m.contains("ephemeral container \"debugger-x7k2p\""), "{m}");
+    assert!(m.contains("trust.signed"), "{m}");
+
+    // A namespace no rule maps, an image that does not parse, a review
+    // that is not one: denied, each saying why.
+    let r = hook.review("/validate", &pod_review("u-5", "other", &v2));
+    assert_eq!(r["allowed"], false);
+    assert!(
+        message(&r).contains("namespace \"other\" maps to no environment"),
+        "{r}"
+    );
+    let r = hook.review("/validate", &pod_review("u-6", "production", "Bad::Image"));
+    assert_eq!(r["allowed"], false);
+    assert!(message(&r).contains("does not parse"), "{r}");
+    let (code, body) = hook.post("/validate", "{\"apiVersion\": \"admission.k8s.io/v1\"");
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("not valid"), "{body}");
+
+    // Every container decision is in the log, with who asked.
+    let out = s.run(&["--format", "json", "decisions", "--env", "excepted"]);
+    let listing: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let admission: Vec<&serde_json::Value> = listing["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["point"] == "admission")
+        .collect();
+    assert_eq!(admission.len(), 4, "{listing:#}");
+    assert_eq!(admission[0]["subject"], "production/web container app");
+    assert_eq!(admission[0]["allowed"], true);
+    assert!(admission[0]["evidence"]["request"].is_string());
+
+    // The registry goes away: an image not yet gathered cannot be judged,
+    // and is denied saying so.
+    let gun = s.gun.clone();
+    let Setup { registry, .. } = s;
+    drop(registry);
+    let r = hook.review(
+        "/validate",
+        &pod_review("u-7", "team-b", &format!("{gun}:r1")),
+    );
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(message(&r).contains("fail closed"), "{r}");
+}
+
+#[test]
+fn admission_manifests_send_every_container_and_fail_closed() {
+    let ca = support::TestCa::new();
+    let ca_file = ca.ca_cert.to_str().unwrap();
+    let out = support::clearance(&[
+        "admission",
+        "manifests",
+        "--ca-file",
+        ca_file,
+        "--service",
+        "clearance-system/clearance:8443",
+    ]);
+    assert_success(&out);
+    let text = stdout(&out);
+    for says in [
+        "kind: MutatingWebhookConfiguration",
+        "kind: ValidatingWebhookConfiguration",
+        "\"pods/ephemeralcontainers\"",
+        "\"cronjobs\"",
+        "\"deployments\", \"statefulsets\", \"daemonsets\", \"replicasets\"",
+        "failurePolicy: Fail",
+        "path: /validate",
+        "path: /mutate",
+        "port: 8443",
+        "values: [\"kube-system\", \"clearance-system\"]",
+        "admissionReviewVersions: [\"v1\"]",
+    ] {
+        assert!(text.contains(says), "{says}\n{text}");
+    }
+    let bundle = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("caBundle: "))
+        .unwrap();
+    let pem = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(bundle)
+            .unwrap()
+    };
+    assert_eq!(pem, std::fs::read(&ca.ca_cert).unwrap());
+    let out = support::clearance(&[
+        "admission",
+        "manifests",
+        "--ca-file",
+        ca_file,
+        "--url",
+        "http://10.0.0.1:8443",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(both(&out).contains("HTTPS only"), "{}", both(&out));
+}

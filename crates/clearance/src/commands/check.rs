@@ -11,24 +11,17 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
-use clearance_oci::{ImageRef, ResolvedImage};
 use clearance_policy::audit::{AuditLog, AuditRecord};
 use clearance_policy::decision::{Decision, Outcome};
-use clearance_policy::evidence::{
-    ConfigEvidence, Evidence, FindingEvidence, ImageEvidence, ScanEvidence, SecretEvidence,
-    Severity, Signer, TrustEvidence,
-};
-use clearance_policy::policy::{Environment, Requirement};
-use clearance_scan::advisory::Severity as ScanSeverity;
+use clearance_policy::evidence::{Evidence, Severity};
 use clearance_scan::db::AdvisoryDb;
-use clearance_scan::matcher::{self, MatchSettings, Report};
-use clearance_scan::secrets::SecretsReport;
 use serde::Serialize;
 
 use super::db::DbArgs;
+use super::evidence::{Gathered, Needs, Sources};
 use super::image::ImageArgs;
-use super::trust::common::{OptionalTrustArgs, gun};
-use super::trust::verify::{Lookup, RootArgs, look_up};
+use super::trust::common::OptionalTrustArgs;
+use super::trust::verify::RootArgs;
 use crate::cli::Format;
 use crate::exit::Exit;
 use crate::output::{self, Page, Text, ToText as _, bad, dim, good, text, warn};
@@ -94,26 +87,7 @@ struct CheckReport<'a> {
     decision_log: String,
 }
 
-/// What the environment's rules read, so that nothing else is gathered.
-#[derive(Debug, Clone, Copy)]
-struct Needs {
-    trust: bool,
-    scan: bool,
-}
-
-impl Needs {
-    fn of(env: &Environment) -> Needs {
-        Needs {
-            trust: env
-                .trust
-                .as_ref()
-                .is_some_and(|t| t.signed == Requirement::Required || !t.roles.is_empty()),
-            scan: env.contents.is_some(),
-        }
-    }
-}
-
-pub async fn run(mut args: CheckArgs, format: Format) -> anyhow::Result<Exit> {
+pub async fn run(args: CheckArgs, format: Format) -> anyhow::Result<Exit> {
     let policy = super::policy::load(&args.policy)?;
     let Some(env) = policy.environments.get(&args.env) else {
         anyhow::bail!(
@@ -134,62 +108,23 @@ pub async fn run(mut args: CheckArgs, format: Format) -> anyhow::Result<Exit> {
     // rather than leave a decision unrecorded.
     let log = AuditLog::open(&log_path)
         .with_context(|| format!("cannot open the decision log {}", log_path.display()))?;
-    let asked = args.image.image.clone();
-    let reference: ImageRef = asked.parse()?;
-
-    let trust = if needs.trust {
-        let (evidence, signed) = trust_evidence(&args, &reference).await?;
-        if let Some(pinned) = signed {
-            // Judge and scan what the tag is signed as, not what the
-            // registry's tag points at now.
-            args.image.image = pinned;
-        }
-        Some(evidence)
-    } else {
-        None
+    let sources = Sources {
+        image: args.image.clone(),
+        roots: args.roots.clone(),
+        trust: args.trust.trust(),
+        db_path: args.db.path()?,
     };
-
-    let db_path = args.db.path()?;
     let db = if needs.scan {
-        Some(AdvisoryDb::open(&db_path).await?)
+        Some(AdvisoryDb::open(&sources.db_path).await?)
     } else {
         None
     };
-    let gathered = gather(&args, db.as_ref(), &db_path).await;
+    let gathered = sources.gather(&args.image.image, needs, db.as_ref()).await;
+    // Closed on every path: a pool left open leaves -wal/-shm files.
     if let Some(db) = db {
         db.close().await;
     }
-    let Gathered {
-        image,
-        scan,
-        warnings,
-    } = gathered?;
-
-    let evidence = Evidence {
-        image: ImageEvidence {
-            reference: asked.clone(),
-            registry: match &reference {
-                ImageRef::Registry(r) => r.registry().to_owned(),
-                _ => String::new(),
-            },
-            repository: match &reference {
-                ImageRef::Registry(r) => r.name(),
-                _ => String::new(),
-            },
-            digest: Some(
-                image
-                    .index_digest
-                    .as_ref()
-                    .unwrap_or(&image.manifest_digest)
-                    .to_string(),
-            ),
-            pinned: matches!(&reference, ImageRef::Registry(r) if r.digest().is_some()),
-        },
-        trust,
-        scan,
-        config: Some(config_evidence(&image)),
-        request: None,
-    };
+    let Gathered { evidence, warnings } = gathered?;
     let now = i64::try_from(clearance_oci::time::now_unix()).unwrap_or(i64::MAX);
     let decision = clearance_policy::evaluate(&policy, &args.env, &evidence, now)?;
     log.append(&AuditRecord::new("check", "", &decision, &evidence, now))
@@ -213,200 +148,6 @@ pub async fn run(mut args: CheckArgs, format: Format) -> anyhow::Result<Exit> {
     } else {
         Exit::Denied
     })
-}
-
-/// The tag's trust evidence, and the reference pinned to its signed
-/// digest when it verified. An error is a trust server that could not be
-/// asked (exit 2); every answer about the tag is evidence.
-async fn trust_evidence(
-    args: &CheckArgs,
-    reference: &ImageRef,
-) -> anyhow::Result<(TrustEvidence, Option<String>)> {
-    let not = |problem: String| {
-        Ok((
-            TrustEvidence {
-                verified: false,
-                problem: Some(problem),
-                signers: Vec::new(),
-            },
-            None,
-        ))
-    };
-    let ImageRef::Registry(r) = reference else {
-        return not(format!(
-            "{reference} is not in a registry; content trust signs registry tags"
-        ));
-    };
-    let Some(trust) = args.trust.trust() else {
-        return not(
-            "no trust server was named: pass --server URL or set CLEARANCE_TRUST_SERVER".into(),
-        );
-    };
-    let tag = match (r.tag(), r.digest()) {
-        (Some(tag), _) => tag.to_owned(),
-        (None, Some(_)) => {
-            return not(format!(
-                "{reference} names a digest but no tag, and trust data signs tags: give IMAGE:TAG or IMAGE:TAG@sha256:…"
-            ));
-        }
-        // As `docker pull` reads a bare name.
-        (None, None) => "latest".to_owned(),
-    };
-    let settings = trust.settings(args.image.registry.timeout)?;
-    let gun = gun(r)?;
-    let signed = match look_up(&args.roots, &settings, &gun, &tag).await? {
-        Lookup::NotTrusted(reason) => return not(reason),
-        Lookup::Signed(signed) => signed,
-    };
-    let signers = signed
-        .signers
-        .iter()
-        .map(|(role, digest)| Signer {
-            role: role.to_string(),
-            digest: digest.clone(),
-        })
-        .collect();
-    if let Some(asked) = r.digest()
-        && asked.to_string() != signed.digest
-    {
-        return Ok((
-            TrustEvidence {
-                verified: false,
-                problem: Some(format!(
-                    "{gun}:{tag} is signed as {}, not as the {asked} named",
-                    signed.digest
-                )),
-                signers,
-            },
-            None,
-        ));
-    }
-    let digest: clearance_oci::Digest = signed
-        .digest
-        .parse()
-        .context("the signed digest does not parse")?;
-    Ok((
-        TrustEvidence {
-            verified: true,
-            problem: None,
-            signers,
-        },
-        Some(r.with_digest(digest).to_string()),
-    ))
-}
-
-struct Gathered {
-    image: ResolvedImage,
-    scan: Option<ScanEvidence>,
-    warnings: Vec<String>,
-}
-
-/// Open the image, and when `db` is given (the environment has contents
-/// rules) read its layers through the layer store and match them.
-async fn gather(
-    args: &CheckArgs,
-    db: Option<&AdvisoryDb>,
-    db_path: &std::path::Path,
-) -> anyhow::Result<Gathered> {
-    let Some(db) = db else {
-        let (_, _, image) = args.image.open().await?;
-        return Ok(Gathered {
-            image,
-            scan: None,
-            warnings: Vec::new(),
-        });
-    };
-    let super::image::ReadImage {
-        image,
-        inventory,
-        secrets,
-        warnings,
-        ..
-    } = args.image.read(db_path).await?;
-    let advisories = db.lookup(&matcher::lookup_keys(&inventory)).await?;
-    let report = Report::generate(&advisories, &inventory, &MatchSettings::default());
-    let secrets = SecretsReport::build(
-        secrets,
-        clearance_scan::secrets::scan_image_config(&image.config),
-    );
-    let scan = scan_evidence(
-        &report,
-        &secrets,
-        advisories.updated_at,
-        !inventory.packages.is_empty(),
-    );
-    Ok(Gathered {
-        image,
-        scan: Some(scan),
-        warnings,
-    })
-}
-
-fn severity(s: ScanSeverity) -> Severity {
-    match s {
-        ScanSeverity::Unknown => Severity::Unknown,
-        ScanSeverity::Negligible => Severity::Negligible,
-        ScanSeverity::Low => Severity::Low,
-        ScanSeverity::Medium => Severity::Medium,
-        ScanSeverity::High => Severity::High,
-        ScanSeverity::Critical => Severity::Critical,
-    }
-}
-
-/// The scan's parts a policy reads. `updated_at`: the database's stalest
-/// source (Unix seconds; unknown counts as never).
-fn scan_evidence(
-    report: &Report,
-    secrets: &SecretsReport,
-    updated_at: Option<i64>,
-    sbom: bool,
-) -> ScanEvidence {
-    ScanEvidence {
-        database_updated_at: updated_at.unwrap_or(0),
-        findings: report
-            .findings
-            .iter()
-            .map(|f| FindingEvidence {
-                id: f.id.clone(),
-                aliases: f.aliases.clone(),
-                package: f.package.name.clone(),
-                version: f.package.version.clone(),
-                severity: severity(f.severity),
-                fixed_version: f.fixed_version.clone(),
-                known_exploited: f.kev.is_some(),
-            })
-            .collect(),
-        secrets: secrets
-            .findings
-            .iter()
-            .map(|s| SecretEvidence {
-                rule: s.rule_id.clone(),
-                path: s.path.clone(),
-            })
-            .collect(),
-        sbom,
-        unchecked_packages: report.unmatched.iter().map(|u| u.packages).sum(),
-    }
-}
-
-/// The configured user; its uid only when written as one (a named user's
-/// uid is not looked up in the image's /etc/passwd yet, so a policy that
-/// needs non-root denies it and says so).
-fn config_evidence(image: &ResolvedImage) -> ConfigEvidence {
-    let user = image
-        .config
-        .config()
-        .as_ref()
-        .and_then(|c| c.user().as_deref())
-        .unwrap_or("")
-        .trim()
-        .to_owned();
-    let name = user.split(':').next().unwrap_or_default();
-    let user_uid = match name {
-        "" | "root" => Some(0),
-        n => n.parse().ok(),
-    };
-    ConfigEvidence { user, user_uid }
 }
 
 fn render(report: &CheckReport<'_>, page: &mut Page) {

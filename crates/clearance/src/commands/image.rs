@@ -91,7 +91,7 @@ pub struct ReadImage {
 
 /// The image a reading command takes, and how to read its layers; shared
 /// by `sbom` and `scan`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ImageArgs {
     /// The image (the forms `clearance inspect` takes).
     pub image: String,

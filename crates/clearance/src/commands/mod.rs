@@ -1,8 +1,10 @@
 //! One file per subcommand.
 
+pub mod admission;
 pub mod check;
 pub mod db;
 pub mod decisions;
+pub mod evidence;
 pub mod image;
 pub mod inspect;
 pub mod policy;
@@ -37,6 +39,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Scan(args) => scan::run(args, cli.global.format).await,
         Command::Db(command) => db::run(command, cli.global.format).await,
         Command::Trust(command) => trust::run(command, cli.global.format).await,
+        Command::Admission(command) => admission::run(command).await,
         Command::Check(args) => check::run(args, cli.global.format).await,
         Command::Decisions(args) => decisions::run(args, cli.global.format),
         Command::Policy(command) => policy::run(command, cli.global.format).await,

@@ -6,6 +6,7 @@
 //! HTTP is served only on loopback or when told a TLS proxy fronts the
 //! service.
 
+pub mod admission;
 mod config;
 mod tls;
 
@@ -28,6 +29,10 @@ pub struct ServeArgs {
     /// Run the trust service (TUF metadata for signed tags).
     #[arg(long)]
     pub trust: bool,
+    /// Run the Kubernetes admission webhooks (validating and mutating,
+    /// HTTPS; `clearance admission manifests` prints their configuration).
+    #[arg(long, conflicts_with = "trust")]
+    pub admission: bool,
     /// A TOML configuration file (see docs/serve.md).
     #[arg(long, env = "CLEARANCE_CONFIG")]
     pub config: Option<PathBuf>,
@@ -63,11 +68,16 @@ pub struct ServeArgs {
     /// Print the address once listening, as `listening on ADDR` on stdout.
     #[arg(long, hide = true)]
     pub print_address: bool,
+    #[command(flatten)]
+    pub admission_args: admission::AdmissionArgs,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<Exit> {
+    if args.admission {
+        return run_admission(&args).await;
+    }
     if !args.trust {
-        bail!("say what to serve: clearance serve --trust");
+        bail!("say what to serve: clearance serve --trust, or --admission");
     }
     let settings = Settings::new(&args)?;
     private_dir(&settings.data_dir)?;
@@ -146,6 +156,31 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<Exit> {
     }
     let _ = shutdown_tx.send(true);
     let _ = resigner.await;
+    Ok(Exit::Ok)
+}
+
+/// `--admission`: the webhooks, over HTTPS only (the API server calls
+/// nothing else), on 127.0.0.1:8443 unless `--listen` says otherwise.
+async fn run_admission(args: &ServeArgs) -> anyhow::Result<Exit> {
+    let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
+        bail!(
+            "--admission serves HTTPS only (the API server calls nothing else): pass --tls-cert and --tls-key, whose certificate names the webhook's Service (clearance admission manifests prints the configuration)"
+        );
+    };
+    let acceptor = tls::acceptor(cert, key)?;
+    let app = admission::router(&args.admission_args).await?;
+    let listen = args
+        .listen
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8443)));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let local = listener.local_addr()?;
+    if args.print_address {
+        println!("listening on {local}");
+    }
+    eprintln!("clearance admission webhooks on https://{local} (/validate, /mutate)");
+    tls::serve(listener, acceptor, app, shutdown_signal()).await?;
     Ok(Exit::Ok)
 }
 
