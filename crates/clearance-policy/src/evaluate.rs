@@ -39,12 +39,7 @@ pub fn evaluate(
     let Some(env) = policy.environments.get(environment) else {
         return Err(EvaluateError::UnknownEnvironment {
             name: environment.to_owned(),
-            known: policy
-                .environments
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", "),
+            known: policy.environment_names(),
         });
     };
     let mut judge = Judge {

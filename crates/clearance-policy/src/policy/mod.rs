@@ -108,6 +108,18 @@ pub struct Policy {
     pub warnings: Vec<PolicyError>,
 }
 
+impl Policy {
+    /// Its environments' names, comma-separated, for errors that name
+    /// the ones it has.
+    pub fn environment_names(&self) -> String {
+        self.environments
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// One environment's rules. A rule group that is absent asks nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Environment {

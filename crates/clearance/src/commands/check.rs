@@ -94,12 +94,7 @@ pub async fn run(args: CheckArgs, format: Format) -> anyhow::Result<Exit> {
             "{} has no environment {:?}; it has: {} (pass one with --env)",
             args.policy.display(),
             args.env,
-            policy
-                .environments
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
+            policy.environment_names()
         );
     };
     let needs = Needs::of(env);

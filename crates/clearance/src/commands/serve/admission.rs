@@ -144,12 +144,7 @@ pub async fn router(args: &AdmissionArgs) -> anyhow::Result<axum::Router> {
             bail!(
                 "{} has no environment {env:?} (it has: {})",
                 path.display(),
-                policy
-                    .environments
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                policy.environment_names()
             );
         }
     }
