@@ -355,12 +355,38 @@ pub fn workload(request: &AdmissionRequest) -> Result<Workload, ReviewError> {
                     no_new_privileges: !privileged && ctx.allow_privilege_escalation == Some(false),
                     host_namespaces: host_namespaces.clone(),
                     host_paths: host_paths.clone(),
+                    unconfined: unconfined(&ctx, &pod_context),
                     capabilities_added: ctx.capabilities.map(|c| c.add).unwrap_or_default(),
                 },
             });
         }
     }
     Ok(Workload::Containers(out))
+}
+
+/// Confinement the container turns off: an `Unconfined` seccomp or
+/// AppArmor profile (the container's, else the pod's), `procMount:
+/// Unmasked`.
+fn unconfined(ctx: &SecurityContext, pod: &PodSecurityContext) -> Vec<String> {
+    let mut out = Vec::new();
+    let seccomp = ctx
+        .seccomp_profile
+        .as_ref()
+        .or(pod.seccomp_profile.as_ref());
+    if seccomp.is_some_and(|p| p.kind == "Unconfined") {
+        out.push("seccompProfile Unconfined".to_owned());
+    }
+    let apparmor = ctx
+        .app_armor_profile
+        .as_ref()
+        .or(pod.app_armor_profile.as_ref());
+    if apparmor.is_some_and(|p| p.kind == "Unconfined") {
+        out.push("appArmorProfile Unconfined".to_owned());
+    }
+    if ctx.proc_mount.as_deref() == Some("Unmasked") {
+        out.push("procMount Unmasked".to_owned());
+    }
+    out
 }
 
 /// The parts of a PodSpec a decision reads; other fields are ignored, and
@@ -401,6 +427,16 @@ struct Container {
 struct PodSecurityContext {
     run_as_user: Option<i64>,
     run_as_non_root: Option<bool>,
+    seccomp_profile: Option<Profile>,
+    app_armor_profile: Option<Profile>,
+}
+
+/// `seccompProfile`, `appArmorProfile`: `type` is `RuntimeDefault`,
+/// `Localhost` or `Unconfined`.
+#[derive(Debug, Clone, Default, Deserialize)]
+struct Profile {
+    #[serde(rename = "type", default)]
+    kind: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -411,6 +447,9 @@ struct SecurityContext {
     run_as_user: Option<i64>,
     run_as_non_root: Option<bool>,
     capabilities: Option<Capabilities>,
+    seccomp_profile: Option<Profile>,
+    app_armor_profile: Option<Profile>,
+    proc_mount: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -416,6 +416,17 @@ impl Judge<'_> {
                 "drop privileged; add only the capabilities it needs",
             );
         }
+        if deny_if(rule.privileged, !request.unconfined.is_empty()) {
+            self.deny(
+                "runtime.privileged",
+                format!(
+                    "the container turns confinement off: {}",
+                    request.unconfined.join(", ")
+                ),
+                "request.unconfined".into(),
+                "keep the runtime's default seccomp and AppArmor profiles, SELinux labels and masked /proc paths",
+            );
+        }
         if deny_if(rule.privilege_escalation, !request.no_new_privileges) {
             self.deny(
                 "runtime.privilege_escalation",

@@ -152,4 +152,10 @@ pub struct RuntimeRequest {
     pub host_paths: Vec<String>,
     /// Capabilities added, as written.
     pub capabilities_added: Vec<String>,
+    /// Confinement turned off, as written: Docker `seccomp=unconfined`,
+    /// `apparmor=unconfined`, `label=disable`, `MaskedPaths: []`, device
+    /// cgroup rules; Kubernetes `seccompProfile`/`appArmorProfile` of type
+    /// `Unconfined`, `procMount: Unmasked`. `runtime.privileged: deny`
+    /// denies these as it denies privileged.
+    pub unconfined: Vec<String>,
 }

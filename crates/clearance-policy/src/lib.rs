@@ -10,6 +10,9 @@
 //! - [`decision`]: its answer, `clearance.decision/v1`.
 //! - [`admission`]: Kubernetes AdmissionReview v1 in (every container of
 //!   a Pod, a pod template, `kubectl debug`), answers and patches out.
+//! - [`docker_authz`]: Docker Engine authorization plugin requests in
+//!   (container and exec creates read as the daemon reads them; a body that
+//!   never reached the plugin refused).
 //! - [`audit`]: the decision log, one `clearance.audit/v1` JSON line per
 //!   decision.
 //!
@@ -32,6 +35,7 @@ pub mod audit;
 pub mod capability;
 pub mod date;
 pub mod decision;
+pub mod docker_authz;
 pub mod evaluate;
 pub mod evidence;
 pub mod policy;

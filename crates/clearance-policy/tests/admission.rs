@@ -288,3 +288,38 @@ fn host_namespaces_are_read_as_kubernetes_spells_them() {
     };
     assert_eq!(c[0].request.host_namespaces, ["pid", "ipc", "network"]);
 }
+
+#[test]
+fn confinement_turned_off_is_denied_as_privileged_is() {
+    let mut review: serde_json::Value =
+        serde_json::from_slice(&fixture("deployment-create.json")).unwrap();
+    let spec = &mut review["request"]["object"]["spec"]["template"]["spec"];
+    spec["securityContext"] = serde_json::json!({"seccompProfile": {"type": "Unconfined"}});
+    spec["containers"][0]["securityContext"] =
+        serde_json::json!({"procMount": "Unmasked", "appArmorProfile": {"type": "Unconfined"}});
+    let request = admission::parse_review(review.to_string().as_bytes()).unwrap();
+    let Workload::Containers(c) = admission::workload(&request).unwrap() else {
+        panic!("no containers");
+    };
+    assert_eq!(
+        c[0].request.unconfined,
+        [
+            "seccompProfile Unconfined",
+            "appArmorProfile Unconfined",
+            "procMount Unmasked"
+        ]
+    );
+    let text = "version: 1\nenvironments:\n  production:\n    runtime: {privileged: deny}\n";
+    let policy = policy::load(text, "p.yaml", Date::parse("2026-12-01").unwrap()).unwrap();
+    let evidence = Evidence {
+        request: Some(c[0].request.clone()),
+        ..Evidence::default()
+    };
+    let decision = evaluate(&policy, "production", &evidence, 1_796_083_200).unwrap();
+    assert_eq!(decision.reasons.len(), 1, "{decision:?}");
+    assert_eq!(decision.reasons[0].rule, "runtime.privileged");
+    assert!(
+        decision.reasons[0].message.contains("procMount Unmasked"),
+        "{decision:?}"
+    );
+}

@@ -73,6 +73,7 @@ fn good() -> Evidence {
             host_namespaces: vec![],
             host_paths: vec![],
             capabilities_added: vec!["NET_BIND_SERVICE".into()],
+            unconfined: vec![],
         }),
     }
 }
