@@ -569,15 +569,53 @@ fn role_key(role: &str) -> String {
 }
 
 /// Whether a host path is a container runtime's API socket.
+/// Where container runtimes keep their sockets (and the directories that
+/// hold them).
+const RUNTIME_DIRS: [&str; 12] = [
+    "/run/docker",
+    "/run/containerd",
+    "/run/crio",
+    "/run/podman",
+    "/run/k3s",
+    "/run/cri-dockerd.sock",
+    "/run/docker.sock",
+    "/var/lib/docker",
+    "/var/lib/containerd",
+    "/run/user",
+    "/run/buildkit",
+    "/run/dockershim.sock",
+];
+
+/// Whether mounting `path` from the host hands the container a container
+/// runtime's socket: the socket itself, a directory it lies in (`/`,
+/// `/run`, `/var/run/containerd`), or anything below a runtime's
+/// directory. The path is cleaned first (`//var/run/.` is `/var/run`), and
+/// `/var/run` counts as `/run` (its symlink on every current distribution).
 fn is_runtime_socket(path: &str) -> bool {
-    let path = path.trim_end_matches('/');
-    ["docker.sock", "containerd.sock", "crio.sock", "podman.sock"]
-        .iter()
-        .any(|s| path.ends_with(s))
-        || matches!(
-            path,
-            "/var/run" | "/run" | "/run/containerd" | "/var/run/docker" | "/"
-        )
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    if parts.first() == Some(&"var") && parts.get(1) == Some(&"run") {
+        parts.remove(0);
+    }
+    let clean = format!("/{}", parts.join("/"));
+    let name = parts.last().copied().unwrap_or_default();
+    if name.ends_with(".sock") || name.contains(".sock.") {
+        return true;
+    }
+    RUNTIME_DIRS.iter().any(|dir| {
+        // The directory or anything in it; or a directory above it.
+        clean == *dir
+            || clean.starts_with(&format!("{dir}/"))
+            || dir.starts_with(&format!("{}/", clean.trim_end_matches('/')))
+    })
 }
 
 fn rank(s: Severity) -> u8 {

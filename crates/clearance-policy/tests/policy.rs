@@ -337,6 +337,42 @@ fn runtime_rules_judge_the_request_and_the_images_user() {
 }
 
 #[test]
+fn the_runtime_socket_rule_sees_every_path_that_reaches_a_socket() {
+    let text = "version: 1\nenvironments:\n  production:\n    runtime: {host_paths: allow, docker_socket: deny}\n";
+    let p = policy::load(text, "p.yaml", Date::parse("2026-12-01").unwrap()).unwrap();
+    let with = |path: &str| {
+        let mut e = good();
+        e.request.as_mut().unwrap().host_paths = vec![path.into()];
+        denied(&p, "production", &e)
+    };
+    for path in [
+        "/",
+        "//",
+        "/.",
+        "/var",
+        "/var//run",
+        "//var/run",
+        "/var/run/.",
+        "/run",
+        "/var/run/containerd",
+        "/run/crio",
+        "/var/run/crio/crio.sock",
+        "/run/podman",
+        "/run/k3s/containerd",
+        "/var/run/cri-dockerd.sock",
+        "/run/containerd/containerd.sock.ttrpc",
+        "/srv/../var/run/docker.sock",
+        "/var/lib/docker/overlay2",
+        "/run/user/1000/podman/podman.sock",
+    ] {
+        assert_eq!(with(path), ["runtime.docker_socket"], "{path}");
+    }
+    for path in ["/data", "/srv/app", "/var/lib/app", "/home/ci", "/runner"] {
+        assert_eq!(with(path), Vec::<&str>::new(), "{path}");
+    }
+}
+
+#[test]
 fn an_unknown_environment_names_the_known_ones() {
     let p = example();
     assert_eq!(
@@ -493,4 +529,36 @@ fn parser_words_are_the_policys_and_empty_lists_are_refused() {
     let mut unsigned = good();
     unsigned.trust = None;
     assert_eq!(denied(&p, "production", &unsigned), ["trust.signed"]);
+}
+
+#[test]
+fn a_key_written_without_a_value_is_refused_not_read_as_no_rules() {
+    let today = Date::parse("2026-12-01").unwrap();
+    for (text, at) in [
+        (
+            "version: 1\nenvironments:\n  production:\n    trust:\n    # signed: required\n",
+            "environments.production.trust",
+        ),
+        (
+            "version: 1\nenvironments:\n  production:\n    runtime: {privileged: ~}\n",
+            "privileged",
+        ),
+        (
+            "version: 1\nenvironments:\n  production:\n    contents:\n      max_severity: null\n",
+            "max_severity",
+        ),
+    ] {
+        let e = policy::load(text, "p.yaml", today).unwrap_err();
+        let all: Vec<String> = e
+            .errors
+            .iter()
+            .map(|x| format!("{}:{} {}: {}", x.line, x.column, x.path, x.message))
+            .collect();
+        assert!(
+            e.errors
+                .iter()
+                .any(|x| x.line >= 4 && x.message.contains("is empty (null)")),
+            "{at}: {text}\n{all:?}"
+        );
+    }
 }

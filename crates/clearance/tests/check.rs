@@ -451,6 +451,8 @@ fn webhook(s: &Setup) -> Webhook {
                 "production=excepted",
                 "--namespace",
                 "team-*=staging",
+                "--namespace",
+                "strict=production",
                 "--root",
                 &s.root,
             ],
@@ -656,9 +658,39 @@ fn admission_webhook_judges_every_container_pins_tags_and_fails_closed() {
         .filter(|d| d["point"] == "admission")
         .collect();
     assert_eq!(admission.len(), 4, "{listing:#}");
-    assert_eq!(admission[0]["subject"], "production/web container app");
+    assert_eq!(
+        admission[0]["subject"],
+        "production/web container app by alice"
+    );
     assert_eq!(admission[0]["allowed"], true);
     assert!(admission[0]["evidence"]["request"].is_string());
+
+    // A registry the environment does not allow is refused before anything
+    // is fetched from it (nothing listens on port 9), and a path on the
+    // webhook's host is no image.
+    let r = hook.review(
+        "/validate",
+        &pod_review("u-8", "strict", "127.0.0.1:9/x/y:1"),
+    );
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(message(&r).contains("sources.registries"), "{r}");
+    let r = hook.review("/validate", &pod_review("u-9", "production", "oci:/etc"));
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(message(&r).contains("does not parse"), "{r}");
+
+    // The mutating webhook cannot look a signature up: an error, so the
+    // API server refuses the pod (failurePolicy: Fail), never an allow
+    // without the pin.
+    let server = s.trust.dir.path().join("server");
+    let away = s.trust.dir.path().join("server.away");
+    std::fs::rename(&server, &away).unwrap();
+    let (code, body) = hook.post(
+        "/mutate",
+        &pod_review("u-10", "production", &format!("{}:r1", s.gun)).to_string(),
+    );
+    assert_eq!(code, 500, "{body}");
+    assert!(body.contains("fail closed"), "{body}");
+    std::fs::rename(&away, &server).unwrap();
 
     // The registry goes away: an image not yet gathered cannot be judged,
     // and is denied saying so.
@@ -671,6 +703,35 @@ fn admission_webhook_judges_every_container_pins_tags_and_fails_closed() {
     );
     assert_eq!(r["allowed"], false, "{r}");
     assert!(message(&r).contains("fail closed"), "{r}");
+}
+
+#[test]
+fn admission_denies_a_tag_that_moved_after_it_was_signed() {
+    let s = Setup::new();
+    let hook = webhook(&s);
+    // After signing, the root image is pushed over v2.
+    skopeo_copy(
+        &format!("oci:{}:root", s.dir.path().join("oci").display()),
+        &format!("docker://{}:v2", s.gun),
+        None,
+    );
+    let v2 = format!("{}:v2", s.gun);
+    let r = hook.review("/validate", &pod_review("m-1", "production", &v2));
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(
+        message(&r).contains("the registry's tag now points at"),
+        "{r}"
+    );
+    // Pinned to what was signed, it runs.
+    let r = hook.review("/mutate", &pod_review("m-2", "production", &v2));
+    assert!(r["patch"].is_string(), "{r}");
+    let pinned = format!("{v2}@{}", s.signed["v2"]);
+    let r = hook.review("/validate", &pod_review("m-3", "production", &pinned));
+    assert_eq!(r["allowed"], true, "{r}");
+    // `check` judges the signed digest and says the tag moved.
+    let out = s.run(&["check", &v2, "--env", "excepted", "--root", &s.root]);
+    assert_success(&out);
+    assert!(stdout(&out).contains("now points to"), "{}", both(&out));
 }
 
 #[test]

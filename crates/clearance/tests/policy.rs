@@ -63,3 +63,29 @@ fn an_invalid_policy_names_each_problem_and_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(both(&out).contains("cannot read the policy file /nonexistent/policy.yaml"));
 }
+
+#[test]
+fn a_policy_that_never_ends_is_cut_off_and_since_takes_any_text() {
+    let out = clearance(&["policy", "check", "/dev/zero"]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(
+        both(&out).contains("/dev/zero is over 1048576 bytes"),
+        "{}",
+        both(&out)
+    );
+    for since in ["é", "5é", "日", "7"] {
+        let out = clearance(&[
+            "decisions",
+            "--since",
+            since,
+            "--decision-log",
+            "/nonexistent.jsonl",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{since}: {}", both(&out));
+        assert!(
+            both(&out).contains("neither a day"),
+            "{since}: {}",
+            both(&out)
+        );
+    }
+}

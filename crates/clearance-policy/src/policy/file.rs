@@ -10,11 +10,27 @@ use serde_saphyr::Spanned;
 
 use super::{Mode, Requirement, SeverityLimit, UserRule, Verdict};
 
+/// A key that is written must have a value: `trust:` with nothing after
+/// it (YAML null) is refused, not read as "no rules", which would turn a
+/// group off while it looks set.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    match Option::<T>::deserialize(deserializer)? {
+        Some(value) => Ok(Some(value)),
+        None => Err(serde::de::Error::custom(
+            "is empty (null): give it a value, or remove the key",
+        )),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPolicy {
     pub version: Spanned<u32>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub max_exception_days: Option<Spanned<u32>>,
     pub environments: Spanned<BTreeMap<String, Spanned<RawEnvironment>>>,
 }
@@ -24,13 +40,13 @@ pub(super) struct RawPolicy {
 pub(super) struct RawEnvironment {
     #[serde(default)]
     pub mode: Mode,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub trust: Option<RawTrust>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub sources: Option<RawSources>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub contents: Option<RawContents>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub runtime: Option<RawRuntime>,
     #[serde(default)]
     pub exceptions: Vec<Spanned<RawException>>,
@@ -39,62 +55,62 @@ pub(super) struct RawEnvironment {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTrust {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub signed: Option<Spanned<Requirement>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub roles: Option<Spanned<Vec<Spanned<String>>>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub pinned: Option<Requirement>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSources {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub registries: Option<Spanned<Vec<Spanned<String>>>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub repositories: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawContents {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub max_severity: Option<SeverityLimit>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub known_exploited: Option<Verdict>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub fixable_critical: Option<Verdict>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub secrets: Option<Verdict>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub sbom: Option<Requirement>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub database_max_age_days: Option<Spanned<u32>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub unknown_severity: Option<Verdict>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub unchecked_packages: Option<Verdict>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRuntime {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub user: Option<UserRule>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub user_namespaces: Option<Requirement>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub privileged: Option<Verdict>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub privilege_escalation: Option<Verdict>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub host_namespaces: Option<Verdict>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub host_paths: Option<Verdict>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub docker_socket: Option<Verdict>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub capabilities: Option<RawCapabilities>,
 }
 
@@ -111,9 +127,9 @@ pub(super) struct RawException {
     #[serde(default)]
     pub images: Vec<Spanned<String>>,
     pub reason: Spanned<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub ticket: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub approved_by: Option<String>,
     pub expires: Spanned<String>,
 }

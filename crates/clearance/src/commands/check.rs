@@ -119,7 +119,9 @@ pub async fn run(args: CheckArgs, format: Format) -> anyhow::Result<Exit> {
     if let Some(db) = db {
         db.close().await;
     }
-    let Gathered { evidence, warnings } = gathered?;
+    let Gathered {
+        evidence, warnings, ..
+    } = gathered?;
     let now = i64::try_from(clearance_oci::time::now_unix()).unwrap_or(i64::MAX);
     let decision = clearance_policy::evaluate(&policy, &args.env, &evidence, now)?;
     log.append(&AuditRecord::new("check", "", &decision, &evidence, now))

@@ -44,7 +44,9 @@ fn since(value: &str) -> Result<i64, String> {
     if let Some(date) = Date::parse(value) {
         return Ok(date.days() * 86_400);
     }
-    let (number, unit) = value.split_at(value.len().saturating_sub(1));
+    // The unit is the last character (which may not be one byte).
+    let cut = value.char_indices().last().map_or(0, |(i, _)| i);
+    let (number, unit) = value.split_at(cut);
     let seconds = match unit {
         "m" => 60,
         "h" => 3_600,

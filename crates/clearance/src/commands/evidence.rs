@@ -68,6 +68,10 @@ pub struct Gathered {
     pub evidence: Evidence,
     /// Layers not read and the like, one line each.
     pub warnings: Vec<String>,
+    /// Where the registry's tag points now (`sha256:…`), when the image
+    /// was named by tag alone and judged by its signed digest: what a
+    /// runtime pulling the tag would get.
+    pub tag_digest: Option<String>,
 }
 
 impl Sources {
@@ -89,11 +93,33 @@ impl Sources {
         let parsed: ImageRef = reference.parse()?;
         let mut image_args = self.image.clone();
         image_args.image = reference.to_owned();
+        let mut tag_digest = None;
+        let mut moved = Vec::new();
         let trust = if needs.trust {
             let (evidence, signed) = trust_evidence(self, &parsed).await?;
             if let Some(pinned) = signed {
                 // Judge and scan what the tag is signed as, not what the
-                // registry's tag points at now.
+                // registry's tag points at now; but say where that is.
+                if let ImageRef::Registry(r) = &parsed
+                    && r.digest().is_none()
+                {
+                    let client = clearance_oci::registry::RegistryClient::new(
+                        &self.image.registry.settings()?.registry,
+                    )?;
+                    let tag = r.tag().unwrap_or("latest");
+                    let (_, now, _) = client
+                        .get_manifest(r, tag)
+                        .await
+                        .with_context(|| format!("finding where {r} points now"))?;
+                    let now = now.to_string();
+                    let signed_digest = pinned.rsplit('@').next().unwrap_or_default();
+                    if now != signed_digest {
+                        moved.push(format!(
+                            "the registry's tag {r} now points to {now}, not the signed {signed_digest} judged here; run the image by its signed digest"
+                        ));
+                    }
+                    tag_digest = Some(now);
+                }
                 image_args.image = pinned;
             }
             Some(evidence)
@@ -153,7 +179,13 @@ impl Sources {
             config: Some(config_evidence(&image)),
             request: None,
         };
-        Ok(Gathered { evidence, warnings })
+        let mut warnings = warnings;
+        warnings.extend(moved);
+        Ok(Gathered {
+            evidence,
+            warnings,
+            tag_digest,
+        })
     }
 }
 

@@ -74,18 +74,21 @@ pub async fn run(command: PolicyCommand, format: Format) -> anyhow::Result<Exit>
 /// The policy file at `path`, read bounded ([`policy::MAX_POLICY_BYTES`])
 /// and as UTF-8: its name as given, and its text.
 pub(crate) fn read_text(path: &std::path::Path) -> anyhow::Result<(String, String)> {
+    use std::io::Read as _;
     let name = path.display().to_string();
-    let meta =
-        std::fs::metadata(path).with_context(|| format!("cannot read the policy file {name}"))?;
-    if meta.len() > policy::MAX_POLICY_BYTES as u64 {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read the policy file {name}"))?;
+    // Bounded as it is read: a device or a pipe has no size to check first.
+    let mut bytes = Vec::new();
+    file.take(policy::MAX_POLICY_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read the policy file {name}"))?;
+    if bytes.len() > policy::MAX_POLICY_BYTES {
         anyhow::bail!(
-            "{name} is {} bytes; a policy file is at most {} bytes",
-            meta.len(),
+            "{name} is over {} bytes; a policy file is at most that",
             policy::MAX_POLICY_BYTES
         );
     }
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read the policy file {name}"))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         anyhow::anyhow!(
             "{name} is not UTF-8 text (byte {})",

@@ -31,7 +31,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use clap::Args;
-use clearance_oci::ImageRef;
 use clearance_policy::admission::{
     self, AdmissionRequest, AdmissionResponse, ContainerRequest, PatchOperation, Workload,
 };
@@ -153,6 +152,13 @@ pub async fn router(args: &AdmissionArgs) -> anyhow::Result<axum::Router> {
             "say which environment each namespace is judged by: --namespace NAMESPACE=ENV (repeatable) and/or --default-env ENV"
         );
     }
+    let signs = policy.environments.values().any(|e| Needs::of(e).trust);
+    if signs && args.trust_client.server.is_none() {
+        bail!(
+            "{} asks for signatures, and no trust server was named: pass --server URL or set CLEARANCE_TRUST_SERVER (otherwise every workload would be denied)",
+            path.display()
+        );
+    }
     let db_path = args.db.path()?;
     let scans = policy.environments.values().any(|e| Needs::of(e).scan);
     let db = if scans {
@@ -235,16 +241,29 @@ async fn mutate(State(webhook): State<Arc<Webhook>>, body: Bytes) -> Response {
     };
     let uid = request.uid.clone();
     match tokio::time::timeout(webhook.timeout, webhook.mutate(&request)).await {
-        Ok(response) => answer(&response),
-        // The validating webhook judges the image as named, and fails closed.
-        Err(_) => answer(&AdmissionResponse::allow(
+        Ok(Ok(response)) => answer(&response),
+        // Not pinned is not allowed: an error answer, which the API server
+        // turns into a denial under `failurePolicy: Fail` (an allow without
+        // the pin would let the validating webhook judge a tag that can
+        // still move).
+        Ok(Err(e)) => fail(&uid, &e),
+        Err(_) => fail(
             &uid,
-            vec![format!(
-                "Clearance could not resolve the signed digests in {} s; images are not pinned",
+            &format!(
+                "Clearance could not resolve the signed digests in {} s",
                 webhook.timeout.as_secs()
-            )],
-        )),
+            ),
+        ),
     }
+}
+
+fn fail(uid: &str, why: &str) -> Response {
+    tracing::warn!(%uid, reason = %why, "mutating webhook failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("{why}; images are not pinned, so this is refused (fail closed)\n"),
+    )
+        .into_response()
 }
 
 impl Webhook {
@@ -354,23 +373,58 @@ impl Webhook {
         needs: Needs,
         c: &ContainerRequest,
     ) -> Result<(bool, Vec<String>), String> {
-        // An unparsable reference is named before anything is fetched.
-        c.image
-            .parse::<ImageRef>()
+        // Named before anything is fetched: a reference the kubelet would
+        // not pull from a registry (Kubernetes image names are docker
+        // references; `oci:…` is a registry host called `oci`), and a
+        // registry or repository the environment does not allow.
+        let reference = clearance_oci::RegistryRef::parse(&c.image)
             .map_err(|e| format!("the image reference does not parse: {e}"))?;
-        let gathered = self.evidence(&c.image, needs).await?;
+        let now = i64::try_from(clearance_oci::time::now_unix()).unwrap_or(i64::MAX);
+        let mut early = clearance_policy::evidence::Evidence::default();
+        early.image.reference = c.image.clone();
+        early.image.registry = reference.registry().to_owned();
+        early.image.repository = reference.name();
+        let sources = clearance_policy::evaluate(&self.policy, env, &early, now)
+            .map_err(|e| e.to_string())?;
+        let refused: Vec<String> = sources
+            .reasons
+            .iter()
+            .filter(|r| r.rule.starts_with("sources.") && r.outcome == Outcome::Deny)
+            .map(|r| format!("{}: {}", r.rule, r.message))
+            .collect();
+        if !refused.is_empty() {
+            let subject = self.subject(request, c);
+            let record = AuditRecord::new("admission", &subject, &sources, &early, now);
+            tokio::task::block_in_place(|| self.log.append(&record))
+                .map_err(|e| format!("the decision log cannot be written ({e})"))?;
+            return Ok((false, refused));
+        }
+        let docker = format!("docker://{}", reference);
+        let gathered = self.evidence(&docker, needs).await?;
         let mut evidence = gathered.evidence.clone();
         evidence.request = Some(c.request.clone());
         let now = i64::try_from(clearance_oci::time::now_unix()).unwrap_or(i64::MAX);
-        let decision = clearance_policy::evaluate(&self.policy, env, &evidence, now)
+        evidence.image.reference = c.image.clone();
+        let mut decision = clearance_policy::evaluate(&self.policy, env, &evidence, now)
             .map_err(|e| e.to_string())?;
-        let subject = format!(
-            "{}/{} {} {}",
-            request.namespace,
-            request.name,
-            kind_word(c),
-            c.name
-        );
+        // The kubelet pulls a reference without a digest by its tag: the
+        // tag must still point at what was signed and judged.
+        if reference.digest().is_none()
+            && let (Some(now_at), Some(judged)) = (&gathered.tag_digest, &evidence.image.digest)
+            && now_at != judged
+        {
+            decision.allowed = false;
+            decision.reasons.push(clearance_policy::decision::Reason {
+                rule: "trust.signed",
+                outcome: Outcome::Deny,
+                message: format!(
+                    "the registry's tag now points at {now_at}, not the signed {judged} that was judged; the kubelet would pull the former"
+                ),
+                evidence: format!("registry tag = {now_at}"),
+                fix: "run the image by its signed digest (the mutating webhook pins it), or sign what the tag points at".into(),
+            });
+        }
+        let subject = self.subject(request, c);
         let record = AuditRecord::new("admission", &subject, &decision, &evidence, now);
         let log = &self.log;
         // Fail closed: a decision that cannot be logged is not given.
@@ -387,43 +441,72 @@ impl Webhook {
         Ok((decision.allowed, reasons))
     }
 
-    async fn mutate(&self, request: &AdmissionRequest) -> AdmissionResponse {
+    /// Pins for every tag-only image whose environment asks for a
+    /// signature. `Err`: a signature that could not be looked up.
+    async fn mutate(&self, request: &AdmissionRequest) -> Result<AdmissionResponse, String> {
         let uid = &request.uid;
         let Ok(Workload::Containers(containers)) = admission::workload(request) else {
             // Nothing to pin; the validating webhook names any problem.
-            return AdmissionResponse::allow(uid, Vec::new());
+            return Ok(AdmissionResponse::allow(uid, Vec::new()));
         };
+        let signs = self
+            .environment(&request.namespace)
+            .and_then(|env| self.policy.environments.get(env))
+            .is_some_and(|env| Needs::of(env).trust);
+        if !signs {
+            // No signature asked for: nothing to pin to.
+            return Ok(AdmissionResponse::allow(uid, Vec::new()));
+        }
         let mut ops = Vec::new();
-        let mut warnings = Vec::new();
         let needs = Needs {
             trust: true,
             scan: false,
         };
         for c in &containers {
-            let Ok(ImageRef::Registry(r)) = c.image.parse::<ImageRef>() else {
+            let Ok(reference) = clearance_oci::RegistryRef::parse(&c.image) else {
                 continue;
             };
-            if r.digest().is_some() {
+            if reference.digest().is_some() {
                 continue;
             }
-            match self.evidence(&c.image, needs).await {
-                Ok(g) => match (&g.evidence.trust, &g.evidence.image.digest) {
-                    (Some(t), Some(digest)) if t.verified => ops.push(PatchOperation {
-                        op: "replace",
-                        path: c.image_pointer.clone(),
-                        value: format!("{}@{digest}", c.image.trim_start_matches("docker://")),
-                    }),
-                    _ => {}
-                },
-                Err(e) => warnings.push(format!(
-                    "Clearance could not resolve the signed digest of {}: {e}",
-                    c.image
-                )),
+            let g = self
+                .evidence(&format!("docker://{reference}"), needs)
+                .await
+                .map_err(|e| format!("the signed digest of {} could not be found: {e}", c.image))?;
+            // A tag that does not verify is left for the validating
+            // webhook to deny.
+            if let (Some(t), Some(digest)) = (&g.evidence.trust, &g.evidence.image.digest)
+                && t.verified
+            {
+                ops.push(PatchOperation {
+                    op: "replace",
+                    path: c.image_pointer.clone(),
+                    value: format!("{}@{digest}", c.image),
+                });
             }
         }
-        let mut response = AdmissionResponse::patch(uid, &ops);
-        response.warnings = warnings;
-        response
+        Ok(AdmissionResponse::patch(uid, &ops))
+    }
+}
+
+impl Webhook {
+    /// Who asked for what, for the decision log: `NAMESPACE/NAME KIND
+    /// CONTAINER by USER` (a controller's pod without a name yet is
+    /// `NAMESPACE/(generated)`).
+    fn subject(&self, request: &AdmissionRequest, c: &ContainerRequest) -> String {
+        let name = if request.name.is_empty() {
+            "(generated)"
+        } else {
+            &request.name
+        };
+        let mut subject = format!("{}/{name} {} {}", request.namespace, kind_word(c), c.name);
+        if !request.user_info.username.is_empty() {
+            subject.push_str(&format!(" by {}", request.user_info.username));
+        }
+        if request.dry_run == Some(true) {
+            subject.push_str(" (dry run)");
+        }
+        subject
     }
 }
 
