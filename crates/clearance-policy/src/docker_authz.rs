@@ -353,9 +353,10 @@ fn object<'a>(
     }
 }
 
-/// A host path made plain (`//etc/./x/..` → `/etc`), as the daemon's mount
-/// code cleans it before use.
-fn clean(path: &str) -> String {
+/// A host path made plain (`//etc/./x/..` → `/etc`), as the daemon's
+/// mount code cleans it before use (Go's `path.Clean` for an absolute
+/// path).
+pub fn clean(path: &str) -> String {
     let mut out: Vec<&str> = Vec::new();
     for part in path.split('/') {
         match part {

@@ -592,21 +592,12 @@ const RUNTIME_DIRS: [&str; 12] = [
 /// directory. The path is cleaned first (`//var/run/.` is `/var/run`), and
 /// `/var/run` counts as `/run` (its symlink on every current distribution).
 fn is_runtime_socket(path: &str) -> bool {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    if parts.first() == Some(&"var") && parts.get(1) == Some(&"run") {
-        parts.remove(0);
-    }
-    let clean = format!("/{}", parts.join("/"));
-    let name = parts.last().copied().unwrap_or_default();
+    let cleaned = crate::docker_authz::clean(path);
+    let clean = match cleaned.strip_prefix("/var/run") {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => format!("/run{rest}"),
+        _ => cleaned,
+    };
+    let name = clean.rsplit('/').next().unwrap_or_default();
     if name.ends_with(".sock") || name.contains(".sock.") {
         return true;
     }
