@@ -150,11 +150,36 @@ impl AuditRecord {
     }
 }
 
-/// An append-only decision log file, shared by the tasks of one process.
+/// An append-only decision log file, shared by the threads of one
+/// process. Appends are group-committed: whoever finds no write under way
+/// writes every line queued so far with one `write` and one `fsync`, and
+/// each appender returns once its own line is on disk; so concurrent
+/// decisions share a sync instead of queueing for one each.
 #[derive(Debug)]
 pub struct AuditLog {
     path: PathBuf,
-    file: Mutex<std::fs::File>,
+    file: std::fs::File,
+    state: Mutex<Queue>,
+    synced: std::sync::Condvar,
+}
+
+/// Lines waiting to be written, and how far writing has got.
+#[derive(Debug, Default)]
+struct Queue {
+    /// Lines queued and not yet handed to a writer.
+    pending: Vec<u8>,
+    /// Lines queued so far.
+    queued: u64,
+    /// Lines written and synced, or failed (see `failed`).
+    done: u64,
+    /// A writer is at work.
+    writing: bool,
+    /// Batches that failed (the last 64): first and last line, and why.
+    failed: Vec<(u64, u64, String)>,
+}
+
+fn lock(m: &Mutex<Queue>) -> std::sync::MutexGuard<'_, Queue> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl AuditLog {
@@ -178,7 +203,9 @@ impl AuditLog {
         let file = options.open(path)?;
         Ok(AuditLog {
             path: path.to_path_buf(),
-            file: Mutex::new(file),
+            file,
+            state: Mutex::new(Queue::default()),
+            synced: std::sync::Condvar::new(),
         })
     }
 
@@ -187,21 +214,57 @@ impl AuditLog {
         &self.path
     }
 
-    /// Append `record` as one line, written with one call and flushed to
-    /// the file system.
+    /// Append `record` as one line; returns once it is on disk
+    /// (`fdatasync`). Blocks: call it from a blocking context.
     ///
     /// # Errors
     ///
-    /// The write failed (disk full, file removed from under a mount).
+    /// The write or the sync of the batch holding this line failed (disk
+    /// full, file removed from under a mount).
     pub fn append(&self, record: &AuditRecord) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        let mut file = self
-            .file
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        file.write_all(&line)?;
-        file.sync_data()
+        let mut q = lock(&self.state);
+        q.pending.extend_from_slice(&line);
+        q.queued += 1;
+        let mine = q.queued;
+        loop {
+            if q.done >= mine {
+                return match q
+                    .failed
+                    .iter()
+                    .find(|(from, through, _)| (*from..=*through).contains(&mine))
+                {
+                    Some((_, _, why)) => Err(std::io::Error::other(why.clone())),
+                    None => Ok(()),
+                };
+            }
+            if q.writing {
+                q = self
+                    .synced
+                    .wait(q)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                continue;
+            }
+            // Write everything queued so far, outside the lock.
+            q.writing = true;
+            let batch = std::mem::take(&mut q.pending);
+            let (from, through) = (q.done + 1, q.queued);
+            drop(q);
+            let result = (&self.file)
+                .write_all(&batch)
+                .and_then(|()| self.file.sync_data());
+            q = lock(&self.state);
+            q.writing = false;
+            q.done = through;
+            if let Err(e) = result {
+                if q.failed.len() == 64 {
+                    q.failed.remove(0);
+                }
+                q.failed.push((from, through, e.to_string()));
+            }
+            self.synced.notify_all();
+        }
     }
 }
 

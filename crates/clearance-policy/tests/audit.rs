@@ -81,3 +81,38 @@ fn evidence_digests_name_only_the_parts_gathered() {
         (None, None, None, None)
     );
 }
+
+#[test]
+fn concurrent_appends_share_syncs_and_every_line_arrives_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("decisions.jsonl");
+    let log = std::sync::Arc::new(AuditLog::open(&path).unwrap());
+    let mut evidence = Evidence::default();
+    evidence.image.reference = "r/app:1".into();
+    let record = decided(&evidence);
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            let (log, record) = (log.clone(), record.clone());
+            std::thread::spawn(move || {
+                for _ in 0..50 {
+                    log.append(&record).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let read = audit::read(&path, |_| true).unwrap();
+    assert_eq!(read.records.len(), 800);
+    assert_eq!(read.skipped_count, 0);
+    assert!(read.records.iter().all(|r| *r == record));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_write_that_fails_is_an_error_for_its_appender() {
+    let log = AuditLog::open(std::path::Path::new("/dev/full")).unwrap();
+    let e = log.append(&decided(&Evidence::default())).unwrap_err();
+    assert!(e.to_string().contains("No space"), "{e}");
+}
