@@ -69,7 +69,7 @@ json.dump({"schema_version": "1.6.0", "id": "PYSEC-2099-1", "modified": now,
                          "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.20.0"}]}]}]},
           open(sys.argv[1] + "/PYSEC-2099-1.json", "w"))
 PY
-export CLEARANCE_DB=$work/db/advisories.db CLEARANCE_DECISION_LOG=$work/decisions.jsonl
+export CLEARANCE_DB=$work/db/advisories.db CLEARANCE_DECISION_LOG=${BENCH_DECISION_LOG:-$work/decisions.jsonl}
 "$bin" db build --source "$work/osv" >/dev/null
 cat > "$work/policy.yaml" <<'YAML'
 version: 1
