@@ -785,3 +785,33 @@ fn admission_manifests_send_every_container_and_fail_closed() {
     assert_eq!(out.status.code(), Some(2), "{}", both(&out));
     assert!(both(&out).contains("HTTPS only"), "{}", both(&out));
 }
+
+#[test]
+fn admission_manifests_name_what_is_wrong_with_a_url() {
+    let ca = support::TestCa::new();
+    let ca_file = ca.ca_cert.to_str().unwrap();
+    let out = support::clearance(&[
+        "admission",
+        "manifests",
+        "--ca-file",
+        ca_file,
+        "--url",
+        "https://10.0.0.1:8443/validate",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", both(&out));
+    assert!(both(&out).contains("without a path"), "{}", both(&out));
+    let out = support::clearance(&[
+        "admission",
+        "manifests",
+        "--ca-file",
+        ca_file,
+        "--url",
+        "https://10.0.0.1:8443",
+    ]);
+    assert_success(&out);
+    assert!(
+        stdout(&out).contains("url: \"https://10.0.0.1:8443/validate\""),
+        "{}",
+        both(&out)
+    );
+}

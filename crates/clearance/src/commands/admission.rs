@@ -101,14 +101,14 @@ fn client_config(args: &ManifestsArgs, path: &str) -> anyhow::Result<(String, Op
         }
         (None, Some(url)) => {
             let parsed = url::Url::parse(url).with_context(|| format!("--url {url:?}"))?;
-            if parsed.scheme() != "https"
-                || parsed.host_str().is_none()
-                || parsed.path() != "/"
-                || parsed.query().is_some()
-                || !parsed.username().is_empty()
-            {
+            if parsed.scheme() != "https" || parsed.host_str().is_none() {
                 bail!(
-                    "--url {url:?}: the API server calls webhooks over HTTPS only: give https://HOST[:PORT], without a path"
+                    "--url {url:?}: the API server calls webhooks over HTTPS only: give https://HOST[:PORT]"
+                );
+            }
+            if parsed.path() != "/" || parsed.query().is_some() || !parsed.username().is_empty() {
+                bail!(
+                    "--url {url:?}: give the webhook's base, https://HOST[:PORT], without a path, query or login (the manifests add /validate and /mutate)"
                 );
             }
             let base = parsed.as_str().trim_end_matches('/');
